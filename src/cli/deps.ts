@@ -1,0 +1,18 @@
+/** What commands need from the outside world; tests pass real parts pointed at the test API server. */
+import type { Kube } from "../kube/client.js";
+import type { GlobalOptions } from "./flags.js";
+import type { IOStreams } from "./io.js";
+import type { Confirm } from "./prompt.js";
+
+export interface Deps {
+  io: IOStreams;
+  env: NodeJS.ProcessEnv;
+  /** Loads the Kubernetes client on first use only: commands that stay offline never pay for it. */
+  connect: (options: GlobalOptions) => Promise<Kube>;
+  confirm: Confirm;
+}
+
+export async function connectWithClient(options: GlobalOptions): Promise<Kube> {
+  const { connect } = await import("../kube/client.js");
+  return connect({ kubeconfig: options.kubeconfig, context: options.context ?? options.kubectlContext });
+}

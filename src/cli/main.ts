@@ -1,0 +1,82 @@
+/** The root program and the single error funnel: the only place that writes `error: ...` and picks exit codes. */
+import { basename } from "node:path";
+import { Command, CommanderError } from "commander";
+import { EXIT_RUNTIME, EXIT_USAGE, KadaluError, AlreadyReported } from "../core/errors.js";
+import { storageAddCommand } from "./commands/storage-add.js";
+import type { Deps } from "./deps.js";
+import { addGlobalFlags, normalizeDryRun } from "./flags.js";
+import type { IOStreams } from "./io.js";
+
+/** `kubectl kadalu` when run as a kubectl plugin (kubectl-kadalu on PATH), as kubectl's own plugins say it. */
+export function displayName(argv0: string | undefined): string {
+  const base = basename(argv0 ?? "kubectl-kadalu").replace(/\.(c|m)?js$/, "");
+  return base.startsWith("kubectl-") ? `kubectl ${base.slice("kubectl-".length)}` : "kubectl kadalu";
+}
+
+export function buildProgram(deps: Deps, name: string): Command {
+  const program = new Command(name)
+    .description("Kadalu storage for Kubernetes: install the operator and CSI driver, add and inspect storage pools")
+    .usage("[command] [options]")
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
+  addGlobalFlags(program);
+  program.addCommand(storageAddCommand(deps));
+  const route = (command: Command): void => {
+    command
+      .exitOverride()
+      .configureOutput({
+        writeOut: (text) => deps.io.out.write(text),
+        writeErr: (text) => deps.io.err.write(text),
+        // Commander's own usage errors go through the funnel below, with a hint.
+        outputError: () => undefined,
+      });
+    command.commands.forEach(route);
+  };
+  route(program);
+  return program;
+}
+
+function commandPath(argv: string[], program: Command): string {
+  const sub = program.commands.find((command) => argv.includes(command.name()));
+  return sub ? `${program.name()} ${sub.name()}` : program.name();
+}
+
+/** Writes the one `error:` line (with a stack only under --verbose) and returns the exit code. */
+export function report(error: unknown, io: IOStreams, verbose: boolean, helpCommand: string): number {
+  if (error instanceof AlreadyReported) return error.exitCode;
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0) return 0;
+    const message = error.message.replace(/^error: /, "");
+    io.err.write(`${io.color.red("error:")} ${message} (see '${helpCommand} --help')\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof KadaluError) {
+    io.err.write(`${io.color.red("error:")} ${error.message}\n`);
+    if (error.hint) io.err.write(`${error.hint}\n`);
+    if (verbose && error.stack) io.err.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.err.write(`${io.color.red("error:")} ${message}${verbose ? "" : " (run with --verbose for details)"}\n`);
+  if (verbose && error instanceof Error && error.stack) io.err.write(`${error.stack}\n`);
+  return EXIT_RUNTIME;
+}
+
+/** Runs the CLI on `args` (without node and script) and returns the exit code; never calls process.exit. */
+export async function main(args: string[], deps: Deps, name = "kubectl kadalu"): Promise<number> {
+  const program = buildProgram(deps, name);
+  const verbose = args.includes("--verbose");
+  if (args.length === 0) {
+    deps.io.err.write(program.helpInformation());
+    return EXIT_USAGE;
+  }
+  if (args.includes("--kubectl-cmd") || args.some((arg) => arg.startsWith("--kubectl-cmd="))) {
+    deps.io.err.write("note: --kubectl-cmd is ignored: kubectl-kadalu talks to the API server directly\n");
+  }
+  try {
+    await program.parseAsync(normalizeDryRun(args), { from: "user" });
+    return 0;
+  } catch (error) {
+    return report(error, deps.io, verbose, commandPath(args, program));
+  }
+}

@@ -1,0 +1,54 @@
+/** Exit codes shared by every program: 0 ok, 1 runtime/cluster failure, 2 usage/validation. */
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+/** A reason why an input is not acceptable, naming the argument or field at fault. */
+export interface Problem {
+  field: string;
+  message: string;
+}
+
+/** Base of every error the CLI reports as a single `error: ...` line. */
+export class KadaluError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags, bad arguments or an invalid pool: exit 2, nothing was sent to the cluster. */
+export class UsageError extends KadaluError {
+  constructor(message: string, hint?: string) {
+    super(message, EXIT_USAGE, hint);
+  }
+
+  static fromProblems(problems: Problem[]): UsageError {
+    const [first, ...rest] = problems;
+    if (!first) return new UsageError("invalid input");
+    const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? "s" : ""})` : "";
+    return new UsageError(`${first.message}${more}`);
+  }
+}
+
+/** The cluster refused, failed or could not be reached: exit 1. */
+export class ClusterError extends KadaluError {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly reason?: string,
+    hint?: string,
+  ) {
+    super(message, EXIT_RUNTIME, hint);
+  }
+}
+
+/** A failure already written to stderr by the command itself; only the exit code remains to set. */
+export class AlreadyReported extends KadaluError {
+  constructor(exitCode: number = EXIT_RUNTIME) {
+    super("already reported", exitCode);
+  }
+}

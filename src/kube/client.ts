@@ -1,0 +1,89 @@
+/**
+ * The API edge: the only module set that imports @kubernetes/client-node. Commands get a `Kube` from
+ * `connect()` (loaded with a dynamic import) and speak in Kadalu terms; every failure leaves as a
+ * ClusterError naming the object and the cause.
+ */
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, Watch } from "@kubernetes/client-node";
+import { KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../core/pool/types.js";
+import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
+import { isNotFound, toClusterError } from "./errors.js";
+
+export type WatchEvent<T> = { type: "ADDED" | "MODIFIED" | "DELETED"; object: T };
+
+export class Kube {
+  readonly server: string;
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+
+  constructor(readonly config: KubeConfig) {
+    this.server = config.getCurrentCluster()?.server ?? "(unknown server)";
+    this.core = config.makeApiClient(CoreV1Api);
+    this.custom = config.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Runs one API call, translating its failure into a ClusterError about `what`. */
+  async call<T>(what: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw toClusterError(error, what, this.server);
+    }
+  }
+
+  async listNodeNames(): Promise<string[]> {
+    const list = await this.call("cannot list nodes", () => this.core.listNode());
+    return list.items.map((node) => node.metadata?.name ?? "").filter(Boolean);
+  }
+
+  async listPvcNames(namespace: string): Promise<string[]> {
+    const list = await this.call(`cannot list PVCs in namespace "${namespace}"`, () =>
+      this.core.listNamespacedPersistentVolumeClaim({ namespace }),
+    );
+    return list.items.map((pvc) => pvc.metadata?.name ?? "").filter(Boolean);
+  }
+
+  async createPool(pool: KadaluStorage, dryRun: boolean): Promise<KadaluStorage> {
+    const namespace = pool.metadata.namespace!;
+    return this.call(`cannot create kadalustorage "${pool.metadata.name}" in namespace "${namespace}"`, () =>
+      this.custom.createNamespacedCustomObject({
+        group: KADALU_GROUP, version: KADALU_VERSION, namespace, plural: KADALU_PLURAL, body: pool,
+        dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu",
+      }),
+    ) as Promise<KadaluStorage>;
+  }
+
+  async getPool(namespace: string, name: string): Promise<KadaluStorage | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({
+        group: KADALU_GROUP, version: KADALU_VERSION, namespace, plural: KADALU_PLURAL, name,
+      })) as KadaluStorage;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw toClusterError(error, `cannot read kadalustorage "${name}"`, this.server);
+    }
+  }
+
+  /**
+   * Watches one pool from `resourceVersion`; `onEvent` sees every change. Resolves to a stop function.
+   * `onEnd` is told when the server closes the watch (null) or it fails (an error), so callers can resume.
+   */
+  async watchPool(
+    namespace: string, name: string, resourceVersion: string | undefined,
+    onEvent: (event: WatchEvent<KadaluStorage>) => void, onEnd: (error: Error | null) => void,
+  ): Promise<() => void> {
+    const path = `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${namespace}/${KADALU_PLURAL}`;
+    const query = { fieldSelector: `metadata.name=${name}`, resourceVersion, allowWatchBookmarks: false };
+    const controller = await this.call(`cannot watch kadalustorage "${name}"`, () =>
+      new Watch(this.config).watch(
+        path, query,
+        (type, object) => onEvent({ type: type as WatchEvent<KadaluStorage>["type"], object }),
+        (error) => onEnd(error ? toClusterError(error, `watch of kadalustorage "${name}" failed`, this.server) : null),
+      ),
+    );
+    return () => controller.abort();
+  }
+}
+
+export async function connect(options: ConnectionOptions): Promise<Kube> {
+  return new Kube(loadKubeConfig(options));
+}
