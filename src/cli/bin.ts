@@ -6,6 +6,6 @@ import { terminalConfirm } from "./prompt.js";
 
 const io = processStreams(process.argv, process.env);
 const code = await main(process.argv.slice(2), {
-  io, env: process.env, connect: connectWithClient, confirm: terminalConfirm(io),
+  io, env: process.env, connect: connectWithClient(process.env), confirm: terminalConfirm(io),
 }, displayName(process.argv[1]));
 process.exitCode = code;

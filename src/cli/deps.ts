@@ -12,7 +12,10 @@ export interface Deps {
   confirm: Confirm;
 }
 
-export async function connectWithClient(options: GlobalOptions): Promise<Kube> {
-  const { connect } = await import("../kube/client.js");
-  return connect({ kubeconfig: options.kubeconfig, context: options.context ?? options.kubectlContext });
+/** A `connect` for `env` that imports the Kubernetes client only when first called. */
+export function connectWithClient(env: NodeJS.ProcessEnv): Deps["connect"] {
+  return async (options) => {
+    const { connect } = await import("../kube/client.js");
+    return connect({ kubeconfig: options.kubeconfig, context: options.context ?? options.kubectlContext }, env);
+  };
 }

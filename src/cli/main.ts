@@ -23,6 +23,7 @@ export function buildProgram(deps: Deps, name: string): Command {
   program.addCommand(storageAddCommand(deps));
   const route = (command: Command): void => {
     command
+      .configureHelp({ showGlobalOptions: true })
       .exitOverride()
       .configureOutput({
         writeOut: (text) => deps.io.out.write(text),
@@ -46,7 +47,7 @@ export function report(error: unknown, io: IOStreams, verbose: boolean, helpComm
   if (error instanceof AlreadyReported) return error.exitCode;
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) return 0;
-    const message = error.message.replace(/^error: /, "");
+    const message = error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ");
     io.err.write(`${io.color.red("error:")} ${message} (see '${helpCommand} --help')\n`);
     return EXIT_USAGE;
   }

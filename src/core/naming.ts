@@ -54,17 +54,22 @@ export function storageClassName(pool: string): string {
 }
 
 /**
+ * StatefulSet names must leave room for the controller-revision-hash label Kubernetes puts on their
+ * pods (`<statefulset>-<10 characters>`, a label value of at most 63 characters).
+ */
+export const STATEFULSET_NAME_MAX = DNS1123_LABEL_MAX - 11;
+
+/**
  * Problems with a pool name as the source of every object name derived from it: the Service `<pool>`
- * (label), the StorageClass `kadalu.<pool>` (subdomain) and the brick pods `server-<pool>-<i>-0` (label,
- * with room for a three-digit brick index).
+ * (label), the StorageClass `kadalu.<pool>` and the brick StatefulSets `server-<pool>-<i>`.
  */
 export function poolNameError(pool: string, brickCount = 1): string | undefined {
   const labelError = dns1123LabelError(pool);
   if (labelError) return labelError;
-  const lastPod = serverPodName(pool, Math.max(brickCount - 1, 0));
-  if (lastPod.length > DNS1123_LABEL_MAX) {
-    const room = DNS1123_LABEL_MAX - (lastPod.length - pool.length);
-    return `is too long: brick pod names such as "${lastPod}" must fit in ${DNS1123_LABEL_MAX} characters, so use at most ${room} characters`;
+  const lastStatefulSet = serverStatefulSetName(pool, Math.max(brickCount - 1, 0));
+  if (lastStatefulSet.length > STATEFULSET_NAME_MAX) {
+    const room = STATEFULSET_NAME_MAX - (lastStatefulSet.length - pool.length);
+    return `is too long: brick StatefulSets such as "${lastStatefulSet}" must fit in ${STATEFULSET_NAME_MAX} characters (Kubernetes adds a revision label to their pods), so use at most ${room} characters`;
   }
   return undefined;
 }

@@ -84,6 +84,6 @@ export class Kube {
   }
 }
 
-export async function connect(options: ConnectionOptions): Promise<Kube> {
-  return new Kube(loadKubeConfig(options));
+export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): Promise<Kube> {
+  return new Kube(loadKubeConfig(options, env));
 }

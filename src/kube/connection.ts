@@ -1,8 +1,8 @@
-/** Finds the cluster the way kubectl does: --kubeconfig, else KUBECONFIG (several paths merged), else
- * ~/.kube/config, else the in-cluster service account; then --context. */
+/** Finds the cluster the way kubectl does: --kubeconfig, else KUBECONFIG (several paths merged, first
+ * wins), else ~/.kube/config, else the in-cluster service account; then --context. */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { ClusterError, UsageError } from "../core/errors.js";
 
@@ -11,19 +11,38 @@ export interface ConnectionOptions {
   context?: string;
 }
 
+/** kubectl's merge: files that do not exist are skipped; for a name in several files the first wins. */
+function loadMerged(kc: KubeConfig, paths: string[]): void {
+  const files = paths.filter((path) => existsSync(path)).map((path) => {
+    const file = new KubeConfig();
+    file.loadFromFile(path);
+    return file;
+  });
+  const firstByName = <T extends { name: string }>(lists: T[][]): T[] => {
+    const seen = new Map<string, T>();
+    for (const item of lists.flat()) if (!seen.has(item.name)) seen.set(item.name, item);
+    return [...seen.values()];
+  };
+  kc.loadFromOptions({
+    clusters: firstByName(files.map((file) => file.clusters)),
+    users: firstByName(files.map((file) => file.users)),
+    contexts: firstByName(files.map((file) => file.contexts)),
+    currentContext: files.map((file) => file.currentContext).find((name) => name) ?? "",
+  });
+}
+
 function loadSource(kc: KubeConfig, options: ConnectionOptions, env: NodeJS.ProcessEnv): void {
   if (options.kubeconfig) {
     if (!existsSync(options.kubeconfig)) throw new UsageError(`--kubeconfig "${options.kubeconfig}": no such file`);
     kc.loadFromFile(options.kubeconfig);
     return;
   }
-  const hasEnv = Boolean(env.KUBECONFIG?.split(":").some((path) => path && existsSync(path)));
-  const hasHome = existsSync(join(homedir(), ".kube", "config"));
-  const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
-  if (!hasEnv && !hasHome && !inCluster) {
-    throw new ClusterError("no cluster configured: set KUBECONFIG, pass --kubeconfig FILE, or create ~/.kube/config");
-  }
-  kc.loadFromDefault();
+  const envPaths = (env.KUBECONFIG ?? "").split(delimiter).filter((path) => path && existsSync(path));
+  if (envPaths.length > 0) return loadMerged(kc, envPaths);
+  const home = join(env.HOME ?? homedir(), ".kube", "config");
+  if (existsSync(home)) return kc.loadFromFile(home);
+  if (env.KUBERNETES_SERVICE_HOST) return kc.loadFromCluster();
+  throw new ClusterError("no cluster configured: set KUBECONFIG, pass --kubeconfig FILE, or create ~/.kube/config");
 }
 
 export function loadKubeConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): KubeConfig {
@@ -41,6 +60,9 @@ export function loadKubeConfig(options: ConnectionOptions, env: NodeJS.ProcessEn
     }
     kc.setCurrentContext(options.context);
   }
-  if (!kc.getCurrentCluster()) throw new ClusterError(`the kubeconfig has no cluster for context "${kc.getCurrentContext()}"`);
+  if (!kc.getCurrentCluster()) {
+    const current = kc.getCurrentContext();
+    throw new ClusterError(current ? `the kubeconfig has no cluster for context "${current}"` : "the kubeconfig has no current context; pass --context NAME");
+  }
   return kc;
 }

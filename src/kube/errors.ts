@@ -62,7 +62,7 @@ export function toClusterError(error: unknown, what: string, server: string): Ka
   const status = (error as { code?: unknown }).code;
   if (typeof status === "number") {
     const body = parseStatus((error as { body?: unknown }).body);
-    const words = body.message ?? STATUS_WORDS[status] ?? `HTTP ${status}`;
+    const words = status === 401 ? STATUS_WORDS[401]! : body.message ?? STATUS_WORDS[status] ?? `HTTP ${status}`;
     return new ClusterError(`${what}: ${words}`, status, body.reason);
   }
   const code = networkCode(error);

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { apiVersionOf, type Registry, type ResourceType, typesFromCrd } from "./resources.js";
-import { prune, validate } from "./schema.js";
+import { applyDefaults, prune, validate } from "./schema.js";
 import { alreadyExists, ApiStatus, badRequest, conflict, invalid, notFound } from "./status.js";
 import type { KubeObject, Store } from "./store.js";
 
@@ -63,6 +63,7 @@ export class Objects {
     }
     if (type.schema) {
       prune(object, type.schema);
+      applyDefaults(object, type.schema);
       const problems = validate(object, type.schema);
       if (problems.length > 0) throw invalid(type.kind, name, problems.map((problem) => ({ field: problem.path, message: problem.message })), type.group);
     }

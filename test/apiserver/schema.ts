@@ -19,6 +19,20 @@ function typeMatches(expected: string, value: unknown): boolean {
   return expected === actual || (expected === "number" && actual === "integer");
 }
 
+/** Fills in declared defaults of missing properties, in place (objects that exist only). */
+export function applyDefaults(value: unknown, schema: Schema | undefined): void {
+  if (!schema || typeof value !== "object" || value === null) return;
+  if (Array.isArray(value)) {
+    for (const item of value) applyDefaults(item, schema.items);
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  for (const [key, child] of Object.entries<Schema>(schema.properties ?? {})) {
+    if (record[key] === undefined && child.default !== undefined) record[key] = structuredClone(child.default);
+    applyDefaults(record[key], child);
+  }
+}
+
 /** Drops fields the schema does not declare (unless it preserves unknown fields), in place. */
 export function prune(value: unknown, schema: Schema | undefined, root = true): void {
   if (!schema || typeof value !== "object" || value === null) return;

@@ -73,7 +73,7 @@ async function checkReferences(kube: Kube, pool: KadaluStorage): Promise<void> {
     const missing = nodes.filter((node) => !known.includes(node));
     if (missing.length > 0) {
       const noun = missing.length === 1 ? `node "${missing[0]}" not found` : `nodes ${missing.map((n) => `"${n}"`).join(", ")} not found`;
-      throw new UsageError(`${noun}; nodes: ${known.join(", ") || "none"}`);
+      throw new ClusterError(`${noun}; nodes: ${known.join(", ") || "none"}`);
     }
   }
   const pvcs = units.map((unit) => unit.pvc).filter((pvc): pvc is string => Boolean(pvc));
@@ -82,7 +82,7 @@ async function checkReferences(kube: Kube, pool: KadaluStorage): Promise<void> {
     const known = await kube.listPvcNames(namespace);
     const missing = pvcs.filter((pvc) => !known.includes(pvc));
     if (missing.length > 0) {
-      throw new UsageError(`PVC "${missing[0]}" not found in namespace "${namespace}"; PVCs there: ${known.join(", ") || "none"}`);
+      throw new ClusterError(`PVC "${missing[0]}" not found in namespace "${namespace}"; PVCs there: ${known.join(", ") || "none"}`);
     }
   }
 }

@@ -1,0 +1,80 @@
+/** The built `bin/kubectl-kadalu` as users run it: stdout, stderr, exit codes, colours. */
+import { readFileSync, readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { runBin } from "../helpers/cli.js";
+
+const replica3 = ["storage-add", "pool1", "--type", "Replica3", "--device", "n1:/dev/sdb", "--device", "n2:/dev/sdb", "--device", "n3:/dev/sdb", "--dry-run"];
+
+describe("kubectl-kadalu binary", () => {
+  it("prints the object as YAML on stdout and the dry-run note on stderr", async () => {
+    const result = await runBin(replica3);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe([
+      "apiVersion: kadalu-operator.storage/v1alpha1", "kind: KadaluStorage", "metadata:", "  name: pool1", "  namespace: kadalu",
+      "spec:", "  type: Replica3", "  storage:",
+      "    - node: n1", "      device: /dev/sdb", "    - node: n2", "      device: /dev/sdb", "    - node: n3", "      device: /dev/sdb", "",
+    ].join("\n"));
+    expect(result.stderr).toBe("dry run: nothing was sent to the cluster\n");
+  });
+
+  it("speaks as `kubectl kadalu` in help", async () => {
+    const result = await runBin(["storage-add", "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: kubectl kadalu storage-add \[options\] <name> \[layout\.\.\.\]/);
+    expect(result.stdout).toContain("--kubeconfig <file>");
+    expect(result.stderr).toBe("");
+  });
+
+  it("shows usage on stderr with exit 2 when run without arguments", async () => {
+    const result = await runBin([]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("Usage: kubectl kadalu");
+    expect(result.stdout).toBe("");
+  });
+
+  it("reports bad input in one line, exit 2, no stack trace", async () => {
+    const result = await runBin(["storage-add", "pool1", "--type", "Replica3", "--path", "n1:/d", "--dry-run"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("error: Replica3 takes storage units in groups of 3, got 1; give a multiple of 3\n");
+    expect(result.stdout).toBe("");
+  });
+
+  it("adds the stack trace only with --verbose", async () => {
+    const result = await runBin(["storage-add", "pool1", "--type", "Replica3", "--path", "n1:/d", "--dry-run", "--verbose"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: Replica3 takes/);
+    expect(result.stderr).toContain("UsageError");
+    expect(result.stderr.split("\n").length).toBeGreaterThan(3);
+  });
+
+  it("points at help for unknown commands and options", async () => {
+    const command = await runBin(["storage-ad", "pool1"]);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toMatch(/^error: unknown command 'storage-ad'/);
+    expect(command.stderr).toContain("(Did you mean storage-add?)");
+    const option = await runBin(["storage-add", "pool1", "--typo"]);
+    expect(option.stderr).toBe("error: unknown option '--typo' (Did you mean --type?) (see 'kubectl kadalu storage-add --help')\n");
+  });
+
+  it("never colours when stderr is not a terminal, NO_COLOR or not", async () => {
+    for (const env of [{}, { NO_COLOR: "1" }, { FORCE_COLOR: "1" }]) {
+      const result = await runBin(["storage-add", "Bad", "--path", "n1:/d", "--dry-run"], env);
+      expect(result.stderr).not.toContain("\u001b[");
+    }
+  });
+
+  it("accepts upstream's --kubectl-cmd with a note", async () => {
+    const result = await runBin([...replica3, "--kubectl-cmd", "k3s kubectl"]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("note: --kubectl-cmd is ignored");
+  });
+
+  it("keeps the Kubernetes client out of the start-up bundle", () => {
+    const entry = readFileSync(new URL("../../dist/cli.js", import.meta.url), "utf8");
+    expect(entry).not.toContain("KubeConfig");
+    expect(entry).not.toContain("CoreV1Api");
+    const chunks = readdirSync(new URL("../../dist/chunks/", import.meta.url));
+    const client = chunks.filter((name) => readFileSync(new URL(`../../dist/chunks/${name}`, import.meta.url), "utf8").includes("CoreV1Api"));
+    expect(client).toHaveLength(1);
+  });
+});

@@ -1,0 +1,199 @@
+/** storage-add against the Kubernetes API test server, through the real client library. */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { startCluster, type TestCluster } from "../helpers/cluster.js";
+
+const API = "kadalu-operator.storage/v1alpha1";
+let cluster: TestCluster;
+const kc = (): string[] => ["--kubeconfig", cluster.kubeconfig];
+const replica3 = ["--type", "Replica3", "--device", "kube1:/dev/sdb", "--device", "kube2:/dev/sdb", "--device", "kube3:/dev/sdb"];
+
+beforeEach(async () => {
+  cluster = await startCluster();
+});
+afterEach(async () => {
+  await cluster.stop();
+});
+
+describe("storage-add against a cluster", () => {
+  it("creates the pool in the Kadalu namespace with one node list and one create", async () => {
+    const result = await runCli(["storage-add", "pool1", ...replica3, "--yes", ...kc()]);
+    expect(result.stderr).toContain('Storage pool to create in namespace "kadalu"');
+    expect(result.stdout).toContain("kadalustorage.kadalu-operator.storage/pool1 created");
+    expect(result.code).toBe(0);
+    const stored = cluster.server.get(API, "KadaluStorage", "kadalu", "pool1");
+    expect(stored?.spec.type).toBe("Replica3");
+    expect(stored?.spec.storage).toEqual([
+      { node: "kube1", device: "/dev/sdb" }, { node: "kube2", device: "/dev/sdb" }, { node: "kube3", device: "/dev/sdb" },
+    ]);
+    expect(cluster.server.requests.map((r) => `${r.verb} ${r.resource}`)).toEqual(["list nodes", "create kadalustorages"]);
+  });
+
+  it("honours -n and --script-mode", async () => {
+    cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "storage" } });
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/data", "--script-mode", "-n", "storage", ...kc()]);
+    expect(result.code).toBe(0);
+    expect(cluster.server.get(API, "KadaluStorage", "storage", "pool1")).toBeDefined();
+  });
+
+  it("names a missing node and lists the real ones, and writes nothing", async () => {
+    const result = await runCli(["storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/d", "--path", "kube2:/d", "--path", "kube9:/d", "--yes", ...kc()]);
+    expect(result.stderr).toBe('error: node "kube9" not found; nodes: kube1, kube2, kube3\n');
+    expect(result.code).toBe(1);
+    expect(cluster.server.writes()).toEqual([]);
+  });
+
+  it("checks --pvc names in the namespace with one list", async () => {
+    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "brick1", namespace: "kadalu" }, spec: {} });
+    const missing = await runCli(["storage-add", "pool1", "--type", "Replica2", "--pvc", "brick1", "--pvc", "brick2", "--yes", ...kc()]);
+    expect(missing.stderr).toBe('error: PVC "brick2" not found in namespace "kadalu"; PVCs there: brick1\n');
+    expect(missing.code).toBe(1);
+    expect(cluster.server.writes()).toEqual([]);
+    const ok = await runCli(["storage-add", "pool1", "--pvc", "brick1", "--yes", ...kc()]);
+    expect(ok.code).toBe(0);
+    expect(cluster.server.requests.filter((r) => r.resource === "nodes")).toEqual([]);
+  });
+
+  it("never contacts the cluster for invalid input", async () => {
+    const result = await runCli(["storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/d", "--yes", ...kc()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: Replica3 takes storage units in groups of 3, got 1/);
+    expect(cluster.server.requests).toEqual([]);
+  });
+
+  it("refuses to overwrite an existing pool", async () => {
+    expect((await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", ...kc()])).code).toBe(0);
+    const again = await runCli(["storage-add", "pool1", "--path", "kube2:/b", "--yes", ...kc()]);
+    expect(again.stderr).toContain('error: storage pool "pool1" already exists in namespace "kadalu"');
+    expect(again.stderr).toContain("kubectl kadalu storage-remove pool1");
+    expect(again.code).toBe(1);
+    expect(cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")?.spec.storage).toEqual([{ node: "kube1", path: "/a" }]);
+  });
+
+  it("refuses without a terminal and without --yes, before writing", async () => {
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", ...kc()]);
+    expect(result.stderr).toMatch(/error: refusing to proceed without confirmation.*pass --yes/);
+    expect(result.code).toBe(2);
+    expect(cluster.server.writes()).toEqual([]);
+  });
+
+  it("asks on a terminal and respects the answer", async () => {
+    const declined = await runCli(["storage-add", "pool1", "--path", "kube1:/a", ...kc()], { interactive: true, answers: [false] });
+    expect(declined.prompts).toEqual(["Create this storage pool?"]);
+    expect(declined.stderr).toContain("cancelled: nothing was created");
+    expect(declined.code).toBe(0);
+    expect(cluster.server.writes()).toEqual([]);
+    const accepted = await runCli(["storage-add", "pool1", "--path", "kube1:/a", ...kc()], { interactive: true, answers: [true] });
+    expect(accepted.code).toBe(0);
+    expect(cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")).toBeDefined();
+  });
+
+  it("--dry-run=server submits with dryRun=All and persists nothing", async () => {
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--dry-run=server", ...kc()]);
+    expect(result.stdout).toContain("created (server dry run)");
+    expect(result.code).toBe(0);
+    expect(cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")).toBeUndefined();
+    expect(cluster.server.requests.map((r) => r.verb)).toEqual(["list", "create"]);
+  });
+
+  it("-o json prints only the object the server stored", async () => {
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "-o", "json", ...kc()]);
+    const object = JSON.parse(result.stdout);
+    expect(object.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(object.spec.pvReclaimPolicy).toBe("delete");
+  });
+
+  it("--dry-run needs no cluster at all", async () => {
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--dry-run", "--kubeconfig", "/nonexistent"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("name: pool1");
+  });
+
+  it("--wait follows the status until the operator reports ready", async () => {
+    const done = runCli(["storage-add", "pool1", ...replica3, "--yes", "--wait", "--timeout", "20s", ...kc()]);
+    await until(() => cluster.server.get(API, "KadaluStorage", "kadalu", "pool1") !== undefined);
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "initializing", bricks: { ready: 1, total: 3 } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "ready", bricks: { ready: 3, total: 3 } });
+    const result = await done;
+    expect(result.stderr).toContain('storage pool "pool1" is ready (3/3 bricks ready)');
+    expect(result.code).toBe(0);
+  });
+
+  it("--wait resumes after the watch is closed", async () => {
+    const done = runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--wait", "--timeout", "20s", ...kc()]);
+    await until(() => cluster.server.store.watchers.size > 0);
+    cluster.server.closeWatches();
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "ready" });
+    expect((await done).code).toBe(0);
+  });
+
+  it("--wait reports an operator error with its message", async () => {
+    const done = runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--wait", ...kc()]);
+    await until(() => cluster.server.store.watchers.size > 0);
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "error", message: "brick path /a is not a directory" });
+    const result = await done;
+    expect(result.stderr).toContain('error: storage pool "pool1" failed: brick path /a is not a directory');
+    expect(result.code).toBe(1);
+  });
+
+  it("--wait times out saying what it waited for", async () => {
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--wait", "--timeout", "1s", ...kc()]);
+    expect(result.stderr).toContain('error: timed out after 1s waiting for pool "pool1": waiting for the operator to report on pool "pool1" (no status yet; is the operator running?)');
+    expect(result.code).toBe(1);
+  });
+});
+
+describe("cluster connection", () => {
+  it("reports an unreachable API server in one line", async () => {
+    const url = cluster.server.url;
+    await cluster.server.stop();
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", ...kc()]);
+    expect(result.stderr).toBe(`error: cannot reach the cluster at ${url}: connection refused\n`);
+    expect(result.code).toBe(1);
+  });
+
+  it("turns API failures into one line naming the object", async () => {
+    cluster.server.failNext({ verb: "create", resource: "kadalustorages", code: 503 });
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", ...kc()]);
+    expect(result.stderr.split("\n").filter((line) => line.startsWith("error:"))).toEqual(['error: cannot create kadalustorage "pool1" in namespace "kadalu": injected failure (503)']);
+    expect(result.code).toBe(1);
+  });
+
+  it("reports rejected credentials", async () => {
+    const bad = join(cluster.dir, "bad-token");
+    writeFileSync(bad, cluster.server.writeKubeconfig(bad) && (await import("node:fs")).readFileSync(bad, "utf8").replace(cluster.server.token, "wrong"));
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--kubeconfig", bad]);
+    expect(result.stderr).toBe("error: cannot list nodes: the credentials in the kubeconfig were rejected (401 Unauthorized)\n");
+    expect(result.code).toBe(1);
+  });
+
+  it("merges KUBECONFIG paths and selects --context (and its upstream alias)", async () => {
+    const other = join(cluster.dir, "other");
+    writeFileSync(other, "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n");
+    const second = cluster.server.writeKubeconfig(join(cluster.dir, "second"), { context: "lab" });
+    const env = { ...process.env, KUBECONFIG: `${other}:${second}` };
+    expect((await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--context", "lab"], { env })).code).toBe(0);
+    expect((await runCli(["storage-add", "pool2", "--path", "kube1:/a", "--yes", "--kubectl-context", "lab"], { env })).code).toBe(0);
+    const unknown = await runCli(["storage-add", "pool3", "--path", "kube1:/a", "--yes", "--context", "prod"], { env });
+    expect(unknown.stderr).toBe('error: context "prod" not found in the kubeconfig; contexts: lab\n');
+    expect(unknown.code).toBe(2);
+  });
+
+  it("says when no cluster is configured", async () => {
+    const env = { PATH: process.env.PATH, HOME: cluster.dir };
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes"], { env });
+    expect(result.stderr).toBe("error: no cluster configured: set KUBECONFIG, pass --kubeconfig FILE, or create ~/.kube/config\n");
+    expect(result.code).toBe(1);
+  });
+});
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error("condition not reached");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,23 @@
+/** Captured IOStreams for running commands in-process. */
+import { Readable } from "node:stream";
+import { Chalk } from "chalk";
+import type { IOStreams } from "../../src/cli/io.js";
+
+export interface CapturedIO extends IOStreams {
+  stdout(): string;
+  stderr(): string;
+}
+
+export function captureIO(options: { interactive?: boolean; color?: boolean } = {}): CapturedIO {
+  let out = "";
+  let err = "";
+  return {
+    out: { write: (chunk: string) => (out += chunk) },
+    err: { write: (chunk: string) => (err += chunk) },
+    in: Readable.from([]),
+    interactive: options.interactive ?? false,
+    color: new Chalk({ level: options.color ? 1 : 0 }),
+    stdout: () => out,
+    stderr: () => err,
+  };
+}
