@@ -5,7 +5,8 @@ import { displayName, main } from "./main.js";
 import { terminalConfirm } from "./prompt.js";
 
 const io = processStreams(process.argv, process.env);
-const code = await main(process.argv.slice(2), {
+void main(process.argv.slice(2), {
   io, env: process.env, connect: connectWithClient(process.env), confirm: terminalConfirm(io),
-}, displayName(process.argv[1]));
-process.exitCode = code;
+}, displayName(process.argv[1])).then((code) => {
+  process.exitCode = code;
+});

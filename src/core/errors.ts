@@ -8,8 +8,16 @@ export interface Problem {
   message: string;
 }
 
+/**
+ * The CLI loads the Kubernetes edge as a separate bundle with its own copy of these classes, so
+ * `instanceof` checks the class names an error carries rather than the identity of the class.
+ */
+const LINEAGE = Symbol.for("kubectl-kadalu.error-lineage");
+
 /** Base of every error the CLI reports as a single `error: ...` line. */
 export class KadaluError extends Error {
+  readonly [LINEAGE]: string[];
+
   constructor(
     message: string,
     readonly exitCode: number,
@@ -17,6 +25,14 @@ export class KadaluError extends Error {
   ) {
     super(message);
     this.name = new.target.name;
+    const lineage: string[] = [];
+    for (let proto: Function = new.target; proto && proto !== (Error as Function); proto = Object.getPrototypeOf(proto)) lineage.push(proto.name);
+    this[LINEAGE] = lineage;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    const lineage = (value as { [LINEAGE]?: unknown } | null | undefined)?.[LINEAGE];
+    return Array.isArray(lineage) && lineage.includes(this.name);
   }
 }
 

@@ -1,7 +1,10 @@
 /** The built `bin/kubectl-kadalu` as users run it: stdout, stderr, exit codes, colours. */
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runBin } from "../helpers/cli.js";
+import { startCluster } from "../helpers/cluster.js";
 
 const replica3 = ["storage-add", "pool1", "--type", "Replica3", "--device", "n1:/dev/sdb", "--device", "n2:/dev/sdb", "--device", "n3:/dev/sdb", "--dry-run"];
 
@@ -69,12 +72,38 @@ describe("kubectl-kadalu binary", () => {
     expect(result.stderr).toContain("note: --kubectl-cmd is ignored");
   });
 
-  it("keeps the Kubernetes client out of the start-up bundle", () => {
-    const entry = readFileSync(new URL("../../dist/cli.js", import.meta.url), "utf8");
-    expect(entry).not.toContain("KubeConfig");
+  it("keeps the Kubernetes client and the prompt out of the start-up bundle", () => {
+    const entry = readFileSync(new URL("../../dist/cli.cjs", import.meta.url), "utf8");
     expect(entry).not.toContain("CoreV1Api");
-    const chunks = readdirSync(new URL("../../dist/chunks/", import.meta.url));
-    const client = chunks.filter((name) => readFileSync(new URL(`../../dist/chunks/${name}`, import.meta.url), "utf8").includes("CoreV1Api"));
-    expect(client).toHaveLength(1);
+    expect(entry).not.toContain("@inquirer");
+    expect(readFileSync(new URL("../../dist/kube.cjs", import.meta.url), "utf8")).toContain("CoreV1Api");
+  });
+
+  it("writes a V8 code cache on the first run and gives the same output from it", async () => {
+    const cache = mkdtempSync(join(tmpdir(), "kadalu-cache-"));
+    try {
+      const first = await runBin(replica3, { XDG_CACHE_HOME: cache });
+      const files = readdirSync(join(cache, "kubectl-kadalu"));
+      expect(files).toEqual([expect.stringMatching(/^cli\.cjs-v\d+\.\d+\.\d+-\w+-\d+-\d+\.v8$/)]);
+      const second = await runBin(replica3, { XDG_CACHE_HOME: cache });
+      expect(second).toEqual(first);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it("reports cluster failures from the separately loaded client bundle in one line", async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.server.failNext({ verb: "list", resource: "nodes", code: 500 });
+      const result = await runBin(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--kubeconfig", cluster.kubeconfig]);
+      expect(result.stderr).toBe("error: cannot list nodes: injected failure (500)\n");
+      expect(result.code).toBe(1);
+      const created = await runBin(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--kubeconfig", cluster.kubeconfig]);
+      expect(created.stdout).toContain("kadalustorage.kadalu-operator.storage/pool1 created");
+      expect(created.code).toBe(0);
+    } finally {
+      await cluster.stop();
+    }
   });
 });
