@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { Command, CommanderError } from "commander";
 import { EXIT_RUNTIME, EXIT_USAGE, KadaluError, AlreadyReported } from "../core/errors.js";
 import { storageAddCommand } from "./commands/storage-add.js";
+import { storageListCommand } from "./commands/storage-list.js";
 import type { Deps } from "./deps.js";
 import { addGlobalFlags, normalizeDryRun } from "./flags.js";
 import type { IOStreams } from "./io.js";
@@ -21,6 +22,7 @@ export function buildProgram(deps: Deps, name: string): Command {
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
   addGlobalFlags(program);
   program.addCommand(storageAddCommand(deps));
+  program.addCommand(storageListCommand(deps));
   const route = (command: Command): void => {
     command
       .configureHelp({ showGlobalOptions: true })

@@ -3,12 +3,38 @@
  * `connect()` (loaded with a dynamic import) and speak in Kadalu terms; every failure leaves as a
  * ClusterError naming the object and the cause.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, Watch } from "@kubernetes/client-node";
+import { Writable } from "node:stream";
+import { CoreV1Api, CustomObjectsApi, Exec, type KubeConfig, type V1Pod, type V1Status, Watch } from "@kubernetes/client-node";
 import { KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../core/pool/types.js";
 import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
 
+export type Pod = V1Pod;
+
 export type WatchEvent<T> = { type: "ADDED" | "MODIFIED" | "DELETED"; object: T };
+
+export interface ExecResult {
+  stdout: Buffer;
+  stderr: string;
+  exitCode: number;
+}
+
+function collector(chunks: Buffer[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(Buffer.from(chunk));
+      callback();
+    },
+  });
+}
+
+/** The exit code an exec's closing Status reports (upstream kubelets send it as an ExitCode cause). */
+function exitCodeOf(status: V1Status | undefined): number | undefined {
+  if (!status) return undefined;
+  if (status.status === "Success") return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === "ExitCode");
+  return cause?.message !== undefined ? Number(cause.message) : undefined;
+}
 
 export class Kube {
   readonly server: string;
@@ -40,6 +66,52 @@ export class Kube {
       this.core.listNamespacedPersistentVolumeClaim({ namespace }),
     );
     return list.items.map((pvc) => pvc.metadata?.name ?? "").filter(Boolean);
+  }
+
+  /** The ConfigMap's data, or undefined when it does not exist. */
+  async readConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const configMap = await this.core.readNamespacedConfigMap({ namespace, name });
+      return configMap.data ?? {};
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw toClusterError(error, `cannot read configmap "${name}" in namespace "${namespace}"`, this.server);
+    }
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    const list = await this.call(`cannot list pods in namespace "${namespace}"`, () => this.core.listNamespacedPod({ namespace, labelSelector }));
+    return list.items;
+  }
+
+  async listPools(namespace: string): Promise<KadaluStorage[]> {
+    const list = (await this.call(`cannot list kadalustorages in namespace "${namespace}"`, () =>
+      this.custom.listNamespacedCustomObject({ group: KADALU_GROUP, version: KADALU_VERSION, namespace, plural: KADALU_PLURAL }),
+    )) as { items: KadaluStorage[] };
+    return list.items;
+  }
+
+  /** Runs `command` (an argv, never a shell string) in a container and collects its output. */
+  async exec(namespace: string, pod: string, container: string, command: string[]): Promise<ExecResult> {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const what = `cannot exec in pod "${pod}" (container "${container}")`;
+    const status = await this.call(what, () =>
+      new Promise<V1Status | undefined>((resolve, reject) => {
+        let reported: V1Status | undefined;
+        new Exec(this.config)
+          .exec(namespace, pod, container, command, collector(out), collector(err), null, false, (s) => (reported = s))
+          .then((socket) => {
+            socket.on("close", () => resolve(reported));
+            socket.on("error", reject);
+          }, reject);
+      }),
+    );
+    const exitCode = exitCodeOf(status);
+    if (exitCode === undefined) {
+      throw toClusterError(new Error(status?.message ?? "the exec ended without an exit status"), what, this.server);
+    }
+    return { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8"), exitCode };
   }
 
   async createPool(pool: KadaluStorage, dryRun: boolean): Promise<KadaluStorage> {

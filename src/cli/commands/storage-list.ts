@@ -1,0 +1,81 @@
+/** `storage-list`: pools, storage units and real usage, as a table, a description, or JSON/YAML. */
+import { Command, Option } from "commander";
+import { AlreadyReported, EXIT_RUNTIME } from "../../core/errors.js";
+import type { Deps } from "../deps.js";
+import type { GlobalOptions } from "../flags.js";
+import { formatObject } from "../io.js";
+import { poolDetail, poolDocument, poolTable } from "../pools/print.js";
+import { collectPoolReport, type PoolListReport } from "../pools/report.js";
+
+const LIST_FORMATS = ["table", "wide", "json", "yaml"] as const;
+type ListFormat = (typeof LIST_FORMATS)[number];
+
+interface RawOptions extends GlobalOptions {
+  name?: string;
+  detail?: boolean;
+  status?: boolean;
+  output?: ListFormat;
+  headers: boolean;
+}
+
+export interface StorageListOptions {
+  global: GlobalOptions;
+  name?: string;
+  detail: boolean;
+  status: boolean;
+  output: ListFormat;
+  noHeaders: boolean;
+}
+
+export function complete(raw: RawOptions): StorageListOptions {
+  const output = raw.output ?? "table";
+  return {
+    global: raw, name: raw.name, output, noHeaders: !raw.headers,
+    detail: Boolean(raw.detail),
+    status: Boolean(raw.status),
+  };
+}
+
+function failures(report: PoolListReport): string[] {
+  return [
+    ...report.problems.map((problem) => `pool "${problem.pool}": ${problem.key} ${problem.message}`),
+    ...report.pools.filter((pool) => pool.usageError).map((pool) => `pool "${pool.name}": usage unavailable: ${pool.usageError}`),
+  ];
+}
+
+export async function run(options: StorageListOptions, deps: Deps): Promise<void> {
+  const { io } = deps;
+  const kube = await deps.connect(options.global);
+  const report = await collectPoolReport(kube, { namespace: options.global.namespace, name: options.name, detail: options.detail, status: options.status });
+  if (options.output === "json" || options.output === "yaml") io.out.write(formatObject(poolDocument(report), options.output));
+  else if (report.pools.length > 0) {
+    io.out.write(options.detail
+      ? poolDetail(report, options.noHeaders)
+      : poolTable(report, { status: options.status, wide: options.output === "wide", noHeaders: options.noHeaders }));
+  }
+  const failed = failures(report);
+  for (const line of failed) io.err.write(`${io.color.red("error:")} ${line}\n`);
+  if (report.pools.length === 0 && failed.length === 0 && options.output !== "json" && options.output !== "yaml") {
+    io.err.write(`No storage pools in namespace "${options.global.namespace}". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR\n`);
+  }
+  if (failed.length > 0) throw new AlreadyReported(EXIT_RUNTIME);
+}
+
+export function storageListCommand(deps: Deps): Command {
+  const command = new Command("storage-list")
+    .description("List storage pools with their storage units, and with --status how full they are")
+    .option("--name <pool>", "show only this pool")
+    .option("--detail", "describe each pool: volume id, options, storage units with their server pods")
+    .option("--status", "add capacity and provisioned size from each pool's stat.db (one exec in the CSI provisioner)")
+    .addOption(new Option("-o, --output <format>", "table, wide, json or yaml").choices(LIST_FORMATS))
+    .option("--no-headers", "print tables without headers");
+  command.addHelpText("after", `
+Examples:
+  kubectl kadalu storage-list
+  kubectl kadalu storage-list --status
+  kubectl kadalu storage-list --name pool1 --detail --status
+  kubectl kadalu storage-list --status -o json`);
+  return command.action(async (_opts: unknown, cmd: Command) => {
+    await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
+  });
+}

@@ -1,0 +1,39 @@
+/** Pool usage from stat.db rows: what is provisioned (Σ PV sizes) against the pool's capacity. */
+
+export interface PvTotals {
+  count: number;
+  sum: number;
+  min: number | null;
+  avg: number | null;
+  max: number | null;
+}
+
+export interface PoolUsage {
+  capacityBytes: number;
+  provisionedBytes: number;
+  utilizationPercent: number;
+  pvCount: number;
+  minPvBytes: number | null;
+  avgPvBytes: number | null;
+  maxPvBytes: number | null;
+}
+
+export function summarizeUsage(capacityBytes: number | null, totals: PvTotals): PoolUsage {
+  const capacity = capacityBytes ?? 0;
+  const provisioned = totals.count > 0 ? totals.sum : 0;
+  return {
+    capacityBytes: capacity,
+    provisionedBytes: provisioned,
+    utilizationPercent: capacity > 0 ? Math.round((provisioned * 1000) / capacity) / 10 : 0,
+    pvCount: totals.count,
+    minPvBytes: totals.count > 0 ? totals.min : null,
+    avgPvBytes: totals.count > 0 && totals.avg !== null ? Math.round(totals.avg) : null,
+    maxPvBytes: totals.count > 0 ? totals.max : null,
+  };
+}
+
+/** Upstream's capacity rule (spec §3.3): a PV, or an expansion delta, fits if it is below 90% of the free space. */
+export function fitsInPool(requiredBytes: number, capacityBytes: number, provisionedBytes: number): boolean {
+  const free = capacityBytes - provisionedBytes;
+  return requiredBytes < free - (free * 10) / 100;
+}

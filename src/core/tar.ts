@@ -1,0 +1,61 @@
+/** Reads the regular files of a tar stream (ustar, GNU long names, pax paths): what `tar -c` in a pod sends. */
+
+export interface TarEntry {
+  name: string;
+  data: Buffer;
+}
+
+const BLOCK = 512;
+
+function field(header: Buffer, offset: number, length: number): string {
+  const raw = header.subarray(offset, offset + length);
+  const end = raw.indexOf(0);
+  return raw.subarray(0, end < 0 ? length : end).toString("utf8");
+}
+
+function octal(header: Buffer, offset: number, length: number): number {
+  const text = field(header, offset, length).trim();
+  return text ? parseInt(text, 8) : 0;
+}
+
+function paxPath(data: Buffer): string | undefined {
+  for (const record of data.toString("utf8").split("\n")) {
+    const match = record.match(/^\d+ path=(.*)$/);
+    if (match) return match[1];
+  }
+  return undefined;
+}
+
+/** Throws on a truncated or malformed archive; returns the regular files in order. */
+export function readTar(archive: Buffer): TarEntry[] {
+  const entries: TarEntry[] = [];
+  let offset = 0;
+  let longName: string | undefined;
+  while (offset + BLOCK <= archive.length) {
+    const header = archive.subarray(offset, offset + BLOCK);
+    if (header.every((byte) => byte === 0)) return entries;
+    const checksum = octal(header, 148, 8);
+    const computed = header.reduce((sum, byte, index) => sum + (index >= 148 && index < 156 ? 32 : byte), 0);
+    if (checksum !== computed) throw new Error(`tar header checksum mismatch at byte ${offset}`);
+    const size = octal(header, 124, 12);
+    const type = String.fromCharCode(header[156] || 48);
+    const dataStart = offset + BLOCK;
+    if (dataStart + size > archive.length) throw new Error("tar archive is truncated");
+    const data = archive.subarray(dataStart, dataStart + size);
+    offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+    if (type === "L") {
+      longName = data.toString("utf8").replace(/\0+$/, "");
+      continue;
+    }
+    if (type === "x") {
+      longName = paxPath(data) ?? longName;
+      continue;
+    }
+    const prefix = field(header, 345, 155);
+    const name = longName ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));
+    longName = undefined;
+    if (type === "0" || type === "\0" || type === "7") entries.push({ name, data: Buffer.from(data) });
+  }
+  if (entries.length === 0 && archive.length === 0) return entries;
+  throw new Error("tar archive ended without its end marker");
+}

@@ -1,0 +1,107 @@
+/**
+ * `stat.db`: the per-pool SQLite accounting file at the pool root, with upstream's schema, statements
+ * and text timestamps (spec §3.3). It lives on a network filesystem and the CLI copies it, so it stays
+ * in rollback-journal mode (never WAL); writers wait on a busy timeout instead of failing.
+ */
+import Database from "better-sqlite3";
+import type { PvTotals } from "../core/stats/usage.js";
+import { xxh64Hex } from "../core/xxh64.js";
+
+export const STAT_DB_FILE = "stat.db";
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS summary (volname VARCHAR PRIMARY KEY, size INTEGER, created_at REAL DEFAULT (datetime('now','localtime')), updated_at REAL)`,
+  `CREATE TABLE IF NOT EXISTS pv_stats (pvname VARCHAR PRIMARY KEY, hash VARCHAR, size INTEGER, created_at REAL DEFAULT (datetime('now','localtime')), updated_at REAL)`,
+];
+
+export interface PvRow {
+  pvname: string;
+  hash: string;
+  size: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OpenOptions {
+  /** Only read; never create tables or change the journal mode. */
+  readonly?: boolean;
+  /** Inspect an existing file (a copy): writable so a hot journal rolls back, but no schema or mode changes. */
+  inspect?: boolean;
+  busyTimeoutMs?: number;
+}
+
+export class StatDb {
+  private constructor(private readonly db: Database.Database) {}
+
+  static open(path: string, options: OpenOptions = {}): StatDb {
+    const mustExist = Boolean(options.readonly || options.inspect);
+    const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: mustExist, timeout: options.busyTimeoutMs ?? 10_000 });
+    try {
+      if (!mustExist) {
+        db.pragma("journal_mode = DELETE");
+        for (const statement of SCHEMA) db.exec(statement);
+      }
+      return new StatDb(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  journalMode(): string {
+    return String(this.db.pragma("journal_mode", { simple: true }));
+  }
+
+  /** "ok", or what SQLite found wrong (a torn copy shows here). */
+  quickCheck(): string {
+    const rows = this.db.pragma("quick_check") as { quick_check: string }[];
+    return rows.map((row) => row.quick_check).join("; ");
+  }
+
+  upsertSummary(volname: string, size: number): void {
+    this.db.prepare(
+      `INSERT OR REPLACE INTO summary (volname, size, created_at, updated_at) VALUES (?, ?, COALESCE((SELECT created_at FROM summary WHERE volname = ?), datetime('now','localtime')), datetime('now','localtime'))`,
+    ).run(volname, size, volname);
+  }
+
+  upsertPv(pvname: string, size: number): void {
+    this.db.prepare(
+      `INSERT OR REPLACE INTO pv_stats (pvname, hash, size, created_at, updated_at) VALUES (?, ?, ?, COALESCE((SELECT created_at FROM pv_stats WHERE pvname = ?), datetime('now','localtime')), datetime('now','localtime'))`,
+    ).run(pvname, xxh64Hex(pvname), size, pvname);
+  }
+
+  /** Deletes a PV row; deleting a missing one is not an error. Returns whether a row went. */
+  deletePv(pvname: string): boolean {
+    return this.db.prepare("DELETE FROM pv_stats WHERE pvname = ?").run(pvname).changes > 0;
+  }
+
+  getPv(pvname: string): PvRow | undefined {
+    return this.db.prepare("SELECT pvname, hash, size, created_at, updated_at FROM pv_stats WHERE pvname = ?").get(pvname) as PvRow | undefined;
+  }
+
+  listPvs(): PvRow[] {
+    return this.db.prepare("SELECT pvname, hash, size, created_at, updated_at FROM pv_stats ORDER BY pvname").all() as PvRow[];
+  }
+
+  /** The pool size recorded in `summary` (its first row, as upstream reads it). */
+  capacity(): number | null {
+    const row = this.db.prepare("SELECT volname, size FROM summary").get() as { size: number | null } | undefined;
+    return row?.size ?? null;
+  }
+
+  totals(): PvTotals {
+    const row = this.db.prepare("SELECT COUNT(pvname) AS count, SUM(size) AS sum, MIN(size) AS min, AVG(size) AS avg, MAX(size) AS max FROM pv_stats").get() as {
+      count: number; sum: number | null; min: number | null; avg: number | null; max: number | null;
+    };
+    return { count: row.count, sum: row.sum ?? 0, min: row.min, avg: row.avg, max: row.max };
+  }
+
+  /** Runs `work` in one IMMEDIATE transaction: other writers wait rather than interleave. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

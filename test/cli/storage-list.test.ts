@@ -1,0 +1,223 @@
+/** storage-list against the API test server, with pools laid out as upstream lays them. */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { localDirExec } from "../apiserver/exec.js";
+import { runCli } from "../helpers/cli.js";
+import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { seedKadaluInfo, seedProvisioner, seedServerPod, upstreamQuery, writeUpstreamStatDb } from "../helpers/pools.js";
+
+const GiB = 1024 ** 3;
+const fixture = (name: string): string => readFileSync(new URL(`../fixtures/info/${name}`, import.meta.url), "utf8");
+let cluster: TestCluster;
+let podRoot: string;
+let env: NodeJS.ProcessEnv;
+const list = (...args: string[]) => runCli(["storage-list", "--kubeconfig", cluster.kubeconfig, ...args], { env });
+const calls = (): string[] => cluster.server.requests.map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ""}`);
+
+function replica1Info(name: string, node = "kube1"): string {
+  return JSON.stringify({
+    namespace: "kadalu", kadalu_version: "1.2.0", volname: name, volume_id: `00000000-0000-4000-8000-${String(name.length).padStart(12, "0")}`, single_pv_per_pool: false,
+    type: "Replica1", pvReclaimPolicy: "archive", bricks: [{ brick_path: `/bricks/${name}/data/brick`, kube_hostname: node, node: `server-${name}-0-0.${name}`, node_id: "node-0", host_brick_path: `/data/${name}`, brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: 0 }],
+    disperse: { data: 0, redundancy: 0 }, options: {},
+  });
+}
+
+beforeEach(async () => {
+  cluster = await startCluster();
+  podRoot = join(cluster.dir, "provisioner");
+  mkdirSync(join(cluster.dir, "tmp"));
+  env = { ...process.env, TMPDIR: join(cluster.dir, "tmp") };
+  process.env.TMPDIR = env.TMPDIR;
+});
+afterEach(async () => {
+  delete process.env.TMPDIR;
+  await cluster.stop();
+});
+
+describe("storage-list", () => {
+  it("says how to add storage on an empty cluster, exit 0", async () => {
+    const result = await list();
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe('No storage pools in namespace "kadalu". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR\n');
+    expect(result.code).toBe(0);
+    expect((await list("-o", "json")).stdout).toContain('"pools": []');
+  });
+
+  it("lists native and External pools from an upstream kadalu-info with one request", async () => {
+    seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "ext1.info": fixture("ext1.info"), "pool2.info": replica1Info("pool2") });
+    cluster.server.clearRequests();
+    const result = await list();
+    expect(result.stdout).toBe([
+      "NAME    TYPE       STORAGE UNITS                        RECLAIM POLICY",
+      "ext1    External   g1.example.com,g2.example.com:/gv0   delete",
+      "pool1   Replica3   3                                    delete",
+      "pool2   Replica1   1                                    archive",
+      "",
+    ].join("\n"));
+    expect(result.code).toBe(0);
+    expect(calls()).toEqual(["get configmaps"]);
+  });
+
+  it("--status reads every pool's stat.db in one exec and matches upstream's own query", async () => {
+    seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "pool2.info": replica1Info("pool2"), "ext1.info": fixture("ext1.info") });
+    seedProvisioner(cluster.server, podRoot);
+    const file = writeUpstreamStatDb(podRoot, "pool1", 100 * GiB, [["pvc-a", GiB], ["pvc-b", 2 * GiB], ["pvc-c", GiB]]);
+    writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, []);
+    writeUpstreamStatDb(podRoot, "ext1", 50 * GiB, [["pvc-x", 5 * GiB]]);
+    cluster.server.clearRequests();
+    const result = await list("--status");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe([
+      "NAME    TYPE       STORAGE UNITS                        RECLAIM POLICY   CAPACITY    PROVISIONED   UTILIZATION   PVS   MIN PV    AVG PV    MAX PV",
+      "ext1    External   g1.example.com,g2.example.com:/gv0   delete           50.0 GiB    5.0 GiB       10.0%         1     5.0 GiB   5.0 GiB   5.0 GiB",
+      "pool1   Replica3   3                                    delete           100.0 GiB   4.0 GiB       4.0%          3     1.0 GiB   1.3 GiB   2.0 GiB",
+      "pool2   Replica1   1                                    archive          10.0 GiB    0 B           0.0%          0     -         -         -",
+      "",
+    ].join("\n"));
+    expect(calls()).toEqual(["get configmaps", "list pods", "get pods/exec"]);
+    const json = JSON.parse((await list("--status", "--name", "pool1", "-o", "json")).stdout);
+    const [size, stats] = upstreamQuery(file).split("\n");
+    const [count, sum, min, , max] = stats!.split("|").map(Number);
+    expect(json.pools[0].usage).toEqual({ capacityBytes: Number(size), provisionedBytes: sum, utilizationPercent: 4, pvCount: count, minPvBytes: min, avgPvBytes: Math.round((4 * GiB) / 3), maxPvBytes: max });
+    expect(readdirSync(env.TMPDIR!)).toEqual([]);
+  });
+
+  it("costs three requests whatever the number of pools", async () => {
+    const entries: Record<string, string> = {};
+    for (let i = 0; i < 50; i += 1) {
+      entries[`pool${i}.info`] = replica1Info(`pool${i}`);
+      writeUpstreamStatDb(podRoot, `pool${i}`, 10 * GiB, [[`pvc-${i}`, GiB]]);
+    }
+    seedKadaluInfo(cluster.server, entries);
+    seedProvisioner(cluster.server, podRoot);
+    cluster.server.clearRequests();
+    const result = await list("--status", "-o", "json");
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).pools.map((pool: any) => pool.usage.provisionedBytes)).toEqual(Array(50).fill(GiB));
+    expect(cluster.server.requests).toHaveLength(3);
+  });
+
+  it("--name shows the named pool (upstream hid it) and names the existing ones when unknown", async () => {
+    seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "pool2.info": replica1Info("pool2") });
+    expect((await list("--name", "pool2", "--no-headers")).stdout).toBe("pool2   Replica1   1   archive\n");
+    const unknown = await list("--name", "pool9");
+    expect(unknown.stderr).toBe('error: storage pool "pool9" not found in namespace "kadalu"; pools: pool1, pool2\n');
+    expect(unknown.code).toBe(1);
+  });
+
+  it("--detail adds the volume id, the resource's options and each brick's server pod state", async () => {
+    seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info") });
+    cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica3", storage: [], options: [{ key: "performance.quick-read", value: "off" }] } });
+    seedServerPod(cluster.server, "server-pool1-0-0", "Running", true);
+    seedServerPod(cluster.server, "server-pool1-1-0", "Running", false);
+    cluster.server.clearRequests();
+    const result = await list("--detail");
+    expect(result.stdout).toBe([
+      "Name:            pool1",
+      "Type:            Replica3",
+      "Volume ID:       4f2c8a52-b4a1-11ee-9c1c-0242ac110002",
+      "Reclaim policy:  delete",
+      "Options:         performance.quick-read=off",
+      "Storage units:",
+      "  #   NODE    DEVICE/PATH/PVC   SERVER POD         STATUS",
+      "  1   kube1   /dev/vdc          server-pool1-0-0   Running, Ready",
+      "  2   kube2   /dev/vdc          server-pool1-1-0   Running, not ready",
+      "  3   kube3   /dev/vdc          server-pool1-2-0   Missing, not ready",
+      "",
+    ].join("\n"));
+    expect(calls().sort()).toEqual(["get configmaps", "list kadalustorages", "list pods"]);
+    const yaml = (await list("--detail", "-o", "yaml")).stdout;
+    expect(yaml).toContain("podPhase: Missing");
+    expect(yaml).toContain("performance.quick-read: off");
+  });
+
+  it("shows a pool whose mount is missing as unavailable, keeps the others, exit 1", async () => {
+    seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "pool2.info": replica1Info("pool2") });
+    seedProvisioner(cluster.server, podRoot);
+    writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [["pvc-a", GiB]]);
+    const result = await list("--status");
+    expect(result.stdout).toMatch(/\npool1\s+Replica3\s+3\s+delete\s+unavailable\s+-/);
+    expect(result.stdout).toMatch(/\npool2\s+Replica1\s+1\s+archive\s+10\.0 GiB\s+1\.0 GiB/);
+    expect(result.stderr).toBe('error: pool "pool1": usage unavailable: no /mnt/pool1/stat.db in pod kadalu-csi-provisioner-0 (the pool is not mounted there)\n');
+    expect(result.code).toBe(1);
+  });
+
+  it("never prints numbers from a corrupt stat.db", async () => {
+    seedKadaluInfo(cluster.server, { "pool2.info": replica1Info("pool2") });
+    seedProvisioner(cluster.server, podRoot);
+    const file = writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [["pvc-a", GiB]]);
+    const bytes = readFileSync(file);
+    bytes.fill(0x41, 4096, 4196); // the b-tree page header of `summary`
+    writeFileSync(file, bytes);
+    cluster.server.clearRequests();
+    const result = await list("--status");
+    expect(result.stdout).toMatch(/\npool2\s+Replica1\s+1\s+archive\s+unavailable/);
+    expect(result.stderr).toContain("was torn or corrupt 3 times");
+    expect(result.code).toBe(1);
+    expect(calls().filter((call) => call.endsWith("exec"))).toHaveLength(3);
+  });
+
+  it("fetches again when a copy was torn, and then reports it", async () => {
+    seedKadaluInfo(cluster.server, { "pool2.info": replica1Info("pool2") });
+    seedProvisioner(cluster.server, podRoot);
+    const file = writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [["pvc-a", GiB]]);
+    const good = readFileSync(file);
+    const torn = Buffer.from(good);
+    torn.fill(0x41, 4096, 4196);
+    writeFileSync(file, torn);
+    const serve = localDirExec(podRoot);
+    let execs = 0;
+    cluster.server.onExec("kadalu", "kadalu-csi-provisioner-0", "kadalu-provisioner", async (context) => {
+      execs += 1;
+      const code = await serve(context);
+      writeFileSync(file, good);
+      return code;
+    });
+    const result = await list("--status", "-o", "json");
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).pools[0].usage.provisionedBytes).toBe(GiB);
+    expect(execs).toBe(2);
+  });
+
+  it("names the provisioner pods when none is running", async () => {
+    seedKadaluInfo(cluster.server, { "pool2.info": replica1Info("pool2") });
+    seedProvisioner(cluster.server, podRoot, { phase: "Pending" });
+    const result = await list("--status");
+    expect(result.stderr).toContain('no running CSI provisioner pod (app.kubernetes.io/name=kadalu-csi-provisioner) in namespace "kadalu"; pods: kadalu-csi-provisioner-0 (Pending)');
+    expect(result.code).toBe(1);
+  });
+
+  it("lists the good pools when an entry is malformed, naming the pool and key", async () => {
+    seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "bad.info": '{"volname": "bad", "volume_id": "x", "type": "Replica7", "bricks": []}' });
+    const result = await list();
+    expect(result.stdout).toMatch(/^NAME.*\npool1\s+Replica3/);
+    expect(result.stderr).toBe('error: pool "bad": type must be one of Replica1, Replica2, Replica3, Disperse, Arbiter, External\n');
+    expect(result.code).toBe(1);
+  });
+
+  it("reports an API failure in one line", async () => {
+    cluster.server.failNext({ verb: "get", resource: "configmaps", code: 500 });
+    const result = await list();
+    expect(result.stderr).toBe('error: cannot read configmap "kadalu-info" in namespace "kadalu": injected failure (500)\n');
+    expect(result.code).toBe(1);
+  });
+
+  it("refuses an unknown output format with exit 2", async () => {
+    const result = await list("-o", "xml");
+    expect(result.code).toBe(2);
+    expect(cluster.server.requests).toEqual([]);
+  });
+
+  it("reads stat.db through the real binary too (one exec, temp files removed)", async () => {
+    rmSync(podRoot, { recursive: true, force: true });
+    seedKadaluInfo(cluster.server, { "pool2.info": replica1Info("pool2") });
+    seedProvisioner(cluster.server, podRoot);
+    writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [["pvc-a", 3 * GiB]]);
+    const { runBin } = await import("../helpers/cli.js");
+    const result = await runBin(["storage-list", "--status", "-o", "json", "--kubeconfig", cluster.kubeconfig], { TMPDIR: env.TMPDIR });
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout).pools[0].usage.provisionedBytes).toBe(3 * GiB);
+    expect(readdirSync(env.TMPDIR!)).toEqual([]);
+  });
+});
