@@ -28,7 +28,7 @@ function timeCommand(args: string[], runs: number, env: NodeJS.ProcessEnv = plai
   return median(samples);
 }
 
-const runs = Number(process.env.BENCH_RUNS ?? 15);
+const runs = Number(process.env.BENCH_RUNS ?? 21);
 const rows: [string, string, string][] = [];
 
 const dryRunArgs = [BIN, "storage-add", "pool1", "--type", "Replica3", "--device", "kube1:/dev/sdb", "--device", "kube2:/dev/sdb", "--device", "kube3:/dev/sdb", "--dry-run"];

@@ -3,8 +3,26 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
+import { Agent as HttpsAgent } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
 import { ClusterError, UsageError } from "../core/errors.js";
+
+/**
+ * client-node builds a new https.Agent for every request, so each one pays a TLS handshake and a new
+ * secure context. The options are the same for one cluster and user, so one keep-alive agent serves all
+ * (Node unrefs idle kept-alive sockets: a finished command still exits at once). Proxy agents are left alone.
+ */
+class SharedAgentKubeConfig extends KubeConfig {
+  private shared?: HttpsAgent;
+
+  override async applySecurityAuthentication(context: Parameters<KubeConfig["applySecurityAuthentication"]>[0]): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const agent = context.getAgent();
+    if (!(agent instanceof HttpsAgent) || agent.constructor !== HttpsAgent) return;
+    this.shared ??= new HttpsAgent({ ...agent.options, keepAlive: true });
+    context.setAgent(this.shared);
+  }
+}
 
 export interface ConnectionOptions {
   kubeconfig?: string;
@@ -46,7 +64,7 @@ function loadSource(kc: KubeConfig, options: ConnectionOptions, env: NodeJS.Proc
 }
 
 export function loadKubeConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new SharedAgentKubeConfig();
   try {
     loadSource(kc, options, env);
   } catch (error) {

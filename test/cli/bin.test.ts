@@ -1,5 +1,5 @@
 /** The built `bin/kubectl-kadalu` as users run it: stdout, stderr, exit codes, colours. */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -82,6 +82,8 @@ describe("kubectl-kadalu binary", () => {
   it("writes a V8 code cache on the first run and gives the same output from it", async () => {
     const cache = mkdtempSync(join(tmpdir(), "kadalu-cache-"));
     try {
+      mkdirSync(join(cache, "kubectl-kadalu"));
+      writeFileSync(join(cache, "kubectl-kadalu", "cli.cjs-v0.0.0-x64-1-1.v8"), "a cache of an earlier build");
       const first = await runBin(replica3, { XDG_CACHE_HOME: cache });
       const files = readdirSync(join(cache, "kubectl-kadalu"));
       expect(files).toEqual([expect.stringMatching(/^cli\.cjs-v\d+\.\d+\.\d+-\w+-\d+-\d+\.v8$/)]);
