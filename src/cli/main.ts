@@ -2,8 +2,10 @@
 import { basename } from "node:path";
 import { Command, CommanderError } from "commander";
 import { EXIT_RUNTIME, EXIT_USAGE, KadaluError, AlreadyReported } from "../core/errors.js";
+import { installCommand } from "./commands/install.js";
 import { storageAddCommand } from "./commands/storage-add.js";
 import { storageListCommand } from "./commands/storage-list.js";
+import { uninstallCommand } from "./commands/uninstall.js";
 import type { Deps } from "./deps.js";
 import { addGlobalFlags, normalizeDryRun } from "./flags.js";
 import type { IOStreams } from "./io.js";
@@ -21,8 +23,10 @@ export function buildProgram(deps: Deps, name: string): Command {
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
   addGlobalFlags(program);
+  program.addCommand(installCommand(deps));
   program.addCommand(storageAddCommand(deps));
   program.addCommand(storageListCommand(deps));
+  program.addCommand(uninstallCommand(deps));
   const route = (command: Command): void => {
     command
       .configureHelp({ showGlobalOptions: true })

@@ -8,6 +8,18 @@ import { CoreV1Api, CustomObjectsApi, Exec, type KubeConfig, type V1Pod, type V1
 import { KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../core/pool/types.js";
 import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
+import { RawClient } from "./raw.js";
+import { collectionPath, groupVersionPath, knownResource, objectPath, type ResourceInfo } from "./resources.js";
+
+/** Any Kubernetes object, as applied and deleted generically. */
+export interface AnyObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+export const FIELD_MANAGER = "kubectl-kadalu";
 
 export type Pod = V1Pod;
 
@@ -40,11 +52,73 @@ export class Kube {
   readonly server: string;
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
+  readonly raw: RawClient;
+  private readonly discovered = new Map<string, ResourceInfo>();
 
   constructor(readonly config: KubeConfig) {
     this.server = config.getCurrentCluster()?.server ?? "(unknown server)";
     this.core = config.makeApiClient(CoreV1Api);
     this.custom = config.makeApiClient(CustomObjectsApi);
+    this.raw = new RawClient(config, this.server);
+  }
+
+  /** Where a kind lives: from the table of known kinds, else discovered once per group/version. */
+  async resourceOf(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    const known = knownResource(apiVersion, kind) ?? this.discovered.get(`${apiVersion}/${kind}`);
+    if (known) return known;
+    const list = (await this.call(`cannot discover ${apiVersion}`, () => this.raw.request("GET", groupVersionPath(apiVersion)))) as {
+      resources: { name: string; kind: string; namespaced: boolean }[];
+    };
+    for (const resource of list.resources.filter((r) => !r.name.includes("/"))) {
+      this.discovered.set(`${apiVersion}/${resource.kind}`, { plural: resource.name, namespaced: resource.namespaced });
+    }
+    const found = this.discovered.get(`${apiVersion}/${kind}`);
+    if (!found) throw toClusterError(new Error(`the server has no resource of kind ${kind} in ${apiVersion}`), `cannot apply ${kind}`, this.server);
+    return found;
+  }
+
+  /** Server-side apply with our field manager; `force` takes ownership of fields we set. */
+  async apply<T extends AnyObject>(object: T, options: { dryRun?: boolean } = {}): Promise<T> {
+    const info = await this.resourceOf(object.apiVersion, object.kind);
+    const path = objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace);
+    return (await this.call(`cannot apply ${object.kind.toLowerCase()} "${object.metadata.name}"`, () =>
+      this.raw.request("PATCH", path, {
+        body: object, contentType: "application/apply-patch+yaml",
+        query: { fieldManager: FIELD_MANAGER, force: "true", dryRun: options.dryRun ? "All" : undefined },
+      }),
+    )) as T;
+  }
+
+  async getObject(apiVersion: string, kind: string, name: string, namespace?: string): Promise<AnyObject | undefined> {
+    const info = await this.resourceOf(apiVersion, kind);
+    try {
+      return (await this.raw.request("GET", objectPath(apiVersion, info, name, namespace))) as AnyObject;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw toClusterError(error, `cannot read ${kind.toLowerCase()} "${name}"`, this.server);
+    }
+  }
+
+  async listObjects(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<AnyObject[]> {
+    const info = await this.resourceOf(apiVersion, kind);
+    const list = (await this.call(`cannot list ${info.plural}`, () =>
+      this.raw.request("GET", info.namespaced && !namespace ? `${groupVersionPath(apiVersion)}/${info.plural}` : collectionPath(apiVersion, info, namespace), { query: { labelSelector } }),
+    )) as { items: AnyObject[] };
+    return list.items;
+  }
+
+  /** Deletes in the background (dependents follow); false when it was already gone. */
+  async deleteObject(object: AnyObject, options: { dryRun?: boolean } = {}): Promise<boolean> {
+    const info = await this.resourceOf(object.apiVersion, object.kind);
+    try {
+      await this.raw.request("DELETE", objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace), {
+        body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" }, query: { dryRun: options.dryRun ? "All" : undefined },
+      });
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw toClusterError(error, `cannot delete ${object.kind.toLowerCase()} "${object.metadata.name}"`, this.server);
+    }
   }
 
   /** Runs one API call, translating its failure into a ClusterError about `what`. */

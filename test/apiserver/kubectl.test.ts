@@ -85,6 +85,17 @@ describe.skipIf(!kubectl)("kubectl against the API test server", () => {
     expect((await k("logs", "kadalu-csi-provisioner-0")).stdout).toBe("started\nready\n");
   });
 
+  it("accepts the plugin's rendered install manifests with apply --dry-run=server", async () => {
+    const { runCli } = await import("../helpers/cli.js");
+    const rendered = await runCli(["install", "-o", "yaml"]);
+    writeFileSync(join(dir, "install.yaml"), rendered.stdout);
+    const result = await k("apply", "--server-side", "--dry-run=server", "-f", join(dir, "install.yaml"));
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim().split("\n")).toHaveLength(16);
+    expect(result.stdout).toContain("daemonset.apps/kadalu-csi-nodeplugin serverside-applied (server dry run)");
+    expect(server.get("apps/v1", "DaemonSet", "kadalu", "kadalu-csi-nodeplugin")).toBeUndefined();
+  });
+
   it("deletes, and reports what is missing", async () => {
     expect((await k("delete", "kds", "pool1")).stdout).toContain('kadalustorage.kadalu-operator.storage "pool1" deleted');
     const missing = await k("get", "kds", "pool1");

@@ -12,9 +12,8 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { nodes?: string[]; crd?: boolean; namespace?: string } = {}): Promise<TestCluster> {
-  const namespace = options.namespace ?? "kadalu";
-  const server = await ApiServer.start({ namespaces: [namespace] });
+export async function startCluster(options: { nodes?: string[]; crd?: boolean; namespaces?: string[] } = {}): Promise<TestCluster> {
+  const server = await ApiServer.start({ namespaces: options.namespaces ?? ["kadalu"] });
   for (const name of options.nodes ?? ["kube1", "kube2", "kube3"]) {
     server.seed({ apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name } }, status: { conditions: [{ type: "Ready", status: "True" }] } });
   }

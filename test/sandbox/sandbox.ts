@@ -5,7 +5,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { kadaluStorageCrd } from "../../src/core/manifests/crd.js";
 import { ApiServer } from "../apiserver/server.js";
 
 export interface Sandbox {
@@ -24,8 +23,6 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"]): Promise
       status: { conditions: [{ type: "Ready", status: "True" }], nodeInfo: { kubeletVersion: "v1.32.0" } },
     });
   }
-  // Until `install` lands, the sandbox provides what it would create: the namespace and the CRD.
-  server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kadalu" } }, kadaluStorageCrd() as never);
   const kubeconfig = server.writeKubeconfig(join(dir, "kubeconfig"), { namespace: "kadalu", context: "kadalu-sandbox" });
   return {
     server, dir, kubeconfig,

@@ -1,0 +1,162 @@
+/** `install`: server-side applies the embedded, versioned manifests in dependency order, then waits until ready. */
+import { Command, Option } from "commander";
+import { stringify } from "yaml";
+import { ClusterError } from "../../core/errors.js";
+import { parseDuration } from "../../core/duration.js";
+import { INSTALL_HASH_ANNOTATION, OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
+import { installPlan, planObjects, type KubeObject, type Step } from "../../core/manifests/index.js";
+import { PLATFORMS, PULL_POLICIES, resolveInstallOptions, type InstallOptions } from "../../core/manifests/options.js";
+import { PLUGIN_VERSION } from "../../core/version.js";
+import type { AnyObject, Kube } from "../../kube/client.js";
+import type { Deps } from "../deps.js";
+import { addDryRunFlag, collect, dryRunOf, type DryRun, type GlobalOptions } from "../flags.js";
+import { applyGroups } from "../install/apply.js";
+import { eventRenderer } from "../install/events.js";
+import { readManifestFile } from "../install/local-files.js";
+import { waitReady } from "../install/readiness.js";
+
+interface RawOptions extends GlobalOptions {
+  type?: string;
+  kubeletDir?: string;
+  imageRegistry?: string;
+  imageRepository?: string;
+  imageTag?: string;
+  serverImageTag?: string;
+  imagePullPolicy?: string;
+  imagePullSecret?: string[];
+  localYaml?: string;
+  localCsiYaml?: string;
+  output?: "yaml" | "json";
+  dryRun?: boolean;
+  dryRunStrategy?: DryRun;
+  wait?: boolean;
+  timeout: string;
+  upgrade?: boolean;
+}
+
+export interface InstallCommandOptions {
+  global: GlobalOptions;
+  install: InstallOptions;
+  /** Objects from --local-yaml/--local-csi-yaml, replacing the embedded plan. */
+  local?: KubeObject[];
+  output?: "yaml" | "json";
+  dryRun: DryRun;
+  wait?: boolean;
+  timeoutMs: number;
+  upgrade: boolean;
+}
+
+export function complete(raw: RawOptions): InstallCommandOptions {
+  const install = resolveInstallOptions({
+    namespace: raw.namespace, version: PLUGIN_VERSION, platform: raw.type, kubeletDir: raw.kubeletDir, imageRegistry: raw.imageRegistry,
+    imageRepository: raw.imageRepository, imageTag: raw.imageTag, serverImageTag: raw.serverImageTag, imagePullPolicy: raw.imagePullPolicy,
+    imagePullSecrets: raw.imagePullSecret, verbose: raw.verbose,
+  });
+  const local = [
+    ...(raw.localYaml ? readManifestFile("--local-yaml", raw.localYaml) : []),
+    ...(raw.localCsiYaml ? readManifestFile("--local-csi-yaml", raw.localCsiYaml) : []),
+  ];
+  return {
+    global: raw, install, local: local.length > 0 ? local : undefined, output: raw.output, dryRun: dryRunOf(raw), wait: raw.wait,
+    timeoutMs: parseDuration("--timeout", raw.timeout), upgrade: Boolean(raw.upgrade),
+  };
+}
+
+export function renderObjects(objects: KubeObject[], format: "yaml" | "json"): string {
+  if (format === "json") return `${JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }, null, 2)}\n`;
+  return objects.map((object) => stringify(object, { lineWidth: 0 })).join("---\n");
+}
+
+/** Groups to apply: the plan's steps, or the local files' objects one at a time in file order. */
+function groupsOf(options: InstallCommandOptions, steps: Step[]): KubeObject[][] {
+  return options.local ? options.local.map((object) => [object]) : steps.map((step) => step.objects);
+}
+
+type Decision = { action: "apply" } | { action: "up-to-date"; version: string };
+
+function versionOf(deployment: AnyObject): string {
+  const labels = (deployment.metadata as { labels?: Record<string, string> }).labels ?? {};
+  const image = ((deployment as any).spec?.template?.spec?.containers?.[0]?.image as string | undefined) ?? "";
+  return labels["app.kubernetes.io/version"] ?? image.split(":").pop() ?? "unknown";
+}
+
+/** One read decides: same version and plan hash -> nothing to do; another version -> only with --upgrade. */
+async function decide(kube: Kube, options: InstallCommandOptions, steps: Step[]): Promise<Decision> {
+  if (options.local) return { action: "apply" };
+  const live = await kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, options.install.namespace);
+  if (!live) return { action: "apply" };
+  const installed = versionOf(live);
+  const wanted = steps.find((step) => step.name === "operator")!.objects[0]!.metadata.annotations?.[INSTALL_HASH_ANNOTATION];
+  const hash = (live.metadata as { annotations?: Record<string, string> }).annotations?.[INSTALL_HASH_ANNOTATION];
+  if (installed === options.install.version && hash === wanted) return { action: "up-to-date", version: installed };
+  if (installed !== options.install.version && !options.upgrade) {
+    throw new ClusterError(`Kadalu ${installed} is installed in namespace "${options.install.namespace}" and this plugin is ${options.install.version}; run again with --upgrade to move to ${options.install.version}`);
+  }
+  const liveSelector = JSON.stringify((live as any).spec?.selector ?? {});
+  const ourSelector = JSON.stringify((steps.find((step) => step.name === "operator")!.objects[0] as any).spec.selector);
+  // A Deployment's selector cannot change (upstream's operator used `name: kadalu`): replace it.
+  if (liveSelector !== ourSelector && options.dryRun === "none") await kube.deleteObject(live);
+  return { action: "apply" };
+}
+
+export async function run(options: InstallCommandOptions, deps: Deps): Promise<void> {
+  const { io } = deps;
+  const steps = installPlan(options.install);
+  if (options.output || options.dryRun === "client") {
+    io.out.write(renderObjects(options.local ?? planObjects(steps), options.output ?? "yaml"));
+    if (options.dryRun === "client") io.err.write("dry run: nothing was sent to the cluster\n");
+    return;
+  }
+  const kube = await deps.connect(options.global);
+  const decision = await decide(kube, options, steps);
+  const renderer = eventRenderer(io);
+  try {
+    if (decision.action === "up-to-date") {
+      io.out.write(`Kadalu is already installed (version ${decision.version}) in namespace "${options.install.namespace}"; nothing to change\n`);
+    } else {
+      const applied = await applyGroups(kube, groupsOf(options, steps), { dryRun: options.dryRun === "server", sink: renderer.sink });
+      if (options.dryRun === "server") {
+        io.out.write(`server dry run: ${applied} objects accepted by the API server, nothing persisted\n`);
+        return;
+      }
+      io.out.write(`Kadalu ${options.local ? "(from local manifests)" : options.install.version} applied in namespace "${options.install.namespace}" (${applied} objects)\n`);
+    }
+    if (options.wait ?? io.interactive) {
+      await waitReady(kube, options.install.namespace, options.timeoutMs, renderer.sink);
+      io.out.write("Kadalu is ready\n");
+    }
+  } finally {
+    renderer.close();
+  }
+}
+
+export function installCommand(deps: Deps): Command {
+  const command = new Command("install")
+    .description("Install (or upgrade) the Kadalu operator and CSI driver from manifests shipped in this plugin")
+    .addOption(new Option("--type <platform>", "the Kubernetes distribution").choices(PLATFORMS).default("kubernetes"))
+    .option("--kubelet-dir <dir>", "the kubelet's root directory (default /var/lib/kubelet; microk8s: its snap path)")
+    .option("--image-registry <registry>", "registry of all images, e.g. a mirror (default docker.io for Kadalu, registry.k8s.io for CSI sidecars)")
+    .addOption(new Option("--image-repository <name>", "repository of Kadalu's images").default("kadalu").hideHelp())
+    .option("--image-tag <tag>", "tag of the operator and CSI images (default: the plugin's version)")
+    .option("--server-image-tag <tag>", "tag of the upstream kadalu-server image that runs the bricks")
+    .addOption(new Option("--image-pull-policy <policy>", "image pull policy").choices(PULL_POLICIES).default("IfNotPresent"))
+    .option("--image-pull-secret <name>", "an image pull secret in the namespace; repeatable", collect)
+    .option("--local-yaml <file>", "apply this operator manifest instead of the embedded one (upstream flag)")
+    .option("--local-csi-yaml <file>", "also apply this CSI manifest (upstream flag)")
+    .addOption(new Option("-o, --output <format>", "print the manifests (no cluster needed) as yaml or json").choices(["yaml", "json"]))
+    .option("--upgrade", "allow replacing an installed Kadalu of another version")
+    .option("--wait", "wait until every component is ready (default on a terminal)")
+    .option("--no-wait", "do not wait")
+    .option("--timeout <duration>", "how long --wait waits", "5m");
+  addDryRunFlag(command);
+  command.addHelpText("after", `
+Examples:
+  kubectl kadalu install
+  kubectl kadalu install --type microk8s --wait
+  kubectl kadalu install -o yaml > kadalu.yaml        # offline, for review or GitOps
+  kubectl kadalu install --image-registry mirror.example.com --image-pull-secret regcred
+  kubectl kadalu install --upgrade`);
+  return command.action(async (_opts: unknown, cmd: Command) => {
+    await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
+  });
+}

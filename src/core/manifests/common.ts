@@ -1,0 +1,51 @@
+/** Labels, names and small builders shared by the manifests. */
+import type { InstallOptions } from "./options.js";
+
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+};
+
+export const PART_OF = "kadalu";
+export const MANAGED_BY = "kubectl-kadalu";
+
+export const SA = {
+  operator: "kadalu-operator",
+  provisioner: "kadalu-csi-provisioner",
+  nodeplugin: "kadalu-csi-nodeplugin",
+  server: "kadalu-server-sa",
+} as const;
+
+export const OPERATOR_DEPLOYMENT = "operator";
+export const PROVISIONER_STATEFULSET = "kadalu-csi-provisioner";
+export const NODEPLUGIN_DAEMONSET = "kadalu-csi-nodeplugin";
+export const CSI_DRIVER_NAME = "kadalu";
+export const INSTALL_HASH_ANNOTATION = "kadalu.io/install-hash";
+
+export function labels(options: InstallOptions, name: string, component: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": name,
+    "app.kubernetes.io/part-of": PART_OF,
+    "app.kubernetes.io/component": component,
+    "app.kubernetes.io/version": options.version,
+    "app.kubernetes.io/managed-by": MANAGED_BY,
+  };
+}
+
+/** Pod selector labels: stable across versions (a selector cannot change after creation). */
+export function selector(name: string, component: string): Record<string, string> {
+  return { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": component };
+}
+
+export function meta(options: InstallOptions, name: string, component: string, namespaced = true): KubeObject["metadata"] {
+  return { name, ...(namespaced ? { namespace: options.namespace } : {}), labels: labels(options, name, component) };
+}
+
+export function pullSecrets(options: InstallOptions): { imagePullSecrets?: { name: string }[] } {
+  return options.imagePullSecrets.length > 0 ? { imagePullSecrets: options.imagePullSecrets.map((name) => ({ name })) } : {};
+}
+
+export const env = (name: string, value: string): { name: string; value: string } => ({ name, value });
+export const fieldEnv = (name: string, fieldPath: string): Record<string, unknown> => ({ name, valueFrom: { fieldRef: { fieldPath } } });

@@ -1,0 +1,83 @@
+/** Everything an install can be configured with, resolved to defaults in one place. */
+import { UsageError } from "../errors.js";
+
+export const PLATFORMS = ["kubernetes", "openshift", "microk8s", "rke"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export const PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
+export const DEFAULT_KUBELET_DIR = "/var/lib/kubelet";
+export const MICROK8S_KUBELET_DIR = "/var/snap/microk8s/common/var/lib/kubelet";
+
+/** Upstream's server image runs the bricks unchanged; its release is pinned here. */
+export const UPSTREAM_SERVER_TAG = "1.2.0";
+
+/** Current kubernetes-csi sidecar releases. */
+export const SIDECARS = {
+  provisioner: "sig-storage/csi-provisioner:v5.3.0",
+  resizer: "sig-storage/csi-resizer:v1.14.0",
+  registrar: "sig-storage/csi-node-driver-registrar:v2.14.0",
+} as const;
+
+export interface InstallOptions {
+  namespace: string;
+  version: string;
+  platform: Platform;
+  kubeletDir: string;
+  /** Registry of Kadalu's images (docker.io) and, when set explicitly, of the sidecars too (a mirror). */
+  imageRegistry: string;
+  imageRegistryExplicit: boolean;
+  imageRepository: string;
+  imageTag: string;
+  serverImageTag: string;
+  imagePullPolicy: PullPolicy;
+  imagePullSecrets: string[];
+  verbose: boolean;
+}
+
+export interface InstallInput {
+  namespace?: string;
+  version: string;
+  platform?: string;
+  kubeletDir?: string;
+  imageRegistry?: string;
+  imageRepository?: string;
+  imageTag?: string;
+  serverImageTag?: string;
+  imagePullPolicy?: string;
+  imagePullSecrets?: string[];
+  verbose?: boolean;
+}
+
+export function resolveInstallOptions(input: InstallInput): InstallOptions {
+  const platform = (input.platform ?? "kubernetes") as Platform;
+  if (!PLATFORMS.includes(platform)) throw new UsageError(`--type "${input.platform}" is not valid; use one of ${PLATFORMS.join(", ")}`);
+  const policy = (input.imagePullPolicy ?? "IfNotPresent") as PullPolicy;
+  if (!PULL_POLICIES.includes(policy)) throw new UsageError(`--image-pull-policy "${input.imagePullPolicy}" is not valid; use one of ${PULL_POLICIES.join(", ")}`);
+  const kubeletDir = (input.kubeletDir ?? (platform === "microk8s" ? MICROK8S_KUBELET_DIR : DEFAULT_KUBELET_DIR)).replace(/\/+$/, "");
+  if (!kubeletDir.startsWith("/")) throw new UsageError(`--kubelet-dir "${input.kubeletDir}" must be an absolute path`);
+  return {
+    namespace: input.namespace ?? "kadalu",
+    version: input.version,
+    platform,
+    kubeletDir,
+    imageRegistry: (input.imageRegistry ?? "docker.io").replace(/\/+$/, ""),
+    imageRegistryExplicit: input.imageRegistry !== undefined,
+    imageRepository: input.imageRepository ?? "kadalu",
+    imageTag: input.imageTag ?? input.version,
+    serverImageTag: input.serverImageTag ?? UPSTREAM_SERVER_TAG,
+    imagePullPolicy: policy,
+    imagePullSecrets: input.imagePullSecrets ?? [],
+    verbose: input.verbose ?? false,
+  };
+}
+
+export function kadaluImage(options: InstallOptions, name: "kadalu-operator" | "kadalu-csi" | "kadalu-server"): string {
+  const tag = name === "kadalu-server" ? options.serverImageTag : options.imageTag;
+  return `${options.imageRegistry}/${options.imageRepository}/${name}:${tag}`;
+}
+
+export function sidecarImage(options: InstallOptions, sidecar: keyof typeof SIDECARS): string {
+  return `${options.imageRegistryExplicit ? options.imageRegistry : "registry.k8s.io"}/${SIDECARS[sidecar]}`;
+}

@@ -1,0 +1,80 @@
+/**
+ * Least-privilege RBAC: every verb listed is one a component really uses (no wildcards). Tests replay
+ * the operator's and the CSI driver's API requests against these rules with `allows()`.
+ */
+import { meta, SA, type KubeObject } from "./common.js";
+import type { InstallOptions } from "./options.js";
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+const rule = (apiGroups: string[], resources: string[], verbs: string[]): PolicyRule => ({ apiGroups, resources, verbs });
+const READ = ["get", "list", "watch"];
+
+/** Cluster-wide: the operator watches pools in every namespace and manages StorageClasses. */
+export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
+  rule(["kadalu-operator.storage"], ["kadalustorages"], [...READ, "update", "patch"]),
+  rule(["kadalu-operator.storage"], ["kadalustorages/status"], ["get", "update", "patch"]),
+  rule(["storage.k8s.io"], ["storageclasses"], [...READ, "create", "update", "patch", "delete"]),
+  rule([""], ["persistentvolumes"], READ),
+  rule([""], ["events"], ["create", "patch"]),
+];
+
+/** In the Kadalu namespace: the pool configuration, the brick StatefulSets and Services, their pods. */
+export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [
+  rule([""], ["configmaps"], [...READ, "create", "update", "patch"]),
+  rule([""], ["services"], [...READ, "create", "update", "patch", "delete"]),
+  rule([""], ["pods"], READ),
+  rule(["apps"], ["statefulsets"], [...READ, "create", "update", "patch", "delete"]),
+  rule(["apps"], ["daemonsets"], ["get", "patch"]),
+];
+
+/** external-provisioner, external-resizer and the Kadalu provisioner (pool usage in KadaluStorage status). */
+export const PROVISIONER_CLUSTER_RULES: PolicyRule[] = [
+  rule([""], ["persistentvolumes"], [...READ, "create", "delete", "patch"]),
+  rule([""], ["persistentvolumeclaims"], [...READ, "update"]),
+  rule([""], ["persistentvolumeclaims/status"], ["patch"]),
+  rule(["storage.k8s.io"], ["storageclasses", "csinodes"], READ),
+  rule([""], ["nodes"], READ),
+  rule([""], ["events"], ["list", "watch", "create", "update", "patch"]),
+  rule(["kadalu-operator.storage"], ["kadalustorages"], ["get", "list"]),
+  rule(["kadalu-operator.storage"], ["kadalustorages/status"], ["patch"]),
+];
+
+export function allows(rules: PolicyRule[], request: { group: string; resource: string; verb: string }): boolean {
+  return rules.some((r) => r.apiGroups.includes(request.group) && r.resources.includes(request.resource) && r.verbs.includes(request.verb));
+}
+
+function clusterRole(options: InstallOptions, name: string, rules: PolicyRule[]): KubeObject {
+  return { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: meta(options, name, "rbac", false), rules };
+}
+
+function binding(options: InstallOptions, kind: "ClusterRoleBinding" | "RoleBinding", name: string, serviceAccount: string): KubeObject {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1", kind, metadata: meta(options, name, "rbac", kind === "RoleBinding"),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: kind === "RoleBinding" ? "Role" : "ClusterRole", name },
+    subjects: [{ kind: "ServiceAccount", name: serviceAccount, namespace: options.namespace }],
+  };
+}
+
+export function serviceAccounts(options: InstallOptions): KubeObject[] {
+  return Object.values(SA).map((name) => ({
+    apiVersion: "v1", kind: "ServiceAccount", metadata: meta(options, name, "rbac"),
+    // Only the operator and the provisioner talk to the API; the others get no token.
+    ...(name === SA.operator || name === SA.provisioner ? {} : { automountServiceAccountToken: false }),
+  }));
+}
+
+export function rbac(options: InstallOptions): KubeObject[] {
+  return [
+    clusterRole(options, SA.operator, OPERATOR_CLUSTER_RULES),
+    binding(options, "ClusterRoleBinding", SA.operator, SA.operator),
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(options, SA.operator, "rbac"), rules: OPERATOR_NAMESPACE_RULES },
+    binding(options, "RoleBinding", SA.operator, SA.operator),
+    clusterRole(options, SA.provisioner, PROVISIONER_CLUSTER_RULES),
+    binding(options, "ClusterRoleBinding", SA.provisioner, SA.provisioner),
+  ];
+}

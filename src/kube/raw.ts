@@ -1,0 +1,65 @@
+/**
+ * Path-based requests for any resource, authenticated and TLS-configured by client-node's KubeConfig:
+ * what the typed APIs cannot do without discovery round trips (server-side apply of arbitrary objects).
+ */
+import { request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+
+export interface RawResponse {
+  status: number;
+  body: unknown;
+}
+
+/** Shaped like client-node's ApiException, so one translation serves both paths. */
+export class RawApiError extends Error {
+  constructor(readonly code: number, readonly body: unknown) {
+    super(`HTTP ${code}`);
+  }
+}
+
+export class RawClient {
+  private agent?: HttpsAgent;
+
+  constructor(private readonly config: KubeConfig, private readonly server: string) {}
+
+  async request(method: string, path: string, options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {}): Promise<unknown> {
+    const url = new URL(`${this.server.replace(/\/$/, "")}${path}`);
+    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const requestOptions: Record<string, any> = { method, headers: { Accept: "application/json" } };
+    await this.config.applyToHTTPSOptions(requestOptions);
+    if (url.protocol === "https:") {
+      const created = requestOptions.agent as HttpsAgent | undefined;
+      if (!created || created.constructor === HttpsAgent) this.agent ??= new HttpsAgent({ ...(created?.options ?? {}), keepAlive: true });
+      requestOptions.agent = created && created.constructor !== HttpsAgent ? created : this.agent;
+    } else delete requestOptions.agent;
+    if (payload !== undefined) {
+      requestOptions.headers["Content-Type"] = options.contentType ?? "application/json";
+      // Node sends DELETE bodies without chunked encoding: the length must be given.
+      requestOptions.headers["Content-Length"] = Buffer.byteLength(payload);
+    }
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const response = await new Promise<RawResponse>((resolve, reject) => {
+      const req = send(url, requestOptions, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let body: unknown = text;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON: keep the text for the error message
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(payload);
+    });
+    if (response.status >= 400) throw new RawApiError(response.status, response.body);
+    return response.body;
+  }
+}

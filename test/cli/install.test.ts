@@ -1,0 +1,192 @@
+/** install and uninstall against the API test server. */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { runCli } from "../helpers/cli.js";
+import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { markWorkloadsReady } from "../helpers/kubelet.js";
+
+let cluster: TestCluster;
+let stopKubelet: (() => void) | undefined;
+const kc = (): string[] => ["--kubeconfig", cluster.kubeconfig];
+const install = (...args: string[]) => runCli(["install", ...kc(), ...args]);
+const uninstall = (...args: string[]) => runCli(["uninstall", ...kc(), ...args]);
+const exists = (apiVersion: string, kind: string, name: string, namespace?: string): boolean => cluster.server.get(apiVersion, kind, namespace, name) !== undefined;
+
+beforeEach(async () => {
+  cluster = await startCluster({ crd: false, namespaces: [] });
+});
+afterEach(async () => {
+  stopKubelet?.();
+  stopKubelet = undefined;
+  await cluster.stop();
+});
+
+describe("install", () => {
+  it("renders every manifest with no cluster at all", async () => {
+    const yaml = await runCli(["install", "-o", "yaml", "--kubeconfig", "/nonexistent"]);
+    expect(yaml.code).toBe(0);
+    const docs = parseAllDocuments(yaml.stdout).map((doc) => doc.toJS());
+    expect(docs).toHaveLength(16);
+    expect(docs.every((doc) => doc.apiVersion && doc.kind && doc.metadata.name)).toBe(true);
+    const json = JSON.parse((await runCli(["install", "-o", "json"])).stdout);
+    expect(json.kind).toBe("List");
+    expect(json.items).toEqual(docs);
+    const dry = await runCli(["install", "--dry-run"]);
+    expect(dry.stdout).toBe(yaml.stdout);
+    expect(dry.stderr).toContain("nothing was sent");
+  });
+
+  it("applies everything in order with server-side apply, then a second run changes nothing", async () => {
+    const first = await install("--no-wait");
+    expect(first.stderr).toContain("✓ CRD kadalustorages.kadalu-operator.storage established");
+    expect(first.stdout).toBe('Kadalu 0.0.0-dev applied in namespace "kadalu" (16 objects)\n');
+    expect(first.code).toBe(0);
+    expect(exists("v1", "Namespace", "kadalu")).toBe(true);
+    expect(exists("apps/v1", "DaemonSet", "kadalu-csi-nodeplugin", "kadalu")).toBe(true);
+    const patches = cluster.server.requests.filter((r) => r.verb === "patch");
+    expect(patches).toHaveLength(16);
+    expect(patches.map((r) => r.resource).slice(0, 2)).toEqual(["namespaces", "customresourcedefinitions"]);
+    const firstRequests = cluster.server.requests.length;
+    expect(firstRequests).toBeLessThanOrEqual(19);
+    cluster.server.clearRequests();
+    const second = await install("--no-wait");
+    expect(second.stdout).toBe('Kadalu is already installed (version 0.0.0-dev) in namespace "kadalu"; nothing to change\n');
+    expect(second.code).toBe(0);
+    expect(cluster.server.requests).toHaveLength(1);
+    expect(cluster.server.writes()).toEqual([]);
+  });
+
+  it("reapplies when the options change (same version, another plan)", async () => {
+    await install("--no-wait");
+    const changed = await install("--no-wait", "--image-pull-policy", "Always");
+    expect(changed.stdout).toContain("applied");
+    const deployment = cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!;
+    expect(deployment.spec.template.spec.containers[0].imagePullPolicy).toBe("Always");
+  });
+
+  it("refuses another installed version without --upgrade, and upgrades with it", async () => {
+    await install("--no-wait", "--image-tag", "0.0.9");
+    const live = cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!;
+    cluster.server.objects.commit(cluster.server.registry.byKind("apps/v1", "Deployment")!, live, { ...live, metadata: { ...live.metadata, labels: { ...live.metadata.labels, "app.kubernetes.io/version": "0.0.9" } } }, undefined, { dryRun: false });
+    cluster.server.clearRequests();
+    const refused = await install("--no-wait");
+    expect(refused.stderr).toBe('error: Kadalu 0.0.9 is installed in namespace "kadalu" and this plugin is 0.0.0-dev; run again with --upgrade to move to 0.0.0-dev\n');
+    expect(refused.code).toBe(1);
+    expect(cluster.server.writes()).toEqual([]);
+    const upgraded = await install("--no-wait", "--upgrade");
+    expect(upgraded.code).toBe(0);
+    expect(cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!.metadata.labels["app.kubernetes.io/version"]).toBe("0.0.0-dev");
+  });
+
+  it("replaces upstream's operator Deployment, whose selector cannot be patched", async () => {
+    cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kadalu" } });
+    cluster.server.seed({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "operator", namespace: "kadalu", labels: { name: "kadalu-operator" } }, spec: { selector: { matchLabels: { name: "kadalu" } }, template: { metadata: { labels: { name: "kadalu" } }, spec: { containers: [{ name: "kadalu-operator", image: "docker.io/kadalu/kadalu-operator:1.2.0" }] } } } });
+    expect((await install("--no-wait")).stderr).toContain("Kadalu 1.2.0 is installed");
+    expect((await install("--no-wait", "--upgrade")).code).toBe(0);
+    expect(cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "kadalu-operator", "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "operator" });
+  });
+
+  it("--wait reports each component ready", async () => {
+    stopKubelet = markWorkloadsReady(cluster.server);
+    const result = await install("--wait", "--timeout", "20s");
+    expect(result.stderr).toContain("✓ operator available");
+    expect(result.stderr).toContain("✓ CSI provisioner ready");
+    expect(result.stderr).toContain("✓ CSI nodeplugin ready on 3/3 nodes");
+    expect(result.stdout).toContain("Kadalu is ready");
+    expect(result.code).toBe(0);
+  });
+
+  it("--wait times out naming the pods that are not ready, why, and what to run next", async () => {
+    cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kadalu" } });
+    cluster.server.seed({
+      apiVersion: "v1", kind: "Pod", metadata: { name: "operator-5d9c7-x2x", namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "operator" } },
+      spec: { containers: [{ name: "kadalu-operator" }] },
+      status: { phase: "Pending", containerStatuses: [{ name: "kadalu-operator", ready: false, state: { waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "docker.io/kadalu/kadalu-operator:0.0.0-dev"' } } }] },
+    }, {
+      apiVersion: "v1", kind: "Pod", metadata: { name: "kadalu-csi-provisioner-0", namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "csi-driver" } },
+      spec: { containers: [{ name: "kadalu-provisioner" }] },
+      status: { phase: "Running", containerStatuses: [{ name: "kadalu-provisioner", ready: false, state: { waiting: { reason: "CrashLoopBackOff" } } }] },
+    });
+    const result = await install("--wait", "--timeout", "1s");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("error: Kadalu was not ready after 1s: operator not ready yet; CSI provisioner not ready yet; CSI nodeplugin not ready yet on 0/0 nodes");
+    expect(result.stderr).toContain('operator-5d9c7-x2x: ImagePullBackOff in container kadalu-operator: Back-off pulling image "docker.io/kadalu/kadalu-operator:0.0.0-dev"\n    next: kubectl describe pod -n kadalu operator-5d9c7-x2x');
+    expect(result.stderr).toContain("kadalu-csi-provisioner-0: CrashLoopBackOff in container kadalu-provisioner\n    next: kubectl logs -n kadalu kadalu-csi-provisioner-0 -c kadalu-provisioner --previous");
+  });
+
+  it("--dry-run=server has every object checked and persists nothing", async () => {
+    cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kadalu" } });
+    cluster.server.clearRequests();
+    const result = await install("--dry-run=server");
+    expect(result.stdout).toBe("server dry run: 16 objects accepted by the API server, nothing persisted\n");
+    expect(exists("apps/v1", "Deployment", "operator", "kadalu")).toBe(false);
+    expect(cluster.server.requests.filter((r) => r.verb === "patch")).toHaveLength(16);
+  });
+
+  it("--dry-run=server on a fresh cluster skips what needs the namespace, and says so", async () => {
+    const result = await install("--dry-run=server");
+    expect(result.stderr).toContain("deployment/operator skipped: namespace kadalu does not exist yet, so the server cannot check it");
+    expect(result.code).toBe(0);
+    expect(exists("v1", "Namespace", "kadalu")).toBe(false);
+  });
+
+  it("applies --local-yaml and --local-csi-yaml instead of the embedded manifests", async () => {
+    const operatorFile = join(cluster.dir, "operator.yaml");
+    const csiFile = join(cluster.dir, "csi.yaml");
+    writeFileSync(operatorFile, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kadalu\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-file\n  namespace: kadalu\n");
+    writeFileSync(csiFile, "apiVersion: storage.k8s.io/v1\nkind: CSIDriver\nmetadata:\n  name: kadalu\nspec:\n  attachRequired: false\n");
+    const result = await install("--no-wait", "--local-yaml", operatorFile, "--local-csi-yaml", csiFile);
+    expect(result.stdout).toBe('Kadalu (from local manifests) applied in namespace "kadalu" (3 objects)\n');
+    expect(exists("v1", "ConfigMap", "from-file", "kadalu")).toBe(true);
+    const missing = await install("--local-yaml", join(cluster.dir, "nope.yaml"));
+    expect(missing.stderr).toBe(`error: --local-yaml "${join(cluster.dir, "nope.yaml")}": no such file\n`);
+    expect(missing.code).toBe(2);
+  });
+});
+
+describe("uninstall", () => {
+  beforeEach(async () => {
+    expect((await install("--no-wait")).code).toBe(0);
+    cluster.server.seed({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kadalu-info", namespace: "kadalu" }, data: { uid: "u" } });
+    cluster.server.clearRequests();
+  });
+
+  it("refuses while pools exist, naming them", async () => {
+    cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] } });
+    const result = await uninstall("--yes");
+    expect(result.stderr).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove NAME), or pass --force to uninstall anyway (their data stays on the bricks)\n");
+    expect(result.code).toBe(1);
+    expect(cluster.server.writes()).toEqual([]);
+  });
+
+  it("--dry-run lists what would go and deletes nothing", async () => {
+    const result = await uninstall("--dry-run");
+    expect(result.stderr).toContain("daemonset/kadalu-csi-nodeplugin would be deleted");
+    expect(result.stdout).toBe("dry run: 14 objects would be deleted; nothing was sent\n");
+    expect(cluster.server.writes()).toEqual([]);
+  });
+
+  it("removes what install created but keeps the CRD, kadalu-info and the namespace", async () => {
+    const result = await uninstall("--yes");
+    expect(result.stdout).toBe('Kadalu uninstalled from namespace "kadalu": 14 objects deleted\n');
+    expect(result.code).toBe(0);
+    expect(exists("apps/v1", "Deployment", "operator", "kadalu")).toBe(false);
+    expect(exists("rbac.authorization.k8s.io/v1", "ClusterRole", "kadalu-operator")).toBe(false);
+    expect(exists("apiextensions.k8s.io/v1", "CustomResourceDefinition", "kadalustorages.kadalu-operator.storage")).toBe(true);
+    expect(exists("v1", "ConfigMap", "kadalu-info", "kadalu")).toBe(true);
+    expect(exists("v1", "Namespace", "kadalu")).toBe(true);
+    expect((await uninstall("--yes")).stdout).toBe('Kadalu uninstalled from namespace "kadalu": 0 objects deleted\n');
+  });
+
+  it("--purge also removes the CRD, kadalu-info and the namespace, after naming them", async () => {
+    const asked = await uninstall("--purge", "--force");
+    expect(asked.code).toBe(2);
+    const result = await runCli(["uninstall", ...kc(), "--purge"], { interactive: true, answers: [true] });
+    expect(result.prompts[0]).toContain("deletes the KadaluStorage CRD with every pool definition, the kadalu-info ConfigMap (pool layouts and volume ids) and namespace \"kadalu\"");
+    expect(result.code).toBe(0);
+    expect(exists("apiextensions.k8s.io/v1", "CustomResourceDefinition", "kadalustorages.kadalu-operator.storage")).toBe(false);
+    expect(exists("v1", "Namespace", "kadalu")).toBe(false);
+  });
+});
