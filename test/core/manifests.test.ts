@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { installPlan, planObjects, type KubeObject } from "../../src/core/manifests/index.js";
 import { resolveInstallOptions } from "../../src/core/manifests/options.js";
 
-const plan = (input: Parameters<typeof resolveInstallOptions>[0] | Record<string, never> = {}) =>
-  planObjects(installPlan(resolveInstallOptions({ version: "1.0.0", ...input })));
+const plan = (input: Partial<Parameters<typeof resolveInstallOptions>[0]> = {}) =>
+  planObjects(installPlan(resolveInstallOptions({ ...input, version: input.version ?? "1.0.0" })));
 const find = (objects: KubeObject[], kind: string, name?: string): any => objects.find((o) => o.kind === kind && (!name || o.metadata.name === name));
 const containers = (object: any): any[] => object.spec.template.spec.containers;
 const envOf = (container: any): Record<string, string> => Object.fromEntries(container.env.filter((e: any) => "value" in e).map((e: any) => [e.name, e.value]));
