@@ -72,14 +72,15 @@ function sidecar(options: InstallOptions, name: string, image: string, args: str
   };
 }
 
-function kadaluCsiContainer(options: InstallOptions, name: string, role: "provisioner" | "nodeplugin", mounts: Record<string, unknown>[]): Record<string, unknown> {
+/** The Kadalu CSI container; `socketVolume` holds the CSI socket (an emptyDir shared with the sidecars, or the host plugin dir). */
+function kadaluCsiContainer(options: InstallOptions, name: string, role: "provisioner" | "nodeplugin", socketVolume: string, mounts: Record<string, unknown>[]): Record<string, unknown> {
   return {
     name, image: kadaluImage(options, "kadalu-csi"), imagePullPolicy: options.imagePullPolicy,
     args: [`--role=${role}`],
     env: [...commonEnv(options), env("CSI_ENDPOINT", `unix://${SOCKET}`), env("CSI_ROLE", role), fieldEnv("NODE_ID", "spec.nodeName")],
     securityContext: PRIVILEGED,
     volumeMounts: [
-      { name: "socket-dir", mountPath: SOCKET_DIR },
+      { name: socketVolume, mountPath: SOCKET_DIR },
       { name: "kadalu-info", mountPath: INFO_DIR, readOnly: true },
       { name: "gluster-dev", mountPath: "/dev" },
       { name: "varlog", mountPath: "/var/log/gluster" },
@@ -110,7 +111,7 @@ export function provisionerStatefulSet(options: InstallOptions): KubeObject {
           containers: [
             sidecar(options, "csi-provisioner", sidecarImage(options, "provisioner"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--extra-create-metadata", "--v=2"]),
             sidecar(options, "csi-resizer", sidecarImage(options, "resizer"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--v=2"]),
-            kadaluCsiContainer(options, "kadalu-provisioner", "provisioner", []),
+            kadaluCsiContainer(options, "kadalu-provisioner", "provisioner", "socket-dir", []),
           ],
           volumes: [{ name: "socket-dir", emptyDir: {} }, ...sharedVolumes],
         },
@@ -139,21 +140,11 @@ export function nodepluginDaemonSet(options: InstallOptions): KubeObject {
                 [{ name: "registration-dir", mountPath: "/registration" }]),
               volumeMounts: [{ name: "plugin-dir", mountPath: SOCKET_DIR }, { name: "registration-dir", mountPath: "/registration" }],
             },
-            {
-              ...kadaluCsiContainer(options, "kadalu-nodeplugin", "nodeplugin", [
-                // Same path inside as on the host: kubelet hands the driver host paths.
-                { name: "pods-mount-dir", mountPath: `${kubelet}/pods`, mountPropagation: "Bidirectional" },
-                { name: "csi-dir", mountPath: `${kubelet}/plugins/kubernetes.io/csi`, mountPropagation: "Bidirectional" },
-              ]),
-              volumeMounts: [
-                { name: "plugin-dir", mountPath: SOCKET_DIR },
-                { name: "kadalu-info", mountPath: INFO_DIR, readOnly: true },
-                { name: "gluster-dev", mountPath: "/dev" },
-                { name: "varlog", mountPath: "/var/log/gluster" },
-                { name: "pods-mount-dir", mountPath: `${kubelet}/pods`, mountPropagation: "Bidirectional" },
-                { name: "csi-dir", mountPath: `${kubelet}/plugins/kubernetes.io/csi`, mountPropagation: "Bidirectional" },
-              ],
-            },
+            kadaluCsiContainer(options, "kadalu-nodeplugin", "nodeplugin", "plugin-dir", [
+              // Same path inside as on the host: kubelet hands the driver host paths.
+              { name: "pods-mount-dir", mountPath: `${kubelet}/pods`, mountPropagation: "Bidirectional" },
+              { name: "csi-dir", mountPath: `${kubelet}/plugins/kubernetes.io/csi`, mountPropagation: "Bidirectional" },
+            ]),
           ],
           volumes: [
             { name: "plugin-dir", hostPath: { path: `${kubelet}/plugins/kadalu`, type: "DirectoryOrCreate" } },
