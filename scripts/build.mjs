@@ -35,4 +35,5 @@ rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
 
 await build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles] });
 await build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "node_modules/@inquirer/confirm/dist/esm/index.js" }, outdir: "dist" });
+await build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist" });
 

@@ -209,6 +209,35 @@ export class Kube {
     }
   }
 
+  /** A JSON merge patch of the object at `path` (a subresource path for status). */
+  async mergePatch<T>(path: string, patch: unknown, what: string): Promise<T> {
+    return (await this.call(what, () => this.raw.request("PATCH", path, { body: patch, contentType: "application/merge-patch+json" }))) as T;
+  }
+
+  async create<T>(path: string, body: unknown, what: string): Promise<T> {
+    return (await this.call(what, () => this.raw.request("POST", path, { body }))) as T;
+  }
+
+  async getPath<T>(path: string, query?: Record<string, string | undefined>): Promise<T | undefined> {
+    try {
+      return (await this.raw.request("GET", path, { query })) as T;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw toClusterError(error, `cannot read ${path}`, this.server);
+    }
+  }
+
+  /**
+   * Watches a collection path from `resourceVersion`. `onEvent` gets every event, ERROR ones included
+   * (a 410 there means the version is too old: list again); `onEnd` is told when the watch ends.
+   */
+  async watch(path: string, query: Record<string, string | undefined>, onEvent: (type: string, object: any) => void, onEnd: (error: Error | null) => void): Promise<() => void> {
+    const controller = await this.call(`cannot watch ${path}`, () =>
+      new Watch(this.config).watch(path, { ...query, allowWatchBookmarks: true }, onEvent, (error) => onEnd(error ? toClusterError(error, `watch of ${path} failed`, this.server) : null)),
+    );
+    return () => controller.abort();
+  }
+
   /**
    * Watches one pool from `resourceVersion`; `onEvent` sees every change. Resolves to a stop function.
    * `onEnd` is told when the server closes the watch (null) or it fails (an error), so callers can resume.

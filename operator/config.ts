@@ -1,0 +1,30 @@
+/** The operator's configuration, from the environment the install manifests set (and flags for local runs). */
+
+export interface OperatorConfig {
+  namespace: string;
+  kadaluVersion: string;
+  serverImage: string;
+  k8sDist: string;
+  verbose: boolean;
+  healthPort: number;
+  /** How often every pool is reconciled even without events. */
+  resyncMs: number;
+  /** Timeout of the TCP check of External pools' Gluster hosts. */
+  hostCheckTimeoutMs: number;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv): OperatorConfig {
+  const version = env.KADALU_VERSION ?? "devel";
+  const hub = env.IMAGES_HUB ?? "docker.io";
+  const user = env.DOCKER_USER ?? "kadalu";
+  return {
+    namespace: env.KADALU_NAMESPACE ?? "kadalu",
+    kadaluVersion: version,
+    serverImage: env.SERVER_IMAGE ?? `${hub}/${user}/kadalu-server:${version}`,
+    k8sDist: env.K8S_DIST ?? "kubernetes",
+    verbose: (env.VERBOSE ?? "no") === "yes",
+    healthPort: Number(env.HEALTH_PORT ?? 8080),
+    resyncMs: Number(env.RESYNC_SECONDS ?? 300) * 1000,
+    hostCheckTimeoutMs: 3000,
+  };
+}

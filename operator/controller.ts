@@ -1,0 +1,242 @@
+/**
+ * The control loop: informers on KadaluStorage (cluster-wide) and brick pods, a work queue keyed by pool,
+ * and a level-based reconcile that reads the world, applies only differences (a pass with nothing to
+ * change writes nothing), and reports status, conditions and Events on the pool.
+ */
+import { randomUUID } from "node:crypto";
+import { connect as tcpConnect } from "node:net";
+import { decodeInfo, encodeInfo, INFO_CONFIGMAP, infoKey, isExternal, type PoolInfo } from "../src/core/info/codec.js";
+import { serverStatefulSetName, storageClassName } from "../src/core/naming.js";
+import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage, type KadaluStorageStatus } from "../src/core/pool/types.js";
+import type { AnyObject, Kube, Pod } from "../src/kube/client.js";
+import { isConflict } from "../src/kube/errors.js";
+import type { OperatorConfig } from "./config.js";
+import { Informer, keyOf } from "./informer.js";
+import { POOL_LABEL, tolerationsOf, type Manifest } from "./objects.js";
+import { WorkQueue } from "./queue.js";
+import { contains, deletionStatus, desiredState, sameStatus, statusFor, type Desired, type Observation, type PoolEvent } from "./reconcile.js";
+
+const POOLS_PATH = `/apis/${KADALU_GROUP}/${KADALU_VERSION}/${KADALU_PLURAL}`;
+const poolPath = (pool: KadaluStorage): string => `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${pool.metadata.namespace}/${KADALU_PLURAL}/${pool.metadata.name}`;
+
+export type Logger = (level: "info" | "error" | "debug", message: string) => void;
+
+export class Controller {
+  readonly pools: Informer<KadaluStorage>;
+  readonly pods: Informer<Pod & { metadata: { name: string; namespace?: string } }>;
+  readonly queue: WorkQueue;
+  private resync?: NodeJS.Timeout;
+  private readonly infoPath: string;
+
+  constructor(private readonly kube: Kube, private readonly config: OperatorConfig, private readonly log: Logger) {
+    this.infoPath = `/api/v1/namespaces/${config.namespace}/configmaps/${INFO_CONFIGMAP}`;
+    this.queue = new WorkQueue((key) => this.reconcile(key), {
+      concurrency: 4, baseDelayMs: 250, maxDelayMs: 30_000,
+      onError: (key, error) => log("error", `reconcile ${key}: ${(error as Error).message}`),
+    });
+    const informerLog = (message: string): void => log("error", message);
+    this.pools = new Informer<KadaluStorage>(kube, { path: POOLS_PATH, onChange: (key) => this.queue.add(key), log: informerLog });
+    this.pods = new Informer(kube, {
+      path: `/api/v1/namespaces/${config.namespace}/pods`, labelSelector: `app.kubernetes.io/component=server,${POOL_LABEL}`,
+      onChange: (_key, pod) => this.podChanged(pod), log: informerLog,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.ensureInfoConfigMap();
+    this.pods.start();
+    this.pools.start();
+    await Promise.all([this.pools.hasSynced, this.pods.hasSynced]);
+    this.resync = setInterval(() => {
+      for (const key of this.pools.cache.keys()) this.queue.add(key);
+    }, this.config.resyncMs);
+  }
+
+  stop(): void {
+    clearInterval(this.resync);
+    this.pools.stop();
+    this.pods.stop();
+    this.queue.stop();
+  }
+
+  private podChanged(pod: Pod | undefined): void {
+    const pool = pod?.metadata?.labels?.[POOL_LABEL];
+    if (!pool) return;
+    for (const [key, object] of this.pools.cache) if (object.metadata.name === pool) this.queue.add(key);
+  }
+
+  /** On start: kadalu-info exists, with its `uid` (an existing one is kept; a missing one is added). */
+  async ensureInfoConfigMap(): Promise<void> {
+    const existing = await this.kube.getPath<{ data?: Record<string, string> }>(this.infoPath);
+    if (!existing) {
+      const body = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: INFO_CONFIGMAP, namespace: this.config.namespace }, data: { uid: randomUUID(), volumes: "" } };
+      try {
+        await this.kube.create(`/api/v1/namespaces/${this.config.namespace}/configmaps`, body, `cannot create configmap ${INFO_CONFIGMAP}`);
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+      return;
+    }
+    if (!existing.data?.uid) await this.kube.mergePatch(this.infoPath, { data: { uid: randomUUID() } }, `cannot update configmap ${INFO_CONFIGMAP}`);
+  }
+
+  async reconcile(key: string): Promise<void> {
+    let pool = this.pools.cache.get(key);
+    if (!pool) return;
+    if (pool.metadata.deletionTimestamp) return this.finalize(pool);
+    if (!(pool.metadata.finalizers ?? []).includes(KADALU_FINALIZER)) {
+      pool = await this.kube.mergePatch<KadaluStorage>(poolPath(pool), { metadata: { finalizers: [...(pool.metadata.finalizers ?? []), KADALU_FINALIZER], resourceVersion: pool.metadata.resourceVersion } }, `cannot add the finalizer to pool ${key}`);
+    }
+    const previous = await this.readInfo(pool.metadata.name);
+    const desired = desiredState(pool, previous, this.config);
+    let storageClass = false;
+    if (desired.info) {
+      await this.writeInfo(pool.metadata.name, encodeInfo(desired.info));
+      for (const object of desired.objects) await this.ensure(object);
+      storageClass = true;
+      if (tolerationsOf(pool).length > 0) await this.syncNodepluginTolerations();
+    }
+    const seen = await this.observe(pool, desired, storageClass);
+    await this.report(pool, statusFor(pool, desired, seen, new Date().toISOString().replace(/\.\d+Z$/, "Z")));
+    if (desired.info && isExternal(desired.info)) this.queue.addAfter(key, 60_000);
+  }
+
+  private async readInfo(pool: string): Promise<PoolInfo | undefined> {
+    const configMap = await this.kube.getPath<{ data?: Record<string, string> }>(this.infoPath);
+    const text = configMap?.data?.[infoKey(pool)];
+    return text ? decodeInfo(pool, text).info : undefined;
+  }
+
+  /** Sets (or with null removes) one key with optimistic concurrency: concurrent pools lose no key. */
+  private async writeInfo(pool: string, text: string | null): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const configMap = await this.kube.getPath<{ metadata: { resourceVersion: string }; data?: Record<string, string> }>(this.infoPath);
+      if (!configMap) {
+        await this.ensureInfoConfigMap();
+        continue;
+      }
+      if ((configMap.data?.[infoKey(pool)] ?? null) === text) return;
+      try {
+        await this.kube.mergePatch(this.infoPath, { metadata: { resourceVersion: configMap.metadata.resourceVersion }, data: { [infoKey(pool)]: text } }, `cannot update configmap ${INFO_CONFIGMAP}`);
+        return;
+      } catch (error) {
+        if (!isConflict(error) || attempt >= 20) throw error;
+      }
+    }
+  }
+
+  /** Applies `object` unless the live one already holds it; StorageClass parameters are immutable: replace. */
+  private async ensure(object: Manifest): Promise<void> {
+    const live = await this.kube.getObject(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace);
+    if (live && contains(live, object)) return;
+    if (live && object.kind === "StorageClass" && (!contains(live.parameters, object.parameters) || live.provisioner !== object.provisioner)) {
+      await this.kube.deleteObject(live);
+    }
+    await this.kube.apply(object as AnyObject);
+  }
+
+  /** The nodeplugin runs wherever a pool's pods may need it: it tolerates what every pool tolerates. */
+  private async syncNodepluginTolerations(): Promise<void> {
+    const wanted = new Map<string, unknown>();
+    for (const pool of this.pools.cache.values()) for (const t of tolerationsOf(pool)) wanted.set(JSON.stringify(t), t);
+    const path = `/apis/apps/v1/namespaces/${this.config.namespace}/daemonsets/kadalu-csi-nodeplugin`;
+    const daemonSet = await this.kube.getPath<{ spec: { template: { spec: { tolerations?: unknown[] } } } }>(path);
+    if (!daemonSet) return;
+    const current = daemonSet.spec.template.spec.tolerations ?? [];
+    const merged = [...current];
+    for (const [text, toleration] of wanted) if (!current.some((t) => JSON.stringify(t) === text)) merged.push(toleration);
+    if (merged.length !== current.length) await this.kube.mergePatch(path, { spec: { template: { spec: { tolerations: merged } } } }, "cannot update the nodeplugin's tolerations");
+  }
+
+  private async observe(pool: KadaluStorage, desired: Desired, storageClass: boolean): Promise<Observation> {
+    const info = desired.info;
+    if (!info || isExternal(info)) {
+      return { bricksReady: 0, bricksTotal: 0, storageClass, hosts: info && isExternal(info) ? await this.checkHosts(pool, info.gluster_hosts) : undefined };
+    }
+    const pods = [...this.pods.cache.values()].filter((pod) => pod.metadata?.labels?.[POOL_LABEL] === pool.metadata.name);
+    const ready = info.bricks.filter((brick) => {
+      const pod = pods.find((p) => p.metadata?.name === `${serverStatefulSetName(pool.metadata.name, brick.brick_index)}-0`);
+      return pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    }).length;
+    return { bricksReady: ready, bricksTotal: info.bricks.length, storageClass };
+  }
+
+  /** A TCP check of the Gluster hosts of an External pool: reported, never fatal. */
+  private async checkHosts(pool: KadaluStorage, hosts: string): Promise<{ reachable: boolean; detail: string }> {
+    const port = Number(pool.spec.details?.gluster_port ?? DEFAULT_GLUSTER_PORT);
+    const results = await Promise.all(hosts.split(",").filter(Boolean).map((host) =>
+      new Promise<string | undefined>((resolve) => {
+        const socket = tcpConnect({ host, port, timeout: this.config.hostCheckTimeoutMs });
+        const done = (problem?: string): void => {
+          socket.destroy();
+          resolve(problem ? `${host}:${port} ${problem}` : undefined);
+        };
+        socket.once("connect", () => done());
+        socket.once("timeout", () => done("timed out"));
+        socket.once("error", (error: NodeJS.ErrnoException) => done(error.code === "ECONNREFUSED" ? "refused the connection" : error.code ?? error.message));
+      })));
+    const problems = results.filter((result): result is string => Boolean(result));
+    if (problems.length < results.length) return { reachable: true, detail: problems.length ? `reachable; but ${problems.join(", ")}` : "every Gluster host answered" };
+    return { reachable: false, detail: `no Gluster host is reachable: ${problems.join(", ")}` };
+  }
+
+  private async report(pool: KadaluStorage, status: KadaluStorageStatus): Promise<void> {
+    if (sameStatus(pool.status, status)) return;
+    await this.kube.mergePatch(`${poolPath(pool)}/status`, { status }, `cannot update the status of pool ${keyOf(pool)}`);
+    const event = transitionEvent(pool.status, status);
+    if (event) await this.emit(pool, event);
+  }
+
+  private async emit(pool: KadaluStorage, event: PoolEvent): Promise<void> {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    try {
+      await this.kube.create(`/api/v1/namespaces/${pool.metadata.namespace}/events`, {
+        apiVersion: "v1", kind: "Event",
+        metadata: { generateName: `${pool.metadata.name}.`, namespace: pool.metadata.namespace },
+        involvedObject: { apiVersion: pool.apiVersion, kind: pool.kind, name: pool.metadata.name, namespace: pool.metadata.namespace, uid: pool.metadata.uid },
+        reason: event.reason, message: event.message, type: event.type, source: { component: "kadalu-operator" },
+        reportingComponent: "kadalu-operator", firstTimestamp: now, lastTimestamp: now, count: 1,
+      }, "cannot record an event");
+    } catch (error) {
+      this.log("error", `event for ${keyOf(pool)}: ${(error as Error).message}`);
+    }
+  }
+
+  private async poolPersistentVolumes(pool: KadaluStorage): Promise<string[]> {
+    const list = await this.kube.getPath<{ items: { metadata: { name: string }; spec?: { storageClassName?: string; csi?: { driver?: string; volumeAttributes?: Record<string, string> } } }[] }>("/api/v1/persistentvolumes");
+    return (list?.items ?? []).filter((pv) => pv.spec?.storageClassName === storageClassName(pool.metadata.name)
+      || (pv.spec?.csi?.driver === "kadalu" && pv.spec.csi.volumeAttributes?.hostvol === pool.metadata.name)).map((pv) => pv.metadata.name).sort();
+  }
+
+  /** Deletion: blocked while PVs use the pool; then its objects and info key go, then the finalizer. */
+  private async finalize(pool: KadaluStorage): Promise<void> {
+    if (!(pool.metadata.finalizers ?? []).includes(KADALU_FINALIZER)) return;
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const pvs = await this.poolPersistentVolumes(pool);
+    await this.report(pool, deletionStatus(pool, pvs, now));
+    if (pvs.length > 0) {
+      this.queue.addAfter(keyOf(pool), 15_000);
+      return;
+    }
+    const info = await this.readInfo(pool.metadata.name);
+    const bricks = info && !isExternal(info) ? info.bricks.length : pool.spec.storage?.length ?? 0;
+    const ns = this.config.namespace;
+    const doomed: AnyObject[] = [
+      ...Array.from({ length: bricks }, (_, index) => ({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(pool.metadata.name, index), namespace: ns } })),
+      ...(pool.spec.type === "External" ? [] : [{ apiVersion: "v1", kind: "Service", metadata: { name: pool.metadata.name, namespace: ns } }]),
+      { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: storageClassName(pool.metadata.name) } },
+    ];
+    for (const object of doomed) await this.kube.deleteObject(object);
+    await this.writeInfo(pool.metadata.name, null);
+    const finalizers = (pool.metadata.finalizers ?? []).filter((f) => f !== KADALU_FINALIZER);
+    await this.kube.mergePatch(poolPath(pool), { metadata: { finalizers, resourceVersion: pool.metadata.resourceVersion } }, `cannot remove the finalizer of pool ${keyOf(pool)}`);
+  }
+}
+
+function transitionEvent(before: KadaluStorageStatus | undefined, after: KadaluStorageStatus): PoolEvent | undefined {
+  if (before?.state === after.state && before?.message === after.message) return undefined;
+  if (after.state === "error") return { type: "Warning", reason: after.conditions?.find((c) => c.status === "False")?.reason ?? "Error", message: after.message ?? "" };
+  if (after.state === "blocked") return { type: "Warning", reason: "DeletionBlocked", message: after.message ?? "" };
+  if (after.state === "ready" && before?.state !== "ready") return { type: "Normal", reason: "Ready", message: after.message ?? "ready" };
+  return undefined;
+}

@@ -1,0 +1,65 @@
+/**
+ * kadalu-operator: in-cluster with the service account, or out-of-cluster with --kubeconfig for
+ * development. Serves /healthz and /readyz (ready once the caches are synced) for the Deployment's probes.
+ */
+import { createServer, type Server } from "node:http";
+import { connect } from "../src/kube/client.js";
+import { configFromEnv, type OperatorConfig } from "./config.js";
+import { Controller, type Logger } from "./controller.js";
+
+export interface RunningOperator {
+  controller: Controller;
+  health?: Server;
+  stop(): Promise<void>;
+}
+
+export function consoleLogger(verbose: boolean): Logger {
+  return (level, message) => {
+    if (level === "debug" && !verbose) return;
+    const line = `${new Date().toISOString()} ${level} ${message}\n`;
+    (level === "error" ? process.stderr : process.stdout).write(line);
+  };
+}
+
+export async function startOperator(options: { kubeconfig?: string; context?: string; config: OperatorConfig; log: Logger; health?: boolean }): Promise<RunningOperator> {
+  const kube = await connect({ kubeconfig: options.kubeconfig, context: options.context });
+  const controller = new Controller(kube, options.config, options.log);
+  let ready = false;
+  let health: Server | undefined;
+  if (options.health ?? true) {
+    health = createServer((req, res) => {
+      const ok = req.url === "/healthz" || (req.url === "/readyz" && ready);
+      res.writeHead(ok ? 200 : 503, { "Content-Type": "text/plain" }).end(ok ? "ok\n" : "not ready\n");
+    });
+    await new Promise<void>((resolve) => health!.listen(options.config.healthPort, resolve));
+  }
+  await controller.start();
+  ready = true;
+  options.log("info", `kadalu-operator ${options.config.kadaluVersion} watching KadaluStorage in all namespaces; Kadalu namespace ${options.config.namespace}`);
+  return {
+    controller, health,
+    async stop() {
+      controller.stop();
+      await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
+    },
+  };
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  const inline = args.find((arg) => arg.startsWith(`${name}=`));
+  return inline ? inline.slice(name.length + 1) : index >= 0 ? args[index + 1] : undefined;
+}
+
+export async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const config = configFromEnv({ ...env, ...(flag(args, "--namespace") ? { KADALU_NAMESPACE: flag(args, "--namespace") } : {}) });
+  if (flag(args, "--health-port")) config.healthPort = Number(flag(args, "--health-port"));
+  const log = consoleLogger(config.verbose);
+  const running = await startOperator({ kubeconfig: flag(args, "--kubeconfig"), context: flag(args, "--context"), config, log });
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      log("info", `${signal}: stopping`);
+      void running.stop().then(() => process.exit(0));
+    });
+  }
+}
