@@ -43,8 +43,9 @@ rows.push(["  the same without the V8 code cache", `${uncached.toFixed(1)} ms`, 
 const help = timeCommand([BIN, "--help"], runs);
 rows.push(["--help", `${help.toFixed(1)} ms`, "-"]);
 
-const extra = await import("./scenarios.js").then((module) => module.scenarios(), () => []);
-rows.push(...extra);
+const { scenarios } = await import("./scenarios.js");
+const { csiScenarios } = await import("./csi.js");
+rows.push(...(await scenarios()), ...(await csiScenarios()));
 
 const width = rows.reduce((max, row) => Math.max(max, row[0].length), 0);
 console.log(`median of ${runs} runs each, ${new Date().toISOString()}\n`);

@@ -2,7 +2,7 @@
 // the Kubernetes client and the prompt library in bundles of their own, required only by the
 // commands that need them. Each bundle gets a V8 code cache next to it (see bin/kubectl-kadalu).
 import { build } from "esbuild";
-import { readFileSync, rmSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const root = new URL("../", import.meta.url).pathname;
@@ -27,7 +27,9 @@ const lazyBundles = {
 
 const common = {
   bundle: true, platform: "node", target: "node20", format: "cjs", minify: true, keepNames: true, legalComments: "none",
-  external: ["better-sqlite3"], define: { __KADALU_VERSION__: JSON.stringify(pkg.version) }, logLevel: "warning",
+  external: ["better-sqlite3"],
+  // CommonJS bundles have __filename; code that falls back to import.meta.url never reaches it there.
+  define: { __KADALU_VERSION__: JSON.stringify(pkg.version), "import.meta.url": "undefined" }, logLevel: "warning",
   outExtension: { ".js": ".cjs" }, absWorkingDir: root,
 };
 
@@ -36,4 +38,6 @@ rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
 await build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles] });
 await build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "node_modules/@inquirer/confirm/dist/esm/index.js" }, outdir: "dist" });
 await build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist" });
+await build({ ...common, entryPoints: { csi: "csi/bin.ts" }, outdir: "dist" });
+copyFileSync(new URL("../csi/proto/csi.proto", import.meta.url), new URL("../dist/csi.proto", import.meta.url));
 

@@ -1,0 +1,198 @@
+/**
+ * Controller service: subdirectory PVs carved from pools, idempotent by name, accounted in stat.db
+ * under a per-pool lock, with upstream's capacity rule (a PV fits below 90% of a pool's free space).
+ */
+import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
+import { volumeNameError } from "../src/core/pv-layout.js";
+import { fitsInPool } from "../src/core/stats/usage.js";
+import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
+import { formatBytes } from "../src/core/units.js";
+import { xxh64Hex } from "../src/core/xxh64.js";
+import type { Driver } from "./driver.js";
+import { grpcError, Status } from "./grpc-error.js";
+import type { PoolStore, VolumeRecord } from "./pool-store.js";
+
+export const DEFAULT_VOLUME_BYTES = 1024 ** 3;
+
+type Capability = { block?: object; mount?: object; access_mode?: { mode?: string } };
+type Range = { required_bytes?: number; limit_bytes?: number } | null | undefined;
+
+const pyBool = (value: boolean): string => (value ? "True" : "False");
+
+export function volumeContext(pool: PoolInfo, record?: VolumeRecord): Record<string, string> {
+  const context: Record<string, string> = {
+    type: pool.type, hostvol: pool.volname, pvtype: "subvol", ...(record ? { path: record.path } : {}), fstype: "xfs",
+    single_pv_per_pool: pyBool(!record),
+  };
+  if (isExternal(pool)) Object.assign(context, { gvolname: pool.gluster_volname, gserver: pool.gluster_hosts, options: pool.gluster_options });
+  return context;
+}
+
+function checkName(id: string | undefined, field: string): string {
+  if (!id) throw grpcError(Status.INVALID_ARGUMENT, `${field} missing in request`);
+  const problem = volumeNameError(id);
+  if (problem) throw grpcError(Status.INVALID_ARGUMENT, `${field} "${id}" ${problem}`);
+  return id;
+}
+
+/** Why a capability cannot be served, or undefined. */
+function capabilityProblem(capability: Capability): string | undefined {
+  if (capability.block) return "block volumes are not supported; use volumeMode: Filesystem";
+  if (!capability.access_mode?.mode || capability.access_mode.mode === "UNKNOWN") return "an access mode is required";
+  return undefined;
+}
+
+function sizeOf(range: Range): { size: number; required: number; limit: number } {
+  const required = Number(range?.required_bytes ?? 0);
+  const limit = Number(range?.limit_bytes ?? 0);
+  if (required < 0 || limit < 0) throw grpcError(Status.INVALID_ARGUMENT, "capacity_range must not be negative");
+  if (limit > 0 && required > limit) throw grpcError(Status.OUT_OF_RANGE, `required_bytes ${required} exceeds limit_bytes ${limit}`);
+  return { size: required || Math.min(DEFAULT_VOLUME_BYTES, limit || DEFAULT_VOLUME_BYTES), required, limit };
+}
+
+/** Stateless, verifiable ListVolumes tokens: the last volume id returned, with a checksum. */
+export const listToken = (lastId: string): string => `${Buffer.from(lastId).toString("base64url")}.${xxh64Hex(`kadalu-list:${lastId}`).slice(0, 12)}`;
+
+function tokenStart(token: string): string {
+  if (!token) return "";
+  const [encoded, check] = token.split(".");
+  const lastId = Buffer.from(encoded ?? "", "base64url").toString();
+  if (!lastId || check !== xxh64Hex(`kadalu-list:${lastId}`).slice(0, 12)) throw grpcError(Status.ABORTED, `starting_token "${token}" is not valid`);
+  return lastId;
+}
+
+export function controllerService(driver: Driver) {
+  const multiPv = (pools: PoolInfo[]): PoolInfo[] => pools.filter((pool) => !pool.single_pv_per_pool);
+
+  async function locate(name: string): Promise<{ store: PoolStore; record: VolumeRecord; pool: PoolInfo } | undefined> {
+    for (const pool of multiPv(driver.pools())) {
+      const store = await driver.store(pool);
+      const record = store.find(name);
+      if (record) return { store, record, pool };
+    }
+    return undefined;
+  }
+
+  async function freeFor(pool: PoolInfo): Promise<{ store: PoolStore; capacity: number; provisioned: number }> {
+    const store = await driver.store(pool);
+    const usage = store.usage();
+    return { store, capacity: usage.capacityBytes, provisioned: usage.provisionedBytes };
+  }
+
+  async function create(name: string, parameters: Record<string, string>, range: Range) {
+    const { size, required, limit } = sizeOf(range);
+    const candidates = driver.candidates(parameters);
+    if (candidates.length === 0) {
+      throw grpcError(Status.INVALID_ARGUMENT, `no pool matches the StorageClass parameters ${JSON.stringify(parameters)}; pools: ${driver.pools().map((p) => p.volname).join(", ") || "none"}`);
+    }
+    if (resolveSinglePvPerPool(parameters) || candidates.every((pool) => pool.single_pv_per_pool)) {
+      const pool = candidates[0]!;
+      return { volume: { volume_id: name, capacity_bytes: size, volume_context: volumeContext(pool) } };
+    }
+    for (const pool of multiPv(candidates)) {
+      const store = await driver.store(pool);
+      const existing = store.find(name);
+      if (!existing) continue;
+      if (existing.size < required || (limit > 0 && existing.size > limit)) {
+        throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists with ${existing.size} bytes, incompatible with the requested range`);
+      }
+      // Repeat of an earlier call: complete whatever it left undone, change nothing else.
+      const record = await driver.poolLocks.run(pool.volname, () => store.create(name, existing.size));
+      return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
+    }
+    const measured = await Promise.all(multiPv(candidates).map(async (pool) => ({ pool, ...(await freeFor(pool)) })));
+    measured.sort((a, b) => b.capacity - b.provisioned - (a.capacity - a.provisioned));
+    for (const { pool, store } of measured) {
+      const record = await driver.poolLocks.run(pool.volname, async () => {
+        const usage = store.usage();
+        return fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? store.create(name, size) : undefined;
+      });
+      if (record) {
+        driver.reportUsage(store);
+        return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
+      }
+    }
+    const free = measured.map(({ pool, capacity, provisioned }) => `${pool.volname} has ${formatBytes(capacity - provisioned)} free`).join(", ");
+    throw grpcError(Status.RESOURCE_EXHAUSTED, `no pool has room for ${formatBytes(size)} (a volume must stay below 90% of a pool's free space): ${free}`);
+  }
+
+  return {
+    CreateVolume: async (request: { name?: string; capacity_range?: Range; volume_capabilities?: Capability[]; parameters?: Record<string, string>; volume_content_source?: object | null }) => {
+      const name = checkName(request.name, "name");
+      if (!request.volume_capabilities?.length) throw grpcError(Status.INVALID_ARGUMENT, "volume_capabilities missing in request");
+      const problem = request.volume_capabilities.map(capabilityProblem).find(Boolean);
+      if (problem) throw grpcError(Status.INVALID_ARGUMENT, problem);
+      if (request.volume_content_source) throw grpcError(Status.INVALID_ARGUMENT, "volume content sources (clones, snapshots) are not supported");
+      return driver.volumeLocks.run(name, () => create(name, request.parameters ?? {}, request.capacity_range));
+    },
+
+    DeleteVolume: async (request: { volume_id?: string }) => {
+      const name = checkName(request.volume_id, "volume_id");
+      await driver.volumeLocks.run(name, async () => {
+        const found = await locate(name);
+        if (!found) return;
+        await driver.poolLocks.run(found.pool.volname, async () => found.store.delete(found.record, found.pool.pvReclaimPolicy));
+        driver.reportUsage(found.store);
+      });
+      return {};
+    },
+
+    ControllerExpandVolume: async (request: { volume_id?: string; capacity_range?: Range }) => {
+      const name = checkName(request.volume_id, "volume_id");
+      if (!request.capacity_range) throw grpcError(Status.INVALID_ARGUMENT, "capacity_range missing in request");
+      const { size } = sizeOf(request.capacity_range);
+      return driver.volumeLocks.run(name, async () => {
+        const found = await locate(name);
+        if (!found) throw grpcError(Status.NOT_FOUND, `volume ${name} not found`);
+        if (size <= found.record.size) return { capacity_bytes: found.record.size, node_expansion_required: false };
+        const record = await driver.poolLocks.run(found.pool.volname, async () => {
+          const usage = found.store.usage();
+          const current = found.store.find(name)!;
+          if (!fitsInPool(size - current.size, usage.capacityBytes, usage.provisionedBytes)) {
+            throw grpcError(Status.RESOURCE_EXHAUSTED, `pool ${found.pool.volname} has no room to grow ${name} by ${formatBytes(size - current.size)} (${formatBytes(usage.capacityBytes - usage.provisionedBytes)} free; growth must stay below 90% of it)`);
+          }
+          return found.store.expand(current, size);
+        });
+        driver.reportUsage(found.store);
+        return { capacity_bytes: record.size, node_expansion_required: false };
+      });
+    },
+
+    ValidateVolumeCapabilities: async (request: { volume_id?: string; volume_context?: Record<string, string>; volume_capabilities?: Capability[]; parameters?: Record<string, string> }) => {
+      const name = checkName(request.volume_id, "volume_id");
+      if (!request.volume_capabilities?.length) throw grpcError(Status.INVALID_ARGUMENT, "volume_capabilities missing in request");
+      if (!(await locate(name))) throw grpcError(Status.NOT_FOUND, `volume ${name} not found`);
+      const problem = request.volume_capabilities.map(capabilityProblem).find(Boolean);
+      if (problem) return { message: problem };
+      return { confirmed: { volume_context: request.volume_context ?? {}, volume_capabilities: request.volume_capabilities, parameters: request.parameters ?? {} } };
+    },
+
+    ListVolumes: async (request: { max_entries?: number; starting_token?: string }) => {
+      const max = request.max_entries ?? 0;
+      if (max < 0) throw grpcError(Status.INVALID_ARGUMENT, "max_entries must not be negative");
+      const after = tokenStart(request.starting_token ?? "");
+      const records: VolumeRecord[] = [];
+      for (const pool of multiPv(driver.pools())) records.push(...(await driver.store(pool)).list());
+      const sorted = records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).filter((record) => record.name > after);
+      const page = max > 0 ? sorted.slice(0, max) : sorted;
+      const pools = new Map(driver.pools().map((pool) => [pool.volname, pool]));
+      return {
+        entries: page.map((record) => ({ volume: { volume_id: record.name, capacity_bytes: record.size, volume_context: volumeContext(pools.get(record.pool)!, record) } })),
+        next_token: page.length < sorted.length ? listToken(page[page.length - 1]!.name) : "",
+      };
+    },
+
+    GetCapacity: async (request: { parameters?: Record<string, string> }) => {
+      let best = 0;
+      for (const pool of multiPv(driver.candidates(request.parameters ?? {}))) {
+        const { capacity, provisioned } = await freeFor(pool);
+        best = Math.max(best, Math.floor(((capacity - provisioned) * 90) / 100));
+      }
+      return { available_capacity: best };
+    },
+
+    ControllerGetCapabilities: async () => ({
+      capabilities: ["CREATE_DELETE_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME"].map((type) => ({ rpc: { type } })),
+    }),
+  };
+}

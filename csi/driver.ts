@@ -1,0 +1,132 @@
+/**
+ * The driver state shared by the three services: configuration, pools from the mounted `kadalu-info`
+ * files, one PoolStore per mounted pool, and locks (one per pool for accounting, one per volume name for
+ * idempotency).
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { decodeInfo, INFO_SUFFIX, isExternal, poolOfKey, type PoolInfo } from "../src/core/info/codec.js";
+import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
+import { grpcError, Status } from "./grpc-error.js";
+import type { Mounter } from "./mounter.js";
+import { PoolStore } from "./pool-store.js";
+
+export interface DriverConfig {
+  name: string;
+  version: string;
+  nodeId: string;
+  role: "provisioner" | "nodeplugin";
+  /** Where the `kadalu-info` ConfigMap is mounted (`<pool>.info` files). */
+  infoDir: string;
+  /** Pools known without an info file (`--pool-dir` on a laptop): used when no `<pool>.info` names them. */
+  localPools?: PoolInfo[];
+}
+
+/** Serialises async work per key. */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+
+export type UsageListener = (pool: string, usage: { capacityBytes: number; provisionedBytes: number; pvCount: number }) => void;
+
+export class Driver {
+  readonly poolLocks = new KeyedLock();
+  readonly volumeLocks = new KeyedLock();
+  private readonly stores = new Map<string, PoolStore>();
+  private infoCache?: { stamp: string; pools: PoolInfo[] };
+
+  constructor(
+    readonly config: DriverConfig,
+    readonly mounter: Mounter,
+    readonly log: (message: string) => void,
+    private readonly onUsage: UsageListener = () => undefined,
+  ) {}
+
+  /** Pool information is readable: the Probe's readiness. */
+  ready(): boolean {
+    return existsSync(this.config.infoDir) || (this.config.localPools ?? []).length > 0;
+  }
+
+  pools(): PoolInfo[] {
+    const fromFiles = existsSync(this.config.infoDir) ? this.infoFiles() : [];
+    const local = (this.config.localPools ?? []).filter((pool) => !fromFiles.some((known) => known.volname === pool.volname));
+    return [...fromFiles, ...local].sort((a, b) => a.volname.localeCompare(b.volname));
+  }
+
+  /** The `<pool>.info` files, decoded again only when a file's name or modification time changed. */
+  private infoFiles(): PoolInfo[] {
+    const files = readdirSync(this.config.infoDir).filter((file) => file.endsWith(INFO_SUFFIX));
+    const stamp = files.map((file) => `${file}@${statSync(join(this.config.infoDir, file)).mtimeMs}`).join("|");
+    if (this.infoCache?.stamp !== stamp) this.infoCache = { stamp, pools: this.decodeInfoFiles(files) };
+    return this.infoCache.pools;
+  }
+
+  private decodeInfoFiles(files: string[]): PoolInfo[] {
+    return files
+      .flatMap((file) => {
+        const pool = poolOfKey(file)!;
+        const decoded = decodeInfo(pool, readFileSync(join(this.config.infoDir, file), "utf8"));
+        if (!decoded.info) this.log(`ignoring ${file}: ${decoded.problems.map((p) => `${p.key} ${p.message}`).join("; ")}`);
+        return decoded.info ? [decoded.info] : [];
+      });
+  }
+
+  pool(name: string): PoolInfo | undefined {
+    return this.pools().find((pool) => pool.volname === name);
+  }
+
+  /** Pools a StorageClass's parameters select (spec §3.3 filters). */
+  candidates(parameters: Record<string, string>): PoolInfo[] {
+    const type = parameters.hostvol_type ?? parameters.storage_type;
+    return this.pools().filter((pool) => {
+      if (parameters.storage_name && pool.volname !== parameters.storage_name) return false;
+      if (type && pool.type !== type) return false;
+      if (parameters.node_affinity && (pool.type !== "Replica1" || isExternal(pool) || pool.bricks[0]?.kube_hostname !== parameters.node_affinity)) return false;
+      if (type === "External" && isExternal(pool)) {
+        if (parameters.gluster_volname && pool.gluster_volname !== parameters.gluster_volname) return false;
+        if (parameters.gluster_hosts && pool.gluster_hosts !== parameters.gluster_hosts) return false;
+      }
+      return resolveSinglePvPerPool(parameters) === resolveSinglePvPerPool(pool) || parameters.single_pv_per_pool === undefined;
+    });
+  }
+
+  /** The store of a pool, mounting it first. */
+  async store(info: PoolInfo): Promise<PoolStore> {
+    const existing = this.stores.get(info.volname);
+    if (existing) return existing;
+    let root: string;
+    try {
+      root = await this.mounter.mountPool(info);
+    } catch (error) {
+      throw grpcError(Status.UNAVAILABLE, `cannot mount pool ${info.volname}: ${(error as Error).message}`);
+    }
+    const store = new PoolStore(info.volname, root, this.log);
+    this.stores.set(info.volname, store);
+    return store;
+  }
+
+  reportUsage(store: PoolStore): void {
+    try {
+      this.onUsage(store.pool, store.usage());
+    } catch (error) {
+      this.log(`usage of ${store.pool} not reported: ${(error as Error).message}`);
+    }
+  }
+
+  close(): void {
+    for (const store of this.stores.values()) store.close();
+    this.stores.clear();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * kadalu-csi: the CSI driver in role provisioner (controller service next to the external-provisioner
+ * and resizer) or nodeplugin (node service on every node). On a laptop:
+ *   kadalu-csi --endpoint unix:///tmp/csi.sock --node-id n1 --role provisioner --pool-dir pool1=/tmp/p1
+ */
+import type { Server } from "@grpc/grpc-js";
+import type { PoolInfo } from "../src/core/info/codec.js";
+import { PLUGIN_VERSION } from "../src/core/version.js";
+import { Driver } from "./driver.js";
+import { GlusterMounter, LocalDirMounter, type Mounter } from "./mounter.js";
+import { serve, shutdown } from "./server.js";
+import { UsageReporter } from "./usage-reporter.js";
+import { stopXattrHelper } from "./xattr.js";
+
+export interface CsiOptions {
+  endpoint: string;
+  nodeId: string;
+  role: "provisioner" | "nodeplugin";
+  infoDir: string;
+  mountRoot: string;
+  poolDirs: Map<string, string>;
+  kubeconfig?: string;
+  usageDelayMs?: number;
+}
+
+export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
+  const values = new Map<string, string[]>();
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    if (!arg.startsWith("--")) throw new Error(`unexpected argument "${arg}"`);
+    const [name, inline] = arg.slice(2).split(/=(.*)/s);
+    const value = inline ?? args[++index];
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    values.set(name!, [...(values.get(name!) ?? []), value]);
+  }
+  const one = (name: string, fallback?: string): string | undefined => values.get(name)?.at(-1) ?? fallback;
+  const role = one("role", env.CSI_ROLE ?? "nodeplugin");
+  if (role !== "provisioner" && role !== "nodeplugin") throw new Error(`--role must be provisioner or nodeplugin, not "${role}"`);
+  const poolDirs = new Map((values.get("pool-dir") ?? []).map((pair) => {
+    const [pool, dir] = pair.split(/=(.*)/s);
+    if (!pool || !dir?.startsWith("/")) throw new Error(`--pool-dir "${pair}" must be POOL=/absolute/dir`);
+    return [pool, dir] as [string, string];
+  }));
+  const endpoint = one("endpoint", env.CSI_ENDPOINT);
+  if (!endpoint) throw new Error("--endpoint (or CSI_ENDPOINT) is required, e.g. unix:///plugin/csi.sock");
+  return {
+    endpoint: endpoint.replace(/^unix:\/\/(?!\/)/, "unix:///"), nodeId: one("node-id", env.NODE_ID ?? "")!, role,
+    infoDir: one("info-dir", "/var/lib/gluster")!, mountRoot: one("mount-root", "/mnt")!, poolDirs, kubeconfig: one("kubeconfig"),
+  };
+}
+
+/** A pool given only as a directory: a one-brick native pool. */
+function localPool(name: string): PoolInfo {
+  return {
+    namespace: "kadalu", kadalu_version: PLUGIN_VERSION, volname: name, volume_id: "", single_pv_per_pool: false, type: "Replica1",
+    pvReclaimPolicy: "delete", bricks: [], disperse: { data: 0, redundancy: 0 }, options: {},
+  };
+}
+
+export interface RunningCsi {
+  driver: Driver;
+  server: Server;
+  usage?: UsageReporter;
+  stop(): Promise<void>;
+}
+
+export async function startCsi(options: CsiOptions, log: (message: string) => void): Promise<RunningCsi> {
+  const mounter: Mounter = options.poolDirs.size > 0 ? new LocalDirMounter(options.poolDirs) : new GlusterMounter(options.mountRoot, options.role);
+  let usage: UsageReporter | undefined;
+  if (options.role === "provisioner" && (options.kubeconfig || process.env.KUBERNETES_SERVICE_HOST)) {
+    const { connect } = await import("../src/kube/client.js");
+    usage = new UsageReporter(await connect({ kubeconfig: options.kubeconfig }), log, options.usageDelayMs);
+  }
+  const driver = new Driver(
+    { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool) },
+    mounter, log, (pool, value) => usage?.report(pool, value),
+  );
+  const server = await serve(driver, options.endpoint);
+  log(`kadalu-csi ${PLUGIN_VERSION} (${options.role}) serving on ${options.endpoint}`);
+  return {
+    driver, server, usage,
+    async stop() {
+      await usage?.flush();
+      await shutdown(server);
+      driver.close();
+      stopXattrHelper();
+    },
+  };
+}
+
+export async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const options = parseArgs(args, env);
+  const log = (message: string): void => void process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+  const running = await startCsi(options, log);
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => void running.stop().then(() => process.exit(0)));
+  }
+}

@@ -1,0 +1,86 @@
+/** Node service: mount the pool if needed and bind the PV's directory at the target kubelet gives. */
+import { existsSync, statfsSync } from "node:fs";
+import { isAbsolute, resolve, sep } from "node:path";
+import type { ExternalPoolInfo, PoolInfo } from "../src/core/info/codec.js";
+import type { Driver } from "./driver.js";
+import { grpcError, Status } from "./grpc-error.js";
+
+const READ_ONLY_MODES = ["SINGLE_NODE_READER_ONLY", "MULTI_NODE_READER_ONLY"];
+
+function required<T>(value: T | undefined | null | "", field: string): T {
+  if (value === undefined || value === null || value === "") throw grpcError(Status.INVALID_ARGUMENT, `${field} missing in request`);
+  return value;
+}
+
+function absolute(path: string, field: string): string {
+  if (!isAbsolute(path) || path.includes("\0")) throw grpcError(Status.INVALID_ARGUMENT, `${field} must be an absolute path`);
+  return path;
+}
+
+/** The pool a volume context names: from kadalu-info, or (External pools) from the context itself. */
+function poolFromContext(driver: Driver, context: Record<string, string>): PoolInfo {
+  const name = required(context.hostvol, "volume_context.hostvol");
+  const known = driver.pool(name);
+  if (known) return known;
+  if (context.type === "External" && context.gvolname && context.gserver) {
+    const external: ExternalPoolInfo = {
+      volname: name, volume_id: "", type: "External", pvReclaimPolicy: "delete", single_pv_per_pool: context.single_pv_per_pool === "True",
+      gluster_hosts: context.gserver, gluster_volname: context.gvolname, gluster_options: context.options ?? "",
+    };
+    return external;
+  }
+  throw grpcError(Status.NOT_FOUND, `pool ${name} is not known on this node (no ${name}.info in ${driver.config.infoDir})`);
+}
+
+export function nodeService(driver: Driver) {
+  return {
+    NodePublishVolume: async (request: { volume_id?: string; target_path?: string; volume_capability?: { block?: object; access_mode?: { mode?: string } } | null; readonly?: boolean; volume_context?: Record<string, string> }) => {
+      const volumeId = required(request.volume_id, "volume_id");
+      const target = absolute(required(request.target_path, "target_path"), "target_path");
+      const capability = required(request.volume_capability, "volume_capability");
+      if (capability.block) throw grpcError(Status.INVALID_ARGUMENT, "block volumes are not supported");
+      const context = request.volume_context ?? {};
+      if (Object.keys(context).length === 0) throw grpcError(Status.INVALID_ARGUMENT, "volume_context missing in request");
+      const pool = poolFromContext(driver, context);
+      const store = await driver.store(pool);
+      const source = resolve(store.root, context.path ?? "");
+      if (source !== store.root && !source.startsWith(store.root + sep)) throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} leaves pool ${pool.volname}`);
+      if (!existsSync(source)) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} not found in pool ${pool.volname}`);
+      const readonly = Boolean(request.readonly) || READ_ONLY_MODES.includes(capability.access_mode?.mode ?? "");
+      await driver.volumeLocks.run(`target:${target}`, () => driver.mounter.bind(source, target, readonly));
+      return {};
+    },
+
+    NodeUnpublishVolume: async (request: { volume_id?: string; target_path?: string }) => {
+      required(request.volume_id, "volume_id");
+      const target = absolute(required(request.target_path, "target_path"), "target_path");
+      await driver.volumeLocks.run(`target:${target}`, () => driver.mounter.unbind(target));
+      return {};
+    },
+
+    NodeGetVolumeStats: async (request: { volume_id?: string; volume_path?: string }) => {
+      required(request.volume_id, "volume_id");
+      const path = absolute(required(request.volume_path, "volume_path"), "volume_path");
+      if (!existsSync(path)) throw grpcError(Status.NOT_FOUND, `volume path ${path} does not exist`);
+      const fs = statfsSync(path);
+      return {
+        usage: [
+          { unit: "BYTES", total: fs.blocks * fs.bsize, available: fs.bavail * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize },
+          { unit: "INODES", total: fs.files, available: fs.ffree, used: fs.files - fs.ffree },
+        ],
+        volume_condition: { abnormal: false, message: "" },
+      };
+    },
+
+    NodeExpandVolume: async (request: { volume_id?: string; volume_path?: string; capacity_range?: { required_bytes?: number } | null }) => {
+      required(request.volume_id, "volume_id");
+      absolute(required(request.volume_path, "volume_path"), "volume_path");
+      // The quota lives on the pool and was raised by the controller: nothing to grow on the node.
+      return { capacity_bytes: Number(request.capacity_range?.required_bytes ?? 0) };
+    },
+
+    NodeGetCapabilities: async () => ({ capabilities: ["GET_VOLUME_STATS", "EXPAND_VOLUME"].map((type) => ({ rpc: { type } })) }),
+
+    NodeGetInfo: async () => ({ node_id: driver.config.nodeId, max_volumes_per_node: 0 }),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * After creates, deletes and expansions, the provisioner writes the pool's usage into its KadaluStorage
+ * `status.usage`, so `kubectl get kds` shows it without any exec. Rate-limited per pool and best-effort:
+ * a failure is logged, never returned to the CSI caller.
+ */
+import { KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION } from "../src/core/pool/types.js";
+import { formatBytes } from "../src/core/units.js";
+import type { Kube } from "../src/kube/client.js";
+
+export interface Usage {
+  capacityBytes: number;
+  provisionedBytes: number;
+  pvCount: number;
+}
+
+export class UsageReporter {
+  private readonly pending = new Map<string, Usage>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly kube: Kube, private readonly log: (message: string) => void, private readonly delayMs = 1000) {}
+
+  report(pool: string, usage: Usage): void {
+    this.pending.set(pool, usage);
+    if (this.timers.has(pool)) return;
+    this.timers.set(pool, setTimeout(() => {
+      this.timers.delete(pool);
+      const latest = this.pending.get(pool)!;
+      this.pending.delete(pool);
+      const write = this.write(pool, latest).finally(() => this.inFlight.delete(write));
+      this.inFlight.add(write);
+    }, this.delayMs));
+  }
+
+  /** Writes whatever is waiting now (shutdown and tests). */
+  async flush(): Promise<void> {
+    for (const [pool, timer] of this.timers) {
+      clearTimeout(timer);
+      this.timers.delete(pool);
+      const usage = this.pending.get(pool);
+      this.pending.delete(pool);
+      if (usage) this.inFlight.add(this.write(pool, usage));
+    }
+    await Promise.all(this.inFlight);
+  }
+
+  private async write(pool: string, usage: Usage): Promise<void> {
+    try {
+      const list = await this.kube.getPath<{ items: { metadata: { namespace: string } }[] }>(`/apis/${KADALU_GROUP}/${KADALU_VERSION}/${KADALU_PLURAL}`, { fieldSelector: `metadata.name=${pool}` });
+      for (const item of list?.items ?? []) {
+        await this.kube.mergePatch(`/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${item.metadata.namespace}/${KADALU_PLURAL}/${pool}/status`, {
+          status: {
+            usage: {
+              ...usage, capacity: formatBytes(usage.capacityBytes), provisioned: formatBytes(usage.provisionedBytes),
+              updatedAt: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+            },
+          },
+        }, `cannot record the usage of pool ${pool}`);
+      }
+    } catch (error) {
+      this.log(`usage of pool ${pool} not recorded: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,296 @@
+/** The CSI driver over a real unix socket, with local-directory pools, real files, xattrs and SQLite. */
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { status as Status } from "@grpc/grpc-js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
+import { pvMetadataPath, pvPath } from "../../src/core/pv-layout.js";
+import type { KadaluStorage, ReclaimPolicy } from "../../src/core/pool/types.js";
+import { xxh64Hex } from "../../src/core/xxh64.js";
+import { StatDb } from "../../src/statdb/stat-db.js";
+import { startCsi, type RunningCsi } from "../../csi/main.js";
+import { CallError, csiClient, type CsiClient } from "../helpers/csi-client.js";
+import { writeUpstreamStatDb } from "../helpers/pools.js";
+
+const GiB = 1024 ** 3;
+const MOUNT = { mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } };
+let dir: string;
+let csi: RunningCsi;
+let client: CsiClient;
+const pools = ["pool1", "pool2", "pool3"];
+const root = (pool: string): string => join(dir, "pools", pool);
+
+function writeInfo(pool: string, policy: ReclaimPolicy = "delete"): void {
+  const resource: KadaluStorage = { apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: pool }, spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${pool}` }], pvReclaimPolicy: policy } };
+  writeFileSync(join(dir, "info", `${pool}.info`), encodeInfo(buildNativeInfo(resource, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000001" })));
+}
+
+async function start(role: "provisioner" | "nodeplugin" = "provisioner"): Promise<void> {
+  csi = await startCsi({
+    endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role, infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"),
+    poolDirs: new Map(pools.map((pool) => [pool, root(pool)])),
+  }, () => undefined);
+  client = csiClient(`unix://${join(dir, "csi.sock")}`);
+}
+
+async function expectCode(promise: Promise<unknown>, code: Status, details?: string | RegExp): Promise<void> {
+  const error = await promise.then(() => undefined, (e: CallError) => e);
+  expect(error, "the call should fail").toBeInstanceOf(CallError);
+  expect(Status[error!.code]).toBe(Status[code]);
+  if (details) expect(error!.details).toMatch(details);
+}
+
+const create = (name: string, bytes: number, parameters: Record<string, string> = { storage_name: "pool1" }) =>
+  client.controller("CreateVolume", { name, capacity_range: { required_bytes: bytes }, volume_capabilities: [MOUNT], parameters });
+
+function statDb(pool: string): StatDb {
+  return StatDb.open(join(root(pool), "stat.db"), { readonly: true });
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "kadalu-csi-"));
+  mkdirSync(join(dir, "info"));
+  for (const pool of pools) writeInfo(pool);
+  await start();
+});
+afterEach(async () => {
+  client.close();
+  await csi.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("identity", () => {
+  it("names the driver, its capabilities, and is ready when pool information is readable", async () => {
+    expect(await client.identity("GetPluginInfo")).toEqual({ name: "kadalu", vendor_version: "0.0.0-dev", manifest: {} });
+    expect((await client.identity("GetPluginCapabilities")).capabilities).toEqual([
+      { service: { type: "CONTROLLER_SERVICE" }, type: "service" }, { volume_expansion: { type: "ONLINE" }, type: "volume_expansion" },
+    ]);
+    expect((await client.identity("Probe")).ready).toEqual({ value: true });
+    expect((await client.controller("ControllerGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["CREATE_DELETE_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME"]);
+  });
+
+  it("answers UNIMPLEMENTED for what it does not serve", async () => {
+    for (const path of ["/csi.v1.Node/NodeStageVolume", "/csi.v1.Controller/CreateSnapshot", "/csi.v1.Controller/ControllerPublishVolume"]) {
+      expect((await client.raw(path)).code).toBe(Status.UNIMPLEMENTED);
+    }
+  });
+});
+
+describe("CreateVolume", () => {
+  it("carves a subdirectory PV in upstream's layout, with metadata, stat.db row and quota xattrs", async () => {
+    const { volume } = await create("pvc-1", GiB);
+    expect(volume).toEqual({
+      volume_id: "pvc-1", capacity_bytes: GiB, content_source: null, accessible_topology: [],
+      volume_context: { type: "Replica1", hostvol: "pool1", pvtype: "subvol", path: "subvol/d3/d3/pvc-1", fstype: "xfs", single_pv_per_pool: "False" },
+    });
+    expect(pvPath("subvol", "pvc-1")).toBe("subvol/d3/d3/pvc-1");
+    expect(lstatSync(join(root("pool1"), "subvol/d3/d3/pvc-1")).isDirectory()).toBe(true);
+    expect(readFileSync(join(root("pool1"), pvMetadataPath("subvol", "pvc-1")), "utf8")).toBe('{"size": 1073741824, "path_prefix": "subvol/d3/d3"}');
+    const db = statDb("pool1");
+    expect(db.getPv("pvc-1")).toMatchObject({ size: GiB, hash: xxh64Hex("pvc-1") });
+    expect(db.journalMode()).toBe("delete");
+    db.close();
+    const xattr = (name: string) => execFileSync("getfattr", ["--only-values", "-n", name, join(root("pool1"), "subvol/d3/d3/pvc-1")], { encoding: "utf8" });
+    expect(xattr("trusted.glusterfs.namespace")).toBe("true");
+    expect(xattr("trusted.gfs.squota.limit")).toBe(String(GiB));
+  });
+
+  it("is idempotent: the same name returns the same volume without counting it twice", async () => {
+    const first = await create("pvc-1", GiB, {});
+    const again = await create("pvc-1", GiB, {});
+    expect(again).toEqual(first);
+    const totals = pools.map((pool) => {
+      const db = statDb(pool);
+      const t = db.totals();
+      db.close();
+      return t.count;
+    });
+    expect(totals.reduce((a, b) => a + b, 0)).toBe(1);
+    await expectCode(create("pvc-1", 2 * GiB, {}), Status.ALREADY_EXISTS, /already exists with 1073741824 bytes/);
+  });
+
+  it("completes a create that a crash interrupted", async () => {
+    mkdirSync(join(root("pool1"), "subvol/d3/d3/pvc-1"), { recursive: true });
+    mkdirSync(join(root("pool1"), "info/subvol/d3/d3"), { recursive: true });
+    writeFileSync(join(root("pool1"), "info/subvol/d3/d3/pvc-1.json"), '{"size": 1073741824, "path_prefix": "subvol/d3/d3"}');
+    await create("pvc-1", GiB);
+    const db = statDb("pool1");
+    expect(db.getPv("pvc-1")?.size).toBe(GiB);
+    db.close();
+  });
+
+  it.each([
+    [{ name: "" }, Status.INVALID_ARGUMENT, /name missing/],
+    [{ name: "../etc" }, Status.INVALID_ARGUMENT, /may hold only letters/],
+    [{ name: "a/b" }, Status.INVALID_ARGUMENT, /may hold only letters/],
+    [{ name: "x\u0000y" }, Status.INVALID_ARGUMENT, /may hold only letters/],
+    [{ name: "x".repeat(254) }, Status.INVALID_ARGUMENT, /at most 253/],
+    [{ name: "pvc-1", volume_capabilities: [] }, Status.INVALID_ARGUMENT, /volume_capabilities missing/],
+    [{ name: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }] }, Status.INVALID_ARGUMENT, /block volumes are not supported/],
+    [{ name: "pvc-1", capacity_range: { required_bytes: 2 * GiB, limit_bytes: GiB } }, Status.OUT_OF_RANGE, /exceeds limit_bytes/],
+    [{ name: "pvc-1", parameters: { storage_name: "nope" } }, Status.INVALID_ARGUMENT, /no pool matches/],
+    [{ name: "pvc-1", capacity_range: { required_bytes: 2 ** 52 } }, Status.RESOURCE_EXHAUSTED, /no pool has room for 4\.0 PiB/],
+  ])("%j -> %s", async (request, code, details) => {
+    await expectCode(client.controller("CreateVolume", { volume_capabilities: [MOUNT], capacity_range: { required_bytes: GiB }, ...request }), code, details);
+    expect(existsSync(join(root("pool1"), "subvol"))).toBe(false);
+  });
+
+  it("keeps stat.db exact under 50 concurrent creates across 3 pools", async () => {
+    const sizes = Array.from({ length: 50 }, (_, i) => (i + 1) * 1024 * 1024);
+    const results = await Promise.all(sizes.map((size, i) => create(`pvc-${i}`, size, { storage_name: pools[i % 3]! })));
+    const byPool = new Map<string, number[]>();
+    for (const [i, result] of results.entries()) byPool.set(result.volume.volume_context.hostvol, [...(byPool.get(result.volume.volume_context.hostvol) ?? []), sizes[i]!]);
+    expect([...byPool.keys()].sort()).toEqual(pools);
+    let count = 0;
+    for (const pool of pools) {
+      const db = statDb(pool);
+      const totals = db.totals();
+      const expected = byPool.get(pool) ?? [];
+      expect(totals.count).toBe(expected.length);
+      expect(totals.sum).toBe(expected.reduce((a, b) => a + b, 0));
+      for (const row of db.listPvs()) expect(existsSync(join(root(pool), pvPath("subvol", row.pvname)))).toBe(true);
+      count += totals.count;
+      db.close();
+    }
+    expect(count).toBe(50);
+  });
+});
+
+describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => {
+  it("deletes the directory, metadata, stat.db row and emptied hash directories; a missing volume is fine", async () => {
+    await create("pvc-1", GiB);
+    await client.controller("DeleteVolume", { volume_id: "pvc-1" });
+    expect(existsSync(join(root("pool1"), "subvol/d3"))).toBe(false);
+    expect(existsSync(join(root("pool1"), "info/subvol/d3"))).toBe(false);
+    const db = statDb("pool1");
+    expect(db.totals().count).toBe(0);
+    db.close();
+    expect(await client.controller("DeleteVolume", { volume_id: "pvc-1" })).toEqual({});
+    await expectCode(client.controller("DeleteVolume", {}), Status.INVALID_ARGUMENT, /volume_id missing/);
+  });
+
+  it("archives in place without touching a neighbour that shares the hash prefix", async () => {
+    writeInfo("pool1", "archive");
+    const prefixes = new Map<string, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i += 1) {
+      const name = `pvc-${i}`;
+      const prefix = xxh64Hex(name).slice(0, 4);
+      if (prefixes.has(prefix)) pair = [prefixes.get(prefix)!, name];
+      prefixes.set(prefix, name);
+    }
+    const [doomed, neighbour] = pair;
+    await create(doomed, GiB);
+    await create(neighbour, 2 * GiB);
+    writeFileSync(join(root("pool1"), pvPath("subvol", neighbour), "data.txt"), "keep me");
+    await client.controller("DeleteVolume", { volume_id: doomed });
+    const prefix = pvPath("subvol", doomed).split("/").slice(0, 3).join("/");
+    expect(existsSync(join(root("pool1"), prefix, `archived-${doomed}`))).toBe(true);
+    expect(existsSync(join(root("pool1"), "info", prefix, `archived-${doomed}.json`))).toBe(true);
+    expect(readFileSync(join(root("pool1"), pvPath("subvol", neighbour), "data.txt"), "utf8")).toBe("keep me");
+    const db = statDb("pool1");
+    expect(db.listPvs().map((row) => row.pvname).sort()).toEqual([doomed, neighbour].sort());
+    db.close();
+    const listed = (await client.controller("ListVolumes", {})).entries.map((e: any) => e.volume.volume_id);
+    expect(listed).toContain(`archived-${doomed}`);
+  });
+
+  it("retains everything with the retain policy", async () => {
+    writeInfo("pool1", "retain");
+    await create("pvc-1", GiB);
+    await client.controller("DeleteVolume", { volume_id: "pvc-1" });
+    expect(existsSync(join(root("pool1"), "subvol/d3/d3/pvc-1"))).toBe(true);
+  });
+
+  it("expands metadata, quota and stat.db; refuses growth beyond the capacity rule", async () => {
+    await create("pvc-1", GiB);
+    expect(await client.controller("ControllerExpandVolume", { volume_id: "pvc-1", capacity_range: { required_bytes: 3 * GiB } })).toEqual({ capacity_bytes: 3 * GiB, node_expansion_required: false });
+    expect(readFileSync(join(root("pool1"), "info/subvol/d3/d3/pvc-1.json"), "utf8")).toBe(`{"size": ${3 * GiB}, "path_prefix": "subvol/d3/d3"}`);
+    expect(execFileSync("getfattr", ["--only-values", "-n", "trusted.gfs.squota.limit", join(root("pool1"), "subvol/d3/d3/pvc-1")], { encoding: "utf8" })).toBe(String(3 * GiB));
+    const db = statDb("pool1");
+    expect(db.getPv("pvc-1")?.size).toBe(3 * GiB);
+    db.close();
+    expect((await client.controller("ControllerExpandVolume", { volume_id: "pvc-1", capacity_range: { required_bytes: GiB } })).capacity_bytes).toBe(3 * GiB);
+    await expectCode(client.controller("ControllerExpandVolume", { volume_id: "pvc-1", capacity_range: { required_bytes: 2 ** 52 } }), Status.RESOURCE_EXHAUSTED, /no room to grow pvc-1/);
+    await expectCode(client.controller("ControllerExpandVolume", { volume_id: "pvc-9", capacity_range: { required_bytes: GiB } }), Status.NOT_FOUND);
+    await expectCode(client.controller("ControllerExpandVolume", { volume_id: "pvc-1" }), Status.INVALID_ARGUMENT, /capacity_range missing/);
+  });
+});
+
+describe("ListVolumes, GetCapacity, ValidateVolumeCapabilities", () => {
+  it("pages with stateless tokens and refuses a forged one", async () => {
+    for (const i of [3, 1, 4, 2, 5]) await create(`pvc-${i}`, GiB, {});
+    const first = await client.controller("ListVolumes", { max_entries: 2 });
+    expect(first.entries.map((e: any) => e.volume.volume_id)).toEqual(["pvc-1", "pvc-2"]);
+    const second = await client.controller("ListVolumes", { max_entries: 2, starting_token: first.next_token });
+    expect(second.entries.map((e: any) => e.volume.volume_id)).toEqual(["pvc-3", "pvc-4"]);
+    const last = await client.controller("ListVolumes", { max_entries: 2, starting_token: second.next_token });
+    expect(last.entries.map((e: any) => e.volume.volume_id)).toEqual(["pvc-5"]);
+    expect(last.next_token).toBe("");
+    await expectCode(client.controller("ListVolumes", { starting_token: `${Buffer.from("pvc-2").toString("base64url")}.000000000000` }), Status.ABORTED, /not valid/);
+  });
+
+  it("reports 90% of the best pool's free space", async () => {
+    const { available_capacity } = await client.controller("GetCapacity", { parameters: { storage_name: "pool2" } });
+    const fs = (await import("node:fs")).statfsSync(root("pool2"));
+    expect(Math.abs(available_capacity - fs.blocks * fs.bsize * 0.9)).toBeLessThan(fs.blocks * fs.bsize * 0.01);
+  });
+
+  it("confirms mount capabilities of an existing volume", async () => {
+    await create("pvc-1", GiB);
+    expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-1", volume_capabilities: [MOUNT] })).confirmed.volume_capabilities).toHaveLength(1);
+    expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }] })).message).toMatch(/block/);
+    await expectCode(client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-9", volume_capabilities: [MOUNT] }), Status.NOT_FOUND);
+  });
+});
+
+describe("a pool laid out by upstream", () => {
+  it("is served unchanged: listed, expanded and deleted", async () => {
+    const name = "pvc-5b0f0f0e-1111-2222-3333-444455556666";
+    writeUpstreamStatDb(join(dir, "upstream"), "pool3", 100 * GiB, [[name, GiB, xxh64Hex(name)]]);
+    rmSync(root("pool3"), { recursive: true, force: true });
+    mkdirSync(join(dir, "pools"), { recursive: true });
+    execFileSync("mv", [join(dir, "upstream/mnt/pool3"), root("pool3")]);
+    mkdirSync(join(root("pool3"), "subvol/c3/c0", name), { recursive: true });
+    mkdirSync(join(root("pool3"), "info/subvol/c3/c0"), { recursive: true });
+    writeFileSync(join(root("pool3"), "info/subvol/c3/c0", `${name}.json`), '{"size": 1073741824, "path_prefix": "subvol/c3/c0"}');
+    const listed = await client.controller("ListVolumes", {});
+    expect(listed.entries.map((e: any) => [e.volume.volume_id, e.volume.capacity_bytes, e.volume.volume_context.path])).toEqual([[name, GiB, `subvol/c3/c0/${name}`]]);
+    expect((await create(name, GiB, { storage_name: "pool3" })).volume.volume_context.hostvol).toBe("pool3");
+    await client.controller("ControllerExpandVolume", { volume_id: name, capacity_range: { required_bytes: 2 * GiB } });
+    await client.controller("DeleteVolume", { volume_id: name });
+    const db = statDb("pool3");
+    expect(db.totals().count).toBe(0);
+    expect(db.capacity()).toBeGreaterThan(0);
+    db.close();
+  });
+});
+
+describe("node service", () => {
+  it("binds the PV at the target, unbinds idempotently, and reports stats", async () => {
+    const { volume } = await create("pvc-1", GiB);
+    const target = join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-1/mount");
+    await client.node("NodePublishVolume", { volume_id: "pvc-1", target_path: target, volume_capability: MOUNT, volume_context: volume.volume_context });
+    expect(readlinkSync(target)).toBe(join(root("pool1"), "subvol/d3/d3/pvc-1"));
+    await client.node("NodePublishVolume", { volume_id: "pvc-1", target_path: target, volume_capability: MOUNT, volume_context: volume.volume_context });
+    const stats = await client.node("NodeGetVolumeStats", { volume_id: "pvc-1", volume_path: target });
+    expect(stats.usage.map((u: any) => u.unit)).toEqual(["BYTES", "INODES"]);
+    expect(stats.usage[0].total).toBeGreaterThan(0);
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-1", target_path: target });
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-1", target_path: target });
+    expect(existsSync(target)).toBe(false);
+    expect(await client.node("NodeGetInfo")).toEqual({ node_id: "kube1", max_volumes_per_node: 0, accessible_topology: null });
+    expect((await client.node("NodeGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["GET_VOLUME_STATS", "EXPAND_VOLUME"]);
+    expect(await client.node("NodeExpandVolume", { volume_id: "pvc-1", volume_path: target, capacity_range: { required_bytes: 2 * GiB } })).toEqual({ capacity_bytes: 2 * GiB });
+  });
+
+  it("refuses bad publish requests with the spec's codes", async () => {
+    const context = { hostvol: "pool1", path: "subvol/aa/bb/pvc-9", type: "Replica1" };
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /target_path missing/);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: context }), Status.NOT_FOUND, /not found in pool pool1/);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "x", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: { ...context, path: "../../../etc" } }), Status.INVALID_ARGUMENT, /leaves pool/);
+    await expectCode(client.node("NodeGetVolumeStats", { volume_id: "x", volume_path: join(dir, "nope") }), Status.NOT_FOUND);
+  });
+});

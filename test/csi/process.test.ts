@@ -1,0 +1,122 @@
+/** The kadalu-csi binary, the Gluster mount command line, and usage written to KadaluStorage status. */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildExternalInfo, buildNativeInfo } from "../../src/core/info/codec.js";
+import type { KadaluStorage } from "../../src/core/pool/types.js";
+import { startCsi } from "../../csi/main.js";
+import { glusterMountArgs } from "../../csi/mounter.js";
+import { csiClient } from "../helpers/csi-client.js";
+import { startCluster, type TestCluster } from "../helpers/cluster.js";
+
+const BIN = fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url));
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "kadalu-csi-proc-"));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("kadalu-csi binary", () => {
+  it("serves on the socket from --endpoint with --pool-dir pools, replacing a stale socket", async () => {
+    const socket = join(dir, "csi.sock");
+    mkdirSync(join(dir, "p1"));
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(socket, "stale");
+    const child = spawn(process.execPath, [BIN, "--endpoint", `unix://${socket}`, "--node-id", "n1", "--role", "provisioner", "--pool-dir", `pool1=${join(dir, "p1")}`, "--info-dir", join(dir, "none")], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const output = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        child.stdout.on("data", (chunk) => {
+          text += chunk;
+          if (text.includes("serving on")) resolve(text);
+        });
+        child.on("exit", (code) => reject(new Error(`exited ${code}`)));
+      });
+      expect(output).toMatch(/kadalu-csi 0\.1\.0 \(provisioner\) serving on unix:\/\//);
+      const client = csiClient(`unix://${socket}`);
+      expect((await client.identity("Probe")).ready).toEqual({ value: true });
+      const { volume } = await client.controller("CreateVolume", { name: "pvc-1", capacity_range: { required_bytes: 1024 }, volume_capabilities: [{ mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }], parameters: {} });
+      expect(volume.volume_context.hostvol).toBe("pool1");
+      expect(existsSync(join(dir, "p1/subvol/d3/d3/pvc-1"))).toBe(true);
+      client.close();
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+
+  it("says what is missing when started without an endpoint", async () => {
+    const child = spawn(process.execPath, [BIN, "--role", "provisioner"], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH } });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr).toBe("kadalu-csi: --endpoint (or CSI_ENDPOINT) is required, e.g. unix:///plugin/csi.sock\n");
+  });
+});
+
+describe("quota xattrs", () => {
+  it("are logged, not fatal, where they cannot be set", async () => {
+    const { setQuota } = await import("../../csi/xattr.js");
+    const logged: string[] = [];
+    expect(await setQuota(join(dir, "missing"), 5, (message) => logged.push(message))).toBe(false);
+    expect(logged).toEqual([expect.stringMatching(/^quota xattrs not set on .*missing: setfattr exited with 1/)]);
+    mkdirSync(join(dir, "present"));
+    expect(await setQuota(join(dir, "present"), 5, (message) => logged.push(message))).toBe(true);
+  });
+});
+
+describe("Gluster mount command line (upstream's)", () => {
+  const resource = (spec: KadaluStorage["spec"]): KadaluStorage => ({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1" }, spec });
+  it("mounts native pools from every brick, with simple-quota's client pid in the provisioner", () => {
+    const info = buildNativeInfo(resource({ type: "Replica3", storage: ["a", "b", "c"].map((node) => ({ node, device: "/dev/sdb" })) }), { namespace: "kadalu", kadaluVersion: "x", volumeId: "v" });
+    expect(glusterMountArgs(info, "/mnt/pool1", "provisioner")).toEqual([
+      "--process-name", "fuse", "-l", "/var/log/gluster/gluster.log", "--volfile-id", "pool1", "--fs-display-name", "kadalu:pool1", "--client-pid", "-14",
+      "--volfile-server", "server-pool1-0-0.pool1", "--volfile-server", "server-pool1-1-0.pool1", "--volfile-server", "server-pool1-2-0.pool1", "/mnt/pool1",
+    ]);
+    expect(glusterMountArgs(info, "/mnt/pool1", "nodeplugin")).not.toContain("--client-pid");
+  });
+
+  it("mounts External pools by their Gluster volume, hosts and options", () => {
+    const info = buildExternalInfo(resource({ type: "External", storage: [], details: { gluster_hosts: ["g1", "g2"], gluster_volname: "gv0", gluster_options: "log-level=DEBUG" } }), "v");
+    expect(glusterMountArgs(info, "/mnt/pool1", "nodeplugin")).toEqual(["--process-name", "fuse", "-l", "/var/log/gluster/gluster.log", "--volfile-id", "gv0", "--volfile-server", "g1", "--volfile-server", "g2", "--log-level=DEBUG", "/mnt/pool1"]);
+  });
+});
+
+describe("usage in KadaluStorage status", () => {
+  let cluster: TestCluster;
+  beforeEach(async () => {
+    cluster = await startCluster();
+  });
+  afterEach(async () => {
+    await cluster.stop();
+  });
+
+  it("is written after creates, rate-limited, without touching the operator's fields", async () => {
+    cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] } });
+    cluster.server.setStatus("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1", { state: "ready" });
+    mkdirSync(join(dir, "p1"));
+    const running = await startCsi({ endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "n1", role: "provisioner", infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"), poolDirs: new Map([["pool1", join(dir, "p1")]]), kubeconfig: cluster.kubeconfig, usageDelayMs: 200 }, () => undefined);
+    const client = csiClient(`unix://${join(dir, "csi.sock")}`);
+    try {
+      for (const i of [1, 2, 3]) await client.controller("CreateVolume", { name: `pvc-${i}`, capacity_range: { required_bytes: i * 1024 ** 3 }, volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }], parameters: {} });
+      await running.usage!.flush();
+      const status = cluster.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")!.status;
+      expect(status.state).toBe("ready");
+      expect(status.usage).toMatchObject({ provisionedBytes: 6 * 1024 ** 3, provisioned: "6.0 GiB", pvCount: 3 });
+      expect(status.usage.capacityBytes).toBeGreaterThan(0);
+      expect(cluster.server.writes().filter((r) => r.subresource === "status")).toHaveLength(1);
+      const { allows, PROVISIONER_CLUSTER_RULES } = await import("../../src/core/manifests/rbac.js");
+      const calls = cluster.server.requests.filter((r) => r.resource === "kadalustorages").map((r) => ({ group: "kadalu-operator.storage", resource: r.subresource ? `kadalustorages/${r.subresource}` : "kadalustorages", verb: r.verb }));
+      expect(calls.length).toBeGreaterThan(0);
+      expect(calls.filter((call) => !allows(PROVISIONER_CLUSTER_RULES, call))).toEqual([]);
+    } finally {
+      client.close();
+      await running.stop();
+    }
+  });
+});
