@@ -97,8 +97,10 @@ export class Driver {
       if (type === "External" && isExternal(pool)) {
         if (parameters.gluster_volname && pool.gluster_volname !== parameters.gluster_volname) return false;
         if (parameters.gluster_hosts && pool.gluster_hosts !== parameters.gluster_hosts) return false;
+        // Upstream matches External pools on single_pv_per_pool too; native pools take it from the StorageClass.
+        if (parameters.single_pv_per_pool !== undefined && resolveSinglePvPerPool(parameters) !== pool.single_pv_per_pool) return false;
       }
-      return resolveSinglePvPerPool(parameters) === resolveSinglePvPerPool(pool) || parameters.single_pv_per_pool === undefined;
+      return true;
     });
   }
 

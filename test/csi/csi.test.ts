@@ -219,6 +219,39 @@ describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => 
   });
 });
 
+describe("pool selection by StorageClass parameters", () => {
+  it("honours single_pv_per_pool, node_affinity and External pools' parameters", async () => {
+    const single = await create("pvc-s", GiB, { storage_name: "pool2", single_pv_per_pool: "True" });
+    expect(single.volume.volume_context).toEqual({ type: "Replica1", hostvol: "pool2", pvtype: "subvol", fstype: "xfs", single_pv_per_pool: "True" });
+    expect(existsSync(join(root("pool2"), "subvol"))).toBe(false);
+    expect((await create("pvc-n", GiB, { node_affinity: "kube1", storage_name: "pool3" })).volume.volume_context.hostvol).toBe("pool3");
+    await expectCode(create("pvc-m", GiB, { node_affinity: "kube9" }), Status.INVALID_ARGUMENT, /no pool matches/);
+    writeFileSync(join(dir, "info", "ext1.info"), '{"volname": "ext1", "volume_id": "v", "type": "External", "pvReclaimPolicy": "delete", "single_pv_per_pool": false, "gluster_hosts": "g1,g2", "gluster_volname": "gv0", "gluster_options": ""}');
+    client.close();
+    await csi.stop();
+    pools.push("ext1");
+    try {
+      await start();
+      const external = await create("pvc-e", GiB, { hostvol_type: "External", gluster_hosts: "g1,g2", gluster_volname: "gv0", single_pv_per_pool: "False" });
+      expect(external.volume.volume_context).toMatchObject({ type: "External", hostvol: "ext1", gvolname: "gv0", gserver: "g1,g2", path: pvPath("subvol", "pvc-e") });
+      const db = statDb("ext1");
+      expect(db.getPv("pvc-e")?.size).toBe(GiB);
+      db.close();
+      await expectCode(create("pvc-f", GiB, { hostvol_type: "External", gluster_hosts: "other", gluster_volname: "gv0" }), Status.INVALID_ARGUMENT, /no pool matches/);
+    } finally {
+      pools.pop();
+    }
+  });
+
+  it("is not ready while no pool information is readable", async () => {
+    client.close();
+    await csi.stop();
+    csi = await startCsi({ endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role: "provisioner", infoDir: join(dir, "nowhere"), mountRoot: join(dir, "mnt"), poolDirs: new Map() }, () => undefined);
+    client = csiClient(`unix://${join(dir, "csi.sock")}`);
+    expect((await client.identity("Probe")).ready).toEqual({ value: false });
+  });
+});
+
 describe("ListVolumes, GetCapacity, ValidateVolumeCapabilities", () => {
   it("pages with stateless tokens and refuses a forged one", async () => {
     for (const i of [3, 1, 4, 2, 5]) await create(`pvc-${i}`, GiB, {});
