@@ -120,6 +120,7 @@ export class PoolStore {
     rmSync(this.inside(`info/${record.path}.json`), { force: true });
     this.statDb().deletePv(record.name.slice(ARCHIVED_PREFIX.length));
     this.pruneEmpty(this.inside(`${record.path}/..`), "subvol");
+    this.pruneEmpty(this.inside(`info/${record.path}/..`), "info/subvol");
   }
 
   /** Removes now-empty hash directories up to, not including, `stop`. */

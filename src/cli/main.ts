@@ -2,10 +2,18 @@
 import { basename } from "node:path";
 import { Command, CommanderError } from "commander";
 import { EXIT_RUNTIME, EXIT_USAGE, KadaluError, AlreadyReported } from "../core/errors.js";
+import { completionCommand } from "./commands/completion.js";
+import { healinfoCommand } from "./commands/healinfo.js";
 import { installCommand } from "./commands/install.js";
+import { logsCommand } from "./commands/logs.js";
+import { optionResetCommand, optionSetCommand } from "./commands/option-set.js";
+import { removeArchivedPvCommand } from "./commands/remove-archived-pv.js";
 import { storageAddCommand } from "./commands/storage-add.js";
 import { storageListCommand } from "./commands/storage-list.js";
+import { storageRemoveCommand } from "./commands/storage-remove.js";
 import { uninstallCommand } from "./commands/uninstall.js";
+import { versionCommand } from "./commands/version.js";
+import { complete } from "./complete.js";
 import type { Deps } from "./deps.js";
 import { addGlobalFlags, normalizeDryRun } from "./flags.js";
 import type { IOStreams } from "./io.js";
@@ -23,10 +31,11 @@ export function buildProgram(deps: Deps, name: string): Command {
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
   addGlobalFlags(program);
-  program.addCommand(installCommand(deps));
-  program.addCommand(storageAddCommand(deps));
-  program.addCommand(storageListCommand(deps));
-  program.addCommand(uninstallCommand(deps));
+  for (const command of [
+    installCommand(deps), storageAddCommand(deps), storageListCommand(deps), storageRemoveCommand(deps), optionSetCommand(deps),
+    optionResetCommand(deps), removeArchivedPvCommand(deps), healinfoCommand(deps), logsCommand(deps), versionCommand(deps),
+    uninstallCommand(deps), completionCommand(deps),
+  ]) program.addCommand(command);
   const route = (command: Command): void => {
     command
       .configureHelp({ showGlobalOptions: true })
@@ -73,6 +82,11 @@ export function report(error: unknown, io: IOStreams, verbose: boolean, helpComm
 export async function main(args: string[], deps: Deps, name = "kubectl kadalu"): Promise<number> {
   const program = buildProgram(deps, name);
   const verbose = args.includes("--verbose");
+  // Completion words are not parsed as options: they are what the user is still typing.
+  if (args[0] === "__complete") {
+    deps.io.out.write(await complete(program, args.length > 1 ? args.slice(1) : [""], deps));
+    return 0;
+  }
   if (args.length === 0) {
     deps.io.err.write(program.helpInformation());
     return EXIT_USAGE;

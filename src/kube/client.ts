@@ -4,7 +4,7 @@
  * ClusterError naming the object and the cause.
  */
 import { Writable } from "node:stream";
-import { CoreV1Api, CustomObjectsApi, Exec, type KubeConfig, type V1Pod, type V1Status, Watch } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, Exec, Log, type KubeConfig, type V1Pod, type V1Status, Watch } from "@kubernetes/client-node";
 import { KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../core/pool/types.js";
 import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
@@ -186,6 +186,51 @@ export class Kube {
       throw toClusterError(new Error(status?.message ?? "the exec ended without an exit status"), what, this.server);
     }
     return { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8"), exitCode };
+  }
+
+  /** PersistentVolumes that use a pool: by StorageClass `kadalu.<pool>` or by CSI attribute `hostvol`. */
+  async poolVolumes(pool: string): Promise<{ name: string; claim?: string }[]> {
+    const list = await this.call("cannot list persistentvolumes", () => this.core.listPersistentVolume());
+    return list.items
+      .filter((pv) => pv.spec?.storageClassName === `kadalu.${pool}` || (pv.spec?.csi?.driver === "kadalu" && pv.spec.csi.volumeAttributes?.hostvol === pool))
+      .map((pv) => ({ name: pv.metadata?.name ?? "", claim: pv.spec?.claimRef ? `${pv.spec.claimRef.namespace}/${pv.spec.claimRef.name}` : undefined }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async deletePool(namespace: string, name: string, dryRun: boolean): Promise<void> {
+    await this.call(`cannot delete kadalustorage "${name}"`, () =>
+      this.custom.deleteNamespacedCustomObject({ group: KADALU_GROUP, version: KADALU_VERSION, namespace, plural: KADALU_PLURAL, name, dryRun: dryRun ? "All" : undefined }),
+    );
+  }
+
+  /** Replaces `spec.options`, failing with a conflict if the pool changed since it was read. */
+  async setPoolOptions(pool: KadaluStorage, options: { key: string; value: string }[]): Promise<KadaluStorage> {
+    const path = `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${pool.metadata.namespace}/${KADALU_PLURAL}/${pool.metadata.name}`;
+    return this.mergePatch<KadaluStorage>(path, { metadata: { resourceVersion: pool.metadata.resourceVersion }, spec: { options } }, `cannot update the options of kadalustorage "${pool.metadata.name}"`);
+  }
+
+  /** Streams a container's log, one line at a time, until the server ends it. */
+  async followLog(namespace: string, pod: string, container: string, query: { tailLines?: number; sinceSeconds?: number; previous?: boolean }, onLine: (line: string) => void): Promise<void> {
+    let rest = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        const lines = (rest + chunk.toString("utf8")).split("\n");
+        rest = lines.pop() ?? "";
+        lines.forEach(onLine);
+        callback();
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      sink.on("finish", () => {
+        if (rest) onLine(rest);
+        resolve();
+      });
+      new Log(this.config).log(namespace, pod, container, sink, { follow: true, ...query }).catch((error) => reject(toClusterError(error, `cannot follow the logs of ${pod}/${container}`, this.server)));
+    });
+  }
+
+  async serverVersion(): Promise<{ gitVersion: string; major: string; minor: string }> {
+    return (await this.call("cannot read the server version", () => this.raw.request("GET", "/version"))) as { gitVersion: string; major: string; minor: string };
   }
 
   async createPool(pool: KadaluStorage, dryRun: boolean): Promise<KadaluStorage> {

@@ -74,12 +74,16 @@ export async function serveExec(socket: WebSocket, context: Omit<ExecContext, "s
  * every absolute path argument is taken relative to `root` (so `cat /mnt/pool1/stat.db` reads
  * `<root>/mnt/pool1/stat.db`); the program itself comes from this machine's PATH.
  */
-export function localDirExec(root: string): ExecHandler {
+export function localDirExec(root: string, programs: Record<string, string[]> = {}): ExecHandler {
   return (context) =>
     new Promise<number>((resolve, reject) => {
-      const [program, ...args] = context.command;
+      // A program of the pod's image can be stood in for by a local command (`programs`), whose own
+      // arguments are kept as they are.
+      const stand = Object.entries(programs).find(([prefix]) => context.command.join(" ").startsWith(prefix));
+      const [program, ...args] = stand ? [...stand[1], ...context.command.slice(stand[0].split(" ").length)] : context.command;
+      const kept = stand ? stand[1].length - 1 : 0;
       if (!program) return reject(new Error("no command given"));
-      const mapped = args.map((arg) => (isAbsolute(arg) ? join(root, arg) : arg));
+      const mapped = args.map((arg, index) => (index >= kept && isAbsolute(arg) ? join(root, arg) : arg));
       const child = spawn(program, mapped, { cwd: root, stdio: [context.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
       if (context.stdin && child.stdin) context.stdin.pipe(child.stdin);
       child.stdout!.pipe(context.stdout, { end: false });

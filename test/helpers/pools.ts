@@ -6,7 +6,11 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { localDirExec } from "../apiserver/exec.js";
+
+/** The CSI image's `node /kadalu/bin/kadalu-csi`, played by this repository's binary. */
+export const CSI_IMAGE_PROGRAMS = { "node /kadalu/bin/kadalu-csi": [process.execPath, fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url))] };
 import type { ApiServer } from "../apiserver/server.js";
 
 const UPSTREAM_SCHEMA = [
@@ -48,7 +52,7 @@ export function seedProvisioner(server: ApiServer, root: string, options: { name
     spec: { containers: [{ name: "csi-provisioner" }, { name: "kadalu-provisioner" }] },
     status: { phase: options.phase ?? "Running", conditions: [{ type: "Ready", status: options.ready === false ? "False" : "True" }] },
   });
-  server.onExec("kadalu", name, "kadalu-provisioner", localDirExec(root));
+  server.onExec("kadalu", name, "kadalu-provisioner", localDirExec(root, CSI_IMAGE_PROGRAMS));
   return name;
 }
 

@@ -1,0 +1,51 @@
+/** `logs`: the logs of every Kadalu pod (or one), each block headed by pod/container, through the API. */
+import { Command } from "commander";
+import { UsageError } from "../../core/errors.js";
+import { parseDuration } from "../../core/duration.js";
+import type { Deps } from "../deps.js";
+import { intArg, type GlobalOptions } from "../flags.js";
+
+interface RawOptions extends GlobalOptions {
+  pod?: string;
+  container?: string;
+  tail?: number;
+  since?: string;
+  follow?: boolean;
+  previous?: boolean;
+}
+
+export async function run(raw: RawOptions, deps: Deps): Promise<void> {
+  const { io } = deps;
+  if (raw.container && !raw.pod) throw new UsageError("-c/--container needs -p/--pod");
+  const sinceSeconds = raw.since ? Math.ceil(parseDuration("--since", raw.since) / 1000) : undefined;
+  const namespace = raw.namespace;
+  const kube = await deps.connect(raw);
+  const pods = (await kube.listPods(namespace, "app.kubernetes.io/part-of=kadalu")).filter((pod) => !raw.pod || pod.metadata?.name === raw.pod);
+  if (raw.pod && pods.length === 0) throw new UsageError(`pod "${raw.pod}" is not a Kadalu pod in namespace "${namespace}"; see: kubectl get pods -n ${namespace}`);
+  const targets = pods.flatMap((pod) => (pod.spec?.containers ?? []).filter((c) => !raw.container || c.name === raw.container).map((c) => ({ pod: pod.metadata!.name!, container: c.name })));
+  if (raw.container && targets.length === 0) throw new UsageError(`pod "${raw.pod}" has no container "${raw.container}"`);
+  const query = { tailLines: raw.tail, sinceSeconds, previous: raw.previous };
+  if (!raw.follow) {
+    for (const target of targets) {
+      const text = await kube.call(`cannot read the logs of ${target.pod}/${target.container}`, () =>
+        kube.core.readNamespacedPodLog({ name: target.pod, namespace, container: target.container, ...query }));
+      io.out.write(`==> ${target.pod}/${target.container} <==\n${text}${text.endsWith("\n") || !text ? "" : "\n"}\n`);
+    }
+    return;
+  }
+  await Promise.all(targets.map((target) => kube.followLog(namespace, target.pod, target.container, query, (line) => io.out.write(`[${target.pod}/${target.container}] ${line}\n`))));
+}
+
+export function logsCommand(deps: Deps): Command {
+  return new Command("logs")
+    .description("Show the logs of all Kadalu pods, or of one pod or container")
+    .option("-p, --pod <pod>", "only this pod")
+    .option("-c, --container <container>", "only this container (with --pod)")
+    .option("--tail <lines>", "only the last N lines of each", intArg("--tail"))
+    .option("--since <duration>", "only lines newer than this, e.g. 1h")
+    .option("-f, --follow", "keep streaming new lines, prefixed by pod/container")
+    .option("--previous", "the logs of the previous, crashed container")
+    .addHelpText("after", "\nExamples:\n  kubectl kadalu logs --tail 50\n  kubectl kadalu logs -p kadalu-csi-provisioner-0 -c kadalu-provisioner -f")
+    .action(async (_opts: unknown, cmd: Command) => run(cmd.optsWithGlobals<RawOptions>(), deps));
+}
+

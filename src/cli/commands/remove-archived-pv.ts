@@ -1,0 +1,77 @@
+/**
+ * `remove-archived-pv NAME`: lists a pool's archived PVs, then removes exactly those (directory,
+ * metadata, the original name's stat.db row) through the CSI provisioner, never a neighbour that shares a
+ * hash prefix (upstream removed whole prefix directories).
+ */
+import { Command } from "commander";
+import { ClusterError, UsageError } from "../../core/errors.js";
+import { decodeKadaluInfo, INFO_CONFIGMAP } from "../../core/info/codec.js";
+import { ARCHIVED_PREFIX } from "../../core/pv-layout.js";
+import { formatBytes } from "../../core/units.js";
+import type { Kube } from "../../kube/client.js";
+import type { Deps } from "../deps.js";
+import { addYesFlag, type GlobalOptions } from "../flags.js";
+import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js";
+import { confirmOrRefuse } from "../prompt.js";
+import { renderTable } from "../table.js";
+
+/** The CSI image's own tool (csi/archived.ts) does the listing and removing inside the provisioner. */
+export const CSI_TOOL = ["node", "/kadalu/bin/kadalu-csi", "archived"];
+
+interface RawOptions extends GlobalOptions {
+  pvc?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  scriptMode?: boolean;
+}
+
+interface Archived {
+  name: string;
+  size: number;
+}
+
+async function archivedTool(kube: Kube, namespace: string, pod: string, args: string[]): Promise<Archived[]> {
+  const result = await kube.exec(namespace, pod, PROVISIONER_CONTAINER, [...CSI_TOOL, ...args]);
+  if (result.exitCode !== 0) throw new ClusterError(result.stderr.trim().replace(/^kadalu-csi: /, "") || `the archived-PV tool failed in ${pod} (exit ${result.exitCode})`);
+  return JSON.parse(result.stdout.toString("utf8")) as Archived[];
+}
+
+export async function run(name: string, raw: RawOptions, deps: Deps): Promise<void> {
+  const { io } = deps;
+  if (raw.pvc !== undefined && !raw.pvc.startsWith(ARCHIVED_PREFIX)) throw new UsageError(`--pvc "${raw.pvc}" is not an archived PV: archived PVs are named ${ARCHIVED_PREFIX}<pv>`);
+  const namespace = raw.namespace;
+  const kube = await deps.connect(raw);
+  const { pools } = decodeKadaluInfo(await kube.readConfigMapData(namespace, INFO_CONFIGMAP));
+  if (!pools.some((pool) => pool.volname === name)) throw new ClusterError(`storage pool "${name}" not found in namespace "${namespace}"; pools: ${pools.map((p) => p.volname).join(", ") || "none"}`);
+  const provisioner = (await kube.listPods(namespace, PROVISIONER_SELECTOR)).find((pod) => pod.status?.phase === "Running");
+  if (!provisioner) throw new ClusterError(`no running CSI provisioner pod (${PROVISIONER_SELECTOR}) in namespace "${namespace}"`);
+  const selection = ["--pool", name, "--root", `/mnt/${name}`, ...(raw.pvc ? ["--pvc", raw.pvc] : [])];
+  const found = await archivedTool(kube, namespace, provisioner.metadata!.name!, selection);
+  if (found.length === 0) {
+    io.err.write(`No archived PVs in pool "${name}".\n`);
+    return;
+  }
+  const total = found.reduce((sum, pv) => sum + pv.size, 0);
+  io.out.write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
+  if (raw.dryRun) {
+    io.err.write(`dry run: ${found.length} archived PV${found.length === 1 ? "" : "s"} (${formatBytes(total)}) would be removed; nothing was changed\n`);
+    return;
+  }
+  if (!(await confirmOrRefuse(`Delete the data of these ${found.length} archived PVs for good?`, { yes: Boolean(raw.yes || raw.scriptMode), io, confirm: deps.confirm }))) {
+    io.err.write("cancelled: nothing was removed\n");
+    return;
+  }
+  const removed = await archivedTool(kube, namespace, provisioner.metadata!.name!, [...selection, "--remove"]);
+  io.out.write(`removed ${removed.length} archived PV${removed.length === 1 ? "" : "s"} from pool "${name}", freeing ${formatBytes(removed.reduce((sum, pv) => sum + pv.size, 0))}\n`);
+}
+
+export function removeArchivedPvCommand(deps: Deps): Command {
+  const command = new Command("remove-archived-pv")
+    .description("Delete the data of archived PVs of a pool (those kept by pvReclaimPolicy archive)")
+    .argument("<name>", "the pool")
+    .option("--pvc <archived-pv>", "only this one, e.g. archived-pvc-1234")
+    .option("--dry-run", "list what would be removed");
+  addYesFlag(command);
+  command.addHelpText("after", "\nExamples:\n  kubectl kadalu remove-archived-pv pool1 --dry-run\n  kubectl kadalu remove-archived-pv pool1 --pvc archived-pvc-1234 --yes");
+  return command.action(async (name: string, _opts: unknown, cmd: Command) => run(name, cmd.optsWithGlobals<RawOptions>(), deps));
+}

@@ -1,0 +1,84 @@
+/** `storage-remove NAME`: refuses while PVs use the pool; otherwise deletes it, and with --wait follows the operator. */
+import { Command } from "commander";
+import { ClusterError } from "../../core/errors.js";
+import { parseDuration } from "../../core/duration.js";
+import type { KadaluStorage } from "../../core/pool/types.js";
+import type { Deps } from "../deps.js";
+import { addWaitFlags, addYesFlag, type GlobalOptions } from "../flags.js";
+import { requirePool } from "../pools/require-pool.js";
+import { confirmOrRefuse } from "../prompt.js";
+import { startProgress } from "../progress.js";
+import { waitForPool, type WaitVerdict } from "../wait-pool.js";
+
+interface RawOptions extends GlobalOptions {
+  dryRun?: boolean;
+  yes?: boolean;
+  scriptMode?: boolean;
+  wait?: boolean;
+  timeout: string;
+}
+
+export interface StorageRemoveOptions {
+  global: GlobalOptions;
+  name: string;
+  dryRun: boolean;
+  yes: boolean;
+  wait: boolean;
+  timeoutMs: number;
+}
+
+export function complete(name: string, raw: RawOptions): StorageRemoveOptions {
+  return { global: raw, name, dryRun: Boolean(raw.dryRun), yes: Boolean(raw.yes || raw.scriptMode), wait: Boolean(raw.wait), timeoutMs: parseDuration("--timeout", raw.timeout) };
+}
+
+function removal(name: string) {
+  return (pool: KadaluStorage | undefined): WaitVerdict => {
+    if (!pool) return { done: true, line: `storage pool "${name}" removed; its brick data stays on the nodes` };
+    if (pool.status?.state === "blocked") throw new ClusterError(`the operator blocked the removal of "${name}": ${pool.status.message ?? "PersistentVolumes still use it"}`);
+    return { done: false, waitingFor: `pool "${name}" is ${pool.status?.state ?? "being removed"}${pool.status?.message ? `: ${pool.status.message}` : ""}` };
+  };
+}
+
+export async function run(options: StorageRemoveOptions, deps: Deps): Promise<void> {
+  const { io } = deps;
+  const namespace = options.global.namespace;
+  const kube = await deps.connect(options.global);
+  await requirePool(kube, namespace, options.name);
+  const volumes = await kube.poolVolumes(options.name);
+  if (volumes.length > 0) {
+    const names = volumes.slice(0, 10).map((pv) => (pv.claim ? `${pv.name} (claim ${pv.claim})` : pv.name)).join(", ");
+    const more = volumes.length > 10 ? ` and ${volumes.length - 10} more` : "";
+    throw new ClusterError(`storage pool "${options.name}" is still used by ${volumes.length} PersistentVolume${volumes.length === 1 ? "" : "s"}: ${names}${more}; delete those PVCs (kubectl delete pvc -n NAMESPACE NAME), then run this again`);
+  }
+  if (options.dryRun) {
+    io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} would be deleted (dry run: nothing was sent)\n`);
+    return;
+  }
+  if (!(await confirmOrRefuse(`Remove storage pool "${options.name}"? Its server pods, Service and StorageClass go; brick data stays on the nodes.`, { yes: options.yes, io, confirm: deps.confirm }))) {
+    io.err.write("cancelled: nothing was removed\n");
+    return;
+  }
+  await kube.deletePool(namespace, options.name, false);
+  io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} deleted\n`);
+  if (!options.wait) return;
+  const progress = startProgress(io, `waiting for the operator to remove pool "${options.name}"`);
+  try {
+    progress.done(io.color.green(await waitForPool(kube, { namespace, name: options.name, timeoutMs: options.timeoutMs, judge: removal(options.name), progress })));
+  } catch (error) {
+    progress.done();
+    throw error;
+  }
+}
+
+export function storageRemoveCommand(deps: Deps): Command {
+  const command = new Command("storage-remove")
+    .description("Remove a storage pool (refused while PersistentVolumes use it; brick data is kept)")
+    .argument("<name>", "the pool")
+    .option("--dry-run", "check and say what would be deleted, without deleting");
+  addYesFlag(command);
+  addWaitFlags(command, "the operator has removed the pool (or blocked the removal)");
+  command.addHelpText("after", "\nExamples:\n  kubectl kadalu storage-remove pool1 --yes --wait");
+  return command.action(async (name: string, _opts: unknown, cmd: Command) => {
+    await run(complete(name, cmd.optsWithGlobals<RawOptions>()), deps);
+  });
+}
