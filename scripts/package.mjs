@@ -34,10 +34,16 @@ const sha256 = createHash("sha256").update(readFileSync(archive)).digest("hex");
 
 const manifest = parseDocument(readFileSync(manifestPath, "utf8"));
 manifest.setIn(["spec", "version"], `v${pkg.version}`);
-const platforms = manifest.getIn(["spec", "platforms"]).items;
-const entry = platforms.find((item) => item.getIn(["selector", "matchLabels", "os"]) === os && item.getIn(["selector", "matchLabels", "arch"]) === arch);
-if (!entry) throw new Error(`krew-manifest.yaml has no platform entry for ${os}/${arch}`);
-entry.set("uri", `https://github.com/kadalu/kubectl-kadalu/releases/download/v${pkg.version}/${name}.tar.gz`);
-entry.set("sha256", sha256);
+// Each platform's entry is written where its archive is built, so no entry ever carries a made-up hash.
+const platforms = manifest.getIn(["spec", "platforms"]);
+const entries = platforms.items.filter((item) => !(item.getIn(["selector", "matchLabels", "os"]) === os && item.getIn(["selector", "matchLabels", "arch"]) === arch));
+const entry = manifest.createNode({
+  selector: { matchLabels: { os, arch } },
+  uri: `https://github.com/kadalu/kubectl-kadalu/releases/download/v${pkg.version}/${name}.tar.gz`,
+  sha256,
+  bin: `${name}/bin/kubectl-kadalu`,
+  files: [{ from: `${name}/*`, to: name }, { from: `${name}/LICENSE`, to: "." }],
+});
+platforms.items = [...entries, entry].sort((a, b) => `${a.getIn(["selector", "matchLabels", "os"])}/${a.getIn(["selector", "matchLabels", "arch"])}`.localeCompare(`${b.getIn(["selector", "matchLabels", "os"])}/${b.getIn(["selector", "matchLabels", "arch"])}`));
 writeFileSync(manifestPath, manifest.toString({ lineWidth: 0 }));
 console.log(`${archive}\nsha256 ${sha256} (${os}/${arch})`);
