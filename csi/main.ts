@@ -19,6 +19,8 @@ export interface CsiOptions {
   infoDir: string;
   mountRoot: string;
   poolDirs: Map<string, string>;
+  /** Every pool is a directory under this one (`<root>/<pool>`): the sandbox, a laptop. */
+  poolRoot?: string;
   kubeconfig?: string;
   usageDelayMs?: number;
 }
@@ -45,7 +47,7 @@ export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
   if (!endpoint) throw new Error("--endpoint (or CSI_ENDPOINT) is required, e.g. unix:///plugin/csi.sock");
   return {
     endpoint: endpoint.replace(/^unix:\/\/(?!\/)/, "unix:///"), nodeId: one("node-id", env.NODE_ID ?? "")!, role,
-    infoDir: one("info-dir", "/var/lib/gluster")!, mountRoot: one("mount-root", "/mnt")!, poolDirs, kubeconfig: one("kubeconfig"),
+    infoDir: one("info-dir", "/var/lib/gluster")!, mountRoot: one("mount-root", "/mnt")!, poolDirs, poolRoot: one("pool-root"), kubeconfig: one("kubeconfig"),
   };
 }
 
@@ -65,7 +67,8 @@ export interface RunningCsi {
 }
 
 export async function startCsi(options: CsiOptions, log: (message: string) => void): Promise<RunningCsi> {
-  const mounter: Mounter = options.poolDirs.size > 0 ? new LocalDirMounter(options.poolDirs) : new GlusterMounter(options.mountRoot, options.role);
+  const local = options.poolDirs.size > 0 || Boolean(options.poolRoot);
+  const mounter: Mounter = local ? new LocalDirMounter(options.poolDirs, options.poolRoot) : new GlusterMounter(options.mountRoot, options.role);
   let usage: UsageReporter | undefined;
   if (options.role === "provisioner" && (options.kubeconfig || process.env.KUBERNETES_SERVICE_HOST)) {
     const { connect } = await import("../src/kube/client.js");

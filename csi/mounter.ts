@@ -22,10 +22,11 @@ export interface Mounter {
 }
 
 export class LocalDirMounter implements Mounter {
-  constructor(private readonly pools: Map<string, string>) {}
+  /** `pools` maps pool names to directories; with `root`, any other pool is the directory `<root>/<pool>`. */
+  constructor(private readonly pools: Map<string, string>, private readonly root?: string) {}
 
   async mountPool(info: PoolInfo): Promise<string> {
-    const dir = this.pools.get(info.volname);
+    const dir = this.pools.get(info.volname) ?? (this.root ? join(this.root, info.volname) : undefined);
     if (!dir) throw new Error(`no --pool-dir given for pool ${info.volname}`);
     mkdirSync(dir, { recursive: true });
     return dir;

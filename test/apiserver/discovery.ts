@@ -66,13 +66,31 @@ export function jsonPathValue(object: unknown, path: string): unknown {
   return steps.reduce<any>((current, step) => current?.[step], object);
 }
 
+/** kubectl's familiar columns for the built-in kinds the sandbox shows. */
+const BUILTIN_COLUMNS: Record<string, { name: string; type: string; jsonPath: string; priority: number }[]> = {
+  Pod: [{ name: "Status", type: "string", jsonPath: ".status.phase", priority: 0 }],
+  PersistentVolumeClaim: [
+    { name: "Status", type: "string", jsonPath: ".status.phase", priority: 0 },
+    { name: "Volume", type: "string", jsonPath: ".spec.volumeName", priority: 0 },
+    { name: "Capacity", type: "string", jsonPath: ".status.capacity.storage", priority: 0 },
+    { name: "StorageClass", type: "string", jsonPath: ".spec.storageClassName", priority: 0 },
+  ],
+  PersistentVolume: [
+    { name: "Capacity", type: "string", jsonPath: ".spec.capacity.storage", priority: 0 },
+    { name: "Reclaim Policy", type: "string", jsonPath: ".spec.persistentVolumeReclaimPolicy", priority: 0 },
+    { name: "Status", type: "string", jsonPath: ".status.phase", priority: 0 },
+    { name: "StorageClass", type: "string", jsonPath: ".spec.storageClassName", priority: 0 },
+  ],
+  StorageClass: [{ name: "Provisioner", type: "string", jsonPath: ".provisioner", priority: 0 }],
+};
+
 function columnsFor(type: ResourceType): { name: string; type: string; format?: string; jsonPath?: string; priority: number }[] {
   const custom = (type.printerColumns ?? []).map((column) => ({
     name: column.name, type: column.type === "date" ? "string" : column.type, jsonPath: column.jsonPath, priority: column.priority ?? 0,
     ageColumn: column.type === "date",
   }));
   const hasAge = custom.some((column) => column.ageColumn || column.name === "Age");
-  const extra = type.kind === "Pod" ? [{ name: "Status", type: "string", jsonPath: ".status.phase", priority: 0 }] : [];
+  const extra = BUILTIN_COLUMNS[type.kind] ?? [];
   return [
     { name: "Name", type: "string", format: "name", priority: 0 },
     ...extra,

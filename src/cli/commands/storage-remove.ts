@@ -35,7 +35,8 @@ function removal(name: string) {
   return (pool: KadaluStorage | undefined): WaitVerdict => {
     if (!pool) return { done: true, line: `storage pool "${name}" removed; its brick data stays on the nodes` };
     if (pool.status?.state === "blocked") throw new ClusterError(`the operator blocked the removal of "${name}": ${pool.status.message ?? "PersistentVolumes still use it"}`);
-    return { done: false, waitingFor: `pool "${name}" is ${pool.status?.state ?? "being removed"}${pool.status?.message ? `: ${pool.status.message}` : ""}` };
+    if (pool.status?.state !== "stopping") return { done: false, waitingFor: `waiting for the operator to start removing pool "${name}"` };
+    return { done: false, waitingFor: `pool "${name}" is stopping${pool.status.message ? `: ${pool.status.message}` : ""}` };
   };
 }
 
