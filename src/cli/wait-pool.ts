@@ -3,7 +3,8 @@ import { ClusterError } from "../core/errors.js";
 import { formatDuration } from "../core/duration.js";
 import type { KadaluStorage } from "../core/pool/types.js";
 import type { Kube, WatchEvent } from "../kube/client.js";
-import type { Progress } from "./progress.js";
+import type { IOStreams } from "./io.js";
+import { startProgress, type Progress } from "./progress.js";
 
 export type WaitVerdict = { done: true; line: string } | { done: false; waitingFor: string };
 
@@ -61,4 +62,15 @@ export async function waitForPool(kube: Kube, options: WaitOptions): Promise<str
     };
     void follow();
   });
+}
+
+/** waitForPool with a spinner (plain lines off a terminal) that ends on the outcome line, in green. */
+export async function waitWithProgress(kube: Kube, io: IOStreams, start: string, options: Omit<WaitOptions, "progress">): Promise<void> {
+  const progress = startProgress(io, start);
+  try {
+    progress.done(io.color.green(await waitForPool(kube, { ...options, progress })));
+  } catch (error) {
+    progress.done();
+    throw error;
+  }
 }

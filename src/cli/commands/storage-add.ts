@@ -14,8 +14,7 @@ import {
 } from "../flags.js";
 import { formatObject, toYaml, type ObjectFormat } from "../io.js";
 import { confirmOrRefuse } from "../prompt.js";
-import { startProgress } from "../progress.js";
-import { waitForPool, type WaitVerdict } from "../wait-pool.js";
+import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
 
 interface RawOptions extends GlobalOptions {
   type?: string;
@@ -140,17 +139,9 @@ export async function run(options: StorageAddOptions, deps: Deps): Promise<void>
   if (options.output) io.out.write(formatObject(created, options.output));
   else io.out.write(`kadalustorage.kadalu-operator.storage/${pool.metadata.name} created${options.dryRun === "server" ? " (server dry run)" : ""}\n`);
   if (!options.wait || options.dryRun === "server") return;
-  const progress = startProgress(io, `waiting for pool "${pool.metadata.name}" to be ready`);
-  try {
-    const line = await waitForPool(kube, {
-      namespace: pool.metadata.namespace!, name: pool.metadata.name, timeoutMs: options.timeoutMs,
-      judge: readiness(pool.metadata.name), progress,
-    });
-    progress.done(io.color.green(line));
-  } catch (error) {
-    progress.done();
-    throw error;
-  }
+  await waitWithProgress(kube, io, `waiting for pool "${pool.metadata.name}" to be ready`, {
+    namespace: pool.metadata.namespace!, name: pool.metadata.name, timeoutMs: options.timeoutMs, judge: readiness(pool.metadata.name),
+  });
 }
 
 export function storageAddCommand(deps: Deps): Command {

@@ -7,8 +7,7 @@ import type { Deps } from "../deps.js";
 import { addWaitFlags, addYesFlag, type GlobalOptions } from "../flags.js";
 import { requirePool } from "../pools/require-pool.js";
 import { confirmOrRefuse } from "../prompt.js";
-import { startProgress } from "../progress.js";
-import { waitForPool, type WaitVerdict } from "../wait-pool.js";
+import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
 
 interface RawOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -62,13 +61,7 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
   await kube.deletePool(namespace, options.name, false);
   io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} deleted\n`);
   if (!options.wait) return;
-  const progress = startProgress(io, `waiting for the operator to remove pool "${options.name}"`);
-  try {
-    progress.done(io.color.green(await waitForPool(kube, { namespace, name: options.name, timeoutMs: options.timeoutMs, judge: removal(options.name), progress })));
-  } catch (error) {
-    progress.done();
-    throw error;
-  }
+  await waitWithProgress(kube, io, `waiting for the operator to remove pool "${options.name}"`, { namespace, name: options.name, timeoutMs: options.timeoutMs, judge: removal(options.name) });
 }
 
 export function storageRemoveCommand(deps: Deps): Command {
