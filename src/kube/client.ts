@@ -283,24 +283,15 @@ export class Kube {
     return () => controller.abort();
   }
 
-  /**
-   * Watches one pool from `resourceVersion`; `onEvent` sees every change. Resolves to a stop function.
-   * `onEnd` is told when the server closes the watch (null) or it fails (an error), so callers can resume.
-   */
+  /** Watches one pool from `resourceVersion`; `onEnd` is told when the watch ends (null) or fails. */
   async watchPool(
     namespace: string, name: string, resourceVersion: string | undefined,
     onEvent: (event: WatchEvent<KadaluStorage>) => void, onEnd: (error: Error | null) => void,
   ): Promise<() => void> {
     const path = `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${namespace}/${KADALU_PLURAL}`;
-    const query = { fieldSelector: `metadata.name=${name}`, resourceVersion, allowWatchBookmarks: false };
-    const controller = await this.call(`cannot watch kadalustorage "${name}"`, () =>
-      new Watch(this.config).watch(
-        path, query,
-        (type, object) => onEvent({ type: type as WatchEvent<KadaluStorage>["type"], object }),
-        (error) => onEnd(error ? toClusterError(error, `watch of kadalustorage "${name}" failed`, this.server) : null),
-      ),
-    );
-    return () => controller.abort();
+    return this.watch(path, { fieldSelector: `metadata.name=${name}`, resourceVersion }, (type, object) => {
+      if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") onEvent({ type, object });
+    }, onEnd);
   }
 }
 

@@ -5,10 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { runCli } from "../helpers/cli.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
-import { markWorkloadsReady } from "../helpers/kubelet.js";
+import { startKubelet } from "../sandbox/kubelet.js";
 
 let cluster: TestCluster;
-let stopKubelet: (() => void) | undefined;
+let stopKubelet: (() => Promise<void>) | undefined;
 const kc = (): string[] => ["--kubeconfig", cluster.kubeconfig];
 const install = (...args: string[]) => runCli(["install", ...kc(), ...args]);
 const uninstall = (...args: string[]) => runCli(["uninstall", ...kc(), ...args]);
@@ -18,7 +18,7 @@ beforeEach(async () => {
   cluster = await startCluster({ crd: false, namespaces: [] });
 });
 afterEach(async () => {
-  stopKubelet?.();
+  await stopKubelet?.();
   stopKubelet = undefined;
   await cluster.stop();
 });
@@ -89,7 +89,7 @@ describe("install", () => {
   });
 
   it("--wait reports each component ready", async () => {
-    stopKubelet = markWorkloadsReady(cluster.server);
+    stopKubelet = startKubelet(cluster.server, ["kube1", "kube2", "kube3"], { started: () => undefined, stopped: () => undefined });
     const result = await install("--wait", "--timeout", "20s");
     expect(result.stderr).toContain("✓ operator available");
     expect(result.stderr).toContain("✓ CSI provisioner ready");
