@@ -8,7 +8,7 @@
  * - every path is checked to stay under the pool root.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
-import { join, relative, resolve, sep } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, pvPrefix, volumeNameError } from "../src/core/pv-layout.js";
 import { StatDb, STAT_DB_FILE } from "../src/statdb/stat-db.js";
 import { grpcError, Status } from "./grpc-error.js";
@@ -165,7 +165,4 @@ export class PoolStore {
     return { capacityBytes: capacity, provisionedBytes: totals.sum, pvCount: totals.count };
   }
 
-  relative(full: string): string {
-    return relative(this.root, full);
-  }
 }

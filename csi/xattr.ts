@@ -5,10 +5,7 @@
  * constant: paths, names and values arrive as data lines, never inside a shell string (and may not
  * hold a newline, which our validated names cannot).
  */
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 
 /** Reads a path and two name/value pairs per request; answers the exit status (0 when both were set). */
 const HELPER = `while IFS= read -r path && IFS= read -r n1 && IFS= read -r v1 && IFS= read -r n2 && IFS= read -r v2; do
@@ -71,15 +68,6 @@ const helper = new XattrHelper();
 
 export function stopXattrHelper(): void {
   helper.stop();
-}
-
-export async function getXattr(path: string, name: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await run("getfattr", ["--only-values", "-n", name, "--", path]);
-    return stdout;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Upstream's simple-quota xattrs on a PV directory; a filesystem without them is logged, not fatal. */

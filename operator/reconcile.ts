@@ -145,4 +145,3 @@ export function sameStatus(a: KadaluStorageStatus | undefined, b: KadaluStorageS
   return contains(left, right) && contains(right, left);
 }
 
-export type { PoolEvent as Event };

@@ -1,7 +1,7 @@
 /** Flag builders shared by all commands, so a flag means the same thing everywhere. */
 import { Command, Option } from "commander";
 import { UsageError } from "../core/errors.js";
-import { OBJECT_FORMATS, type ObjectFormat } from "./io.js";
+import { OBJECT_FORMATS } from "./io.js";
 
 export const DEFAULT_NAMESPACE = "kadalu";
 export const DRY_RUN_STRATEGIES = ["none", "client", "server"] as const;
@@ -70,7 +70,6 @@ export function addWaitFlags(command: Command, what: string): Command {
     .option("--timeout <duration>", "how long --wait waits (e.g. 90s, 5m, 1h)", "5m");
 }
 
-export type OutputFormat = ObjectFormat;
 
 export function intArg(flag: string): (value: string) => number {
   return (value: string): number => {

@@ -1,5 +1,5 @@
 /** Discovery documents (/version, /api, /apis, group versions) and the Table form kubectl `get` asks for. */
-import { apiVersionOf, VERBS, type ResourceType } from "./resources.js";
+import { VERBS, type ResourceType } from "./resources.js";
 import type { KubeObject } from "./store.js";
 
 export const SERVER_VERSION = {
@@ -116,4 +116,3 @@ export function toTable(type: ResourceType, objects: KubeObject[], resourceVersi
   };
 }
 
-export { apiVersionOf };

@@ -30,10 +30,6 @@ export class Objects {
     private readonly registry: Registry,
   ) {}
 
-  resourceName(type: ResourceType): string {
-    return type.plural;
-  }
-
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject {
     const object = this.store.get(typeKey(type), type.namespaced ? namespace : undefined, name);
     if (!object) throw notFound(type.plural, name, type.group);

@@ -1,7 +1,7 @@
 /** `completion bash|zsh|fish` and the hidden `__complete` that kubectl's plugin completion calls. */
 import { Command } from "commander";
 import type { Deps } from "../deps.js";
-import { complete, completionScript } from "../complete.js";
+import { completionScript } from "../complete.js";
 
 export function completionCommand(deps: Deps): Command {
   return new Command("completion")

@@ -1,7 +1,7 @@
 /** How `storage-list` shows a pool report: a table, a per-pool description, or a stable JSON/YAML document. */
 import { formatBytes } from "../../core/units.js";
 import { renderTable } from "../table.js";
-import type { PoolListReport, PoolReport, StorageUnitReport } from "./report.js";
+import type { PoolListReport, PoolReport } from "./report.js";
 
 export interface TableOptions {
   status: boolean;
@@ -10,11 +10,6 @@ export interface TableOptions {
 }
 
 const size = (bytes: number | null | undefined): string => (bytes === null || bytes === undefined ? "-" : formatBytes(bytes));
-
-function unitText(unit: StorageUnitReport): string {
-  if (unit.pvc) return `pvc/${unit.pvc}`;
-  return `${unit.node}:${unit.device || unit.path}`;
-}
 
 function unitsColumn(pool: PoolReport): string {
   if (pool.external) return `${pool.external.hosts.join(",")}:/${pool.external.volume}`;
