@@ -7,20 +7,30 @@ import { Agent as HttpsAgent } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
 import { ClusterError, UsageError } from "../core/errors.js";
 
-/**
- * client-node builds a new https.Agent for every request, so each one pays a TLS handshake and a new
- * secure context. The options are the same for one cluster and user, so one keep-alive agent serves all
- * (Node unrefs idle kept-alive sockets: a finished command still exits at once). Proxy agents are left alone.
- */
-class SharedAgentKubeConfig extends KubeConfig {
-  private shared?: HttpsAgent;
+const sharedAgents = new WeakMap<KubeConfig, HttpsAgent>();
 
+/**
+ * client-node builds a new https.Agent for every request, so each one pays a TLS handshake. The options
+ * are the same for one kubeconfig, so one keep-alive agent serves every request made with it, typed or
+ * raw (Node unrefs idle kept-alive sockets: a finished command still exits at once). Proxy agents are
+ * returned as they are.
+ */
+export function sharedAgent<T>(kc: KubeConfig, created: T): T | HttpsAgent {
+  const base = created as unknown;
+  if (!(base instanceof HttpsAgent) || base.constructor !== HttpsAgent) return created;
+  let agent = sharedAgents.get(kc);
+  if (!agent) {
+    agent = new HttpsAgent({ ...base.options, keepAlive: true });
+    sharedAgents.set(kc, agent);
+  }
+  return agent;
+}
+
+class SharedAgentKubeConfig extends KubeConfig {
   override async applySecurityAuthentication(context: Parameters<KubeConfig["applySecurityAuthentication"]>[0]): Promise<void> {
     await super.applySecurityAuthentication(context);
     const agent = context.getAgent();
-    if (!(agent instanceof HttpsAgent) || agent.constructor !== HttpsAgent) return;
-    this.shared ??= new HttpsAgent({ ...agent.options, keepAlive: true });
-    context.setAgent(this.shared);
+    if (agent) context.setAgent(sharedAgent(this, agent));
   }
 }
 

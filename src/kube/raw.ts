@@ -3,8 +3,9 @@
  * what the typed APIs cannot do without discovery round trips (server-side apply of arbitrary objects).
  */
 import { request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { request as httpsRequest } from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { sharedAgent } from "./connection.js";
 
 export interface RawResponse {
   status: number;
@@ -19,8 +20,6 @@ export class RawApiError extends Error {
 }
 
 export class RawClient {
-  private agent?: HttpsAgent;
-
   constructor(private readonly config: KubeConfig, private readonly server: string) {}
 
   async request(method: string, path: string, options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {}): Promise<unknown> {
@@ -29,11 +28,8 @@ export class RawClient {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const requestOptions: Record<string, any> = { method, headers: { Accept: "application/json" } };
     await this.config.applyToHTTPSOptions(requestOptions);
-    if (url.protocol === "https:") {
-      const created = requestOptions.agent as HttpsAgent | undefined;
-      if (!created || created.constructor === HttpsAgent) this.agent ??= new HttpsAgent({ ...(created?.options ?? {}), keepAlive: true });
-      requestOptions.agent = created && created.constructor !== HttpsAgent ? created : this.agent;
-    } else delete requestOptions.agent;
+    if (url.protocol === "https:") requestOptions.agent = sharedAgent(this.config, requestOptions.agent);
+    else delete requestOptions.agent;
     if (payload !== undefined) {
       requestOptions.headers["Content-Type"] = options.contentType ?? "application/json";
       // Node sends DELETE bodies without chunked encoding: the length must be given.

@@ -287,6 +287,21 @@ describe("faults and the request log", () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(95);
   });
 
+  it("keeps connections alive for clients that reuse them", async () => {
+    const kc = client();
+    const { CoreV1Api } = await import("@kubernetes/client-node");
+    const { loadKubeConfig } = await import("../../src/kube/connection.js");
+    const shared = loadKubeConfig({ kubeconfig: join(dir, "kubeconfig") }).makeApiClient(CoreV1Api);
+    server.connections = 0;
+    for (let i = 0; i < 3; i += 1) await shared.listNamespace();
+    expect(server.connections).toBe(1);
+    const fresh = kc.makeApiClient(CoreV1Api);
+    server.connections = 0;
+    for (let i = 0; i < 3; i += 1) await fresh.listNamespace();
+    // client-node on its own opens a connection per request; src/kube shares one agent.
+    expect(server.connections).toBe(3);
+  });
+
   it("logs method, path, verb, resource and code of every request", async () => {
     await api(server, "POST", "/api/v1/namespaces/kadalu/configmaps", configMap("a"));
     await api(server, "GET", "/api/v1/namespaces/kadalu/configmaps/a");

@@ -70,6 +70,8 @@ export class ApiServer {
   readonly registry = new Registry();
   readonly objects: Objects;
   readonly requests: RequestRecord[] = [];
+  /** Connections accepted (TLS handshakes on an HTTPS server): what keep-alive saves shows here. */
+  connections = 0;
   readonly token: string;
   url = "";
   private http?: Server;
@@ -106,7 +108,9 @@ export class ApiServer {
       ? createTlsServer({ key: readFileSync(new URL("server.key", TLS_DIR)), cert: readFileSync(new URL("server.crt", TLS_DIR)) }, handler)
       : createServer(handler);
     http.on("upgrade", (req, socket, head) => void this.upgrade(req, socket, head));
-    http.keepAliveTimeout = 1000;
+    http.on(this.tls ? "secureConnection" : "connection", () => (this.connections += 1));
+    // Node's agents keep a socket for the server's Keep-Alive hint minus one second: 1 s would disable reuse.
+    http.keepAliveTimeout = 5000;
     await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
     const address = http.address();
     if (!address || typeof address === "string") throw new Error("no address");
@@ -488,10 +492,14 @@ function verbOf(method: string, route: Route, url: URL): string {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+/** Reads the body with events: a `for await` over the request would destroy the socket, ending keep-alive. */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
 }
 
 function parseJson(body: string): KubeObject {

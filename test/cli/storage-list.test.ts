@@ -92,10 +92,13 @@ describe("storage-list", () => {
     seedKadaluInfo(cluster.server, entries);
     seedProvisioner(cluster.server, podRoot);
     cluster.server.clearRequests();
+    cluster.server.connections = 0;
     const result = await list("--status", "-o", "json");
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).pools.map((pool: any) => pool.usage.provisionedBytes)).toEqual(Array(50).fill(GiB));
     expect(cluster.server.requests).toHaveLength(3);
+    // One kept-alive connection for the API calls, one for the exec WebSocket.
+    expect(cluster.server.connections).toBe(2);
   });
 
   it("--name shows the named pool (upstream hid it) and names the existing ones when unknown", async () => {
