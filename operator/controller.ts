@@ -27,6 +27,11 @@ export class Controller {
   readonly queue: WorkQueue;
   private resync?: NodeJS.Timeout;
   private readonly infoPath: string;
+  /**
+   * Our own writes to a pool, until the watch delivers them: `replaced` is the resourceVersion the write
+   * replaced. A cached copy at exactly that version is stale, and the written object stands in for it.
+   */
+  private readonly written = new Map<string, { replaced: string | undefined; object: KadaluStorage }>();
 
   constructor(private readonly kube: Kube, private readonly config: OperatorConfig, private readonly log: Logger) {
     this.infoPath = `/api/v1/namespaces/${config.namespace}/configmaps/${INFO_CONFIGMAP}`;
@@ -80,18 +85,34 @@ export class Controller {
     if (!existing.data?.uid) await this.kube.mergePatch(this.infoPath, { data: { uid: randomUUID() } }, `cannot update configmap ${INFO_CONFIGMAP}`);
   }
 
+  /** The pool as cached, or as our last write left it when the cache has not caught up yet. */
+  private current(key: string): KadaluStorage | undefined {
+    const cached = this.pools.cache.get(key);
+    const write = this.written.get(key);
+    if (cached && write && cached.metadata.resourceVersion === write.replaced) return write.object;
+    this.written.delete(key);
+    return cached;
+  }
+
+  private remember(before: KadaluStorage, after: KadaluStorage): KadaluStorage {
+    this.written.set(keyOf(before), { replaced: before.metadata.resourceVersion, object: after });
+    return after;
+  }
+
   async reconcile(key: string): Promise<void> {
-    let pool = this.pools.cache.get(key);
+    let pool = this.current(key);
     if (!pool) return;
     if (pool.metadata.deletionTimestamp) return this.finalize(pool);
     if (!(pool.metadata.finalizers ?? []).includes(KADALU_FINALIZER)) {
-      pool = await this.kube.mergePatch<KadaluStorage>(poolPath(pool), { metadata: { finalizers: [...(pool.metadata.finalizers ?? []), KADALU_FINALIZER], resourceVersion: pool.metadata.resourceVersion } }, `cannot add the finalizer to pool ${key}`);
+      const updated = await this.kube.mergePatch<KadaluStorage>(poolPath(pool), { metadata: { finalizers: [...(pool.metadata.finalizers ?? []), KADALU_FINALIZER], resourceVersion: pool.metadata.resourceVersion } }, `cannot add the finalizer to pool ${key}`);
+      pool = this.remember(pool, updated);
     }
-    const previous = await this.readInfo(pool.metadata.name);
+    const configMap = await this.readInfoConfigMap();
+    const previous = infoOf(configMap, pool.metadata.name);
     const desired = desiredState(pool, previous, this.config);
     let storageClass = false;
     if (desired.info) {
-      await this.writeInfo(pool.metadata.name, encodeInfo(desired.info));
+      await this.writeInfo(pool.metadata.name, encodeInfo(desired.info), configMap);
       for (const object of desired.objects) await this.ensure(object);
       storageClass = true;
       if (tolerationsOf(pool).length > 0) await this.syncNodepluginTolerations();
@@ -101,16 +122,18 @@ export class Controller {
     if (desired.info && isExternal(desired.info)) this.queue.addAfter(key, 60_000);
   }
 
-  private async readInfo(pool: string): Promise<PoolInfo | undefined> {
-    const configMap = await this.kube.getPath<{ data?: Record<string, string> }>(this.infoPath);
-    const text = configMap?.data?.[infoKey(pool)];
-    return text ? decodeInfo(pool, text).info : undefined;
+  private readInfoConfigMap(): Promise<InfoConfigMap | undefined> {
+    return this.kube.getPath<InfoConfigMap>(this.infoPath);
   }
 
-  /** Sets (or with null removes) one key with optimistic concurrency: concurrent pools lose no key. */
-  private async writeInfo(pool: string, text: string | null): Promise<void> {
+  /**
+   * Sets (or with null removes) one key with optimistic concurrency: concurrent pools lose no key.
+   * `known` is a copy already read this reconcile; the ConfigMap is read again only after a conflict.
+   */
+  private async writeInfo(pool: string, text: string | null, known?: InfoConfigMap): Promise<void> {
+    let configMap = known;
     for (let attempt = 1; ; attempt += 1) {
-      const configMap = await this.kube.getPath<{ metadata: { resourceVersion: string }; data?: Record<string, string> }>(this.infoPath);
+      configMap ??= await this.readInfoConfigMap();
       if (!configMap) {
         await this.ensureInfoConfigMap();
         continue;
@@ -121,6 +144,7 @@ export class Controller {
         return;
       } catch (error) {
         if (!isConflict(error) || attempt >= 20) throw error;
+        configMap = undefined;
       }
     }
   }
@@ -182,7 +206,7 @@ export class Controller {
 
   private async report(pool: KadaluStorage, status: KadaluStorageStatus): Promise<void> {
     if (sameStatus(pool.status, status)) return;
-    await this.kube.mergePatch(`${poolPath(pool)}/status`, { status }, `cannot update the status of pool ${keyOf(pool)}`);
+    this.remember(pool, await this.kube.mergePatch<KadaluStorage>(`${poolPath(pool)}/status`, { status }, `cannot update the status of pool ${keyOf(pool)}`));
     const event = transitionEvent(pool.status, status);
     if (event) await this.emit(pool, event);
   }
@@ -218,7 +242,8 @@ export class Controller {
       this.queue.addAfter(keyOf(pool), 15_000);
       return;
     }
-    const info = await this.readInfo(pool.metadata.name);
+    const configMap = await this.readInfoConfigMap();
+    const info = infoOf(configMap, pool.metadata.name);
     const bricks = info && !isExternal(info) ? info.bricks.length : pool.spec.storage?.length ?? 0;
     const ns = this.config.namespace;
     const doomed: AnyObject[] = [
@@ -227,10 +252,20 @@ export class Controller {
       { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: storageClassName(pool.metadata.name) } },
     ];
     for (const object of doomed) await this.kube.deleteObject(object);
-    await this.writeInfo(pool.metadata.name, null);
+    await this.writeInfo(pool.metadata.name, null, configMap);
     const finalizers = (pool.metadata.finalizers ?? []).filter((f) => f !== KADALU_FINALIZER);
     await this.kube.mergePatch(poolPath(pool), { metadata: { finalizers, resourceVersion: pool.metadata.resourceVersion } }, `cannot remove the finalizer of pool ${keyOf(pool)}`);
   }
+}
+
+interface InfoConfigMap {
+  metadata: { resourceVersion: string };
+  data?: Record<string, string>;
+}
+
+function infoOf(configMap: InfoConfigMap | undefined, pool: string): PoolInfo | undefined {
+  const text = configMap?.data?.[infoKey(pool)];
+  return text ? decodeInfo(pool, text).info : undefined;
 }
 
 function transitionEvent(before: KadaluStorageStatus | undefined, after: KadaluStorageStatus): PoolEvent | undefined {

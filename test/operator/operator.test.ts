@@ -101,6 +101,21 @@ describe("operator: native pools", () => {
     expect(events.map((e) => [e.type, e.reason, e.involvedObject.name])).toEqual([["Normal", "Ready", "pool1"]]);
   });
 
+  it("creates a Replica3 pool with one write per object and one status write", async () => {
+    const running = await start();
+    await running.controller.queue.idle();
+    cluster.server.clearRequests();
+    pool("pool1", { type: "Replica3", storage: devices() });
+    await until(() => status("pool1")?.state === "initializing", "initializing");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await running.controller.queue.idle();
+    const writes = cluster.server.writes().map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ""}${r.name ? ` ${r.name}` : ""}`);
+    expect(writes.sort()).toEqual([
+      "patch configmaps kadalu-info", "patch kadalustorages pool1", "patch kadalustorages/status pool1", "patch services pool1",
+      "patch statefulsets server-pool1-0", "patch statefulsets server-pool1-1", "patch statefulsets server-pool1-2", "patch storageclasses kadalu.pool1",
+    ]);
+  });
+
   it("makes zero writes when a reconcile finds nothing to change", async () => {
     const running = await start();
     pool("pool1", { type: "Replica3", storage: devices() });

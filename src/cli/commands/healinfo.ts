@@ -38,11 +38,15 @@ async function healReport(kube: Kube, namespace: string, info: PoolInfo, pods: P
   return result.stdout.toString("utf8");
 }
 
-async function fullHeal(kube: Kube, namespace: string, info: PoolInfo): Promise<string> {
+async function runningProvisioner(kube: Kube, namespace: string): Promise<string> {
   const provisioner = (await kube.listPods(namespace, PROVISIONER_SELECTOR)).find((pod) => pod.status?.phase === "Running");
   if (!provisioner) throw new ClusterError(`no running CSI provisioner pod (${PROVISIONER_SELECTOR}) to look every file up from`);
+  return provisioner.metadata!.name!;
+}
+
+async function fullHeal(kube: Kube, namespace: string, provisioner: string, info: PoolInfo): Promise<string> {
   // A lookup of every file through the client mount is Gluster's client-side full heal (upstream's client_heal.sh).
-  const result = await kube.exec(namespace, provisioner.metadata!.name!, PROVISIONER_CONTAINER, ["find", `/mnt/${info.volname}`, "-type", "f", "-printf", "."]);
+  const result = await kube.exec(namespace, provisioner, PROVISIONER_CONTAINER, ["find", `/mnt/${info.volname}`, "-type", "f", "-printf", "."]);
   if (result.exitCode !== 0) throw new ClusterError(`full heal of "${info.volname}" failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
   return `looked up ${result.stdout.length} files in pool "${info.volname}"; the self-heal daemons repair what differs\n`;
 }
@@ -54,7 +58,10 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
   const { pools } = decodeKadaluInfo(await kube.readConfigMapData(namespace, INFO_CONFIGMAP));
   const selected = pools.filter((pool) => !raw.name || pool.volname === raw.name);
   if (raw.name && selected.length === 0) throw new ClusterError(`storage pool "${raw.name}" not found in namespace "${namespace}"; pools: ${pools.map((p) => p.volname).join(", ") || "none"}`);
-  const pods = raw.triggerFullHeal ? [] : await kube.listPods(namespace, "app.kubernetes.io/component=server");
+  const healable = selected.some((info) => !replicated(info));
+  // One pod list for the whole command: the provisioner for a full heal, else the server pods.
+  const provisioner = raw.triggerFullHeal && healable ? await runningProvisioner(kube, namespace) : undefined;
+  const pods = raw.triggerFullHeal || !healable ? [] : await kube.listPods(namespace, "app.kubernetes.io/component=server");
   let failed = false;
   for (const info of selected) {
     const skip = replicated(info);
@@ -64,7 +71,7 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
       continue;
     }
     try {
-      io.out.write(`${raw.triggerFullHeal ? await fullHeal(kube, namespace, info) : await healReport(kube, namespace, info, pods)}\n`);
+      io.out.write(`${provisioner ? await fullHeal(kube, namespace, provisioner, info) : await healReport(kube, namespace, info, pods)}\n`);
     } catch (error) {
       failed = true;
       io.err.write(`${io.color.red("error:")} ${(error as Error).message}\n`);
