@@ -5,7 +5,7 @@
  */
 import { Writable } from "node:stream";
 import { CoreV1Api, CustomObjectsApi, Exec, Log, type KubeConfig, type V1Pod, type V1Status, Watch } from "@kubernetes/client-node";
-import { KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../core/pool/types.js";
+import { KADALU_API_VERSION, KADALU_GROUP, KADALU_KIND, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../core/pool/types.js";
 import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
 import { RawClient } from "./raw.js";
@@ -15,9 +15,12 @@ import { collectionPath, groupVersionPath, knownResource, objectPath, type Resou
 export interface AnyObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; [field: string]: unknown };
+  metadata: { name: string; namespace?: string };
   [field: string]: unknown;
 }
+
+/** What names an object: enough to find, read or delete it. */
+export type ObjectRef = Pick<AnyObject, "apiVersion" | "kind" | "metadata">;
 
 export const FIELD_MANAGER = "kubectl-kadalu";
 
@@ -101,14 +104,14 @@ export class Kube {
 
   async listObjects(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<AnyObject[]> {
     const info = await this.resourceOf(apiVersion, kind);
-    const list = (await this.call(`cannot list ${info.plural}`, () =>
+    const list = (await this.call(`cannot list ${info.plural}${namespace ? ` in namespace "${namespace}"` : ""}`, () =>
       this.raw.request("GET", info.namespaced && !namespace ? `${groupVersionPath(apiVersion)}/${info.plural}` : collectionPath(apiVersion, info, namespace), { query: { labelSelector } }),
     )) as { items: AnyObject[] };
     return list.items;
   }
 
   /** Deletes in the background (dependents follow); false when it was already gone. */
-  async deleteObject(object: AnyObject, options: { dryRun?: boolean } = {}): Promise<boolean> {
+  async deleteObject(object: ObjectRef, options: { dryRun?: boolean } = {}): Promise<boolean> {
     const info = await this.resourceOf(object.apiVersion, object.kind);
     try {
       await this.raw.request("DELETE", objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace), {
@@ -159,10 +162,7 @@ export class Kube {
   }
 
   async listPools(namespace: string): Promise<KadaluStorage[]> {
-    const list = (await this.call(`cannot list kadalustorages in namespace "${namespace}"`, () =>
-      this.custom.listNamespacedCustomObject({ group: KADALU_GROUP, version: KADALU_VERSION, namespace, plural: KADALU_PLURAL }),
-    )) as { items: KadaluStorage[] };
-    return list.items;
+    return (await this.listObjects(KADALU_API_VERSION, KADALU_KIND, namespace)) as unknown as KadaluStorage[];
   }
 
   /** Runs `command` (an argv, never a shell string) in a container and collects its output. */
@@ -195,12 +195,6 @@ export class Kube {
       .filter((pv) => pv.spec?.storageClassName === `kadalu.${pool}` || (pv.spec?.csi?.driver === "kadalu" && pv.spec.csi.volumeAttributes?.hostvol === pool))
       .map((pv) => ({ name: pv.metadata?.name ?? "", claim: pv.spec?.claimRef ? `${pv.spec.claimRef.namespace}/${pv.spec.claimRef.name}` : undefined }))
       .sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  async deletePool(namespace: string, name: string, dryRun: boolean): Promise<void> {
-    await this.call(`cannot delete kadalustorage "${name}"`, () =>
-      this.custom.deleteNamespacedCustomObject({ group: KADALU_GROUP, version: KADALU_VERSION, namespace, plural: KADALU_PLURAL, name, dryRun: dryRun ? "All" : undefined }),
-    );
   }
 
   /** Replaces `spec.options`, failing with a conflict if the pool changed since it was read. */
@@ -244,14 +238,7 @@ export class Kube {
   }
 
   async getPool(namespace: string, name: string): Promise<KadaluStorage | undefined> {
-    try {
-      return (await this.custom.getNamespacedCustomObject({
-        group: KADALU_GROUP, version: KADALU_VERSION, namespace, plural: KADALU_PLURAL, name,
-      })) as KadaluStorage;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw toClusterError(error, `cannot read kadalustorage "${name}"`, this.server);
-    }
+    return (await this.getObject(KADALU_API_VERSION, KADALU_KIND, name, namespace)) as KadaluStorage | undefined;
   }
 
   /** A JSON merge patch of the object at `path` (a subresource path for status). */

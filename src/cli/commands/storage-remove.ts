@@ -43,7 +43,7 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
   const { io } = deps;
   const namespace = options.global.namespace;
   const kube = await deps.connect(options.global);
-  await requirePool(kube, namespace, options.name);
+  const pool = await requirePool(kube, namespace, options.name);
   const volumes = await kube.poolVolumes(options.name);
   if (volumes.length > 0) {
     const names = volumes.slice(0, 10).map((pv) => (pv.claim ? `${pv.name} (claim ${pv.claim})` : pv.name)).join(", ");
@@ -58,7 +58,7 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
     io.err.write("cancelled: nothing was removed\n");
     return;
   }
-  await kube.deletePool(namespace, options.name, false);
+  await kube.deleteObject(pool);
   io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} deleted\n`);
   if (!options.wait) return;
   await waitWithProgress(kube, io, `waiting for the operator to remove pool "${options.name}"`, { namespace, name: options.name, timeoutMs: options.timeoutMs, judge: removal(options.name) });
