@@ -4,7 +4,7 @@
  * mounter maps each pool to a directory on this machine (tests, the sandbox, a laptop).
  */
 import { execFile } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
@@ -56,7 +56,8 @@ export class LocalDirMounter implements Mounter {
   }
 }
 
-export const GLUSTERFS = "/opt/sbin/glusterfs";
+/** Upstream's image has the client in /opt/sbin; Debian's glusterfs-client (our image, a laptop) on PATH. */
+export const GLUSTERFS = process.env.GLUSTERFS_BIN ?? (existsSync("/opt/sbin/glusterfs") ? "/opt/sbin/glusterfs" : "glusterfs");
 export const GLUSTER_LOG = "/var/log/gluster/gluster.log";
 
 /** Upstream's client command line (spec §3.9); the provisioner adds --client-pid -14 for simple-quota. */
@@ -97,8 +98,14 @@ export class GlusterMounter implements Mounter {
     if (readonly) await run("mount", ["-o", "remount,bind,ro", target]);
   }
 
+  /** Unmounts and removes the target, as the spec asks of NodeUnpublishVolume (never its contents: rmdir). */
   async unbind(target: string): Promise<void> {
     if (mounted(target)) await run("umount", [target]);
+    try {
+      rmdirSync(target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
   }
 
   async isBound(target: string): Promise<boolean> {

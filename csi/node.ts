@@ -1,5 +1,5 @@
 /** Node service: mount the pool if needed and bind the PV's directory at the target kubelet gives. */
-import { existsSync, statfsSync } from "node:fs";
+import { existsSync, lstatSync, statfsSync } from "node:fs";
 import { isAbsolute, resolve, sep } from "node:path";
 import type { ExternalPoolInfo, PoolInfo } from "../src/core/info/codec.js";
 import type { Driver } from "./driver.js";
@@ -32,6 +32,26 @@ function poolFromContext(driver: Driver, context: Record<string, string>): PoolI
   throw grpcError(Status.NOT_FOUND, `pool ${name} is not known on this node (no ${name}.info in ${driver.config.infoDir})`);
 }
 
+/** Whether something is at `path`; a dead FUSE mount (ENOTCONN) is something. */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (error) {
+    return !["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException).code ?? "");
+  }
+}
+
+/**
+ * The path a node call names, which must be where this driver published the volume: anything else (a
+ * relative path, a path that does not exist, any other host path) is NOT_FOUND, as the spec asks.
+ */
+async function published(driver: Driver, volumeId: string, path: string): Promise<string> {
+  if (!isAbsolute(path) || path.includes("\0") || !exists(path)) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} is not found at ${path}`);
+  if (!(await driver.mounter.isBound(path))) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} is not published at ${path}`);
+  return path;
+}
+
 export function nodeService(driver: Driver) {
   return {
     NodePublishVolume: async (request: { volume_id?: string; target_path?: string; volume_capability?: { block?: object; access_mode?: { mode?: string } } | null; readonly?: boolean; volume_context?: Record<string, string> }) => {
@@ -59,10 +79,16 @@ export function nodeService(driver: Driver) {
     },
 
     NodeGetVolumeStats: async (request: { volume_id?: string; volume_path?: string }) => {
-      required(request.volume_id, "volume_id");
-      const path = absolute(required(request.volume_path, "volume_path"), "volume_path");
-      if (!existsSync(path)) throw grpcError(Status.NOT_FOUND, `volume path ${path} does not exist`);
-      const fs = statfsSync(path);
+      const volumeId = required(request.volume_id, "volume_id");
+      const path = await published(driver, volumeId, required(request.volume_path, "volume_path"));
+      let fs: ReturnType<typeof statfsSync>;
+      try {
+        fs = statfsSync(path);
+      } catch (error) {
+        // A FUSE mount whose client died answers ENOTCONN: the volume is there but abnormal.
+        const code = (error as NodeJS.ErrnoException).code ?? "error";
+        return { usage: [], volume_condition: { abnormal: true, message: `${path}: ${code} (${(error as Error).message})` } };
+      }
       return {
         usage: [
           { unit: "BYTES", total: fs.blocks * fs.bsize, available: fs.bavail * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize },
@@ -73,13 +99,13 @@ export function nodeService(driver: Driver) {
     },
 
     NodeExpandVolume: async (request: { volume_id?: string; volume_path?: string; capacity_range?: { required_bytes?: number } | null }) => {
-      required(request.volume_id, "volume_id");
-      absolute(required(request.volume_path, "volume_path"), "volume_path");
+      const volumeId = required(request.volume_id, "volume_id");
+      await published(driver, volumeId, required(request.volume_path, "volume_path"));
       // The quota lives on the pool and was raised by the controller: nothing to grow on the node.
       return { capacity_bytes: Number(request.capacity_range?.required_bytes ?? 0) };
     },
 
-    NodeGetCapabilities: async () => ({ capabilities: ["GET_VOLUME_STATS", "EXPAND_VOLUME"].map((type) => ({ rpc: { type } })) }),
+    NodeGetCapabilities: async () => ({ capabilities: ["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION"].map((type) => ({ rpc: { type } })) }),
 
     NodeGetInfo: async () => ({ node_id: driver.config.nodeId, max_volumes_per_node: 0 }),
   };

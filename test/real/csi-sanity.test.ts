@@ -1,0 +1,97 @@
+/**
+ * csi-sanity over the real driver binary: on a local-directory pool, and on a real GlusterFS Replica3
+ * volume mounted by the driver's own GlusterMounter (upstream's client command line) in a mount
+ * namespace whose /etc/hosts resolves the brick hosts kadalu-info names.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
+import type { KadaluStorage } from "../../src/core/pool/types.js";
+import { Glusterd } from "./gluster.js";
+import { startContained, type Contained } from "./namespace.js";
+import { Processes, waitUntil } from "./processes.js";
+import { reasonNotApplicable, runSanity, type SanityResult } from "./sanity.js";
+import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
+
+const CSI = fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url));
+
+function expectConformant(result: SanityResult): void {
+  expect(result.failed, result.output.slice(-4000)).toEqual([]);
+  expect(result.passed.length).toBeGreaterThanOrEqual(43);
+  const unexplained = result.skipped.filter((spec) => !reasonNotApplicable(spec.reason));
+  expect(unexplained, "every skipped spec has a reason that makes it not applicable").toEqual([]);
+  // The report lists each skipped spec with its reason, for the closing note and anyone reading CI.
+  const reasons = new Map<string, number>();
+  for (const spec of result.skipped) reasons.set(reasonNotApplicable(spec.reason)!, (reasons.get(reasonNotApplicable(spec.reason)!) ?? 0) + 1);
+  console.log(`csi-sanity: ${result.passed.length} passed, ${result.failed.length} failed, ${result.skipped.length} skipped, ${result.pending.length} pending (csi-sanity's own)`);
+  for (const [reason, count] of reasons) console.log(`  skipped ${count}: ${reason}`);
+}
+
+let dir: string;
+let processes: Processes;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "kadalu-sanity-"));
+  processes = new Processes(dir);
+});
+afterAll(async () => {
+  await processes.stopAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function serving(log: () => string, socket: string): Promise<void> {
+  await waitUntil(`the driver to serve on ${socket}\n${log()}`, () => (existsSync(socket) && log().includes("serving on")) || undefined, 30_000);
+}
+
+describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
+  it("passes every applicable spec on a local-directory pool", async () => {
+    const pool = join(dir, "local-pool");
+    mkdirSync(pool);
+    const socket = join(dir, "local.sock");
+    const csi = processes.start("csi-local", process.execPath, [CSI, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--pool-dir", `pool1=${pool}`, "--info-dir", join(dir, "no-info")]);
+    await serving(() => csi.tail(50), socket);
+    expectConformant(await runSanity(kubernetes!.bins["csi-sanity"], `unix://${socket}`, join(dir, "sanity-local")));
+    // Everything csi-sanity created, it deleted: no PV directory or stat.db row is left.
+    expect(readdirSync(join(pool, "subvol"))).toEqual([]);
+    await processes.stop(csi);
+  });
+
+  describe.skipIf(noGluster)("on real GlusterFS", () => {
+    let gluster: Glusterd;
+    let contained: Contained;
+    let bricks: string[];
+    beforeAll(async () => {
+      gluster = await Glusterd.start(glusterfs!, join(dir, "gluster"));
+      bricks = await gluster.createReplica3("pool1");
+    });
+    afterAll(async () => {
+      await processes.stop(contained.process).catch(() => undefined);
+      await gluster?.stop();
+    });
+
+    it("passes every applicable spec on a Replica3 volume mounted by the driver's GlusterMounter", async () => {
+      const pool: KadaluStorage = {
+        apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" },
+        spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: "/data/pool1" })) },
+      };
+      const info = buildNativeInfo(pool, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000003" });
+      const infoDir = join(dir, "gluster-info");
+      mkdirSync(infoDir);
+      writeFileSync(join(infoDir, "pool1.info"), encodeInfo(info));
+      const hosts = Object.fromEntries(info.type !== "External" ? info.bricks.map((brick) => [brick.node, "127.0.0.2"]) : []);
+      const socket = join(dir, "gluster.sock");
+      contained = startContained(processes, "csi-gluster", dir, hosts, process.execPath, [CSI, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir]);
+      await serving(() => contained.process.tail(50), socket);
+      expectConformant(await runSanity(kubernetes!.bins["csi-sanity"], `unix://${socket}`, join(dir, "sanity-gluster"), { storage_name: "pool1" }));
+      // The pool really is the Gluster volume: stat.db and the subvol tree reached every brick.
+      for (const brick of bricks) {
+        expect(existsSync(join(brick, "stat.db")), brick).toBe(true);
+        expect(readdirSync(join(brick, "subvol"))).toEqual([]);
+      }
+      const mounts = (await contained.exec(["cat", "/proc/self/mounts"])).stdout;
+      expect(mounts).toMatch(/^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m);
+    });
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * A real glusterd with a private working directory (the machine's /var/lib/glusterd is never touched),
+ * Replica3 volumes of brick directories served by real glusterfsd processes on 127.0.0.2 (glusterd
+ * refuses 127.0.0.1 bricks), and a teardown that stops every process and brick it started.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { GlusterParts } from "./components.js";
+import { Processes, waitUntil } from "./processes.js";
+
+const run = promisify(execFile);
+
+/** Gluster's management port: fixed, since clients (upstream's mount command line) never name another. */
+export const GLUSTERD_PORT = 24007;
+/** The loopback address bricks and clients use. */
+export const BRICK_ADDRESS = "127.0.0.2";
+
+function portAnswers(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host, timeout: 1000 });
+    const done = (answer: boolean): void => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+    socket.once("timeout", () => done(false));
+  });
+}
+
+/** PIDs of processes whose command line mentions `marker` (bricks and daemons glusterd forked). */
+function processesMentioning(marker: string): number[] {
+  return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker) && Number(pid) !== process.pid ? [Number(pid)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+export class Glusterd {
+  private readonly processes: Processes;
+  private readonly volumes: string[] = [];
+
+  private constructor(readonly parts: GlusterParts, readonly dir: string) {
+    this.processes = new Processes(dir);
+  }
+
+  /** Starts glusterd in `dir`; refuses when another glusterd holds the management port. */
+  static async start(parts: GlusterParts, dir: string): Promise<Glusterd> {
+    if (await portAnswers(GLUSTERD_PORT)) throw new Error(`port ${GLUSTERD_PORT} is taken (another glusterd runs on this machine?): stop it to run the Gluster tests`);
+    const gluster = new Glusterd(parts, dir);
+    for (const sub of ["glusterd", "run", "log", "bricks"]) mkdirSync(join(dir, sub), { recursive: true });
+    writeFileSync(join(dir, "glusterd.vol"), [
+      "volume management", "    type mgmt/glusterd",
+      `    option working-directory ${join(dir, "glusterd")}`, `    option run-directory ${join(dir, "run")}`,
+      `    option glusterd-sockfile ${gluster.socket}`, "    option transport-type socket",
+      `    option transport.socket.listen-port ${GLUSTERD_PORT}`, "    option ping-timeout 0", "    option event-threads 1",
+      "    option max-port 60999", "end-volume", "",
+    ].join("\n"));
+    const daemon = gluster.processes.start("glusterd", parts.glusterd, ["-N", "-f", join(dir, "glusterd.vol"), "-l", join(dir, "log", "glusterd.log"), "-p", join(dir, "run", "glusterd.pid")]);
+    try {
+      await waitUntil(`glusterd to answer on ${GLUSTERD_PORT}\n${daemon.tail()}`, async () => (await portAnswers(GLUSTERD_PORT)) || undefined, 30_000, 100);
+      await waitUntil("glusterd's CLI socket", () => gluster.cli(["volume", "list"]).then(() => true), 30_000, 200);
+    } catch (error) {
+      await gluster.stop();
+      throw error;
+    }
+    return gluster;
+  }
+
+  get socket(): string {
+    return join(this.dir, "run", "glusterd.socket");
+  }
+
+  async cli(args: string[]): Promise<string> {
+    const { stdout } = await run(this.parts.gluster, [`--glusterd-sock=${this.socket}`, "--mode=script", ...args], { timeout: 60_000 });
+    return stdout;
+  }
+
+  /** A started Replica3 volume `name` (the pool's name, as the client's --volfile-id asks); returns the brick directories. */
+  async createReplica3(name: string): Promise<string[]> {
+    const bricks = [0, 1, 2].map((index) => join(this.dir, "bricks", name, String(index)));
+    for (const brick of bricks) mkdirSync(brick, { recursive: true });
+    await this.cli(["volume", "create", name, "replica", "3", ...bricks.map((brick) => `${BRICK_ADDRESS}:${brick}`), "force"]);
+    this.volumes.push(name);
+    await this.cli(["volume", "start", name]);
+    return bricks;
+  }
+
+  async stop(): Promise<void> {
+    for (const volume of this.volumes.splice(0)) await this.cli(["volume", "stop", volume, "force"]).catch(() => undefined);
+    await this.processes.stopAll();
+    // glusterfsd bricks and the self-heal daemon outlive glusterd: they carry our directory in their arguments.
+    const leftovers = processesMentioning(this.dir);
+    for (const pid of leftovers) process.kill(pid, "SIGKILL");
+    await waitUntil("Gluster's processes to exit", () => processesMentioning(this.dir).length === 0 || undefined, 10_000, 100);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * csi-sanity (kubernetes-csi/csi-test) over a driver's socket, read from its JSON report: what passed,
+ * what failed (with the message), and every skipped spec with the reason csi-sanity gave.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface SanityResult {
+  passed: string[];
+  failed: { spec: string; message: string }[];
+  skipped: { spec: string; reason: string }[];
+  pending: string[];
+  output: string;
+}
+
+interface SpecReport {
+  ContainerHierarchyTexts: string[] | null;
+  LeafNodeText: string;
+  LeafNodeType: string;
+  State: string;
+  Failure?: { Message?: string };
+}
+
+export async function runSanity(binary: string, endpoint: string, dir: string, parameters: Record<string, string> = {}): Promise<SanityResult> {
+  mkdirSync(dir, { recursive: true });
+  const params = join(dir, "parameters.yaml");
+  writeFileSync(params, JSON.stringify(parameters));
+  const report = join(dir, "report.json");
+  let output = "";
+  try {
+    output = (await run(binary, [
+      "--csi.endpoint", endpoint, "--csi.mountdir", join(dir, "mount"), "--csi.stagingdir", join(dir, "staging"),
+      "--csi.testvolumeparameters", params, "--ginkgo.json-report", report, "--ginkgo.no-color", "--ginkgo.timeout", "8m",
+    ], { timeout: 540_000, maxBuffer: 64 * 1024 * 1024 })).stdout;
+  } catch (error) {
+    output = `${(error as { stdout?: string }).stdout ?? ""}${(error as Error).message}`;
+  }
+  const specs = (JSON.parse(readFileSync(report, "utf8")) as { SpecReports: SpecReport[] }[])[0]!.SpecReports.filter((spec) => spec.LeafNodeType === "It");
+  const name = (spec: SpecReport): string => [...(spec.ContainerHierarchyTexts ?? []), spec.LeafNodeText].join(" ");
+  return {
+    passed: specs.filter((s) => s.State === "passed").map(name),
+    failed: specs.filter((s) => s.State !== "passed" && s.State !== "skipped" && s.State !== "pending").map((s) => ({ spec: name(s), message: s.Failure?.Message ?? s.State })),
+    skipped: specs.filter((s) => s.State === "skipped").map((s) => ({ spec: name(s), reason: s.Failure?.Message ?? "" })),
+    pending: specs.filter((s) => s.State === "pending").map(name),
+    output,
+  };
+}
+
+/**
+ * Why a skipped spec does not apply to Kadalu: csi-sanity skips what the driver does not advertise, and
+ * Kadalu advertises exactly what upstream Kadalu serves (no snapshots, clones, staging or attach).
+ */
+export const NOT_APPLICABLE: [RegExp, string][] = [
+  [/Snapshot|GroupController/i, "snapshots are not a Kadalu feature (no CREATE_DELETE_SNAPSHOT, no group controller)"],
+  [/Cloning/i, "clones are not a Kadalu feature (no CLONE_VOLUME)"],
+  [/Controller ?Publish|ControllerUnpublish|Unpublish/i, "no attach step: a Gluster subdirectory needs no ControllerPublish (CSIDriver attachRequired: false)"],
+  [/Stage|Unstage/i, "no staging: the pool mount is shared by every PV on the node (no STAGE_UNSTAGE_VOLUME)"],
+];
+
+export function reasonNotApplicable(reason: string): string | undefined {
+  return NOT_APPLICABLE.find(([pattern]) => pattern.test(reason))?.[1];
+}
