@@ -9,7 +9,7 @@ import { decodeInfo, encodeInfo, INFO_CONFIGMAP, infoKey, isExternal, type PoolI
 import { serverStatefulSetName, storageClassName } from "../src/core/naming.js";
 import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage, type KadaluStorageStatus } from "../src/core/pool/types.js";
 import type { AnyObject, Kube, Pod } from "../src/kube/client.js";
-import { isConflict } from "../src/kube/errors.js";
+import { isConflict, isNotFound } from "../src/kube/errors.js";
 import type { OperatorConfig } from "./config.js";
 import { Informer, keyOf } from "./informer.js";
 import { POOL_LABEL, tolerationsOf, type Manifest } from "./objects.js";
@@ -24,6 +24,8 @@ export type Logger = (level: "info" | "error" | "debug", message: string) => voi
 export class Controller {
   readonly pools: Informer<KadaluStorage>;
   readonly pods: Informer<Pod & { metadata: { name: string; namespace?: string } }>;
+  /** PersistentVolumes, cluster-wide: a pool whose deletion they block is re-checked the moment one goes. */
+  readonly volumes: Informer<PersistentVolume>;
   readonly queue: WorkQueue;
   private resync?: NodeJS.Timeout;
   private readonly infoPath: string;
@@ -45,13 +47,15 @@ export class Controller {
       path: `/api/v1/namespaces/${config.namespace}/pods`, labelSelector: `app.kubernetes.io/component=server,${POOL_LABEL}`,
       onChange: (_key, pod) => this.podChanged(pod), log: informerLog,
     });
+    this.volumes = new Informer<PersistentVolume>(kube, { path: "/api/v1/persistentvolumes", onChange: () => this.deletingPoolsChanged(), log: informerLog });
   }
 
   async start(): Promise<void> {
     await this.ensureInfoConfigMap();
     this.pods.start();
+    this.volumes.start();
     this.pools.start();
-    await Promise.all([this.pools.hasSynced, this.pods.hasSynced]);
+    await Promise.all([this.pools.hasSynced, this.pods.hasSynced, this.volumes.hasSynced]);
     this.resync = setInterval(() => {
       for (const key of this.pools.cache.keys()) this.queue.add(key);
     }, this.config.resyncMs);
@@ -61,7 +65,13 @@ export class Controller {
     clearInterval(this.resync);
     this.pools.stop();
     this.pods.stop();
+    this.volumes.stop();
     this.queue.stop();
+  }
+
+  /** A PV came or went: pools being deleted get a fresh verdict (the others do not care). */
+  private deletingPoolsChanged(): void {
+    for (const [key, pool] of this.pools.cache) if (pool.metadata.deletionTimestamp) this.queue.add(key);
   }
 
   private podChanged(pod: Pod | undefined): void {
@@ -204,11 +214,13 @@ export class Controller {
     return { reachable: false, detail: `no Gluster host is reachable: ${problems.join(", ")}` };
   }
 
-  private async report(pool: KadaluStorage, status: KadaluStorageStatus): Promise<void> {
-    if (sameStatus(pool.status, status)) return;
-    this.remember(pool, await this.kube.mergePatch<KadaluStorage>(`${poolPath(pool)}/status`, { status }, `cannot update the status of pool ${keyOf(pool)}`));
+  /** Writes the status if it changed; returns the pool as it now is on the server (for later preconditions). */
+  private async report(pool: KadaluStorage, status: KadaluStorageStatus): Promise<KadaluStorage> {
+    if (sameStatus(pool.status, status)) return pool;
+    const written = this.remember(pool, await this.kube.mergePatch<KadaluStorage>(`${poolPath(pool)}/status`, { status }, `cannot update the status of pool ${keyOf(pool)}`));
     const event = transitionEvent(pool.status, status);
     if (event) await this.emit(pool, event);
+    return written;
   }
 
   private async emit(pool: KadaluStorage, event: PoolEvent): Promise<void> {
@@ -226,9 +238,12 @@ export class Controller {
     }
   }
 
-  private async poolPersistentVolumes(pool: KadaluStorage): Promise<string[]> {
-    const list = await this.kube.getPath<{ items: { metadata: { name: string }; spec?: { storageClassName?: string; csi?: { driver?: string; volumeAttributes?: Record<string, string> } } }[] }>("/api/v1/persistentvolumes");
-    return (list?.items ?? []).filter((pv) => pv.spec?.storageClassName === storageClassName(pool.metadata.name)
+  /** PVs that use the pool (by StorageClass or the CSI hostvol attribute), from the informer's cache or a fresh list. */
+  private async poolPersistentVolumes(pool: KadaluStorage, fresh: boolean): Promise<string[]> {
+    const volumes = fresh
+      ? (await this.kube.getPath<{ items: PersistentVolume[] }>("/api/v1/persistentvolumes"))?.items ?? []
+      : [...this.volumes.cache.values()];
+    return volumes.filter((pv) => pv.spec?.storageClassName === storageClassName(pool.metadata.name)
       || (pv.spec?.csi?.driver === "kadalu" && pv.spec.csi.volumeAttributes?.hostvol === pool.metadata.name)).map((pv) => pv.metadata.name).sort();
   }
 
@@ -236,10 +251,13 @@ export class Controller {
   private async finalize(pool: KadaluStorage): Promise<void> {
     if (!(pool.metadata.finalizers ?? []).includes(KADALU_FINALIZER)) return;
     const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    const pvs = await this.poolPersistentVolumes(pool);
-    await this.report(pool, deletionStatus(pool, pvs, now));
+    // The cache decides quickly; a teardown is only started on a fresh list (a PV may be newer than the cache).
+    let pvs = await this.poolPersistentVolumes(pool, false);
+    if (pvs.length === 0) pvs = await this.poolPersistentVolumes(pool, true);
+    const latest = await this.report(pool, deletionStatus(pool, pvs, now));
     if (pvs.length > 0) {
-      this.queue.addAfter(keyOf(pool), 15_000);
+      // The PV informer re-queues the pool when one goes; this is only a safety net.
+      this.queue.addAfter(keyOf(pool), 60_000);
       return;
     }
     const configMap = await this.readInfoConfigMap();
@@ -253,9 +271,20 @@ export class Controller {
     ];
     for (const object of doomed) await this.kube.deleteObject(object);
     await this.writeInfo(pool.metadata.name, null, configMap);
-    const finalizers = (pool.metadata.finalizers ?? []).filter((f) => f !== KADALU_FINALIZER);
-    await this.kube.mergePatch(poolPath(pool), { metadata: { finalizers, resourceVersion: pool.metadata.resourceVersion } }, `cannot remove the finalizer of pool ${keyOf(pool)}`);
+    const finalizers = (latest.metadata.finalizers ?? []).filter((f) => f !== KADALU_FINALIZER);
+    // Preconditioned on the version our status write produced: no conflict with ourselves.
+    try {
+      await this.kube.mergePatch(poolPath(pool), { metadata: { finalizers, resourceVersion: latest.metadata.resourceVersion } }, `cannot remove the finalizer of pool ${keyOf(pool)}`);
+    } catch (error) {
+      // A repeat of a teardown that already finished (its watch event had not arrived yet): nothing left to do.
+      if (!isNotFound(error)) throw error;
+    }
   }
+}
+
+interface PersistentVolume {
+  metadata: { name: string; namespace?: string; resourceVersion?: string };
+  spec?: { storageClassName?: string; csi?: { driver?: string; volumeAttributes?: Record<string, string> } };
 }
 
 interface InfoConfigMap {

@@ -15,18 +15,15 @@ export const POOL_LABEL = "kadalu.io/pool";
 export const SERVER_SELECTOR = { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" };
 const SHD_TYPES = ["Replica2", "Replica3", "Disperse", "Arbiter"];
 
-function ownerReferences(pool: KadaluStorage, namespace: string): Record<string, unknown>[] {
-  // Owner references cannot cross namespaces; pools elsewhere are cleaned up by the finalizer alone.
-  if (pool.metadata.namespace !== namespace || !pool.metadata.uid) return [];
-  return [{ apiVersion: pool.apiVersion, kind: pool.kind, name: pool.metadata.name, uid: pool.metadata.uid, controller: true, blockOwnerDeletion: true }];
-}
-
+/**
+ * No ownerReferences on what serves data: with one, a foreground cascading delete of the pool (kubectl
+ * --cascade=foreground, GitOps pruning) lets the garbage collector remove the brick StatefulSets while
+ * the finalizer still blocks the deletion for PVs in use; and blockOwnerDeletion would need update on
+ * kadalustorages/finalizers under OwnerReferencesPermissionEnforcement (OpenShift). The `kadalu.io/pool`
+ * label ties them to their pool, and the operator's finalizer alone removes them.
+ */
 function metadata(pool: KadaluStorage, config: OperatorConfig, name: string, labels: Record<string, string>, namespaced = true): Record<string, any> {
-  const owners = namespaced ? ownerReferences(pool, config.namespace) : [];
-  return {
-    name, ...(namespaced ? { namespace: config.namespace } : {}), labels: { ...labels, [POOL_LABEL]: pool.metadata.name },
-    ...(owners.length ? { ownerReferences: owners } : {}),
-  };
+  return { name, ...(namespaced ? { namespace: config.namespace } : {}), labels: { ...labels, [POOL_LABEL]: pool.metadata.name } };
 }
 
 export function tolerationsOf(pool: KadaluStorage): Toleration[] {

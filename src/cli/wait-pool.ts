@@ -12,8 +12,8 @@ export interface WaitOptions {
   namespace: string;
   name: string;
   timeoutMs: number;
-  /** Decides from the latest pool (undefined once it is gone) whether waiting is over. */
-  judge: (pool: KadaluStorage | undefined) => WaitVerdict;
+  /** Decides from the latest pool (undefined once it is gone) whether waiting is over; may look further. */
+  judge: (pool: KadaluStorage | undefined) => WaitVerdict | Promise<WaitVerdict>;
   progress: Progress;
 }
 
@@ -31,15 +31,20 @@ export async function waitForPool(kube: Kube, options: WaitOptions): Promise<str
       if (error) reject(error);
       else resolve(line ?? "");
     };
+    // Verdicts are reached one at a time, in the order the states arrived.
+    let judging: Promise<void> = Promise.resolve();
     const consider = (pool: KadaluStorage | undefined): void => {
-      try {
-        const verdict = judge(pool);
-        if (verdict.done) return finish(undefined, verdict.line);
-        lastWaitingFor = verdict.waitingFor;
-        progress.update(verdict.waitingFor);
-      } catch (error) {
-        finish(error as Error);
-      }
+      judging = judging.then(async () => {
+        if (finished) return;
+        try {
+          const verdict = await judge(pool);
+          if (verdict.done) return finish(undefined, verdict.line);
+          lastWaitingFor = verdict.waitingFor;
+          progress.update(verdict.waitingFor);
+        } catch (error) {
+          finish(error as Error);
+        }
+      });
     };
     const timer = setTimeout(() => {
       finish(new ClusterError(`timed out after ${formatDuration(options.timeoutMs)} waiting for pool "${name}": ${lastWaitingFor}`));

@@ -67,10 +67,29 @@ describe("storage-remove", () => {
     const done = cli("storage-remove", "pool1", "--yes", "--wait", "--timeout", "10s");
     const start = Date.now();
     while (!pool("pool1")?.metadata.deletionTimestamp && Date.now() - start < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
+    // A PV made after the command's own check: the blocked verdict is fresh, and believed.
+    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-x" }, spec: { storageClassName: "kadalu.pool1", capacity: { storage: "1Gi" } } });
     cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "blocked", message: "deletion blocked: 1 PersistentVolume still uses the pool (pvc-x)" });
     const result = await done;
     expect(result.stderr).toContain('error: the operator blocked the removal of "pool1": deletion blocked: 1 PersistentVolume still uses the pool (pvc-x)');
     expect(result.code).toBe(1);
+  });
+
+  it("--wait does not believe a stale blocked status once no PV uses the pool", async () => {
+    cluster.server.seed({
+      apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu", finalizers: ["kadalu-operator.storage/finalizer"] },
+      spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] }, status: { state: "blocked", message: "deletion blocked: 1 PersistentVolume still uses the pool (pvc-gone)" },
+    } as never);
+    const done = cli("storage-remove", "pool1", "--yes", "--wait", "--timeout", "10s");
+    const start = Date.now();
+    while (!pool("pool1")?.metadata.deletionTimestamp && Date.now() - start < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The operator's fresh verdict: it removes the finalizer, and the pool goes.
+    const live = pool("pool1")!;
+    cluster.server.objects.commit(cluster.server.registry.byKind(API, "KadaluStorage")!, live, { ...live, metadata: { ...live.metadata, finalizers: [] } }, undefined, { dryRun: false });
+    const result = await done;
+    expect(result.stderr).toContain('storage pool "pool1" removed');
+    expect(result.code).toBe(0);
   });
 });
 

@@ -311,12 +311,12 @@ describe("node service", () => {
     const stats = await client.node("NodeGetVolumeStats", { volume_id: "pvc-1", volume_path: target });
     expect(stats.usage.map((u: any) => u.unit)).toEqual(["BYTES", "INODES"]);
     expect(stats.usage[0].total).toBeGreaterThan(0);
+    expect(await client.node("NodeExpandVolume", { volume_id: "pvc-1", volume_path: target, capacity_range: { required_bytes: 2 * GiB } })).toEqual({ capacity_bytes: 2 * GiB });
     await client.node("NodeUnpublishVolume", { volume_id: "pvc-1", target_path: target });
     await client.node("NodeUnpublishVolume", { volume_id: "pvc-1", target_path: target });
     expect(existsSync(target)).toBe(false);
     expect(await client.node("NodeGetInfo")).toEqual({ node_id: "kube1", max_volumes_per_node: 0, accessible_topology: null });
-    expect((await client.node("NodeGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["GET_VOLUME_STATS", "EXPAND_VOLUME"]);
-    expect(await client.node("NodeExpandVolume", { volume_id: "pvc-1", volume_path: target, capacity_range: { required_bytes: 2 * GiB } })).toEqual({ capacity_bytes: 2 * GiB });
+    expect((await client.node("NodeGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION"]);
   });
 
   it("refuses bad publish requests with the spec's codes", async () => {
@@ -325,5 +325,9 @@ describe("node service", () => {
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: context }), Status.NOT_FOUND, /not found in pool pool1/);
     await expectCode(client.node("NodePublishVolume", { volume_id: "x", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: { ...context, path: "../../../etc" } }), Status.INVALID_ARGUMENT, /leaves pool/);
     await expectCode(client.node("NodeGetVolumeStats", { volume_id: "x", volume_path: join(dir, "nope") }), Status.NOT_FOUND);
+    // Only paths this driver published are answered: not a relative path, not any other host path.
+    await expectCode(client.node("NodeGetVolumeStats", { volume_id: "x", volume_path: "some/path" }), Status.NOT_FOUND);
+    await expectCode(client.node("NodeGetVolumeStats", { volume_id: "x", volume_path: "/etc" }), Status.NOT_FOUND, /not published at \/etc/);
+    await expectCode(client.node("NodeExpandVolume", { volume_id: "x", volume_path: "/etc", capacity_range: { required_bytes: 1 } }), Status.NOT_FOUND, /not published/);
   });
 });

@@ -80,7 +80,9 @@ describe("operator: native pools", () => {
     expect(podSpec.volumes.find((v: any) => v.name === "glusterfsd-mountdir")).toEqual({ name: "glusterfsd-mountdir", emptyDir: {} });
     expect(podSpec.containers[0].volumeMounts.map((m: any) => m.mountPath)).toEqual(["/dev", "/sys/fs/cgroup", "/var/lib/gluster", "/bricks/pool1", "/lib/modules"]);
     expect(podSpec.containers[0].readinessProbe).toEqual({ tcpSocket: { port: 24007 }, initialDelaySeconds: 7, periodSeconds: 10 });
-    expect(sts.metadata.ownerReferences[0]).toMatchObject({ kind: "KadaluStorage", name: "pool1", controller: true });
+    // No owner: the garbage collector must never remove serving bricks (foreground deletes); the label ties them.
+    expect(sts.metadata.ownerReferences).toBeUndefined();
+    expect(sts.metadata.labels["kadalu.io/pool"]).toBe("pool1");
     expect(get("Service", "pool1")!.spec).toMatchObject({ clusterIP: "None", ports: [{ name: "brickport", port: 24007, targetPort: 24007, protocol: "TCP" }] });
     const sc = get("StorageClass", "kadalu.pool1")!;
     expect(sc).toMatchObject({ provisioner: "kadalu", allowVolumeExpansion: true, parameters: { storage_name: "pool1", single_pv_per_pool: "False" } });
@@ -261,7 +263,7 @@ describe("operator: correctness under change and failure", () => {
   });
 
   it("blocks deletion while a PV uses the pool, then removes everything but the data", async () => {
-    const running = await start();
+    await start();
     pool("pool1", { type: "Replica3", storage: devices() });
     await until(() => get("StorageClass", "kadalu.pool1") !== undefined, "storage class");
     cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-1" }, spec: { storageClassName: "kadalu.pool1", capacity: { storage: "1Gi" } } });
@@ -271,9 +273,11 @@ describe("operator: correctness under change and failure", () => {
     expect(status("pool1").message).toBe("deletion blocked: 2 PersistentVolumes still use the pool (pvc-1, pvc-2); delete their PVCs first");
     expect(get("StatefulSet", "server-pool1-0")).toBeDefined();
     await until(() => cluster.server.list("v1", "Event", "kadalu").some((e) => e.reason === "DeletionBlocked"), "the DeletionBlocked event");
+    cluster.server.clearRequests();
+    // The PVs' deletion itself re-checks the pool (no timer), and the teardown meets no conflict of its own.
     for (const name of ["pvc-1", "pvc-2"]) cluster.server.objects.delete(cluster.server.registry.byKind("v1", "PersistentVolume")!, undefined, name, { dryRun: false });
-    running.controller.queue.add("kadalu/pool1");
     await until(() => get("KadaluStorage", "pool1") === undefined, "pool gone");
+    expect(cluster.server.requests.filter((r) => r.code === 409).map((r) => `${r.method} ${r.path}`)).toEqual([]);
     expect(get("StatefulSet", "server-pool1-0")).toBeUndefined();
     expect(get("Service", "pool1")).toBeUndefined();
     expect(get("StorageClass", "kadalu.pool1")).toBeUndefined();

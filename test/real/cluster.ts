@@ -39,10 +39,22 @@ export interface RealCluster {
   admin: Api;
   adminKubeconfig: string;
   processes: Processes;
+  /** Every request the apiserver answered so far, from its audit log (level Metadata). */
+  audit(): AuditEvent[];
   /** A kubeconfig holding a fresh token of this ServiceAccount (the TokenRequest API). */
   serviceAccountKubeconfig(namespace: string, name: string): Promise<string>;
   stop(): Promise<void>;
 }
+
+export interface AuditEvent {
+  verb: string;
+  user: { username: string };
+  objectRef?: { resource?: string; subresource?: string; apiGroup?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number; message?: string };
+  requestURI: string;
+}
+
+const AUDIT_POLICY = "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n";
 
 export function writeTokenKubeconfig(path: string, server: string, caFile: string, token: string, namespace = "default"): string {
   writeFileSync(path, stringify({
@@ -55,7 +67,7 @@ export function writeTokenKubeconfig(path: string, server: string, caFile: strin
   return path;
 }
 
-export async function startRealCluster(parts: KubernetesParts, options: { controllers?: string[] } = {}): Promise<RealCluster> {
+export async function startRealCluster(parts: KubernetesParts, options: { controllers?: string[]; apiserverArgs?: string[] } = {}): Promise<RealCluster> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-real-"));
   const processes = new Processes(dir);
   const stop = async (): Promise<void> => {
@@ -75,6 +87,8 @@ export async function startRealCluster(parts: KubernetesParts, options: { contro
       "--listen-peer-urls", `http://127.0.0.1:${etcdPeer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${etcdPeer}`,
       "--initial-cluster", `default=http://127.0.0.1:${etcdPeer}`,
     ]);
+    const auditLog = join(dir, "audit.log");
+    writeFileSync(join(dir, "audit-policy.yaml"), AUDIT_POLICY);
     const certDir = join(dir, "certs");
     mkdirSync(certDir);
     const apiserver = processes.start("kube-apiserver", parts.bins["kube-apiserver"], [
@@ -82,6 +96,10 @@ export async function startRealCluster(parts: KubernetesParts, options: { contro
       "--token-auth-file", join(dir, "tokens.csv"), "--authorization-mode", "RBAC",
       "--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", pub, "--service-account-signing-key-file", key,
       "--service-cluster-ip-range", "10.0.0.0/24", "--allow-privileged=true", "--kubelet-preferred-address-types", "InternalIP",
+      "--audit-policy-file", join(dir, "audit-policy.yaml"), "--audit-log-path", auditLog, "--audit-log-format", "json", "--audit-log-mode", "blocking",
+      // OpenShift enforces this one: setting blockOwnerDeletion needs update on the owner's finalizers.
+      "--enable-admission-plugins", "OwnerReferencesPermissionEnforcement",
+      ...(options.apiserverArgs ?? []),
     ]);
     const server = `https://127.0.0.1:${apiPort}`;
     const caFile = join(certDir, "apiserver.crt");
@@ -105,6 +123,7 @@ export async function startRealCluster(parts: KubernetesParts, options: { contro
     let counter = 0;
     return {
       dir, server, ca, admin, adminKubeconfig, processes, stop,
+      audit: () => readFileSync(auditLog, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as AuditEvent),
       async serviceAccountKubeconfig(namespace, name) {
         const review = await admin.post(`/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
           apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 },

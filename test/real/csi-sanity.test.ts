@@ -80,7 +80,7 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
       const infoDir = join(dir, "gluster-info");
       mkdirSync(infoDir);
       writeFileSync(join(infoDir, "pool1.info"), encodeInfo(info));
-      const hosts = Object.fromEntries(info.type !== "External" ? info.bricks.map((brick) => [brick.node, "127.0.0.2"]) : []);
+      const hosts = Object.fromEntries(info.bricks.map((brick) => [brick.node, "127.0.0.2"]));
       const socket = join(dir, "gluster.sock");
       contained = startContained(processes, "csi-gluster", dir, hosts, process.execPath, [CSI, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir]);
       await serving(() => contained.process.tail(50), socket);

@@ -36,6 +36,8 @@ export class NodeAgent {
   private busy = false;
   /** Pods seen Running, by name: the test starts local processes in their place. */
   readonly running = new Set<string>();
+  /** What went wrong in its loop, for failure messages. */
+  readonly errors: string[] = [];
 
   private constructor(private readonly api: Api, readonly nodes: string[], private readonly https: Server, readonly port: number, private readonly namespaces: string[]) {}
 
@@ -70,6 +72,9 @@ export class NodeAgent {
         },
       });
     }
+    // A kubelet that reports Ready makes the node lifecycle controller lift the not-ready taint that
+    // admission put on the new Node; this agent is both.
+    for (const name of nodes) await api.merge(`/api/v1/nodes/${name}`, { spec: { taints: null } });
     agent.timer = setInterval(() => void agent.tick(), 150);
     return agent;
   }
@@ -88,8 +93,10 @@ export class NodeAgent {
         const names = new Set(pods.map((pod) => pod.metadata.name));
         for (const name of this.running) if (!names.has(name)) this.running.delete(name);
       }
-    } catch {
-      // the apiserver is going away or a pod changed under us: the next tick sees the new state
+    } catch (error) {
+      // The apiserver is going away or a pod changed under us: the next tick sees the new state.
+      const message = (error as Error).message;
+      if (this.errors.at(-1) !== message) this.errors.push(message);
     } finally {
       this.busy = false;
     }

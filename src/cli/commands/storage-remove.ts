@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { ClusterError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
 import type { KadaluStorage } from "../../core/pool/types.js";
+import type { Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
 import { addWaitFlags, addYesFlag, type GlobalOptions } from "../flags.js";
 import { requirePool } from "../pools/require-pool.js";
@@ -30,10 +31,18 @@ export function complete(name: string, raw: RawOptions): StorageRemoveOptions {
   return { global: raw, name, dryRun: Boolean(raw.dryRun), yes: Boolean(raw.yes || raw.scriptMode), wait: Boolean(raw.wait), timeoutMs: parseDuration("--timeout", raw.timeout) };
 }
 
-function removal(name: string) {
-  return (pool: KadaluStorage | undefined): WaitVerdict => {
+/**
+ * The end of a removal. A "blocked" status may predate the PVs' deletion (the operator re-checks when a
+ * PV goes): it is only believed while PVs still use the pool, by a fresh list; otherwise we wait for
+ * the operator's new verdict.
+ */
+function removal(kube: Kube, name: string) {
+  return async (pool: KadaluStorage | undefined): Promise<WaitVerdict> => {
     if (!pool) return { done: true, line: `storage pool "${name}" removed; its brick data stays on the nodes` };
-    if (pool.status?.state === "blocked") throw new ClusterError(`the operator blocked the removal of "${name}": ${pool.status.message ?? "PersistentVolumes still use it"}`);
+    if (pool.status?.state === "blocked") {
+      if ((await kube.poolVolumes(name)).length > 0) throw new ClusterError(`the operator blocked the removal of "${name}": ${pool.status.message ?? "PersistentVolumes still use it"}`);
+      return { done: false, waitingFor: `no PersistentVolume uses pool "${name}" any more; waiting for the operator to see it` };
+    }
     if (pool.status?.state !== "stopping") return { done: false, waitingFor: `waiting for the operator to start removing pool "${name}"` };
     return { done: false, waitingFor: `pool "${name}" is stopping${pool.status.message ? `: ${pool.status.message}` : ""}` };
   };
@@ -61,7 +70,7 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
   await kube.deleteObject(pool);
   io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} deleted\n`);
   if (!options.wait) return;
-  await waitWithProgress(kube, io, `waiting for the operator to remove pool "${options.name}"`, { namespace, name: options.name, timeoutMs: options.timeoutMs, judge: removal(options.name) });
+  await waitWithProgress(kube, io, `waiting for the operator to remove pool "${options.name}"`, { namespace, name: options.name, timeoutMs: options.timeoutMs, judge: removal(kube, options.name) });
 }
 
 export function storageRemoveCommand(deps: Deps): Command {

@@ -32,17 +32,54 @@ export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [
   rule(["apps"], ["daemonsets"], ["get", "patch"]),
 ];
 
-/** external-provisioner, external-resizer and the Kadalu provisioner (pool usage in KadaluStorage status). */
-export const PROVISIONER_CLUSTER_RULES: PolicyRule[] = [
-  rule([""], ["persistentvolumes"], [...READ, "create", "delete", "patch"]),
+/**
+ * external-provisioner v5.3.0, as its deploy/kubernetes/rbac.yaml for that tag grants, less what Kadalu's
+ * configuration never uses: snapshots (no snapshot support), nodes and csinodes (topology only),
+ * volumeattachments (drivers with PUBLISH_UNPUBLISH only), leases and CSIStorageCapacity (leader election
+ * and --enable-capacity are off).
+ */
+export const EXTERNAL_PROVISIONER_RULES: PolicyRule[] = [
+  rule([""], ["persistentvolumes"], [...READ, "create", "patch", "delete"]),
   rule([""], ["persistentvolumeclaims"], [...READ, "update"]),
-  rule([""], ["persistentvolumeclaims/status"], ["patch"]),
-  rule(["storage.k8s.io"], ["storageclasses", "csinodes"], READ),
-  rule([""], ["nodes"], READ),
+  rule(["storage.k8s.io"], ["storageclasses"], READ),
   rule([""], ["events"], ["list", "watch", "create", "update", "patch"]),
+];
+
+/**
+ * external-resizer v1.14.0, as its rbac.yaml for that tag grants: `pods` because
+ * --handle-volume-inuse-error defaults to true and the resizer waits for its pod informer before any work;
+ * volumeattributesclasses only with the VolumeAttributesClass gate (off), leases only with leader election.
+ */
+export const EXTERNAL_RESIZER_RULES: PolicyRule[] = [
+  rule([""], ["persistentvolumes"], [...READ, "patch"]),
+  rule([""], ["persistentvolumeclaims"], READ),
+  rule([""], ["persistentvolumeclaims/status"], ["patch"]),
+  rule([""], ["pods"], READ),
+  rule([""], ["events"], ["list", "watch", "create", "update", "patch"]),
+];
+
+/** The Kadalu provisioner: finds a pool by name and writes its usage into the status. */
+export const KADALU_PROVISIONER_RULES: PolicyRule[] = [
   rule(["kadalu-operator.storage"], ["kadalustorages"], ["get", "list"]),
   rule(["kadalu-operator.storage"], ["kadalustorages/status"], ["patch"]),
 ];
+
+/** One ServiceAccount runs the provisioner pod's three containers: the union of their rules, merged per resource. */
+export const PROVISIONER_CLUSTER_RULES: PolicyRule[] = mergeRules([...EXTERNAL_PROVISIONER_RULES, ...EXTERNAL_RESIZER_RULES, ...KADALU_PROVISIONER_RULES]);
+
+/** Rules for the same group and resource become one, with the union of their verbs (in first-seen order). */
+export function mergeRules(rules: PolicyRule[]): PolicyRule[] {
+  const merged = new Map<string, PolicyRule>();
+  for (const r of rules) {
+    for (const resource of r.resources) {
+      const key = `${r.apiGroups.join(",")}/${resource}`;
+      const existing = merged.get(key);
+      if (existing) existing.verbs = [...new Set([...existing.verbs, ...r.verbs])];
+      else merged.set(key, { apiGroups: [...r.apiGroups], resources: [resource], verbs: [...r.verbs] });
+    }
+  }
+  return [...merged.values()];
+}
 
 export function allows(rules: PolicyRule[], request: { group: string; resource: string; verb: string }): boolean {
   return rules.some((r) => r.apiGroups.includes(request.group) && r.resources.includes(request.resource) && r.verbs.includes(request.verb));

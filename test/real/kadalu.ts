@@ -1,0 +1,117 @@
+/**
+ * Kadalu's own programs on the real tier, each with its own ServiceAccount's token and configured from
+ * what `install` rendered: the operator (env of its Deployment), the CSI provisioner in a mount namespace
+ * of its own with real Gluster, and the real csi-provisioner and csi-resizer sidecars (args of the
+ * provisioner StatefulSet) on its socket.
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CSI_IMAGE_PROGRAMS } from "../helpers/pools.js";
+import type { RealCluster } from "./cluster.js";
+import { freePort } from "./cluster.js";
+import { syncConfigMapDir } from "./configmap-dir.js";
+import type { KubernetesParts } from "./components.js";
+import { startContained, type Contained } from "./namespace.js";
+import type { NodeAgent } from "./node-agent.js";
+import type { Started } from "./processes.js";
+import { waitUntil } from "./processes.js";
+
+export const BIN = {
+  cli: fileURLToPath(new URL("../../bin/kubectl-kadalu", import.meta.url)),
+  operator: fileURLToPath(new URL("../../bin/kadalu-operator", import.meta.url)),
+  csi: fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url)),
+};
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `kubectl kadalu ARGS` (the built CLI) with a kubeconfig. Asynchronous: the node agent and the
+ * ConfigMap sync of this process keep working while the command waits.
+ */
+export function kadalu(kubeconfig: string, args: string[], input?: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN.cli, ...args], {
+      stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: "1", KUBECTL_KADALU_NO_CODE_CACHE: "1" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 170_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(input ?? "");
+  });
+}
+
+type EnvVar = { name: string; value?: string };
+type Container = { name: string; args?: string[]; env?: EnvVar[] };
+
+function containersOf(workload: any): Container[] {
+  return workload.spec.template.spec.containers;
+}
+
+function plainEnv(container: Container): NodeJS.ProcessEnv {
+  return Object.fromEntries((container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+}
+
+/** The operator, out of cluster, as its Deployment configures it, with the operator ServiceAccount's token. */
+export async function startOperator(cluster: RealCluster, namespace = "kadalu"): Promise<Started> {
+  const deployment = await cluster.admin.get(`/apis/apps/v1/namespaces/${namespace}/deployments/operator`);
+  const container = containersOf(deployment)[0]!;
+  const kubeconfig = await cluster.serviceAccountKubeconfig(namespace, "kadalu-operator");
+  const env = { ...process.env, ...plainEnv(container), KADALU_NAMESPACE: namespace, RESYNC_SECONDS: "30" };
+  const operator = cluster.processes.start("kadalu-operator", process.execPath, [BIN.operator, "--kubeconfig", kubeconfig, "--health-port", String(await freePort())], env);
+  await waitUntil(`the operator to start\n${operator.tail()}`, () => operator.tail(50).includes("watching KadaluStorage") || undefined, 30_000);
+  return operator;
+}
+
+export interface RunningProvisioner {
+  csi: Contained;
+  socket: string;
+  provisioner: Started;
+  resizer: Started;
+  stop(): Promise<void>;
+}
+
+/**
+ * The CSI provisioner pod's three containers as local processes: kadalu-csi (role provisioner) in its own
+ * mount namespace, csi-provisioner and csi-resizer with the args the StatefulSet gives them. `hosts` maps
+ * brick host names to addresses; `agent` serves `kubectl exec` into the kadalu-provisioner container.
+ */
+export async function startProvisioner(cluster: RealCluster, parts: KubernetesParts, agent: NodeAgent, hosts: Record<string, string>, namespace = "kadalu"): Promise<RunningProvisioner> {
+  const statefulSet = await cluster.admin.get(`/apis/apps/v1/namespaces/${namespace}/statefulsets/kadalu-csi-provisioner`);
+  const kubeconfig = await cluster.serviceAccountKubeconfig(namespace, "kadalu-csi-provisioner");
+  const infoDir = join(cluster.dir, "kadalu-info");
+  const stopInfo = syncConfigMapDir(cluster.admin, namespace, "kadalu-info", infoDir);
+  const socket = join(cluster.dir, "csi-provisioner.sock");
+  const kadaluContainer = containersOf(statefulSet).find((c) => c.name === "kadalu-provisioner")!;
+  const csi = startContained(cluster.processes, "kadalu-provisioner", cluster.dir, hosts, process.execPath,
+    [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--info-dir", infoDir, "--kubeconfig", kubeconfig, ...(kadaluContainer.args ?? [])],
+    { ...process.env, ...plainEnv(kadaluContainer), CSI_ENDPOINT: `unix://${socket}`, KADALU_NAMESPACE: namespace });
+  await waitUntil(`kadalu-csi to serve\n${csi.process.tail()}`, () => csi.process.tail(50).includes("serving on") || undefined, 30_000);
+  agent.onExec(namespace, "kadalu-csi-provisioner-0", "kadalu-provisioner", csi.execHandler(CSI_IMAGE_PROGRAMS));
+  const sidecar = (name: "csi-provisioner" | "csi-resizer"): Started => {
+    const container = containersOf(statefulSet).find((c) => c.name === name)!;
+    const args = (container.args ?? []).map((arg) => arg.replace("$(ADDRESS)", socket));
+    return cluster.processes.start(name, parts.bins[name], [...args, "--kubeconfig", kubeconfig]);
+  };
+  const provisioner = sidecar("csi-provisioner");
+  const resizer = sidecar("csi-resizer");
+  return {
+    csi, socket, provisioner, resizer,
+    async stop() {
+      await cluster.processes.stop(resizer);
+      await cluster.processes.stop(provisioner);
+      await cluster.processes.stop(csi.process);
+      await stopInfo();
+    },
+  };
+}

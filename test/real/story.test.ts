@@ -1,0 +1,187 @@
+/**
+ * The user's story on real components: a real kube-apiserver and kube-controller-manager (PV binder and
+ * expander, GC, workload controllers), the real csi-provisioner and csi-resizer on the driver's socket,
+ * the operator and the CSI provisioner as local processes (each with its own ServiceAccount's token), and
+ * a real GlusterFS Replica3 volume as the pool. Pods do not run: the node agent reports them Running.
+ */
+import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allows, OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES, PROVISIONER_CLUSTER_RULES, type PolicyRule } from "../../src/core/manifests/rbac.js";
+import { StatDb } from "../../src/statdb/stat-db.js";
+import type { AuditEvent } from "./cluster.js";
+import { startRealCluster, type RealCluster } from "./cluster.js";
+import { Glusterd, BRICK_ADDRESS } from "./gluster.js";
+import { kadalu, startOperator, startProvisioner, type RunningProvisioner } from "./kadalu.js";
+import { NodeAgent } from "./node-agent.js";
+import { waitUntil, type Started } from "./processes.js";
+import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
+
+const NODES = ["kube1", "kube2", "kube3"];
+const PVCS: [string, string][] = [["data-small", "500Mi"], ["data-medium", "1Gi"], ["data-large", "2Gi"]];
+const HOSTS = Object.fromEntries([0, 1, 2].map((index) => [`server-pool1-${index}-0.pool1`, BRICK_ADDRESS]));
+
+describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real sidecars and real GlusterFS", () => {
+  let cluster: RealCluster;
+  let agent: NodeAgent;
+  let gluster: Glusterd;
+  let bricks: string[];
+  let operator: Started;
+  let provisioner: RunningProvisioner;
+  let scratch: string;
+  const pvc = (name: string) => cluster.admin.find(`/api/v1/namespaces/default/persistentvolumeclaims/${name}`);
+  const pool = () => cluster.admin.find("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1");
+  const statefulSets = async (): Promise<string[]> => (await cluster.admin.get("/apis/apps/v1/namespaces/kadalu/statefulsets")).items.map((s: any) => s.metadata.name).sort();
+  const cli = (...args: string[]) => kadalu(cluster.adminKubeconfig, args);
+  // Each step builds on the one before: after a failure the rest are skipped, not failed again.
+  let failed: string | undefined;
+  const step = (name: string, body: () => Promise<void>): void => {
+    it(name, async (context) => {
+      if (failed) context.skip(`an earlier step failed: ${failed}`);
+      try {
+        await body();
+      } catch (error) {
+        failed = name;
+        throw error;
+      }
+    });
+  };
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), "kadalu-story-"));
+    cluster = await startRealCluster(kubernetes!);
+    agent = await NodeAgent.start(cluster.admin, NODES);
+    gluster = await Glusterd.start(glusterfs!, join(scratch, "gluster"));
+    bricks = await gluster.createReplica3("pool1");
+  });
+  afterAll(async () => {
+    await provisioner?.stop();
+    await agent?.stop();
+    await cluster?.stop();
+    await gluster?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  step("install: server-side applied, and every component ready", async () => {
+    const install = await cli("install", "--wait", "--timeout", "90s");
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toContain("Kadalu is ready");
+    operator = await startOperator(cluster);
+    provisioner = await startProvisioner(cluster, kubernetes!, agent, HOSTS);
+  });
+
+  step("storage-add: the operator creates the bricks and the pool becomes ready", async () => {
+    const add = await cli("storage-add", "pool1", "--type", "Replica3", ...NODES.flatMap((node) => ["--path", `${node}:/data/pool1`]), "--yes", "--wait", "--timeout", "90s");
+    expect(add.code, `${add.stderr}\n${operator.tail()}`).toBe(0);
+    expect(add.stderr).toContain('storage pool "pool1" is ready (3/3 bricks ready)');
+    expect(await statefulSets()).toEqual(["kadalu-csi-provisioner", "server-pool1-0", "server-pool1-1", "server-pool1-2"]);
+    const sc = await cluster.admin.get("/apis/storage.k8s.io/v1/storageclasses/kadalu.pool1");
+    expect(sc.provisioner).toBe("kadalu");
+  });
+
+  step("PVCs are provisioned by the real csi-provisioner and bound by the real PV binder", async () => {
+    for (const [name, size] of PVCS) {
+      await cluster.admin.post("/api/v1/namespaces/default/persistentvolumeclaims", {
+        apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name },
+        spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: size } } },
+      });
+    }
+    for (const [name] of PVCS) {
+      await waitUntil(`PVC ${name} to be Bound\n${provisioner.provisioner.tail()}`, async () => ((await pvc(name))?.status?.phase === "Bound") || undefined, 60_000, 200);
+    }
+    const claim = await pvc("data-large");
+    const pv = await cluster.admin.get(`/api/v1/persistentvolumes/${claim.spec.volumeName}`);
+    expect(pv.spec.csi.driver).toBe("kadalu");
+    expect(pv.spec.csi.volumeAttributes.hostvol).toBe("pool1");
+    // The PV directory is on every brick of the real Replica3 volume.
+    for (const brick of bricks) expect(existsSync(join(brick, pv.spec.csi.volumeAttributes.path)), brick).toBe(true);
+  });
+
+  step("storage-list --status reads stat.db from the provisioner through a real exec", async () => {
+    const list = await cli("storage-list", "--status");
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/\npool1\s+Replica3\s+3\s+delete\s+[\d.]+ \w?i?B\s+3\.5 GiB\s+[\d.]+%\s+3\s+500\.0 MiB\s+1\.2 GiB\s+2\.0 GiB\n/);
+  });
+
+  step("a PVC expands through the real csi-resizer (its pod informer syncs under the provisioner's token)", async () => {
+    await cluster.admin.merge("/api/v1/namespaces/default/persistentvolumeclaims/data-small", { spec: { resources: { requests: { storage: "1Gi" } } } });
+    await waitUntil(`data-small to report 1Gi\n${provisioner.resizer.tail()}`, async () => ((await pvc("data-small"))?.status?.capacity?.storage === "1Gi") || undefined, 60_000, 200);
+    const list = await cli("storage-list", "--status");
+    expect(list.stdout).toMatch(/\s4\.0 GiB\s+[\d.]+%\s+3\s+1\.0 GiB\s+1\.3 GiB\s+2\.0 GiB\n/);
+  });
+
+  step("storage-remove is refused while PVCs use the pool", async () => {
+    const refused = await cli("storage-remove", "pool1", "--yes");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: storage pool "pool1" is still used by 3 PersistentVolumes: pvc-.*\(claim default\/data-/);
+  });
+
+  step("a foreground cascading delete is blocked too: the real garbage collector leaves the bricks serving", async () => {
+    await cluster.admin.delete("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1", { propagationPolicy: "Foreground" });
+    await waitUntil("the operator to block the deletion", async () => ((await pool())?.status?.state === "blocked") || undefined, 30_000, 200);
+    // The garbage collector has acted on the foreground delete once it took its foregroundDeletion
+    // finalizer off the pool (after deleting the dependents it found, if any); its discovery of a new CRD
+    // can take up to 30 s.
+    await waitUntil("the garbage collector to process the foreground delete", async () => {
+      const live = await pool();
+      return !(live?.metadata.finalizers ?? []).includes("foregroundDeletion") || (await statefulSets()).length < 4 || undefined;
+    }, 90_000, 500);
+    expect(await statefulSets()).toEqual(["kadalu-csi-provisioner", "server-pool1-0", "server-pool1-1", "server-pool1-2"]);
+    expect((await cluster.admin.get("/api/v1/namespaces/kadalu/services/pool1")).metadata.deletionTimestamp).toBeUndefined();
+    expect((await pool())?.status?.state).toBe("blocked");
+  });
+
+  step("deleting the PVCs removes each PV's directory, metadata and stat.db row; the blocked pool then goes", async () => {
+    // With the operator down, the pool's "blocked" status outlives the PVs: the window in which
+    // storage-remove --wait must wait for a fresh verdict instead of failing on the stale one.
+    await cluster.processes.stop(operator);
+    for (const [name] of PVCS) await cluster.admin.delete(`/api/v1/namespaces/default/persistentvolumeclaims/${name}`);
+    await waitUntil(`the PVs to be deleted\n${provisioner.provisioner.tail()}`, async () => (await cluster.admin.get("/api/v1/persistentvolumes")).items.length === 0 || undefined, 60_000, 200);
+    expect((await pool())?.status?.state).toBe("blocked");
+    let exited = false;
+    const removing = cli("storage-remove", "pool1", "--yes", "--wait", "--timeout", "90s").finally(() => (exited = true));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(exited, "storage-remove --wait gave up on a stale verdict").toBe(false);
+    operator = await startOperator(cluster);
+    const removed = await removing;
+    expect(removed.code, `${removed.stderr}\n${operator.tail()}`).toBe(0);
+    expect(removed.stderr).toContain('storage pool "pool1" removed');
+    expect((await cluster.admin.get("/api/v1/persistentvolumes")).items).toEqual([]);
+    expect(await statefulSets()).toEqual(["kadalu-csi-provisioner"]);
+    for (const brick of bricks) {
+      expect(readdirSync(join(brick, "subvol")), brick).toEqual([]);
+      const db = StatDb.open(join(brick, "stat.db"), { readonly: true });
+      expect(db.totals().count).toBe(0);
+      db.close();
+    }
+    // The finalizer came off without a conflict: the operator logged no failed reconcile.
+    expect(readFileSync(operator.log, "utf8")).not.toMatch(/ error reconcile/);
+  });
+
+  step("uninstall removes what install applied", async () => {
+    const result = await cli("uninstall", "--yes");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^Kadalu uninstalled from namespace "kadalu": \d+ objects deleted\n$/);
+  });
+
+  step("every request of the operator and of the provisioner pod's three containers was allowed by the rendered RBAC", async () => {
+    const events = cluster.audit();
+    const check = (user: string, allowed: (event: AuditEvent, request: { group: string; resource: string; verb: string }) => boolean) => {
+      const mine = events.filter((event) => event.user.username === user && event.objectRef?.resource);
+      const refused = mine.filter((event) => {
+        const ref = event.objectRef!;
+        const request = { group: ref.apiGroup ?? "", resource: ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource!, verb: event.verb };
+        return event.responseStatus?.code === 403 || !allowed(event, request);
+      }).map((event) => `${event.verb} ${event.requestURI} -> ${event.responseStatus?.code}`);
+      return { count: mine.length, refused: [...new Set(refused)] };
+    };
+    const inNamespace = (rules: PolicyRule[], event: AuditEvent, request: { group: string; resource: string; verb: string }) => event.objectRef?.namespace === "kadalu" && allows(rules, request);
+    const operatorRequests = check("system:serviceaccount:kadalu:kadalu-operator", (event, request) => allows(OPERATOR_CLUSTER_RULES, request) || inNamespace(OPERATOR_NAMESPACE_RULES, event, request));
+    const provisionerRequests = check("system:serviceaccount:kadalu:kadalu-csi-provisioner", (_event, request) => allows(PROVISIONER_CLUSTER_RULES, request));
+    expect(operatorRequests.refused).toEqual([]);
+    expect(provisionerRequests.refused).toEqual([]);
+    expect(operatorRequests.count).toBeGreaterThan(10);
+    expect(provisionerRequests.count).toBeGreaterThan(10);
+  });
+});
