@@ -1,0 +1,65 @@
+/**
+ * `npm test`: the stand-in tier (the API test server, local directories; runs anywhere), then the real
+ * tier (real kube-apiserver, controller-manager, sidecars, csi-sanity and GlusterFS) where its parts are
+ * on this machine, else one line saying why it was skipped and how to enable it. Ends with one summary
+ * line per tier and a total. `npm run test:real` runs the real tier alone.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { glusterParts, k8sBinDir, kubernetesParts } from "../test/real/components.js";
+
+interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+function runTier(title: string, config: string[], extra: string[]): Counts & { code: number } {
+  console.log(`\n== ${title} ==`);
+  const dir = mkdtempSync(join(tmpdir(), "kadalu-tier-"));
+  const report = join(dir, "report.json");
+  try {
+    const result = spawnSync(process.execPath, [join("node_modules", "vitest", "vitest.mjs"), "run", ...config, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra], { stdio: "inherit" });
+    let counts: Counts = { passed: 0, failed: 0, skipped: 0 };
+    try {
+      const json = JSON.parse(readFileSync(report, "utf8"));
+      counts = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests };
+    } catch {
+      counts.failed = 1; // no report: the runner itself failed
+    }
+    return { ...counts, code: result.status ?? 1 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const which = process.argv[2] ?? "all";
+const extra = process.argv.slice(3);
+const lines: string[] = [];
+const totals: Counts = { passed: 0, failed: 0, skipped: 0 };
+let code = 0;
+const add = (name: string, result: Counts & { code: number }): void => {
+  lines.push(`${name}: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped`);
+  totals.passed += result.passed;
+  totals.failed += result.failed;
+  totals.skipped += result.skipped;
+  if (result.code !== 0) code = result.code;
+};
+
+if (which === "all" || which === "standin") add("stand-in tier", runTier("stand-in tier: API test server, local directories", [], extra));
+if (which === "all" || which === "real") {
+  const kube = kubernetesParts();
+  if (typeof kube === "string") {
+    lines.push(`real tier: skipped: ${kube}`);
+    console.log(`\n== real tier: skipped: ${kube} ==`);
+  } else {
+    const gluster = glusterParts();
+    console.log(`\nreal tier: Kubernetes binaries from ${k8sBinDir()}, etcd ${kube.etcd}; GlusterFS: ${typeof gluster === "string" ? `tests skipped: ${gluster}` : gluster.glusterd}`);
+    add("real tier", runTier("real tier: kube-apiserver, kube-controller-manager, csi-provisioner, csi-resizer, csi-sanity, GlusterFS", ["--config", "vitest.real.config.ts"], extra));
+  }
+}
+console.log(`\n${lines.join("\n")}`);
+console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(code);
