@@ -1,6 +1,6 @@
 /** Streams, colour policy and object printers shared by every command (kubectl's IOStreams + PrintFlags). */
 import { Chalk, type ChalkInstance } from "chalk";
-import { stringify } from "yaml";
+import { toPortableYaml } from "../core/yaml.js";
 
 export interface Writable {
   write(chunk: string): unknown;
@@ -37,7 +37,7 @@ export const OBJECT_FORMATS = ["yaml", "json"] as const;
 export type ObjectFormat = (typeof OBJECT_FORMATS)[number];
 
 export function toYaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+  return toPortableYaml(value);
 }
 
 export function formatObject(value: unknown, format: ObjectFormat): string {

@@ -6,6 +6,7 @@
 import { Writable } from "node:stream";
 import { CoreV1Api, CustomObjectsApi, Exec, Log, type KubeConfig, type V1Pod, type V1Status, Watch } from "@kubernetes/client-node";
 import { KADALU_API_VERSION, KADALU_GROUP, KADALU_KIND, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../core/pool/types.js";
+import { FIELD_MANAGER } from "../core/manifests/common.js";
 import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
 import { RawClient } from "./raw.js";
@@ -22,7 +23,7 @@ export interface AnyObject {
 /** What names an object: enough to find, read or delete it. */
 export type ObjectRef = Pick<AnyObject, "apiVersion" | "kind" | "metadata">;
 
-export const FIELD_MANAGER = "kubectl-kadalu";
+export { FIELD_MANAGER };
 
 export type Pod = V1Pod;
 
@@ -89,6 +90,18 @@ export class Kube {
         body: object, contentType: "application/apply-patch+yaml",
         query: { fieldManager: FIELD_MANAGER, force: "true", dryRun: options.dryRun ? "All" : undefined },
       }),
+    )) as T;
+  }
+
+  /**
+   * Replaces the whole object (PUT) at the live object's resourceVersion: fields only others set go, and
+   * every manager's ownership is reset (`managedFields: [{}]`), so the next apply owns all it sets.
+   */
+  async replace<T extends AnyObject>(object: T, resourceVersion: string): Promise<T> {
+    const info = await this.resourceOf(object.apiVersion, object.kind);
+    const path = objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace);
+    return (await this.call(`cannot replace ${object.kind.toLowerCase()} "${object.metadata.name}"`, () =>
+      this.raw.request("PUT", path, { body: { ...object, metadata: { ...object.metadata, resourceVersion, managedFields: [{}] } }, query: { fieldManager: FIELD_MANAGER } }),
     )) as T;
   }
 

@@ -33,6 +33,9 @@ describe("install", () => {
     const json = JSON.parse((await runCli(["install", "-o", "json"])).stdout);
     expect(json.kind).toBe("List");
     expect(json.items).toEqual(docs);
+    // kubectl reads YAML 1.1 (`value: no` would be a boolean there): both versions read the same objects.
+    expect(parseAllDocuments(yaml.stdout, { version: "1.1" }).map((doc) => doc.toJS())).toEqual(json.items);
+    expect(yaml.stdout).toContain('value: "no"');
     const dry = await runCli(["install", "--dry-run"]);
     expect(dry.stdout).toBe(yaml.stdout);
     expect(dry.stderr).toContain("nothing was sent");
@@ -102,8 +105,8 @@ describe("install", () => {
     cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kadalu" } });
     cluster.server.seed({
       apiVersion: "v1", kind: "Pod", metadata: { name: "operator-5d9c7-x2x", namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "operator" } },
-      spec: { containers: [{ name: "kadalu-operator" }] },
-      status: { phase: "Pending", containerStatuses: [{ name: "kadalu-operator", ready: false, state: { waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "docker.io/kadalu/kadalu-operator:0.0.0-dev"' } } }] },
+      spec: { containers: [{ name: "kadalu-operator", image: "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev" }] },
+      status: { phase: "Pending", containerStatuses: [{ name: "kadalu-operator", ready: false, state: { waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev"' } } }] },
     }, {
       apiVersion: "v1", kind: "Pod", metadata: { name: "kadalu-csi-provisioner-0", namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "csi-driver" } },
       spec: { containers: [{ name: "kadalu-provisioner" }] },
@@ -112,7 +115,7 @@ describe("install", () => {
     const result = await install("--wait", "--timeout", "1s");
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("error: Kadalu was not ready after 1s: operator not ready yet; CSI provisioner not ready yet; CSI nodeplugin not ready yet on 0/0 nodes");
-    expect(result.stderr).toContain('operator-5d9c7-x2x: ImagePullBackOff in container kadalu-operator: Back-off pulling image "docker.io/kadalu/kadalu-operator:0.0.0-dev"\n    next: kubectl describe pod -n kadalu operator-5d9c7-x2x');
+    expect(result.stderr).toContain('operator-5d9c7-x2x: ImagePullBackOff: cannot pull image ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev for container kadalu-operator (Back-off pulling image "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev"); push the images to a registry your nodes reach (npm run images builds them; see README, Container images) and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]\n    next: kubectl describe pod -n kadalu operator-5d9c7-x2x');
     expect(result.stderr).toContain("kadalu-csi-provisioner-0: CrashLoopBackOff in container kadalu-provisioner\n    next: kubectl logs -n kadalu kadalu-csi-provisioner-0 -c kadalu-provisioner --previous");
   });
 

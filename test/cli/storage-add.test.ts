@@ -111,6 +111,16 @@ describe("storage-add against a cluster", () => {
     expect(result.stdout).toContain("name: pool1");
   });
 
+  it("prints pools that YAML 1.1 (kubectl) and 1.2 read back the same, whatever the names and options", async () => {
+    // A node called "no", a path like an octal number, an option value "on": strings, for every reader.
+    const result = await runCli(["storage-add", "pool1", "--path", "no:/0755", "--dry-run", "--kubeconfig", "/nonexistent"]);
+    expect(result.code, result.stderr).toBe(0);
+    const { parse } = await import("yaml");
+    const read11 = parse(result.stdout, { version: "1.1" });
+    expect(read11).toEqual(parse(result.stdout, { version: "1.2" }));
+    expect(read11.spec.storage[0]).toEqual({ node: "no", path: "/0755" });
+  });
+
   it("--wait follows the status until the operator reports ready", async () => {
     const done = runCli(["storage-add", "pool1", ...replica3, "--yes", "--wait", "--timeout", "20s", ...kc()]);
     await until(() => cluster.server.get(API, "KadaluStorage", "kadalu", "pool1") !== undefined);

@@ -132,7 +132,7 @@ describe("storage-list", () => {
     expect(calls().sort()).toEqual(["get configmaps", "list kadalustorages", "list pods"]);
     const yaml = (await list("--detail", "-o", "yaml")).stdout;
     expect(yaml).toContain("podPhase: Missing");
-    expect(yaml).toContain("performance.quick-read: off");
+    expect(yaml).toContain('performance.quick-read: "off"');
   });
 
   it("shows a pool whose mount is missing as unavailable, keeps the others, exit 1", async () => {

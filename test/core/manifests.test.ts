@@ -38,14 +38,16 @@ describe("install plan", () => {
     }
   });
 
-  it("uses the plugin's version for Kadalu images and pinned releases for the sidecars", () => {
+  it("uses this project's own images at the plugin's version, upstream's server image and pinned sidecars", () => {
     const objects = plan();
     const images = objects.flatMap((o: any) => (o.spec?.template?.spec?.containers ?? []).map((c: any) => c.image));
     expect(images).toEqual([
-      "docker.io/kadalu/kadalu-operator:1.0.0",
-      "registry.k8s.io/sig-storage/csi-provisioner:v5.3.0", "registry.k8s.io/sig-storage/csi-resizer:v1.14.0", "docker.io/kadalu/kadalu-csi:1.0.0",
-      "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.14.0", "docker.io/kadalu/kadalu-csi:1.0.0",
+      "ghcr.io/kubectl-kadalu/kadalu-operator:1.0.0",
+      "registry.k8s.io/sig-storage/csi-provisioner:v5.3.0", "registry.k8s.io/sig-storage/csi-resizer:v1.14.0", "ghcr.io/kubectl-kadalu/kadalu-csi:1.0.0",
+      "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.14.0", "ghcr.io/kubectl-kadalu/kadalu-csi:1.0.0",
     ]);
+    // Never upstream's runtime images: their repository path is not ours.
+    expect(images.filter((image: string) => /^docker\.io\/kadalu\/kadalu-(operator|csi)/.test(image))).toEqual([]);
     expect(envOf(containers(find(objects, "Deployment"))[0])).toMatchObject({ SERVER_IMAGE: "docker.io/kadalu/kadalu-server:1.2.0", K8S_DIST: "kubernetes", KUBELET_DIR: "/var/lib/kubelet" });
   });
 
@@ -58,7 +60,14 @@ describe("install plan", () => {
         expect(container.imagePullPolicy).toBe("Always");
       }
     }
-    expect(containers(find(objects, "Deployment"))[0].image).toBe("mirror.example.com:5000/kadalu/kadalu-operator:1.0.1");
+    expect(containers(find(objects, "Deployment"))[0].image).toBe("mirror.example.com:5000/kubectl-kadalu/kadalu-operator:1.0.1");
+    expect(envOf(containers(find(objects, "Deployment"))[0]).SERVER_IMAGE).toBe("mirror.example.com:5000/kadalu/kadalu-server:1.2.0");
+  });
+
+  it("takes the repository path of its own images from --image-repository", () => {
+    const objects = plan({ version: "1.0.0", imageRegistry: "registry.example.com", imageRepository: "team/storage" });
+    expect(containers(find(objects, "Deployment"))[0].image).toBe("registry.example.com/team/storage/kadalu-operator:1.0.0");
+    expect(containers(find(objects, "StatefulSet")).find((c: any) => c.name === "kadalu-provisioner").image).toBe("registry.example.com/team/storage/kadalu-csi:1.0.0");
   });
 
   it("moves kubelet paths for microk8s, inside the container too", () => {

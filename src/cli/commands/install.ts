@@ -1,6 +1,6 @@
 /** `install`: server-side applies the embedded, versioned manifests in dependency order, then waits until ready. */
 import { Command, Option } from "commander";
-import { stringify } from "yaml";
+import { toPortableYaml } from "../../core/yaml.js";
 import { ClusterError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
 import { INSTALL_HASH_ANNOTATION, OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
@@ -64,7 +64,7 @@ export function complete(raw: RawOptions): InstallCommandOptions {
 
 export function renderObjects(objects: KubeObject[], format: "yaml" | "json"): string {
   if (format === "json") return `${JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }, null, 2)}\n`;
-  return objects.map((object) => stringify(object, { lineWidth: 0 })).join("---\n");
+  return objects.map((object) => toPortableYaml(object)).join("---\n");
 }
 
 /** Groups to apply: the plan's steps, or the local files' objects one at a time in file order. */
@@ -135,8 +135,8 @@ export function installCommand(deps: Deps): Command {
     .description("Install (or upgrade) the Kadalu operator and CSI driver from manifests shipped in this plugin")
     .addOption(new Option("--type <platform>", "the Kubernetes distribution").choices(PLATFORMS).default("kubernetes"))
     .option("--kubelet-dir <dir>", "the kubelet's root directory (default /var/lib/kubelet; microk8s: its snap path)")
-    .option("--image-registry <registry>", "registry of all images, e.g. a mirror (default docker.io for Kadalu, registry.k8s.io for CSI sidecars)")
-    .addOption(new Option("--image-repository <name>", "repository of Kadalu's images").default("kadalu").hideHelp())
+    .option("--image-registry <registry>", "registry of every image, e.g. a mirror (default: ghcr.io for the operator and CSI images, docker.io for upstream's kadalu-server, registry.k8s.io for the CSI sidecars)")
+    .option("--image-repository <path>", "repository path of the operator and CSI images in the registry (default kubectl-kadalu)")
     .option("--image-tag <tag>", "tag of the operator and CSI images (default: the plugin's version)")
     .option("--server-image-tag <tag>", "tag of the upstream kadalu-server image that runs the bricks")
     .addOption(new Option("--image-pull-policy <policy>", "image pull policy").choices(PULL_POLICIES).default("IfNotPresent"))

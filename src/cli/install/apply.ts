@@ -1,6 +1,7 @@
 /** Applies install objects in order: the namespace first, a CRD established before anything uses it. */
 import { ClusterError } from "../../core/errors.js";
 import type { KubeObject } from "../../core/manifests/index.js";
+import { FIELD_MANAGER } from "../../core/manifests/common.js";
 import type { AnyObject, Kube } from "../../kube/client.js";
 import type { EventSink } from "./events.js";
 
@@ -20,6 +21,44 @@ async function waitEstablished(kube: Kube, crd: KubeObject, sink: EventSink, tim
     sink({ type: "waiting", what: `waiting for CRD ${crd.metadata.name} to be established` });
     await sleep(250);
   }
+}
+
+/** Workloads whose pods would run whatever another field manager left in their template. */
+const WORKLOADS = ["Deployment", "StatefulSet", "DaemonSet"];
+
+interface ManagedField {
+  manager?: string;
+  subresource?: string;
+  fieldsV1?: { "f:spec"?: unknown };
+}
+
+/** Managers other than ours that own parts of the live object's spec (status writers do not count). */
+export function foreignSpecManagers(live: AnyObject): string[] {
+  const fields = ((live.metadata as { managedFields?: ManagedField[] }).managedFields ?? []);
+  return [...new Set(fields.filter((f) => f.manager !== FIELD_MANAGER && !f.subresource && f.fieldsV1?.["f:spec"] !== undefined).map((f) => f.manager ?? "?"))];
+}
+
+/**
+ * Server-side apply never removes fields another manager owns: a container or volume left by an earlier
+ * `kubectl apply` (or upstream's install) would stay in our pods. The apply's answer says who else owns
+ * parts of the spec; such a workload is replaced whole (PUT) and applied again. One whose immutable fields
+ * (a selector) differ is refused by the apply: it is deleted and created anew. The usual path costs nothing.
+ */
+async function applyWorkload(kube: Kube, object: KubeObject): Promise<string | undefined> {
+  let applied: AnyObject;
+  try {
+    applied = await kube.apply(object as AnyObject);
+  } catch (error) {
+    if ((error as ClusterError).status !== 422) throw error;
+    await kube.deleteObject(object as AnyObject);
+    await kube.apply(object as AnyObject);
+    return "deleted and created anew: its immutable fields differed";
+  }
+  const others = foreignSpecManagers(applied);
+  if (others.length === 0) return undefined;
+  await kube.replace(object as AnyObject, (applied.metadata as { resourceVersion?: string }).resourceVersion ?? "");
+  await kube.apply(object as AnyObject);
+  return `replaced: fields set by ${others.join(", ")} removed`;
 }
 
 export interface ApplyOptions {
@@ -42,9 +81,11 @@ export async function applyGroups(kube: Kube, groups: KubeObject[][], options: A
         return;
       }
       if (options.dryRun && object.kind === "Namespace" && !(await kube.getObject("v1", "Namespace", object.metadata.name))) missingNamespace = object.metadata.name;
-      await kube.apply(object as AnyObject, { dryRun: options.dryRun });
+      let note: string | undefined;
+      if (!options.dryRun && WORKLOADS.includes(object.kind)) note = await applyWorkload(kube, object);
+      else await kube.apply(object as AnyObject, { dryRun: options.dryRun });
       applied += 1;
-      options.sink({ type: "applied", object: objectRef(object), dryRun: options.dryRun });
+      options.sink({ type: "applied", object: note ? `${objectRef(object)} (${note})` : objectRef(object), dryRun: options.dryRun });
     }));
     for (const crd of group.filter((object) => object.kind === "CustomResourceDefinition")) {
       if (!options.dryRun) await waitEstablished(kube, crd, options.sink, options.crdTimeoutMs ?? 60_000);

@@ -30,11 +30,22 @@ const COMPONENTS: Component[] = [
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const PULL_FAILURES = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"];
+
+/** Which image could not be pulled, and what a user does about it. */
+function pullProblem(pod: Pod, container: string, reason: string, message: string | undefined): string {
+  const image = pod.spec?.containers?.find((c) => c.name === container)?.image ?? pod.status?.containerStatuses?.find((c) => c.name === container)?.image ?? "?";
+  return `${reason}: cannot pull image ${image} for container ${container}${message ? ` (${message})` : ""}; `
+    + "push the images to a registry your nodes reach (npm run images builds them; see README, Container images) "
+    + "and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]";
+}
+
 function podProblem(pod: Pod): string | undefined {
   const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
   if (ready) return undefined;
   for (const status of pod.status?.containerStatuses ?? []) {
     const waiting = status.state?.waiting;
+    if (waiting?.reason && PULL_FAILURES.includes(waiting.reason)) return pullProblem(pod, status.name, waiting.reason, waiting.message);
     if (waiting?.reason) return `${waiting.reason} in container ${status.name}${waiting.message ? `: ${waiting.message}` : ""}`;
     const terminated = status.state?.terminated ?? status.lastState?.terminated;
     if (terminated && !status.ready) return `container ${status.name} exited with ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ""}`;

@@ -10,6 +10,8 @@ export type KubeObject = {
 
 export const PART_OF = "kadalu";
 export const MANAGED_BY = "kubectl-kadalu";
+/** The field manager of every server-side apply the plugin makes. */
+export const FIELD_MANAGER = "kubectl-kadalu";
 
 export const SA = {
   operator: "kadalu-operator",

@@ -12,6 +12,13 @@ export const MICROK8S_KUBELET_DIR = "/var/snap/microk8s/common/var/lib/kubelet";
 
 /** Upstream's server image runs the bricks unchanged; its release is pinned here. */
 export const UPSTREAM_SERVER_TAG = "1.2.0";
+export const UPSTREAM_SERVER = { registry: "docker.io", repository: "kadalu", name: "kadalu-server" } as const;
+
+/**
+ * This project's images: a registry and repository path of our own, so a default reference can never
+ * resolve to upstream Kadalu's `docker.io/kadalu/kadalu-operator` (its old Python runtimes).
+ */
+export const PROJECT_IMAGES = { registry: "ghcr.io", repository: "kubectl-kadalu" } as const;
 
 /** Current kubernetes-csi sidecar releases. */
 export const SIDECARS = {
@@ -25,9 +32,10 @@ export interface InstallOptions {
   version: string;
   platform: Platform;
   kubeletDir: string;
-  /** Registry of Kadalu's images (docker.io) and, when set explicitly, of the sidecars too (a mirror). */
+  /** Registry of this project's images (ghcr.io); when set explicitly, of every image (a mirror). */
   imageRegistry: string;
   imageRegistryExplicit: boolean;
+  /** Repository path of this project's images (kubectl-kadalu). */
   imageRepository: string;
   imageTag: string;
   serverImageTag: string;
@@ -62,9 +70,9 @@ export function resolveInstallOptions(input: InstallInput): InstallOptions {
     version: input.version,
     platform,
     kubeletDir,
-    imageRegistry: (input.imageRegistry ?? "docker.io").replace(/\/+$/, ""),
+    imageRegistry: (input.imageRegistry ?? PROJECT_IMAGES.registry).replace(/\/+$/, ""),
     imageRegistryExplicit: input.imageRegistry !== undefined,
-    imageRepository: input.imageRepository ?? "kadalu",
+    imageRepository: (input.imageRepository ?? PROJECT_IMAGES.repository).replace(/^\/+|\/+$/g, ""),
     imageTag: input.imageTag ?? input.version,
     serverImageTag: input.serverImageTag ?? UPSTREAM_SERVER_TAG,
     imagePullPolicy: policy,
@@ -73,9 +81,15 @@ export function resolveInstallOptions(input: InstallInput): InstallOptions {
   };
 }
 
+/** The operator's and the CSI driver's images (ours), or upstream's brick server image. */
 export function kadaluImage(options: InstallOptions, name: "kadalu-operator" | "kadalu-csi" | "kadalu-server"): string {
-  const tag = name === "kadalu-server" ? options.serverImageTag : options.imageTag;
-  return `${options.imageRegistry}/${options.imageRepository}/${name}:${tag}`;
+  if (name === "kadalu-server") return `${serverRegistry(options)}/${UPSTREAM_SERVER.repository}/${UPSTREAM_SERVER.name}:${options.serverImageTag}`;
+  return `${options.imageRegistry}/${options.imageRepository}/${name}:${options.imageTag}`;
+}
+
+/** Upstream's server image comes from Docker Hub unless a mirror is named for every image. */
+export function serverRegistry(options: InstallOptions): string {
+  return options.imageRegistryExplicit ? options.imageRegistry : UPSTREAM_SERVER.registry;
 }
 
 export function sidecarImage(options: InstallOptions, sidecar: keyof typeof SIDECARS): string {

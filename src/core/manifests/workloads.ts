@@ -3,7 +3,7 @@ import {
   CSI_DRIVER_NAME, env, fieldEnv, meta, NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET, pullSecrets, SA,
   selector, labels, type KubeObject,
 } from "./common.js";
-import { kadaluImage, sidecarImage, type InstallOptions } from "./options.js";
+import { kadaluImage, serverRegistry, sidecarImage, UPSTREAM_SERVER, type InstallOptions } from "./options.js";
 
 const SOCKET_DIR = "/plugin";
 const SOCKET = `${SOCKET_DIR}/csi.sock`;
@@ -41,7 +41,8 @@ export function operatorDeployment(options: InstallOptions): KubeObject {
             name: "kadalu-operator", image: kadaluImage(options, "kadalu-operator"), imagePullPolicy: options.imagePullPolicy,
             env: [
               ...commonEnv(options),
-              env("IMAGES_HUB", options.imageRegistry), env("DOCKER_USER", options.imageRepository),
+              // Upstream's names for where the server image lives; SERVER_IMAGE is the whole reference.
+              env("IMAGES_HUB", serverRegistry(options)), env("DOCKER_USER", UPSTREAM_SERVER.repository),
               env("SERVER_IMAGE", kadaluImage(options, "kadalu-server")), env("KUBELET_DIR", options.kubeletDir),
             ],
             ports: [{ name: "health", containerPort: 8080 }],
