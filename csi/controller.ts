@@ -82,6 +82,10 @@ export function controllerService(driver: Driver) {
   async function create(name: string, parameters: Record<string, string>, range: Range) {
     const { size, required, limit } = sizeOf(range);
     const candidates = driver.candidates(parameters);
+    if (candidates.length === 0 && parameters.storage_name && !driver.pool(parameters.storage_name)) {
+      // Just created: the operator has not written it to kadalu-info yet (or the ConfigMap volume lags). Retryable.
+      throw grpcError(Status.UNAVAILABLE, `pool ${parameters.storage_name} is not in kadalu-info yet; pools: ${driver.pools().map((p) => p.volname).join(", ") || "none"}`);
+    }
     if (candidates.length === 0) {
       throw grpcError(Status.INVALID_ARGUMENT, `no pool matches the StorageClass parameters ${JSON.stringify(parameters)}; pools: ${driver.pools().map((p) => p.volname).join(", ") || "none"}`);
     }

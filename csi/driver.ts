@@ -45,6 +45,7 @@ export class Driver {
   readonly poolLocks = new KeyedLock();
   readonly volumeLocks = new KeyedLock();
   private readonly stores = new Map<string, PoolStore>();
+  private readonly mounting = new Map<string, Promise<PoolStore>>();
   private infoCache?: { stamp: string; pools: PoolInfo[] };
 
   constructor(
@@ -104,10 +105,24 @@ export class Driver {
     });
   }
 
-  /** The store of a pool, mounting it first. */
+  /** The store of a pool, mounting it first; concurrent callers share one mount attempt. */
   async store(info: PoolInfo): Promise<PoolStore> {
+    const pending = this.mounting.get(info.volname);
+    if (pending) return pending;
+    const attempt = this.openStore(info).finally(() => this.mounting.delete(info.volname));
+    this.mounting.set(info.volname, attempt);
+    return attempt;
+  }
+
+  private async openStore(info: PoolInfo): Promise<PoolStore> {
     const existing = this.stores.get(info.volname);
-    if (existing) return existing;
+    if (existing && this.mounter.alive(existing.root)) return existing;
+    if (existing) {
+      // Its mount died under it: drop the cached state (the open stat.db) and mount again.
+      this.log(`pool ${info.volname}: the mount at ${existing.root} stopped answering; mounting it again`);
+      existing.close();
+      this.stores.delete(info.volname);
+    }
     let root: string;
     try {
       root = await this.mounter.mountPool(info);
@@ -117,6 +132,21 @@ export class Driver {
     const store = new PoolStore(info.volname, root, this.log);
     this.stores.set(info.volname, store);
     return store;
+  }
+
+  /**
+   * The provisioner mounts every multi-PV pool up front, as upstream does: storage-list, remove-archived-pv
+   * and healinfo exec into it and read /mnt/<pool> before any CSI call has mounted it. Pools that cannot
+   * be mounted yet are logged and tried again by the next call.
+   */
+  async mountAll(): Promise<void> {
+    for (const pool of this.pools().filter((p) => !p.single_pv_per_pool)) {
+      try {
+        await this.store(pool);
+      } catch (error) {
+        this.log(`pool ${pool.volname} not mounted yet: ${(error as Error).message}`);
+      }
+    }
   }
 
   reportUsage(store: PoolStore): void {

@@ -23,6 +23,8 @@ export interface CsiOptions {
   poolRoot?: string;
   kubeconfig?: string;
   usageDelayMs?: number;
+  /** How often the provisioner checks that every multi-PV pool is mounted and alive. */
+  remountMs?: number;
 }
 
 export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
@@ -80,9 +82,19 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   );
   const server = await serve(driver, options.endpoint);
   log(`kadalu-csi ${PLUGIN_VERSION} (${options.role}) serving on ${options.endpoint}`);
+  // The provisioner keeps every multi-PV pool mounted (new pools, and mounts whose client died, too).
+  let mounting: Promise<void> | undefined;
+  const mountAll = (): void => {
+    mounting ??= driver.mountAll().finally(() => (mounting = undefined));
+  };
+  const remount = options.role === "provisioner" ? setInterval(mountAll, options.remountMs ?? 10_000) : undefined;
+  remount?.unref();
+  if (remount) mountAll();
   return {
     driver, server, usage,
     async stop() {
+      clearInterval(remount);
+      await mounting;
       await usage?.flush();
       await shutdown(server);
       driver.close();

@@ -4,7 +4,8 @@
  * mounter maps each pool to a directory on this machine (tests, the sandbox, a laptop).
  */
 import { execFile } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, lstatSync, statfsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
@@ -12,8 +13,10 @@ import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
 const run = promisify(execFile);
 
 export interface Mounter {
-  /** Mounts the pool if needed and returns its root directory. */
+  /** Mounts the pool if needed (replacing a dead mount) and returns its root directory. */
   mountPool(info: PoolInfo): Promise<string>;
+  /** Whether a pool root (or a bound target) still answers: a FUSE mount whose client died does not. */
+  alive(path: string): boolean;
   /** Makes `source` (a directory in a mounted pool) appear at `target`. */
   bind(source: string, target: string, readonly: boolean): Promise<void>;
   /** Undoes `bind`; unmounting what is not mounted is not an error. */
@@ -54,6 +57,50 @@ export class LocalDirMounter implements Mounter {
       return false;
     }
   }
+
+  alive(): boolean {
+    return true;
+  }
+}
+
+/**
+ * ENOTCONN (and ECONNABORTED) is what a FUSE mount answers once its client process died. statfs, not
+ * stat: the kernel may answer a stat of the root from its attribute cache, never a statfs.
+ */
+export function deadMount(path: string): boolean {
+  try {
+    statfsSync(path);
+    return false;
+  } catch (error) {
+    return ["ENOTCONN", "ECONNABORTED"].includes((error as NodeJS.ErrnoException).code ?? "");
+  }
+}
+
+/** Gluster's management port, where clients fetch the volume file. */
+export const GLUSTERD_PORT = 24007;
+
+function answers(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+    socket.once("timeout", () => done(false));
+  });
+}
+
+/** Waits (bounded) until one of `hosts` accepts connections on `port`; says which were tried if none did. */
+export async function waitForServer(hosts: string[], port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt += 1) {
+    const results = await Promise.all(hosts.map((host) => answers(host, port, Math.min(2000, timeoutMs))));
+    if (results.some(Boolean)) return;
+    if (Date.now() >= deadline) throw new Error(`no Gluster server answered on port ${port} of ${hosts.join(", ")} within ${Math.round(timeoutMs / 1000)}s (are the brick pods running?)`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 2000, Math.max(0, deadline - Date.now()))));
+  }
 }
 
 /** Upstream's image has the client in /opt/sbin; Debian's glusterfs-client (our image, a laptop) on PATH. */
@@ -78,21 +125,39 @@ function mounted(path: string): boolean {
   return readFileSync("/proc/self/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === path);
 }
 
+/** The hosts a client fetches the volume file from, as the mount command line names them. */
+function volfileServers(info: PoolInfo): string[] {
+  return isExternal(info) ? info.gluster_hosts.split(",").filter(Boolean) : info.bricks.map((brick) => brick.node);
+}
+
 export class GlusterMounter implements Mounter {
-  constructor(private readonly root: string, private readonly role: "provisioner" | "nodeplugin") {}
+  constructor(private readonly root: string, private readonly role: "provisioner" | "nodeplugin", private readonly serverWaitMs = 30_000) {}
 
   async mountPool(info: PoolInfo): Promise<string> {
     const mountpoint = join(this.root, info.volname);
-    if (mounted(mountpoint)) return mountpoint;
+    if (mounted(mountpoint)) {
+      if (!deadMount(mountpoint)) return mountpoint;
+      // The client died: the kernel keeps the mount, answering ENOTCONN, until it is unmounted.
+      await run("umount", ["-l", mountpoint]);
+    }
     mkdirSync(mountpoint, { recursive: true });
+    await waitForServer(volfileServers(info), GLUSTERD_PORT, this.serverWaitMs);
     await run(GLUSTERFS, glusterMountArgs(info, mountpoint, this.role));
     for (let attempt = 0; attempt < 60 && !mounted(mountpoint); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 500));
     if (!mounted(mountpoint)) throw new Error(`glusterfs did not mount ${info.volname} at ${mountpoint} within 30s; see ${GLUSTER_LOG}`);
     return mountpoint;
   }
 
+  alive(path: string): boolean {
+    return !deadMount(path);
+  }
+
+  /** Binds `source` at `target`; a bind left dead by a client that died is replaced. */
   async bind(source: string, target: string, readonly: boolean): Promise<void> {
-    if (mounted(target)) return;
+    if (mounted(target)) {
+      if (!deadMount(target)) return;
+      await run("umount", ["-l", target]);
+    }
     mkdirSync(target, { recursive: true });
     await run("mount", ["--bind", source, target]);
     if (readonly) await run("mount", ["-o", "remount,bind,ro", target]);
@@ -100,7 +165,7 @@ export class GlusterMounter implements Mounter {
 
   /** Unmounts and removes the target, as the spec asks of NodeUnpublishVolume (never its contents: rmdir). */
   async unbind(target: string): Promise<void> {
-    if (mounted(target)) await run("umount", [target]);
+    if (mounted(target)) await run("umount", deadMount(target) ? ["-l", target] : [target]);
     try {
       rmdirSync(target);
     } catch (error) {

@@ -21,6 +21,8 @@ export interface Desired {
   objects: Manifest[];
   /** Why nothing may be applied (invalid spec, refused change), for status and an event. */
   refusal?: { reason: string; message: string };
+  /** Part of the spec that was not applied while the rest was (a changed volume_id). */
+  ignored?: { reason: string; message: string };
 }
 
 /** Removing or changing storage units, or the type, of a pool in use would lose data: refused. */
@@ -40,9 +42,18 @@ export function refusedChange(pool: KadaluStorage, previous: PoolInfo | undefine
   return undefined;
 }
 
-/** volume_id: the spec's, else the one already in `<pool>.info`, else a new one; then stable forever. */
+/**
+ * volume_id: the one already in `<pool>.info` (its bricks carry it in an xattr and would refuse to start
+ * under another), else the spec's, else a new one; then stable forever.
+ */
 export function volumeIdFor(pool: KadaluStorage, previous: PoolInfo | undefined, fresh: () => string = randomUUID): string {
-  return pool.spec.volume_id || previous?.volume_id || fresh();
+  return previous?.volume_id || pool.spec.volume_id || fresh();
+}
+
+/** A spec.volume_id that differs from the pool's: kept out, and said so in the conditions. */
+export function refusedVolumeId(pool: KadaluStorage, previous: PoolInfo | undefined): string | undefined {
+  if (!previous?.volume_id || !pool.spec.volume_id || pool.spec.volume_id === previous.volume_id) return undefined;
+  return `spec.volume_id ${pool.spec.volume_id} differs from the pool's volume id ${previous.volume_id}, which its bricks carry; the pool keeps ${previous.volume_id} (set spec.volume_id back to it, or remove it)`;
 }
 
 export function desiredState(pool: KadaluStorage, previous: PoolInfo | undefined, config: OperatorConfig, fresh?: () => string): Desired {
@@ -51,13 +62,15 @@ export function desiredState(pool: KadaluStorage, previous: PoolInfo | undefined
   const change = refusedChange(pool, previous);
   if (change) return { objects: [], refusal: { reason: "UnsupportedChange", message: change } };
   const volumeId = volumeIdFor(pool, previous, fresh);
+  const volumeIdProblem = refusedVolumeId(pool, previous);
+  const ignored = volumeIdProblem ? { reason: "VolumeIdChangeRefused", message: volumeIdProblem } : undefined;
   const info = pool.spec.type === "External"
     ? buildExternalInfo(pool, volumeId)
     : buildNativeInfo(pool, { namespace: config.namespace, kadaluVersion: config.kadaluVersion, volumeId });
   const objects = isExternal(info)
     ? [poolStorageClass(pool, info, config)]
     : [...info.bricks.map((brick) => serverStatefulSet(pool, info, brick, config)), poolService(pool, config), poolStorageClass(pool, info, config)];
-  return { info, objects };
+  return { info, objects, ...(ignored ? { ignored } : {}) };
 }
 
 export interface Observation {
@@ -92,7 +105,9 @@ export function statusFor(pool: KadaluStorage, desired: Desired, seen: Observati
   }
   const external = desired.info && isExternal(desired.info);
   const conditions = [
-    condition("Valid", true, "Valid", "the spec is valid", generation),
+    desired.ignored
+      ? condition("Valid", false, desired.ignored.reason, desired.ignored.message, generation)
+      : condition("Valid", true, "Valid", "the spec is valid", generation),
     condition("ConfigWritten", true, "Written", `kadalu-info has ${pool.metadata.name}.info`, generation),
     external
       ? condition("HostsReachable", seen.hosts?.reachable ?? false, seen.hosts?.reachable ? "Reachable" : "Unreachable", seen.hosts?.detail ?? "not checked yet", generation)

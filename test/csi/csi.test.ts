@@ -130,7 +130,9 @@ describe("CreateVolume", () => {
     [{ name: "pvc-1", volume_capabilities: [] }, Status.INVALID_ARGUMENT, /volume_capabilities missing/],
     [{ name: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }] }, Status.INVALID_ARGUMENT, /block volumes are not supported/],
     [{ name: "pvc-1", capacity_range: { required_bytes: 2 * GiB, limit_bytes: GiB } }, Status.OUT_OF_RANGE, /exceeds limit_bytes/],
-    [{ name: "pvc-1", parameters: { storage_name: "nope" } }, Status.INVALID_ARGUMENT, /no pool matches/],
+    // A pool not in kadalu-info (yet): retryable, the operator may be writing it now.
+    [{ name: "pvc-1", parameters: { storage_name: "nope" } }, Status.UNAVAILABLE, /pool nope is not in kadalu-info yet; pools: pool1, pool2, pool3/],
+    [{ name: "pvc-1", parameters: { storage_name: "pool1", hostvol_type: "Replica3" } }, Status.INVALID_ARGUMENT, /no pool matches/],
     [{ name: "pvc-1", capacity_range: { required_bytes: 2 ** 52 } }, Status.RESOURCE_EXHAUSTED, /no pool has room for 4\.0 PiB/],
   ])("%j -> %s", async (request, code, details) => {
     await expectCode(client.controller("CreateVolume", { volume_capabilities: [MOUNT], capacity_range: { required_bytes: GiB }, ...request }), code, details);

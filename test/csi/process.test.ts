@@ -120,3 +120,19 @@ describe("usage in KadaluStorage status", () => {
     }
   });
 });
+
+describe("waiting for a Gluster server", () => {
+  it("returns once a host answers, and names every host tried when none does within the bound", async () => {
+    const { createServer } = await import("node:net");
+    const { waitForServer } = await import("../../csi/mounter.js");
+    const server = createServer().listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    const port = (server.address() as { port: number }).port;
+    await waitForServer(["127.0.0.1"], port, 1000);
+    server.close();
+    await new Promise((resolve) => server.once("close", resolve));
+    const started = Date.now();
+    await expect(waitForServer(["127.0.0.1", "localhost"], port, 600)).rejects.toThrow(`no Gluster server answered on port ${port} of 127.0.0.1, localhost within 1s`);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});

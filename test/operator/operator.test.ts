@@ -237,6 +237,12 @@ describe("operator: correctness under change and failure", () => {
     running = await start();
     await running.controller.queue.idle();
     expect(JSON.parse(info()["p1.info"]!).volume_id).toBe(volumeId);
+    // A changed spec.volume_id never replaces the stored one (the bricks carry it); the conditions say so.
+    cluster.server.objects.commit(type, live(), { ...live(), spec: { ...live().spec, storage: [{ node: "kube1", path: "/a" }, { node: "kube2", path: "/b" }], volume_id: "00000000-0000-4000-8000-00000000beef" } }, undefined, { dryRun: false });
+    await until(() => status("p1")?.conditions?.some((c: any) => c.reason === "VolumeIdChangeRefused"), "volume id refusal");
+    expect(JSON.parse(info()["p1.info"]!).volume_id).toBe(volumeId);
+    expect(status("p1").volumeId).toBe(volumeId);
+    expect(status("p1").conditions.find((c: any) => c.type === "Valid").message).toContain(`the pool keeps ${volumeId}`);
   });
 
   it("loses no info key when 20 pools reconcile at once, with injected conflicts and errors", async () => {
