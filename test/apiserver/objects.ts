@@ -160,6 +160,8 @@ export class Objects {
       const next = structuredClone(current);
       next.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
       next.metadata.deletionGracePeriodSeconds = 0;
+      // As kube-apiserver does (found by the parity test): marking for deletion bumps generation.
+      if (next.metadata.generation) next.metadata.generation += 1;
       next.metadata.resourceVersion = String(this.store.nextRv());
       this.store.put(typeKey(type), next, "MODIFIED");
       return next;
