@@ -44,8 +44,8 @@ const help = timeCommand([BIN, "--help"], runs);
 rows.push(["--help", `${help.toFixed(1)} ms`, "-"]);
 
 const { scenarios } = await import("./scenarios.js");
-const { csiScenarios } = await import("./csi.js");
-rows.push(...(await scenarios()), ...(await csiScenarios()));
+const { csiScenarios, glusterCsiScenarios } = await import("./csi.js");
+rows.push(...(await scenarios()), ...(await csiScenarios()), ...(await glusterCsiScenarios()));
 
 const width = rows.reduce((max, row) => Math.max(max, row[0].length), 0);
 console.log(`median of ${runs} runs each, ${new Date().toISOString()}\n`);
