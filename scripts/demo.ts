@@ -4,6 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { glusterParts } from "../test/real/components.js";
 import { startSandbox } from "../test/sandbox/sandbox.js";
 import { runStory } from "../test/sandbox/story.js";
 
@@ -14,11 +15,17 @@ const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8"
 const EXPECTED = [0, 0, 0, ...(kubectl ? [0, 0] : []), 0, 0, ...(kubectl ? [0] : []), 0, 1, ...(kubectl ? [0] : []), 0, 0];
 
 const started = Date.now();
-const sandbox = await startSandbox();
+const gluster = glusterParts();
+const sandbox = await startSandbox(undefined, { gluster: typeof gluster === "string" ? undefined : gluster });
 console.log(bold("Kadalu sandbox"));
 console.log(`A Kubernetes API test server at ${sandbox.server.url} with nodes kube1, kube2, kube3. The real operator and`);
-console.log("CSI driver run here when their pods \"start\"; pools are directories under a temporary directory.");
-console.log("No Gluster runs: brick pods are reported Ready without running, and a provisioning loop plays the CSI sidecars.");
+console.log("CSI driver run here when their pods \"start\"; a provisioning loop plays the CSI sidecars.");
+if (typeof gluster === "string") {
+  console.log(`Pools: local directories under a temporary directory (no Gluster runs: ${gluster}).`);
+} else {
+  console.log("Pools: real GlusterFS volumes. glusterd runs in a temporary directory, a pool's volume starts when its brick pods");
+  console.log("do, and the CSI driver mounts it with upstream's client command line in a mount namespace of its own.");
+}
 
 let failed = false;
 try {

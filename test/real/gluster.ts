@@ -84,9 +84,14 @@ export class Glusterd {
 
   /** A started Replica3 volume `name` (the pool's name, as the client's --volfile-id asks); returns the brick directories. */
   async createReplica3(name: string): Promise<string[]> {
-    const bricks = [0, 1, 2].map((index) => join(this.dir, "bricks", name, String(index)));
+    return this.createVolume(name, 3, 3);
+  }
+
+  /** A started volume of `count` bricks, replicated `replica` ways (1: distributed). */
+  async createVolume(name: string, count: number, replica: number): Promise<string[]> {
+    const bricks = Array.from({ length: count }, (_, index) => join(this.dir, "bricks", name, String(index)));
     for (const brick of bricks) mkdirSync(brick, { recursive: true });
-    await this.cli(["volume", "create", name, "replica", "3", ...bricks.map((brick) => `${BRICK_ADDRESS}:${brick}`), "force"]);
+    await this.cli(["volume", "create", name, ...(replica > 1 ? ["replica", String(replica)] : []), ...bricks.map((brick) => `${BRICK_ADDRESS}:${brick}`), "force"]);
     this.volumes.push(name);
     await this.cli(["volume", "start", name]);
     return bricks;

@@ -3,11 +3,22 @@
  * pods Ready and, when the operator's and the provisioner's pods start, runs the real operator and the
  * real CSI driver (local-directory pools) in this process; the kadalu-info ConfigMap synced into the
  * driver's info directory as a ConfigMap volume is; a provisioning loop in place of the CSI sidecars; and
- * an exec handler that maps the provisioner pod's /mnt/<pool> to the pool directories. No Gluster runs.
+ * an exec handler that maps the provisioner pod's /mnt/<pool> to the pool directories.
+ * With `gluster` (GlusterFS installed, root), pools are real Gluster volumes instead: glusterd runs in the
+ * sandbox's directory, a pool's volume is created once all its brick pods "started", and the CSI driver
+ * runs as its own process in a mount namespace whose /etc/hosts resolves the brick hosts, mounting the
+ * pools with upstream's client command line, as in a real provisioner pod.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { decodeInfo, isExternal, poolOfKey, type PoolInfo } from "../../src/core/info/codec.js";
+import { POOL_LABEL } from "../../operator/objects.js";
+import type { GlusterParts } from "../real/components.js";
+import { BRICK_ADDRESS, Glusterd } from "../real/gluster.js";
+import { startContained, type Contained } from "../real/namespace.js";
+import { Processes, waitUntil } from "../real/processes.js";
 import { configFromEnv } from "../../operator/config.js";
 import { startOperator, type RunningOperator } from "../../operator/main.js";
 import { startCsi, type RunningCsi } from "../../csi/main.js";
@@ -20,6 +31,8 @@ import { startKubelet } from "./kubelet.js";
 import { startProvisioningLoop } from "./provisioning-loop.js";
 
 export interface Sandbox {
+  /** Where pools live: "local directories" or "real GlusterFS volumes". */
+  pools: string;
   server: ApiServer;
   dir: string;
   kubeconfig: string;
@@ -35,8 +48,47 @@ function envOf(pod: KubeObject): NodeJS.ProcessEnv {
   return Object.fromEntries((pod.spec?.containers?.[0]?.env ?? []).filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
 }
 
-export async function startSandbox(nodes = ["kube1", "kube2", "kube3"]): Promise<Sandbox> {
+const REPLICAS: Record<string, number> = { Replica1: 1, Replica2: 2, Replica3: 3, Arbiter: 3 };
+
+/** Real Gluster for the sandbox: volumes made when a pool's brick pods start, brick hosts resolved in the driver's namespace. */
+class SandboxGluster {
+  private readonly started = new Map<string, Set<string>>();
+  private readonly created = new Set<string>();
+
+  constructor(readonly glusterd: Glusterd, private readonly server: ApiServer, readonly hostsFile: string) {}
+
+  private infos(): PoolInfo[] {
+    const data: Record<string, string> = this.server.get("v1", "ConfigMap", NAMESPACE, "kadalu-info")?.data ?? {};
+    return Object.entries(data).flatMap(([key, text]) => {
+      const pool = poolOfKey(key);
+      return pool ? [decodeInfo(pool, text).info].filter((info): info is PoolInfo => Boolean(info)) : [];
+    });
+  }
+
+  /** Every brick host kadalu-info names resolves to the bricks' address (the file is bound into the driver's namespace). */
+  syncHosts(): void {
+    const hosts = this.infos().flatMap((info) => (isExternal(info) ? [] : info.bricks.map((brick) => `${BRICK_ADDRESS} ${brick.node}`)));
+    const text = ["127.0.0.1 localhost", ...hosts, ""].join("\n");
+    if (!existsSync(this.hostsFile) || readFileSync(this.hostsFile, "utf8") !== text) writeFileSync(this.hostsFile, text);
+  }
+
+  async brickStarted(pool: string, pod: string): Promise<void> {
+    const started = this.started.get(pool) ?? new Set<string>();
+    started.add(pod);
+    this.started.set(pool, started);
+    const info = this.infos().find((candidate) => candidate.volname === pool);
+    if (!info || isExternal(info) || this.created.has(pool) || started.size < info.bricks.length) return;
+    this.created.add(pool);
+    this.syncHosts();
+    await this.glusterd.createVolume(pool, info.bricks.length, REPLICAS[info.type] ?? 1);
+  }
+}
+
+export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options: { gluster?: GlusterParts } = {}): Promise<Sandbox> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-sandbox-"));
+  const processes = new Processes(dir);
+  let gluster: SandboxGluster | undefined;
+  let contained: Contained | undefined;
   const server = await ApiServer.start();
   for (const name of nodes) {
     server.seed({
@@ -49,6 +101,7 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"]): Promise
   const socket = join(dir, "csi", "csi.sock");
   const logs: string[] = [];
   const log = (component: string) => (message: string): void => void logs.push(`${component}: ${message}`);
+  if (options.gluster) gluster = new SandboxGluster(await Glusterd.start(options.gluster, join(dir, "gluster")), server, join(dir, "kadalu-provisioner", "hosts"));
   let operator: RunningOperator | undefined;
   let csi: RunningCsi | undefined;
   let stopInfo: (() => void) | undefined;
@@ -63,7 +116,24 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"]): Promise
             config: { ...configFromEnv(env), namespace: NAMESPACE, resyncMs: 5_000, hostCheckTimeoutMs: 500 },
           });
         }
-        if (pod.metadata.name === "kadalu-csi-provisioner-0") {
+        const pool = pod.metadata.labels?.[POOL_LABEL];
+        if (gluster && pool && pod.metadata.labels?.["app.kubernetes.io/component"] === "server") await gluster.brickStarted(pool, pod.metadata.name);
+        if (pod.metadata.name === "kadalu-csi-provisioner-0" && gluster) {
+          const infoDir = join(dir, "kadalu-info");
+          const sync = syncConfigMapVolume(server, NAMESPACE, "kadalu-info", infoDir);
+          const hosts = setInterval(() => gluster!.syncHosts(), 200);
+          stopInfo = () => {
+            sync();
+            clearInterval(hosts);
+          };
+          contained = startContained(processes, "kadalu-provisioner", dir, {}, process.execPath, [
+            fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url)), "--endpoint", `unix://${socket}`, "--node-id", pod.spec.nodeName, "--role", "provisioner",
+            "--info-dir", infoDir, "--kubeconfig", kubeconfig,
+          ]);
+          const running = contained;
+          await waitUntil(`the CSI driver to serve\n${running.process.tail()}`, () => running.process.tail(50).includes("serving on") || undefined, 30_000);
+          server.onExec(NAMESPACE, pod.metadata.name, "kadalu-provisioner", running.execHandler(CSI_IMAGE_PROGRAMS));
+        } else if (pod.metadata.name === "kadalu-csi-provisioner-0") {
           const infoDir = join(dir, "kadalu-info");
           stopInfo = syncConfigMapVolume(server, NAMESPACE, "kadalu-info", infoDir);
           csi = await startCsi({
@@ -85,15 +155,19 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"]): Promise
         stopInfo?.();
         await csi?.stop();
         csi = undefined;
+        if (contained) await processes.stop(contained.process);
+        contained = undefined;
       }
     },
   });
   const loop = startProvisioningLoop(server, `unix://${socket}`);
   return {
-    server, dir, kubeconfig, provisionerRoot, logs,
+    pools: gluster ? "real GlusterFS volumes" : "local directories", server, dir, kubeconfig, provisionerRoot, logs,
     async stop() {
       loop.stop();
       await stopKubelet();
+      await processes.stopAll();
+      await gluster?.glusterd.stop();
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
