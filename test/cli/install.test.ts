@@ -115,7 +115,7 @@ describe("install", () => {
     const result = await install("--wait", "--timeout", "1s");
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("error: Kadalu was not ready after 1s: operator not ready yet; CSI provisioner not ready yet; CSI nodeplugin not ready yet on 0/0 nodes");
-    expect(result.stderr).toContain('operator-5d9c7-x2x: ImagePullBackOff: cannot pull image ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev for container kadalu-operator (Back-off pulling image "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev"); push the images to a registry your nodes reach (npm run images builds them; see README, Container images) and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]\n    next: kubectl describe pod -n kadalu operator-5d9c7-x2x');
+    expect(result.stderr).toContain('operator-5d9c7-x2x: ImagePullBackOff: cannot pull image ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev for container kadalu-operator (Back-off pulling image "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev"); push the images to a registry your nodes reach (README, Container images: how to build and mirror them) and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]\n    next: kubectl describe pod -n kadalu operator-5d9c7-x2x');
     expect(result.stderr).toContain("kadalu-csi-provisioner-0: CrashLoopBackOff in container kadalu-provisioner\n    next: kubectl logs -n kadalu kadalu-csi-provisioner-0 -c kadalu-provisioner --previous");
   });
 

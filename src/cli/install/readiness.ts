@@ -36,7 +36,7 @@ const PULL_FAILURES = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "
 function pullProblem(pod: Pod, container: string, reason: string, message: string | undefined): string {
   const image = pod.spec?.containers?.find((c) => c.name === container)?.image ?? pod.status?.containerStatuses?.find((c) => c.name === container)?.image ?? "?";
   return `${reason}: cannot pull image ${image} for container ${container}${message ? ` (${message})` : ""}; `
-    + "push the images to a registry your nodes reach (npm run images builds them; see README, Container images) "
+    + "push the images to a registry your nodes reach (README, Container images: how to build and mirror them) "
     + "and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]";
 }
 
