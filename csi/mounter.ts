@@ -79,7 +79,8 @@ export function deadMount(path: string): boolean {
 /** Gluster's management port, where clients fetch the volume file. */
 export const GLUSTERD_PORT = 24007;
 
-function answers(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/** Whether `host` accepts a TCP connection on `port` within `timeoutMs`. */
+export function portAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port, timeout: timeoutMs });
     const done = (ok: boolean): void => {
@@ -96,7 +97,7 @@ function answers(host: string, port: number, timeoutMs: number): Promise<boolean
 export async function waitForServer(hosts: string[], port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt += 1) {
-    const results = await Promise.all(hosts.map((host) => answers(host, port, Math.min(2000, timeoutMs))));
+    const results = await Promise.all(hosts.map((host) => portAnswers(host, port, Math.min(2000, timeoutMs))));
     if (results.some(Boolean)) return;
     if (Date.now() >= deadline) throw new Error(`no Gluster server answered on port ${port} of ${hosts.join(", ")} within ${Math.round(timeoutMs / 1000)}s (are the brick pods running?)`);
     await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 2000, Math.max(0, deadline - Date.now()))));

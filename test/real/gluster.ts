@@ -5,7 +5,8 @@
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+// The management port is fixed: clients (upstream's mount command line) never name another.
+import { GLUSTERD_PORT, portAnswers } from "../../csi/mounter.js";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { GlusterParts } from "./components.js";
@@ -13,23 +14,8 @@ import { Processes, waitUntil } from "./processes.js";
 
 const run = promisify(execFile);
 
-/** Gluster's management port: fixed, since clients (upstream's mount command line) never name another. */
-export const GLUSTERD_PORT = 24007;
 /** The loopback address bricks and clients use. */
 export const BRICK_ADDRESS = "127.0.0.2";
-
-function portAnswers(port: number, host = "127.0.0.1"): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host, timeout: 1000 });
-    const done = (answer: boolean): void => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-    socket.once("timeout", () => done(false));
-  });
-}
 
 /** PIDs of processes whose command line mentions `marker` (bricks and daemons glusterd forked). */
 function processesMentioning(marker: string): number[] {
@@ -52,7 +38,7 @@ export class Glusterd {
 
   /** Starts glusterd in `dir`; refuses when another glusterd holds the management port. */
   static async start(parts: GlusterParts, dir: string): Promise<Glusterd> {
-    if (await portAnswers(GLUSTERD_PORT)) throw new Error(`port ${GLUSTERD_PORT} is taken (another glusterd runs on this machine?): stop it to run the Gluster tests`);
+    if (await portAnswers("127.0.0.1", GLUSTERD_PORT, 1000)) throw new Error(`port ${GLUSTERD_PORT} is taken (another glusterd runs on this machine?): stop it to run the Gluster tests`);
     const gluster = new Glusterd(parts, dir);
     for (const sub of ["glusterd", "run", "log", "bricks"]) mkdirSync(join(dir, sub), { recursive: true });
     writeFileSync(join(dir, "glusterd.vol"), [
@@ -64,7 +50,7 @@ export class Glusterd {
     ].join("\n"));
     const daemon = gluster.processes.start("glusterd", parts.glusterd, ["-N", "-f", join(dir, "glusterd.vol"), "-l", join(dir, "log", "glusterd.log"), "-p", join(dir, "run", "glusterd.pid")]);
     try {
-      await waitUntil(`glusterd to answer on ${GLUSTERD_PORT}\n${daemon.tail()}`, async () => (await portAnswers(GLUSTERD_PORT)) || undefined, 30_000, 100);
+      await waitUntil(`glusterd to answer on ${GLUSTERD_PORT}\n${daemon.tail()}`, async () => (await portAnswers("127.0.0.1", GLUSTERD_PORT, 1000)) || undefined, 30_000, 100);
       await waitUntil("glusterd's CLI socket", () => gluster.cli(["volume", "list"]).then(() => true), 30_000, 200);
     } catch (error) {
       await gluster.stop();
