@@ -10,7 +10,6 @@ import { Driver } from "./driver.js";
 import { GlusterMounter, LocalDirMounter, type Mounter } from "./mounter.js";
 import { serve, shutdown } from "./server.js";
 import { UsageReporter } from "./usage-reporter.js";
-import { stopXattrHelper } from "./xattr.js";
 
 export interface CsiOptions {
   endpoint: string;
@@ -98,7 +97,6 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
       await usage?.flush();
       await shutdown(server);
       driver.close();
-      stopXattrHelper();
     },
   };
 }

@@ -27,7 +27,7 @@ const lazyBundles = {
 
 const common = {
   bundle: true, platform: "node", target: "node20", format: "cjs", minify: true, keepNames: true, legalComments: "none",
-  external: ["better-sqlite3"],
+  external: ["better-sqlite3", "@napi-rs/xattr"],
   // CommonJS bundles have __filename; code that falls back to import.meta.url never reaches it there.
   define: { __KADALU_VERSION__: JSON.stringify(pkg.version), "import.meta.url": "undefined" }, logLevel: "warning",
   outExtension: { ".js": ".cjs" }, absWorkingDir: root,

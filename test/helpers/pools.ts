@@ -1,13 +1,13 @@
 /**
  * Pools laid out as upstream lays them: `<pool>.info` entries and `stat.db` files written by Debian's
- * `sqlite3` running upstream's own SQL (an independent writer), under a directory standing for the CSI
+ * `sqlite3` (or a WebAssembly SQLite where it is missing) running upstream's own SQL (an independent writer), under a directory standing for the CSI
  * provisioner's filesystem, served to `kubectl exec` by the API test server.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { localDirExec } from "../apiserver/exec.js";
+import { sqlite3 } from "./sqlite-cli.js";
 
 /** The CSI image's `node /kadalu/bin/kadalu-csi`, played by this repository's binary. */
 export const CSI_IMAGE_PROGRAMS = { "node /kadalu/bin/kadalu-csi": [process.execPath, fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url))] };
@@ -31,13 +31,13 @@ export function writeUpstreamStatDb(root: string, pool: string, capacity: number
     ...pvs.map(([name, size, hash]) =>
       `INSERT OR REPLACE INTO pv_stats (pvname, hash, size, created_at, updated_at) VALUES (${quote(name)}, ${quote(hash ?? "0000000000000000")}, ${size}, COALESCE((SELECT created_at FROM pv_stats WHERE pvname=${quote(name)}), datetime('now','localtime')), datetime('now','localtime'));`),
   ].join("\n");
-  execFileSync("sqlite3", [file], { input: sql });
+  sqlite3(file, sql, { stdin: true });
   return file;
 }
 
 /** Upstream's own storage-list query, run by sqlite3: `size|count|sum|min|avg|max`. */
 export function upstreamQuery(file: string): string {
-  return execFileSync("sqlite3", [file, "select size from summary;select count(pvname), sum(size), min(size), avg(size), max(size) from pv_stats"], { encoding: "utf8" }).trim();
+  return sqlite3(file, "select size from summary;select count(pvname), sum(size), min(size), avg(size), max(size) from pv_stats").trim();
 }
 
 export function seedKadaluInfo(server: ApiServer, entries: Record<string, string>): void {

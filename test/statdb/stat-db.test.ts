@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { sqlite3 } from "../helpers/sqlite-cli.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const sql = (file: string, query: string): string => execFileSync("sqlite3", [file, query], { encoding: "utf8" }).trim();
+const sql = (file: string, query: string): string => sqlite3(file, query).trim();
 
 describe("stat.db", () => {
   it("creates upstream's schema in rollback-journal mode", () => {
