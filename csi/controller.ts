@@ -3,7 +3,7 @@
  * under a per-pool lock, with upstream's capacity rule (a PV fits below 90% of a pool's free space).
  */
 import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
-import { volumeNameError } from "../src/core/pv-layout.js";
+import { ARCHIVED_PREFIX, volumeNameError } from "../src/core/pv-layout.js";
 import { fitsInPool } from "../src/core/stats/usage.js";
 import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { formatBytes } from "../src/core/units.js";
@@ -33,6 +33,12 @@ function checkName(id: string | undefined, field: string): string {
   const problem = volumeNameError(id);
   if (problem) throw grpcError(Status.INVALID_ARGUMENT, `${field} "${id}" ${problem}`);
   return id;
+}
+
+/** A new volume may not take the name archiving gives: it could never be deleted, and removing it would drop another PV's row. */
+function checkNewName(name: string): string {
+  if (name.startsWith(ARCHIVED_PREFIX)) throw grpcError(Status.INVALID_ARGUMENT, `name "${name}": the prefix ${ARCHIVED_PREFIX} is reserved for archived volumes`);
+  return name;
 }
 
 /** Why a capability cannot be served, or undefined. */
@@ -122,7 +128,7 @@ export function controllerService(driver: Driver) {
 
   return {
     CreateVolume: async (request: { name?: string; capacity_range?: Range; volume_capabilities?: Capability[]; parameters?: Record<string, string>; volume_content_source?: object | null }) => {
-      const name = checkName(request.name, "name");
+      const name = checkNewName(checkName(request.name, "name"));
       if (!request.volume_capabilities?.length) throw grpcError(Status.INVALID_ARGUMENT, "volume_capabilities missing in request");
       const problem = request.volume_capabilities.map(capabilityProblem).find(Boolean);
       if (problem) throw grpcError(Status.INVALID_ARGUMENT, problem);

@@ -18,6 +18,8 @@ export interface DriverConfig {
   role: "provisioner" | "nodeplugin";
   /** Where the `kadalu-info` ConfigMap is mounted (`<pool>.info` files). */
   infoDir: string;
+  /** The kubelet's directory: the only place (its pods/) a volume is published to. */
+  kubeletDir: string;
   /** Pools known without an info file (`--pool-dir` on a laptop): used when no `<pool>.info` names them. */
   localPools?: PoolInfo[];
 }

@@ -22,6 +22,8 @@ export interface CsiOptions {
   poolRoot?: string;
   kubeconfig?: string;
   usageDelayMs?: number;
+  /** The kubelet's directory: NodePublishVolume targets must lie under its pods/ (default /var/lib/kubelet). */
+  kubeletDir?: string;
   /** How often the provisioner checks that every multi-PV pool is mounted and alive. */
   remountMs?: number;
 }
@@ -49,6 +51,7 @@ export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
   return {
     endpoint: endpoint.replace(/^unix:\/\/(?!\/)/, "unix:///"), nodeId: one("node-id", env.NODE_ID ?? "")!, role,
     infoDir: one("info-dir", "/var/lib/gluster")!, mountRoot: one("mount-root", "/mnt")!, poolDirs, poolRoot: one("pool-root"), kubeconfig: one("kubeconfig"),
+    kubeletDir: one("kubelet-dir", env.KUBELET_DIR ?? "/var/lib/kubelet")!.replace(/\/+$/, ""),
   };
 }
 
@@ -76,7 +79,7 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
     usage = new UsageReporter(await connect({ kubeconfig: options.kubeconfig }), log, options.usageDelayMs);
   }
   const driver = new Driver(
-    { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool) },
+    { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet" },
     mounter, log, (pool, value) => usage?.report(pool, value),
   );
   const server = await serve(driver, options.endpoint);

@@ -4,7 +4,7 @@
  * mounter maps each pool to a directory on this machine (tests, the sandbox, a laptop).
  */
 import { execFile } from "node:child_process";
-import { existsSync, lstatSync, statfsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, lstatSync, statfsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -41,7 +41,8 @@ export class LocalDirMounter implements Mounter {
       if (readlinkSync(target) === source) return;
       throw new Error(`${target} is already bound to ${readlinkSync(target)}`);
     }
-    if (existsSync(target)) rmSync(target, { recursive: false, force: true });
+    // Only an empty directory (kubelet's) is taken away: anything else is refused, never replaced.
+    if (existsSync(target)) rmdirSync(target);
     mkdirSync(dirname(target), { recursive: true });
     symlinkSync(source, target, "dir");
   }

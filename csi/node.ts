@@ -32,6 +32,26 @@ function poolFromContext(driver: Driver, context: Record<string, string>): PoolI
   throw grpcError(Status.NOT_FOUND, `pool ${name} is not known on this node (no ${name}.info in ${driver.config.infoDir})`);
 }
 
+/**
+ * A publish target must lie under the kubelet's pods/ directory (where kubelet asks for volumes), and
+ * hold nothing but an empty directory: an existing file there is refused, never replaced.
+ */
+function podsTarget(driver: Driver, target: string): string {
+  const pods = `${driver.config.kubeletDir}/pods/`;
+  const normal = resolve(target);
+  if (!normal.startsWith(pods)) throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} is not under the kubelet's pods directory ${pods}`);
+  let stat: ReturnType<typeof lstatSync>;
+  try {
+    stat = lstatSync(normal);
+  } catch (error) {
+    // Nothing there yet, or a bind whose FUSE client died (the mounter replaces it).
+    if (["ENOENT", "ENOTCONN"].includes((error as NodeJS.ErrnoException).code ?? "")) return normal;
+    throw error;
+  }
+  if (!stat.isDirectory() && !stat.isSymbolicLink()) throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} exists and is not a directory; it is left as it is`);
+  return normal;
+}
+
 /** Whether something is at `path`; a dead FUSE mount (ENOTCONN) is something. */
 function exists(path: string): boolean {
   try {
@@ -56,12 +76,15 @@ export function nodeService(driver: Driver) {
   return {
     NodePublishVolume: async (request: { volume_id?: string; target_path?: string; volume_capability?: { block?: object; access_mode?: { mode?: string } } | null; readonly?: boolean; volume_context?: Record<string, string> }) => {
       const volumeId = required(request.volume_id, "volume_id");
-      const target = absolute(required(request.target_path, "target_path"), "target_path");
+      const target = podsTarget(driver, absolute(required(request.target_path, "target_path"), "target_path"));
       const capability = required(request.volume_capability, "volume_capability");
       if (capability.block) throw grpcError(Status.INVALID_ARGUMENT, "block volumes are not supported");
       const context = request.volume_context ?? {};
       if (Object.keys(context).length === 0) throw grpcError(Status.INVALID_ARGUMENT, "volume_context missing in request");
       const pool = poolFromContext(driver, context);
+      // Without a path only a single-PV pool's volume is the whole pool; otherwise it would publish the
+      // pool root, stat.db and every PV with it.
+      if (!context.path && context.single_pv_per_pool !== "True") throw grpcError(Status.INVALID_ARGUMENT, "volume_context.path missing: only a single-PV pool's volume is the whole pool");
       const store = await driver.store(pool);
       const source = resolve(store.root, context.path ?? "");
       if (source !== store.root && !source.startsWith(store.root + sep)) throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} leaves pool ${pool.volname}`);

@@ -32,7 +32,7 @@ function writeInfo(pool: string, policy: ReclaimPolicy = "delete"): void {
 async function start(role: "provisioner" | "nodeplugin" = "provisioner"): Promise<void> {
   csi = await startCsi({
     endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role, infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"),
-    poolDirs: new Map(pools.map((pool) => [pool, root(pool)])),
+    poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"),
   }, () => undefined);
   client = csiClient(`unix://${join(dir, "csi.sock")}`);
 }
@@ -133,6 +133,8 @@ describe("CreateVolume", () => {
     [{ name: "pvc-1", volume_capabilities: [] }, Status.INVALID_ARGUMENT, /volume_capabilities missing/],
     [{ name: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }] }, Status.INVALID_ARGUMENT, /block volumes are not supported/],
     [{ name: "pvc-1", capacity_range: { required_bytes: 2 * GiB, limit_bytes: GiB } }, Status.OUT_OF_RANGE, /exceeds limit_bytes/],
+    // The archive prefix is reserved: such a volume could not be deleted, and removing it would drop pvc-1's row.
+    [{ name: "archived-pvc-1", parameters: { storage_name: "pool1" } }, Status.INVALID_ARGUMENT, /the prefix archived- is reserved for archived volumes/],
     // A pool not in kadalu-info (yet): retryable, the operator may be writing it now.
     [{ name: "pvc-1", parameters: { storage_name: "nope" } }, Status.UNAVAILABLE, /pool nope is not in kadalu-info yet; pools: pool1, pool2, pool3/],
     [{ name: "pvc-1", parameters: { storage_name: "pool1", hostvol_type: "Replica3" } }, Status.INVALID_ARGUMENT, /no pool matches/],
@@ -327,8 +329,22 @@ describe("node service", () => {
   it("refuses bad publish requests with the spec's codes", async () => {
     const context = { hostvol: "pool1", path: "subvol/aa/bb/pvc-9", type: "Replica1" };
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /target_path missing/);
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: context }), Status.NOT_FOUND, /not found in pool pool1/);
-    await expectCode(client.node("NodePublishVolume", { volume_id: "x", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: { ...context, path: "../../../etc" } }), Status.INVALID_ARGUMENT, /leaves pool/);
+    const target = join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-9/mount");
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: context }), Status.NOT_FOUND, /not found in pool pool1/);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "x", target_path: target, volume_capability: MOUNT, volume_context: { ...context, path: "../../../etc" } }), Status.INVALID_ARGUMENT, /leaves pool/);
+    // Only under the kubelet's pods directory, and never over a file.
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /is not under the kubelet's pods directory/);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "kubelet/pods/../../t"), volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /is not under the kubelet's pods directory/);
+    const file = join(dir, "kubelet/pods/uid/file");
+    mkdirSync(join(dir, "kubelet/pods/uid"), { recursive: true });
+    writeFileSync(file, "precious");
+    await create("pvc-9", GiB);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: file, volume_capability: MOUNT, volume_context: { ...context, hostvol: "pool1" } }), Status.INVALID_ARGUMENT, /exists and is not a directory/);
+    expect(readFileSync(file, "utf8")).toBe("precious");
+    // A context without a path would publish the pool root, stat.db and every PV.
+    const { path: _path, ...noPath } = context;
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: noPath }), Status.INVALID_ARGUMENT, /volume_context.path missing/);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: { ...context, path: "" } }), Status.INVALID_ARGUMENT, /volume_context.path missing/);
     await expectCode(client.node("NodeGetVolumeStats", { volume_id: "x", volume_path: join(dir, "nope") }), Status.NOT_FOUND);
     // Only paths this driver published are answered: not a relative path, not any other host path.
     await expectCode(client.node("NodeGetVolumeStats", { volume_id: "x", volume_path: "some/path" }), Status.NOT_FOUND);

@@ -13,7 +13,7 @@ import type { KadaluStorage } from "../../src/core/pool/types.js";
 import { Glusterd } from "./gluster.js";
 import { startContained, type Contained } from "./namespace.js";
 import { Processes, waitUntil } from "./processes.js";
-import { reasonNotApplicable, runSanity, type SanityResult } from "./sanity.js";
+import { reasonNotApplicable, runSanity, sanityKubeletDir, type SanityResult } from "./sanity.js";
 import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
 
 const CSI = fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url));
@@ -50,7 +50,7 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
     const pool = join(dir, "local-pool");
     mkdirSync(pool);
     const socket = join(dir, "local.sock");
-    const csi = processes.start("csi-local", process.execPath, [CSI, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--pool-dir", `pool1=${pool}`, "--info-dir", join(dir, "no-info")]);
+    const csi = processes.start("csi-local", process.execPath, [CSI, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--pool-dir", `pool1=${pool}`, "--info-dir", join(dir, "no-info"), "--kubelet-dir", sanityKubeletDir(join(dir, "sanity-local"))]);
     await serving(() => csi.tail(50), socket);
     expectConformant(await runSanity(kubernetes!.bins["csi-sanity"], `unix://${socket}`, join(dir, "sanity-local")));
     // Everything csi-sanity created, it deleted: no PV directory or stat.db row is left.
@@ -82,7 +82,7 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
       writeFileSync(join(infoDir, "pool1.info"), encodeInfo(info));
       const hosts = Object.fromEntries(info.bricks.map((brick) => [brick.node, "127.0.0.2"]));
       const socket = join(dir, "gluster.sock");
-      contained = startContained(processes, "csi-gluster", dir, hosts, process.execPath, [CSI, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir]);
+      contained = startContained(processes, "csi-gluster", dir, hosts, process.execPath, [CSI, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir, "--kubelet-dir", sanityKubeletDir(join(dir, "sanity-gluster"))]);
       await serving(() => contained.process.tail(50), socket);
       expectConformant(await runSanity(kubernetes!.bins["csi-sanity"], `unix://${socket}`, join(dir, "sanity-gluster"), { storage_name: "pool1" }));
       // The pool really is the Gluster volume: stat.db and the subvol tree reached every brick.

@@ -52,7 +52,7 @@ describe.skipIf(noGluster)("mount lifecycle on real GlusterFS", () => {
     writeFileSync(join(dir, "info", "pool1.info"), encodeInfo(info));
     const socket = join(dir, "csi.sock");
     csi = startContained(processes, "csi", dir, Object.fromEntries(info.bricks.map((brick) => [brick.node, BRICK_ADDRESS])), process.execPath,
-      [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", join(dir, "info")]);
+      [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", join(dir, "info"), "--kubelet-dir", "/mnt/kubelet"]);
     await waitUntil(`the driver to serve\n${csi.process.tail()}`, () => csi.process.tail(50).includes("serving on") || undefined, 30_000);
     client = csiClient(`unix://${socket}`);
   });

@@ -25,15 +25,19 @@ interface SpecReport {
   Failure?: { Message?: string };
 }
 
+/** The kubelet directory to start a driver with, so that csi-sanity's targets lie under its pods/. */
+export const sanityKubeletDir = (dir: string): string => join(dir, "kubelet");
+
 export async function runSanity(binary: string, endpoint: string, dir: string, parameters: Record<string, string> = {}): Promise<SanityResult> {
-  mkdirSync(dir, { recursive: true });
+  // csi-sanity makes its target and staging directories, not their parents.
+  mkdirSync(join(sanityKubeletDir(dir), "pods", "sanity"), { recursive: true });
   const params = join(dir, "parameters.yaml");
   writeFileSync(params, JSON.stringify(parameters));
   const report = join(dir, "report.json");
   let output = "";
   try {
     output = (await run(binary, [
-      "--csi.endpoint", endpoint, "--csi.mountdir", join(dir, "mount"), "--csi.stagingdir", join(dir, "staging"),
+      "--csi.endpoint", endpoint, "--csi.mountdir", join(sanityKubeletDir(dir), "pods", "sanity", "mount"), "--csi.stagingdir", join(sanityKubeletDir(dir), "pods", "sanity", "staging"),
       "--csi.testvolumeparameters", params, "--ginkgo.json-report", report, "--ginkgo.no-color", "--ginkgo.timeout", "8m",
     ], { timeout: 540_000, maxBuffer: 64 * 1024 * 1024 })).stdout;
   } catch (error) {

@@ -78,7 +78,7 @@ function kadaluCsiContainer(options: InstallOptions, name: string, role: "provis
   return {
     name, image: kadaluImage(options, "kadalu-csi"), imagePullPolicy: options.imagePullPolicy,
     args: [`--role=${role}`],
-    env: [...commonEnv(options), env("CSI_ENDPOINT", `unix://${SOCKET}`), env("CSI_ROLE", role), fieldEnv("NODE_ID", "spec.nodeName")],
+    env: [...commonEnv(options), env("CSI_ENDPOINT", `unix://${SOCKET}`), env("CSI_ROLE", role), fieldEnv("NODE_ID", "spec.nodeName"), env("KUBELET_DIR", options.kubeletDir)],
     securityContext: PRIVILEGED,
     volumeMounts: [
       { name: socketVolume, mountPath: SOCKET_DIR },
