@@ -9,6 +9,7 @@ import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
+import { externalClientProblems } from "../src/core/pool/gluster-client.js";
 
 const run = promisify(execFile);
 
@@ -112,6 +113,9 @@ export const GLUSTER_LOG = "/var/log/gluster/gluster.log";
 /** Upstream's client command line (spec §3.9); the provisioner adds --client-pid -14 for simple-quota. */
 export function glusterMountArgs(info: PoolInfo, mountpoint: string, role: "provisioner" | "nodeplugin"): string[] {
   if (isExternal(info)) {
+    // Never hand the privileged client an option outside the documented list, wherever the info came from.
+    const problems = externalClientProblems(info.gluster_hosts, info.gluster_volname, info.gluster_options);
+    if (problems.length > 0) throw new Error(`External pool ${info.volname} cannot be mounted: ${problems.join("; ")}`);
     const hosts = info.gluster_hosts.split(",").filter(Boolean);
     const options = info.gluster_options.split(",").filter(Boolean).map((option) => `--${option}`);
     return ["--process-name", "fuse", "-l", GLUSTER_LOG, "--volfile-id", info.gluster_volname, ...hosts.flatMap((host) => ["--volfile-server", host]), ...options, mountpoint];

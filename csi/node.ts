@@ -4,6 +4,7 @@ import { isAbsolute, resolve, sep } from "node:path";
 import type { ExternalPoolInfo, PoolInfo } from "../src/core/info/codec.js";
 import type { Driver } from "./driver.js";
 import { grpcError, Status } from "./grpc-error.js";
+import { externalClientProblems } from "../src/core/pool/gluster-client.js";
 
 const READ_ONLY_MODES = ["SINGLE_NODE_READER_ONLY", "MULTI_NODE_READER_ONLY"];
 
@@ -23,6 +24,9 @@ function poolFromContext(driver: Driver, context: Record<string, string>): PoolI
   const known = driver.pool(name);
   if (known) return known;
   if (context.type === "External" && context.gvolname && context.gserver) {
+    // The context comes from a PV object anyone with PV write access can shape: the same rules as storage-add.
+    const problems = externalClientProblems(context.gserver, context.gvolname, context.options ?? "");
+    if (problems.length > 0) throw grpcError(Status.INVALID_ARGUMENT, `volume_context of External pool ${name}: ${problems.join("; ")}`);
     const external: ExternalPoolInfo = {
       volname: name, volume_id: "", type: "External", pvReclaimPolicy: "delete", single_pv_per_pool: context.single_pv_per_pool === "True",
       gluster_hosts: context.gserver, gluster_volname: context.gvolname, gluster_options: context.options ?? "",

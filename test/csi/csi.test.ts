@@ -341,6 +341,10 @@ describe("node service", () => {
     await create("pvc-9", GiB);
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: file, volume_capability: MOUNT, volume_context: { ...context, hostvol: "pool1" } }), Status.INVALID_ARGUMENT, /exists and is not a directory/);
     expect(readFileSync(file, "utf8")).toBe("precious");
+    // An External pool's context is checked as storage-add checks it: no option that redirects the client.
+    const external = { hostvol: "ext9", type: "External", gvolname: "gv0", gserver: "g1.example.com", options: "log-file=/etc/shadow", path: "subvol/aa/bb/pvc-9" };
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: external }), Status.INVALID_ARGUMENT, /gluster option "log-file=\/etc\/shadow" is not one of the client options/);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: { ...external, options: "", gserver: "g1;reboot" } }), Status.INVALID_ARGUMENT, /is not a host name or address/);
     // A context without a path would publish the pool root, stat.db and every PV.
     const { path: _path, ...noPath } = context;
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: noPath }), Status.INVALID_ARGUMENT, /volume_context.path missing/);

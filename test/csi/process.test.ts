@@ -88,6 +88,11 @@ describe("Gluster mount command line (upstream's)", () => {
     const info = buildExternalInfo(resource({ type: "External", storage: [], details: { gluster_hosts: ["g1", "g2"], gluster_volname: "gv0", gluster_options: "log-level=DEBUG" } }), "v");
     expect(glusterMountArgs(info, "/mnt/pool1", "nodeplugin")).toEqual(["--process-name", "fuse", "-l", "/var/log/gluster/gluster.log", "--volfile-id", "gv0", "--volfile-server", "g1", "--volfile-server", "g2", "--log-level=DEBUG", "/mnt/pool1"]);
   });
+
+  it("never hands the privileged client an option outside the documented list, whoever wrote kadalu-info", () => {
+    const info = buildExternalInfo(resource({ type: "External", storage: [], details: { gluster_hosts: ["g1"], gluster_volname: "gv0", gluster_options: "volfile=/tmp/evil" } }), "v");
+    expect(() => glusterMountArgs(info, "/mnt/pool1", "nodeplugin")).toThrow('External pool pool1 cannot be mounted: gluster option "volfile=/tmp/evil" is not one of the client options');
+  });
 });
 
 describe("usage in KadaluStorage status", () => {

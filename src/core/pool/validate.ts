@@ -4,6 +4,7 @@
  */
 import type { Problem } from "../errors.js";
 import { dns1123SubdomainError, poolNameError } from "../naming.js";
+import { glusterHostProblem, glusterOptionsProblems, glusterVolnameProblem } from "./gluster-client.js";
 import {
   groupSize, isPoolType, isReclaimPolicy, KADALU_FORMATS, POOL_TYPES, RECLAIM_POLICIES,
   type KadaluStorage, type KadaluStorageSpec, type StorageUnit,
@@ -59,9 +60,15 @@ const checkExternal: Check = ({ spec }) => {
   const hosts = [details.gluster_host, ...(details.gluster_hosts ?? [])].filter((host) => host);
   if (hosts.length === 0) problems.push(problem("spec.details.gluster_hosts", "an External pool needs at least one Gluster host"));
   for (const host of hosts) {
-    if (!/^[A-Za-z0-9.\-:[\]_]+$/.test(host!)) problems.push(problem("spec.details.gluster_hosts", `Gluster host "${host}" is not a host name or address`));
+    const bad = glusterHostProblem(host!);
+    if (bad) problems.push(problem("spec.details.gluster_hosts", bad));
   }
   if (!details.gluster_volname) problems.push(problem("spec.details.gluster_volname", "an External pool needs the Gluster volume name"));
+  else {
+    const bad = glusterVolnameProblem(details.gluster_volname);
+    if (bad) problems.push(problem("spec.details.gluster_volname", bad));
+  }
+  for (const bad of glusterOptionsProblems(details.gluster_options ?? "")) problems.push(problem("spec.details.gluster_options", bad));
   if ((spec.storage ?? []).length > 0) problems.push(problem("spec.storage", "an External pool takes no storage units"));
   return problems;
 };
