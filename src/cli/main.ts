@@ -14,6 +14,7 @@ import { storageRemoveCommand } from "./commands/storage-remove.js";
 import { uninstallCommand } from "./commands/uninstall.js";
 import { versionCommand } from "./commands/version.js";
 import { complete } from "./complete.js";
+import { checkArgv, checkInput } from "./checked-input.js";
 import type { Deps } from "./deps.js";
 import { addGlobalFlags, normalizeDryRun } from "./flags.js";
 import type { IOStreams } from "./io.js";
@@ -31,6 +32,7 @@ export function buildProgram(deps: Deps, name: string): Command {
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
   addGlobalFlags(program);
+  program.hook("preAction", (_root, action) => checkInput(action));
   for (const command of [
     installCommand(deps), storageAddCommand(deps), storageListCommand(deps), storageRemoveCommand(deps), optionSetCommand(deps),
     optionResetCommand(deps), removeArchivedPvCommand(deps), healinfoCommand(deps), logsCommand(deps), versionCommand(deps),
@@ -57,23 +59,29 @@ function commandPath(argv: string[], program: Command): string {
   return sub ? `${program.name()} ${sub.name()}` : program.name();
 }
 
+/** Control characters from echoed input are shown escaped (\n, \x1b): an error stays one line, and inert. */
+export function oneLine(text: string): string {
+  return text.replace(/[\0-\x1f\x7f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+}
+
 /** Writes the one `error:` line (with a stack only under --verbose) and returns the exit code. */
 export function report(error: unknown, io: IOStreams, verbose: boolean, helpCommand: string): number {
   if (error instanceof AlreadyReported) return error.exitCode;
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) return 0;
-    const message = error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ");
+    const message = oneLine(error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " "));
     io.err.write(`${io.color.red("error:")} ${message} (see '${helpCommand} --help')\n`);
     return EXIT_USAGE;
   }
   if (error instanceof KadaluError) {
-    io.err.write(`${io.color.red("error:")} ${error.message}\n`);
+    // Usage errors echo what was typed: one line. Cluster errors may carry a multi-line diagnosis of ours.
+    io.err.write(`${io.color.red("error:")} ${error.exitCode === EXIT_USAGE ? oneLine(error.message) : error.message}\n`);
     if (error.hint) io.err.write(`${error.hint}\n`);
     if (verbose && error.stack) io.err.write(`${error.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  io.err.write(`${io.color.red("error:")} ${message}${verbose ? "" : " (run with --verbose for details)"}\n`);
+  io.err.write(`${io.color.red("error:")} ${oneLine(message)}${verbose ? "" : " (run with --verbose for details)"}\n`);
   if (verbose && error instanceof Error && error.stack) io.err.write(`${error.stack}\n`);
   return EXIT_RUNTIME;
 }
@@ -95,6 +103,7 @@ export async function main(args: string[], deps: Deps, name = "kubectl kadalu"):
     deps.io.err.write("note: --kubectl-cmd is ignored: kubectl-kadalu talks to the API server directly\n");
   }
   try {
+    checkArgv(args);
     await program.parseAsync(normalizeDryRun(args), { from: "user" });
     return 0;
   } catch (error) {

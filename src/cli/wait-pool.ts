@@ -61,6 +61,8 @@ export async function waitForPool(kube: Kube, options: WaitOptions): Promise<str
           if (!finished) setTimeout(() => void follow(), 200);
         };
         stop = await kube.watchPool(namespace, name, pool?.metadata.resourceVersion, onEvent, onEnd);
+        // A verdict may have been reached while the watch was being opened: close it, or it keeps the process alive.
+        if (finished) stop();
       } catch (error) {
         finish(error as Error);
       }

@@ -9,8 +9,13 @@ export function parseDuration(flag: string, text: string): number {
   if (parts.length === 0 || consumed !== text) {
     throw new UsageError(`${flag} "${text}" is not a duration; use a number with a unit, as in 90s, 5m or 1h`);
   }
-  return parts.reduce((total, part) => total + Number(part[1]) * UNIT_MS[part[2]!]!, 0);
+  const ms = parts.reduce((total, part) => total + Number(part[1]) * UNIT_MS[part[2]!]!, 0);
+  // Node's timers hold at most 2^31-1 ms (about 596 h); a longer one would fire at once.
+  if (ms > MAX_WAIT_MS) throw new UsageError(`${flag} "${text}" is longer than the longest wait supported (${Math.floor(MAX_WAIT_MS / 3_600_000)}h)`);
+  return ms;
 }
+
+export const MAX_WAIT_MS = 2 ** 31 - 1;
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -1,7 +1,7 @@
 /** `install`: server-side applies the embedded, versioned manifests in dependency order, then waits until ready. */
 import { Command, Option } from "commander";
 import { toPortableYaml } from "../../core/yaml.js";
-import { ClusterError } from "../../core/errors.js";
+import { ClusterError, UsageError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
 import { INSTALL_HASH_ANNOTATION, OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
 import { installPlan, planObjects, type KubeObject, type Step } from "../../core/manifests/index.js";
@@ -52,6 +52,7 @@ export function complete(raw: RawOptions): InstallCommandOptions {
     imageRepository: raw.imageRepository, imageTag: raw.imageTag, serverImageTag: raw.serverImageTag, imagePullPolicy: raw.imagePullPolicy,
     imagePullSecrets: raw.imagePullSecret, verbose: raw.verbose,
   });
+  if (raw.output && dryRunOf(raw) === "server") throw new UsageError("-o prints the manifests without a cluster and --dry-run=server sends them to one: give one of them");
   const local = [
     ...(raw.localYaml ? readManifestFile("--local-yaml", raw.localYaml) : []),
     ...(raw.localCsiYaml ? readManifestFile("--local-csi-yaml", raw.localCsiYaml) : []),

@@ -144,6 +144,9 @@ export function buildKadaluStorage(input: StorageAddInput): KadaluStorage {
   if (input.volumeId) spec.volume_id = input.volumeId;
   if (input.singlePvPerPool) spec.single_pv_per_pool = true;
   const format = choice<KadaluFormat>("--kadalu-format", input.kadaluFormat, KADALU_FORMATS);
+  if (format === "native" && input.singlePvPerPool) {
+    throw new UsageError("--single-pv-per-pool hands the whole volume to one PV, which is the non-native format: drop --kadalu-format native or --single-pv-per-pool");
+  }
   if (format) spec.kadalu_format = format;
   return { apiVersion: KADALU_API_VERSION, kind: KADALU_KIND, metadata: { name: input.name, namespace: input.namespace }, spec };
 }

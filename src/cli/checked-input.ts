@@ -1,0 +1,78 @@
+/**
+ * Every name a command receives, checked before anything is sent (and before the Kubernetes client is
+ * loaded), with the rules the API server would apply: a bad name is a usage error (exit 2), never a
+ * request that fails on the cluster. Runs as commander's preAction hook for every command.
+ */
+import type { Command } from "commander";
+import { UsageError } from "../core/errors.js";
+import { dns1123LabelError, dns1123SubdomainError, poolNameError } from "../core/naming.js";
+
+type Check = (value: string) => string | undefined;
+
+/** Docker's reference grammar, as far as a registry (host[:port][/path]) and a tag go. */
+const REGISTRY = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+const checks = {
+  pool: (value: string) => poolNameError(value),
+  label: (value: string) => dns1123LabelError(value),
+  subdomain: (value: string) => dns1123SubdomainError(value),
+  registry: (value: string) => (REGISTRY.test(value) ? undefined : "is not a registry host[:port][/path]"),
+  repository: (value: string) => (REPOSITORY.test(value) ? undefined : "is not a repository path (lower case letters, digits, . _ - and /)"),
+  tag: (value: string) => (TAG.test(value) ? undefined : "is not an image tag (letters, digits, _ . -, at most 128, not starting with . or -)"),
+  absolutePath: (value: string) => (value.startsWith("/") && value.length <= 4096 && !/[\0-\x1f\x7f]/.test(value) ? undefined : "must be an absolute path without control characters"),
+} satisfies Record<string, Check>;
+
+/** Per command: which positional argument (by index) and which options hold what kind of name. */
+const RULES: Record<string, { args?: Record<number, Check>; options?: Record<string, Check> }> = {
+  "storage-remove": { args: { 0: checks.pool } },
+  "option-set": { args: { 0: checks.pool } },
+  "option-reset": { args: { 0: checks.pool } },
+  "remove-archived-pv": { args: { 0: checks.pool } },
+  "storage-list": { options: { name: checks.pool } },
+  healinfo: { options: { name: checks.pool } },
+  logs: { options: { pod: checks.subdomain, container: checks.label } },
+  install: {
+    options: { imageRegistry: checks.registry, imageRepository: checks.repository, imageTag: checks.tag, serverImageTag: checks.tag, imagePullSecret: checks.subdomain, kubeletDir: checks.absolutePath },
+  },
+};
+
+const flagOf = (option: string): string => `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+function refuse(what: string, value: string, problem: string): never {
+  throw new UsageError(`${what} "${value}" ${problem}`);
+}
+
+/** Flags whose opposites given together leave the intent unclear. */
+const OPPOSITES: [string, string][] = [["--wait", "--no-wait"]];
+
+export function checkArgv(args: string[]): void {
+  for (const [one, other] of OPPOSITES) {
+    const has = (flag: string): boolean => args.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+    if (has(one) && has(other)) throw new UsageError(`${one} and ${other} contradict each other; give one`);
+  }
+}
+
+export function checkInput(command: Command): void {
+  const options = command.optsWithGlobals<Record<string, unknown>>();
+  const namespace = options.namespace;
+  if (typeof namespace === "string") {
+    const problem = dns1123LabelError(namespace);
+    if (problem) refuse("-n/--namespace", namespace, problem);
+  }
+  const rules = RULES[command.name()];
+  if (!rules) return;
+  for (const [index, check] of Object.entries(rules.args ?? {})) {
+    const value = command.args[Number(index)];
+    const problem = value === undefined ? undefined : check(value);
+    if (problem) refuse("pool name", value!, problem);
+  }
+  for (const [option, check] of Object.entries(rules.options ?? {})) {
+    const given = options[option];
+    for (const value of Array.isArray(given) ? given : given === undefined ? [] : [given]) {
+      const problem = check(String(value));
+      if (problem) refuse(flagOf(option), String(value), problem);
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Bad input is refused before anything is sent: exit 2, one `error:` line, and no connection at all,
+ * proved by a TCP server (the kubeconfig's cluster) that counts every connection made to it.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+
+let server: Server;
+let connections = 0;
+let dir: string;
+let kubeconfig: string;
+
+beforeAll(async () => {
+  server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  dir = mkdtempSync(join(tmpdir(), "kadalu-bad-input-"));
+  kubeconfig = join(dir, "kubeconfig");
+  const port = (server.address() as { port: number }).port;
+  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const CASES: [args: string[], error: RegExp][] = [
+  [["storage-remove", ""], /^error: pool name "" must not be empty$/],
+  [["storage-remove", "Pool_1", "--yes"], /^error: pool name "Pool_1" must consist of lower case letters/],
+  [["option-set", "", "performance.io-cache", "on"], /^error: pool name "" must not be empty$/],
+  [["option-reset", "a".repeat(70)], /^error: pool name "a{70}" must be at most 63 characters/],
+  [["remove-archived-pv", "../etc"], /^error: pool name "\.\.\/etc" must consist of/],
+  [["storage-list", "--name", "bad name"], /^error: --name "bad name" must consist of/],
+  [["healinfo", "--name", "UPPER"], /^error: --name "UPPER" must consist of/],
+  [["storage-list", "-n", "Kadalu"], /^error: -n\/--namespace "Kadalu" must consist of/],
+  [["storage-add", "pool1", "--path", "kube1:/d", "-n", "a.b"], /^error: -n\/--namespace "a\.b" must consist of/],
+  [["logs", "--pod", "x/../y"], /^error: --pod "x\/\.\.\/y" must consist of/],
+  [["install", "--image-registry", "https://mirror"], /^error: --image-registry "https:\/\/mirror" is not a registry/],
+  [["install", "--image-repository", "Team/X"], /^error: --image-repository "Team\/X" is not a repository path/],
+  [["install", "--image-tag", "-1"], /^error: --image-tag "-1" is not an image tag/],
+  [["install", "--image-pull-secret", "Reg Cred"], /^error: --image-pull-secret "Reg Cred" must consist of/],
+  [["install", "--kubelet-dir", "var/lib/kubelet"], /^error: --kubelet-dir "var\/lib\/kubelet" must be an absolute path/],
+  [["install", "--kubelet-dir", "/var/lib/kube\nlet"], /^error: --kubelet-dir "\/var\/lib\/kube\\nlet" must be an absolute path/],
+  [["install", "-o", "yaml", "--dry-run=server"], /^error: -o prints the manifests without a cluster and --dry-run=server sends them to one/],
+  [["storage-add", "pool1", "--path", "kube1:/d", "--wait", "--no-wait"], /^error: --wait and --no-wait contradict each other/],
+  [["storage-add", "pool1", "--path", "kube1:/d", "--single-pv-per-pool", "--kadalu-format", "native"], /^error: --single-pv-per-pool hands the whole volume to one PV/],
+  [["storage-remove", "pool1", "--wait", "--timeout", "600h"], /^error: --timeout "600h" is longer than the longest wait supported \(596h\)$/],
+  [["storage-add", "pool1", "--external", "g1:/gv0", "--gluster-options", "volfile=/tmp/x"], /^error: gluster option "volfile=\/tmp\/x" is not one of the client options/],
+];
+
+describe("bad input never reaches the cluster", () => {
+  it.each(CASES)("%j", async (args, error) => {
+    const before = connections;
+    const result = await runCli([...args, "--kubeconfig", kubeconfig]);
+    expect(result.code, result.stderr).toBe(2);
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines, "one line").toHaveLength(1);
+    expect(lines[0]).toMatch(error);
+    expect(connections - before, "connections made").toBe(0);
+  });
+
+  it("the counting server does count: a valid command connects", async () => {
+    const before = connections;
+    const result = await runCli(["storage-list", "--kubeconfig", kubeconfig]);
+    expect(result.code).toBe(1);
+    expect(connections - before).toBeGreaterThan(0);
+  });
+});
