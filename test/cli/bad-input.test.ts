@@ -51,6 +51,12 @@ const CASES: [args: string[], error: RegExp][] = [
   [["storage-add", "pool1", "--path", "kube1:/d", "--wait", "--no-wait"], /^error: --wait and --no-wait contradict each other/],
   [["storage-add", "pool1", "--path", "kube1:/d", "--single-pv-per-pool", "--kadalu-format", "native"], /^error: --single-pv-per-pool hands the whole volume to one PV/],
   [["storage-remove", "pool1", "--wait", "--timeout", "600h"], /^error: --timeout "600h" is longer than the longest wait supported \(596h\)$/],
+  // Storage units: the same directory twice however it is written, control characters, separators, length.
+  [["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/d", "--path", "kube1://d/"], /^error: storage unit 2 \(kube1:\/d\) repeats storage unit 1/],
+  [["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/d/./x", "--path", "kube1:/d/x"], /repeats storage unit 1/],
+  [["storage-add", "pool1", "--path", "kube1:/data\nevil"], /the path must not contain control characters$/],
+  [["storage-add", "pool1", "--path", "kube1:/data:x"], /must not contain ":" or ","/],
+  [["storage-add", "pool1", "--path", `kube1:/${"x".repeat(4100)}`], /the path is longer than 4096 bytes$/],
   [["storage-add", "pool1", "--external", "g1:/gv0", "--gluster-options", "volfile=/tmp/x"], /^error: gluster option "volfile=\/tmp\/x" is not one of the client options/],
 ];
 

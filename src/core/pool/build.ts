@@ -4,7 +4,7 @@
  */
 import { UsageError, type Problem } from "../errors.js";
 import { parseGlusterSyntax } from "./gluster-syntax.js";
-import { validatePool } from "./validate.js";
+import { normalizeHostPath, validatePool } from "./validate.js";
 import {
   DEFAULT_GLUSTER_PORT, isPoolType, KADALU_API_VERSION, KADALU_FORMATS, KADALU_KIND, POOL_TYPES,
   RECLAIM_POLICIES, STORAGE_UNIT_KINDS,
@@ -40,7 +40,8 @@ export function parseNodePath(flag: string, value: string): { node: string; path
   const path = colon < 0 ? "" : value.slice(colon + 1);
   if (!node || !path) throw new UsageError(`${flag} "${value}" must be NODE:PATH, as in ${flag} kube1:${flag === "--device" ? "/dev/sdb" : "/data/pool1"}`);
   if (!path.startsWith("/")) throw new UsageError(`${flag} "${value}": the path must be absolute, as in ${node}:/${path}`);
-  return { node, path };
+  // Written as the directory is named (`kube1://d/./x/` is /d/x); ".." is left for validation to refuse.
+  return { node, path: path.split("/").includes("..") ? path : normalizeHostPath(path) };
 }
 
 /** `HOST[,HOST...]:/VOLUME` as given to --external or after the `external` keyword. */

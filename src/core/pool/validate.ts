@@ -87,13 +87,25 @@ function unitProblems(unit: StorageUnit, index: number): Problem[] {
   else if (dns1123SubdomainError(unit.node)) problems.push(problem(`${field}.node`, `${label}: node name "${unit.node}" is not a valid node name`));
   const hostPath = (unit.device ?? unit.path)!;
   if (!hostPath.startsWith("/")) problems.push(problem(field, `${label}: "${hostPath}" must be an absolute path`));
-  else if (hostPath.split("/").includes("..") || hostPath.includes("\0")) problems.push(problem(field, `${label}: "${hostPath}" must not contain ".."`));
+  else if (hostPath.split("/").includes("..")) problems.push(problem(field, `${label}: "${hostPath}" must not contain ".."`));
+  // It becomes a hostPath volume, an env value of the brick pod and part of upstream's NODE:PATH syntax.
+  else if (/[\0-\x1f\x7f]/.test(hostPath)) problems.push(problem(field, `${label}: the path must not contain control characters`));
+  else if (new TextEncoder().encode(hostPath).length > PATH_MAX) problems.push(problem(field, `${label}: the path is longer than ${PATH_MAX} bytes`));
+  else if (/[:,]/.test(hostPath)) problems.push(problem(field, `${label}: "${hostPath}" must not contain ":" or "," (they separate nodes, paths and units)`));
   return problems;
+}
+
+const PATH_MAX = 4096;
+
+/** `/d//x/./y/` and `/d/x/y` are the same directory: compared normalised. */
+export function normalizeHostPath(path: string): string {
+  const parts = path.split("/").filter((part) => part !== "" && part !== ".");
+  return `${path.startsWith("/") ? "/" : ""}${parts.join("/")}` || ".";
 }
 
 function unitKey(unit: StorageUnit): string {
   if (unit.pvc) return `pvc ${unit.pvc}`;
-  return `${unit.node}:${(unit.device ?? unit.path ?? "").replace(/\/+$/, "")}`;
+  return `${unit.node}:${normalizeHostPath(unit.device ?? unit.path ?? "")}`;
 }
 
 const checkStorageUnits: Check = ({ spec }) => {
