@@ -4,6 +4,7 @@
  * request that fails on the cluster. Runs as commander's preAction hook for every command.
  */
 import type { Command } from "commander";
+import { parseDuration } from "../core/duration.js";
 import { UsageError } from "../core/errors.js";
 import { dns1123LabelError, dns1123SubdomainError, poolNameError } from "../core/naming.js";
 
@@ -61,6 +62,7 @@ export function checkInput(command: Command): void {
     const problem = dns1123LabelError(namespace);
     if (problem) refuse("-n/--namespace", namespace, problem);
   }
+  if (typeof options.requestTimeout === "string") parseDuration("--request-timeout", options.requestTimeout);
   const rules = RULES[command.name()];
   if (!rules) return;
   for (const [index, check] of Object.entries(rules.args ?? {})) {

@@ -3,6 +3,7 @@ import type { Kube } from "../kube/client.js";
 import type { GlobalOptions } from "./flags.js";
 import type { IOStreams } from "./io.js";
 import type { Confirm } from "./prompt.js";
+import { parseDuration } from "../core/duration.js";
 
 export interface Deps {
   io: IOStreams;
@@ -16,6 +17,7 @@ export interface Deps {
 export function connectWithClient(env: NodeJS.ProcessEnv): Deps["connect"] {
   return async (options) => {
     const { connect } = await import("../kube/client.js");
-    return connect({ kubeconfig: options.kubeconfig, context: options.context ?? options.kubectlContext }, env);
+    const requestTimeoutMs = parseDuration("--request-timeout", options.requestTimeout ?? "30s");
+    return connect({ kubeconfig: options.kubeconfig, context: options.context ?? options.kubectlContext, requestTimeoutMs }, env);
   };
 }

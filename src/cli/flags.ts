@@ -16,11 +16,13 @@ export interface GlobalOptions {
   kubectlCmd?: string;
   verbose?: boolean;
   color?: boolean;
+  requestTimeout?: string;
 }
 
 export function addGlobalFlags(program: Command): Command {
   return program
     .option("--kubeconfig <file>", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    .option("--request-timeout <duration>", "how long one API request may wait for its answer, as in 30s or 1m", "30s")
     .option("--context <name>", "the kubeconfig context to use")
     .addOption(new Option("--kubectl-context <name>", "alias of --context (upstream flag)").hideHelp())
     .option("-n, --namespace <namespace>", "the Kadalu system namespace", DEFAULT_NAMESPACE)

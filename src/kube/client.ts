@@ -9,7 +9,7 @@ import { KADALU_API_VERSION, KADALU_GROUP, KADALU_KIND, KADALU_PLURAL, KADALU_VE
 import { FIELD_MANAGER } from "../core/manifests/common.js";
 import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
-import { RawClient } from "./raw.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS, RawClient, RequestTimeout } from "./raw.js";
 import { collectionPath, groupVersionPath, knownResource, objectPath, type ResourceInfo } from "./resources.js";
 
 /** Any Kubernetes object, as applied and deleted generically. */
@@ -26,6 +26,10 @@ export type ObjectRef = Pick<AnyObject, "apiVersion" | "kind" | "metadata">;
 export { FIELD_MANAGER };
 
 export type Pod = V1Pod;
+
+/** The server closes each watch after this long (the client then resumes from its last version). */
+export const WATCH_TIMEOUT_SECONDS = 300;
+const WATCH_SILENCE_MARGIN_SECONDS = 30;
 
 export type WatchEvent<T> = { type: "ADDED" | "MODIFIED" | "DELETED"; object: T };
 
@@ -59,11 +63,11 @@ export class Kube {
   readonly raw: RawClient;
   private readonly discovered = new Map<string, ResourceInfo>();
 
-  constructor(readonly config: KubeConfig) {
+  constructor(readonly config: KubeConfig, readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
     this.server = config.getCurrentCluster()?.server ?? "(unknown server)";
     this.core = config.makeApiClient(CoreV1Api);
     this.custom = config.makeApiClient(CustomObjectsApi);
-    this.raw = new RawClient(config, this.server);
+    this.raw = new RawClient(config, this.server, requestTimeoutMs);
   }
 
   /** Where a kind lives: from the table of known kinds, else discovered once per group/version. */
@@ -137,12 +141,18 @@ export class Kube {
     }
   }
 
-  /** Runs one API call, translating its failure into a ClusterError about `what`. */
+  /** Runs one API call within the request deadline, translating its failure into a ClusterError about `what`. */
   async call<T>(what: string, request: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new RequestTimeout(this.requestTimeoutMs)), this.requestTimeoutMs);
+    });
     try {
-      return await request();
+      return await Promise.race([request(), deadline]);
     } catch (error) {
       throw toClusterError(error, what, this.server);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -161,11 +171,11 @@ export class Kube {
   /** The ConfigMap's data, or undefined when it does not exist. */
   async readConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
     try {
-      const configMap = await this.core.readNamespacedConfigMap({ namespace, name });
+      const configMap = await this.call(`cannot read configmap "${name}" in namespace "${namespace}"`, () => this.core.readNamespacedConfigMap({ namespace, name }));
       return configMap.data ?? {};
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw toClusterError(error, `cannot read configmap "${name}" in namespace "${namespace}"`, this.server);
+      throw error;
     }
   }
 
@@ -274,13 +284,43 @@ export class Kube {
 
   /**
    * Watches a collection path from `resourceVersion`. `onEvent` gets every event, ERROR ones included
-   * (a 410 there means the version is too old: list again); `onEnd` is told when the watch ends.
+   * (a 410 there means the version is too old: list again); `onEnd` is told when the watch ends. The
+   * server ends every watch after `timeoutSeconds` (default 5 min); a watch silent for longer than that
+   * plus a margin (no event, no bookmark) is a dead connection, ended here with an error.
    */
   async watch(path: string, query: Record<string, string | undefined>, onEvent: (type: string, object: any) => void, onEnd: (error: Error | null) => void): Promise<() => void> {
-    const controller = await this.call(`cannot watch ${path}`, () =>
-      new Watch(this.config).watch(path, { ...query, allowWatchBookmarks: true }, onEvent, (error) => onEnd(error ? toClusterError(error, `watch of ${path} failed`, this.server) : null)),
-    );
-    return () => controller.abort();
+    const timeoutSeconds = Number(query.timeoutSeconds ?? WATCH_TIMEOUT_SECONDS);
+    let silence: NodeJS.Timeout | undefined;
+    let controller: AbortController | undefined;
+    let ended = false;
+    const end = (error: Error | null): void => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(silence);
+      onEnd(error);
+    };
+    const listen = (): void => {
+      clearTimeout(silence);
+      silence = setTimeout(() => {
+        controller?.abort();
+        end(toClusterError(new Error(`the watch was silent for ${timeoutSeconds + WATCH_SILENCE_MARGIN_SECONDS}s`), `watch of ${path} failed`, this.server));
+      }, (timeoutSeconds + WATCH_SILENCE_MARGIN_SECONDS) * 1000);
+      silence.unref();
+    };
+    listen();
+    controller = await this.call(`cannot watch ${path}`, () =>
+      new Watch(this.config).watch(path, { ...query, timeoutSeconds: String(timeoutSeconds), allowWatchBookmarks: true }, (type, object) => {
+        listen();
+        onEvent(type, object);
+      }, (error) => end(error ? toClusterError(error, `watch of ${path} failed`, this.server) : null)),
+    ).catch((error) => {
+      clearTimeout(silence);
+      throw error;
+    });
+    return () => {
+      clearTimeout(silence);
+      controller?.abort();
+    };
   }
 
   /** Watches one pool from `resourceVersion`; `onEnd` is told when the watch ends (null) or fails. */
@@ -296,5 +336,5 @@ export class Kube {
 }
 
 export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): Promise<Kube> {
-  return new Kube(loadKubeConfig(options, env));
+  return new Kube(loadKubeConfig(options, env), options.requestTimeoutMs);
 }

@@ -37,6 +37,8 @@ class SharedAgentKubeConfig extends KubeConfig {
 export interface ConnectionOptions {
   kubeconfig?: string;
   context?: string;
+  /** The deadline of every request (watches excepted: they are bounded by their own silence timer). */
+  requestTimeoutMs?: number;
 }
 
 /** kubectl's merge: files that do not exist are skipped; for a name in several files the first wins. */

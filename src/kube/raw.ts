@@ -19,8 +19,17 @@ export class RawApiError extends Error {
   }
 }
 
+/** How long a request may wait for its answer when nobody says otherwise (kubectl's --request-timeout). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export class RequestTimeout extends Error {
+  constructor(readonly timeoutMs: number, request?: string) {
+    super(`no answer from the API server within ${timeoutMs / 1000}s${request ? ` (${request})` : ""}`);
+  }
+}
+
 export class RawClient {
-  constructor(private readonly config: KubeConfig, private readonly server: string) {}
+  constructor(private readonly config: KubeConfig, private readonly server: string, private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {}
 
   async request(method: string, path: string, options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {}): Promise<unknown> {
     const url = new URL(`${this.server.replace(/\/$/, "")}${path}`);
@@ -52,6 +61,9 @@ export class RawClient {
         });
         res.on("error", reject);
       });
+      // A deadline on the whole exchange: a server that accepts and never answers does not wedge the caller.
+      const timer = setTimeout(() => req.destroy(new RequestTimeout(this.timeoutMs, `${method} ${path}`)), this.timeoutMs);
+      req.on("close", () => clearTimeout(timer));
       req.on("error", reject);
       req.end(payload);
     });
