@@ -132,6 +132,7 @@ export class Driver {
       throw grpcError(Status.UNAVAILABLE, `cannot mount pool ${info.volname}: ${(error as Error).message}`);
     }
     const store = new PoolStore(info.volname, root, this.log);
+    if (this.config.role === "provisioner") this.repairOnce(store);
     this.stores.set(info.volname, store);
     return store;
   }
@@ -148,6 +149,21 @@ export class Driver {
       } catch (error) {
         this.log(`pool ${pool.volname} not mounted yet: ${(error as Error).message}`);
       }
+    }
+  }
+
+  private readonly repaired = new Set<string>();
+
+  /** The provisioner checks each pool's records once per process: no orphan from a crash survives a restart. */
+  private repairOnce(store: PoolStore): void {
+    if (this.repaired.has(store.pool)) return;
+    this.repaired.add(store.pool);
+    try {
+      const { rowsAdded, rowsDropped } = store.repair();
+      if (rowsAdded.length) this.log(`pool ${store.pool}: stat.db rows added for ${rowsAdded.length} PV(s) left without one: ${rowsAdded.slice(0, 10).join(", ")}`);
+      if (rowsDropped.length) this.log(`pool ${store.pool}: stat.db rows dropped for ${rowsDropped.length} PV(s) that no longer exist: ${rowsDropped.slice(0, 10).join(", ")}`);
+    } catch (error) {
+      this.log(`pool ${store.pool}: records not checked: ${(error as Error).message}`);
     }
   }
 

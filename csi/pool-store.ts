@@ -151,6 +151,28 @@ export class PoolStore {
     return records;
   }
 
+  /**
+   * After a crash (kill -9 between the metadata and the stat.db row) the three records of a PV can
+   * disagree. Metadata is written last but one, so it is the truth: a PV with metadata and no row gets
+   * its row; a row whose PV has neither metadata nor directory is dropped. Returns what was repaired.
+   */
+  repair(): { rowsAdded: string[]; rowsDropped: string[] } {
+    const db = this.statDb();
+    const records = this.list().filter((record) => !record.name.startsWith(ARCHIVED_PREFIX));
+    const rows = new Set(db.listPvs().map((row) => row.pvname));
+    const rowsAdded = records.filter((record) => !rows.has(record.name)).map((record) => record.name);
+    const named = new Set(records.map((record) => record.name));
+    const archived = new Set(this.list().filter((record) => record.name.startsWith(ARCHIVED_PREFIX)).map((record) => record.name.slice(ARCHIVED_PREFIX.length)));
+    const rowsDropped = [...rows].filter((name) => !named.has(name) && !archived.has(name) && !existsSync(this.inside(`${pvPrefix("subvol", name)}/${name}`)));
+    if (rowsAdded.length + rowsDropped.length > 0) {
+      db.transaction(() => {
+        for (const record of records.filter((r) => rowsAdded.includes(r.name))) db.upsertPv(record.name, record.size);
+        for (const name of rowsDropped) db.deletePv(name);
+      });
+    }
+    return { rowsAdded, rowsDropped };
+  }
+
   /** Capacity from the mount's statvfs (recorded in stat.db's summary, as upstream does) and the Σ of PV sizes. */
   usage(): { capacityBytes: number; provisionedBytes: number; pvCount: number } {
     const fs = statfsSync(this.root);

@@ -356,3 +356,30 @@ describe("node service", () => {
     await expectCode(client.node("NodeExpandVolume", { volume_id: "x", volume_path: "/etc", capacity_range: { required_bytes: 1 } }), Status.NOT_FOUND, /not published/);
   });
 });
+
+describe("records after a crash", () => {
+  it("on start the provisioner gives a PV left without a stat.db row its row, and drops rows of PVs that are gone", async () => {
+    await create("pvc-kept", GiB);
+    await create("pvc-orphan", 2 * GiB);
+    client.close();
+    await csi.stop();
+    // What kill -9 between the metadata and the row leaves, and a row whose PV is gone.
+    const db = StatDb.open(join(root("pool1"), "stat.db"));
+    db.deletePv("pvc-orphan");
+    db.upsertPv("pvc-ghost", GiB);
+    db.close();
+    const logs: string[] = [];
+    csi = await startCsi({
+      endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role: "provisioner", infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"),
+      poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"),
+    }, (message) => logs.push(message));
+    client = csiClient(`unix://${join(dir, "csi.sock")}`);
+    const deadline = Date.now() + 5000;
+    while (!logs.some((line) => line.includes("rows dropped")) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(logs).toContain("pool pool1: stat.db rows added for 1 PV(s) left without one: pvc-orphan");
+    expect(logs).toContain("pool pool1: stat.db rows dropped for 1 PV(s) that no longer exist: pvc-ghost");
+    const after = statDb("pool1");
+    expect(after.listPvs().map((row) => [row.pvname, row.size])).toEqual([["pvc-kept", GiB], ["pvc-orphan", 2 * GiB]]);
+    after.close();
+  });
+});
