@@ -11,6 +11,8 @@ export interface OperatorConfig {
   resyncMs: number;
   /** Timeout of the TCP check of External pools' Gluster hosts. */
   hostCheckTimeoutMs: number;
+  /** The deadline of every API request: a hung one fails, and the reconcile is retried. */
+  requestTimeoutMs: number;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): OperatorConfig {
@@ -26,5 +28,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): OperatorConfig {
     healthPort: Number(env.HEALTH_PORT ?? 8080),
     resyncMs: Number(env.RESYNC_SECONDS ?? 300) * 1000,
     hostCheckTimeoutMs: 3000,
+    requestTimeoutMs: Number(env.REQUEST_TIMEOUT_SECONDS ?? 30) * 1000,
   };
 }

@@ -22,7 +22,7 @@ export function consoleLogger(verbose: boolean): Logger {
 }
 
 export async function startOperator(options: { kubeconfig?: string; context?: string; config: OperatorConfig; log: Logger; health?: boolean }): Promise<RunningOperator> {
-  const kube = await connect({ kubeconfig: options.kubeconfig, context: options.context });
+  const kube = await connect({ kubeconfig: options.kubeconfig, context: options.context, requestTimeoutMs: options.config.requestTimeoutMs });
   const controller = new Controller(kube, options.config, options.log);
   let ready = false;
   let health: Server | undefined;

@@ -245,6 +245,16 @@ describe("operator: correctness under change and failure", () => {
     expect(status("p1").conditions.find((c: any) => c.type === "Valid").message).toContain(`the pool keeps ${volumeId}`);
   });
 
+  it("converges every pool when requests of each verb it uses hang (each fails at its deadline and is retried)", async () => {
+    operator = await startOperator({ kubeconfig: cluster.kubeconfig, config: { ...config(), requestTimeoutMs: 500 }, log: (level, message) => logs.push(`${level} ${message}`), health: false });
+    for (const [verb, resource] of [["get", "configmaps"], ["patch", "configmaps"], ["patch", "statefulsets"], ["get", "statefulsets"], ["patch", "kadalustorages"], ["patch", "services"], ["get", "storageclasses"], ["patch", "storageclasses"]] as const) {
+      cluster.server.hangNext({ verb, resource, count: 1 });
+    }
+    for (let i = 0; i < 5; i += 1) pool(`hung${i}`, { type: "Replica1", storage: [{ node: "kube1", path: `/data/h${i}` }] });
+    await until(() => [0, 1, 2, 3, 4].every((i) => status(`hung${i}`)?.storageClass === `kadalu.hung${i}` && info()[`hung${i}.info`] !== undefined), "all five pools to converge", 30_000);
+    expect(logs.some((line) => line.includes("no answer from the API server within 0.5s")), "a hung request was seen and outlived").toBe(true);
+  });
+
   it("loses no info key when 20 pools reconcile at once, with injected conflicts and errors", async () => {
     await start();
     cluster.server.failNext({ verb: "patch", resource: "configmaps", count: 5, code: 409 });
