@@ -68,7 +68,9 @@ export class WorkQueue {
       const attempt = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempt);
       this.options.onError(key, error);
-      this.addAfter(key, Math.min(this.options.baseDelayMs * 2 ** (attempt - 1), this.options.maxDelayMs));
+      // Jitter (half to all of the growing delay): pools that failed together do not retry together.
+      const ceiling = Math.min(this.options.baseDelayMs * 2 ** (attempt - 1), this.options.maxDelayMs);
+      this.addAfter(key, Math.round(ceiling / 2 + Math.random() * (ceiling / 2)));
     } finally {
       this.running.delete(key);
       this.active -= 1;

@@ -51,6 +51,10 @@ const CASES: [args: string[], error: RegExp][] = [
   [["storage-add", "pool1", "--path", "kube1:/d", "--wait", "--no-wait"], /^error: --wait and --no-wait contradict each other/],
   [["storage-add", "pool1", "--path", "kube1:/d", "--single-pv-per-pool", "--kadalu-format", "native"], /^error: --single-pv-per-pool hands the whole volume to one PV/],
   [["storage-remove", "pool1", "--wait", "--timeout", "600h"], /^error: --timeout "600h" is longer than the longest wait supported \(596h\)$/],
+  // option-set checks keys and values even with --force: they become lines of Gluster's volume files.
+  [["option-set", "pool1", "", "on", "--force"], /^error: option key "" must be a Gluster option name/],
+  [["option-set", "pool1", "my key", "on", "--force"], /^error: option key "my key" must be a Gluster option name/],
+  [["option-set", "pool1", "x.y", "on\nevil", "--force"], /^error: option x\.y: the value "on\\nevil" must not be empty or hold spaces or control characters$/],
   // Storage units: the same directory twice however it is written, control characters, separators, length.
   [["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/d", "--path", "kube1://d/"], /^error: storage unit 2 \(kube1:\/d\) repeats storage unit 1/],
   [["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/d/./x", "--path", "kube1:/d/x"], /repeats storage unit 1/],

@@ -144,3 +144,50 @@ describe("waiting for a Gluster server", () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
+
+describe("kill -9 during a burst of creates", () => {
+  it("leaves no PV without its stat.db row once the provisioner has started again", async () => {
+    const pool = join(dir, "p1");
+    mkdirSync(pool);
+    const socket = join(dir, "csi.sock");
+    const args = [BIN, "--endpoint", `unix://${socket}`, "--node-id", "n1", "--role", "provisioner", "--pool-dir", `pool1=${pool}`, "--info-dir", join(dir, "none")];
+    const serve = async (): Promise<{ child: ReturnType<typeof spawn>; output: () => string }> => {
+      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let text = "";
+      child.stdout!.on("data", (chunk) => (text += chunk));
+      const deadline = Date.now() + 10_000;
+      while (!text.includes("serving on") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      return { child, output: () => text };
+    };
+    const first = await serve();
+    const client = csiClient(`unix://${socket}`);
+    const caps = [{ mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }];
+    let done = 0;
+    const burst = Array.from({ length: 300 }, (_, i) => client.controller("CreateVolume", { name: `pvc-${i}`, capacity_range: { required_bytes: 1024 }, volume_capabilities: caps, parameters: {} }).then(() => (done += 1), () => undefined));
+    // Killed in the middle of the burst: some acknowledged, some half done, some never started.
+    const until = Date.now() + 10_000;
+    while (done < 20 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 2));
+    first.child.kill("SIGKILL");
+    await Promise.all(burst);
+    client.close();
+    const second = await serve();
+    try {
+      // Starting repairs the pool; what the metadata names, stat.db accounts for.
+      const deadline = Date.now() + 5000;
+      while (!second.output().includes("serving on") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const again = csiClient(`unix://${socket}`);
+      await again.controller("GetCapacity", { parameters: {} });
+      again.close();
+      const { readdirSync } = await import("node:fs");
+      const { StatDb } = await import("../../src/statdb/stat-db.js");
+      const named = readdirSync(join(pool, "info/subvol"), { recursive: true }).map(String).filter((file) => file.endsWith(".json")).map((file) => file.split("/").pop()!.slice(0, -5)).sort();
+      const db = StatDb.open(join(pool, "stat.db"), { readonly: true });
+      const rows = db.listPvs().map((row) => row.pvname).sort();
+      db.close();
+      expect(named.length, "some creates finished before the kill").toBeGreaterThan(0);
+      expect(rows, second.output()).toEqual(named);
+    } finally {
+      second.child.kill("SIGTERM");
+    }
+  });
+});

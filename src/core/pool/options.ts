@@ -13,7 +13,13 @@ export function parseOptionPairs(words: string[]): PoolOption[] {
     throw new UsageError(`options come in KEY VALUE pairs, got ${words.length} word${words.length === 1 ? "" : "s"}, as in: performance.quick-read off`);
   }
   const options: PoolOption[] = [];
-  for (let index = 0; index < words.length; index += 2) options.push({ key: words[index]!, value: words[index + 1]! });
+  for (let index = 0; index < words.length; index += 2) {
+    const [key, value] = [words[index]!, words[index + 1]!];
+    // Even with --force: they end up in Gluster's volume files, one option a line.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) throw new UsageError(`option key "${key}" must be a Gluster option name (letters, digits, . _ -), not empty and without spaces`);
+    if (!value || /[\s\0-\x1f\x7f]/.test(value)) throw new UsageError(`option ${key}: the value "${value}" must not be empty or hold spaces or control characters`);
+    options.push({ key, value });
+  }
   return options;
 }
 
