@@ -29,7 +29,8 @@ export type Pod = V1Pod;
 
 /** The server closes each watch after this long (the client then resumes from its last version). */
 export const WATCH_TIMEOUT_SECONDS = 300;
-const WATCH_SILENCE_MARGIN_SECONDS = 30;
+/** How much longer than its timeoutSeconds a watch may stay silent before it counts as dead. */
+const WATCH_SILENCE_MARGIN_MS = 30_000;
 
 export type WatchEvent<T> = { type: "ADDED" | "MODIFIED" | "DELETED"; object: T };
 
@@ -62,6 +63,9 @@ export class Kube {
   readonly custom: CustomObjectsApi;
   readonly raw: RawClient;
   private readonly discovered = new Map<string, ResourceInfo>();
+
+  /** Tests shorten it; nobody else needs to. */
+  watchSilenceMarginMs = WATCH_SILENCE_MARGIN_MS;
 
   constructor(readonly config: KubeConfig, readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
     this.server = config.getCurrentCluster()?.server ?? "(unknown server)";
@@ -302,9 +306,10 @@ export class Kube {
     const listen = (): void => {
       clearTimeout(silence);
       silence = setTimeout(() => {
+        // Told first: the abort's own "aborted" report must not stand in for the reason.
+        end(toClusterError(new Error(`the watch was silent for ${(timeoutSeconds * 1000 + this.watchSilenceMarginMs) / 1000}s`), `watch of ${path} failed`, this.server));
         controller?.abort();
-        end(toClusterError(new Error(`the watch was silent for ${timeoutSeconds + WATCH_SILENCE_MARGIN_SECONDS}s`), `watch of ${path} failed`, this.server));
-      }, (timeoutSeconds + WATCH_SILENCE_MARGIN_SECONDS) * 1000);
+      }, timeoutSeconds * 1000 + this.watchSilenceMarginMs);
       silence.unref();
     };
     listen();
