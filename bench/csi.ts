@@ -4,7 +4,7 @@
  * pool, and on a real GlusterFS Replica3 volume where GlusterFS is installed.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,30 +94,14 @@ export async function glusterCsiScenarios(): Promise<Row[]> {
   const { glusterParts } = await import("../test/real/components.js");
   const parts = glusterParts();
   if (typeof parts === "string") return [["CSI on real GlusterFS", `skipped: ${parts}`, "-"]];
-  const { Glusterd, BRICK_ADDRESS } = await import("../test/real/gluster.js");
-  const { startContained } = await import("../test/real/namespace.js");
-  const { Processes, waitUntil } = await import("../test/real/processes.js");
-  const { buildNativeInfo, encodeInfo } = await import("../src/core/info/codec.js");
+  const { startGlusterCsi } = await import("../test/real/gluster-csi.js");
   const dir = mkdtempSync(join(tmpdir(), "kadalu-csi-bench-gluster-"));
-  const processes = new Processes(dir);
-  const gluster = await Glusterd.start(parts, join(dir, "gluster"));
+  const pool = await startGlusterCsi(parts, dir);
   try {
-    await gluster.createReplica3("pool1");
-    const info = buildNativeInfo({
-      apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" },
-      spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: "/data/pool1" })) },
-    }, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-0000000000b1" });
-    mkdirSync(join(dir, "info"));
-    writeFileSync(join(dir, "info", "pool1.info"), encodeInfo(info));
-    const socket = join(dir, "csi.sock");
-    const csi = startContained(processes, "csi", dir, Object.fromEntries(info.bricks.map((brick) => [brick.node, BRICK_ADDRESS])), process.execPath,
-      [BIN, "--endpoint", `unix://${socket}`, "--node-id", "n1", "--role", "provisioner", "--info-dir", join(dir, "info")]);
-    await waitUntil("the driver to serve", () => csi.process.tail(20).includes("serving on") || undefined, 30_000);
-    return await measure(socket, "real GlusterFS Replica3", { warmup: 20, sequential: 200, workers: 32, perWorker: 5 }, { storage_name: "pool1" },
+    return await measure(pool.socket, "real GlusterFS Replica3", { warmup: 20, sequential: 200, workers: 32, perWorker: 5 }, { storage_name: "pool1" },
       ["p50 <= 25 ms, p99 <= 60 ms (issue 21)", "p50 <= 20 ms (issue 21)", ">= 100 calls/s (issue 21)"]);
   } finally {
-    await processes.stopAll();
-    await gluster.stop();
+    await pool.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

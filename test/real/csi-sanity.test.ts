@@ -3,20 +3,16 @@
  * volume mounted by the driver's own GlusterMounter (upstream's client command line) in a mount
  * namespace whose /etc/hosts resolves the brick hosts kadalu-info names.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
-import type { KadaluStorage } from "../../src/core/pool/types.js";
-import { Glusterd } from "./gluster.js";
-import { startContained, type Contained } from "./namespace.js";
+import { startGlusterCsi, type GlusterCsi } from "./gluster-csi.js";
+import { BIN } from "./kadalu.js";
 import { Processes, waitUntil } from "./processes.js";
 import { reasonNotApplicable, runSanity, sanityKubeletDir, type SanityResult } from "./sanity.js";
 import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
 
-const CSI = fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url));
 
 function expectConformant(result: SanityResult): void {
   expect(result.failed, result.output.slice(-4000)).toEqual([]);
@@ -50,7 +46,7 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
     const pool = join(dir, "local-pool");
     mkdirSync(pool);
     const socket = join(dir, "local.sock");
-    const csi = processes.start("csi-local", process.execPath, [CSI, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--pool-dir", `pool1=${pool}`, "--info-dir", join(dir, "no-info"), "--kubelet-dir", sanityKubeletDir(join(dir, "sanity-local"))]);
+    const csi = processes.start("csi-local", process.execPath, [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--pool-dir", `pool1=${pool}`, "--info-dir", join(dir, "no-info"), "--kubelet-dir", sanityKubeletDir(join(dir, "sanity-local"))]);
     await serving(() => csi.tail(50), socket);
     expectConformant(await runSanity(kubernetes!.bins["csi-sanity"], `unix://${socket}`, join(dir, "sanity-local")));
     // Everything csi-sanity created, it deleted: no PV directory or stat.db row is left.
@@ -59,31 +55,14 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
   });
 
   describe.skipIf(noGluster)("on real GlusterFS", () => {
-    let gluster: Glusterd;
-    let contained: Contained;
-    let bricks: string[];
-    beforeAll(async () => {
-      gluster = await Glusterd.start(glusterfs!, join(dir, "gluster"));
-      bricks = await gluster.createReplica3("pool1");
-    });
+    let pool: GlusterCsi;
     afterAll(async () => {
-      await processes.stop(contained.process).catch(() => undefined);
-      await gluster?.stop();
+      await pool?.stop();
     });
 
     it("passes every applicable spec on a Replica3 volume mounted by the driver's GlusterMounter", async () => {
-      const pool: KadaluStorage = {
-        apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" },
-        spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: "/data/pool1" })) },
-      };
-      const info = buildNativeInfo(pool, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000003" });
-      const infoDir = join(dir, "gluster-info");
-      mkdirSync(infoDir);
-      writeFileSync(join(infoDir, "pool1.info"), encodeInfo(info));
-      const hosts = Object.fromEntries(info.bricks.map((brick) => [brick.node, "127.0.0.2"]));
-      const socket = join(dir, "gluster.sock");
-      contained = startContained(processes, "csi-gluster", dir, hosts, process.execPath, [CSI, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir, "--kubelet-dir", sanityKubeletDir(join(dir, "sanity-gluster"))]);
-      await serving(() => contained.process.tail(50), socket);
+      pool = await startGlusterCsi(glusterfs!, join(dir, "gluster-pool"), { kubeletDir: sanityKubeletDir(join(dir, "sanity-gluster")) });
+      const { socket, bricks, csi: contained } = pool;
       expectConformant(await runSanity(kubernetes!.bins["csi-sanity"], `unix://${socket}`, join(dir, "sanity-gluster"), { storage_name: "pool1" }));
       // The pool really is the Gluster volume: stat.db and the subvol tree reached every brick.
       for (const brick of bricks) {

@@ -4,13 +4,13 @@
  * of its own with real Gluster, and the real csi-provisioner and csi-resizer sidecars (args of the
  * provisioner StatefulSet) on its socket.
  */
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runBin, type CliResult } from "../helpers/cli.js";
 import { CSI_IMAGE_PROGRAMS } from "../helpers/pools.js";
 import type { RealCluster } from "./cluster.js";
 import { freePort } from "./cluster.js";
-import { syncConfigMapDir } from "./configmap-dir.js";
+import { syncConfigMapVolume } from "../sandbox/configmap-volume.js";
 import type { KubernetesParts } from "./components.js";
 import { startContained, type Contained } from "./namespace.js";
 import type { NodeAgent } from "./node-agent.js";
@@ -18,37 +18,18 @@ import type { Started } from "./processes.js";
 import { waitUntil } from "./processes.js";
 
 export const BIN = {
-  cli: fileURLToPath(new URL("../../bin/kubectl-kadalu", import.meta.url)),
   operator: fileURLToPath(new URL("../../bin/kadalu-operator", import.meta.url)),
   csi: fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url)),
 };
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliResult };
 
 /**
  * Runs `kubectl kadalu ARGS` (the built CLI) with a kubeconfig. Asynchronous: the node agent and the
  * ConfigMap sync of this process keep working while the command waits.
  */
 export function kadalu(kubeconfig: string, args: string[], input?: string): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN.cli, ...args], {
-      stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: "1", KUBECTL_KADALU_NO_CODE_CACHE: "1" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 170_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(input ?? "");
-  });
+  return runBin(args, { KUBECONFIG: kubeconfig, NO_COLOR: "1", KUBECTL_KADALU_NO_CODE_CACHE: "1" }, input);
 }
 
 type EnvVar = { name: string; value?: string };
@@ -90,7 +71,7 @@ export async function startProvisioner(cluster: RealCluster, parts: KubernetesPa
   const statefulSet = await cluster.admin.get(`/apis/apps/v1/namespaces/${namespace}/statefulsets/kadalu-csi-provisioner`);
   const kubeconfig = await cluster.serviceAccountKubeconfig(namespace, "kadalu-csi-provisioner");
   const infoDir = join(cluster.dir, "kadalu-info");
-  const stopInfo = syncConfigMapDir(cluster.admin, namespace, "kadalu-info", infoDir);
+  const stopInfo = syncConfigMapVolume(async () => (await cluster.admin.find(`/api/v1/namespaces/${namespace}/configmaps/kadalu-info`))?.data, infoDir, 200);
   const socket = join(cluster.dir, "csi-provisioner.sock");
   const kadaluContainer = containersOf(statefulSet).find((c) => c.name === "kadalu-provisioner")!;
   const csi = startContained(cluster.processes, "kadalu-provisioner", cluster.dir, hosts, process.execPath,

@@ -3,17 +3,14 @@
  * published volume whose glusterfs client is killed detected (ENOTCONN: an abnormal volume condition),
  * then unmounted and mounted again by the next call, and the publish repaired.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
-import type { KadaluStorage } from "../../src/core/pool/types.js";
 import { CallError, csiClient, type CsiClient } from "../helpers/csi-client.js";
-import { Glusterd, BRICK_ADDRESS } from "./gluster.js";
-import { BIN } from "./kadalu.js";
-import { startContained, type Contained } from "./namespace.js";
-import { Processes, waitUntil } from "./processes.js";
+import { startGlusterCsi, type GlusterCsi } from "./gluster-csi.js";
+import type { Contained } from "./namespace.js";
+import { waitUntil } from "./processes.js";
 import { glusterfs, noGluster } from "./tier.js";
 
 const MOUNT = { mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } };
@@ -32,34 +29,20 @@ function clientPids(mountpoint: string): number[] {
 
 describe.skipIf(noGluster)("mount lifecycle on real GlusterFS", () => {
   let dir: string;
-  let processes: Processes;
-  let gluster: Glusterd;
+  let pool: GlusterCsi;
   let csi: Contained;
   let client: CsiClient;
   const mounts = async (): Promise<string> => (await csi.exec(["cat", "/proc/self/mounts"])).stdout;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "kadalu-mounts-"));
-    processes = new Processes(dir);
-    gluster = await Glusterd.start(glusterfs!, join(dir, "gluster"));
-    await gluster.createReplica3("pool1");
-    const pool: KadaluStorage = {
-      apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" },
-      spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: "/data/pool1" })) },
-    };
-    const info = buildNativeInfo(pool, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000004" });
-    mkdirSync(join(dir, "info"));
-    writeFileSync(join(dir, "info", "pool1.info"), encodeInfo(info));
-    const socket = join(dir, "csi.sock");
-    csi = startContained(processes, "csi", dir, Object.fromEntries(info.bricks.map((brick) => [brick.node, BRICK_ADDRESS])), process.execPath,
-      [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", join(dir, "info"), "--kubelet-dir", "/mnt/kubelet"]);
-    await waitUntil(`the driver to serve\n${csi.process.tail()}`, () => csi.process.tail(50).includes("serving on") || undefined, 30_000);
-    client = csiClient(`unix://${socket}`);
+    pool = await startGlusterCsi(glusterfs!, dir, { kubeletDir: "/mnt/kubelet" });
+    csi = pool.csi;
+    client = csiClient(`unix://${pool.socket}`);
   });
   afterAll(async () => {
     client?.close();
-    await processes?.stopAll();
-    await gluster?.stop();
+    await pool?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

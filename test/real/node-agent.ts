@@ -34,8 +34,6 @@ export class NodeAgent {
   private readonly handlers = new Map<string, ExecHandler>();
   private timer?: NodeJS.Timeout;
   private busy = false;
-  /** Pods seen Running, by name: the test starts local processes in their place. */
-  readonly running = new Set<string>();
   /** What went wrong in its loop, for failure messages. */
   readonly errors: string[] = [];
 
@@ -90,8 +88,6 @@ export class NodeAgent {
       for (const namespace of this.namespaces) {
         const pods = (await this.api.get<{ items: PodLike[] }>(`/api/v1/namespaces/${namespace}/pods`)).items;
         for (const pod of pods) await this.step(pod);
-        const names = new Set(pods.map((pod) => pod.metadata.name));
-        for (const name of this.running) if (!names.has(name)) this.running.delete(name);
       }
     } catch (error) {
       // The apiserver is going away or a pod changed under us: the next tick sees the new state.
@@ -114,10 +110,7 @@ export class NodeAgent {
       await this.api.post(`${path}/binding`, { apiVersion: "v1", kind: "Binding", metadata: { name: pod.metadata.name, uid: pod.metadata.uid }, target: { apiVersion: "v1", kind: "Node", name: node } });
       return;
     }
-    if (pod.status?.phase === "Running") {
-      this.running.add(pod.metadata.name);
-      return;
-    }
+    if (pod.status?.phase === "Running") return;
     const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     const conditions = ["Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({ type, status: "True", lastTransitionTime: now }));
     await this.api.merge(`${path}/status`, {

@@ -104,7 +104,8 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
   if (options.gluster) gluster = new SandboxGluster(await Glusterd.start(options.gluster, join(dir, "gluster")), server, join(dir, "kadalu-provisioner", "hosts"));
   let operator: RunningOperator | undefined;
   let csi: RunningCsi | undefined;
-  let stopInfo: (() => void) | undefined;
+  let stopInfo: (() => Promise<void>) | undefined;
+  const infoData = () => server.get("v1", "ConfigMap", NAMESPACE, "kadalu-info")?.data;
 
   const stopKubelet = startKubelet(server, nodes, {
     async started(pod) {
@@ -120,11 +121,11 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
         if (gluster && pool && pod.metadata.labels?.["app.kubernetes.io/component"] === "server") await gluster.brickStarted(pool, pod.metadata.name);
         if (pod.metadata.name === "kadalu-csi-provisioner-0" && gluster) {
           const infoDir = join(dir, "kadalu-info");
-          const sync = syncConfigMapVolume(server, NAMESPACE, "kadalu-info", infoDir);
+          const sync = syncConfigMapVolume(infoData, infoDir);
           const hosts = setInterval(() => gluster!.syncHosts(), 200);
-          stopInfo = () => {
-            sync();
+          stopInfo = async () => {
             clearInterval(hosts);
+            await sync();
           };
           contained = startContained(processes, "kadalu-provisioner", dir, {}, process.execPath, [
             fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url)), "--endpoint", `unix://${socket}`, "--node-id", pod.spec.nodeName, "--role", "provisioner",
@@ -135,7 +136,7 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
           server.onExec(NAMESPACE, pod.metadata.name, "kadalu-provisioner", running.execHandler(CSI_IMAGE_PROGRAMS));
         } else if (pod.metadata.name === "kadalu-csi-provisioner-0") {
           const infoDir = join(dir, "kadalu-info");
-          stopInfo = syncConfigMapVolume(server, NAMESPACE, "kadalu-info", infoDir);
+          stopInfo = syncConfigMapVolume(infoData, infoDir);
           csi = await startCsi({
             endpoint: `unix://${socket}`, nodeId: pod.spec.nodeName, role: "provisioner", infoDir, mountRoot: join(provisionerRoot, "mnt"),
             poolDirs: new Map(), poolRoot: join(provisionerRoot, "mnt"), kubeconfig, usageDelayMs: 200,
@@ -152,7 +153,7 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
         operator = undefined;
       }
       if (pod.metadata.name === "kadalu-csi-provisioner-0") {
-        stopInfo?.();
+        await stopInfo?.();
         await csi?.stop();
         csi = undefined;
         if (contained) await processes.stop(contained.process);

@@ -1,0 +1,54 @@
+/**
+ * A real GlusterFS Replica3 pool served to the CSI driver binary: glusterd and its volume, the pool's
+ * `<pool>.info` as the operator writes it, and the driver (role provisioner) in a mount namespace whose
+ * hosts file resolves the brick hosts that info names. For csi-sanity, the mount tests and the bench.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
+import type { GlusterParts } from "./components.js";
+import { BRICK_ADDRESS, Glusterd } from "./gluster.js";
+import { BIN } from "./kadalu.js";
+import { startContained, type Contained } from "./namespace.js";
+import { Processes, waitUntil } from "./processes.js";
+
+export interface GlusterCsi {
+  gluster: Glusterd;
+  bricks: string[];
+  csi: Contained;
+  socket: string;
+  stop(): Promise<void>;
+}
+
+export async function startGlusterCsi(parts: GlusterParts, dir: string, options: { pool?: string; kubeletDir?: string } = {}): Promise<GlusterCsi> {
+  const pool = options.pool ?? "pool1";
+  const processes = new Processes(dir);
+  const gluster = await Glusterd.start(parts, join(dir, "gluster"));
+  try {
+    const bricks = await gluster.createReplica3(pool);
+    const info = buildNativeInfo({
+      apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: pool, namespace: "kadalu" },
+      spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: `/data/${pool}` })) },
+    }, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000003" });
+    const infoDir = join(dir, "info");
+    mkdirSync(infoDir, { recursive: true });
+    writeFileSync(join(infoDir, `${pool}.info`), encodeInfo(info));
+    const socket = join(dir, "csi.sock");
+    const csi = startContained(processes, "csi", dir, Object.fromEntries(info.bricks.map((brick) => [brick.node, BRICK_ADDRESS])), process.execPath, [
+      BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir,
+      ...(options.kubeletDir ? ["--kubelet-dir", options.kubeletDir] : []),
+    ]);
+    await waitUntil(`the driver to serve\n${csi.process.tail()}`, () => csi.process.tail(50).includes("serving on") || undefined, 30_000);
+    return {
+      gluster, bricks, csi, socket,
+      async stop() {
+        await processes.stopAll();
+        await gluster.stop();
+      },
+    };
+  } catch (error) {
+    await processes.stopAll();
+    await gluster.stop();
+    throw error;
+  }
+}
