@@ -13,6 +13,8 @@ export interface OperatorConfig {
   hostCheckTimeoutMs: number;
   /** The deadline of every API request: a hung one fails, and the reconcile is retried. */
   requestTimeoutMs: number;
+  /** How long each watch lasts before it is renewed; one silent for longer (plus a margin) counts as a dead connection. */
+  watchTimeoutSeconds: number;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): OperatorConfig {
@@ -29,5 +31,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): OperatorConfig {
     resyncMs: Number(env.RESYNC_SECONDS ?? 300) * 1000,
     hostCheckTimeoutMs: 3000,
     requestTimeoutMs: Number(env.REQUEST_TIMEOUT_SECONDS ?? 30) * 1000,
+    watchTimeoutSeconds: Number(env.WATCH_TIMEOUT_SECONDS ?? 300),
   };
 }

@@ -42,12 +42,13 @@ export class Controller {
       onError: (key, error) => log("error", `reconcile ${key}: ${(error as Error).message}`),
     });
     const informerLog = (message: string): void => log("error", message);
-    this.pools = new Informer<KadaluStorage>(kube, { path: POOLS_PATH, onChange: (key) => this.queue.add(key), log: informerLog });
+    const watch = { log: informerLog, watchTimeoutSeconds: config.watchTimeoutSeconds };
+    this.pools = new Informer<KadaluStorage>(kube, { path: POOLS_PATH, onChange: (key) => this.queue.add(key), ...watch });
     this.pods = new Informer(kube, {
       path: `/api/v1/namespaces/${config.namespace}/pods`, labelSelector: `app.kubernetes.io/component=server,${POOL_LABEL}`,
-      onChange: (_key, pod) => this.podChanged(pod), log: informerLog,
+      onChange: (_key, pod) => this.podChanged(pod), ...watch,
     });
-    this.volumes = new Informer<PersistentVolume>(kube, { path: "/api/v1/persistentvolumes", onChange: () => this.deletingPoolsChanged(), log: informerLog });
+    this.volumes = new Informer<PersistentVolume>(kube, { path: "/api/v1/persistentvolumes", onChange: () => this.deletingPoolsChanged(), ...watch });
   }
 
   async start(): Promise<void> {

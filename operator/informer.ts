@@ -13,6 +13,8 @@ export interface InformerOptions<T> {
   onChange: (key: Key, object: T | undefined) => void;
   log: (message: string) => void;
   maxBackoffMs?: number;
+  /** The server ends each watch after this long; a watch silent for longer (plus a margin) is dead and replaced. */
+  watchTimeoutSeconds?: number;
 }
 
 export class Informer<T extends { metadata: { name: string; namespace?: string; resourceVersion?: string } }> {
@@ -80,7 +82,9 @@ export class Informer<T extends { metadata: { name: string; namespace?: string; 
       void this.watch();
     };
     try {
-      const stop = await this.kube.watch(this.options.path, { resourceVersion: this.resourceVersion, labelSelector: this.options.labelSelector }, onEvent, onEnd);
+      const stop = await this.kube.watch(this.options.path, {
+        resourceVersion: this.resourceVersion, labelSelector: this.options.labelSelector, timeoutSeconds: this.options.watchTimeoutSeconds?.toString(),
+      }, onEvent, onEnd);
       // stop() may have come while the watch was being established.
       if (this.stopped) return stop();
       this.stopWatch = stop;

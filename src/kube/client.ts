@@ -29,8 +29,11 @@ export type Pod = V1Pod;
 
 /** The server closes each watch after this long (the client then resumes from its last version). */
 export const WATCH_TIMEOUT_SECONDS = 300;
-/** How much longer than its timeoutSeconds a watch may stay silent before it counts as dead. */
-const WATCH_SILENCE_MARGIN_MS = 30_000;
+/**
+ * How much longer than its timeoutSeconds a watch may stay silent before it counts as dead: a tenth of
+ * the timeout, at least 1 s (the server's close may arrive late) and at most 30 s.
+ */
+export const watchSilenceMarginMs = (timeoutSeconds: number): number => Math.min(30_000, Math.max(1000, timeoutSeconds * 100));
 
 export type WatchEvent<T> = { type: "ADDED" | "MODIFIED" | "DELETED"; object: T };
 
@@ -64,8 +67,6 @@ export class Kube {
   readonly raw: RawClient;
   private readonly discovered = new Map<string, ResourceInfo>();
 
-  /** Tests shorten it; nobody else needs to. */
-  watchSilenceMarginMs = WATCH_SILENCE_MARGIN_MS;
 
   constructor(readonly config: KubeConfig, readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
     this.server = config.getCurrentCluster()?.server ?? "(unknown server)";
@@ -294,6 +295,7 @@ export class Kube {
    */
   async watch(path: string, query: Record<string, string | undefined>, onEvent: (type: string, object: any) => void, onEnd: (error: Error | null) => void): Promise<() => void> {
     const timeoutSeconds = Number(query.timeoutSeconds ?? WATCH_TIMEOUT_SECONDS);
+    const silentForMs = timeoutSeconds * 1000 + watchSilenceMarginMs(timeoutSeconds);
     let silence: NodeJS.Timeout | undefined;
     let controller: AbortController | undefined;
     let ended = false;
@@ -307,9 +309,9 @@ export class Kube {
       clearTimeout(silence);
       silence = setTimeout(() => {
         // Told first: the abort's own "aborted" report must not stand in for the reason.
-        end(toClusterError(new Error(`the watch was silent for ${(timeoutSeconds * 1000 + this.watchSilenceMarginMs) / 1000}s`), `watch of ${path} failed`, this.server));
+        end(toClusterError(new Error(`the watch was silent for ${silentForMs / 1000}s`), `watch of ${path} failed`, this.server));
         controller?.abort();
-      }, timeoutSeconds * 1000 + this.watchSilenceMarginMs);
+      }, silentForMs);
       silence.unref();
     };
     listen();

@@ -189,6 +189,11 @@ export class ApiServer {
     return this.store.closeWatches();
   }
 
+  /** Open watches get no more events and no close (not even at their timeout): dead connections, seen from the client. */
+  silenceWatches(): number {
+    return this.store.silenceWatches();
+  }
+
   writes(): RequestRecord[] {
     return this.requests.filter((record) => WRITE_VERBS.includes(record.verb));
   }
@@ -401,7 +406,12 @@ export class ApiServer {
       clearTimeout(timer);
       if (!res.writableEnded) res.end();
     };
-    const watcher = { typeKey: typeKey(type), namespace, matches, send: (event: StoredEvent) => write({ type: event.type, object: event.object }), close };
+    // Silenced: the connection stays open and says nothing more, as a connection whose peer died does.
+    const silence = (): void => {
+      this.store.watchers.delete(watcher);
+      clearTimeout(timer);
+    };
+    const watcher = { typeKey: typeKey(type), namespace, matches, send: (event: StoredEvent) => write({ type: event.type, object: event.object }), close, silence };
     this.store.watchers.add(watcher);
     this.openStreams.add(res);
     const timeout = Number(url.searchParams.get("timeoutSeconds") ?? 0);

@@ -16,6 +16,7 @@ export interface Watcher {
   matches: (object: KubeObject) => boolean;
   send: (event: StoredEvent) => void;
   close: () => void;
+  silence: () => void;
 }
 
 const objectKey = (namespace: string | undefined, name: string): string => `${namespace ?? ""}/${name}`;
@@ -97,6 +98,12 @@ export class Store {
   closeWatches(): number {
     const count = this.watchers.size;
     for (const watcher of [...this.watchers]) watcher.close();
+    return count;
+  }
+
+  silenceWatches(): number {
+    const count = this.watchers.size;
+    for (const watcher of [...this.watchers]) watcher.silence();
     return count;
   }
 }

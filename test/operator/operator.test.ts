@@ -278,6 +278,17 @@ describe("operator: correctness under change and failure", () => {
     await until(() => info()["p3.info"] !== undefined, "p3 after 410");
   });
 
+  it("replaces watches whose connections died silently (no event, no close), and reconciles what they missed", async () => {
+    // Resync is 10 minutes: only a replaced watch can deliver p2 within the bound.
+    operator = await startOperator({ kubeconfig: cluster.kubeconfig, config: { ...config(), watchTimeoutSeconds: 2 }, log: (level, message) => logs.push(`${level} ${message}`), health: false });
+    pool("p1", { type: "Replica1", storage: [{ node: "kube1", path: "/a" }] });
+    await until(() => info()["p1.info"] !== undefined, "p1");
+    expect(cluster.server.silenceWatches()).toBeGreaterThanOrEqual(3);
+    pool("p2", { type: "Replica1", storage: [{ node: "kube1", path: "/b" }] });
+    await until(() => info()["p2.info"] !== undefined && status("p2")?.state === "initializing", "p2 after its watch went dead", 10_000);
+    expect(logs.some((line) => /watch was silent for 3s/.test(line)), "the dead watch was detected, not closed by the server").toBe(true);
+  });
+
   it("blocks deletion while a PV uses the pool, then removes everything but the data", async () => {
     await start();
     pool("pool1", { type: "Replica3", storage: devices() });

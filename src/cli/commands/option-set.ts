@@ -1,7 +1,7 @@
 /** `option-set NAME KEY VALUE...` and `option-reset NAME (KEY...|--all)`: edit a pool's Gluster options. */
 import { Command } from "commander";
 import { UsageError } from "../../core/errors.js";
-import { mergeOptions, parseOptionPairs, resetOptions, undocumented } from "../../core/pool/options.js";
+import { checkOptionKey, mergeOptions, parseOptionPairs, resetOptions, undocumented } from "../../core/pool/options.js";
 import type { PoolOption } from "../../core/pool/types.js";
 import type { Deps } from "../deps.js";
 import { addYesFlag, type GlobalOptions } from "../flags.js";
@@ -90,6 +90,7 @@ export function optionResetCommand(deps: Deps): Command {
     const raw = cmd.optsWithGlobals<RawOptions>();
     if (raw.all && keys.length > 0) throw new UsageError("give option keys or --all, not both");
     if (!raw.all && keys.length === 0) throw new UsageError("give the option keys to remove, or --all");
+    keys.forEach(checkOptionKey);
     await run({ global: raw, name, edit: { kind: "reset", keys: raw.all ? "all" : keys }, dryRun: Boolean(raw.dryRun), yes: Boolean(raw.yes || raw.scriptMode) }, deps);
   });
 }

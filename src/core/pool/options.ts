@@ -8,6 +8,14 @@ export const DOCUMENTED_OPTIONS = [
   "performance.read-ahead", "performance.io-cache", "performance.readdir-ahead",
 ];
 
+const OPTION_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Even with --force: keys end up in Gluster's volume files, one option a line. */
+export function checkOptionKey(key: string): string {
+  if (!OPTION_KEY.test(key)) throw new UsageError(`option key "${key}" must be a Gluster option name (letters, digits, . _ -), not empty and without spaces`);
+  return key;
+}
+
 export function parseOptionPairs(words: string[]): PoolOption[] {
   if (words.length === 0 || words.length % 2 !== 0) {
     throw new UsageError(`options come in KEY VALUE pairs, got ${words.length} word${words.length === 1 ? "" : "s"}, as in: performance.quick-read off`);
@@ -15,8 +23,7 @@ export function parseOptionPairs(words: string[]): PoolOption[] {
   const options: PoolOption[] = [];
   for (let index = 0; index < words.length; index += 2) {
     const [key, value] = [words[index]!, words[index + 1]!];
-    // Even with --force: they end up in Gluster's volume files, one option a line.
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) throw new UsageError(`option key "${key}" must be a Gluster option name (letters, digits, . _ -), not empty and without spaces`);
+    checkOptionKey(key);
     if (!value || /[\s\0-\x1f\x7f]/.test(value)) throw new UsageError(`option ${key}: the value "${value}" must not be empty or hold spaces or control characters`);
     options.push({ key, value });
   }
