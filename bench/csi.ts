@@ -79,10 +79,61 @@ export async function csiScenarios(): Promise<Row[]> {
   try {
     await new Promise<void>((resolve) => child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("serving on") && resolve()));
     child.stdout!.resume();
-    return await measure(socket, "local directory", { warmup: 50, sequential: 1000, workers: 32, perWorker: 20 }, {}, ["p50 <= 5 ms, p99 <= 20 ms", "p50 <= 5 ms, p99 <= 20 ms", "-"]);
+    const client = csiClient(`unix://${socket}`);
+    const floor: number[] = [];
+    for (let i = 0; i < 300; i += 1) floor.push(await timed(() => client.controller("ControllerGetCapabilities", {})));
+    client.close();
+    return [
+      ["CSI round trip of a call that does nothing (ControllerGetCapabilities)", `p50 ${percentile(floor.slice(50), 50).toFixed(2)} ms`, "-"],
+      ...(await measure(socket, "local directory", { warmup: 50, sequential: 1000, workers: 32, perWorker: 20 }, {}, ["p50 <= 2 ms, p99 <= 10 ms (issue 16)", "p50 <= 2 ms, p99 <= 10 ms (issue 16)", ">= 500 calls/s (issue 16)"])),
+    ];
   } finally {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
+    await exited;
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `gluster volume profile ... info cumulative`: calls per FOP, summed over the bricks. */
+export function parseProfile(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  let cumulative = false;
+  for (const line of text.split("\n")) {
+    if (/^Cumulative Stats:/.test(line.trim())) cumulative = true;
+    else if (/^Interval \d+ Stats:/.test(line.trim())) cumulative = false;
+    const row = cumulative && line.match(/^\s*[\d.]+\s+[\d.]+ [nu]s\s+[\d.]+ [nu]s\s+[\d.]+ [nu]s\s+(\d+)\s+([A-Z_]+)\s*$/);
+    if (row) counts.set(row[2]!, (counts.get(row[2]!) ?? 0) + Number(row[1]));
+  }
+  return counts;
+}
+
+/**
+ * What one CreateVolume and one DeleteVolume cost the bricks: Gluster's own profile of the volume
+ * (every FOP each brick served, AFR's locks and changelog xattrops included), per call and per brick.
+ */
+async function brickOperations(socket: string, cli: (args: string[]) => Promise<string>, bricks: number): Promise<Row[]> {
+  const client = csiClient(`unix://${socket}`);
+  const calls = 50;
+  const perCall = async (work: (i: number) => Promise<unknown>): Promise<string> => {
+    await cli(["volume", "profile", "pool1", "start"]).catch(() => undefined);
+    await cli(["volume", "profile", "pool1", "info", "clear"]);
+    for (let i = 0; i < calls; i += 1) await work(i);
+    const counts = parseProfile(await cli(["volume", "profile", "pool1", "info", "cumulative"]));
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const top = [...counts.entries()].filter(([fop]) => !["RELEASE", "RELEASEDIR", "FORGET"].includes(fop)).sort((a, b) => b[1] - a[1]).slice(0, 8);
+    return `${(total / calls / bricks).toFixed(1)} per brick (${top.map(([fop, n]) => `${fop} ${(n / calls / bricks).toFixed(1)}`).join(", ")})`;
+  };
+  try {
+    const create = await perCall((i) => client.controller("CreateVolume", { name: `pvc-ops-${i}`, capacity_range: { required_bytes: 1024 ** 2 }, volume_capabilities: CAPS, parameters: { storage_name: "pool1" } }));
+    const remove = await perCall((i) => client.controller("DeleteVolume", { volume_id: `pvc-ops-${i}` }));
+    return [
+      [`  brick FOPs per CreateVolume (gluster volume profile, ${calls} calls)`, create, "-"],
+      [`  brick FOPs per DeleteVolume (gluster volume profile, ${calls} calls)`, remove, "-"],
+    ];
+  } finally {
+    await cli(["volume", "profile", "pool1", "stop"]).catch(() => undefined);
+    client.close();
   }
 }
 
@@ -98,8 +149,9 @@ export async function glusterCsiScenarios(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-csi-bench-gluster-"));
   const pool = await startGlusterCsi(parts, dir);
   try {
-    return await measure(pool.socket, "real GlusterFS Replica3", { warmup: 20, sequential: 200, workers: 32, perWorker: 5 }, { storage_name: "pool1" },
+    const rows = await measure(pool.socket, "real GlusterFS Replica3", { warmup: 20, sequential: 200, workers: 32, perWorker: 5 }, { storage_name: "pool1" },
       ["p50 <= 25 ms, p99 <= 60 ms (issue 21)", "p50 <= 20 ms (issue 21)", ">= 100 calls/s (issue 21)"]);
+    return [...rows, ...(await brickOperations(pool.socket, (args) => pool.gluster.cli(args), pool.bricks.length))];
   } finally {
     await pool.stop();
     rmSync(dir, { recursive: true, force: true });

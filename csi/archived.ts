@@ -5,7 +5,7 @@
 import { ARCHIVED_PREFIX } from "../src/core/pv-layout.js";
 import { PoolStore } from "./pool-store.js";
 
-export function archivedTool(args: string[], out: (text: string) => void): void {
+export async function archivedTool(args: string[], out: (text: string) => void): Promise<void> {
   const value = (flag: string): string | undefined => {
     const index = args.indexOf(flag);
     return index >= 0 ? args[index + 1] : undefined;
@@ -19,9 +19,9 @@ export function archivedTool(args: string[], out: (text: string) => void): void 
   try {
     const archived = store.list().filter((record) => record.name.startsWith(ARCHIVED_PREFIX) && (!only || record.name === only));
     if (only && archived.length === 0) throw new Error(`archived PV ${only} not found in pool ${pool}`);
-    if (args.includes("--remove")) for (const record of archived) store.removeArchived(record);
+    if (args.includes("--remove")) for (const record of archived) await store.removeArchived(record);
     out(JSON.stringify(archived.map((record) => ({ name: record.name, size: record.size }))));
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -3,12 +3,10 @@ import { main } from "./main.js";
 
 const args = process.argv.slice(2);
 if (args[0] === "archived") {
-  try {
-    archivedTool(args.slice(1), (text) => process.stdout.write(`${text}\n`));
-  } catch (error) {
-    process.stderr.write(`kadalu-csi: ${(error as Error).message}\n`);
+  archivedTool(args.slice(1), (text) => process.stdout.write(`${text}\n`)).catch((error: Error) => {
+    process.stderr.write(`kadalu-csi: ${error.message}\n`);
     process.exitCode = 1;
-  }
+  });
 } else {
   main(args, process.env).catch((error: Error) => {
     process.stderr.write(`kadalu-csi: ${error.message}\n`);

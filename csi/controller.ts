@@ -1,6 +1,6 @@
 /**
  * Controller service: subdirectory PVs carved from pools, idempotent by name, accounted in stat.db
- * under a per-pool lock, with upstream's capacity rule (a PV fits below 90% of a pool's free space).
+ * with space reserved in memory as each create is admitted, with upstream's capacity rule (a PV fits below 90% of a pool's free space).
  */
 import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
 import { ARCHIVED_PREFIX, volumeNameError } from "../src/core/pv-layout.js";
@@ -73,7 +73,7 @@ export function controllerService(driver: Driver) {
   async function locate(name: string): Promise<{ store: PoolStore; record: VolumeRecord; pool: PoolInfo } | undefined> {
     for (const pool of multiPv(driver.pools())) {
       const store = await driver.store(pool);
-      const record = store.find(name);
+      const record = await store.find(name);
       if (record) return { store, record, pool };
     }
     return undefined;
@@ -81,7 +81,7 @@ export function controllerService(driver: Driver) {
 
   async function freeFor(pool: PoolInfo): Promise<{ store: PoolStore; capacity: number; provisioned: number }> {
     const store = await driver.store(pool);
-    const usage = store.usage();
+    const usage = await store.measure();
     return { store, capacity: usage.capacityBytes, provisioned: usage.provisionedBytes };
   }
 
@@ -99,24 +99,27 @@ export function controllerService(driver: Driver) {
       const pool = candidates[0]!;
       return { volume: { volume_id: name, capacity_bytes: size, volume_context: volumeContext(pool) } };
     }
+    // Capacity is measured while the pools are searched for the name: both are round trips on a FUSE mount.
+    const measuring = Promise.all(multiPv(candidates).map(async (pool) => ({ pool, ...(await freeFor(pool)) })));
+    measuring.catch(() => undefined);
     for (const pool of multiPv(candidates)) {
       const store = await driver.store(pool);
-      const existing = store.find(name);
+      // A torn metadata file is a create that never finished (never acknowledged): this call redoes it.
+      const existing = await store.find(name, { incomplete: "missing" });
       if (!existing) continue;
       if (existing.size < required || (limit > 0 && existing.size > limit)) {
         throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists with ${existing.size} bytes, incompatible with the requested range`);
       }
       // Repeat of an earlier call: complete whatever it left undone, change nothing else.
-      const record = await driver.poolLocks.run(pool.volname, () => store.create(name, existing.size));
+      const record = await store.create(name, existing.size, { metadataComplete: true });
       return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
     }
-    const measured = await Promise.all(multiPv(candidates).map(async (pool) => ({ pool, ...(await freeFor(pool)) })));
+    const measured = await measuring;
     measured.sort((a, b) => b.capacity - b.provisioned - (a.capacity - a.provisioned));
     for (const { pool, store } of measured) {
-      const record = await driver.poolLocks.run(pool.volname, async () => {
-        const usage = store.usage();
-        return fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? store.create(name, size) : undefined;
-      });
+      // The check and the reservation (create counts the row at once) in one turn: no other create interleaves.
+      const usage = store.usage();
+      const record = fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? await store.create(name, size) : undefined;
       if (record) {
         driver.reportUsage(store);
         return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
@@ -141,7 +144,7 @@ export function controllerService(driver: Driver) {
       await driver.volumeLocks.run(name, async () => {
         const found = await locate(name);
         if (!found) return;
-        await driver.poolLocks.run(found.pool.volname, async () => found.store.delete(found.record, found.pool.pvReclaimPolicy));
+        await found.store.delete(found.record, found.pool.pvReclaimPolicy);
         driver.reportUsage(found.store);
       });
       return {};
@@ -155,14 +158,12 @@ export function controllerService(driver: Driver) {
         const found = await locate(name);
         if (!found) throw grpcError(Status.NOT_FOUND, `volume ${name} not found`);
         if (size <= found.record.size) return { capacity_bytes: found.record.size, node_expansion_required: false };
-        const record = await driver.poolLocks.run(found.pool.volname, async () => {
-          const usage = found.store.usage();
-          const current = found.store.find(name)!;
-          if (!fitsInPool(size - current.size, usage.capacityBytes, usage.provisionedBytes)) {
-            throw grpcError(Status.RESOURCE_EXHAUSTED, `pool ${found.pool.volname} has no room to grow ${name} by ${formatBytes(size - current.size)} (${formatBytes(usage.capacityBytes - usage.provisionedBytes)} free; growth must stay below 90% of it)`);
-          }
-          return found.store.expand(current, size);
-        });
+        const usage = await found.store.measure();
+        const current = found.record;
+        if (!fitsInPool(size - current.size, usage.capacityBytes, usage.provisionedBytes)) {
+          throw grpcError(Status.RESOURCE_EXHAUSTED, `pool ${found.pool.volname} has no room to grow ${name} by ${formatBytes(size - current.size)} (${formatBytes(usage.capacityBytes - usage.provisionedBytes)} free; growth must stay below 90% of it)`);
+        }
+        const record = await found.store.expand(current, size);
         driver.reportUsage(found.store);
         return { capacity_bytes: record.size, node_expansion_required: false };
       });

@@ -1,7 +1,7 @@
 /**
  * The driver state shared by the three services: configuration, pools from the mounted `kadalu-info`
- * files, one PoolStore per mounted pool, and locks (one per pool for accounting, one per volume name for
- * idempotency).
+ * files, one PoolStore per mounted pool, and one lock per volume name (idempotency: calls for one name run
+ * one at a time; different names run side by side, their accounting kept exact by each pool's Ledger).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +20,8 @@ export interface DriverConfig {
   infoDir: string;
   /** The kubelet's directory: the only place (its pods/) a volume is published to. */
   kubeletDir: string;
+  /** How long a pool's stat.db lock is kept after its last write (see Ledger). */
+  statDbHoldMs?: number;
   /** Pools known without an info file (`--pool-dir` on a laptop): used when no `<pool>.info` names them. */
   localPools?: PoolInfo[];
 }
@@ -41,10 +43,11 @@ export class KeyedLock {
   }
 }
 
+const ALIVE_CHECK_MS = 1000;
+
 export type UsageListener = (pool: string, usage: { capacityBytes: number; provisionedBytes: number; pvCount: number }) => void;
 
 export class Driver {
-  readonly poolLocks = new KeyedLock();
   readonly volumeLocks = new KeyedLock();
   private readonly stores = new Map<string, PoolStore>();
   private readonly mounting = new Map<string, Promise<PoolStore>>();
@@ -116,13 +119,28 @@ export class Driver {
     return attempt;
   }
 
+  private readonly aliveAt = new Map<PoolStore, number>();
+
+  /**
+   * Whether a store's mount still answers, asked at most once a second: the check is a statfs, a round
+   * trip to every brick, and a call in the second after a mount died fails and is retried by the CO.
+   */
+  private stillAlive(store: PoolStore): boolean {
+    const now = Date.now();
+    if (now - (this.aliveAt.get(store) ?? 0) < ALIVE_CHECK_MS) return true;
+    const alive = this.mounter.alive(store.root);
+    if (alive) this.aliveAt.set(store, now);
+    else this.aliveAt.delete(store);
+    return alive;
+  }
+
   private async openStore(info: PoolInfo): Promise<PoolStore> {
     const existing = this.stores.get(info.volname);
-    if (existing && this.mounter.alive(existing.root)) return existing;
+    if (existing && this.stillAlive(existing)) return existing;
     if (existing) {
       // Its mount died under it: drop the cached state (the open stat.db) and mount again.
       this.log(`pool ${info.volname}: the mount at ${existing.root} stopped answering; mounting it again`);
-      existing.close();
+      void existing.close();
       this.stores.delete(info.volname);
     }
     let root: string;
@@ -131,8 +149,11 @@ export class Driver {
     } catch (error) {
       throw grpcError(Status.UNAVAILABLE, `cannot mount pool ${info.volname}: ${(error as Error).message}`);
     }
-    const store = new PoolStore(info.volname, root, this.log);
-    if (this.config.role === "provisioner") this.repairOnce(store);
+    const store = new PoolStore(info.volname, root, this.log, this.config.statDbHoldMs);
+    if (this.config.role === "provisioner") {
+      await this.repairOnce(store);
+      store.prepareHashDirs().catch((error) => this.log(`pool ${info.volname}: hash directories not prepared: ${(error as Error).message}`));
+    }
     this.stores.set(info.volname, store);
     return store;
   }
@@ -155,11 +176,13 @@ export class Driver {
   private readonly repaired = new Set<string>();
 
   /** The provisioner checks each pool's records once per process: no orphan from a crash survives a restart. */
-  private repairOnce(store: PoolStore): void {
+  private async repairOnce(store: PoolStore): Promise<void> {
     if (this.repaired.has(store.pool)) return;
     this.repaired.add(store.pool);
     try {
-      const { rowsAdded, rowsDropped } = store.repair();
+      const { rowsAdded, rowsDropped, metadataRemoved, metadataRewritten } = await store.repair();
+      if (metadataRemoved.length) this.log(`pool ${store.pool}: torn metadata of ${metadataRemoved.length} unfinished create(s) removed: ${metadataRemoved.slice(0, 10).join(", ")}`);
+      if (metadataRewritten.length) this.log(`pool ${store.pool}: torn metadata of ${metadataRewritten.length} PV(s) written again from stat.db: ${metadataRewritten.slice(0, 10).join(", ")}`);
       if (rowsAdded.length) this.log(`pool ${store.pool}: stat.db rows added for ${rowsAdded.length} PV(s) left without one: ${rowsAdded.slice(0, 10).join(", ")}`);
       if (rowsDropped.length) this.log(`pool ${store.pool}: stat.db rows dropped for ${rowsDropped.length} PV(s) that no longer exist: ${rowsDropped.slice(0, 10).join(", ")}`);
     } catch (error) {
@@ -175,8 +198,9 @@ export class Driver {
     }
   }
 
-  close(): void {
-    for (const store of this.stores.values()) store.close();
+  async close(): Promise<void> {
+    const stores = [...this.stores.values()];
     this.stores.clear();
+    await Promise.all(stores.map((store) => store.close()));
   }
 }

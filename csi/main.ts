@@ -26,6 +26,8 @@ export interface CsiOptions {
   kubeletDir?: string;
   /** How often the provisioner checks that every multi-PV pool is mounted and alive. */
   remountMs?: number;
+  /** How long a pool's stat.db lock is kept after its last write (--stat-db-hold-ms). */
+  statDbHoldMs?: number;
 }
 
 export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
@@ -52,7 +54,14 @@ export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
     endpoint: endpoint.replace(/^unix:\/\/(?!\/)/, "unix:///"), nodeId: one("node-id", env.NODE_ID ?? "")!, role,
     infoDir: one("info-dir", "/var/lib/gluster")!, mountRoot: one("mount-root", "/mnt")!, poolDirs, poolRoot: one("pool-root"), kubeconfig: one("kubeconfig"),
     kubeletDir: one("kubelet-dir", env.KUBELET_DIR ?? "/var/lib/kubelet")!.replace(/\/+$/, ""),
+    statDbHoldMs: holdMs(one("stat-db-hold-ms")),
   };
+}
+
+function holdMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,6}$/.test(value)) throw new Error(`--stat-db-hold-ms must be a number of milliseconds, not "${value}"`);
+  return Number(value);
 }
 
 /** A pool given only as a directory: a one-brick native pool. */
@@ -79,7 +88,7 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
     usage = new UsageReporter(await connect({ kubeconfig: options.kubeconfig }), log, options.usageDelayMs);
   }
   const driver = new Driver(
-    { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet" },
+    { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs },
     mounter, log, (pool, value) => usage?.report(pool, value),
   );
   const server = await serve(driver, options.endpoint);
@@ -99,7 +108,7 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
       await mounting;
       await usage?.flush();
       await shutdown(server);
-      driver.close();
+      await driver.close();
     },
   };
 }

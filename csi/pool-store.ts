@@ -1,17 +1,24 @@
 /**
- * The PVs of one mounted pool, in upstream's on-disk layout: the directory, its metadata JSON (written
- * to a temp file and renamed), quota xattrs, and the stat.db row. Calls for one pool are serialised by
- * the driver; each step is idempotent, so a repeated call completes what a crash left half done.
+ * The PVs of one mounted pool, in upstream's on-disk layout: the directory, its metadata JSON, quota
+ * xattrs, and the stat.db row (through the pool's Ledger: in memory at once, durable by group commit).
+ * Calls for one volume name are serialised by the driver; calls for different names run side by side.
+ * Every step is idempotent, so a repeated call completes what a crash left half done, and the steps are
+ * ordered so that what a crash leaves is repaired at the next start (the metadata file is the truth):
+ * - create: the directory (+ quota xattrs) and the metadata's bytes side by side; then the row's commit
+ *   and the metadata's fdatasync together; nothing is acknowledged before both are durable;
+ * - delete: the directory first; then the row and the metadata together.
  * Contract:
  * - find(name) is undefined for a volume that does not exist (archived ones are found under their new name);
  * - delete of a missing volume is not an error;
  * - every path is checked to stay under the pool root.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, pvPrefix, volumeNameError } from "../src/core/pv-layout.js";
+import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError } from "../src/core/pv-layout.js";
 import { StatDb, STAT_DB_FILE } from "../src/statdb/stat-db.js";
 import { grpcError, Status } from "./grpc-error.js";
+import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
 import { setQuota } from "./xattr.js";
 
 export interface VolumeRecord {
@@ -24,11 +31,27 @@ export interface VolumeRecord {
 
 export type ReclaimPolicy = "delete" | "archive" | "retain";
 
+export interface Usage {
+  capacityBytes: number;
+  provisionedBytes: number;
+  pvCount: number;
+}
+
+interface WrittenMetadata {
+  handle: FileHandle;
+  finish: () => Promise<void>;
+}
+
+const CAPACITY_TTL_MS = 2000;
+
+const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === "ENOENT";
+
 export class PoolStore {
   private db?: StatDb;
-  private recordedCapacity?: number;
+  private accounts?: Ledger;
+  private capacity?: number;
 
-  constructor(readonly pool: string, readonly root: string, private readonly log: (message: string) => void) {}
+  constructor(readonly pool: string, readonly root: string, private readonly log: (message: string) => void, private readonly holdMs = DEFAULT_HOLD_MS) {}
 
   /** `relativePath` under the root, refusing anything that would leave it. */
   private inside(relativePath: string): string {
@@ -42,8 +65,43 @@ export class PoolStore {
     return this.db;
   }
 
-  close(): void {
+  private ledger(): Ledger {
+    this.accounts ??= new Ledger(this.statDb(), this.holdMs);
+    return this.accounts;
+  }
+
+  private readonly knownDirs = new Set<string>();
+
+  /**
+   * `mkdir -p` from the top down, remembering what exists: hash directories are never removed, so a
+   * known one costs nothing, and a new one costs one mkdir per missing level (the recursive mkdir tries
+   * the deepest first and fails its way up: each attempt a round trip to every brick on a FUSE mount).
+   */
+  private async ensureDir(relativePath: string): Promise<string> {
+    const full = this.inside(relativePath);
+    if (this.knownDirs.has(full)) return full;
+    let current = this.root;
+    for (const part of relativePath.split("/")) {
+      current = join(current, part);
+      if (this.knownDirs.has(current)) continue;
+      try {
+        await mkdir(current);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
+      this.knownDirs.add(current);
+    }
+    return full;
+  }
+
+  /** Stops background work (awaited) and closes stat.db, committing what is pending first. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.preparing?.catch(() => undefined);
+    this.knownDirs.clear();
+    this.accounts?.close();
     this.db?.close();
+    this.accounts = undefined;
     this.db = undefined;
   }
 
@@ -51,140 +109,218 @@ export class PoolStore {
     return this.inside(`info/${pvPrefix("subvol", name)}/${name}.json`);
   }
 
-  find(name: string): VolumeRecord | undefined {
+  /** The volume's record, undefined if it does not exist; `incomplete` when a create never finished writing its metadata. */
+  async find(name: string, options: { incomplete?: "throw" | "missing" } = {}): Promise<VolumeRecord | undefined> {
     if (volumeNameError(name)) return undefined;
     const original = name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name;
     // Archived PVs stay in the hash directories of their original name.
-    const prefix = pvPrefix("subvol", original);
-    const file = this.inside(`info/${prefix}/${name}.json`);
-    if (!existsSync(file)) return undefined;
-    const metadata = decodePvMetadata(readFileSync(file, "utf8"));
-    if (!metadata) throw grpcError(Status.INTERNAL, `metadata of volume ${name} in pool ${this.pool} is unreadable`);
+    const file = this.inside(`info/${pvPrefix("subvol", original)}/${name}.json`);
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    const metadata = decodePvMetadata(text);
+    if (!metadata) {
+      if (options.incomplete === "missing") return undefined;
+      throw grpcError(Status.INTERNAL, `metadata of volume ${name} in pool ${this.pool} is unreadable`);
+    }
     return { name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}` };
   }
 
-  private writeMetadata(name: string, size: number): void {
-    const file = this.metadataFile(name);
-    mkdirSync(join(file, ".."), { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, encodePvMetadata(size, pvPrefix("subvol", name)), { mode: 0o644 });
-    renameSync(temp, file);
+  private measuredAt = 0;
+
+  /**
+   * The pool's capacity from the mount's statvfs (recorded in stat.db's summary when it changes, as
+   * upstream does), measured at most every two seconds: it changes only when the pool grows.
+   */
+  async measure(): Promise<Usage> {
+    if (Date.now() - this.measuredAt >= CAPACITY_TTL_MS) {
+      const fs = await statfs(this.root);
+      this.noteCapacity(fs.blocks * fs.bsize);
+      this.measuredAt = Date.now();
+    }
+    return this.usage();
   }
 
-  /** Creates (or completes) the volume: directory, quota, metadata, then its stat.db row. */
-  async create(name: string, size: number): Promise<VolumeRecord> {
+  private noteCapacity(capacity: number): void {
+    if (capacity === this.capacity) return;
+    this.capacity = capacity;
+    this.ledger().upsertSummary(this.pool, capacity).catch((error) => this.log(`pool ${this.pool}: capacity not recorded: ${(error as Error).message}`));
+  }
+
+  /** The last measured capacity and what is provisioned now (uncommitted changes included). */
+  usage(): Usage {
+    if (this.capacity === undefined) {
+      const fs = statfsSync(this.root);
+      this.noteCapacity(fs.blocks * fs.bsize);
+    }
+    const { sum, count } = this.ledger().provisioned();
+    return { capacityBytes: this.capacity!, provisionedBytes: sum, pvCount: count };
+  }
+
+  /**
+   * Creates (or completes) the volume. The caller decides that it fits and calls this in the same turn
+   * of the event loop, so the row (counted at once) reserves the space before any other create looks.
+   */
+  async create(name: string, size: number, options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> {
     const path = `${pvPrefix("subvol", name)}/${name}`;
     const dir = this.inside(path);
-    mkdirSync(dir, { recursive: true });
-    await this.recordSize(dir, name, size);
+    const directory = this.ensureDir(pvPrefix("subvol", name))
+      .then(() => mkdir(dir).catch((error) => ((error as NodeJS.ErrnoException).code === "EEXIST" ? undefined : Promise.reject(error))))
+      .then(() => setQuota(dir, size, this.log));
+    // A repeat of a create whose metadata is whole (it may have been acknowledged): that file is never rewritten.
+    const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, "create");
+    await this.durable(this.ledger().upsertPv(name, size, Promise.all([directory, metadata])), metadata);
     return { name, pool: this.pool, size, path };
   }
 
   async expand(record: VolumeRecord, size: number): Promise<VolumeRecord> {
-    await this.recordSize(this.inside(record.path), record.name, size);
+    const quota = setQuota(this.inside(record.path), size, this.log);
+    const metadata = this.openMetadata(record.name, size, "replace");
+    await this.durable(this.ledger().upsertPv(record.name, size, Promise.all([quota, metadata])), metadata);
     return { ...record, size };
   }
 
-  /** Quota xattrs (a child process) while the metadata and the stat.db row are written. */
-  private async recordSize(dir: string, name: string, size: number): Promise<void> {
-    const quota = setQuota(dir, size, this.log);
-    try {
-      this.writeMetadata(name, size);
-      this.statDb().upsertPv(name, size);
-    } finally {
-      await quota;
+  /**
+   * Settles when all of a create's or expansion's records are durable. The files come first (the
+   * directory, its xattrs, the metadata's bytes); then the row's commit and the metadata's fdatasync run
+   * together: each fsync forces its brick filesystem's journal, which holds what came before. (Run side
+   * by side with the file calls, the commit slowed them and itself down on a replicated volume: measured.)
+   * Handles are closed whatever fails.
+   */
+  private async durable(row: Promise<void>, metadata: Promise<WrittenMetadata> | undefined): Promise<void> {
+    const synced = metadata?.then(async (written) => {
+      try {
+        await written.handle.datasync();
+      } finally {
+        await written.handle.close();
+      }
+      await written.finish();
+    });
+    const results = await Promise.allSettled([row, synced]);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  /**
+   * Creates the 256 first-level hash directories of the PV and metadata trees that do not exist yet, in
+   * the background: on a young pool every create would otherwise pay for one (a round trip to every brick).
+   */
+  prepareHashDirs(): Promise<void> {
+    this.preparing ??= this.createHashDirs().finally(() => (this.preparing = undefined));
+    return this.preparing;
+  }
+
+  private preparing?: Promise<void>;
+  private closed = false;
+
+  private async createHashDirs(): Promise<void> {
+    for (const base of ["subvol", "info/subvol"]) {
+      if (this.closed) return;
+      await this.ensureDir(base);
+      const present = new Set(await readdir(this.inside(base)));
+      for (let byte = 0; byte < 256 && !this.closed; byte += 1) {
+        const name = byte.toString(16).padStart(2, "0");
+        if (present.has(name)) this.knownDirs.add(this.inside(`${base}/${name}`));
+        else await this.ensureDir(`${base}/${name}`);
+      }
     }
   }
 
+  /**
+   * The metadata file with its bytes written, not yet synced. A new volume's file is written in place (a
+   * torn one is an unfinished create, redone by the retry); a replaced one goes through a temp file and
+   * a rename (`finish`), after the sync.
+   */
+  private async openMetadata(name: string, size: number, mode: "create" | "replace"): Promise<WrittenMetadata> {
+    const file = this.metadataFile(name);
+    await this.ensureDir(`info/${pvPrefix("subvol", name)}`);
+    const target = mode === "create" ? file : `${file}.${process.pid}.tmp`;
+    const handle = await open(target, "w", 0o644);
+    try {
+      await handle.writeFile(encodePvMetadata(size, pvPrefix("subvol", name)));
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return { handle, finish: async () => (mode === "replace" ? rename(target, file) : undefined) };
+  }
+
   /** By the pool's reclaim policy: delete everything of this volume only, archive in place, or retain. */
-  delete(record: VolumeRecord, policy: ReclaimPolicy): void {
+  async delete(record: VolumeRecord, policy: ReclaimPolicy): Promise<void> {
     if (policy === "retain") return;
     const dir = this.inside(record.path);
     const metadata = this.metadataFile(record.name);
     if (policy === "archive") {
       const archived = `${ARCHIVED_PREFIX}${record.name}`;
-      if (existsSync(dir)) renameSync(dir, join(dir, "..", archived));
-      if (existsSync(metadata)) renameSync(metadata, join(metadata, "..", `${archived}.json`));
+      await rename(dir, join(dir, "..", archived)).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
+      await rename(metadata, join(metadata, "..", `${archived}.json`)).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
       return;
     }
-    rmSync(dir, { recursive: true, force: true });
-    this.statDb().deletePv(record.name);
-    rmSync(metadata, { force: true });
-    this.pruneEmpty(join(dir, ".."), "subvol");
-    this.pruneEmpty(join(metadata, ".."), "info/subvol");
+    // The directory first: while the metadata exists, a retried delete finds the volume and finishes.
+    // Empty hash directories stay: removing them costs round trips on every delete, and the next PV of that prefix needs them.
+    await rm(dir, { recursive: true, force: true });
+    await Promise.all([this.ledger().deletePv(record.name), unlink(metadata).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)))]);
   }
 
   /** Removes an archived volume (its directory, metadata and the original name's stat.db row). */
-  removeArchived(record: VolumeRecord): void {
-    rmSync(this.inside(record.path), { recursive: true, force: true });
-    rmSync(this.inside(`info/${record.path}.json`), { force: true });
-    this.statDb().deletePv(record.name.slice(ARCHIVED_PREFIX.length));
-    this.pruneEmpty(this.inside(`${record.path}/..`), "subvol");
-    this.pruneEmpty(this.inside(`info/${record.path}/..`), "info/subvol");
+  async removeArchived(record: VolumeRecord): Promise<void> {
+    await rm(this.inside(record.path), { recursive: true, force: true });
+    await Promise.all([
+      this.ledger().deletePv(record.name.slice(ARCHIVED_PREFIX.length)),
+      rm(this.inside(`info/${record.path}.json`), { force: true }),
+    ]);
   }
 
-  /** Removes now-empty hash directories up to, not including, `stop`. */
-  private pruneEmpty(dir: string, stop: string): void {
-    const limit = this.inside(stop);
-    for (let current = dir; current.startsWith(limit + sep); current = join(current, "..")) {
-      try {
-        rmdirSync(current);
-      } catch {
-        return;
-      }
-    }
-  }
-
-  list(): VolumeRecord[] {
-    const base = this.inside("info/subvol");
+  /** Every metadata file under `info/<pvtype>/` with what it says (undefined: torn or empty). */
+  private metadataFiles(pvtype: string): { name: string; file: string; metadata: ReturnType<typeof decodePvMetadata> }[] {
+    const base = this.inside(`info/${pvtype}`);
     if (!existsSync(base)) return [];
-    const records: VolumeRecord[] = [];
+    const found = [];
     for (const h1 of readdirSync(base)) {
       for (const h2 of readdirSync(join(base, h1))) {
         for (const file of readdirSync(join(base, h1, h2)).filter((f) => f.endsWith(".json"))) {
-          const metadata = decodePvMetadata(readFileSync(join(base, h1, h2, file), "utf8"));
-          const name = file.slice(0, -".json".length);
-          if (metadata) records.push({ name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}` });
+          const path = join(base, h1, h2, file);
+          found.push({ name: file.slice(0, -".json".length), file: path, metadata: decodePvMetadata(readFileSync(path, "utf8")) });
         }
       }
     }
-    return records;
+    return found;
+  }
+
+  list(): VolumeRecord[] {
+    return this.metadataFiles("subvol").flatMap(({ name, metadata }) => (metadata ? [{ name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}` }] : []));
   }
 
   /**
-   * After a crash (kill -9 between the metadata and the stat.db row) the three records of a PV can
-   * disagree. Metadata is written last but one, so it is the truth: a PV with metadata and no row gets
-   * its row; a row whose PV has neither metadata nor directory is dropped. Returns what was repaired.
+   * After a crash the records of a PV can disagree; the metadata is the truth:
+   * - metadata and no row: the row is added;
+   * - a row and no metadata (a create that never finished, or a delete that did): the row is dropped;
+   * - torn metadata (a create killed between creating the file and writing it) without a row: removed;
+   *   with a row: written again from the row.
+   * Metadata of every PV type counts (upstream's block PVs too). Returns what was repaired.
    */
-  repair(): { rowsAdded: string[]; rowsDropped: string[] } {
-    const db = this.statDb();
-    const records = this.list().filter((record) => !record.name.startsWith(ARCHIVED_PREFIX));
-    const rows = new Set(db.listPvs().map((row) => row.pvname));
-    const rowsAdded = records.filter((record) => !rows.has(record.name)).map((record) => record.name);
-    const named = new Set(records.map((record) => record.name));
-    const archived = new Set(this.list().filter((record) => record.name.startsWith(ARCHIVED_PREFIX)).map((record) => record.name.slice(ARCHIVED_PREFIX.length)));
-    const rowsDropped = [...rows].filter((name) => !named.has(name) && !archived.has(name) && !existsSync(this.inside(`${pvPrefix("subvol", name)}/${name}`)));
-    if (rowsAdded.length + rowsDropped.length > 0) {
-      db.transaction(() => {
-        for (const record of records.filter((r) => rowsAdded.includes(r.name))) db.upsertPv(record.name, record.size);
-        for (const name of rowsDropped) db.deletePv(name);
-      });
+  async repair(): Promise<{ rowsAdded: string[]; rowsDropped: string[]; metadataRemoved: string[]; metadataRewritten: string[] }> {
+    const ledger = this.ledger();
+    const rows = this.statDb().pvSizes();
+    const files = PV_TYPES.flatMap((pvtype) => this.metadataFiles(pvtype).map((entry) => ({ ...entry, pvtype })));
+    const original = (name: string): string => (name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name);
+    const kept = new Set(files.filter((entry) => entry.metadata).map((entry) => original(entry.name)));
+    const torn = files.filter((entry) => !entry.metadata && !entry.name.startsWith(ARCHIVED_PREFIX));
+    const metadataRewritten = torn.filter((entry) => entry.pvtype === "subvol" && rows.has(entry.name)).map((entry) => entry.name);
+    const metadataRemoved = torn.filter((entry) => !rows.has(entry.name)).map((entry) => entry.name);
+    for (const name of metadataRewritten) {
+      const written = await this.openMetadata(name, rows.get(name)!, "replace");
+      await this.durable(Promise.resolve(), Promise.resolve(written));
+      kept.add(name);
     }
-    return { rowsAdded, rowsDropped };
+    for (const entry of torn.filter((e) => !rows.has(e.name))) await unlink(entry.file);
+    const rowsAdded = files.filter((entry) => entry.pvtype === "subvol" && entry.metadata && !entry.name.startsWith(ARCHIVED_PREFIX) && !rows.has(entry.name));
+    const rowsDropped = [...rows.keys()].filter((name) => !kept.has(name));
+    await Promise.all([...rowsAdded.map((entry) => ledger.upsertPv(entry.name, entry.metadata!.size)), ...rowsDropped.map((name) => ledger.deletePv(name))]);
+    return { rowsAdded: rowsAdded.map((entry) => entry.name), rowsDropped, metadataRemoved, metadataRewritten };
   }
-
-  /** Capacity from the mount's statvfs (recorded in stat.db's summary, as upstream does) and the Σ of PV sizes. */
-  usage(): { capacityBytes: number; provisionedBytes: number; pvCount: number } {
-    const fs = statfsSync(this.root);
-    const capacity = fs.blocks * fs.bsize;
-    const db = this.statDb();
-    // Upstream refreshes the summary row on every create; a write is only needed when the size changed.
-    if (capacity !== this.recordedCapacity) {
-      db.upsertSummary(this.pool, capacity);
-      this.recordedCapacity = capacity;
-    }
-    const totals = db.totals();
-    return { capacityBytes: capacity, provisionedBytes: totals.sum, pvCount: totals.count };
-  }
-
 }

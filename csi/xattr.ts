@@ -10,8 +10,8 @@ export const QUOTA_LIMIT = "trusted.gfs.squota.limit";
 
 export async function setQuota(path: string, sizeBytes: number, log: (message: string) => void): Promise<boolean> {
   try {
-    await setAttribute(path, QUOTA_NAMESPACE, "true");
-    await setAttribute(path, QUOTA_LIMIT, String(sizeBytes));
+    // Side by side: on a FUSE mount each is a round trip to every brick.
+    await Promise.all([setAttribute(path, QUOTA_NAMESPACE, "true"), setAttribute(path, QUOTA_LIMIT, String(sizeBytes))]);
     return true;
   } catch (error) {
     log(`quota xattrs not set on ${path}: ${(error as Error).message.split("\n")[0]}`);

@@ -48,6 +48,43 @@ export class StatDb {
     }
   }
 
+  /**
+   * EXCLUSIVE: the lock taken by the next access is kept, so no transaction pays for lock calls or a
+   * re-read of the header (on a FUSE mount each is a round trip to every brick). NORMAL: locks go at
+   * the end of each transaction; `touch` makes the switch release the lock now.
+   */
+  setLockingMode(mode: "EXCLUSIVE" | "NORMAL"): void {
+    this.db.pragma(`locking_mode = ${mode}`);
+  }
+
+  /** Changes whenever another connection committed to the file. */
+  dataVersion(): number {
+    return Number(this.db.pragma("data_version", { simple: true }));
+  }
+
+  /** Reads the file once (taking, or with NORMAL locking releasing, the lock). */
+  touch(): void {
+    this.db.prepare("SELECT COUNT(*) FROM summary").get();
+  }
+
+  /** Every PV row's size, by name. */
+  pvSizes(): Map<string, number> {
+    const rows = this.statement("SELECT pvname, size FROM pv_stats").all() as { pvname: string; size: number }[];
+    return new Map(rows.map((row) => [row.pvname, row.size]));
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per connection: the hot path runs the same few statements again and again. */
+  private statement(sql: string): Database.Statement {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.db.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
   journalMode(): string {
     return String(this.db.pragma("journal_mode", { simple: true }));
   }
@@ -59,20 +96,20 @@ export class StatDb {
   }
 
   upsertSummary(volname: string, size: number): void {
-    this.db.prepare(
+    this.statement(
       `INSERT OR REPLACE INTO summary (volname, size, created_at, updated_at) VALUES (?, ?, COALESCE((SELECT created_at FROM summary WHERE volname = ?), datetime('now','localtime')), datetime('now','localtime'))`,
     ).run(volname, size, volname);
   }
 
   upsertPv(pvname: string, size: number): void {
-    this.db.prepare(
+    this.statement(
       `INSERT OR REPLACE INTO pv_stats (pvname, hash, size, created_at, updated_at) VALUES (?, ?, ?, COALESCE((SELECT created_at FROM pv_stats WHERE pvname = ?), datetime('now','localtime')), datetime('now','localtime'))`,
     ).run(pvname, xxh64Hex(pvname), size, pvname);
   }
 
   /** Deletes a PV row; deleting a missing one is not an error. Returns whether a row went. */
   deletePv(pvname: string): boolean {
-    return this.db.prepare("DELETE FROM pv_stats WHERE pvname = ?").run(pvname).changes > 0;
+    return this.statement("DELETE FROM pv_stats WHERE pvname = ?").run(pvname).changes > 0;
   }
 
   getPv(pvname: string): PvRow | undefined {

@@ -1,13 +1,13 @@
 /** The CSI driver over a real unix socket, with local-directory pools, real files, xattrs and SQLite. */
 import { execFileSync } from "node:child_process";
 import { getAttributeSync } from "@napi-rs/xattr";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
-import { pvMetadataPath, pvPath } from "../../src/core/pv-layout.js";
+import { pvMetadataPath, pvPath, pvPrefix } from "../../src/core/pv-layout.js";
 import type { KadaluStorage, ReclaimPolicy } from "../../src/core/pool/types.js";
 import { xxh64Hex } from "../../src/core/xxh64.js";
 import { StatDb } from "../../src/statdb/stat-db.js";
@@ -32,7 +32,8 @@ function writeInfo(pool: string, policy: ReclaimPolicy = "delete"): void {
 async function start(role: "provisioner" | "nodeplugin" = "provisioner"): Promise<void> {
   csi = await startCsi({
     endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role, infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"),
-    poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"),
+    // The tests read stat.db from this same thread: a lock held past each transaction would wait on itself.
+    poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"), statDbHoldMs: 0,
   }, () => undefined);
   client = csiClient(`unix://${join(dir, "csi.sock")}`);
 }
@@ -46,6 +47,13 @@ async function expectCode(promise: Promise<unknown>, code: Status, details?: str
 
 const create = (name: string, bytes: number, parameters: Record<string, string> = { storage_name: "pool1" }) =>
   client.controller("CreateVolume", { name, capacity_range: { required_bytes: bytes }, volume_capabilities: [MOUNT], parameters });
+
+/** The PV directories of a pool (`subvol/<h1>/<h2>/<name>`); the hash directories alone do not count. */
+function volumeDirs(pool: string): string[] {
+  const base = join(root(pool), "subvol");
+  if (!existsSync(base)) return [];
+  return readdirSync(base).flatMap((h1) => readdirSync(join(base, h1)).flatMap((h2) => readdirSync(join(base, h1, h2)).map((name) => `${h1}/${h2}/${name}`)));
+}
 
 function statDb(pool: string): StatDb {
   return StatDb.open(join(root(pool), "stat.db"), { readonly: true });
@@ -141,7 +149,30 @@ describe("CreateVolume", () => {
     [{ name: "pvc-1", capacity_range: { required_bytes: 2 ** 52 } }, Status.RESOURCE_EXHAUSTED, /no pool has room for 4\.0 PiB/],
   ])("%j -> %s", async (request, code, details) => {
     await expectCode(client.controller("CreateVolume", { volume_capabilities: [MOUNT], capacity_range: { required_bytes: GiB }, ...request }), code, details);
-    expect(existsSync(join(root("pool1"), "subvol"))).toBe(false);
+    expect(volumeDirs("pool1"), "no volume directory").toEqual([]);
+  });
+
+  it("admits concurrent creates only while they fit: space is reserved as each one is admitted", async () => {
+    const fs = statfsSync(root("pool1"));
+    const capacity = fs.blocks * fs.bsize;
+    // 40% of the pool: the first fits (< 90% of all), the second too (< 90% of the 60% left), no third.
+    const size = Math.floor(capacity * 0.4);
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => create(`pvc-big-${i}`, size)));
+    const admitted = results.filter((result) => result.status === "fulfilled");
+    expect(admitted).toHaveLength(2);
+    for (const result of results.filter((r): r is PromiseRejectedResult => r.status === "rejected")) expect(Status[(result.reason as CallError).code]).toBe("RESOURCE_EXHAUSTED");
+    const db = statDb("pool1");
+    expect(db.totals()).toMatchObject({ count: 2, sum: 2 * size });
+    db.close();
+    expect(volumeDirs("pool1")).toHaveLength(2);
+  });
+
+  it("redoes a create whose metadata file was left torn (killed between creating and writing it)", async () => {
+    mkdirSync(join(root("pool1"), "info/subvol/d3/d3"), { recursive: true });
+    writeFileSync(join(root("pool1"), "info/subvol/d3/d3/pvc-1.json"), '{"size": 10');
+    const { volume } = await create("pvc-1", GiB);
+    expect(volume.capacity_bytes).toBe(GiB);
+    expect(readFileSync(join(root("pool1"), "info/subvol/d3/d3/pvc-1.json"), "utf8")).toBe(`{"size": ${GiB}, "path_prefix": "subvol/d3/d3"}`);
   });
 
   it("keeps stat.db exact under 50 concurrent creates across 3 pools", async () => {
@@ -166,11 +197,11 @@ describe("CreateVolume", () => {
 });
 
 describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => {
-  it("deletes the directory, metadata, stat.db row and emptied hash directories; a missing volume is fine", async () => {
+  it("deletes the directory, metadata and stat.db row (the hash directories stay for the next PV); a missing volume is fine", async () => {
     await create("pvc-1", GiB);
     await client.controller("DeleteVolume", { volume_id: "pvc-1" });
-    expect(existsSync(join(root("pool1"), "subvol/d3"))).toBe(false);
-    expect(existsSync(join(root("pool1"), "info/subvol/d3"))).toBe(false);
+    expect(readdirSync(join(root("pool1"), pvPath("subvol", "pvc-1"), ".."))).toEqual([]);
+    expect(readdirSync(join(root("pool1"), pvPath("subvol", "pvc-1").replace(/^/, "info/"), ".."))).toEqual([]);
     const db = statDb("pool1");
     expect(db.totals().count).toBe(0);
     db.close();
@@ -230,7 +261,7 @@ describe("pool selection by StorageClass parameters", () => {
   it("honours single_pv_per_pool, node_affinity and External pools' parameters", async () => {
     const single = await create("pvc-s", GiB, { storage_name: "pool2", single_pv_per_pool: "True" });
     expect(single.volume.volume_context).toEqual({ type: "Replica1", hostvol: "pool2", pvtype: "subvol", fstype: "xfs", single_pv_per_pool: "True" });
-    expect(existsSync(join(root("pool2"), "subvol"))).toBe(false);
+    expect(volumeDirs("pool2")).toEqual([]);
     expect((await create("pvc-n", GiB, { node_affinity: "kube1", storage_name: "pool3" })).volume.volume_context.hostvol).toBe("pool3");
     await expectCode(create("pvc-m", GiB, { node_affinity: "kube9" }), Status.INVALID_ARGUMENT, /no pool matches/);
     writeFileSync(join(dir, "info", "ext1.info"), '{"volname": "ext1", "volume_id": "v", "type": "External", "pvReclaimPolicy": "delete", "single_pv_per_pool": false, "gluster_hosts": "g1,g2", "gluster_volname": "gv0", "gluster_options": ""}');
@@ -361,25 +392,35 @@ describe("records after a crash", () => {
   it("on start the provisioner gives a PV left without a stat.db row its row, and drops rows of PVs that are gone", async () => {
     await create("pvc-kept", GiB);
     await create("pvc-orphan", 2 * GiB);
+    await create("pvc-torn", 3 * GiB);
     client.close();
     await csi.stop();
-    // What kill -9 between the metadata and the row leaves, and a row whose PV is gone.
+    // What kill -9 between the metadata and the row leaves, a row whose PV is gone, and torn metadata with and without a row.
     const db = StatDb.open(join(root("pool1"), "stat.db"));
     db.deletePv("pvc-orphan");
     db.upsertPv("pvc-ghost", GiB);
+    const tornFile = join(root("pool1"), pvMetadataPath("subvol", "pvc-torn"));
+    writeFileSync(tornFile, "");
+    const unfinished = join(root("pool1"), pvMetadataPath("subvol", "pvc-unfinished"));
+    mkdirSync(join(unfinished, ".."), { recursive: true });
+    writeFileSync(unfinished, "");
     db.close();
     const logs: string[] = [];
     csi = await startCsi({
       endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role: "provisioner", infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"),
-      poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"),
+      poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"), statDbHoldMs: 0,
     }, (message) => logs.push(message));
     client = csiClient(`unix://${join(dir, "csi.sock")}`);
     const deadline = Date.now() + 5000;
     while (!logs.some((line) => line.includes("rows dropped")) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(logs).toContain("pool pool1: stat.db rows added for 1 PV(s) left without one: pvc-orphan");
     expect(logs).toContain("pool pool1: stat.db rows dropped for 1 PV(s) that no longer exist: pvc-ghost");
+    expect(logs).toContain("pool pool1: torn metadata of 1 unfinished create(s) removed: pvc-unfinished");
+    expect(logs).toContain("pool pool1: torn metadata of 1 PV(s) written again from stat.db: pvc-torn");
+    expect(existsSync(unfinished)).toBe(false);
+    expect(readFileSync(tornFile, "utf8")).toBe(`{"size": ${3 * GiB}, "path_prefix": "${pvPrefix("subvol", "pvc-torn")}"}`);
     const after = statDb("pool1");
-    expect(after.listPvs().map((row) => [row.pvname, row.size])).toEqual([["pvc-kept", GiB], ["pvc-orphan", 2 * GiB]]);
+    expect(after.listPvs().map((row) => [row.pvname, row.size])).toEqual([["pvc-kept", GiB], ["pvc-orphan", 2 * GiB], ["pvc-torn", 3 * GiB]]);
     after.close();
   });
 });

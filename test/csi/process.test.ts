@@ -13,6 +13,14 @@ import { csiClient } from "../helpers/csi-client.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 
 const BIN = fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url));
+
+/** SIGTERM, then wait for the exit (its background work touches the directory the test removes next). */
+async function stopChild(child: ReturnType<typeof spawn>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "kadalu-csi-proc-"));
@@ -45,7 +53,7 @@ describe("kadalu-csi binary", () => {
       expect(existsSync(join(dir, "p1/subvol/d3/d3/pvc-1"))).toBe(true);
       client.close();
     } finally {
-      child.kill("SIGTERM");
+      await stopChild(child);
     }
   });
 
@@ -146,6 +154,39 @@ describe("waiting for a Gluster server", () => {
 });
 
 describe("kill -9 during a burst of creates", () => {
+  it("holds stat.db while busy, lets another writer in once idle, and then counts what that writer changed", async () => {
+    const pool = join(dir, "p1");
+    mkdirSync(pool);
+    const socket = join(dir, "csi.sock");
+    const child = spawn(process.execPath, [BIN, "--endpoint", `unix://${socket}`, "--node-id", "n1", "--role", "provisioner", "--pool-dir", `pool1=${pool}`, "--info-dir", join(dir, "none"), "--stat-db-hold-ms", "1500"], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let text = "";
+      child.stdout!.on("data", (chunk) => (text += chunk));
+      const deadline = Date.now() + 10_000;
+      while (!text.includes("serving on") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const client = csiClient(`unix://${socket}`);
+      const caps = [{ mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }];
+      await client.controller("CreateVolume", { name: "pvc-1", capacity_range: { required_bytes: 1024 ** 3 }, volume_capabilities: caps, parameters: {} });
+      const free = Number((await client.controller("GetCapacity", { parameters: {} })).available_capacity);
+      const Database = (await import("better-sqlite3")).default;
+      // Busy: another writer that will not wait is refused.
+      const impatient = new Database(join(pool, "stat.db"), { timeout: 0 });
+      expect(() => impatient.prepare("DELETE FROM pv_stats WHERE pvname = 'pvc-1'").run()).toThrow(/database is locked/);
+      impatient.close();
+      // Idle: one that waits gets its turn (as upstream's `sqlite3` in the provisioner, or `kadalu-csi archived`).
+      const patient = new Database(join(pool, "stat.db"), { timeout: 10_000 });
+      expect(patient.prepare("DELETE FROM pv_stats WHERE pvname = 'pvc-1'").run().changes).toBe(1);
+      patient.close();
+      // The provisioner sees the row gone: 1 GiB more is free (90% of it, by the capacity rule).
+      const after = Number((await client.controller("GetCapacity", { parameters: {} })).available_capacity);
+      expect(after - free).toBeGreaterThan(0.85 * 1024 ** 3);
+      expect(after - free).toBeLessThan(0.95 * 1024 ** 3);
+      client.close();
+    } finally {
+      await stopChild(child);
+    }
+  });
+
   it("leaves no PV without its stat.db row once the provisioner has started again", async () => {
     const pool = join(dir, "p1");
     mkdirSync(pool);
@@ -187,7 +228,7 @@ describe("kill -9 during a burst of creates", () => {
       expect(named.length, "some creates finished before the kill").toBeGreaterThan(0);
       expect(rows, second.output()).toEqual(named);
     } finally {
-      second.child.kill("SIGTERM");
+      await stopChild(second.child);
     }
   });
 });
