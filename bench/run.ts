@@ -16,11 +16,11 @@ function median(values: number[]): number {
 // a user's machine usually does not, so the figures are taken without it, and the baseline shows both.
 const plainEnv = { ...process.env, NODE_EXTRA_CA_CERTS: "" };
 
-function timeCommand(args: string[], runs: number, env: NodeJS.ProcessEnv = plainEnv): number {
+function timeCommand(args: string[], runs: number, env: NodeJS.ProcessEnv = plainEnv, program = process.execPath): number {
   const samples: number[] = [];
   for (let run = 0; run < runs + 2; run += 1) {
     const start = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
+    const result = spawnSync(program, args, { stdio: ["ignore", "ignore", "pipe"], env });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (result.status !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr}`);
     if (run >= 2) samples.push(ms); // the first two runs warm the page cache
@@ -42,6 +42,17 @@ const uncached = timeCommand(dryRunArgs, runs, { ...plainEnv, KUBECTL_KADALU_NO_
 rows.push(["  the same without the V8 code cache", `${uncached.toFixed(1)} ms`, "-"]);
 const help = timeCommand([BIN, "--help"], runs);
 rows.push(["--help", `${help.toFixed(1)} ms`, "-"]);
+
+const { singleBinary } = await import("./single-binary.js");
+const single = singleBinary();
+if (typeof single === "string") rows.push(["single binary (linux-amd64)", `not measured: ${single}`, "-"]);
+else {
+  const embedded = timeCommand(["-e", "0"], runs, plainEnv, single.node);
+  const binaryDryRun = timeCommand(dryRunArgs.slice(1), runs, plainEnv, single.binary);
+  rows.push([`its embedded Node ${single.version}: node -e 0`, `${embedded.toFixed(1)} ms`, "-"]);
+  rows.push(["single binary: storage-add --dry-run (Replica3, 3 devices)", `${binaryDryRun.toFixed(1)} ms (${(binaryDryRun / embedded).toFixed(2)}x)`, "<= 1.5x its node -e 0 (issue 16)"]);
+  single.cleanup();
+}
 
 const { scenarios } = await import("./scenarios.js");
 const { csiScenarios, glusterCsiScenarios } = await import("./csi.js");

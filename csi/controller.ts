@@ -136,17 +136,17 @@ export function controllerService(driver: Driver) {
       const problem = request.volume_capabilities.map(capabilityProblem).find(Boolean);
       if (problem) throw grpcError(Status.INVALID_ARGUMENT, problem);
       if (request.volume_content_source) throw grpcError(Status.INVALID_ARGUMENT, "volume content sources (clones, snapshots) are not supported");
-      return driver.volumeLocks.run(name, () => create(name, request.parameters ?? {}, request.capacity_range));
+      return driver.volumeLocks.run(name, () => driver.remountingOnce(() => create(name, request.parameters ?? {}, request.capacity_range)));
     },
 
     DeleteVolume: async (request: { volume_id?: string }) => {
       const name = checkName(request.volume_id, "volume_id");
-      await driver.volumeLocks.run(name, async () => {
+      await driver.volumeLocks.run(name, () => driver.remountingOnce(async () => {
         const found = await locate(name);
         if (!found) return;
         await found.store.delete(found.record, found.pool.pvReclaimPolicy);
         driver.reportUsage(found.store);
-      });
+      }));
       return {};
     },
 
@@ -154,7 +154,7 @@ export function controllerService(driver: Driver) {
       const name = checkName(request.volume_id, "volume_id");
       if (!request.capacity_range) throw grpcError(Status.INVALID_ARGUMENT, "capacity_range missing in request");
       const { size } = sizeOf(request.capacity_range);
-      return driver.volumeLocks.run(name, async () => {
+      return driver.volumeLocks.run(name, () => driver.remountingOnce(async () => {
         const found = await locate(name);
         if (!found) throw grpcError(Status.NOT_FOUND, `volume ${name} not found`);
         if (size <= found.record.size) return { capacity_bytes: found.record.size, node_expansion_required: false };
@@ -166,7 +166,7 @@ export function controllerService(driver: Driver) {
         const record = await found.store.expand(current, size);
         driver.reportUsage(found.store);
         return { capacity_bytes: record.size, node_expansion_required: false };
-      });
+      }));
     },
 
     ValidateVolumeCapabilities: async (request: { volume_id?: string; volume_context?: Record<string, string>; volume_capabilities?: Capability[]; parameters?: Record<string, string> }) => {

@@ -122,6 +122,22 @@ export class Driver {
   private readonly aliveAt = new Map<PoolStore, number>();
 
   /**
+   * Runs an idempotent call; if a mount turns out dead under it (ENOTCONN: its FUSE client died within
+   * the second the alive check is trusted), the verdicts are dropped and the call runs once more, on
+   * remounted pools.
+   */
+  async remountingOnce<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOTCONN") throw error;
+      this.log(`a pool mount stopped answering (${(error as Error).message}); checking the mounts and trying again`);
+      this.aliveAt.clear();
+      return work();
+    }
+  }
+
+  /**
    * Whether a store's mount still answers, asked at most once a second: the check is a statfs, a round
    * trip to every brick, and a call in the second after a mount died fails and is retried by the CO.
    */
@@ -142,6 +158,8 @@ export class Driver {
       this.log(`pool ${info.volname}: the mount at ${existing.root} stopped answering; mounting it again`);
       void existing.close();
       this.stores.delete(info.volname);
+      // A brick host that lost power may have lost what its page cache held: check the records again.
+      this.repaired.delete(info.volname);
     }
     let root: string;
     try {
@@ -175,7 +193,7 @@ export class Driver {
 
   private readonly repaired = new Set<string>();
 
-  /** The provisioner checks each pool's records once per process: no orphan from a crash survives a restart. */
+  /** The provisioner checks each pool's records once per mount: no orphan from a crash survives a restart or a remount. */
   private async repairOnce(store: PoolStore): Promise<void> {
     if (this.repaired.has(store.pool)) return;
     this.repaired.add(store.pool);

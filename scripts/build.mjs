@@ -25,9 +25,25 @@ const lazyBundles = {
   },
 };
 
+/**
+ * commander requires child_process at load (for executable subcommands, which this CLI has none of):
+ * with net, dgram and their streams that is ~10 ms of every start. It gets the module on first use.
+ */
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(b) {
+    b.onLoad({ filter: /commander[\\/]lib[\\/]command\.js$/ }, (args) => ({
+      contents: readFileSync(args.path, "utf8").replace("const childProcess = require('node:child_process');", "const childProcess = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });"),
+      loader: "js",
+    }));
+  },
+};
+
 const common = {
   bundle: true, platform: "node", target: "node20", format: "cjs", minify: true, keepNames: true, legalComments: "none",
   external: ["better-sqlite3", "@napi-rs/xattr"],
+  // node-fetch's URL code asks for Node's own punycode, deprecated (a warning on stderr) since Node 21.
+  alias: { punycode: "punycode/" },
   // CommonJS bundles have __filename; code that falls back to import.meta.url never reaches it there.
   define: { __KADALU_VERSION__: JSON.stringify(pkg.version), "import.meta.url": "undefined" }, logLevel: "warning",
   outExtension: { ".js": ".cjs" }, absWorkingDir: root,
@@ -35,7 +51,7 @@ const common = {
 
 rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
 
-await build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles] });
+await build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles, lazyChildProcess] });
 await build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "node_modules/@inquirer/confirm/dist/esm/index.js" }, outdir: "dist" });
 await build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist" });
 await build({ ...common, entryPoints: { csi: "csi/bin.ts" }, outdir: "dist" });

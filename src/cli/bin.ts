@@ -4,8 +4,11 @@ import { processStreams } from "./io.js";
 import { displayName, main } from "./main.js";
 import { terminalConfirm } from "./prompt.js";
 
+// The single binary answers kubectl's completion too when started under the helper's name (a link to it).
+const completing = /^kubectl_complete-kadalu(\.exe)?$/i.test(process.argv0.split(/[\\/]/).pop() ?? "");
+const args = completing && process.argv[2] !== "__complete" ? ["__complete", ...process.argv.slice(2)] : process.argv.slice(2);
 const io = processStreams(process.argv, process.env);
-void main(process.argv.slice(2), {
+void main(args, {
   io, env: process.env, connect: connectWithClient(process.env), confirm: terminalConfirm(io),
 }, displayName(process.argv[1])).then((code) => {
   process.exitCode = code;

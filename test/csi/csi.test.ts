@@ -13,7 +13,7 @@ import { xxh64Hex } from "../../src/core/xxh64.js";
 import { StatDb } from "../../src/statdb/stat-db.js";
 import { startCsi, type RunningCsi } from "../../csi/main.js";
 import { CallError, csiClient, type CsiClient } from "../helpers/csi-client.js";
-import { writeUpstreamStatDb } from "../helpers/pools.js";
+import { volumeDirectories, writeUpstreamStatDb } from "../helpers/pools.js";
 
 const GiB = 1024 ** 3;
 const ROOT = process.getuid?.() === 0;
@@ -47,13 +47,6 @@ async function expectCode(promise: Promise<unknown>, code: Status, details?: str
 
 const create = (name: string, bytes: number, parameters: Record<string, string> = { storage_name: "pool1" }) =>
   client.controller("CreateVolume", { name, capacity_range: { required_bytes: bytes }, volume_capabilities: [MOUNT], parameters });
-
-/** The PV directories of a pool (`subvol/<h1>/<h2>/<name>`); the hash directories alone do not count. */
-function volumeDirs(pool: string): string[] {
-  const base = join(root(pool), "subvol");
-  if (!existsSync(base)) return [];
-  return readdirSync(base).flatMap((h1) => readdirSync(join(base, h1)).flatMap((h2) => readdirSync(join(base, h1, h2)).map((name) => `${h1}/${h2}/${name}`)));
-}
 
 function statDb(pool: string): StatDb {
   return StatDb.open(join(root(pool), "stat.db"), { readonly: true });
@@ -149,7 +142,7 @@ describe("CreateVolume", () => {
     [{ name: "pvc-1", capacity_range: { required_bytes: 2 ** 52 } }, Status.RESOURCE_EXHAUSTED, /no pool has room for 4\.0 PiB/],
   ])("%j -> %s", async (request, code, details) => {
     await expectCode(client.controller("CreateVolume", { volume_capabilities: [MOUNT], capacity_range: { required_bytes: GiB }, ...request }), code, details);
-    expect(volumeDirs("pool1"), "no volume directory").toEqual([]);
+    expect(volumeDirectories(root("pool1")), "no volume directory").toEqual([]);
   });
 
   it("admits concurrent creates only while they fit: space is reserved as each one is admitted", async () => {
@@ -164,7 +157,7 @@ describe("CreateVolume", () => {
     const db = statDb("pool1");
     expect(db.totals()).toMatchObject({ count: 2, sum: 2 * size });
     db.close();
-    expect(volumeDirs("pool1")).toHaveLength(2);
+    expect(volumeDirectories(root("pool1"))).toHaveLength(2);
   });
 
   it("redoes a create whose metadata file was left torn (killed between creating and writing it)", async () => {
@@ -261,7 +254,7 @@ describe("pool selection by StorageClass parameters", () => {
   it("honours single_pv_per_pool, node_affinity and External pools' parameters", async () => {
     const single = await create("pvc-s", GiB, { storage_name: "pool2", single_pv_per_pool: "True" });
     expect(single.volume.volume_context).toEqual({ type: "Replica1", hostvol: "pool2", pvtype: "subvol", fstype: "xfs", single_pv_per_pool: "True" });
-    expect(volumeDirs("pool2")).toEqual([]);
+    expect(volumeDirectories(root("pool2"))).toEqual([]);
     expect((await create("pvc-n", GiB, { node_affinity: "kube1", storage_name: "pool3" })).volume.volume_context.hostvol).toBe("pool3");
     await expectCode(create("pvc-m", GiB, { node_affinity: "kube9" }), Status.INVALID_ARGUMENT, /no pool matches/);
     writeFileSync(join(dir, "info", "ext1.info"), '{"volname": "ext1", "volume_id": "v", "type": "External", "pvReclaimPolicy": "delete", "single_pv_per_pool": false, "gluster_hosts": "g1,g2", "gluster_volname": "gv0", "gluster_options": ""}');

@@ -36,8 +36,13 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
 }
 
 export function runBin(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
+  return runProgram(process.execPath, [BIN, ...args], env, input);
+}
+
+/** Runs any program (the single binary, say) to its end without blocking this process's event loop. */
+export function runProgram(program: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(program, args, {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ["pipe", "pipe", "pipe"],
     });

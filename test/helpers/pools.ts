@@ -3,7 +3,7 @@
  * `sqlite3` (or a WebAssembly SQLite where it is missing) running upstream's own SQL (an independent writer), under a directory standing for the CSI
  * provisioner's filesystem, served to `kubectl exec` by the API test server.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { localDirExec } from "../apiserver/exec.js";
@@ -63,4 +63,14 @@ export function seedServerPod(server: ApiServer, name: string, phase: string, re
     spec: { containers: [{ name: "server" }] },
     status: { phase, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
   });
+}
+
+/**
+ * The PV directories under a pool root or a brick (`subvol/<h1>/<h2>/<name>`). The hash directories
+ * alone do not count: the provisioner prepares the first level and never removes any.
+ */
+export function volumeDirectories(root: string): string[] {
+  const base = join(root, "subvol");
+  if (!existsSync(base)) return [];
+  return readdirSync(base).flatMap((h1) => readdirSync(join(base, h1)).flatMap((h2) => readdirSync(join(base, h1, h2)).map((name) => `${h1}/${h2}/${name}`)));
 }

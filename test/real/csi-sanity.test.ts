@@ -3,7 +3,7 @@
  * volume mounted by the driver's own GlusterMounter (upstream's client command line) in a mount
  * namespace whose /etc/hosts resolves the brick hosts kadalu-info names.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { BIN } from "./kadalu.js";
 import { Processes, waitUntil } from "./processes.js";
 import { reasonNotApplicable, runSanity, sanityKubeletDir, type SanityResult } from "./sanity.js";
 import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
+import { volumeDirectories } from "../helpers/pools.js";
 
 
 function expectConformant(result: SanityResult): void {
@@ -50,7 +51,7 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
     await serving(() => csi.tail(50), socket);
     expectConformant(await runSanity(kubernetes!.bins["csi-sanity"], `unix://${socket}`, join(dir, "sanity-local")));
     // Everything csi-sanity created, it deleted: no PV directory or stat.db row is left.
-    expect(readdirSync(join(pool, "subvol"))).toEqual([]);
+    expect(volumeDirectories(pool)).toEqual([]);
     await processes.stop(csi);
   });
 
@@ -67,7 +68,7 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
       // The pool really is the Gluster volume: stat.db and the subvol tree reached every brick.
       for (const brick of bricks) {
         expect(existsSync(join(brick, "stat.db")), brick).toBe(true);
-        expect(readdirSync(join(brick, "subvol"))).toEqual([]);
+        expect(volumeDirectories(brick)).toEqual([]);
       }
       const mounts = (await contained.exec(["cat", "/proc/self/mounts"])).stdout;
       expect(mounts).toMatch(/^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m);

@@ -4,7 +4,7 @@
  * the operator and the CSI provisioner as local processes (each with its own ServiceAccount's token), and
  * a real GlusterFS Replica3 volume as the pool. Pods do not run: the node agent reports them Running.
  */
-import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,7 @@ import { kadalu, startOperator, startProvisioner, type RunningProvisioner } from
 import { NodeAgent } from "./node-agent.js";
 import { waitUntil, type Started } from "./processes.js";
 import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
+import { volumeDirectories } from "../helpers/pools.js";
 
 const NODES = ["kube1", "kube2", "kube3"];
 const PVCS: [string, string][] = [["data-small", "500Mi"], ["data-medium", "1Gi"], ["data-large", "2Gi"]];
@@ -150,7 +151,7 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
     expect((await cluster.admin.get("/api/v1/persistentvolumes")).items).toEqual([]);
     expect(await statefulSets()).toEqual(["kadalu-csi-provisioner"]);
     for (const brick of bricks) {
-      expect(readdirSync(join(brick, "subvol")), brick).toEqual([]);
+      expect(volumeDirectories(brick), brick).toEqual([]);
       const db = StatDb.open(join(brick, "stat.db"), { readonly: true });
       expect(db.totals().count).toBe(0);
       db.close();

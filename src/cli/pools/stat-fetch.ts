@@ -1,6 +1,6 @@
 /**
  * Pool usage for many pools in ONE exec: `tar` streams every `/mnt/<pool>/stat.db` (and any rollback
- * journal beside it) out of the CSI provisioner; each copy is read locally with better-sqlite3 from a
+ * journal beside it) out of the CSI provisioner; each copy is read locally (copy-reader.ts) from a
  * private temp directory. A torn copy (the provisioner was writing) fails `quick_check` and only those
  * pools are fetched again; a pool whose file is missing is reported, the others still are.
  */
@@ -11,7 +11,7 @@ import { dns1123LabelError } from "../../core/naming.js";
 import { summarizeUsage, type PoolUsage } from "../../core/stats/usage.js";
 import { readTar, type TarEntry } from "../../core/tar.js";
 import type { Kube } from "../../kube/client.js";
-import { StatDb, STAT_DB_FILE } from "../../statdb/stat-db.js";
+import { readCopy as readStatDbCopy, STAT_DB_FILE } from "../../statdb/copy-reader.js";
 
 export interface ExecTarget {
   namespace: string;
@@ -32,21 +32,17 @@ function missingReason(pool: string, stderr: string, pod: string): string {
 }
 
 /** Reads one pool's copy; undefined means torn (retry). */
-function readCopy(dir: string, pool: string, entries: Map<string, Buffer>): PoolUsage | undefined {
+async function readCopy(dir: string, pool: string, entries: Map<string, Buffer>): Promise<PoolUsage | undefined> {
   const poolDir = join(dir, pool);
   mkdirSync(poolDir, { mode: 0o700 });
   writeFileSync(join(poolDir, STAT_DB_FILE), entries.get(`${pool}/${STAT_DB_FILE}`)!, { mode: 0o600 });
   const journal = entries.get(`${pool}/${JOURNAL}`);
   if (journal) writeFileSync(join(poolDir, JOURNAL), journal, { mode: 0o600 });
-  let db: StatDb | undefined;
   try {
-    db = StatDb.open(join(poolDir, STAT_DB_FILE), { inspect: true, busyTimeoutMs: 0 });
-    if (db.quickCheck() !== "ok") return undefined;
-    return summarizeUsage(db.capacity(), db.totals());
+    const copy = await readStatDbCopy(join(poolDir, STAT_DB_FILE));
+    return copy.integrity === "ok" ? summarizeUsage(copy.capacity, copy.totals) : undefined;
   } catch {
     return undefined;
-  } finally {
-    db?.close();
   }
 }
 
@@ -72,7 +68,7 @@ async function fetchOnce(kube: Kube, target: ExecTarget, pools: string[], dir: s
       continue;
     }
     const attemptDir = mkdtempSync(join(dir, "copy-"));
-    const usage = readCopy(attemptDir, pool, byName);
+    const usage = await readCopy(attemptDir, pool, byName);
     if (usage) results.set(pool, { usage });
     else torn.push(pool);
   }
