@@ -46,14 +46,11 @@ function openBuiltin(sqlite: NodeSqlite, path: string): Connection {
   };
 }
 
+/** better-sqlite3 through StatDb, loaded only here (a bundled module: no dynamic import of a native one). */
 async function openBetterSqlite(path: string): Promise<Connection> {
-  const { default: Database } = await import("better-sqlite3");
-  const db = new Database(path, { fileMustExist: true, timeout: 0 });
-  return {
-    integrity: () => (db.pragma("quick_check") as { quick_check: string }[]).map((row) => row.quick_check).join("; "),
-    first: (sql) => db.prepare(sql).get() as Record<string, unknown> | undefined,
-    close: () => db.close(),
-  };
+  const { StatDb } = await import("./stat-db.js");
+  const db = StatDb.open(path, { inspect: true, busyTimeoutMs: 0 });
+  return { integrity: () => db.quickCheck(), first: (sql) => db.first(sql), close: () => db.close() };
 }
 
 export async function readCopy(path: string): Promise<CopySummary> {

@@ -85,6 +85,11 @@ export class StatDb {
     return prepared;
   }
 
+  /** The first row of a read-only query (the copy reader's queries). */
+  first(sql: string): Record<string, unknown> | undefined {
+    return this.db.prepare(sql).get() as Record<string, unknown> | undefined;
+  }
+
   journalMode(): string {
     return String(this.db.pragma("journal_mode", { simple: true }));
   }

@@ -4,32 +4,20 @@
  * Each one must be refused like the hand-written cases in bad-input.test.ts: exit 2, one `error:` line
  * on stderr, nothing on stdout, and no connection to the cluster (a TCP server counts them).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { startCountingServer, type CountingServer } from "../helpers/counting-server.js";
 
-let server: Server;
-let connections = 0;
-let dir: string;
+let server: CountingServer;
 let kubeconfig: string;
+const connections = (): number => server.connections();
 
 beforeAll(async () => {
-  server = createServer((socket) => {
-    connections += 1;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  dir = mkdtempSync(join(tmpdir(), "kadalu-bad-survey-"));
-  kubeconfig = join(dir, "kubeconfig");
-  const port = (server.address() as { port: number }).port;
-  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  server = await startCountingServer();
+  kubeconfig = server.kubeconfig;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  rmSync(dir, { recursive: true, force: true });
+  await server.stop();
 });
 
 /** Names Kubernetes would refuse as a pool (a DNS-1123 label), or that are worse: paths, shell, control characters. */
@@ -124,7 +112,7 @@ const CASES: [string, string[]][] = [
 
 describe(`${CASES.length} malformed invocations: refused locally, in one line`, () => {
   it.each(CASES)("%s: %j", async (_kind, args) => {
-    const before = connections;
+    const before = connections();
     const result = await runCli([...args, "--kubeconfig", kubeconfig]);
     expect(result.code, result.stderr).toBe(2);
     expect(result.stdout).toBe("");
@@ -132,6 +120,6 @@ describe(`${CASES.length} malformed invocations: refused locally, in one line`, 
     expect(lines, "one line").toHaveLength(1);
     expect(lines[0]).toMatch(/^error: \S/);
     expect(lines[0]).not.toMatch(/[\0-\x08\x0b-\x1f\x7f]/);
-    expect(connections - before, "connections made").toBe(0);
+    expect(connections() - before, "connections made").toBe(0);
   });
 });

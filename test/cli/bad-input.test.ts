@@ -2,32 +2,20 @@
  * Bad input is refused before anything is sent: exit 2, one `error:` line, and no connection at all,
  * proved by a TCP server (the kubeconfig's cluster) that counts every connection made to it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { startCountingServer, type CountingServer } from "../helpers/counting-server.js";
 
-let server: Server;
-let connections = 0;
-let dir: string;
+let server: CountingServer;
 let kubeconfig: string;
+const connections = (): number => server.connections();
 
 beforeAll(async () => {
-  server = createServer((socket) => {
-    connections += 1;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  dir = mkdtempSync(join(tmpdir(), "kadalu-bad-input-"));
-  kubeconfig = join(dir, "kubeconfig");
-  const port = (server.address() as { port: number }).port;
-  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  server = await startCountingServer();
+  kubeconfig = server.kubeconfig;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  rmSync(dir, { recursive: true, force: true });
+  await server.stop();
 });
 
 const CASES: [args: string[], error: RegExp][] = [
@@ -66,19 +54,19 @@ const CASES: [args: string[], error: RegExp][] = [
 
 describe("bad input never reaches the cluster", () => {
   it.each(CASES)("%j", async (args, error) => {
-    const before = connections;
+    const before = connections();
     const result = await runCli([...args, "--kubeconfig", kubeconfig]);
     expect(result.code, result.stderr).toBe(2);
     const lines = result.stderr.trimEnd().split("\n");
     expect(lines, "one line").toHaveLength(1);
     expect(lines[0]).toMatch(error);
-    expect(connections - before, "connections made").toBe(0);
+    expect(connections() - before, "connections made").toBe(0);
   });
 
   it("the counting server does count: a valid command connects", async () => {
-    const before = connections;
+    const before = connections();
     const result = await runCli(["storage-list", "--kubeconfig", kubeconfig]);
     expect(result.code).toBe(1);
-    expect(connections - before).toBeGreaterThan(0);
+    expect(connections() - before).toBeGreaterThan(0);
   });
 });
