@@ -4,21 +4,11 @@
  * Each one must be refused like the hand-written cases in bad-input.test.ts: exit 2, one `error:` line
  * on stderr, nothing on stdout, and no connection to the cluster (a TCP server counts them).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
-import { startCountingServer, type CountingServer } from "../helpers/counting-server.js";
+import { useCountingServer } from "../helpers/counting-server.js";
 
-let server: CountingServer;
-let kubeconfig: string;
-const connections = (): number => server.connections();
-
-beforeAll(async () => {
-  server = await startCountingServer();
-  kubeconfig = server.kubeconfig;
-});
-afterAll(async () => {
-  await server.stop();
-});
+const { kubeconfig: counted, connections } = useCountingServer();
 
 /** Names Kubernetes would refuse as a pool (a DNS-1123 label), or that are worse: paths, shell, control characters. */
 const BAD_NAMES = [
@@ -113,7 +103,7 @@ const CASES: [string, string[]][] = [
 describe(`${CASES.length} malformed invocations: refused locally, in one line`, () => {
   it.each(CASES)("%s: %j", async (_kind, args) => {
     const before = connections();
-    const result = await runCli([...args, "--kubeconfig", kubeconfig]);
+    const result = await runCli([...args, "--kubeconfig", counted()]);
     expect(result.code, result.stderr).toBe(2);
     expect(result.stdout).toBe("");
     const lines = result.stderr.trimEnd().split("\n");

@@ -2,21 +2,11 @@
  * Bad input is refused before anything is sent: exit 2, one `error:` line, and no connection at all,
  * proved by a TCP server (the kubeconfig's cluster) that counts every connection made to it.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
-import { startCountingServer, type CountingServer } from "../helpers/counting-server.js";
+import { useCountingServer } from "../helpers/counting-server.js";
 
-let server: CountingServer;
-let kubeconfig: string;
-const connections = (): number => server.connections();
-
-beforeAll(async () => {
-  server = await startCountingServer();
-  kubeconfig = server.kubeconfig;
-});
-afterAll(async () => {
-  await server.stop();
-});
+const { kubeconfig: counted, connections } = useCountingServer();
 
 const CASES: [args: string[], error: RegExp][] = [
   [["storage-remove", ""], /^error: pool name "" must not be empty$/],
@@ -55,7 +45,7 @@ const CASES: [args: string[], error: RegExp][] = [
 describe("bad input never reaches the cluster", () => {
   it.each(CASES)("%j", async (args, error) => {
     const before = connections();
-    const result = await runCli([...args, "--kubeconfig", kubeconfig]);
+    const result = await runCli([...args, "--kubeconfig", counted()]);
     expect(result.code, result.stderr).toBe(2);
     const lines = result.stderr.trimEnd().split("\n");
     expect(lines, "one line").toHaveLength(1);
@@ -65,7 +55,7 @@ describe("bad input never reaches the cluster", () => {
 
   it("the counting server does count: a valid command connects", async () => {
     const before = connections();
-    const result = await runCli(["storage-list", "--kubeconfig", kubeconfig]);
+    const result = await runCli(["storage-list", "--kubeconfig", counted()]);
     expect(result.code).toBe(1);
     expect(connections() - before).toBeGreaterThan(0);
   });

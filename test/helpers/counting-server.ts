@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { afterAll, beforeAll } from "vitest";
 import { join } from "node:path";
 
 export interface CountingServer {
@@ -32,4 +33,16 @@ export async function startCountingServer(): Promise<CountingServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A counting server for the test file that calls this: started before its tests, stopped after. */
+export function useCountingServer(): { kubeconfig: () => string; connections: () => number } {
+  let server: CountingServer | undefined;
+  beforeAll(async () => {
+    server = await startCountingServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return { kubeconfig: () => server!.kubeconfig, connections: () => server!.connections() };
 }
