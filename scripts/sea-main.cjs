@@ -2,7 +2,7 @@
 // The single binary's entry: the same bundles as the npm package (dist/cli.cjs, and kube.cjs and
 // prompt.cjs only for the commands that need them), embedded as assets with V8 code caches made at
 // build time by a Node of the same version. A cache V8 rejects (another CPU, other flags) only costs
-// compile time. Under the completion helper's name (a link to this binary) it answers kubectl's completion.
+// compile time.
 const sea = require("node:sea");
 const vm = require("node:vm");
 const Module = require("node:module");
@@ -21,12 +21,10 @@ function requireBundle(name) {
     cachedData = undefined;
   }
   const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-  if (process.env.KADALU_SEA_DEBUG) process.stderr.write(`${file}: code cache ${cachedData ? (script.cachedDataRejected ? "rejected" : "used") : "missing"}\n`);
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, nodeRequire, module, file, path.dirname(here));
   return module.exports;
 }
 
 globalThis.__kadaluRequireBundle = requireBundle;
-if (/^kubectl_complete-kadalu(\.exe)?$/i.test(path.basename(process.argv0)) && process.argv[2] !== "__complete") process.argv.splice(2, 0, "__complete");
 requireBundle("cli.cjs");

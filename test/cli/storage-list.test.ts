@@ -99,7 +99,8 @@ describe("storage-list", () => {
     expect(cluster.server.requests).toHaveLength(3);
     // One kept-alive connection for the API calls, one for the exec WebSocket.
     expect(cluster.server.connections).toBe(2);
-  });
+    // 50 files written by the independent writer: where Debian's sqlite3 is missing, a WebAssembly one in a process each (~0.5 s).
+  }, 120_000);
 
   it("--name shows the named pool (upstream hid it) and names the existing ones when unknown", async () => {
     seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "pool2.info": replica1Info("pool2") });
