@@ -3,6 +3,7 @@
 // commands that need them. Each bundle gets a V8 code cache next to it (see bin/kubectl-kadalu).
 import { build } from "esbuild";
 import { copyFileSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const root = new URL("../", import.meta.url).pathname;
@@ -39,6 +40,26 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * client-node's kubeconfig and log modules import the generated API index (every API and model class)
+ * for three names: they get them from their own small modules instead.
+ */
+const CLIENT_NODE = join(root, "node_modules/@kubernetes/client-node/dist");
+const leanClientNode = {
+  name: "lean-client-node",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(gen\/index|api)\.js$/ }, (args) => (args.importer.startsWith(`${CLIENT_NODE}/`) && !args.importer.includes("/gen/") ? { path: "client-node-gen", namespace: "lean" } : undefined));
+    b.onLoad({ filter: /^client-node-gen$/, namespace: "lean" }, () => ({
+      contents: [
+        `export { createConfiguration } from ${JSON.stringify(`${CLIENT_NODE}/gen/configuration.js`)};`,
+        `export { ServerConfiguration } from ${JSON.stringify(`${CLIENT_NODE}/gen/servers.js`)};`,
+        `export { ApiException } from ${JSON.stringify(`${CLIENT_NODE}/gen/apis/exception.js`)};`,
+      ].join("\n"),
+      resolveDir: CLIENT_NODE, loader: "js",
+    }));
+  },
+};
+
 const common = {
   bundle: true, platform: "node", target: "node20", format: "cjs", minify: true, keepNames: true, legalComments: "none",
   external: ["better-sqlite3", "@napi-rs/xattr"],
@@ -52,8 +73,8 @@ const common = {
 rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
 
 await build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles, lazyChildProcess] });
-await build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "node_modules/@inquirer/confirm/dist/esm/index.js" }, outdir: "dist" });
-await build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist" });
-await build({ ...common, entryPoints: { csi: "csi/bin.ts" }, outdir: "dist" });
+await build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "node_modules/@inquirer/confirm/dist/esm/index.js" }, outdir: "dist", plugins: [leanClientNode] });
+await build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist", plugins: [leanClientNode] });
+await build({ ...common, entryPoints: { csi: "csi/bin.ts" }, outdir: "dist", plugins: [leanClientNode] });
 copyFileSync(new URL("../csi/proto/csi.proto", import.meta.url), new URL("../dist/csi.proto", import.meta.url));
 

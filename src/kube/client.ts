@@ -4,7 +4,8 @@
  * ClusterError naming the object and the cause.
  */
 import { Writable } from "node:stream";
-import { CoreV1Api, CustomObjectsApi, Exec, Log, type KubeConfig, type V1Pod, type V1Status, Watch } from "@kubernetes/client-node";
+import type { KubeConfig, V1PersistentVolume, V1Pod, V1Status } from "@kubernetes/client-node";
+import { Exec, Log, Watch } from "./client-node.js";
 import { KADALU_API_VERSION, KADALU_GROUP, KADALU_KIND, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../core/pool/types.js";
 import { FIELD_MANAGER } from "../core/manifests/common.js";
 import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
@@ -62,16 +63,12 @@ function exitCodeOf(status: V1Status | undefined): number | undefined {
 
 export class Kube {
   readonly server: string;
-  readonly core: CoreV1Api;
-  readonly custom: CustomObjectsApi;
   readonly raw: RawClient;
   private readonly discovered = new Map<string, ResourceInfo>();
 
 
   constructor(readonly config: KubeConfig, readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
     this.server = config.getCurrentCluster()?.server ?? "(unknown server)";
-    this.core = config.makeApiClient(CoreV1Api);
-    this.custom = config.makeApiClient(CustomObjectsApi);
     this.raw = new RawClient(config, this.server, requestTimeoutMs);
   }
 
@@ -162,21 +159,19 @@ export class Kube {
   }
 
   async listNodeNames(): Promise<string[]> {
-    const list = await this.call("cannot list nodes", () => this.core.listNode());
+    const list = await this.rawGet<{ items: { metadata?: { name?: string } }[] }>("cannot list nodes", "/api/v1/nodes");
     return list.items.map((node) => node.metadata?.name ?? "").filter(Boolean);
   }
 
   async listPvcNames(namespace: string): Promise<string[]> {
-    const list = await this.call(`cannot list PVCs in namespace "${namespace}"`, () =>
-      this.core.listNamespacedPersistentVolumeClaim({ namespace }),
-    );
+    const list = await this.rawGet<{ items: { metadata?: { name?: string } }[] }>(`cannot list PVCs in namespace "${namespace}"`, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`);
     return list.items.map((pvc) => pvc.metadata?.name ?? "").filter(Boolean);
   }
 
   /** The ConfigMap's data, or undefined when it does not exist. */
   async readConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
     try {
-      const configMap = await this.call(`cannot read configmap "${name}" in namespace "${namespace}"`, () => this.core.readNamespacedConfigMap({ namespace, name }));
+      const configMap = await this.rawGet<{ data?: Record<string, string> }>(`cannot read configmap "${name}" in namespace "${namespace}"`, `/api/v1/namespaces/${namespace}/configmaps/${name}`);
       return configMap.data ?? {};
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -185,7 +180,7 @@ export class Kube {
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
-    const list = await this.call(`cannot list pods in namespace "${namespace}"`, () => this.core.listNamespacedPod({ namespace, labelSelector }));
+    const list = await this.rawGet<{ items: V1Pod[] }>(`cannot list pods in namespace "${namespace}"`, `/api/v1/namespaces/${namespace}/pods`, { labelSelector });
     return list.items;
   }
 
@@ -218,7 +213,7 @@ export class Kube {
 
   /** PersistentVolumes that use a pool: by StorageClass `kadalu.<pool>` or by CSI attribute `hostvol`. */
   async poolVolumes(pool: string): Promise<{ name: string; claim?: string }[]> {
-    const list = await this.call("cannot list persistentvolumes", () => this.core.listPersistentVolume());
+    const list = await this.rawGet<{ items: V1PersistentVolume[] }>("cannot list persistentvolumes", "/api/v1/persistentvolumes");
     return list.items
       .filter((pv) => pv.spec?.storageClassName === `kadalu.${pool}` || (pv.spec?.csi?.driver === "kadalu" && pv.spec.csi.volumeAttributes?.hostvol === pool))
       .map((pv) => ({ name: pv.metadata?.name ?? "", claim: pv.spec?.claimRef ? `${pv.spec.claimRef.namespace}/${pv.spec.claimRef.name}` : undefined }))
@@ -251,6 +246,19 @@ export class Kube {
     });
   }
 
+  /** A GET of a path under the request deadline (the typed APIs would load every generated model of the client). */
+  async rawGet<T>(what: string, path: string, query?: Record<string, string | undefined>): Promise<T> {
+    return (await this.call(what, () => this.raw.request("GET", path, { query }))) as T;
+  }
+
+  /** A container's log as text. */
+  async readLog(namespace: string, pod: string, container: string, query: { tailLines?: number; sinceSeconds?: number; previous?: boolean }): Promise<string> {
+    const text = await this.rawGet<unknown>(`cannot read the logs of ${pod}/${container}`, `/api/v1/namespaces/${namespace}/pods/${pod}/log`, {
+      container, tailLines: query.tailLines?.toString(), sinceSeconds: query.sinceSeconds?.toString(), previous: query.previous ? "true" : undefined,
+    });
+    return text === undefined ? "" : typeof text === "string" ? text : JSON.stringify(text);
+  }
+
   async serverVersion(): Promise<{ gitVersion: string; major: string; minor: string }> {
     return (await this.call("cannot read the server version", () => this.raw.request("GET", "/version"))) as { gitVersion: string; major: string; minor: string };
   }
@@ -258,9 +266,8 @@ export class Kube {
   async createPool(pool: KadaluStorage, dryRun: boolean): Promise<KadaluStorage> {
     const namespace = pool.metadata.namespace!;
     return this.call(`cannot create kadalustorage "${pool.metadata.name}" in namespace "${namespace}"`, () =>
-      this.custom.createNamespacedCustomObject({
-        group: KADALU_GROUP, version: KADALU_VERSION, namespace, plural: KADALU_PLURAL, body: pool,
-        dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu",
+      this.raw.request("POST", `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${namespace}/${KADALU_PLURAL}`, {
+        body: pool, query: { dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu" },
       }),
     ) as Promise<KadaluStorage>;
   }

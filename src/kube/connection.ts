@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { Agent as HttpsAgent } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "./client-node.js";
 import { ClusterError, UsageError } from "../core/errors.js";
 
 const sharedAgents = new WeakMap<KubeConfig, HttpsAgent>();

@@ -27,8 +27,7 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
   const query = { tailLines: raw.tail, sinceSeconds, previous: raw.previous };
   if (!raw.follow) {
     for (const target of targets) {
-      const text = await kube.call(`cannot read the logs of ${target.pod}/${target.container}`, () =>
-        kube.core.readNamespacedPodLog({ name: target.pod, namespace, container: target.container, ...query }));
+      const text = await kube.readLog(namespace, target.pod, target.container, query);
       io.out.write(`==> ${target.pod}/${target.container} <==\n${text}${text.endsWith("\n") || !text ? "" : "\n"}\n`);
     }
     return;

@@ -4,7 +4,7 @@
  * private temp directory. A torn copy (the provisioner was writing) fails `quick_check` and only those
  * pools are fetched again; a pool whose file is missing is reported, the others still are.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dns1123LabelError } from "../../core/naming.js";
@@ -31,15 +31,17 @@ function missingReason(pool: string, stderr: string, pod: string): string {
   return line.replace(/^tar:\s*/, "").trim();
 }
 
-/** Reads one pool's copy; undefined means torn (retry). */
+/**
+ * Reads one pool's copy; undefined means torn (retry). Every pool of an attempt shares one private
+ * directory: `<pool>.db` with its journal beside it as `<pool>.db-journal`, the name SQLite looks for.
+ */
 async function readCopy(dir: string, pool: string, entries: Map<string, Buffer>): Promise<PoolUsage | undefined> {
-  const poolDir = join(dir, pool);
-  mkdirSync(poolDir, { mode: 0o700 });
-  writeFileSync(join(poolDir, STAT_DB_FILE), entries.get(`${pool}/${STAT_DB_FILE}`)!, { mode: 0o600 });
+  const file = join(dir, `${pool}.db`);
+  writeFileSync(file, entries.get(`${pool}/${STAT_DB_FILE}`)!, { mode: 0o600 });
   const journal = entries.get(`${pool}/${JOURNAL}`);
-  if (journal) writeFileSync(join(poolDir, JOURNAL), journal, { mode: 0o600 });
+  if (journal) writeFileSync(`${file}-journal`, journal, { mode: 0o600 });
   try {
-    const copy = await readStatDbCopy(join(poolDir, STAT_DB_FILE));
+    const copy = await readStatDbCopy(file);
     return copy.integrity === "ok" ? summarizeUsage(copy.capacity, copy.totals) : undefined;
   } catch {
     return undefined;
@@ -62,12 +64,12 @@ async function fetchOnce(kube: Kube, target: ExecTarget, pools: string[], dir: s
   }
   const byName = new Map(entries.map((entry) => [entry.name.replace(/^\.\//, ""), entry.data]));
   const torn: string[] = [];
+  const attemptDir = mkdtempSync(join(dir, "copy-"));
   for (const pool of pools) {
     if (!byName.has(`${pool}/${STAT_DB_FILE}`)) {
       results.set(pool, { error: missingReason(pool, result.stderr, target.pod) });
       continue;
     }
-    const attemptDir = mkdtempSync(join(dir, "copy-"));
     const usage = await readCopy(attemptDir, pool, byName);
     if (usage) results.set(pool, { usage });
     else torn.push(pool);
