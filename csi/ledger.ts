@@ -43,11 +43,6 @@ export class Ledger {
     return { sum: this.total, count: this.sizes.size };
   }
 
-  size(name: string): number | undefined {
-    this.take();
-    return this.sizes.get(name);
-  }
-
   /**
    * Counts `size` for `name` now; the row is written once `after` has settled (the files it accounts for
    * go first) and this resolves when it is durable. If `after` or the commit fails, memory is put back
@@ -57,8 +52,8 @@ export class Ledger {
     return this.change({ kind: "pv", name, size }, after);
   }
 
-  deletePv(name: string, after?: Promise<unknown>): Promise<void> {
-    return this.change({ kind: "pv", name, size: undefined }, after);
+  deletePv(name: string): Promise<void> {
+    return this.change({ kind: "pv", name, size: undefined });
   }
 
   upsertSummary(pool: string, size: number): Promise<void> {

@@ -67,6 +67,3 @@ export async function readCopy(path: string): Promise<CopySummary> {
     db.close();
   }
 }
-
-/** Which SQLite reads the copies here (for `version` and the tests). */
-export const copyReaderEngine = (): "node:sqlite" | "better-sqlite3" => (builtinSqlite() ? "node:sqlite" : "better-sqlite3");
