@@ -46,10 +46,24 @@ const CAPACITY_TTL_MS = 2000;
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === "ENOENT";
 
+/** Runs a file call, taking the one error `code` that means "already as wanted" for success. */
+async function tolerating(code: "ENOENT" | "EEXIST", call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== code) throw error;
+  }
+}
+
 export class PoolStore {
   private db?: StatDb;
   private accounts?: Ledger;
   private capacity?: number;
+  private measuredAt = 0;
+  /** Directories known to exist (hash directories are never removed). */
+  private readonly knownDirs = new Set<string>();
+  private preparing?: Promise<void>;
+  private closed = false;
 
   constructor(readonly pool: string, readonly root: string, private readonly log: (message: string) => void, private readonly holdMs = DEFAULT_HOLD_MS) {}
 
@@ -70,8 +84,6 @@ export class PoolStore {
     return this.accounts;
   }
 
-  private readonly knownDirs = new Set<string>();
-
   /**
    * `mkdir -p` from the top down, remembering what exists: hash directories are never removed, so a
    * known one costs nothing, and a new one costs one mkdir per missing level (the recursive mkdir tries
@@ -84,11 +96,7 @@ export class PoolStore {
     for (const part of relativePath.split("/")) {
       current = join(current, part);
       if (this.knownDirs.has(current)) continue;
-      try {
-        await mkdir(current);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      }
+      await tolerating("EEXIST", mkdir(current));
       this.knownDirs.add(current);
     }
     return full;
@@ -130,8 +138,6 @@ export class PoolStore {
     return { name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}` };
   }
 
-  private measuredAt = 0;
-
   /**
    * The pool's capacity from the mount's statvfs (recorded in stat.db's summary when it changes, as
    * upstream does), measured at most every two seconds: it changes only when the pool grows.
@@ -169,7 +175,7 @@ export class PoolStore {
     const path = `${pvPrefix("subvol", name)}/${name}`;
     const dir = this.inside(path);
     const directory = this.ensureDir(pvPrefix("subvol", name))
-      .then(() => mkdir(dir).catch((error) => ((error as NodeJS.ErrnoException).code === "EEXIST" ? undefined : Promise.reject(error))))
+      .then(() => tolerating("EEXIST", mkdir(dir)))
       .then(() => setQuota(dir, size, this.log));
     // A repeat of a create whose metadata is whole (it may have been acknowledged): that file is never rewritten.
     const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, "create");
@@ -214,9 +220,6 @@ export class PoolStore {
     return this.preparing;
   }
 
-  private preparing?: Promise<void>;
-  private closed = false;
-
   private async createHashDirs(): Promise<void> {
     for (const base of ["subvol", "info/subvol"]) {
       if (this.closed) return;
@@ -256,14 +259,14 @@ export class PoolStore {
     const metadata = this.metadataFile(record.name);
     if (policy === "archive") {
       const archived = `${ARCHIVED_PREFIX}${record.name}`;
-      await rename(dir, join(dir, "..", archived)).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
-      await rename(metadata, join(metadata, "..", `${archived}.json`)).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)));
+      await tolerating("ENOENT", rename(dir, join(dir, "..", archived)));
+      await tolerating("ENOENT", rename(metadata, join(metadata, "..", `${archived}.json`)));
       return;
     }
     // The directory first: while the metadata exists, a retried delete finds the volume and finishes.
     // Empty hash directories stay: removing them costs round trips on every delete, and the next PV of that prefix needs them.
     await rm(dir, { recursive: true, force: true });
-    await Promise.all([this.ledger().deletePv(record.name), unlink(metadata).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)))]);
+    await Promise.all([this.ledger().deletePv(record.name), tolerating("ENOENT", unlink(metadata))]);
   }
 
   /** Removes an archived volume (its directory, metadata and the original name's stat.db row). */
