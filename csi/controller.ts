@@ -11,6 +11,7 @@ import { xxh64Hex } from "../src/core/xxh64.js";
 import type { Driver } from "./driver.js";
 import { grpcError, Status } from "./grpc-error.js";
 import type { PoolStore, VolumeRecord } from "./pool-store.js";
+import { byCodePoint } from "../src/core/naming.js";
 
 export const DEFAULT_VOLUME_BYTES = 1024 ** 3;
 
@@ -184,7 +185,7 @@ export function controllerService(driver: Driver) {
       const after = tokenStart(request.starting_token ?? "");
       const records: VolumeRecord[] = [];
       for (const pool of multiPv(driver.pools())) records.push(...(await driver.store(pool)).list());
-      const sorted = records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).filter((record) => record.name > after);
+      const sorted = records.sort((a, b) => byCodePoint(a.name, b.name)).filter((record) => record.name > after);
       const page = max > 0 ? sorted.slice(0, max) : sorted;
       const pools = new Map(driver.pools().map((pool) => [pool.volname, pool]));
       return {

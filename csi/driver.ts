@@ -10,6 +10,7 @@ import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { grpcError, Status } from "./grpc-error.js";
 import type { Mounter } from "./mounter.js";
 import { PoolStore } from "./pool-store.js";
+import { byCodePoint } from "../src/core/naming.js";
 
 export interface DriverConfig {
   name: string;
@@ -68,7 +69,7 @@ export class Driver {
   pools(): PoolInfo[] {
     const fromFiles = existsSync(this.config.infoDir) ? this.infoFiles() : [];
     const local = (this.config.localPools ?? []).filter((pool) => !fromFiles.some((known) => known.volname === pool.volname));
-    return [...fromFiles, ...local].sort((a, b) => a.volname.localeCompare(b.volname));
+    return [...fromFiles, ...local].sort((a, b) => byCodePoint(a.volname, b.volname));
   }
 
   /** The `<pool>.info` files, decoded again only when a file's name or modification time changed. */

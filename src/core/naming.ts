@@ -73,3 +73,11 @@ export function poolNameError(pool: string, brickCount = 1): string | undefined 
   }
   return undefined;
 }
+
+/**
+ * Orders names by code point, as `kubectl` and Go's sort do. Unlike `localeCompare` it needs no ICU
+ * collator, whose first use costs a CLI start 8 ms or more.
+ */
+export function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -26,17 +26,28 @@ function paxPath(data: Buffer): string | undefined {
   return undefined;
 }
 
-/** Throws on a truncated or malformed archive; returns the regular files in order. */
+/** The header's checksum (its own field counted as spaces), or 0 for an all-zero block (the end marker). */
+function headerSum(header: Buffer): number {
+  let sum = 0;
+  let zero = true;
+  for (let index = 0; index < BLOCK; index += 1) {
+    const byte = header[index]!;
+    if (byte !== 0) zero = false;
+    sum += index >= 148 && index < 156 ? 32 : byte;
+  }
+  return zero ? 0 : sum;
+}
+
+/** Throws on a truncated or malformed archive; returns the regular files in order, as views of `archive`. */
 export function readTar(archive: Buffer): TarEntry[] {
   const entries: TarEntry[] = [];
   let offset = 0;
   let longName: string | undefined;
   while (offset + BLOCK <= archive.length) {
     const header = archive.subarray(offset, offset + BLOCK);
-    if (header.every((byte) => byte === 0)) return entries;
-    const checksum = octal(header, 148, 8);
-    const computed = header.reduce((sum, byte, index) => sum + (index >= 148 && index < 156 ? 32 : byte), 0);
-    if (checksum !== computed) throw new Error(`tar header checksum mismatch at byte ${offset}`);
+    const computed = headerSum(header);
+    if (computed === 0) return entries;
+    if (octal(header, 148, 8) !== computed) throw new Error(`tar header checksum mismatch at byte ${offset}`);
     const size = octal(header, 124, 12);
     const type = String.fromCharCode(header[156] || 48);
     const dataStart = offset + BLOCK;
@@ -54,7 +65,8 @@ export function readTar(archive: Buffer): TarEntry[] {
     const prefix = field(header, 345, 155);
     const name = longName ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));
     longName = undefined;
-    if (type === "0" || type === "\0" || type === "7") entries.push({ name, data: Buffer.from(data) });
+    // A view of the archive, not a copy (copying a megabyte byte by byte cost 10 ms).
+    if (type === "0" || type === "\0" || type === "7") entries.push({ name, data });
   }
   if (entries.length === 0 && archive.length === 0) return entries;
   throw new Error("tar archive ended without its end marker");

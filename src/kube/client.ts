@@ -12,6 +12,7 @@ import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, RawClient, RequestTimeout } from "./raw.js";
 import { collectionPath, groupVersionPath, knownResource, objectPath, type ResourceInfo } from "./resources.js";
+import { byCodePoint } from "../core/naming.js";
 
 /** Any Kubernetes object, as applied and deleted generically. */
 export interface AnyObject {
@@ -47,7 +48,8 @@ export interface ExecResult {
 function collector(chunks: Buffer[]): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      chunks.push(Buffer.from(chunk));
+      // Each chunk is a view of its own WebSocket message, never reused: kept as is, not copied.
+      chunks.push(chunk);
       callback();
     },
   });
@@ -217,7 +219,7 @@ export class Kube {
     return list.items
       .filter((pv) => pv.spec?.storageClassName === `kadalu.${pool}` || (pv.spec?.csi?.driver === "kadalu" && pv.spec.csi.volumeAttributes?.hostvol === pool))
       .map((pv) => ({ name: pv.metadata?.name ?? "", claim: pv.spec?.claimRef ? `${pv.spec.claimRef.namespace}/${pv.spec.claimRef.name}` : undefined }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+      .sort((a, b) => byCodePoint(a.name, b.name));
   }
 
   /** Replaces `spec.options`, failing with a conflict if the pool changed since it was read. */

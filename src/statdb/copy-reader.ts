@@ -3,8 +3,10 @@
  * `storage-list --status`: integrity, the recorded capacity, the PV totals. Node's built-in SQLite
  * (`node:sqlite`, Node 22.13 and later, so the single-binary builds) when this Node has it, else
  * better-sqlite3 (an npm install on Node 20). Either opens the copy writable, so a hot journal rolls
- * back, and never changes its schema or journal mode.
+ * back, and never changes its schema or journal mode. A copy without a journal is read from memory
+ * (deserialized) where the engine can, so nothing is written to disk for it.
  */
+import { writeFileSync } from "node:fs";
 import type { PvTotals } from "../core/stats/usage.js";
 
 /** The file's name at the pool root (upstream's). */
@@ -26,7 +28,8 @@ interface Connection {
   close(): void;
 }
 
-type NodeSqlite = { DatabaseSync: new (path: string, options?: { open?: boolean; timeout?: number }) => { prepare(sql: string): { get(): unknown; all(): unknown[] }; close(): void } };
+type BuiltinDatabase = { prepare(sql: string): { get(): unknown; all(): unknown[] }; close(): void; deserialize?: (bytes: Uint8Array) => void };
+type NodeSqlite = { DatabaseSync: new (path: string, options?: { open?: boolean; timeout?: number }) => BuiltinDatabase };
 
 function builtinSqlite(): NodeSqlite | undefined {
   const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
@@ -38,7 +41,10 @@ function builtinSqlite(): NodeSqlite | undefined {
 }
 
 function openBuiltin(sqlite: NodeSqlite, path: string): Connection {
-  const db = new sqlite.DatabaseSync(path, { timeout: 0 });
+  return builtinConnection(new sqlite.DatabaseSync(path, { timeout: 0 }));
+}
+
+function builtinConnection(db: BuiltinDatabase): Connection {
   return {
     integrity: () => (db.prepare("PRAGMA quick_check").all() as { quick_check: string }[]).map((row) => row.quick_check).join("; "),
     first: (sql) => db.prepare(sql).get() as Record<string, unknown> | undefined,
@@ -53,9 +59,38 @@ async function openBetterSqlite(path: string): Promise<Connection> {
   return { integrity: () => db.quickCheck(), first: (sql) => db.first(sql), close: () => db.close() };
 }
 
+/** The copy's bytes in memory; undefined where this Node's built-in SQLite cannot deserialize (before Node 24). */
+async function openBytes(bytes: Buffer): Promise<Connection | undefined> {
+  const sqlite = builtinSqlite();
+  if (!sqlite) {
+    const { StatDb } = await import("./stat-db.js");
+    const db = StatDb.fromBytes(bytes);
+    return { integrity: () => db.quickCheck(), first: (sql) => db.first(sql), close: () => db.close() };
+  }
+  const db = new sqlite.DatabaseSync(":memory:");
+  if (!db.deserialize) {
+    db.close();
+    return undefined;
+  }
+  db.deserialize(bytes);
+  return builtinConnection(db);
+}
+
+/** A copy on disk, with its rollback journal beside it if one was copied (SQLite rolls it back). */
 export async function readCopy(path: string): Promise<CopySummary> {
   const sqlite = builtinSqlite();
-  const db = sqlite ? openBuiltin(sqlite, path) : await openBetterSqlite(path);
+  return summarize(sqlite ? openBuiltin(sqlite, path) : await openBetterSqlite(path));
+}
+
+/** A copy that came without a journal: read from memory, or through `scratchPath` (0600) where it must be a file. */
+export async function readCopyBytes(bytes: Buffer, scratchPath: string): Promise<CopySummary> {
+  const inMemory = await openBytes(bytes);
+  if (inMemory) return summarize(inMemory);
+  writeFileSync(scratchPath, bytes, { mode: 0o600 });
+  return readCopy(scratchPath);
+}
+
+function summarize(db: Connection): CopySummary {
   try {
     const integrity = db.integrity();
     if (integrity !== "ok") return { integrity, capacity: null, totals: { count: 0, sum: 0, min: null, avg: null, max: null } };

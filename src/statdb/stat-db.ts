@@ -48,6 +48,11 @@ export class StatDb {
     }
   }
 
+  /** An in-memory database from a file's bytes (a copy without a journal): nothing written to disk. */
+  static fromBytes(bytes: Buffer): StatDb {
+    return new StatDb(new Database(bytes));
+  }
+
   /**
    * EXCLUSIVE: the lock taken by the next access is kept, so no transaction pays for lock calls or a
    * re-read of the header (on a FUSE mount each is a round trip to every brick). NORMAL: locks go at

@@ -1,7 +1,7 @@
 /**
  * What `storage-list` shows, as data: pools from `kadalu-info`, optionally their KadaluStorage options,
- * server pod states and usage. Round trips: one ConfigMap read; one pod list when pods matter; one
- * KadaluStorage list for --detail; one exec for --status. Never a call per pool.
+ * server pod states and usage. Round trips: one ConfigMap read, and beside it one pod list when pods
+ * matter and one KadaluStorage list for --detail; then one exec for --status. Never a call per pool.
  */
 
 import { ClusterError } from "../../core/errors.js";
@@ -89,8 +89,17 @@ async function usageFor(kube: Kube, namespace: string, pools: PoolInfo[], pods: 
   return fetchPoolUsage(kube, { namespace, pod: provisioner.metadata!.name!, container: PROVISIONER_CONTAINER }, measured);
 }
 
+/** The same promise, marked handled: when an earlier step throws first, its rejection is not reported as unhandled. */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 export async function collectPoolReport(kube: Kube, request: ReportRequest): Promise<PoolListReport> {
   const { namespace } = request;
+  // The pod and pool lists do not depend on the ConfigMap: all three go out together.
+  const podsAsked = request.detail || request.status ? settledLater(kube.listPods(namespace, KADALU_PODS)) : undefined;
+  const poolsAsked = request.detail ? settledLater(kube.listPools(namespace)) : undefined;
   const data = await kube.readConfigMapData(namespace, INFO_CONFIGMAP);
   const decoded = decodeKadaluInfo(data);
   const known = [...decoded.pools.map((pool) => pool.volname), ...decoded.problems.map((problem) => problem.pool)];
@@ -100,12 +109,9 @@ export async function collectPoolReport(kube: Kube, request: ReportRequest): Pro
   const pools = decoded.pools.filter((pool) => !request.name || pool.volname === request.name);
   const problems = decoded.problems.filter((problem) => !request.name || problem.pool === request.name);
   if (pools.length === 0) return { pools: [], problems };
-  const podList = request.detail || request.status ? await kube.listPods(namespace, KADALU_PODS) : undefined;
+  const podList = await podsAsked;
   const pods = podList && request.detail ? new Map(podList.map((pod) => [pod.metadata!.name!, pod])) : undefined;
-  const [resources, usage] = await Promise.all([
-    request.detail ? kube.listPools(namespace) : Promise.resolve(undefined),
-    request.status ? usageFor(kube, namespace, pools, podList ?? []) : Promise.resolve(undefined),
-  ]);
+  const [resources, usage] = await Promise.all([poolsAsked, request.status ? usageFor(kube, namespace, pools, podList ?? []) : undefined]);
   const reports = pools.map((info) => {
     const report = baseReport(info, pods);
     if (resources) {

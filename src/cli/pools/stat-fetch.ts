@@ -1,7 +1,7 @@
 /**
  * Pool usage for many pools in ONE exec: `tar` streams every `/mnt/<pool>/stat.db` (and any rollback
- * journal beside it) out of the CSI provisioner; each copy is read locally (copy-reader.ts) from a
- * private temp directory. A torn copy (the provisioner was writing) fails `quick_check` and only those
+ * journal beside it) out of the CSI provisioner; each copy is read locally (copy-reader.ts), from
+ * memory, or with its journal from a private temp directory. A torn copy (the provisioner was writing) fails `quick_check` and only those
  * pools are fetched again; a pool whose file is missing is reported, the others still are.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +11,7 @@ import { dns1123LabelError } from "../../core/naming.js";
 import { summarizeUsage, type PoolUsage } from "../../core/stats/usage.js";
 import { readTar, type TarEntry } from "../../core/tar.js";
 import type { Kube } from "../../kube/client.js";
-import { readCopy as readStatDbCopy, STAT_DB_FILE } from "../../statdb/copy-reader.js";
+import { readCopy as readStatDbCopy, readCopyBytes, STAT_DB_FILE } from "../../statdb/copy-reader.js";
 
 export interface ExecTarget {
   namespace: string;
@@ -32,16 +32,21 @@ function missingReason(pool: string, stderr: string, pod: string): string {
 }
 
 /**
- * Reads one pool's copy; undefined means torn (retry). Every pool of an attempt shares one private
- * directory: `<pool>.db` with its journal beside it as `<pool>.db-journal`, the name SQLite looks for.
+ * Reads one pool's copy; undefined means torn (retry). A copy with a journal (a write was under way) is
+ * read from files in the attempt's private directory: `<pool>.db` with the journal beside it as
+ * `<pool>.db-journal`, the name SQLite looks for, so it rolls back; one without is read from memory.
  */
 async function readCopy(dir: string, pool: string, entries: Map<string, Buffer>): Promise<PoolUsage | undefined> {
   const file = join(dir, `${pool}.db`);
-  writeFileSync(file, entries.get(`${pool}/${STAT_DB_FILE}`)!, { mode: 0o600 });
+  const bytes = entries.get(`${pool}/${STAT_DB_FILE}`)!;
   const journal = entries.get(`${pool}/${JOURNAL}`);
-  if (journal) writeFileSync(`${file}-journal`, journal, { mode: 0o600 });
   try {
-    const copy = await readStatDbCopy(file);
+    let copy;
+    if (journal) {
+      writeFileSync(file, bytes, { mode: 0o600 });
+      writeFileSync(`${file}-journal`, journal, { mode: 0o600 });
+      copy = await readStatDbCopy(file);
+    } else copy = await readCopyBytes(bytes, file);
     return copy.integrity === "ok" ? summarizeUsage(copy.capacity, copy.totals) : undefined;
   } catch {
     return undefined;

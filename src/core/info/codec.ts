@@ -3,7 +3,7 @@
  * pods and CSI (spec §2.7). Decoding keeps unknown keys and reports problems by pool and key; encoding
  * writes upstream's key order with Python's JSON spacing.
  */
-import { brickHostName } from "../naming.js";
+import { brickHostName, byCodePoint } from "../naming.js";
 import {
   DEFAULT_GLUSTER_PORT, isPoolType, resolveSinglePvPerPool, type KadaluStorage, type PoolType, type ReclaimPolicy,
 } from "../pool/types.js";
@@ -125,7 +125,7 @@ export function decodeInfo(pool: string, text: string): { info?: PoolInfo; probl
 export function decodeKadaluInfo(data: Record<string, string> | undefined): { pools: PoolInfo[]; problems: InfoProblem[] } {
   const pools: PoolInfo[] = [];
   const problems: InfoProblem[] = [];
-  for (const [key, text] of Object.entries(data ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, text] of Object.entries(data ?? {}).sort(([a], [b]) => byCodePoint(a, b))) {
     const pool = poolOfKey(key);
     if (!pool) continue;
     const decoded = decodeInfo(pool, text);
