@@ -1,19 +1,32 @@
 /** Streams, colour policy and object printers shared by every command (kubectl's IOStreams + PrintFlags). */
-import { Chalk, type ChalkInstance } from "chalk";
 import { toPortableYaml } from "../core/yaml.js";
 
 export interface Writable {
   write(chunk: string): unknown;
 }
 
+/** The four colours the CLI's messages use: 16-colour ANSI codes when on, the text unchanged when off. */
+export interface Palette {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+}
+
+export function palette(enabled: boolean): Palette {
+  const paint = (code: number) => (text: string): string => (enabled ? `\u001b[${code}m${text}\u001b[39m` : text);
+  return { red: paint(31), green: paint(32), yellow: paint(33), cyan: paint(36) };
+}
+
 export interface IOStreams {
   out: Writable;
   err: Writable;
-  in: NodeJS.ReadableStream;
+  /** Read only by prompts: a getter, so commands that never prompt never open stdin (~5 ms of streams). */
+  readonly in: NodeJS.ReadableStream;
   /** Prompts and spinners need a person at both ends: stdin and stderr are terminals. */
   interactive: boolean;
   /** Colours for stderr messages. */
-  color: ChalkInstance;
+  color: Palette;
 }
 
 export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, noColorFlag: boolean): boolean {
@@ -27,9 +40,12 @@ export function processStreams(argv: string[], env: NodeJS.ProcessEnv): IOStream
   return {
     out: process.stdout,
     err: process.stderr,
-    in: process.stdin,
-    interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
-    color: new Chalk({ level: colorEnabled(process.stderr, env, noColor) ? 1 : 0 }),
+    get in() {
+      return process.stdin;
+    },
+    // stderr first: when it is no terminal (scripts, CI) stdin is never opened.
+    interactive: Boolean(process.stderr.isTTY && process.stdin.isTTY),
+    color: palette(colorEnabled(process.stderr, env, noColor)),
   };
 }
 

@@ -21,7 +21,7 @@ export function startProgress(io: IOStreams, text: string, spinner = io.interact
   let current = text;
   let frame = 0;
   const draw = (): void => {
-    io.err.write(`\r\x1b[2K${io.color.cyan(FRAMES[frame % FRAMES.length])} ${current}`);
+    io.err.write(`\r\x1b[2K${io.color.cyan(FRAMES[frame % FRAMES.length]!)} ${current}`);
     frame += 1;
   };
   draw();

@@ -2,8 +2,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { runBin } from "../helpers/cli.js";
+import { BIN, runBin, runProgram } from "../helpers/cli.js";
 import { startCluster } from "../helpers/cluster.js";
 
 const replica3 = ["storage-add", "pool1", "--type", "Replica3", "--device", "n1:/dev/sdb", "--device", "n2:/dev/sdb", "--device", "n3:/dev/sdb", "--dry-run"];
@@ -64,6 +65,17 @@ describe("kubectl-kadalu binary", () => {
       const result = await runBin(["storage-add", "Bad", "--path", "n1:/d", "--dry-run"], env);
       expect(result.stderr).not.toContain("\u001b[");
     }
+  });
+
+  // `script` (util-linux) gives the CLI a real terminal; without it there is no terminal to test with.
+  const script = spawnSync("script", ["--version"]).status === 0;
+  it.skipIf(!script)("colours the error label on a terminal, and not with NO_COLOR", async () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} storage-add Bad --path n1:/d --dry-run`;
+    const onTerminal = await runProgram("script", ["-qec", command, "/dev/null"], {});
+    expect(onTerminal.stdout).toContain("\u001b[31merror:\u001b[39m pool name");
+    const noColor = await runProgram("script", ["-qec", command, "/dev/null"], { NO_COLOR: "1" });
+    expect(noColor.stdout).toContain("error: pool name");
+    expect(noColor.stdout).not.toContain("\u001b[");
   });
 
   it("accepts upstream's --kubectl-cmd with a note", async () => {

@@ -1,7 +1,6 @@
 /** Captured IOStreams for running commands in-process. */
 import { Readable } from "node:stream";
-import { Chalk } from "chalk";
-import type { IOStreams } from "../../src/cli/io.js";
+import { palette, type IOStreams } from "../../src/cli/io.js";
 
 export interface CapturedIO extends IOStreams {
   stdout(): string;
@@ -16,7 +15,7 @@ export function captureIO(options: { interactive?: boolean; color?: boolean } = 
     err: { write: (chunk: string) => (err += chunk) },
     in: Readable.from([]),
     interactive: options.interactive ?? false,
-    color: new Chalk({ level: options.color ? 1 : 0 }),
+    color: palette(options.color ?? false),
     stdout: () => out,
     stderr: () => err,
   };
