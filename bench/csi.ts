@@ -71,6 +71,33 @@ async function cycleWith(client: CsiClient, name: string, parameters: Record<str
   return [create, remove];
 }
 
+/**
+ * What durability alone costs on the pool's filesystem, the floor under a CreateVolume: the fdatasync of a
+ * new metadata file, and one stat.db commit as the driver makes it (rollback journal, synchronous FULL,
+ * the lock held). Any acknowledged create pays the RPC's round trip plus at least the slower of the two.
+ */
+async function durabilityFloor(dir: string): Promise<Row[]> {
+  const { StatDb } = await import("../src/statdb/stat-db.js");
+  const { open } = await import("node:fs/promises");
+  mkdirSync(dir);
+  const syncs: number[] = [];
+  for (let i = 0; i < 300; i += 1) {
+    const handle = await open(join(dir, `floor-${i}.json`), "w", 0o644);
+    await handle.writeFile('{"size": 1048576, "path_prefix": "subvol/ab/cd"}');
+    syncs.push(await timed(() => handle.datasync()));
+    await handle.close();
+  }
+  const db = StatDb.open(join(dir, "floor.db"));
+  db.setLockingMode("EXCLUSIVE");
+  const commits: number[] = [];
+  for (let i = 0; i < 300; i += 1) commits.push(await timed(async () => db.transaction(() => db.upsertPv(`pvc-floor-${i}`, 1024 ** 2))));
+  db.close();
+  return [
+    ["  durability floor: fdatasync of a new metadata file", `p50 ${percentile(syncs.slice(50), 50).toFixed(2)} ms, p99 ${percentile(syncs.slice(50), 99).toFixed(2)} ms`, "-"],
+    ["  durability floor: one stat.db commit (rollback journal, synchronous FULL)", `p50 ${percentile(commits.slice(50), 50).toFixed(2)} ms, p99 ${percentile(commits.slice(50), 99).toFixed(2)} ms`, "-"],
+  ];
+}
+
 export async function csiScenarios(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-csi-bench-"));
   mkdirSync(join(dir, "pool1"));
@@ -86,6 +113,7 @@ export async function csiScenarios(): Promise<Row[]> {
     return [
       ["CSI round trip of a call that does nothing (ControllerGetCapabilities)", `p50 ${percentile(floor.slice(50), 50).toFixed(2)} ms`, "-"],
       ...(await measure(socket, "local directory", { warmup: 50, sequential: 1000, workers: 32, perWorker: 20 }, {}, ["p50 <= 2 ms, p99 <= 10 ms (issue 16)", "p50 <= 2 ms, p99 <= 10 ms (issue 16)", ">= 500 calls/s (issue 16)"])),
+      ...(await durabilityFloor(join(dir, "floor"))),
     ];
   } finally {
     const exited = new Promise((resolve) => child.once("exit", resolve));
