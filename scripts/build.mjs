@@ -75,12 +75,19 @@ const lazyDependencies = {
       const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: "real" });
       return { path: real.path, namespace: "lazy-dependency", pluginData: args.path };
     });
+    // client-node is ESM, so esbuild hands its default import the module object itself: that object is a
+    // function standing for the real default export (node-fetch's fetch), with the named exports as getters.
     b.onLoad({ filter: /.*/, namespace: "lazy-dependency" }, (args) => ({
       contents: [
         `let real;`,
         `const load = () => (real ??= require(${JSON.stringify(args.path)}));`,
-        `Object.defineProperty(exports, "__esModule", { value: true });`,
-        ...LAZY_DEPENDENCIES[args.pluginData].map((name) => `Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, get: () => load()${name === "default" ? ".default ?? load()" : `[${JSON.stringify(name)}]`} });`),
+        `function lazy(...args) {`,
+        `  const module = load();`,
+        `  const target = typeof module === "function" ? module : module.default;`,
+        `  return new.target ? Reflect.construct(target, args, new.target) : target.apply(this, args);`,
+        `}`,
+        ...LAZY_DEPENDENCIES[args.pluginData].map((name) => `Object.defineProperty(lazy, ${JSON.stringify(name)}, { enumerable: true, get: () => load()${name === "default" ? ".default ?? load()" : `[${JSON.stringify(name)}]`} });`),
+        `module.exports = lazy;`,
       ].join("\n"),
       resolveDir: CLIENT_NODE, loader: "js",
     }));

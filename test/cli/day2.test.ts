@@ -1,11 +1,12 @@
 /** Day-2 commands against the API test server: success, refusal and error paths, dry runs, formats. */
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pvPath } from "../../src/core/pv-layout.js";
 import { xxh64Hex } from "../../src/core/xxh64.js";
 import { StatDb } from "../../src/statdb/stat-db.js";
-import { runCli } from "../helpers/cli.js";
+import { BIN, runCli } from "../helpers/cli.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 import { seedKadaluInfo, seedProvisioner, seedServerPod, writeUpstreamStatDb } from "../helpers/pools.js";
 
@@ -192,6 +193,24 @@ describe("logs and version", () => {
     expect((await cli("logs", "-p", "operator-abc")).stdout).toBe("==> operator-abc/kadalu-operator <==\none\ntwo\nthree\n\n");
     expect((await cli("logs", "-c", "kadalu-operator")).stderr).toBe("error: -c/--container needs -p/--pod\n");
     expect((await cli("logs", "-p", "nope")).code).toBe(2);
+  });
+
+  it("logs -f through the built binary streams each line, prefixed, until stopped", async () => {
+    // The bundle's log stream goes through client-node's lazily loaded fetch: only the binary shows it works.
+    const child = spawn(process.execPath, [BIN, "logs", "-f", "-p", "operator-abc", "--kubeconfig", cluster.kubeconfig], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      for (const start = Date.now(); !output.includes("three"); await new Promise((resolve) => setTimeout(resolve, 20))) {
+        if (Date.now() - start > 15_000 || child.exitCode !== null) throw new Error(`no streamed lines; the command said:\n${output}`);
+      }
+      expect(output).toBe("[operator-abc/kadalu-operator] one\n[operator-abc/kadalu-operator] two\n[operator-abc/kadalu-operator] three\n");
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("version: components from images and env, the cluster's, and a skew warning", async () => {
