@@ -2,7 +2,7 @@
 // the Kubernetes client and the prompt library in bundles of their own, required only by the
 // commands that need them. Each bundle gets a V8 code cache next to it (see bin/kubectl-kadalu).
 import { build } from "esbuild";
-import { copyFileSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -101,14 +101,38 @@ const common = {
   alias: { punycode: "punycode/" },
   // CommonJS bundles have __filename; code that falls back to import.meta.url never reaches it there.
   define: { __KADALU_VERSION__: JSON.stringify(pkg.version), "import.meta.url": "undefined" }, logLevel: "warning",
-  outExtension: { ".js": ".cjs" }, absWorkingDir: root,
+  outExtension: { ".js": ".cjs" }, absWorkingDir: root, metafile: true,
 };
+
+/**
+ * The npm packages whose code each bundle carries (name, version, license), from esbuild's record of
+ * its inputs: `dist/packages.json`, read by the images' SBOMs.
+ */
+function bundledPackages(results) {
+  const byBundle = {};
+  for (const result of results) {
+    for (const [output, meta] of Object.entries(result.metafile.outputs)) {
+      if (!output.endsWith(".cjs")) continue;
+      // Inputs are relative paths, or `namespace:/absolute/path` for the plugins' modules.
+      const roots = new Set(Object.keys(meta.inputs).map((input) => input.replace(/^[a-z-]+:/, "").match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//)?.[1]).filter(Boolean));
+      byBundle[output.replace(/^dist\//, "")] = [...roots].map((dir) => {
+        const pkg = JSON.parse(readFileSync(dir.startsWith("/") ? join(dir, "package.json") : join(root, dir, "package.json"), "utf8"));
+        return { name: pkg.name, version: pkg.version, license: typeof pkg.license === "string" ? pkg.license : "" };
+      }).filter((pkg, index, all) => all.findIndex((other) => other.name === pkg.name && other.version === pkg.version) === index)
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    }
+  }
+  return byBundle;
+}
 
 rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
 
-await build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles, lazyChildProcess] });
-await build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "node_modules/@inquirer/confirm/dist/esm/index.js" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] });
-await build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] });
-await build({ ...common, entryPoints: { csi: "csi/bin.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] });
+const builds = [
+  build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles, lazyChildProcess] }),
+  build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "node_modules/@inquirer/confirm/dist/esm/index.js" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
+  build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
+  build({ ...common, entryPoints: { csi: "csi/bin.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
+];
+writeFileSync(new URL("../dist/packages.json", import.meta.url), `${JSON.stringify(bundledPackages(await Promise.all(builds)), null, 2)}\n`);
 copyFileSync(new URL("../csi/proto/csi.proto", import.meta.url), new URL("../dist/csi.proto", import.meta.url));
 

@@ -2,7 +2,8 @@
  * `npm test`: the stand-in tier (the API test server, local directories; runs anywhere), then the real
  * tier (real kube-apiserver, controller-manager, sidecars, csi-sanity and GlusterFS) where its parts are
  * on this machine, else one line saying why it was skipped and how to enable it. Ends with one summary
- * line per tier and a total. `npm run test:real` runs the real tier alone.
+ * line per tier and a total. `npm run test:real` runs the real tier alone; `npm run test:images` builds the
+ * images and runs the image tier (they run for real, on the real tier's parts).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -59,6 +60,13 @@ if (which === "all" || which === "real") {
     console.log(`\nreal tier: Kubernetes binaries from ${k8sBinDir()}, etcd ${kube.etcd}; GlusterFS: ${typeof gluster === "string" ? `tests skipped: ${gluster}` : gluster.glusterd}`);
     add("real tier", runTier("real tier: kube-apiserver, kube-controller-manager, csi-provisioner, csi-resizer, csi-sanity, GlusterFS", ["--config", "vitest.real.config.ts"], extra));
   }
+}
+if (which === "images") {
+  const { noImages } = await import("../test/images/tier.js");
+  if (noImages) {
+    lines.push(`image tier: skipped: ${noImages}`);
+    console.log(`\n== image tier: skipped: ${noImages} ==`);
+  } else add("image tier", runTier("image tier: the built OCI images run from their own layers", ["--config", "vitest.images.config.ts"], extra));
 }
 console.log(`\n${lines.join("\n")}`);
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

@@ -20,7 +20,12 @@ export interface GlusterCsi {
   stop(): Promise<void>;
 }
 
-export async function startGlusterCsi(parts: GlusterParts, dir: string, options: { pool?: string; kubeletDir?: string } = {}): Promise<GlusterCsi> {
+/** How the driver is started: by default the repository's binary in a mount namespace (startContained). */
+export type StartDriver = (processes: Processes, dir: string, hosts: Record<string, string>, args: string[]) => Contained;
+
+const repositoryBinary: StartDriver = (processes, dir, hosts, args) => startContained(processes, "csi", dir, hosts, process.execPath, [BIN.csi, ...args]);
+
+export async function startGlusterCsi(parts: GlusterParts, dir: string, options: { pool?: string; kubeletDir?: string; start?: StartDriver } = {}): Promise<GlusterCsi> {
   const pool = options.pool ?? "pool1";
   const processes = new Processes(dir);
   const gluster = await Glusterd.start(parts, join(dir, "gluster"));
@@ -34,8 +39,8 @@ export async function startGlusterCsi(parts: GlusterParts, dir: string, options:
     mkdirSync(infoDir, { recursive: true });
     writeFileSync(join(infoDir, `${pool}.info`), encodeInfo(info));
     const socket = join(dir, "csi.sock");
-    const csi = startContained(processes, "csi", dir, Object.fromEntries(info.bricks.map((brick) => [brick.node, BRICK_ADDRESS])), process.execPath, [
-      BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir,
+    const csi = (options.start ?? repositoryBinary)(processes, dir, Object.fromEntries(info.bricks.map((brick) => [brick.node, BRICK_ADDRESS])), [
+      "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir,
       ...(options.kubeletDir ? ["--kubelet-dir", options.kubeletDir] : []),
     ]);
     await waitUntil(`the driver to serve\n${csi.process.tail()}`, () => csi.process.tail(50).includes("serving on") || undefined, 30_000);

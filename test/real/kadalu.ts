@@ -39,17 +39,22 @@ function containersOf(workload: any): Container[] {
   return workload.spec.template.spec.containers;
 }
 
-function plainEnv(container: Container): NodeJS.ProcessEnv {
-  return Object.fromEntries((container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+function plainEnv(container: Container): Record<string, string> {
+  return Object.fromEntries((container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
 }
 
+/** Starts the operator program with these arguments and environment (by default the repository's binary). */
+export type StartOperatorProgram = (cluster: RealCluster, args: string[], env: Record<string, string>) => Started;
+
+const operatorBinary: StartOperatorProgram = (cluster, args, env) => cluster.processes.start("kadalu-operator", process.execPath, [BIN.operator, ...args], { ...process.env, ...env });
+
 /** The operator, out of cluster, as its Deployment configures it, with the operator ServiceAccount's token. */
-export async function startOperator(cluster: RealCluster, namespace = "kadalu"): Promise<Started> {
+export async function startOperator(cluster: RealCluster, namespace = "kadalu", start: StartOperatorProgram = operatorBinary): Promise<Started> {
   const deployment = await cluster.admin.get(`/apis/apps/v1/namespaces/${namespace}/deployments/operator`);
   const container = containersOf(deployment)[0]!;
   const kubeconfig = await cluster.serviceAccountKubeconfig(namespace, "kadalu-operator");
-  const env = { ...process.env, ...plainEnv(container), KADALU_NAMESPACE: namespace, RESYNC_SECONDS: "30" };
-  const operator = cluster.processes.start("kadalu-operator", process.execPath, [BIN.operator, "--kubeconfig", kubeconfig, "--health-port", String(await freePort())], env);
+  const env = { ...plainEnv(container), KADALU_NAMESPACE: namespace, RESYNC_SECONDS: "30" };
+  const operator = start(cluster, ["--kubeconfig", kubeconfig, "--health-port", String(await freePort())], env);
   await waitUntil(`the operator to start\n${operator.tail()}`, () => operator.tail(50).includes("watching KadaluStorage") || undefined, 30_000);
   return operator;
 }
