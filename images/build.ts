@@ -69,8 +69,12 @@ function inImage(root: string, command: string[]): string {
 
 /** Fails the build if the image cannot run its programs: its Node, the native modules' ABI, the tools. */
 function check(recipe: Recipe, root: string): void {
-  inImage(root, ["/usr/bin/node", "-e", "0"]);
+  const abi = inImage(root, ["/usr/bin/node", "-p", "process.versions.modules"]).trim();
   if (recipe.name === "kadalu-csi") {
+    // The native modules come from this machine's node_modules, compiled for the Node that ran npm ci.
+    if (abi !== process.versions.modules) {
+      throw new Error(`the image's Node has ABI ${abi} and better-sqlite3 here was built for ABI ${process.versions.modules} (Node ${process.version}); run npm ci and npm run images with Node 20`);
+    }
     inImage(root, ["/usr/bin/node", "-e", `require("${APP_DIR}/node_modules/better-sqlite3")(":memory:").close(); require("${APP_DIR}/node_modules/@napi-rs/xattr")`]);
     for (const tool of [["glusterfs", "--version"], ["mount", "--version"], ["tar", "--version"], ["mkfs.xfs", "-V"], ["mkfs.ext4", "-V"]]) inImage(root, tool);
   }
@@ -133,7 +137,13 @@ function main(): void {
   const epoch = sourceDateEpoch();
   for (const recipe of RECIPES.filter((candidate) => wanted.length === 0 || wanted.includes(candidate.name))) {
     process.stderr.write(`building ${recipe.name}:${version} (SOURCE_DATE_EPOCH=${epoch})\n`);
-    const report = buildImage(recipe, outDir, epoch, version);
+    let report: ImageReport;
+    try {
+      report = buildImage(recipe, outDir, epoch, version);
+    } catch (error) {
+      process.stderr.write(`error: ${recipe.name}: ${(error as Error).message.split("\n")[0]}\n`);
+      process.exit(1);
+    }
     const compressed = statSync(report.image.archive).size;
     process.stdout.write(`${recipe.name}:${version}  ${report.image.digest}  ${(report.image.size / MB).toFixed(1)} MB uncompressed, ${(compressed / MB).toFixed(1)} MB archive, ${report.debian.length} Debian packages, ${report.seconds.toFixed(0)} s\n  ${report.image.archive}\n  ${report.sbom}\n`);
   }
