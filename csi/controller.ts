@@ -22,7 +22,7 @@ const pyBool = (value: boolean): string => (value ? "True" : "False");
 
 export function volumeContext(pool: PoolInfo, record?: VolumeRecord): Record<string, string> {
   const context: Record<string, string> = {
-    type: pool.type, hostvol: pool.volname, pvtype: "subvol", ...(record ? { path: record.path } : {}), fstype: "xfs",
+    type: pool.type, hostvol: pool.volname, pvtype: record?.pvtype ?? "subvol", ...(record ? { path: record.path } : {}), fstype: "xfs",
     single_pv_per_pool: pyBool(!record),
   };
   if (isExternal(pool)) Object.assign(context, { gvolname: pool.gluster_volname, gserver: pool.gluster_hosts, options: pool.gluster_options });
@@ -108,6 +108,7 @@ export function controllerService(driver: Driver) {
       // A torn metadata file is a create that never finished (never acknowledged): this call redoes it.
       const existing = await store.find(name, { incomplete: "missing" });
       if (!existing) continue;
+      if (existing.pvtype !== "subvol") throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists as an upstream ${existing.pvtype} PV in pool ${pool.volname}`);
       if (existing.size < required || (limit > 0 && existing.size > limit)) {
         throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists with ${existing.size} bytes, incompatible with the requested range`);
       }
@@ -133,6 +134,11 @@ export function controllerService(driver: Driver) {
   return {
     CreateVolume: async (request: { name?: string; capacity_range?: Range; volume_capabilities?: Capability[]; parameters?: Record<string, string>; volume_content_source?: object | null }) => {
       const name = checkNewName(checkName(request.name, "name"));
+      // Upstream's `pv_type: block` asks for a virtblock PV (a formatted file, loop-mounted): not served yet,
+      // and a directory PV in its place would be a silent surprise.
+      if ((request.parameters?.pv_type ?? "").toLowerCase() === "block") {
+        throw grpcError(Status.INVALID_ARGUMENT, "StorageClass parameter pv_type: block (upstream's virtblock PVs) is not served by this driver; use a StorageClass without pv_type for directory PVs");
+      }
       if (!request.volume_capabilities?.length) throw grpcError(Status.INVALID_ARGUMENT, "volume_capabilities missing in request");
       const problem = request.volume_capabilities.map(capabilityProblem).find(Boolean);
       if (problem) throw grpcError(Status.INVALID_ARGUMENT, problem);
@@ -159,6 +165,10 @@ export function controllerService(driver: Driver) {
         const found = await locate(name);
         if (!found) throw grpcError(Status.NOT_FOUND, `volume ${name} not found`);
         if (size <= found.record.size) return { capacity_bytes: found.record.size, node_expansion_required: false };
+        if (found.record.pvtype !== "subvol") {
+          // Growing the file alone would leave the loop device and its filesystem at the old size (upstream's bug).
+          throw grpcError(Status.FAILED_PRECONDITION, `volume ${name} is an upstream ${found.record.pvtype} PV: growing it needs its node to grow the loop device and filesystem, which this driver does not do`);
+        }
         const usage = await found.store.measure();
         const current = found.record;
         if (!fitsInPool(size - current.size, usage.capacityBytes, usage.provisionedBytes)) {

@@ -85,6 +85,9 @@ export function nodeService(driver: Driver) {
       if (capability.block) throw grpcError(Status.INVALID_ARGUMENT, "block volumes are not supported");
       const context = request.volume_context ?? {};
       if (Object.keys(context).length === 0) throw grpcError(Status.INVALID_ARGUMENT, "volume_context missing in request");
+      if (context.pvtype === "virtblock" || context.pvtype === "rawblock") {
+        throw grpcError(Status.FAILED_PRECONDITION, `volume ${volumeId} is an upstream ${context.pvtype} PV (a file attached as a loop device), which this driver does not publish`);
+      }
       const pool = poolFromContext(driver, context);
       // Without a path only a single-PV pool's volume is the whole pool; otherwise it would publish the
       // pool root, stat.db and every PV with it.

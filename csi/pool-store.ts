@@ -13,9 +13,9 @@
  * - every path is checked to stay under the pool root.
  */
 import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, statfs, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError } from "../src/core/pv-layout.js";
+import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvType } from "../src/core/pv-layout.js";
 import { StatDb, STAT_DB_FILE } from "../src/statdb/stat-db.js";
 import { grpcError, Status } from "./grpc-error.js";
 import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
@@ -25,8 +25,9 @@ export interface VolumeRecord {
   name: string;
   pool: string;
   size: number;
-  /** Relative to the pool root: `subvol/ab/cd/<name>`. */
+  /** Relative to the pool root: `subvol/ab/cd/<name>` (a directory), or upstream's `virtblock/...` and `rawblock/...` (a file). */
   path: string;
+  pvtype: PvType;
 }
 
 export type ReclaimPolicy = "delete" | "archive" | "retain";
@@ -43,6 +44,9 @@ interface WrittenMetadata {
 }
 
 const CAPACITY_TTL_MS = 2000;
+/** How long the answer to "does this pool hold upstream's block PVs at all?" is kept. */
+const BLOCK_TYPES_TTL_MS = 10_000;
+const BLOCK_TYPES = PV_TYPES.filter((pvtype) => pvtype !== "subvol");
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === "ENOENT";
 
@@ -64,6 +68,7 @@ export class PoolStore {
   private readonly knownDirs = new Set<string>();
   private preparing?: Promise<void>;
   private closed = false;
+  private blockTypes?: { types: PvType[]; at: number };
 
   constructor(readonly pool: string, readonly root: string, private readonly log: (message: string) => void, private readonly holdMs = DEFAULT_HOLD_MS) {}
 
@@ -117,12 +122,24 @@ export class PoolStore {
     return this.inside(`info/${pvPrefix("subvol", name)}/${name}.json`);
   }
 
-  /** The volume's record, undefined if it does not exist; `incomplete` when a create never finished writing its metadata. */
+  /**
+   * The volume's record, undefined if it does not exist; `incomplete` when a create never finished writing
+   * its metadata. Looked up as upstream does: subvol, then virtblock, then rawblock (the block types only
+   * where the pool has any: upstream's provisioner made them; this driver does not).
+   */
   async find(name: string, options: { incomplete?: "throw" | "missing" } = {}): Promise<VolumeRecord | undefined> {
     if (volumeNameError(name)) return undefined;
+    for (const pvtype of ["subvol" as const, ...(await this.blockTypesPresent())]) {
+      const found = await this.findAs(pvtype, name, options);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  private async findAs(pvtype: PvType, name: string, options: { incomplete?: "throw" | "missing" }): Promise<VolumeRecord | undefined> {
     const original = name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name;
     // Archived PVs stay in the hash directories of their original name.
-    const file = this.inside(`info/${pvPrefix("subvol", original)}/${name}.json`);
+    const file = this.inside(`info/${pvPrefix(pvtype, original)}/${name}.json`);
     let text: string;
     try {
       text = await readFile(file, "utf8");
@@ -135,7 +152,15 @@ export class PoolStore {
       if (options.incomplete === "missing") return undefined;
       throw grpcError(Status.INTERNAL, `metadata of volume ${name} in pool ${this.pool} is unreadable`);
     }
-    return { name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}` };
+    return { name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}`, pvtype };
+  }
+
+  /** The block PV types whose metadata tree exists in this pool (re-read every few seconds: one round trip each). */
+  private async blockTypesPresent(): Promise<PvType[]> {
+    if (this.blockTypes && Date.now() - this.blockTypes.at < BLOCK_TYPES_TTL_MS) return this.blockTypes.types;
+    const present = await Promise.all(BLOCK_TYPES.map((pvtype) => stat(this.inside(`info/${pvtype}`)).then(() => true, () => false)));
+    this.blockTypes = { types: BLOCK_TYPES.filter((_, index) => present[index]), at: Date.now() };
+    return this.blockTypes.types;
   }
 
   /**
@@ -180,7 +205,7 @@ export class PoolStore {
     // A repeat of a create whose metadata is whole (it may have been acknowledged): that file is never rewritten.
     const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, "create");
     await this.durable(this.ledger().upsertPv(name, size, Promise.all([directory, metadata])), metadata);
-    return { name, pool: this.pool, size, path };
+    return { name, pool: this.pool, size, path, pvtype: "subvol" };
   }
 
   async expand(record: VolumeRecord, size: number): Promise<VolumeRecord> {
@@ -255,8 +280,9 @@ export class PoolStore {
   /** By the pool's reclaim policy: delete everything of this volume only, archive in place, or retain. */
   async delete(record: VolumeRecord, policy: ReclaimPolicy): Promise<void> {
     if (policy === "retain") return;
+    // A directory (subvol) or a file (upstream's virtblock and rawblock): removed or renamed alike.
     const dir = this.inside(record.path);
-    const metadata = this.metadataFile(record.name);
+    const metadata = this.inside(`info/${record.path}.json`);
     if (policy === "archive") {
       const archived = `${ARCHIVED_PREFIX}${record.name}`;
       await tolerating("ENOENT", rename(dir, join(dir, "..", archived)));
@@ -295,7 +321,7 @@ export class PoolStore {
   }
 
   list(): VolumeRecord[] {
-    return this.metadataFiles("subvol").flatMap(({ name, metadata }) => (metadata ? [{ name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}` }] : []));
+    return PV_TYPES.flatMap((pvtype) => this.metadataFiles(pvtype).flatMap(({ name, metadata }) => (metadata ? [{ name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}`, pvtype }] : [])));
   }
 
   /**

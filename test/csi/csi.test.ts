@@ -1,7 +1,7 @@
 /** The CSI driver over a real unix socket, with local-directory pools, real files, xattrs and SQLite. */
 import { execFileSync } from "node:child_process";
 import { getAttributeSync } from "@napi-rs/xattr";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
@@ -329,6 +329,62 @@ describe("a pool laid out by upstream", () => {
     expect(db.totals().count).toBe(0);
     expect(db.capacity()).toBeGreaterThan(0);
     db.close();
+  });
+});
+
+describe("upstream's block PVs in a pool", () => {
+  // Upstream's virtblock (a formatted file, loop-mounted) and rawblock (a file attached as a loop device)
+  // PVs, laid out as its provisioner lays them: found, listed, accounted and removed; never mistaken for
+  // directories, never half-served.
+  function upstreamBlockPv(pool: string, pvtype: "virtblock" | "rawblock", name: string, size: number): string {
+    const file = join(root(pool), pvPath(pvtype, name));
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(file, "");
+    execFileSync("truncate", ["-s", String(size), file]);
+    mkdirSync(join(root(pool), pvMetadataPath(pvtype, name), ".."), { recursive: true });
+    writeFileSync(join(root(pool), pvMetadataPath(pvtype, name)), `{"size": ${size}, "path_prefix": "${pvPrefix(pvtype, name)}"}`);
+    return file;
+  }
+
+  it("lists them, refuses to grow or re-create them as directories, and deletes or archives file, metadata and row", async () => {
+    client.close();
+    await csi.stop();
+    writeInfo("pool2", "archive");
+    const virt = upstreamBlockPv("pool1", "virtblock", "pvc-virt", GiB);
+    const raw = upstreamBlockPv("pool2", "rawblock", "pvc-raw", 2 * GiB);
+    for (const [pool, name, size] of [["pool1", "pvc-virt", GiB], ["pool2", "pvc-raw", 2 * GiB]] as const) {
+      const db = StatDb.open(join(root(pool), "stat.db"));
+      db.upsertPv(name, size);
+      db.close();
+    }
+    await start();
+    const listed = await client.controller("ListVolumes", {});
+    expect(listed.entries.map((e: any) => [e.volume.volume_id, e.volume.capacity_bytes, e.volume.volume_context.pvtype, e.volume.volume_context.path])).toEqual([
+      ["pvc-raw", 2 * GiB, "rawblock", pvPath("rawblock", "pvc-raw")], ["pvc-virt", GiB, "virtblock", pvPath("virtblock", "pvc-virt")],
+    ]);
+    await expectCode(create("pvc-virt", GiB), Status.ALREADY_EXISTS, /already exists as an upstream virtblock PV in pool pool1/);
+    await expectCode(create("pvc-new", GiB, { storage_name: "pool1", pv_type: "Block" }), Status.INVALID_ARGUMENT, /pv_type: block \(upstream's virtblock PVs\) is not served/);
+    await expectCode(client.controller("ControllerExpandVolume", { volume_id: "pvc-virt", capacity_range: { required_bytes: 2 * GiB } }), Status.FAILED_PRECONDITION, /upstream virtblock PV: growing it needs its node/);
+    await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-raw", volume_capabilities: [MOUNT] });
+
+    await client.controller("DeleteVolume", { volume_id: "pvc-virt" });
+    expect(existsSync(virt)).toBe(false);
+    expect(existsSync(join(root("pool1"), pvMetadataPath("virtblock", "pvc-virt")))).toBe(false);
+    const db = statDb("pool1");
+    expect(db.getPv("pvc-virt")).toBeUndefined();
+    db.close();
+    // pool2 archives: the file and its metadata are renamed in place, the row stays (as upstream keeps it).
+    await client.controller("DeleteVolume", { volume_id: "pvc-raw" });
+    expect(existsSync(raw)).toBe(false);
+    expect(statSync(join(raw, "..", "archived-pvc-raw")).size).toBe(2 * GiB);
+    expect(existsSync(join(root("pool2"), pvMetadataPath("rawblock", "pvc-raw"), "..", "archived-pvc-raw.json"))).toBe(true);
+    expect((await client.controller("ListVolumes", {})).entries.map((e: any) => e.volume.volume_id)).toEqual(["archived-pvc-raw"]);
+  });
+
+  it("refuses to publish one on a node rather than bind a file over a directory", async () => {
+    const target = join(dir, "kubelet", "pods", "pod-1", "volumes", "kubernetes.io~csi", "pvc-virt", "mount");
+    const context = { type: "Replica1", hostvol: "pool1", pvtype: "virtblock", path: pvPath("virtblock", "pvc-virt"), fstype: "xfs", single_pv_per_pool: "False" };
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: MOUNT, volume_context: context }), Status.FAILED_PRECONDITION, /upstream virtblock PV \(a file attached as a loop device\)/);
   });
 });
 
