@@ -7,7 +7,8 @@ import type { Server } from "@grpc/grpc-js";
 import type { PoolInfo } from "../src/core/info/codec.js";
 import { PLUGIN_VERSION } from "../src/core/version.js";
 import { Driver } from "./driver.js";
-import { GlusterMounter, LocalDirMounter, type Mounter } from "./mounter.js";
+import { ClientLogFollower, DEFAULT_CLIENT_LOG_MAX_BYTES } from "./client-log.js";
+import { GLUSTER_LOG, GlusterMounter, LocalDirMounter, type Mounter } from "./mounter.js";
 import { serve, shutdown } from "./server.js";
 import { UsageReporter } from "./usage-reporter.js";
 
@@ -28,6 +29,8 @@ export interface CsiOptions {
   remountMs?: number;
   /** How long a pool's stat.db lock is kept after its last write (--stat-db-hold-ms). */
   statDbHoldMs?: number;
+  /** The size past which the Gluster clients' log is truncated, once passed on (--gluster-log-max-bytes). */
+  glusterLogMaxBytes?: number;
 }
 
 export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
@@ -55,7 +58,14 @@ export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
     infoDir: one("info-dir", "/var/lib/gluster")!, mountRoot: one("mount-root", "/mnt")!, poolDirs, poolRoot: one("pool-root"), kubeconfig: one("kubeconfig"),
     kubeletDir: one("kubelet-dir", env.KUBELET_DIR ?? "/var/lib/kubelet")!.replace(/\/+$/, ""),
     statDbHoldMs: holdMs(one("stat-db-hold-ms")),
+    glusterLogMaxBytes: logBytes(one("gluster-log-max-bytes")),
   };
+}
+
+function logBytes(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{4,12}$/.test(value)) throw new Error(`--gluster-log-max-bytes must be a number of bytes (at least 1000), not "${value}"`);
+  return Number(value);
 }
 
 function holdMs(value: string | undefined): number | undefined {
@@ -93,6 +103,8 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   );
   const server = await serve(driver, options.endpoint);
   log(`kadalu-csi ${PLUGIN_VERSION} (${options.role}) serving on ${options.endpoint}`);
+  // What the pools' FUSE clients log goes to this process's log (kubectl logs), bounded on disk.
+  const clientLog = local ? undefined : new ClientLogFollower(GLUSTER_LOG, log, options.glusterLogMaxBytes ?? DEFAULT_CLIENT_LOG_MAX_BYTES).start();
   // The provisioner keeps every multi-PV pool mounted (new pools, and mounts whose client died, too).
   let mounting: Promise<void> | undefined;
   const mountAll = (): void => {
@@ -106,6 +118,7 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
     async stop() {
       clearInterval(remount);
       await mounting;
+      clientLog?.stop();
       await usage?.flush();
       await shutdown(server);
       await driver.close();

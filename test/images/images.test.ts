@@ -164,6 +164,7 @@ describe.skipIf(noImages)("images", () => {
       const mounts = await pool.csi.exec(["/usr/bin/node", "-e", "process.stdout.write(require('fs').readFileSync('/proc/self/mounts', 'utf8'))"]);
       expect(mounts.stdout).toMatch(/^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m);
       for (const brick of pool.bricks) expect(existsSync(join(brick, "stat.db")), brick).toBe(true);
+      await waitUntil("the image's Gluster client log in the driver's log", () => /^.* gluster: \[\d{4}-\d\d-\d\d [\d:.]+.*\] [IWE] \[/m.test(pool.csi.process.tail(5000)) || undefined, 10_000);
     });
   });
 });

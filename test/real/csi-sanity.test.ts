@@ -72,6 +72,8 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
       }
       const mounts = (await contained.exec(["cat", "/proc/self/mounts"])).stdout;
       expect(mounts).toMatch(/^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m);
+      // The FUSE client's own log reached the driver's log (what `kubectl logs` shows), prefixed.
+      await waitUntil("the Gluster client's log lines in the driver's log", () => /^.* gluster: \[\d{4}-\d\d-\d\d [\d:.]+.*\] [IWE] \[/m.test(contained.process.tail(5000)) || undefined, 10_000);
     });
   });
 });
