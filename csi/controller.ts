@@ -3,11 +3,12 @@
  * with space reserved in memory as each create is admitted, with upstream's capacity rule (a PV fits below 90% of a pool's free space).
  */
 import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
-import { ARCHIVED_PREFIX, volumeNameError } from "../src/core/pv-layout.js";
+import { ARCHIVED_PREFIX, volumeNameError, type PvType } from "../src/core/pv-layout.js";
 import { fitsInPool } from "../src/core/stats/usage.js";
 import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { formatBytes } from "../src/core/units.js";
 import { xxh64Hex } from "../src/core/xxh64.js";
+import { VIRTBLOCK_MIN_BYTES } from "./block.js";
 import type { Driver } from "./driver.js";
 import { grpcError, Status } from "./grpc-error.js";
 import type { PoolStore, VolumeRecord } from "./pool-store.js";
@@ -44,9 +45,21 @@ function checkNewName(name: string): string {
 
 /** Why a capability cannot be served, or undefined. */
 function capabilityProblem(capability: Capability): string | undefined {
-  if (capability.block) return "block volumes are not supported; use volumeMode: Filesystem";
   if (!capability.access_mode?.mode || capability.access_mode.mode === "UNKNOWN") return "an access mode is required";
   return undefined;
+}
+
+/**
+ * The PV type a request asks for, as upstream decides it: volumeMode Block is a rawblock PV,
+ * StorageClass parameter `pv_type: block` a virtblock PV (a filesystem in a file), else a directory.
+ * A block PV is one node's: only SINGLE_NODE_WRITER is served (upstream's rule).
+ */
+function requestedType(capabilities: Capability[], parameters: Record<string, string>): PvType {
+  const pvtype: PvType = capabilities.some((capability) => capability.block) ? "rawblock" : (parameters.pv_type ?? "").toLowerCase() === "block" ? "virtblock" : "subvol";
+  if (pvtype !== "subvol" && capabilities.some((capability) => capability.access_mode?.mode !== "SINGLE_NODE_WRITER")) {
+    throw grpcError(Status.INVALID_ARGUMENT, `a ${pvtype} PV is one node's: only the access mode SINGLE_NODE_WRITER (ReadWriteOnce) is allowed`);
+  }
+  return pvtype;
 }
 
 function sizeOf(range: Range): { size: number; required: number; limit: number } {
@@ -86,8 +99,13 @@ export function controllerService(driver: Driver) {
     return { store, capacity: usage.capacityBytes, provisioned: usage.provisionedBytes };
   }
 
-  async function create(name: string, parameters: Record<string, string>, range: Range) {
+  async function create(name: string, parameters: Record<string, string>, range: Range, pvtype: PvType) {
     const { size, required, limit } = sizeOf(range);
+    if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {
+      throw grpcError(Status.OUT_OF_RANGE, `a virtblock PV holds an XFS filesystem, which needs at least ${formatBytes(VIRTBLOCK_MIN_BYTES)}; ${formatBytes(size)} was asked`);
+    }
+    const make = (store: PoolStore, bytes: number, options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> =>
+      pvtype === "subvol" ? store.create(name, bytes, options) : store.createBlock(name, bytes, pvtype, options);
     const candidates = driver.candidates(parameters);
     if (candidates.length === 0 && parameters.storage_name && !driver.pool(parameters.storage_name)) {
       // Just created: the operator has not written it to kadalu-info yet (or the ConfigMap volume lags). Retryable.
@@ -108,12 +126,12 @@ export function controllerService(driver: Driver) {
       // A torn metadata file is a create that never finished (never acknowledged): this call redoes it.
       const existing = await store.find(name, { incomplete: "missing" });
       if (!existing) continue;
-      if (existing.pvtype !== "subvol") throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists as an upstream ${existing.pvtype} PV in pool ${pool.volname}`);
+      if (existing.pvtype !== pvtype) throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists as a ${existing.pvtype} PV in pool ${pool.volname}, not ${pvtype}`);
       if (existing.size < required || (limit > 0 && existing.size > limit)) {
         throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists with ${existing.size} bytes, incompatible with the requested range`);
       }
       // Repeat of an earlier call: complete whatever it left undone, change nothing else.
-      const record = await store.create(name, existing.size, { metadataComplete: true });
+      const record = await make(store, existing.size, { metadataComplete: true });
       return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
     }
     const measured = await measuring;
@@ -121,7 +139,7 @@ export function controllerService(driver: Driver) {
     for (const { pool, store } of measured) {
       // The check and the reservation (create counts the row at once) in one turn: no other create interleaves.
       const usage = store.usage();
-      const record = fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? await store.create(name, size) : undefined;
+      const record = fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? await make(store, size) : undefined;
       if (record) {
         driver.reportUsage(store);
         return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
@@ -134,16 +152,12 @@ export function controllerService(driver: Driver) {
   return {
     CreateVolume: async (request: { name?: string; capacity_range?: Range; volume_capabilities?: Capability[]; parameters?: Record<string, string>; volume_content_source?: object | null }) => {
       const name = checkNewName(checkName(request.name, "name"));
-      // Upstream's `pv_type: block` asks for a virtblock PV (a formatted file, loop-mounted): not served yet,
-      // and a directory PV in its place would be a silent surprise.
-      if ((request.parameters?.pv_type ?? "").toLowerCase() === "block") {
-        throw grpcError(Status.INVALID_ARGUMENT, "StorageClass parameter pv_type: block (upstream's virtblock PVs) is not served by this driver; use a StorageClass without pv_type for directory PVs");
-      }
       if (!request.volume_capabilities?.length) throw grpcError(Status.INVALID_ARGUMENT, "volume_capabilities missing in request");
       const problem = request.volume_capabilities.map(capabilityProblem).find(Boolean);
       if (problem) throw grpcError(Status.INVALID_ARGUMENT, problem);
       if (request.volume_content_source) throw grpcError(Status.INVALID_ARGUMENT, "volume content sources (clones, snapshots) are not supported");
-      return driver.volumeLocks.run(name, () => driver.remountingOnce(() => create(name, request.parameters ?? {}, request.capacity_range)));
+      const pvtype = requestedType(request.volume_capabilities, request.parameters ?? {});
+      return driver.volumeLocks.run(name, () => driver.remountingOnce(() => create(name, request.parameters ?? {}, request.capacity_range, pvtype)));
     },
 
     DeleteVolume: async (request: { volume_id?: string }) => {
@@ -165,10 +179,6 @@ export function controllerService(driver: Driver) {
         const found = await locate(name);
         if (!found) throw grpcError(Status.NOT_FOUND, `volume ${name} not found`);
         if (size <= found.record.size) return { capacity_bytes: found.record.size, node_expansion_required: false };
-        if (found.record.pvtype !== "subvol") {
-          // Growing the file alone would leave the loop device and its filesystem at the old size (upstream's bug).
-          throw grpcError(Status.FAILED_PRECONDITION, `volume ${name} is an upstream ${found.record.pvtype} PV: growing it needs its node to grow the loop device and filesystem, which this driver does not do`);
-        }
         const usage = await found.store.measure();
         const current = found.record;
         if (!fitsInPool(size - current.size, usage.capacityBytes, usage.provisionedBytes)) {
@@ -176,15 +186,18 @@ export function controllerService(driver: Driver) {
         }
         const record = await found.store.expand(current, size);
         driver.reportUsage(found.store);
-        return { capacity_bytes: record.size, node_expansion_required: false };
+        // A block PV's loop device (and a virtblock's XFS) grow on its node: NodeExpandVolume.
+        return { capacity_bytes: record.size, node_expansion_required: record.pvtype !== "subvol" };
       }));
     },
 
     ValidateVolumeCapabilities: async (request: { volume_id?: string; volume_context?: Record<string, string>; volume_capabilities?: Capability[]; parameters?: Record<string, string> }) => {
       const name = checkName(request.volume_id, "volume_id");
       if (!request.volume_capabilities?.length) throw grpcError(Status.INVALID_ARGUMENT, "volume_capabilities missing in request");
-      if (!(await locate(name))) throw grpcError(Status.NOT_FOUND, `volume ${name} not found`);
-      const problem = request.volume_capabilities.map(capabilityProblem).find(Boolean);
+      const found = await locate(name);
+      if (!found) throw grpcError(Status.NOT_FOUND, `volume ${name} not found`);
+      const problem = request.volume_capabilities.map(capabilityProblem).find(Boolean)
+        ?? (request.volume_capabilities.some((capability) => Boolean(capability.block) !== (found.record.pvtype === "rawblock")) ? `volume ${name} is a ${found.record.pvtype} PV: ${found.record.pvtype === "rawblock" ? "only volumeMode Block" : "only volumeMode Filesystem"} fits it` : undefined);
       if (problem) return { message: problem };
       return { confirmed: { volume_context: request.volume_context ?? {}, volume_capabilities: request.volume_capabilities, parameters: request.parameters ?? {} } };
     },

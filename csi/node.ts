@@ -2,6 +2,7 @@
 import { existsSync, lstatSync, statfsSync } from "node:fs";
 import { isAbsolute, resolve, sep } from "node:path";
 import type { ExternalPoolInfo, PoolInfo } from "../src/core/info/codec.js";
+import { growOnNode, isBlockTarget, publishDevice, publishFilesystem, rawDeviceBytes, unpublishBlock } from "./block.js";
 import type { Driver } from "./driver.js";
 import { grpcError, Status } from "./grpc-error.js";
 import { externalClientProblems } from "../src/core/pool/gluster-client.js";
@@ -56,6 +57,24 @@ function podsTarget(driver: Driver, target: string): string {
   return normal;
 }
 
+/**
+ * A raw block target is a file kubelet names under its volumeDevices directory (or pods/): nothing
+ * there yet, or an empty regular file; anything else is refused, never replaced.
+ */
+function deviceTarget(driver: Driver, target: string): string {
+  const normal = resolve(target);
+  const allowed = [`${driver.config.kubeletDir}/plugins/kubernetes.io/csi/volumeDevices/`, `${driver.config.kubeletDir}/pods/`];
+  if (!allowed.some((dir) => normal.startsWith(dir))) throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} is not under the kubelet's ${allowed.join(" or ")}`);
+  if (isBlockTarget(normal)) return normal;
+  try {
+    const stat = lstatSync(normal);
+    if (!stat.isFile() || stat.size > 0) throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} exists and is not an empty file; it is left as it is`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  return normal;
+}
+
 /** Whether something is at `path`; a dead FUSE mount (ENOTCONN) is something. */
 function exists(path: string): boolean {
   try {
@@ -72,7 +91,7 @@ function exists(path: string): boolean {
  */
 async function published(driver: Driver, volumeId: string, path: string): Promise<string> {
   if (!isAbsolute(path) || path.includes("\0") || !exists(path)) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} is not found at ${path}`);
-  if (!(await driver.mounter.isBound(path))) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} is not published at ${path}`);
+  if (!isBlockTarget(path) && !(await driver.mounter.isBound(path))) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} is not published at ${path}`);
   return path;
 }
 
@@ -80,14 +99,15 @@ export function nodeService(driver: Driver) {
   return {
     NodePublishVolume: async (request: { volume_id?: string; target_path?: string; volume_capability?: { block?: object; access_mode?: { mode?: string } } | null; readonly?: boolean; volume_context?: Record<string, string> }) => {
       const volumeId = required(request.volume_id, "volume_id");
-      const target = podsTarget(driver, absolute(required(request.target_path, "target_path"), "target_path"));
       const capability = required(request.volume_capability, "volume_capability");
-      if (capability.block) throw grpcError(Status.INVALID_ARGUMENT, "block volumes are not supported");
       const context = request.volume_context ?? {};
-      if (Object.keys(context).length === 0) throw grpcError(Status.INVALID_ARGUMENT, "volume_context missing in request");
-      if (context.pvtype === "virtblock" || context.pvtype === "rawblock") {
-        throw grpcError(Status.FAILED_PRECONDITION, `volume ${volumeId} is an upstream ${context.pvtype} PV (a file attached as a loop device), which this driver does not publish`);
+      const pvtype = context.pvtype ?? "subvol";
+      if (Boolean(capability.block) !== (pvtype === "rawblock")) {
+        throw grpcError(Status.INVALID_ARGUMENT, capability.block ? `volume ${volumeId} is a ${pvtype} PV: it has a filesystem, not a raw block device (volumeMode Filesystem)` : `volume ${volumeId} is a rawblock PV: it is a raw block device (volumeMode Block)`);
       }
+      const targetPath = absolute(required(request.target_path, "target_path"), "target_path");
+      const target = pvtype === "rawblock" ? deviceTarget(driver, targetPath) : podsTarget(driver, targetPath);
+      if (Object.keys(context).length === 0) throw grpcError(Status.INVALID_ARGUMENT, "volume_context missing in request");
       const pool = poolFromContext(driver, context);
       // Without a path only a single-PV pool's volume is the whole pool; otherwise it would publish the
       // pool root, stat.db and every PV with it.
@@ -97,20 +117,25 @@ export function nodeService(driver: Driver) {
       if (source !== store.root && !source.startsWith(store.root + sep)) throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} leaves pool ${pool.volname}`);
       if (!existsSync(source)) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} not found in pool ${pool.volname}`);
       const readonly = Boolean(request.readonly) || READ_ONLY_MODES.includes(capability.access_mode?.mode ?? "");
-      await driver.volumeLocks.run(`target:${target}`, () => driver.mounter.bind(source, target, readonly));
+      const publish = pvtype === "rawblock" ? () => publishDevice(source, target, readonly)
+        : pvtype === "virtblock" ? () => publishFilesystem(source, target, readonly)
+        : () => driver.mounter.bind(source, target, readonly);
+      await driver.volumeLocks.run(`target:${target}`, publish);
       return {};
     },
 
     NodeUnpublishVolume: async (request: { volume_id?: string; target_path?: string }) => {
       required(request.volume_id, "volume_id");
       const target = absolute(required(request.target_path, "target_path"), "target_path");
-      await driver.volumeLocks.run(`target:${target}`, () => driver.mounter.unbind(target));
+      await driver.volumeLocks.run(`target:${target}`, () => (isBlockTarget(target) ? unpublishBlock(target) : driver.mounter.unbind(target)));
       return {};
     },
 
     NodeGetVolumeStats: async (request: { volume_id?: string; volume_path?: string }) => {
       const volumeId = required(request.volume_id, "volume_id");
       const path = await published(driver, volumeId, required(request.volume_path, "volume_path"));
+      const deviceBytes = rawDeviceBytes(path);
+      if (deviceBytes !== undefined) return { usage: [{ unit: "BYTES", total: deviceBytes }], volume_condition: { abnormal: false, message: "" } };
       let fs: ReturnType<typeof statfsSync>;
       try {
         fs = statfsSync(path);
@@ -130,8 +155,10 @@ export function nodeService(driver: Driver) {
 
     NodeExpandVolume: async (request: { volume_id?: string; volume_path?: string; capacity_range?: { required_bytes?: number } | null }) => {
       const volumeId = required(request.volume_id, "volume_id");
-      await published(driver, volumeId, required(request.volume_path, "volume_path"));
-      // The quota lives on the pool and was raised by the controller: nothing to grow on the node.
+      const path = await published(driver, volumeId, required(request.volume_path, "volume_path"));
+      // A directory's quota lives on the pool and was raised by the controller; a block PV's file grew there
+      // too, and here its loop device (and a virtblock's XFS) grow into it.
+      if (isBlockTarget(path)) await driver.volumeLocks.run(`target:${path}`, () => growOnNode(path));
       return { capacity_bytes: Number(request.capacity_range?.required_bytes ?? 0) };
     },
 

@@ -19,6 +19,7 @@ import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix
 import { StatDb, STAT_DB_FILE } from "../src/statdb/stat-db.js";
 import { grpcError, Status } from "./grpc-error.js";
 import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
+import { createBlockFile, growBlockFile } from "./block.js";
 import { setQuota } from "./xattr.js";
 
 export interface VolumeRecord {
@@ -118,8 +119,8 @@ export class PoolStore {
     this.db = undefined;
   }
 
-  private metadataFile(name: string): string {
-    return this.inside(`info/${pvPrefix("subvol", name)}/${name}.json`);
+  private metadataFile(name: string, pvtype: PvType = "subvol"): string {
+    return this.inside(`info/${pvPrefix(pvtype, name)}/${name}.json`);
   }
 
   /**
@@ -208,10 +209,26 @@ export class PoolStore {
     return { name, pool: this.pool, size, path, pvtype: "subvol" };
   }
 
+  /**
+   * Creates (or completes) a block PV in upstream's layout: the sparse file (formatted as XFS for
+   * virtblock) and its metadata side by side, then the row, as `create` does for a directory.
+   */
+  async createBlock(name: string, size: number, pvtype: "virtblock" | "rawblock", options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> {
+    const prefix = pvPrefix(pvtype, name);
+    const path = `${prefix}/${name}`;
+    // From now on this pool holds PVs of this type: lookups must go there.
+    if (this.blockTypes && !this.blockTypes.types.includes(pvtype)) this.blockTypes = undefined;
+    const file = this.ensureDir(prefix).then(() => createBlockFile(this.inside(path), size, pvtype === "virtblock"));
+    const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, "create", pvtype);
+    await this.durable(this.ledger().upsertPv(name, size, Promise.all([file, metadata])), metadata);
+    return { name, pool: this.pool, size, path, pvtype };
+  }
+
+  /** A directory's quota, or a block PV's file, grows; then its metadata and row. */
   async expand(record: VolumeRecord, size: number): Promise<VolumeRecord> {
-    const quota = setQuota(this.inside(record.path), size, this.log);
-    const metadata = this.openMetadata(record.name, size, "replace");
-    await this.durable(this.ledger().upsertPv(record.name, size, Promise.all([quota, metadata])), metadata);
+    const grown = record.pvtype === "subvol" ? setQuota(this.inside(record.path), size, this.log) : growBlockFile(this.inside(record.path), size);
+    const metadata = this.openMetadata(record.name, size, "replace", record.pvtype);
+    await this.durable(this.ledger().upsertPv(record.name, size, Promise.all([grown, metadata])), metadata);
     return { ...record, size };
   }
 
@@ -263,13 +280,13 @@ export class PoolStore {
    * torn one is an unfinished create, redone by the retry); a replaced one goes through a temp file and
    * a rename (`finish`), after the sync.
    */
-  private async openMetadata(name: string, size: number, mode: "create" | "replace"): Promise<WrittenMetadata> {
-    const file = this.metadataFile(name);
-    await this.ensureDir(`info/${pvPrefix("subvol", name)}`);
+  private async openMetadata(name: string, size: number, mode: "create" | "replace", pvtype: PvType = "subvol"): Promise<WrittenMetadata> {
+    const file = this.metadataFile(name, pvtype);
+    await this.ensureDir(`info/${pvPrefix(pvtype, name)}`);
     const target = mode === "create" ? file : `${file}.${process.pid}.tmp`;
     const handle = await open(target, "w", 0o644);
     try {
-      await handle.writeFile(encodePvMetadata(size, pvPrefix("subvol", name)));
+      await handle.writeFile(encodePvMetadata(size, pvPrefix(pvtype, name)));
     } catch (error) {
       await handle.close();
       throw error;
@@ -339,15 +356,16 @@ export class PoolStore {
     const original = (name: string): string => (name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name);
     const kept = new Set(files.filter((entry) => entry.metadata).map((entry) => original(entry.name)));
     const torn = files.filter((entry) => !entry.metadata && !entry.name.startsWith(ARCHIVED_PREFIX));
-    const metadataRewritten = torn.filter((entry) => entry.pvtype === "subvol" && rows.has(entry.name)).map((entry) => entry.name);
+    const rewritten = torn.filter((entry) => rows.has(entry.name));
     const metadataRemoved = torn.filter((entry) => !rows.has(entry.name)).map((entry) => entry.name);
-    for (const name of metadataRewritten) {
-      const written = await this.openMetadata(name, rows.get(name)!, "replace");
+    for (const entry of rewritten) {
+      const written = await this.openMetadata(entry.name, rows.get(entry.name)!, "replace", entry.pvtype);
       await this.durable(Promise.resolve(), Promise.resolve(written));
-      kept.add(name);
+      kept.add(entry.name);
     }
+    const metadataRewritten = rewritten.map((entry) => entry.name);
     for (const entry of torn.filter((e) => !rows.has(e.name))) await unlink(entry.file);
-    const rowsAdded = files.filter((entry) => entry.pvtype === "subvol" && entry.metadata && !entry.name.startsWith(ARCHIVED_PREFIX) && !rows.has(entry.name));
+    const rowsAdded = files.filter((entry) => entry.metadata && !entry.name.startsWith(ARCHIVED_PREFIX) && !rows.has(entry.name));
     const rowsDropped = [...rows.keys()].filter((name) => !kept.has(name));
     await Promise.all([...rowsAdded.map((entry) => ledger.upsertPv(entry.name, entry.metadata!.size)), ...rowsDropped.map((name) => ledger.deletePv(name))]);
     return { rowsAdded: rowsAdded.map((entry) => entry.name), rowsDropped, metadataRemoved, metadataRewritten };

@@ -1,7 +1,7 @@
 /** The CSI driver over a real unix socket, with local-directory pools, real files, xattrs and SQLite. */
 import { execFileSync } from "node:child_process";
 import { getAttributeSync } from "@napi-rs/xattr";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
@@ -61,6 +61,10 @@ beforeEach(async () => {
 afterEach(async () => {
   client.close();
   await csi.stop();
+  // A test that failed half way may leave its loop mounts and devices: they go before the directory does.
+  const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((line) => line.split(" ")[1] ?? "").filter((path) => path.startsWith(`${dir}/`));
+  for (const path of mounts.reverse()) execFileSync("umount", ["-l", path]);
+  if (ROOT) for (const loop of execFileSync("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], { encoding: "utf8" }).split("\n")) if (loop.includes(dir)) execFileSync("losetup", ["--detach", loop.split(/\s+/)[0]!]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -132,7 +136,9 @@ describe("CreateVolume", () => {
     [{ name: "x\u0000y" }, Status.INVALID_ARGUMENT, /may hold only letters/],
     [{ name: "x".repeat(254) }, Status.INVALID_ARGUMENT, /at most 253/],
     [{ name: "pvc-1", volume_capabilities: [] }, Status.INVALID_ARGUMENT, /volume_capabilities missing/],
-    [{ name: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }] }, Status.INVALID_ARGUMENT, /block volumes are not supported/],
+    [{ name: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }] }, Status.INVALID_ARGUMENT, /a rawblock PV is one node's: only the access mode SINGLE_NODE_WRITER/],
+    [{ name: "pvc-1", volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }], parameters: { pv_type: "Block" } }, Status.INVALID_ARGUMENT, /a virtblock PV is one node's/],
+    [{ name: "pvc-1", capacity_range: { required_bytes: 100 * 1024 ** 2 }, volume_capabilities: [{ mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }], parameters: { pv_type: "block" } }, Status.OUT_OF_RANGE, /XFS filesystem, which needs at least 300/],
     [{ name: "pvc-1", capacity_range: { required_bytes: 2 * GiB, limit_bytes: GiB } }, Status.OUT_OF_RANGE, /exceeds limit_bytes/],
     // The archive prefix is reserved: such a volume could not be deleted, and removing it would drop pvc-1's row.
     [{ name: "archived-pvc-1", parameters: { storage_name: "pool1" } }, Status.INVALID_ARGUMENT, /the prefix archived- is reserved for archived volumes/],
@@ -305,7 +311,7 @@ describe("ListVolumes, GetCapacity, ValidateVolumeCapabilities", () => {
   it("confirms mount capabilities of an existing volume", async () => {
     await create("pvc-1", GiB);
     expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-1", volume_capabilities: [MOUNT] })).confirmed.volume_capabilities).toHaveLength(1);
-    expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }] })).message).toMatch(/block/);
+    expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }] })).message).toMatch(/is a subvol PV: only volumeMode Filesystem fits it/);
     await expectCode(client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-9", volume_capabilities: [MOUNT] }), Status.NOT_FOUND);
   });
 });
@@ -332,10 +338,14 @@ describe("a pool laid out by upstream", () => {
   });
 });
 
-describe("upstream's block PVs in a pool", () => {
-  // Upstream's virtblock (a formatted file, loop-mounted) and rawblock (a file attached as a loop device)
-  // PVs, laid out as its provisioner lays them: found, listed, accounted and removed; never mistaken for
-  // directories, never half-served.
+describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
+  // virtblock: StorageClass parameter pv_type: block, an XFS filesystem in a sparse file, loop-mounted at the
+  // target; rawblock: volumeMode Block, the file attached as a loop device, bound over the target file.
+  const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
+  const ONE_NODE_MOUNT = { mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
+  const MiB = 1024 ** 2;
+  const loopsOf = (file: string): string => execFileSync("losetup", ["--associated", file], { encoding: "utf8" }).trim();
+
   function upstreamBlockPv(pool: string, pvtype: "virtblock" | "rawblock", name: string, size: number): string {
     const file = join(root(pool), pvPath(pvtype, name));
     mkdirSync(join(file, ".."), { recursive: true });
@@ -346,7 +356,7 @@ describe("upstream's block PVs in a pool", () => {
     return file;
   }
 
-  it("lists them, refuses to grow or re-create them as directories, and deletes or archives file, metadata and row", async () => {
+  it("finds and lists upstream's, and deletes or archives file, metadata and row", async () => {
     client.close();
     await csi.stop();
     writeInfo("pool2", "archive");
@@ -362,11 +372,8 @@ describe("upstream's block PVs in a pool", () => {
     expect(listed.entries.map((e: any) => [e.volume.volume_id, e.volume.capacity_bytes, e.volume.volume_context.pvtype, e.volume.volume_context.path])).toEqual([
       ["pvc-raw", 2 * GiB, "rawblock", pvPath("rawblock", "pvc-raw")], ["pvc-virt", GiB, "virtblock", pvPath("virtblock", "pvc-virt")],
     ]);
-    await expectCode(create("pvc-virt", GiB), Status.ALREADY_EXISTS, /already exists as an upstream virtblock PV in pool pool1/);
-    await expectCode(create("pvc-new", GiB, { storage_name: "pool1", pv_type: "Block" }), Status.INVALID_ARGUMENT, /pv_type: block \(upstream's virtblock PVs\) is not served/);
-    await expectCode(client.controller("ControllerExpandVolume", { volume_id: "pvc-virt", capacity_range: { required_bytes: 2 * GiB } }), Status.FAILED_PRECONDITION, /upstream virtblock PV: growing it needs its node/);
-    await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-raw", volume_capabilities: [MOUNT] });
-
+    await expectCode(create("pvc-virt", GiB), Status.ALREADY_EXISTS, /already exists as a virtblock PV in pool pool1, not subvol/);
+    expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-raw", volume_capabilities: [MOUNT] })).message).toMatch(/is a rawblock PV: only volumeMode Block fits it/);
     await client.controller("DeleteVolume", { volume_id: "pvc-virt" });
     expect(existsSync(virt)).toBe(false);
     expect(existsSync(join(root("pool1"), pvMetadataPath("virtblock", "pvc-virt")))).toBe(false);
@@ -381,10 +388,68 @@ describe("upstream's block PVs in a pool", () => {
     expect((await client.controller("ListVolumes", {})).entries.map((e: any) => e.volume.volume_id)).toEqual(["archived-pvc-raw"]);
   });
 
-  it("refuses to publish one on a node rather than bind a file over a directory", async () => {
+  it.skipIf(!ROOT)("rawblock: a sparse file attached as a real loop device at the target; grown on the node; detached and deleted", async () => {
+    const { volume } = await client.controller("CreateVolume", { name: "pvc-raw", capacity_range: { required_bytes: 64 * MiB }, volume_capabilities: [BLOCK], parameters: { storage_name: "pool1" } });
+    expect(volume.volume_context).toMatchObject({ pvtype: "rawblock", path: pvPath("rawblock", "pvc-raw") });
+    const file = join(root("pool1"), pvPath("rawblock", "pvc-raw"));
+    expect(statSync(file).size).toBe(64 * MiB);
+    expect(statSync(file).blocks).toBe(0); // sparse
+    const target = join(dir, "kubelet/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-raw/pod-uid");
+    await client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: target, volume_capability: BLOCK, volume_context: volume.volume_context });
+    await client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: target, volume_capability: BLOCK, volume_context: volume.volume_context });
+    expect(statSync(target).isBlockDevice()).toBe(true);
+    expect(loopsOf(file).split("\n")).toHaveLength(1);
+    // What the pod writes to the device lands in the pool's file.
+    const device = openSync(target, "r+");
+    writeSync(device, Buffer.from("kadalu raw block"), 0, 16, 4096);
+    fsyncSync(device);
+    closeSync(device);
+    expect(readFileSync(file).subarray(4096, 4112).toString()).toBe("kadalu raw block");
+    expect((await client.node("NodeGetVolumeStats", { volume_id: "pvc-raw", volume_path: target })).usage).toEqual([{ unit: "BYTES", total: 64 * MiB, available: 0, used: 0 }]);
+    expect(await client.controller("ControllerExpandVolume", { volume_id: "pvc-raw", capacity_range: { required_bytes: 96 * MiB } })).toEqual({ capacity_bytes: 96 * MiB, node_expansion_required: true });
+    await client.node("NodeExpandVolume", { volume_id: "pvc-raw", volume_path: target, capacity_range: { required_bytes: 96 * MiB } });
+    expect((await client.node("NodeGetVolumeStats", { volume_id: "pvc-raw", volume_path: target })).usage[0].total).toBe(96 * MiB);
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-raw", target_path: target });
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-raw", target_path: target });
+    expect(existsSync(target)).toBe(false);
+    expect(loopsOf(file)).toBe("");
+    const db = statDb("pool1");
+    expect(db.getPv("pvc-raw")?.size).toBe(96 * MiB);
+    db.close();
+    await client.controller("DeleteVolume", { volume_id: "pvc-raw" });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it.skipIf(!ROOT)("virtblock: an XFS filesystem in the file, loop-mounted; data survives republishing; the filesystem grows on the node", async () => {
+    const { volume } = await client.controller("CreateVolume", { name: "pvc-virt", capacity_range: { required_bytes: 320 * MiB }, volume_capabilities: [ONE_NODE_MOUNT], parameters: { storage_name: "pool1", pv_type: "Block" } });
+    expect(volume.volume_context).toMatchObject({ pvtype: "virtblock", path: pvPath("virtblock", "pvc-virt") });
+    const file = join(root("pool1"), pvPath("virtblock", "pvc-virt"));
+    expect(execFileSync("file", ["-b", file], { encoding: "utf8" })).toMatch(/XFS filesystem/);
+    const target = join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-virt/mount");
+    const publish = () => client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: ONE_NODE_MOUNT, volume_context: volume.volume_context });
+    await publish();
+    expect(readFileSync("/proc/self/mounts", "utf8")).toMatch(new RegExp(`^/dev/loop\\d+ ${target} xfs `, "m"));
+    writeFileSync(join(target, "data"), "kept");
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
+    expect(loopsOf(file)).toBe("");
+    await publish();
+    expect(readFileSync(join(target, "data"), "utf8")).toBe("kept");
+    const before = statfsSync(target).blocks * statfsSync(target).bsize;
+    expect((await client.controller("ControllerExpandVolume", { volume_id: "pvc-virt", capacity_range: { required_bytes: 512 * MiB } })).node_expansion_required).toBe(true);
+    await client.node("NodeExpandVolume", { volume_id: "pvc-virt", volume_path: target, capacity_range: { required_bytes: 512 * MiB } });
+    const after = statfsSync(target).blocks * statfsSync(target).bsize;
+    expect(after - before).toBeGreaterThan(150 * MiB);
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
+    expect(existsSync(target)).toBe(false);
+    await client.controller("DeleteVolume", { volume_id: "pvc-virt" });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("refuses a capability that does not fit the PV's type on publish", async () => {
     const target = join(dir, "kubelet", "pods", "pod-1", "volumes", "kubernetes.io~csi", "pvc-virt", "mount");
     const context = { type: "Replica1", hostvol: "pool1", pvtype: "virtblock", path: pvPath("virtblock", "pvc-virt"), fstype: "xfs", single_pv_per_pool: "False" };
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: MOUNT, volume_context: context }), Status.FAILED_PRECONDITION, /upstream virtblock PV \(a file attached as a loop device\)/);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: BLOCK, volume_context: context }), Status.INVALID_ARGUMENT, /is a virtblock PV: it has a filesystem, not a raw block device/);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: target, volume_capability: ONE_NODE_MOUNT, volume_context: { ...context, pvtype: "rawblock" } }), Status.INVALID_ARGUMENT, /is a rawblock PV: it is a raw block device/);
   });
 });
 

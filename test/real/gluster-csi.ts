@@ -43,7 +43,7 @@ export async function startGlusterCsi(parts: GlusterParts, dir: string, options:
       "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir,
       ...(options.kubeletDir ? ["--kubelet-dir", options.kubeletDir] : []),
     ]);
-    await waitUntil(`the driver to serve\n${csi.process.tail()}`, () => csi.process.tail(50).includes("serving on") || undefined, 30_000);
+    await waitUntil(`the driver to serve\n${csi.process.tail()}`, () => csi.process.tail(5000).includes("serving on") || undefined, 30_000);
     return {
       gluster, bricks, csi, socket,
       async stop() {

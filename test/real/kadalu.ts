@@ -82,7 +82,7 @@ export async function startProvisioner(cluster: RealCluster, parts: KubernetesPa
   const csi = startContained(cluster.processes, "kadalu-provisioner", cluster.dir, hosts, process.execPath,
     [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--info-dir", infoDir, "--kubeconfig", kubeconfig, ...(kadaluContainer.args ?? [])],
     { ...process.env, ...plainEnv(kadaluContainer), CSI_ENDPOINT: `unix://${socket}`, KADALU_NAMESPACE: namespace });
-  await waitUntil(`kadalu-csi to serve\n${csi.process.tail()}`, () => csi.process.tail(50).includes("serving on") || undefined, 30_000);
+  await waitUntil(`kadalu-csi to serve\n${csi.process.tail()}`, () => csi.process.tail(5000).includes("serving on") || undefined, 30_000);
   agent.onExec(namespace, "kadalu-csi-provisioner-0", "kadalu-provisioner", csi.execHandler(CSI_IMAGE_PROGRAMS));
   const sidecar = (name: "csi-provisioner" | "csi-resizer"): Started => {
     const container = containersOf(statefulSet).find((c) => c.name === name)!;

@@ -1,0 +1,79 @@
+/**
+ * Block PVs on real GlusterFS and real loop devices: the driver (in its mount namespace, as in a pod)
+ * creates upstream's rawblock and virtblock files on a Replica3 volume, attaches and mounts them through
+ * loop devices, grows them, and removes every trace; the bricks hold the files, replicated.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pvPath } from "../../src/core/pv-layout.js";
+import { csiClient, type CsiClient } from "../helpers/csi-client.js";
+import { startGlusterCsi, type GlusterCsi } from "./gluster-csi.js";
+import { glusterfs, noGluster } from "./tier.js";
+
+const MiB = 1024 ** 2;
+const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
+const ONE_NODE_MOUNT = { mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
+const KUBELET = "/mnt/kubelet";
+const loopsOf = (file: string): string => execFileSync("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], { encoding: "utf8" }).split("\n").filter((line) => line.includes(file)).join("\n");
+
+describe.skipIf(noGluster)("block PVs on real GlusterFS", () => {
+  let dir: string;
+  let pool: GlusterCsi;
+  let client: CsiClient;
+  // Inside the driver's namespace: constant scripts, paths as arguments.
+  const inside = async (script: string, ...args: string[]): Promise<string> => (await pool.csi.exec(["sh", "-c", script, "sh", ...args])).stdout;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "kadalu-block-"));
+    pool = await startGlusterCsi(glusterfs!, dir, { kubeletDir: KUBELET });
+    client = csiClient(`unix://${pool.socket}`);
+  });
+  afterAll(async () => {
+    client?.close();
+    await pool?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("rawblock: written through the loop device into the replicated file, grown on the node, detached and deleted", async () => {
+    const { volume } = await client.controller("CreateVolume", { name: "pvc-raw", capacity_range: { required_bytes: 64 * MiB }, volume_capabilities: [BLOCK], parameters: { storage_name: "pool1" } });
+    const path = pvPath("rawblock", "pvc-raw");
+    for (const brick of pool.bricks) expect(statSync(join(brick, path)).size, brick).toBe(64 * MiB);
+    const target = `${KUBELET}/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-raw/pod-uid`;
+    await client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: target, volume_capability: BLOCK, volume_context: volume.volume_context });
+    expect(await inside('stat -c %F "$1"', target)).toBe("block special file\n");
+    await inside('printf "kadalu raw block" | dd of="$1" bs=512 seek=8 conv=notrunc,fsync status=none', target);
+    expect(await inside('dd if="$1" bs=512 skip=8 count=1 status=none | head -c 16', `/mnt/pool1/${path}`)).toBe("kadalu raw block");
+    await client.controller("ControllerExpandVolume", { volume_id: "pvc-raw", capacity_range: { required_bytes: 96 * MiB } });
+    await client.node("NodeExpandVolume", { volume_id: "pvc-raw", volume_path: target, capacity_range: { required_bytes: 96 * MiB } });
+    expect(await inside('blockdev --getsize64 "$1"', target)).toBe(`${96 * MiB}\n`);
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-raw", target_path: target });
+    expect(loopsOf(path)).toBe("");
+    await client.controller("DeleteVolume", { volume_id: "pvc-raw" });
+    for (const brick of pool.bricks) expect(existsSync(join(brick, path)), brick).toBe(false);
+  });
+
+  it("virtblock: XFS in the replicated file, loop-mounted; data survives republishing; grown on the node", async () => {
+    const { volume } = await client.controller("CreateVolume", { name: "pvc-virt", capacity_range: { required_bytes: 320 * MiB }, volume_capabilities: [ONE_NODE_MOUNT], parameters: { storage_name: "pool1", pv_type: "block" } });
+    const path = pvPath("virtblock", "pvc-virt");
+    const target = `${KUBELET}/pods/uid/volumes/kubernetes.io~csi/pvc-virt/mount`;
+    const publish = () => client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: ONE_NODE_MOUNT, volume_context: volume.volume_context });
+    await publish();
+    expect(await inside('findmnt -n -o FSTYPE "$1"', target)).toBe("xfs\n");
+    await inside('echo kept > "$1/data" && sync', target);
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
+    expect(loopsOf(path)).toBe("");
+    await publish();
+    expect(await inside('cat "$1/data"', target)).toBe("kept\n");
+    const size = async (): Promise<number> => Number((await inside('df -B1 --output=size "$1" | tail -1', target)).trim());
+    const before = await size();
+    await client.controller("ControllerExpandVolume", { volume_id: "pvc-virt", capacity_range: { required_bytes: 512 * MiB } });
+    await client.node("NodeExpandVolume", { volume_id: "pvc-virt", volume_path: target, capacity_range: { required_bytes: 512 * MiB } });
+    expect((await size()) - before).toBeGreaterThan(150 * MiB);
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
+    await client.controller("DeleteVolume", { volume_id: "pvc-virt" });
+    for (const brick of pool.bricks) expect(existsSync(join(brick, path)), brick).toBe(false);
+  });
+});
