@@ -112,6 +112,8 @@ export function nodeService(driver: Driver) {
       // Without a path only a single-PV pool's volume is the whole pool; otherwise it would publish the
       // pool root, stat.db and every PV with it.
       if (!context.path && context.single_pv_per_pool !== "True") throw grpcError(Status.INVALID_ARGUMENT, "volume_context.path missing: only a single-PV pool's volume is the whole pool");
+      // A PV lives under its type's tree: a context (from a PV object) naming stat.db or another tree is refused.
+      if (context.path && !resolve("/", context.path).startsWith(`/${pvtype}/`)) throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} is not under ${pvtype}/ in pool ${pool.volname}`);
       const store = await driver.store(pool);
       const source = resolve(store.root, context.path ?? "");
       if (source !== store.root && !source.startsWith(store.root + sep)) throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} leaves pool ${pool.volname}`);

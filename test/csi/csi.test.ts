@@ -450,6 +450,11 @@ describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
     const context = { type: "Replica1", hostvol: "pool1", pvtype: "virtblock", path: pvPath("virtblock", "pvc-virt"), fstype: "xfs", single_pv_per_pool: "False" };
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: BLOCK, volume_context: context }), Status.INVALID_ARGUMENT, /is a virtblock PV: it has a filesystem, not a raw block device/);
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: target, volume_capability: ONE_NODE_MOUNT, volume_context: { ...context, pvtype: "rawblock" } }), Status.INVALID_ARGUMENT, /is a rawblock PV: it is a raw block device/);
+    // A context that would attach stat.db (or any file outside the type's tree) as a device is refused.
+    const device = join(dir, "kubelet/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-raw/pod-uid");
+    for (const path of ["stat.db", "subvol/../stat.db", "rawblock/../stat.db"]) {
+      await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: device, volume_capability: BLOCK, volume_context: { ...context, pvtype: "rawblock", path } }), Status.INVALID_ARGUMENT, /is not under rawblock\//);
+    }
   });
 });
 
@@ -476,7 +481,7 @@ describe("node service", () => {
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /target_path missing/);
     const target = join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-9/mount");
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: context }), Status.NOT_FOUND, /not found in pool pool1/);
-    await expectCode(client.node("NodePublishVolume", { volume_id: "x", target_path: target, volume_capability: MOUNT, volume_context: { ...context, path: "../../../etc" } }), Status.INVALID_ARGUMENT, /leaves pool/);
+    await expectCode(client.node("NodePublishVolume", { volume_id: "x", target_path: target, volume_capability: MOUNT, volume_context: { ...context, path: "../../../etc" } }), Status.INVALID_ARGUMENT, /volume path ..\/..\/..\/etc is not under subvol\//);
     // Only under the kubelet's pods directory, and never over a file.
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /is not under the kubelet's pods directory/);
     await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "kubelet/pods/../../t"), volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /is not under the kubelet's pods directory/);
