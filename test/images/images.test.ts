@@ -19,6 +19,7 @@ import { NodeAgent } from "../real/node-agent.js";
 import { Processes, waitUntil } from "../real/processes.js";
 import { reasonNotApplicable, runSanity, sanityKubeletDir } from "../real/sanity.js";
 import { glusterfs, kubernetes, noGluster, noKubernetes } from "../real/tier.js";
+import { csiClient } from "../helpers/csi-client.js";
 import { startInImage } from "./container.js";
 import { IMAGES_DIR, noImages } from "./tier.js";
 
@@ -136,7 +137,7 @@ describe.skipIf(noImages)("images", () => {
       await pool?.stop();
     });
 
-    it("serves its socket, mounts the pool with its own glusterfs client, and passes csi-sanity", async () => {
+    it("serves its socket, mounts the pool with its own glusterfs client, passes csi-sanity, and loop-mounts a virtblock PV with its own tools", async () => {
       const image = unpack("kadalu-csi");
       const dir = join(scratch, "csi");
       mkdirSync(dir);
@@ -164,6 +165,20 @@ describe.skipIf(noImages)("images", () => {
       const mounts = await pool.csi.exec(["/usr/bin/node", "-e", "process.stdout.write(require('fs').readFileSync('/proc/self/mounts', 'utf8'))"]);
       expect(mounts.stdout).toMatch(/^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m);
       for (const brick of pool.bricks) expect(existsSync(join(brick, "stat.db")), brick).toBe(true);
+      // A virtblock PV: the image's mkfs.xfs, losetup and mount, on the Gluster pool.
+      const client = csiClient(`unix://${pool.socket}`);
+      try {
+        const capability = { mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
+        const { volume } = await client.controller("CreateVolume", { name: "pvc-virt", capacity_range: { required_bytes: 320 * MB }, volume_capabilities: [capability], parameters: { storage_name: "pool1", pv_type: "block" } });
+        const target = join(kubeletDir, "pods/uid/volumes/kubernetes.io~csi/pvc-virt/mount");
+        await client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: capability, volume_context: volume.volume_context });
+        const published = await pool.csi.exec(["/usr/bin/node", "-e", "process.stdout.write(require('fs').readFileSync('/proc/self/mounts', 'utf8'))"]);
+        expect(published.stdout).toMatch(new RegExp(`^/dev/loop\\d+ ${target} xfs `, "m"));
+        await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
+        await client.controller("DeleteVolume", { volume_id: "pvc-virt" });
+      } finally {
+        client.close();
+      }
       await waitUntil("the image's Gluster client log in the driver's log", () => /^.* gluster: \[\d{4}-\d\d-\d\d [\d:.]+.*\] [IWE] \[/m.test(pool.csi.process.tail(5000)) || undefined, 10_000);
     });
   });
