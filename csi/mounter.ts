@@ -4,11 +4,12 @@
  * mounter maps each pool to a directory on this machine (tests, the sandbox, a laptop).
  */
 import { execFile } from "node:child_process";
-import { existsSync, lstatSync, statfsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, lstatSync, statfsSync, mkdirSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
+import { mounted } from "./mount-table.js";
 import { externalClientProblems } from "../src/core/pool/gluster-client.js";
 
 const run = promisify(execFile);
@@ -125,10 +126,6 @@ export function glusterMountArgs(info: PoolInfo, mountpoint: string, role: "prov
     ...(role === "provisioner" ? ["--client-pid", "-14"] : []),
     ...info.bricks.flatMap((brick) => ["--volfile-server", brick.node]), mountpoint,
   ];
-}
-
-function mounted(path: string): boolean {
-  return readFileSync("/proc/self/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === path);
 }
 
 /** The hosts a client fetches the volume file from, as the mount command line names them. */

@@ -9,6 +9,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { byCodePoint } from "../src/core/naming.js";
 import { debianRoot, type DebianPackage } from "./debian.js";
 import { writeImage, type BuiltImage } from "./oci.js";
 import { APP_DIR, DEBIAN_SUITE, npmPackagesOf, RECIPES, type Recipe } from "./recipes.js";
@@ -59,7 +60,7 @@ function npmPackages(recipe: Recipe): NpmPackage[] {
   });
   const all = [...bundles.flatMap((bundle) => bundled[bundle] ?? []), ...installed];
   return all.filter((pkg, index) => all.findIndex((other) => other.name === pkg.name && other.version === pkg.version) === index)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort((a, b) => byCodePoint(a.name, b.name));
 }
 
 /** Runs a command inside the image's filesystem (root, no namespaces: only to check the image works). */

@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { byCodePoint } from "../src/core/naming.js";
 import { DEBIAN_MIRROR, DEBIAN_SUITE } from "./recipes.js";
 
 export interface DebianPackage {
@@ -31,14 +32,14 @@ export function debianRoot(root: string, packages: string[], sourceDateEpoch: nu
     DEBIAN_SUITE, root, DEBIAN_MIRROR,
   ], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, SOURCE_DATE_EPOCH: String(sourceDateEpoch) } });
   const archives = join(root, "var/cache/apt/archives");
-  const installed = readdirSync(archives).filter((file) => file.endsWith(".deb")).sort().map((file) => controlOf(join(archives, file)));
+  const installed = readdirSync(archives).filter((file) => file.endsWith(".deb")).map((file) => controlOf(join(archives, file)));
   mergedUsr(root);
   writeStatus(root, installed);
   // Everything apt and mmdebstrap left: caches, lists, logs, the build machine's resolver and name.
   for (const path of ["var/cache", "var/lib/apt", "var/log", "etc/apt", "etc/resolv.conf", "etc/hostname"]) rmSync(join(root, path), { recursive: true, force: true });
   for (const entry of readdirSync(join(root, "dev"))) rmSync(join(root, "dev", entry), { recursive: true, force: true });
   for (const dir of ["proc", "sys", "run", "var/cache", "var/log"]) mkdirSync(join(root, dir), { recursive: true });
-  return installed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return installed.sort((a, b) => byCodePoint(a.name, b.name));
 }
 
 function controlOf(deb: string): DebianPackage {
