@@ -98,6 +98,34 @@ async function durabilityFloor(dir: string): Promise<Row[]> {
   ];
 }
 
+/**
+ * The quota crawler's cost on a pool of 10k PVs: one sweep unpaced (every PV's statfs and usage xattr,
+ * then a sweep where nothing changed: statfs only), and what the default pace makes of it. Local
+ * filesystems have no glusterfs.* xattrs: the same calls are made under a user.* name.
+ */
+async function crawlerScenario(dir: string): Promise<Row[]> {
+  const { DEFAULT_CRAWLER, QuotaCrawler } = await import("./../csi/quota-crawler.js");
+  const { pvPath } = await import("../src/core/pv-layout.js");
+  const directories = Array.from({ length: 10_000 }, (_, i) => join(dir, pvPath("subvol", `pvc-crawl-${i}`)));
+  for (const path of directories) mkdirSync(path, { recursive: true });
+  const crawler = new QuotaCrawler("bench", () => directories, () => undefined, { ...DEFAULT_CRAWLER, ratePerSecond: 1e9, usageAttribute: "user.kadalu-bench.total-usage" });
+  const sweep = async (): Promise<{ wall: number; cpu: number; written: number }> => {
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    const result = await crawler.sweep();
+    const used = process.cpuUsage(cpu);
+    return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000, written: result.written };
+  };
+  const first = await sweep();
+  const unchanged = await sweep();
+  const seconds = directories.length / DEFAULT_CRAWLER.ratePerSecond;
+  return [
+    ["quota crawler, 10k PVs, one sweep unpaced (statfs + usage xattr each)", `${first.wall.toFixed(0)} ms wall, ${first.cpu.toFixed(0)} ms CPU, ${first.written} written`, "-"],
+    ["  the next sweep, nothing changed (statfs each)", `${unchanged.wall.toFixed(0)} ms wall, ${unchanged.cpu.toFixed(0)} ms CPU, ${unchanged.written} written`, "-"],
+    [`  at the default pace (${DEFAULT_CRAWLER.ratePerSecond} PVs/s): a sweep every ${seconds.toFixed(0)} s + ${DEFAULT_CRAWLER.pauseMs / 1000} s`, `${((first.cpu / 1000 / seconds) * 100).toFixed(2)}% of one core at most`, "bounded (issue 18; upstream: df + setfattr processes for every PV every 5 s)"],
+  ];
+}
+
 export async function csiScenarios(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-csi-bench-"));
   mkdirSync(join(dir, "pool1"));
@@ -114,6 +142,7 @@ export async function csiScenarios(): Promise<Row[]> {
       ["CSI round trip of a call that does nothing (ControllerGetCapabilities)", `p50 ${percentile(floor.slice(50), 50).toFixed(2)} ms`, "-"],
       ...(await measure(socket, "local directory", { warmup: 50, sequential: 1000, workers: 32, perWorker: 20 }, {}, ["p50 <= 2 ms, p99 <= 10 ms (issue 16)", "p50 <= 2 ms, p99 <= 10 ms (issue 16)", ">= 500 calls/s (issue 16)"])),
       ...(await durabilityFloor(join(dir, "floor"))),
+      ...(await crawlerScenario(join(dir, "crawl"))),
     ];
   } finally {
     const exited = new Promise((resolve) => child.once("exit", resolve));

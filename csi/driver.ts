@@ -10,6 +10,7 @@ import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { grpcError, Status } from "./grpc-error.js";
 import type { Mounter } from "./mounter.js";
 import { PoolStore } from "./pool-store.js";
+import { QuotaCrawler, type CrawlerOptions } from "./quota-crawler.js";
 import { byCodePoint } from "../src/core/naming.js";
 
 export interface DriverConfig {
@@ -25,6 +26,8 @@ export interface DriverConfig {
   statDbHoldMs?: number;
   /** Pools known without an info file (`--pool-dir` on a laptop): used when no `<pool>.info` names them. */
   localPools?: PoolInfo[];
+  /** The provisioner's quota crawler over each mounted pool (absent: none runs). */
+  quotaCrawler?: CrawlerOptions;
 }
 
 /** Serialises async work per key. */
@@ -51,6 +54,7 @@ export type UsageListener = (pool: string, usage: { capacityBytes: number; provi
 export class Driver {
   readonly volumeLocks = new KeyedLock();
   private readonly stores = new Map<string, PoolStore>();
+  private readonly crawlers = new Map<PoolStore, QuotaCrawler>();
   private readonly mounting = new Map<string, Promise<PoolStore>>();
   private infoCache?: { stamp: string; pools: PoolInfo[] };
 
@@ -157,7 +161,7 @@ export class Driver {
     if (existing) {
       // Its mount died under it: drop the cached state (the open stat.db) and mount again.
       this.log(`pool ${info.volname}: the mount at ${existing.root} stopped answering; mounting it again`);
-      void existing.close();
+      void this.closeStore(existing);
       this.stores.delete(info.volname);
       // A brick host that lost power may have lost what its page cache held: check the records again.
       this.repaired.delete(info.volname);
@@ -172,6 +176,7 @@ export class Driver {
     if (this.config.role === "provisioner") {
       await this.repairOnce(store);
       store.prepareHashDirs().catch((error) => this.log(`pool ${info.volname}: hash directories not prepared: ${(error as Error).message}`));
+      if (this.config.quotaCrawler) this.crawlers.set(store, new QuotaCrawler(info.volname, () => store.pvDirectories(), this.log, this.config.quotaCrawler).start());
     }
     this.stores.set(info.volname, store);
     return store;
@@ -220,6 +225,13 @@ export class Driver {
   async close(): Promise<void> {
     const stores = [...this.stores.values()];
     this.stores.clear();
-    await Promise.all(stores.map((store) => store.close()));
+    await Promise.all(stores.map((store) => this.closeStore(store)));
+  }
+
+  private async closeStore(store: PoolStore): Promise<void> {
+    const crawler = this.crawlers.get(store);
+    this.crawlers.delete(store);
+    await crawler?.stop();
+    await store.close();
   }
 }

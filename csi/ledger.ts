@@ -48,6 +48,11 @@ export class Ledger {
    * go first) and this resolves when it is durable. If `after` or the commit fails, memory is put back
    * and this rejects.
    */
+  /** The PV names as last read or changed here (no lock taken: a background reader can live with a stale list). */
+  names(): string[] {
+    return [...this.sizes.keys()];
+  }
+
   upsertPv(name: string, size: number, after?: Promise<unknown>): Promise<void> {
     return this.change({ kind: "pv", name, size }, after);
   }

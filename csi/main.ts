@@ -11,6 +11,7 @@ import { ClientLogFollower, DEFAULT_CLIENT_LOG_MAX_BYTES } from "./client-log.js
 import { GLUSTER_LOG, GlusterMounter, LocalDirMounter, type Mounter } from "./mounter.js";
 import { serve, shutdown } from "./server.js";
 import { UsageReporter } from "./usage-reporter.js";
+import { DEFAULT_CRAWLER } from "./quota-crawler.js";
 
 export interface CsiOptions {
   endpoint: string;
@@ -31,6 +32,8 @@ export interface CsiOptions {
   statDbHoldMs?: number;
   /** The size past which the Gluster clients' log is truncated, once passed on (--gluster-log-max-bytes). */
   glusterLogMaxBytes?: number;
+  /** PVs per second the provisioner's quota crawler visits (--quota-crawl-rate; 0: no crawler). */
+  quotaCrawlRate?: number;
 }
 
 export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
@@ -59,12 +62,19 @@ export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
     kubeletDir: one("kubelet-dir", env.KUBELET_DIR ?? "/var/lib/kubelet")!.replace(/\/+$/, ""),
     statDbHoldMs: holdMs(one("stat-db-hold-ms")),
     glusterLogMaxBytes: logBytes(one("gluster-log-max-bytes")),
+    quotaCrawlRate: crawlRate(one("quota-crawl-rate")),
   };
 }
 
 function logBytes(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d{4,12}$/.test(value)) throw new Error(`--gluster-log-max-bytes must be a number of bytes (at least 1000), not "${value}"`);
+  return Number(value);
+}
+
+function crawlRate(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_CRAWLER.ratePerSecond;
+  if (!/^\d{1,5}$/.test(value)) throw new Error(`--quota-crawl-rate must be a number of PVs per second (0 turns the crawler off), not "${value}"`);
   return Number(value);
 }
 
@@ -98,7 +108,8 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
     usage = new UsageReporter(await connect({ kubeconfig: options.kubeconfig }), log, options.usageDelayMs);
   }
   const driver = new Driver(
-    { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs },
+    { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
+      quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined },
     mounter, log, (pool, value) => usage?.report(pool, value),
   );
   const server = await serve(driver, options.endpoint);

@@ -108,6 +108,11 @@ export class PoolStore {
     return full;
   }
 
+  /** Where each PV of the pool would be as a directory (block PVs' names lead nowhere: their readers skip them). */
+  pvDirectories(): string[] {
+    return this.ledger().names().map((name) => this.inside(`${pvPrefix("subvol", name)}/${name}`));
+  }
+
   /** Stops background work (awaited) and closes stat.db, committing what is pending first. */
   async close(): Promise<void> {
     this.closed = true;

@@ -13,6 +13,7 @@ import { Processes, waitUntil } from "./processes.js";
 import { reasonNotApplicable, runSanity, sanityKubeletDir, type SanityResult } from "./sanity.js";
 import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
 import { volumeDirectories } from "../helpers/pools.js";
+import { csiClient } from "../helpers/csi-client.js";
 
 
 function expectConformant(result: SanityResult): void {
@@ -74,6 +75,21 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
       expect(mounts).toMatch(/^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m);
       // The FUSE client's own log reached the driver's log (what `kubectl logs` shows), prefixed.
       await waitUntil("the Gluster client's log lines in the driver's log", () => /^.* gluster: \[\d{4}-\d\d-\d\d [\d:.]+.*\] [IWE] \[/m.test(contained.process.tail(5000)) || undefined, 10_000);
+    });
+
+    it("the quota crawler finds that this Gluster has no simple-quota, says so once and leaves the pool alone", async () => {
+      const client = csiClient(`unix://${pool.socket}`);
+      try {
+        await client.controller("CreateVolume", { name: "pvc-crawled", capacity_range: { required_bytes: 1024 ** 2 }, volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }], parameters: { storage_name: "pool1" } });
+        const line = /pool pool1: its Gluster has no simple-quota \(glusterfs\.quota\.total-usage is not supported\); PV usage is not crawled, asked again every 10 min/;
+        // The crawler's first sweep comes within its pause (5 s) of the PV's creation.
+        await waitUntil("the crawler's verdict in the driver's log", () => line.test(pool.csi.process.tail(20_000)) || undefined, 15_000);
+        const told = pool.csi.process.tail(20_000).split("\n").filter((entry) => line.test(entry));
+        expect(told).toHaveLength(1);
+        await client.controller("DeleteVolume", { volume_id: "pvc-crawled" });
+      } finally {
+        client.close();
+      }
     });
   });
 });

@@ -1,0 +1,142 @@
+/**
+ * Upstream's quota crawler (csi/quota-crawler.sh), bounded: Kadalu's simple-quota learns each PV
+ * directory's usage from the `glusterfs.quota.total-usage` xattr the provisioner writes (the directory's
+ * `df` used bytes), and a brick restart or a self-heal can lose a directory's
+ * `trusted.glusterfs.namespace`, which the provisioner then sets again.
+ *
+ * Upstream runs `df` and `setfattr` for every PV every five seconds, so a pool with 10k PVs crawls
+ * without end. Here a sweep visits PVs at a bounded pace (`ratePerSecond`), takes the list from stat.db's
+ * rows in memory (no directory walk), writes a usage only when it changed (and every
+ * `refreshSweeps`-th sweep anyway, for bricks that restarted), and stops on a pool whose Gluster has no
+ * simple-quota (the write is refused with ENOTSUP: Debian's and Gluster's own builds), asking again
+ * every `probeMs`.
+ */
+import { statfs } from "node:fs/promises";
+import { setAttribute } from "@napi-rs/xattr";
+import { QUOTA_NAMESPACE } from "./xattr.js";
+
+export const QUOTA_USAGE = "glusterfs.quota.total-usage";
+
+export interface CrawlerOptions {
+  /** PVs visited per second, at most. */
+  ratePerSecond: number;
+  /** Pause between two sweeps. */
+  pauseMs: number;
+  /** After this many sweeps every usage is written again, changed or not. */
+  refreshSweeps: number;
+  /** How long a pool without simple-quota is left alone before it is asked again. */
+  probeMs: number;
+  /** The usage xattr's name (the bench measures the same calls under a user.* name on a local filesystem). */
+  usageAttribute: string;
+}
+
+export const DEFAULT_CRAWLER: CrawlerOptions = { ratePerSecond: 100, pauseMs: 5000, refreshSweeps: 12, probeMs: 10 * 60_000, usageAttribute: QUOTA_USAGE };
+
+export interface SweepResult {
+  visited: number;
+  written: number;
+  namespacesSet: number;
+  /** The pool refused the usage xattr as unsupported: no simple-quota there. */
+  unsupported: boolean;
+}
+
+/** The binding reports errno in its message: "Operation not supported (os error 95)". */
+const errnoOf = (error: unknown): number => Number(/\(os error (\d+)\)/.exec(String((error as Error).message))?.[1] ?? -1);
+const ENOTSUP = 95;
+const ENOENT = 2;
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+
+/** The `df` used bytes of the filesystem a directory is on (a namespace directory's own usage under simple-quota). */
+async function usedBytes(dir: string): Promise<number> {
+  const fs = await statfs(dir);
+  return (fs.blocks - fs.bfree) * fs.bsize;
+}
+
+export class QuotaCrawler {
+  private readonly written = new Map<string, number>();
+  private sweeps = 0;
+  private readonly stopping = new AbortController();
+  private running?: Promise<void>;
+
+  /** `directories`: the pool's PV directories now (absolute paths). */
+  constructor(
+    private readonly pool: string,
+    private readonly directories: () => string[],
+    private readonly log: (message: string) => void,
+    private readonly options: CrawlerOptions = DEFAULT_CRAWLER,
+  ) {}
+
+  /** One pass over the PVs at the bounded pace; stops early when the pool has no simple-quota. */
+  async sweep(): Promise<SweepResult> {
+    const refresh = this.sweeps % this.options.refreshSweeps === 0;
+    this.sweeps += 1;
+    const result: SweepResult = { visited: 0, written: 0, namespacesSet: 0, unsupported: false };
+    const started = performance.now();
+    const seen = new Set<string>();
+    for (const dir of this.directories()) {
+      if (this.stopping.signal.aborted) break;
+      // The pace: the i-th PV is not visited before i / rate seconds into the sweep.
+      const due = (result.visited * 1000) / this.options.ratePerSecond - (performance.now() - started);
+      if (due > 1) await sleep(due, this.stopping.signal);
+      result.visited += 1;
+      let used: number;
+      try {
+        used = await usedBytes(dir);
+      } catch {
+        continue; // deleted meanwhile, or a block PV's name: nothing to account
+      }
+      seen.add(dir);
+      if (!refresh && this.written.get(dir) === used) continue;
+      try {
+        await setAttribute(dir, this.options.usageAttribute, String(used));
+        this.written.set(dir, used);
+        result.written += 1;
+      } catch (error) {
+        if (errnoOf(error) === ENOTSUP) {
+          result.unsupported = true;
+          break;
+        }
+        if (errnoOf(error) === ENOENT) continue;
+        // Upstream's fix: the namespace went missing (a brick restart, a self-heal); set it again.
+        await setAttribute(dir, QUOTA_NAMESPACE, "true").then(() => (result.namespacesSet += 1), (again: Error) => this.log(`pool ${this.pool}: quota namespace not set on ${dir}: ${again.message.split("\n")[0]}`));
+      }
+    }
+    if (!result.unsupported) for (const dir of this.written.keys()) if (!seen.has(dir)) this.written.delete(dir);
+    return result;
+  }
+
+  /** Sweeps until stopped: a pause after each sweep, a long one while the pool has no simple-quota. */
+  start(): this {
+    this.running ??= (async () => {
+      let told = false;
+      while (!this.stopping.signal.aborted) {
+        const result = await this.sweep().catch((error: Error) => {
+          this.log(`pool ${this.pool}: quota crawl failed: ${error.message}`);
+          return undefined;
+        });
+        if (result?.unsupported && !told) {
+          this.log(`pool ${this.pool}: its Gluster has no simple-quota (${this.options.usageAttribute} is not supported); PV usage is not crawled, asked again every ${Math.round(this.options.probeMs / 60_000)} min`);
+          told = true;
+        }
+        if (result?.namespacesSet) this.log(`pool ${this.pool}: quota namespace set again on ${result.namespacesSet} PV(s)`);
+        await sleep(result?.unsupported ? this.options.probeMs : this.options.pauseMs, this.stopping.signal);
+      }
+    })();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running;
+  }
+}
