@@ -107,10 +107,24 @@ export function rawDeviceBytes(target: string): number | undefined {
 }
 
 /** After the file grew: the loop device learns its new size, and a virtblock's XFS grows into it. */
-export async function growOnNode(target: string): Promise<void> {
+/** How long a node waits for its own FUSE mount to show the size the controller gave the file. */
+const GROWN_FILE_WAIT_MS = 5000;
+
+/**
+ * Grows the loop device (and a virtblock's XFS) into the file the controller grew. The controller grew it
+ * through another mount: this node's FUSE client may answer from its attribute cache for a moment, and the
+ * loop driver would keep the old size, so the file's size here is awaited (bounded) first.
+ */
+export async function growOnNode(target: string, requiredBytes = 0): Promise<void> {
   const entry = mountAt(target);
   const device = entry && loopDeviceOf(entry);
   if (!entry || !device) throw new Error(`${target} is not a published block volume`);
+  const backing = readFileSync(`/sys/block/${device.slice("/dev/".length)}/loop/backing_file`, "utf8").trim();
+  const deadline = Date.now() + GROWN_FILE_WAIT_MS;
+  while (statSync(backing).size < requiredBytes) {
+    if (Date.now() > deadline) throw new Error(`the file of ${target} holds ${statSync(backing).size} bytes on this node, not yet the ${requiredBytes} asked; try again`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   await run("losetup", ["--set-capacity", device]);
   if (entry.fstype === "xfs") await run("xfs_growfs", [target]);
 }

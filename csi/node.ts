@@ -160,7 +160,7 @@ export function nodeService(driver: Driver) {
       const path = await published(driver, volumeId, required(request.volume_path, "volume_path"));
       // A directory's quota lives on the pool and was raised by the controller; a block PV's file grew there
       // too, and here its loop device (and a virtblock's XFS) grow into it.
-      if (isBlockTarget(path)) await driver.volumeLocks.run(`target:${path}`, () => growOnNode(path));
+      if (isBlockTarget(path)) await driver.volumeLocks.run(`target:${path}`, () => growOnNode(path, Number(request.capacity_range?.required_bytes ?? 0)));
       return { capacity_bytes: Number(request.capacity_range?.required_bytes ?? 0) };
     },
 

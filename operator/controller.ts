@@ -3,6 +3,7 @@
  * and a level-based reconcile that reads the world, applies only differences (a pass with nothing to
  * change writes nothing), and reports status, conditions and Events on the pool.
  */
+import { foreignSpecManagers } from "../src/core/manifests/managed-fields.js";
 import { randomUUID } from "node:crypto";
 import { connect as tcpConnect } from "node:net";
 import { decodeInfo, encodeInfo, INFO_CONFIGMAP, infoKey, isExternal, type PoolInfo } from "../src/core/info/codec.js";
@@ -45,7 +46,8 @@ export class Controller {
     const watch = { log: informerLog, watchTimeoutSeconds: config.watchTimeoutSeconds };
     this.pools = new Informer<KadaluStorage>(kube, { path: POOLS_PATH, onChange: (key) => this.queue.add(key), ...watch });
     this.pods = new Informer(kube, {
-      path: `/api/v1/namespaces/${config.namespace}/pods`, labelSelector: `app.kubernetes.io/component=server,${POOL_LABEL}`,
+      path: `/api/v1/namespaces/${config.namespace}/pods`, // Upstream's brick pods carry no pool label: they are known by their name until they restart.
+      labelSelector: "app.kubernetes.io/component=server",
       onChange: (_key, pod) => this.podChanged(pod), ...watch,
     });
     this.volumes = new Informer<PersistentVolume>(kube, { path: "/api/v1/persistentvolumes", onChange: () => this.deletingPoolsChanged(), ...watch });
@@ -76,7 +78,7 @@ export class Controller {
   }
 
   private podChanged(pod: Pod | undefined): void {
-    const pool = pod?.metadata?.labels?.[POOL_LABEL];
+    const pool = pod?.metadata?.labels?.[POOL_LABEL] ?? /^server-(.+)-\d+-0$/.exec(pod?.metadata?.name ?? "")?.[1];
     if (!pool) return;
     for (const [key, object] of this.pools.cache) if (object.metadata.name === pool) this.queue.add(key);
   }
@@ -160,10 +162,17 @@ export class Controller {
     }
   }
 
-  /** Applies `object` unless the live one already holds it; StorageClass parameters are immutable: replace. */
+  /**
+   * Applies `object` unless the live one already holds it; StorageClass parameters are immutable: replace.
+   * A brick StatefulSet another manager wrote (upstream's operator, through kubectl apply) is replaced
+   * whole first: apply would keep what that manager set (its rollingUpdate beside our OnDelete is invalid).
+   */
   private async ensure(object: Manifest): Promise<void> {
     const live = await this.kube.getObject(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace);
     if (live && contains(live, object)) return;
+    if (live && object.kind === "StatefulSet" && foreignSpecManagers(live).length > 0) {
+      await this.kube.replace(object as AnyObject, (live.metadata as { resourceVersion?: string }).resourceVersion ?? "");
+    }
     if (live && object.kind === "StorageClass" && (!contains(live.parameters, object.parameters) || live.provisioner !== object.provisioner)) {
       await this.kube.deleteObject(live);
     }
@@ -188,9 +197,9 @@ export class Controller {
     if (!info || isExternal(info)) {
       return { bricksReady: 0, bricksTotal: 0, storageClass, hosts: info && isExternal(info) ? await this.checkHosts(pool, info.gluster_hosts) : undefined };
     }
-    const pods = [...this.pods.cache.values()].filter((pod) => pod.metadata?.labels?.[POOL_LABEL] === pool.metadata.name);
+    const pods = new Map([...this.pods.cache.values()].map((pod) => [pod.metadata.name, pod]));
     const ready = info.bricks.filter((brick) => {
-      const pod = pods.find((p) => p.metadata?.name === `${serverStatefulSetName(pool.metadata.name, brick.brick_index)}-0`);
+      const pod = pods.get(`${serverStatefulSetName(pool.metadata.name, brick.brick_index)}-0`);
       return pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     }).length;
     return { bricksReady: ready, bricksTotal: info.bricks.length, storageClass };

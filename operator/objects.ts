@@ -80,6 +80,10 @@ export function serverStatefulSet(pool: KadaluStorage, info: PoolInfo, brick: Br
       serviceName: name,
       replicas: 1,
       selector: { matchLabels: SERVER_SELECTOR },
+      // A new template never restarts a brick by itself: the operator applies every brick of a pool at
+      // once, and restarting them together would take a replica set offline. `install --upgrade` restarts
+      // them one at a time, each after heals are done (deleting a pod by hand picks up the template too).
+      updateStrategy: { type: "OnDelete" },
       template: {
         metadata: { labels: podLabels },
         spec: {

@@ -4,7 +4,7 @@
  * refuses 127.0.0.1 bricks), and a teardown that stops every process and brick it started.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 // The management port is fixed: clients (upstream's mount command line) never name another.
 import { GLUSTERD_PORT, portAnswers } from "../../csi/mounter.js";
 import { join } from "node:path";
@@ -26,6 +26,17 @@ function processesMentioning(marker: string): number[] {
       return [];
     }
   });
+}
+
+/** glfsheal lives in Gluster's library directory (Debian: /usr/lib/<triplet>/glusterfs). */
+function glfsheal(): string {
+  for (const lib of ["/usr/lib", "/usr/lib64", "/usr/libexec"]) {
+    for (const dir of [lib, ...(existsSync(lib) ? readdirSync(lib).map((entry) => join(lib, entry)) : [])]) {
+      const path = join(dir, "glusterfs", "glfsheal");
+      if (existsSync(path)) return path;
+    }
+  }
+  throw new Error("glfsheal not found (it comes with glusterfs-server)");
 }
 
 export class Glusterd {
@@ -65,6 +76,16 @@ export class Glusterd {
 
   async cli(args: string[]): Promise<string> {
     const { stdout } = await run(this.parts.gluster, [`--glusterd-sock=${this.socket}`, "--mode=script", ...args], { timeout: 60_000 });
+    return stdout;
+  }
+
+  /**
+   * The heal report of a volume from glfsheal, the program upstream's server image runs for
+   * `heal-info.sh` (there from a volfile, here from this glusterd's socket): `gluster volume heal info`
+   * would ask glfsheal to reach glusterd on the machine's default socket, which this one does not use.
+   */
+  async healInfo(volume: string): Promise<string> {
+    const { stdout } = await run(glfsheal(), [volume, "glusterd-sock", this.socket], { timeout: 60_000 });
     return stdout;
   }
 

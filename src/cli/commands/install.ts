@@ -1,5 +1,5 @@
 /** `install`: server-side applies the embedded, versioned manifests in dependency order, then waits until ready. */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { toPortableYaml } from "../../core/yaml.js";
 import { ClusterError, UsageError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
@@ -14,6 +14,8 @@ import { applyGroups } from "../install/apply.js";
 import { eventRenderer } from "../install/events.js";
 import { readManifestFile } from "../install/local-files.js";
 import { waitReady } from "../install/readiness.js";
+import { removeLeftovers, rollBricks, survey } from "../install/switch-over.js";
+import { renderPreflight, UNSAFE_KINDS, type UnsafeKind } from "../../core/upgrade/switch-over.js";
 
 interface RawOptions extends GlobalOptions {
   type?: string;
@@ -32,6 +34,7 @@ interface RawOptions extends GlobalOptions {
   wait?: boolean;
   timeout: string;
   upgrade?: boolean;
+  allowUnsafe?: UnsafeKind[];
 }
 
 export interface InstallCommandOptions {
@@ -44,6 +47,8 @@ export interface InstallCommandOptions {
   wait?: boolean;
   timeoutMs: number;
   upgrade: boolean;
+  /** What the switch-over preflight may find unsafe and go on anyway. */
+  allowUnsafe: Set<UnsafeKind>;
 }
 
 export function complete(raw: RawOptions): InstallCommandOptions {
@@ -60,6 +65,7 @@ export function complete(raw: RawOptions): InstallCommandOptions {
   return {
     global: raw, install, local: local.length > 0 ? local : undefined, output: raw.output, dryRun: dryRunOf(raw), wait: raw.wait,
     timeoutMs: parseDuration("--timeout", raw.timeout), upgrade: Boolean(raw.upgrade),
+    allowUnsafe: new Set(raw.allowUnsafe ?? []),
   };
 }
 
@@ -73,7 +79,7 @@ function groupsOf(options: InstallCommandOptions, steps: Step[]): KubeObject[][]
   return options.local ? options.local.map((object) => [object]) : steps.map((step) => step.objects);
 }
 
-type Decision = { action: "apply" } | { action: "up-to-date"; version: string };
+type Decision = { action: "apply"; upgradeFrom?: string; replaceOperator?: AnyObject } | { action: "up-to-date"; version: string };
 
 function versionOf(deployment: AnyObject): string {
   const labels = (deployment.metadata as { labels?: Record<string, string> }).labels ?? {};
@@ -95,9 +101,23 @@ async function decide(kube: Kube, options: InstallCommandOptions, steps: Step[])
   }
   const liveSelector = JSON.stringify((live as any).spec?.selector ?? {});
   const ourSelector = JSON.stringify((steps.find((step) => step.name === "operator")!.objects[0] as any).spec.selector);
-  // A Deployment's selector cannot change (upstream's operator used `name: kadalu`): replace it.
-  if (liveSelector !== ourSelector && options.dryRun === "none") await kube.deleteObject(live);
-  return { action: "apply" };
+  // A Deployment's selector cannot change (upstream's operator used `name: kadalu`): it is replaced, after the preflight.
+  return { action: "apply", upgradeFrom: installed !== options.install.version ? installed : undefined, replaceOperator: liveSelector !== ourSelector ? live : undefined };
+}
+
+/**
+ * The preflight of a switch-over from another version: printed, and refused while something is unsafe
+ * that --allow-unsafe does not name.
+ */
+async function switchOverPreflight(kube: Kube, options: InstallCommandOptions, from: string, deps: Deps) {
+  const found = await survey(kube, options.install.namespace, from, options.install.version);
+  deps.io.out.write(renderPreflight(found.report));
+  const blocking = found.report.unsafe.filter((finding) => !options.allowUnsafe.has(finding.kind));
+  if (blocking.length > 0) {
+    const kinds = [...new Set(blocking.map((finding) => finding.kind))];
+    throw new ClusterError(`not switching over while ${blocking.map((finding) => finding.message).join("; ")}; wait or fix it (kubectl kadalu healinfo, kubectl -n ${options.install.namespace} get pods), or run again with ${kinds.map((kind) => `--allow-unsafe ${kind}`).join(" ")}`);
+  }
+  return found;
 }
 
 export async function run(options: InstallCommandOptions, deps: Deps): Promise<void> {
@@ -110,8 +130,10 @@ export async function run(options: InstallCommandOptions, deps: Deps): Promise<v
   }
   const kube = await deps.connect(options.global);
   const decision = await decide(kube, options, steps);
+  const switchOver = decision.action === "apply" && decision.upgradeFrom ? await switchOverPreflight(kube, options, decision.upgradeFrom, deps) : undefined;
   const renderer = eventRenderer(io);
   try {
+    if (decision.action === "apply" && decision.replaceOperator && options.dryRun === "none") await kube.deleteObject(decision.replaceOperator);
     if (decision.action === "up-to-date") {
       io.out.write(`Kadalu is already installed (version ${decision.version}) in namespace "${options.install.namespace}"; nothing to change\n`);
     } else {
@@ -122,6 +144,10 @@ export async function run(options: InstallCommandOptions, deps: Deps): Promise<v
       }
       io.out.write(`Kadalu ${options.local ? "(from local manifests)" : options.install.version} applied in namespace "${options.install.namespace}" (${applied} objects)\n`);
     }
+    if (switchOver) {
+      await removeLeftovers(kube, switchOver.leftovers, renderer.sink);
+      io.out.write(`${await rollBricks(kube, options.install.namespace, switchOver.pools, options.timeoutMs, renderer.sink)}\n`);
+    }
     if (options.wait ?? io.interactive) {
       await waitReady(kube, options.install.namespace, options.timeoutMs, renderer.sink);
       io.out.write("Kadalu is ready\n");
@@ -129,6 +155,11 @@ export async function run(options: InstallCommandOptions, deps: Deps): Promise<v
   } finally {
     renderer.close();
   }
+}
+
+function collectChoice(value: string, previous: UnsafeKind[] | undefined): UnsafeKind[] {
+  if (!UNSAFE_KINDS.includes(value as UnsafeKind)) throw new InvalidArgumentError(`Allowed choices are ${UNSAFE_KINDS.join(", ")}.`);
+  return [...(previous ?? []), value as UnsafeKind];
 }
 
 export function installCommand(deps: Deps): Command {
@@ -145,7 +176,8 @@ export function installCommand(deps: Deps): Command {
     .option("--local-yaml <file>", "apply this operator manifest instead of the embedded one (upstream flag)")
     .option("--local-csi-yaml <file>", "also apply this CSI manifest (upstream flag)")
     .addOption(new Option("-o, --output <format>", "print the manifests (no cluster needed) as yaml or json").choices(["yaml", "json"]))
-    .option("--upgrade", "allow replacing an installed Kadalu of another version")
+    .option("--upgrade", "allow replacing an installed Kadalu of another version (upstream 1.x too): prints a preflight, then restarts brick pods one at a time per replica group, each after heals are done")
+    .addOption(new Option("--allow-unsafe <what>", "with --upgrade: go on although the preflight finds this unsafe (pending-heals, unready-bricks); repeatable").argParser(collectChoice))
     .option("--wait", "wait until every component is ready (default on a terminal)")
     .option("--no-wait", "do not wait")
     .option("--timeout <duration>", "how long --wait waits", "5m");
@@ -156,7 +188,8 @@ Examples:
   kubectl kadalu install --type microk8s --wait
   kubectl kadalu install -o yaml > kadalu.yaml        # offline, for review or GitOps
   kubectl kadalu install --image-registry mirror.example.com --image-pull-secret regcred
-  kubectl kadalu install --upgrade`);
+  kubectl kadalu install --upgrade                    # also from upstream Kadalu 1.x: preflight first
+  kubectl kadalu install --upgrade --allow-unsafe pending-heals`);
   return command.action(async (_opts: unknown, cmd: Command) => {
     await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
   });

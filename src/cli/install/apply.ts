@@ -1,7 +1,7 @@
 /** Applies install objects in order: the namespace first, a CRD established before anything uses it. */
 import { ClusterError } from "../../core/errors.js";
 import type { KubeObject } from "../../core/manifests/index.js";
-import { FIELD_MANAGER } from "../../core/manifests/common.js";
+import { foreignSpecManagers } from "../../core/manifests/managed-fields.js";
 import type { AnyObject, Kube } from "../../kube/client.js";
 import type { EventSink } from "./events.js";
 
@@ -25,18 +25,6 @@ async function waitEstablished(kube: Kube, crd: KubeObject, sink: EventSink, tim
 
 /** Workloads whose pods would run whatever another field manager left in their template. */
 const WORKLOADS = ["Deployment", "StatefulSet", "DaemonSet"];
-
-interface ManagedField {
-  manager?: string;
-  subresource?: string;
-  fieldsV1?: { "f:spec"?: unknown };
-}
-
-/** Managers other than ours that own parts of the live object's spec (status writers do not count). */
-function foreignSpecManagers(live: AnyObject): string[] {
-  const fields = ((live.metadata as { managedFields?: ManagedField[] }).managedFields ?? []);
-  return [...new Set(fields.filter((f) => f.manager !== FIELD_MANAGER && !f.subresource && f.fieldsV1?.["f:spec"] !== undefined).map((f) => f.manager ?? "?"))];
-}
 
 /**
  * Server-side apply never removes fields another manager owns: a container or volume left by an earlier
@@ -82,7 +70,8 @@ export async function applyGroups(kube: Kube, groups: KubeObject[][], options: A
       }
       if (options.dryRun && object.kind === "Namespace" && !(await kube.getObject("v1", "Namespace", object.metadata.name))) missingNamespace = object.metadata.name;
       let note: string | undefined;
-      if (!options.dryRun && WORKLOADS.includes(object.kind)) note = await applyWorkload(kube, object);
+      // A CSIDriver's spec is immutable too: an older install's (upstream's attachRequired) is replaced the same way.
+      if (!options.dryRun && [...WORKLOADS, "CSIDriver"].includes(object.kind)) note = await applyWorkload(kube, object);
       else await kube.apply(object as AnyObject, { dryRun: options.dryRun });
       applied += 1;
       options.sink({ type: "applied", object: note ? `${objectRef(object)} (${note})` : objectRef(object), dryRun: options.dryRun });
