@@ -82,6 +82,16 @@ function tokenStart(token: string): string {
 }
 
 export function controllerService(driver: Driver) {
+  /** An External pool's PV directory gets its Gluster quota over SSH where the secret is given (upstream's behaviour); retried by the CO on failure. */
+  async function externalQuota(pool: PoolInfo | undefined, record: VolumeRecord): Promise<void> {
+    if (!driver.externalQuota || !pool || !isExternal(pool) || record.pvtype !== "subvol") return;
+    try {
+      await driver.externalQuota.limitUsage(pool.gluster_hosts, pool.gluster_volname, record.path, record.size);
+    } catch (error) {
+      throw grpcError(Status.UNAVAILABLE, `volume ${record.name} is created but its quota on the Gluster cluster of pool ${pool.volname} is not set yet: ${(error as Error).message}`);
+    }
+  }
+
   const multiPv = (pools: PoolInfo[]): PoolInfo[] => pools.filter((pool) => !pool.single_pv_per_pool);
 
   async function locate(name: string): Promise<{ store: PoolStore; record: VolumeRecord; pool: PoolInfo } | undefined> {
@@ -104,8 +114,11 @@ export function controllerService(driver: Driver) {
     if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {
       throw grpcError(Status.OUT_OF_RANGE, `a virtblock PV holds an XFS filesystem, which needs at least ${formatBytes(VIRTBLOCK_MIN_BYTES)}; ${formatBytes(size)} was asked`);
     }
-    const make = (store: PoolStore, bytes: number, options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> =>
-      pvtype === "subvol" ? store.create(name, bytes, options) : store.createBlock(name, bytes, pvtype, options);
+    const make = async (store: PoolStore, bytes: number, options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> => {
+      const record = pvtype === "subvol" ? await store.create(name, bytes, options) : await store.createBlock(name, bytes, pvtype, options);
+      await externalQuota(driver.pool(record.pool), record);
+      return record;
+    };
     const candidates = driver.candidates(parameters);
     if (candidates.length === 0 && parameters.storage_name && !driver.pool(parameters.storage_name)) {
       // Just created: the operator has not written it to kadalu-info yet (or the ConfigMap volume lags). Retryable.
@@ -185,6 +198,7 @@ export function controllerService(driver: Driver) {
           throw grpcError(Status.RESOURCE_EXHAUSTED, `pool ${found.pool.volname} has no room to grow ${name} by ${formatBytes(size - current.size)} (${formatBytes(usage.capacityBytes - usage.provisionedBytes)} free; growth must stay below 90% of it)`);
         }
         const record = await found.store.expand(current, size);
+        await externalQuota(found.pool, record);
         driver.reportUsage(found.store);
         // A block PV's loop device (and a virtblock's XFS) grow on its node: NodeExpandVolume.
         return { capacity_bytes: record.size, node_expansion_required: record.pvtype !== "subvol" };

@@ -11,6 +11,7 @@ import { grpcError, Status } from "./grpc-error.js";
 import type { Mounter } from "./mounter.js";
 import { PoolStore } from "./pool-store.js";
 import { QuotaCrawler, type CrawlerOptions } from "./quota-crawler.js";
+import type { GlusterQuotaOverSsh } from "./external-quota.js";
 import { byCodePoint } from "../src/core/naming.js";
 
 export interface DriverConfig {
@@ -53,6 +54,8 @@ export type UsageListener = (pool: string, usage: { capacityBytes: number; provi
 
 export class Driver {
   readonly volumeLocks = new KeyedLock();
+  /** Quotas of External pools' PVs over SSH (upstream's optional glusterquota-ssh-secret). */
+  externalQuota?: GlusterQuotaOverSsh;
   private readonly stores = new Map<string, PoolStore>();
   private readonly crawlers = new Map<PoolStore, QuotaCrawler>();
   private readonly mounting = new Map<string, Promise<PoolStore>>();
@@ -226,6 +229,7 @@ export class Driver {
     const stores = [...this.stores.values()];
     this.stores.clear();
     await Promise.all(stores.map((store) => this.closeStore(store)));
+    this.externalQuota?.close();
   }
 
   private async closeStore(store: PoolStore): Promise<void> {

@@ -12,6 +12,7 @@ import { GLUSTER_LOG, GlusterMounter, LocalDirMounter, type Mounter } from "./mo
 import { serve, shutdown } from "./server.js";
 import { UsageReporter } from "./usage-reporter.js";
 import { DEFAULT_CRAWLER } from "./quota-crawler.js";
+import { GlusterQuotaOverSsh, SECRET_DIR, sshQuotaConfig } from "./external-quota.js";
 
 export interface CsiOptions {
   endpoint: string;
@@ -34,6 +35,10 @@ export interface CsiOptions {
   glusterLogMaxBytes?: number;
   /** PVs per second the provisioner's quota crawler visits (--quota-crawl-rate; 0: no crawler). */
   quotaCrawlRate?: number;
+  /** Where the optional glusterquota-ssh-secret is mounted (--quota-secret-dir, default /etc/secret-volume). */
+  quotaSecretDir?: string;
+  /** The SSH port of External pools' Gluster hosts (--quota-ssh-port, default 22 as upstream). */
+  quotaSshPort?: number;
 }
 
 export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
@@ -63,12 +68,20 @@ export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
     statDbHoldMs: holdMs(one("stat-db-hold-ms")),
     glusterLogMaxBytes: logBytes(one("gluster-log-max-bytes")),
     quotaCrawlRate: crawlRate(one("quota-crawl-rate")),
+    quotaSecretDir: one("quota-secret-dir", SECRET_DIR),
+    quotaSshPort: sshPort(one("quota-ssh-port")),
   };
 }
 
 function logBytes(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d{4,12}$/.test(value)) throw new Error(`--gluster-log-max-bytes must be a number of bytes (at least 1000), not "${value}"`);
+  return Number(value);
+}
+
+function sshPort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw new Error(`--quota-ssh-port must be a TCP port, not "${value}"`);
   return Number(value);
 }
 
@@ -112,6 +125,11 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
       quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined },
     mounter, log, (pool, value) => usage?.report(pool, value),
   );
+  const quota = options.role === "provisioner" ? sshQuotaConfig(process.env, options.quotaSecretDir, options.quotaSshPort) : undefined;
+  if (quota) {
+    driver.externalQuota = new GlusterQuotaOverSsh(quota, log);
+    log(`External pools: PV quotas set over SSH as ${quota.username}${quota.knownHosts === undefined ? " (host keys not checked: no ssh-known-hosts in the secret)" : ""}`);
+  }
   const server = await serve(driver, options.endpoint);
   log(`kadalu-csi ${PLUGIN_VERSION} (${options.role}) serving on ${options.endpoint}`);
   // What the pools' FUSE clients log goes to this process's log (kubectl logs), bounded on disk.

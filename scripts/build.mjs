@@ -96,7 +96,9 @@ const lazyDependencies = {
 
 const common = {
   bundle: true, platform: "node", target: "node20", format: "cjs", minify: true, keepNames: true, legalComments: "none",
-  external: ["better-sqlite3", "@napi-rs/xattr"],
+  // ssh2's optional native speed-ups (its crypto binding, cpu-features) stay outside: where they are not
+  // installed (the CSI image) its require fails inside a try and the pure-JavaScript code runs.
+  external: ["better-sqlite3", "@napi-rs/xattr", "*.node", "cpu-features"],
   // node-fetch's URL code asks for Node's own punycode, deprecated (a warning on stderr) since Node 21.
   alias: { punycode: "punycode/" },
   // CommonJS bundles have __filename; code that falls back to import.meta.url never reaches it there.

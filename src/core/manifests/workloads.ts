@@ -90,6 +90,14 @@ function kadaluCsiContainer(options: InstallOptions, name: string, role: "provis
   };
 }
 
+const QUOTA_SECRET = "glusterquota-ssh-secret";
+
+/** The SSH user of the optional quota secret, as upstream passes it. */
+function quotaSecretUser(container: Record<string, unknown>): Record<string, unknown> {
+  const env = container.env as Record<string, unknown>[];
+  return { ...container, env: [...env, { name: "SECRET_GLUSTERQUOTA_SSH_USERNAME", valueFrom: { secretKeyRef: { name: QUOTA_SECRET, key: "glusterquota-ssh-username", optional: true } } }] };
+}
+
 const sharedVolumes = [
   // Optional: the operator creates kadalu-info on start; until then the driver reports not ready.
   { name: "kadalu-info", configMap: { name: "kadalu-info", optional: true } },
@@ -112,9 +120,10 @@ export function provisionerStatefulSet(options: InstallOptions): KubeObject {
           containers: [
             sidecar(options, "csi-provisioner", sidecarImage(options, "provisioner"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--extra-create-metadata", "--v=2"]),
             sidecar(options, "csi-resizer", sidecarImage(options, "resizer"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--v=2"]),
-            kadaluCsiContainer(options, "kadalu-provisioner", "provisioner", "socket-dir", []),
+            quotaSecretUser(kadaluCsiContainer(options, "kadalu-provisioner", "provisioner", "socket-dir", [{ name: "secret-volume", mountPath: "/etc/secret-volume", readOnly: true }])),
           ],
-          volumes: [{ name: "socket-dir", emptyDir: {} }, ...sharedVolumes],
+          // Upstream's optional glusterquota-ssh-secret: External pools' quotas set over SSH (README, External pools).
+          volumes: [{ name: "socket-dir", emptyDir: {} }, ...sharedVolumes, { name: "secret-volume", secret: { secretName: QUOTA_SECRET, defaultMode: 0o400, optional: true } }],
         },
       },
     },
