@@ -1,9 +1,13 @@
 import { archivedTool } from "./archived.js";
+import { probeTool } from "./probe.js";
 import { main } from "./main.js";
 
 const args = process.argv.slice(2);
-if (args[0] === "archived") {
-  archivedTool(args.slice(1), (text) => process.stdout.write(`${text}\n`)).catch((error: Error) => {
+const tools: Record<string, (args: string[], out: (text: string) => void) => Promise<void>> = { archived: archivedTool, probe: probeTool };
+const tool = tools[args[0] ?? ""];
+if (tool) {
+  // A probe may leave a call to a hung mount behind: the process ends once its answer is out.
+  tool(args.slice(1), (text) => process.stdout.write(`${text}\n`)).then(() => void (args[0] === "probe" && process.stdout.write("", () => process.exit(0))), (error: Error) => {
     process.stderr.write(`kadalu-csi: ${error.message}\n`);
     process.exitCode = 1;
   });

@@ -28,12 +28,14 @@ function podFor(owner: KubeObject, name: string, nodeName: string): KubeObject {
 export function startKubelet(server: ApiServer, nodes: string[], events: PodEvents, namespace = "kadalu"): () => Promise<void> {
   const running = new Map<string, KubeObject>();
   let busy = false;
+  // A workload scaled to 0 runs no pod (`kubectl scale --replicas=0`).
+  const scaled = (kind: string): KubeObject[] => server.list("apps/v1", kind, namespace).filter((workload) => (workload.spec?.replicas ?? 1) > 0);
   const desiredPods = (): KubeObject[] => [
-    ...server.list("apps/v1", "StatefulSet", namespace).map((sts) => {
+    ...scaled("StatefulSet").map((sts) => {
       const node = sts.spec?.template?.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values?.[0];
       return podFor(sts, `${sts.metadata.name}-0`, node ?? nodes[0]!);
     }),
-    ...server.list("apps/v1", "Deployment", namespace).map((deployment) => podFor(deployment, `${deployment.metadata.name}-7d4b9c-sandbox`, nodes[0]!)),
+    ...scaled("Deployment").map((deployment) => podFor(deployment, `${deployment.metadata.name}-7d4b9c-sandbox`, nodes[0]!)),
     ...server.list("apps/v1", "DaemonSet", namespace).flatMap((ds) => nodes.map((node) => podFor(ds, `${ds.metadata.name}-${node}`, node))),
   ];
   const statuses = (): void => {
@@ -41,8 +43,12 @@ export function startKubelet(server: ApiServer, nodes: string[], events: PodEven
       const live = server.get("apps/v1", kind, namespace, name);
       if (live && JSON.stringify(live.status ?? {}) !== JSON.stringify(status)) server.setStatus("apps/v1", kind, namespace, name, status);
     };
-    for (const sts of server.list("apps/v1", "StatefulSet", namespace)) set("StatefulSet", sts.metadata.name, { replicas: 1, readyReplicas: 1, availableReplicas: 1 });
-    for (const d of server.list("apps/v1", "Deployment", namespace)) set("Deployment", d.metadata.name, { replicas: 1, readyReplicas: 1, availableReplicas: 1 });
+    const counts = (workload: KubeObject): Record<string, number> => {
+      const replicas = Math.min(1, workload.spec?.replicas ?? 1);
+      return { replicas, readyReplicas: replicas, availableReplicas: replicas };
+    };
+    for (const sts of server.list("apps/v1", "StatefulSet", namespace)) set("StatefulSet", sts.metadata.name, counts(sts));
+    for (const d of server.list("apps/v1", "Deployment", namespace)) set("Deployment", d.metadata.name, counts(d));
     for (const ds of server.list("apps/v1", "DaemonSet", namespace)) set("DaemonSet", ds.metadata.name, { desiredNumberScheduled: nodes.length, numberReady: nodes.length });
   };
   const tick = async (): Promise<void> => {

@@ -1,0 +1,83 @@
+/** `doctor`: the checks an admin walks through when a PVC stays Pending or a pool misbehaves, one line per finding. */
+import { Command, Option } from "commander";
+import { AlreadyReported, ClusterError, UsageError } from "../../core/errors.js";
+import { DEFAULT_THRESHOLDS, diagnose, DOCTOR_EXIT, exitCodeOf, type Finding, type Severity } from "../../core/doctor/checks.js";
+import { poolNameError } from "../../core/naming.js";
+import type { Deps } from "../deps.js";
+import type { GlobalOptions } from "../flags.js";
+import { formatObject, type IOStreams } from "../io.js";
+import { renderTable } from "../table.js";
+import { gather } from "../doctor/gather.js";
+
+interface RawOptions extends GlobalOptions {
+  pool?: string;
+  output?: "table" | "json" | "yaml";
+  warnAt: string;
+  criticalAt: string;
+}
+
+function percent(flag: string, value: string): number {
+  if (!/^\d{1,3}(\.\d+)?$/.test(value) || Number(value) > 100) throw new UsageError(`${flag} must be a percentage between 0 and 100, not "${value}"`);
+  return Number(value);
+}
+
+export function complete(raw: RawOptions) {
+  const thresholds = { warnPercent: percent("--warn-at", raw.warnAt), criticalPercent: percent("--critical-at", raw.criticalAt) };
+  if (thresholds.warnPercent > thresholds.criticalPercent) throw new UsageError(`--warn-at (${thresholds.warnPercent}) must not be above --critical-at (${thresholds.criticalPercent})`);
+  const problem = raw.pool ? poolNameError(raw.pool) : undefined;
+  if (problem) throw new UsageError(`--pool "${raw.pool}" ${problem}`);
+  return { global: raw, pool: raw.pool, output: raw.output ?? "table", thresholds };
+}
+
+function severityLabel(io: IOStreams, severity: Severity): string {
+  return severity === "critical" ? io.color.red("critical") : severity === "warning" ? io.color.yellow("warning") : io.color.green("ok");
+}
+
+function render(io: IOStreams, findings: Finding[], verbose: boolean): string {
+  const rows = findings.map((finding) => [severityLabel(io, finding.severity), finding.check, finding.where, finding.message, finding.next ?? ""]);
+  let text = renderTable(["severity", "check", "where", "finding", "next"], rows);
+  if (verbose) {
+    for (const finding of findings.filter((f) => f.evidence)) text += `\n${finding.check} ${finding.where}:\n${finding.evidence!.split("\n").map((line) => `  ${line}`).join("\n")}\n`;
+  }
+  return text;
+}
+
+export async function run(options: ReturnType<typeof complete>, deps: Deps): Promise<void> {
+  const { io } = deps;
+  const kube = await deps.connect(options.global);
+  const snapshot = await gather(kube, options.global.namespace);
+  if (options.pool && !snapshot.pools.some((pool) => pool.metadata.name === options.pool)) {
+    throw new ClusterError(`storage pool "${options.pool}" not found in namespace "${options.global.namespace}"; pools: ${snapshot.pools.map((p) => p.metadata.name).join(", ") || "none"}`);
+  }
+  const findings = diagnose(snapshot, { pool: options.pool, thresholds: options.thresholds });
+  const code = exitCodeOf(findings);
+  if (options.output === "table") io.out.write(render(io, findings, Boolean(options.global.verbose)));
+  else io.out.write(formatObject({ healthy: code === DOCTOR_EXIT.healthy, exitCode: code, findings }, options.output));
+  const counts = (["critical", "warning"] as const).map((severity) => `${findings.filter((f) => f.severity === severity).length} ${severity}`).join(", ");
+  io.err.write(`${findings.length} checks: ${counts}\n`);
+  if (code !== 0) throw new AlreadyReported(code);
+}
+
+export function doctorCommand(deps: Deps): Command {
+  return new Command("doctor")
+    .description("Check the operator, CSI driver and every pool, and say what is wrong, where, and what to run next")
+    .option("--pool <name>", "only this pool (and its Pending PVCs)")
+    .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json", "yaml"]))
+    .option("--warn-at <percent>", "capacity provisioned that is a warning", String(DEFAULT_THRESHOLDS.warnPercent))
+    .option("--critical-at <percent>", "capacity provisioned that is critical", String(DEFAULT_THRESHOLDS.criticalPercent))
+    .addHelpText("after", `
+Exit codes:
+  0  healthy: every check ok
+  ${DOCTOR_EXIT.warning}  at least one warning, nothing critical
+  ${DOCTOR_EXIT.critical}  at least one critical finding
+  1  doctor itself could not run (cluster unreachable)
+  2  bad usage
+
+Examples:
+  kubectl kadalu doctor
+  kubectl kadalu doctor --pool pool1 --verbose
+  kubectl kadalu doctor -o json | jq '.findings[] | select(.severity != "ok")'`)
+    .action(async (_opts: unknown, cmd: Command) => {
+      await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
+    });
+}

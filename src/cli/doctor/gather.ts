@@ -1,0 +1,73 @@
+/**
+ * What `doctor` reads: one request per kind, all side by side; then one exec into the provisioner (the
+ * pools' mounts and stat.db, by the driver's own probe) and one heal report per replicated pool, side by
+ * side. Anything that cannot be read becomes part of the diagnosis, not a failure of the command.
+ */
+import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal } from "../../core/info/codec.js";
+import { NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
+import { parseProbe, type Claim, type ClaimEvent, type Snapshot, type Workload } from "../../core/doctor/checks.js";
+import { isReady, pendingHeals, replicaGroups, replicated, type PodView } from "../../core/upgrade/switch-over.js";
+import { PLUGIN_VERSION } from "../../core/version.js";
+import type { Kube } from "../../kube/client.js";
+import { PROVISIONER_CONTAINER } from "../pools/report.js";
+
+const CSI_PROBE = ["node", "/kadalu/bin/kadalu-csi", "probe"];
+const CRD = "kadalustorages.kadalu-operator.storage";
+
+const orUndefined = <T>(work: Promise<T>): Promise<T | undefined> => work.catch(() => undefined);
+
+export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
+  const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events] = await Promise.all([
+    orUndefined(kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace)),
+    orUndefined(kube.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD)),
+    orUndefined(kube.getObject("apps/v1", "StatefulSet", PROVISIONER_STATEFULSET, namespace)),
+    orUndefined(kube.getObject("apps/v1", "DaemonSet", NODEPLUGIN_DAEMONSET, namespace)),
+    kube.listPods(namespace, ""),
+    crdPools(kube, namespace),
+    kube.readConfigMapData(namespace, INFO_CONFIGMAP),
+    kube.listObjects("storage.k8s.io/v1", "StorageClass"),
+    kube.listObjects("v1", "PersistentVolumeClaim"),
+    kube.getPath<{ items: ClaimEvent[] }>("/api/v1/events", { fieldSelector: "involvedObject.kind=PersistentVolumeClaim" }).then((list) => list?.items ?? [], () => []),
+  ]);
+  const infos = decodeKadaluInfo(info ?? {}).pools;
+  const byName = new Map((pods as PodView[]).map((pod) => [pod.metadata?.name ?? "", pod]));
+  const mounted = infos.filter((pool) => !pool.single_pv_per_pool);
+  const provisionerPod = (pods as PodView[]).find((pod) => (pod.metadata?.name ?? "").startsWith(`${PROVISIONER_STATEFULSET}-`) && isReady(pod));
+  const [probes, heals] = await Promise.all([
+    mounted.length === 0 ? Promise.resolve(new Map()) : provisionerPod ? probe(kube, namespace, provisionerPod.metadata!.name!, mounted.map((pool) => `/mnt/${pool.volname}`)) : Promise.resolve("no ready CSI provisioner pod to look from"),
+    Promise.all(infos.filter((pool) => !isExternal(pool) && replicated(pool)).map(async (pool): Promise<[string, number | string]> => {
+      const pod = replicaGroups(pool).flat().find((name) => isReady(byName.get(name)));
+      if (!pod) return [pool.volname, "no server pod of the pool is ready to ask"];
+      try {
+        const result = await kube.exec(namespace, pod, "server", ["/kadalu/heal-info.sh", pool.volname]);
+        const count = result.exitCode === 0 ? pendingHeals(result.stdout.toString("utf8")) : undefined;
+        return [pool.volname, count ?? `the heal report from ${pod} gives no count for every brick`];
+      } catch (error) {
+        return [pool.volname, `heal-info.sh in ${pod}: ${(error as Error).message}`];
+      }
+    })),
+  ]);
+  return {
+    namespace, pluginVersion: PLUGIN_VERSION,
+    operator: operator as Workload | undefined, provisioner: provisioner as Workload | undefined, nodeplugin: nodeplugin as Workload | undefined,
+    crdEstablished: crd ? Boolean((crd as any).status?.conditions?.some((c: { type: string; status: string }) => c.type === "Established" && c.status === "True")) : undefined,
+    pods: pods as PodView[], pools, infos, probes, heals: new Map(heals),
+    kadaluStorageClasses: classes.filter((sc) => (sc as { provisioner?: string }).provisioner === "kadalu").map((sc) => sc.metadata.name),
+    claims: claims as unknown as Claim[],
+    events,
+  };
+}
+
+async function crdPools(kube: Kube, namespace: string) {
+  return kube.listPools(namespace).catch(() => []);
+}
+
+async function probe(kube: Kube, namespace: string, pod: string, dirs: string[]) {
+  try {
+    const result = await kube.exec(namespace, pod, PROVISIONER_CONTAINER, [...CSI_PROBE, ...dirs]);
+    if (result.exitCode !== 0) return `the provisioner's probe failed (exit ${result.exitCode}): ${result.stderr.toString().trim()}`;
+    return parseProbe(result.stdout.toString("utf8"));
+  } catch (error) {
+    return `exec into ${pod}: ${(error as Error).message}`;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * `doctor`'s diagnosis: small pure checks over what was fetched once (one list per kind, one exec into
+ * the provisioner, one heal report per replicated pool). Each finding says how bad it is, what and
+ * where, and the next command to run.
+ */
+import { isExternal, type PoolInfo } from "../info/codec.js";
+import { serverPodName, storageClassName } from "../naming.js";
+import type { KadaluStorage } from "../pool/types.js";
+import { isReady, replicaGroups, replicated, type PodView } from "../upgrade/switch-over.js";
+
+export type Severity = "ok" | "warning" | "critical";
+
+export interface Finding {
+  severity: Severity;
+  check: string;
+  where: string;
+  message: string;
+  /** The next command to run (absent on ok findings). */
+  next?: string;
+  /** What the finding rests on, for --verbose. */
+  evidence?: string;
+}
+
+export interface Workload {
+  metadata?: { name?: string; labels?: Record<string, string> };
+  spec?: { replicas?: number; template?: { spec?: { containers?: { name: string; image?: string }[] } } };
+  status?: { availableReplicas?: number; readyReplicas?: number; desiredNumberScheduled?: number; numberReady?: number };
+}
+
+export interface Claim {
+  metadata?: { name?: string; namespace?: string };
+  spec?: { storageClassName?: string };
+  status?: { phase?: string };
+}
+
+export interface ClaimEvent {
+  involvedObject?: { kind?: string; name?: string; namespace?: string };
+  type?: string;
+  reason?: string;
+  message?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+}
+
+/** What the provisioner's exec said of each pool's mount and stat.db. */
+export interface PoolProbe {
+  mount: "ok" | "dead" | "missing";
+  statDb: "ok" | "unreadable" | "missing";
+  detail?: string;
+}
+
+export interface Snapshot {
+  namespace: string;
+  pluginVersion: string;
+  operator?: Workload;
+  crdEstablished?: boolean;
+  provisioner?: Workload;
+  nodeplugin?: Workload;
+  pods: PodView[];
+  pools: KadaluStorage[];
+  infos: PoolInfo[];
+  /** Per pool: the provisioner's probe, or why it could not be made. */
+  probes: Map<string, PoolProbe> | string;
+  /** Per replicated pool: pending heal entries, or why they are unknown. */
+  heals: Map<string, number | string>;
+  kadaluStorageClasses: string[];
+  claims: Claim[];
+  events: ClaimEvent[];
+}
+
+export interface Thresholds {
+  warnPercent: number;
+  criticalPercent: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = { warnPercent: 80, criticalPercent: 90 };
+
+/** Exit codes a script can branch on; 1 and 2 stay runtime failure and usage. */
+export const DOCTOR_EXIT = { healthy: 0, warning: 3, critical: 4 } as const;
+
+const ok = (check: string, where: string, message: string, evidence?: string): Finding => ({ severity: "ok", check, where, message, evidence });
+const tagOf = (image: string | undefined): string | undefined => image?.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : undefined;
+const imageOf = (workload: Workload | undefined, container: string): string | undefined => workload?.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
+const podsNamed = (pods: PodView[], prefix: string): PodView[] => pods.filter((pod) => (pod.metadata?.name ?? "").startsWith(prefix));
+
+export function operatorCheck(s: Snapshot): Finding[] {
+  const ns = s.namespace;
+  if (!s.operator) return [{ severity: "critical", check: "operator", where: `deployment/operator`, message: `the Kadalu operator is not installed in namespace "${ns}"`, next: "kubectl kadalu install" }];
+  const available = s.operator.status?.availableReplicas ?? 0;
+  if (available < 1) {
+    const pod = podsNamed(s.pods, "operator-")[0]?.metadata?.name;
+    const scaled = s.operator.spec?.replicas === 0;
+    return [{
+      severity: "critical", check: "operator", where: "deployment/operator",
+      message: scaled ? "the operator is scaled to 0: pools are not reconciled" : "the operator is not available: pools are not reconciled",
+      next: scaled ? `kubectl -n ${ns} scale deployment operator --replicas=1` : pod ? `kubectl kadalu logs -p ${pod}` : `kubectl -n ${ns} describe deployment operator`,
+    }];
+  }
+  return [ok("operator", "deployment/operator", `available (version ${tagOf(imageOf(s.operator, "kadalu-operator")) ?? "?"})`)];
+}
+
+export function crdCheck(s: Snapshot): Finding[] {
+  if (s.crdEstablished) return [ok("crd", "kadalustorages.kadalu-operator.storage", "established")];
+  return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: s.crdEstablished === undefined ? "the KadaluStorage CRD is missing" : "the KadaluStorage CRD is not established", next: "kubectl get crd kadalustorages.kadalu-operator.storage -o yaml" }];
+}
+
+export function csiCheck(s: Snapshot): Finding[] {
+  const ns = s.namespace;
+  const findings: Finding[] = [];
+  if (!s.provisioner) findings.push({ severity: "critical", check: "csi-provisioner", where: "statefulset/kadalu-csi-provisioner", message: "the CSI provisioner is not installed: no PVC of a Kadalu StorageClass is provisioned", next: "kubectl kadalu install" });
+  else if ((s.provisioner.status?.readyReplicas ?? 0) < 1) findings.push({ severity: "critical", check: "csi-provisioner", where: "pod/kadalu-csi-provisioner-0", message: "the CSI provisioner is not ready: PVCs stay Pending", next: `kubectl -n ${ns} describe pod kadalu-csi-provisioner-0` });
+  else findings.push(ok("csi-provisioner", "statefulset/kadalu-csi-provisioner", "ready"));
+  if (!s.nodeplugin) findings.push({ severity: "critical", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin", message: "the CSI nodeplugin is not installed: no Kadalu PV can be mounted", next: "kubectl kadalu install" });
+  else {
+    const desired = s.nodeplugin.status?.desiredNumberScheduled ?? 0;
+    const readyCount = s.nodeplugin.status?.numberReady ?? 0;
+    const unready = podsNamed(s.pods, "kadalu-csi-nodeplugin-").filter((pod) => !isReady(pod));
+    if (desired === 0 || readyCount < desired) {
+      findings.push({
+        severity: readyCount === 0 ? "critical" : "warning", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin",
+        message: `ready on ${readyCount}/${desired} nodes${unready.length ? `; not ready: ${unready.map((p) => `${p.metadata?.name} on ${p.spec?.nodeName ?? "?"}`).join(", ")}` : ""}: pods there cannot mount Kadalu PVs`,
+        next: unready[0] ? `kubectl -n ${ns} describe pod ${unready[0].metadata?.name}` : `kubectl -n ${ns} describe daemonset kadalu-csi-nodeplugin`,
+      });
+    } else findings.push(ok("csi-nodeplugin", "daemonset/kadalu-csi-nodeplugin", `ready on ${readyCount}/${desired} nodes`));
+  }
+  return findings;
+}
+
+export function versionCheck(s: Snapshot): Finding[] {
+  const versions = new Map<string, string | undefined>([
+    ["operator", tagOf(imageOf(s.operator, "kadalu-operator"))],
+    ["CSI provisioner", tagOf(imageOf(s.provisioner, "kadalu-provisioner"))],
+    ["CSI nodeplugin", tagOf(imageOf(s.nodeplugin, "kadalu-nodeplugin"))],
+  ]);
+  const differing = [...versions].filter(([, version]) => version !== undefined && version !== s.pluginVersion);
+  if (differing.length === 0) return [ok("versions", "plugin, operator, CSI", `all ${s.pluginVersion}`)];
+  return [{
+    severity: "warning", check: "versions", where: "plugin, operator, CSI",
+    message: `this plugin is ${s.pluginVersion}; ${differing.map(([what, version]) => `${what} ${version}`).join(", ")}`,
+    next: "kubectl kadalu install --upgrade",
+  }];
+}
+
+export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresholds): Finding[] {
+  const ns = s.namespace;
+  const name = pool.metadata.name;
+  const where = `pool/${name}`;
+  const findings: Finding[] = [];
+  const state = pool.status?.state;
+  if (state !== "ready") {
+    findings.push({
+      severity: state === "error" || state === "blocked" ? "critical" : "warning", check: "pool-state", where,
+      message: `state ${state ?? "unknown"}${pool.status?.message ? `: ${pool.status.message}` : ""}`,
+      next: `kubectl -n ${pool.metadata.namespace ?? ns} describe kadalustorage ${name}`,
+    });
+  } else findings.push(ok("pool-state", where, "ready"));
+  const info = s.infos.find((candidate) => candidate.volname === name);
+  if (info && !isExternal(info)) {
+    const byName = new Map(s.pods.map((pod) => [pod.metadata?.name ?? "", pod]));
+    const bricks = info.bricks.map((brick) => serverPodName(name, brick.brick_index));
+    const down = bricks.filter((podName) => !isReady(byName.get(podName)));
+    if (down.length) {
+      const groups = replicaGroups(info);
+      const lost = groups.some((group) => group.filter((podName) => down.includes(podName)).length > (replicated(info) ? Math.floor((group.length - 1) / 2) : 0));
+      findings.push({
+        severity: lost ? "critical" : "warning", check: "bricks", where,
+        message: `server pod${down.length > 1 ? "s" : ""} ${down.map((podName) => `${podName} (${byName.get(podName)?.status?.phase ?? "missing"})`).join(", ")} not ready${lost ? ": a replica set lost its quorum, its files are not writable" : ""}`,
+        next: byName.get(down[0]!) ? `kubectl kadalu logs -p ${down[0]}` : `kubectl -n ${ns} describe statefulset ${down[0]!.replace(/-0$/, "")}`,
+      });
+    } else findings.push(ok("bricks", where, `${bricks.length}/${bricks.length} server pods ready`));
+  }
+  if (typeof s.probes === "string") {
+    if (!info?.single_pv_per_pool) findings.push({ severity: "warning", check: "mount", where, message: `not checked: ${s.probes}`, next: `kubectl -n ${ns} get pods -l app.kubernetes.io/name=kadalu-csi-provisioner` });
+  } else if (info && !info.single_pv_per_pool) {
+    const probe = s.probes.get(name);
+    if (!probe || probe.mount === "missing") findings.push({ severity: "critical", check: "mount", where, message: "the provisioner has not mounted the pool: PVs of it cannot be created", next: "kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner" });
+    else if (probe.mount === "dead") findings.push({ severity: "critical", check: "mount", where, message: `the provisioner's mount of the pool does not answer (${probe.detail ?? "ENOTCONN"}): its FUSE client died or no brick answers`, next: "kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner", evidence: probe.detail });
+    else if (probe.statDb !== "ok") findings.push({ severity: "critical", check: "stat.db", where, message: `stat.db is ${probe.statDb}: usage cannot be accounted`, next: `kubectl -n ${ns} exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- ls -l /mnt/${name}/stat.db`, evidence: probe.detail });
+    else findings.push(ok("mount", where, "mounted, stat.db readable"));
+  }
+  const usage = pool.status?.usage;
+  if (usage && usage.capacityBytes > 0) {
+    const percent = (usage.provisionedBytes / usage.capacityBytes) * 100;
+    const severity: Severity = percent >= thresholds.criticalPercent ? "critical" : percent >= thresholds.warnPercent ? "warning" : "ok";
+    findings.push({
+      severity, check: "capacity", where, message: `${percent.toFixed(1)}% provisioned (${usage.pvCount} PVs)`,
+      ...(severity === "ok" ? {} : { next: info && !isExternal(info) ? `kubectl kadalu storage-add ${name} --type ${info.type} ... (more storage units)` : `kubectl kadalu storage-list ${name} --status` }),
+    });
+  }
+  const heals = s.heals.get(name);
+  if (typeof heals === "number") {
+    findings.push(heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending`, next: `kubectl kadalu healinfo --name ${name}` } : ok("heals", where, "no heal pending"));
+  } else if (typeof heals === "string") findings.push({ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: `kubectl kadalu healinfo --name ${name}` });
+  return findings;
+}
+
+/** PVCs of Kadalu StorageClasses that stay Pending, with what their latest event says. */
+export function pendingClaimChecks(s: Snapshot, pool?: string): Finding[] {
+  const classes = new Set(s.kadaluStorageClasses.filter((name) => !pool || name === storageClassName(pool)));
+  return s.claims.filter((claim) => claim.status?.phase === "Pending" && classes.has(claim.spec?.storageClassName ?? "")).map((claim) => {
+    const namespace = claim.metadata?.namespace ?? "default";
+    const events = s.events
+      .filter((event) => event.involvedObject?.kind === "PersistentVolumeClaim" && event.involvedObject.name === claim.metadata?.name && event.involvedObject.namespace === namespace)
+      .sort((a, b) => ((a.lastTimestamp ?? a.eventTime ?? "") < (b.lastTimestamp ?? b.eventTime ?? "") ? -1 : 1));
+    const latest = events.at(-1);
+    return {
+      severity: "warning" as const, check: "pvc", where: `pvc/${namespace}/${claim.metadata?.name}`,
+      message: `Pending (${claim.spec?.storageClassName})${latest ? `: ${latest.reason}: ${latest.message}` : ": no event yet"}`,
+      next: `kubectl -n ${namespace} describe pvc ${claim.metadata?.name}`,
+      evidence: events.map((event) => `${event.type} ${event.reason}: ${event.message}`).join("\n") || undefined,
+    };
+  });
+}
+
+export function diagnose(s: Snapshot, options: { pool?: string; thresholds?: Thresholds } = {}): Finding[] {
+  const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
+  const pools = s.pools.filter((pool) => !options.pool || pool.metadata.name === options.pool);
+  const cluster = options.pool ? [] : [...operatorCheck(s), ...crdCheck(s), ...csiCheck(s), ...versionCheck(s)];
+  return [...cluster, ...pools.flatMap((pool) => poolChecks(s, pool, thresholds)), ...pendingClaimChecks(s, options.pool)];
+}
+
+export function exitCodeOf(findings: Finding[]): number {
+  if (findings.some((finding) => finding.severity === "critical")) return DOCTOR_EXIT.critical;
+  if (findings.some((finding) => finding.severity === "warning")) return DOCTOR_EXIT.warning;
+  return DOCTOR_EXIT.healthy;
+}
+
+/** The provisioner's probe output: `<pool> <mount> <statdb> [detail]` per line. */
+export function parseProbe(text: string): Map<string, PoolProbe> {
+  const probes = new Map<string, PoolProbe>();
+  for (const line of text.split("\n")) {
+    const [pool, mount, statDb, ...detail] = line.split("\t");
+    if (!pool || !mount || !statDb) continue;
+    if (!["ok", "dead", "missing"].includes(mount) || !["ok", "unreadable", "missing"].includes(statDb)) continue;
+    probes.set(pool, { mount: mount as PoolProbe["mount"], statDb: statDb as PoolProbe["statDb"], ...(detail.length ? { detail: detail.join(" ").trim() } : {}) });
+  }
+  return probes;
+}

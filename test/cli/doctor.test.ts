@@ -1,0 +1,100 @@
+/**
+ * `doctor` on the sandbox (the real operator and CSI driver on the API test server, pools in local
+ * directories): a healthy install, then faults injected one at a time, each named with its next command,
+ * and the exit code a script branches on.
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBin, type CliResult } from "../helpers/cli.js";
+import { startSandbox, type Sandbox } from "../sandbox/sandbox.js";
+
+let sandbox: Sandbox;
+const cli = (...args: string[]): Promise<CliResult> => runBin(args, { KUBECONFIG: sandbox.kubeconfig, NO_COLOR: "1" });
+const doctor = (...args: string[]) => cli("doctor", "-n", "kadalu", ...args);
+const lineOf = (result: CliResult, check: string): string => result.stdout.split("\n").find((line) => new RegExp(`^\\S+\\s+${check}\\s`).test(line)) ?? `(no ${check} line in)\n${result.stdout}`;
+const until = async (what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> => {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}\n${sandbox.logs.slice(-10).join("\n")}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  expect((await cli("install", "--wait", "--timeout", "60s")).code).toBe(0);
+  const add = await cli("storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/data/pool1", "--path", "kube2:/data/pool1", "--path", "kube3:/data/pool1", "--yes", "--wait", "--timeout", "60s");
+  expect(add.code, add.stderr).toBe(0);
+  // One PVC: the provisioner then writes the pool's usage into its status.
+  sandbox.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: "default" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } } } as never);
+  await until("the PVC's usage in the pool's status", () => sandbox.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")?.status?.usage?.pvCount === 1);
+}, 120_000);
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+describe("doctor on the sandbox", () => {
+  it("a healthy install: everything ok but the heal check, which the sandbox's brick pods cannot answer (no Gluster): exit 3", async () => {
+    const result = await doctor();
+    expect(result.stdout.split("\n")[0]).toMatch(/^SEVERITY\s+CHECK\s+WHERE\s+FINDING\s+NEXT$/);
+    expect(lineOf(result, "operator")).toMatch(/^ok\s+operator\s+deployment\/operator\s+available \(version [\w.-]+\)$/);
+    expect(lineOf(result, "csi-nodeplugin")).toMatch(/^ok\s+csi-nodeplugin\s+daemonset\/kadalu-csi-nodeplugin\s+ready on 3\/3 nodes$/);
+    expect(lineOf(result, "bricks")).toMatch(/^ok\s+bricks\s+pool\/pool1\s+3\/3 server pods ready$/);
+    expect(lineOf(result, "mount")).toMatch(/^ok\s+mount\s+pool\/pool1\s+mounted, stat.db readable$/);
+    expect(lineOf(result, "heals")).toMatch(/^warning\s+heals\s+pool\/pool1\s+heals not checked: .*\s+kubectl kadalu healinfo --name pool1$/);
+    expect(result.stderr).toBe("10 checks: 0 critical, 1 warning\n");
+    expect(result.code).toBe(3);
+    const json = JSON.parse((await doctor("-o", "json")).stdout);
+    expect(json).toMatchObject({ healthy: false, exitCode: 3 });
+    expect(json.findings.filter((f: { severity: string }) => f.severity !== "ok").map((f: { check: string }) => f.check)).toEqual(["heals"]);
+  });
+
+  it("a server pod not ready: a warning naming it and its logs", async () => {
+    const pod = sandbox.server.get("v1", "Pod", "kadalu", "server-pool1-1-0")!;
+    sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", { ...pod.status, conditions: [{ type: "Ready", status: "False" }] });
+    try {
+      const result = await doctor("--pool", "pool1");
+      expect(lineOf(result, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-1-0 \(Running\) not ready\s+kubectl kadalu logs -p server-pool1-1-0$/);
+      expect(result.stdout).not.toMatch(/\soperator\s/);
+    } finally {
+      sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", pod.status);
+    }
+  });
+
+  it("a full pool: critical at 90% provisioned, and --critical-at moves the line", async () => {
+    const pool = sandbox.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")!;
+    const usage = pool.status.usage;
+    sandbox.server.setStatus("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1", { ...pool.status, usage: { ...usage, provisionedBytes: Math.ceil(usage.capacityBytes * 0.95) } });
+    const full = await doctor("--pool", "pool1");
+    expect(lineOf(full, "capacity")).toMatch(/^critical\s+capacity\s+pool\/pool1\s+95\.0% provisioned \(\d+ PVs\)\s+kubectl kadalu storage-add pool1 --type Replica3 \.\.\. \(more storage units\)$/);
+    expect(full.code).toBe(4);
+    expect(lineOf(await doctor("--pool", "pool1", "--warn-at", "96", "--critical-at", "99"), "capacity")).toMatch(/^ok\s+capacity/);
+    expect((await doctor("--warn-at", "95", "--critical-at", "90")).stderr).toBe("error: --warn-at (95) must not be above --critical-at (90)\n");
+  });
+
+  it("the provisioner's pool directory gone: critical, the mount is missing", async () => {
+    rmSync(join(sandbox.provisionerRoot, "mnt", "pool1", "stat.db"));
+    const result = await doctor("--pool", "pool1");
+    expect(lineOf(result, "mount")).toMatch(/^critical\s+mount\s+pool\/pool1\s+the provisioner has not mounted the pool: PVs of it cannot be created\s+kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner$/);
+  });
+
+  it("the operator scaled to 0: critical, with the command that scales it back; exit 4", async () => {
+    const deployment = sandbox.server.get("apps/v1", "Deployment", "kadalu", "operator")!;
+    sandbox.server.objects.commit(sandbox.server.registry.byKind("apps/v1", "Deployment")!, deployment, { ...deployment, spec: { ...deployment.spec, replicas: 0 } }, undefined, { dryRun: false });
+    await until("the operator's availability to drop", () => sandbox.server.get("apps/v1", "Deployment", "kadalu", "operator")?.status?.availableReplicas === 0);
+    const result = await doctor();
+    expect(lineOf(result, "operator")).toMatch(/^critical\s+operator\s+deployment\/operator\s+the operator is scaled to 0: pools are not reconciled\s+kubectl -n kadalu scale deployment operator --replicas=1$/);
+    expect(result.code).toBe(4);
+  });
+
+  it("an unknown pool is a runtime failure (exit 1); bad thresholds are usage errors (exit 2)", async () => {
+    const missing = await doctor("--pool", "nope");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('error: storage pool "nope" not found in namespace "kadalu"; pools: pool1\n');
+    const badPercent = await doctor("--warn-at", "eighty");
+    expect(badPercent.code).toBe(2);
+    expect(badPercent.stderr).toBe('error: --warn-at must be a percentage between 0 and 100, not "eighty"\n');
+  });
+});
