@@ -1,4 +1,4 @@
-/** Reads the regular files of a tar stream (ustar, GNU long names, pax paths): what `tar -c` in a pod sends. */
+/** Reads the regular files of a tar stream (ustar, GNU long names, pax paths): what `tar -c` in a pod sends; and writes ustar archives of regular files. */
 
 export interface TarEntry {
   name: string;
@@ -70,4 +70,43 @@ export function readTar(archive: Buffer): TarEntry[] {
   }
   if (entries.length === 0 && archive.length === 0) return entries;
   throw new Error("tar archive ended without its end marker");
+}
+
+function putString(header: Buffer, offset: number, length: number, text: string): void {
+  header.write(text, offset, Math.min(length, Buffer.byteLength(text)), "utf8");
+}
+
+function putOctal(header: Buffer, offset: number, length: number, value: number): void {
+  putString(header, offset, length, `${value.toString(8).padStart(length - 1, "0")}\0`);
+}
+
+/** Splits a path into ustar's prefix (155) and name (100), or throws when it cannot fit. */
+function ustarName(path: string): { prefix: string; name: string } {
+  if (Buffer.byteLength(path) <= 100) return { prefix: "", name: path };
+  const cut = path.lastIndexOf("/", 155);
+  if (cut <= 0 || Buffer.byteLength(path.slice(cut + 1)) > 100 || Buffer.byteLength(path.slice(0, cut)) > 155) throw new Error(`tar: path too long for ustar: ${path}`);
+  return { prefix: path.slice(0, cut), name: path.slice(cut + 1) };
+}
+
+/** A ustar archive of regular files, in the order given (mode 0644, owner 0, one time for all). */
+export function writeTar(entries: TarEntry[], mtimeSeconds: number): Buffer {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const header = Buffer.alloc(BLOCK);
+    const { prefix, name } = ustarName(entry.name);
+    putString(header, 0, 100, name);
+    putOctal(header, 100, 8, 0o644);
+    putOctal(header, 108, 8, 0);
+    putOctal(header, 116, 8, 0);
+    putOctal(header, 124, 12, entry.data.length);
+    putOctal(header, 136, 12, Math.floor(mtimeSeconds));
+    header[156] = 48; // "0": a regular file
+    putString(header, 257, 6, "ustar\0");
+    putString(header, 263, 2, "00");
+    putString(header, 345, 155, prefix);
+    putString(header, 148, 8, `${headerSum(header).toString(8).padStart(6, "0")}\0 `);
+    blocks.push(header, entry.data, Buffer.alloc((BLOCK - (entry.data.length % BLOCK)) % BLOCK));
+  }
+  blocks.push(Buffer.alloc(BLOCK * 2));
+  return Buffer.concat(blocks);
 }

@@ -4,7 +4,7 @@
  * the operator and the CSI provisioner as local processes (each with its own ServiceAccount's token), and
  * a real GlusterFS Replica3 volume as the pool. Pods do not run: the node agent reports them Running.
  */
-import { existsSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -103,6 +103,68 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
     const list = await cli("storage-list", "--status");
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/\npool1\s+Replica3\s+3\s+delete\s+[\d.]+ \w?i?B\s+3\.5 GiB\s+[\d.]+%\s+3\s+500\.0 MiB\s+1\.2 GiB\s+2\.0 GiB\n/);
+  });
+
+  step("doctor: healthy, then each injected fault named with its next command (dead FUSE mount, Pending PVC, brick pod down, full pool, operator scaled to 0)", async () => {
+    const doctor = (...args: string[]) => cli("doctor", ...args);
+    const line = (result: { stdout: string }, check: string, where = ""): string => result.stdout.split("\n").find((l) => new RegExp(`^\\S+\\s+${check}\\s+${where}`).test(l)) ?? `(no ${check} line)\n${result.stdout}`;
+    // The brick pods answer upstream's heal-info.sh with the real glfsheal's report.
+    for (const index of [0, 1, 2]) {
+      agent.onExec("kadalu", `server-pool1-${index}-0`, "server", async (context) => {
+        if (context.command[0] !== "/kadalu/heal-info.sh" || !context.command[1]) return 127;
+        context.stdout.write(await gluster.healInfo(context.command[1]));
+        return 0;
+      });
+    }
+    const healthy = await doctor();
+    expect(healthy.code, `${healthy.stdout}${healthy.stderr}`).toBe(0);
+    expect(line(healthy, "mount")).toMatch(/^ok\s+mount\s+pool\/pool1\s+mounted, stat\.db readable$/);
+    expect(line(healthy, "heals")).toMatch(/^ok\s+heals\s+pool\/pool1\s+no heal pending$/);
+
+    // The provisioner's FUSE client dies: its mount answers ENOTCONN.
+    const fuse = readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).find((entry) => {
+      try {
+        const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
+        return args[args.indexOf("--volfile-id") + 1] === "pool1" && args.at(-1) === "/mnt/pool1";
+      } catch {
+        return false;
+      }
+    });
+    expect(fuse, "the provisioner's FUSE client of pool1").toMatch(/^\d+$/);
+    process.kill(Number(fuse), "SIGKILL");
+    const dead = await doctor("--pool", "pool1");
+    expect(dead.code).toBe(4);
+    expect(line(dead, "mount")).toMatch(/^critical\s+mount\s+pool\/pool1\s+the provisioner's mount of the pool does not answer \(ENOTCONN\): its FUSE client died or no brick answers\s+kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner$/);
+    // The driver mounts it again by itself.
+    await waitUntil("the provisioner to mount pool1 again", async () => line(await doctor("--pool", "pool1"), "mount").startsWith("ok") || undefined, 60_000, 1000);
+
+    // A PVC no pool has room for: the real csi-provisioner's event says why.
+    await cluster.admin.post("/api/v1/namespaces/default/persistentvolumeclaims", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "too-big" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "100Ti" } } } });
+    await waitUntil("the provisioner's ProvisioningFailed event", async () => line(await doctor(), "pvc").includes("ProvisioningFailed") || undefined, 60_000, 1000);
+    expect(line(await doctor(), "pvc")).toMatch(/^warning\s+pvc\s+pvc\/default\/too-big\s+Pending \(kadalu\.pool1\): ProvisioningFailed: .*ResourceExhausted.*no pool has room.*\s+kubectl -n default describe pvc too-big$/);
+    await cluster.admin.delete("/api/v1/namespaces/default/persistentvolumeclaims/too-big");
+
+    // A brick pod not ready, and the pool almost full (as the provisioner reports it).
+    const brickPod = "/api/v1/namespaces/kadalu/pods/server-pool1-2-0";
+    const live = await cluster.admin.get(brickPod);
+    await cluster.admin.merge(`${brickPod}/status`, { status: { conditions: live.status.conditions.map((c: any) => (c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False" } : c)) } });
+    const usage = (await pool()).status.usage;
+    await cluster.admin.merge("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1/status", { status: { usage: { ...usage, provisionedBytes: Math.ceil(usage.capacityBytes * 0.85) } } });
+    const degraded = await doctor("--pool", "pool1");
+    expect(line(degraded, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-2-0 \(Running\) not ready\s+kubectl kadalu logs -p server-pool1-2-0$/);
+    expect(line(degraded, "capacity")).toMatch(/^warning\s+capacity\s+pool\/pool1\s+85\.0% provisioned/);
+    expect(degraded.code).toBe(3);
+    await cluster.admin.merge(`${brickPod}/status`, { status: { conditions: live.status.conditions } });
+    await cluster.admin.merge("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1/status", { status: { usage } });
+
+    // The operator's Deployment scaled to 0: the real Deployment controller reports it unavailable.
+    await cluster.admin.merge("/apis/apps/v1/namespaces/kadalu/deployments/operator", { spec: { replicas: 0 } });
+    await waitUntil("the operator to be unavailable", async () => line(await doctor(), "operator").startsWith("critical") || undefined, 60_000, 500);
+    const down = await doctor();
+    expect(line(down, "operator")).toMatch(/^critical\s+operator\s+deployment\/operator\s+the operator is scaled to 0: pools are not reconciled\s+kubectl -n kadalu scale deployment operator --replicas=1$/);
+    expect(down.code).toBe(4);
+    await cluster.admin.merge("/apis/apps/v1/namespaces/kadalu/deployments/operator", { spec: { replicas: 1 } });
+    await waitUntil("the operator to be available again", async () => ((await cluster.admin.get("/apis/apps/v1/namespaces/kadalu/deployments/operator")).status?.availableReplicas ?? 0) >= 1 || undefined, 60_000, 500);
   });
 
   step("a PVC expands through the real csi-resizer (its pod informer syncs under the provisioner's token)", async () => {

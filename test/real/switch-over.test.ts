@@ -73,6 +73,7 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
   const pods = async (): Promise<any[]> => (await cluster.admin.get("/api/v1/namespaces/kadalu/pods")).items;
   const ready = (pod: any): boolean => pod?.status?.phase === "Running" && !pod.metadata.deletionTimestamp && pod.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
   const healReport = (): Promise<string> => gluster.healInfo("pool1");
+  const published = new Set<string>();
   let failed: string | undefined;
   const step = (name: string, body: () => Promise<void>, timeout = 240_000): void => {
     it(name, async (context) => {
@@ -159,6 +160,8 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
   }, 300_000);
 
   afterAll(async () => {
+    // A step that failed half way may have left a PV published: its loop device would outlive the test.
+    for (const target of published) await node?.node("NodeUnpublishVolume", { volume_id: "any", target_path: target }).catch(() => undefined);
     controller?.close();
     node?.close();
     await processes?.stopAll();
@@ -268,6 +271,10 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     await waitUntil(`the nodeplugin to serve\n${nodeplugin.process.tail()}`, () => nodeplugin.process.tail(200).includes("serving on") || undefined, 30_000);
     controller = csiClient(`unix://${provisioner.socket}`);
     node = csiClient(`unix://${socket}`);
+    const publish = async (request: { volume_id: string; target_path: string; [field: string]: unknown }) => {
+      published.add(request.target_path);
+      return node.node("NodePublishVolume", request);
+    };
     const inside = async (script: string, ...args: string[]): Promise<string> => (await nodeplugin.exec(["sh", "-c", script, "sh", ...args])).stdout;
     const mount = (mode: string) => ({ mount: {}, access_mode: { mode } });
     const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
@@ -279,7 +286,7 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     // subvol, on the Replica3 pool and on the External pool: the data upstream wrote is there, and it grows.
     for (const pv of PVS.filter((p) => p.pvtype === "subvol")) {
       const target = `${KUBELET}/pods/app-uid/volumes/kubernetes.io~csi/${pv.name}/mount`;
-      await node.node("NodePublishVolume", { volume_id: pv.name, target_path: target, volume_capability: mount("MULTI_NODE_MULTI_WRITER"), volume_context: upstreamContext(pv) });
+      await publish({ volume_id: pv.name, target_path: target, volume_capability: mount("MULTI_NODE_MULTI_WRITER"), volume_context: upstreamContext(pv) });
       expect(await inside('cat "$1/marker"', target)).toBe("written by upstream\n");
       const grown = await controller.controller("ControllerExpandVolume", { volume_id: pv.name, capacity_range: { required_bytes: 128 * MiB } });
       expect(grown).toMatchObject({ capacity_bytes: 128 * MiB, node_expansion_required: false });
@@ -289,7 +296,7 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     // virtblock: upstream's XFS file, loop-mounted, grown on the node.
     const virt = PVS[1]!;
     const virtTarget = `${KUBELET}/pods/app-uid/volumes/kubernetes.io~csi/${virt.name}/mount`;
-    await node.node("NodePublishVolume", { volume_id: virt.name, target_path: virtTarget, volume_capability: mount("SINGLE_NODE_WRITER"), volume_context: upstreamContext(virt) });
+    await publish({ volume_id: virt.name, target_path: virtTarget, volume_capability: mount("SINGLE_NODE_WRITER"), volume_context: upstreamContext(virt) });
     expect(await inside('findmnt -n -o FSTYPE "$1"', virtTarget)).toBe("xfs\n");
     await controller.controller("ControllerExpandVolume", { volume_id: virt.name, capacity_range: { required_bytes: 512 * MiB } });
     await node.node("NodeExpandVolume", { volume_id: virt.name, volume_path: virtTarget, capacity_range: { required_bytes: 512 * MiB } });
@@ -299,7 +306,7 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     // rawblock: upstream's file as a loop device; what upstream wrote reads back; it grows.
     const raw = PVS[2]!;
     const rawTarget = `${KUBELET}/plugins/kubernetes.io/csi/volumeDevices/publish/${raw.name}/app-uid`;
-    await node.node("NodePublishVolume", { volume_id: raw.name, target_path: rawTarget, volume_capability: BLOCK, volume_context: upstreamContext(raw) });
+    await publish({ volume_id: raw.name, target_path: rawTarget, volume_capability: BLOCK, volume_context: upstreamContext(raw) });
     expect(await inside('dd if="$1" bs=512 skip=8 count=1 status=none | head -c 18', rawTarget)).toBe("upstream raw block");
     await controller.controller("ControllerExpandVolume", { volume_id: raw.name, capacity_range: { required_bytes: 96 * MiB } });
     await node.node("NodeExpandVolume", { volume_id: raw.name, volume_path: rawTarget, capacity_range: { required_bytes: 96 * MiB } });
@@ -308,7 +315,7 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
 
     // The single-PV pool: the whole volume, as upstream published it.
     const spTarget = `${KUBELET}/pods/app-uid/volumes/kubernetes.io~csi/sp1-pv/mount`;
-    await node.node("NodePublishVolume", { volume_id: "sp1-pv", target_path: spTarget, volume_capability: mount("MULTI_NODE_MULTI_WRITER"), volume_context: { type: "External", hostvol: "sp1", pvtype: "subvol", fstype: "xfs", single_pv_per_pool: "True", gvolname: "sp1", gserver: "127.0.0.2", options: "" } });
+    await publish({ volume_id: "sp1-pv", target_path: spTarget, volume_capability: mount("MULTI_NODE_MULTI_WRITER"), volume_context: { type: "External", hostvol: "sp1", pvtype: "subvol", fstype: "xfs", single_pv_per_pool: "True", gvolname: "sp1", gserver: "127.0.0.2", options: "" } });
     expect(await inside('cat "$1/marker"', spTarget)).toBe("the whole volume is one PV\n");
     await node.node("NodeUnpublishVolume", { volume_id: "sp1-pv", target_path: spTarget });
 

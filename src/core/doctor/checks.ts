@@ -194,7 +194,7 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
   return findings;
 }
 
-/** PVCs of Kadalu StorageClasses that stay Pending, with what their latest event says. */
+/** PVCs of Kadalu StorageClasses that stay Pending, with what their latest warning (else latest event) says. */
 export function pendingClaimChecks(s: Snapshot, pool?: string): Finding[] {
   const classes = new Set(s.kadaluStorageClasses.filter((name) => !pool || name === storageClassName(pool)));
   return s.claims.filter((claim) => claim.status?.phase === "Pending" && classes.has(claim.spec?.storageClassName ?? "")).map((claim) => {
@@ -202,7 +202,8 @@ export function pendingClaimChecks(s: Snapshot, pool?: string): Finding[] {
     const events = s.events
       .filter((event) => event.involvedObject?.kind === "PersistentVolumeClaim" && event.involvedObject.name === claim.metadata?.name && event.involvedObject.namespace === namespace)
       .sort((a, b) => ((a.lastTimestamp ?? a.eventTime ?? "") < (b.lastTimestamp ?? b.eventTime ?? "") ? -1 : 1));
-    const latest = events.at(-1);
+    // A warning says why; the PV controller's "waiting for a volume" repeats after it and says nothing new.
+    const latest = events.filter((event) => event.type === "Warning").at(-1) ?? events.at(-1);
     return {
       severity: "warning" as const, check: "pvc", where: `pvc/${namespace}/${claim.metadata?.name}`,
       message: `Pending (${claim.spec?.storageClassName})${latest ? `: ${latest.reason}: ${latest.message}` : ": no event yet"}`,
