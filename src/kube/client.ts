@@ -254,9 +254,9 @@ export class Kube {
   }
 
   /** A container's log as text. */
-  async readLog(namespace: string, pod: string, container: string, query: { tailLines?: number; sinceSeconds?: number; previous?: boolean }): Promise<string> {
+  async readLog(namespace: string, pod: string, container: string, query: { tailLines?: number; sinceSeconds?: number; previous?: boolean; limitBytes?: number }): Promise<string> {
     const text = await this.rawGet<unknown>(`cannot read the logs of ${pod}/${container}`, `/api/v1/namespaces/${namespace}/pods/${pod}/log`, {
-      container, tailLines: query.tailLines?.toString(), sinceSeconds: query.sinceSeconds?.toString(), previous: query.previous ? "true" : undefined,
+      container, tailLines: query.tailLines?.toString(), sinceSeconds: query.sinceSeconds?.toString(), previous: query.previous ? "true" : undefined, limitBytes: query.limitBytes?.toString(),
     });
     return text === undefined ? "" : typeof text === "string" ? text : JSON.stringify(text);
   }

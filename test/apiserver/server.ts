@@ -431,6 +431,9 @@ export class ApiServer {
     let text = (previous ? logs?.previous : logs?.current) ?? "";
     const tail = url.searchParams.get("tailLines");
     if (tail !== null) text = text.split("\n").filter((line, index, lines) => line || index < lines.length - 1).slice(-Number(tail)).map((line) => `${line}\n`).join("");
+    // As the kubelet: the first limitBytes bytes of what was selected.
+    const limit = url.searchParams.get("limitBytes");
+    if (limit !== null) text = Buffer.from(text).subarray(0, Number(limit)).toString();
     res.writeHead(200, { "Content-Type": "text/plain" });
     res.write(text);
     if (["true", "1"].includes(url.searchParams.get("follow") ?? "")) {

@@ -3,7 +3,9 @@
  * directories): a healthy install, then faults injected one at a time, each named with its next command,
  * and the exit code a script branches on.
  */
-import { rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBin, type CliResult } from "../helpers/cli.js";
@@ -78,6 +80,43 @@ describe("doctor on the sandbox", () => {
     rmSync(join(sandbox.provisionerRoot, "mnt", "pool1", "stat.db"));
     const result = await doctor("--pool", "pool1");
     expect(lineOf(result, "mount")).toMatch(/^critical\s+mount\s+pool\/pool1\s+the provisioner has not mounted the pool: PVs of it cannot be created\s+kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner$/);
+  });
+
+  it("support-bundle: SUMMARY.md and doctor.json first, then objects, events, logs and pool usage; no Secret data, no token, --redact applied", async () => {
+    const secretValue = "s3cr3t-do-not-ship";
+    const token = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from('{"sub":"system:serviceaccount:kadalu:kadalu-operator"}').toString("base64url")}.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg`;
+    sandbox.server.seed({ apiVersion: "v1", kind: "Secret", metadata: { name: "glusterquota-ssh-secret", namespace: "kadalu" }, data: { "ssh-privatekey": Buffer.from(secretValue).toString("base64") } } as never);
+    sandbox.server.seed({ apiVersion: "v1", kind: "Secret", type: "kubernetes.io/service-account-token", metadata: { name: "operator-token", namespace: "kadalu" }, data: { token: Buffer.from(token).toString("base64") } } as never);
+    const operatorPod = sandbox.server.list("v1", "Pod", "kadalu").find((pod) => pod.metadata.name.startsWith("operator-"))!.metadata.name;
+    sandbox.server.setPodLogs("kadalu", operatorPod, "kadalu-operator", `${"older line\n".repeat(400)}connected to storage.example.com with ${token}\nlast line\n`);
+    const out = mkdtempSync(join(tmpdir(), "kadalu-bundle-"));
+    try {
+      const result = await cli("support-bundle", "-n", "kadalu", "-d", out, "--redact", "storage.example.com", "--max-log-bytes", "2000");
+      expect(result.code, result.stderr).toBe(0);
+      const path = result.stdout.trim();
+      expect(path).toMatch(new RegExp(`^${out}/kadalu-support-\\d{8}T\\d{6}Z\\.tar\\.gz$`));
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      expect(result.stderr).toMatch(/^running doctor\n.*collecting the logs of \d+ containers\n\d+ files, [\d.]+ \w?i?B; doctor: \d+ critical, \d+ warning\n$/s);
+      const names = execFileSync("tar", ["-tzf", path], { encoding: "utf8" }).trim().split("\n").map((name) => name.replace(/^[^/]+\//, ""));
+      expect(names.slice(0, 2)).toEqual(["SUMMARY.md", "doctor.json"]);
+      for (const name of ["objects/kadalustorages.yaml", "objects/kadalu-info.yaml", "objects/workloads.yaml", "objects/storageclasses.yaml", "objects/persistentvolumes.yaml", "objects/persistentvolumeclaims.yaml", "events/namespace.yaml", "pools.json", "versions.json", `logs/${operatorPod}/kadalu-operator.log`]) expect(names).toContain(name);
+      const root = join(out, "x");
+      execFileSync("mkdir", [root]);
+      execFileSync("tar", ["-xzf", path, "-C", root, "--strip-components=1"]);
+      const everything = names.map((name) => readFileSync(join(root, name), "utf8")).join("\n");
+      expect(everything).not.toContain(secretValue);
+      expect(everything).not.toContain(Buffer.from(secretValue).toString("base64"));
+      expect(everything).not.toContain(token);
+      expect(everything).not.toContain("storage.example.com");
+      expect(everything).not.toMatch(/kind: Secret\b/);
+      const log = readFileSync(join(root, "logs", operatorPod, "kadalu-operator.log"), "utf8");
+      expect(log).toMatch(/^\[\.\.\. \d+ earlier bytes left out \(--max-log-bytes 2000\)\]\n/);
+      expect(log).toContain("connected to [REDACTED] with [REDACTED-TOKEN]\nlast line\n");
+      expect(readFileSync(join(root, "SUMMARY.md"), "utf8")).toMatch(/^# Kadalu support bundle\n[\s\S]*\| severity \| check \| where \| finding \| next \|/);
+      expect(JSON.parse(readFileSync(join(root, "pools.json"), "utf8")).items?.[0]?.name ?? JSON.parse(readFileSync(join(root, "pools.json"), "utf8"))).toBeTruthy();
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it("the operator scaled to 0: critical, with the command that scales it back; exit 4", async () => {

@@ -101,3 +101,19 @@ describe("doctor's checks", () => {
     ]);
   });
 });
+
+describe("support bundle contents", async () => {
+  const { boundLog, scrubber, tidy } = await import("../../src/core/doctor/bundle.js");
+  it("scrubs the --redact words (longest first) and anything shaped like a bearer token", () => {
+    const scrub = scrubber(["gluster1.example.com", "gluster1", ""]);
+    expect(scrub("mount gluster1.example.com:/gv0 and gluster1")).toBe("mount [REDACTED]:/gv0 and [REDACTED]");
+    expect(scrub("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlMTIz done")).toBe("Authorization: Bearer [REDACTED-TOKEN] done");
+  });
+  it("keeps a log's newest bytes from a line start, saying how much was left out", () => {
+    expect(boundLog("short\n", 100)).toBe("short\n");
+    expect(boundLog("aaaa\nbbbb\ncccc\n", 8)).toBe("[... 10 earlier bytes left out (--max-log-bytes 8)]\ncccc\n");
+  });
+  it("drops managedFields and the last-applied copy, keeps every other annotation", () => {
+    expect(tidy({ metadata: { name: "x", managedFields: [{}], annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}", keep: "1" } }, spec: { a: 1 } })).toEqual({ metadata: { name: "x", annotations: { keep: "1" } }, spec: { a: 1 } });
+  });
+});

@@ -4,6 +4,7 @@
  * the operator and the CSI provisioner as local processes (each with its own ServiceAccount's token), and
  * a real GlusterFS Replica3 volume as the pool. Pods do not run: the node agent reports them Running.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -165,6 +166,20 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
     expect(down.code).toBe(4);
     await cluster.admin.merge("/apis/apps/v1/namespaces/kadalu/deployments/operator", { spec: { replicas: 1 } });
     await waitUntil("the operator to be available again", async () => ((await cluster.admin.get("/apis/apps/v1/namespaces/kadalu/deployments/operator")).status?.availableReplicas ?? 0) >= 1 || undefined, 60_000, 500);
+  });
+
+  step("support-bundle on the real cluster: doctor's report first, the real pods' objects and logs, no Secret and no token", async () => {
+    const result = await cli("support-bundle", "-d", scratch);
+    expect(result.code, result.stderr).toBe(0);
+    const path = result.stdout.trim();
+    const names = execFileSync("tar", ["-tzf", path], { encoding: "utf8" }).trim().split("\n").map((name) => name.replace(/^[^/]+\//, ""));
+    expect(names.slice(0, 2)).toEqual(["SUMMARY.md", "doctor.json"]);
+    expect(names).toContain("logs/kadalu-csi-provisioner-0/kadalu-provisioner.log");
+    expect(names).toContain("objects/persistentvolumes.yaml");
+    const text = execFileSync("tar", ["-xzOf", path], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    expect(text).toContain("driver: kadalu");
+    expect(text).not.toMatch(/kind: Secret\b/);
+    expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./);
   });
 
   step("a PVC expands through the real csi-resizer (its pod informer syncs under the provisioner's token)", async () => {
