@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { allows, OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES, PROVISIONER_CLUSTER_RULES, type PolicyRule } from "../../src/core/manifests/rbac.js";
 import { StatDb } from "../../src/statdb/stat-db.js";
 import type { AuditEvent } from "./cluster.js";
@@ -17,6 +17,7 @@ import { Glusterd, BRICK_ADDRESS } from "./gluster.js";
 import { kadalu, startOperator, startProvisioner, type RunningProvisioner } from "./kadalu.js";
 import { NodeAgent } from "./node-agent.js";
 import { waitUntil, type Started } from "./processes.js";
+import { stepper } from "./steps.js";
 import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
 import { volumeDirectories } from "../helpers/pools.js";
 
@@ -36,19 +37,7 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
   const pool = () => cluster.admin.find("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1");
   const statefulSets = async (): Promise<string[]> => (await cluster.admin.get("/apis/apps/v1/namespaces/kadalu/statefulsets")).items.map((s: any) => s.metadata.name).sort();
   const cli = (...args: string[]) => kadalu(cluster.adminKubeconfig, args);
-  // Each step builds on the one before: after a failure the rest are skipped, not failed again.
-  let failed: string | undefined;
-  const step = (name: string, body: () => Promise<void>): void => {
-    it(name, async (context) => {
-      if (failed) context.skip(`an earlier step failed: ${failed}`);
-      try {
-        await body();
-      } catch (error) {
-        failed = name;
-        throw error;
-      }
-    });
-  };
+  const step = stepper();
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), "kadalu-story-"));

@@ -10,7 +10,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { encodePvMetadata, pvMetadataPath, pvPath, pvPrefix, type PvType } from "../../src/core/pv-layout.js";
 import { pendingHeals } from "../../src/core/upgrade/switch-over.js";
@@ -22,6 +22,7 @@ import { BIN, kadalu, startOperator, startProvisioner, type CliResult, type Runn
 import { startContained, type Contained } from "./namespace.js";
 import { NodeAgent } from "./node-agent.js";
 import { Processes, waitUntil, type Started } from "./processes.js";
+import { stepper } from "./steps.js";
 import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
 
 const NODES = ["kube1", "kube2", "kube3"];
@@ -74,18 +75,7 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
   const ready = (pod: any): boolean => pod?.status?.phase === "Running" && !pod.metadata.deletionTimestamp && pod.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
   const healReport = (): Promise<string> => gluster.healInfo("pool1");
   const published = new Set<string>();
-  let failed: string | undefined;
-  const step = (name: string, body: () => Promise<void>, timeout = 240_000): void => {
-    it(name, async (context) => {
-      if (failed) context.skip(`an earlier step failed: ${failed}`);
-      try {
-        await body();
-      } catch (error) {
-        failed = name;
-        throw error;
-      }
-    }, timeout);
-  };
+  const step = stepper(240_000);
 
   /** Writes what upstream's provisioner left on each volume, through a FUSE mount in a namespace of its own. */
   async function writeUpstreamVolumes(): Promise<void> {
