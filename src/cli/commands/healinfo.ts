@@ -8,6 +8,7 @@ import type { Deps } from "../deps.js";
 import type { GlobalOptions } from "../flags.js";
 import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js";
 import { ClusterError } from "../../core/errors.js";
+import { HEAL_INFO } from "../pools/heals.js";
 
 interface RawOptions extends GlobalOptions {
   name?: string;
@@ -33,7 +34,7 @@ async function healReport(kube: Kube, namespace: string, info: PoolInfo, pods: P
     const states = candidates.map((pod) => `${pod.metadata?.name} (${pod.status?.phase ?? "Unknown"})`).join(", ") || "none found";
     throw new ClusterError(`pool "${info.volname}" has no running server pod to ask; its pods: ${states}`);
   }
-  const result = await kube.exec(namespace, running.metadata!.name!, "server", ["/kadalu/heal-info.sh", info.volname]);
+  const result = await kube.exec(namespace, running.metadata!.name!, "server", [HEAL_INFO, info.volname]);
   if (result.exitCode !== 0) throw new ClusterError(`heal-info failed in ${running.metadata!.name} (exit ${result.exitCode}): ${result.stderr.trim()}`);
   return result.stdout.toString("utf8");
 }

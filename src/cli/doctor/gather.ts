@@ -6,9 +6,10 @@
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal } from "../../core/info/codec.js";
 import { NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
 import { parseProbe, type Claim, type ClaimEvent, type Snapshot, type Workload } from "../../core/doctor/checks.js";
-import { isReady, pendingHeals, replicaGroups, replicated, type PodView } from "../../core/upgrade/switch-over.js";
+import { isReady, replicated, type PodView } from "../../core/upgrade/switch-over.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { Kube } from "../../kube/client.js";
+import { poolHeals } from "../pools/heals.js";
 import { PROVISIONER_CONTAINER } from "../pools/report.js";
 
 const CSI_PROBE = ["node", "/kadalu/bin/kadalu-csi", "probe"];
@@ -35,17 +36,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
   const provisionerPod = (pods as PodView[]).find((pod) => (pod.metadata?.name ?? "").startsWith(`${PROVISIONER_STATEFULSET}-`) && isReady(pod));
   const [probes, heals] = await Promise.all([
     mounted.length === 0 ? Promise.resolve(new Map()) : provisionerPod ? probe(kube, namespace, provisionerPod.metadata!.name!, mounted.map((pool) => `/mnt/${pool.volname}`)) : Promise.resolve("no ready CSI provisioner pod to look from"),
-    Promise.all(infos.filter((pool) => !isExternal(pool) && replicated(pool)).map(async (pool): Promise<[string, number | string]> => {
-      const pod = replicaGroups(pool).flat().find((name) => isReady(byName.get(name)));
-      if (!pod) return [pool.volname, "no server pod of the pool is ready to ask"];
-      try {
-        const result = await kube.exec(namespace, pod, "server", ["/kadalu/heal-info.sh", pool.volname]);
-        const count = result.exitCode === 0 ? pendingHeals(result.stdout.toString("utf8")) : undefined;
-        return [pool.volname, count ?? `the heal report from ${pod} gives no count for every brick`];
-      } catch (error) {
-        return [pool.volname, `heal-info.sh in ${pod}: ${(error as Error).message}`];
-      }
-    })),
+    Promise.all(infos.filter((pool) => !isExternal(pool) && replicated(pool)).map(async (pool): Promise<[string, number | string]> => [pool.volname, await poolHeals(kube, namespace, pool, byName)])),
   ]);
   return {
     namespace, pluginVersion: PLUGIN_VERSION,

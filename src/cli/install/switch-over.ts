@@ -8,15 +8,15 @@ import { ClusterError } from "../../core/errors.js";
 import { formatDuration } from "../../core/duration.js";
 import { decodeKadaluInfo, INFO_CONFIGMAP, type PoolInfo } from "../../core/info/codec.js";
 import {
-  isReady, outdated, pendingHeals, preflight, replicaGroups, replicated, UPSTREAM_LEFTOVERS,
+  isReady, outdated, preflight, replicaGroups, replicated, UPSTREAM_LEFTOVERS,
   type PodView, type PoolHealth, type Preflight, type PvView, type WorkloadView,
 } from "../../core/upgrade/switch-over.js";
 import type { AnyObject, Kube } from "../../kube/client.js";
+import { healsIn, poolHeals } from "../pools/heals.js";
 import type { EventSink } from "./events.js";
 
 const POLL_MS = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const HEAL_INFO = "/kadalu/heal-info.sh";
 
 export interface Survey {
   report: Preflight;
@@ -24,19 +24,10 @@ export interface Survey {
   leftovers: AnyObject[];
 }
 
-/** The heal report of a pool, asked in one of its ready brick pods. */
 async function healsOf(kube: Kube, namespace: string, info: PoolInfo, pods: Map<string, PodView>): Promise<PoolHealth> {
   if (!replicated(info)) return { info };
-  const pod = replicaGroups(info).flat().find((name) => isReady(pods.get(name)));
-  if (!pod) return { info, healError: "no brick pod of the pool is ready to ask" };
-  try {
-    const result = await kube.exec(namespace, pod, "server", [HEAL_INFO, info.volname]);
-    const report = result.stdout.toString("utf8");
-    const heals = result.exitCode === 0 ? pendingHeals(report) : undefined;
-    return heals === undefined ? { info, healError: `${HEAL_INFO} in ${pod} (exit ${result.exitCode}) gave no count for every brick: ${(result.stderr.toString().trim() || report.trim()).split("\n").slice(-3).join(" / ")}` } : { info, heals };
-  } catch (error) {
-    return { info, healError: `${HEAL_INFO} in ${pod}: ${(error as Error).message}` };
-  }
+  const heals = await poolHeals(kube, namespace, info, pods);
+  return typeof heals === "number" ? { info, heals } : { info, healError: heals };
 }
 
 export async function survey(kube: Kube, namespace: string, installed: string, wanted: string): Promise<Survey> {
@@ -111,8 +102,7 @@ async function rollPool(kube: Kube, namespace: string, info: PoolInfo, timeoutMs
       restarted += 1;
       if (replicated(info)) {
         await until(`pool ${info.volname}'s heals to finish after ${podName} restarted`, deadline, sink, async () => {
-          const result = await kube.exec(namespace, podName, "server", [HEAL_INFO, info.volname]).catch(() => undefined);
-          return result?.exitCode === 0 && pendingHeals(result.stdout.toString("utf8")) === 0 ? true : undefined;
+          return (await healsIn(kube, namespace, podName, info.volname)) === 0 ? true : undefined;
         });
       }
       sink({ type: "ready", what: `${podName} restarted${replicated(info) ? `, pool ${info.volname} healed` : ""}` });
