@@ -83,8 +83,8 @@ function tokenStart(token: string): string {
 
 export function controllerService(driver: Driver) {
   /** An External pool's PV directory gets its Gluster quota over SSH where the secret is given (upstream's behaviour); retried by the CO on failure. */
-  async function externalQuota(pool: PoolInfo | undefined, record: VolumeRecord): Promise<void> {
-    if (!driver.externalQuota || !pool || !isExternal(pool) || record.pvtype !== "subvol") return;
+  async function externalQuota(pool: PoolInfo, record: VolumeRecord): Promise<void> {
+    if (!driver.externalQuota || !isExternal(pool) || record.pvtype !== "subvol") return;
     try {
       await driver.externalQuota.limitUsage(pool.gluster_hosts, pool.gluster_volname, record.path, record.size);
     } catch (error) {
@@ -114,9 +114,9 @@ export function controllerService(driver: Driver) {
     if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {
       throw grpcError(Status.OUT_OF_RANGE, `a virtblock PV holds an XFS filesystem, which needs at least ${formatBytes(VIRTBLOCK_MIN_BYTES)}; ${formatBytes(size)} was asked`);
     }
-    const make = async (store: PoolStore, bytes: number, options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> => {
+    const make = async (pool: PoolInfo, store: PoolStore, bytes: number, options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> => {
       const record = pvtype === "subvol" ? await store.create(name, bytes, options) : await store.createBlock(name, bytes, pvtype, options);
-      await externalQuota(driver.pool(record.pool), record);
+      await externalQuota(pool, record);
       return record;
     };
     const candidates = driver.candidates(parameters);
@@ -144,7 +144,7 @@ export function controllerService(driver: Driver) {
         throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists with ${existing.size} bytes, incompatible with the requested range`);
       }
       // Repeat of an earlier call: complete whatever it left undone, change nothing else.
-      const record = await make(store, existing.size, { metadataComplete: true });
+      const record = await make(pool, store, existing.size, { metadataComplete: true });
       return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
     }
     const measured = await measuring;
@@ -152,7 +152,7 @@ export function controllerService(driver: Driver) {
     for (const { pool, store } of measured) {
       // The check and the reservation (create counts the row at once) in one turn: no other create interleaves.
       const usage = store.usage();
-      const record = fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? await make(store, size) : undefined;
+      const record = fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? await make(pool, store, size) : undefined;
       if (record) {
         driver.reportUsage(store);
         return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };

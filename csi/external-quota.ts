@@ -119,13 +119,10 @@ export class GlusterQuotaOverSsh {
     const { Client } = await import("ssh2");
     const client = new Client();
     return new Promise<Client>((resolve, reject) => {
-      const forget = (): void => void (this.connections.get(host) && this.connections.delete(host));
       client.once("ready", () => resolve(client));
-      client.once("error", (error) => {
-        forget();
-        reject(error);
-      });
-      client.once("close", forget);
+      // A failed connect is forgotten by connection(); one that closes later is forgotten here.
+      client.once("error", reject);
+      client.once("close", () => this.connections.delete(host));
       client.connect({
         host, port: this.config.port, username: this.config.username, privateKey: this.config.privateKey, readyTimeout: CONNECT_MS, keepaliveInterval: 15_000,
         hostVerifier: (key: Buffer) => {

@@ -53,14 +53,15 @@ afterEach(async () => {
 });
 
 describe.skipIf(noUserXattrs)("quota crawler", () => {
-  it("writes each PV directory's df used bytes, then only what changed, and everything again every refreshSweeps-th sweep", async () => {
-    const crawl = crawler({ refreshSweeps: 3 });
+  it("writes each PV directory's df used bytes, and everything again every refreshSweeps-th sweep", async () => {
+    let crawl = crawler({ refreshSweeps: 1000 });
     expect(await crawl.sweep()).toEqual({ visited: 3, written: 3, namespacesSet: 0, unsupported: false });
     for (const path of store.pvDirectories()) expect(getAttributeSync(path, USAGE)?.toString()).toMatch(/^\d+$/);
-    // Nothing changed (or only a little: the filesystem is shared): at most the changed ones are written.
-    const second = await crawl.sweep();
-    expect(second.visited).toBe(3);
-    expect(second.written).toBeLessThanOrEqual(3);
+    // (Writing only what changed cannot be pinned here: each usage write moves this shared filesystem's
+    // used bytes by a block; the bench shows it, a second sweep over 10k unchanged PVs writing none.)
+    crawl = crawler({ refreshSweeps: 3 });
+    await crawl.sweep();
+    await crawl.sweep();
     await crawl.sweep();
     // The fourth sweep is a refresh: every PV is written whatever it holds.
     expect((await crawl.sweep()).written).toBe(3);

@@ -24,7 +24,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     orUndefined(kube.getObject("apps/v1", "StatefulSet", PROVISIONER_STATEFULSET, namespace)),
     orUndefined(kube.getObject("apps/v1", "DaemonSet", NODEPLUGIN_DAEMONSET, namespace)),
     kube.listPods(namespace, ""),
-    crdPools(kube, namespace),
+    kube.listPools(namespace).catch(() => []),
     kube.readConfigMapData(namespace, INFO_CONFIGMAP),
     kube.listObjects("storage.k8s.io/v1", "StorageClass"),
     kube.listObjects("v1", "PersistentVolumeClaim"),
@@ -47,10 +47,6 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     claims: claims as unknown as Claim[],
     events,
   };
-}
-
-async function crdPools(kube: Kube, namespace: string) {
-  return kube.listPools(namespace).catch(() => []);
 }
 
 async function probe(kube: Kube, namespace: string, pod: string, dirs: string[]) {

@@ -31,9 +31,8 @@ async function healsOf(kube: Kube, namespace: string, info: PoolInfo, pods: Map<
 }
 
 export async function survey(kube: Kube, namespace: string, installed: string, wanted: string): Promise<Survey> {
-  const [data, pods, statefulSets, daemonSets, pvs, appPods, leftovers] = await Promise.all([
+  const [data, statefulSets, daemonSets, pvs, appPods, leftovers] = await Promise.all([
     kube.readConfigMapData(namespace, INFO_CONFIGMAP),
-    kube.listPods(namespace, ""),
     kube.listObjects("apps/v1", "StatefulSet", namespace),
     kube.listObjects("apps/v1", "DaemonSet", namespace),
     kube.listObjects("v1", "PersistentVolume"),
@@ -41,6 +40,8 @@ export async function survey(kube: Kube, namespace: string, installed: string, w
     Promise.all(UPSTREAM_LEFTOVERS.map((ref) => kube.getObject(ref.apiVersion, ref.kind, ref.name))),
   ]);
   const { pools } = decodeKadaluInfo(data ?? {});
+  // The namespace's pods are among every pod listed for the PVs in use: one list serves both.
+  const pods = (appPods as unknown as PodView[]).filter((pod) => pod.metadata?.namespace === namespace);
   const byName = new Map(pods.map((pod) => [pod.metadata?.name ?? "", pod as PodView]));
   const health = await Promise.all(pools.map((info) => healsOf(kube, namespace, info, byName)));
   const present = leftovers.filter((object): object is AnyObject => Boolean(object));
@@ -48,7 +49,7 @@ export async function survey(kube: Kube, namespace: string, installed: string, w
     // A list's items carry no kind.
     installed, wanted, workloads: [...statefulSets.map((o) => ({ ...o, kind: "StatefulSet" })), ...daemonSets.map((o) => ({ ...o, kind: "DaemonSet" }))] as unknown as WorkloadView[],
     leftovers: present.map((object) => `${object.kind.toLowerCase()}/${object.metadata.name}`),
-    pools: health, pods: pods as PodView[], pvs: pvs as unknown as PvView[], appPods: appPods as unknown as PodView[],
+    pools: health, pods, pvs: pvs as unknown as PvView[], appPods: appPods as unknown as PodView[],
   });
   return { report, pools, leftovers: present };
 }
