@@ -68,6 +68,11 @@ export class Driver {
     private readonly onUsage: UsageListener = () => undefined,
   ) {}
 
+  /** The pools mounted now (metrics). */
+  mounted(): PoolStore[] {
+    return [...this.stores.values()];
+  }
+
   /** Pool information is readable: the Probe's readiness. */
   ready(): boolean {
     return existsSync(this.config.infoDir) || (this.config.localPools ?? []).length > 0;

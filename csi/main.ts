@@ -4,6 +4,10 @@
  *   kadalu-csi --endpoint unix:///tmp/csi.sock --node-id n1 --role provisioner --pool-dir pool1=/tmp/p1
  */
 import type { Server } from "@grpc/grpc-js";
+import type { Server as HttpServer } from "node:http";
+import { hostname } from "node:os";
+import { closeServer, newRegistry, serveMetrics } from "../src/metrics/registry.js";
+import { csiMetrics } from "./metrics.js";
 import type { PoolInfo } from "../src/core/info/codec.js";
 import { PLUGIN_VERSION } from "../src/core/version.js";
 import { Driver } from "./driver.js";
@@ -39,6 +43,8 @@ export interface CsiOptions {
   quotaSecretDir?: string;
   /** The SSH port of External pools' Gluster hosts (--quota-ssh-port, default 22 as upstream). */
   quotaSshPort?: number;
+  /** Where /metrics is served (--metrics-port; absent: not served; 0 here: any free port, while the flag's 0 means none). */
+  metricsPort?: number;
 }
 
 export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
@@ -70,12 +76,19 @@ export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
     quotaCrawlRate: crawlRate(one("quota-crawl-rate")),
     quotaSecretDir: one("quota-secret-dir", SECRET_DIR),
     quotaSshPort: sshPort(one("quota-ssh-port")),
+    metricsPort: metricsPort(one("metrics-port", env.METRICS_PORT)),
   };
 }
 
 function logBytes(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d{4,12}$/.test(value)) throw new Error(`--gluster-log-max-bytes must be a number of bytes (at least 1000), not "${value}"`);
+  return Number(value);
+}
+
+function metricsPort(value: string | undefined): number | undefined {
+  if (value === undefined || value === "0") return undefined;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new Error(`--metrics-port must be a TCP port (0: no metrics), not "${value}"`);
   return Number(value);
 }
 
@@ -109,6 +122,7 @@ export interface RunningCsi {
   driver: Driver;
   server: Server;
   usage?: UsageReporter;
+  metrics?: HttpServer;
   stop(): Promise<void>;
 }
 
@@ -130,7 +144,14 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
     driver.externalQuota = new GlusterQuotaOverSsh(quota, log);
     log(`External pools: PV quotas set over SSH as ${quota.username}${quota.knownHosts === undefined ? " (host keys not checked: no ssh-known-hosts in the secret)" : ""}`);
   }
-  const server = await serve(driver, options.endpoint);
+  let metrics: HttpServer | undefined;
+  let observe: ((method: string, code: string, seconds: number) => void) | undefined;
+  if (options.metricsPort !== undefined) {
+    const registry = newRegistry();
+    observe = csiMetrics(registry, driver, process.env.HOSTNAME ?? hostname()).observe;
+    metrics = await serveMetrics(registry, options.metricsPort, log);
+  }
+  const server = await serve(driver, options.endpoint, observe);
   log(`kadalu-csi ${PLUGIN_VERSION} (${options.role}) serving on ${options.endpoint}`);
   // What the pools' FUSE clients log goes to this process's log (kubectl logs), bounded on disk.
   const clientLog = local ? undefined : new ClientLogFollower(GLUSTER_LOG, log, options.glusterLogMaxBytes ?? DEFAULT_CLIENT_LOG_MAX_BYTES).start();
@@ -143,9 +164,10 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   remount?.unref();
   if (remount) mountAll();
   return {
-    driver, server, usage,
+    driver, server, usage, metrics,
     async stop() {
       clearInterval(remount);
+      await closeServer(metrics);
       await mounting;
       clientLog?.stop();
       await usage?.flush();

@@ -24,38 +24,43 @@ export function csiPackage(): GrpcObject {
 }
 
 type Handler = (request: any) => Promise<unknown>;
+/** Told of every call: method, gRPC status name and seconds (the metrics). */
+export type CallObserver = (method: string, code: string, seconds: number) => void;
 
-function unary(method: string, handler: Handler, log: (message: string) => void) {
+function unary(method: string, handler: Handler, log: (message: string) => void, observe?: CallObserver) {
   return (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>): void => {
-    const started = Date.now();
+    const started = performance.now();
     // Only the method, the volume id and the outcome are logged: requests may carry secrets.
     const id = call.request?.volume_id || call.request?.name || "";
     handler(call.request).then(
       (response) => {
-        log(`${method}${id ? ` ${id}` : ""} OK ${Date.now() - started}ms`);
+        const ms = performance.now() - started;
+        log(`${method}${id ? ` ${id}` : ""} OK ${Math.round(ms)}ms`);
+        observe?.(method, "OK", ms / 1000);
         callback(null, response);
       },
       (error: Error) => {
         const code = error instanceof GrpcError ? error.code : Status.INTERNAL;
         log(`${method}${id ? ` ${id}` : ""} ${Status[code]}: ${error.message}`);
+        observe?.(method, Status[code] ?? String(code), (performance.now() - started) / 1000);
         callback({ code, details: error.message, name: "", message: error.message });
       },
     );
   };
 }
 
-function wrap(service: Record<string, Handler>, log: (message: string) => void): Record<string, ReturnType<typeof unary>> {
-  return Object.fromEntries(Object.entries(service).map(([method, handler]) => [method, unary(method, handler, log)]));
+function wrap(service: Record<string, Handler>, log: (message: string) => void, observe?: CallObserver): Record<string, ReturnType<typeof unary>> {
+  return Object.fromEntries(Object.entries(service).map(([method, handler]) => [method, unary(method, handler, log, observe)]));
 }
 
 /** Serves Identity, Controller and Node on `endpoint` (unix:///path/csi.sock). */
-export async function serve(driver: Driver, endpoint: string): Promise<Server> {
+export async function serve(driver: Driver, endpoint: string, observe?: CallObserver): Promise<Server> {
   const csi = csiPackage();
   const server = new Server();
   const log = (message: string): void => driver.log(message);
-  server.addService((csi.Identity as ServiceClientConstructor).service, wrap(identityService(driver), log));
-  server.addService((csi.Controller as ServiceClientConstructor).service, wrap(controllerService(driver), log));
-  server.addService((csi.Node as ServiceClientConstructor).service, wrap(nodeService(driver), log));
+  server.addService((csi.Identity as ServiceClientConstructor).service, wrap(identityService(driver), log, observe));
+  server.addService((csi.Controller as ServiceClientConstructor).service, wrap(controllerService(driver), log, observe));
+  server.addService((csi.Node as ServiceClientConstructor).service, wrap(nodeService(driver), log, observe));
   const socket = endpoint.replace(/^unix:\/\//, "");
   if (!endpoint.startsWith("unix://") || !socket.startsWith("/")) throw new Error(`endpoint ${endpoint} must be unix:///absolute/path`);
   mkdirSync(dirname(socket), { recursive: true });

@@ -7,6 +7,8 @@ export interface OperatorConfig {
   k8sDist: string;
   verbose: boolean;
   healthPort: number;
+  /** Where /metrics is served (upstream's exporter port, 8050); 0: not at all. */
+  metricsPort: number;
   /** How often every pool is reconciled even without events. */
   resyncMs: number;
   /** Timeout of the TCP check of External pools' Gluster hosts. */
@@ -28,9 +30,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv): OperatorConfig {
     k8sDist: env.K8S_DIST ?? "kubernetes",
     verbose: (env.VERBOSE ?? "no") === "yes",
     healthPort: Number(env.HEALTH_PORT ?? 8080),
+    metricsPort: port(env.METRICS_PORT ?? "8050", "METRICS_PORT"),
     resyncMs: Number(env.RESYNC_SECONDS ?? 300) * 1000,
     hostCheckTimeoutMs: 3000,
     requestTimeoutMs: Number(env.REQUEST_TIMEOUT_SECONDS ?? 30) * 1000,
     watchTimeoutSeconds: Number(env.WATCH_TIMEOUT_SECONDS ?? 300),
   };
+}
+
+export function port(value: string, what: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new Error(`${what} must be a TCP port (0: off), not "${value}"`);
+  return Number(value);
 }

@@ -35,12 +35,15 @@ export class Controller {
    * replaced. A cached copy at exactly that version is stale, and the written object stands in for it.
    */
   private readonly written = new Map<string, { replaced: string | undefined; object: KadaluStorage }>();
+  /** Told of every reconcile: its key (namespace/name), duration and outcome (the metrics). */
+  onReconciled?: (key: string, seconds: number, failed: boolean) => void;
 
   constructor(private readonly kube: Kube, private readonly config: OperatorConfig, private readonly log: Logger) {
     this.infoPath = `/api/v1/namespaces/${config.namespace}/configmaps/${INFO_CONFIGMAP}`;
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: 4, baseDelayMs: 250, maxDelayMs: 30_000,
       onError: (key, error) => log("error", `reconcile ${key}: ${(error as Error).message}`),
+      onDone: (key, seconds, failed) => this.onReconciled?.(key, seconds, failed),
     });
     const informerLog = (message: string): void => log("error", message);
     const watch = { log: informerLog, watchTimeoutSeconds: config.watchTimeoutSeconds };

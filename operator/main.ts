@@ -4,12 +4,16 @@
  */
 import { createServer, type Server } from "node:http";
 import { connect } from "../src/kube/client.js";
-import { configFromEnv, type OperatorConfig } from "./config.js";
+import { configFromEnv, port, type OperatorConfig } from "./config.js";
 import { Controller, type Logger } from "./controller.js";
+import { operatorMetrics } from "./metrics.js";
+import { closeServer, newRegistry, serveMetrics } from "../src/metrics/registry.js";
+import { hostname } from "node:os";
 
 export interface RunningOperator {
   controller: Controller;
   health?: Server;
+  metrics?: Server;
   stop(): Promise<void>;
 }
 
@@ -21,7 +25,8 @@ export function consoleLogger(verbose: boolean): Logger {
   };
 }
 
-export async function startOperator(options: { kubeconfig?: string; context?: string; config: OperatorConfig; log: Logger; health?: boolean }): Promise<RunningOperator> {
+/** `metricsPort` overrides the config's (0: any free port, for tests). */
+export async function startOperator(options: { kubeconfig?: string; context?: string; config: OperatorConfig; log: Logger; health?: boolean; metricsPort?: number }): Promise<RunningOperator> {
   const kube = await connect({ kubeconfig: options.kubeconfig, context: options.context, requestTimeoutMs: options.config.requestTimeoutMs });
   const controller = new Controller(kube, options.config, options.log);
   let ready = false;
@@ -33,13 +38,21 @@ export async function startOperator(options: { kubeconfig?: string; context?: st
     });
     await new Promise<void>((resolve) => health!.listen(options.config.healthPort, resolve));
   }
+  const metricsPort = options.metricsPort ?? (options.config.metricsPort > 0 ? options.config.metricsPort : undefined);
+  let metrics: Server | undefined;
+  if (metricsPort !== undefined) {
+    const registry = newRegistry();
+    operatorMetrics(registry, controller, process.env.HOSTNAME ?? hostname());
+    metrics = await serveMetrics(registry, metricsPort, (message) => options.log("error", message));
+  }
   await controller.start();
   ready = true;
   options.log("info", `kadalu-operator ${options.config.kadaluVersion} watching KadaluStorage in all namespaces; Kadalu namespace ${options.config.namespace}`);
   return {
-    controller, health,
+    controller, health, metrics,
     async stop() {
       controller.stop();
+      await closeServer(metrics);
       await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
     },
   };
@@ -54,6 +67,7 @@ function flag(args: string[], name: string): string | undefined {
 export async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const config = configFromEnv({ ...env, ...(flag(args, "--namespace") ? { KADALU_NAMESPACE: flag(args, "--namespace") } : {}) });
   if (flag(args, "--health-port")) config.healthPort = Number(flag(args, "--health-port"));
+  if (flag(args, "--metrics-port")) config.metricsPort = port(flag(args, "--metrics-port")!, "--metrics-port");
   const log = consoleLogger(config.verbose);
   const running = await startOperator({ kubeconfig: flag(args, "--kubeconfig"), context: flag(args, "--context"), config, log });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

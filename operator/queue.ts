@@ -14,8 +14,17 @@ export class WorkQueue {
 
   constructor(
     private readonly work: (key: string) => Promise<void>,
-    private readonly options: { concurrency: number; baseDelayMs: number; maxDelayMs: number; onError: (key: string, error: unknown) => void },
+    private readonly options: {
+      concurrency: number; baseDelayMs: number; maxDelayMs: number; onError: (key: string, error: unknown) => void;
+      /** After each run of `work`: how long it took and whether it failed (metrics). */
+      onDone?: (key: string, seconds: number, failed: boolean) => void;
+    },
   ) {}
+
+  /** Keys waiting to run (not those running now). */
+  depth(): number {
+    return this.waiting.size;
+  }
 
   add(key: string): void {
     if (this.stopped) return;
@@ -61,10 +70,13 @@ export class WorkQueue {
   }
 
   private async process(key: string): Promise<void> {
+    const started = performance.now();
     try {
       await this.work(key);
       this.attempts.delete(key);
+      this.options.onDone?.(key, (performance.now() - started) / 1000, false);
     } catch (error) {
+      this.options.onDone?.(key, (performance.now() - started) / 1000, true);
       const attempt = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempt);
       this.options.onError(key, error);

@@ -167,7 +167,8 @@ describe("uninstall", () => {
   it("--dry-run lists what would go and deletes nothing", async () => {
     const result = await uninstall("--dry-run");
     expect(result.stderr).toContain("daemonset/kadalu-csi-nodeplugin would be deleted");
-    expect(result.stdout).toBe("dry run: 14 objects would be deleted; nothing was sent\n");
+    expect(result.stderr).toContain("servicemonitor/kadalu would be deleted");
+    expect(result.stdout).toBe("dry run: 18 objects would be deleted; nothing was sent\n");
     expect(cluster.server.writes()).toEqual([]);
   });
 

@@ -23,6 +23,7 @@ import { configFromEnv } from "../../operator/config.js";
 import { startOperator, type RunningOperator } from "../../operator/main.js";
 import { startCsi, type RunningCsi } from "../../csi/main.js";
 import { localDirExec } from "../apiserver/exec.js";
+import { boundPort } from "../../src/metrics/registry.js";
 import { ApiServer } from "../apiserver/server.js";
 import type { KubeObject } from "../apiserver/store.js";
 import { CSI_IMAGE_PROGRAMS } from "../helpers/pools.js";
@@ -39,6 +40,8 @@ export interface Sandbox {
   /** The provisioner pod's filesystem: `<this>/mnt/<pool>` is each pool. */
   provisionerRoot: string;
   logs: string[];
+  /** Where the running operator and the in-process provisioner serve /metrics (while their pods run). */
+  metricsUrl(component: "operator" | "provisioner"): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -113,7 +116,7 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
         if (pod.metadata.labels?.["app.kubernetes.io/component"] === "operator") {
           const env = envOf(pod);
           operator = await startOperator({
-            kubeconfig, log: (level, message) => log("operator")(`${level} ${message}`), health: false,
+            kubeconfig, log: (level, message) => log("operator")(`${level} ${message}`), health: false, metricsPort: 0,
             config: { ...configFromEnv(env), namespace: NAMESPACE, resyncMs: 5_000, hostCheckTimeoutMs: 500 },
           });
         }
@@ -139,7 +142,7 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
           stopInfo = syncConfigMapVolume(infoData, infoDir);
           csi = await startCsi({
             endpoint: `unix://${socket}`, nodeId: pod.spec.nodeName, role: "provisioner", infoDir, mountRoot: join(provisionerRoot, "mnt"),
-            poolDirs: new Map(), poolRoot: join(provisionerRoot, "mnt"), kubeconfig, usageDelayMs: 200,
+            poolDirs: new Map(), poolRoot: join(provisionerRoot, "mnt"), kubeconfig, usageDelayMs: 200, metricsPort: 0,
           }, log("csi"));
           server.onExec(NAMESPACE, pod.metadata.name, "kadalu-provisioner", localDirExec(provisionerRoot, CSI_IMAGE_PROGRAMS));
         }
@@ -164,6 +167,10 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
   const loop = startProvisioningLoop(server, `unix://${socket}`);
   return {
     pools: gluster ? "real GlusterFS volumes" : "local directories", server, dir, kubeconfig, provisionerRoot, logs,
+    metricsUrl(component) {
+      const http = component === "operator" ? operator?.metrics : csi?.metrics;
+      return http ? `http://127.0.0.1:${boundPort(http)}/metrics` : undefined;
+    },
     async stop() {
       loop.stop();
       await stopKubelet();

@@ -4,6 +4,7 @@ import { toPortableYaml } from "../../core/yaml.js";
 import { ClusterError, UsageError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
 import { INSTALL_HASH_ANNOTATION, OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
+import { MONITORING_API } from "../../core/manifests/monitoring.js";
 import { installPlan, planObjects, type KubeObject, type Step } from "../../core/manifests/index.js";
 import { PLATFORMS, PULL_POLICIES, resolveInstallOptions, type InstallOptions } from "../../core/manifests/options.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
@@ -35,6 +36,7 @@ interface RawOptions extends GlobalOptions {
   timeout: string;
   upgrade?: boolean;
   allowUnsafe?: UnsafeKind[];
+  serviceMonitor?: boolean;
 }
 
 export interface InstallCommandOptions {
@@ -55,7 +57,7 @@ export function complete(raw: RawOptions): InstallCommandOptions {
   const install = resolveInstallOptions({
     namespace: raw.namespace, version: PLUGIN_VERSION, platform: raw.type, kubeletDir: raw.kubeletDir, imageRegistry: raw.imageRegistry,
     imageRepository: raw.imageRepository, imageTag: raw.imageTag, serverImageTag: raw.serverImageTag, imagePullPolicy: raw.imagePullPolicy,
-    imagePullSecrets: raw.imagePullSecret, verbose: raw.verbose,
+    imagePullSecrets: raw.imagePullSecret, verbose: raw.verbose, serviceMonitor: raw.serviceMonitor,
   });
   if (raw.output && dryRunOf(raw) === "server") throw new UsageError("-o prints the manifests without a cluster and --dry-run=server sends them to one: give one of them");
   const local = [
@@ -120,6 +122,17 @@ async function switchOverPreflight(kube: Kube, options: InstallCommandOptions, f
   return found;
 }
 
+/** --service-monitor needs the Prometheus Operator's kinds: said before anything is applied. */
+async function requireMonitoringKinds(kube: Kube): Promise<void> {
+  for (const kind of ["ServiceMonitor", "PrometheusRule"]) {
+    try {
+      await kube.resourceOf(MONITORING_API, kind);
+    } catch {
+      throw new ClusterError(`the cluster has no ${kind} kind (${MONITORING_API}): install the Prometheus Operator (its CRDs) first, or install without --service-monitor (the operator and provisioner pods carry prometheus.io/scrape annotations for Prometheus' pod discovery)`);
+    }
+  }
+}
+
 export async function run(options: InstallCommandOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const steps = installPlan(options.install);
@@ -129,6 +142,7 @@ export async function run(options: InstallCommandOptions, deps: Deps): Promise<v
     return;
   }
   const kube = await deps.connect(options.global);
+  if (options.install.serviceMonitor) await requireMonitoringKinds(kube);
   const decision = await decide(kube, options, steps);
   const switchOver = decision.action === "apply" && decision.upgradeFrom ? await switchOverPreflight(kube, options, decision.upgradeFrom, deps) : undefined;
   const renderer = eventRenderer(io);
@@ -176,6 +190,7 @@ export function installCommand(deps: Deps): Command {
     .option("--local-yaml <file>", "apply this operator manifest instead of the embedded one (upstream flag)")
     .option("--local-csi-yaml <file>", "also apply this CSI manifest (upstream flag)")
     .addOption(new Option("-o, --output <format>", "print the manifests (no cluster needed) as yaml or json").choices(["yaml", "json"]))
+    .option("--service-monitor", "also create metrics Services, a ServiceMonitor and the alert rules (PrometheusRule) for the Prometheus Operator")
     .option("--upgrade", "allow replacing an installed Kadalu of another version (upstream 1.x too): prints a preflight, then restarts brick pods one at a time per replica group, each after heals are done")
     .addOption(new Option("--allow-unsafe <what>", "with --upgrade: go on although the preflight finds this unsafe (pending-heals, unready-bricks); repeatable").argParser(collectChoice))
     .option("--wait", "wait until every component is ready (default on a terminal)")

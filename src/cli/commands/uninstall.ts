@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { ClusterError } from "../../core/errors.js";
 import { KADALU_CRD_NAME } from "../../core/manifests/crd.js";
 import { installPlan, planObjects, type KubeObject } from "../../core/manifests/index.js";
+import { MONITORING_API } from "../../core/manifests/monitoring.js";
 import { resolveInstallOptions } from "../../core/manifests/options.js";
 import { INFO_CONFIGMAP } from "../../core/info/codec.js";
 import { KADALU_API_VERSION, KADALU_KIND } from "../../core/pool/types.js";
@@ -37,7 +38,7 @@ export function complete(raw: RawOptions): UninstallOptions {
 
 /** What goes, in reverse install order; the CRD, the kadalu-info ConfigMap and the namespace only with --purge. */
 export function removalList(namespace: string, purge: boolean): KubeObject[] {
-  const objects = planObjects(installPlan(resolveInstallOptions({ namespace, version: PLUGIN_VERSION }))).reverse();
+  const objects = planObjects(installPlan(resolveInstallOptions({ namespace, version: PLUGIN_VERSION, serviceMonitor: true }))).reverse();
   const kept = (object: KubeObject): boolean => object.kind === "Namespace" || object.kind === "CustomResourceDefinition" || object.kind === "SecurityContextConstraints";
   const removed = objects.filter((object) => !kept(object));
   if (!purge) return removed;
@@ -52,6 +53,18 @@ async function existingPools(kube: Kube): Promise<string[]> {
   if (!crd) return [];
   const pools = await kube.listObjects(KADALU_API_VERSION, KADALU_KIND);
   return pools.map((pool) => `${pool.metadata.namespace}/${pool.metadata.name}`);
+}
+
+/** Deletes `object`; one whose kind the cluster does not serve (no Prometheus Operator) was never there. */
+async function deleteIfServed(kube: Kube, object: KubeObject): Promise<boolean> {
+  if (object.apiVersion === MONITORING_API) {
+    try {
+      await kube.resourceOf(object.apiVersion, object.kind);
+    } catch {
+      return false;
+    }
+  }
+  return kube.deleteObject(object as AnyObject);
 }
 
 export async function run(options: UninstallOptions, deps: Deps): Promise<void> {
@@ -79,7 +92,7 @@ export async function run(options: UninstallOptions, deps: Deps): Promise<void> 
         renderer.sink({ type: "deleted", object: objectRef(object), existed: true, dryRun: true });
         continue;
       }
-      const existed = await kube.deleteObject(object as AnyObject);
+      const existed = await deleteIfServed(kube, object);
       if (existed) deleted += 1;
       renderer.sink({ type: "deleted", object: objectRef(object), existed, dryRun: false });
     }

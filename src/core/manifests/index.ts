@@ -7,11 +7,12 @@ import { INSTALL_HASH_ANNOTATION, meta, OPERATOR_DEPLOYMENT, SA, type KubeObject
 import { kadaluStorageCrd } from "./crd.js";
 import type { InstallOptions } from "./options.js";
 import { rbac, serviceAccounts } from "./rbac.js";
+import { monitoringObjects } from "./monitoring.js";
 import { csiDriver, nodepluginDaemonSet, operatorDeployment, provisionerStatefulSet } from "./workloads.js";
 
 export type { KubeObject } from "./common.js";
 
-export type StepName = "namespace" | "crd" | "rbac" | "csi-driver" | "operator" | "csi";
+export type StepName = "namespace" | "crd" | "rbac" | "csi-driver" | "operator" | "csi" | "monitoring";
 
 export interface Step {
   name: StepName;
@@ -45,6 +46,7 @@ export function installPlan(options: InstallOptions): Step[] {
     { name: "csi-driver", objects: [csiDriver(options)] },
     { name: "operator", objects: [operatorDeployment(options)] },
     { name: "csi", objects: [provisionerStatefulSet(options), nodepluginDaemonSet(options)] },
+    ...(options.serviceMonitor ? [{ name: "monitoring" as const, objects: monitoringObjects(options) }] : []),
   ];
   // The operator Deployment, applied after everything it depends on, carries a hash of the whole plan:
   // an install that finds the same hash there has nothing to do.

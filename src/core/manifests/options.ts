@@ -42,6 +42,8 @@ export interface InstallOptions {
   imagePullPolicy: PullPolicy;
   imagePullSecrets: string[];
   verbose: boolean;
+  /** Also render the Prometheus Operator's objects: metrics Services, a ServiceMonitor, a PrometheusRule. */
+  serviceMonitor: boolean;
 }
 
 export interface InstallInput {
@@ -56,6 +58,7 @@ export interface InstallInput {
   imagePullPolicy?: string;
   imagePullSecrets?: string[];
   verbose?: boolean;
+  serviceMonitor?: boolean;
 }
 
 export function resolveInstallOptions(input: InstallInput): InstallOptions {
@@ -78,6 +81,7 @@ export function resolveInstallOptions(input: InstallInput): InstallOptions {
     imagePullPolicy: policy,
     imagePullSecrets: input.imagePullSecrets ?? [],
     verbose: input.verbose ?? false,
+    serviceMonitor: input.serviceMonitor ?? false,
   };
 }
 

@@ -3,6 +3,7 @@ import {
   CSI_DRIVER_NAME, env, fieldEnv, meta, NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET, pullSecrets, SA,
   selector, labels, type KubeObject,
 } from "./common.js";
+import { METRICS_PORT, scrapeAnnotations } from "./monitoring.js";
 import { kadaluImage, serverRegistry, sidecarImage, UPSTREAM_SERVER, type InstallOptions } from "./options.js";
 
 const SOCKET_DIR = "/plugin";
@@ -33,7 +34,7 @@ export function operatorDeployment(options: InstallOptions): KubeObject {
       strategy: { type: "Recreate" },
       selector: { matchLabels: selector("kadalu-operator", "operator") },
       template: {
-        metadata: { labels: podLabels },
+        metadata: { labels: podLabels, annotations: scrapeAnnotations },
         spec: {
           serviceAccountName: SA.operator,
           ...pullSecrets(options),
@@ -44,8 +45,9 @@ export function operatorDeployment(options: InstallOptions): KubeObject {
               // Upstream's names for where the server image lives; SERVER_IMAGE is the whole reference.
               env("IMAGES_HUB", serverRegistry(options)), env("DOCKER_USER", UPSTREAM_SERVER.repository),
               env("SERVER_IMAGE", kadaluImage(options, "kadalu-server")), env("KUBELET_DIR", options.kubeletDir),
+              env("METRICS_PORT", String(METRICS_PORT)),
             ],
-            ports: [{ name: "health", containerPort: 8080 }],
+            ports: [{ name: "health", containerPort: 8080 }, { name: "metrics", containerPort: METRICS_PORT }],
             readinessProbe: { httpGet: { path: "/readyz", port: "health" }, periodSeconds: 10 },
             livenessProbe: { httpGet: { path: "/healthz", port: "health" }, initialDelaySeconds: 10, periodSeconds: 20 },
             resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
@@ -98,6 +100,11 @@ function quotaSecretUser(container: Record<string, unknown>): Record<string, unk
   return { ...container, env: [...env, { name: "SECRET_GLUSTERQUOTA_SSH_USERNAME", valueFrom: { secretKeyRef: { name: QUOTA_SECRET, key: "glusterquota-ssh-username", optional: true } } }] };
 }
 
+/** The provisioner serves /metrics: the pools are mounted there (the nodeplugins have nothing of their own to count yet). */
+function withMetrics(container: Record<string, unknown>): Record<string, unknown> {
+  return { ...container, args: [...(container.args as string[]), `--metrics-port=${METRICS_PORT}`], ports: [{ name: "metrics", containerPort: METRICS_PORT }] };
+}
+
 const sharedVolumes = [
   // Optional: the operator creates kadalu-info on start; until then the driver reports not ready.
   { name: "kadalu-info", configMap: { name: "kadalu-info", optional: true } },
@@ -113,14 +120,14 @@ export function provisionerStatefulSet(options: InstallOptions): KubeObject {
       replicas: 1,
       selector: { matchLabels: selector(PROVISIONER_STATEFULSET, "csi-driver") },
       template: {
-        metadata: { labels: labels(options, PROVISIONER_STATEFULSET, "csi-driver") },
+        metadata: { labels: labels(options, PROVISIONER_STATEFULSET, "csi-driver"), annotations: scrapeAnnotations },
         spec: {
           serviceAccountName: SA.provisioner,
           ...pullSecrets(options),
           containers: [
             sidecar(options, "csi-provisioner", sidecarImage(options, "provisioner"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--extra-create-metadata", "--v=2"]),
             sidecar(options, "csi-resizer", sidecarImage(options, "resizer"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--v=2"]),
-            quotaSecretUser(kadaluCsiContainer(options, "kadalu-provisioner", "provisioner", "socket-dir", [{ name: "secret-volume", mountPath: "/etc/secret-volume", readOnly: true }])),
+            withMetrics(quotaSecretUser(kadaluCsiContainer(options, "kadalu-provisioner", "provisioner", "socket-dir", [{ name: "secret-volume", mountPath: "/etc/secret-volume", readOnly: true }]))),
           ],
           // Upstream's optional glusterquota-ssh-secret: External pools' quotas set over SSH (README, External pools).
           volumes: [{ name: "socket-dir", emptyDir: {} }, ...sharedVolumes, { name: "secret-volume", secret: { secretName: QUOTA_SECRET, defaultMode: 0o400, optional: true } }],

@@ -1,0 +1,73 @@
+/**
+ * Alert rules over the exported metrics (the `groups` of a Prometheus rule file, also the spec of the
+ * Prometheus Operator's PrometheusRule that `install --service-monitor` renders).
+ */
+import { toPortableYaml } from "../yaml.js";
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for: string;
+  labels: { severity: "warning" | "critical" };
+  annotations: { summary: string; description: string };
+}
+
+export interface RuleGroup {
+  name: string;
+  rules: AlertRule[];
+}
+
+const used = "kadalu_storage_used_capacity_bytes / kadalu_storage_total_capacity_bytes";
+const provisioned = "kadalu_pool_provisioned_bytes / kadalu_pool_capacity_bytes";
+
+function full(alert: string, expr: string, percent: number, severity: "warning" | "critical", what: string, label: string): AlertRule {
+  return {
+    alert, expr: `(${expr}) * 100 >= ${percent}`, for: "5m", labels: { severity },
+    annotations: {
+      summary: `Kadalu pool {{ $labels.${label} }} is ${percent}% ${what}`,
+      description: `Pool {{ $labels.${label} }} is {{ $value | printf "%.0f" }}% ${what}. Add storage units (kubectl kadalu storage-add {{ $labels.${label} }} ...) or free space; kubectl kadalu storage-list --status shows it.`,
+    },
+  };
+}
+
+export const ALERT_GROUPS: RuleGroup[] = [{
+  name: "kadalu",
+  rules: [
+    full("KadaluPoolAlmostFull", used, 80, "warning", "full", "name"),
+    full("KadaluPoolFull", used, 90, "critical", "full", "name"),
+    full("KadaluPoolAlmostFullyProvisioned", provisioned, 80, "warning", "provisioned (promised to PVs)", "pool"),
+    full("KadaluPoolFullyProvisioned", provisioned, 90, "critical", "provisioned (promised to PVs)", "pool"),
+    {
+      alert: "KadaluReconcileFailing",
+      expr: "increase(kadalu_reconcile_total{outcome=\"error\"}[10m]) > 0 and on(pool, namespace) increase(kadalu_reconcile_total{outcome=\"success\"}[10m]) == 0",
+      for: "10m", labels: { severity: "warning" },
+      annotations: {
+        summary: "The Kadalu operator cannot reconcile pool {{ $labels.namespace }}/{{ $labels.pool }}",
+        description: "Every reconcile of pool {{ $labels.pool }} failed for 10 minutes. See kubectl kadalu doctor --pool {{ $labels.pool }} and the operator's log (kubectl kadalu logs operator).",
+      },
+    },
+    {
+      alert: "KadaluPoolNotReady",
+      expr: "kadalu_pool_state{state=\"ready\"} == 0",
+      for: "15m", labels: { severity: "warning" },
+      annotations: {
+        summary: "Kadalu pool {{ $labels.namespace }}/{{ $labels.pool }} has not been ready for 15 minutes",
+        description: "kubectl kadalu doctor --pool {{ $labels.pool }} says why.",
+      },
+    },
+    {
+      alert: "KadaluBrickDown",
+      expr: "kadalu_pool_bricks_ready < kadalu_pool_bricks",
+      for: "10m", labels: { severity: "critical" },
+      annotations: {
+        summary: "Kadalu pool {{ $labels.namespace }}/{{ $labels.pool }} has a brick pod down",
+        description: "{{ $value }} brick pods of pool {{ $labels.pool }} are ready, fewer than it has; a replicated pool runs on, with fewer copies. kubectl kadalu doctor --pool {{ $labels.pool }}.",
+      },
+    },
+  ],
+}];
+
+/** The rule file for a Prometheus without the operator (dashboards/kadalu-alerts.yaml; scripts/render-alerts.ts writes it). */
+export function alertRuleFile(): string {
+  return `# Generated from src/core/metrics/alerts.ts by scripts/render-alerts.ts: edit there.\n${toPortableYaml({ groups: ALERT_GROUPS })}`;
+}
