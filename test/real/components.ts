@@ -83,3 +83,15 @@ export function glusterParts(): GlusterParts | string {
   if (!which("unshare") || !which("nsenter")) return "unshare/nsenter are not installed (util-linux)";
   return { glusterd, gluster, glusterfs };
 }
+
+export interface PrometheusParts {
+  prometheus: string;
+  promtool: string;
+}
+
+/** Debian's Prometheus server and promtool (the scrape, the rule engine and the exposition linter), or why not. */
+export function prometheusParts(): PrometheusParts | string {
+  const [prometheus, promtool] = ["prometheus", "promtool"].map(which);
+  if (!prometheus || !promtool) return "Prometheus is not installed (apt-get install prometheus)";
+  return { prometheus, promtool };
+}

@@ -49,19 +49,23 @@ export type StartOperatorProgram = (cluster: RealCluster, args: string[], env: R
 const operatorBinary: StartOperatorProgram = (cluster, args, env) => cluster.processes.start("kadalu-operator", process.execPath, [BIN.operator, ...args], { ...process.env, ...env });
 
 /** The operator, out of cluster, as its Deployment configures it, with the operator ServiceAccount's token. */
-export async function startOperator(cluster: RealCluster, namespace = "kadalu", start: StartOperatorProgram = operatorBinary): Promise<Started> {
+export async function startOperator(cluster: RealCluster, namespace = "kadalu", start: StartOperatorProgram = operatorBinary): Promise<Started & { metricsPort: number }> {
   const deployment = await cluster.admin.get(`/apis/apps/v1/namespaces/${namespace}/deployments/operator`);
   const container = containersOf(deployment)[0]!;
   const kubeconfig = await cluster.serviceAccountKubeconfig(namespace, "kadalu-operator");
   const env = { ...plainEnv(container), KADALU_NAMESPACE: namespace, RESYNC_SECONDS: "30" };
-  const operator = start(cluster, ["--kubeconfig", kubeconfig, "--health-port", String(await freePort())], env);
+  // Its own ports: the operator and the provisioner share this machine's network (in pods, each has its own).
+  const metricsPort = await freePort();
+  const operator = start(cluster, ["--kubeconfig", kubeconfig, "--health-port", String(await freePort()), "--metrics-port", String(metricsPort)], env);
   await waitUntil(`the operator to start\n${operator.tail()}`, () => operator.tail(50).includes("watching KadaluStorage") || undefined, 30_000);
-  return operator;
+  return Object.assign(operator, { metricsPort });
 }
 
 export interface RunningProvisioner {
   csi: Contained;
   socket: string;
+  /** Where kadalu-csi serves /metrics (the StatefulSet's --metrics-port, moved to a free port). */
+  metricsPort: number;
   provisioner: Started;
   resizer: Started;
   stop(): Promise<void>;
@@ -79,8 +83,10 @@ export async function startProvisioner(cluster: RealCluster, parts: KubernetesPa
   const stopInfo = syncConfigMapVolume(async () => (await cluster.admin.find(`/api/v1/namespaces/${namespace}/configmaps/kadalu-info`))?.data, infoDir, 200);
   const socket = join(cluster.dir, "csi-provisioner.sock");
   const kadaluContainer = containersOf(statefulSet).find((c) => c.name === "kadalu-provisioner")!;
+  const metricsPort = await freePort();
+  const args = (kadaluContainer.args ?? []).map((arg) => (arg.startsWith("--metrics-port=") ? `--metrics-port=${metricsPort}` : arg));
   const csi = startContained(cluster.processes, "kadalu-provisioner", cluster.dir, hosts, process.execPath,
-    [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--info-dir", infoDir, "--kubeconfig", kubeconfig, ...(kadaluContainer.args ?? [])],
+    [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--info-dir", infoDir, "--kubeconfig", kubeconfig, ...args],
     { ...process.env, ...plainEnv(kadaluContainer), CSI_ENDPOINT: `unix://${socket}`, KADALU_NAMESPACE: namespace });
   await waitUntil(`kadalu-csi to serve\n${csi.process.tail()}`, () => csi.process.tail(5000).includes("serving on") || undefined, 30_000);
   agent.onExec(namespace, "kadalu-csi-provisioner-0", "kadalu-provisioner", csi.execHandler(CSI_IMAGE_PROGRAMS));
@@ -92,7 +98,7 @@ export async function startProvisioner(cluster: RealCluster, parts: KubernetesPa
   const provisioner = sidecar("csi-provisioner");
   const resizer = sidecar("csi-resizer");
   return {
-    csi, socket, provisioner, resizer,
+    csi, socket, metricsPort, provisioner, resizer,
     async stop() {
       await cluster.processes.stop(resizer);
       await cluster.processes.stop(provisioner);

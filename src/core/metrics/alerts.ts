@@ -39,16 +39,16 @@ export const ALERT_GROUPS: RuleGroup[] = [{
     full("KadaluPoolFullyProvisioned", provisioned, 90, "critical", "provisioned (promised to PVs)", "pool"),
     {
       alert: "KadaluReconcileFailing",
-      expr: "increase(kadalu_reconcile_total{outcome=\"error\"}[10m]) > 0 and on(pool, namespace) increase(kadalu_reconcile_total{outcome=\"success\"}[10m]) == 0",
-      for: "10m", labels: { severity: "warning" },
+      expr: "sum by (namespace, pool) (increase(kadalu_reconcile_total{outcome=\"error\"}[10m])) > 0 unless on (namespace, pool) sum by (namespace, pool) (increase(kadalu_reconcile_total{outcome=\"success\"}[10m])) > 0",
+      for: "5m", labels: { severity: "warning" },
       annotations: {
         summary: "The Kadalu operator cannot reconcile pool {{ $labels.namespace }}/{{ $labels.pool }}",
-        description: "Every reconcile of pool {{ $labels.pool }} failed for 10 minutes. See kubectl kadalu doctor --pool {{ $labels.pool }} and the operator's log (kubectl kadalu logs operator).",
+        description: "Reconciles of pool {{ $labels.pool }} have failed, and none succeeded, for a quarter of an hour. See kubectl kadalu doctor --pool {{ $labels.pool }} and the operator's log (kubectl kadalu logs operator).",
       },
     },
     {
       alert: "KadaluPoolNotReady",
-      expr: "kadalu_pool_state{state=\"ready\"} == 0",
+      expr: "max by (namespace, pool) (kadalu_pool_state{state=\"ready\"}) == 0",
       for: "15m", labels: { severity: "warning" },
       annotations: {
         summary: "Kadalu pool {{ $labels.namespace }}/{{ $labels.pool }} has not been ready for 15 minutes",
