@@ -27,6 +27,8 @@ export interface IOStreams {
   interactive: boolean;
   /** Colours for stderr messages. */
   color: Palette;
+  /** stdout is a terminal: --watch redraws in place (elsewhere frames follow each other). */
+  terminal: boolean;
 }
 
 export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, noColorFlag: boolean): boolean {
@@ -46,6 +48,7 @@ export function processStreams(argv: string[], env: NodeJS.ProcessEnv): IOStream
     // stderr first: when it is no terminal (scripts, CI) stdin is never opened.
     interactive: Boolean(process.stderr.isTTY && process.stdin.isTTY),
     color: palette(colorEnabled(process.stderr, env, noColor)),
+    terminal: Boolean(process.stdout.isTTY) && env.TERM !== "dumb",
   };
 }
 

@@ -6,6 +6,7 @@ import { completionCommand } from "./commands/completion.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { supportBundleCommand } from "./commands/support-bundle.js";
 import { healinfoCommand } from "./commands/healinfo.js";
+import { topCommand } from "./commands/top.js";
 import { installCommand } from "./commands/install.js";
 import { logsCommand } from "./commands/logs.js";
 import { optionResetCommand, optionSetCommand } from "./commands/option-set.js";
@@ -37,7 +38,7 @@ export function buildProgram(deps: Deps, name: string): Command {
   program.hook("preAction", (_root, action) => checkInput(action));
   for (const command of [
     installCommand(deps), storageAddCommand(deps), storageListCommand(deps), storageRemoveCommand(deps), optionSetCommand(deps),
-    optionResetCommand(deps), removeArchivedPvCommand(deps), healinfoCommand(deps), doctorCommand(deps), supportBundleCommand(deps), logsCommand(deps), versionCommand(deps),
+    optionResetCommand(deps), removeArchivedPvCommand(deps), healinfoCommand(deps), topCommand(deps), doctorCommand(deps), supportBundleCommand(deps), logsCommand(deps), versionCommand(deps),
     uninstallCommand(deps), completionCommand(deps),
   ]) program.addCommand(command);
   const route = (command: Command): void => {

@@ -67,7 +67,8 @@ export function toClusterError(error: unknown, what: string, server: string): Ka
   }
   const code = networkCode(error);
   if (code) return new ClusterError(`cannot reach the cluster at ${server}: ${NETWORK_CAUSES[code] ?? code}`, undefined, code);
-  const message = error instanceof Error ? error.message : String(error);
+  // A WebSocket failure (exec) arrives as an ErrorEvent, not an Error: its message is still the reason.
+  const message = error instanceof Error ? error.message : typeof (error as { message?: unknown })?.message === "string" ? (error as { message: string }).message : String(error);
   return new ClusterError(`${what}: ${message}`);
 }
 

@@ -16,6 +16,7 @@ export function captureIO(options: { interactive?: boolean; color?: boolean } = 
     in: Readable.from([]),
     interactive: options.interactive ?? false,
     color: palette(options.color ?? false),
+    terminal: false,
     stdout: () => out,
     stderr: () => err,
   };

@@ -9,7 +9,7 @@
  * runs as its own process in a mount namespace whose /etc/hosts resolves the brick hosts, mounting the
  * pools with upstream's client command line, as in a real provisioner pod.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -101,6 +101,8 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
   }
   const kubeconfig = server.writeKubeconfig(join(dir, "kubeconfig"), { namespace: "default", context: "kadalu-sandbox" });
   const provisionerRoot = join(dir, "provisioner");
+  // The provisioner container's filesystem, there before any pool is mounted (exec runs in it).
+  mkdirSync(provisionerRoot, { recursive: true });
   const socket = join(dir, "csi", "csi.sock");
   const logs: string[] = [];
   const log = (component: string) => (message: string): void => void logs.push(`${component}: ${message}`);
