@@ -12,7 +12,7 @@ import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, KADALU_GROUP, KADALU_PLURAL, KA
 import type { AnyObject, Kube, Pod } from "../src/kube/client.js";
 import { isConflict, isNotFound } from "../src/kube/errors.js";
 import type { OperatorConfig } from "./config.js";
-import { Informer, keyOf } from "./informer.js";
+import { Informer, keyOf } from "../src/kube/informer.js";
 import { POOL_LABEL, tolerationsOf, type Manifest } from "./objects.js";
 import { WorkQueue } from "./queue.js";
 import { contains, deletionStatus, desiredState, sameStatus, statusFor, type Desired, type Observation, type PoolEvent } from "./reconcile.js";

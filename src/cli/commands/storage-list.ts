@@ -1,11 +1,12 @@
 /** `storage-list`: pools, storage units and real usage, as a table, a description, or JSON/YAML. */
 import { Command, Option } from "commander";
-import { AlreadyReported, EXIT_RUNTIME } from "../../core/errors.js";
+import { AlreadyReported, EXIT_RUNTIME, UsageError } from "../../core/errors.js";
 import type { Deps } from "../deps.js";
 import type { GlobalOptions } from "../flags.js";
 import { formatObject } from "../io.js";
 import { poolDetail, poolDocument, poolTable } from "../pools/print.js";
 import { collectPoolReport, type PoolListReport } from "../pools/report.js";
+import { watchPools } from "../pools/watch.js";
 
 const LIST_FORMATS = ["table", "wide", "json", "yaml"] as const;
 type ListFormat = (typeof LIST_FORMATS)[number];
@@ -16,6 +17,7 @@ interface RawOptions extends GlobalOptions {
   status?: boolean;
   output?: ListFormat;
   headers: boolean;
+  watch?: boolean;
 }
 
 export interface StorageListOptions {
@@ -25,14 +27,19 @@ export interface StorageListOptions {
   status: boolean;
   output: ListFormat;
   noHeaders: boolean;
+  watch: boolean;
 }
 
 export function complete(raw: RawOptions): StorageListOptions {
   const output = raw.output ?? "table";
+  if (raw.watch && (raw.output || raw.detail || raw.status)) {
+    throw new UsageError("--watch shows the pools' status as a table; it takes no -o, --detail or --status (they read stat.db once: run them without --watch)");
+  }
   return {
     global: raw, name: raw.name, output, noHeaders: !raw.headers,
     detail: Boolean(raw.detail),
     status: Boolean(raw.status),
+    watch: Boolean(raw.watch),
   };
 }
 
@@ -46,6 +53,7 @@ function failures(report: PoolListReport): string[] {
 export async function run(options: StorageListOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const kube = await deps.connect(options.global);
+  if (options.watch) return watchPools(kube, options, deps);
   const report = await collectPoolReport(kube, { namespace: options.global.namespace, name: options.name, detail: options.detail, status: options.status });
   if (options.output === "json" || options.output === "yaml") io.out.write(formatObject(poolDocument(report), options.output));
   else if (report.pools.length > 0) {
@@ -68,13 +76,15 @@ export function storageListCommand(deps: Deps): Command {
     .option("--detail", "describe each pool: volume id, options, storage units with their server pods")
     .option("--status", "add capacity and provisioned size from each pool's stat.db (one exec in the CSI provisioner)")
     .addOption(new Option("-o, --output <format>", "table, wide, json or yaml").choices(LIST_FORMATS))
-    .option("--no-headers", "print tables without headers");
+    .option("--no-headers", "print tables without headers")
+    .option("-w, --watch", "redraw when a pool's status changes (one watch, no exec; a utilisation bar per pool on a terminal, a line per change elsewhere) until Ctrl-C");
   command.addHelpText("after", `
 Examples:
   kubectl kadalu storage-list
   kubectl kadalu storage-list --status
   kubectl kadalu storage-list --name pool1 --detail --status
-  kubectl kadalu storage-list --status -o json`);
+  kubectl kadalu storage-list --status -o json
+  kubectl kadalu storage-list --watch`);
   return command.action(async (_opts: unknown, cmd: Command) => {
     await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
   });

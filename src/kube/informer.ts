@@ -2,7 +2,7 @@
  * List, then watch from the list's resourceVersion; resume a closed watch from the last version seen,
  * list again on 410 Gone, back off on API errors. Keeps a cache of the objects by namespace/name.
  */
-import type { Kube } from "../src/kube/client.js";
+import type { Kube } from "./client.js";
 
 export type Key = string;
 export const keyOf = (object: { metadata: { name: string; namespace?: string } }): Key => `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
