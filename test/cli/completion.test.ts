@@ -18,7 +18,7 @@ describe("__complete", () => {
       ":4",
     ]);
     expect((await lines("")).filter((line) => !line.startsWith(":")).map((line) => line.split("\t")[0])).toEqual([
-      "install", "storage-add", "storage-list", "storage-remove", "option-set", "option-reset", "remove-archived-pv", "healinfo", "doctor", "support-bundle", "logs", "version", "uninstall", "completion",
+      "install", "storage-add", "storage-list", "storage-remove", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor", "support-bundle", "logs", "version", "uninstall", "completion",
     ]);
   });
 

@@ -21,6 +21,7 @@ import { stepper } from "./steps.js";
 import { glusterfs, kubernetes, noGluster, noKubernetes, noPrometheus, prometheus } from "./tier.js";
 import { volumeDirectories } from "../helpers/pools.js";
 import { csiClient } from "../helpers/csi-client.js";
+import { podProcessesExec } from "../helpers/pod-processes.js";
 import { ALERT_GROUPS, alertRuleFile } from "../../src/core/metrics/alerts.js";
 import { METRICS } from "../../src/core/metrics/catalog.js";
 import { dashboardQueries } from "../metrics/promql.js";
@@ -146,6 +147,28 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
     expect(rules.filter((rule) => rule.state !== "inactive").map((rule) => rule.name)).toEqual([]);
     await cluster.processes.stop(prom.process);
   }, noPrometheus);
+
+  step("top: the sampling script in each brick pod reads the real glusterfsd, kadalu-csi proc-sample the provisioner's real FUSE client", async () => {
+    const pidsOf = (match: (args: string[]) => boolean): number[] => readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).filter((entry) => {
+      try {
+        return match(readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean));
+      } catch {
+        return false;
+      }
+    }).map(Number);
+    // Each brick pod sees its own glusterfsd, as its PID namespace would show it.
+    const brickPids = bricks.map((brick) => pidsOf((args) => args[0]?.endsWith("glusterfsd") === true && args.includes(brick)));
+    bricks.forEach((_brick, index) => agent.onExec("kadalu", `server-pool1-${index}-0`, "server", podProcessesExec(() => brickPids[index]!)));
+    const result = await cli("top", "-o", "json", "--interval", "1s");
+    expect(result.code, result.stderr).toBe(0);
+    const { processes, pools } = JSON.parse(result.stdout);
+    const brickRows = processes.filter((row: any) => row.program === "glusterfsd");
+    expect(brickRows.map((row: any) => [row.pod, row.pid, row.role]).sort()).toEqual(bricks.map((brick, index) => [`server-pool1-${index}-0`, brickPids[index]![0], `brick ${brick}`]));
+    for (const row of brickRows) expect(row.rssBytes, JSON.stringify(row)).toBeGreaterThan(1024 * 1024);
+    const clients = processes.filter((row: any) => row.pod === "kadalu-csi-provisioner-0");
+    expect(clients.map((row: any) => [row.pool, row.program, row.role])).toEqual([["pool1", "glusterfs", "client /mnt/pool1"]]);
+    expect(pools.map((total: any) => [total.pool, total.processes])).toEqual([["pool1", 4]]);
+  });
 
   step("doctor: healthy, then each injected fault named with its next command (dead FUSE mount, Pending PVC, brick pod down, full pool, operator scaled to 0)", async () => {
     const doctor = (...args: string[]) => cli("doctor", ...args);
