@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBin, type CliResult } from "../helpers/cli.js";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.js";
+import { installPool1 } from "../sandbox/pool1.js";
 
 let sandbox: Sandbox;
 const cli = (...args: string[]): Promise<CliResult> => runBin(args, { KUBECONFIG: sandbox.kubeconfig, NO_COLOR: "1" });
@@ -25,12 +26,7 @@ const until = async (what: string, condition: () => boolean, timeoutMs = 20_000)
 
 beforeAll(async () => {
   sandbox = await startSandbox();
-  expect((await cli("install", "--wait", "--timeout", "60s")).code).toBe(0);
-  const add = await cli("storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/data/pool1", "--path", "kube2:/data/pool1", "--path", "kube3:/data/pool1", "--yes", "--wait", "--timeout", "60s");
-  expect(add.code, add.stderr).toBe(0);
-  // One PVC: the provisioner then writes the pool's usage into its status.
-  sandbox.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: "default" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } } } as never);
-  await until("the PVC's usage in the pool's status", () => sandbox.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")?.status?.usage?.pvCount === 1);
+  await installPool1(sandbox, cli, [["data", "1Gi"]]);
 }, 120_000);
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, runBin, type CliResult } from "../helpers/cli.js";
 import { podProcessesExec, standInProcess } from "../helpers/pod-processes.js";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.js";
+import { installPool1 } from "../sandbox/pool1.js";
 
 let sandbox: Sandbox;
 let scratch: string;
@@ -22,9 +23,7 @@ const failing = new Set<string>();
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "kadalu-top-"));
   sandbox = await startSandbox();
-  expect((await cli("install", "--wait", "--timeout", "60s")).code).toBe(0);
-  const add = await cli("storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/data/pool1", "--path", "kube2:/data/pool1", "--path", "kube3:/data/pool1", "--yes", "--wait", "--timeout", "60s");
-  expect(add.code, add.stderr).toBe(0);
+  await installPool1(sandbox, cli);
   for (const index of [0, 1, 2]) {
     const pod = `server-pool1-${index}-0`;
     bricks.push(standInProcess(scratch, "glusterfsd", ["-s", `${pod}.pool1`, "--volfile-id", `pool1.${pod}.pool1.data-pool1`, "--brick-name", `/bricks/pool1/data/brick`, "-l", "-"], pod));

@@ -13,6 +13,7 @@ import { metricsOf, seriesNames } from "../../src/core/metrics/catalog.js";
 import { runBin, type CliResult } from "../helpers/cli.js";
 import { csiClient } from "../helpers/csi-client.js";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.js";
+import { installPool1 } from "../sandbox/pool1.js";
 import { parseExposition, valueOf, type Family } from "./exposition.js";
 import { dashboardQueries, groupingLabels, metricNamesIn } from "./promql.js";
 
@@ -47,13 +48,7 @@ function seriesIn(families: Map<string, Family>): Map<string, Set<string>> {
 
 beforeAll(async () => {
   sandbox = await startSandbox();
-  expect((await cli("install", "--wait", "--timeout", "60s")).code).toBe(0);
-  const add = await cli("storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/data/pool1", "--path", "kube2:/data/pool1", "--path", "kube3:/data/pool1", "--yes", "--wait", "--timeout", "60s");
-  expect(add.code, add.stderr).toBe(0);
-  for (const [name, size] of [["data", "1Gi"], ["logs", "2Gi"]]) {
-    sandbox.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name, namespace: "default" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: size } } } } as never);
-  }
-  await until("both PVCs in the pool's status", () => sandbox.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")?.status?.usage?.pvCount === 2);
+  await installPool1(sandbox, cli, [["data", "1Gi"], ["logs", "2Gi"]]);
 }, 120_000);
 
 afterAll(async () => {
