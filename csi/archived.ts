@@ -17,6 +17,7 @@ export async function archivedTool(args: string[], out: (text: string) => void):
   if (only && !only.startsWith(ARCHIVED_PREFIX)) throw new Error(`--pvc "${only}" is not an archived PV`);
   const store = new PoolStore(pool, root, () => undefined);
   try {
+    await store.open();
     const archived = store.list().filter((record) => record.name.startsWith(ARCHIVED_PREFIX) && (!only || record.name === only));
     if (only && archived.length === 0) throw new Error(`archived PV ${only} not found in pool ${pool}`);
     if (args.includes("--remove")) for (const record of archived) await store.removeArchived(record);

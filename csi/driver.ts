@@ -181,6 +181,12 @@ export class Driver {
       throw grpcError(Status.UNAVAILABLE, `cannot mount pool ${info.volname}: ${(error as Error).message}`);
     }
     const store = new PoolStore(info.volname, root, this.log, this.config.statDbHoldMs);
+    try {
+      await store.open();
+    } catch (error) {
+      await store.close();
+      throw grpcError(Status.UNAVAILABLE, `cannot open stat.db of pool ${info.volname}: ${(error as Error).message}`);
+    }
     if (this.config.role === "provisioner") {
       await this.repairOnce(store);
       store.prepareHashDirs().catch((error) => this.log(`pool ${info.volname}: hash directories not prepared: ${(error as Error).message}`));

@@ -1,23 +1,18 @@
 /**
  * A pool's stat.db accounting as the provisioner keeps it: every PV row's size in memory (so a capacity
- * check is a sum, not a query), changes applied to memory at once and made durable by group commit
- * (the changes that arrive while one transaction commits go together in the next), and the file's lock
- * held while the pool is busy.
+ * check is a sum, not a query), changes applied to memory at once and made durable by group commit on the
+ * pool's stat.db thread (the changes that arrive while one transaction commits go together in the next).
  *
- * The file stays a rollback-journal SQLite database in upstream's schema. Holding the lock (EXCLUSIVE
- * locking mode) is what makes a commit on a FUSE mount cheap; it is released after `holdMs` without
- * writes, so other readers and writers (upstream's `sqlite3` in the provisioner, `kadalu-csi archived`)
- * get their turn. When the lock is taken again, a change by anyone else (`data_version`) reloads the rows.
- * A `holdMs` of 0 never holds it past a transaction (each one then takes and drops its locks, as upstream's do).
+ * The file stays a rollback-journal SQLite database in upstream's schema. The thread holds its lock while
+ * the pool is busy and lets go after `holdMs` without work (0: never past a transaction, as upstream's
+ * connections do); when someone else wrote in between, the rows it sends back replace memory, with the
+ * changes still on their way applied on top.
  */
-import type { StatDb } from "../src/statdb/stat-db.js";
+import { asError, StatDbThread, type Answer, type Change } from "./stat-db-thread.js";
 
-type Change = { kind: "pv"; name: string; size: number | undefined } | { kind: "summary"; pool: string; size: number };
-
-interface Pending {
+interface Batch {
   changes: Change[];
-  /** What memory held before each change, to put back if the commit fails. */
-  undo: (() => void)[];
+  sent: boolean;
   done: Promise<void>;
   settle: (error?: Error) => void;
 }
@@ -27,38 +22,59 @@ export const DEFAULT_HOLD_MS = 500;
 export class Ledger {
   private sizes: Map<string, number>;
   private total = 0;
-  private pending?: Pending;
+  /** Collecting: sent when the event loop comes round. */
+  private pending?: Batch;
+  /** Sent, not answered yet (one at a time, but close() may add the last one). */
+  private readonly inFlight = new Set<Batch>();
+  /** Whether the thread holds the lock (as its last word said): then memory is what the file holds. */
   private holding = false;
-  private releaseTimer?: NodeJS.Timeout;
-  private versionAtRelease = 0;
 
-  constructor(private readonly db: StatDb, private readonly holdMs = DEFAULT_HOLD_MS) {
-    this.sizes = db.pvSizes();
-    this.total = sum(this.sizes);
+  private constructor(private readonly thread: StatDbThread, rows: Map<string, number>, private readonly holdMs: number) {
+    this.sizes = rows;
+    this.total = sum(rows);
+    thread.onReleased = () => (this.holding = false);
+  }
+
+  static async open(path: string, holdMs = DEFAULT_HOLD_MS): Promise<Ledger> {
+    const { thread, rows } = await StatDbThread.open(path, holdMs);
+    return new Ledger(thread, rows, holdMs);
   }
 
   /** Σ of PV sizes and the PV count, including changes not yet committed. */
   provisioned(): { sum: number; count: number } {
-    this.take();
     return { sum: this.total, count: this.sizes.size };
   }
 
-  /**
-   * Counts `size` for `name` now; the row is written once `after` has settled (the files it accounts for
-   * go first) and this resolves when it is durable. If `after` or the commit fails, memory is put back
-   * and this rejects.
-   */
-  /** The PV names as last read or changed here (no lock taken: a background reader can live with a stale list). */
+  /** The PV names as last read or changed here. */
   names(): string[] {
     return [...this.sizes.keys()];
   }
 
+  /** Every PV's size as memory holds it (what the file holds, with the changes on their way). */
+  rows(): Map<string, number> {
+    return new Map(this.sizes);
+  }
+
+  /** After an idle spell: takes the lock and catches up with what anyone else wrote meanwhile. */
+  async fresh(): Promise<void> {
+    if (this.holding || this.holdMs === 0) return;
+    this.holding = true;
+    this.answered(await this.thread.request({ type: "take" }));
+  }
+
+  /**
+   * Counts `size` for `name` now and commits the row side by side with `after` (the files it accounts
+   * for); resolves when both are done and the row is durable. If the commit fails, memory follows the
+   * file; if `after` fails, the row is put back (memory at once, the file by the next commit) and this
+   * rejects. A crash in between leaves a row without whole metadata: the start's repair drops it.
+   */
   upsertPv(name: string, size: number, after?: Promise<unknown>): Promise<void> {
     return this.change({ kind: "pv", name, size }, after);
   }
 
-  deletePv(name: string): Promise<void> {
-    return this.change({ kind: "pv", name, size: undefined });
+  /** Drops the row side by side with `after` (the files going), as upsertPv does. */
+  deletePv(name: string, after?: Promise<unknown>): Promise<void> {
+    return this.change({ kind: "pv", name, size: undefined }, after);
   }
 
   upsertSummary(pool: string, size: number): Promise<void> {
@@ -66,25 +82,23 @@ export class Ledger {
   }
 
   private change(change: Change, after?: Promise<unknown>): Promise<void> {
-    this.take();
-    let undo = (): void => undefined;
-    if (change.kind === "pv") {
-      const before = this.sizes.get(change.name);
-      this.apply(change.name, change.size);
-      undo = () => this.apply(change.name, before);
-    }
-    if (!after) return this.enqueue(change, undo);
-    return after.then(() => this.enqueue(change, undo), (error: unknown) => {
-      undo();
-      throw error;
+    const before = change.kind === "pv" ? this.sizes.get(change.name) : undefined;
+    const committed = this.enqueue(change);
+    if (!after) return committed;
+    return Promise.allSettled([committed, after]).then(async ([row, files]) => {
+      if (files.status === "fulfilled") {
+        if (row.status === "rejected") throw row.reason;
+        return;
+      }
+      if (row.status === "fulfilled" && change.kind === "pv") await this.enqueue({ kind: "pv", name: change.name, size: before }).catch(() => undefined);
+      throw files.reason;
     });
   }
 
-  private enqueue(change: Change, undo: () => void): Promise<void> {
-    this.take();
+  private enqueue(change: Change): Promise<void> {
+    if (change.kind === "pv") this.apply(change.name, change.size);
     const batch = (this.pending ??= this.newBatch());
     batch.changes.push(change);
-    batch.undo.push(undo);
     return batch.done;
   }
 
@@ -97,65 +111,45 @@ export class Ledger {
     }
   }
 
-  private newBatch(): Pending {
+  private newBatch(): Batch {
     let settle!: (error?: Error) => void;
     const done = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
-    const batch: Pending = { changes: [], undo: [], done, settle };
-    // Everything that arrives before the event loop comes round again commits in this one transaction.
-    setImmediate(() => this.commit(batch));
+    const batch: Batch = { changes: [], sent: false, done, settle };
+    // Everything that arrives before the event loop comes round again, or while the transaction before
+    // it commits, goes in this one.
+    setImmediate(() => this.inFlight.size === 0 && this.send(batch));
     return batch;
   }
 
-  private commit(batch: Pending): void {
+  private send(batch: Batch): void {
+    if (batch.sent) return;
+    batch.sent = true;
     if (this.pending === batch) this.pending = undefined;
-    try {
-      this.db.transaction(() => {
-        for (const change of batch.changes) {
-          if (change.kind === "summary") this.db.upsertSummary(change.pool, change.size);
-          else if (change.size === undefined) this.db.deletePv(change.name);
-          else this.db.upsertPv(change.name, change.size);
-        }
-      });
-      batch.settle();
-    } catch (error) {
-      for (const undo of batch.undo.reverse()) undo();
-      batch.settle(error as Error);
+    this.inFlight.add(batch);
+    this.holding = this.holdMs > 0;
+    void this.thread.request({ type: "commit", changes: batch.changes }).then((answer) => {
+      this.inFlight.delete(batch);
+      this.answered(answer);
+      batch.settle(answer.error ? asError(answer.error) : undefined);
+      if (this.pending) this.send(this.pending);
+    });
+  }
+
+  /** The file's rows, when the answer carries them, with the changes sent after it and those collecting on top. */
+  private answered(answer: Answer): void {
+    if (!answer.rows) return;
+    this.sizes = new Map(answer.rows);
+    this.total = sum(this.sizes);
+    for (const batch of [...this.inFlight, ...(this.pending ? [this.pending] : [])]) {
+      for (const change of batch.changes) if (change.kind === "pv") this.apply(change.name, change.size);
     }
-    this.holdFor();
   }
 
-  /** Takes the lock for a busy spell; reloads the rows if someone else wrote since it was last released. */
-  private take(): void {
-    if (this.holding || this.holdMs === 0) return;
-    this.holding = true;
-    if (this.versionAtRelease !== 0 && this.db.dataVersion() !== this.versionAtRelease) {
-      this.sizes = this.db.pvSizes();
-      this.total = sum(this.sizes);
-    }
-    this.db.setLockingMode("EXCLUSIVE");
-    this.holdFor();
-  }
-
-  private holdFor(): void {
-    if (!this.holding) return;
-    clearTimeout(this.releaseTimer);
-    this.releaseTimer = setTimeout(() => this.release(), this.holdMs);
-    this.releaseTimer.unref();
-  }
-
-  private release(): void {
-    if (!this.holding || this.pending) return;
-    this.holding = false;
-    this.db.setLockingMode("NORMAL");
-    this.db.touch();
-    this.versionAtRelease = this.db.dataVersion();
-  }
-
-  /** Commits what is pending and lets go of the lock (before the connection closes). */
-  close(): void {
-    clearTimeout(this.releaseTimer);
-    if (this.pending) this.commit(this.pending);
-    clearTimeout(this.releaseTimer);
+  /** Commits what is collecting, waits for every answer, and closes the file (its lock goes with it). */
+  async close(): Promise<void> {
+    if (this.pending) this.send(this.pending);
+    await Promise.all([...this.inFlight].map((batch) => batch.done.catch(() => undefined)));
+    await this.thread.close();
   }
 }
 

@@ -4,9 +4,10 @@
  * Calls for one volume name are serialised by the driver; calls for different names run side by side.
  * Every step is idempotent, so a repeated call completes what a crash left half done, and the steps are
  * ordered so that what a crash leaves is repaired at the next start (the metadata file is the truth):
- * - create: the directory (+ quota xattrs) and the metadata's bytes side by side; then the row's commit
- *   and the metadata's fdatasync together; nothing is acknowledged before both are durable;
- * - delete: the directory first; then the row and the metadata together.
+ * - create: the directory (+ quota xattrs), the metadata (written, then fdatasync'd) and the row's commit
+ *   side by side; nothing is acknowledged before all are durable (a row left by a crash without whole
+ *   metadata is dropped by the start's repair);
+ * - delete: the directory, then the metadata; the row beside them.
  * Contract:
  * - find(name) is undefined for a volume that does not exist (archived ones are found under their new name);
  * - delete of a missing volume is not an error;
@@ -16,7 +17,7 @@ import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvType } from "../src/core/pv-layout.js";
-import { StatDb, STAT_DB_FILE } from "../src/statdb/stat-db.js";
+import { STAT_DB_FILE } from "../src/statdb/stat-db.js";
 import { grpcError, Status } from "./grpc-error.js";
 import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
 import { createBlockFile, growBlockFile } from "./block.js";
@@ -61,8 +62,8 @@ async function tolerating(code: "ENOENT" | "EEXIST", call: Promise<unknown>): Pr
 }
 
 export class PoolStore {
-  private db?: StatDb;
   private accounts?: Ledger;
+  private opening?: Promise<void>;
   private capacity?: number;
   private measuredAt = 0;
   /** Directories known to exist (hash directories are never removed). */
@@ -80,13 +81,17 @@ export class PoolStore {
     return full;
   }
 
-  private statDb(): StatDb {
-    this.db ??= StatDb.open(join(this.root, STAT_DB_FILE));
-    return this.db;
+  /** Opens the pool's stat.db (on a thread of its own: see stat-db-worker.ts); every other call needs it. */
+  open(): Promise<void> {
+    this.opening ??= Ledger.open(join(this.root, STAT_DB_FILE), this.holdMs).then((ledger) => {
+      if (this.closed) return ledger.close();
+      this.accounts = ledger;
+    });
+    return this.opening;
   }
 
   private ledger(): Ledger {
-    this.accounts ??= new Ledger(this.statDb(), this.holdMs);
+    if (!this.accounts) throw new Error(`pool ${this.pool}: stat.db is not open`);
     return this.accounts;
   }
 
@@ -110,18 +115,18 @@ export class PoolStore {
 
   /** Where each PV of the pool would be as a directory (block PVs' names lead nowhere: their readers skip them). */
   pvDirectories(): string[] {
-    return this.ledger().names().map((name) => this.inside(`${pvPrefix("subvol", name)}/${name}`));
+    return (this.accounts?.names() ?? []).map((name) => this.inside(`${pvPrefix("subvol", name)}/${name}`));
   }
 
   /** Stops background work (awaited) and closes stat.db, committing what is pending first. */
   async close(): Promise<void> {
     this.closed = true;
     await this.preparing?.catch(() => undefined);
+    await this.opening?.catch(() => undefined);
     this.knownDirs.clear();
-    this.accounts?.close();
-    this.db?.close();
+    const ledger = this.accounts;
     this.accounts = undefined;
-    this.db = undefined;
+    await ledger?.close();
   }
 
   private metadataFile(name: string, pvtype: PvType = "subvol"): string {
@@ -179,6 +184,7 @@ export class PoolStore {
       this.noteCapacity(fs.blocks * fs.bsize);
       this.measuredAt = Date.now();
     }
+    await this.ledger().fresh();
     return this.usage();
   }
 
@@ -238,11 +244,9 @@ export class PoolStore {
   }
 
   /**
-   * Settles when all of a create's or expansion's records are durable. The files come first (the
-   * directory, its xattrs, the metadata's bytes); then the row's commit and the metadata's fdatasync run
-   * together: each fsync forces its brick filesystem's journal, which holds what came before. (Run side
-   * by side with the file calls, the commit slowed them and itself down on a replicated volume: measured.)
-   * Handles are closed whatever fails.
+   * Settles when all of a create's or expansion's records are durable: the row's commit (on the stat.db
+   * thread, beside the file calls) and the metadata's fdatasync once its bytes are written. Handles are
+   * closed whatever fails.
    */
   private async durable(row: Promise<void>, metadata: Promise<WrittenMetadata> | undefined): Promise<void> {
     const synced = metadata?.then(async (written) => {
@@ -313,8 +317,9 @@ export class PoolStore {
     }
     // The directory first: while the metadata exists, a retried delete finds the volume and finishes.
     // Empty hash directories stay: removing them costs round trips on every delete, and the next PV of that prefix needs them.
-    await rm(dir, { recursive: true, force: true });
-    await Promise.all([this.ledger().deletePv(record.name), tolerating("ENOENT", unlink(metadata))]);
+    // The row goes side by side with the directory (a crash between them: the start's repair counts it again).
+    const removed = rm(dir, { recursive: true, force: true });
+    await Promise.all([this.ledger().deletePv(record.name, removed), removed.then(() => tolerating("ENOENT", unlink(metadata)))]);
   }
 
   /** Removes an archived volume (its directory, metadata and the original name's stat.db row). */
@@ -356,7 +361,7 @@ export class PoolStore {
    */
   async repair(): Promise<{ rowsAdded: string[]; rowsDropped: string[]; metadataRemoved: string[]; metadataRewritten: string[] }> {
     const ledger = this.ledger();
-    const rows = this.statDb().pvSizes();
+    const rows = ledger.rows();
     const files = PV_TYPES.flatMap((pvtype) => this.metadataFiles(pvtype).map((entry) => ({ ...entry, pvtype })));
     const original = (name: string): string => (name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name);
     const kept = new Set(files.filter((entry) => entry.metadata).map((entry) => original(entry.name)));

@@ -52,7 +52,7 @@ export const RECIPES: Recipe[] = [
     // tar serves stat.db to `kubectl kadalu storage-list --status`.
     packages: ["nodejs", "glusterfs-client", "mount", "util-linux", "xfsprogs", "e2fsprogs", "tar"],
     files: [
-      ...app("bin/kadalu-csi", "dist/csi.cjs", "dist/csi.proto", "LICENSE"),
+      ...app("bin/kadalu-csi", "dist/csi.cjs", "dist/stat-db-worker.cjs", "dist/csi.proto", "LICENSE"),
       // The native modules, built for the image's Node (the same ABI as the build's: checked in the image).
       ...app(
         "node_modules/better-sqlite3/package.json", "node_modules/better-sqlite3/lib", "node_modules/better-sqlite3/build/Release/better_sqlite3.node",

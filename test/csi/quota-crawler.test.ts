@@ -43,6 +43,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "kadalu-crawler-"));
   mkdirSync(join(dir, "pool1"));
   store = new PoolStore("pool1", join(dir, "pool1"), () => undefined, 0);
+  await store.open();
   for (const name of ["pvc-a", "pvc-b", "pvc-c"]) await store.create(name, 1024 ** 2);
   logged = [];
 });
