@@ -5,6 +5,7 @@ import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, op
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
 import { pvMetadataPath, pvPath, pvPrefix } from "../../src/core/pv-layout.js";
@@ -192,6 +193,35 @@ describe("CreateVolume", () => {
       db.close();
     }
     expect(count).toBe(50);
+  });
+});
+
+describe("stat.db on a thread of its own", () => {
+  it("keeps answering other calls while a create's commit waits for stat.db's lock, and acknowledges it once the row is in", async () => {
+    await create("pvc-first", GiB);
+    const freeBefore = Number((await client.controller("GetCapacity", { parameters: { storage_name: "pool1" } })).available_capacity);
+    // Another writer (upstream's sqlite3, say) holds the file: the driver's commit waits on its busy timeout.
+    const holder = new Database(join(root("pool1"), "stat.db"), { timeout: 0 });
+    holder.exec("BEGIN EXCLUSIVE");
+    let acknowledged = false;
+    const creating = create("pvc-waits", GiB).then(() => (acknowledged = true));
+    try {
+      for (let i = 0; i < 5; i += 1) {
+        expect((await client.identity("Probe")).ready).toEqual({ value: true });
+        expect(Number((await client.controller("GetCapacity", { parameters: { storage_name: "pool2" } })).available_capacity)).toBeGreaterThan(0);
+      }
+      // The space is reserved at once, but nothing is acknowledged while the row is not durable.
+      expect(Number((await client.controller("GetCapacity", { parameters: { storage_name: "pool1" } })).available_capacity)).toBeLessThan(freeBefore);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(acknowledged).toBe(false);
+    } finally {
+      holder.exec("COMMIT");
+      holder.close();
+    }
+    await creating;
+    const db = statDb("pool1");
+    expect(db.getPv("pvc-waits")?.size).toBe(GiB);
+    db.close();
   });
 });
 
