@@ -176,10 +176,14 @@ export function controllerService(driver: Driver) {
     DeleteVolume: async (request: { volume_id?: string }) => {
       const name = checkName(request.volume_id, "volume_id");
       await driver.volumeLocks.run(name, () => driver.remountingOnce(async () => {
-        const found = await locate(name);
-        if (!found) return;
-        await found.store.delete(found.record, found.pool.pvReclaimPolicy);
-        driver.reportUsage(found.store);
+        for (const pool of multiPv(driver.pools())) {
+          const store = await driver.store(pool);
+          const location = await store.whereIs(name);
+          if (!location) continue;
+          await store.delete(location, pool.pvReclaimPolicy);
+          driver.reportUsage(store);
+          return;
+        }
       }));
       return {};
     },

@@ -145,10 +145,12 @@ export class Ledger {
     }
   }
 
-  /** Commits what is collecting, waits for every answer, and closes the file (its lock goes with it). */
+  /**
+   * Commits what is collecting and closes the file (its lock goes with it). The thread answers in order,
+   * so once it has closed every commit was answered; one stuck on a dead mount is stopped (bounded).
+   */
   async close(): Promise<void> {
     if (this.pending) this.send(this.pending);
-    await Promise.all([...this.inFlight].map((batch) => batch.done.catch(() => undefined)));
     await this.thread.close();
   }
 }

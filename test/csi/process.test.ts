@@ -19,7 +19,10 @@ async function stopChild(child: ReturnType<typeof spawn>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
+  // A driver that does not stop within the bound is killed: no test leaves a process behind.
+  const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
   await exited;
+  clearTimeout(killer);
 }
 let dir: string;
 beforeEach(() => {

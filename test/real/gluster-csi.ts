@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
+import { SERVER_DEFAULTS } from "../../src/core/pool/options.js";
 import type { GlusterParts } from "./components.js";
 import { BRICK_ADDRESS, Glusterd } from "./gluster.js";
 import { BIN } from "./kadalu.js";
@@ -31,6 +32,8 @@ export async function startGlusterCsi(parts: GlusterParts, dir: string, options:
   const gluster = await Glusterd.start(parts, join(dir, "gluster"));
   try {
     const bricks = await gluster.createReplica3(pool);
+    // Configured as kadalu-server configures a pool's volume: its performance translators off.
+    for (const { key, value } of SERVER_DEFAULTS) await gluster.cli(["volume", "set", pool, key, value]);
     const info = buildNativeInfo({
       apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: pool, namespace: "kadalu" },
       spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: `/data/${pool}` })) },

@@ -8,6 +8,9 @@ export const DOCUMENTED_OPTIONS = [
   "performance.read-ahead", "performance.io-cache", "performance.readdir-ahead",
 ];
 
+/** What kadalu-server writes into every pool's volume files unless the pool says otherwise: each of them off. */
+export const SERVER_DEFAULTS: PoolOption[] = DOCUMENTED_OPTIONS.map((key) => ({ key, value: "off" }));
+
 const OPTION_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Even with --force: keys end up in Gluster's volume files, one option a line. */
