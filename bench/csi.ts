@@ -4,7 +4,7 @@
  * pool, and on a real GlusterFS Replica3 volume where GlusterFS is installed.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,7 +76,7 @@ async function cycleWith(client: CsiClient, name: string, parameters: Record<str
  * new metadata file, and one stat.db commit as the driver makes it (rollback journal, synchronous FULL,
  * the lock held). Any acknowledged create pays the RPC's round trip plus at least the slower of the two.
  */
-async function durabilityFloor(dir: string): Promise<Row[]> {
+async function durabilityFloor(dir: string, where = ""): Promise<Row[]> {
   const { StatDb } = await import("../src/statdb/stat-db.js");
   const { open } = await import("node:fs/promises");
   mkdirSync(dir);
@@ -93,8 +93,8 @@ async function durabilityFloor(dir: string): Promise<Row[]> {
   for (let i = 0; i < 300; i += 1) commits.push(await timed(async () => db.transaction(() => db.upsertPv(`pvc-floor-${i}`, 1024 ** 2))));
   db.close();
   return [
-    ["  durability floor: fdatasync of a new metadata file", `p50 ${percentile(syncs.slice(50), 50).toFixed(2)} ms, p99 ${percentile(syncs.slice(50), 99).toFixed(2)} ms`, "-"],
-    ["  durability floor: one stat.db commit (rollback journal, synchronous FULL)", `p50 ${percentile(commits.slice(50), 50).toFixed(2)} ms, p99 ${percentile(commits.slice(50), 99).toFixed(2)} ms`, "-"],
+    [`  durability floor${where}: fdatasync of a new metadata file`, `p50 ${percentile(syncs.slice(50), 50).toFixed(2)} ms, p99 ${percentile(syncs.slice(50), 99).toFixed(2)} ms`, "-"],
+    [`  durability floor${where}: one stat.db commit (rollback journal, synchronous FULL)`, `p50 ${percentile(commits.slice(50), 50).toFixed(2)} ms, p99 ${percentile(commits.slice(50), 99).toFixed(2)} ms`, "-"],
   ];
 }
 
@@ -152,6 +152,45 @@ export async function csiScenarios(): Promise<Row[]> {
   }
 }
 
+const PARTS = ["bricks", "FUSE client", "driver"] as const;
+
+/** CPU ticks (user + system) used so far by this host's bricks, Gluster FUSE clients and CSI drivers. */
+function cpuByPart(): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      const part = command.includes("glusterfsd") ? "bricks" : command.includes("fuse\0") ? "FUSE client" : command.includes("bin/kadalu-csi") ? "driver" : undefined;
+      if (!part) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      used.set(part, (used.get(part) ?? 0) + Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return used;
+}
+
+/**
+ * The durability floor on the Gluster volume itself, mounted here by Debian's FUSE client (the driver's
+ * own mount lives in its mount namespace).
+ */
+async function glusterFloor(dir: string): Promise<Row[]> {
+  const { execFileSync } = await import("node:child_process");
+  const { BRICK_ADDRESS } = await import("../test/real/gluster.js");
+  const { mounted } = await import("../csi/mount-table.js");
+  const { waitUntil } = await import("../test/real/processes.js");
+  const mnt = join(dir, "floor-mnt");
+  mkdirSync(mnt);
+  execFileSync("glusterfs", ["--process-name", "fuse", "-l", join(dir, "floor-client.log"), "--volfile-id", "pool1", "--volfile-server", BRICK_ADDRESS, mnt]);
+  try {
+    await waitUntil("the floor's Gluster mount", () => mounted(mnt) || undefined, 30_000);
+    return await durabilityFloor(join(mnt, "floor"), " on real GlusterFS");
+  } finally {
+    if (mounted(mnt)) execFileSync("umount", ["-l", mnt]);
+  }
+}
+
 /** `gluster volume profile ... info cumulative`: calls per FOP, summed over the bricks. */
 export function parseProfile(text: string): Map<string, number> {
   const counts = new Map<string, number>();
@@ -206,9 +245,18 @@ export async function glusterCsiScenarios(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-csi-bench-gluster-"));
   const pool = await startGlusterCsi(parts, dir);
   try {
+    const before = cpuByPart();
     const rows = await measure(pool.socket, "real GlusterFS Replica3", { warmup: 20, sequential: 200, workers: 32, perWorker: 5 }, { storage_name: "pool1" },
       ["p50 <= 25 ms, p99 <= 60 ms (issue 21)", "p50 <= 20 ms (issue 21)", ">= 100 calls/s (issue 21)"]);
-    return [...rows, ...(await brickOperations(pool.socket, (args) => pool.gluster.cli(args), pool.bricks.length))];
+    const used = cpuByPart();
+    const ticks = PARTS.map((part) => (used.get(part) ?? 0) - (before.get(part) ?? 0));
+    const total = ticks.reduce((a, b) => a + b, 0) || 1;
+    return [
+      ...rows,
+      ["  CPU those calls took on this host, by process", PARTS.map((part, index) => `${part} ${Math.round((ticks[index]! * 100) / total)}%`).join(", "), "-"],
+      ...(await brickOperations(pool.socket, (args) => pool.gluster.cli(args), pool.bricks.length)),
+      ...(await glusterFloor(dir)),
+    ];
   } finally {
     await pool.stop();
     rmSync(dir, { recursive: true, force: true });
