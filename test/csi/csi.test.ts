@@ -223,6 +223,22 @@ describe("stat.db on a thread of its own", () => {
     expect(db.getPv("pvc-waits")?.size).toBe(GiB);
     db.close();
   });
+
+  it("takes the row back when the files of a create fail after the row went in: nothing counted, nothing left in stat.db", async () => {
+    await create("pvc-first", GiB);
+    const capacity = async (): Promise<number> => Number((await client.controller("GetCapacity", { parameters: { storage_name: "pool1" } })).available_capacity);
+    const freeBefore = await capacity();
+    // A file where the PV's hash directory should be: its directory cannot be made.
+    const name = "pvc-blocked";
+    mkdirSync(join(root("pool1"), pvPrefix("subvol", name), ".."), { recursive: true });
+    writeFileSync(join(root("pool1"), pvPrefix("subvol", name)), "");
+    await expectCode(create(name, GiB), Status.INTERNAL, /ENOTDIR|not a directory/);
+    expect(await capacity()).toBe(freeBefore);
+    const db = statDb("pool1");
+    expect(db.getPv(name)).toBeUndefined();
+    expect(db.getPv("pvc-first")?.size).toBe(GiB);
+    db.close();
+  });
 });
 
 describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => {
