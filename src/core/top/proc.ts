@@ -13,9 +13,6 @@
  *   @io        (/proc/<pid>/io: rchar, wchar, syscr, syscw, read_bytes, write_bytes, ...)
  */
 
-/** The programs `top` looks at: bricks (glusterfsd), FUSE clients and the self-heal daemon (glusterfs). */
-export const GLUSTER_PROGRAMS = ["glusterfsd", "glusterfs"];
-
 /**
  * Run as `sh -c SCRIPT kadalu-top <seconds>`: the script is this constant, the interval its only argument
  * (validated by the caller), so nothing from the user becomes shell text.
