@@ -94,10 +94,11 @@ export function controllerService(driver: Driver) {
 
   const multiPv = (pools: PoolInfo[]): PoolInfo[] => pools.filter((pool) => !pool.single_pv_per_pool);
 
-  async function locate(name: string): Promise<{ store: PoolStore; record: VolumeRecord; pool: PoolInfo } | undefined> {
+  /** The first multi-PV pool where `look` finds the volume (by default its whole record, metadata read). */
+  async function locate<T = VolumeRecord>(name: string, look: (store: PoolStore) => Promise<T | undefined> = (store) => store.find(name) as Promise<T | undefined>): Promise<{ store: PoolStore; record: T; pool: PoolInfo } | undefined> {
     for (const pool of multiPv(driver.pools())) {
       const store = await driver.store(pool);
-      const record = await store.find(name);
+      const record = await look(store);
       if (record) return { store, record, pool };
     }
     return undefined;
@@ -176,14 +177,11 @@ export function controllerService(driver: Driver) {
     DeleteVolume: async (request: { volume_id?: string }) => {
       const name = checkName(request.volume_id, "volume_id");
       await driver.volumeLocks.run(name, () => driver.remountingOnce(async () => {
-        for (const pool of multiPv(driver.pools())) {
-          const store = await driver.store(pool);
-          const location = await store.whereIs(name);
-          if (!location) continue;
-          await store.delete(location, pool.pvReclaimPolicy);
-          driver.reportUsage(store);
-          return;
-        }
+        // Where it lies is all a delete needs: the metadata is looked up, not read.
+        const found = await locate(name, (store) => store.whereIs(name));
+        if (!found) return;
+        await found.store.delete(found.record, found.pool.pvReclaimPolicy);
+        driver.reportUsage(found.store);
       }));
       return {};
     },
