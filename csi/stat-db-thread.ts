@@ -39,7 +39,7 @@ function startWorker(data: StatDbWorkerData): Worker {
   return new Worker(`require("tsx/cjs/api").register(); require(${JSON.stringify(source)});`, { eval: true, workerData: data });
 }
 
-const asError = (wire: WireError): Error => Object.assign(new Error(wire.message), wire.code ? { code: wire.code } : {});
+export const asError = (wire: WireError): Error => Object.assign(new Error(wire.message), wire.code ? { code: wire.code } : {});
 
 export class StatDbThread {
   private seq = 0;
@@ -112,4 +112,3 @@ export class StatDbThread {
   }
 }
 
-export { asError };
