@@ -115,7 +115,7 @@ export function controllerService(driver: Driver) {
     if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {
       throw grpcError(Status.OUT_OF_RANGE, `a virtblock PV holds an XFS filesystem, which needs at least ${formatBytes(VIRTBLOCK_MIN_BYTES)}; ${formatBytes(size)} was asked`);
     }
-    const make = async (pool: PoolInfo, store: PoolStore, bytes: number, options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> => {
+    const make = async (pool: PoolInfo, store: PoolStore, bytes: number, options: { metadataComplete?: boolean; exclusive?: boolean } = {}): Promise<VolumeRecord> => {
       const record = pvtype === "subvol" ? await store.create(name, bytes, options) : await store.createBlock(name, bytes, pvtype, options);
       await externalQuota(pool, record);
       return record;
@@ -132,10 +132,37 @@ export function controllerService(driver: Driver) {
       const pool = candidates[0]!;
       return { volume: { volume_id: name, capacity_bytes: size, volume_context: volumeContext(pool) } };
     }
+    const placeNew = async (measured: { pool: PoolInfo; store: PoolStore; capacity: number; provisioned: number }[], exclusive: boolean) => {
+      measured.sort((a, b) => b.capacity - b.provisioned - (a.capacity - a.provisioned));
+      for (const { pool, store } of measured) {
+        // The check and the reservation (create counts the row at once) in one turn: no other create interleaves.
+        const usage = store.usage();
+        const record = fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? await make(pool, store, size, { exclusive }) : undefined;
+        if (record) {
+          driver.reportUsage(store);
+          return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
+        }
+      }
+      const free = measured.map(({ pool, capacity, provisioned }) => `${pool.volname} has ${formatBytes(capacity - provisioned)} free`).join(", ");
+      throw grpcError(Status.RESOURCE_EXHAUSTED, `no pool has room for ${formatBytes(size)} (a volume must stay below 90% of a pool's free space): ${free}`);
+    };
     // Capacity is measured while the pools are searched for the name: both are round trips on a FUSE mount.
-    const measuring = Promise.all(multiPv(candidates).map(async (pool) => ({ pool, ...(await freeFor(pool)) })));
+    const pools = multiPv(candidates);
+    const measuring = Promise.all(pools.map(async (pool) => ({ pool, ...(await freeFor(pool)) })));
     measuring.catch(() => undefined);
-    for (const pool of multiPv(candidates)) {
+    if (pools.length === 1 && pvtype === "subvol") {
+      // One pool whose ledger (fresh once measured) has no row of this name: no search first. Where a failed
+      // attempt left metadata behind, the exclusive create stops at EEXIST and the search below takes over.
+      const measured = await measuring;
+      if (await measured[0]!.store.surelyAbsent(name)) {
+        try {
+          return await placeNew(measured, true);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        }
+      }
+    }
+    for (const pool of pools) {
       const store = await driver.store(pool);
       // A torn metadata file is a create that never finished (never acknowledged): this call redoes it.
       const existing = await store.find(name, { incomplete: "missing" });
@@ -148,19 +175,7 @@ export function controllerService(driver: Driver) {
       const record = await make(pool, store, existing.size, { metadataComplete: true });
       return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
     }
-    const measured = await measuring;
-    measured.sort((a, b) => b.capacity - b.provisioned - (a.capacity - a.provisioned));
-    for (const { pool, store } of measured) {
-      // The check and the reservation (create counts the row at once) in one turn: no other create interleaves.
-      const usage = store.usage();
-      const record = fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? await make(pool, store, size) : undefined;
-      if (record) {
-        driver.reportUsage(store);
-        return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
-      }
-    }
-    const free = measured.map(({ pool, capacity, provisioned }) => `${pool.volname} has ${formatBytes(capacity - provisioned)} free`).join(", ");
-    throw grpcError(Status.RESOURCE_EXHAUSTED, `no pool has room for ${formatBytes(size)} (a volume must stay below 90% of a pool's free space): ${free}`);
+    return placeNew(await measuring, false);
   }
 
   return {

@@ -45,6 +45,11 @@ export class Ledger {
     return { sum: this.total, count: this.sizes.size };
   }
 
+  /** Whether a row of `name` is in memory (read, or changed here). */
+  has(name: string): boolean {
+    return this.sizes.has(name);
+  }
+
   /** The PV names as last read or changed here. */
   names(): string[] {
     return [...this.sizes.keys()];

@@ -233,16 +233,26 @@ export class PoolStore {
    * Creates (or completes) the volume. The caller decides that it fits and calls this in the same turn
    * of the event loop, so the row (counted at once) reserves the space before any other create looks.
    */
-  async create(name: string, size: number, options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> {
+  async create(name: string, size: number, options: { metadataComplete?: boolean; exclusive?: boolean } = {}): Promise<VolumeRecord> {
     const path = `${pvPrefix("subvol", name)}/${name}`;
     const dir = this.inside(path);
-    const directory = this.ensureDir(pvPrefix("subvol", name))
-      .then(() => tolerating("EEXIST", mkdir(dir)))
-      .then(() => setQuota(dir, size, this.log));
     // A repeat of a create whose metadata is whole (it may have been acknowledged): that file is never rewritten.
-    const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, "create");
-    await this.durable(this.ledger().upsertPv(name, size, Promise.all([directory, metadata])), metadata);
+    const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, options.exclusive ? "exclusive" : "create");
+    const directory = this.ensureDir(pvPrefix("subvol", name)).then(() => tolerating("EEXIST", mkdir(dir)));
+    // Exclusive: the quota waits until the metadata file is this call's, so an existing volume's is never touched.
+    const quota = Promise.all([directory, options.exclusive ? metadata : undefined]).then(() => setQuota(dir, size, this.log));
+    await this.durable(this.ledger().upsertPv(name, size, Promise.all([quota, metadata])), metadata);
     return { name, pool: this.pool, size, path, pvtype: "subvol" };
+  }
+
+  /**
+   * True when `name` surely has no volume here, so a create need not look for one first: the ledger has
+   * no row of that name (fresh after measure(); the start's repair gave every metadata file its row) and
+   * the pool holds directory PVs only. What a failed create of this process left behind, an exclusive
+   * create finds (EEXIST).
+   */
+  async surelyAbsent(name: string): Promise<boolean> {
+    return !this.ledger().has(name) && (await this.blockTypesPresent()).length === 0;
   }
 
   /**
@@ -311,14 +321,14 @@ export class PoolStore {
 
   /**
    * The metadata file with its bytes written, not yet synced. A new volume's file is written in place (a
-   * torn one is an unfinished create, redone by the retry); a replaced one goes through a temp file and
-   * a rename (`finish`), after the sync.
+   * torn one is an unfinished create, redone by the retry; `exclusive` fails with EEXIST where one is);
+   * a replaced one goes through a temp file and a rename (`finish`), after the sync.
    */
-  private async openMetadata(name: string, size: number, mode: "create" | "replace", pvtype: PvType = "subvol"): Promise<WrittenMetadata> {
+  private async openMetadata(name: string, size: number, mode: "create" | "exclusive" | "replace", pvtype: PvType = "subvol"): Promise<WrittenMetadata> {
     const file = this.metadataFile(name, pvtype);
     await this.ensureDir(`info/${pvPrefix(pvtype, name)}`);
-    const target = mode === "create" ? file : `${file}.${process.pid}.tmp`;
-    const handle = await open(target, "w", 0o644);
+    const target = mode === "replace" ? `${file}.${process.pid}.tmp` : file;
+    const handle = await open(target, mode === "exclusive" ? "wx" : "w", 0o644);
     try {
       await handle.writeFile(encodePvMetadata(size, pvPrefix(pvtype, name)));
     } catch (error) {

@@ -130,6 +130,29 @@ describe("CreateVolume", () => {
     db.close();
   });
 
+  it("finds a volume that stat.db does not know yet: another size is refused and its quota stays as it was", async () => {
+    // What this driver's ledger cannot know: metadata and a directory written after it opened the pool
+    // (and repaired it), without a row.
+    expect((await client.controller("GetCapacity", { parameters: { storage_name: "pool1" } })).available_capacity).toBeGreaterThan(0);
+    const dirPath = join(root("pool1"), "subvol/d3/d3/pvc-1");
+    mkdirSync(dirPath, { recursive: true });
+    if (ROOT) execFileSync("setfattr", ["-n", "trusted.gfs.squota.limit", "-v", String(2 * GiB), dirPath]);
+    mkdirSync(join(root("pool1"), "info/subvol/d3/d3"), { recursive: true });
+    writeFileSync(join(root("pool1"), "info/subvol/d3/d3/pvc-1.json"), '{"size": 2147483648, "path_prefix": "subvol/d3/d3"}');
+    const refused = client.controller("CreateVolume", { name: "pvc-1", capacity_range: { required_bytes: GiB, limit_bytes: GiB }, volume_capabilities: [MOUNT], parameters: { storage_name: "pool1" } });
+    await expectCode(refused, Status.ALREADY_EXISTS, /already exists with 2147483648 bytes/);
+    expect(readFileSync(join(root("pool1"), "info/subvol/d3/d3/pvc-1.json"), "utf8")).toBe('{"size": 2147483648, "path_prefix": "subvol/d3/d3"}');
+    if (ROOT) expect(getAttributeSync(dirPath, "trusted.gfs.squota.limit")?.toString()).toBe(String(2 * GiB));
+    const db = statDb("pool1");
+    expect(db.getPv("pvc-1")).toBeUndefined();
+    db.close();
+    // Within the range: the volume as it is, now counted.
+    expect((await create("pvc-1", GiB)).volume.capacity_bytes).toBe(2 * GiB);
+    const after = statDb("pool1");
+    expect(after.getPv("pvc-1")?.size).toBe(2 * GiB);
+    after.close();
+  });
+
   it.each([
     [{ name: "" }, Status.INVALID_ARGUMENT, /name missing/],
     [{ name: "../etc" }, Status.INVALID_ARGUMENT, /may hold only letters/],
