@@ -192,6 +192,13 @@ export function controllerService(driver: Driver) {
     DeleteVolume: async (request: { volume_id?: string }) => {
       const name = checkName(request.volume_id, "volume_id");
       await driver.volumeLocks.run(name, () => driver.remountingOnce(async () => {
+        for (const pool of multiPv(driver.pools())) {
+          const store = await driver.store(pool);
+          if (store.holds(name) && (await store.deleteHeld(name, pool.pvReclaimPolicy))) {
+            driver.reportUsage(store);
+            return;
+          }
+        }
         // Where it lies is all a delete needs: the metadata is looked up, not read.
         const found = await locate(name, (store) => store.whereIs(name));
         if (!found) return;

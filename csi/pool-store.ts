@@ -350,20 +350,53 @@ export class PoolStore {
       await tolerating("ENOENT", rename(metadata, join(metadata, "..", `${archived}.json`)));
       return;
     }
-    // The directory first: while the metadata exists, a retried delete finds the volume and finishes.
-    // Empty hash directories stay: removing them costs round trips on every delete, and the next PV of that prefix needs them.
-    // The row goes side by side with the directory (a crash between them: the start's repair counts it again).
-    const removed = rm(dir, { recursive: true, force: true });
-    await Promise.all([this.ledger().deletePv(record.name, removed), removed.then(() => tolerating("ENOENT", unlink(metadata)))]);
+    // An archived volume's row is its original name's.
+    const row = record.name.startsWith(ARCHIVED_PREFIX) ? record.name.slice(ARCHIVED_PREFIX.length) : record.name;
+    await this.ledger().deletePv(row, this.removeFiles(record));
+  }
+
+  /**
+   * Deletes `name` by `policy` where the ledger holds its row, resolving whether the volume was here.
+   * With the delete policy the row's commit (the longest part) starts at once, beside the lookup and the
+   * file calls. Where the volume is not found the row is put back, as for files that fail: it may be an
+   * archived volume's, which still counts.
+   */
+  async deleteHeld(name: string, policy: ReclaimPolicy): Promise<boolean> {
+    if (policy !== "delete") {
+      const location = await this.whereIs(name);
+      if (location) await this.delete(location, policy);
+      return location !== undefined;
+    }
+    const notHere = new Error(`volume ${name} is not in pool ${this.pool}`);
+    const files = this.whereIs(name).then((found) => (found ? this.removeFiles(found) : Promise.reject(notHere)));
+    try {
+      await this.ledger().deletePv(name, files);
+      return true;
+    } catch (error) {
+      if (error === notHere) return false;
+      throw error;
+    }
+  }
+
+  /** Whether the ledger holds a row of `name` (read from stat.db, or changed here). */
+  holds(name: string): boolean {
+    return this.ledger().has(name);
+  }
+
+  /**
+   * The directory first: while the metadata exists, a retried delete finds the volume and finishes (the
+   * row, committed beside these, is put back if either fails; a crash between: the start's repair counts
+   * it again). Empty hash directories stay: removing them costs round trips on every delete, and the
+   * next PV of that prefix needs them.
+   */
+  private async removeFiles(record: VolumeLocation): Promise<void> {
+    await rm(this.inside(record.path), { recursive: true, force: true });
+    await tolerating("ENOENT", unlink(this.inside(`info/${record.path}.json`)));
   }
 
   /** Removes an archived volume (its directory, metadata and the original name's stat.db row). */
   async removeArchived(record: VolumeRecord): Promise<void> {
-    await rm(this.inside(record.path), { recursive: true, force: true });
-    await Promise.all([
-      this.ledger().deletePv(record.name.slice(ARCHIVED_PREFIX.length)),
-      rm(this.inside(`info/${record.path}.json`), { force: true }),
-    ]);
+    await this.delete(record, "delete");
   }
 
   /** Every metadata file under `info/<pvtype>/` with what it says (undefined: torn or empty). */

@@ -303,6 +303,24 @@ describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => 
     expect(listed).toContain(`archived-${doomed}`);
   });
 
+  it("keeps an archived volume's row when its delete is repeated after the pool switched to the delete policy", async () => {
+    writeInfo("pool1", "archive");
+    await create("pvc-1", GiB);
+    await client.controller("DeleteVolume", { volume_id: "pvc-1" });
+    writeInfo("pool1", "delete");
+    expect(await client.controller("DeleteVolume", { volume_id: "pvc-1" })).toEqual({});
+    const db = statDb("pool1");
+    expect(db.getPv("pvc-1")?.size).toBe(GiB);
+    db.close();
+    const archived = (await client.controller("ListVolumes", {})).entries.map((e: any) => [e.volume.volume_id, e.volume.capacity_bytes]);
+    expect(archived).toEqual([["archived-pvc-1", GiB]]);
+    // The archived volume itself goes with its row.
+    await client.controller("DeleteVolume", { volume_id: "archived-pvc-1" });
+    const after = statDb("pool1");
+    expect(after.getPv("pvc-1")).toBeUndefined();
+    after.close();
+  });
+
   it("retains everything with the retain policy", async () => {
     writeInfo("pool1", "retain");
     await create("pvc-1", GiB);
