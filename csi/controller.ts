@@ -94,11 +94,11 @@ export function controllerService(driver: Driver) {
 
   const multiPv = (pools: PoolInfo[]): PoolInfo[] => pools.filter((pool) => !pool.single_pv_per_pool);
 
-  /** The first multi-PV pool where `look` finds the volume (by default its whole record, metadata read). */
-  async function locate<T = VolumeRecord>(name: string, look: (store: PoolStore) => Promise<T | undefined> = (store) => store.find(name) as Promise<T | undefined>): Promise<{ store: PoolStore; record: T; pool: PoolInfo } | undefined> {
+  /** The first multi-PV pool that holds the volume, with its record (metadata read). */
+  async function locate(name: string): Promise<{ store: PoolStore; record: VolumeRecord; pool: PoolInfo } | undefined> {
     for (const pool of multiPv(driver.pools())) {
       const store = await driver.store(pool);
-      const record = await look(store);
+      const record = await store.find(name);
       if (record) return { store, record, pool };
     }
     return undefined;
@@ -194,16 +194,11 @@ export function controllerService(driver: Driver) {
       await driver.volumeLocks.run(name, () => driver.remountingOnce(async () => {
         for (const pool of multiPv(driver.pools())) {
           const store = await driver.store(pool);
-          if (store.holds(name) && (await store.deleteHeld(name, pool.pvReclaimPolicy))) {
+          if (await store.deleteNamed(name, pool.pvReclaimPolicy)) {
             driver.reportUsage(store);
             return;
           }
         }
-        // Where it lies is all a delete needs: the metadata is looked up, not read.
-        const found = await locate(name, (store) => store.whereIs(name));
-        if (!found) return;
-        await found.store.delete(found.record, found.pool.pvReclaimPolicy);
-        driver.reportUsage(found.store);
       }));
       return {};
     },

@@ -53,6 +53,9 @@ const CAPACITY_TTL_MS = 2000;
 const BLOCK_TYPES_TTL_MS = 10_000;
 const BLOCK_TYPES = PV_TYPES.filter((pvtype) => pvtype !== "subvol");
 
+/** The name an archived volume had (its stat.db row and hash directories are that name's). */
+const originalName = (name: string): string => (name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name);
+
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === "ENOENT";
 
 /** Runs a file call, taking the one error `code` that means "already as wanted" for success. */
@@ -170,7 +173,7 @@ export class PoolStore {
 
   /** The metadata file and the PV's path of `name` as `pvtype`: archived PVs stay in the hash directories of their original name. */
   private placeOf(pvtype: PvType, name: string): { file: string; path: string } {
-    const original = name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name;
+    const original = originalName(name);
     return { file: this.inside(`info/${pvPrefix(pvtype, original)}/${name}.json`), path: `${pvPrefix(pvtype, original)}/${name}` };
   }
 
@@ -350,19 +353,17 @@ export class PoolStore {
       await tolerating("ENOENT", rename(metadata, join(metadata, "..", `${archived}.json`)));
       return;
     }
-    // An archived volume's row is its original name's.
-    const row = record.name.startsWith(ARCHIVED_PREFIX) ? record.name.slice(ARCHIVED_PREFIX.length) : record.name;
-    await this.ledger().deletePv(row, this.removeFiles(record));
+    await this.ledger().deletePv(originalName(record.name), this.removeFiles(record));
   }
 
   /**
-   * Deletes `name` by `policy` where the ledger holds its row, resolving whether the volume was here.
-   * With the delete policy the row's commit (the longest part) starts at once, beside the lookup and the
-   * file calls. Where the volume is not found the row is put back, as for files that fail: it may be an
-   * archived volume's, which still counts.
+   * Deletes `name` by `policy`, resolving whether the volume was here; the metadata is looked up, not
+   * read. Where the delete policy drops a row the ledger holds, its commit (the longest part) starts at
+   * once, beside the lookup and the file calls; if the volume is not here the row is put back, as for
+   * files that fail (it may be an archived volume's, which still counts).
    */
-  async deleteHeld(name: string, policy: ReclaimPolicy): Promise<boolean> {
-    if (policy !== "delete") {
+  async deleteNamed(name: string, policy: ReclaimPolicy): Promise<boolean> {
+    if (policy !== "delete" || !this.ledger().has(name)) {
       const location = await this.whereIs(name);
       if (location) await this.delete(location, policy);
       return location !== undefined;
@@ -376,11 +377,6 @@ export class PoolStore {
       if (error === notHere) return false;
       throw error;
     }
-  }
-
-  /** Whether the ledger holds a row of `name` (read from stat.db, or changed here). */
-  holds(name: string): boolean {
-    return this.ledger().has(name);
   }
 
   /**
@@ -431,8 +427,7 @@ export class PoolStore {
     const ledger = this.ledger();
     const rows = ledger.rows();
     const files = PV_TYPES.flatMap((pvtype) => this.metadataFiles(pvtype).map((entry) => ({ ...entry, pvtype })));
-    const original = (name: string): string => (name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name);
-    const kept = new Set(files.filter((entry) => entry.metadata).map((entry) => original(entry.name)));
+    const kept = new Set(files.filter((entry) => entry.metadata).map((entry) => originalName(entry.name)));
     const torn = files.filter((entry) => !entry.metadata && !entry.name.startsWith(ARCHIVED_PREFIX));
     const rewritten = torn.filter((entry) => rows.has(entry.name));
     const metadataRemoved = torn.filter((entry) => !rows.has(entry.name)).map((entry) => entry.name);
