@@ -14,6 +14,7 @@ import { xxh64Hex } from "../../src/core/xxh64.js";
 import { StatDb } from "../../src/statdb/stat-db.js";
 import { startCsi, type RunningCsi } from "../../csi/main.js";
 import { CallError, csiClient, type CsiClient } from "../helpers/csi-client.js";
+import { expectCode } from "../helpers/csi-expect.js";
 import { volumeDirectories, writeUpstreamStatDb } from "../helpers/pools.js";
 
 const GiB = 1024 ** 3;
@@ -37,13 +38,6 @@ async function start(role: "provisioner" | "nodeplugin" = "provisioner"): Promis
     poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"), statDbHoldMs: 0,
   }, () => undefined);
   client = csiClient(`unix://${join(dir, "csi.sock")}`);
-}
-
-async function expectCode(promise: Promise<unknown>, code: Status, details?: string | RegExp): Promise<void> {
-  const error = await promise.then(() => undefined, (e: CallError) => e);
-  expect(error, "the call should fail").toBeInstanceOf(CallError);
-  expect(Status[error!.code]).toBe(Status[code]);
-  if (details) expect(error!.details).toMatch(details);
 }
 
 const create = (name: string, bytes: number, parameters: Record<string, string> = { storage_name: "pool1" }) =>

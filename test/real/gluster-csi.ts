@@ -5,7 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
+import { buildNativeInfo, encodeInfo, type NativePoolInfo } from "../../src/core/info/codec.js";
+import type { ReclaimPolicy } from "../../src/core/pool/types.js";
 import { SERVER_DEFAULTS } from "../../src/core/pool/options.js";
 import type { GlusterParts } from "./components.js";
 import { BRICK_ADDRESS, Glusterd } from "./gluster.js";
@@ -18,7 +19,18 @@ export interface GlusterCsi {
   bricks: string[];
   csi: Contained;
   socket: string;
+  /** Rewrites the pool's info with another pvReclaimPolicy, as the operator does when the pool's spec changes. */
+  setReclaimPolicy(policy: ReclaimPolicy): void;
   stop(): Promise<void>;
+}
+
+function writePoolInfo(infoDir: string, pool: string, pvReclaimPolicy: ReclaimPolicy): NativePoolInfo {
+  const info = buildNativeInfo({
+    apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: pool, namespace: "kadalu" },
+    spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: `/data/${pool}` })), pvReclaimPolicy },
+  }, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000003" });
+  writeFileSync(join(infoDir, `${pool}.info`), encodeInfo(info));
+  return info;
 }
 
 /** How the driver is started: by default the repository's binary in a mount namespace (startContained). */
@@ -34,13 +46,9 @@ export async function startGlusterCsi(parts: GlusterParts, dir: string, options:
     const bricks = await gluster.createReplica3(pool);
     // Configured as kadalu-server configures a pool's volume: its performance translators off.
     for (const { key, value } of SERVER_DEFAULTS) await gluster.cli(["volume", "set", pool, key, value]);
-    const info = buildNativeInfo({
-      apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: pool, namespace: "kadalu" },
-      spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: `/data/${pool}` })) },
-    }, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000003" });
     const infoDir = join(dir, "info");
     mkdirSync(infoDir, { recursive: true });
-    writeFileSync(join(infoDir, `${pool}.info`), encodeInfo(info));
+    const info = writePoolInfo(infoDir, pool, "delete");
     const socket = join(dir, "csi.sock");
     const csi = (options.start ?? repositoryBinary)(processes, dir, Object.fromEntries(info.bricks.map((brick) => [brick.node, BRICK_ADDRESS])), [
       "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir,
@@ -49,6 +57,7 @@ export async function startGlusterCsi(parts: GlusterParts, dir: string, options:
     await waitUntil(`the driver to serve\n${csi.process.tail()}`, () => csi.process.tail(5000).includes("serving on") || undefined, 30_000);
     return {
       gluster, bricks, csi, socket,
+      setReclaimPolicy: (policy) => void writePoolInfo(infoDir, pool, policy),
       async stop() {
         await processes.stopAll();
         await gluster.stop();
