@@ -4,14 +4,12 @@
  * loop devices, grows them, and removes every trace; the bricks hold the files, replicated.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pvPath } from "../../src/core/pv-layout.js";
-import { csiClient, type CsiClient } from "../helpers/csi-client.js";
-import { startGlusterCsi, type GlusterCsi } from "./gluster-csi.js";
-import { glusterfs, noGluster } from "./tier.js";
+import { glusterCsiSuite } from "./gluster-csi-suite.js";
+import { noGluster } from "./tier.js";
 
 const MiB = 1024 ** 2;
 const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
@@ -20,27 +18,15 @@ const KUBELET = "/mnt/kubelet";
 const loopsOf = (file: string): string => execFileSync("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], { encoding: "utf8" }).split("\n").filter((line) => line.includes(file)).join("\n");
 
 describe.skipIf(noGluster)("block PVs on real GlusterFS", () => {
-  let dir: string;
-  let pool: GlusterCsi;
-  let client: CsiClient;
+  const suite = glusterCsiSuite("block", { kubeletDir: KUBELET });
+  const { client } = suite;
   // Inside the driver's namespace: constant scripts, paths as arguments.
-  const inside = async (script: string, ...args: string[]): Promise<string> => (await pool.csi.exec(["sh", "-c", script, "sh", ...args])).stdout;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "kadalu-block-"));
-    pool = await startGlusterCsi(glusterfs!, dir, { kubeletDir: KUBELET });
-    client = csiClient(`unix://${pool.socket}`);
-  });
-  afterAll(async () => {
-    client?.close();
-    await pool?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const inside = async (script: string, ...args: string[]): Promise<string> => (await suite.pool.csi.exec(["sh", "-c", script, "sh", ...args])).stdout;
 
   it("rawblock: written through the loop device into the replicated file, grown on the node, detached and deleted", async () => {
     const { volume } = await client.controller("CreateVolume", { name: "pvc-raw", capacity_range: { required_bytes: 64 * MiB }, volume_capabilities: [BLOCK], parameters: { storage_name: "pool1" } });
     const path = pvPath("rawblock", "pvc-raw");
-    for (const brick of pool.bricks) expect(statSync(join(brick, path)).size, brick).toBe(64 * MiB);
+    for (const brick of suite.pool.bricks) expect(statSync(join(brick, path)).size, brick).toBe(64 * MiB);
     const target = `${KUBELET}/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-raw/pod-uid`;
     await client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: target, volume_capability: BLOCK, volume_context: volume.volume_context });
     expect(await inside('stat -c %F "$1"', target)).toBe("block special file\n");
@@ -52,7 +38,7 @@ describe.skipIf(noGluster)("block PVs on real GlusterFS", () => {
     await client.node("NodeUnpublishVolume", { volume_id: "pvc-raw", target_path: target });
     expect(loopsOf(path)).toBe("");
     await client.controller("DeleteVolume", { volume_id: "pvc-raw" });
-    for (const brick of pool.bricks) expect(existsSync(join(brick, path)), brick).toBe(false);
+    for (const brick of suite.pool.bricks) expect(existsSync(join(brick, path)), brick).toBe(false);
   });
 
   it("virtblock: XFS in the replicated file, loop-mounted; data survives republishing; grown on the node", async () => {
@@ -74,6 +60,6 @@ describe.skipIf(noGluster)("block PVs on real GlusterFS", () => {
     expect((await size()) - before).toBeGreaterThan(150 * MiB);
     await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
     await client.controller("DeleteVolume", { volume_id: "pvc-virt" });
-    for (const brick of pool.bricks) expect(existsSync(join(brick, path)), brick).toBe(false);
+    for (const brick of suite.pool.bricks) expect(existsSync(join(brick, path)), brick).toBe(false);
   });
 });

@@ -5,17 +5,15 @@
  * each reclaim policy, the archived volume's row kept until the archived volume itself goes. stat.db is
  * read as upstream's provisioner reads it: Debian's sqlite3 on the mount, waiting its turn for the lock.
  */
-import { getAttributeSync } from "@napi-rs/xattr";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodePvMetadata, pvMetadataPath, pvPath, pvPrefix } from "../../src/core/pv-layout.js";
-import { csiClient, type CsiClient } from "../helpers/csi-client.js";
 import { status as Status } from "@grpc/grpc-js";
+import { getAttributeSync } from "@napi-rs/xattr";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { encodePvMetadata, pvMetadataPath, pvPath, pvPrefix } from "../../src/core/pv-layout.js";
 import { expectCode } from "../helpers/csi-expect.js";
-import { startGlusterCsi, type GlusterCsi } from "./gluster-csi.js";
-import { glusterfs, noGluster } from "./tier.js";
+import { glusterCsiSuite } from "./gluster-csi-suite.js";
+import { noGluster } from "./tier.js";
 
 const GiB = 1024 ** 3;
 const MOUNT = { mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } };
@@ -23,27 +21,15 @@ const POOL_MOUNT = "/mnt/pool1";
 const ROWS_SQL = "SELECT pvname || ' ' || size FROM pv_stats ORDER BY pvname";
 
 describe.skipIf(noGluster)("directory PVs on real GlusterFS", () => {
-  let dir: string;
-  let pool: GlusterCsi;
-  let client: CsiClient;
+  const suite = glusterCsiSuite("dirpvs");
+  const { client } = suite;
   // Inside the driver's namespace: constant scripts, paths as arguments.
-  const inside = async (script: string, ...args: string[]): Promise<string> => (await pool.csi.exec(["sh", "-c", script, "sh", ...args])).stdout;
+  const inside = async (script: string, ...args: string[]): Promise<string> => (await suite.pool.csi.exec(["sh", "-c", script, "sh", ...args])).stdout;
   const rows = async (): Promise<string[]> => (await inside('sqlite3 -readonly -cmd ".timeout 10000" "$1" "$2"', `${POOL_MOUNT}/stat.db`, ROWS_SQL)).split("\n").filter(Boolean);
   const create = (name: string, required: number, limit?: number) =>
     client.controller("CreateVolume", { name, capacity_range: { required_bytes: required, ...(limit ? { limit_bytes: limit } : {}) }, volume_capabilities: [MOUNT], parameters: { storage_name: "pool1" } });
-  const onEveryBrick = (path: string): boolean[] => pool.bricks.map((brick) => existsSync(join(brick, path)));
-  const quotas = (path: string): (string | undefined)[] => pool.bricks.map((brick) => getAttributeSync(join(brick, path), "trusted.gfs.squota.limit")?.toString("utf8"));
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "kadalu-dirpvs-"));
-    pool = await startGlusterCsi(glusterfs!, dir);
-    client = csiClient(`unix://${pool.socket}`);
-  });
-  afterAll(async () => {
-    client?.close();
-    await pool?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const onEveryBrick = (path: string): boolean[] => suite.pool.bricks.map((brick) => existsSync(join(brick, path)));
+  const quotas = (path: string): (string | undefined)[] => suite.pool.bricks.map((brick) => getAttributeSync(join(brick, path), "trusted.gfs.squota.limit")?.toString("utf8"));
 
   it("a new volume reaches every brick: its directory with upstream's quota xattrs, its metadata and its stat.db row", async () => {
     const { volume } = await create("pvc-new", GiB);
@@ -51,7 +37,7 @@ describe.skipIf(noGluster)("directory PVs on real GlusterFS", () => {
     expect(onEveryBrick(pvPath("subvol", "pvc-new"))).toEqual([true, true, true]);
     expect(quotas(pvPath("subvol", "pvc-new"))).toEqual([String(GiB), String(GiB), String(GiB)]);
     const metadata = encodePvMetadata(GiB, pvPrefix("subvol", "pvc-new"));
-    for (const brick of pool.bricks) expect(readFileSync(join(brick, pvMetadataPath("subvol", "pvc-new")), "utf8"), brick).toBe(metadata);
+    for (const brick of suite.pool.bricks) expect(readFileSync(join(brick, pvMetadataPath("subvol", "pvc-new")), "utf8"), brick).toBe(metadata);
     expect(await rows()).toEqual([`pvc-new ${GiB}`]);
   });
 
@@ -64,7 +50,7 @@ describe.skipIf(noGluster)("directory PVs on real GlusterFS", () => {
     expect(await rows()).toEqual([`pvc-new ${GiB}`]);
     expect((await create("pvc-torn", GiB)).volume.capacity_bytes).toBe(2 * GiB);
     expect(quotas(path)).toEqual([String(2 * GiB), String(2 * GiB), String(2 * GiB)]);
-    for (const brick of pool.bricks) expect(readFileSync(join(brick, pvMetadataPath("subvol", "pvc-torn")), "utf8"), brick).toBe(metadata);
+    for (const brick of suite.pool.bricks) expect(readFileSync(join(brick, pvMetadataPath("subvol", "pvc-torn")), "utf8"), brick).toBe(metadata);
     expect(await rows()).toEqual([`pvc-new ${GiB}`, `pvc-torn ${2 * GiB}`]);
   });
 
@@ -78,14 +64,14 @@ describe.skipIf(noGluster)("directory PVs on real GlusterFS", () => {
   });
 
   it("an archived volume keeps its row through a repeated delete under the delete policy, and drops it when the archived volume goes", async () => {
-    pool.setReclaimPolicy("archive");
+    suite.pool.setReclaimPolicy("archive");
     await client.controller("DeleteVolume", { volume_id: "pvc-torn" });
     const archivedPath = `${pvPrefix("subvol", "pvc-torn")}/archived-pvc-torn`;
     const archivedMetadata = `info/${archivedPath}.json`;
     expect(onEveryBrick(archivedPath)).toEqual([true, true, true]);
     expect(onEveryBrick(archivedMetadata)).toEqual([true, true, true]);
     expect(onEveryBrick(pvPath("subvol", "pvc-torn"))).toEqual([false, false, false]);
-    pool.setReclaimPolicy("delete");
+    suite.pool.setReclaimPolicy("delete");
     // The row is the archived volume's now: the early commit of its removal is put back.
     expect(await client.controller("DeleteVolume", { volume_id: "pvc-torn" })).toEqual({});
     expect(await rows()).toEqual([`pvc-torn ${2 * GiB}`]);

@@ -3,15 +3,12 @@
  * published volume whose glusterfs client is killed detected (ENOTCONN: an abnormal volume condition),
  * then unmounted and mounted again by the next call, and the publish repaired.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CallError, csiClient, type CsiClient } from "../helpers/csi-client.js";
-import { startGlusterCsi, type GlusterCsi } from "./gluster-csi.js";
-import type { Contained } from "./namespace.js";
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { CallError } from "../helpers/csi-client.js";
 import { waitUntil } from "./processes.js";
-import { glusterfs, noGluster } from "./tier.js";
+import { glusterCsiSuite } from "./gluster-csi-suite.js";
+import { noGluster } from "./tier.js";
 
 const MOUNT = { mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } };
 
@@ -28,23 +25,9 @@ function clientPids(mountpoint: string): number[] {
 }
 
 describe.skipIf(noGluster)("mount lifecycle on real GlusterFS", () => {
-  let dir: string;
-  let pool: GlusterCsi;
-  let csi: Contained;
-  let client: CsiClient;
-  const mounts = async (): Promise<string> => (await csi.exec(["cat", "/proc/self/mounts"])).stdout;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "kadalu-mounts-"));
-    pool = await startGlusterCsi(glusterfs!, dir, { kubeletDir: "/mnt/kubelet" });
-    csi = pool.csi;
-    client = csiClient(`unix://${pool.socket}`);
-  });
-  afterAll(async () => {
-    client?.close();
-    await pool?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = glusterCsiSuite("mounts", { kubeletDir: "/mnt/kubelet" });
+  const { client } = suite;
+  const mounts = async (): Promise<string> => (await suite.pool.csi.exec(["cat", "/proc/self/mounts"])).stdout;
 
   it("mounts every multi-PV pool at start, before any CSI call", async () => {
     await waitUntil("pool1 to be mounted at /mnt/pool1", async () => /^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m.test(await mounts()) || undefined, 30_000, 200);
@@ -60,7 +43,7 @@ describe.skipIf(noGluster)("mount lifecycle on real GlusterFS", () => {
     const { volume } = await client.controller("CreateVolume", { name: "pvc-1", capacity_range: { required_bytes: 1 << 20 }, volume_capabilities: [MOUNT], parameters: { storage_name: "pool1" } });
     const target = "/mnt/kubelet/pods/uid-1/volumes/kubernetes.io~csi/pvc-1/mount";
     await client.node("NodePublishVolume", { volume_id: "pvc-1", target_path: target, volume_capability: MOUNT, volume_context: volume.volume_context });
-    await csi.exec(["sh", "-c", `echo hello > ${target}/file`]);
+    await suite.pool.csi.exec(["sh", "-c", `echo hello > ${target}/file`]);
     const healthy = await client.node("NodeGetVolumeStats", { volume_id: "pvc-1", volume_path: target });
     expect(healthy.volume_condition).toEqual({ abnormal: false, message: "" });
 
@@ -79,10 +62,10 @@ describe.skipIf(noGluster)("mount lifecycle on real GlusterFS", () => {
     expect(second.volume_context.hostvol).toBe("pool1");
     expect(clientPids("/mnt/pool1")).toHaveLength(1);
     // (The Gluster clients' own lines are in the same log now: look further back than the last hundred.)
-    expect(csi.process.tail(5000)).toContain("pool pool1: the mount at /mnt/pool1 stopped answering; mounting it again");
+    expect(suite.pool.csi.process.tail(5000)).toContain("pool pool1: the mount at /mnt/pool1 stopped answering; mounting it again");
     // Publishing again replaces the dead bind; the data written before is there.
     await client.node("NodePublishVolume", { volume_id: "pvc-1", target_path: target, volume_capability: MOUNT, volume_context: volume.volume_context });
-    expect((await csi.exec(["cat", `${target}/file`])).stdout).toBe("hello\n");
+    expect((await suite.pool.csi.exec(["cat", `${target}/file`])).stdout).toBe("hello\n");
     const repaired = await client.node("NodeGetVolumeStats", { volume_id: "pvc-1", volume_path: target });
     expect(repaired.volume_condition.abnormal).toBe(false);
     await client.node("NodeUnpublishVolume", { volume_id: "pvc-1", target_path: target });
