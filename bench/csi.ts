@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { csiClient, type CsiClient } from "../test/helpers/csi-client.js";
+import type { Glusterd } from "../test/real/gluster.js";
 
 const BIN = fileURLToPath(new URL("../bin/kadalu-csi", import.meta.url));
 const CAPS = [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }];
@@ -214,31 +215,17 @@ async function glusterFloor(dir: string): Promise<Row[]> {
   }
 }
 
-/** `gluster volume profile ... info cumulative`: calls per FOP, summed over the bricks. */
-export function parseProfile(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  let cumulative = false;
-  for (const line of text.split("\n")) {
-    if (/^Cumulative Stats:/.test(line.trim())) cumulative = true;
-    else if (/^Interval \d+ Stats:/.test(line.trim())) cumulative = false;
-    const row = cumulative && line.match(/^\s*[\d.]+\s+[\d.]+ [nu]s\s+[\d.]+ [nu]s\s+[\d.]+ [nu]s\s+(\d+)\s+([A-Z_]+)\s*$/);
-    if (row) counts.set(row[2]!, (counts.get(row[2]!) ?? 0) + Number(row[1]));
-  }
-  return counts;
-}
-
 /**
  * What one CreateVolume and one DeleteVolume cost the bricks: Gluster's own profile of the volume
  * (every FOP each brick served, AFR's locks and changelog xattrops included), per call and per brick.
  */
-async function brickOperations(socket: string, cli: (args: string[]) => Promise<string>, bricks: number): Promise<Row[]> {
+async function brickOperations(socket: string, gluster: Glusterd, bricks: number): Promise<Row[]> {
   const client = csiClient(`unix://${socket}`);
   const calls = 50;
   const perCall = async (work: (i: number) => Promise<unknown>): Promise<string> => {
-    await cli(["volume", "profile", "pool1", "start"]).catch(() => undefined);
-    await cli(["volume", "profile", "pool1", "info", "clear"]);
-    for (let i = 0; i < calls; i += 1) await work(i);
-    const counts = parseProfile(await cli(["volume", "profile", "pool1", "info", "cumulative"]));
+    const counts = await gluster.profile("pool1", async () => {
+      for (let i = 0; i < calls; i += 1) await work(i);
+    });
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     const top = [...counts.entries()].filter(([fop]) => !["RELEASE", "RELEASEDIR", "FORGET"].includes(fop)).sort((a, b) => b[1] - a[1]).slice(0, 8);
     return `${(total / calls / bricks).toFixed(1)} per brick (${top.map(([fop, n]) => `${fop} ${(n / calls / bricks).toFixed(1)}`).join(", ")})`;
@@ -251,7 +238,6 @@ async function brickOperations(socket: string, cli: (args: string[]) => Promise<
       [`  brick FOPs per DeleteVolume (gluster volume profile, ${calls} calls)`, remove, "-"],
     ];
   } finally {
-    await cli(["volume", "profile", "pool1", "stop"]).catch(() => undefined);
     client.close();
   }
 }
@@ -277,7 +263,7 @@ export async function glusterCsiScenarios(): Promise<Row[]> {
     return [
       ...rows,
       ["  CPU those calls took on this host, by process", PARTS.map((part, index) => `${part} ${Math.round((ticks[index]! * 100) / total)}%`).join(", "), "-"],
-      ...(await brickOperations(pool.socket, (args) => pool.gluster.cli(args), pool.bricks.length)),
+      ...(await brickOperations(pool.socket, pool.gluster, pool.bricks.length)),
       ...(await glusterFloor(dir)),
     ];
   } finally {

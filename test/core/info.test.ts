@@ -46,18 +46,22 @@ describe("kadalu-info codec", () => {
     expect(info.tiebreaker).toEqual({ node: "t", path: "/mnt", port: 24007 });
   });
 
-  it("keeps unknown keys and reports malformed entries by pool and key", () => {
+  it("keeps unknown keys and reports malformed entries by pool and key (a volname that is no pool name included)", () => {
     const { pools, problems } = decodeKadaluInfo({
       uid: "x", volumes: "",
       "good.info": '{"volname": "good", "volume_id": "v", "type": "Replica1", "bricks": [], "future_key": 1}',
       "broken.info": "{not json",
       "nobricks.info": '{"volname": "nobricks", "volume_id": "v", "type": "Replica3"}',
       "ext.info": '{"volname": "ext", "volume_id": "v", "type": "External", "gluster_hosts": ""}',
+      "dotted.info": '{"volname": "a.b=c", "volume_id": "v", "type": "Replica1", "bricks": []}',
+      "escape.info": '{"volname": "../etc", "volume_id": "v", "type": "Replica1", "bricks": []}',
     });
     expect(pools.map((pool) => pool.volname)).toEqual(["good"]);
     expect(pools[0]!.future_key).toBe(1);
     expect(problems).toEqual([
       { pool: "broken", key: "broken.info", message: expect.stringMatching(/^is not valid JSON/) },
+      { pool: "dotted", key: "volname", message: "must be the pool name (lower-case letters, digits and '-')" },
+      { pool: "escape", key: "volname", message: "must be the pool name (lower-case letters, digits and '-')" },
       { pool: "ext", key: "gluster_hosts", message: "must be a comma-separated host list" },
       { pool: "ext", key: "gluster_volname", message: "must be the Gluster volume name" },
       { pool: "nobricks", key: "bricks", message: "must be a list of bricks with integer brick_index" },

@@ -86,13 +86,16 @@ describe("quota xattrs", () => {
 
 describe("Gluster mount command line (upstream's)", () => {
   const resource = (spec: KadaluStorage["spec"]): KadaluStorage => ({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1" }, spec });
-  it("mounts native pools from every brick, with simple-quota's client pid in the provisioner", () => {
+  it("mounts native pools from every brick, with simple-quota's client pid and write-behind held until sync in the provisioner", () => {
     const info = buildNativeInfo(resource({ type: "Replica3", storage: ["a", "b", "c"].map((node) => ({ node, device: "/dev/sdb" })) }), { namespace: "kadalu", kadaluVersion: "x", volumeId: "v" });
     expect(glusterMountArgs(info, "/mnt/pool1", "provisioner")).toEqual([
       "--process-name", "fuse", "-l", "/var/log/gluster/gluster.log", "--volfile-id", "pool1", "--fs-display-name", "kadalu:pool1", "--client-pid", "-14",
+      "--xlator-option=pool1-write-behind.trickling-writes=off",
       "--volfile-server", "server-pool1-0-0.pool1", "--volfile-server", "server-pool1-1-0.pool1", "--volfile-server", "server-pool1-2-0.pool1", "/mnt/pool1",
     ]);
-    expect(glusterMountArgs(info, "/mnt/pool1", "nodeplugin")).not.toContain("--client-pid");
+    const nodeplugin = glusterMountArgs(info, "/mnt/pool1", "nodeplugin");
+    expect(nodeplugin).not.toContain("--client-pid");
+    expect(nodeplugin.filter((arg) => arg.startsWith("--xlator-option"))).toEqual([]);
   });
 
   it("mounts External pools by their Gluster volume, hosts and options", () => {

@@ -89,6 +89,21 @@ export class Glusterd {
     return stdout;
   }
 
+  /**
+   * The FOPs the bricks of `volume` served while `work` ran, by name, summed over the bricks (Gluster's own
+   * profile: AFR's locks and changelog xattrops included).
+   */
+  async profile(volume: string, work: () => Promise<unknown>): Promise<Map<string, number>> {
+    await this.cli(["volume", "profile", volume, "start"]).catch(() => undefined);
+    try {
+      await this.cli(["volume", "profile", volume, "info", "clear"]);
+      await work();
+      return parseProfile(await this.cli(["volume", "profile", volume, "info", "cumulative"]));
+    } finally {
+      await this.cli(["volume", "profile", volume, "stop"]).catch(() => undefined);
+    }
+  }
+
   /** A started Replica3 volume `name` (the pool's name, as the client's --volfile-id asks); returns the brick directories. */
   async createReplica3(name: string): Promise<string[]> {
     return this.createVolume(name, 3, 3);
@@ -112,4 +127,17 @@ export class Glusterd {
     for (const pid of leftovers) process.kill(pid, "SIGKILL");
     await waitUntil("Gluster's processes to exit", () => processesMentioning(this.dir).length === 0 || undefined, 10_000, 100);
   }
+}
+
+/** `gluster volume profile ... info cumulative`: calls per FOP, summed over the bricks. */
+export function parseProfile(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  let cumulative = false;
+  for (const line of text.split("\n")) {
+    if (/^Cumulative Stats:/.test(line.trim())) cumulative = true;
+    else if (/^Interval \d+ Stats:/.test(line.trim())) cumulative = false;
+    const row = cumulative && line.match(/^\s*[\d.]+\s+[\d.]+ [nu]s\s+[\d.]+ [nu]s\s+[\d.]+ [nu]s\s+(\d+)\s+([A-Z_]+)\s*$/);
+    if (row) counts.set(row[2]!, (counts.get(row[2]!) ?? 0) + Number(row[1]));
+  }
+  return counts;
 }

@@ -3,7 +3,7 @@
  * pods and CSI (spec §2.7). Decoding keeps unknown keys and reports problems by pool and key; encoding
  * writes upstream's key order with Python's JSON spacing.
  */
-import { brickHostName, byCodePoint } from "../naming.js";
+import { brickHostName, byCodePoint, dns1123LabelError } from "../naming.js";
 import {
   DEFAULT_GLUSTER_PORT, isPoolType, resolveSinglePvPerPool, type KadaluStorage, type PoolType, type ReclaimPolicy,
 } from "../pool/types.js";
@@ -90,7 +90,8 @@ export function encodeInfo(info: PoolInfo): string {
 type Check = [key: string, ok: (info: Record<string, any>) => boolean, message: string];
 
 const COMMON: Check[] = [
-  ["volname", (i) => typeof i.volname === "string" && i.volname !== "", "must be the pool name"],
+  // It becomes a mount point's name and part of the Gluster client's command line.
+  ["volname", (i) => typeof i.volname === "string" && dns1123LabelError(i.volname) === undefined, "must be the pool name (lower-case letters, digits and '-')"],
   ["volume_id", (i) => typeof i.volume_id === "string", "must be a string"],
   ["type", (i) => typeof i.type === "string" && isPoolType(i.type), "must be one of Replica1, Replica2, Replica3, Disperse, Arbiter, External"],
 ];
