@@ -196,17 +196,18 @@ function cpuByPart(): Map<string, number> {
 }
 
 /**
- * The durability floor on the Gluster volume itself, mounted here by Debian's FUSE client (the driver's
- * own mount lives in its mount namespace).
+ * The durability floor on the Gluster volume itself, mounted here by Debian's FUSE client with the
+ * provisioner's write-behind setting (the driver's own mount lives in its mount namespace).
  */
 async function glusterFloor(dir: string): Promise<Row[]> {
   const { execFileSync } = await import("node:child_process");
   const { BRICK_ADDRESS } = await import("../test/real/gluster.js");
   const { mounted } = await import("../csi/mount-table.js");
+  const { provisionerWriteBehind } = await import("../csi/mounter.js");
   const { waitUntil } = await import("../test/real/processes.js");
   const mnt = join(dir, "floor-mnt");
   mkdirSync(mnt);
-  execFileSync("glusterfs", ["--process-name", "fuse", "-l", join(dir, "floor-client.log"), "--volfile-id", "pool1", "--volfile-server", BRICK_ADDRESS, mnt]);
+  execFileSync("glusterfs", ["--process-name", "fuse", "-l", join(dir, "floor-client.log"), "--volfile-id", "pool1", provisionerWriteBehind("pool1"), "--volfile-server", BRICK_ADDRESS, mnt]);
   try {
     await waitUntil("the floor's Gluster mount", () => mounted(mnt) || undefined, 30_000);
     return await durabilityFloor(join(mnt, "floor"), " on real GlusterFS");
