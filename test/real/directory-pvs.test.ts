@@ -3,8 +3,8 @@
  * them: what a create writes reaches every brick (directory, quota xattrs, metadata, stat.db row); a create
  * that finds metadata without a row (one cut off before its commit) takes the volume as it is; deletes by
  * each reclaim policy, the archived volume's row kept until the archived volume itself goes; what a create
- * and a delete cost the bricks in writes. stat.db is
- * read as upstream's provisioner reads it: Debian's sqlite3 on the mount, waiting its turn for the lock.
+ * and a delete cost the bricks in writes. stat.db is read as upstream's provisioner reads it (Debian's
+ * sqlite3 on the mount, waiting its turn for the lock) and from each brick's own copy.
  */
 import { status as Status } from "@grpc/grpc-js";
 import { getAttributeSync } from "@napi-rs/xattr";
@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { encodePvMetadata, pvMetadataPath, pvPath, pvPrefix } from "../../src/core/pv-layout.js";
+import { STAT_DB_FILE, StatDb } from "../../src/statdb/stat-db.js";
 import { expectCode } from "../helpers/csi-expect.js";
 import { glusterCsiSuite } from "./gluster-csi-suite.js";
 import { noGluster } from "./tier.js";
@@ -30,6 +31,15 @@ describe.skipIf(noGluster)("directory PVs on real GlusterFS", () => {
   const create = (name: string, required: number, limit?: number) =>
     client.controller("CreateVolume", { name, capacity_range: { required_bytes: required, ...(limit ? { limit_bytes: limit } : {}) }, volume_capabilities: [MOUNT], parameters: { storage_name: "pool1" } });
   const onEveryBrick = (path: string): boolean[] => suite.pool.bricks.map((brick) => existsSync(join(brick, path)));
+  // Each brick's own copy of stat.db: what a commit made durable there, whatever the client still holds.
+  const rowOnBricks = (name: string): (number | undefined)[] => suite.pool.bricks.map((brick) => {
+    const db = StatDb.fromBytes(readFileSync(join(brick, STAT_DB_FILE)));
+    try {
+      return db.getPv(name)?.size;
+    } finally {
+      db.close();
+    }
+  });
   const quotas = (path: string): (string | undefined)[] => suite.pool.bricks.map((brick) => getAttributeSync(join(brick, path), "trusted.gfs.squota.limit")?.toString("utf8"));
 
   it("a new volume reaches every brick: its directory with upstream's quota xattrs, its metadata and its stat.db row", async () => {
@@ -40,6 +50,7 @@ describe.skipIf(noGluster)("directory PVs on real GlusterFS", () => {
     const metadata = encodePvMetadata(GiB, pvPrefix("subvol", "pvc-new"));
     for (const brick of suite.pool.bricks) expect(readFileSync(join(brick, pvMetadataPath("subvol", "pvc-new")), "utf8"), brick).toBe(metadata);
     expect(await rows()).toEqual([`pvc-new ${GiB}`]);
+    expect(rowOnBricks("pvc-new")).toEqual([GiB, GiB, GiB]);
   });
 
   it("metadata without a row (a create cut off before its commit): another size is refused with nothing touched; within the range the volume is taken as it is", async () => {
@@ -87,13 +98,20 @@ describe.skipIf(noGluster)("directory PVs on real GlusterFS", () => {
     const names = Array.from({ length: 10 }, (_, index) => `pvc-batch-${index}`);
     const perCallPerBrick = (counts: Map<string, number>, fop: string): number => (counts.get(fop) ?? 0) / names.length / suite.pool.bricks.length;
     const created = await suite.pool.gluster.profile("pool1", async () => {
-      for (const name of names) await create(name, GiB);
+      for (const name of names) {
+        await create(name, GiB);
+        // Held writes are flushed before the answer: the row is on every brick by then.
+        expect(rowOnBricks(name), name).toEqual([GiB, GiB, GiB]);
+      }
     });
     const deleted = await suite.pool.gluster.profile("pool1", async () => {
-      for (const name of names) await client.controller("DeleteVolume", { volume_id: name });
+      for (const name of names) {
+        await client.controller("DeleteVolume", { volume_id: name });
+        expect(rowOnBricks(name), name).toEqual([undefined, undefined, undefined]);
+      }
     });
     // A commit is four writes (journal, its header, the pages, the header cleared); a create adds its metadata
-    // file; the odd commit takes one more. Each write sent alone, as upstream's client sends them, made 8 and 7.
+    // file; the odd commit takes one more. Each write sent alone, as upstream's client sends them, made 8 to 9 and 7.
     expect(perCallPerBrick(created, "WRITE")).toBeGreaterThanOrEqual(4);
     expect(perCallPerBrick(created, "WRITE")).toBeLessThanOrEqual(5.5);
     expect(perCallPerBrick(deleted, "WRITE")).toBeGreaterThanOrEqual(3);

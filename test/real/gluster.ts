@@ -130,7 +130,7 @@ export class Glusterd {
 }
 
 /** `gluster volume profile ... info cumulative`: calls per FOP, summed over the bricks. */
-export function parseProfile(text: string): Map<string, number> {
+function parseProfile(text: string): Map<string, number> {
   const counts = new Map<string, number>();
   let cumulative = false;
   for (const line of text.split("\n")) {
