@@ -2,6 +2,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildNativeInfo, encodeInfo, infoKey } from "../../src/core/info/codec.js";
+import type { KadaluStorage, StorageUnit } from "../../src/core/pool/types.js";
 import { runCli } from "../helpers/cli.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 
@@ -18,7 +20,7 @@ afterEach(async () => {
 });
 
 describe("storage-add against a cluster", () => {
-  it("creates the pool in the Kadalu namespace with one node list and one create", async () => {
+  it("creates the pool in the Kadalu namespace after one read each of nodes, pools and kadalu-info", async () => {
     const result = await runCli(["storage-add", "pool1", ...replica3, "--yes", ...kc()]);
     expect(result.stderr).toContain('Storage pool to create in namespace "kadalu"');
     expect(result.stdout).toContain("kadalustorage.kadalu-operator.storage/pool1 created");
@@ -28,7 +30,10 @@ describe("storage-add against a cluster", () => {
     expect(stored?.spec.storage).toEqual([
       { node: "kube1", device: "/dev/sdb" }, { node: "kube2", device: "/dev/sdb" }, { node: "kube3", device: "/dev/sdb" },
     ]);
-    expect(cluster.server.requests.map((r) => `${r.verb} ${r.resource}`)).toEqual(["list nodes", "create kadalustorages"]);
+    // The three reads go out together; the create comes after all of them.
+    const requests = cluster.server.requests.map((r) => `${r.verb} ${r.resource}`);
+    expect(requests.slice(0, 3).sort()).toEqual(["get configmaps", "list kadalustorages", "list nodes"]);
+    expect(requests.slice(3)).toEqual(["create kadalustorages"]);
   });
 
   it("honours -n and --script-mode", async () => {
@@ -95,7 +100,7 @@ describe("storage-add against a cluster", () => {
     expect(result.stdout).toContain("created (server dry run)");
     expect(result.code).toBe(0);
     expect(cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")).toBeUndefined();
-    expect(cluster.server.requests.map((r) => r.verb)).toEqual(["list", "create"]);
+    expect(cluster.server.requests.map((r) => r.verb).sort()).toEqual(["create", "get", "list", "list"]);
   });
 
   it("-o json prints only the object the server stored", async () => {
@@ -156,6 +161,92 @@ describe("storage-add against a cluster", () => {
   });
 });
 
+describe("storage-add places replicas on separate nodes", () => {
+  const stored = (): StorageUnit[] | undefined => cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")?.spec.storage;
+
+  it("keeps the command-line order across --path, --device and --pvc: the order makes the groups", async () => {
+    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "brick1", namespace: "kadalu" }, spec: {} });
+    const result = await runCli([
+      "storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/a", "--device", "kube2:/dev/sdb", "--pvc", "brick1",
+      "--device", "kube1:/dev/sdb", "--path", "kube2:/a", "--path=kube3:/a", "--yes", ...kc(),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(stored()).toEqual([
+      { node: "kube1", path: "/a" }, { node: "kube2", device: "/dev/sdb" }, { pvc: "brick1" },
+      { node: "kube1", device: "/dev/sdb" }, { node: "kube2", path: "/a" }, { node: "kube3", path: "/a" },
+    ]);
+  });
+
+  it("refuses two members of one replica group on one node, naming the group, and sends nothing", async () => {
+    const result = await runCli(["storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/a", "--device", "kube2:/dev/sdb", "--path", "kube2:/a", "--yes", ...kc()]);
+    expect(result.stderr).toBe("error: replica group 1 of pool1 puts 2 of its 3 storage units on node kube2 (kube2:/dev/sdb, kube2:/a); use other nodes or pass --force\n");
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(cluster.server.requests).toEqual([]);
+  });
+
+  it("refuses a disperse group on one node; PVC units have no node and are not counted", async () => {
+    const disperse = ["--type", "Disperse", "--data", "2", "--redundancy", "1"];
+    const refused = await runCli(["storage-add", "pool1", ...disperse, "--path", "kube1:/a", "--path", "kube1:/b", "--pvc", "brick1", "--yes", ...kc()]);
+    expect(refused.stderr).toBe("error: disperse group 1 of pool1 puts 2 of its 3 storage units on node kube1 (kube1:/a, kube1:/b); use other nodes or pass --force\n");
+    expect(refused.code).toBe(2);
+    expect(cluster.server.requests).toEqual([]);
+    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "brick1", namespace: "kadalu" }, spec: {} });
+    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "brick2", namespace: "kadalu" }, spec: {} });
+    const pvcs = await runCli(["storage-add", "pool1", ...disperse, "--path", "kube1:/a", "--pvc", "brick1", "--pvc", "brick2", "--yes", ...kc()]);
+    expect(pvcs.code, pvcs.stderr).toBe(0);
+  });
+
+  it("--force creates the pool as given", async () => {
+    const result = await runCli(["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/a", "--path", "kube1:/b", "--force", "--yes", ...kc()]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(stored()).toEqual([{ node: "kube1", path: "/a" }, { node: "kube1", path: "/b" }]);
+  });
+
+  const seedPool = (name: string, storage: StorageUnit[]): KadaluStorage => {
+    const pool: KadaluStorage = { apiVersion: API, kind: "KadaluStorage", metadata: { name, namespace: "kadalu" }, spec: { type: "Replica1", storage } };
+    cluster.server.seed(pool as never);
+    return pool;
+  };
+
+  it.each([
+    [[{ node: "kube1", path: "/a" }], ["--path", "kube1://a/"], 'storage unit kube1:/a is already used by pool "pool0"; use another directory, or remove pool "pool0" first'],
+    [[{ node: "kube1", path: "/a" }], ["--path", "kube1:/a/b"], 'storage unit kube1:/a/b is inside kube1:/a, used by pool "pool0"'],
+    [[{ node: "kube1", path: "/a/b" }], ["--path", "kube1:/a"], 'storage unit kube1:/a holds kube1:/a/b, used by pool "pool0"'],
+    [[{ node: "kube2", device: "/dev/sdb" }], ["--device", "kube2:/dev/sdb"], 'storage unit kube2:/dev/sdb is already used by pool "pool0"; use another device'],
+    [[{ pvc: "brick1" }], ["--pvc", "brick1"], 'storage unit pvc brick1 is already used by pool "pool0"; use another PVC'],
+  ])("refuses a unit another pool's KadaluStorage holds (%j, %j), naming that pool", async (units, args, message) => {
+    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "brick1", namespace: "kadalu" }, spec: {} });
+    seedPool("pool0", units);
+    cluster.server.clearRequests();
+    const result = await runCli(["storage-add", "pool1", ...args, "--yes", ...kc()]);
+    expect(result.stderr).toMatch(new RegExp(`^error: ${message.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+    expect(result.stderr.split("\n")).toHaveLength(2);
+    expect(result.code).toBe(2);
+    expect(cluster.server.writes()).toEqual([]);
+    expect(cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")).toBeUndefined();
+  });
+
+  it("refuses a unit only kadalu-info knows, and leaves a neighbouring directory alone", async () => {
+    const old = { apiVersion: API, kind: "KadaluStorage", metadata: { name: "legacy", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube3", path: "/srv/legacy" }] } } as KadaluStorage;
+    const info = encodeInfo(buildNativeInfo(old, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002" }));
+    cluster.server.seed({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kadalu-info", namespace: "kadalu" }, data: { [infoKey("legacy")]: info } } as never);
+    const refused = await runCli(["storage-add", "pool1", "--path", "kube3:/srv/legacy", "--yes", ...kc()]);
+    expect(refused.stderr).toBe('error: storage unit kube3:/srv/legacy is already used by pool "legacy"; use another directory, or remove pool "legacy" first\n');
+    expect(refused.code).toBe(2);
+    expect(cluster.server.writes()).toEqual([]);
+    const neighbour = await runCli(["storage-add", "pool1", "--path", "kube3:/srv/legacy2", "--yes", ...kc()]);
+    expect(neighbour.code, neighbour.stderr).toBe(0);
+  });
+
+  it("leaves a pool of the same name to the create, which says it exists", async () => {
+    seedPool("pool1", [{ node: "kube1", path: "/a" }]);
+    const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", ...kc()]);
+    expect(result.stderr).toContain('error: storage pool "pool1" already exists in namespace "kadalu"');
+    expect(result.code).toBe(1);
+  });
+});
+
 describe("cluster connection", () => {
   it("reports an unreachable API server in one line", async () => {
     const url = cluster.server.url;
@@ -186,7 +277,7 @@ describe("cluster connection", () => {
     const second = cluster.server.writeKubeconfig(join(cluster.dir, "second"), { context: "lab" });
     const env = { ...process.env, KUBECONFIG: `${other}:${second}` };
     expect((await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--context", "lab"], { env })).code).toBe(0);
-    expect((await runCli(["storage-add", "pool2", "--path", "kube1:/a", "--yes", "--kubectl-context", "lab"], { env })).code).toBe(0);
+    expect((await runCli(["storage-add", "pool2", "--path", "kube1:/b", "--yes", "--kubectl-context", "lab"], { env })).code).toBe(0);
     const unknown = await runCli(["storage-add", "pool3", "--path", "kube1:/a", "--yes", "--context", "prod"], { env });
     expect(unknown.stderr).toBe('error: context "prod" not found in the kubeconfig; contexts: lab\n');
     expect(unknown.code).toBe(2);

@@ -2,7 +2,9 @@
 import { Command, Option } from "commander";
 import { ClusterError, UsageError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
-import { planStorageAdd, type StorageAddInput } from "../../core/pool/build.js";
+import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal } from "../../core/info/codec.js";
+import { planStorageAdd, type StorageAddInput, type UnitArgument } from "../../core/pool/build.js";
+import { unitsInUseProblems, type UsedUnits } from "../../core/pool/placement.js";
 import {
   KADALU_FORMATS, POOL_TYPES, RECLAIM_POLICIES, STORAGE_UNIT_KINDS, type KadaluStorage,
 } from "../../core/pool/types.js";
@@ -37,6 +39,7 @@ interface RawOptions extends GlobalOptions {
   yes?: boolean;
   scriptMode?: boolean;
   wait?: boolean;
+  force?: boolean;
   timeout: string;
 }
 
@@ -50,10 +53,9 @@ export interface StorageAddOptions {
   timeoutMs: number;
 }
 
-export function complete(name: string, layout: string[], raw: RawOptions): StorageAddOptions {
+export function complete(name: string, layout: string[], raw: RawOptions, units: UnitArgument[]): StorageAddOptions {
   const input: StorageAddInput = {
-    name, namespace: raw.namespace, type: raw.type, devices: raw.device ?? [], paths: raw.path ?? [], pvcs: raw.pvc ?? [],
-    layout, storageUnitType: raw.storageUnitType, external: raw.external, glusterOptions: raw.glusterOptions,
+    name, namespace: raw.namespace, type: raw.type, units, layout, force: raw.force, storageUnitType: raw.storageUnitType, external: raw.external, glusterOptions: raw.glusterOptions,
     tiebreaker: raw.tiebreaker, data: raw.data, redundancy: raw.redundancy, kadaluFormat: raw.kadaluFormat,
     singlePvPerPool: raw.singlePvPerPool, pvReclaimPolicy: raw.pvReclaimPolicy, volumeId: raw.volumeId,
   };
@@ -84,6 +86,34 @@ async function checkReferences(kube: Kube, pool: KadaluStorage): Promise<void> {
       throw new ClusterError(`PVC "${missing[0]}" not found in namespace "${namespace}"; PVCs there: ${known.join(", ") || "none"}`);
     }
   }
+}
+
+/** The units every pool in the namespace holds: its KadaluStorage, and the operator's kadalu-info entry. */
+function usedUnits(pools: KadaluStorage[], info: Record<string, string> | undefined): UsedUnits[] {
+  const fromInfo = decodeKadaluInfo(info).pools.flatMap((entry): UsedUnits[] => isExternal(entry) ? [] : [{
+    pool: entry.volname,
+    units: entry.bricks.map((brick) => ({
+      node: brick.kube_hostname || undefined, path: brick.host_brick_path || undefined, device: brick.brick_device || undefined, pvc: brick.pvc_name || undefined,
+    })),
+  }]);
+  return [...pools.map((pool) => ({ pool: pool.metadata.name, units: pool.spec?.storage ?? [] })), ...fromInfo];
+}
+
+function valueOf<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === "rejected") throw result.reason;
+  return result.value;
+}
+
+/** Nodes, PVCs and the units other pools hold, read at once; a missing node or PVC is reported first. */
+async function checkPlacement(kube: Kube, pool: KadaluStorage): Promise<void> {
+  const namespace = pool.metadata.namespace!;
+  // allSettled: no request is left running when one fails.
+  const [references, pools, info] = await Promise.allSettled([
+    checkReferences(kube, pool), kube.listPools(namespace), kube.readConfigMapData(namespace, INFO_CONFIGMAP),
+  ]);
+  valueOf(references);
+  const inUse = unitsInUseProblems(pool, usedUnits(valueOf(pools), valueOf(info)));
+  if (inUse.length > 0) throw UsageError.fromProblems(inUse);
 }
 
 async function create(kube: Kube, pool: KadaluStorage, serverDryRun: boolean): Promise<KadaluStorage> {
@@ -126,7 +156,7 @@ export async function run(options: StorageAddOptions, deps: Deps): Promise<void>
     return;
   }
   const kube = await deps.connect(options.global);
-  await checkReferences(kube, pool);
+  if (pool.spec.storage.length > 0) await checkPlacement(kube, pool);
   if (!options.output) {
     io.err.write(`Storage pool to create in namespace "${pool.metadata.namespace}":\n`);
     io.out.write(toYaml(pool));
@@ -144,15 +174,24 @@ export async function run(options: StorageAddOptions, deps: Deps): Promise<void>
   });
 }
 
+/** Each --device, --path and --pvc value, also appended to one list: their interleaved order makes the groups. */
+function unitArgument(kind: UnitArgument["kind"], units: UnitArgument[]): (value: string, previous?: string[]) => string[] {
+  return (value, previous = []) => {
+    units.push({ kind, text: value });
+    return collect(value, previous);
+  };
+}
+
 export function storageAddCommand(deps: Deps): Command {
+  const units: UnitArgument[] = [];
   const command = new Command("storage-add")
     .description("Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume")
     .argument("<name>", "pool name; its StorageClass will be kadalu.<name>")
     .argument("[layout...]", "gluster-style layout, e.g. replica 3 n1:/dev/sdb n2:/dev/sdb n3:/dev/sdb (with --storage-unit-type)")
     .addOption(new Option("--type <type>", "pool type (default Replica1)").choices(POOL_TYPES))
-    .option("--device <node:device>", "a block device (or file) on a node; repeatable", collect)
-    .option("--path <node:dir>", "an existing directory on a node; repeatable", collect)
-    .option("--pvc <name>", "an existing PVC in the Kadalu namespace; repeatable", collect)
+    .option("--device <node:device>", "a block device (or file) on a node; repeatable", unitArgument("device", units))
+    .option("--path <node:dir>", "an existing directory on a node; repeatable", unitArgument("path", units))
+    .option("--pvc <name>", "an existing PVC in the Kadalu namespace; repeatable", unitArgument("pvc", units))
     .option("--external <hosts:/volume>", "an existing Gluster volume: HOST[,HOST...]:/VOLUME (type External)")
     .option("--gluster-options <options>", "mount options for the external Gluster volume")
     .option("--tiebreaker <node:path>", "tiebreaker for a Replica2 pool")
@@ -162,12 +201,15 @@ export function storageAddCommand(deps: Deps): Command {
     .option("--single-pv-per-pool", "use the whole pool as a single PV")
     .addOption(new Option("--pv-reclaim-policy <policy>", "what deleting a PV does to its data (default delete)").choices(RECLAIM_POLICIES))
     .option("--volume-id <uuid>", "reuse the volume id of bricks that already hold a Kadalu volume")
-    .addOption(new Option("--storage-unit-type <kind>", "what the layout arguments are").choices(STORAGE_UNIT_KINDS));
+    .addOption(new Option("--storage-unit-type <kind>", "what the layout arguments are").choices(STORAGE_UNIT_KINDS))
+    .option("--force", "allow two storage units of one replica or disperse group on the same node");
   addObjectOutputFlag(command);
   addDryRunFlag(command);
   addYesFlag(command);
   addWaitFlags(command, "the operator reports the pool ready");
   command.addHelpText("after", `
+Storage units form replica or disperse groups in the order given, across --device, --path and --pvc.
+
 Examples:
   # A Replica3 pool on a disk of each of three nodes
   kubectl kadalu storage-add pool1 --type Replica3 --device kube1:/dev/sdb --device kube2:/dev/sdb --device kube3:/dev/sdb
@@ -181,7 +223,7 @@ Examples:
   # Print the object without a cluster
   kubectl kadalu storage-add pool1 --path kube1:/data/pool1 --dry-run -o yaml`);
   return command.action(async (name: string, layout: string[], _opts: unknown, cmd: Command) => {
-    const options = complete(name, layout, cmd.optsWithGlobals<RawOptions>());
+    const options = complete(name, layout, cmd.optsWithGlobals<RawOptions>(), units.splice(0));
     await run(options, deps);
   });
 }

@@ -1,9 +1,11 @@
 /**
  * `storage-add` arguments -> the exact `KadaluStorage` object that will be sent (spec §4.4), upstream's
- * field order and unit order (devices, then paths, then PVCs), with upstream's silent mistakes refused.
+ * field order, with upstream's silent mistakes refused. Storage units keep their command-line order across
+ * --device, --path and --pvc (upstream moved devices first): the order is what makes the replica groups.
  */
 import { UsageError, type Problem } from "../errors.js";
 import { parseGlusterSyntax } from "./gluster-syntax.js";
+import { sameNodeProblems } from "./placement.js";
 import { normalizeHostPath, validatePool } from "./validate.js";
 import {
   DEFAULT_GLUSTER_PORT, isPoolType, KADALU_API_VERSION, KADALU_FORMATS, KADALU_KIND, POOL_TYPES,
@@ -12,13 +14,18 @@ import {
   type ReclaimPolicy, type StorageUnit, type StorageUnitKind,
 } from "./types.js";
 
+/** One --device, --path or --pvc value, as typed. */
+export interface UnitArgument {
+  kind: StorageUnitKind;
+  text: string;
+}
+
 export interface StorageAddInput {
   name: string;
   namespace: string;
   type?: string;
-  devices: string[];
-  paths: string[];
-  pvcs: string[];
+  /** --device, --path and --pvc values in the order they were given. */
+  units: UnitArgument[];
   /** Gluster-style layout arguments after NAME. */
   layout: string[];
   storageUnitType?: string;
@@ -31,6 +38,8 @@ export interface StorageAddInput {
   singlePvPerPool?: boolean;
   pvReclaimPolicy?: string;
   volumeId?: string;
+  /** Allow members of one replica or disperse group on one node. */
+  force?: boolean;
 }
 
 /** `NODE:PATH` as given to --device, --path and --tiebreaker. */
@@ -75,17 +84,13 @@ function unitFromText(kind: StorageUnitKind, text: string): StorageUnit {
 }
 
 function layoutFromFlags(input: StorageAddInput, type: PoolType): Layout {
-  const units = [
-    ...input.devices.map((text) => unitFromText("device", text)),
-    ...input.paths.map((text) => unitFromText("path", text)),
-    ...input.pvcs.map((text) => unitFromText("pvc", text)),
-  ];
+  const units = input.units.map(({ kind, text }) => unitFromText(kind, text));
   const disperse = type === "Disperse" ? { data: input.data ?? 0, redundancy: input.redundancy ?? 0 } : undefined;
   return { type, units, disperse, external: input.external };
 }
 
 function layoutFromArguments(input: StorageAddInput, requestedType?: PoolType): Layout {
-  if (input.devices.length + input.paths.length + input.pvcs.length > 0 || input.external) {
+  if (input.units.length > 0 || input.external) {
     throw new UsageError("give storage units either as arguments after NAME or with --device/--path/--pvc/--external, not both");
   }
   const parsed = parseGlusterSyntax(input.layout);
@@ -111,7 +116,7 @@ function checkFlagCombinations(input: StorageAddInput, type: PoolType): void {
   if ((input.data !== undefined || input.redundancy !== undefined) && type !== "Disperse") {
     throw new UsageError(`--data and --redundancy are used only with --type Disperse (got ${type})`);
   }
-  if (type === "External" && input.devices.length + input.paths.length + input.pvcs.length > 0) {
+  if (type === "External" && input.units.length > 0) {
     throw new UsageError("an External pool takes no --device, --path or --pvc");
   }
 }
@@ -155,5 +160,7 @@ export function buildKadaluStorage(input: StorageAddInput): KadaluStorage {
 /** Build and validate: the pool, or the problems that keep it from being sent. */
 export function planStorageAdd(input: StorageAddInput): { pool: KadaluStorage; problems: Problem[] } {
   const pool = buildKadaluStorage(input);
-  return { pool, problems: validatePool(pool) };
+  const problems = validatePool(pool);
+  if (problems.length > 0 || input.force) return { pool, problems };
+  return { pool, problems: sameNodeProblems(pool) };
 }
