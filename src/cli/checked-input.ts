@@ -2,6 +2,7 @@
  * Every name a command receives, checked before anything is sent (and before the Kubernetes client is
  * loaded), with the rules the API server would apply: a bad name is a usage error (exit 2), never a
  * request that fails on the cluster. Runs as commander's preAction hook for every command.
+ * Every string given (positional or option) is also checked by class: no control or invisible format character.
  */
 import type { Command } from "commander";
 import { parseDuration } from "../core/duration.js";
@@ -15,6 +16,10 @@ const REGISTRY = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?(\/[a-z0-9]
 const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
+function absolutePath(value: string): string | undefined {
+  return value.startsWith("/") && value.length <= 4096 && !/[\0-\x1f\x7f]/.test(value) ? undefined : "must be an absolute path without control characters";
+}
+
 const checks = {
   pool: (value: string) => poolNameError(value),
   label: (value: string) => dns1123LabelError(value),
@@ -22,7 +27,8 @@ const checks = {
   registry: (value: string) => (REGISTRY.test(value) ? undefined : "is not a registry host[:port][/path]"),
   repository: (value: string) => (REPOSITORY.test(value) ? undefined : "is not a repository path (lower case letters, digits, . _ - and /)"),
   tag: (value: string) => (TAG.test(value) ? undefined : "is not an image tag (letters, digits, _ . -, at most 128, not starting with . or -)"),
-  absolutePath: (value: string) => (value.startsWith("/") && value.length <= 4096 && !/[\0-\x1f\x7f]/.test(value) ? undefined : "must be an absolute path without control characters"),
+  absolutePath,
+  hostPath: (value: string) => absolutePath(value) ?? (value.split("/").includes("..") ? 'must not contain ".." segments: give the directory as it is named' : undefined),
 } satisfies Record<string, Check>;
 
 /** Per command: which positional argument (by index) and which options hold what kind of name. */
@@ -30,12 +36,14 @@ const RULES: Record<string, { args?: Record<number, Check>; options?: Record<str
   "storage-remove": { args: { 0: checks.pool } },
   "option-set": { args: { 0: checks.pool } },
   "option-reset": { args: { 0: checks.pool } },
-  "remove-archived-pv": { args: { 0: checks.pool } },
+  "remove-archived-pv": { args: { 0: checks.pool }, options: { pvc: checks.subdomain } },
   "storage-list": { options: { name: checks.pool } },
   healinfo: { options: { name: checks.pool } },
+  top: { options: { pool: checks.pool } },
+  doctor: { options: { pool: checks.pool } },
   logs: { options: { pod: checks.subdomain, container: checks.label } },
   install: {
-    options: { imageRegistry: checks.registry, imageRepository: checks.repository, imageTag: checks.tag, serverImageTag: checks.tag, imagePullSecret: checks.subdomain, kubeletDir: checks.absolutePath },
+    options: { imageRegistry: checks.registry, imageRepository: checks.repository, imageTag: checks.tag, serverImageTag: checks.tag, imagePullSecret: checks.subdomain, kubeletDir: checks.hostPath },
   },
 };
 
@@ -55,8 +63,32 @@ export function checkArgv(args: string[]): void {
   }
 }
 
+/**
+ * Control characters (Cc: newline, ESC, C1) and invisible format characters (Cf: bidi overrides such as
+ * U+202E, zero-width U+200B, U+FEFF), and line separators: in a name or path they make what is shown differ
+ * from what is used, or break the line it is shown on. No value any command takes needs one.
+ */
+const HIDDEN = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+
+function hiddenCharacter(what: string, value: string): void {
+  const found = HIDDEN.exec(value)?.[0];
+  if (found === undefined) return;
+  const code = `U+${found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+  const kind = /\p{Cc}/u.test(found) ? "the control character" : "the invisible character";
+  refuse(what, value, `contains ${kind} ${code}; type the value without it`);
+}
+
+function checkCharacters(command: Command, options: Record<string, unknown>): void {
+  const names = command.registeredArguments.map((argument) => argument.name());
+  command.args.forEach((value, index) => hiddenCharacter(`<${names[Math.min(index, names.length - 1)] ?? "argument"}>`, value));
+  for (const [option, given] of Object.entries(options)) {
+    for (const value of Array.isArray(given) ? given : [given]) if (typeof value === "string") hiddenCharacter(flagOf(option), value);
+  }
+}
+
 export function checkInput(command: Command): void {
   const options = command.optsWithGlobals<Record<string, unknown>>();
+  checkCharacters(command, options);
   const namespace = options.namespace;
   if (typeof namespace === "string") {
     const problem = dns1123LabelError(namespace);

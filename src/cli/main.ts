@@ -62,9 +62,17 @@ function commandPath(argv: string[], program: Command): string {
   return sub ? `${program.name()} ${sub.name()}` : program.name();
 }
 
-/** Control characters from echoed input are shown escaped (\n, \x1b): an error stays one line, and inert. */
+/**
+ * Control and invisible format characters from echoed input are shown escaped (\n, \x1b, \u202e): an error
+ * stays one line, inert, and reads as what was typed.
+ */
 export function oneLine(text: string): string {
-  return text.replace(/[\0-\x1f\x7f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {
+    if (c === "\n") return "\\n";
+    if (c === "\t") return "\\t";
+    const code = c.codePointAt(0)!;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : code <= 0xffff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\u{${code.toString(16)}}`;
+  });
 }
 
 /** Writes the one `error:` line (with a stack only under --verbose) and returns the exit code. */

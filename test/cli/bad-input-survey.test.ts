@@ -89,6 +89,68 @@ const BAD_COMMANDS: string[][] = [
   ["healinfo", "extra"], ["completion", "tcsh"], ["completion"], ["--request-timeout"], ["install", "--nope"], ["storage-list", "-o", "xml"],
 ];
 
+/**
+ * Characters no name, path or value needs, by class: controls (Cc, C0 and C1), invisible format characters
+ * (Cf: bidi overrides and isolates, zero-width, BOM, soft hyphen) and line separators. Each is put in every
+ * string slot of every command; the error shows it escaped, as the user would have to retype it.
+ */
+const HIDDEN: [char: string, escaped: string][] = [
+  ["\u202e", "\\u202e"], ["\u202a", "\\u202a"], ["\u2066", "\\u2066"], ["\u200b", "\\u200b"], ["\u200d", "\\u200d"], ["\ufeff", "\\ufeff"],
+  ["\u00ad", "\\xad"], ["\u2028", "\\u2028"], ["\x85", "\\x85"], ["\x9b", "\\x9b"], ["\x1b", "\\x1b"], ["\x00", "\\x00"],
+];
+const STRING_SLOTS: ((c: string) => string[])[] = [
+  (c) => ["storage-add", `pool${c}1`, "--path", "kube1:/a"],
+  (c) => ["storage-add", "pool1", "--path", `kube1:/a${c}b`],
+  (c) => ["storage-add", "pool1", "--path", `kube${c}1:/a`],
+  (c) => ["storage-add", "pool1", "--device", `kube1:/dev/sd${c}b`],
+  (c) => ["storage-add", "pool1", "--pvc", `brick${c}1`],
+  (c) => ["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/a", "--path", "kube2:/a", "--tiebreaker", `tie:/t${c}`],
+  (c) => ["storage-add", "pool1", "--external", `g1:/gv${c}0`],
+  (c) => ["storage-add", "pool1", "--external", "g1:/gv0", "--gluster-options", `log-level=DEBUG${c}`],
+  (c) => ["storage-add", "pool1", "--storage-unit-type", "path", "replica", "2", `n1:/a${c}`, "n2:/a"],
+  (c) => ["storage-add", "pool1", "--path", "kube1:/a", "--volume-id", `4f2c8a52-b4a1-11ee-9c1c-0242ac110002${c}`],
+  (c) => ["storage-add", "pool1", "--path", "kube1:/a", "--timeout", `5m${c}`, "--wait"],
+  (c) => ["storage-remove", `pool${c}1`, "--yes"],
+  (c) => ["option-set", `pool${c}1`, "performance.io-cache", "on"],
+  (c) => ["option-set", "pool1", `performance.io-cache${c}`, "on"],
+  (c) => ["option-set", "pool1", "performance.io-cache", `on${c}`],
+  (c) => ["option-set", "pool1", "x.y", `v${c}`, "--force"],
+  (c) => ["option-reset", `pool${c}1`, "--all"],
+  (c) => ["option-reset", "pool1", `performance.io-cache${c}`],
+  (c) => ["remove-archived-pv", `pool${c}1`],
+  (c) => ["remove-archived-pv", "pool1", "--pvc", `archived-pvc-1${c}`],
+  (c) => ["storage-list", "--name", `pool${c}1`],
+  (c) => ["healinfo", "--name", `pool${c}1`],
+  (c) => ["top", "--pool", `pool${c}1`],
+  (c) => ["doctor", "--pool", `pool${c}1`],
+  (c) => ["logs", "--pod", `pod${c}1`],
+  (c) => ["logs", "--pod", "pod1", "--container", `c${c}1`],
+  (c) => ["logs", "--since", `1h${c}`],
+  (c) => ["support-bundle", "--redact", `secret${c}`],
+  (c) => ["support-bundle", "-d", `/tmp/out${c}`],
+  (c) => ["install", "--kubelet-dir", `/var/lib/kubelet${c}`],
+  (c) => ["install", "--image-registry", `mirror${c}.example.com`],
+  (c) => ["install", "--image-tag", `1.0${c}`],
+  (c) => ["install", "--image-pull-secret", `regcred${c}`],
+  (c) => ["storage-list", "-n", `kadalu${c}`],
+  (c) => ["storage-list", "--context", `lab${c}`],
+  (c) => ["storage-list", "--request-timeout", `5s${c}`],
+];
+
+/** ".." where the cluster takes a path, "/" where it takes a name, a key given twice. */
+const TRAVERSALS: string[][] = [
+  ["storage-add", "pool1", "--path", "kube1:/data/../etc"], ["storage-add", "pool1", "--path", "kube1:/.."], ["storage-add", "pool1", "--device", "kube1:/dev/../sda"],
+  ["storage-add", "pool1", "--path", "kube1/x:/data"], ["storage-add", "pool1", "--storage-unit-type", "path", "replica", "2", "n1:/a/../b", "n2:/a"],
+  ["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/a", "--path", "kube2:/a", "--tiebreaker", "tie:/../etc"],
+  ["storage-add", "pool1", "--external", "g1:/gv0/../x"], ["storage-add", "pool1", "--pvc", "../brick"],
+  ["remove-archived-pv", "pool1", "--pvc", "archived-pvc-1/../../etc"], ["remove-archived-pv", "pool1", "--pvc", "archived-../x"],
+  ["remove-archived-pv", "pool1", "--pvc", "archived-pvc-1/"], ["remove-archived-pv", "pool1", "--pvc", "archived-a..b"],
+  ["install", "--kubelet-dir", "/var/lib/../kubelet"], ["install", "--kubelet-dir", "/var/lib/kubelet/.."],
+  ["top", "--pool", "a/b"], ["doctor", "--pool", ".."], ["logs", "--container", "../c", "--pod", "p"],
+  ["option-set", "pool1", "performance.io-cache", "on", "performance.io-cache", "off"],
+  ["option-set", "pool1", "x.y", "1", "a.b", "2", "x.y", "1", "--force"],
+];
+
 const CASES: [string, string[]][] = [
   ...NAME_COMMANDS.flatMap((command) => BAD_NAMES.map((name): [string, string[]] => ["pool name", command(name)])),
   ...NAMESPACED_COMMANDS.flatMap((command) => BAD_NAMESPACES.map((namespace): [string, string[]] => ["namespace", [...command, "-n", namespace]])),
@@ -98,7 +160,10 @@ const CASES: [string, string[]][] = [
   ...BAD_OPTIONS.map((args): [string, string[]] => ["options", args]),
   ...BAD_INSTALL.map((args): [string, string[]] => ["install", ["install", ...args]]),
   ...BAD_COMMANDS.map((args): [string, string[]] => ["command", args]),
+  ...TRAVERSALS.map((args): [string, string[]] => ["traversal", args]),
 ];
+
+const HIDDEN_CASES = STRING_SLOTS.flatMap((slot) => HIDDEN.map(([char, escaped]) => [escaped, slot(char)] as [string, string[]]));
 
 describe(`${CASES.length} malformed invocations: refused locally, in one line`, () => {
   it.each(CASES)("%s: %j", async (_kind, args) => {
@@ -109,7 +174,22 @@ describe(`${CASES.length} malformed invocations: refused locally, in one line`, 
     const lines = result.stderr.trimEnd().split("\n");
     expect(lines, "one line").toHaveLength(1);
     expect(lines[0]).toMatch(/^error: \S/);
-    expect(lines[0]).not.toMatch(/[\0-\x08\x0b-\x1f\x7f]/);
+    expect(lines[0]).not.toMatch(/[\p{Cc}\p{Cf}\u2028\u2029]/u);
+    expect(connections() - before, "connections made").toBe(0);
+  });
+});
+
+describe(`${HIDDEN_CASES.length} values holding a control or invisible character: refused, shown escaped`, () => {
+  it.each(HIDDEN_CASES)("%s in %j", async (escaped, args) => {
+    const before = connections();
+    const result = await runCli([...args, "--kubeconfig", counted()]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines, "one line").toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: \S/);
+    expect(lines[0], "the value, escaped").toContain(escaped);
+    expect(lines[0]).not.toMatch(/[\p{Cc}\p{Cf}\u2028\u2029]/u);
     expect(connections() - before, "connections made").toBe(0);
   });
 });

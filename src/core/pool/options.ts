@@ -28,6 +28,9 @@ export function parseOptionPairs(words: string[]): PoolOption[] {
     const [key, value] = [words[index]!, words[index + 1]!];
     checkOptionKey(key);
     if (!value || /[\s\0-\x1f\x7f]/.test(value)) throw new UsageError(`option ${key}: the value "${value}" must not be empty or hold spaces or control characters`);
+    const earlier = options.find((option) => option.key === key);
+    // Which one would win is not what the user can see from the command line.
+    if (earlier) throw new UsageError(`option key "${key}" is given twice (${earlier.value}, then ${value}); give each key once`);
     options.push({ key, value });
   }
   return options;

@@ -162,7 +162,12 @@ function decommissionProblems(units: StorageUnit[], size: number): Problem[] {
 const checkTiebreaker: Check = ({ spec }) => {
   if (!spec.tiebreaker) return [];
   if (spec.type !== "Replica2") return [problem("spec.tiebreaker", "a tiebreaker applies only to Replica2 pools")];
-  if (!spec.tiebreaker.node || !spec.tiebreaker.path) return [problem("spec.tiebreaker", "a tiebreaker needs a node and a path (NODE:PATH)")];
+  const { node, path } = spec.tiebreaker;
+  if (!node || !path) return [problem("spec.tiebreaker", "a tiebreaker needs a node and a path (NODE:PATH)")];
+  if (glusterHostProblem(node)) return [problem("spec.tiebreaker.node", `tiebreaker host "${node}" is not a host name or address`)];
+  if (!path.startsWith("/") || path.split("/").includes("..") || /[\0-\x1f\x7f]/.test(path)) {
+    return [problem("spec.tiebreaker.path", `tiebreaker path "${path}" must be absolute, without ".." segments or control characters`)];
+  }
   return [];
 };
 
