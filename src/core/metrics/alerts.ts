@@ -58,7 +58,7 @@ export const ALERT_GROUPS: RuleGroup[] = [{
       for: "15m", labels: { severity: "warning" },
       annotations: {
         summary: "Kadalu pool {{ $labels.namespace }}/{{ $labels.pool }} has not been ready for 15 minutes",
-        description: "kubectl kadalu doctor --pool {{ $labels.pool }} says why.",
+        description: "Why: see kubectl kadalu doctor --pool {{ $labels.pool }}.",
       },
     },
     {
