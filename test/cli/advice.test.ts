@@ -450,4 +450,19 @@ fs.writeFileSync(file, doc.toString());
       copyFileSync(join(home, "stat.db"), statDb);
     }
   });
+
+  it("stat.db unreadable: the driver's own probe, run in the provisioner with kubectl exec as advised", async () => {
+    const statDb = join(sandbox.provisionerRoot, "mnt", "pool1", "stat.db");
+    copyFileSync(statDb, join(home, "stat.db"));
+    writeFileSync(statDb, "not a database, not even close to one\n".repeat(200));
+    try {
+      const next = await adviceFor("stat.db");
+      expect(next).toBe("kubectl -n kadalu exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- node /kadalu/bin/kadalu-csi probe /mnt/pool1");
+      const probe = await runAdvice(next);
+      expect(probe.stdout).toMatch(/^pool1\tok\tunreadable\b/);
+      expect(probe.code).toBe(0);
+    } finally {
+      copyFileSync(join(home, "stat.db"), statDb);
+    }
+  });
 });

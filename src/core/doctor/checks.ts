@@ -187,7 +187,7 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
     const probe = s.probes.get(name);
     if (!probe || probe.mount === "missing") findings.push({ severity: "critical", check: "mount", where, message: "the provisioner has not mounted the pool: PVs of it cannot be created", next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner") });
     else if (probe.mount === "dead") findings.push({ severity: "critical", check: "mount", where, message: `the provisioner's mount of the pool does not answer (${probe.detail ?? "ENOTCONN"}): its FUSE client died or no brick answers`, next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner"), evidence: probe.detail });
-    else if (probe.statDb !== "ok") findings.push({ severity: "critical", check: "stat.db", where, message: `stat.db is ${probe.statDb}: usage cannot be accounted`, next: `kubectl -n ${ns} exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- ls -l /mnt/${name}/stat.db`, evidence: probe.detail });
+    else if (probe.statDb !== "ok") findings.push({ severity: "critical", check: "stat.db", where, message: `stat.db is ${probe.statDb}: usage cannot be accounted`, next: `kubectl -n ${ns} exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- node /kadalu/bin/kadalu-csi probe /mnt/${name}`, evidence: probe.detail });
     else findings.push(ok("mount", where, "mounted, stat.db readable"));
   }
   const usage = pool.status?.usage;
