@@ -54,7 +54,7 @@ describe("doctor on the sandbox", () => {
     sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", { ...pod.status, conditions: [{ type: "Ready", status: "False" }] });
     try {
       const result = await doctor("--pool", "pool1");
-      expect(lineOf(result, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-1-0 \(Running\) not ready\s+kubectl kadalu logs -p server-pool1-1-0$/);
+      expect(lineOf(result, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-1-0 \(Running\) not ready\s+kubectl kadalu logs --pod server-pool1-1-0$/);
       expect(result.stdout).not.toMatch(/\soperator\s/);
     } finally {
       sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", pod.status);
@@ -66,7 +66,7 @@ describe("doctor on the sandbox", () => {
     const usage = pool.status.usage;
     sandbox.server.setStatus("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1", { ...pool.status, usage: { ...usage, provisionedBytes: Math.ceil(usage.capacityBytes * 0.95) } });
     const full = await doctor("--pool", "pool1");
-    expect(lineOf(full, "capacity")).toMatch(/^critical\s+capacity\s+pool\/pool1\s+95\.0% provisioned \(\d+ PVs\)\s+kubectl kadalu storage-add pool1 --type Replica3 \.\.\. \(more storage units\)$/);
+    expect(lineOf(full, "capacity")).toMatch(/^critical\s+capacity\s+pool\/pool1\s+95\.0% provisioned \(\d+ PVs\)\s+add a group of 3 storage units at the end of spec\.storage: kubectl -n kadalu edit kds pool1$/);
     expect(full.code).toBe(4);
     expect(lineOf(await doctor("--pool", "pool1", "--warn-at", "96", "--critical-at", "99"), "capacity")).toMatch(/^ok\s+capacity/);
     expect((await doctor("--warn-at", "95", "--critical-at", "90")).stderr).toBe("error: --warn-at (95) must not be above --critical-at (90)\n");
@@ -75,7 +75,7 @@ describe("doctor on the sandbox", () => {
   it("the provisioner's pool directory gone: critical, the mount is missing", async () => {
     rmSync(join(sandbox.provisionerRoot, "mnt", "pool1", "stat.db"));
     const result = await doctor("--pool", "pool1");
-    expect(lineOf(result, "mount")).toMatch(/^critical\s+mount\s+pool\/pool1\s+the provisioner has not mounted the pool: PVs of it cannot be created\s+kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner$/);
+    expect(lineOf(result, "mount")).toMatch(/^critical\s+mount\s+pool\/pool1\s+the provisioner has not mounted the pool: PVs of it cannot be created\s+kubectl kadalu logs --pod kadalu-csi-provisioner-0 -c kadalu-provisioner$/);
   });
 
   it("support-bundle: SUMMARY.md and doctor.json first, then objects, events, logs and pool usage; no Secret data, no token, --redact applied", async () => {

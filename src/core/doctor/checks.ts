@@ -82,10 +82,13 @@ const ok = (check: string, where: string, message: string, evidence?: string): F
 const tagOf = (image: string | undefined): string | undefined => image?.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : undefined;
 const imageOf = (workload: Workload | undefined, container: string): string | undefined => workload?.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
 const podsNamed = (pods: PodView[], prefix: string): PodView[] => pods.filter((pod) => (pod.metadata?.name ?? "").startsWith(prefix));
+/** A `kubectl kadalu` command for the namespace doctor looked at (-n only when it is not the default). */
+const kadalu = (ns: string, command: string): string => `kubectl kadalu ${command}${ns === "kadalu" ? "" : ` -n ${ns}`}`;
+const podLogs = (ns: string, pod: string, container?: string): string => kadalu(ns, `logs --pod ${pod}${container ? ` -c ${container}` : ""}`);
 
 export function operatorCheck(s: Snapshot): Finding[] {
   const ns = s.namespace;
-  if (!s.operator) return [{ severity: "critical", check: "operator", where: `deployment/operator`, message: `the Kadalu operator is not installed in namespace "${ns}"`, next: "kubectl kadalu install" }];
+  if (!s.operator) return [{ severity: "critical", check: "operator", where: `deployment/operator`, message: `the Kadalu operator is not installed in namespace "${ns}"`, next: kadalu(ns, "install") }];
   const available = s.operator.status?.availableReplicas ?? 0;
   if (available < 1) {
     const pod = podsNamed(s.pods, "operator-")[0]?.metadata?.name;
@@ -93,7 +96,7 @@ export function operatorCheck(s: Snapshot): Finding[] {
     return [{
       severity: "critical", check: "operator", where: "deployment/operator",
       message: scaled ? "the operator is scaled to 0: pools are not reconciled" : "the operator is not available: pools are not reconciled",
-      next: scaled ? `kubectl -n ${ns} scale deployment operator --replicas=1` : pod ? `kubectl kadalu logs -p ${pod}` : `kubectl -n ${ns} describe deployment operator`,
+      next: scaled ? `kubectl -n ${ns} scale deployment operator --replicas=1` : pod ? podLogs(ns, pod) : `kubectl -n ${ns} describe deployment operator`,
     }];
   }
   return [ok("operator", "deployment/operator", `available (version ${tagOf(imageOf(s.operator, "kadalu-operator")) ?? "?"})`)];
@@ -107,10 +110,10 @@ export function crdCheck(s: Snapshot): Finding[] {
 export function csiCheck(s: Snapshot): Finding[] {
   const ns = s.namespace;
   const findings: Finding[] = [];
-  if (!s.provisioner) findings.push({ severity: "critical", check: "csi-provisioner", where: "statefulset/kadalu-csi-provisioner", message: "the CSI provisioner is not installed: no PVC of a Kadalu StorageClass is provisioned", next: "kubectl kadalu install" });
+  if (!s.provisioner) findings.push({ severity: "critical", check: "csi-provisioner", where: "statefulset/kadalu-csi-provisioner", message: "the CSI provisioner is not installed: no PVC of a Kadalu StorageClass is provisioned", next: kadalu(ns, "install") });
   else if ((s.provisioner.status?.readyReplicas ?? 0) < 1) findings.push({ severity: "critical", check: "csi-provisioner", where: "pod/kadalu-csi-provisioner-0", message: "the CSI provisioner is not ready: PVCs stay Pending", next: `kubectl -n ${ns} describe pod kadalu-csi-provisioner-0` });
   else findings.push(ok("csi-provisioner", "statefulset/kadalu-csi-provisioner", "ready"));
-  if (!s.nodeplugin) findings.push({ severity: "critical", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin", message: "the CSI nodeplugin is not installed: no Kadalu PV can be mounted", next: "kubectl kadalu install" });
+  if (!s.nodeplugin) findings.push({ severity: "critical", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin", message: "the CSI nodeplugin is not installed: no Kadalu PV can be mounted", next: kadalu(ns, "install") });
   else {
     const desired = s.nodeplugin.status?.desiredNumberScheduled ?? 0;
     const readyCount = s.nodeplugin.status?.numberReady ?? 0;
@@ -137,8 +140,17 @@ export function versionCheck(s: Snapshot): Finding[] {
   return [{
     severity: "warning", check: "versions", where: "plugin, operator, CSI",
     message: `this plugin is ${s.pluginVersion}; ${differing.map(([what, version]) => `${what} ${version}`).join(", ")}`,
-    next: "kubectl kadalu install --upgrade",
+    next: kadalu(s.namespace, "install --upgrade"),
   }];
+}
+
+/**
+ * No command grows a pool yet (storage-add refuses an existing name): the operator applies storage units
+ * appended to the spec, a whole replica/disperse group at a time.
+ */
+function growAdvice(info: PoolInfo, ns: string): string {
+  const size = replicaGroups(info)[0]?.length ?? 1;
+  return `add ${size === 1 ? "a storage unit" : `a group of ${size} storage units`} at the end of spec.storage: kubectl -n ${ns} edit kds ${info.volname}`;
 }
 
 export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresholds): Finding[] {
@@ -165,7 +177,7 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
       findings.push({
         severity: lost ? "critical" : "warning", check: "bricks", where,
         message: `server pod${down.length > 1 ? "s" : ""} ${down.map((podName) => `${podName} (${byName.get(podName)?.status?.phase ?? "missing"})`).join(", ")} not ready${lost ? ": a replica set lost its quorum, its files are not writable" : ""}`,
-        next: byName.get(down[0]!) ? `kubectl kadalu logs -p ${down[0]}` : `kubectl -n ${ns} describe statefulset ${down[0]!.replace(/-0$/, "")}`,
+        next: byName.get(down[0]!) ? podLogs(ns, down[0]!) : `kubectl -n ${ns} describe statefulset ${down[0]!.replace(/-0$/, "")}`,
       });
     } else findings.push(ok("bricks", where, `${bricks.length}/${bricks.length} server pods ready`));
   }
@@ -173,9 +185,9 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
     if (!info?.single_pv_per_pool) findings.push({ severity: "warning", check: "mount", where, message: `not checked: ${s.probes}`, next: `kubectl -n ${ns} get pods -l app.kubernetes.io/name=kadalu-csi-provisioner` });
   } else if (info && !info.single_pv_per_pool) {
     const probe = s.probes.get(name);
-    if (!probe || probe.mount === "missing") findings.push({ severity: "critical", check: "mount", where, message: "the provisioner has not mounted the pool: PVs of it cannot be created", next: "kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner" });
-    else if (probe.mount === "dead") findings.push({ severity: "critical", check: "mount", where, message: `the provisioner's mount of the pool does not answer (${probe.detail ?? "ENOTCONN"}): its FUSE client died or no brick answers`, next: "kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner", evidence: probe.detail });
-    else if (probe.statDb !== "ok") findings.push({ severity: "critical", check: "stat.db", where, message: `stat.db is ${probe.statDb}: usage cannot be accounted`, next: `kubectl -n ${ns} exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- ls -l /mnt/${name}/stat.db`, evidence: probe.detail });
+    if (!probe || probe.mount === "missing") findings.push({ severity: "critical", check: "mount", where, message: "the provisioner has not mounted the pool: PVs of it cannot be created", next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner") });
+    else if (probe.mount === "dead") findings.push({ severity: "critical", check: "mount", where, message: `the provisioner's mount of the pool does not answer (${probe.detail ?? "ENOTCONN"}): its FUSE client died or no brick answers`, next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner"), evidence: probe.detail });
+    else if (probe.statDb !== "ok") findings.push({ severity: "critical", check: "stat.db", where, message: `stat.db is ${probe.statDb}: usage cannot be accounted`, next: `kubectl -n ${ns} exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- node /kadalu/bin/kadalu-csi probe /mnt/${name}`, evidence: probe.detail });
     else findings.push(ok("mount", where, "mounted, stat.db readable"));
   }
   const usage = pool.status?.usage;
@@ -184,13 +196,13 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
     const severity: Severity = percent >= thresholds.criticalPercent ? "critical" : percent >= thresholds.warnPercent ? "warning" : "ok";
     findings.push({
       severity, check: "capacity", where, message: `${percent.toFixed(1)}% provisioned (${usage.pvCount} PVs)`,
-      ...(severity === "ok" ? {} : { next: info && !isExternal(info) ? `kubectl kadalu storage-add ${name} --type ${info.type} ... (more storage units)` : `kubectl kadalu storage-list ${name} --status` }),
+      ...(severity === "ok" ? {} : { next: info && !isExternal(info) ? growAdvice(info, pool.metadata.namespace ?? ns) : kadalu(ns, `storage-list --name ${name} --status`) }),
     });
   }
   const heals = s.heals.get(name);
   if (typeof heals === "number") {
-    findings.push(heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending`, next: `kubectl kadalu healinfo --name ${name}` } : ok("heals", where, "no heal pending"));
-  } else if (typeof heals === "string") findings.push({ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: `kubectl kadalu healinfo --name ${name}` });
+    findings.push(heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending`, next: kadalu(ns, `healinfo --name ${name}`) } : ok("heals", where, "no heal pending"));
+  } else if (typeof heals === "string") findings.push({ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: kadalu(ns, `healinfo --name ${name}`) });
   return findings;
 }
 

@@ -20,12 +20,18 @@ export interface RuleGroup {
 const used = "kadalu_storage_used_capacity_bytes / kadalu_storage_total_capacity_bytes";
 const provisioned = "kadalu_pool_provisioned_bytes / kadalu_pool_capacity_bytes";
 
+/**
+ * No command grows a pool yet (storage-add refuses an existing name): the operator applies storage units
+ * appended to the pool's spec. The provisioner's metrics carry no namespace label: Kadalu's default one.
+ */
 function full(alert: string, expr: string, percent: number, severity: "warning" | "critical", what: string, label: string): AlertRule {
+  const pool = `{{ $labels.${label} }}`;
+  const namespace = label === "pool" ? "{{ $labels.namespace }}" : "kadalu";
   return {
     alert, expr: `(${expr}) * 100 >= ${percent}`, for: "5m", labels: { severity },
     annotations: {
-      summary: `Kadalu pool {{ $labels.${label} }} is ${percent}% ${what}`,
-      description: `Pool {{ $labels.${label} }} is {{ $value | printf "%.0f" }}% ${what}. Add storage units (kubectl kadalu storage-add {{ $labels.${label} }} ...) or free space; kubectl kadalu storage-list --status shows it.`,
+      summary: `Kadalu pool ${pool} is ${percent}% ${what}`,
+      description: `Pool ${pool} is {{ $value | printf "%.0f" }}% ${what}. Free space, or grow it: append a storage unit (a whole replica or disperse group) to its spec.storage with kubectl -n ${namespace} edit kds ${pool}; see it with kubectl kadalu storage-list --name ${pool} --status.`,
     },
   };
 }
@@ -43,7 +49,7 @@ export const ALERT_GROUPS: RuleGroup[] = [{
       for: "5m", labels: { severity: "warning" },
       annotations: {
         summary: "The Kadalu operator cannot reconcile pool {{ $labels.namespace }}/{{ $labels.pool }}",
-        description: "Reconciles of pool {{ $labels.pool }} have failed, and none succeeded, for a quarter of an hour. See kubectl kadalu doctor --pool {{ $labels.pool }} and the operator's log (kubectl kadalu logs operator).",
+        description: "Reconciles of pool {{ $labels.pool }} have failed, and none succeeded, for a quarter of an hour. See kubectl kadalu doctor --pool {{ $labels.pool }}, and the operator's log: kubectl -n {{ $labels.namespace }} logs deployment/operator.",
       },
     },
     {
@@ -52,7 +58,7 @@ export const ALERT_GROUPS: RuleGroup[] = [{
       for: "15m", labels: { severity: "warning" },
       annotations: {
         summary: "Kadalu pool {{ $labels.namespace }}/{{ $labels.pool }} has not been ready for 15 minutes",
-        description: "kubectl kadalu doctor --pool {{ $labels.pool }} says why.",
+        description: "Why: see kubectl kadalu doctor --pool {{ $labels.pool }}.",
       },
     },
     {
