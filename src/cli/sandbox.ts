@@ -1,0 +1,18 @@
+/**
+ * The `npm run demo -- --keep` sandbox (kubeconfig context "kadalu-sandbox") runs the operator and the CSI
+ * provisioner in its own process, not in containers: there is no container log to read and no server pod to
+ * exec into. Commands that need them say so in one line instead of failing on an exec deep inside.
+ */
+import { ClusterError } from "../core/errors.js";
+import type { Kube } from "../kube/client.js";
+
+export const SANDBOX_CONTEXT = "kadalu-sandbox";
+
+export function inSandbox(kube: Kube): boolean {
+  return kube.config.getCurrentContext() === SANDBOX_CONTEXT;
+}
+
+/** Throws when talking to the sandbox: `what` says what the command needs that the sandbox cannot give. */
+export function refuseInSandbox(kube: Kube, command: string, what: string): void {
+  if (inSandbox(kube)) throw new ClusterError(`${command} ${what}, and the sandbox (context "${SANDBOX_CONTEXT}") runs no containers; try it on a real cluster`);
+}
