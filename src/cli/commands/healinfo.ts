@@ -10,7 +10,7 @@ import { formatObject, type ObjectFormat } from "../io.js";
 import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js";
 import { ClusterError } from "../../core/errors.js";
 import { HEAL_INFO } from "../pools/heals.js";
-import { refuseInSandbox } from "../sandbox.js";
+import { inSandbox, sandboxAware } from "../sandbox.js";
 
 interface RawOptions extends GlobalOptions {
   pool?: string;
@@ -47,7 +47,7 @@ async function healReport(kube: Kube, namespace: string, info: PoolInfo, pods: P
     const states = candidates.map((pod) => `${pod.metadata?.name} (${pod.status?.phase ?? "Unknown"})`).join(", ") || "none found";
     throw new ClusterError(`pool "${info.volname}" has no running server pod to ask; its pods: ${states}`);
   }
-  const result = await kube.exec(namespace, running.metadata!.name!, "server", [HEAL_INFO, info.volname]);
+  const result = await sandboxAware(kube, "healinfo", "runs Gluster's heal-info in the server pods", () => kube.exec(namespace, running.metadata!.name!, "server", [HEAL_INFO, info.volname]));
   if (result.exitCode !== 0) throw new ClusterError(`heal-info failed in ${running.metadata!.name} (exit ${result.exitCode}): ${result.stderr.trim()}`);
   return result.stdout.toString("utf8");
 }
@@ -60,7 +60,7 @@ async function runningProvisioner(kube: Kube, namespace: string): Promise<string
 
 async function fullHeal(kube: Kube, namespace: string, provisioner: string, info: PoolInfo): Promise<string> {
   // A lookup of every file through the client mount is Gluster's client-side full heal (upstream's client_heal.sh).
-  const result = await kube.exec(namespace, provisioner, PROVISIONER_CONTAINER, ["find", `/mnt/${info.volname}`, "-type", "f", "-printf", "."]);
+  const result = await sandboxAware(kube, "healinfo --trigger-full-heal", "looks every file up in the provisioner's Gluster mount", () => kube.exec(namespace, provisioner, PROVISIONER_CONTAINER, ["find", `/mnt/${info.volname}`, "-type", "f", "-printf", "."]));
   if (result.exitCode !== 0) throw new ClusterError(`full heal of "${info.volname}" failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
   return `looked up ${result.stdout.length} files in pool "${info.volname}"; the self-heal daemons repair what differs\n`;
 }
@@ -73,6 +73,7 @@ async function healOf(kube: Kube, namespace: string, info: PoolInfo, source: { p
     const report = source.provisioner ? await fullHeal(kube, namespace, source.provisioner, info) : await healReport(kube, namespace, info, source.pods);
     return { ...base, state: "reported", report };
   } catch (error) {
+    if (inSandbox(kube)) throw error;
     return { ...base, state: "failed", message: (error as Error).message };
   }
 }
@@ -81,7 +82,6 @@ export async function run(raw: RawOptions, deps: Deps, pool = selectedPool(undef
   const { io } = deps;
   const namespace = raw.namespace;
   const kube = await deps.connect(raw);
-  refuseInSandbox(kube, "healinfo", "runs Gluster's heal-info in the server pods");
   const { pools } = decodeKadaluInfo(await kube.readConfigMapData(namespace, INFO_CONFIGMAP));
   const selected = pools.filter((info) => !pool || info.volname === pool);
   if (pool && selected.length === 0) throw new ClusterError(`storage pool "${pool}" not found in namespace "${namespace}"; pools: ${pools.map((p) => p.volname).join(", ") || "none"}`);

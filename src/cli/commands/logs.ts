@@ -31,19 +31,22 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
   const sinceSeconds = raw.since ? Math.ceil(parseDuration("--since", raw.since) / 1000) : undefined;
   const namespace = raw.namespace;
   const kube = await deps.connect(raw);
-  refuseInSandbox(kube, "logs", "reads the logs of Kadalu's containers");
   const pods = (await kube.listPods(namespace, "app.kubernetes.io/part-of=kadalu")).filter((pod) => !raw.pod || pod.metadata?.name === raw.pod);
   if (raw.pod && pods.length === 0) throw new UsageError(`pod "${raw.pod}" is not a Kadalu pod in namespace "${namespace}"; see: kubectl get pods -n ${namespace}`);
   const targets = pods.flatMap((pod) => (pod.spec?.containers ?? []).filter((c) => !raw.container || c.name === raw.container).map((c) => ({ pod: pod.metadata!.name!, container: c.name })));
   if (raw.container && targets.length === 0) throw new UsageError(`pod "${raw.pod}" has no container "${raw.container}"`);
   const query = { tailLines: raw.tail, sinceSeconds, previous: raw.previous };
   if (!raw.follow) {
-    for (const target of targets) {
-      const text = await kube.readLog(namespace, target.pod, target.container, query);
+    const texts: string[] = [];
+    for (const target of targets) texts.push(await kube.readLog(namespace, target.pod, target.container, query));
+    if (texts.every((text) => !text)) refuseInSandbox(kube, "logs", "reads the logs of Kadalu's containers");
+    targets.forEach((target, index) => {
+      const text = texts[index]!;
       io.out.write(`==> ${target.pod}/${target.container} <==\n${text}${text.endsWith("\n") || !text ? "" : "\n"}\n`);
-    }
+    });
     return;
   }
+  refuseInSandbox(kube, "logs --follow", "streams the logs of Kadalu's containers");
   await Promise.all(targets.map((target) => kube.followLog(namespace, target.pod, target.container, query, (line) => io.out.write(`[${target.pod}/${target.container}] ${line}\n`))));
 }
 

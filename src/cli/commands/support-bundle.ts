@@ -9,7 +9,6 @@ import { formatBytes } from "../../core/units.js";
 import type { Deps } from "../deps.js";
 import { collect, type GlobalOptions } from "../flags.js";
 import { collectBundle } from "../doctor/support-bundle.js";
-import { inSandbox, SANDBOX_CONTEXT } from "../sandbox.js";
 
 interface RawOptions extends GlobalOptions {
   dir: string;
@@ -29,7 +28,6 @@ export function complete(raw: RawOptions) {
 export async function run(options: ReturnType<typeof complete>, deps: Deps): Promise<void> {
   const { io } = deps;
   const kube = await deps.connect(options.global);
-  if (inSandbox(kube)) io.err.write(`note: the sandbox (context "${SANDBOX_CONTEXT}") runs no containers: the bundle holds no container logs\n`);
   const bundle = await collectBundle(kube, {
     namespace: options.global.namespace, sinceSeconds: options.sinceSeconds, maxLogBytes: options.maxLogBytes, redact: options.redact,
     progress: (message) => io.err.write(`${message}\n`),

@@ -61,6 +61,7 @@ function documentOf(sample: TopSample, sort: SortKey): unknown {
 
 async function sampleOnce(kube: Kube, options: TopOptions, deps: Deps): Promise<TopSample> {
   const sample = await sampleTop(kube, options.global.namespace, options.seconds, options.pool);
+  if (sample.rows.length === 0 && sample.failures.length > 0) refuseInSandbox(kube, "top", "samples the Gluster processes in the server pods through exec");
   for (const failure of sample.failures) deps.io.err.write(`${deps.io.color.yellow("warning:")} ${failure.pod} not sampled: ${failure.reason}\n`);
   if (sample.rows.length === 0 && sample.failures.length > 0) throw new ClusterError(`no pod could be sampled (${sample.failures.map((f) => f.pod).join(", ")}); see kubectl kadalu doctor`);
   return sample;
@@ -69,7 +70,6 @@ async function sampleOnce(kube: Kube, options: TopOptions, deps: Deps): Promise<
 export async function run(options: TopOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const kube = await deps.connect(options.global);
-  refuseInSandbox(kube, "top", "samples the Gluster processes in the server pods through exec");
   if (!options.watch) {
     const sample = await sampleOnce(kube, options, deps);
     if (sample.rows.length === 0) io.err.write(`No Gluster processes running in namespace "${options.global.namespace}"${options.pool ? ` for pool "${options.pool}"` : ""}.\n`);
