@@ -46,7 +46,8 @@ export function buildProgram(deps: Deps, name: string): Command {
   ]) program.addCommand(command);
   const route = (command: Command): void => {
     command
-      .configureHelp({ showGlobalOptions: true })
+      // Commander wraps a description only where 40 columns remain beside the flags; ours are wide, so 20.
+      .configureHelp({ showGlobalOptions: true, minWidthToWrap: 20 })
       .exitOverride()
       .configureOutput({
         writeOut: (text) => deps.io.out.write(text),

@@ -128,6 +128,8 @@ describe("doctor on the sandbox", () => {
     const missing = await doctor("--pool", "nope");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe('error: storage pool "nope" not found in namespace "kadalu"; pools: pool1\n');
+    // The pool as an argument, as kubectl users type it, is the same as --pool.
+    expect(await doctor("nope")).toEqual(missing);
     const badPercent = await doctor("--warn-at", "eighty");
     expect(badPercent.code).toBe(2);
     expect(badPercent.stderr).toBe('error: --warn-at must be a percentage between 0 and 100, not "eighty"\n');
