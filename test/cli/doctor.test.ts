@@ -54,7 +54,7 @@ describe("doctor on the sandbox", () => {
     sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", { ...pod.status, conditions: [{ type: "Ready", status: "False" }] });
     try {
       const result = await doctor("--pool", "pool1");
-      expect(lineOf(result, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-1-0 \(Running\) not ready\s+kubectl kadalu logs -p server-pool1-1-0$/);
+      expect(lineOf(result, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-1-0 \(Running\) not ready\s+kubectl kadalu logs server-pool1-1-0$/);
       expect(result.stdout).not.toMatch(/\soperator\s/);
     } finally {
       sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", pod.status);

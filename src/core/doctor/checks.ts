@@ -93,7 +93,7 @@ export function operatorCheck(s: Snapshot): Finding[] {
     return [{
       severity: "critical", check: "operator", where: "deployment/operator",
       message: scaled ? "the operator is scaled to 0: pools are not reconciled" : "the operator is not available: pools are not reconciled",
-      next: scaled ? `kubectl -n ${ns} scale deployment operator --replicas=1` : pod ? `kubectl kadalu logs -p ${pod}` : `kubectl -n ${ns} describe deployment operator`,
+      next: scaled ? `kubectl -n ${ns} scale deployment operator --replicas=1` : pod ? `kubectl kadalu logs ${pod}` : `kubectl -n ${ns} describe deployment operator`,
     }];
   }
   return [ok("operator", "deployment/operator", `available (version ${tagOf(imageOf(s.operator, "kadalu-operator")) ?? "?"})`)];
@@ -165,7 +165,7 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
       findings.push({
         severity: lost ? "critical" : "warning", check: "bricks", where,
         message: `server pod${down.length > 1 ? "s" : ""} ${down.map((podName) => `${podName} (${byName.get(podName)?.status?.phase ?? "missing"})`).join(", ")} not ready${lost ? ": a replica set lost its quorum, its files are not writable" : ""}`,
-        next: byName.get(down[0]!) ? `kubectl kadalu logs -p ${down[0]}` : `kubectl -n ${ns} describe statefulset ${down[0]!.replace(/-0$/, "")}`,
+        next: byName.get(down[0]!) ? `kubectl kadalu logs ${down[0]}` : `kubectl -n ${ns} describe statefulset ${down[0]!.replace(/-0$/, "")}`,
       });
     } else findings.push(ok("bricks", where, `${bricks.length}/${bricks.length} server pods ready`));
   }
