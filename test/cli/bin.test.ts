@@ -34,7 +34,7 @@ describe("kubectl-kadalu binary", () => {
   it("speaks as `kubectl kadalu` in help", async () => {
     const result = await runBin(["storage-add", "--help"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^Usage: kubectl kadalu storage-add \[options\] <name> \[layout\.\.\.\]/);
+    expect(result.stdout).toMatch(/^Usage: kubectl kadalu storage-add \[options\] <pool> \[layout\.\.\.\]/);
     expect(result.stdout).toContain("--kubeconfig <file>");
     expect(result.stderr).toBe("");
   });

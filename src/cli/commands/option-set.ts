@@ -67,7 +67,7 @@ export async function run(options: OptionEditOptions, deps: Deps): Promise<void>
 export function optionSetCommand(deps: Deps): Command {
   return addOutputFlag(new Command("option-set")
     .description("Set Gluster options of a pool (documented: the seven performance.* options, on or off)")
-    .argument("<name>", "the pool")
+    .argument("<pool>", "the pool")
     .argument("<key-value...>", "KEY VALUE pairs")
     .option("--dry-run", "print the resulting options without changing the pool")
     .option("--force", "also set options outside the documented set"), ["json", "yaml"])
@@ -85,7 +85,7 @@ export function optionSetCommand(deps: Deps): Command {
 export function optionResetCommand(deps: Deps): Command {
   const command = new Command("option-reset")
     .description("Remove options of a pool (back to the server's defaults)")
-    .argument("<name>", "the pool")
+    .argument("<pool>", "the pool")
     .argument("[keys...]", "the options to remove")
     .option("--all", "remove every option")
     .option("--dry-run", "print the resulting options without changing the pool");

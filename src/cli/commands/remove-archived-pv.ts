@@ -76,7 +76,7 @@ export async function run(name: string, raw: RawOptions, deps: Deps): Promise<vo
 export function removeArchivedPvCommand(deps: Deps): Command {
   const command = new Command("remove-archived-pv")
     .description("Delete the data of archived PVs of a pool (those kept by pvReclaimPolicy archive)")
-    .argument("<name>", "the pool")
+    .argument("<pool>", "the pool")
     .option("--pvc <archived-pv>", "only this one, e.g. archived-pvc-1234")
     .option("--dry-run", "list what would be removed");
   addOutputFlag(command, ["json", "yaml"]);

@@ -147,7 +147,7 @@ export async function run(options: StorageAddOptions, deps: Deps): Promise<void>
 export function storageAddCommand(deps: Deps): Command {
   const command = new Command("storage-add")
     .description("Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume")
-    .argument("<name>", "pool name; its StorageClass will be kadalu.<name>")
+    .argument("<pool>", "pool name; its StorageClass will be kadalu.<pool>")
     .argument("[layout...]", "gluster-style layout, e.g. replica 3 n1:/dev/sdb n2:/dev/sdb n3:/dev/sdb (with --storage-unit-type)")
     .addOption(new Option("--type <type>", "pool type (default Replica1)").choices(POOL_TYPES))
     .option("--device <node:device>", "a block device (or file) on a node; repeatable", collect)
