@@ -14,9 +14,12 @@ export function inSandbox(kube: Kube): boolean {
   return kube.config.getCurrentContext() === SANDBOX_CONTEXT;
 }
 
+/** What the sandbox cannot do: ends the whole command, not one pool's part of it. */
+export class SandboxLimit extends ClusterError {}
+
 /** Throws when talking to the sandbox: `what` says what the command needs that the sandbox cannot give. */
 export function refuseInSandbox(kube: Kube, command: string, what: string): void {
-  if (inSandbox(kube)) throw new ClusterError(`${command} ${what}, and the sandbox (context "${SANDBOX_CONTEXT}") runs no containers; try it on a real cluster`);
+  if (inSandbox(kube)) throw new SandboxLimit(`${command} ${what}, and the sandbox (context "${SANDBOX_CONTEXT}") runs no containers; try it on a real cluster`);
 }
 
 /** Runs `action`; if it fails in the sandbox, the failure is the sandbox's one line. */

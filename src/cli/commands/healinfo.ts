@@ -10,7 +10,7 @@ import { formatObject, type ObjectFormat } from "../io.js";
 import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js";
 import { ClusterError } from "../../core/errors.js";
 import { HEAL_INFO } from "../pools/heals.js";
-import { inSandbox, sandboxAware } from "../sandbox.js";
+import { SandboxLimit, sandboxAware } from "../sandbox.js";
 
 interface RawOptions extends GlobalOptions {
   pool?: string;
@@ -73,7 +73,7 @@ async function healOf(kube: Kube, namespace: string, info: PoolInfo, source: { p
     const report = source.provisioner ? await fullHeal(kube, namespace, source.provisioner, info) : await healReport(kube, namespace, info, source.pods);
     return { ...base, state: "reported", report };
   } catch (error) {
-    if (inSandbox(kube)) throw error;
+    if (error instanceof SandboxLimit) throw error;
     return { ...base, state: "failed", message: (error as Error).message };
   }
 }

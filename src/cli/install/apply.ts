@@ -88,7 +88,8 @@ export interface ApplyOptions {
 export async function applyGroups(kube: Kube, groups: KubeObject[][], options: ApplyOptions): Promise<Applied[]> {
   const applied: Applied[] = [];
   let missingNamespace: string | undefined;
-  const before = options.dryRun ? undefined : await kube.currentResourceVersion();
+  // Without it (no right to list namespaces) every existing object is said to be "configured", as kubectl would.
+  const before = options.dryRun ? undefined : await kube.currentResourceVersion().catch(() => undefined);
   for (const group of groups) {
     await Promise.all(group.map(async (object) => {
       if (options.dryRun && missingNamespace && object.metadata.namespace === missingNamespace) {
