@@ -38,9 +38,9 @@ const RULES: Record<string, { args?: Record<number, Check>; options?: Record<str
   "option-reset": { args: { 0: checks.pool } },
   "remove-archived-pv": { args: { 0: checks.pool }, options: { pvc: checks.subdomain } },
   "storage-list": { options: { name: checks.pool } },
-  healinfo: { options: { name: checks.pool } },
-  top: { options: { pool: checks.pool } },
-  doctor: { options: { pool: checks.pool } },
+  healinfo: { args: { 0: checks.pool }, options: { name: checks.pool, pool: checks.pool } },
+  top: { args: { 0: checks.pool }, options: { pool: checks.pool } },
+  doctor: { args: { 0: checks.pool }, options: { pool: checks.pool } },
   logs: { options: { pod: checks.subdomain, container: checks.label } },
   install: {
     options: { imageRegistry: checks.registry, imageRepository: checks.repository, imageTag: checks.tag, serverImageTag: checks.tag, imagePullSecret: checks.subdomain, kubeletDir: checks.hostPath },

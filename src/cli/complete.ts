@@ -17,7 +17,7 @@ export const DIRECTIVE = { default: 0, error: 1, noSpace: 2, noFileComp: 4 } as 
 type Candidate = string | [value: string, description: string];
 type Lookup = (deps: Deps, global: GlobalOptions) => Promise<Candidate[]>;
 
-const POOL_NAME_COMMANDS = ["storage-remove", "option-set", "option-reset", "remove-archived-pv"];
+const POOL_NAME_COMMANDS = ["storage-remove", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor"];
 
 const LOOKUP_TIMEOUT_MS = 2000;
 
@@ -44,12 +44,12 @@ function flagValues(command: string, flag: string): Candidate[] | Lookup | undef
   if (flag === "--type") return command === "install" ? [...PLATFORMS] : [...POOL_TYPES];
   const fixed: Record<string, readonly string[]> = {
     "--pv-reclaim-policy": RECLAIM_POLICIES, "--storage-unit-type": STORAGE_UNIT_KINDS, "--kadalu-format": KADALU_FORMATS,
-    "--image-pull-policy": PULL_POLICIES, "--output": command === "storage-list" ? ["table", "wide", "json", "yaml"] : command === "version" ? ["json"] : ["yaml", "json"],
+    "--image-pull-policy": PULL_POLICIES,
   };
   if (fixed[flag]) return [...fixed[flag]!];
   if (flag === "--device" || flag === "--path") return nodes;
   if (flag === "--pvc" && command === "storage-add") return pvcs;
-  if (flag === "--name") return pools;
+  if (flag === "--name" || flag === "--pool") return pools;
   return undefined;
 }
 
@@ -93,7 +93,8 @@ export async function complete(program: Command, words: string[], deps: Deps): P
   const options = [...visible(sub?.options ?? []), ...visible(program.options)];
   const valueFlag = previous?.startsWith("-") ? findOption(options, previous) : undefined;
   if (valueFlag?.required || valueFlag?.optional) {
-    const values = flagValues(sub?.name() ?? "", longName(valueFlag));
+    // A flag with choices (-o above all) completes exactly the choices its command accepts.
+    const values = valueFlag.argChoices ? [...valueFlag.argChoices] : flagValues(sub?.name() ?? "", longName(valueFlag));
     if (typeof values === "function") candidates = (await withTimeout(values(deps, global))) ?? [];
     else if (values) candidates = values;
     else directive = DIRECTIVE.default;

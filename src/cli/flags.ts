@@ -66,6 +66,28 @@ export function addObjectOutputFlag(command: Command): Command {
   return command.addOption(new Option("-o, --output <format>", "print only the object, as yaml or json").choices(OBJECT_FORMATS));
 }
 
+/** `-o`, with the formats this command prints: the same flag and wording on every command that prints data. */
+export function addOutputFlag(command: Command, formats: readonly string[]): Command {
+  return command.addOption(new Option("-o, --output <format>", `output format: ${formats.join(", ")}`).choices(formats));
+}
+
+/**
+ * The pool a command looks at: a POOL argument where kubectl users type one, or --pool, the one flag for a
+ * pool on every command; `--name` (upstream's spelling) stays as a hidden alias where upstream had it.
+ */
+export function addPoolSelector(command: Command, upstreamName = false): Command {
+  command.argument("[pool]", "only this pool").option("--pool <name>", "only this pool (the same as the POOL argument)");
+  if (upstreamName) command.addOption(new Option("--name <pool>", "alias of --pool (upstream flag)").hideHelp());
+  return command;
+}
+
+/** The one pool named by the argument, --pool or --name; naming two different ones is a usage error. */
+export function selectedPool(argument: string | undefined, options: { pool?: string; name?: string }): string | undefined {
+  const given = [...new Set([argument, options.pool, options.name].filter((value): value is string => value !== undefined))];
+  if (given.length > 1) throw new UsageError(`two pools given (${given.map((pool) => `"${pool}"`).join(" and ")}); name one, as the POOL argument or with --pool`);
+  return given[0];
+}
+
 export function addWaitFlags(command: Command, what: string): Command {
   return command
     .option("--wait", `wait until ${what}`)

@@ -29,6 +29,8 @@ export interface IOStreams {
   color: Palette;
   /** stdout is a terminal: --watch redraws in place (elsewhere frames follow each other). */
   terminal: boolean;
+  /** The terminal's width when stdout is one: help wraps to it (else to 80 columns). */
+  columns?: number;
 }
 
 export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, noColorFlag: boolean): boolean {
@@ -49,6 +51,7 @@ export function processStreams(argv: string[], env: NodeJS.ProcessEnv): IOStream
     interactive: Boolean(process.stderr.isTTY && process.stdin.isTTY),
     color: palette(colorEnabled(process.stderr, env, noColor)),
     terminal: Boolean(process.stdout.isTTY) && env.TERM !== "dumb",
+    columns: process.stdout.isTTY ? process.stdout.columns : undefined,
   };
 }
 

@@ -1,7 +1,8 @@
 /** The root program and the single error funnel: the only place that writes `error: ...` and picks exit codes. */
 import { basename } from "node:path";
 import { Command, CommanderError } from "commander";
-import { EXIT_RUNTIME, EXIT_USAGE, KadaluError, AlreadyReported } from "../core/errors.js";
+import { EXIT_RUNTIME, EXIT_USAGE, KadaluError, AlreadyReported, UsageError } from "../core/errors.js";
+import { PLUGIN_VERSION } from "../core/version.js";
 import { completionCommand } from "./commands/completion.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { supportBundleCommand } from "./commands/support-bundle.js";
@@ -15,7 +16,7 @@ import { storageAddCommand } from "./commands/storage-add.js";
 import { storageListCommand } from "./commands/storage-list.js";
 import { storageRemoveCommand } from "./commands/storage-remove.js";
 import { uninstallCommand } from "./commands/uninstall.js";
-import { versionCommand } from "./commands/version.js";
+import { CLIENT_VERSION_LINE, versionCommand } from "./commands/version.js";
 import { complete } from "./complete.js";
 import { checkArgv, checkInput } from "./checked-input.js";
 import type { Deps } from "./deps.js";
@@ -35,6 +36,8 @@ export function buildProgram(deps: Deps, name: string): Command {
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
   addGlobalFlags(program);
+  // Handled by main() before parsing: as an option of the root only, never of a command (upstream's `install --version X`).
+  program.option("--version", "print the plugin's version and exit");
   program.hook("preAction", (_root, action) => checkInput(action));
   for (const command of [
     installCommand(deps), storageAddCommand(deps), storageListCommand(deps), storageRemoveCommand(deps), optionSetCommand(deps),
@@ -43,11 +46,14 @@ export function buildProgram(deps: Deps, name: string): Command {
   ]) program.addCommand(command);
   const route = (command: Command): void => {
     command
-      .configureHelp({ showGlobalOptions: true })
+      // Commander wraps a description only where 40 columns remain beside the flags; ours are wide, so 20.
+      .configureHelp({ showGlobalOptions: true, minWidthToWrap: 20 })
       .exitOverride()
       .configureOutput({
         writeOut: (text) => deps.io.out.write(text),
         writeErr: (text) => deps.io.err.write(text),
+        getOutHelpWidth: () => deps.io.columns ?? 80,
+        getErrHelpWidth: () => deps.io.columns ?? 80,
         // Commander's own usage errors go through the funnel below, with a hint.
         outputError: () => undefined,
       });
@@ -55,6 +61,17 @@ export function buildProgram(deps: Deps, name: string): Command {
   };
   route(program);
   return program;
+}
+
+/** `--version` before any command asks the plugin's version; after one it is not that command's option. */
+export function versionAsked(args: string[], program: Command): boolean {
+  const at = args.indexOf("--version");
+  if (at < 0) return false;
+  const command = args.findIndex((arg) => program.commands.some((c) => c.name() === arg));
+  if (command < 0 || at < command) return true;
+  const name = args[command];
+  const install = name === "install" ? ` (install applies this plugin's own version, ${PLUGIN_VERSION}; another version comes with another plugin release)` : "";
+  throw new UsageError(`--version is not an option of '${program.name()} ${name}'; the plugin's version is printed by: ${program.name()} --version${install}`);
 }
 
 function commandPath(argv: string[], program: Command): string {
@@ -106,14 +123,19 @@ export async function main(args: string[], deps: Deps, name = "kubectl kadalu"):
     deps.io.out.write(await complete(program, args.length > 1 ? args.slice(1) : [""], deps));
     return 0;
   }
+  // Bare `kubectl kadalu` asks what it can do: help on stdout, success (as kubectl itself).
   if (args.length === 0) {
-    deps.io.err.write(program.helpInformation());
-    return EXIT_USAGE;
+    deps.io.out.write(program.helpInformation());
+    return 0;
   }
   if (args.includes("--kubectl-cmd") || args.some((arg) => arg.startsWith("--kubectl-cmd="))) {
     deps.io.err.write("note: --kubectl-cmd is ignored: kubectl-kadalu talks to the API server directly\n");
   }
   try {
+    if (versionAsked(args, program)) {
+      deps.io.out.write(CLIENT_VERSION_LINE);
+      return 0;
+    }
     checkArgv(args);
     await program.parseAsync(normalizeDryRun(args), { from: "user" });
     return 0;

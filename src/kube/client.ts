@@ -91,14 +91,29 @@ export class Kube {
 
   /** Server-side apply with our field manager; `force` takes ownership of fields we set. */
   async apply<T extends AnyObject>(object: T, options: { dryRun?: boolean } = {}): Promise<T> {
+    return (await this.applyReporting(object, options)).object;
+  }
+
+  /** Server-side apply that also says whether the object was created by it (the server answers 201). */
+  async applyReporting<T extends AnyObject>(object: T, options: { dryRun?: boolean } = {}): Promise<{ object: T; created: boolean }> {
     const info = await this.resourceOf(object.apiVersion, object.kind);
     const path = objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace);
-    return (await this.call(`cannot apply ${object.kind.toLowerCase()} "${object.metadata.name}"`, () =>
-      this.raw.request("PATCH", path, {
+    const response = await this.call(`cannot apply ${object.kind.toLowerCase()} "${object.metadata.name}"`, () =>
+      this.raw.exchange("PATCH", path, {
         body: object, contentType: "application/apply-patch+yaml",
         query: { fieldManager: FIELD_MANAGER, force: "true", dryRun: options.dryRun ? "All" : undefined },
       }),
-    )) as T;
+    );
+    return { object: response.body as T, created: response.status === 201 };
+  }
+
+  /**
+   * The cluster's resourceVersion now, from the smallest list there is: a write after this answer gives
+   * its object a newer one, an object left alone keeps an older one.
+   */
+  async currentResourceVersion(): Promise<string | undefined> {
+    const list = (await this.call("cannot list namespaces", () => this.raw.request("GET", "/api/v1/namespaces", { query: { limit: "1" } }))) as { metadata?: { resourceVersion?: string } };
+    return list.metadata?.resourceVersion;
   }
 
   /**

@@ -32,6 +32,11 @@ export class RawClient {
   constructor(private readonly config: KubeConfig, private readonly server: string, private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {}
 
   async request(method: string, path: string, options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {}): Promise<unknown> {
+    return (await this.exchange(method, path, options)).body;
+  }
+
+  /** As `request`, with the HTTP status of the answer (an apply says 201 when it created the object). */
+  async exchange(method: string, path: string, options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {}): Promise<RawResponse> {
     const url = new URL(`${this.server.replace(/\/$/, "")}${path}`);
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -68,6 +73,6 @@ export class RawClient {
       req.end(payload);
     });
     if (response.status >= 400) throw new RawApiError(response.status, response.body);
-    return response.body;
+    return response;
   }
 }

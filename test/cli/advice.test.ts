@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CommanderError, type Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildProgram } from "../../src/cli/main.js";
+import { buildProgram, versionAsked } from "../../src/cli/main.js";
 import { checkArgv } from "../../src/cli/checked-input.js";
 import { normalizeDryRun } from "../../src/cli/flags.js";
 import { diagnose, type Finding, type Snapshot } from "../../src/core/doctor/checks.js";
@@ -52,6 +52,7 @@ async function parseOnly(args: string[]): Promise<{ command?: string; error?: st
   if (args.length === 0) return { command: "(help)" };
   try {
     checkArgv(args);
+    if (versionAsked(args, program)) return { command: "(version)" };
     await program.parseAsync(normalizeDryRun(args), { from: "user" });
     return { error: "no command was chosen" };
   } catch (error) {
@@ -65,7 +66,7 @@ async function parseOnly(args: string[]): Promise<{ command?: string; error?: st
 
 /** Sample values for what a printed command leaves to the reader. */
 const PLACEHOLDERS: Record<string, string> = {
-  POOL: "pool1", NAME: "pool1", EXISTING_POOL: "pool1", POD: "kadalu-csi-provisioner-0", DIR: "/tmp", FILE: "/tmp/kadalu.yaml",
+  POOL: "pool1", NAME: "pool1", EXISTING_POOL: "pool1", POD: "kadalu-csi-provisioner-0", CONTAINER: "kadalu-provisioner", DIR: "/tmp", FILE: "/tmp/kadalu.yaml",
   "NODE:/DIR": "kube1:/data/pool1", "NODE:DIR": "kube1:/data/pool1", "NODE:/dev/sdX": "kube1:/dev/sdb", "NODE:DEV": "kube1:/dev/sdb",
 };
 
@@ -286,8 +287,8 @@ describe("advice parses with the CLI's own parser", () => {
 
   it("doctor never advises a kadalu command with an argument it does not take", () => {
     const texts = doctorAdvice().map((item) => item.text);
-    expect(texts).toContain("kubectl kadalu logs --pod kadalu-csi-provisioner-0 -c kadalu-provisioner");
-    expect(texts).toContain("kubectl kadalu logs --pod kadalu-csi-provisioner-0 -c kadalu-provisioner -n storage");
+    expect(texts).toContain("kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner");
+    expect(texts).toContain("kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner -n storage");
     expect(texts).toContain("add a group of 3 storage units at the end of spec.storage: kubectl -n kadalu edit kds pool1");
     expect(texts.filter((text) => /storage-add|\.\.\./.test(text))).toEqual([]);
   });
@@ -300,7 +301,8 @@ describe("advice parses with the CLI's own parser", () => {
   });
 
   it("the parse check itself refuses what the CLI refuses", async () => {
-    expect((await parseOnly(["logs", "kadalu-csi-provisioner-0"])).error).toMatch(/too many arguments/);
+    expect((await parseOnly(["logs", "kadalu-csi-provisioner-0", "kadalu-csi-provisioner-1"])).error).toMatch(/too many arguments/);
+    expect((await parseOnly(["storage-list", "--version"])).error).toMatch(/--version is not an option/);
     expect((await parseOnly(["storage-list", "--frobnicate"])).error).toMatch(/unknown option/);
     expect((await parseOnly(["storage-ad", "pool1"])).error).toMatch(/unknown command/);
     expect((await parseOnly(["option-set"])).error).toMatch(/missing required argument/);
@@ -313,7 +315,7 @@ describe("advice parses with the CLI's own parser", () => {
     expect(kadaluCommands("kubectl kadalu doctor -o json | jq '.findings[]'", false)).toEqual([["doctor", "-o", "json"]]);
     expect(kadaluCommands("kubectl kadalu install -o yaml > kadalu.yaml   # offline", false)).toEqual([["install", "-o", "yaml"]]);
     expect(kadaluCommands("source <(kubectl-kadalu completion bash)       # or zsh", true)).toEqual([["completion", "bash"]]);
-    expect(kadaluCommands("`pod \"${raw.pod}\" is not a Kadalu pod; see: kubectl kadalu logs --pod ${raw.pod} -n ${namespace}`", false)).toEqual([["logs", "--pod", "kadalu-csi-provisioner-0", "-n", "kadalu"]]);
+    expect(kadaluCommands("`pod \"${raw.pod}\" is not a Kadalu pod; see: kubectl kadalu logs ${raw.pod} -n ${namespace}`", false)).toEqual([["logs", "kadalu-csi-provisioner-0", "-n", "kadalu"]]);
     expect(kadaluCommands("See kubectl kadalu doctor --pool {{ $labels.pool }}, and the log.", false)).toEqual([["doctor", "--pool", "pool1"]]);
   });
 });
@@ -377,7 +379,7 @@ describe("doctor's advice runs as printed on the sandbox", () => {
     sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", { ...pod.status, conditions: [{ type: "Ready", status: "False" }] });
     try {
       const next = await adviceFor("bricks");
-      expect(next).toBe("kubectl kadalu logs --pod server-pool1-1-0");
+      expect(next).toBe("kubectl kadalu logs server-pool1-1-0");
       const logs = await runAdvice(next);
       expect(logs.stderr).toBe("");
       expect(logs.stdout).toBe(`==> server-pool1-1-0/${container} <==\nbrick pool1-1 says hello\n\n`);
@@ -442,7 +444,7 @@ fs.writeFileSync(file, doc.toString());
     rmSync(statDb);
     try {
       const next = await adviceFor("mount");
-      expect(next).toBe("kubectl kadalu logs --pod kadalu-csi-provisioner-0 -c kadalu-provisioner");
+      expect(next).toBe("kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner");
       const logs = await runAdvice(next);
       expect(logs.stdout).toBe("==> kadalu-csi-provisioner-0/kadalu-provisioner <==\nmount of pool1 failed: test\n\n");
       expect(logs.code).toBe(0);

@@ -22,6 +22,9 @@ const NAME_COMMANDS: ((name: string) => string[])[] = [
   (name) => ["remove-archived-pv", name],
   (name) => ["storage-list", "--name", name],
   (name) => ["healinfo", "--name", name],
+  (name) => ["healinfo", name],
+  (name) => ["top", "--pool", name],
+  (name) => ["doctor", name],
   (name) => ["storage-add", name, "--path", "kube1:/data"],
 ];
 
@@ -86,7 +89,7 @@ const BAD_INSTALL: string[][] = [
 
 const BAD_COMMANDS: string[][] = [
   ["storage-ad", "pool1"], ["storage-list", "--bogus"], ["storage-remove"], ["option-reset"], ["remove-archived-pv"], ["logs", "--pod"],
-  ["healinfo", "extra"], ["completion", "tcsh"], ["completion"], ["--request-timeout"], ["install", "--nope"], ["storage-list", "-o", "xml"],
+  ["healinfo", "pool1", "extra"], ["healinfo", "pool1", "--pool", "pool2"], ["top", "pool1", "--name", "pool1"], ["logs", "a", "--pod", "b"], ["version", "--version"], ["completion", "tcsh"], ["completion"], ["--request-timeout"], ["install", "--nope"], ["storage-list", "-o", "xml"],
 ];
 
 /**

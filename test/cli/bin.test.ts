@@ -6,6 +6,16 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { BIN, runBin, runProgram } from "../helpers/cli.js";
 import { startCluster } from "../helpers/cluster.js";
+import { captureIO } from "../helpers/io.js";
+import { main } from "../../src/cli/main.js";
+
+/** Help as main() writes it for a terminal `columns` wide. */
+async function runInProcess(args: string[], columns: number): Promise<string> {
+  const io = { ...captureIO(), columns };
+  const code = await main(args, { io, env: {}, connect: () => Promise.reject(new Error("no cluster in a help test")), confirm: async () => false });
+  expect(code).toBe(0);
+  return io.stdout();
+}
 
 const replica3 = ["storage-add", "pool1", "--type", "Replica3", "--device", "n1:/dev/sdb", "--device", "n2:/dev/sdb", "--device", "n3:/dev/sdb", "--dry-run"];
 
@@ -24,16 +34,31 @@ describe("kubectl-kadalu binary", () => {
   it("speaks as `kubectl kadalu` in help", async () => {
     const result = await runBin(["storage-add", "--help"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^Usage: kubectl kadalu storage-add \[options\] <name> \[layout\.\.\.\]/);
+    expect(result.stdout).toMatch(/^Usage: kubectl kadalu storage-add \[options\] <pool> \[layout\.\.\.\]/);
     expect(result.stdout).toContain("--kubeconfig <file>");
     expect(result.stderr).toBe("");
   });
 
-  it("shows usage on stderr with exit 2 when run without arguments", async () => {
+  it("prints help on stdout with exit 0 when run without arguments, as kubectl does", async () => {
     const result = await runBin([]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain("Usage: kubectl kadalu");
-    expect(result.stdout).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: kubectl kadalu \[command\] \[options\]\n/);
+    expect(result.stdout).toContain("\n  storage-add ");
+    expect(result.stdout).toContain("--version");
+    expect(result.stderr).toBe("");
+  });
+
+  it("--version prints the version command's client line; after a command it is refused, never ignored", async () => {
+    const result = await runBin(["--version"]);
+    expect(result.stdout).toMatch(/^kubectl-kadalu plugin: \d+\.\d+\.\d+\S*\n$/);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect((await runBin(["--kubeconfig", "/nonexistent", "--version"])).stdout).toBe((await runBin(["version", "--kubeconfig", "/nonexistent"])).stdout);
+    // Upstream's `install --version X` must not install silently whatever this plugin carries.
+    const install = await runBin(["install", "--version", "1.2.0"]);
+    expect(install.stderr).toMatch(/^error: --version is not an option of 'kubectl kadalu install'; the plugin's version is printed by: kubectl kadalu --version \(install applies this plugin's own version, \S+; another version comes with another plugin release\)\n$/);
+    expect(install.code).toBe(2);
+    expect(install.stdout).toBe("");
   });
 
   it("reports bad input in one line, exit 2, no stack trace", async () => {
@@ -76,6 +101,26 @@ describe("kubectl-kadalu binary", () => {
     const noColor = await runProgram("script", ["-qec", command, "/dev/null"], { NO_COLOR: "1" });
     expect(noColor.stdout).toContain("error: pool name");
     expect(noColor.stdout).not.toContain("\u001b[");
+  });
+
+  it("wraps help to the terminal's width, and to 80 columns when stdout is no terminal", async () => {
+    // The usage line and the examples are command lines, kept whole to copy: what wraps is everything between.
+    const widest = (text: string): number => Math.max(...text.split("Examples:")[0]!.split(/\r?\n/).slice(1).map((line) => line.length));
+    const piped = await runBin(["storage-add", "--help"]);
+    expect(widest(piped.stdout)).toBeLessThanOrEqual(80);
+    expect(widest(piped.stdout)).toBeGreaterThan(70);
+    const narrow = await runInProcess(["storage-add", "--help"], 60);
+    expect(widest(narrow)).toBeLessThanOrEqual(60);
+    expect(narrow).toContain("--pv-reclaim-policy <policy>");
+    const wide = await runInProcess(["storage-add", "--help"], 200);
+    expect(widest(wide)).toBeGreaterThan(80);
+  });
+
+  it.skipIf(!script)("takes the width from the real terminal", async () => {
+    const command = `stty cols 64; ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} install --help`;
+    const onTerminal = await runProgram("script", ["-qec", command, "/dev/null"], {});
+    expect(onTerminal.stdout).toContain("--image-pull-policy");
+    expect(Math.max(...onTerminal.stdout.split("Examples:")[0]!.split(/\r?\n/).slice(1).map((line) => line.length))).toBeLessThanOrEqual(64);
   });
 
   it("accepts upstream's --kubectl-cmd with a note", async () => {

@@ -31,6 +31,10 @@ describe("__complete", () => {
     expect(await lines("storage-add", "p1", "--type", "Rep")).toEqual(["Replica1", "Replica2", "Replica3", ":4"]);
     expect(await lines("install", "--type", "")).toEqual(["kubernetes", "openshift", "microk8s", "rke", ":4"]);
     expect(await lines("storage-list", "-o", "")).toEqual(["table", "wide", "json", "yaml", ":4"]);
+    // -o completes what each command accepts.
+    expect(await lines("version", "-o", "")).toEqual(["json", "yaml", ":4"]);
+    expect(await lines("top", "-o", "")).toEqual(["table", "json", "yaml", ":4"]);
+    expect(await lines("healinfo", "--output", "")).toEqual(["json", "yaml", ":4"]);
     expect(await lines("storage-add", "p1", "--pv-reclaim-policy", "a")).toEqual(["archive", ":4"]);
     expect(await lines("completion", "")).toEqual(["bash", "zsh", "fish", ":4"]);
   });
@@ -57,6 +61,11 @@ describe("__complete against a cluster", () => {
     const kc = ["--kubeconfig", cluster.kubeconfig];
     expect(await lines("storage-remove", ...kc, "p")).toEqual(["pool1\tReplica3", "pool2\tReplica1", ":4"]);
     expect(await lines("storage-list", ...kc, "--name", "pool2")).toEqual(["pool2\tReplica1", ":4"]);
+    // The POOL argument and --pool of healinfo, top and doctor complete pools too.
+    for (const command of ["healinfo", "top", "doctor"]) {
+      expect(await lines(command, ...kc, "pool")).toEqual(["pool1\tReplica3", "pool2\tReplica1", ":4"]);
+      expect(await lines(command, ...kc, "--pool", "pool1")).toEqual(["pool1\tReplica3", ":4"]);
+    }
     expect(await lines("storage-add", "p3", ...kc, "--device", "ku")).toEqual(["kube1:", "kube2:", "kube3:", ":6"]);
     expect(await lines("storage-add", "p3", ...kc, "--pvc", "")).toEqual(["brick-a", ":4"]);
   });

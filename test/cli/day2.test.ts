@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { pvPath } from "../../src/core/pv-layout.js";
 import { xxh64Hex } from "../../src/core/xxh64.js";
 import { StatDb } from "../../src/statdb/stat-db.js";
@@ -125,6 +126,19 @@ describe("option-set and option-reset", () => {
     expect(cluster.server.writes()).toEqual([]);
   });
 
+  it("-o json|yaml prints the pool with its resulting options, and nothing else on stdout", async () => {
+    seedPool("pool1", { options: [{ key: "performance.io-cache", value: "on" }] });
+    const set = await cli("option-set", "pool1", "performance.quick-read", "on", "-o", "json");
+    expect(set.code).toBe(0);
+    const object = JSON.parse(set.stdout);
+    expect(object).toMatchObject({ kind: "KadaluStorage", metadata: { name: "pool1" }, spec: { options: [{ key: "performance.io-cache", value: "on" }, { key: "performance.quick-read", value: "on" }] } });
+    expect(object.metadata.resourceVersion).toBe(pool("pool1")!.metadata.resourceVersion);
+    const reset = await cli("option-reset", "pool1", "performance.io-cache", "-o", "yaml", "--dry-run");
+    expect(parseYaml(reset.stdout).spec.options).toEqual([{ key: "performance.quick-read", value: "on" }]);
+    expect(reset.stderr).toContain("nothing was sent");
+    expect((await cli("option-set", "pool1", "performance.quick-read", "on", "-o", "table")).stderr).toMatch(/^error: option '-o, --output <format>' argument 'table' is invalid. Allowed choices are json, yaml\./);
+  });
+
   it("resets keys or all of them, without crashing on a pool that has none", async () => {
     seedPool("pool1", { options: [{ key: "performance.quick-read", value: "off" }, { key: "performance.io-cache", value: "on" }] });
     const one = await cli("option-reset", "pool1", "performance.quick-read", "performance.nope");
@@ -154,6 +168,26 @@ describe("healinfo", () => {
       "== solo (Replica1) ==", 'pool "solo" is Replica1: without replicas there is nothing to heal', "", "",
     ].join("\n"));
     expect(result.code).toBe(0);
+  });
+
+  it("takes the pool as an argument, --pool or upstream's --name, and prints -o json|yaml", async () => {
+    seedKadaluInfo(cluster.server, { "pool1.info": info("pool1"), "solo.info": info("solo", "Replica1") });
+    seedServerPod(cluster.server, "server-pool1-0-0", "Running", true);
+    cluster.server.onExec("kadalu", "server-pool1-0-0", "server", async (context) => {
+      context.stdout.write(`Total Number of entries: 0 (${context.command.join(" ")})\n`);
+      return 0;
+    });
+    const expected = "== solo (Replica1) ==\npool \"solo\" is Replica1: without replicas there is nothing to heal\n\n";
+    for (const args of [["solo"], ["--pool", "solo"], ["--name", "solo"]]) expect((await cli("healinfo", ...args)).stdout).toBe(expected);
+    const json = JSON.parse((await cli("healinfo", "-o", "json")).stdout);
+    expect(json).toEqual({ pools: [
+      { pool: "pool1", type: "Replica3", state: "reported", report: "Total Number of entries: 0 (/kadalu/heal-info.sh pool1)\n" },
+      { pool: "solo", type: "Replica1", state: "skipped", message: 'pool "solo" is Replica1: without replicas there is nothing to heal' },
+    ] });
+    expect(parseYaml((await cli("healinfo", "pool1", "-o", "yaml")).stdout)).toEqual({ pools: [json.pools[0]] });
+    const two = await cli("healinfo", "pool1", "--pool", "solo");
+    expect(two.stderr).toBe('error: two pools given ("pool1" and "solo"); name one, as the POOL argument or with --pool\n');
+    expect(two.code).toBe(2);
   });
 
   it("is an error naming the pods and their phase when none runs", async () => {
@@ -190,14 +224,26 @@ describe("logs and version", () => {
   it("logs: every Kadalu pod's containers, headed, with --tail", async () => {
     const all = await cli("logs", "--tail", "2");
     expect(all.stdout).toBe("==> kadalu-csi-provisioner-0/kadalu-provisioner <==\nserving\n\n==> operator-abc/kadalu-operator <==\ntwo\nthree\n\n");
-    expect((await cli("logs", "-p", "operator-abc")).stdout).toBe("==> operator-abc/kadalu-operator <==\none\ntwo\nthree\n\n");
-    expect((await cli("logs", "-c", "kadalu-operator")).stderr).toBe("error: -c/--container needs -p/--pod\n");
-    expect((await cli("logs", "-p", "nope")).code).toBe(2);
+    expect((await cli("logs", "operator-abc")).stdout).toBe("==> operator-abc/kadalu-operator <==\none\ntwo\nthree\n\n");
+    expect((await cli("logs", "--pod", "operator-abc")).stdout).toBe("==> operator-abc/kadalu-operator <==\none\ntwo\nthree\n\n");
+    expect((await cli("logs", "-c", "kadalu-operator")).stderr).toBe("error: -c/--container needs a pod: kubectl kadalu logs POD -c CONTAINER\n");
+    expect((await cli("logs", "nope")).code).toBe(2);
+  });
+
+  it("logs -p is --previous, as in kubectl logs: the crashed container's lines", async () => {
+    cluster.server.setPodLogs("kadalu", "operator-abc", "kadalu-operator", "now\n", "before the crash\n");
+    const previous = await cli("logs", "-p", "operator-abc", "-c", "kadalu-operator");
+    expect(previous.stdout).toBe("==> operator-abc/kadalu-operator <==\nbefore the crash\n\n");
+    expect(previous.code).toBe(0);
+    expect((await cli("logs", "operator-abc", "--previous")).stdout).toBe("==> operator-abc/kadalu-operator <==\nbefore the crash\n\n");
+    const two = await cli("logs", "operator-abc", "--pod", "kadalu-csi-provisioner-0");
+    expect(two.stderr).toBe('error: two pods given ("operator-abc" and "kadalu-csi-provisioner-0"); name one, as the POD argument or with --pod\n');
+    expect(two.code).toBe(2);
   });
 
   it("logs -f through the built binary streams each line, prefixed, until stopped", async () => {
     // The bundle's log stream goes through client-node's lazily loaded fetch: only the binary shows it works.
-    const child = spawn(process.execPath, [BIN, "logs", "-f", "-p", "operator-abc", "--kubeconfig", cluster.kubeconfig], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "logs", "-f", "operator-abc", "--kubeconfig", cluster.kubeconfig], { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
@@ -224,6 +270,9 @@ describe("logs and version", () => {
     expect(text.stderr).toBe("warning: the operator runs 0.0.9 and this plugin is 0.0.0-dev; align them with: kubectl kadalu install --upgrade\n");
     const json = JSON.parse((await cli("version", "-o", "json")).stdout);
     expect(json).toMatchObject({ plugin: "0.0.0-dev", kubernetes: "v1.32.0-kadalu-test", components: [{ pod: "kadalu-csi-provisioner-0", phase: "Pending" }, { component: "operator", version: "0.0.9" }] });
+    const yaml = await cli("version", "-o", "yaml");
+    expect(parseYaml(yaml.stdout)).toEqual(json);
+    expect(yaml.stdout).toMatch(/^plugin: 0\.0\.0-dev\nkubernetes: v1\.32\.0-kadalu-test\n/);
     expect(cluster.server.requests.filter((r) => r.verb === "create" || r.subresource === "exec")).toEqual([]);
   });
 
@@ -274,5 +323,25 @@ describe("remove-archived-pv", () => {
     expect(db.listPvs().map((row) => row.pvname)).toEqual([neighbour]);
     db.close();
     expect((await cli("remove-archived-pv", "pool1", "--yes")).stderr).toBe('No archived PVs in pool "pool1".\n');
+    expect(JSON.parse((await cli("remove-archived-pv", "pool1", "-o", "json")).stdout)).toEqual({ pool: "pool1", removed: false, archivedPVs: [] });
+  });
+
+  it("-o json|yaml: the one document on stdout (what would go, then what went), the table on stderr", async () => {
+    const root = join(cluster.dir, "provisioner");
+    seedKadaluInfo(cluster.server, { "pool1.info": info("pool1") });
+    seedProvisioner(cluster.server, root);
+    writeUpstreamStatDb(root, "pool1", 100 * 1024 ** 3, [["pvc-1", 1024 ** 3]]);
+    const prefix = pvPath("subvol", "pvc-1").split("/").slice(0, 3).join("/");
+    const base = join(root, "mnt/pool1");
+    mkdirSync(join(base, prefix, "archived-pvc-1"), { recursive: true });
+    mkdirSync(join(base, "info", prefix), { recursive: true });
+    writeFileSync(join(base, "info", prefix, "archived-pvc-1.json"), `{"size": ${1024 ** 3}, "path_prefix": "${prefix}"}`);
+    const dry = await cli("remove-archived-pv", "pool1", "--dry-run", "-o", "yaml");
+    expect(parseYaml(dry.stdout)).toEqual({ pool: "pool1", removed: false, archivedPVs: [{ name: "archived-pvc-1", size: 1024 ** 3 }] });
+    expect(dry.stderr).toContain("archived-pvc-1   1.0 GiB");
+    const removed = await cli("remove-archived-pv", "pool1", "--yes", "-o", "json");
+    expect(JSON.parse(removed.stdout)).toEqual({ pool: "pool1", removed: true, archivedPVs: [{ name: "archived-pvc-1", size: 1024 ** 3 }] });
+    expect(removed.stderr).toContain('removed 1 archived PV from pool "pool1"');
+    expect(existsSync(join(base, prefix, "archived-pvc-1"))).toBe(false);
   });
 });

@@ -54,7 +54,7 @@ describe("doctor on the sandbox", () => {
     sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", { ...pod.status, conditions: [{ type: "Ready", status: "False" }] });
     try {
       const result = await doctor("--pool", "pool1");
-      expect(lineOf(result, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-1-0 \(Running\) not ready\s+kubectl kadalu logs --pod server-pool1-1-0$/);
+      expect(lineOf(result, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-1-0 \(Running\) not ready\s+kubectl kadalu logs server-pool1-1-0$/);
       expect(result.stdout).not.toMatch(/\soperator\s/);
     } finally {
       sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", pod.status);
@@ -75,7 +75,7 @@ describe("doctor on the sandbox", () => {
   it("the provisioner's pool directory gone: critical, the mount is missing", async () => {
     rmSync(join(sandbox.provisionerRoot, "mnt", "pool1", "stat.db"));
     const result = await doctor("--pool", "pool1");
-    expect(lineOf(result, "mount")).toMatch(/^critical\s+mount\s+pool\/pool1\s+the provisioner has not mounted the pool: PVs of it cannot be created\s+kubectl kadalu logs --pod kadalu-csi-provisioner-0 -c kadalu-provisioner$/);
+    expect(lineOf(result, "mount")).toMatch(/^critical\s+mount\s+pool\/pool1\s+the provisioner has not mounted the pool: PVs of it cannot be created\s+kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner$/);
   });
 
   it("support-bundle: SUMMARY.md and doctor.json first, then objects, events, logs and pool usage; no Secret data, no token, --redact applied", async () => {

@@ -44,15 +44,21 @@ describe("install", () => {
   it("applies everything in order with server-side apply, then a second run changes nothing", async () => {
     const first = await install("--no-wait");
     expect(first.stderr).toContain("✓ CRD kadalustorages.kadalu-operator.storage established");
-    expect(first.stdout).toBe('Kadalu 0.0.0-dev applied in namespace "kadalu" (16 objects)\n');
+    const lines = first.stdout.split("\n");
+    // One line per object, as kubectl apply names it, then what was applied.
+    expect(lines.slice(0, 2)).toEqual(["namespace/kadalu created", "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage created"]);
+    expect(lines).toContain("deployment.apps/operator created");
+    expect(lines).toContain("clusterrole.rbac.authorization.k8s.io/kadalu-operator created");
+    expect(lines.filter((line) => line.endsWith(" created"))).toHaveLength(16);
+    expect(lines.slice(16)).toEqual(['Kadalu 0.0.0-dev applied in namespace "kadalu" (16 objects: 16 created)', ""]);
     expect(first.code).toBe(0);
     expect(exists("v1", "Namespace", "kadalu")).toBe(true);
     expect(exists("apps/v1", "DaemonSet", "kadalu-csi-nodeplugin", "kadalu")).toBe(true);
     const patches = cluster.server.requests.filter((r) => r.verb === "patch");
     expect(patches).toHaveLength(16);
     expect(patches.map((r) => r.resource).slice(0, 2)).toEqual(["namespaces", "customresourcedefinitions"]);
-    // 16 applies, one read of the operator Deployment, one check that the CRD is established.
-    expect(cluster.server.requests).toHaveLength(18);
+    // 16 applies, one read of the operator Deployment, one of the resourceVersion before, one check that the CRD is established.
+    expect(cluster.server.requests).toHaveLength(19);
     cluster.server.clearRequests();
     const second = await install("--no-wait");
     expect(second.stdout).toBe('Kadalu is already installed (version 0.0.0-dev) in namespace "kadalu"; nothing to change\n');
@@ -63,14 +69,24 @@ describe("install", () => {
 
   it("reapplies when the options change (same version, another plan)", async () => {
     await install("--no-wait");
+    cluster.server.clearRequests();
     const changed = await install("--no-wait", "--image-pull-policy", "Always");
-    expect(changed.stdout).toContain("applied");
+    const lines = changed.stdout.split("\n");
+    expect(lines).toContain("customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage unchanged");
+    expect(lines).toContain("namespace/kadalu unchanged");
+    expect(lines.filter((line) => line.endsWith(" configured")).sort()).toEqual(["daemonset.apps/kadalu-csi-nodeplugin configured", "deployment.apps/operator configured", "statefulset.apps/kadalu-csi-provisioner configured"]);
+    expect(lines.filter((line) => line.endsWith(" unchanged"))).toHaveLength(13);
+    expect(changed.stdout).toMatch(/\nKadalu 0\.0\.0-dev applied in namespace "kadalu" \(16 objects: 3 configured, 13 unchanged\)\n$/);
+    // Told from the applies' own answers: no read per object.
+    expect(cluster.server.requests.filter((r) => r.verb === "get" || r.verb === "list")).toHaveLength(3);
     const deployment = cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!;
     expect(deployment.spec.template.spec.containers[0].imagePullPolicy).toBe("Always");
   });
 
   it("refuses another installed version without --upgrade, and upgrades with it", async () => {
-    await install("--no-wait", "--image-tag", "0.0.9");
+    const tagged = await install("--no-wait", "--image-tag", "0.0.9");
+    // The version it really applied: the images' tag too, where it is not the plugin's.
+    expect(tagged.stdout).toContain('Kadalu 0.0.0-dev (images tagged 0.0.9) applied in namespace "kadalu" (16 objects: 16 created)\n');
     const live = cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!;
     cluster.server.objects.commit(cluster.server.registry.byKind("apps/v1", "Deployment")!, live, { ...live, metadata: { ...live.metadata, labels: { ...live.metadata.labels, "app.kubernetes.io/version": "0.0.9" } } }, undefined, { dryRun: false });
     cluster.server.clearRequests();
@@ -123,14 +139,16 @@ describe("install", () => {
     cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kadalu" } });
     cluster.server.clearRequests();
     const result = await install("--dry-run=server");
-    expect(result.stdout).toBe("server dry run: 16 objects accepted by the API server, nothing persisted\n");
+    expect(result.stdout).toContain("namespace/kadalu serverside-applied (server dry run)\n");
+    expect(result.stdout).toContain("deployment.apps/operator created (server dry run)\n");
+    expect(result.stdout).toMatch(/\nserver dry run: 16 objects accepted by the API server, nothing persisted\n$/);
     expect(exists("apps/v1", "Deployment", "operator", "kadalu")).toBe(false);
     expect(cluster.server.requests.filter((r) => r.verb === "patch")).toHaveLength(16);
   });
 
   it("--dry-run=server on a fresh cluster skips what needs the namespace, and says so", async () => {
     const result = await install("--dry-run=server");
-    expect(result.stderr).toContain("deployment/operator skipped: namespace kadalu does not exist yet, so the server cannot check it");
+    expect(result.stderr).toContain("deployment.apps/operator skipped: namespace kadalu does not exist yet, so the server cannot check it");
     expect(result.code).toBe(0);
     expect(exists("v1", "Namespace", "kadalu")).toBe(false);
   });
@@ -141,7 +159,7 @@ describe("install", () => {
     writeFileSync(operatorFile, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kadalu\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-file\n  namespace: kadalu\n");
     writeFileSync(csiFile, "apiVersion: storage.k8s.io/v1\nkind: CSIDriver\nmetadata:\n  name: kadalu\nspec:\n  attachRequired: false\n");
     const result = await install("--no-wait", "--local-yaml", operatorFile, "--local-csi-yaml", csiFile);
-    expect(result.stdout).toBe('Kadalu (from local manifests) applied in namespace "kadalu" (3 objects)\n');
+    expect(result.stdout).toBe('namespace/kadalu created\nconfigmap/from-file created\ncsidriver.storage.k8s.io/kadalu created\nKadalu (from local manifests) applied in namespace "kadalu" (3 objects: 3 created)\n');
     expect(exists("v1", "ConfigMap", "from-file", "kadalu")).toBe(true);
     const missing = await install("--local-yaml", join(cluster.dir, "nope.yaml"));
     expect(missing.stderr).toBe(`error: --local-yaml "${join(cluster.dir, "nope.yaml")}": no such file\n`);

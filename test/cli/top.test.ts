@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { BIN, runBin, type CliResult } from "../helpers/cli.js";
 import { podProcessesExec, standInProcess } from "../helpers/pod-processes.js";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.js";
@@ -90,6 +91,10 @@ describe("top on the sandbox", () => {
     const other = await cli("top", "-n", "kadalu", "--pool", "pool9", "-o", "json", "--interval", "300ms");
     expect(JSON.parse(other.stdout).processes).toEqual([]);
     expect(other.stderr).toBe('No Gluster processes running in namespace "kadalu" for pool "pool9".\n');
+    // The pool as an argument, and the same document as YAML.
+    const yaml = parseYaml((await cli("top", "-n", "kadalu", "pool1", "-o", "yaml", "--interval", "300ms")).stdout);
+    expect(yaml.pools.map((pool: { pool: string }) => pool.pool)).toEqual(["pool1"]);
+    expect(new Set(yaml.processes.map((row: { pod: string }) => row.pod))).toEqual(new Set(["server-pool1-0-0", "server-pool1-1-0", "server-pool1-2-0", "kadalu-csi-provisioner-0"]));
   });
 
   it("bad input: one line, exit 2, nothing sent", async () => {
@@ -98,6 +103,7 @@ describe("top on the sandbox", () => {
       [["--interval", "90s"], /^error: --interval "90s" must be between 200ms and 60s/],
       [["--sort", "disk"], /^error: option '--sort <column>' argument 'disk' is invalid\. Allowed choices are cpu, mem, read, write\./],
       [["--watch", "-o", "json"], /^error: --watch redraws a table; -o json prints one sample/],
+      [["--watch", "-o", "yaml"], /^error: --watch redraws a table; -o yaml prints one sample/],
     ] as const) {
       const result = await cli("top", ...args);
       expect(result.stderr, args.join(" ")).toMatch(message);

@@ -46,7 +46,7 @@ describe("doctor's checks", () => {
   it("one server pod of a Replica3 pool not ready is a warning naming its logs; two are critical (quorum lost)", () => {
     const s = healthy();
     s.pods.find((p) => p.metadata?.name === "server-pool1-1-0")!.status!.conditions = [{ type: "Ready", status: "False" }];
-    expect(bad(diagnose(s))).toEqual([{ severity: "warning", check: "bricks", where: "pool/pool1", message: "server pod server-pool1-1-0 (Running) not ready", next: "kubectl kadalu logs --pod server-pool1-1-0" }]);
+    expect(bad(diagnose(s))).toEqual([{ severity: "warning", check: "bricks", where: "pool/pool1", message: "server pod server-pool1-1-0 (Running) not ready", next: "kubectl kadalu logs server-pool1-1-0" }]);
     expect(exitCodeOf(diagnose(s))).toBe(3);
     s.pods = s.pods.filter((p) => p.metadata?.name !== "server-pool1-2-0");
     expect(bad(diagnose(s))[0]).toMatchObject({ severity: "critical", message: "server pods server-pool1-1-0 (Running), server-pool1-2-0 (missing) not ready: a replica set lost its quorum, its files are not writable" });
@@ -55,7 +55,7 @@ describe("doctor's checks", () => {
   it("a dead FUSE mount in the provisioner is critical, with the evidence under --verbose", () => {
     const s = healthy();
     s.probes = parseProbe("pool1\tdead\tmissing\tENOTCONN\n");
-    expect(bad(diagnose(s))).toEqual([{ severity: "critical", check: "mount", where: "pool/pool1", message: "the provisioner's mount of the pool does not answer (ENOTCONN): its FUSE client died or no brick answers", next: "kubectl kadalu logs --pod kadalu-csi-provisioner-0 -c kadalu-provisioner" }]);
+    expect(bad(diagnose(s))).toEqual([{ severity: "critical", check: "mount", where: "pool/pool1", message: "the provisioner's mount of the pool does not answer (ENOTCONN): its FUSE client died or no brick answers", next: "kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner" }]);
     expect(diagnose(s).find((f) => f.check === "mount")!.evidence).toBe("ENOTCONN");
   });
 

@@ -74,7 +74,7 @@ describe.skipIf(noKubernetes)("install on a real kube-apiserver", () => {
     expect(op.spec.template.spec.volumes).toBeUndefined();
     const result = await kadalu(cluster.adminKubeconfig, ["install", "--no-wait"]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/statefulset\/kadalu-csi-provisioner \(replaced: fields set by [^)]*hand-edit[^)]* removed\) applied/);
+    expect(result.stdout).toMatch(/statefulset\.apps\/kadalu-csi-provisioner configured \(replaced: fields set by [^)]*hand-edit[^)]* removed\)/);
     const after = await cluster.admin.get(path);
     expect(after.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(["csi-provisioner", "csi-resizer", "kadalu-provisioner"]);
     expect(after.spec.template.spec.volumes.map((v: { name: string }) => v.name)).not.toContain("legacy");

@@ -199,7 +199,7 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
     process.kill(Number(fuse), "SIGKILL");
     const dead = await doctor("--pool", "pool1");
     expect(dead.code).toBe(4);
-    expect(line(dead, "mount")).toMatch(/^critical\s+mount\s+pool\/pool1\s+the provisioner's mount of the pool does not answer \(ENOTCONN\): its FUSE client died or no brick answers\s+kubectl kadalu logs --pod kadalu-csi-provisioner-0 -c kadalu-provisioner$/);
+    expect(line(dead, "mount")).toMatch(/^critical\s+mount\s+pool\/pool1\s+the provisioner's mount of the pool does not answer \(ENOTCONN\): its FUSE client died or no brick answers\s+kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner$/);
     // The driver mounts it again by itself.
     await waitUntil("the provisioner to mount pool1 again", async () => line(await doctor("--pool", "pool1"), "mount").startsWith("ok") || undefined, 60_000, 1000);
 
@@ -216,7 +216,7 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
     const usage = (await pool()).status.usage;
     await cluster.admin.merge("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1/status", { status: { usage: { ...usage, provisionedBytes: Math.ceil(usage.capacityBytes * 0.85) } } });
     const degraded = await doctor("--pool", "pool1");
-    expect(line(degraded, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-2-0 \(Running\) not ready\s+kubectl kadalu logs --pod server-pool1-2-0$/);
+    expect(line(degraded, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-2-0 \(Running\) not ready\s+kubectl kadalu logs server-pool1-2-0$/);
     expect(line(degraded, "capacity")).toMatch(/^warning\s+capacity\s+pool\/pool1\s+85\.0% provisioned/);
     expect(degraded.code).toBe(3);
     await cluster.admin.merge(`${brickPod}/status`, { status: { conditions: live.status.conditions } });

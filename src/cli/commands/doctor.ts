@@ -1,10 +1,10 @@
 /** `doctor`: the checks an admin walks through when a PVC stays Pending or a pool misbehaves, one line per finding. */
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { AlreadyReported, ClusterError, UsageError } from "../../core/errors.js";
 import { DEFAULT_THRESHOLDS, diagnose, DOCTOR_EXIT, exitCodeOf, type Finding, type Severity } from "../../core/doctor/checks.js";
 import { poolNameError } from "../../core/naming.js";
 import type { Deps } from "../deps.js";
-import type { GlobalOptions } from "../flags.js";
+import { addOutputFlag, addPoolSelector, selectedPool, type GlobalOptions } from "../flags.js";
 import { formatObject, type IOStreams } from "../io.js";
 import { renderTable } from "../table.js";
 import { gather } from "../doctor/gather.js";
@@ -21,12 +21,12 @@ function percent(flag: string, value: string): number {
   return Number(value);
 }
 
-export function complete(raw: RawOptions) {
+export function complete(raw: RawOptions, pool = raw.pool) {
   const thresholds = { warnPercent: percent("--warn-at", raw.warnAt), criticalPercent: percent("--critical-at", raw.criticalAt) };
   if (thresholds.warnPercent > thresholds.criticalPercent) throw new UsageError(`--warn-at (${thresholds.warnPercent}) must not be above --critical-at (${thresholds.criticalPercent})`);
-  const problem = raw.pool ? poolNameError(raw.pool) : undefined;
-  if (problem) throw new UsageError(`--pool "${raw.pool}" ${problem}`);
-  return { global: raw, pool: raw.pool, output: raw.output ?? "table", thresholds };
+  const problem = pool ? poolNameError(pool) : undefined;
+  if (problem) throw new UsageError(`--pool "${pool}" ${problem}`);
+  return { global: raw, pool, output: raw.output ?? "table", thresholds };
 }
 
 function severityLabel(io: IOStreams, severity: Severity): string {
@@ -59,10 +59,10 @@ export async function run(options: ReturnType<typeof complete>, deps: Deps): Pro
 }
 
 export function doctorCommand(deps: Deps): Command {
-  return new Command("doctor")
-    .description("Check the operator, CSI driver and every pool, and say what is wrong, where, and what to run next")
-    .option("--pool <name>", "only this pool (and its Pending PVCs)")
-    .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json", "yaml"]))
+  const command = new Command("doctor")
+    .description("Check the operator, CSI driver and every pool (or one, with its Pending PVCs), and say what is wrong, where, and what to run next");
+  addOutputFlag(addPoolSelector(command), ["table", "json", "yaml"]);
+  return command
     .option("--warn-at <percent>", "capacity provisioned that is a warning", String(DEFAULT_THRESHOLDS.warnPercent))
     .option("--critical-at <percent>", "capacity provisioned that is critical", String(DEFAULT_THRESHOLDS.criticalPercent))
     .addHelpText("after", `
@@ -75,9 +75,10 @@ Exit codes:
 
 Examples:
   kubectl kadalu doctor
-  kubectl kadalu doctor --pool pool1 --verbose
+  kubectl kadalu doctor pool1 --verbose
   kubectl kadalu doctor -o json | jq '.findings[] | select(.severity != "ok")'`)
-    .action(async (_opts: unknown, cmd: Command) => {
-      await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
+    .action(async (argument: string | undefined, _opts: unknown, cmd: Command) => {
+      const raw = cmd.optsWithGlobals<RawOptions>();
+      await run(complete(raw, selectedPool(argument, raw)), deps);
     });
 }

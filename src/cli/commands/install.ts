@@ -11,7 +11,7 @@ import { PLUGIN_VERSION } from "../../core/version.js";
 import type { AnyObject, Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
 import { addDryRunFlag, collect, dryRunOf, type DryRun, type GlobalOptions } from "../flags.js";
-import { applyGroups } from "../install/apply.js";
+import { applyGroups, type Applied } from "../install/apply.js";
 import { eventRenderer } from "../install/events.js";
 import { readManifestFile } from "../install/local-files.js";
 import { waitReady } from "../install/readiness.js";
@@ -89,6 +89,24 @@ function versionOf(deployment: AnyObject): string {
   return labels["app.kubernetes.io/version"] ?? image.split(":").pop() ?? "unknown";
 }
 
+/** The version the operator Deployment now runs, as the apply answered it: its label, and its image tag where that differs. */
+function appliedVersion(applied: Applied[], local: boolean): string {
+  const operator = applied.find((a) => a.object.kind === "Deployment" && a.object.metadata.name === OPERATOR_DEPLOYMENT)?.object;
+  const from = local ? " (from local manifests)" : "";
+  if (!operator) return from.trim();
+  const version = versionOf(operator);
+  const tag = /:([^/:]+)$/.exec(((operator as any).spec?.template?.spec?.containers?.[0]?.image as string | undefined) ?? "")?.[1];
+  return `${version}${tag && tag !== version ? ` (images tagged ${tag})` : ""}${from}`;
+}
+
+/** "16 objects: 2 configured, 14 unchanged". */
+function tally(applied: Applied[]): string {
+  const counts = (["created", "configured", "unchanged", "serverside-applied"] as const)
+    .map((outcome) => [outcome, applied.filter((a) => a.outcome === outcome).length] as const)
+    .filter(([, count]) => count > 0);
+  return `${applied.length} objects${counts.length ? `: ${counts.map(([outcome, count]) => `${count} ${outcome}`).join(", ")}` : ""}`;
+}
+
 /** One read decides: same version and plan hash -> nothing to do; another version -> only with --upgrade. */
 async function decide(kube: Kube, options: InstallCommandOptions, steps: Step[]): Promise<Decision> {
   if (options.local) return { action: "apply" };
@@ -153,10 +171,10 @@ export async function run(options: InstallCommandOptions, deps: Deps): Promise<v
     } else {
       const applied = await applyGroups(kube, groupsOf(options, steps), { dryRun: options.dryRun === "server", sink: renderer.sink });
       if (options.dryRun === "server") {
-        io.out.write(`server dry run: ${applied} objects accepted by the API server, nothing persisted\n`);
+        io.out.write(`server dry run: ${applied.length} objects accepted by the API server, nothing persisted\n`);
         return;
       }
-      io.out.write(`Kadalu ${options.local ? "(from local manifests)" : options.install.version} applied in namespace "${options.install.namespace}" (${applied} objects)\n`);
+      io.out.write(`Kadalu ${appliedVersion(applied, Boolean(options.local))} applied in namespace "${options.install.namespace}" (${tally(applied)})\n`);
     }
     if (switchOver) {
       await removeLeftovers(kube, switchOver.leftovers, renderer.sink);

@@ -10,7 +10,8 @@ import { ARCHIVED_PREFIX } from "../../core/pv-layout.js";
 import { formatBytes } from "../../core/units.js";
 import type { Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
-import { addYesFlag, type GlobalOptions } from "../flags.js";
+import { addOutputFlag, addYesFlag, type GlobalOptions } from "../flags.js";
+import { formatObject, type ObjectFormat } from "../io.js";
 import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { renderTable } from "../table.js";
@@ -23,6 +24,7 @@ interface RawOptions extends GlobalOptions {
   dryRun?: boolean;
   yes?: boolean;
   scriptMode?: boolean;
+  output?: ObjectFormat;
 }
 
 interface Archived {
@@ -48,12 +50,17 @@ export async function run(name: string, raw: RawOptions, deps: Deps): Promise<vo
   const selection = ["--pool", name, "--root", `/mnt/${name}`, ...(raw.pvc ? ["--pvc", raw.pvc] : [])];
   const found = await archivedTool(kube, namespace, provisioner.metadata!.name!, selection);
   if (found.length === 0) {
+    if (raw.output) io.out.write(formatObject({ pool: name, removed: false, archivedPVs: [] }, raw.output));
     io.err.write(`No archived PVs in pool "${name}".\n`);
     return;
   }
   const total = found.reduce((sum, pv) => sum + pv.size, 0);
-  io.out.write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
+  // With -o the one document comes last: what was removed (or, in a dry run, would be).
+  const document = (archivedPVs: Archived[], removed: boolean): string => formatObject({ pool: name, removed, archivedPVs }, raw.output!);
+  if (raw.output) io.err.write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
+  else io.out.write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
   if (raw.dryRun) {
+    if (raw.output) io.out.write(document(found, false));
     io.err.write(`dry run: ${found.length} archived PV${found.length === 1 ? "" : "s"} (${formatBytes(total)}) would be removed; nothing was changed\n`);
     return;
   }
@@ -62,15 +69,17 @@ export async function run(name: string, raw: RawOptions, deps: Deps): Promise<vo
     return;
   }
   const removed = await archivedTool(kube, namespace, provisioner.metadata!.name!, [...selection, "--remove"]);
-  io.out.write(`removed ${removed.length} archived PV${removed.length === 1 ? "" : "s"} from pool "${name}", freeing ${formatBytes(removed.reduce((sum, pv) => sum + pv.size, 0))}\n`);
+  if (raw.output) io.out.write(document(removed, true));
+  (raw.output ? io.err : io.out).write(`removed ${removed.length} archived PV${removed.length === 1 ? "" : "s"} from pool "${name}", freeing ${formatBytes(removed.reduce((sum, pv) => sum + pv.size, 0))}\n`);
 }
 
 export function removeArchivedPvCommand(deps: Deps): Command {
   const command = new Command("remove-archived-pv")
     .description("Delete the data of archived PVs of a pool (those kept by pvReclaimPolicy archive)")
-    .argument("<name>", "the pool")
+    .argument("<pool>", "the pool")
     .option("--pvc <archived-pv>", "only this one, e.g. archived-pvc-1234")
     .option("--dry-run", "list what would be removed");
+  addOutputFlag(command, ["json", "yaml"]);
   addYesFlag(command);
   command.addHelpText("after", "\nExamples:\n  kubectl kadalu remove-archived-pv pool1 --dry-run\n  kubectl kadalu remove-archived-pv pool1 --pvc archived-pvc-1234 --yes");
   return command.action(async (name: string, _opts: unknown, cmd: Command) => run(name, cmd.optsWithGlobals<RawOptions>(), deps));

@@ -186,7 +186,7 @@ export function storageAddCommand(deps: Deps): Command {
   const units: UnitArgument[] = [];
   const command = new Command("storage-add")
     .description("Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume")
-    .argument("<name>", "pool name; its StorageClass will be kadalu.<name>")
+    .argument("<pool>", "pool name; its StorageClass will be kadalu.<pool>")
     .argument("[layout...]", "gluster-style layout, e.g. replica 3 n1:/dev/sdb n2:/dev/sdb n3:/dev/sdb (with --storage-unit-type)")
     .addOption(new Option("--type <type>", "pool type (default Replica1)").choices(POOL_TYPES))
     .option("--device <node:device>", "a block device (or file) on a node; repeatable", unitArgument("device", units))
@@ -208,7 +208,8 @@ export function storageAddCommand(deps: Deps): Command {
   addYesFlag(command);
   addWaitFlags(command, "the operator reports the pool ready");
   command.addHelpText("after", `
-Storage units form replica or disperse groups in the order given, across --device, --path and --pvc.
+Storage units form replica or disperse groups in the order given, across
+--device, --path and --pvc.
 
 Examples:
   # A Replica3 pool on a disk of each of three nodes

@@ -76,7 +76,7 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
 export function storageRemoveCommand(deps: Deps): Command {
   const command = new Command("storage-remove")
     .description("Remove a storage pool (refused while PersistentVolumes use it; brick data is kept)")
-    .argument("<name>", "the pool")
+    .argument("<pool>", "the pool")
     .option("--dry-run", "check and say what would be deleted, without deleting");
   addYesFlag(command);
   addWaitFlags(command, "the operator has removed the pool (or blocked the removal)");

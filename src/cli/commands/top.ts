@@ -9,7 +9,9 @@ import { poolTotals, SORT_KEYS, sortRows, type SortKey } from "../../core/top/pr
 import { formatBytes } from "../../core/units.js";
 import type { Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
-import type { GlobalOptions } from "../flags.js";
+import { addOutputFlag, addPoolSelector, selectedPool, type GlobalOptions } from "../flags.js";
+import { formatObject } from "../io.js";
+import { refuseInSandbox } from "../sandbox.js";
 import { renderTable } from "../table.js";
 import { sampleTop, type TopSample } from "../top/sample.js";
 import { frame, untilInterrupted } from "../watch.js";
@@ -17,7 +19,7 @@ import { frame, untilInterrupted } from "../watch.js";
 interface RawOptions extends GlobalOptions {
   pool?: string;
   sort: SortKey;
-  output?: "table" | "json";
+  output?: "table" | "json" | "yaml";
   interval: string;
   watch?: boolean;
 }
@@ -26,16 +28,16 @@ export interface TopOptions {
   global: GlobalOptions;
   pool?: string;
   sort: SortKey;
-  output: "table" | "json";
+  output: "table" | "json" | "yaml";
   seconds: number;
   watch: boolean;
 }
 
-export function complete(raw: RawOptions): TopOptions {
+export function complete(raw: RawOptions, pool = raw.pool): TopOptions {
   const ms = parseDuration("--interval", raw.interval);
   if (ms < 200 || ms > 60_000) throw new UsageError(`--interval "${raw.interval}" must be between 200ms and 60s`);
-  if (raw.watch && raw.output === "json") throw new UsageError("--watch redraws a table; -o json prints one sample: give one of them");
-  return { global: raw, pool: raw.pool, sort: raw.sort, output: raw.output ?? "table", seconds: ms / 1000, watch: Boolean(raw.watch) };
+  if (raw.watch && raw.output && raw.output !== "table") throw new UsageError(`--watch redraws a table; -o ${raw.output} prints one sample: give one of them`);
+  return { global: raw, pool, sort: raw.sort, output: raw.output ?? "table", seconds: ms / 1000, watch: Boolean(raw.watch) };
 }
 
 const rate = (bytes: number): string => `${formatBytes(Math.round(bytes))}/s`;
@@ -52,13 +54,14 @@ export function renderTop(sample: TopSample, sort: SortKey): string {
   return `${pools}\n${processes}`;
 }
 
-function jsonOf(sample: TopSample, sort: SortKey): string {
+function documentOf(sample: TopSample, sort: SortKey): unknown {
   const rows = sortRows(sample.rows, sort);
-  return `${JSON.stringify({ pools: poolTotals(rows), processes: rows, failures: sample.failures }, null, 2)}\n`;
+  return { pools: poolTotals(rows), processes: rows, failures: sample.failures };
 }
 
 async function sampleOnce(kube: Kube, options: TopOptions, deps: Deps): Promise<TopSample> {
   const sample = await sampleTop(kube, options.global.namespace, options.seconds, options.pool);
+  if (sample.rows.length === 0 && sample.failures.length > 0) refuseInSandbox(kube, "top", "samples the Gluster processes in the server pods through exec");
   for (const failure of sample.failures) deps.io.err.write(`${deps.io.color.yellow("warning:")} ${failure.pod} not sampled: ${failure.reason}\n`);
   if (sample.rows.length === 0 && sample.failures.length > 0) throw new ClusterError(`no pod could be sampled (${sample.failures.map((f) => f.pod).join(", ")}); see kubectl kadalu doctor`);
   return sample;
@@ -70,7 +73,7 @@ export async function run(options: TopOptions, deps: Deps): Promise<void> {
   if (!options.watch) {
     const sample = await sampleOnce(kube, options, deps);
     if (sample.rows.length === 0) io.err.write(`No Gluster processes running in namespace "${options.global.namespace}"${options.pool ? ` for pool "${options.pool}"` : ""}.\n`);
-    io.out.write(options.output === "json" ? jsonOf(sample, options.sort) : renderTop(sample, options.sort));
+    io.out.write(options.output === "table" ? renderTop(sample, options.sort) : formatObject(documentOf(sample, options.sort), options.output));
     return;
   }
   const interrupt = untilInterrupted();
@@ -87,11 +90,10 @@ export async function run(options: TopOptions, deps: Deps): Promise<void> {
 }
 
 export function topCommand(deps: Deps): Command {
-  return new Command("top")
-    .description("CPU, memory and I/O of each brick process and of the provisioner's FUSE clients, per process and per pool")
-    .option("--pool <name>", "only this pool")
-    .addOption(new Option("--sort <column>", "sort by").choices(Object.keys(SORT_KEYS)).default("cpu"))
-    .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]))
+  const command = new Command("top")
+    .description("CPU, memory and I/O of each brick process and of the provisioner's FUSE clients, per process and per pool");
+  addPoolSelector(command).addOption(new Option("--sort <column>", "sort by").choices(Object.keys(SORT_KEYS)).default("cpu"));
+  return addOutputFlag(command, ["table", "json", "yaml"])
     .option("--interval <duration>", "how long each sample lasts (200ms to 60s)", "1s")
     .option("-w, --watch", "sample again and again, redrawing on a terminal, until Ctrl-C")
     .addHelpText("after", `
@@ -101,8 +103,11 @@ are bytes that reached the storage layer; R-OPS/s and W-OPS/s are read and write
 
 Examples:
   kubectl kadalu top
-  kubectl kadalu top --pool pool1 --sort write
+  kubectl kadalu top pool1 --sort write
   kubectl kadalu top --watch --interval 2s
   kubectl kadalu top -o json`)
-    .action(async (_opts: unknown, cmd: Command) => run(complete(cmd.optsWithGlobals<RawOptions>()), deps));
+    .action(async (argument: string | undefined, _opts: unknown, cmd: Command) => {
+      const raw = cmd.optsWithGlobals<RawOptions>();
+      await run(complete(raw, selectedPool(argument, raw)), deps);
+    });
 }

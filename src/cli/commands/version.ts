@@ -1,10 +1,11 @@
 /** `version`: the plugin's, the running components' (from pod images and env, no exec) and the cluster's. */
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { AlreadyReported, EXIT_RUNTIME } from "../../core/errors.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { Pod } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
-import type { GlobalOptions } from "../flags.js";
+import { addOutputFlag, type GlobalOptions } from "../flags.js";
+import { formatObject, type ObjectFormat } from "../io.js";
 import { renderTable } from "../table.js";
 
 interface ComponentVersion {
@@ -13,6 +14,9 @@ interface ComponentVersion {
   version: string;
   phase: string;
 }
+
+/** The plugin's own line, printed by `version` and by `--version`. */
+export const CLIENT_VERSION_LINE = `kubectl-kadalu plugin: ${PLUGIN_VERSION}\n`;
 
 const KADALU_CONTAINERS = ["kadalu-operator", "kadalu-provisioner", "kadalu-nodeplugin", "server"];
 
@@ -28,7 +32,7 @@ export function componentVersion(pod: Pod): ComponentVersion {
   };
 }
 
-export async function run(options: { global: GlobalOptions; output?: "json" }, deps: Deps): Promise<void> {
+export async function run(options: { global: GlobalOptions; output?: ObjectFormat }, deps: Deps): Promise<void> {
   const { io } = deps;
   const namespace = options.global.namespace;
   let components: ComponentVersion[] = [];
@@ -46,27 +50,27 @@ export async function run(options: { global: GlobalOptions; output?: "json" }, d
   const warnings = operator && operator.version !== PLUGIN_VERSION
     ? [`the operator runs ${operator.version} and this plugin is ${PLUGIN_VERSION}; align them with: kubectl kadalu install --upgrade`]
     : [];
-  if (options.output === "json") {
-    io.out.write(`${JSON.stringify({ plugin: PLUGIN_VERSION, kubernetes: kubernetes ?? null, namespace, components, warnings, ...(failure ? { error: failure } : {}) }, null, 2)}\n`);
+  if (options.output) {
+    io.out.write(formatObject({ plugin: PLUGIN_VERSION, kubernetes: kubernetes ?? null, namespace, components, warnings, ...(failure ? { error: failure } : {}) }, options.output));
   } else {
-    io.out.write(`kubectl-kadalu plugin: ${PLUGIN_VERSION}\n`);
+    io.out.write(CLIENT_VERSION_LINE);
     if (kubernetes) io.out.write(`Kubernetes: ${kubernetes}\n`);
     if (components.length > 0) io.out.write(renderTable(["Component", "Pod", "Version", "Phase"], components.map((c) => [c.component, c.pod, c.version, c.phase])));
     else if (!failure) io.out.write(`no Kadalu pods in namespace "${namespace}" (install with: kubectl kadalu install)\n`);
     for (const warning of warnings) io.err.write(`${io.color.yellow("warning:")} ${warning}\n`);
   }
   if (failure) {
-    if (options.output !== "json") io.err.write(`${io.color.red("error:")} ${failure}\n`);
+    if (!options.output) io.err.write(`${io.color.red("error:")} ${failure}\n`);
     throw new AlreadyReported(EXIT_RUNTIME);
   }
 }
 
 export function versionCommand(deps: Deps): Command {
-  return new Command("version")
-    .description("Show the plugin's version and the versions of the running Kadalu components")
-    .addOption(new Option("-o, --output <format>", "json for a machine-readable document").choices(["json"]))
+  const command = new Command("version")
+    .description("Show the plugin's version and the versions of the running Kadalu components");
+  return addOutputFlag(command, ["json", "yaml"])
     .action(async (_opts: unknown, cmd: Command) => {
-      const raw = cmd.optsWithGlobals<GlobalOptions & { output?: "json" }>();
+      const raw = cmd.optsWithGlobals<GlobalOptions & { output?: ObjectFormat }>();
       await run({ global: raw, output: raw.output }, deps);
     });
 }

@@ -3,7 +3,7 @@ import type { IOStreams } from "../io.js";
 import { startProgress, type Progress } from "../progress.js";
 
 export type InstallEvent =
-  | { type: "applied"; object: string; dryRun: boolean }
+  | { type: "applied"; object: string; outcome: string; note?: string; dryRun: boolean }
   | { type: "skipped"; object: string; reason: string }
   | { type: "waiting"; what: string }
   | { type: "ready"; what: string }
@@ -21,7 +21,11 @@ export function eventRenderer(io: IOStreams): { sink: EventSink; close(): void }
   };
   const sink: EventSink = (event) => {
     switch (event.type) {
-      case "applied": return settle(`${event.object} ${event.dryRun ? "checked by the server (dry run)" : "applied"}`);
+      // What each object became is the command's answer, on stdout as kubectl apply prints it.
+      case "applied":
+        settle();
+        io.out.write(`${event.object} ${event.outcome}${event.note ? ` (${event.note})` : ""}${event.dryRun ? " (server dry run)" : ""}\n`);
+        return;
       case "skipped": return settle(`${event.object} skipped: ${event.reason}`);
       case "deleted": return settle(`${event.object} ${event.dryRun ? "would be deleted" : event.existed ? "deleted" : "already gone"}`);
       case "ready": return settle(`${io.color.green("✓")} ${event.what}`);

@@ -84,7 +84,7 @@ const imageOf = (workload: Workload | undefined, container: string): string | un
 const podsNamed = (pods: PodView[], prefix: string): PodView[] => pods.filter((pod) => (pod.metadata?.name ?? "").startsWith(prefix));
 /** A `kubectl kadalu` command for the namespace doctor looked at (-n only when it is not the default). */
 const kadalu = (ns: string, command: string): string => `kubectl kadalu ${command}${ns === "kadalu" ? "" : ` -n ${ns}`}`;
-const podLogs = (ns: string, pod: string, container?: string): string => kadalu(ns, `logs --pod ${pod}${container ? ` -c ${container}` : ""}`);
+const podLogs = (ns: string, pod: string, container?: string): string => kadalu(ns, `logs ${pod}${container ? ` -c ${container}` : ""}`);
 
 export function operatorCheck(s: Snapshot): Finding[] {
   const ns = s.namespace;
