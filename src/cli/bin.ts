@@ -8,6 +8,11 @@ import { terminalConfirm } from "./prompt.js";
 const completing = /^kubectl_complete-kadalu(\.exe)?$/i.test(process.argv0.split(/[\\/]/).pop() ?? "");
 const args = completing && process.argv[2] !== "__complete" ? ["__complete", ...process.argv.slice(2)] : process.argv.slice(2);
 const io = processStreams(process.argv, process.env);
+// A reader that stopped reading (`| head`) has what it wanted: end quietly, with no stack.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(0);
+});
 void main(args, {
   io, env: process.env, connect: connectWithClient(process.env), confirm: terminalConfirm(io),
 }, displayName(process.argv[1])).then((code) => {

@@ -39,6 +39,13 @@ describe("kubectl-kadalu binary", () => {
     expect(result.stderr).toBe("");
   });
 
+  it("ends quietly when the reader of its output has stopped reading (`| head`)", () => {
+    // `true` exits at once: the CLI writes into a pipe nobody reads.
+    const result = spawnSync("bash", ["-c", `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} storage-add --help | true`], { encoding: "utf8", timeout: 20_000 });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
   it("prints help on stdout with exit 0 when run without arguments, as kubectl does", async () => {
     const result = await runBin([]);
     expect(result.code).toBe(0);

@@ -185,7 +185,7 @@ function unitArgument(kind: UnitArgument["kind"], units: UnitArgument[]): (value
 export function storageAddCommand(deps: Deps): Command {
   const units: UnitArgument[] = [];
   const command = new Command("storage-add")
-    .description("Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume")
+    .description("Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume. Storage units form replica or disperse groups in the order given, across --device, --path and --pvc.")
     .argument("<pool>", "pool name; its StorageClass will be kadalu.<pool>")
     .argument("[layout...]", "gluster-style layout, e.g. replica 3 n1:/dev/sdb n2:/dev/sdb n3:/dev/sdb (with --storage-unit-type)")
     .addOption(new Option("--type <type>", "pool type (default Replica1)").choices(POOL_TYPES))
@@ -208,9 +208,6 @@ export function storageAddCommand(deps: Deps): Command {
   addYesFlag(command);
   addWaitFlags(command, "the operator reports the pool ready");
   command.addHelpText("after", `
-Storage units form replica or disperse groups in the order given, across
---device, --path and --pvc.
-
 Examples:
   # A Replica3 pool on a disk of each of three nodes
   kubectl kadalu storage-add pool1 --type Replica3 --device kube1:/dev/sdb --device kube2:/dev/sdb --device kube3:/dev/sdb
