@@ -209,6 +209,21 @@ export class Driver {
         this.log(`pool ${pool.volname} not mounted yet: ${(error as Error).message}`);
       }
     }
+    if (this.config.role === "provisioner") for (const store of this.stores.values()) await this.refreshUsage(store);
+  }
+
+  /**
+   * Each pass, the provisioner's word on every pool it has mounted: the status's usage appears only once
+   * the mount and stat.db answer (what `storage-add --wait` waits for), and catches up with rows others
+   * wrote (`remove-archived-pv` runs its own process), so every reader sees one number within a pass.
+   */
+  private async refreshUsage(store: PoolStore): Promise<void> {
+    try {
+      await store.measure();
+      this.reportUsage(store);
+    } catch (error) {
+      this.log(`usage of ${store.pool} not measured: ${(error as Error).message}`);
+    }
   }
 
   private readonly repaired = new Set<string>();

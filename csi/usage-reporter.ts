@@ -13,14 +13,21 @@ export interface Usage {
   pvCount: number;
 }
 
+const REWRITE_MS = 60_000;
+const usageKey = (usage: Usage): string => `${usage.capacityBytes}/${usage.provisionedBytes}/${usage.pvCount}`;
+
 export class UsageReporter {
   private readonly pending = new Map<string, Usage>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly written = new Map<string, { key: string; at: number }>();
 
   constructor(private readonly kube: Kube, private readonly log: (message: string) => void, private readonly delayMs = 1000) {}
 
   report(pool: string, usage: Usage): void {
+    // The provisioner repeats itself every few seconds: an unchanged usage is written again only now and then.
+    const last = this.written.get(pool);
+    if (!this.timers.has(pool) && last && last.key === usageKey(usage) && Date.now() - last.at < REWRITE_MS) return;
     this.pending.set(pool, usage);
     if (this.timers.has(pool)) return;
     this.timers.set(pool, setTimeout(() => {
@@ -57,6 +64,7 @@ export class UsageReporter {
           },
         }, `cannot record the usage of pool ${pool}`);
       }
+      if (list?.items.length) this.written.set(pool, { key: usageKey(usage), at: Date.now() });
     } catch (error) {
       this.log(`usage of pool ${pool} not recorded: ${(error as Error).message}`);
     }

@@ -14,6 +14,7 @@ import {
 } from "../flags.js";
 import { formatObject, toYaml, type ObjectFormat } from "../io.js";
 import { confirmOrRefuse } from "../prompt.js";
+import { notYetUsable } from "../pools/usable.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
 
 interface RawOptions extends GlobalOptions {
@@ -106,6 +107,8 @@ function readiness(name: string) {
     if (!pool) throw new ClusterError(`storage pool "${name}" was deleted while waiting for it`);
     const status = pool.status;
     if (status?.state === "ready") {
+      const mounting = notYetUsable(pool);
+      if (mounting) return { done: false, waitingFor: mounting };
       const bricks = status.bricks ? ` (${status.bricks.ready}/${status.bricks.total} bricks ready)` : "";
       return { done: true, line: `storage pool "${name}" is ready${bricks}` };
     }
