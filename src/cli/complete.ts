@@ -17,7 +17,7 @@ export const DIRECTIVE = { default: 0, error: 1, noSpace: 2, noFileComp: 4 } as 
 type Candidate = string | [value: string, description: string];
 type Lookup = (deps: Deps, global: GlobalOptions) => Promise<Candidate[]>;
 
-const POOL_NAME_COMMANDS = ["storage-remove", "option-set", "option-reset", "remove-archived-pv"];
+const POOL_NAME_COMMANDS = ["storage-list", "storage-remove", "option-set", "option-reset", "remove-archived-pv"];
 
 const LOOKUP_TIMEOUT_MS = 2000;
 

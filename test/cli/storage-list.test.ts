@@ -16,6 +16,15 @@ let env: NodeJS.ProcessEnv;
 const list = (...args: string[]) => runCli(["storage-list", "--kubeconfig", cluster.kubeconfig, ...args], { env });
 const calls = (): string[] => cluster.server.requests.map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ""}`);
 
+/** A KadaluStorage object as storage-add creates it, with the status the operator would write. */
+function seedPool(name: string, status?: Record<string, unknown>, spec: Record<string, unknown> = {}): void {
+  cluster.server.seed({
+    apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, namespace: "kadalu" },
+    spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${name}` }], ...spec },
+  } as never);
+  if (status) cluster.server.setStatus("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", name, status);
+}
+
 function replica1Info(name: string, node = "kube1"): string {
   return JSON.stringify({
     namespace: "kadalu", kadalu_version: "1.2.0", volname: name, volume_id: `00000000-0000-4000-8000-${String(name.length).padStart(12, "0")}`, single_pv_per_pool: false,
@@ -45,19 +54,19 @@ describe("storage-list", () => {
     expect((await list("-o", "json")).stdout).toContain('"pools": []');
   });
 
-  it("lists native and External pools from an upstream kadalu-info with one request", async () => {
+  it("lists native and External pools from an upstream kadalu-info, the pool list beside it", async () => {
     seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "ext1.info": fixture("ext1.info"), "pool2.info": replica1Info("pool2") });
     cluster.server.clearRequests();
     const result = await list();
     expect(result.stdout).toBe([
-      "NAME    TYPE       STORAGE UNITS                        RECLAIM POLICY",
-      "ext1    External   g1.example.com,g2.example.com:/gv0   delete",
-      "pool1   Replica3   3                                    delete",
-      "pool2   Replica1   1                                    archive",
+      "NAME    TYPE       STATE   STORAGE UNITS                        RECLAIM POLICY   AGE   REASON",
+      "ext1    External   -       g1.example.com,g2.example.com:/gv0   delete           -     no KadaluStorage object",
+      "pool1   Replica3   -       3                                    delete           -     no KadaluStorage object",
+      "pool2   Replica1   -       1                                    archive          -     no KadaluStorage object",
       "",
     ].join("\n"));
     expect(result.code).toBe(0);
-    expect(calls()).toEqual(["get configmaps"]);
+    expect(calls().sort()).toEqual(["get configmaps", "list kadalustorages"]);
   });
 
   it("--status reads every pool's stat.db in one exec and matches upstream's own query", async () => {
@@ -69,24 +78,27 @@ describe("storage-list", () => {
     cluster.server.clearRequests();
     const result = await list("--status");
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe([
-      "NAME    TYPE       STORAGE UNITS                        RECLAIM POLICY   CAPACITY    PROVISIONED   UTILIZATION   PVS   MIN PV    AVG PV    MAX PV",
-      "ext1    External   g1.example.com,g2.example.com:/gv0   delete           50.0 GiB    5.0 GiB       10.0%         1     5.0 GiB   5.0 GiB   5.0 GiB",
-      "pool1   Replica3   3                                    delete           100.0 GiB   4.0 GiB       4.0%          3     1.0 GiB   1.3 GiB   2.0 GiB",
-      "pool2   Replica1   1                                    archive          10.0 GiB    0 B           0.0%          0     -         -         -",
+    expect(result.stdout.split("\n").map((line) => line.replace(/\s+-\s+no KadaluStorage object$/, ""))).toEqual([
+      "NAME    TYPE       STATE   STORAGE UNITS                        RECLAIM POLICY   CAPACITY    PROVISIONED   UTILIZATION   PVS   ARCHIVED   MIN PV    AVG PV    MAX PV    AGE   REASON",
+      "ext1    External   -       g1.example.com,g2.example.com:/gv0   delete           50.0 GiB    5.0 GiB       10.0%         1     0          5.0 GiB   5.0 GiB   5.0 GiB",
+      "pool1   Replica3   -       3                                    delete           100.0 GiB   4.0 GiB       4.0%          3     0          1.0 GiB   1.3 GiB   2.0 GiB",
+      "pool2   Replica1   -       1                                    archive          10.0 GiB    0 B           0.0%          0     0          -         -         -",
       "",
-    ].join("\n"));
-    // The ConfigMap and the pod list go out together; the exec needs both.
-    expect(calls().slice(0, 2).sort()).toEqual(["get configmaps", "list pods"]);
-    expect(calls()[2]).toBe("get pods/exec");
+    ]);
+    // The ConfigMap, the pool list and the pod list go out together; the exec needs them.
+    expect(calls().slice(0, 3).sort()).toEqual(["get configmaps", "list kadalustorages", "list pods"]);
+    expect(calls()[3]).toBe("get pods/exec");
     const json = JSON.parse((await list("--status", "--name", "pool1", "-o", "json")).stdout);
     const [size, stats] = upstreamQuery(file).split("\n");
     const [count, sum, min, , max] = stats!.split("|").map(Number);
-    expect(json.pools[0].usage).toEqual({ capacityBytes: Number(size), provisionedBytes: sum, utilizationPercent: 4, pvCount: count, minPvBytes: min, avgPvBytes: Math.round((4 * GiB) / 3), maxPvBytes: max });
+    expect(json.pools[0].usage).toEqual({
+      capacityBytes: Number(size), provisionedBytes: sum, utilizationPercent: 4, pvCount: count, minPvBytes: min, avgPvBytes: Math.round((4 * GiB) / 3), maxPvBytes: max,
+      livePvCount: count, archivedPvCount: 0, archivedBytes: 0, archived: [],
+    });
     expect(readdirSync(env.TMPDIR!)).toEqual([]);
   });
 
-  it("costs three requests whatever the number of pools", async () => {
+  it("costs four requests whatever the number of pools", async () => {
     const entries: Record<string, string> = {};
     for (let i = 0; i < 50; i += 1) {
       entries[`pool${i}.info`] = replica1Info(`pool${i}`);
@@ -99,15 +111,15 @@ describe("storage-list", () => {
     const result = await list("--status", "-o", "json");
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).pools.map((pool: any) => pool.usage.provisionedBytes)).toEqual(Array(50).fill(GiB));
-    expect(cluster.server.requests).toHaveLength(3);
-    // Two kept-alive connections for the two API calls made side by side, one for the exec WebSocket.
-    expect(cluster.server.connections).toBe(3);
+    expect(cluster.server.requests).toHaveLength(4);
+    // Three kept-alive connections for the three API calls made side by side, one for the exec WebSocket.
+    expect(cluster.server.connections).toBe(4);
     // 50 files written by the independent writer: where Debian's sqlite3 is missing, a WebAssembly one in a process each (~0.5 s).
   }, 120_000);
 
   it("--name shows the named pool (upstream hid it) and names the existing ones when unknown", async () => {
     seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "pool2.info": replica1Info("pool2") });
-    expect((await list("--name", "pool2", "--no-headers")).stdout).toBe("pool2   Replica1   1   archive\n");
+    expect((await list("--name", "pool2", "--no-headers")).stdout).toBe("pool2   Replica1   -   1   archive   -   no KadaluStorage object\n");
     const unknown = await list("--name", "pool9");
     expect(unknown.stderr).toBe('error: storage pool "pool9" not found in namespace "kadalu"; pools: pool1, pool2\n');
     expect(unknown.code).toBe(1);
@@ -120,9 +132,12 @@ describe("storage-list", () => {
     seedServerPod(cluster.server, "server-pool1-1-0", "Running", false);
     cluster.server.clearRequests();
     const result = await list("--detail");
-    expect(result.stdout).toBe([
+    expect(result.stdout.split("\n")).toEqual([
       "Name:            pool1",
       "Type:            Replica3",
+      "State:           pending",
+      "Reason:          the operator has not reconciled this pool yet (is it running? kubectl kadalu doctor)",
+      expect.stringMatching(/^Age:             \d+s$/),
       "Volume ID:       4f2c8a52-b4a1-11ee-9c1c-0242ac110002",
       "Reclaim policy:  delete",
       "Options:         performance.quick-read=off",
@@ -132,22 +147,25 @@ describe("storage-list", () => {
       "  2   kube2   /dev/vdc          server-pool1-1-0   Running, not ready",
       "  3   kube3   /dev/vdc          server-pool1-2-0   Missing, not ready",
       "",
-    ].join("\n"));
+    ]);
     expect(calls().sort()).toEqual(["get configmaps", "list kadalustorages", "list pods"]);
     const yaml = (await list("--detail", "-o", "yaml")).stdout;
     expect(yaml).toContain("podPhase: Missing");
     expect(yaml).toContain('performance.quick-read: "off"');
   });
 
-  it("shows a pool whose mount is missing as unavailable, keeps the others, exit 1", async () => {
+  it("shows a pool the provisioner has not mounted yet as -, with the reason, keeps the others, exit 0", async () => {
     seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "pool2.info": replica1Info("pool2") });
+    seedPool("pool1", { state: "ready" });
     seedProvisioner(cluster.server, podRoot);
     writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [["pvc-a", GiB]]);
     const result = await list("--status");
-    expect(result.stdout).toMatch(/\npool1\s+Replica3\s+3\s+delete\s+unavailable\s+-/);
-    expect(result.stdout).toMatch(/\npool2\s+Replica1\s+1\s+archive\s+10\.0 GiB\s+1\.0 GiB/);
-    expect(result.stderr).toBe('error: pool "pool1": usage unavailable: no /mnt/pool1/stat.db in pod kadalu-csi-provisioner-0 (the pool is not mounted there)\n');
-    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete(\s+-){8}\s+\d+s\s+not mounted by the provisioner yet\n/);
+    expect(result.stdout).toMatch(/\npool2\s+Replica1\s+-\s+1\s+archive\s+10\.0 GiB\s+1\.0 GiB/);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const json = JSON.parse((await list("pool1", "--status", "-o", "json")).stdout);
+    expect(json.pools[0]).toMatchObject({ state: "ready", message: "", usage: null, usagePending: "not mounted by the provisioner yet (no /mnt/pool1/stat.db in pod kadalu-csi-provisioner-0)" });
   });
 
   it("never prints numbers from a corrupt stat.db", async () => {
@@ -159,7 +177,7 @@ describe("storage-list", () => {
     writeFileSync(file, bytes);
     cluster.server.clearRequests();
     const result = await list("--status");
-    expect(result.stdout).toMatch(/\npool2\s+Replica1\s+1\s+archive\s+unavailable/);
+    expect(result.stdout).toMatch(/\npool2\s+Replica1\s+-\s+1\s+archive\s+unavailable/);
     expect(result.stderr).toContain("was torn or corrupt 3 times");
     expect(result.code).toBe(1);
     expect(calls().filter((call) => call.endsWith("exec"))).toHaveLength(3);
