@@ -7,6 +7,7 @@ import { localDirExec } from "../apiserver/exec.js";
 import { runCli } from "../helpers/cli.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 import { seedKadaluInfo, seedProvisioner, seedServerPod, upstreamQuery, writeUpstreamStatDb } from "../helpers/pools.js";
+import { encodePvMetadata, pvPrefix } from "../../src/core/pv-layout.js";
 
 const GiB = 1024 ** 3;
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/info/${name}`, import.meta.url), "utf8");
@@ -267,5 +268,113 @@ describe("storage-list", () => {
     expect(result.stderr).toBe("");
     expect(JSON.parse(result.stdout).pools[0].usage.provisionedBytes).toBe(3 * GiB);
     expect(readdirSync(env.TMPDIR!)).toEqual([]);
+  });
+});
+
+describe("storage-list tells each pool's state", () => {
+  it("shows a pool the operator has not reconciled yet, and why each pool is not ready, in every format", async () => {
+    seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info") });
+    seedPool("pool1", { state: "ready", message: "ready" }, { type: "Replica3" });
+    seedPool("pool2", { state: "initializing", message: "1/3 brick pods ready", bricks: { ready: 1, total: 3 } }, { type: "Replica3", storage: [{ node: "kube1", path: "/a" }, { node: "kube2", path: "/a" }, { node: "kube3", path: "/a" }] });
+    seedPool("pool3", { state: "blocked", message: "deletion blocked: 2 PersistentVolumes still use the pool (pvc-a, pvc-b); delete their PVCs first" });
+    seedPool("pool4");
+    const table = await list();
+    expect(table.code).toBe(0);
+    expect(table.stderr).toBe("");
+    expect(table.stdout.replace(/ \d+s /g, " 1s ")).toBe([
+      "NAME    TYPE       STATE          STORAGE UNITS   RECLAIM POLICY   AGE   REASON",
+      "pool1   Replica3   ready          3               delete           1s    -",
+      "pool2   Replica3   initializing   3               delete           1s    1/3 brick pods ready",
+      "pool3   Replica1   blocked        1               delete           1s    deletion blocked: 2 PersistentVolumes still use the pool",
+      "pool4   Replica1   pending        1               delete           1s    the operator has not reconciled this pool yet",
+      "",
+    ].join("\n"));
+    const wide = await list("-o", "wide");
+    expect(wide.stdout.split("\n")[0]).toMatch(/^NAME\s+TYPE\s+STATE\s+STORAGE UNITS\s+RECLAIM POLICY\s+AGE\s+VOLUME ID\s+NODES\s+REASON$/);
+    expect(wide.stdout).toMatch(/\npool4\s+Replica1\s+pending\s+1\s+delete\s+\d+s\s+-\s+kube1\s+the operator has not reconciled this pool yet\n/);
+    const detail = await list("pool3", "--detail");
+    expect(detail.stdout).toContain("State:           blocked\nReason:          deletion blocked: 2 PersistentVolumes still use the pool (pvc-a, pvc-b); delete their PVCs first\n");
+    const json = JSON.parse((await list("-o", "json")).stdout);
+    expect(json.pools.map((pool: { name: string; state: string; message: string }) => [pool.name, pool.state, pool.message])).toEqual([
+      ["pool1", "ready", ""],
+      ["pool2", "initializing", "1/3 brick pods ready"],
+      ["pool3", "blocked", "deletion blocked: 2 PersistentVolumes still use the pool (pvc-a, pvc-b); delete their PVCs first"],
+      ["pool4", "pending", "the operator has not reconciled this pool yet (is it running? kubectl kadalu doctor)"],
+    ]);
+    expect(json.pools[3]).toMatchObject({ type: "Replica1", storageUnits: [{ index: 0, node: "kube1", path: "/data/pool4", serverPod: "server-pool4-0-0" }] });
+    expect(Date.parse(json.pools[3].createdAt)).toBeGreaterThan(Date.now() - 60_000);
+    const yaml = (await list("pool2", "-o", "yaml")).stdout;
+    expect(yaml).toContain("state: initializing\n");
+    expect(yaml).toContain("message: 1/3 brick pods ready\n");
+  });
+
+  it("takes the pool as its argument, as --name; refuses two different pools or a bad name with exit 2, sending nothing", async () => {
+    seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "pool2.info": replica1Info("pool2") });
+    const positional = await list("pool2", "--no-headers");
+    expect(positional.stdout).toBe("pool2   Replica1   -   1   archive   -   no KadaluStorage object\n");
+    expect((await list("pool2", "--name", "pool2", "--no-headers")).stdout).toBe(positional.stdout);
+    cluster.server.clearRequests();
+    const both = await list("pool1", "--name", "pool2");
+    expect(both.stderr).toBe('error: two pools given: "pool1" and --name "pool2"; give one (kubectl kadalu storage-list pool1)\n');
+    expect(both.code).toBe(2);
+    const bad = await list("../pool1");
+    expect(bad.stderr).toMatch(/^error: pool name "\.\.\/pool1" .+\n$/);
+    expect(bad.code).toBe(2);
+    expect(cluster.server.requests).toEqual([]);
+    const unknown = await list("pool9");
+    expect(unknown.stderr).toBe('error: storage pool "pool9" not found in namespace "kadalu"; pools: pool1, pool2\n');
+    expect(unknown.code).toBe(1);
+  });
+
+  it("never shows 0 B for a new pool: - and why until the provisioner has measured it, then the real capacity", async () => {
+    seedKadaluInfo(cluster.server, { "pool2.info": replica1Info("pool2") });
+    seedPool("pool2", { state: "ready" });
+    seedProvisioner(cluster.server, podRoot);
+    // stat.db created, its capacity not recorded yet (the provisioner writes it just after).
+    mkdirSync(join(podRoot, "mnt", "pool2"), { recursive: true });
+    const fresh = new Database(join(podRoot, "mnt", "pool2", "stat.db"));
+    fresh.exec("CREATE TABLE summary (volname VARCHAR PRIMARY KEY, size INTEGER, created_at REAL, updated_at REAL); CREATE TABLE pv_stats (pvname VARCHAR PRIMARY KEY, hash VARCHAR, size INTEGER, created_at REAL, updated_at REAL)");
+    fresh.close();
+    const early = await list("--status");
+    expect(early.stdout).not.toContain("0 B");
+    expect(early.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive(\s+-){8}\s+\d+s\s+capacity not measured yet\n/);
+    expect(early.code).toBe(0);
+    writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, []);
+    const later = await list("--status");
+    expect(later.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive\s+10\.0 GiB\s+0 B\s+0\.0%\s+0\s+0\s+-\s+-\s+-\s+\d+s\s+-\n/);
+  });
+
+  it("counts archived PVs apart from live ones and names the PV each was, from the same one exec", async () => {
+    seedKadaluInfo(cluster.server, { "pool2.info": replica1Info("pool2") });
+    seedPool("pool2", { state: "ready" }, { pvReclaimPolicy: "archive" });
+    seedProvisioner(cluster.server, podRoot);
+    // Archiving renames the PV and its metadata in the original name's hash directories; its row stays.
+    writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [["pvc-live", GiB], ["pvc-gone-1", 2 * GiB], ["pvc-gone-2", 3 * GiB]]);
+    const metadata = (pv: string, file: string, size: number): void => {
+      const dir = join(podRoot, "mnt", "pool2", "info", pvPrefix("subvol", pv));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${file}.json`), encodePvMetadata(size, pvPrefix("subvol", pv)));
+    };
+    metadata("pvc-live", "pvc-live", GiB);
+    metadata("pvc-gone-1", "archived-pvc-gone-1", 2 * GiB);
+    metadata("pvc-gone-2", "archived-pvc-gone-2", 3 * GiB);
+    cluster.server.clearRequests();
+    const result = await list("--status");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive\s+10\.0 GiB\s+6\.0 GiB\s+60\.0%\s+1\s+2\s/);
+    expect(calls().filter((call) => call.endsWith("exec"))).toHaveLength(1);
+    const detail = await list("pool2", "--detail", "--status");
+    expect(detail.stdout).toContain("Usage:           6.0 GiB provisioned of 10.0 GiB (60.0%), 1 PV, 2 archived (5.0 GiB)");
+    expect(detail.stdout).toContain([
+      "Archived PVs:",
+      "  ARCHIVED PV           WAS PV       SIZE",
+      "  archived-pvc-gone-1   pvc-gone-1   2.0 GiB",
+      "  archived-pvc-gone-2   pvc-gone-2   3.0 GiB",
+    ].join("\n"));
+    const json = JSON.parse((await list("pool2", "--status", "-o", "json")).stdout);
+    expect(json.pools[0].usage).toMatchObject({
+      pvCount: 3, livePvCount: 1, archivedPvCount: 2, archivedBytes: 5 * GiB,
+      archived: [{ name: "archived-pvc-gone-1", pv: "pvc-gone-1", sizeBytes: 2 * GiB }, { name: "archived-pvc-gone-2", pv: "pvc-gone-2", sizeBytes: 3 * GiB }],
+    });
   });
 });

@@ -92,8 +92,9 @@ function withArchived(usage: PoolUsage, archived: ArchivedPv[]): ListedUsage {
 
 async function fetchOnce(kube: Kube, target: ExecTarget, pools: string[], dir: string, results: Map<string, UsageResult>): Promise<string[]> {
   const paths = pools.flatMap((pool) => [`${pool}/${STAT_DB_FILE}`, `${pool}/${JOURNAL}`, `${pool}/info`]);
-  // Of the metadata, only archived PVs' files (archived-*.json) come along; the hash directories are empty headers.
-  const result = await kube.exec(target.namespace, target.pod, target.container, ["tar", "-c", "-f", "-", "-C", POOL_ROOT, "--exclude=[!a]*.json", ...paths]);
+  // Of the metadata, only archived PVs' files (archived-*.json) come along; the hash directories are empty
+  // headers. GNU tar (the CSI image's) lets `*` match `/` in exclusions unless told not to.
+  const result = await kube.exec(target.namespace, target.pod, target.container, ["tar", "-c", "-f", "-", "-C", POOL_ROOT, "--no-wildcards-match-slash", "--exclude=[!a]*.json", ...paths]);
   let entries: TarEntry[];
   try {
     entries = readTar(result.stdout);
@@ -115,7 +116,7 @@ async function fetchOnce(kube: Kube, target: ExecTarget, pools: string[], dir: s
     }
     const usage = await readCopy(attemptDir, pool, byName);
     if (usage) results.set(pool, { usage: withArchived(usage, archivedIn(pool, byName)) });
-    else if (usage === null) results.set(pool, { pending: "capacity not measured yet: the provisioner records it once it has mounted the pool" });
+    else if (usage === null) results.set(pool, { pending: "capacity not measured yet (the provisioner records it once it has mounted the pool)" });
     else torn.push(pool);
   }
   return torn;
