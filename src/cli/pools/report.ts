@@ -1,12 +1,13 @@
 /**
  * What `storage-list` shows, as data: pools from the KadaluStorage objects (a pool the operator has not
  * reconciled yet included) with their state, joined with `kadalu-info` (bricks, volume id), optionally
- * server pod states and usage. Round trips: the pool list and the ConfigMap side by side, with one pod
- * list when pods matter; then one exec for --status. Never a call per pool.
+ * server pod states and usage. Round trips: the pool list and the ConfigMap side by side, with the pod
+ * list for --detail; then one exec into the provisioner for --status. Never a call per pool.
  */
 
 import { ClusterError } from "../../core/errors.js";
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal, type InfoProblem, type PoolInfo } from "../../core/info/codec.js";
+import { PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
 import { serverPodName } from "../../core/naming.js";
 import type { KadaluStorage } from "../../core/pool/types.js";
 import type { Kube, Pod as V1Pod } from "../../kube/client.js";
@@ -115,15 +116,28 @@ function describePods(pods: V1Pod[]): string {
   return pods.map((pod) => `${pod.metadata?.name} (${pod.status?.phase ?? "Unknown"})`).join(", ") || "none";
 }
 
-async function usageFor(kube: Kube, namespace: string, pools: PoolInfo[], pods: V1Pod[]): Promise<Map<string, UsageResult>> {
+/**
+ * The provisioner is a StatefulSet's one pod, so its name is known: it is asked straight away (no pod
+ * list on the way). Only when that exec cannot start (the pod is missing or not running) are the pods
+ * listed, to find another provisioner pod or to say which exist.
+ */
+async function usageFor(kube: Kube, namespace: string, pools: PoolInfo[], pods: V1Pod[] | undefined): Promise<Map<string, UsageResult>> {
   const measured = pools.filter((info) => !info.single_pv_per_pool).map((info) => info.volname);
   if (measured.length === 0) return new Map();
+  const target = (pod: string) => ({ namespace, pod, container: PROVISIONER_CONTAINER });
+  if (!pods) {
+    try {
+      return await fetchPoolUsage(kube, target(`${PROVISIONER_STATEFULSET}-0`), measured);
+    } catch {
+      pods = await kube.listPods(namespace, KADALU_PODS);
+    }
+  }
   const provisioner = pickProvisioner(pods);
   if (!provisioner) {
     const error = `no running CSI provisioner pod (${PROVISIONER_SELECTOR}) in namespace "${namespace}"; pods: ${describePods(pods.filter((pod) => pod.metadata?.name?.includes("provisioner")))}`;
     return new Map(measured.map((pool) => [pool, { error }]));
   }
-  return fetchPoolUsage(kube, { namespace, pod: provisioner.metadata!.name!, container: PROVISIONER_CONTAINER }, measured);
+  return fetchPoolUsage(kube, target(provisioner.metadata!.name!), measured);
 }
 
 /** The same promise, marked handled: when an earlier step throws first, its rejection is not reported as unhandled. */
@@ -142,7 +156,7 @@ async function allOrFirstError<T extends readonly unknown[]>(work: T): Promise<{
 export async function collectPoolReport(kube: Kube, request: ReportRequest): Promise<PoolListReport> {
   const { namespace } = request;
   // Nothing here depends on anything else: the pool list, the ConfigMap and the pods go out together.
-  const podsAsked = request.detail || request.status ? settledLater(kube.listPods(namespace, KADALU_PODS)) : undefined;
+  const podsAsked = request.detail ? settledLater(kube.listPods(namespace, KADALU_PODS)) : undefined;
   // Without the CRD (Kadalu not installed) there are no objects: kadalu-info alone says what exists.
   const poolsAsked = settledLater(kube.listPools(namespace).catch((error: unknown) => (isNotFound(error) ? [] : Promise.reject(error))));
   // Every answer is in before a failure is reported: no request is left open behind the error.
@@ -171,7 +185,7 @@ export async function collectPoolReport(kube: Kube, request: ReportRequest): Pro
   });
   if (request.status) {
     const measured = reports.filter((report) => !report.singlePvPerPool && infoByName.has(report.name));
-    const usage = await usageFor(kube, namespace, measured.map((report) => infoByName.get(report.name)!), podList ?? []);
+    const usage = await usageFor(kube, namespace, measured.map((report) => infoByName.get(report.name)!), podList);
     for (const report of reports) {
       const result = usage.get(report.name);
       if (report.singlePvPerPool) report.usage = null;
