@@ -75,4 +75,15 @@ describe("storage-list on the sandbox", () => {
     expect(usage.capacityBytes).toBe(pool1().status.usage.capacityBytes);
     expect(finding(doctor, "capacity").message).toBe("0.0% provisioned (0 PVs)");
   }, 90_000);
+
+  it("a pool removed and added again under its name is usable as soon as the provisioner has mounted it", async () => {
+    const remove = await cli("storage-remove", "pool1", "--yes", "--wait", "--timeout", "30s", "-n", "kadalu");
+    expect(remove.code, remove.stderr).toBe(0);
+    // The provisioner still holds the old pool's directory, with the same usage: the new object needs it written.
+    const add = await cli("storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/data/pool1", "--path", "kube2:/data/pool1", "--path", "kube3:/data/pool1",
+      "--yes", "--wait", "--timeout", "30s");
+    expect(add.code, add.stderr).toBe(0);
+    const doctor = await cli("doctor", "-n", "kadalu", "-o", "json");
+    expect(finding(doctor, "mount")).toMatchObject({ severity: "ok" });
+  }, 90_000);
 });

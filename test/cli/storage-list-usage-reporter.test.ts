@@ -34,3 +34,16 @@ it("writes a pool's usage once while it does not change, and at once when it doe
   expect(patches()).toBe(2);
   expect(cluster.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")!.status.usage).toMatchObject({ pvCount: 1, provisioned: "1.0 GiB", capacity: "10.0 GiB" });
 });
+
+it("writes the same usage at once for a pool added again under its name (a new volume id)", async () => {
+  const reporter = new UsageReporter(await connect({ kubeconfig: cluster.kubeconfig }), (message) => expect.fail(message), 0);
+  const patches = (): number => cluster.server.requests.filter((r) => r.verb === "patch" && r.subresource === "status").length;
+  const usage = { capacityBytes: 10 * 1024 ** 3, provisionedBytes: 0, pvCount: 0 };
+  cluster.server.clearRequests();
+  for (const volumeId of ["11111111-0000-4000-8000-000000000000", "11111111-0000-4000-8000-000000000000", "22222222-0000-4000-8000-000000000000"]) {
+    reporter.report("pool1", usage, volumeId);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await reporter.flush();
+  }
+  expect(patches()).toBe(2);
+});
