@@ -50,7 +50,8 @@ export class KeyedLock {
 
 const ALIVE_CHECK_MS = 1000;
 
-export type UsageListener = (pool: string, usage: { capacityBytes: number; provisionedBytes: number; pvCount: number }) => void;
+/** `volumeId`: which incarnation of the pool (a pool removed and added again under its name has a new one). */
+export type UsageListener = (pool: string, usage: { capacityBytes: number; provisionedBytes: number; pvCount: number }, volumeId?: string) => void;
 
 export class Driver {
   readonly volumeLocks = new KeyedLock();
@@ -208,6 +209,24 @@ export class Driver {
       } catch (error) {
         this.log(`pool ${pool.volname} not mounted yet: ${(error as Error).message}`);
       }
+    }
+    if (this.config.role === "provisioner") {
+      const configured = new Map(this.pools().map((pool) => [pool.volname, pool.volume_id]));
+      for (const store of this.stores.values()) if (configured.has(store.pool)) await this.refreshUsage(store, configured.get(store.pool));
+    }
+  }
+
+  /**
+   * Each pass, the provisioner's word on every pool it has mounted: the status's usage appears only once
+   * the mount and stat.db answer (what `storage-add --wait` waits for), and catches up with rows others
+   * wrote (`remove-archived-pv` runs its own process), so every reader sees one number within a pass.
+   */
+  private async refreshUsage(store: PoolStore, volumeId: string | undefined): Promise<void> {
+    try {
+      await store.measure();
+      this.onUsage(store.pool, store.usage(), volumeId);
+    } catch (error) {
+      this.log(`usage of ${store.pool} not measured: ${(error as Error).message}`);
     }
   }
 

@@ -137,7 +137,7 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   const driver = new Driver(
     { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
       quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined },
-    mounter, log, (pool, value) => usage?.report(pool, value),
+    mounter, log, (pool, value, volumeId) => usage?.report(pool, value, volumeId),
   );
   const quota = options.role === "provisioner" ? sshQuotaConfig(process.env, options.quotaSecretDir, options.quotaSshPort) : undefined;
   if (quota) {

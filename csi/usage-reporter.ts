@@ -13,14 +13,28 @@ export interface Usage {
   pvCount: number;
 }
 
+const REWRITE_MS = 60_000;
+const usageKey = (usage: Usage, volumeId = ""): string => `${volumeId}/${usage.capacityBytes}/${usage.provisionedBytes}/${usage.pvCount}`;
+
 export class UsageReporter {
   private readonly pending = new Map<string, Usage>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly written = new Map<string, { key: string; volumeId?: string; at: number }>();
+  private readonly volumeIds = new Map<string, string>();
 
   constructor(private readonly kube: Kube, private readonly log: (message: string) => void, private readonly delayMs = 1000) {}
 
-  report(pool: string, usage: Usage): void {
+  /**
+   * `volumeId`, when known, tells a pool added again under the same name from the one before: its new
+   * object has no usage yet, so the same numbers are written at once.
+   */
+  report(pool: string, usage: Usage, volumeId?: string): void {
+    // The provisioner repeats itself every few seconds: an unchanged usage is written again only now and then.
+    const last = this.written.get(pool);
+    const key = usageKey(usage, volumeId ?? last?.volumeId);
+    if (!this.timers.has(pool) && last && last.key === key && Date.now() - last.at < REWRITE_MS) return;
+    if (volumeId !== undefined) this.volumeIds.set(pool, volumeId);
     this.pending.set(pool, usage);
     if (this.timers.has(pool)) return;
     this.timers.set(pool, setTimeout(() => {
@@ -57,6 +71,8 @@ export class UsageReporter {
           },
         }, `cannot record the usage of pool ${pool}`);
       }
+      const volumeId = this.volumeIds.get(pool);
+      if (list?.items.length) this.written.set(pool, { key: usageKey(usage, volumeId), volumeId, at: Date.now() });
     } catch (error) {
       this.log(`usage of pool ${pool} not recorded: ${(error as Error).message}`);
     }

@@ -17,7 +17,7 @@ export const DIRECTIVE = { default: 0, error: 1, noSpace: 2, noFileComp: 4 } as 
 type Candidate = string | [value: string, description: string];
 type Lookup = (deps: Deps, global: GlobalOptions) => Promise<Candidate[]>;
 
-const POOL_NAME_COMMANDS = ["storage-remove", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor"];
+const POOL_NAME_COMMANDS = ["storage-list", "storage-remove", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor"];
 
 const LOOKUP_TIMEOUT_MS = 2000;
 
@@ -102,7 +102,7 @@ export async function complete(program: Command, words: string[], deps: Deps): P
   } else if (partial.startsWith("-")) {
     candidates = options.flatMap((option) => [option.long, option.short].filter((flag): flag is string => Boolean(flag)).map((flag): Candidate => [flag, option.description]));
   } else if (!sub) {
-    candidates = program.commands.filter((command) => !command.name().startsWith("__")).map((command) => [command.name(), command.description()]);
+    candidates = program.commands.filter((command) => !command.name().startsWith("__")).map((command) => [command.name(), command.summary() || command.description()]);
   } else if (POOL_NAME_COMMANDS.includes(sub.name()) && positionals(words.slice(words.indexOf(sub.name()) + 1, -1), options).length === 0) {
     candidates = (await withTimeout(pools(deps, global))) ?? [];
   } else if (sub.name() === "completion") {

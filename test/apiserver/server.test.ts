@@ -227,7 +227,7 @@ describe("object semantics", () => {
     await api(server, "POST", KDS, pool("p1"));
     const table = (await api(server, "GET", KDS, undefined, { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" })).body;
     expect(table.kind).toBe("Table");
-    expect(table.columnDefinitions.map((c: any) => c.name)).toEqual(["Name", "Type", "State", "Capacity", "Used", "PVs", "Age"]);
+    expect(table.columnDefinitions.map((c: any) => c.name)).toEqual(["Name", "Type", "State", "Capacity", "Used", "PVs", "Age", "Message"]);
     expect(table.rows[0].cells.slice(0, 2)).toEqual(["p1", "Replica1"]);
   });
 });

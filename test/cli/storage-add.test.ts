@@ -132,7 +132,13 @@ describe("storage-add against a cluster", () => {
     cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "initializing", bricks: { ready: 1, total: 3 } });
     await new Promise((resolve) => setTimeout(resolve, 100));
     cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "ready", bricks: { ready: 3, total: 3 } });
+    // Ready bricks are not enough: a PVC needs the provisioner's mount, which it reports with the usage.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")?.status?.usage).toBeUndefined();
+    const usage = { capacityBytes: 10 * 1024 ** 3, provisionedBytes: 0, pvCount: 0, updatedAt: "2026-01-01T00:00:00Z" };
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "ready", bricks: { ready: 3, total: 3 }, usage });
     const result = await done;
+    expect(result.stderr).toContain('waiting for the CSI provisioner to mount it and read its stat.db');
     expect(result.stderr).toContain('storage pool "pool1" is ready (3/3 bricks ready)');
     expect(result.code).toBe(0);
   });
@@ -141,7 +147,7 @@ describe("storage-add against a cluster", () => {
     const done = runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--wait", "--timeout", "20s", ...kc()]);
     await until(() => cluster.server.store.watchers.size > 0);
     cluster.server.closeWatches();
-    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "ready" });
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "ready", usage: { capacityBytes: 1, provisionedBytes: 0, pvCount: 0, updatedAt: "2026-01-01T00:00:00Z" } });
     expect((await done).code).toBe(0);
   });
 

@@ -61,8 +61,10 @@ describe("storage-list --watch", () => {
     await until("the change", watch.output, /pool1 ready bricks 3\/3 provisioned 8\.5 GiB of 10\.0 GiB \(85%\) pvs 5\n/);
     // The same visible status again (only updatedAt moves): no line.
     cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { ...pool("pool1", "ready", 8.5 * GiB, 5).status, usage: { ...pool("pool1", "ready", 8.5 * GiB, 5).status.usage, updatedAt: "2026-12-02T01:00:00Z" } });
-    seedPool(pool("pool2", "initializing", 0, 0));
-    await until("the new pool", watch.output, /pool2 initializing/);
+    // Before the operator writes a status the pool is pending, as storage-list calls it.
+    const { status: _none, ...unreconciled } = pool("pool2", "initializing", 0, 0);
+    seedPool(unreconciled);
+    await until("the new pool", watch.output, /pool2 pending bricks - provisioned - of - pvs -\n/);
     const kube = await connect({ kubeconfig: cluster.kubeconfig });
     await kube.deleteObject({ apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool2", namespace: "kadalu" } });
     await until("the deletion", watch.output, /pool2 deleted\n/);

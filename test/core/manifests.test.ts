@@ -113,7 +113,8 @@ describe("install plan", () => {
   it("declares the CRD's printer columns and enums", () => {
     const crd = find(plan(), "CustomResourceDefinition");
     const version = crd.spec.versions[0];
-    expect(version.additionalPrinterColumns.map((c: any) => c.name)).toEqual(["Type", "State", "Capacity", "Used", "PVs", "Age"]);
+    expect(version.additionalPrinterColumns.map((c: any) => c.name)).toEqual(["Type", "State", "Capacity", "Used", "PVs", "Age", "Message"]);
+    expect(version.additionalPrinterColumns.at(-1)).toEqual({ name: "Message", type: "string", jsonPath: ".status.message", priority: 1 });
     expect(version.subresources).toEqual({ status: {} });
     const spec = version.schema.openAPIV3Schema.properties.spec;
     expect(spec.properties.type.enum).toEqual(["Replica1", "Replica2", "Replica3", "Disperse", "Arbiter", "External"]);

@@ -16,6 +16,7 @@ import {
 } from "../flags.js";
 import { formatObject, toYaml, type ObjectFormat } from "../io.js";
 import { confirmOrRefuse } from "../prompt.js";
+import { notYetUsable } from "../pools/usable.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
 
 interface RawOptions extends GlobalOptions {
@@ -136,6 +137,8 @@ function readiness(name: string) {
     if (!pool) throw new ClusterError(`storage pool "${name}" was deleted while waiting for it`);
     const status = pool.status;
     if (status?.state === "ready") {
+      const mounting = notYetUsable(pool);
+      if (mounting) return { done: false, waitingFor: mounting };
       const bricks = status.bricks ? ` (${status.bricks.ready}/${status.bricks.total} bricks ready)` : "";
       return { done: true, line: `storage pool "${name}" is ready${bricks}` };
     }
@@ -185,6 +188,7 @@ function unitArgument(kind: UnitArgument["kind"], units: UnitArgument[]): (value
 export function storageAddCommand(deps: Deps): Command {
   const units: UnitArgument[] = [];
   const command = new Command("storage-add")
+    .summary("Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume")
     .description("Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume. Storage units form replica or disperse groups in the order given, across --device, --path and --pvc.")
     .argument("<pool>", "pool name; its StorageClass will be kadalu.<pool>")
     .argument("[layout...]", "gluster-style layout, e.g. replica 3 n1:/dev/sdb n2:/dev/sdb n3:/dev/sdb (with --storage-unit-type)")

@@ -1,6 +1,7 @@
 /** `storage-list`: pools, storage units and real usage, as a table, a description, or JSON/YAML. */
 import { Command, Option } from "commander";
 import { AlreadyReported, EXIT_RUNTIME, UsageError } from "../../core/errors.js";
+import { dns1123LabelError } from "../../core/naming.js";
 import type { Deps } from "../deps.js";
 import type { GlobalOptions } from "../flags.js";
 import { formatObject } from "../io.js";
@@ -30,13 +31,19 @@ export interface StorageListOptions {
   watch: boolean;
 }
 
-export function complete(raw: RawOptions): StorageListOptions {
+export function complete(raw: RawOptions, pool?: string): StorageListOptions {
   const output = raw.output ?? "table";
+  if (pool !== undefined && raw.name !== undefined && pool !== raw.name) {
+    throw new UsageError(`two pools given: "${pool}" and --name "${raw.name}"; give one (kubectl kadalu storage-list ${pool})`);
+  }
+  const name = pool ?? raw.name;
+  const problem = name === undefined ? undefined : dns1123LabelError(name);
+  if (problem) throw new UsageError(`pool name "${name}" ${problem}`);
   if (raw.watch && (raw.output || raw.detail || raw.status)) {
     throw new UsageError("--watch shows the pools' status as a table; it takes no -o, --detail or --status (they read stat.db once: run them without --watch)");
   }
   return {
-    global: raw, name: raw.name, output, noHeaders: !raw.headers,
+    global: raw, name, output, noHeaders: !raw.headers,
     detail: Boolean(raw.detail),
     status: Boolean(raw.status),
     watch: Boolean(raw.watch),
@@ -72,7 +79,8 @@ export async function run(options: StorageListOptions, deps: Deps): Promise<void
 export function storageListCommand(deps: Deps): Command {
   const command = new Command("storage-list")
     .description("List storage pools with their storage units, and with --status how full they are")
-    .option("--name <pool>", "show only this pool")
+    .argument("[pool]", "show only this pool")
+    .option("--name <pool>", "show only this pool (as the argument does)")
     .option("--detail", "describe each pool: volume id, options, storage units with their server pods")
     .option("--status", "add capacity and provisioned size from each pool's stat.db (one exec in the CSI provisioner)")
     .addOption(new Option("-o, --output <format>", "table, wide, json or yaml").choices(LIST_FORMATS))
@@ -82,10 +90,10 @@ export function storageListCommand(deps: Deps): Command {
 Examples:
   kubectl kadalu storage-list
   kubectl kadalu storage-list --status
-  kubectl kadalu storage-list --name pool1 --detail --status
+  kubectl kadalu storage-list pool1 --detail --status
   kubectl kadalu storage-list --status -o json
   kubectl kadalu storage-list --watch`);
-  return command.action(async (_opts: unknown, cmd: Command) => {
-    await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
+  return command.action(async (pool: string | undefined, _opts: unknown, cmd: Command) => {
+    await run(complete(cmd.optsWithGlobals<RawOptions>(), pool), deps);
   });
 }

@@ -17,23 +17,45 @@ function unitsColumn(pool: PoolReport): string {
 }
 
 function usageCells(pool: PoolReport): string[] {
-  if (pool.usageError) return ["unavailable", "-", "-", "-", "-", "-", "-"];
+  if (pool.usageError) return ["unavailable", "-", "-", "-", "-", "-", "-", "-"];
   const usage = pool.usage;
-  if (!usage) return [pool.singlePvPerPool ? "single PV" : "-", "-", "-", "-", "-", "-", "-"];
+  if (!usage) return [pool.singlePvPerPool ? "single PV" : "-", "-", "-", "-", "-", "-", "-", "-"];
   return [
-    size(usage.capacityBytes), size(usage.provisionedBytes), `${usage.utilizationPercent.toFixed(1)}%`, String(usage.pvCount),
+    size(usage.capacityBytes), size(usage.provisionedBytes), `${usage.utilizationPercent.toFixed(1)}%`, String(usage.livePvCount), String(usage.archivedPvCount),
     size(usage.minPvBytes), size(usage.avgPvBytes), size(usage.maxPvBytes),
   ];
 }
 
+/** kubectl's way: 45s, 12m, 5h, 3d, 2y. */
+export function age(createdAt: string | null, now = Date.now()): string {
+  const seconds = createdAt ? Math.max(0, Math.floor((now - Date.parse(createdAt)) / 1000)) : NaN;
+  if (Number.isNaN(seconds)) return "-";
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 120 * 60) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)}h`;
+  if (seconds < 730 * 86400) return `${Math.floor(seconds / 86400)}d`;
+  return `${Math.floor(seconds / (365 * 86400))}y`;
+}
+
+/** Why a pool is not ready (or its usage not known yet), in a few words: the details stay for --detail. */
+export function reason(pool: PoolReport): string {
+  const full = pool.message || pool.usagePending || "";
+  const short = full.split(/ \(|;/)[0]!.trim();
+  return !short ? "-" : short.length > 60 ? `${short.slice(0, 59)}…` : short;
+}
+
 export function poolTable(report: PoolListReport, options: TableOptions): string {
-  const headers = ["Name", "Type", "Storage units", "Reclaim policy"];
-  if (options.status) headers.push("Capacity", "Provisioned", "Utilization", "PVs", "Min PV", "Avg PV", "Max PV");
+  const headers = ["Name", "Type", "State", "Storage units", "Reclaim policy"];
+  if (options.status) headers.push("Capacity", "Provisioned", "Utilization", "PVs", "Archived", "Min PV", "Avg PV", "Max PV");
+  headers.push("Age");
   if (options.wide) headers.push("Volume ID", "Nodes");
+  headers.push("Reason");
   const rows = report.pools.map((pool) => {
-    const row = [pool.name, pool.type, unitsColumn(pool), pool.reclaimPolicy];
+    const row = [pool.name, pool.type, pool.state, unitsColumn(pool), pool.reclaimPolicy];
     if (options.status) row.push(...usageCells(pool));
-    if (options.wide) row.push(pool.volumeId, [...new Set(pool.storageUnits.map((unit) => unit.node).filter(Boolean))].join(",") || "-");
+    row.push(age(pool.createdAt));
+    if (options.wide) row.push(pool.volumeId || "-", [...new Set(pool.storageUnits.map((unit) => unit.node).filter(Boolean))].join(",") || "-");
+    row.push(reason(pool));
     return row;
   });
   return renderTable(headers, rows, { noHeaders: options.noHeaders });
@@ -41,16 +63,20 @@ export function poolTable(report: PoolListReport, options: TableOptions): string
 
 function usageLine(pool: PoolReport): string | undefined {
   if (pool.usageError) return `unavailable: ${pool.usageError}`;
+  if (pool.usagePending) return `- (${pool.usagePending})`;
   if (pool.usage === undefined) return undefined;
   if (!pool.usage) return pool.singlePvPerPool ? "single PV per pool: no per-PV accounting" : "-";
   const u = pool.usage;
   const sizes = u.pvCount > 0 ? ` (min ${size(u.minPvBytes)}, avg ${size(u.avgPvBytes)}, max ${size(u.maxPvBytes)})` : "";
-  return `${size(u.provisionedBytes)} provisioned of ${size(u.capacityBytes)} (${u.utilizationPercent.toFixed(1)}%), ${u.pvCount} PV${u.pvCount === 1 ? "" : "s"}${sizes}`;
+  const archived = u.archivedPvCount > 0 ? `, ${u.archivedPvCount} archived (${size(u.archivedBytes)})` : "";
+  return `${size(u.provisionedBytes)} provisioned of ${size(u.capacityBytes)} (${u.utilizationPercent.toFixed(1)}%), ${u.livePvCount} PV${u.livePvCount === 1 ? "" : "s"}${archived}${sizes}`;
 }
 
 export function poolDetail(report: PoolListReport, noHeaders: boolean): string {
   return report.pools.map((pool) => {
-    const lines = [`Name:            ${pool.name}`, `Type:            ${pool.type}`, `Volume ID:       ${pool.volumeId}`, `Reclaim policy:  ${pool.reclaimPolicy}`];
+    const lines = [`Name:            ${pool.name}`, `Type:            ${pool.type}`, `State:           ${pool.state}`];
+    if (pool.message) lines.push(`Reason:          ${pool.message}`);
+    lines.push(`Age:             ${age(pool.createdAt)}`, `Volume ID:       ${pool.volumeId || "-"}`, `Reclaim policy:  ${pool.reclaimPolicy}`);
     if (pool.singlePvPerPool) lines.push("Single PV:       yes");
     if (pool.options) {
       const entries = Object.entries(pool.options);
@@ -58,6 +84,8 @@ export function poolDetail(report: PoolListReport, noHeaders: boolean): string {
     }
     const usage = usageLine(pool);
     if (usage) lines.push(`Usage:           ${usage}`);
+    // The claim that owned an archived PV is gone; its volume's name (pvc-<claim uid>) is what is left of it.
+    if (pool.usage?.archived.length) lines.push("Archived PVs:", ...renderTable(["Archived PV", "Was PV", "Size"], pool.usage.archived.map((pv) => [pv.name, pv.pv, size(pv.sizeBytes)]), { noHeaders }).trimEnd().split("\n").map((line) => `  ${line}`));
     if (pool.external) {
       lines.push(`Gluster hosts:   ${pool.external.hosts.join(", ")}`, `Gluster volume:  ${pool.external.volume}`);
       if (pool.external.options) lines.push(`Mount options:   ${pool.external.options}`);
@@ -80,6 +108,9 @@ export function poolDocument(report: PoolListReport): Record<string, unknown> {
     pools: report.pools.map((pool) => ({
       name: pool.name,
       type: pool.type,
+      state: pool.state,
+      message: pool.message,
+      createdAt: pool.createdAt,
       volumeId: pool.volumeId,
       reclaimPolicy: pool.reclaimPolicy,
       singlePvPerPool: pool.singlePvPerPool,
@@ -88,6 +119,7 @@ export function poolDocument(report: PoolListReport): Record<string, unknown> {
       options: pool.options ?? null,
       usage: pool.usage ?? null,
       ...(pool.usageError ? { usageError: pool.usageError } : {}),
+      ...(pool.usagePending ? { usagePending: pool.usagePending } : {}),
     })),
     problems: report.problems,
   };

@@ -24,7 +24,7 @@ export function poolLine(pool: KadaluStorage): PoolLine {
   const status = pool.status ?? {};
   const usage = status.usage;
   return {
-    name: pool.metadata.name, type: pool.spec.type, state: pool.metadata.deletionTimestamp ? "stopping" : status.state ?? "initializing",
+    name: pool.metadata.name, type: pool.spec.type, state: pool.metadata.deletionTimestamp ? "stopping" : status.state ?? "pending",
     bricks: status.bricks ? `${status.bricks.ready}/${status.bricks.total}` : "-",
     capacity: usage ? formatBytes(usage.capacityBytes) : "-", provisioned: usage ? formatBytes(usage.provisionedBytes) : "-", pvs: usage ? String(usage.pvCount) : "-",
     ...(usage && usage.capacityBytes > 0 ? { ratio: usage.provisionedBytes / usage.capacityBytes } : {}),

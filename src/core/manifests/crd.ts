@@ -72,6 +72,8 @@ export function kadaluStorageCrd(labels: Record<string, string> = {}): Record<st
           { name: "Used", type: "string", jsonPath: ".status.usage.provisioned" },
           { name: "PVs", type: "integer", jsonPath: ".status.usage.pvCount" },
           { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+          // Why a pool is not ready, as storage-list's REASON says it (kubectl get kds -o wide).
+          { name: "Message", type: "string", jsonPath: ".status.message", priority: 1 },
         ],
         schema: { openAPIV3Schema: obj({ apiVersion: str, kind: str, metadata: { type: "object" }, spec: specSchema, status: statusSchema }) },
       }],
