@@ -52,7 +52,8 @@ export async function run(name: string, raw: RawOptions, deps: Deps): Promise<vo
     return;
   }
   const total = found.reduce((sum, pv) => sum + pv.size, 0);
-  io.out.write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
+  // A dry run's list is its data (stdout); otherwise it is the preview of the prompt (stderr).
+  (raw.dryRun ? io.out : io.err).write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
   if (raw.dryRun) {
     io.err.write(`dry run: ${found.length} archived PV${found.length === 1 ? "" : "s"} (${formatBytes(total)}) would be removed; nothing was changed\n`);
     return;
