@@ -27,13 +27,18 @@ export interface Terminal {
   close(): Promise<void>;
 }
 
-/** Removes colours, cursor moves and erasures: what a person reads, not how it was drawn. */
+/** What a person reads, not how it was drawn: erased lines dropped, colours and cursor moves removed. */
 export function plain(raw: string): string {
-  return raw
+  let screen = "";
+  for (const part of raw.split(/(\x1b\[2K)/)) {
+    screen = part === "\x1b[2K" ? screen.slice(0, screen.lastIndexOf("\n") + 1) : screen + part;
+  }
+  return screen
     .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
     .replace(/\x1b\][^\x07]*\x07/g, "")
     .replace(/\x1b[=>]/g, "")
-    .replace(/\r+\n/g, "\n");
+    .replace(/\r+\n/g, "\n")
+    .replace(/\r/g, "");
 }
 
 export interface TerminalOptions {

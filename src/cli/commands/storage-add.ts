@@ -156,7 +156,7 @@ export async function run(options: StorageAddOptions, deps: Deps): Promise<void>
 /** Ctrl-C ends the wait, not the pool: say what exists now, and how to follow it or take it back. */
 export function waitInterrupted(name: string, namespace: string): string {
   const ns = namespace === DEFAULT_NAMESPACE ? "" : ` -n ${namespace}`;
-  return `interrupted: storage pool "${name}" was created and the operator goes on setting it up; follow it with: kubectl kadalu storage-list --name ${name} --status${ns}; remove it with: kubectl kadalu storage-remove ${name}${ns}`;
+  return `interrupted: storage pool "${name}" was created and the operator goes on setting it up; follow it with: kubectl kadalu storage-list --name ${name} --watch${ns}; remove it with: kubectl kadalu storage-remove ${name}${ns}`;
 }
 
 export function storageAddCommand(deps: Deps): Command {
