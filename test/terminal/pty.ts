@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pty from "@lydell/node-pty";
 
-export const KEY = { enter: "\r", ctrlC: "\x03", tab: "\t" } as const;
+export const KEY = { enter: "\r", ctrlC: "\x03", ctrlU: "\x15", tab: "\t" } as const;
 
 export interface Exit {
   code: number;
@@ -17,8 +17,10 @@ export interface Exit {
 export interface Terminal {
   /** Everything written so far, control sequences removed, line ends as `\n`. */
   text(): string;
-  /** Resolves once `what` is on the screen; fails after `timeoutMs` showing the screen. */
-  waitFor(what: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves once `what` is on the screen (in what came after `since`, a `written()`); fails after `timeoutMs` showing the screen. */
+  waitFor(what: string | RegExp, options?: { timeoutMs?: number; since?: number }): Promise<void>;
+  /** How much the program has written so far: a mark for `waitFor`. */
+  written(): number;
   type(keys: string): void;
   readonly exited: Promise<Exit>;
   /** How the program ended; fails if it still runs after `timeoutMs`, showing the screen. */
@@ -68,8 +70,12 @@ export function openTerminal(program: string, args: string[], options: TerminalO
   const text = (): string => plain(raw);
   return {
     text,
-    waitFor(what, timeoutMs = 15_000) {
-      const seen = (): boolean => (typeof what === "string" ? text().includes(what) : what.test(text()));
+    written: () => raw.length,
+    waitFor(what, { timeoutMs = 15_000, since = 0 } = {}) {
+      const seen = (): boolean => {
+        const screen = plain(raw.slice(since));
+        return typeof what === "string" ? screen.includes(what) : what.test(screen);
+      };
       return new Promise<void>((resolve, reject) => {
         const check = (): void => {
           if (seen()) done();
