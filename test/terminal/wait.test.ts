@@ -55,4 +55,19 @@ describe("Ctrl-C during storage-add --wait", () => {
     expect(removed.exit.code, removed.screen).toBe(0);
     expect(cluster.server.get(API, "KadaluStorage", namespace, "pool2")).toBeUndefined();
   });
+
+  it("after y at the prompt (the terminal back from the prompt's raw mode): exit 130, the pool stays", async () => {
+    const terminal = openTerminal(NPM_BUNDLE.command, [...NPM_BUNDLE.args, "storage-add", "pool2", "--path", "kube1:/data/pool2", "--wait", "--kubeconfig", cluster.kubeconfig]);
+    try {
+      await terminal.waitFor("(y/N)");
+      terminal.type(`y${KEY.enter}`);
+      await terminal.waitFor("waiting for the operator to report");
+      terminal.type(KEY.ctrlC);
+      expect((await terminal.ended()).code).toBe(130);
+      expect(terminal.text().trimEnd().split("\n").pop()).toMatch(/^interrupted: storage pool "pool2" was created/);
+    } finally {
+      await terminal.close();
+    }
+    expect(cluster.server.get(API, "KadaluStorage", "kadalu", "pool2")).toBeDefined();
+  });
 });
