@@ -9,10 +9,12 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 const root = new URL("../", import.meta.url).pathname;
 
 /**
- * `import("../kube/client.js")` and `import("@inquirer/confirm")` in the CLI stay lazy: each becomes a
- * bundle of its own, required through the launcher's code cache when there is one.
+ * `import("../kube/client.js")` and `import("./prompt-library.js")` in the CLI stay lazy: each becomes a
+ * bundle of its own, required through the launcher's code cache when there is one. Both are used through
+ * named exports only: the CLI is ESM, so esbuild hands a lazy CommonJS bundle's `default` over as the
+ * whole module object (Node's interop), not the function inside it.
  */
-const LAZY = { "kube.cjs": /kube\/client\.js$/, "prompt.cjs": /^@inquirer\/confirm$/ };
+const LAZY = { "kube.cjs": /kube\/client\.js$/, "prompt.cjs": /\/prompt-library\.js$/ };
 const lazyBundles = {
   name: "lazy-bundles",
   setup(b) {
@@ -131,7 +133,7 @@ rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
 
 const builds = [
   build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles, lazyChildProcess] }),
-  build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "node_modules/@inquirer/confirm/dist/esm/index.js" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
+  build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "src/cli/prompt-library.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
   build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
   build({ ...common, entryPoints: { csi: "csi/bin.ts", "stat-db-worker": "csi/stat-db-worker.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
 ];

@@ -48,14 +48,18 @@ const add = (name: string, result: Counts & { code: number }): void => {
   totals.skipped += result.skipped;
   if (result.code !== 0) code = result.code;
 };
+/** A tier that could not run counts as one skipped, with its reason on its line: never as "0 skipped". */
+const skip = (name: string, reason: string): void => {
+  lines.push(`${name}: 0 passed, 0 failed, 1 skipped (the whole tier: ${reason})`);
+  console.log(`\n== ${name}: skipped: ${reason} ==`);
+  totals.skipped += 1;
+};
 
 if (which === "all" || which === "standin") add("stand-in tier", runTier("stand-in tier: API test server, local directories", [], extra));
 if (which === "all" || which === "real") {
   const kube = kubernetesParts();
-  if (typeof kube === "string") {
-    lines.push(`real tier: skipped: ${kube}`);
-    console.log(`\n== real tier: skipped: ${kube} ==`);
-  } else {
+  if (typeof kube === "string") skip("real tier", kube);
+  else {
     const gluster = glusterParts();
     console.log(`\nreal tier: Kubernetes binaries from ${k8sBinDir()}, etcd ${kube.etcd}; GlusterFS: ${typeof gluster === "string" ? `tests skipped: ${gluster}` : gluster.glusterd}`);
     add("real tier", runTier("real tier: kube-apiserver, kube-controller-manager, csi-provisioner, csi-resizer, csi-sanity, GlusterFS", ["--config", "vitest.real.config.ts"], extra));
@@ -63,10 +67,8 @@ if (which === "all" || which === "real") {
 }
 if (which === "images") {
   const { noImages } = await import("../test/images/tier.js");
-  if (noImages) {
-    lines.push(`image tier: skipped: ${noImages}`);
-    console.log(`\n== image tier: skipped: ${noImages} ==`);
-  } else add("image tier", runTier("image tier: the built OCI images run from their own layers", ["--config", "vitest.images.config.ts"], extra));
+  if (noImages) skip("image tier", noImages);
+  else add("image tier", runTier("image tier: the built OCI images run from their own layers", ["--config", "vitest.images.config.ts"], extra));
 }
 console.log(`\n${lines.join("\n")}`);
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

@@ -8,6 +8,7 @@ import type { Command, Option } from "commander";
 import { POOL_TYPES, RECLAIM_POLICIES, STORAGE_UNIT_KINDS, KADALU_FORMATS } from "../core/pool/types.js";
 import { PLATFORMS, PULL_POLICIES } from "../core/manifests/options.js";
 import { decodeKadaluInfo, INFO_CONFIGMAP } from "../core/info/codec.js";
+import { DOCUMENTED_OPTIONS } from "../core/pool/options.js";
 import type { Deps } from "./deps.js";
 import type { GlobalOptions } from "./flags.js";
 
@@ -38,6 +39,15 @@ const pools: Lookup = async (deps, global) => {
 };
 const nodes: Lookup = async (deps, global) => (await (await deps.connect(global)).listNodeNames()).map((node) => `${node}:`);
 const pvcs: Lookup = async (deps, global) => (await deps.connect(global)).listPvcNames(global.namespace);
+/** The option keys a pool has set, with their values: what option-reset can remove. */
+const setOptions = (pool: string): Lookup => async (deps, global) =>
+  ((await (await deps.connect(global)).getPool(global.namespace, pool))?.spec.options ?? []).map((option): Candidate => [option.key, option.value]);
+
+/** option-set POOL KEY VALUE ...: documented keys, then on/off; option-reset POOL KEY ...: the keys set. */
+function optionWords(command: string, pool: string, typed: number): Candidate[] | Lookup {
+  if (command === "option-reset") return setOptions(pool);
+  return typed % 2 === 0 ? [...DOCUMENTED_OPTIONS] : ["on", "off"];
+}
 
 /** Values of flags that take one, by flag name (the command decides where the same name differs). */
 function flagValues(command: string, flag: string): Candidate[] | Lookup | undefined {
@@ -105,6 +115,10 @@ export async function complete(program: Command, words: string[], deps: Deps): P
     candidates = program.commands.filter((command) => !command.name().startsWith("__")).map((command) => [command.name(), command.summary() || command.description()]);
   } else if (POOL_NAME_COMMANDS.includes(sub.name()) && positionals(words.slice(words.indexOf(sub.name()) + 1, -1), options).length === 0) {
     candidates = (await withTimeout(pools(deps, global))) ?? [];
+  } else if (sub.name() === "option-set" || sub.name() === "option-reset") {
+    const [pool, ...typed] = positionals(words.slice(words.indexOf(sub.name()) + 1, -1), options);
+    const values = optionWords(sub.name(), pool!, typed.length);
+    candidates = typeof values === "function" ? (await withTimeout(values(deps, global))) ?? [] : values;
   } else if (sub.name() === "completion") {
     candidates = ["bash", "zsh", "fish"];
   }
@@ -140,9 +154,35 @@ complete -c kubectl-kadalu -f -a '(__kubectl_kadalu_complete)'
 }
 complete -F _kubectl_kadalu kubectl-kadalu`;
   if (shell === "bash") return `# kubectl-kadalu completion for bash: source <(kubectl-kadalu completion bash)\n${body}\n`;
+  // zsh's own completion (bash's script through bashcompinit fails: zsh reads \${a[@]:1:N} as modifiers).
+  // Colons in candidates are escaped: _describe splits a candidate from its description at the first one.
   return `#compdef kubectl-kadalu
-# kubectl-kadalu completion for zsh: source <(kubectl-kadalu completion zsh)
-autoload -U +X bashcompinit && bashcompinit
-${body}
+# kubectl-kadalu completion for zsh: source <(kubectl-kadalu completion zsh), or save it as _kubectl-kadalu in $fpath
+_kubectl_kadalu() {
+    local out directive line
+    local -a lines candidates
+    out=$(${run} "\${(@)words[2,CURRENT]}" 2>/dev/null) || return 1
+    lines=("\${(@f)out}")
+    directive=\${lines[-1]#:}
+    for line in "\${(@)lines[1,-2]}"; do
+        if [[ $line == *$'\\t'* ]]; then
+            candidates+=("\${\${line%%$'\\t'*}//:/\\\\:}:\${line#*$'\\t'}")
+        else
+            candidates+=("\${line//:/\\\\:}")
+        fi
+    done
+    if (( \${#candidates} > 0 )); then
+        if (( (directive & 2) != 0 )); then _describe kubectl-kadalu candidates -S ''; else _describe kubectl-kadalu candidates; fi
+    elif (( (directive & 4) == 0 )); then
+        _files
+    fi
+}
+if [[ "\${funcstack[1]}" == "_kubectl-kadalu" ]]; then
+    _kubectl_kadalu "$@"
+else
+    # compdef comes with zsh's completion system: start it if the shell has not.
+    (( \${+functions[compdef]} )) || { autoload -Uz compinit && compinit; }
+    compdef _kubectl_kadalu kubectl-kadalu
+fi
 `;
 }

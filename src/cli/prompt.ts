@@ -1,13 +1,23 @@
 /** Confirmation prompts: only with a person at the terminal, always on stderr. */
-import { UsageError } from "../core/errors.js";
+import { AlreadyReported, UsageError } from "../core/errors.js";
 import type { IOStreams } from "./io.js";
 
 export type Confirm = (question: string) => Promise<boolean>;
 
+/** The shell's code for a process ended by Ctrl-C (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
 export function terminalConfirm(io: IOStreams): Confirm {
   return async (question: string): Promise<boolean> => {
-    const { default: confirm } = await import("@inquirer/confirm");
-    return confirm({ message: question, default: false }, { input: io.in, output: io.err as NodeJS.WritableStream });
+    const { confirmPrompt } = await import("./prompt-library.js");
+    try {
+      return await confirmPrompt({ message: question, default: false }, { input: io.in, output: io.err as NodeJS.WritableStream });
+    } catch (error) {
+      // Ctrl-C in the prompt's raw mode is a key, not a signal: the library ends the prompt with this error.
+      if ((error as Error).name !== "ExitPromptError") throw error;
+      io.err.write("interrupted: nothing was changed\n");
+      throw new AlreadyReported(EXIT_INTERRUPTED);
+    }
   };
 }
 

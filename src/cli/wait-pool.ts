@@ -15,6 +15,8 @@ export interface WaitOptions {
   /** Decides from the latest pool (undefined once it is gone) whether waiting is over; may look further. */
   judge: (pool: KadaluStorage | undefined) => WaitVerdict | Promise<WaitVerdict>;
   progress: Progress;
+  /** Ends the wait early with the error it resolves to (Ctrl-C). */
+  stop?: Promise<Error>;
 }
 
 export async function waitForPool(kube: Kube, options: WaitOptions): Promise<string> {
@@ -67,6 +69,7 @@ export async function waitForPool(kube: Kube, options: WaitOptions): Promise<str
         finish(error as Error);
       }
     };
+    void options.stop?.then((error) => finish(error));
     void follow();
   });
 }

@@ -72,6 +72,7 @@ const PLACEHOLDERS: Record<string, string> = {
 
 /** A `${...}` of the sources, or a `{{ $labels.x }}` of the alerts, becomes a sample of what it holds. */
 function sampleFor(expression: string): string {
+  if (/flag$/i.test(expression)) return " -n storage"; // a whole flag, space included
   if (/namespace|\bns\b/i.test(expression)) return "kadalu";
   if (/container/i.test(expression)) return "kadalu-provisioner";
   if (/pod/i.test(expression)) return "kadalu-csi-provisioner-0";

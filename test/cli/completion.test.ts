@@ -39,6 +39,12 @@ describe("__complete", () => {
     expect(await lines("completion", "")).toEqual(["bash", "zsh", "fish", ":4"]);
   });
 
+  it("completes option-set keys (the documented set), then on or off", async () => {
+    expect(await lines("option-set", "pool1", "performance.re")).toEqual(["performance.read-ahead", "performance.readdir-ahead", ":4"]);
+    expect(await lines("option-set", "pool1", "performance.read-ahead", "o")).toEqual(["on", "off", ":4"]);
+    expect(await lines("option-set", "pool1", "performance.read-ahead", "on", "performance.io")).toEqual(["performance.io-cache", ":4"]);
+  });
+
   it("gives nothing, quickly, when the cluster does not answer", async () => {
     const started = Date.now();
     expect(await lines("storage-remove", "--kubeconfig", "/nonexistent", "")).toEqual([":4"]);
@@ -68,6 +74,12 @@ describe("__complete against a cluster", () => {
     }
     expect(await lines("storage-add", "p3", ...kc, "--device", "ku")).toEqual(["kube1:", "kube2:", "kube3:", ":6"]);
     expect(await lines("storage-add", "p3", ...kc, "--pvc", "")).toEqual(["brick-a", ":4"]);
+  });
+
+  it("completes option-reset keys from the options the pool has set", async () => {
+    cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }], options: [{ key: "performance.io-cache", value: "on" }, { key: "cluster.quorum-type", value: "auto" }] } });
+    expect(await lines("option-reset", "--kubeconfig", cluster.kubeconfig, "pool1", "")).toEqual(["performance.io-cache\ton", "cluster.quorum-type\tauto", ":4"]);
+    expect(await lines("option-reset", "--kubeconfig", cluster.kubeconfig, "pool9", "")).toEqual([":4"]);
   });
 
   it("works through kubectl_complete-kadalu, as kubectl runs it", async () => {

@@ -329,7 +329,7 @@ describe("storage-list tells each pool's state", () => {
     expect((await list("pool2", "--name", "pool2", "--no-headers")).stdout).toBe(positional.stdout);
     cluster.server.clearRequests();
     const both = await list("pool1", "--name", "pool2");
-    expect(both.stderr).toBe('error: two pools given: "pool1" and --name "pool2"; give one (kubectl kadalu storage-list pool1)\n');
+    expect(both.stderr).toBe('error: two pools given ("pool1" and "pool2"); name one, as the POOL argument or with --pool\n');
     expect(both.code).toBe(2);
     const bad = await list("../pool1");
     expect(bad.stderr).toMatch(/^error: pool name "\.\.\/pool1" .+\n$/);

@@ -57,8 +57,8 @@ export async function run(name: string, raw: RawOptions, deps: Deps): Promise<vo
   const total = found.reduce((sum, pv) => sum + pv.size, 0);
   // With -o the one document comes last: what was removed (or, in a dry run, would be).
   const document = (archivedPVs: Archived[], removed: boolean): string => formatObject({ pool: name, removed, archivedPVs }, raw.output!);
-  if (raw.output) io.err.write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
-  else io.out.write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
+  // A dry run's list is its data (stdout) unless -o asks for a document; otherwise it is the prompt's preview (stderr).
+  (raw.dryRun && !raw.output ? io.out : io.err).write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
   if (raw.dryRun) {
     if (raw.output) io.out.write(document(found, false));
     io.err.write(`dry run: ${found.length} archived PV${found.length === 1 ? "" : "s"} (${formatBytes(total)}) would be removed; nothing was changed\n`);

@@ -1,6 +1,6 @@
 /** `storage-add NAME`: flags or gluster-style layout -> a validated `KadaluStorage`, previewed, confirmed, created. */
 import { Command, Option } from "commander";
-import { ClusterError, UsageError } from "../../core/errors.js";
+import { AlreadyReported, ClusterError, UsageError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal } from "../../core/info/codec.js";
 import { planStorageAdd, type StorageAddInput, type UnitArgument } from "../../core/pool/build.js";
@@ -11,12 +11,13 @@ import {
 import type { Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
 import {
-  addDryRunFlag, addObjectOutputFlag, addWaitFlags, addYesFlag, collect, dryRunOf, intArg,
+  addDryRunFlag, addObjectOutputFlag, addWaitFlags, addYesFlag, collect, dryRunOf, intArg, DEFAULT_NAMESPACE,
   type DryRun, type GlobalOptions,
 } from "../flags.js";
 import { formatObject, toYaml, type ObjectFormat } from "../io.js";
-import { confirmOrRefuse } from "../prompt.js";
+import { confirmOrRefuse, EXIT_INTERRUPTED } from "../prompt.js";
 import { notYetUsable } from "../pools/usable.js";
+import { untilInterrupted } from "../watch.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
 
 interface RawOptions extends GlobalOptions {
@@ -160,10 +161,8 @@ export async function run(options: StorageAddOptions, deps: Deps): Promise<void>
   }
   const kube = await deps.connect(options.global);
   if (pool.spec.storage.length > 0) await checkPlacement(kube, pool);
-  if (!options.output) {
-    io.err.write(`Storage pool to create in namespace "${pool.metadata.namespace}":\n`);
-    io.out.write(toYaml(pool));
-  }
+  // The preview goes to stderr with the prompt: a script reading stdout gets only what was created.
+  if (!options.output) io.err.write(`Storage pool to create in namespace "${pool.metadata.namespace}":\n${toYaml(pool)}`);
   if (options.dryRun === "none" && !(await confirmOrRefuse("Create this storage pool?", { yes: options.yes, io, confirm: deps.confirm }))) {
     io.err.write("cancelled: nothing was created\n");
     return;
@@ -172,9 +171,25 @@ export async function run(options: StorageAddOptions, deps: Deps): Promise<void>
   if (options.output) io.out.write(formatObject(created, options.output));
   else io.out.write(`kadalustorage.kadalu-operator.storage/${pool.metadata.name} created${options.dryRun === "server" ? " (server dry run)" : ""}\n`);
   if (!options.wait || options.dryRun === "server") return;
-  await waitWithProgress(kube, io, `waiting for pool "${pool.metadata.name}" to be ready`, {
-    namespace: pool.metadata.namespace!, name: pool.metadata.name, timeoutMs: options.timeoutMs, judge: readiness(pool.metadata.name),
-  });
+  const interrupt = untilInterrupted();
+  try {
+    await waitWithProgress(kube, io, `waiting for pool "${pool.metadata.name}" to be ready`, {
+      namespace: pool.metadata.namespace!, name: pool.metadata.name, timeoutMs: options.timeoutMs, judge: readiness(pool.metadata.name),
+      stop: interrupt.asked.then(() => new AlreadyReported(EXIT_INTERRUPTED)),
+    });
+  } catch (error) {
+    // Written once the spinner has cleared its line.
+    if (interrupt.requested) io.err.write(`${waitInterrupted(pool.metadata.name, pool.metadata.namespace!)}\n`);
+    throw error;
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+/** Ctrl-C ends the wait, not the pool: say what exists now, and how to follow it or take it back. */
+export function waitInterrupted(name: string, namespace: string): string {
+  const namespaceFlag = namespace === DEFAULT_NAMESPACE ? "" : ` -n ${namespace}`;
+  return `interrupted: storage pool "${name}" was created and the operator goes on setting it up; follow it with: kubectl kadalu storage-list ${name} --watch${namespaceFlag}; remove it with: kubectl kadalu storage-remove ${name}${namespaceFlag}`;
 }
 
 /** Each --device, --path and --pvc value, also appended to one list: their interleaved order makes the groups. */

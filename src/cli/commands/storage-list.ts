@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { AlreadyReported, EXIT_RUNTIME, UsageError } from "../../core/errors.js";
 import { dns1123LabelError } from "../../core/naming.js";
 import type { Deps } from "../deps.js";
-import type { GlobalOptions } from "../flags.js";
+import { addPoolSelector, selectedPool, type GlobalOptions } from "../flags.js";
 import { formatObject } from "../io.js";
 import { poolDetail, poolDocument, poolTable } from "../pools/print.js";
 import { collectPoolReport, type PoolListReport } from "../pools/report.js";
@@ -14,6 +14,7 @@ type ListFormat = (typeof LIST_FORMATS)[number];
 
 interface RawOptions extends GlobalOptions {
   name?: string;
+  pool?: string;
   detail?: boolean;
   status?: boolean;
   output?: ListFormat;
@@ -33,10 +34,7 @@ export interface StorageListOptions {
 
 export function complete(raw: RawOptions, pool?: string): StorageListOptions {
   const output = raw.output ?? "table";
-  if (pool !== undefined && raw.name !== undefined && pool !== raw.name) {
-    throw new UsageError(`two pools given: "${pool}" and --name "${raw.name}"; give one (kubectl kadalu storage-list ${pool})`);
-  }
-  const name = pool ?? raw.name;
+  const name = selectedPool(pool, raw);
   const problem = name === undefined ? undefined : dns1123LabelError(name);
   if (problem) throw new UsageError(`pool name "${name}" ${problem}`);
   if (raw.watch && (raw.output || raw.detail || raw.status)) {
@@ -79,13 +77,12 @@ export async function run(options: StorageListOptions, deps: Deps): Promise<void
 export function storageListCommand(deps: Deps): Command {
   const command = new Command("storage-list")
     .description("List storage pools with their storage units, and with --status how full they are")
-    .argument("[pool]", "show only this pool")
-    .option("--name <pool>", "show only this pool (as the argument does)")
     .option("--detail", "describe each pool: volume id, options, storage units with their server pods")
     .option("--status", "add capacity and provisioned size from each pool's stat.db (one exec in the CSI provisioner)")
     .addOption(new Option("-o, --output <format>", "table, wide, json or yaml").choices(LIST_FORMATS))
     .option("--no-headers", "print tables without headers")
     .option("-w, --watch", "redraw when a pool's status changes (one watch, no exec; a utilisation bar per pool on a terminal, a line per change elsewhere) until Ctrl-C");
+  addPoolSelector(command, true);
   command.addHelpText("after", `
 Examples:
   kubectl kadalu storage-list

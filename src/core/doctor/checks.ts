@@ -196,7 +196,7 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
     const severity: Severity = percent >= thresholds.criticalPercent ? "critical" : percent >= thresholds.warnPercent ? "warning" : "ok";
     findings.push({
       severity, check: "capacity", where, message: `${percent.toFixed(1)}% provisioned (${usage.pvCount} PVs)`,
-      ...(severity === "ok" ? {} : { next: info && !isExternal(info) ? growAdvice(info, pool.metadata.namespace ?? ns) : kadalu(ns, `storage-list --name ${name} --status`) }),
+      ...(severity === "ok" ? {} : { next: info && !isExternal(info) ? growAdvice(info, pool.metadata.namespace ?? ns) : kadalu(ns, `storage-list ${name} --status`) }),
     });
   }
   const heals = s.heals.get(name);

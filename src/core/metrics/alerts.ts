@@ -31,7 +31,7 @@ function full(alert: string, expr: string, percent: number, severity: "warning" 
     alert, expr: `(${expr}) * 100 >= ${percent}`, for: "5m", labels: { severity },
     annotations: {
       summary: `Kadalu pool ${pool} is ${percent}% ${what}`,
-      description: `Pool ${pool} is {{ $value | printf "%.0f" }}% ${what}. Free space, or grow it: append a storage unit (a whole replica or disperse group) to its spec.storage with kubectl -n ${namespace} edit kds ${pool}; see it with kubectl kadalu storage-list --name ${pool} --status.`,
+      description: `Pool ${pool} is {{ $value | printf "%.0f" }}% ${what}. Free space, or grow it: append a storage unit (a whole replica or disperse group) to its spec.storage with kubectl -n ${namespace} edit kds ${pool}; see it with kubectl kadalu storage-list ${pool} --status.`,
     },
   };
 }

@@ -1,0 +1,88 @@
+/** The five commands that ask before they change anything: how to set each up, ask it, and see its change. */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { pvPath } from "../../src/core/pv-layout.js";
+import { runCli } from "../helpers/cli.js";
+import type { TestCluster } from "../helpers/cluster.js";
+import { seedKadaluInfo, seedProvisioner, writeUpstreamStatDb } from "../helpers/pools.js";
+
+const API = "kadalu-operator.storage/v1alpha1";
+const ARCHIVED = "archived-pvc-7";
+
+export interface PromptPath {
+  args: string[];
+  question: string;
+  setup(cluster: TestCluster): Promise<void> | void;
+  /** Whether the command's change was made. */
+  changed(cluster: TestCluster): boolean;
+  cancelled: string;
+  done: string;
+  /** Part of what it shows before asking, if it shows anything. */
+  preview?: string;
+}
+
+const seedPool = (cluster: TestCluster, options: { key: string; value: string }[] = []): void => {
+  cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/data/pool1" }], ...(options.length ? { options } : {}) } });
+};
+const pool = (cluster: TestCluster, name: string) => cluster.server.get(API, "KadaluStorage", "kadalu", name) as { spec: { options?: unknown[] } } | undefined;
+const archivedDir = (cluster: TestCluster): string => join(cluster.dir, "provisioner/mnt/pool1", pvPath("subvol", "pvc-7").split("/").slice(0, 3).join("/"), ARCHIVED);
+
+export const PATHS: Record<string, PromptPath> = {
+  "storage-add": {
+    args: ["storage-add", "pool2", "--path", "kube1:/data/pool2"],
+    question: "Create this storage pool?",
+    setup: () => undefined,
+    changed: (cluster) => pool(cluster, "pool2") !== undefined,
+    cancelled: "cancelled: nothing was created",
+    done: "kadalustorage.kadalu-operator.storage/pool2 created",
+    preview: 'Storage pool to create in namespace "kadalu":\napiVersion: kadalu-operator.storage/v1alpha1\nkind: KadaluStorage\n',
+  },
+  "storage-remove": {
+    args: ["storage-remove", "pool1"],
+    question: 'Remove storage pool "pool1"?',
+    setup: (cluster) => seedPool(cluster),
+    changed: (cluster) => pool(cluster, "pool1") === undefined,
+    cancelled: "cancelled: nothing was removed",
+    done: "kadalustorage.kadalu-operator.storage/pool1 deleted",
+  },
+  "option-reset": {
+    args: ["option-reset", "pool1", "--all"],
+    question: 'Remove all 1 options of pool "pool1"?',
+    setup: (cluster) => seedPool(cluster, [{ key: "performance.quick-read", value: "on" }]),
+    changed: (cluster) => (pool(cluster, "pool1")?.spec.options ?? []).length === 0,
+    cancelled: "cancelled: nothing was changed",
+    done: 'pool "pool1" has 0 options',
+  },
+  "remove-archived-pv": {
+    args: ["remove-archived-pv", "pool1"],
+    question: "Delete the data of these 1 archived PVs for good?",
+    setup(cluster) {
+      const root = join(cluster.dir, "provisioner");
+      seedKadaluInfo(cluster.server, { "pool1.info": JSON.stringify({ namespace: "kadalu", volname: "pool1", volume_id: "v", type: "Replica1", pvReclaimPolicy: "archive", bricks: [] }) });
+      seedProvisioner(cluster.server, root);
+      writeUpstreamStatDb(root, "pool1", 100 * 1024 ** 3, [["pvc-7", 1024 ** 3]]);
+      const prefix = pvPath("subvol", "pvc-7").split("/").slice(0, 3).join("/");
+      mkdirSync(archivedDir(cluster), { recursive: true });
+      mkdirSync(join(root, "mnt/pool1/info", prefix), { recursive: true });
+      writeFileSync(join(root, "mnt/pool1/info", prefix, `${ARCHIVED}.json`), `{"size": ${1024 ** 3}, "path_prefix": "${prefix}"}`);
+    },
+    changed: (cluster) => !existsSync(archivedDir(cluster)),
+    cancelled: "cancelled: nothing was removed",
+    done: 'removed 1 archived PV from pool "pool1", freeing 1.0 GiB',
+    preview: ARCHIVED,
+  },
+  uninstall: {
+    args: ["uninstall"],
+    question: 'Uninstall Kadalu from namespace "kadalu"',
+    async setup(cluster) {
+      expect((await runCli(["install", "--no-wait", "--kubeconfig", cluster.kubeconfig])).code).toBe(0);
+    },
+    changed: (cluster) => cluster.server.get("apps/v1", "Deployment", "kadalu", "operator") === undefined,
+    cancelled: "cancelled: nothing was deleted",
+    done: 'Kadalu uninstalled from namespace "kadalu"',
+  },
+};
+
+/** Writes other than an exec (reading through a pod, as remove-archived-pv lists, is a create of pods/exec). */
+export const changes = (cluster: TestCluster): string[] => cluster.server.writes().filter((record) => record.subresource !== "exec").map((record) => `${record.verb} ${record.resource}`);
