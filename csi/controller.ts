@@ -3,7 +3,7 @@
  * with space reserved in memory as each create is admitted, with upstream's capacity rule (a PV fits below 90% of a pool's free space).
  */
 import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
-import { ARCHIVED_PREFIX, volumeNameError, type PvType } from "../src/core/pv-layout.js";
+import { ARCHIVED_PREFIX, claimFromParameters, volumeNameError, type PvType } from "../src/core/pv-layout.js";
 import { fitsInPool } from "../src/core/stats/usage.js";
 import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { formatBytes } from "../src/core/units.js";
@@ -115,8 +115,10 @@ export function controllerService(driver: Driver) {
     if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {
       throw grpcError(Status.OUT_OF_RANGE, `a virtblock PV holds an XFS filesystem, which needs at least ${formatBytes(VIRTBLOCK_MIN_BYTES)}; ${formatBytes(size)} was asked`);
     }
+    // The claim goes into the metadata's one write (archiving keeps the file, so storage-list can name it later).
+    const claim = claimFromParameters(parameters);
     const make = async (pool: PoolInfo, store: PoolStore, bytes: number, options: { metadataComplete?: boolean; exclusive?: boolean } = {}): Promise<VolumeRecord> => {
-      const record = pvtype === "subvol" ? await store.create(name, bytes, options) : await store.createBlock(name, bytes, pvtype, options);
+      const record = pvtype === "subvol" ? await store.create(name, bytes, { ...options, claim }) : await store.createBlock(name, bytes, pvtype, { ...options, claim });
       await externalQuota(pool, record);
       return record;
     };

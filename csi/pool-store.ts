@@ -16,7 +16,7 @@
 import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvType } from "../src/core/pv-layout.js";
+import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvClaim, type PvType } from "../src/core/pv-layout.js";
 import { STAT_DB_FILE } from "../src/statdb/stat-db.js";
 import { grpcError, Status } from "./grpc-error.js";
 import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
@@ -30,6 +30,8 @@ export interface VolumeRecord {
   /** Relative to the pool root: `subvol/ab/cd/<name>` (a directory), or upstream's `virtblock/...` and `rawblock/...` (a file). */
   path: string;
   pvtype: PvType;
+  /** The claim it was created for, where the create named one (kept in its metadata, so archiving keeps it). */
+  claim?: PvClaim;
 }
 
 /** A volume's name, type and path, as a delete needs them. */
@@ -191,7 +193,7 @@ export class PoolStore {
       if (options.incomplete === "missing") return undefined;
       throw grpcError(Status.INTERNAL, `metadata of volume ${name} in pool ${this.pool} is unreadable`);
     }
-    return { name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}`, pvtype };
+    return { name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}`, pvtype, ...(metadata.claim ? { claim: metadata.claim } : {}) };
   }
 
   /** The block PV types whose metadata tree exists in this pool (re-read every few seconds: one round trip each). */
@@ -236,16 +238,16 @@ export class PoolStore {
    * Creates (or completes) the volume. The caller decides that it fits and calls this in the same turn
    * of the event loop, so the row (counted at once) reserves the space before any other create looks.
    */
-  async create(name: string, size: number, options: { metadataComplete?: boolean; exclusive?: boolean } = {}): Promise<VolumeRecord> {
+  async create(name: string, size: number, options: { metadataComplete?: boolean; exclusive?: boolean; claim?: PvClaim } = {}): Promise<VolumeRecord> {
     const path = `${pvPrefix("subvol", name)}/${name}`;
     const dir = this.inside(path);
     // A repeat of a create whose metadata is whole (it may have been acknowledged): that file is never rewritten.
-    const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, options.exclusive ? "exclusive" : "create");
+    const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, options.exclusive ? "exclusive" : "create", "subvol", options.claim);
     const directory = this.ensureDir(pvPrefix("subvol", name)).then(() => tolerating("EEXIST", mkdir(dir)));
     // Exclusive: the quota waits until the metadata file is this call's, so an existing volume's is never touched.
     const quota = Promise.all([directory, options.exclusive ? metadata : undefined]).then(() => setQuota(dir, size, this.log));
     await this.durable(this.ledger().upsertPv(name, size, Promise.all([quota, metadata])), metadata);
-    return { name, pool: this.pool, size, path, pvtype: "subvol" };
+    return { name, pool: this.pool, size, path, pvtype: "subvol", ...(options.claim ? { claim: options.claim } : {}) };
   }
 
   /**
@@ -262,21 +264,21 @@ export class PoolStore {
    * Creates (or completes) a block PV in upstream's layout: the sparse file (formatted as XFS for
    * virtblock) and its metadata side by side, then the row, as `create` does for a directory.
    */
-  async createBlock(name: string, size: number, pvtype: "virtblock" | "rawblock", options: { metadataComplete?: boolean } = {}): Promise<VolumeRecord> {
+  async createBlock(name: string, size: number, pvtype: "virtblock" | "rawblock", options: { metadataComplete?: boolean; claim?: PvClaim } = {}): Promise<VolumeRecord> {
     const prefix = pvPrefix(pvtype, name);
     const path = `${prefix}/${name}`;
     // From now on this pool holds PVs of this type: lookups must go there.
     if (this.blockTypes && !this.blockTypes.types.includes(pvtype)) this.blockTypes = undefined;
     const file = this.ensureDir(prefix).then(() => createBlockFile(this.inside(path), size, pvtype === "virtblock"));
-    const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, "create", pvtype);
+    const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, "create", pvtype, options.claim);
     await this.durable(this.ledger().upsertPv(name, size, Promise.all([file, metadata])), metadata);
-    return { name, pool: this.pool, size, path, pvtype };
+    return { name, pool: this.pool, size, path, pvtype, ...(options.claim ? { claim: options.claim } : {}) };
   }
 
-  /** A directory's quota, or a block PV's file, grows; then its metadata and row. */
+  /** A directory's quota, or a block PV's file, grows; then its metadata (the claim `record` was read with kept) and row. */
   async expand(record: VolumeRecord, size: number): Promise<VolumeRecord> {
     const grown = record.pvtype === "subvol" ? setQuota(this.inside(record.path), size, this.log) : growBlockFile(this.inside(record.path), size);
-    const metadata = this.openMetadata(record.name, size, "replace", record.pvtype);
+    const metadata = this.openMetadata(record.name, size, "replace", record.pvtype, record.claim);
     await this.durable(this.ledger().upsertPv(record.name, size, Promise.all([grown, metadata])), metadata);
     return { ...record, size };
   }
@@ -327,13 +329,13 @@ export class PoolStore {
    * torn one is an unfinished create, redone by the retry; `exclusive` fails with EEXIST where one is);
    * a replaced one goes through a temp file and a rename (`finish`), after the sync.
    */
-  private async openMetadata(name: string, size: number, mode: "create" | "exclusive" | "replace", pvtype: PvType = "subvol"): Promise<WrittenMetadata> {
+  private async openMetadata(name: string, size: number, mode: "create" | "exclusive" | "replace", pvtype: PvType = "subvol", claim?: PvClaim): Promise<WrittenMetadata> {
     const file = this.metadataFile(name, pvtype);
     await this.ensureDir(`info/${pvPrefix(pvtype, name)}`);
     const target = mode === "replace" ? `${file}.${process.pid}.tmp` : file;
     const handle = await open(target, mode === "exclusive" ? "wx" : "w", 0o644);
     try {
-      await handle.writeFile(encodePvMetadata(size, pvPrefix(pvtype, name)));
+      await handle.writeFile(encodePvMetadata(size, pvPrefix(pvtype, name), claim));
     } catch (error) {
       await handle.close();
       throw error;

@@ -4,6 +4,7 @@
  * become paths.
  */
 import { pythonJsonDumps } from "./info/python-json.js";
+import { dns1123LabelError, dns1123SubdomainError } from "./naming.js";
 import { xxh64Hex } from "./xxh64.js";
 
 export const PV_TYPES = ["subvol", "virtblock", "rawblock"] as const;
@@ -28,16 +29,48 @@ export function pvPrefix(pvtype: PvType, name: string): string {
 export const pvPath = (pvtype: PvType, name: string): string => `${pvPrefix(pvtype, name)}/${name}`;
 export const pvMetadataPath = (pvtype: PvType, name: string): string => `info/${pvPrefix(pvtype, name)}/${name}.json`;
 
-/** The metadata file's text, as upstream writes it: `{"size": <bytes>, "path_prefix": "<prefix>"}`. */
-export function encodePvMetadata(size: number, pathPrefix: string): string {
-  return pythonJsonDumps({ size, path_prefix: pathPrefix });
+/** The claim a PV was made for, as the provisioner names it in CreateVolume (`--extra-create-metadata`). */
+export interface PvClaim {
+  namespace: string;
+  name: string;
 }
 
-export function decodePvMetadata(text: string): { size: number; pathPrefix: string } | undefined {
+export interface PvMetadata {
+  size: number;
+  pathPrefix: string;
+  /** Absent for upstream's files and creates without the provisioner's extra parameters. */
+  claim?: PvClaim;
+}
+
+export const PVC_NAME_PARAMETER = "csi.storage.k8s.io/pvc/name";
+export const PVC_NAMESPACE_PARAMETER = "csi.storage.k8s.io/pvc/namespace";
+
+/** Only names Kubernetes could have given: the claim is printed later, so nothing else is recorded or believed. */
+function validClaim(namespace: unknown, name: unknown): PvClaim | undefined {
+  if (typeof namespace !== "string" || typeof name !== "string") return undefined;
+  if (dns1123LabelError(namespace) || dns1123SubdomainError(name)) return undefined;
+  return { namespace, name };
+}
+
+/** The claim from CreateVolume's parameters, undefined when they do not name one. */
+export function claimFromParameters(parameters: Record<string, string>): PvClaim | undefined {
+  return validClaim(parameters[PVC_NAMESPACE_PARAMETER], parameters[PVC_NAME_PARAMETER]);
+}
+
+/**
+ * The metadata file's text, as upstream writes it: `{"size": <bytes>, "path_prefix": "<prefix>"}`; with a
+ * claim, `"pvc_name"` and `"pvc_namespace"` follow (upstream reads keys by name, so extra keys are harmless).
+ */
+export function encodePvMetadata(size: number, pathPrefix: string, claim?: PvClaim): string {
+  return pythonJsonDumps({ size, path_prefix: pathPrefix, pvc_name: claim?.name, pvc_namespace: claim?.namespace });
+}
+
+export function decodePvMetadata(text: string): PvMetadata | undefined {
   try {
-    const value = JSON.parse(text) as { size?: unknown; path_prefix?: unknown };
+    const value = JSON.parse(text) as { size?: unknown; path_prefix?: unknown; pvc_name?: unknown; pvc_namespace?: unknown };
     if (typeof value.size !== "number" || typeof value.path_prefix !== "string") return undefined;
-    return { size: value.size, pathPrefix: value.path_prefix };
+    const claim = validClaim(value.pvc_namespace, value.pvc_name);
+    return claim ? { size: value.size, pathPrefix: value.path_prefix, claim } : { size: value.size, pathPrefix: value.path_prefix };
   } catch {
     return undefined;
   }

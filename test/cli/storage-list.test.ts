@@ -358,19 +358,20 @@ describe("storage-list tells each pool's state", () => {
     expect(later.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive\s+10\.0 GiB\s+0 B\s+0\.0%\s+0\s+0\s+-\s+-\s+-\s+\d+s\s+-\n/);
   });
 
-  it("counts archived PVs apart from live ones and names the PV each was, from the same one exec", async () => {
+  it("counts archived PVs apart from live ones and names the PV and claim each was, from the same one exec", async () => {
     seedKadaluInfo(cluster.server, { "pool2.info": replica1Info("pool2") });
     seedPool("pool2", { state: "ready" }, { pvReclaimPolicy: "archive" });
     seedProvisioner(cluster.server, podRoot);
     // Archiving renames the PV and its metadata in the original name's hash directories; its row stays.
     writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [["pvc-live", GiB], ["pvc-gone-1", 2 * GiB], ["pvc-gone-2", 3 * GiB]]);
-    const metadata = (pv: string, file: string, size: number): void => {
+    const metadata = (pv: string, file: string, size: number, claim?: { namespace: string; name: string }): void => {
       const dir = join(podRoot, "mnt", "pool2", "info", pvPrefix("subvol", pv));
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `${file}.json`), encodePvMetadata(size, pvPrefix("subvol", pv)));
+      writeFileSync(join(dir, `${file}.json`), encodePvMetadata(size, pvPrefix("subvol", pv), claim));
     };
-    metadata("pvc-live", "pvc-live", GiB);
-    metadata("pvc-gone-1", "archived-pvc-gone-1", 2 * GiB);
+    metadata("pvc-live", "pvc-live", GiB, { namespace: "shop", name: "data-web-1" });
+    // The claim was recorded at create time; pvc-gone-2's create did not name one (upstream's file).
+    metadata("pvc-gone-1", "archived-pvc-gone-1", 2 * GiB, { namespace: "shop", name: "data-web-0" });
     metadata("pvc-gone-2", "archived-pvc-gone-2", 3 * GiB);
     cluster.server.clearRequests();
     const result = await list("--status");
@@ -381,14 +382,16 @@ describe("storage-list tells each pool's state", () => {
     expect(detail.stdout).toContain("Usage:           6.0 GiB provisioned of 10.0 GiB (60.0%), 1 PV, 2 archived (5.0 GiB)");
     expect(detail.stdout).toContain([
       "Archived PVs:",
-      "  ARCHIVED PV           WAS PV       SIZE",
-      "  archived-pvc-gone-1   pvc-gone-1   2.0 GiB",
-      "  archived-pvc-gone-2   pvc-gone-2   3.0 GiB",
+      "  ARCHIVED PV           WAS PV       WAS CLAIM         SIZE",
+      "  archived-pvc-gone-1   pvc-gone-1   shop/data-web-0   2.0 GiB",
+      "  archived-pvc-gone-2   pvc-gone-2   -                 3.0 GiB",
     ].join("\n"));
     const json = JSON.parse((await list("pool2", "--status", "-o", "json")).stdout);
-    expect(json.pools[0].usage).toMatchObject({
-      pvCount: 3, livePvCount: 1, archivedPvCount: 2, archivedBytes: 5 * GiB,
-      archived: [{ name: "archived-pvc-gone-1", pv: "pvc-gone-1", sizeBytes: 2 * GiB }, { name: "archived-pvc-gone-2", pv: "pvc-gone-2", sizeBytes: 3 * GiB }],
-    });
+    expect(json.pools[0].usage).toMatchObject({ pvCount: 3, livePvCount: 1, archivedPvCount: 2, archivedBytes: 5 * GiB });
+    expect(json.pools[0].usage.archived).toEqual([
+      { name: "archived-pvc-gone-1", pv: "pvc-gone-1", sizeBytes: 2 * GiB, claim: { namespace: "shop", name: "data-web-0" } },
+      { name: "archived-pvc-gone-2", pv: "pvc-gone-2", sizeBytes: 3 * GiB },
+    ]);
+    expect((await list("pool2", "--status", "-o", "yaml")).stdout).toMatch(/claim:\s+namespace: shop\s+name: data-web-0\n/);
   });
 });

@@ -319,6 +319,22 @@ describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => 
     after.close();
   });
 
+  it("records the claim the provisioner names in the metadata; expansion and archiving keep it", async () => {
+    writeInfo("pool1", "archive");
+    const claimOf = (name: string, namespace: string) => ({ storage_name: "pool1", "csi.storage.k8s.io/pvc/name": name, "csi.storage.k8s.io/pvc/namespace": namespace });
+    await create("pvc-1", GiB, claimOf("data-web-0", "shop"));
+    const file = join(root("pool1"), "info/subvol/d3/d3/pvc-1.json");
+    expect(readFileSync(file, "utf8")).toBe(`{"size": ${GiB}, "path_prefix": "subvol/d3/d3", "pvc_name": "data-web-0", "pvc_namespace": "shop"}`);
+    await client.controller("ControllerExpandVolume", { volume_id: "pvc-1", capacity_range: { required_bytes: 2 * GiB } });
+    expect(readFileSync(file, "utf8")).toBe(`{"size": ${2 * GiB}, "path_prefix": "subvol/d3/d3", "pvc_name": "data-web-0", "pvc_namespace": "shop"}`);
+    await client.controller("DeleteVolume", { volume_id: "pvc-1" });
+    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(join(root("pool1"), "info/subvol/d3/d3/archived-pvc-1.json"), "utf8")).toBe(`{"size": ${2 * GiB}, "path_prefix": "subvol/d3/d3", "pvc_name": "data-web-0", "pvc_namespace": "shop"}`);
+    // A name Kubernetes could not have given (here a terminal escape) is not recorded: upstream's text, unchanged.
+    await create("pvc-2", GiB, claimOf("x\u001b[2J", "shop"));
+    expect(readFileSync(join(root("pool1"), pvMetadataPath("subvol", "pvc-2")), "utf8")).toBe(`{"size": ${GiB}, "path_prefix": "${pvPrefix("subvol", "pvc-2")}"}`);
+  });
+
   it("retains everything with the retain policy", async () => {
     writeInfo("pool1", "retain");
     await create("pvc-1", GiB);

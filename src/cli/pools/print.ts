@@ -84,8 +84,9 @@ export function poolDetail(report: PoolListReport, noHeaders: boolean): string {
     }
     const usage = usageLine(pool);
     if (usage) lines.push(`Usage:           ${usage}`);
-    // The claim that owned an archived PV is gone; its volume's name (pvc-<claim uid>) is what is left of it.
-    if (pool.usage?.archived.length) lines.push("Archived PVs:", ...renderTable(["Archived PV", "Was PV", "Size"], pool.usage.archived.map((pv) => [pv.name, pv.pv, size(pv.sizeBytes)]), { noHeaders }).trimEnd().split("\n").map((line) => `  ${line}`));
+    // The claim that owned an archived PV is gone: its name comes from the PV's metadata, where the create recorded it.
+    const archivedRows = pool.usage?.archived.map((pv) => [pv.name, pv.pv, pv.claim ? `${pv.claim.namespace}/${pv.claim.name}` : "-", size(pv.sizeBytes)]);
+    if (archivedRows?.length) lines.push("Archived PVs:", ...renderTable(["Archived PV", "Was PV", "Was claim", "Size"], archivedRows, { noHeaders }).trimEnd().split("\n").map((line) => `  ${line}`));
     if (pool.external) {
       lines.push(`Gluster hosts:   ${pool.external.hosts.join(", ")}`, `Gluster volume:  ${pool.external.volume}`);
       if (pool.external.options) lines.push(`Mount options:   ${pool.external.options}`);

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dns1123LabelError } from "../../core/naming.js";
-import { ARCHIVED_PREFIX, decodePvMetadata } from "../../core/pv-layout.js";
+import { ARCHIVED_PREFIX, decodePvMetadata, type PvClaim } from "../../core/pv-layout.js";
 import { summarizeUsage, type PoolUsage } from "../../core/stats/usage.js";
 import { readTar, type TarEntry } from "../../core/tar.js";
 import type { Kube } from "../../kube/client.js";
@@ -28,6 +28,8 @@ export interface ArchivedPv {
   /** The PV it was: the claim's volume, pvc-<uid of the claim>. */
   pv: string;
   sizeBytes: number;
+  /** The claim it was created for, where its metadata names one (recorded at create time: the claim is gone now). */
+  claim?: PvClaim;
 }
 
 /** stat.db's numbers, with archived PVs (whose rows stay, their space still taken) counted apart. */
@@ -80,7 +82,8 @@ function archivedIn(pool: string, entries: Map<string, Buffer>): ArchivedPv[] {
   for (const [path, data] of entries) {
     const name = path.split("/").pop()!.replace(/\.json$/, "");
     if (!path.startsWith(`${pool}/info/`) || !path.endsWith(".json") || !name.startsWith(ARCHIVED_PREFIX)) continue;
-    found.push({ name, pv: name.slice(ARCHIVED_PREFIX.length), sizeBytes: decodePvMetadata(data.toString("utf8"))?.size ?? 0 });
+    const metadata = decodePvMetadata(data.toString("utf8"));
+    found.push({ name, pv: name.slice(ARCHIVED_PREFIX.length), sizeBytes: metadata?.size ?? 0, ...(metadata?.claim ? { claim: metadata.claim } : {}) });
   }
   return found.sort((a, b) => a.name.localeCompare(b.name));
 }
