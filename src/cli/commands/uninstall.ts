@@ -6,7 +6,7 @@ import { installPlan, planObjects, type KubeObject } from "../../core/manifests/
 import { MONITORING_API } from "../../core/manifests/monitoring.js";
 import { resolveInstallOptions } from "../../core/manifests/options.js";
 import { INFO_CONFIGMAP } from "../../core/info/codec.js";
-import { KADALU_API_VERSION, KADALU_KIND } from "../../core/pool/types.js";
+import { KADALU_API_VERSION, KADALU_FINALIZER, KADALU_KIND, type KadaluStorage } from "../../core/pool/types.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { AnyObject, Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
@@ -59,6 +59,22 @@ async function existingPools(kube: Kube): Promise<string[]> {
   if (!crd) return [];
   const pools = await kube.listObjects(KADALU_API_VERSION, KADALU_KIND);
   return pools.map((pool) => `${pool.metadata.namespace}/${pool.metadata.name}`);
+}
+
+/**
+ * Lets the pools go with the CRD: the operator, deleted before it, can no longer remove its finalizer,
+ * and without this every pool, the CRD and the namespace would stay Terminating for good.
+ */
+async function releasePools(kube: Kube, io: Deps["io"]): Promise<void> {
+  const crd = await kube.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", KADALU_CRD_NAME);
+  if (!crd) return;
+  for (const pool of (await kube.listObjects(KADALU_API_VERSION, KADALU_KIND)) as unknown as KadaluStorage[]) {
+    const finalizers = pool.metadata.finalizers ?? [];
+    if (!finalizers.includes(KADALU_FINALIZER)) continue;
+    const path = `/apis/${KADALU_API_VERSION}/namespaces/${pool.metadata.namespace}/kadalustorages/${pool.metadata.name}`;
+    await kube.mergePatch(path, { metadata: { finalizers: finalizers.filter((name) => name !== KADALU_FINALIZER), resourceVersion: pool.metadata.resourceVersion } }, `cannot remove the finalizer of kadalustorage "${pool.metadata.name}"`);
+    io.err.write(`kadalustorage/${pool.metadata.name} in ${pool.metadata.namespace}: finalizer removed (the operator is gone)\n`);
+  }
 }
 
 /** Deletes `object`; one whose kind the cluster does not serve (no Prometheus Operator) was never there. */
@@ -140,6 +156,7 @@ export async function run(options: UninstallOptions, deps: Deps): Promise<void> 
   let deleted = 0;
   try {
     for (const object of objects) {
+      if (object.kind === "CustomResourceDefinition") await releasePools(kube, io);
       const existed = await deleteIfServed(kube, object);
       if (existed) deleted += 1;
       renderer.sink({ type: "deleted", object: objectRef(object), existed, dryRun: false });
