@@ -4,6 +4,7 @@
  * in local directories even where GlusterFS could run.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { glusterParts } from "../test/real/components.js";
 import { startSandbox, type Sandbox } from "../test/sandbox/sandbox.js";
@@ -67,7 +68,41 @@ function stopOnSignals(sandbox: Promise<Sandbox>): void {
     void sandbox.then((running) => running.stop()).catch((error: Error) => process.stderr.write(`!! ${error.message}\n`)).finally(() => process.exit(code));
   };
   for (const [signal, code] of Object.entries(codes)) process.on(signal, () => stop(code));
+  // `npm run demo` is npm, sh and tsx above this process; a signal to npm alone ends some of them and orphans the rest.
+  const wrappers = wrapperChain();
   setInterval(() => {
-    if (process.ppid !== parent) stop(129);
+    if (process.ppid !== parent || wrappers.some((wrapper) => startOf(wrapper.pid) !== wrapper.start)) stop(129);
   }, 1000).unref();
+}
+
+/** Fields of /proc/PID/stat after the command name: [0] state, [1] ppid, [19] start time (tells a reused pid apart). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+function startOf(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+/** The ancestors that run this demo (their command line names it), nearest first; never the user's shell. */
+function wrapperChain(): { pid: number; start: string | undefined }[] {
+  const chain: { pid: number; start: string | undefined }[] = [];
+  for (let pid = process.ppid; pid > 1 && chain.length < 5;) {
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      break;
+    }
+    const fields = statFields(pid);
+    if (!cmdline.includes("demo") || !fields) break;
+    chain.push({ pid, start: fields[19] });
+    pid = Number(fields[1]);
+  }
+  return chain;
 }

@@ -4,7 +4,7 @@
  * no process naming the sandbox's directory or mounted from it, no directory, no Gluster log outside it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -24,8 +24,8 @@ interface Demo {
 }
 
 /** Starts `demo.ts --keep` and waits until it says the sandbox keeps running. */
-async function startDemo(args: string[], readyMs: number): Promise<Demo> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--keep", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+async function startDemo(args: string[], readyMs: number, command = [process.execPath, "--import", "tsx", "scripts/demo.ts"]): Promise<Demo> {
+  const child = spawn(command[0]!, [...command.slice(1), "--keep", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
   let output = "";
   child.stdout!.on("data", (chunk) => void (output += chunk));
   child.stderr!.on("data", (chunk) => void (output += chunk));
@@ -47,6 +47,14 @@ function read(path: string): string {
     return readFileSync(path, "utf8");
   } catch {
     return "";
+  }
+}
+
+function cwdOf(pid: string): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
   }
 }
 
@@ -109,3 +117,21 @@ for (const mode of MODES) {
     }, mode.readyMs + 60_000);
   });
 }
+
+describe("`npm run demo -- --keep` when only npm gets SIGTERM", () => {
+  it("the demo notices its wrappers going, stops and leaves nothing (no process runs demo.ts from here)", async () => {
+    const demo = await startDemo(["--no-gluster"], 120_000, ["npm", "run", "--silent", "demo", "--"]);
+    demo.child.kill("SIGTERM");
+    await demo.exited;
+    // This worktree's demo processes (npm, sh, tsx, node): their working directory is the repository.
+    const running = (): string[] => readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((pid) => {
+      const cmdline = read(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+      return /scripts\/demo\.ts|npm run --silent demo/.test(cmdline) && cwdOf(pid) === ROOT.replace(/\/$/, "") ? [`${pid} ${cmdline}`] : [];
+    });
+    const deadline = Date.now() + STOP_BOUND_MS;
+    while (existsSync(demo.dir) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(existsSync(demo.dir)).toBe(false);
+    while (running().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(running()).toEqual([]);
+  }, 150_000);
+});
