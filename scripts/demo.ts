@@ -1,11 +1,13 @@
 /**
  * `npm run demo`: the Kadalu story on a local sandbox, driving the real CLI (and kubectl when present).
- * `npm run demo -- --keep` leaves the sandbox running to try commands by hand.
+ * `npm run demo -- --keep` leaves the sandbox running to try commands by hand; `--no-gluster` keeps pools
+ * in local directories even where GlusterFS could run.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { glusterParts } from "../test/real/components.js";
-import { startSandbox } from "../test/sandbox/sandbox.js";
+import { startSandbox, type Sandbox } from "../test/sandbox/sandbox.js";
 import { runStory } from "../test/sandbox/story.js";
 
 const keep = process.argv.includes("--keep");
@@ -15,8 +17,10 @@ const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8"
 const EXPECTED = [0, 0, 0, ...(kubectl ? [0, 0] : []), 0, 0, ...(kubectl ? [0] : []), 0, 1, ...(kubectl ? [0] : []), 0, 0];
 
 const started = Date.now();
-const gluster = glusterParts();
-const sandbox = await startSandbox(undefined, { gluster: typeof gluster === "string" ? undefined : gluster });
+const gluster = process.argv.includes("--no-gluster") ? "--no-gluster was given" : glusterParts();
+const starting = startSandbox(undefined, { gluster: typeof gluster === "string" ? undefined : gluster });
+stopOnSignals(starting);
+const sandbox = await starting;
 console.log(bold("Kadalu sandbox"));
 console.log(`A Kubernetes API test server at ${sandbox.server.url} with nodes kube1, kube2, kube3. The real operator and`);
 console.log("CSI driver run here when their pods \"start\"; a provisioning loop plays the CSI sidecars.");
@@ -40,10 +44,65 @@ try {
 
 if (keep) {
   const bin = fileURLToPath(new URL("../bin/kubectl-kadalu", import.meta.url));
-  console.log(`\n${bold("The sandbox keeps running.")} In another shell:\n  export KUBECONFIG=${sandbox.kubeconfig}\n  kubectl get kds -A\n  ${bin} install --wait && ${bin} storage-add pool2 --path kube1:/data/pool2 --yes --wait\nStop it with Ctrl-C (everything it made goes with it).`);
-  process.on("SIGINT", () => void sandbox.stop().then(() => process.exit(0)));
+  console.log(`\n${bold("The sandbox keeps running.")} In another shell:\n  export KUBECONFIG=${sandbox.kubeconfig}\n  kubectl get kds -A\n  ${bin} install --wait && ${bin} storage-add pool2 --path kube1:/data/pool2 --yes --wait\nStop it with Ctrl-C, SIGTERM or SIGHUP (everything it made goes with it).`);
 } else {
   await sandbox.stop();
   console.log(`\n${failed ? "The demo did not go as expected." : "Demo finished: every step behaved as expected"} (${((Date.now() - started) / 1000).toFixed(1)} s); the sandbox and its files are gone.`);
   process.exitCode = failed ? 1 : 0;
+}
+
+/**
+ * Ctrl-C, SIGTERM (`timeout`, a process manager) and SIGHUP (a closed terminal) stop the sandbox and
+ * everything it started, within a bound; so does the parent going away (a wrapper killed without passing
+ * the signal on). What a SIGKILL leaves, the next sandbox reaps when it starts.
+ */
+function stopOnSignals(sandbox: Promise<Sandbox>): void {
+  const codes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+  const parent = process.ppid;
+  let stopping = false;
+  const stop = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write("stopping...\n");
+    setTimeout(() => process.exit(code), 10_000);
+    void sandbox.then((running) => running.stop()).catch((error: Error) => process.stderr.write(`!! ${error.message}\n`)).finally(() => process.exit(code));
+  };
+  for (const [signal, code] of Object.entries(codes)) process.on(signal, () => stop(code));
+  // `npm run demo` is npm, sh and tsx above this process; a signal to npm alone ends some of them and orphans the rest.
+  const wrappers = wrapperChain();
+  setInterval(() => {
+    if (process.ppid !== parent || wrappers.some((wrapper) => startOf(wrapper.pid) !== wrapper.start)) stop(129);
+  }, 1000).unref();
+}
+
+/** Fields of /proc/PID/stat after the command name: [0] state, [1] ppid, [19] start time (tells a reused pid apart). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+function startOf(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+/** The ancestors that run this demo (their command line names it), nearest first; never the user's shell. */
+function wrapperChain(): { pid: number; start: string | undefined }[] {
+  const chain: { pid: number; start: string | undefined }[] = [];
+  for (let pid = process.ppid; pid > 1 && chain.length < 5;) {
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      break;
+    }
+    const fields = statFields(pid);
+    if (!cmdline.includes("demo") || !fields) break;
+    chain.push({ pid, start: fields[19] });
+    pid = Number(fields[1]);
+  }
+  return chain;
 }

@@ -182,11 +182,12 @@ describe("uninstall", () => {
     expect(cluster.server.writes()).toEqual([]);
   });
 
-  it("--dry-run lists what would go and deletes nothing", async () => {
+  it("--dry-run lists what would go, only what exists, and deletes nothing", async () => {
     const result = await uninstall("--dry-run");
     expect(result.stderr).toContain("daemonset/kadalu-csi-nodeplugin would be deleted");
-    expect(result.stderr).toContain("servicemonitor/kadalu would be deleted");
-    expect(result.stdout).toBe("dry run: 18 objects would be deleted; nothing was sent\n");
+    // No Prometheus Operator here: install made no ServiceMonitor, so none would be deleted.
+    expect(result.stderr).not.toContain("servicemonitor/kadalu");
+    expect(result.stdout).toBe("dry run: 14 objects would be deleted; nothing was sent\n");
     expect(cluster.server.writes()).toEqual([]);
   });
 

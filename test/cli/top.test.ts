@@ -1,7 +1,8 @@
 /**
  * `top` on the sandbox: the real CLI execs, over the API test server's WebSocket, the real sampling script in
  * each server pod (run here over the real /proc, seeing the pod's own stand-in glusterfsd) and the real
- * `kadalu-csi proc-sample` in the provisioner (seeing a stand-in FUSE client), and shows their rates.
+ * `kadalu-csi proc-sample` in the provisioner (seeing a stand-in FUSE client), and shows their rates. Each
+ * pod sees only this test's processes, as its PID namespace would, whatever other Gluster runs here.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { BIN, runBin, type CliResult } from "../helpers/cli.js";
 import { podProcessesExec, standInProcess } from "../helpers/pod-processes.js";
+import { CSI_IMAGE_PROGRAMS } from "../helpers/pools.js";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.js";
 import { installPool1 } from "../sandbox/pool1.js";
 
@@ -18,6 +20,8 @@ let sandbox: Sandbox;
 let scratch: string;
 const bricks: ChildProcess[] = [];
 let client: ChildProcess;
+/** A client of a pool this cluster does not have (another cluster's, a stale mount): never shown. */
+let foreign: ChildProcess;
 const cli = (...args: string[]): Promise<CliResult> => runBin(args, { KUBECONFIG: sandbox.kubeconfig, NO_COLOR: "1" });
 const failing = new Set<string>();
 
@@ -31,10 +35,12 @@ beforeAll(async () => {
     sandbox.server.onExec("kadalu", pod, "server", async (context) => (failing.has(pod) ? 1 : podProcessesExec(() => [bricks[index]!.pid!])(context)));
   }
   client = standInProcess(scratch, "glusterfs", ["--process-name", "fuse", "--volfile-server=server-pool1-0-0.pool1", "--volfile-id=/pool1", "/mnt/pool1"], "client");
+  foreign = standInProcess(scratch, "glusterfs", ["--process-name", "fuse", "--volfile-server=elsewhere", "--volfile-id=/pool7", "/mnt/pool7"], "foreign");
+  sandbox.server.onExec("kadalu", "kadalu-csi-provisioner-0", "kadalu-provisioner", podProcessesExec(() => [client.pid!, foreign.pid!], CSI_IMAGE_PROGRAMS));
 }, 120_000);
 
 afterAll(async () => {
-  for (const child of [...bricks, client]) child?.kill();
+  for (const child of [...bricks, client, foreign]) child?.kill();
   await sandbox?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -61,6 +67,7 @@ describe("top on the sandbox", () => {
     }
     const clientRow = processes.find((row: any) => row.pid === client.pid);
     expect(clientRow).toMatchObject({ pool: "pool1", pod: "kadalu-csi-provisioner-0", program: "glusterfs", role: "client /mnt/pool1" });
+    expect(processes.map((row: any) => row.pid)).not.toContain(foreign.pid);
     expect(pools).toHaveLength(1);
     expect(pools[0]).toMatchObject({ pool: "pool1", processes: 4 });
     expect(pools[0].writeBytesPerSecond).toBeCloseTo(processes.filter((row: any) => row.pool === "pool1").reduce((sum: number, row: any) => sum + row.writeBytesPerSecond, 0), 3);

@@ -20,9 +20,11 @@ export function onlyProcesses(text: string, pids: Set<number>): string {
   }).join("\n");
 }
 
-export function podProcessesExec(pids: () => number[]): ExecHandler {
+/** `programs` stands local commands in for programs of the pod's image, as localDirExec does. */
+export function podProcessesExec(pids: () => number[], programs: Record<string, string[]> = {}): ExecHandler {
   return (context) => new Promise<number>((resolve) => {
-    const [program, ...args] = context.command;
+    const stand = Object.entries(programs).find(([prefix]) => context.command.join(" ").startsWith(prefix));
+    const [program, ...args] = stand ? [...stand[1], ...context.command.slice(stand[0].split(" ").length)] : context.command;
     const child = spawn(program!, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));

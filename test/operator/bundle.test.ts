@@ -37,7 +37,7 @@ describe("the bundled operator binary", () => {
   it("watches, writes kadalu-info and reports a pool's status; a second pool is seen through the same watch", async () => {
     cluster = await startCluster();
     let output = "";
-    operator = spawn(process.execPath, [BIN, "--kubeconfig", cluster.kubeconfig, "--health-port", String(await freePort())], {
+    operator = spawn(process.execPath, [BIN, "--kubeconfig", cluster.kubeconfig, "--health-port", String(await freePort()), "--metrics-port", "0"], {
       env: { ...process.env, KADALU_NAMESPACE: "kadalu", KADALU_VERSION: "1.2.0", RESYNC_SECONDS: "600" }, stdio: ["ignore", "pipe", "pipe"],
     });
     operator.stdout!.on("data", (chunk) => (output += chunk));

@@ -14,7 +14,7 @@ let cluster: TestCluster;
 let operator: RunningOperator | undefined;
 const logs: string[] = [];
 
-const config = () => ({ ...configFromEnv({}), namespace: "kadalu", kadaluVersion: "1.2.0", serverImage: "docker.io/kadalu/kadalu-server:1.2.0", resyncMs: 600_000, hostCheckTimeoutMs: 500 });
+const config = () => ({ ...configFromEnv({}), namespace: "kadalu", kadaluVersion: "1.2.0", serverImage: "docker.io/kadalu/kadalu-server:1.2.0", resyncMs: 600_000, hostCheckTimeoutMs: 500, metricsPort: 0 });
 async function start(): Promise<RunningOperator> {
   operator = await startOperator({ kubeconfig: cluster.kubeconfig, config: config(), log: (level, message) => logs.push(`${level} ${message}`), health: false });
   return operator;

@@ -39,16 +39,24 @@ function glfsheal(): string {
   throw new Error("glfsheal not found (it comes with glusterfs-server)");
 }
 
+// A constant script: the directories arrive as arguments. Gluster's own directories are made if missing.
+const OWN_LOGS = 'mkdir -p /var/log/glusterfs /run/gluster && mount --bind "$1" /var/log/glusterfs && mount --bind "$2" /run/gluster && shift 2 && exec "$@"';
+
 export class Glusterd {
   private readonly processes: Processes;
+  private cliLog: string | undefined;
   private readonly volumes: string[] = [];
 
   private constructor(readonly parts: GlusterParts, readonly dir: string) {
     this.processes = new Processes(dir);
   }
 
-  /** Starts glusterd in `dir`; refuses when another glusterd holds the management port. */
-  static async start(parts: GlusterParts, dir: string): Promise<Glusterd> {
+  /**
+   * Starts glusterd in `dir`; refuses when another glusterd holds the management port. With `ownLogs`,
+   * glusterd runs in a mount namespace where Gluster's log and socket directories are `dir`'s, so the
+   * bricks and the self-heal daemon it forks log there, not to the machine's /var/log/glusterfs.
+   */
+  static async start(parts: GlusterParts, dir: string, options: { ownLogs?: boolean } = {}): Promise<Glusterd> {
     if (await portAnswers("127.0.0.1", GLUSTERD_PORT, 1000)) throw new Error(`port ${GLUSTERD_PORT} is taken (another glusterd runs on this machine?): stop it to run the Gluster tests`);
     const gluster = new Glusterd(parts, dir);
     for (const sub of ["glusterd", "run", "log", "bricks"]) mkdirSync(join(dir, sub), { recursive: true });
@@ -59,7 +67,11 @@ export class Glusterd {
       `    option transport.socket.listen-port ${GLUSTERD_PORT}`, "    option ping-timeout 0", "    option event-threads 1",
       "    option max-port 60999", "end-volume", "",
     ].join("\n"));
-    const daemon = gluster.processes.start("glusterd", parts.glusterd, ["-N", "-f", join(dir, "glusterd.vol"), "-l", join(dir, "log", "glusterd.log"), "-p", join(dir, "run", "glusterd.pid")]);
+    const args = ["-N", "-f", join(dir, "glusterd.vol"), "-l", join(dir, "log", "glusterd.log"), "-p", join(dir, "run", "glusterd.pid")];
+    gluster.cliLog = options.ownLogs ? join(dir, "log", "cli.log") : undefined;
+    const daemon = options.ownLogs
+      ? gluster.processes.start("glusterd", "unshare", ["--mount", "--propagation", "private", "--", "sh", "-c", OWN_LOGS, "glusterd-ns", join(dir, "log"), join(dir, "run"), parts.glusterd, ...args])
+      : gluster.processes.start("glusterd", parts.glusterd, args);
     try {
       await waitUntil(`glusterd to answer on ${GLUSTERD_PORT}\n${daemon.tail()}`, async () => (await portAnswers("127.0.0.1", GLUSTERD_PORT, 1000)) || undefined, 30_000, 100);
       await waitUntil("glusterd's CLI socket", () => gluster.cli(["volume", "list"]).then(() => true), 30_000, 200);
@@ -75,7 +87,8 @@ export class Glusterd {
   }
 
   async cli(args: string[]): Promise<string> {
-    const { stdout } = await run(this.parts.gluster, [`--glusterd-sock=${this.socket}`, "--mode=script", ...args], { timeout: 60_000 });
+    const log = this.cliLog ? [`--log-file=${this.cliLog}`] : [];
+    const { stdout } = await run(this.parts.gluster, [`--glusterd-sock=${this.socket}`, "--mode=script", ...log, ...args], { timeout: 60_000 });
     return stdout;
   }
 

@@ -1,6 +1,7 @@
 /**
  * install on a real kube-apiserver: the printed YAML applied by the real kubectl (YAML 1.1), the server's
- * own dry run, server-side apply, and an install over workloads another field manager wrote.
+ * own dry run, server-side apply, an install over workloads another field manager wrote, and an
+ * `uninstall --purge` that leaves nothing Terminating when the operator's finalizers have no operator.
  */
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +9,7 @@ import { parseAllDocuments } from "yaml";
 import { which } from "./components.js";
 import { startRealCluster, type RealCluster } from "./cluster.js";
 import { kadalu, type CliResult } from "./kadalu.js";
+import { waitUntil } from "./processes.js";
 import { kubernetes, noKubernetes } from "./tier.js";
 
 function kubectl(kubeconfig: string, args: string[], input: string): Promise<CliResult> {
@@ -79,5 +81,28 @@ describe.skipIf(noKubernetes)("install on a real kube-apiserver", () => {
     expect(after.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(["csi-provisioner", "csi-resizer", "kadalu-provisioner"]);
     expect(after.spec.template.spec.volumes.map((v: { name: string }) => v.name)).not.toContain("legacy");
     expect((await deployment()).spec.template.spec.volumes).toBeUndefined();
+  });
+
+  it("uninstall --purge with pools that carry the operator's finalizer, and no operator to remove it, leaves nothing Terminating", async () => {
+    const pools = "/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages";
+    const crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/kadalustorages.kadalu-operator.storage";
+    expect((await kadalu(cluster.adminKubeconfig, ["install", "--no-wait"])).code).toBe(0);
+    await waitUntil("the KadaluStorage kind to be served", () => cluster.admin.find(pools).then((list) => list !== undefined || undefined), 30_000, 200);
+    for (const name of ["pool1", "pool2"]) {
+      // As the operator leaves a pool it reconciled: its finalizer set (the operator itself never ran here).
+      await cluster.admin.post(pools, {
+        apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, finalizers: ["kadalu-operator.storage/finalizer"] },
+        spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${name}` }] },
+      });
+    }
+    const result = await kadalu(cluster.adminKubeconfig, ["uninstall", "--purge", "--force", "--yes"]);
+    expect(result.code, result.stderr).toBe(0);
+    // The real apiserver finalizes the CRD (deleting every pool) and the namespace controller empties the namespace.
+    await waitUntil("the CRD and namespace kadalu to be gone, not Terminating", async () => {
+      const [left, ns] = [await cluster.admin.find(crd), await cluster.admin.find("/api/v1/namespaces/kadalu")];
+      return (left === undefined && ns === undefined) || undefined;
+    }, 30_000, 250);
+    expect(result.stderr).toContain("kadalustorage/pool1 in kadalu: finalizer removed (the operator is gone)");
+    expect(result.stderr).toContain("kadalustorage/pool2 in kadalu: finalizer removed (the operator is gone)");
   });
 });

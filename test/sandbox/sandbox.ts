@@ -28,6 +28,7 @@ import { ApiServer } from "../apiserver/server.js";
 import type { KubeObject } from "../apiserver/store.js";
 import { CSI_IMAGE_PROGRAMS } from "../helpers/pools.js";
 import { syncConfigMapVolume } from "./configmap-volume.js";
+import { killProcessesOf, reapAbandoned, recordSandbox, SANDBOX_PREFIX } from "./leftovers.js";
 import { startKubelet } from "./kubelet.js";
 import { startProvisioningLoop } from "./provisioning-loop.js";
 
@@ -88,7 +89,9 @@ class SandboxGluster {
 }
 
 export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options: { gluster?: GlusterParts } = {}): Promise<Sandbox> {
-  const dir = mkdtempSync(join(tmpdir(), "kadalu-sandbox-"));
+  await reapAbandoned();
+  const dir = mkdtempSync(join(tmpdir(), SANDBOX_PREFIX));
+  const forget = recordSandbox(dir);
   const processes = new Processes(dir);
   let gluster: SandboxGluster | undefined;
   let contained: Contained | undefined;
@@ -106,7 +109,7 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
   const socket = join(dir, "csi", "csi.sock");
   const logs: string[] = [];
   const log = (component: string) => (message: string): void => void logs.push(`${component}: ${message}`);
-  if (options.gluster) gluster = new SandboxGluster(await Glusterd.start(options.gluster, join(dir, "gluster")), server, join(dir, "kadalu-provisioner", "hosts"));
+  if (options.gluster) gluster = new SandboxGluster(await Glusterd.start(options.gluster, join(dir, "gluster"), { ownLogs: true }), server, join(dir, "kadalu-provisioner", "hosts"));
   let operator: RunningOperator | undefined;
   let csi: RunningCsi | undefined;
   let stopInfo: (() => Promise<void>) | undefined;
@@ -179,7 +182,10 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
       await processes.stopAll();
       await gluster?.glusterd.stop();
       await server.stop();
+      // The FUSE client outlives the CSI driver that started it (it is a daemon in the driver's namespace).
+      await killProcessesOf(dir);
       rmSync(dir, { recursive: true, force: true });
+      forget();
     },
   };
 }

@@ -3,6 +3,7 @@
  * the fixed sampling script) and one in the CSI provisioner (`kadalu-csi proc-sample`: its image has none),
  * all side by side, each sampling /proc twice over the interval.
  */
+import { decodeKadaluInfo, INFO_CONFIGMAP } from "../../core/info/codec.js";
 import { parseSamples, processRates, SAMPLE_SCRIPT, type TopRow } from "../../core/top/proc.js";
 import type { Kube, Pod } from "../../kube/client.js";
 import { PROVISIONER_CONTAINER } from "../pools/report.js";
@@ -28,7 +29,10 @@ async function sampleIn(kube: Kube, namespace: string, pod: string, container: s
 }
 
 export async function sampleTop(kube: Kube, namespace: string, seconds: number, pool?: string): Promise<TopSample> {
-  const pods = (await kube.listPods(namespace, "app.kubernetes.io/part-of=kadalu")).filter((pod) => pod.status?.phase === "Running");
+  // kadalu-info names this cluster's pools (external ones too); read alongside the pod list, not after it.
+  const [listed, info] = await Promise.all([kube.listPods(namespace, "app.kubernetes.io/part-of=kadalu"), kube.readConfigMapData(namespace, INFO_CONFIGMAP).catch(() => undefined)]);
+  const ours = info ? new Set(decodeKadaluInfo(info).pools.map((known) => known.volname)) : undefined;
+  const pods = listed.filter((pod) => pod.status?.phase === "Running");
   const servers = pods.filter((pod) => pod.metadata?.labels?.["app.kubernetes.io/component"] === "server" || /^server-.+-\d+-0$/.test(pod.metadata?.name ?? ""))
     .filter((pod) => !pool || poolOf(pod) === pool);
   const provisioner = pods.find((pod) => pod.metadata?.labels?.["app.kubernetes.io/name"] === "kadalu-csi-provisioner");
@@ -41,8 +45,9 @@ export async function sampleTop(kube: Kube, namespace: string, seconds: number, 
   if (provisioner) {
     const name = provisioner.metadata!.name!;
     jobs.push(sampleIn(kube, namespace, name, PROVISIONER_CONTAINER, [...CSI_PROC_SAMPLE, String(seconds)]).then((rows) =>
-      // A FUSE client belongs to the pool it mounts (/mnt/<pool>).
-      rows.map((row) => ({ ...row, pool: row.role.startsWith("client ") ? (row.role.split("/").at(-1) ?? "") : "", pod: name })).filter((row) => !pool || row.pool === pool)));
+      // A FUSE client belongs to the pool it mounts (/mnt/<pool>); one of a pool this cluster does not have is not ours.
+      rows.map((row) => ({ ...row, pool: row.role.startsWith("client ") ? (row.role.split("/").at(-1) ?? "") : "", pod: name }))
+        .filter((row) => (!pool || row.pool === pool) && (!ours || ours.has(row.pool)))));
   }
   const names = [...servers.map((pod) => pod.metadata!.name!), ...(provisioner ? [provisioner.metadata!.name!] : [])];
   const settled = await Promise.allSettled(jobs);
