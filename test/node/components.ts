@@ -14,6 +14,9 @@ export interface NodeParts {
   kube: KubernetesParts;
   kubelet: string;
   scheduler: string;
+  proxy: string;
+  /** csi-node-driver-registrar, the one CSI sidecar the real tier does not use. */
+  registrar: string;
   containerd: string;
   ctr: string;
   runc: string;
@@ -37,7 +40,7 @@ export function nodeParts(): NodeParts | string {
   const kube = kubernetesParts();
   if (typeof kube === "string") return kube;
   const dir = k8sBinDir();
-  const missingK8s = ["kubelet", "kube-scheduler"].filter((name) => !existsSync(`${dir}/${name}`) && !existsSync(`${dir}/${name}.xz`));
+  const missingK8s = ["kubelet", "kube-scheduler", "kube-proxy", "csi-node-driver-registrar"].filter((name) => !existsSync(`${dir}/${name}`) && !existsSync(`${dir}/${name}.xz`));
   if (missingK8s.length > 0) return `no ${missingK8s.join(", ")} in ${dir} (set KADALU_K8S_BIN to a directory holding them, plain or .xz)`;
   const [containerd, ctr, runc, gcc, ip, nsenter, iptables] = ["containerd", "ctr", "runc", "gcc", "ip", "nsenter", "iptables"].map(which);
   const missing = Object.entries({ containerd, ctr, runc, gcc, ip, nsenter, iptables }).filter(([, path]) => !path).map(([name]) => name);
@@ -46,7 +49,7 @@ export function nodeParts(): NodeParts | string {
   if (gcc && !staticLibc(gcc)) missing.push("a static libc (libc.a)");
   if (missing.length > 0) return `${missing.join(", ")} not installed (${DEBIAN})`;
   if (!existsSync("/sys/fs/cgroup/memory")) return "no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory (the tier runs the kubelet with cgroupfs on cgroups v1)";
-  return { kube, kubelet: binary("kubelet", dir), scheduler: binary("kube-scheduler", dir), containerd: containerd!, ctr: ctr!, runc: runc!, gcc: gcc!, ip: ip!, nsenter: nsenter! };
+  return { kube, kubelet: binary("kubelet", dir), scheduler: binary("kube-scheduler", dir), proxy: binary("kube-proxy", dir), registrar: binary("csi-node-driver-registrar", dir), containerd: containerd!, ctr: ctr!, runc: runc!, gcc: gcc!, ip: ip!, nsenter: nsenter! };
 }
 
 const parts = nodeParts();

@@ -36,6 +36,8 @@ export interface RealNode {
   cluster: RealCluster;
   netns: string;
   nodeIp: string;
+  /** The kubelet's root directory (install's --kubelet-dir). */
+  kubeletDir: string;
   /** containerd's socket, for `ctr --address`. */
   containerdSocket: string;
   before: HostState;
@@ -260,13 +262,27 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
     await whileRunning(kubelet, `node ${NODE_NAME} Ready`, async () => nodeReady(await admin.find(`/api/v1/nodes/${NODE_NAME}`)) || undefined, 120_000, 200).catch((error: Error) => {
       throw new Error(`${error.message}\n--- kubelet ---\n${kubelet!.tail(30)}\n--- containerd ---\n${containerd!.tail(10)}`);
     });
+    const readyAt = Date.now();
+    // kube-proxy (iptables, in the node's namespace) gives pods the kubernetes Service: in-cluster clients
+    // (the operator, the sidecars) reach the apiserver through it. The conntrack flags leave host-wide sysctls alone.
+    const proxy = processes.start("kube-proxy", ...inNetns(parts.proxy, [
+      "--kubeconfig", cluster.adminKubeconfig, "--hostname-override", NODE_NAME, "--proxy-mode", "iptables", "--cluster-cidr", POD_SUBNET,
+      "--conntrack-max-per-core", "0", "--conntrack-tcp-timeout-established", "0", "--conntrack-tcp-timeout-close-wait", "0",
+      "--metrics-bind-address", "127.0.0.1:10249", "--healthz-bind-address", "127.0.0.1:10256",
+    ]));
+    await whileRunning(proxy, "kube-proxy's rule for the kubernetes Service", () => {
+      try {
+        return run(parts.nsenter, [`--net=/run/netns/${netns}`, "--", "iptables", "-t", "nat", "-S", "KUBE-SERVICES"]).includes("default/kubernetes") || undefined;
+      } catch {
+        return undefined;
+      }
+    }, 60_000, 200);
     for (const name of ["kube-root-ca.crt", SERVICE_CA]) {
       await waitUntil(`the ${name} ConfigMap in default`, () => admin.find(`/api/v1/namespaces/default/configmaps/${name}`), 30_000, 200);
     }
-    const now = Date.now();
     return {
-      dir, cluster, netns, nodeIp, containerdSocket: socket, before,
-      timings: { controlPlaneMs, nodeReadyMs: now - t0, kubeletToReadyMs: now - kubeletStart },
+      dir, cluster, netns, nodeIp, kubeletDir, containerdSocket: socket, before,
+      timings: { controlPlaneMs, nodeReadyMs: readyAt - t0, kubeletToReadyMs: readyAt - kubeletStart },
       ctr,
       importImage: (archive, repository) => void ctr(["images", "import", "--base-name", repository, archive]),
       stop,

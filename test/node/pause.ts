@@ -4,8 +4,8 @@
  * children and exits on TERM or INT. It is the CRI's sandbox ("pause") image and the tier's plain container.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { writeImage } from "../../images/oci.js";
 
 export const PAUSE_REPOSITORY = "kadalu.test/pause";
@@ -37,4 +37,17 @@ export function buildPauseImage(gcc: string, dir: string): string {
   chmodSync(join(root, "pause"), 0o755);
   return writeImage(dir, "pause", PAUSE_TAG, [{ dir: root, comment: "a static pause binary" }],
     { entrypoint: ["/pause"], user: "0", env: {}, workingDir: "/", labels: {} }, 1_700_000_000).archive;
+}
+
+/**
+ * An image of one static binary (the CSI sidecars from ../shared/k8s), its entrypoint `/NAME`, written as
+ * `NAME.oci.tar` into `dir` with the tag given; returns the archive's path.
+ */
+export function buildBinaryImage(binary: string, name: string, tag: string, dir: string): string {
+  const root = join(dir, `${name}-rootfs`);
+  mkdirSync(root, { recursive: true });
+  copyFileSync(binary, join(root, name));
+  chmodSync(join(root, name), 0o755);
+  return writeImage(dir, name, tag, [{ dir: root, comment: `the static ${basename(binary)} binary` }],
+    { entrypoint: [`/${name}`], user: "0", env: {}, workingDir: "/", labels: {} }, 1_700_000_000).archive;
 }
