@@ -138,7 +138,14 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
   const processes = new Processes(dir);
   const socket = join(dir, "containerd", "containerd.sock");
   const inNetns = (command: string, args: string[]): [string, string[]] => [parts.nsenter, [`--net=/run/netns/${netns}`, "--", command, ...args]];
-  const run = (command: string, args: string[]): string => execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+  const run = (command: string, args: string[]): string => {
+    try {
+      return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+    } catch (error) {
+      const stderr = String((error as { stderr?: string }).stderr ?? "").trim().replace(/\s+/g, " ");
+      throw new Error(`${command} ${args.slice(-3).join(" ")}: ${stderr || (error as Error).message}`);
+    }
+  };
   const ctr = (args: string[]): string => run(parts.ctr, ["--address", socket, "--namespace", "k8s.io", ...args]);
   let cluster: RealCluster | undefined;
   let kubelet: Started | undefined;
@@ -162,7 +169,16 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
       await step("killing containerd's tasks", async () => {
         const tasks = ctr(["tasks", "ls", "-q"]).split("\n").filter(Boolean);
         for (const task of tasks) ctr(["tasks", "kill", "--all", "--signal", "SIGKILL", task]);
-        for (const task of tasks) await waitUntil(`task ${task} to stop`, () => { try { ctr(["tasks", "delete", task]); return true; } catch { return undefined; } }, 10_000, 200);
+        // The CRI deletes the tasks it sees exit, so a task may be gone before we delete it.
+        const deleted = (task: string): boolean => {
+          try {
+            return ctr(["tasks", "delete", task]) !== undefined;
+          } catch (error) {
+            if (/not found/.test((error as Error).message)) return true;
+            throw error;
+          }
+        };
+        for (const task of tasks) await waitUntil(`task ${task} to stop`, () => deleted(task), 10_000, 200);
         const containers = ctr(["containers", "ls", "-q"]).split("\n").filter(Boolean);
         if (containers.length > 0) ctr(["containers", "rm", ...containers]);
       });
