@@ -48,6 +48,8 @@ export function nodeParts(): NodeParts | string {
   if (cni.length > 0) missing.push(`CNI plugins ${cni.join(", ")} in ${CNI_DIR}`);
   if (gcc && !staticLibc(gcc)) missing.push("a static libc (libc.a)");
   if (missing.length > 0) return `${missing.join(", ")} not installed (${DEBIAN})`;
+  // The kubelet's device-plugin socket and pod logs have fixed paths: one kubelet per machine.
+  if (existsSync("/var/lib/kubelet/device-plugins")) return "/var/lib/kubelet/device-plugins exists: a kubelet runs on this machine, or a killed node-tier run left it (then remove /var/lib/kubelet)";
   if (!existsSync("/sys/fs/cgroup/memory")) return "no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory (the tier runs the kubelet with cgroupfs on cgroups v1)";
   return { kube, kubelet: binary("kubelet", dir), scheduler: binary("kube-scheduler", dir), proxy: binary("kube-proxy", dir), registrar: binary("csi-node-driver-registrar", dir), containerd: containerd!, ctr: ctr!, runc: runc!, gcc: gcc!, ip: ip!, nsenter: nsenter! };
 }

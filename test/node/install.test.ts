@@ -13,7 +13,7 @@ import { waitUntil } from "../real/processes.js";
 import { node as parts, noNode } from "./components.js";
 import { hostState } from "./host.js";
 import { NODE_NAME, startNode, type RealNode } from "./node.js";
-import { buildBinaryImage } from "./pause.js";
+import { buildBinaryImage } from "./images.js";
 
 /** The name of the workload that made a pod: a Deployment's through its ReplicaSet, a DaemonSet's, or the StatefulSet pod's own. */
 function workloadOf(pod: any): string {

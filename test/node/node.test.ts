@@ -8,7 +8,7 @@ import { waitUntil } from "../real/processes.js";
 import { node as parts, noNode } from "./components.js";
 import { hostState } from "./host.js";
 import { NODE_DIR_PREFIX, NODE_NAME, startNode, type RealNode } from "./node.js";
-import { PAUSE_IMAGE } from "./pause.js";
+import { PAUSE_IMAGE } from "./images.js";
 
 const figure = (what: string, ms: number): void => console.log(`node tier: ${what}: ${(ms / 1000).toFixed(1)} s`);
 

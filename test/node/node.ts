@@ -15,7 +15,7 @@ import { CONTROLLERS, startRealCluster, type RealCluster } from "../real/cluster
 import { Processes, waitUntil, type Started } from "../real/processes.js";
 import { CNI_DIR, type NodeParts } from "./components.js";
 import { FIXED_PATHS, hostState, mountPoints, processesNaming, removeCgroup, topLevelCgroups, unmountUnder, writeSysctls, type HostState } from "./host.js";
-import { buildPauseImage, PAUSE_IMAGE, PAUSE_REPOSITORY } from "./pause.js";
+import { buildPauseImage, PAUSE_IMAGE, PAUSE_REPOSITORY } from "./images.js";
 
 export const NODE_NAME = "kadalu-node";
 export const POD_SUBNET = "10.244.0.0/24";
@@ -205,7 +205,9 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
     if (keep) await step(`keeping the logs in ${keep}`, () => run("sh", ["-c", 'mkdir -p "$1" && cp "$2"/*.log "$3"/*.log "$1"/', "sh", keep, dir, cluster?.dir ?? dir]));
     await step("stopping the control plane", () => cluster?.stop());
     await step("stopping the rest", () => processes.stopAll());
-    const newNetns = (existsSync("/run/netns") ? run("ls", ["/run/netns"]).split("\n").filter(Boolean) : []).filter((name) => !before.netns.includes(name));
+    // Ours and containerd's pod namespaces (cni-UUID), never another program's made meanwhile.
+    const newNetns = (existsSync("/run/netns") ? run("ls", ["/run/netns"]).split("\n").filter(Boolean) : [])
+      .filter((name) => !before.netns.includes(name) && (name === netns || name.startsWith("cni-")));
     const places = [dir, ...FIXED_PATHS.filter((path) => path !== "/run/netns"), ...newNetns.filter((name) => name !== netns).map((name) => `/run/netns/${name}`)];
     for (const error of unmountUnder(places)) errors.push(error);
     for (const name of newNetns) {
@@ -219,11 +221,13 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
         rmSync("/run/netns", { recursive: true });
       });
     }
-    for (const cgroup of topLevelCgroups().filter((path) => !before.cgroups.includes(path))) errors.push(...removeCgroup(cgroup));
+    for (const cgroup of newPodCgroups(before)) errors.push(...removeCgroup(cgroup));
     await step("restoring the kubelet's sysctls", () => writeSysctls(before.sysctls));
     for (const path of [...FIXED_PATHS.filter((path) => !before.paths.includes(path) && path !== "/run/netns"), dir]) {
       await step(`removing ${path}`, () => {
         if (!existsSync(path)) return;
+        // containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its state dir: remove that only.
+        if (path === "/run/containerd" && run("ls", ["-A", path]).trim() !== "s") throw new Error("/run/containerd holds more than shim sockets: another containerd runs here");
         const mounted = mountPoints().filter((point) => point === path || point.startsWith(`${path}/`));
         if (mounted.length > 0) throw new Error(`still mounted: ${mounted.join(", ")}`);
         rmSync(path, { recursive: true, force: true });
@@ -321,6 +325,14 @@ async function whileRunning<T>(started: Started, what: string, check: () => Prom
   return result.value;
 }
 
+/**
+ * The kubelet's pod cgroups (kubepods, in every hierarchy) that were not there before: only these, never
+ * another program's cgroup made meanwhile.
+ */
+function newPodCgroups(before: HostState): string[] {
+  return topLevelCgroups().filter((path) => path.endsWith("/kubepods") && !before.cgroups.includes(path));
+}
+
 /** Processes in the kubelet's pod cgroups (kubepods) of every hierarchy, as "PID kubepods". */
 function podCgroupProcesses(before: HostState): string[] {
   const pids = new Set<string>();
@@ -332,7 +344,7 @@ function podCgroupProcesses(before: HostState): string[] {
       // removed meanwhile
     }
   };
-  for (const cgroup of topLevelCgroups().filter((path) => !before.cgroups.includes(path))) walk(cgroup);
+  for (const cgroup of newPodCgroups(before)) walk(cgroup);
   return [...pids].map((pid) => `${pid} pod cgroup`);
 }
 

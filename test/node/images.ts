@@ -1,7 +1,8 @@
 /**
- * The node tier's one image, with no registry and no base image: a static binary from a few lines of C that
- * prints its arguments (one per line, so a test can read them back as container logs), then sleeps, reaps
- * children and exits on TERM or INT. It is the CRI's sandbox ("pause") image and the tier's plain container.
+ * The node tier's own images, with no registry and no base image. The pause image: a static binary from a
+ * few lines of C that prints its arguments (one per line, so a test can read them back as container logs),
+ * then sleeps, reaps children and exits on TERM or INT; the CRI's sandbox image and the tier's plain
+ * container. And one-binary images of the static CSI sidecars.
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
