@@ -72,6 +72,14 @@ describe.skipIf(noNode ?? noImages)("node tier: kubectl kadalu install --wait on
     expect(doctor.stderr).toMatch(/^\d+ checks: 0 critical, 0 warning/m);
   });
 
+  it("kubectl kadalu logs reads every pod's real container logs through the kubelet", async () => {
+    const result = await kadalu(node.cluster.adminKubeconfig, ["logs", "--tail", "200"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("watching KadaluStorage");
+    // node-driver-registrar's own line once the kubelet called it back.
+    expect(result.stdout).toMatch(/Received NotifyRegistrationStatus call/);
+  });
+
   it("tears down to the host it found, with the CSI pods' mounts and the driver's registration", async () => {
     const t0 = Date.now();
     const errors = await node.stop();
