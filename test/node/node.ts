@@ -10,15 +10,15 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { CONTROLLERS, startRealCluster, type RealCluster } from "../real/cluster.js";
 import { Processes, waitUntil, type Started } from "../real/processes.js";
-import { CNI_DIR, type NodeParts } from "./components.js";
+import type { NodeParts } from "./components.js";
+import { cniConfig, containerdConfig, kubeletConfig, POD_SUBNET } from "./configs.js";
 import { FIXED_PATHS, hostState, mountPoints, processesNaming, removeCgroup, topLevelCgroups, unmountUnder, writeSysctls, type HostState } from "./host.js";
 import { buildPauseImage, PAUSE_IMAGE, PAUSE_REPOSITORY } from "./images.js";
+import { SERVICE_CA, ServiceCaPublisher } from "./service-ca.js";
 
 export const NODE_NAME = "kadalu-node";
-export const POD_SUBNET = "10.244.0.0/24";
 /** Every node's directory starts so (mkdtemp). */
 export const NODE_DIR_PREFIX = join(tmpdir(), "kadalu-node-");
 
@@ -62,66 +62,6 @@ function freeLinkNet(ip: string): { hostIp: string; nodeIp: string } {
     if (!used.includes(prefix)) return { hostIp: `${prefix}${fourth + 1}`, nodeIp: `${prefix}${fourth + 2}` };
   }
   throw new Error("no free 10.199.x.y/30 for the node's veth pair");
-}
-
-function containerdConfig(dir: string, socket: string): string {
-  const cd = join(dir, "containerd");
-  return `version = 2
-root = "${cd}/root"
-state = "${cd}/state"
-plugin_dir = ""
-[grpc]
-  address = "${socket}"
-[ttrpc]
-  address = "${socket}.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "${cd}/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${PAUSE_IMAGE}"
-  restrict_oom_score_adj = true
-  stream_server_address = "127.0.0.1"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "${cd}/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${CNI_DIR}"
-    conf_dir = "${dir}/cni/net.d"
-`;
-}
-
-function cniConfig(dir: string, id: string): string {
-  return JSON.stringify({
-    cniVersion: "0.4.0", name: `kadalu-node-${id}`,
-    plugins: [
-      {
-        type: "bridge", bridge: `kn${id}br`, isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: "host-local", ranges: [[{ subnet: POD_SUBNET }]], routes: [{ dst: "0.0.0.0/0" }], dataDir: join(dir, "cni", "ipam") },
-      },
-      { type: "portmap", capabilities: { portMappings: true } },
-    ],
-  });
-}
-
-function kubeletConfig(nodeIp: string): string {
-  return stringify({
-    apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration",
-    cgroupDriver: "cgroupfs", address: nodeIp, port: 10250, readOnlyPort: 0, healthzBindAddress: "127.0.0.1", healthzPort: 10248,
-    // The apiserver reaches the kubelet (logs, exec) over the private veth only.
-    authentication: { anonymous: { enabled: true }, webhook: { enabled: false } }, authorization: { mode: "AlwaysAllow" },
-    failSwapOn: false, clusterDomain: "cluster.local", resolvConf: "/etc/resolv.conf", serializeImagePulls: false,
-    // Imported images cannot be pulled again: never collect them, never evict for a full shared disk.
-    imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99,
-    evictionHard: { "memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%" },
-  });
 }
 
 function nodeReady(node: any): boolean {
@@ -365,42 +305,5 @@ async function deleteWorkloads(cluster: RealCluster): Promise<void> {
     for (const pod of pods) await admin.delete(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`).catch(() => undefined);
     const names = new Set(pods.map((pod: any) => pod.metadata.uid));
     await waitUntil(`${pods.length} pods to be gone`, async () => (await admin.get("/api/v1/pods")).items.every((pod: any) => !names.has(pod.metadata.uid)) || undefined, 90_000, 250);
-  }
-}
-
-const SERVICE_CA = "openshift-service-ca.crt";
-
-/**
- * The apiserver is MicroShift's build: its ServiceAccount admission projects the ConfigMap
- * openshift-service-ca.crt (key service-ca.crt) into every token volume, and the kubelet will not start a
- * pod until it exists. OpenShift's service-ca operator writes it into each namespace; this stands in for
- * it, with the apiserver's CA, polling the namespaces until stopped.
- */
-class ServiceCaPublisher {
-  private readonly timer: NodeJS.Timeout;
-  private running: Promise<void> = Promise.resolve();
-  private readonly done = new Set<string>();
-
-  constructor(private readonly cluster: RealCluster) {
-    this.timer = setInterval(() => {
-      this.running = this.running.then(() => this.publish()).catch(() => undefined);
-    }, 300);
-  }
-
-  private async publish(): Promise<void> {
-    const admin = this.cluster.admin;
-    for (const namespace of (await admin.get("/api/v1/namespaces")).items) {
-      const name = namespace.metadata.name;
-      if (this.done.has(name) || namespace.status?.phase === "Terminating") continue;
-      if (!(await admin.find(`/api/v1/namespaces/${name}/configmaps/${SERVICE_CA}`))) {
-        await admin.post(`/api/v1/namespaces/${name}/configmaps`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: SERVICE_CA }, data: { "service-ca.crt": this.cluster.ca } });
-      }
-      this.done.add(name);
-    }
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
   }
 }
