@@ -3,7 +3,8 @@
  * tier (real kube-apiserver, controller-manager, sidecars, csi-sanity and GlusterFS) where its parts are
  * on this machine, else one line saying why it was skipped and how to enable it. Ends with one summary
  * line per tier and a total. `npm run test:real` runs the real tier alone; `npm run test:images` builds the
- * images and runs the image tier (they run for real, on the real tier's parts).
+ * images and runs the image tier (they run for real, on the real tier's parts); `npm run test:node` runs
+ * the node tier (a real kubelet on containerd; root).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -69,6 +70,13 @@ if (which === "images") {
   const { noImages } = await import("../test/images/tier.js");
   if (noImages) skip("image tier", noImages);
   else add("image tier", runTier("image tier: the built OCI images run from their own layers", ["--config", "vitest.images.config.ts"], extra));
+}
+if (which === "node") {
+  const { noNode } = await import("../test/node/components.js");
+  if (noNode) {
+    lines.push(`node tier: skipped: ${noNode}`);
+    console.log(`\n== node tier: skipped: ${noNode} ==`);
+  } else add("node tier", runTier("node tier: a real kubelet on containerd and runc", ["--config", "vitest.node.config.ts"], extra));
 }
 console.log(`\n${lines.join("\n")}`);
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

@@ -67,9 +67,11 @@ export function writeTokenKubeconfig(path: string, server: string, caFile: strin
   return path;
 }
 
-export async function startRealCluster(parts: KubernetesParts, options: { controllers?: string[]; apiserverArgs?: string[] } = {}): Promise<RealCluster> {
+export async function startRealCluster(parts: KubernetesParts, options: { controllers?: string[]; apiserverArgs?: string[]; host?: string } = {}): Promise<RealCluster> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-real-"));
   const processes = new Processes(dir);
+  // Loopback by default; the node tier binds an address its kubelet's network namespace can reach.
+  const host = options.host ?? "127.0.0.1";
   const stop = async (): Promise<void> => {
     await processes.stopAll();
     rmSync(dir, { recursive: true, force: true });
@@ -92,7 +94,7 @@ export async function startRealCluster(parts: KubernetesParts, options: { contro
     const certDir = join(dir, "certs");
     mkdirSync(certDir);
     const apiserver = processes.start("kube-apiserver", parts.bins["kube-apiserver"], [
-      "--etcd-servers", `http://127.0.0.1:${etcdClient}`, "--bind-address", "127.0.0.1", "--secure-port", String(apiPort), "--cert-dir", certDir,
+      "--etcd-servers", `http://127.0.0.1:${etcdClient}`, "--bind-address", host, "--secure-port", String(apiPort), "--cert-dir", certDir,
       "--token-auth-file", join(dir, "tokens.csv"), "--authorization-mode", "RBAC",
       "--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", pub, "--service-account-signing-key-file", key,
       "--service-cluster-ip-range", "10.0.0.0/24", "--allow-privileged=true", "--kubelet-preferred-address-types", "InternalIP",
@@ -101,7 +103,7 @@ export async function startRealCluster(parts: KubernetesParts, options: { contro
       "--enable-admission-plugins", "OwnerReferencesPermissionEnforcement",
       ...(options.apiserverArgs ?? []),
     ]);
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${host}:${apiPort}`;
     const caFile = join(certDir, "apiserver.crt");
     const ca = await waitUntil("the apiserver's serving certificate", () => {
       try {

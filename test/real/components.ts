@@ -35,7 +35,7 @@ function cacheDir(): string {
 }
 
 /** The runnable path of one Kubernetes binary, unpacking NAME.xz into the cache when needed. */
-function binary(name: K8sBinary, dir: string): string {
+export function binary(name: string, dir: string = k8sBinDir()): string {
   const plain = join(dir, name);
   if (existsSync(plain)) return plain;
   const packed = `${plain}.xz`;
