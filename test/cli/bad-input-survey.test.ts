@@ -168,31 +168,28 @@ const CASES: [string, string[]][] = [
 
 const HIDDEN_CASES = STRING_SLOTS.flatMap((slot) => HIDDEN.map(([char, escaped]) => [escaped, slot(char)] as [string, string[]]));
 
+/** Exit 2 with one inert `error:` line, nothing on stdout, no connection made; returns that line. */
+async function refusedLocally(args: string[]): Promise<string> {
+  const before = connections();
+  const result = await runCli([...args, "--kubeconfig", counted()]);
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stdout).toBe("");
+  const lines = result.stderr.trimEnd().split("\n");
+  expect(lines, "one line").toHaveLength(1);
+  expect(lines[0]).toMatch(/^error: \S/);
+  expect(lines[0]).not.toMatch(/[\p{Cc}\p{Cf}\u2028\u2029]/u);
+  expect(connections() - before, "connections made").toBe(0);
+  return lines[0]!;
+}
+
 describe(`${CASES.length} malformed invocations: refused locally, in one line`, () => {
   it.each(CASES)("%s: %j", async (_kind, args) => {
-    const before = connections();
-    const result = await runCli([...args, "--kubeconfig", counted()]);
-    expect(result.code, result.stderr).toBe(2);
-    expect(result.stdout).toBe("");
-    const lines = result.stderr.trimEnd().split("\n");
-    expect(lines, "one line").toHaveLength(1);
-    expect(lines[0]).toMatch(/^error: \S/);
-    expect(lines[0]).not.toMatch(/[\p{Cc}\p{Cf}\u2028\u2029]/u);
-    expect(connections() - before, "connections made").toBe(0);
+    await refusedLocally(args);
   });
 });
 
 describe(`${HIDDEN_CASES.length} values holding a control or invisible character: refused, shown escaped`, () => {
   it.each(HIDDEN_CASES)("%s in %j", async (escaped, args) => {
-    const before = connections();
-    const result = await runCli([...args, "--kubeconfig", counted()]);
-    expect(result.code, result.stderr).toBe(2);
-    expect(result.stdout).toBe("");
-    const lines = result.stderr.trimEnd().split("\n");
-    expect(lines, "one line").toHaveLength(1);
-    expect(lines[0]).toMatch(/^error: \S/);
-    expect(lines[0], "the value, escaped").toContain(escaped);
-    expect(lines[0]).not.toMatch(/[\p{Cc}\p{Cf}\u2028\u2029]/u);
-    expect(connections() - before, "connections made").toBe(0);
+    expect(await refusedLocally(args), "the value, escaped").toContain(escaped);
   });
 });

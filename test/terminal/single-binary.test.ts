@@ -3,31 +3,20 @@
  * inside the binary) answered y, n, Enter and Ctrl-C, and Ctrl-C during --wait. Skipped, saying why,
  * where it cannot be built.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { buildSingleBinary, cannotBuildSingleBinary } from "../helpers/single-binary.js";
 import { answerPrompt, type Answer, type Program } from "./cli.js";
 import { KEY, openTerminal } from "./pty.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const API = "kadalu-operator.storage/v1alpha1";
 const QUESTION = "Create this storage pool?";
 
-/** Why the binary cannot be built here, or undefined: it needs linux-x64 and its Node, cached or from the registry. */
-function cannotBuild(): string | undefined {
-  if (process.platform !== "linux" || process.arch !== "x64") return `the single binaries are built on linux-x64, this is ${process.platform}-${process.arch}`;
-  const spec: string = JSON.parse(readFileSync(join(root, "scripts/node-runtimes.json"), "utf8")).platforms["linux-amd64"].runtime;
-  const cached = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "kubectl-kadalu", "node-runtimes", spec.replace("@", "-"), ".verified");
-  if (existsSync(cached)) return undefined;
-  const registry = spawnSync("npm", ["view", spec, "dist.integrity"], { encoding: "utf8", timeout: 30_000 });
-  return registry.status === 0 ? undefined : `${spec} is not cached and the npm registry does not answer (${(registry.stderr || "timeout").trim().split("\n")[0]})`;
-}
-
-const skip = cannotBuild();
+const skip = cannotBuildSingleBinary();
 if (skip) console.log(`single-binary terminal tests skipped: ${skip}`);
 
 let dir: string;
@@ -35,12 +24,7 @@ let binary: Program;
 beforeAll(() => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), "kadalu-sea-"));
-  copyFileSync(join(root, "krew-manifest.yaml"), join(dir, "krew-manifest.yaml"));
-  execFileSync(process.execPath, [join(root, "scripts/package.mjs")], {
-    env: { ...process.env, KADALU_RELEASE_DIR: dir, KADALU_KREW_MANIFEST: join(dir, "krew-manifest.yaml"), KADALU_PLATFORMS: "linux-amd64" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const archive = readFileSync(join(dir, "krew-manifest.yaml"), "utf8").match(/kubectl-kadalu-v[^/\s]+-linux-amd64\.tar\.gz/)![0];
+  const archive = buildSingleBinary(dir).match(/kubectl-kadalu-v[^/\s]+-linux-amd64\.tar\.gz/)![0];
   const unpacked = join(dir, "unpacked");
   mkdirSync(unpacked);
   execFileSync("tar", ["-xzf", join(dir, archive), "-C", unpacked, "--strip-components=1"]);
