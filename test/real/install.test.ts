@@ -39,7 +39,9 @@ describe.skipIf(noKubernetes)("install on a real kube-apiserver", () => {
   it("install --dry-run=server on an empty cluster has the server check what it can, and persists nothing", async () => {
     const dry = await kadalu(cluster.adminKubeconfig, ["install", "--dry-run=server"]);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/^server dry run: \d+ objects accepted by the API server, nothing persisted\n$/);
+    // A line per object as kubectl names it, then the count.
+    expect(dry.stdout).toMatch(/^namespace\/kadalu created \(server dry run\)\n/);
+    expect(dry.stdout).toMatch(/\nserver dry run: \d+ objects accepted by the API server, nothing persisted\n$/);
     expect(await cluster.admin.find("/api/v1/namespaces/kadalu")).toBeUndefined();
   });
 
