@@ -18,24 +18,25 @@ describe.each(Object.entries(PATHS))("%s on a terminal", (_name, path) => {
     await cluster.stop();
   });
   const run = (answer: Answer) => answerPrompt(NPM_BUNDLE, [...path.args, "--kubeconfig", cluster.kubeconfig], path.question, answer);
+  const expectNothingChanged = (screen: string): void => {
+    expect(screen).not.toContain("error");
+    expect(path.changed(cluster)).toBe(false);
+    expect(changes(cluster)).toEqual([]);
+  };
 
   it.each(["n", "Enter"] as const)("%s declines: nothing changes, exit 0", async (answer) => {
     const { exit, screen } = await run(answer);
     expect(screen).toMatch(/✔ .* No\n/);
     expect(screen).toContain(`${path.cancelled}\n`);
-    expect(screen).not.toContain("error");
     expect(exit.code).toBe(0);
-    expect(path.changed(cluster)).toBe(false);
-    expect(changes(cluster)).toEqual([]);
+    expectNothingChanged(screen);
   });
 
   it("Ctrl-C ends the prompt: nothing changes, exit 130, one short line", async () => {
     const { exit, screen } = await run("Ctrl-C");
     expect(screen.trimEnd().split("\n").pop()).toBe("interrupted: nothing was changed");
-    expect(screen).not.toContain("error");
     expect(exit.code).toBe(130);
-    expect(path.changed(cluster)).toBe(false);
-    expect(changes(cluster)).toEqual([]);
+    expectNothingChanged(screen);
   });
 
   it("y goes ahead, exit 0", async () => {
