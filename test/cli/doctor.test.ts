@@ -41,7 +41,7 @@ describe("doctor on the sandbox", () => {
     expect(lineOf(result, "csi-nodeplugin")).toMatch(/^ok\s+csi-nodeplugin\s+daemonset\/kadalu-csi-nodeplugin\s+ready on 3\/3 nodes$/);
     expect(lineOf(result, "bricks")).toMatch(/^ok\s+bricks\s+pool\/pool1\s+3\/3 server pods ready$/);
     expect(lineOf(result, "mount")).toMatch(/^ok\s+mount\s+pool\/pool1\s+mounted, stat.db readable$/);
-    expect(lineOf(result, "heals")).toMatch(/^warning\s+heals\s+pool\/pool1\s+heals not checked: .*\s+kubectl kadalu healinfo --name pool1$/);
+    expect(lineOf(result, "heals")).toMatch(/^warning\s+heals\s+pool\/pool1\s+heals not checked: .*\s+kubectl kadalu healinfo pool1$/);
     expect(result.stderr).toBe("10 checks: 0 critical, 1 warning\n");
     expect(result.code).toBe(3);
     const json = JSON.parse((await doctor("-o", "json")).stdout);

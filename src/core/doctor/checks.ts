@@ -201,8 +201,8 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
   }
   const heals = s.heals.get(name);
   if (typeof heals === "number") {
-    findings.push(heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending`, next: kadalu(ns, `healinfo --name ${name}`) } : ok("heals", where, "no heal pending"));
-  } else if (typeof heals === "string") findings.push({ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: kadalu(ns, `healinfo --name ${name}`) });
+    findings.push(heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending`, next: kadalu(ns, `healinfo ${name}`) } : ok("heals", where, "no heal pending"));
+  } else if (typeof heals === "string") findings.push({ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: kadalu(ns, `healinfo ${name}`) });
   return findings;
 }
 
