@@ -245,11 +245,12 @@ describe("storage-add places replicas on separate nodes", () => {
     expect(neighbour.code, neighbour.stderr).toBe(0);
   });
 
-  it("leaves a pool of the same name to the create, which says it exists", async () => {
+  it("refuses a pool of the same name before the preview and the question, writing nothing", async () => {
     seedPool("pool1", [{ node: "kube1", path: "/a" }]);
     const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", ...kc()]);
-    expect(result.stderr).toContain('error: storage pool "pool1" already exists in namespace "kadalu"');
+    expect(result.stderr).toBe('error: storage pool "pool1" already exists in namespace "kadalu"; choose another name, or remove it first with: kubectl kadalu storage-remove pool1\n');
     expect(result.code).toBe(1);
+    expect(cluster.server.writes()).toEqual([]);
   });
 });
 

@@ -114,8 +114,14 @@ async function checkPlacement(kube: Kube, pool: KadaluStorage): Promise<void> {
     checkReferences(kube, pool), kube.listPools(namespace), kube.readConfigMapData(namespace, INFO_CONFIGMAP),
   ]);
   valueOf(references);
+  // Before the prompt: nobody should confirm a pool the create would refuse.
+  if (valueOf(pools).some((existing) => existing.metadata.name === pool.metadata.name)) throw alreadyExists(pool.metadata.name, namespace);
   const inUse = unitsInUseProblems(pool, usedUnits(valueOf(pools), valueOf(info)));
   if (inUse.length > 0) throw UsageError.fromProblems(inUse);
+}
+
+function alreadyExists(name: string, namespace: string): ClusterError {
+  return new ClusterError(`storage pool "${name}" already exists in namespace "${namespace}"; choose another name, or remove it first with: kubectl kadalu storage-remove ${name}`, 409);
 }
 
 async function create(kube: Kube, pool: KadaluStorage, serverDryRun: boolean): Promise<KadaluStorage> {
@@ -123,12 +129,7 @@ async function create(kube: Kube, pool: KadaluStorage, serverDryRun: boolean): P
     return await kube.createPool(pool, serverDryRun);
   } catch (error) {
     const { name, namespace } = pool.metadata;
-    if ((error as ClusterError).status === 409) {
-      throw new ClusterError(
-        `storage pool "${name}" already exists in namespace "${namespace}"; choose another name, or remove it first with: kubectl kadalu storage-remove ${name}`,
-        409,
-      );
-    }
+    if ((error as ClusterError).status === 409) throw alreadyExists(name, namespace!);
     throw error;
   }
 }
