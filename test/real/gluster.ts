@@ -132,6 +132,24 @@ export class Glusterd {
     return bricks;
   }
 
+  /** Stops and deletes a volume this glusterd made; its brick directories stay. */
+  async deleteVolume(name: string): Promise<void> {
+    await this.cli(["volume", "stop", name, "force"]);
+    await this.cli(["volume", "delete", name]);
+    this.volumes.splice(this.volumes.indexOf(name), 1);
+  }
+
+  /** The PIDs of the glusterfsd serving `brick` (a directory createVolume returned). */
+  brickPids(brick: string): number[] {
+    return processesMentioning(brick).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "glusterfsd";
+      } catch {
+        return false;
+      }
+    });
+  }
+
   async stop(): Promise<void> {
     for (const volume of this.volumes.splice(0)) await this.cli(["volume", "stop", volume, "force"]).catch(() => undefined);
     await this.processes.stopAll();

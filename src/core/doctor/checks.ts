@@ -62,7 +62,8 @@ export interface Snapshot {
   /** Per pool: the provisioner's probe, or why it could not be made. */
   probes: Map<string, PoolProbe> | string;
   /** Per replicated pool: pending heal entries, or why they are unknown. */
-  heals: Map<string, number | string>;
+  /** Per replicated pool: pending heals, why they could not be read, or why they were not asked (no fault of the pool). */
+  heals: Map<string, number | string | { notAsked: string }>;
   kadaluStorageClasses: string[];
   claims: Claim[];
   events: ClaimEvent[];
@@ -203,6 +204,7 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
   if (typeof heals === "number") {
     findings.push(heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending`, next: kadalu(ns, `healinfo ${name}`) } : ok("heals", where, "no heal pending"));
   } else if (typeof heals === "string") findings.push({ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: kadalu(ns, `healinfo ${name}`) });
+  else if (heals) findings.push(ok("heals", where, `not checked: ${heals.notAsked}`));
   return findings;
 }
 
