@@ -166,6 +166,11 @@ export class ApiServer {
   onExec(namespace: string, pod: string, container: string | undefined, handler: ExecHandler): void {
     this.execHandlers.set(`${namespace}/${pod}/${container ?? "*"}`, handler);
   }
+  /** Undoes onExec: the pod's exec answers 400 again, as a pod without a container to run in. */
+  offExec(namespace: string, pod: string, container: string | undefined): void {
+    this.execHandlers.delete(`${namespace}/${pod}/${container ?? "*"}`);
+  }
+
 
   setPodLogs(namespace: string, pod: string, container: string, current: string, previous?: string): void {
     this.logs.set(`${namespace}/${pod}/${container}`, { current, previous });

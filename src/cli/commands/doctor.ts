@@ -8,6 +8,7 @@ import { addOutputFlag, addPoolSelector, selectedPool, type GlobalOptions } from
 import { formatObject, type IOStreams } from "../io.js";
 import { renderTable } from "../table.js";
 import { gather } from "../doctor/gather.js";
+import { counted } from "../../core/words.js";
 
 interface RawOptions extends GlobalOptions {
   pool?: string;
@@ -53,8 +54,8 @@ export async function run(options: ReturnType<typeof complete>, deps: Deps): Pro
   const code = exitCodeOf(findings);
   if (options.output === "table") io.out.write(render(io, findings, Boolean(options.global.verbose)));
   else io.out.write(formatObject({ healthy: code === DOCTOR_EXIT.healthy, exitCode: code, findings }, options.output));
-  const counts = (["critical", "warning"] as const).map((severity) => `${findings.filter((f) => f.severity === severity).length} ${severity}`).join(", ");
-  io.err.write(`${findings.length} checks: ${counts}\n`);
+  const of = (severity: string): number => findings.filter((f) => f.severity === severity).length;
+  io.err.write(`${counted(findings.length, "check")}: ${of("critical")} critical, ${counted(of("warning"), "warning")}\n`);
   if (code !== 0) throw new AlreadyReported(code);
 }
 

@@ -9,6 +9,7 @@ import { formatBytes } from "../../core/units.js";
 import type { Deps } from "../deps.js";
 import { collect, type GlobalOptions } from "../flags.js";
 import { collectBundle } from "../doctor/support-bundle.js";
+import { counted } from "../../core/words.js";
 
 interface RawOptions extends GlobalOptions {
   dir: string;
@@ -37,7 +38,7 @@ export async function run(options: ReturnType<typeof complete>, deps: Deps): Pro
   const partial = `${path}.${randomBytes(4).toString("hex")}.partial`;
   writeFileSync(partial, bundle.archive, { mode: 0o600, flag: "wx" });
   renameSync(partial, path);
-  io.err.write(`${bundle.files} files, ${formatBytes(bundle.archive.length)}; doctor: ${bundle.findings.filter((f) => f.severity === "critical").length} critical, ${bundle.findings.filter((f) => f.severity === "warning").length} warning\n`);
+  io.err.write(`${bundle.files} files, ${formatBytes(bundle.archive.length)}; doctor: ${bundle.findings.filter((f) => f.severity === "critical").length} critical, ${counted(bundle.findings.filter((f) => f.severity === "warning").length, "warning")}\n`);
   io.out.write(`${path}\n`);
 }
 

@@ -15,6 +15,7 @@ import { objectRef } from "../install/apply.js";
 import { eventRenderer } from "../install/events.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { describeOrphans, findOrphans, orphanCount, orphanSummary, type Orphans } from "../uninstall/orphans.js";
+import { counted } from "../../core/words.js";
 
 const ALLOW_ORPHANS = "--allow-orphans";
 const NO_ORPHANS: Orphans = { bound: [], storageClasses: [], archived: [] };
@@ -130,7 +131,7 @@ async function dryRun(kube: Kube, objects: KubeObject[], orphans: Orphans, refus
 async function confirmOrphans(orphans: Orphans, options: UninstallOptions, deps: Deps): Promise<boolean> {
   const count = orphanCount(orphans);
   if (count === 0 || options.allowOrphans) return true;
-  const what = `${count} object${count === 1 ? "" : "s"} (${orphanSummary(orphans)})`;
+  const what = `${counted(count, "object")} (${orphanSummary(orphans)})`;
   if (options.yes) throw new UsageError(`refusing to purge: it would leave ${what} behind; delete the PVCs and pools first, or pass ${ALLOW_ORPHANS} with --yes to leave them`);
   return deps.confirm(`Leave these ${what} behind for good? Nothing will serve or remove them.`);
 }

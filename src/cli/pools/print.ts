@@ -2,6 +2,7 @@
 import { formatBytes } from "../../core/units.js";
 import { renderTable } from "../table.js";
 import type { PoolListReport, PoolReport } from "./report.js";
+import { counted } from "../../core/words.js";
 
 export interface TableOptions {
   status: boolean;
@@ -69,7 +70,7 @@ function usageLine(pool: PoolReport): string | undefined {
   const u = pool.usage;
   const sizes = u.pvCount > 0 ? ` (min ${size(u.minPvBytes)}, avg ${size(u.avgPvBytes)}, max ${size(u.maxPvBytes)})` : "";
   const archived = u.archivedPvCount > 0 ? `, ${u.archivedPvCount} archived (${size(u.archivedBytes)})` : "";
-  return `${size(u.provisionedBytes)} provisioned of ${size(u.capacityBytes)} (${u.utilizationPercent.toFixed(1)}%), ${u.livePvCount} PV${u.livePvCount === 1 ? "" : "s"}${archived}${sizes}`;
+  return `${size(u.provisionedBytes)} provisioned of ${size(u.capacityBytes)} (${u.utilizationPercent.toFixed(1)}%), ${counted(u.livePvCount, "PV")}${archived}${sizes}`;
 }
 
 export function poolDetail(report: PoolListReport, noHeaders: boolean): string {

@@ -1,6 +1,7 @@
 /** Gluster volume options of a pool (`spec.options`): the documented set, parsing, merging, resetting. */
 import { UsageError } from "../errors.js";
 import type { PoolOption } from "./types.js";
+import { counted } from "../words.js";
 
 /** The options upstream documents (spec §2.13): performance translators, on or off. */
 export const DOCUMENTED_OPTIONS = [
@@ -21,7 +22,7 @@ export function checkOptionKey(key: string): string {
 
 export function parseOptionPairs(words: string[]): PoolOption[] {
   if (words.length === 0 || words.length % 2 !== 0) {
-    throw new UsageError(`options come in KEY VALUE pairs, got ${words.length} word${words.length === 1 ? "" : "s"}, as in: performance.quick-read off`);
+    throw new UsageError(`options come in KEY VALUE pairs, got ${counted(words.length, "word")}, as in: performance.quick-read off`);
   }
   const options: PoolOption[] = [];
   for (let index = 0; index < words.length; index += 2) {
