@@ -10,8 +10,9 @@ import { PLATFORMS, PULL_POLICIES, resolveInstallOptions, type InstallOptions } 
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { AnyObject, Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
+import type { IOStreams } from "../io.js";
 import { addDryRunFlag, collect, dryRunOf, type DryRun, type GlobalOptions } from "../flags.js";
-import { applyGroups, type Applied } from "../install/apply.js";
+import { applyGroups, resourceRef, type Applied } from "../install/apply.js";
 import { eventRenderer } from "../install/events.js";
 import { readManifestFile } from "../install/local-files.js";
 import { waitReady } from "../install/readiness.js";
@@ -125,6 +126,19 @@ async function decide(kube: Kube, options: InstallCommandOptions, steps: Step[])
   return { action: "apply", upgradeFrom: installed !== options.install.version ? installed : undefined, replaceOperator: liveSelector !== ourSelector ? live : undefined };
 }
 
+/** As `kubectl apply --dry-run=client`: what each object would become, from reads alone. */
+async function clientDryRun(kube: Kube, options: InstallCommandOptions, steps: Step[], io: IOStreams): Promise<void> {
+  const decision = await decide(kube, options, steps);
+  if (decision.action === "up-to-date") {
+    io.out.write(`Kadalu ${decision.version} is already installed in namespace "${options.install.namespace}"; install would change nothing\n`);
+  } else {
+    const objects = groupsOf(options, steps).flat();
+    const live = await Promise.all(objects.map((object) => kube.getObject(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace)));
+    io.out.write(objects.map((object, index) => `${resourceRef(object)} ${live[index] ? "configured" : "created"} (dry run)\n`).join(""));
+  }
+  io.err.write("dry run: nothing was sent to the cluster\n");
+}
+
 /**
  * The preflight of a switch-over from another version: printed, and refused while something is unsafe
  * that --allow-unsafe does not name.
@@ -154,12 +168,13 @@ async function requireMonitoringKinds(kube: Kube): Promise<void> {
 export async function run(options: InstallCommandOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const steps = installPlan(options.install);
-  if (options.output || options.dryRun === "client") {
-    io.out.write(renderObjects(options.local ?? planObjects(steps), options.output ?? "yaml"));
+  if (options.output) {
+    io.out.write(renderObjects(options.local ?? planObjects(steps), options.output));
     if (options.dryRun === "client") io.err.write("dry run: nothing was sent to the cluster\n");
     return;
   }
   const kube = await deps.connect(options.global);
+  if (options.dryRun === "client") return clientDryRun(kube, options, steps, io);
   if (options.install.serviceMonitor) await requireMonitoringKinds(kube);
   const decision = await decide(kube, options, steps);
   const switchOver = decision.action === "apply" && decision.upgradeFrom ? await switchOverPreflight(kube, options, decision.upgradeFrom, deps) : undefined;

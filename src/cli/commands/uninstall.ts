@@ -160,12 +160,13 @@ export async function run(options: UninstallOptions, deps: Deps): Promise<void> 
       if (object.kind === "CustomResourceDefinition") await releasePools(kube, io);
       const existed = await deleteIfServed(kube, object);
       if (existed) deleted += 1;
-      renderer.sink({ type: "deleted", object: objectRef(object), existed, dryRun: false });
+      // Objects never made (a ServiceMonitor without Prometheus' operator) are no news, as with kubectl's --ignore-not-found.
+      if (existed || options.global.verbose) renderer.sink({ type: "deleted", object: objectRef(object), existed, dryRun: false });
     }
   } finally {
     renderer.close();
   }
-  io.out.write(`Kadalu uninstalled from namespace "${options.namespace}": ${deleted} objects deleted${options.purge ? ", CRD and pool configuration purged" : ""}\n`);
+  io.out.write(`Kadalu uninstalled from namespace "${options.namespace}": ${counted(deleted, "object")} deleted${options.purge ? ", CRD and pool configuration purged" : ""}\n`);
 }
 
 export function uninstallCommand(deps: Deps): Command {

@@ -23,7 +23,8 @@ const COMPONENTS: Component[] = [
     judge: (s) => {
       const desired = s.desiredNumberScheduled ?? 0;
       const ready = s.numberReady ?? 0;
-      return { ready: desired > 0 && ready >= desired, text: `CSI nodeplugin ready on ${ready}/${desired} nodes` };
+      if (desired === 0) return { ready: false, text: "CSI nodeplugin: no node has its pod scheduled yet" };
+      return { ready: ready >= desired, text: `CSI nodeplugin ready on ${ready}/${desired} nodes` };
     },
   },
 ];
