@@ -144,9 +144,9 @@ describe("storage-list", () => {
       "Options:         performance.quick-read=off",
       "Storage units:",
       "  #   NODE    DEVICE/PATH/PVC   SERVER POD         STATUS",
-      "  1   kube1   /dev/vdc          server-pool1-0-0   Running, Ready",
-      "  2   kube2   /dev/vdc          server-pool1-1-0   Running, not ready",
-      "  3   kube3   /dev/vdc          server-pool1-2-0   Missing, not ready",
+      "  0   kube1   /dev/vdc          server-pool1-0-0   Running, Ready",
+      "  1   kube2   /dev/vdc          server-pool1-1-0   Running, not ready",
+      "  2   kube3   /dev/vdc          server-pool1-2-0   Missing, not ready",
       "",
     ]);
     expect(calls().sort()).toEqual(["get configmaps", "list kadalustorages", "list pods"]);

@@ -69,7 +69,7 @@ export function optionSetCommand(deps: Deps): Command {
   return addOutputFlag(new Command("option-set")
     .description("Set Gluster options of a pool (documented: the seven performance.* options, on or off)")
     .argument("<pool>", "the pool")
-    .argument("<key-value...>", "KEY VALUE pairs")
+    .argument("<key-value...>", "KEY VALUE pairs or KEY=VALUE words")
     .option("--dry-run", "print the resulting options without changing the pool")
     .option("--force", "also set options outside the documented set"), ["json", "yaml"])
     .addHelpText("after", "\nExamples:\n  kubectl kadalu option-set pool1 performance.quick-read on performance.io-cache on")

@@ -93,7 +93,7 @@ export function poolDetail(report: PoolListReport, noHeaders: boolean): string {
       if (pool.external.options) lines.push(`Mount options:   ${pool.external.options}`);
     } else {
       const rows = pool.storageUnits.map((unit) => [
-        String(unit.index + 1), unit.node || "-", unit.device || unit.path || `pvc/${unit.pvc}`, unit.serverPod,
+        String(unit.index), unit.node || "-", unit.device || unit.path || `pvc/${unit.pvc}`, unit.serverPod,
         unit.podPhase === undefined ? "-" : `${unit.podPhase}${unit.ready ? ", Ready" : ", not ready"}`,
       ]);
       lines.push("Storage units:", ...renderTable(["#", "Node", "Device/Path/PVC", "Server pod", "Status"], rows, { noHeaders }).trimEnd().split("\n").map((line) => `  ${line}`));
