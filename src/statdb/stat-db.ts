@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import type { PvTotals } from "../core/stats/usage.js";
 import { xxh64Hex } from "../core/xxh64.js";
 
-export { STAT_DB_FILE } from "./copy-reader.js";
+export { STAT_DB_FILE } from "./file-name.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS summary (volname VARCHAR PRIMARY KEY, size INTEGER, created_at REAL DEFAULT (datetime('now','localtime')), updated_at REAL)`,
