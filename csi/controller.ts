@@ -110,6 +110,7 @@ export function controllerService(driver: Driver): ServiceHandlers {
     return { store, capacity: usage.capacityBytes, provisioned: usage.provisionedBytes };
   }
 
+  // eslint-disable-next-line complexity -- admission (check, then reserve in one turn), idempotent repeats and single-PV pools together; issue 37 item 4 moves admission into the store
   async function create(name: string, parameters: Record<string, string>, range: Range, pvtype: PvType) {
     const { size, required, limit } = sizeOf(range);
     if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {

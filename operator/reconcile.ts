@@ -93,6 +93,7 @@ export function mergeConditions(previous: Condition[] = [], next: Omit<Condition
   });
 }
 
+// eslint-disable-next-line complexity -- one condition per observed fact and the state they add up to; issue 37 item 5 (one plan) reshapes it
 export function statusFor(pool: KadaluStorage, desired: Desired, seen: Observation, now: string): KadaluStorageStatus {
   const generation = pool.metadata.generation;
   const previous = pool.status?.conditions;
