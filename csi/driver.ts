@@ -110,7 +110,7 @@ export class Driver {
     return this.pools().find((pool) => pool.volname === name);
   }
 
-  /** Pools a StorageClass's parameters select (spec §3.3 filters). */
+  /** Pools a StorageClass's parameters select, by upstream's filters: storage_name, node_affinity, storage_type or hostvol_type. */
   candidates(parameters: Record<string, string>): PoolInfo[] {
     const type = parameters.hostvol_type ?? parameters.storage_type;
     return this.pools().filter((pool) => {

@@ -1,6 +1,6 @@
 /**
  * `stat.db`: the per-pool SQLite accounting file at the pool root, with upstream's schema, statements
- * and text timestamps (spec §3.3). It lives on a network filesystem and the CLI copies it, so it stays
+ * and text local timestamps (see ARCHITECTURE.md#upstream-contracts). It lives on a network filesystem and the CLI copies it, so it stays
  * in rollback-journal mode (never WAL); writers wait on a busy timeout instead of failing.
  */
 import Database from "better-sqlite3";
