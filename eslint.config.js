@@ -1,6 +1,7 @@
 // `npm run lint`: the rules that keep the house in shape (ARCHITECTURE.md, "Invariants"). Type-aware
 // (typescript-eslint's project service reads tsconfig.json). Layering by folder with import-x's
 // no-restricted-paths; the Kubernetes client and the CLI's lazy client load with no-restricted-imports.
+import comments from "@eslint-community/eslint-plugin-eslint-comments";
 import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
 import importX from "eslint-plugin-import-x";
 import tseslint from "typescript-eslint";
@@ -62,7 +63,7 @@ export default tseslint.config(
       parser: tseslint.parser,
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
-    plugins: { "@typescript-eslint": tseslint.plugin, "import-x": importX },
+    plugins: { "@typescript-eslint": tseslint.plugin, "import-x": importX, "@eslint-community/eslint-comments": comments },
     settings: {
       "import-x/resolver-next": [createTypeScriptImportResolver({ project: "./tsconfig.json" })],
       // So no-cycle parses the modules it walks (import-x reads each imported file with this parser).
@@ -75,6 +76,9 @@ export default tseslint.config(
       "@typescript-eslint/explicit-module-boundary-types": ["error", { allowArgumentsExplicitlyTypedAsAny: true }],
       // Where the code is today; justified exceptions carry an eslint-disable comment with the reason.
       complexity: ["error", 20],
+      // An exception says why (`// eslint-disable-next-line rule -- reason`) and names its rule.
+      "@eslint-community/eslint-comments/require-description": "error",
+      "@eslint-community/eslint-comments/no-unlimited-disable": "error",
       "import-x/no-cycle": "error",
       "import-x/no-restricted-paths": layering(),
     },

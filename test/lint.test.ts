@@ -85,3 +85,24 @@ describe("npm run lint: layering", () => {
     expect(await lint("src/statdb/stat-db.ts", `import { readCopy } from "./copy-reader.js";\n${use("readCopy")}`)).toEqual(["import-x/no-cycle: Dependency cycle detected"]);
   });
 });
+
+describe("npm run lint: code rules", () => {
+  // Type-aware: the text stands in for a file the TypeScript project holds (nothing is written to it).
+  const typed = (code: string): Promise<string[]> =>
+    new ESLint({ cwd: root })
+      .lintText(code, { filePath: `${root}src/core/units.ts` })
+      .then(([result]) => result!.messages.map((message) => `${message.line} ${message.ruleId}`));
+
+  it("fails a floating promise and an exported function without a return type", async () => {
+    const code = "export async function later(): Promise<void> {}\nexport function now() {\n  later();\n  return 1;\n}\n";
+    expect(await typed(code)).toEqual(["2 @typescript-eslint/explicit-module-boundary-types", "3 @typescript-eslint/no-floating-promises"]);
+  });
+
+  it("fails complexity above 20 unless a disable comment names the rule and gives the reason", async () => {
+    const branches = Array.from({ length: 20 }, (_, index) => `  if (value === ${index}) return ${index};`).join("\n");
+    const complex = `export function pick(value: number): number {\n${branches}\n  return -1;\n}\n`;
+    expect(await typed(complex)).toEqual(["1 complexity"]);
+    expect(await typed(`// eslint-disable-next-line complexity -- one case per value\n${complex}`)).toEqual([]);
+    expect(await typed(`// eslint-disable-next-line complexity\n${complex}`)).toEqual(["1 @eslint-community/eslint-comments/require-description"]);
+  });
+});
