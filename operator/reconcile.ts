@@ -1,6 +1,6 @@
 /**
- * reconcile(pool, observed) -> what should exist and what the status says: pure, table-tested. The
- * controller alone reads the world and applies the difference.
+ * reconcile(pool, observed) -> what should exist and what the status says: pure, tested through the
+ * running operator (test/operator). The controller alone reads the world and applies the difference.
  */
 import { randomUUID } from "node:crypto";
 import { buildExternalInfo, buildNativeInfo, isExternal, type PoolInfo } from "../src/core/info/codec.js";
