@@ -53,6 +53,9 @@ const ALIVE_CHECK_MS = 1000;
 /** `volumeId`: which incarnation of the pool (a pool removed and added again under its name has a new one). */
 export type UsageListener = (pool: string, usage: { capacityBytes: number; provisionedBytes: number; pvCount: number }, volumeId?: string) => void;
 
+/** One gRPC service's handlers by method name, as csi/server.ts registers them (requests are the proto's plain objects). */
+export type ServiceHandlers = Record<string, (request: any) => Promise<unknown>>;
+
 export class Driver {
   readonly volumeLocks = new KeyedLock();
   /** Quotas of External pools' PVs over SSH (upstream's optional glusterquota-ssh-secret). */
@@ -107,7 +110,7 @@ export class Driver {
     return this.pools().find((pool) => pool.volname === name);
   }
 
-  /** Pools a StorageClass's parameters select (spec §3.3 filters). */
+  /** Pools a StorageClass's parameters select, by upstream's filters: storage_name, node_affinity, storage_type or hostvol_type. */
   candidates(parameters: Record<string, string>): PoolInfo[] {
     const type = parameters.hostvol_type ?? parameters.storage_type;
     return this.pools().filter((pool) => {

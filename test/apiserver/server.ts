@@ -449,6 +449,7 @@ export class ApiServer {
     res.end();
   }
 
+  // eslint-disable-next-line complexity -- each refusal the real apiserver gives to an exec upgrade, in its order
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", this.url);
     const record: RequestRecord = { method: req.method ?? "GET", path: url.pathname, verb: "get", code: 101, subresource: "exec", resource: "pods" };

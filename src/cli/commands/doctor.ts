@@ -22,7 +22,14 @@ function percent(flag: string, value: string): number {
   return Number(value);
 }
 
-export function complete(raw: RawOptions, pool = raw.pool) {
+export interface DoctorOptions {
+  global: RawOptions;
+  pool: string | undefined;
+  output: "table" | "json" | "yaml";
+  thresholds: { warnPercent: number; criticalPercent: number };
+}
+
+export function complete(raw: RawOptions, pool = raw.pool): DoctorOptions {
   const thresholds = { warnPercent: percent("--warn-at", raw.warnAt), criticalPercent: percent("--critical-at", raw.criticalAt) };
   if (thresholds.warnPercent > thresholds.criticalPercent) throw new UsageError(`--warn-at (${thresholds.warnPercent}) must not be above --critical-at (${thresholds.criticalPercent})`);
   const problem = pool ? poolNameError(pool) : undefined;
@@ -43,7 +50,7 @@ function render(io: IOStreams, findings: Finding[], verbose: boolean): string {
   return text;
 }
 
-export async function run(options: ReturnType<typeof complete>, deps: Deps): Promise<void> {
+export async function run(options: DoctorOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const kube = await deps.connect(options.global);
   const snapshot = await gather(kube, options.global.namespace);

@@ -18,7 +18,15 @@ interface RawOptions extends GlobalOptions {
   redact?: string[];
 }
 
-export function complete(raw: RawOptions) {
+export interface SupportBundleOptions {
+  global: RawOptions;
+  dir: string;
+  sinceSeconds: number | undefined;
+  maxLogBytes: number;
+  redact: string[];
+}
+
+export function complete(raw: RawOptions): SupportBundleOptions {
   const dir = resolve(raw.dir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`-d ${raw.dir}: not a directory; give an existing directory to write the bundle into`);
   if (!/^\d{4,10}$/.test(raw.maxLogBytes)) throw new UsageError(`--max-log-bytes must be a number of bytes (at least 1000), not "${raw.maxLogBytes}"`);
@@ -26,7 +34,7 @@ export function complete(raw: RawOptions) {
   return { global: raw, dir, sinceSeconds: since, maxLogBytes: Number(raw.maxLogBytes), redact: raw.redact ?? [] };
 }
 
-export async function run(options: ReturnType<typeof complete>, deps: Deps): Promise<void> {
+export async function run(options: SupportBundleOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const kube = await deps.connect(options.global);
   const bundle = await collectBundle(kube, {

@@ -1,5 +1,5 @@
 /**
- * `storage-add` arguments -> the exact `KadaluStorage` object that will be sent (spec §4.4), upstream's
+ * `storage-add` arguments -> the exact `KadaluStorage` object that will be sent (README.md#storage-add), upstream's
  * field order, with upstream's silent mistakes refused. Storage units keep their command-line order across
  * --device, --path and --pvc (upstream moved devices first): the order is what makes the replica groups.
  */

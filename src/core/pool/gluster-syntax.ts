@@ -1,5 +1,5 @@
 /**
- * The gluster-style layout syntax of `storage-add` (spec §4.5), e.g. `replica 3 n1:/d n2:/d n3:/d`,
+ * The gluster-style layout syntax of `storage-add` (upstream's `storage_add_parser.py`), e.g. `replica 3 n1:/d n2:/d n3:/d`,
  * `mirror n1:/d n2:/d arbiter n3:/d`, `disperse-data 2 redundancy 1 ...`, `external host:/vol`.
  *
  * Two styles: counts first (`<keyword> <count>...` then units, split into equal groups), or keyword

@@ -2,7 +2,7 @@
 import { UsageError } from "../errors.js";
 import type { PoolOption } from "./types.js";
 
-/** The options upstream documents (spec §2.13): performance translators, on or off. */
+/** The options upstream documents, the seven performance translators its server turns off by default: on or off. */
 export const DOCUMENTED_OPTIONS = [
   "performance.client-io-threads", "performance.stat-prefetch", "performance.quick-read", "performance.open-behind",
   "performance.read-ahead", "performance.io-cache", "performance.readdir-ahead",
