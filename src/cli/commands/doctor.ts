@@ -1,6 +1,6 @@
 /** `doctor`: the checks an admin walks through when a PVC stays Pending or a pool misbehaves, one line per finding. */
 import { Command } from "commander";
-import { AlreadyReported, ClusterError, UsageError } from "../../core/errors.js";
+import { AlreadyReported, UsageError } from "../../core/errors.js";
 import { DEFAULT_THRESHOLDS, diagnose, DOCTOR_EXIT, exitCodeOf, type Finding, type Severity } from "../../core/doctor/checks.js";
 import { poolNameError } from "../../core/naming.js";
 import type { Deps } from "../deps.js";
@@ -9,6 +9,7 @@ import { formatObject, type IOStreams } from "../io.js";
 import { renderTable } from "../table.js";
 import { gather } from "../doctor/gather.js";
 import { counted } from "../../core/words.js";
+import { poolNotFound } from "../pools/require-pool.js";
 
 interface RawOptions extends GlobalOptions {
   pool?: string;
@@ -55,7 +56,7 @@ export async function run(options: DoctorOptions, deps: Deps): Promise<void> {
   const kube = await deps.connect(options.global);
   const snapshot = await gather(kube, options.global.namespace);
   if (options.pool && !snapshot.pools.some((pool) => pool.metadata.name === options.pool)) {
-    throw new ClusterError(`storage pool "${options.pool}" not found in namespace "${options.global.namespace}"; pools: ${snapshot.pools.map((p) => p.metadata.name).join(", ") || "none"}`);
+    throw poolNotFound(options.pool, options.global.namespace, snapshot.pools.map((p) => p.metadata.name));
   }
   const findings = diagnose(snapshot, { pool: options.pool, thresholds: options.thresholds });
   const code = exitCodeOf(findings);

@@ -11,6 +11,7 @@ import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js"
 import { ClusterError } from "../../core/errors.js";
 import { HEAL_INFO } from "../pools/heals.js";
 import { SandboxLimit, sandboxAware } from "../sandbox.js";
+import { poolNotFound } from "../pools/require-pool.js";
 
 interface RawOptions extends GlobalOptions {
   pool?: string;
@@ -84,7 +85,7 @@ export async function run(raw: RawOptions, deps: Deps, pool = selectedPool(undef
   const kube = await deps.connect(raw);
   const { pools } = decodeKadaluInfo(await kube.readConfigMapData(namespace, INFO_CONFIGMAP));
   const selected = pools.filter((info) => !pool || info.volname === pool);
-  if (pool && selected.length === 0) throw new ClusterError(`storage pool "${pool}" not found in namespace "${namespace}"; pools: ${pools.map((p) => p.volname).join(", ") || "none"}`);
+  if (pool && selected.length === 0) throw poolNotFound(pool, namespace, pools.map((p) => p.volname));
   const healable = selected.some((info) => !replicated(info));
   // One pod list for the whole command: the provisioner for a full heal, else the server pods.
   const provisioner = raw.triggerFullHeal && healable ? await runningProvisioner(kube, namespace) : undefined;

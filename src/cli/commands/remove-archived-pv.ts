@@ -16,6 +16,7 @@ import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js"
 import { confirmOrRefuse } from "../prompt.js";
 import { renderTable } from "../table.js";
 import { counted } from "../../core/words.js";
+import { poolNotFound } from "../pools/require-pool.js";
 
 /** The CSI image's own tool (csi/archived.ts) does the listing and removing inside the provisioner. */
 export const CSI_TOOL = ["node", "/kadalu/bin/kadalu-csi", "archived"];
@@ -45,7 +46,7 @@ export async function run(name: string, raw: RawOptions, deps: Deps): Promise<vo
   const namespace = raw.namespace;
   const kube = await deps.connect(raw);
   const { pools } = decodeKadaluInfo(await kube.readConfigMapData(namespace, INFO_CONFIGMAP));
-  if (!pools.some((pool) => pool.volname === name)) throw new ClusterError(`storage pool "${name}" not found in namespace "${namespace}"; pools: ${pools.map((p) => p.volname).join(", ") || "none"}`);
+  if (!pools.some((pool) => pool.volname === name)) throw poolNotFound(name, namespace, pools.map((p) => p.volname));
   const provisioner = (await kube.listPods(namespace, PROVISIONER_SELECTOR)).find((pod) => pod.status?.phase === "Running");
   if (!provisioner) throw new ClusterError(`no running CSI provisioner pod (${PROVISIONER_SELECTOR}) in namespace "${namespace}"`);
   const selection = ["--pool", name, "--root", `/mnt/${name}`, ...(raw.pvc ? ["--pvc", raw.pvc] : [])];

@@ -7,5 +7,10 @@ export async function requirePool(kube: Kube, namespace: string, name: string): 
   const pool = await kube.getPool(namespace, name);
   if (pool) return pool;
   const pools = (await kube.listPools(namespace).catch(() => [] as KadaluStorage[])).map((item) => item.metadata.name).sort();
-  throw new ClusterError(`storage pool "${name}" not found in namespace "${namespace}"; pools: ${pools.join(", ") || "none"}`);
+  throw poolNotFound(name, namespace, pools);
+}
+
+/** The one answer every command gives for a pool that is not there: the pools that are. */
+export function poolNotFound(name: string, namespace: string, pools: string[]): ClusterError {
+  return new ClusterError(`storage pool "${name}" not found in namespace "${namespace}"; pools: ${pools.join(", ") || "none"}`);
 }
