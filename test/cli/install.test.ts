@@ -189,7 +189,7 @@ describe("uninstall", () => {
   it("refuses while pools exist, naming them", async () => {
     cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] } });
     const result = await uninstall("--yes");
-    expect(result.stderr).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove NAME), or pass --force to uninstall anyway (their data stays on the bricks)\n");
+    expect(result.stderr).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove pool1 -n kadalu), or pass --force to uninstall anyway (their data stays on the bricks)\n");
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
   });

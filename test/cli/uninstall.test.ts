@@ -72,7 +72,7 @@ describe("uninstall --purge with PVs bound", () => {
     expect(result.stderr).toContain(`${LISTING}\na real run asks a second confirmation to leave them (with --yes, pass --allow-orphans)\n`);
     expect(result.stderr).not.toContain("pvc-other");
     expect(result.stderr).not.toContain("standard");
-    expect(result.stderr.trimEnd().split("\n").at(-1)).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove NAME), or pass --force to uninstall anyway (their data stays on the bricks)");
+    expect(result.stderr.trimEnd().split("\n").at(-1)).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove pool1 -n kadalu), or pass --force to uninstall anyway (their data stays on the bricks)");
     expect(result.stdout).toBe("dry run: uninstall would be refused as things stand; with --force, 17 objects would be deleted; nothing was sent\n");
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);

@@ -110,7 +110,7 @@ async function existing(kube: Kube, objects: KubeObject[]): Promise<KubeObject[]
 
 function refusalOf(pools: string[], options: UninstallOptions): string | undefined {
   if (pools.length === 0 || options.force) return undefined;
-  return `refusing to uninstall while storage pools exist: ${pools.join(", ")}; remove them first (kubectl kadalu storage-remove NAME), or pass --force to uninstall anyway (their data stays on the bricks)`;
+  return `refusing to uninstall while storage pools exist: ${pools.join(", ")}; remove them first (${pools.slice(0, 5).map((pool) => `kubectl kadalu storage-remove ${pool.split("/")[1]} -n ${pool.split("/")[0]}`).join("; ")}${pools.length > 5 ? "; ..." : ""}), or pass --force to uninstall anyway (their data stays on the bricks)`;
 }
 
 async function dryRun(kube: Kube, objects: KubeObject[], orphans: Orphans, refusal: string | undefined, io: Deps["io"]): Promise<void> {
@@ -145,10 +145,11 @@ export async function run(options: UninstallOptions, deps: Deps): Promise<void> 
   const objects = removalList(options.namespace, options.purge);
   const orphans = options.purge ? await findOrphans(kube, options.namespace) : NO_ORPHANS;
   if (options.dryRun) return dryRun(kube, objects, orphans, refusal, io);
+  const present = await existing(kube, objects);
   io.err.write(describeOrphans(orphans));
   const question = options.purge
     ? `Uninstall Kadalu from namespace "${options.namespace}" and purge it: this deletes the KadaluStorage CRD with every pool definition${pools.length ? ` (${pools.join(", ")})` : ""}, the kadalu-info ConfigMap (pool layouts and volume ids) and namespace "${options.namespace}". Brick data stays on the nodes, but Kadalu will no longer know it. Continue?`
-    : `Uninstall Kadalu from namespace "${options.namespace}" (${objects.length} objects; the CRD, pool definitions and kadalu-info stay)?`;
+    : `Uninstall Kadalu from namespace "${options.namespace}" (${counted(present.length, "object")}; the CRD, pool definitions and kadalu-info stay)?`;
   if (!(await confirmOrRefuse(question, { yes: options.yes, io, confirm: deps.confirm })) || !(await confirmOrphans(orphans, options, deps))) {
     io.err.write("cancelled: nothing was deleted\n");
     return;
