@@ -41,6 +41,16 @@ describe("install", () => {
     expect(dry.stderr).toContain("nothing was sent");
   });
 
+  it("before install, pool commands say Kadalu is not installed and how to install it, not 'no pools'", async () => {
+    const line = "error: Kadalu is not installed in this cluster (it does not serve KadaluStorage objects); run: kubectl kadalu install\n";
+    for (const args of [["storage-list"], ["storage-list", "--status"], ["storage-add", "pool1", "--path", "kube1:/data/pool1", "--yes"], ["storage-remove", "pool1", "--yes"], ["top", "pool1"]]) {
+      const result = await runCli([...args, ...kc()]);
+      expect(result.stderr, args.join(" ")).toBe(line);
+      expect(result.code, args.join(" ")).toBe(1);
+    }
+    expect(cluster.server.writes()).toEqual([]);
+  });
+
   it("--dry-run says what each object would become, from reads alone, as kubectl apply --dry-run=client", async () => {
     const fresh = await install("--dry-run");
     expect(fresh.stdout.split("\n").slice(0, 2)).toEqual(["namespace/kadalu created (dry run)", "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage created (dry run)"]);

@@ -52,6 +52,8 @@ describe("storage-list", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toBe('No storage pools in namespace "kadalu". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR\n');
     expect(result.code).toBe(0);
+    // Another namespace's advice keeps the namespace.
+    expect((await list("-n", "other")).stderr).toBe('No storage pools in namespace "other". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR -n other\n');
     expect((await list("-o", "json")).stdout).toContain('"pools": []');
   });
 
