@@ -57,7 +57,7 @@ export class Glusterd {
    * bricks and the self-heal daemon it forks log there, not to the machine's /var/log/glusterfs.
    */
   static async start(parts: GlusterParts, dir: string, options: { ownLogs?: boolean } = {}): Promise<Glusterd> {
-    if (await portAnswers("127.0.0.1", GLUSTERD_PORT, 1000)) throw new Error(`port ${GLUSTERD_PORT} is taken (another glusterd runs on this machine?): stop it to run the Gluster tests`);
+    if (await portAnswers("127.0.0.1", GLUSTERD_PORT, 1000)) throw new Error(`port ${GLUSTERD_PORT} is taken: another glusterd (or a GlusterFS sandbox) runs on this machine; stop it first`);
     const gluster = new Glusterd(parts, dir);
     for (const sub of ["glusterd", "run", "log", "bricks"]) mkdirSync(join(dir, sub), { recursive: true });
     writeFileSync(join(dir, "glusterd.vol"), [

@@ -143,7 +143,18 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
   const socket = join(dir, "csi", "csi.sock");
   const logs: string[] = [];
   const log = (component: string) => (message: string): void => void logs.push(`${component}: ${message}`);
-  if (options.gluster) gluster = new SandboxGluster(await Glusterd.start(options.gluster, join(dir, "gluster"), { ownLogs: true }), server, join(dir, "kadalu-provisioner", "hosts"));
+  if (options.gluster) {
+    try {
+      gluster = new SandboxGluster(await Glusterd.start(options.gluster, join(dir, "gluster"), { ownLogs: true }), server, join(dir, "kadalu-provisioner", "hosts"));
+    } catch (error) {
+      // A sandbox that cannot start leaves nothing: not its server, not its directory, not its record.
+      await processes.stopAll();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+      forget();
+      throw error;
+    }
+  }
   let operator: RunningOperator | undefined;
   let csi: RunningCsi | undefined;
   let stopInfo: (() => Promise<void>) | undefined;
