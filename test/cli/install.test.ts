@@ -206,10 +206,13 @@ describe("uninstall", () => {
 
   it("--dry-run lists what would go, only what exists, and deletes nothing", async () => {
     const result = await uninstall("--dry-run");
-    expect(result.stderr).toContain("daemonset/kadalu-csi-nodeplugin would be deleted");
+    expect(result.stdout).toContain("daemonset/kadalu-csi-nodeplugin would be deleted\n");
     // No Prometheus Operator here: install made no ServiceMonitor, so none would be deleted.
-    expect(result.stderr).not.toContain("servicemonitor/kadalu");
-    expect(result.stdout).toBe("dry run: 14 objects would be deleted; nothing was sent\n");
+    expect(result.stdout).not.toContain("servicemonitor/kadalu");
+    // The plan, one line per object, then the count: all on stdout, so > plan.txt keeps it.
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines.filter((line) => line.endsWith(" would be deleted"))).toHaveLength(14);
+    expect(lines.at(-1)).toBe("dry run: 14 objects would be deleted; nothing was sent");
     expect(cluster.server.writes()).toEqual([]);
   });
 

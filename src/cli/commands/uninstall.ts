@@ -115,9 +115,8 @@ function refusalOf(pools: string[], options: UninstallOptions): string | undefin
 
 async function dryRun(kube: Kube, objects: KubeObject[], orphans: Orphans, refusal: string | undefined, io: Deps["io"]): Promise<void> {
   const present = await existing(kube, objects);
-  const renderer = eventRenderer(io);
-  for (const object of present) renderer.sink({ type: "deleted", object: objectRef(object), existed: true, dryRun: true });
-  renderer.close();
+  // The plan is the dry run's answer: on stdout, as install --dry-run prints its plan.
+  io.out.write(present.map((object) => `${objectRef(object)} would be deleted\n`).join(""));
   io.err.write(describeOrphans(orphans));
   if (orphanCount(orphans) > 0) io.err.write(`a real run asks a second confirmation to leave them (with --yes, pass ${ALLOW_ORPHANS})\n`);
   if (refusal) {

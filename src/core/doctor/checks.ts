@@ -105,7 +105,9 @@ export function operatorCheck(s: Snapshot): Finding[] {
 
 export function crdCheck(s: Snapshot): Finding[] {
   if (s.crdEstablished) return [ok("crd", "kadalustorages.kadalu-operator.storage", "established")];
-  return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: s.crdEstablished === undefined ? "the KadaluStorage CRD is missing" : "the KadaluStorage CRD is not established", next: "kubectl get crd kadalustorages.kadalu-operator.storage -o yaml" }];
+  // A missing CRD has nothing to describe: install brings it back.
+  if (s.crdEstablished === undefined) return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: "the KadaluStorage CRD is missing", next: kadalu(s.namespace, "install") }];
+  return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: "the KadaluStorage CRD is not established", next: "kubectl get crd kadalustorages.kadalu-operator.storage -o yaml" }];
 }
 
 export function csiCheck(s: Snapshot): Finding[] {
@@ -136,6 +138,8 @@ export function versionCheck(s: Snapshot): Finding[] {
     ["CSI provisioner", tagOf(imageOf(s.provisioner, "kadalu-provisioner"))],
     ["CSI nodeplugin", tagOf(imageOf(s.nodeplugin, "kadalu-nodeplugin"))],
   ]);
+  // Nothing installed has no version to compare: the install checks above say what is missing.
+  if ([...versions.values()].every((version) => version === undefined)) return [];
   const differing = [...versions].filter(([, version]) => version !== undefined && version !== s.pluginVersion);
   if (differing.length === 0) return [ok("versions", "plugin, operator, CSI", `all ${s.pluginVersion}`)];
   return [{
