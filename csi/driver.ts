@@ -216,6 +216,23 @@ export class Driver {
     if (this.config.role === "provisioner") {
       const configured = new Map(this.pools().map((pool) => [pool.volname, pool.volume_id]));
       for (const store of this.stores.values()) if (configured.has(store.pool)) await this.refreshUsage(store, configured.get(store.pool));
+      if (this.ready()) await this.releaseRemoved(new Set(configured.keys()));
+    }
+  }
+
+  /** A pool gone from kadalu-info (removed) is unmounted: its FUSE client would otherwise run until the pod restarts. */
+  private async releaseRemoved(configured: Set<string>): Promise<void> {
+    for (const [name, store] of [...this.stores]) {
+      if (configured.has(name)) continue;
+      this.stores.delete(name);
+      this.repaired.delete(name);
+      await this.closeStore(store);
+      try {
+        await this.mounter.unbind(store.root);
+        this.log(`pool ${name} is no longer configured: unmounted ${store.root}`);
+      } catch (error) {
+        this.log(`pool ${name} is no longer configured, but ${store.root} was not unmounted: ${(error as Error).message}`);
+      }
     }
   }
 

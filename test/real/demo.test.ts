@@ -34,11 +34,11 @@ describe.skipIf(noGluster)("the demo on real GlusterFS", () => {
   });
 });
 
-/** The glusterfsd processes whose command line names `dir`. */
-function glusterfsdUnder(dir: string): string[] {
+/** The processes named `comm` whose command line names `dir`. */
+function processesOf(comm: string, dir: string): string[] {
   return readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "glusterfsd" && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
     } catch {
       return false;
     }
@@ -49,7 +49,9 @@ describe.skipIf(noGluster)("the Gluster sandbox's day-2 commands (npm run demo -
   it("doctor, top and healinfo answer from the real bricks; storage-remove stops the pool's bricks", async () => {
     const sandbox = await startSandbox(undefined, { gluster: glusterfs! });
     const cli = (...args: string[]): Promise<CliResult> => runBin(args, { KUBECONFIG: sandbox.kubeconfig, NO_COLOR: "1" });
-    const bricksOf = (pool: string): string[] => glusterfsdUnder(join(sandbox.dir, "gluster", "bricks", pool) + "/");
+    // The client runs in the provisioner's mount namespace, whose mounts come from the sandbox's directory.
+    const clientsOf = (pool: string): string[] => processesOf("glusterfs", `--volfile-id\0${pool}\0`).filter((pid) => readFileSync(`/proc/${pid}/mountinfo`, "utf8").includes(sandbox.dir));
+    const bricksOf = (pool: string): string[] => processesOf("glusterfsd", join(sandbox.dir, "gluster", "bricks", pool) + "/");
     try {
       await installPool1(sandbox, cli);
       await waitUntil("pool1's three bricks", () => bricksOf("pool1").length === 3 || undefined, 30_000, 200);
@@ -67,6 +69,8 @@ describe.skipIf(noGluster)("the Gluster sandbox's day-2 commands (npm run demo -
       const remove = await cli("storage-remove", "pool1", "--yes", "--wait", "--timeout", "60s");
       expect(remove.code, remove.stderr).toBe(0);
       await waitUntil("pool1's bricks to stop", () => bricksOf("pool1").length === 0 || undefined, 30_000, 200);
+      // The provisioner lets go of the removed pool: its FUSE client (glusterfs --volfile-id pool1) ends too.
+      await waitUntil("the provisioner's client of pool1 to stop", () => clientsOf("pool1").length === 0 || undefined, 30_000, 200);
     } finally {
       await sandbox.stop();
     }
