@@ -47,7 +47,7 @@ describe("storage-remove", () => {
     cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-a" }, spec: { storageClassName: "kadalu.pool1", claimRef: { namespace: "apps", name: "data" } } });
     cluster.server.clearRequests();
     const result = await cli("storage-remove", "pool1", "--yes");
-    expect(result.stderr).toBe('error: storage pool "pool1" is still used by 1 PersistentVolume: pvc-a (claim apps/data); delete them (kubectl delete pvc -n apps data), then run this again\n');
+    expect(result.stderr).toBe('error: storage pool "pool1" is still used by 1 PersistentVolume: pvc-a (claim apps/data); delete it (kubectl delete pvc -n apps data), then run this again\n');
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
     expect(cluster.server.requests.map((r) => `${r.verb} ${r.resource}`)).toEqual(["get kadalustorages", "list persistentvolumes"]);

@@ -71,7 +71,7 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
     const shown = volumes.slice(0, 10);
     const names = shown.map((pv) => (pv.claim ? `${pv.name} (claim ${pv.claim})` : pv.name)).join(", ");
     const more = volumes.length > 10 ? ` and ${volumes.length - 10} more` : "";
-    throw new ClusterError(`storage pool "${options.name}" is still used by ${counted(volumes.length, "PersistentVolume")}: ${names}${more}; delete them (${volumes.length > 10 ? "the first ten: " : ""}${deleteCommands(shown).join("; ")}), then run this again`);
+    throw new ClusterError(`storage pool "${options.name}" is still used by ${counted(volumes.length, "PersistentVolume")}: ${names}${more}; delete ${volumes.length === 1 ? "it" : "them"} (${volumes.length > 10 ? "the first ten: " : ""}${deleteCommands(shown).join("; ")}), then run this again`);
   }
   if (options.dryRun) {
     io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} would be deleted (dry run: nothing was sent)\n`);

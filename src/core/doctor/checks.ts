@@ -4,6 +4,7 @@
  * where, and the next command to run.
  */
 import { isExternal, type NativePoolInfo, type PoolInfo } from "../info/codec.js";
+import { counted } from "../words.js";
 import { serverPodName, storageClassName } from "../naming.js";
 import type { KadaluStorage } from "../pool/types.js";
 import { isReady, replicaGroups, replicated, type PodView } from "../upgrade/switch-over.js";
@@ -203,7 +204,7 @@ function capacityCheck(s: Snapshot, pool: KadaluStorage, info: PoolInfo | undefi
   const percent = (usage.provisionedBytes / usage.capacityBytes) * 100;
   const severity: Severity = percent >= thresholds.criticalPercent ? "critical" : percent >= thresholds.warnPercent ? "warning" : "ok";
   return [{
-    severity, check: "capacity", where, message: `${percent.toFixed(1)}% provisioned (${usage.pvCount} PVs)`,
+    severity, check: "capacity", where, message: `${percent.toFixed(1)}% provisioned (${counted(usage.pvCount, "PV")})`,
     ...(severity === "ok" ? {} : { next: info && !isExternal(info) ? growAdvice(info, pool.metadata.namespace ?? ns) : kadalu(ns, `storage-list ${pool.metadata.name} --status`) }),
   }];
 }
