@@ -39,10 +39,27 @@ export class BrickNamespace {
     const brick = new BrickNamespace(image, started, pid);
     await waitUntil(`${name}'s brick port 24007 to answer\n${started.tail(30)}`, async () => {
       if (started.child.exitCode !== null) throw new Error(`${name} exited with ${started.child.exitCode}`);
-      const probe = "require('net').connect(24007, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))";
-      return run("nsenter", [`--net=/proc/${pid}/ns/net`, "--", process.execPath, "-e", probe]).then(() => true, () => undefined);
+      return (await brick.portAnswers()) || undefined;
     }, 30_000, 200);
     return brick;
+  }
+
+  /** The brick port answers inside the namespace (what the pod's readiness probe asks). */
+  async portAnswers(): Promise<boolean> {
+    const probe = "require('net').connect(24007, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))";
+    return run("nsenter", [`--net=/proc/${this.pid}/ns/net`, "--", process.execPath, "-e", probe]).then(() => true, () => false);
+  }
+
+  /** Host PIDs of the entrypoint's children whose command line starts with `command`. */
+  children(command: string): number[] {
+    return readFileSync(`/proc/${this.pid}/task/${this.pid}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] === command;
+        } catch {
+          return false;
+        }
+      });
   }
 
   /** A path inside the image as seen from the host, through the brick process's root (its mounts included). */

@@ -62,7 +62,8 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
     const [glusterVersion] = readdirSync(xlators);
     expect(glusterVersion).toMatch(/^11\./);
     expect(statSync(join(xlators, glusterVersion!, "xlator/features/simple-quota.so")).isFile()).toBe(true);
-    expect(readdirSync(join(root, "usr/sbin"))).toEqual(expect.arrayContaining(["glusterfsd", "glusterfs", "mkfs.xfs", "setfattr"]));
+    expect(readdirSync(join(root, "usr/sbin"))).toEqual(expect.arrayContaining(["glusterfsd", "glusterfs", "mkfs.xfs"]));
+    expect(readdirSync(join(root, "usr/bin"))).toEqual(expect.arrayContaining(["setfattr", "getfattr", "mount"]));
     expect(statSync(join(root, "run/gluster")).isDirectory()).toBe(true);
     expect(readdirSync(join(root, "usr/bin")).filter((name) => name.startsWith("python"))).toEqual([]);
     const bytes = Number(execFileSync("du", ["-sb", root], { encoding: "utf8" }).split("\t")[0]);
@@ -146,6 +147,17 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
       const log = readFileSync(brick.process.log, "utf8");
       expect(log).toContain(`kadalu-server: pool pool1 brick 0 kube1:${BRICK_PATH} on port 24007`);
       expect(log).toMatch(/^glusterfsd: .*features\/simple-quota/m);
+    });
+
+    it("starts glusterfsd again when it dies; the PV keeps its limit", async () => {
+      const [glusterfsd] = brick.children("glusterfsd");
+      expect(glusterfsd, readFileSync(brick.process.log, "utf8").slice(-2000)).toBeDefined();
+      process.kill(glusterfsd!, "SIGKILL");
+      await waitUntil("the runtime to notice", () => readFileSync(brick.process.log, "utf8").includes("glusterfsd exited (SIGKILL); starting it again in 1.0 s") || undefined, 10_000);
+      await waitUntil("a new glusterfsd to answer on the brick port", async () => (brick.children("glusterfsd").some((pid) => pid !== glusterfsd) && await brick.portAnswers()) || undefined, 20_000, 200);
+      // The clients reconnect by themselves (protocol/client retries every few seconds).
+      await waitUntil("the PV to be reachable again", async () => (Math.abs((await df("/mnt/pod-volume")).size - 20 * MB) <= MB) || undefined, 30_000, 500);
+      expect(await write("/mnt/pod-volume/fourth", 30)).toMatch(/Disk quota exceeded/);
     });
 
     it("serves a new option in the client volfile once kadalu-info changes", async () => {
