@@ -78,7 +78,7 @@ export const RECIPES: Recipe[] = [
     packages: ["nodejs", "glusterfs-common", "attr", "xfsprogs", "mount"],
     files: app("bin/kadalu-server", "dist/server.cjs", "LICENSE"),
     // A brick never runs Python (geo-replication, gluster-eventsapi) nor the geo-replication helpers.
-    prune: [...NODE_PRUNE, "/usr/lib/python3.13", "/usr/lib/python3", "/usr/bin/python3.13", "/usr/libexec/glusterfs", "/usr/share/zoneinfo/right"],
+    prune: [...NODE_PRUNE, "/usr/lib/python3.13", "/usr/lib/python3", "/usr/bin/python3.13", "/usr/bin/python3", "/usr/libexec/glusterfs", "/usr/share/zoneinfo/right"],
     // glusterfs-client's link: the self-heal daemon is glusterfsd started as `glusterfs`.
     links: { "/usr/sbin/glusterfs": "glusterfsd" },
     // glusterfsd exits at once ("pidfile open failed") without /run/gluster.
