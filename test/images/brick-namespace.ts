@@ -77,8 +77,16 @@ export class BrickNamespace {
     return this.host("chroot", [this.image.root, command, ...args]);
   }
 
-  /** SIGTERM to the entrypoint (it stops glusterfsd); its namespace and mounts go with it. */
-  async stop(processes: Processes): Promise<number | null> {
+  private stopped: Promise<number | null> | undefined;
+
+  /** SIGTERM to the entrypoint (it stops glusterfsd); its namespace and mounts go with it. Once only. */
+  stop(processes: Processes): Promise<number | null> {
+    // Processes.stop of a process it no longer lists would drop another one from its list.
+    this.stopped ??= this.terminate(processes);
+    return this.stopped;
+  }
+
+  private async terminate(processes: Processes): Promise<number | null> {
     try {
       process.kill(this.pid, "SIGTERM");
     } catch {
