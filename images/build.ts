@@ -46,7 +46,7 @@ function copyApp(recipe: Recipe, appRoot: string): void {
     if (stat.isDirectory()) {
       chmodSync(path, 0o755);
       for (const entry of readdirSync(path)) fix(join(path, entry));
-    } else chmodSync(path, path.includes("/bin/") ? 0o755 : 0o644);
+    } else chmodSync(path, path.includes("/bin/") || path.endsWith(".sh") ? 0o755 : 0o644);
   };
   fix(appRoot);
 }

@@ -76,7 +76,8 @@ export const RECIPES: Recipe[] = [
     // glusterfs-common holds glusterfsd and every translator (simple-quota included); attr sets the brick's
     // volume id; xfsprogs and mount format and mount device bricks.
     packages: ["nodejs", "glusterfs-common", "attr", "xfsprogs", "mount"],
-    files: app("bin/kadalu-server", "dist/server.cjs", "LICENSE"),
+    // heal-info.sh at upstream's path: `kubectl kadalu healinfo` and the upgrade's heal checks run it.
+    files: [...app("bin/kadalu-server", "dist/server.cjs", "LICENSE"), { from: "images/files/heal-info.sh", to: `${APP_DIR}/heal-info.sh` }],
     // A brick never runs Python (geo-replication, gluster-eventsapi) nor the geo-replication helpers.
     prune: [...NODE_PRUNE, "/usr/lib/python3.13", "/usr/lib/python3", "/usr/bin/python3.13", "/usr/bin/python3", "/usr/libexec/glusterfs", "/usr/share/zoneinfo/right"],
     // glusterfs-client's link: the self-heal daemon is glusterfsd started as `glusterfs`.
