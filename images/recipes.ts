@@ -74,8 +74,9 @@ export const RECIPES: Recipe[] = [
     name: "kadalu-server",
     description: "The Kadalu brick server: GlusterFS 11.1 bricks (simple-quota enforces PV sizes) and their self-heal daemon",
     // glusterfs-common holds glusterfsd and every translator (simple-quota included); attr sets the brick's
-    // volume id; xfsprogs and mount format and mount device bricks.
-    packages: ["nodejs", "glusterfs-common", "attr", "xfsprogs", "mount"],
+    // volume id; xfsprogs and mount format and mount device bricks. dash, coreutils and grep run the sampling
+    // script `kubectl kadalu top` execs in server pods (src/core/top/proc.ts), as in upstream's image.
+    packages: ["nodejs", "glusterfs-common", "attr", "xfsprogs", "mount", "dash", "coreutils", "grep"],
     // heal-info.sh at upstream's path: `kubectl kadalu healinfo` and the upgrade's heal checks run it.
     files: [...app("bin/kadalu-server", "dist/server.cjs", "LICENSE"), { from: "images/files/heal-info.sh", to: `${APP_DIR}/heal-info.sh` }],
     // A brick never runs Python (geo-replication, gluster-eventsapi) nor the geo-replication helpers.

@@ -17,6 +17,7 @@ import { glusterMountArgs } from "../../csi/mounter.js";
 import { setQuota } from "../../csi/xattr.js";
 import { unpackImage, type UnpackedImage } from "../../images/oci.js";
 import type { NativePoolInfo } from "../../src/core/info/codec.js";
+import { parseSamples, processRates, SAMPLE_SCRIPT } from "../../src/core/top/proc.js";
 import { pendingHeals } from "../../src/core/upgrade/switch-over.js";
 import { Processes, waitUntil, type Started } from "../real/processes.js";
 import { BrickNamespace } from "./brick-namespace.js";
@@ -144,8 +145,11 @@ describe.skipIf(noImage("kadalu-server") || noNetworking).each<PoolType>(["Repli
     expect(await setQuota(nodePath("/mnt/provisioner/subvol/pvc-1"), 10 * MB, (line) => logged.push(line)), logged.join("\n")).toBe(true);
     mkdirSync(join(client.root, "mnt/pod-volume"), { recursive: true });
     await inNode("mount", ["--bind", `${client.root}/mnt/pool3/subvol/pvc-1`, `${client.root}/mnt/pod-volume`]);
-    // The self-heal daemon runs beside every brick of a replicated or dispersed pool.
+    // The self-heal daemon runs beside every brick of a replicated or dispersed pool, and `kubectl kadalu top`'s
+    // sampling script (run by the pod's shell) finds both.
     for (const brick of bricks) expect(brick!.children("glusterfs"), readFileSync(brick!.process.log, "utf8").slice(-1500)).toHaveLength(1);
+    const sampled = await bricks[0]!.inImage("sh", ["-c", SAMPLE_SCRIPT, "kadalu-top", "0.2"]);
+    expect(processRates(parseSamples(sampled.stdout)).map((row) => row.role).sort()).toEqual([`brick ${BRICK_PATH}`, "self-heal daemon"]);
 
     expect(Math.abs(await df("/mnt/pod-volume") - 10 * MB)).toBeLessThanOrEqual(MB);
     if (type === "Disperse") {
