@@ -63,6 +63,22 @@ describe("install", () => {
     expect(installed.code).toBe(0);
   });
 
+  it("runs the bricks from this project's server image unless --server-image upstream is given", async () => {
+    const serverImage = async (...args: string[]): Promise<string> => {
+      const result = await runCli(["install", "-o", "json", ...args]);
+      expect(result.code, result.stderr).toBe(0);
+      const operator = JSON.parse(result.stdout).items.find((item: any) => item.kind === "Deployment");
+      return operator.spec.template.spec.containers[0].env.find((entry: any) => entry.name === "SERVER_IMAGE").value;
+    };
+    expect(await serverImage()).toMatch(/^ghcr\.io\/kubectl-kadalu\/kadalu-server:\d/);
+    expect(await serverImage("--server-image", "upstream")).toBe("docker.io/kadalu/kadalu-server:1.2.0");
+    expect(await serverImage("--server-image-tag", "1.1.0")).toBe("docker.io/kadalu/kadalu-server:1.1.0");
+    const both = await runCli(["install", "-o", "yaml", "--server-image", "kadalu", "--server-image-tag", "1.1.0"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe("error: --server-image-tag is the tag of upstream's server image: give it with --server-image upstream (this project's server image has --image-tag's tag)\n");
+    expect(both.stdout).toBe("");
+  });
+
   it("applies everything in order with server-side apply, then a second run changes nothing", async () => {
     const first = await install("--no-wait");
     expect(first.stderr).toContain("✓ CRD kadalustorages.kadalu-operator.storage established");

@@ -6,7 +6,7 @@ import { parseDuration } from "../../core/duration.js";
 import { INSTALL_HASH_ANNOTATION, OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
 import { MONITORING_API } from "../../core/manifests/monitoring.js";
 import { installPlan, planObjects, type KubeObject, type Step } from "../../core/manifests/index.js";
-import { PLATFORMS, PULL_POLICIES, resolveInstallOptions, type InstallOptions } from "../../core/manifests/options.js";
+import { PLATFORMS, PULL_POLICIES, resolveInstallOptions, SERVER_IMAGES, type InstallOptions } from "../../core/manifests/options.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { AnyObject, Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
@@ -25,6 +25,7 @@ interface RawOptions extends GlobalOptions {
   imageRegistry?: string;
   imageRepository?: string;
   imageTag?: string;
+  serverImage?: string;
   serverImageTag?: string;
   imagePullPolicy?: string;
   imagePullSecret?: string[];
@@ -57,7 +58,7 @@ export interface InstallCommandOptions {
 export function complete(raw: RawOptions): InstallCommandOptions {
   const install = resolveInstallOptions({
     namespace: raw.namespace, version: PLUGIN_VERSION, platform: raw.type, kubeletDir: raw.kubeletDir, imageRegistry: raw.imageRegistry,
-    imageRepository: raw.imageRepository, imageTag: raw.imageTag, serverImageTag: raw.serverImageTag, imagePullPolicy: raw.imagePullPolicy,
+    imageRepository: raw.imageRepository, imageTag: raw.imageTag, serverImage: raw.serverImage, serverImageTag: raw.serverImageTag, imagePullPolicy: raw.imagePullPolicy,
     imagePullSecrets: raw.imagePullSecret, verbose: raw.verbose, serviceMonitor: raw.serviceMonitor,
   });
   if (raw.output && dryRunOf(raw) === "server") throw new UsageError("-o prints the manifests without a cluster and --dry-run=server sends them to one: give one of them");
@@ -217,7 +218,8 @@ export function installCommand(deps: Deps): Command {
     .option("--image-registry <registry>", "registry of every image, e.g. a mirror (default: ghcr.io for the operator and CSI images, docker.io for upstream's kadalu-server, registry.k8s.io for the CSI sidecars)")
     .option("--image-repository <path>", "repository path of the operator and CSI images in the registry (default kubectl-kadalu)")
     .option("--image-tag <tag>", "tag of the operator and CSI images (default: the plugin's version)")
-    .option("--server-image-tag <tag>", "tag of the upstream kadalu-server image that runs the bricks")
+    .addOption(new Option("--server-image <which>", "the image that runs the bricks: this project's kadalu-server (Debian's GlusterFS 11.1, PV sizes enforced) or upstream's").choices(SERVER_IMAGES))
+    .option("--server-image-tag <tag>", "tag of upstream's kadalu-server image (selects --server-image upstream)")
     .addOption(new Option("--image-pull-policy <policy>", "image pull policy").choices(PULL_POLICIES).default("IfNotPresent"))
     .option("--image-pull-secret <name>", "an image pull secret in the namespace; repeatable", collect)
     .option("--local-yaml <file>", "apply this operator manifest instead of the embedded one (upstream flag)")
