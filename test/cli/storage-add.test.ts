@@ -30,14 +30,20 @@ describe("storage-add against a cluster", () => {
     expect(stored?.spec.storage).toEqual([
       { node: "kube1", device: "/dev/sdb" }, { node: "kube2", device: "/dev/sdb" }, { node: "kube3", device: "/dev/sdb" },
     ]);
-    // The three reads go out together; the create comes after all of them.
+    // The four reads go out together; the create comes after all of them.
     const requests = cluster.server.requests.map((r) => `${r.verb} ${r.resource}`);
-    expect(requests.slice(0, 3).sort()).toEqual(["get configmaps", "list kadalustorages", "list nodes"]);
-    expect(requests.slice(3)).toEqual(["create kadalustorages"]);
+    expect(requests.slice(0, 4).sort()).toEqual(["get configmaps", "get deployments", "list kadalustorages", "list nodes"]);
+    expect(requests.slice(4)).toEqual(["create kadalustorages"]);
   });
 
   it("honours -n and --script-mode", async () => {
     cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "storage" } });
+    const refused = await runCli(["storage-add", "pool1", "--path", "kube1:/data", "--script-mode", "-n", "storage", ...kc()]);
+    // Kadalu is installed in "kadalu", not in "storage": a pool there would never be served.
+    expect(refused.stderr).toBe('error: Kadalu is not installed in namespace "storage" (no operator Deployment), so nothing would serve the pool; run: kubectl kadalu install -n storage\n');
+    expect(refused.code).toBe(1);
+    expect(cluster.server.writes()).toEqual([]);
+    cluster.server.seed({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "operator", namespace: "storage" }, spec: {} });
     const result = await runCli(["storage-add", "pool1", "--path", "kube1:/data", "--script-mode", "-n", "storage", ...kc()]);
     expect(result.code).toBe(0);
     expect(cluster.server.get(API, "KadaluStorage", "storage", "pool1")).toBeDefined();
@@ -100,7 +106,7 @@ describe("storage-add against a cluster", () => {
     expect(result.stdout).toContain("created (server dry run)");
     expect(result.code).toBe(0);
     expect(cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")).toBeUndefined();
-    expect(cluster.server.requests.map((r) => r.verb).sort()).toEqual(["create", "get", "list", "list"]);
+    expect(cluster.server.requests.map((r) => r.verb).sort()).toEqual(["create", "get", "get", "list", "list"]);
   });
 
   it("-o json prints only the object the server stored", async () => {

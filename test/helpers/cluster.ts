@@ -17,7 +17,11 @@ export async function startCluster(options: { nodes?: string[]; crd?: boolean; n
   for (const name of options.nodes ?? ["kube1", "kube2", "kube3"]) {
     server.seed({ apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name } }, status: { conditions: [{ type: "Ready", status: "True" }] } });
   }
-  if (options.crd ?? true) server.seed(kadaluStorageCrd() as never);
+  if (options.crd ?? true) {
+    server.seed(kadaluStorageCrd() as never);
+    // Kadalu installed: its operator's Deployment is what storage-add looks for before it creates a pool.
+    for (const namespace of options.namespaces ?? ["kadalu"]) server.seed({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "operator", namespace }, spec: {}, status: { availableReplicas: 1 } } as never);
+  }
   const dir = mkdtempSync(join(tmpdir(), "kadalu-test-"));
   const kubeconfig = server.writeKubeconfig(join(dir, "kubeconfig"), { namespace: "default" });
   server.clearRequests();

@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { AlreadyReported, ClusterError, UsageError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal } from "../../core/info/codec.js";
+import { OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
 import { planStorageAdd, type StorageAddInput, type UnitArgument } from "../../core/pool/build.js";
 import { unitsInUseProblems, type UsedUnits } from "../../core/pool/placement.js";
 import {
@@ -110,10 +111,13 @@ function valueOf<T>(result: PromiseSettledResult<T>): T {
 async function checkPlacement(kube: Kube, pool: KadaluStorage): Promise<void> {
   const namespace = pool.metadata.namespace!;
   // allSettled: no request is left running when one fails.
-  const [references, pools, info] = await Promise.allSettled([
+  const [references, pools, info, operator] = await Promise.allSettled([
     checkReferences(kube, pool), kube.listPools(namespace), kube.readConfigMapData(namespace, INFO_CONFIGMAP),
+    kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace),
   ]);
   valueOf(references);
+  // The CRD outlives a plain uninstall: a pool made then would wait for an operator that never comes.
+  if (!valueOf(operator)) throw new ClusterError(`Kadalu is not installed in namespace "${namespace}" (no operator Deployment), so nothing would serve the pool; run: kubectl kadalu install -n ${namespace}`);
   // Before the prompt: nobody should confirm a pool the create would refuse.
   if (valueOf(pools).some((existing) => existing.metadata.name === pool.metadata.name)) throw alreadyExists(pool.metadata.name, namespace);
   const inUse = unitsInUseProblems(pool, usedUnits(valueOf(pools), valueOf(info)));
