@@ -70,10 +70,12 @@ const PRELUDE = 'const fs = require("node:fs"); const cp = require("node:child_p
 
 /**
  * An app pod of APP_IMAGE running the Node.js `script` (the image has node and util-linux but no shell)
- * with the PVC `claim` at /data, or as the device /dev/xvda with `block`.
+ * with the PVC `claim` at /data (with `propagation`, mounts the kubelet stacks on it later reach the pod),
+ * or as the device /dev/xvda with `block`.
  */
-export function appPod(name: string, claim: string, script: string, options: { block?: boolean } = {}): Json {
-  const volume = options.block ? { volumeDevices: [{ name: "data", devicePath: "/dev/xvda" }] } : { volumeMounts: [{ name: "data", mountPath: "/data" }] };
+export function appPod(name: string, claim: string, script: string, options: { block?: boolean; propagation?: "HostToContainer" } = {}): Json {
+  const mount = { name: "data", mountPath: "/data", ...(options.propagation ? { mountPropagation: options.propagation } : {}) };
+  const volume = options.block ? { volumeDevices: [{ name: "data", devicePath: "/dev/xvda" }] } : { volumeMounts: [mount] };
   return {
     apiVersion: "v1", kind: "Pod", metadata: { name },
     spec: {
@@ -132,5 +134,10 @@ export async function waitLog<T>(node: RealNode, name: string, what: string, che
 export async function deletePod(node: RealNode, name: string): Promise<void> {
   const admin = node.cluster.admin;
   await admin.delete(`/api/v1/namespaces/default/pods/${name}`);
-  await waitUntil(`pod ${name} gone`, async () => (await admin.find(`/api/v1/namespaces/default/pods/${name}`)) === undefined || undefined, 90_000, 250);
+  try {
+    await waitUntil(`pod ${name} gone`, async () => (await admin.find(`/api/v1/namespaces/default/pods/${name}`)) === undefined || undefined, 90_000, 250);
+  } catch (error) {
+    const events = (await admin.get(`/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${name}`)).items.map((event: any) => `${event.reason}: ${event.message}`);
+    throw new Error(`${(error as Error).message}\nevents:\n${events.slice(-8).join("\n")}`);
+  }
 }

@@ -134,6 +134,59 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     await admin.delete(`${NS}/persistentvolumeclaims/raw`);
   });
 
+  it("the nodeplugin restarts: it binds its PVs again, a writing pod's I/O fails with ENOTCONN, never silently, and resumes", async () => {
+    const admin = node.cluster.admin;
+    await admin.post(`${NS}/persistentvolumeclaims`, pvc("steady", CLASS, "16Mi"));
+    // One line per write attempt, every 100 ms: "TIME ok N" or "TIME CODE"; a hang shows as a gap.
+    const writer = (file: string): string => [
+      `let n = 0;`,
+      `setInterval(() => { try { fs.appendFileSync("/data/${file}", n + "\\n"); console.log(Date.now() + " ok " + n++); } catch (e) { console.log(Date.now() + " " + e.code); } }, 100);`,
+    ].join(" ");
+    // The new plugin's bind reaches a container only through HostToContainer propagation; "plain" has none.
+    await admin.post(`${NS}/pods`, appPod("steady", "steady", writer("steady"), { propagation: "HostToContainer" }));
+    await admin.post(`${NS}/pods`, appPod("plain", "steady", writer("plain")));
+    await waitRunning(node, "steady", 150_000);
+    await waitRunning(node, "plain");
+    await waitLog(node, "steady", "the steady writer's first writes", (lines) => lines.length >= 5 || undefined);
+    await waitLog(node, "plain", "the plain writer's first writes", (lines) => lines.length >= 5 || undefined);
+    const plugins = async (): Promise<any[]> => (await admin.get("/api/v1/namespaces/kadalu/pods")).items.filter((pod: any) => pod.metadata.name.startsWith("kadalu-csi-nodeplugin-"));
+    const [old] = await plugins();
+    const t0 = Date.now();
+    await admin.delete(`/api/v1/namespaces/kadalu/pods/${old.metadata.name}`);
+    await waitUntil("a new nodeplugin pod ready", async () => (await plugins()).some((pod: any) => pod.metadata.name !== old.metadata.name && (pod.status.containerStatuses ?? []).every((status: any) => status.ready) && pod.status.phase === "Running") || undefined, 120_000, 250);
+    figure("nodeplugin pod deleted to its successor ready", Date.now() - t0);
+    const lines = await waitLog(node, "steady", "the writer's I/O to resume after the restart", (lines) => {
+      const after = lines.map((line) => line.split(" ")).filter(([time]) => Number(time) >= t0);
+      const sinceFailure = after.length - 1 - [...after].reverse().findIndex(([, what]) => what !== "ok");
+      const oks = sinceFailure === after.length ? after.length : after.length - 1 - sinceFailure;
+      return oks >= 10 && after.length >= 10 ? after : undefined;
+    }, 90_000);
+    const failures = lines.filter(([, what]) => what !== "ok");
+    const window = failures.length === 0 ? 0 : Number(lines.find(([time, what]) => what === "ok" && Number(time) > Number(failures.at(-1)![0]))![0]) - Number(failures[0]![0]);
+    console.log(`node tier: nodeplugin restart: ${failures.length} failed writes (${[...new Set(failures.map(([, code]) => code))].join(", ") || "none"}), I/O window ${(window / 1000).toFixed(1)} s`);
+    // Never silent: no gap between write attempts longer than the restart's window allows for a hang.
+    const times = lines.map(([time]) => Number(time));
+    const gaps = times.slice(1).map((time, index) => time - times[index]!);
+    expect(Math.max(...gaps)).toBeLessThan(5000);
+    expect(lines.at(-1)![1]).toBe("ok");
+    // What a FUSE mount answers once its client died: ENOTCONN, or ECONNABORTED for calls under way.
+    const DEAD = ["ENOTCONN", "ECONNABORTED"];
+    expect(failures.filter(([, code]) => !DEAD.includes(code!))).toEqual([]);
+    // What the pod wrote after the restart is on the server.
+    const pv = (await admin.get(`${NS}/persistentvolumeclaims/steady`)).spec.volumeName as string;
+    const onBrick = readdirSync(join(brick, "subvol"), { recursive: true }).map(String).find((path) => path.endsWith(`${pv}/steady`));
+    const written = readFileSync(join(brick, "subvol", onBrick!), "utf8").trim().split("\n");
+    expect(written).toContain(lines.filter(([, what]) => what === "ok").at(-1)![2]);
+    // Without propagation the container keeps the dead FUSE mount: every write fails, visibly, until the pod is recreated.
+    const plain = await waitLog(node, "plain", "the plain writer's lines 10 s after the restart", (lines) => {
+      const late = lines.map((line) => line.split(" ")).filter(([time]) => Number(time) >= t0 + 10_000);
+      return late.length >= 10 ? late : undefined;
+    });
+    expect(plain.filter(([, what]) => !DEAD.includes(what!))).toEqual([]);
+    await Promise.all([deletePod(node, "plain"), deletePod(node, "steady")]);
+    await admin.delete(`${NS}/persistentvolumeclaims/steady`);
+  });
+
   it("tears down to the host it found", async () => {
     const errors = await node.stop();
     expect(errors).toEqual([]);
