@@ -141,3 +141,44 @@ export async function deletePod(node: RealNode, name: string): Promise<void> {
     throw new Error(`${(error as Error).message}\nevents:\n${events.slice(-8).join("\n")}`);
   }
 }
+
+/** A pod script writing a line to /data/FILE every 100 ms, logging "TIME ok N" or "TIME CODE" per attempt (a hang shows as a gap). */
+export function writerScript(file: string): string {
+  return [
+    `let n = 0;`,
+    `setInterval(() => { try { fs.appendFileSync("/data/${file}", n + "\\n"); console.log(Date.now() + " ok " + n++); } catch (e) { console.log(Date.now() + " " + e.code); } }, 100);`,
+  ].join(" ");
+}
+
+export interface IoWindow {
+  /** The writer's attempts since the moment given, as [time, "ok" or CODE, N]. */
+  attempts: string[][];
+  failures: string[][];
+  /** First failure to the first write that succeeded after the last failure; 0 without failures. */
+  windowMs: number;
+}
+
+/** The writer's attempts since `since`, once at least 10 writes in a row succeeded after the last failure. */
+export function ioWindow(lines: string[], since: number): IoWindow | undefined {
+  const attempts = lines.map((line) => line.split(" ")).filter(([time]) => Number(time) >= since);
+  const lastFailure = attempts.length - 1 - [...attempts].reverse().findIndex(([, what]) => what !== "ok");
+  const oks = lastFailure === attempts.length ? attempts.length : attempts.length - 1 - lastFailure;
+  if (oks < 10) return undefined;
+  const failures = attempts.filter(([, what]) => what !== "ok");
+  const windowMs = failures.length === 0 ? 0 : Number(attempts[lastFailure + 1]![0]) - Number(failures[0]![0]);
+  return { attempts, failures, windowMs };
+}
+
+/** The nodeplugin pods in the kadalu namespace. */
+export async function nodepluginPods(node: RealNode): Promise<any[]> {
+  return (await node.cluster.admin.get("/api/v1/namespaces/kadalu/pods")).items.filter((pod: any) => pod.metadata.name.startsWith("kadalu-csi-nodeplugin-"));
+}
+
+/** Deletes the nodeplugin pod and waits for the DaemonSet's next one to be ready; when it was deleted. */
+export async function restartNodeplugin(node: RealNode): Promise<number> {
+  const [old] = await nodepluginPods(node);
+  const deletedAt = Date.now();
+  await node.cluster.admin.delete(`/api/v1/namespaces/kadalu/pods/${old.metadata.name}`);
+  await waitUntil("a new nodeplugin pod ready", async () => (await nodepluginPods(node)).some((pod: any) => pod.metadata.name !== old.metadata.name && pod.status.phase === "Running" && (pod.status.containerStatuses ?? []).every((status: any) => status.ready)) || undefined, 120_000, 250);
+  return deletedAt;
+}

@@ -16,7 +16,7 @@ import { kadalu } from "../real/kadalu.js";
 import { waitUntil } from "../real/processes.js";
 import { node as parts, noNode } from "./components.js";
 import { hostState } from "./host.js";
-import { appPod, deletePod, importKadaluImages, installKadalu, podLog, pvc, waitLog, startExternalServer, waitRunning, type ExternalServer } from "./kadalu.js";
+import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, podLog, pvc, restartNodeplugin, waitLog, writerScript, startExternalServer, waitRunning, type ExternalServer } from "./kadalu.js";
 import { startNode, type RealNode } from "./node.js";
 
 const gluster = glusterParts();
@@ -140,32 +140,16 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
   it("the nodeplugin restarts: it binds its PVs again, a writing pod's I/O fails with ENOTCONN, never silently, and resumes", async () => {
     const admin = node.cluster.admin;
     await admin.post(`${NS}/persistentvolumeclaims`, pvc("steady", CLASS, "16Mi"));
-    // One line per write attempt, every 100 ms: "TIME ok N" or "TIME CODE"; a hang shows as a gap.
-    const writer = (file: string): string => [
-      `let n = 0;`,
-      `setInterval(() => { try { fs.appendFileSync("/data/${file}", n + "\\n"); console.log(Date.now() + " ok " + n++); } catch (e) { console.log(Date.now() + " " + e.code); } }, 100);`,
-    ].join(" ");
     // The new plugin's bind reaches a container only through HostToContainer propagation; "plain" has none.
-    await admin.post(`${NS}/pods`, appPod("steady", "steady", writer("steady"), { propagation: "HostToContainer" }));
-    await admin.post(`${NS}/pods`, appPod("plain", "steady", writer("plain")));
+    await admin.post(`${NS}/pods`, appPod("steady", "steady", writerScript("steady"), { propagation: "HostToContainer" }));
+    await admin.post(`${NS}/pods`, appPod("plain", "steady", writerScript("plain")));
     await waitRunning(node, "steady", 150_000);
     await waitRunning(node, "plain");
     await waitLog(node, "steady", "the steady writer's first writes", (lines) => lines.length >= 5 || undefined);
     await waitLog(node, "plain", "the plain writer's first writes", (lines) => lines.length >= 5 || undefined);
-    const plugins = async (): Promise<any[]> => (await admin.get("/api/v1/namespaces/kadalu/pods")).items.filter((pod: any) => pod.metadata.name.startsWith("kadalu-csi-nodeplugin-"));
-    const [old] = await plugins();
-    const t0 = Date.now();
-    await admin.delete(`/api/v1/namespaces/kadalu/pods/${old.metadata.name}`);
-    await waitUntil("a new nodeplugin pod ready", async () => (await plugins()).some((pod: any) => pod.metadata.name !== old.metadata.name && (pod.status.containerStatuses ?? []).every((status: any) => status.ready) && pod.status.phase === "Running") || undefined, 120_000, 250);
+    const t0 = await restartNodeplugin(node);
     figure("nodeplugin pod deleted to its successor ready", Date.now() - t0);
-    const lines = await waitLog(node, "steady", "the writer's I/O to resume after the restart", (lines) => {
-      const after = lines.map((line) => line.split(" ")).filter(([time]) => Number(time) >= t0);
-      const sinceFailure = after.length - 1 - [...after].reverse().findIndex(([, what]) => what !== "ok");
-      const oks = sinceFailure === after.length ? after.length : after.length - 1 - sinceFailure;
-      return oks >= 10 && after.length >= 10 ? after : undefined;
-    }, 90_000);
-    const failures = lines.filter(([, what]) => what !== "ok");
-    const window = failures.length === 0 ? 0 : Number(lines.find(([time, what]) => what === "ok" && Number(time) > Number(failures.at(-1)![0]))![0]) - Number(failures[0]![0]);
+    const { attempts: lines, failures, windowMs: window } = await waitLog(node, "steady", "the writer's I/O to resume after the restart", (lines) => ioWindow(lines, t0), 90_000);
     console.log(`node tier: nodeplugin restart: ${failures.length} failed writes (${[...new Set(failures.map(([, code]) => code))].join(", ") || "none"}), I/O window ${(window / 1000).toFixed(1)} s`);
     // Never silent: no gap between write attempts longer than the restart's window allows for a hang.
     const times = lines.map(([time]) => Number(time));
