@@ -2,9 +2,13 @@
  * Kadalu PVs through a real kubelet: an External pool on a GlusterFS server in the node's network
  * namespace; a PVC bound, published by the nodeplugin pod into an app pod (NodePublishVolume for real),
  * written there and read from a second pod (RWX); a raw block PV as a device; an expansion seen by `df` in
- * the pod; the PVC's deletion frees its directory on the server's brick.
+ * the pod; the PVC's deletion frees its directory on the server's brick; a nodeplugin restart (a writing
+ * pod's failed-write window, the new plugin binding the PVs again); support-bundle with real logs; the
+ * operator's and the CSI's requests (the apiserver's audit log) against their RBAC.
  */
-import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noImages } from "../images/tier.js";
@@ -172,6 +176,23 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     expect(plain.filter(([, what]) => !DEAD.includes(what!))).toEqual([]);
     await Promise.all([deletePod(node, "plain"), deletePod(node, "steady")]);
     await admin.delete(`${NS}/persistentvolumeclaims/steady`);
+  });
+
+  it("support-bundle holds the pods' real container logs: the new nodeplugin's republish", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kadalu-node-bundle-"));
+    try {
+      const result = await kadalu(node.cluster.adminKubeconfig, ["support-bundle", "--dir", dir]);
+      expect(result.stderr).not.toMatch(/^error:/m);
+      expect(result.code).toBe(0);
+      const archive = readdirSync(dir).find((file) => file.endsWith(".tar.gz"));
+      expect(archive).toBeDefined();
+      execFileSync("tar", ["-xzf", join(dir, archive!), "-C", dir]);
+      const files = readdirSync(dir, { recursive: true }).map(String).filter((file) => file.includes("nodeplugin") && statSync(join(dir, file)).isFile());
+      const text = files.map((file) => readFileSync(join(dir, file), "utf8")).join("\n");
+      expect(text).toMatch(/republish: \S+ bound again to ext1\/subvol\//);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the operator and the CSI run with their ServiceAccounts: nothing they do is denied, and they stay within their roles", async () => {
