@@ -9,7 +9,7 @@ import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { formatBytes } from "../src/core/units.js";
 import { xxh64Hex } from "../src/core/xxh64.js";
 import { VIRTBLOCK_MIN_BYTES } from "./block.js";
-import type { Driver } from "./driver.js";
+import type { Driver, ServiceHandlers } from "./driver.js";
 import { grpcError, Status } from "./grpc-error.js";
 import type { PoolStore, VolumeRecord } from "./pool-store.js";
 import { byCodePoint } from "../src/core/naming.js";
@@ -81,7 +81,7 @@ function tokenStart(token: string): string {
   return lastId;
 }
 
-export function controllerService(driver: Driver) {
+export function controllerService(driver: Driver): ServiceHandlers {
   /** An External pool's PV directory gets its Gluster quota over SSH where the secret is given (upstream's behaviour); retried by the CO on failure. */
   async function externalQuota(pool: PoolInfo, record: VolumeRecord): Promise<void> {
     if (!driver.externalQuota || !isExternal(pool) || record.pvtype !== "subvol") return;
@@ -110,6 +110,7 @@ export function controllerService(driver: Driver) {
     return { store, capacity: usage.capacityBytes, provisioned: usage.provisionedBytes };
   }
 
+  // eslint-disable-next-line complexity -- admission (check, then reserve in one turn), idempotent repeats and single-PV pools together; issue 37 item 4 moves admission into the store
   async function create(name: string, parameters: Record<string, string>, range: Range, pvtype: PvType) {
     const { size, required, limit } = sizeOf(range);
     if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {

@@ -53,6 +53,9 @@ const ALIVE_CHECK_MS = 1000;
 /** `volumeId`: which incarnation of the pool (a pool removed and added again under its name has a new one). */
 export type UsageListener = (pool: string, usage: { capacityBytes: number; provisionedBytes: number; pvCount: number }, volumeId?: string) => void;
 
+/** One gRPC service's handlers by method name, as csi/server.ts registers them (requests are the proto's plain objects). */
+export type ServiceHandlers = Record<string, (request: any) => Promise<unknown>>;
+
 export class Driver {
   readonly volumeLocks = new KeyedLock();
   /** Quotas of External pools' PVs over SSH (upstream's optional glusterquota-ssh-secret). */
@@ -107,7 +110,7 @@ export class Driver {
     return this.pools().find((pool) => pool.volname === name);
   }
 
-  /** Pools a StorageClass's parameters select (spec §3.3 filters). */
+  /** Pools a StorageClass's parameters select, by upstream's filters: storage_name, node_affinity, storage_type or hostvol_type. */
   candidates(parameters: Record<string, string>): PoolInfo[] {
     const type = parameters.hostvol_type ?? parameters.storage_type;
     return this.pools().filter((pool) => {
@@ -213,6 +216,23 @@ export class Driver {
     if (this.config.role === "provisioner") {
       const configured = new Map(this.pools().map((pool) => [pool.volname, pool.volume_id]));
       for (const store of this.stores.values()) if (configured.has(store.pool)) await this.refreshUsage(store, configured.get(store.pool));
+      if (this.ready()) await this.releaseRemoved(new Set(configured.keys()));
+    }
+  }
+
+  /** A pool gone from kadalu-info (removed) is unmounted: its FUSE client would otherwise run until the pod restarts. */
+  private async releaseRemoved(configured: Set<string>): Promise<void> {
+    for (const [name, store] of [...this.stores]) {
+      if (configured.has(name)) continue;
+      this.stores.delete(name);
+      this.repaired.delete(name);
+      await this.closeStore(store);
+      try {
+        await this.mounter.unbind(store.root);
+        this.log(`pool ${name} is no longer configured: unmounted ${store.root}`);
+      } catch (error) {
+        this.log(`pool ${name} is no longer configured, but ${store.root} was not unmounted: ${(error as Error).message}`);
+      }
     }
   }
 

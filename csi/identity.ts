@@ -1,7 +1,7 @@
 /** Identity service: who we are, what we can do, whether we are ready (pool information readable). */
-import type { Driver } from "./driver.js";
+import type { Driver, ServiceHandlers } from "./driver.js";
 
-export function identityService(driver: Driver) {
+export function identityService(driver: Driver): ServiceHandlers {
   return {
     GetPluginInfo: async () => ({ name: driver.config.name, vendor_version: driver.config.version, manifest: {} }),
     GetPluginCapabilities: async () => ({

@@ -127,6 +127,7 @@ export interface RunningCsi {
   stop(): Promise<void>;
 }
 
+// eslint-disable-next-line complexity -- wiring: one optional part per flag (usage reporter, SSH quota, metrics, client log, remount), each a line
 export async function startCsi(options: CsiOptions, log: (message: string) => void): Promise<RunningCsi> {
   const local = options.poolDirs.size > 0 || Boolean(options.poolRoot);
   const mounter: Mounter = local ? new LocalDirMounter(options.poolDirs, options.poolRoot) : new GlusterMounter(options.mountRoot, options.role);

@@ -123,7 +123,7 @@ export function provisionerWriteBehind(volname: string): string {
 }
 
 /**
- * Upstream's client command line (spec §3.9); the provisioner adds --client-pid -14 for simple-quota
+ * Upstream's client command line (ARCHITECTURE.md#upstream-contracts); the provisioner adds --client-pid -14 for simple-quota
  * and holds its writes until they are synced.
  */
 export function glusterMountArgs(info: PoolInfo, mountpoint: string, role: "provisioner" | "nodeplugin"): string[] {

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, statfsSync } from "node:fs";
 import { isAbsolute, resolve, sep } from "node:path";
 import type { ExternalPoolInfo, PoolInfo } from "../src/core/info/codec.js";
 import { growOnNode, isBlockTarget, publishDevice, publishFilesystem, rawDeviceBytes, unpublishBlock } from "./block.js";
-import type { Driver } from "./driver.js";
+import type { Driver, ServiceHandlers } from "./driver.js";
 import { grpcError, Status } from "./grpc-error.js";
 import { externalClientProblems } from "../src/core/pool/gluster-client.js";
 
@@ -95,7 +95,7 @@ async function published(driver: Driver, volumeId: string, path: string): Promis
   return path;
 }
 
-export function nodeService(driver: Driver) {
+export function nodeService(driver: Driver): ServiceHandlers {
   return {
     NodePublishVolume: async (request: { volume_id?: string; target_path?: string; volume_capability?: { block?: object; access_mode?: { mode?: string } } | null; readonly?: boolean; volume_context?: Record<string, string> }) => {
       const volumeId = required(request.volume_id, "volume_id");

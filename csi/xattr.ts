@@ -10,8 +10,9 @@ export const QUOTA_LIMIT = "trusted.gfs.squota.limit";
 
 export async function setQuota(path: string, sizeBytes: number, log: (message: string) => void): Promise<boolean> {
   try {
-    // Side by side: on a FUSE mount each is a round trip to every brick.
-    await Promise.all([setAttribute(path, QUOTA_NAMESPACE, "true"), setAttribute(path, QUOTA_LIMIT, String(sizeBytes))]);
+    // In this order: simple-quota refuses a limit (EPERM) on a directory that is not yet a namespace.
+    await setAttribute(path, QUOTA_NAMESPACE, "true");
+    await setAttribute(path, QUOTA_LIMIT, String(sizeBytes));
     return true;
   } catch (error) {
     log(`quota xattrs not set on ${path}: ${(error as Error).message.split("\n")[0]}`);

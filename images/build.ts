@@ -1,11 +1,11 @@
 /**
- * `npm run images`: OCI image archives of the operator and the CSI driver, with an SPDX SBOM each,
+ * `npm run images`: OCI image archives of the operator, the CSI driver and the brick server, with an SPDX SBOM each,
  * in release/images/ (or KADALU_IMAGES_DIR). No Docker daemon and no registry: Debian packages from
  * the Debian mirror (mmdebstrap), this repository's build (`npm run build` first), GNU tar and Node.
  * Reproducible: the time of every file and document is SOURCE_DATE_EPOCH (default: the commit's time).
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,7 +46,7 @@ function copyApp(recipe: Recipe, appRoot: string): void {
     if (stat.isDirectory()) {
       chmodSync(path, 0o755);
       for (const entry of readdirSync(path)) fix(join(path, entry));
-    } else chmodSync(path, path.includes("/bin/") ? 0o755 : 0o644);
+    } else chmodSync(path, path.includes("/bin/") || path.endsWith(".sh") ? 0o755 : 0o644);
   };
   fix(appRoot);
 }
@@ -79,6 +79,12 @@ function check(recipe: Recipe, root: string): void {
     inImage(root, ["/usr/bin/node", "-e", `require("${APP_DIR}/node_modules/better-sqlite3")(":memory:").close(); require("${APP_DIR}/node_modules/@napi-rs/xattr")`]);
     for (const tool of [["glusterfs", "--version"], ["mount", "--version"], ["tar", "--version"], ["mkfs.xfs", "-V"], ["mkfs.ext4", "-V"]]) inImage(root, tool);
   }
+  if (recipe.name === "kadalu-server") {
+    for (const tool of [["glusterfsd", "--version"], ["glusterfs", "--version"], ["getfattr", "--version"], ["setfattr", "--version"], ["mount", "--version"], ["mkfs.xfs", "-V"]]) inImage(root, tool);
+    const version = inImage(root, ["glusterfsd", "--version"]).split("\n")[0]!;
+    if (!/^glusterfs 1[1-9]\./.test(version)) throw new Error(`the image's GlusterFS is "${version}": bricks need 11 or later for simple-quota`);
+    inImage(root, ["/usr/bin/node", "-e", "require('fs').accessSync(require('fs').readdirSync('/usr/lib/x86_64-linux-gnu/glusterfs').map((v) => `/usr/lib/x86_64-linux-gnu/glusterfs/${v}/xlator/features/simple-quota.so`)[0])"]);
+  }
 }
 
 export function buildImage(recipe: Recipe, outDir: string, epoch: number, version: string): ImageReport {
@@ -89,6 +95,8 @@ export function buildImage(recipe: Recipe, outDir: string, epoch: number, versio
     const app = join(work, "app");
     const debian = debianRoot(root, recipe.packages, epoch);
     for (const path of recipe.prune) rmSync(join(root, path), { recursive: true, force: true });
+    for (const [path, target] of Object.entries(recipe.links ?? {})) symlinkSync(target, join(root, path));
+    for (const dir of recipe.dirs ?? []) mkdirSync(join(root, dir), { recursive: true, mode: 0o755 });
     copyApp(recipe, app);
     cpSync(join(app, APP_DIR), join(root, APP_DIR), { recursive: true });
     check(recipe, root);

@@ -12,7 +12,7 @@ export interface ImageFile {
 }
 
 export interface Recipe {
-  name: "kadalu-operator" | "kadalu-csi";
+  name: "kadalu-operator" | "kadalu-csi" | "kadalu-server";
   description: string;
   /** Debian trixie packages; their hard dependencies come along. */
   packages: string[];
@@ -22,6 +22,10 @@ export interface Recipe {
   entrypoint: string[];
   user: string;
   env: Record<string, string>;
+  /** Symbolic links made in the image (path: target), as the packages' scripts or other packages would. */
+  links?: Record<string, string>;
+  /** Directories made in the image. */
+  dirs?: string[];
 }
 
 export const DEBIAN_SUITE = "trixie";
@@ -63,6 +67,26 @@ export const RECIPES: Recipe[] = [
     prune: NODE_PRUNE,
     entrypoint: ["/usr/bin/node", `${APP_DIR}/bin/kadalu-csi`],
     // Mounting needs root (the pod is privileged, as upstream's is).
+    user: "0:0",
+    env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NODE_ENV: "production" },
+  },
+  {
+    name: "kadalu-server",
+    description: "The Kadalu brick server: GlusterFS 11.1 bricks (simple-quota enforces PV sizes) and their self-heal daemon",
+    // glusterfs-common holds glusterfsd and every translator (simple-quota included); attr sets the brick's
+    // volume id; xfsprogs and mount format and mount device bricks. dash, coreutils and grep run the sampling
+    // script `kubectl kadalu top` execs in server pods (src/core/top/proc.ts), as in upstream's image.
+    packages: ["nodejs", "glusterfs-common", "attr", "xfsprogs", "mount", "dash", "coreutils", "grep"],
+    // heal-info.sh at upstream's path: `kubectl kadalu healinfo` and the upgrade's heal checks run it.
+    files: [...app("bin/kadalu-server", "dist/server.cjs", "LICENSE"), { from: "images/files/heal-info.sh", to: `${APP_DIR}/heal-info.sh` }],
+    // A brick never runs Python (geo-replication, gluster-eventsapi) nor the geo-replication helpers.
+    prune: [...NODE_PRUNE, "/usr/lib/python3.13", "/usr/lib/python3", "/usr/bin/python3.13", "/usr/bin/python3", "/usr/libexec/glusterfs", "/usr/share/zoneinfo/right"],
+    // glusterfs-client's link: the self-heal daemon is glusterfsd started as `glusterfs`.
+    links: { "/usr/sbin/glusterfs": "glusterfsd" },
+    // glusterfsd exits at once ("pidfile open failed") without /run/gluster.
+    dirs: ["/run/gluster", "/var/lib/kadalu/volfiles", "/var/log/glusterfs"],
+    entrypoint: ["/usr/bin/node", `${APP_DIR}/bin/kadalu-server`],
+    // glusterfsd sets trusted.* attributes and mounts device bricks (the pod is privileged, as upstream's is).
     user: "0:0",
     env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NODE_ENV: "production" },
   },

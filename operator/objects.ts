@@ -1,6 +1,6 @@
 /**
- * What the operator runs for a pool, exactly as upstream's templates render it (spec §6.1, §6.3, §2.8,
- * §2.9) so the upstream `kadalu-server` image runs the bricks: one StatefulSet per brick, the headless
+ * What the operator runs for a pool, exactly as upstream's templates render it (`server.yaml.j2`,
+ * `services.yaml.j2` and the native and External StorageClass templates) so the upstream `kadalu-server` image runs the bricks: one StatefulSet per brick, the headless
  * Service named after the pool, the StorageClass `kadalu.<pool>`. Fixed upstream bugs: tolerations keep
  * tolerationSeconds and never render a missing key as "None"; Arbiter pools get the self-heal daemon.
  */

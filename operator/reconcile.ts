@@ -1,6 +1,6 @@
 /**
- * reconcile(pool, observed) -> what should exist and what the status says: pure, table-tested. The
- * controller alone reads the world and applies the difference.
+ * reconcile(pool, observed) -> what should exist and what the status says: pure, tested through the
+ * running operator (test/operator). The controller alone reads the world and applies the difference.
  */
 import { randomUUID } from "node:crypto";
 import { buildExternalInfo, buildNativeInfo, isExternal, type PoolInfo } from "../src/core/info/codec.js";
@@ -93,6 +93,7 @@ export function mergeConditions(previous: Condition[] = [], next: Omit<Condition
   });
 }
 
+// eslint-disable-next-line complexity -- one condition per observed fact and the state they add up to; issue 37 item 5 (one plan) reshapes it
 export function statusFor(pool: KadaluStorage, desired: Desired, seen: Observation, now: string): KadaluStorageStatus {
   const generation = pool.metadata.generation;
   const previous = pool.status?.conditions;

@@ -16,11 +16,17 @@ const bold = (text: string): string => (color ? `\x1b[1m${text}\x1b[0m` : text);
 const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" }).status === 0;
 const EXPECTED = [0, 0, 0, ...(kubectl ? [0, 0] : []), 0, 0, ...(kubectl ? [0] : []), 0, 1, ...(kubectl ? [0] : []), 0, 0];
 
+// A reader gone from the pipe (`| tee` ended by the same Ctrl-C) loses the output, never the cleanup.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+
 const started = Date.now();
 const gluster = process.argv.includes("--no-gluster") ? "--no-gluster was given" : glusterParts();
 const starting = startSandbox(undefined, { gluster: typeof gluster === "string" ? undefined : gluster });
 stopOnSignals(starting);
-const sandbox = await starting;
+const sandbox = await starting.catch((error: Error) => {
+  console.error(`error: the sandbox could not start: ${error.message}${typeof gluster === "string" ? "" : "; or run it without GlusterFS: npm run demo -- --no-gluster"}`);
+  process.exit(1);
+});
 console.log(bold("Kadalu sandbox"));
 console.log(`A Kubernetes API test server at ${sandbox.server.url} with nodes kube1, kube2, kube3. The real operator and`);
 console.log("CSI driver run here when their pods \"start\"; a provisioning loop plays the CSI sidecars.");
@@ -65,7 +71,11 @@ function stopOnSignals(sandbox: Promise<Sandbox>): void {
     stopping = true;
     process.stderr.write("stopping...\n");
     setTimeout(() => process.exit(code), 10_000);
-    void sandbox.then((running) => running.stop()).catch((error: Error) => process.stderr.write(`!! ${error.message}\n`)).finally(() => process.exit(code));
+    void sandbox
+      .then((running) => running.stop())
+      .then(() => process.stderr.write("stopped: the sandbox and its files are gone\n"))
+      .catch((error: Error) => process.stderr.write(`!! ${error.message}\n`))
+      .finally(() => process.exit(code));
   };
   for (const [signal, code] of Object.entries(codes)) process.on(signal, () => stop(code));
   // `npm run demo` is npm, sh and tsx above this process; a signal to npm alone ends some of them and orphans the rest.

@@ -92,6 +92,7 @@ function connectionOf(words: string[]): GlobalOptions {
   return { kubeconfig: value("--kubeconfig"), context: value("--context", "--kubectl-context"), namespace: value("-n", "--namespace") ?? "kadalu" };
 }
 
+// eslint-disable-next-line complexity -- one branch per completion context (flag value, flag, command, pool, option, shell), as kubectl's __complete
 export async function complete(program: Command, words: string[], deps: Deps): Promise<string> {
   const partial = words[words.length - 1] ?? "";
   const previous = words[words.length - 2];

@@ -63,6 +63,16 @@ export function buildProgram(deps: Deps, name: string): Command {
   return program;
 }
 
+/**
+ * `help NAME` for a command that does not exist: commander would print the root help and fail with
+ * "(outputHelp)"; parsed as the command itself, it is the usual unknown-command error with its suggestion.
+ */
+function helpTopicArgs(args: string[], program: Command): string[] {
+  const topic = args[0] === "help" ? args[1] : undefined;
+  if (topic === undefined || topic.startsWith("-") || program.commands.some((c) => c.name() === topic || c.aliases().includes(topic))) return args;
+  return [topic];
+}
+
 /** `--version` before any command asks the plugin's version; after one it is not that command's option. */
 export function versionAsked(args: string[], program: Command): boolean {
   const at = args.indexOf("--version");
@@ -137,7 +147,7 @@ export async function main(args: string[], deps: Deps, name = "kubectl kadalu"):
       return 0;
     }
     checkArgv(args);
-    await program.parseAsync(normalizeDryRun(args), { from: "user" });
+    await program.parseAsync(normalizeDryRun(helpTopicArgs(args, program)), { from: "user" });
     return 0;
   } catch (error) {
     return report(error, deps.io, verbose, commandPath(args, program));

@@ -68,3 +68,10 @@ export class AlreadyReported extends KadaluError {
     super("already reported", exitCode);
   }
 }
+
+/** The cluster does not serve KadaluStorage: Kadalu was never installed, or purged. */
+export class KadaluNotInstalled extends ClusterError {
+  constructor() {
+    super("Kadalu is not installed in this cluster (it does not serve KadaluStorage objects); run: kubectl kadalu install", 404);
+  }
+}

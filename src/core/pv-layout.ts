@@ -1,5 +1,5 @@
 /**
- * Where a PV lives inside its pool (spec §9 facts 10-11): `<pvtype>/<h[0:2]>/<h[2:4]>/<name>` with h the
+ * Where a PV lives inside its pool (ARCHITECTURE.md#upstream-contracts): `<pvtype>/<h[0:2]>/<h[2:4]>/<name>` with h the
  * xxh64 of the name, and its metadata at `info/<that prefix>/<name>.json`. Names are checked before they
  * become paths.
  */

@@ -13,6 +13,7 @@ import { isNotFound, toClusterError } from "./errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, RawClient, RequestTimeout } from "./raw.js";
 import { collectionPath, groupVersionPath, knownResource, objectPath, type ResourceInfo } from "./resources.js";
 import { byCodePoint } from "../core/naming.js";
+import { KadaluNotInstalled } from "../core/errors.js";
 
 /** Any Kubernetes object, as applied and deleted generically. */
 export interface AnyObject {
@@ -201,8 +202,14 @@ export class Kube {
     return list.items;
   }
 
+  /** Throws KadaluNotInstalled when the cluster does not serve the KadaluStorage kind (a collection is never "not found" otherwise). */
   async listPools(namespace: string): Promise<KadaluStorage[]> {
-    return (await this.listObjects(KADALU_API_VERSION, KADALU_KIND, namespace)) as unknown as KadaluStorage[];
+    try {
+      return (await this.listObjects(KADALU_API_VERSION, KADALU_KIND, namespace)) as unknown as KadaluStorage[];
+    } catch (error) {
+      if (isNotFound(error)) throw new KadaluNotInstalled();
+      throw error;
+    }
   }
 
   /** Runs `command` (an argv, never a shell string) in a container and collects its output. */

@@ -72,6 +72,9 @@ function loadSource(kc: KubeConfig, options: ConnectionOptions, env: NodeJS.Proc
   const home = join(env.HOME ?? homedir(), ".kube", "config");
   if (existsSync(home)) return kc.loadFromFile(home);
   if (env.KUBERNETES_SERVICE_HOST) return kc.loadFromCluster();
+  const named = (env.KUBECONFIG ?? "").split(delimiter).filter(Boolean);
+  // KUBECONFIG set to files that are not there is a typo or a removed sandbox: say which.
+  if (named.length > 0) throw new ClusterError(`KUBECONFIG names no file that exists (${named.join(", ")}): fix it, or pass --kubeconfig FILE`);
   throw new ClusterError("no cluster configured: set KUBECONFIG, pass --kubeconfig FILE, or create ~/.kube/config");
 }
 

@@ -9,8 +9,7 @@
 import { writeFileSync } from "node:fs";
 import type { PvTotals } from "../core/stats/usage.js";
 
-/** The file's name at the pool root (upstream's). */
-export const STAT_DB_FILE = "stat.db";
+export { STAT_DB_FILE } from "./file-name.js";
 
 export interface CopySummary {
   /** "ok", or what SQLite found wrong (a torn copy). */

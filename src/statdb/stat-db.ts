@@ -1,13 +1,13 @@
 /**
  * `stat.db`: the per-pool SQLite accounting file at the pool root, with upstream's schema, statements
- * and text timestamps (spec §3.3). It lives on a network filesystem and the CLI copies it, so it stays
+ * and text local timestamps (see ARCHITECTURE.md#upstream-contracts). It lives on a network filesystem and the CLI copies it, so it stays
  * in rollback-journal mode (never WAL); writers wait on a busy timeout instead of failing.
  */
 import Database from "better-sqlite3";
 import type { PvTotals } from "../core/stats/usage.js";
 import { xxh64Hex } from "../core/xxh64.js";
 
-export { STAT_DB_FILE } from "./copy-reader.js";
+export { STAT_DB_FILE } from "./file-name.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS summary (volname VARCHAR PRIMARY KEY, size INTEGER, created_at REAL DEFAULT (datetime('now','localtime')), updated_at REAL)`,

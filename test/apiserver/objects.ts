@@ -110,6 +110,7 @@ export class Objects {
   }
 
   /** Stores `next` as the new version of `current`, keeping what the endpoint may not change. */
+  // eslint-disable-next-line complexity -- the apiserver's rules for one update, in its order
   commit(type: ResourceType, current: KubeObject, next: KubeObject, subresource: string | undefined, options: WriteOptions): KubeObject {
     next.apiVersion = apiVersionOf(type);
     next.kind = type.kind;

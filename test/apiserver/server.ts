@@ -166,6 +166,11 @@ export class ApiServer {
   onExec(namespace: string, pod: string, container: string | undefined, handler: ExecHandler): void {
     this.execHandlers.set(`${namespace}/${pod}/${container ?? "*"}`, handler);
   }
+  /** Undoes onExec: the pod's exec answers 400 again, as a pod without a container to run in. */
+  offExec(namespace: string, pod: string, container: string | undefined): void {
+    this.execHandlers.delete(`${namespace}/${pod}/${container ?? "*"}`);
+  }
+
 
   setPodLogs(namespace: string, pod: string, container: string, current: string, previous?: string): void {
     this.logs.set(`${namespace}/${pod}/${container}`, { current, previous });
@@ -444,6 +449,7 @@ export class ApiServer {
     res.end();
   }
 
+  // eslint-disable-next-line complexity -- each refusal the real apiserver gives to an exec upgrade, in its order
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", this.url);
     const record: RequestRecord = { method: req.method ?? "GET", path: url.pathname, verb: "get", code: 101, subresource: "exec", resource: "pods" };

@@ -90,6 +90,12 @@ describe("kubectl-kadalu binary", () => {
     expect(command.stderr).toContain("(Did you mean storage-add?)");
     const option = await runBin(["storage-add", "pool1", "--typo"]);
     expect(option.stderr).toBe("error: unknown option '--typo' (Did you mean --type?) (see 'kubectl kadalu storage-add --help')\n");
+    // help for a command that does not exist: the same one line, not the root help and "(outputHelp)".
+    const help = await runBin(["help", "storage-lst"]);
+    expect(help.stderr).toBe("error: unknown command 'storage-lst' (Did you mean storage-list?) (see 'kubectl kadalu --help')\n");
+    expect(help.stdout).toBe("");
+    expect(help.code).toBe(2);
+    expect((await runBin(["help", "storage-list"])).stdout).toMatch(/^Usage: kubectl kadalu storage-list /);
   });
 
   it("never colours when stderr is not a terminal, NO_COLOR or not", async () => {

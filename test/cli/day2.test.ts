@@ -47,7 +47,7 @@ describe("storage-remove", () => {
     cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-a" }, spec: { storageClassName: "kadalu.pool1", claimRef: { namespace: "apps", name: "data" } } });
     cluster.server.clearRequests();
     const result = await cli("storage-remove", "pool1", "--yes");
-    expect(result.stderr).toBe('error: storage pool "pool1" is still used by 1 PersistentVolume: pvc-a (claim apps/data); delete those PVCs (kubectl delete pvc -n NAMESPACE NAME), then run this again\n');
+    expect(result.stderr).toBe('error: storage pool "pool1" is still used by 1 PersistentVolume: pvc-a (claim apps/data); delete it (kubectl delete pvc -n apps data), then run this again\n');
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
     expect(cluster.server.requests.map((r) => `${r.verb} ${r.resource}`)).toEqual(["get kadalustorages", "list persistentvolumes"]);
@@ -98,7 +98,8 @@ describe("storage-remove", () => {
 describe("option-set and option-reset", () => {
   it("merges in place, appends new keys, and prints the result", async () => {
     seedPool("pool1", { options: [{ key: "performance.quick-read", value: "off" }, { key: "performance.io-cache", value: "off" }] });
-    const result = await cli("option-set", "pool1", "performance.io-cache", "on", "performance.read-ahead", "on");
+    // KEY VALUE and KEY=VALUE (as storage-list --detail prints options) mix.
+    const result = await cli("option-set", "pool1", "performance.io-cache", "on", "performance.read-ahead=on");
     expect(result.stdout).toBe("KEY                      VALUE\nperformance.quick-read   off\nperformance.io-cache     on\nperformance.read-ahead   on\n");
     expect(pool("pool1")!.spec.options).toEqual([{ key: "performance.quick-read", value: "off" }, { key: "performance.io-cache", value: "on" }, { key: "performance.read-ahead", value: "on" }]);
   });
@@ -107,8 +108,11 @@ describe("option-set and option-reset", () => {
     seedPool("pool1");
     cluster.server.clearRequests();
     const odd = await cli("option-set", "pool1", "performance.io-cache");
-    expect(odd.stderr).toBe("error: options come in KEY VALUE pairs, got 1 word, as in: performance.quick-read off\n");
+    expect(odd.stderr).toBe("error: option performance.io-cache has no value; give KEY VALUE or KEY=VALUE, as in: performance.io-cache off\n");
     expect(odd.code).toBe(2);
+    const empty = await cli("option-set", "pool1", "performance.io-cache=");
+    expect(empty.stderr).toBe('error: option performance.io-cache: the value "" must not be empty or hold spaces or control characters\n');
+    expect(empty.code).toBe(2);
     const unknown = await cli("option-set", "pool1", "cluster.eager-lock", "on");
     expect(unknown.stderr).toMatch(/^error: "cluster.eager-lock" is not a documented option \(performance.client-io-threads, .*\); pass --force to set it anyway\n$/);
     expect(unknown.code).toBe(2);

@@ -36,9 +36,47 @@ describe("install", () => {
     // kubectl reads YAML 1.1 (`value: no` would be a boolean there): both versions read the same objects.
     expect(parseAllDocuments(yaml.stdout, { version: "1.1" }).map((doc) => doc.toJS())).toEqual(json.items);
     expect(yaml.stdout).toContain('value: "no"');
-    const dry = await runCli(["install", "--dry-run"]);
+    const dry = await runCli(["install", "--dry-run", "-o", "yaml", "--kubeconfig", "/nonexistent"]);
     expect(dry.stdout).toBe(yaml.stdout);
     expect(dry.stderr).toContain("nothing was sent");
+  });
+
+  it("before install, pool commands say Kadalu is not installed and how to install it, not 'no pools'", async () => {
+    const line = "error: Kadalu is not installed in this cluster (it does not serve KadaluStorage objects); run: kubectl kadalu install\n";
+    for (const args of [["storage-list"], ["storage-list", "--status"], ["storage-add", "pool1", "--path", "kube1:/data/pool1", "--yes"], ["storage-remove", "pool1", "--yes"], ["top", "pool1"]]) {
+      const result = await runCli([...args, ...kc()]);
+      expect(result.stderr, args.join(" ")).toBe(line);
+      expect(result.code, args.join(" ")).toBe(1);
+    }
+    expect(cluster.server.writes()).toEqual([]);
+  });
+
+  it("--dry-run says what each object would become, from reads alone, as kubectl apply --dry-run=client", async () => {
+    const fresh = await install("--dry-run");
+    expect(fresh.stdout.split("\n").slice(0, 2)).toEqual(["namespace/kadalu created (dry run)", "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage created (dry run)"]);
+    expect(fresh.stdout.trim().split("\n").filter((line) => line.endsWith(" created (dry run)"))).toHaveLength(16);
+    expect(fresh.stderr).toBe("dry run: nothing was sent to the cluster\n");
+    expect(cluster.server.writes()).toEqual([]);
+    expect((await install("--no-wait")).code).toBe(0);
+    const installed = await install("--dry-run");
+    expect(installed.stdout).toMatch(/^Kadalu [\w.-]+ is already installed in namespace "kadalu"; install would change nothing\n$/);
+    expect(installed.code).toBe(0);
+  });
+
+  it("runs the bricks from this project's server image unless --server-image upstream is given", async () => {
+    const serverImage = async (...args: string[]): Promise<string> => {
+      const result = await runCli(["install", "-o", "json", ...args]);
+      expect(result.code, result.stderr).toBe(0);
+      const operator = JSON.parse(result.stdout).items.find((item: any) => item.kind === "Deployment");
+      return operator.spec.template.spec.containers[0].env.find((entry: any) => entry.name === "SERVER_IMAGE").value;
+    };
+    expect(await serverImage()).toMatch(/^ghcr\.io\/kubectl-kadalu\/kadalu-server:\d/);
+    expect(await serverImage("--server-image", "upstream")).toBe("docker.io/kadalu/kadalu-server:1.2.0");
+    expect(await serverImage("--server-image-tag", "1.1.0")).toBe("docker.io/kadalu/kadalu-server:1.1.0");
+    const both = await runCli(["install", "-o", "yaml", "--server-image", "kadalu", "--server-image-tag", "1.1.0"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe("error: --server-image-tag is the tag of upstream's server image: give it with --server-image upstream (this project's server image has --image-tag's tag)\n");
+    expect(both.stdout).toBe("");
   });
 
   it("applies everything in order with server-side apply, then a second run changes nothing", async () => {
@@ -130,7 +168,7 @@ describe("install", () => {
     });
     const result = await install("--wait", "--timeout", "1s");
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("error: Kadalu was not ready after 1s: operator not ready yet; CSI provisioner not ready yet; CSI nodeplugin not ready yet on 0/0 nodes");
+    expect(result.stderr).toContain("error: Kadalu was not ready after 1s: operator not ready yet; CSI provisioner not ready yet; CSI nodeplugin: no node has its pod scheduled yet");
     expect(result.stderr).toContain('operator-5d9c7-x2x: ImagePullBackOff: cannot pull image ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev for container kadalu-operator (Back-off pulling image "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev"); push the images to a registry your nodes reach (README, Container images: how to build and mirror them) and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]\n    next: kubectl describe pod -n kadalu operator-5d9c7-x2x');
     expect(result.stderr).toContain("kadalu-csi-provisioner-0: CrashLoopBackOff in container kadalu-provisioner\n    next: kubectl logs -n kadalu kadalu-csi-provisioner-0 -c kadalu-provisioner --previous");
   });
@@ -177,17 +215,20 @@ describe("uninstall", () => {
   it("refuses while pools exist, naming them", async () => {
     cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] } });
     const result = await uninstall("--yes");
-    expect(result.stderr).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove NAME), or pass --force to uninstall anyway (their data stays on the bricks)\n");
+    expect(result.stderr).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove pool1 -n kadalu), or pass --force to uninstall anyway (their data stays on the bricks)\n");
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
   });
 
   it("--dry-run lists what would go, only what exists, and deletes nothing", async () => {
     const result = await uninstall("--dry-run");
-    expect(result.stderr).toContain("daemonset/kadalu-csi-nodeplugin would be deleted");
+    expect(result.stdout).toContain("daemonset/kadalu-csi-nodeplugin would be deleted\n");
     // No Prometheus Operator here: install made no ServiceMonitor, so none would be deleted.
-    expect(result.stderr).not.toContain("servicemonitor/kadalu");
-    expect(result.stdout).toBe("dry run: 14 objects would be deleted; nothing was sent\n");
+    expect(result.stdout).not.toContain("servicemonitor/kadalu");
+    // The plan, one line per object, then the count: all on stdout, so > plan.txt keeps it.
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines.filter((line) => line.endsWith(" would be deleted"))).toHaveLength(14);
+    expect(lines.at(-1)).toBe("dry run: 14 objects would be deleted; nothing was sent");
     expect(cluster.server.writes()).toEqual([]);
   });
 
@@ -195,12 +236,18 @@ describe("uninstall", () => {
     const result = await uninstall("--yes");
     expect(result.stdout).toBe('Kadalu uninstalled from namespace "kadalu": 14 objects deleted\n');
     expect(result.code).toBe(0);
+    // Only what was there is listed: no "already gone" for the ServiceMonitor install never made.
+    expect(result.stderr).toContain("deployment/operator deleted\n");
+    expect(result.stderr).not.toMatch(/already gone|servicemonitor/);
     expect(exists("apps/v1", "Deployment", "operator", "kadalu")).toBe(false);
     expect(exists("rbac.authorization.k8s.io/v1", "ClusterRole", "kadalu-operator")).toBe(false);
     expect(exists("apiextensions.k8s.io/v1", "CustomResourceDefinition", "kadalustorages.kadalu-operator.storage")).toBe(true);
     expect(exists("v1", "ConfigMap", "kadalu-info", "kadalu")).toBe(true);
     expect(exists("v1", "Namespace", "kadalu")).toBe(true);
-    expect((await uninstall("--yes")).stdout).toBe('Kadalu uninstalled from namespace "kadalu": 0 objects deleted\n');
+    const again = await uninstall("--yes");
+    expect(again.stdout).toBe('Kadalu uninstalled from namespace "kadalu": 0 objects deleted\n');
+    expect(again.stderr).not.toMatch(/deleted|already gone/);
+    expect((await uninstall("--yes", "--verbose")).stderr).toContain("deployment/operator already gone\n");
   });
 
   it("--purge also removes the CRD, kadalu-info and the namespace, after naming them", async () => {

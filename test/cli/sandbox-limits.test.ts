@@ -35,6 +35,13 @@ describe("on the sandbox", () => {
     expect(result.code).toBe(1);
   });
 
+  it("doctor says heals were not asked, as an ok line, not a 400 or a warning", async () => {
+    const result = await cli("doctor", "--pool", "pool1");
+    const heals = result.stdout.split("\n").find((line) => /^\S+\s+heals\s/.test(line));
+    expect(heals).toMatch(/^ok\s+heals\s+pool\/pool1\s+not checked: the sandbox \(context "kadalu-sandbox"\) runs no server containers$/);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/400/);
+  });
+
   it("logs and healinfo work there once a pod has logs and a server pod answers exec", async () => {
     sandbox.server.setPodLogs("kadalu", "server-pool1-0-0", "server", "brick started\n");
     const logs = await cli("logs", "server-pool1-0-0");

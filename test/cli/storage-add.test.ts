@@ -162,7 +162,7 @@ describe("storage-add against a cluster", () => {
 
   it("--wait times out saying what it waited for", async () => {
     const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--wait", "--timeout", "1s", ...kc()]);
-    expect(result.stderr).toContain('error: timed out after 1s waiting for pool "pool1": waiting for the operator to report on pool "pool1" (no status yet; is the operator running?)');
+    expect(result.stderr).toContain('error: timed out after 1s waiting for pool "pool1": waiting for the operator to report on pool "pool1"');
     expect(result.code).toBe(1);
   });
 });
@@ -295,6 +295,10 @@ describe("cluster connection", () => {
     const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes"], { env });
     expect(result.stderr).toBe("error: no cluster configured: set KUBECONFIG, pass --kubeconfig FILE, or create ~/.kube/config\n");
     expect(result.code).toBe(1);
+    // KUBECONFIG naming a file that is gone (a stopped sandbox's): it says which.
+    const gone = await runCli(["storage-list"], { env: { ...env, KUBECONFIG: "/nonexistent/kubeconfig" } });
+    expect(gone.stderr).toBe("error: KUBECONFIG names no file that exists (/nonexistent/kubeconfig): fix it, or pass --kubeconfig FILE\n");
+    expect(gone.code).toBe(1);
   });
 });
 

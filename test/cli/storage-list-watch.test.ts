@@ -84,7 +84,7 @@ describe("storage-list --watch", () => {
     cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", pool("pool1", "ready", 9.5 * GiB, 7).status);
     await until("the redrawn frame", watch.output, /\[###################·\]  95%\s+7/);
     expect(watch.output()).toContain("\u001b[H\u001b[2J");
-    expect(watch.output()).toMatch(/NAME\s+TYPE\s+STATE\s+BRICKS\s+CAPACITY\s+PROVISIONED\s+UTILISATION\s+PVS/);
+    expect(watch.output()).toMatch(/NAME\s+TYPE\s+STATE\s+BRICKS\s+CAPACITY\s+PROVISIONED\s+UTILIZATION\s+PVS/);
     watch.child.kill("SIGINT");
     await watch.exit;
   });

@@ -52,6 +52,8 @@ describe("storage-list", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toBe('No storage pools in namespace "kadalu". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR\n');
     expect(result.code).toBe(0);
+    // Another namespace's advice keeps the namespace.
+    expect((await list("-n", "other")).stderr).toBe('No storage pools in namespace "other". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR -n other\n');
     expect((await list("-o", "json")).stdout).toContain('"pools": []');
   });
 
@@ -144,9 +146,9 @@ describe("storage-list", () => {
       "Options:         performance.quick-read=off",
       "Storage units:",
       "  #   NODE    DEVICE/PATH/PVC   SERVER POD         STATUS",
-      "  1   kube1   /dev/vdc          server-pool1-0-0   Running, Ready",
-      "  2   kube2   /dev/vdc          server-pool1-1-0   Running, not ready",
-      "  3   kube3   /dev/vdc          server-pool1-2-0   Missing, not ready",
+      "  0   kube1   /dev/vdc          server-pool1-0-0   Running, Ready",
+      "  1   kube2   /dev/vdc          server-pool1-1-0   Running, not ready",
+      "  2   kube3   /dev/vdc          server-pool1-2-0   Missing, not ready",
       "",
     ]);
     expect(calls().sort()).toEqual(["get configmaps", "list kadalustorages", "list pods"]);

@@ -95,9 +95,11 @@ describe("top on the sandbox", () => {
     } finally {
       failing.delete("server-pool1-1-0");
     }
+    // A pool that is not there is an error, as every other command says it, not an empty table.
     const other = await cli("top", "-n", "kadalu", "--pool", "pool9", "-o", "json", "--interval", "300ms");
-    expect(JSON.parse(other.stdout).processes).toEqual([]);
-    expect(other.stderr).toBe('No Gluster processes running in namespace "kadalu" for pool "pool9".\n');
+    expect(other.stdout).toBe("");
+    expect(other.stderr).toMatch(/^error: storage pool "pool9" not found in namespace "kadalu"; pools: pool1\n$/);
+    expect(other.code).toBe(1);
     // The pool as an argument, and the same document as YAML.
     const yaml = parseYaml((await cli("top", "-n", "kadalu", "pool1", "-o", "yaml", "--interval", "300ms")).stdout);
     expect(yaml.pools.map((pool: { pool: string }) => pool.pool)).toEqual(["pool1"]);

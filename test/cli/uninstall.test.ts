@@ -66,14 +66,14 @@ describe("uninstall --purge with PVs bound", () => {
   it("--dry-run shows the plan, only objects that exist, what it would orphan, and the refusal reason", async () => {
     seedPool(true);
     const result = await uninstall("--purge", "--dry-run");
-    expect(result.stderr).toContain("deployment/operator would be deleted");
-    expect(result.stderr).toContain("configmap/kadalu-info would be deleted");
+    expect(result.stdout).toContain("deployment/operator would be deleted\n");
+    expect(result.stdout).toContain("configmap/kadalu-info would be deleted\n");
     expect(result.stderr).not.toContain("servicemonitor/kadalu");
     expect(result.stderr).toContain(`${LISTING}\na real run asks a second confirmation to leave them (with --yes, pass --allow-orphans)\n`);
     expect(result.stderr).not.toContain("pvc-other");
     expect(result.stderr).not.toContain("standard");
-    expect(result.stderr.trimEnd().split("\n").at(-1)).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove NAME), or pass --force to uninstall anyway (their data stays on the bricks)");
-    expect(result.stdout).toBe("dry run: uninstall would be refused as things stand; with --force, 17 objects would be deleted; nothing was sent\n");
+    expect(result.stderr.trimEnd().split("\n").at(-1)).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove pool1 -n kadalu), or pass --force to uninstall anyway (their data stays on the bricks)");
+    expect(result.stdout.trimEnd().split("\n").at(-1)).toBe("dry run: uninstall would be refused as things stand; with --force, 17 objects would be deleted; nothing was sent");
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
     // Lists, not one read per object: reads of single objects are the CRD and kadalu-info only.

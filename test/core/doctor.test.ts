@@ -29,6 +29,13 @@ function healthy(): Snapshot {
 const bad = (findings: Finding[]) => findings.filter((finding) => finding.severity !== "ok").map(({ severity, check, where, message, next }) => ({ severity, check, where, message, next }));
 
 describe("doctor's checks", () => {
+  it("nothing installed (after uninstall --purge): each missing part names install, and no version is claimed", () => {
+    const purged: Snapshot = { ...healthy(), operator: undefined, crdEstablished: undefined, provisioner: undefined, nodeplugin: undefined, pods: [], pools: [], infos: [], heals: new Map(), probes: new Map(), kadaluStorageClasses: [] };
+    const findings = diagnose(purged);
+    expect(findings.map((f) => f.check)).not.toContain("versions");
+    expect(findings.find((f) => f.check === "crd")).toMatchObject({ severity: "critical", message: "the KadaluStorage CRD is missing", next: "kubectl kadalu install" });
+  });
+
   it("a healthy cluster: every check ok, exit 0", () => {
     const findings = diagnose(healthy());
     expect(bad(findings)).toEqual([]);

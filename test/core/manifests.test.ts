@@ -38,7 +38,7 @@ describe("install plan", () => {
     }
   });
 
-  it("uses this project's own images at the plugin's version, upstream's server image and pinned sidecars", () => {
+  it("uses this project's own images at the plugin's version, the brick server's too, and pinned sidecars", () => {
     const objects = plan();
     const images = objects.flatMap((o: any) => (o.spec?.template?.spec?.containers ?? []).map((c: any) => c.image));
     expect(images).toEqual([
@@ -48,7 +48,17 @@ describe("install plan", () => {
     ]);
     // Never upstream's runtime images: their repository path is not ours.
     expect(images.filter((image: string) => /^docker\.io\/kadalu\/kadalu-(operator|csi)/.test(image))).toEqual([]);
-    expect(envOf(containers(find(objects, "Deployment"))[0])).toMatchObject({ SERVER_IMAGE: "docker.io/kadalu/kadalu-server:1.2.0", K8S_DIST: "kubernetes", KUBELET_DIR: "/var/lib/kubelet" });
+    expect(envOf(containers(find(objects, "Deployment"))[0])).toMatchObject({ SERVER_IMAGE: "ghcr.io/kubectl-kadalu/kadalu-server:1.0.0", K8S_DIST: "kubernetes", KUBELET_DIR: "/var/lib/kubelet" });
+  });
+
+  it("runs the bricks from upstream's server image when asked (switch-over), at the pinned or the given tag", () => {
+    const env = (input: Partial<Parameters<typeof resolveInstallOptions>[0]>): Record<string, string> => envOf(containers(find(plan(input), "Deployment"))[0]);
+    expect(env({ serverImage: "upstream" })).toMatchObject({ SERVER_IMAGE: "docker.io/kadalu/kadalu-server:1.2.0", IMAGES_HUB: "docker.io", DOCKER_USER: "kadalu" });
+    expect(env({ serverImageTag: "1.1.0" }).SERVER_IMAGE).toBe("docker.io/kadalu/kadalu-server:1.1.0");
+    expect(env({ serverImage: "upstream", imageRegistry: "mirror.example.com" }).SERVER_IMAGE).toBe("mirror.example.com/kadalu/kadalu-server:1.2.0");
+    expect(env({ serverImage: "kadalu", imageRepository: "team/storage", imageTag: "1.0.2" })).toMatchObject({ SERVER_IMAGE: "ghcr.io/team/storage/kadalu-server:1.0.2", IMAGES_HUB: "ghcr.io", DOCKER_USER: "team/storage" });
+    expect(() => resolveInstallOptions({ version: "1.0.0", serverImage: "kadalu", serverImageTag: "1.2.0" })).toThrow("--server-image-tag is the tag of upstream's server image: give it with --server-image upstream");
+    expect(() => resolveInstallOptions({ version: "1.0.0", serverImage: "ours" })).toThrow('--server-image "ours" is not valid; use one of kadalu, upstream');
   });
 
   it("takes every image from a mirror, with pull secrets and policy", () => {
@@ -61,7 +71,7 @@ describe("install plan", () => {
       }
     }
     expect(containers(find(objects, "Deployment"))[0].image).toBe("mirror.example.com:5000/kubectl-kadalu/kadalu-operator:1.0.1");
-    expect(envOf(containers(find(objects, "Deployment"))[0]).SERVER_IMAGE).toBe("mirror.example.com:5000/kadalu/kadalu-server:1.2.0");
+    expect(envOf(containers(find(objects, "Deployment"))[0]).SERVER_IMAGE).toBe("mirror.example.com:5000/kubectl-kadalu/kadalu-server:1.0.1");
   });
 
   it("takes the repository path of its own images from --image-repository", () => {

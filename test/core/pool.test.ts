@@ -30,7 +30,7 @@ describe("naming", () => {
   });
 });
 
-describe("single_pv_per_pool resolution (upstream §2.12)", () => {
+describe("single_pv_per_pool resolution (upstream's shared helper)", () => {
   it.each([
     [{}, false],
     [{ single_pv_per_pool: true }, true],

@@ -34,6 +34,15 @@ afterAll(async () => {
 });
 
 describe("the Kadalu story on the sandbox", () => {
+  it("prints each command as a shell reads it: sh splits every printed line back into the words that ran", () => {
+    const printed = output.split("\n").filter((line) => line.startsWith("$ ")).map((line) => line.slice(2));
+    expect(printed).toHaveLength(results.length);
+    results.forEach((result, index) => {
+      const words = spawnSync("sh", ["-c", `printf '%s\\n' ${printed[index]}`], { encoding: "utf8" }).stdout.trimEnd().split("\n");
+      expect(words.join(" "), printed[index]).toBe(result.command);
+    });
+  });
+
   it("installs and reports every component ready", () => {
     const install = step("Install");
     expect(install.code, output).toBe(0);

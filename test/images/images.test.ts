@@ -53,7 +53,7 @@ describe.skipIf(noImages)("images", () => {
       const purls: string[] = sbom.packages.map((pkg: any) => pkg.externalRefs[0].referenceLocator);
       expect(purls.filter((purl) => purl.startsWith("pkg:deb/")).map((purl) => purl.split("/")[2]!.split("@")[0]).sort()).toEqual(installed);
       for (const name of recipe.packages) expect(installed).toContain(name);
-      const bundled = JSON.parse(readFileSync(new URL("../../dist/packages.json", import.meta.url), "utf8"))[recipe.name === "kadalu-csi" ? "csi.cjs" : "operator.cjs"];
+      const bundled = JSON.parse(readFileSync(new URL("../../dist/packages.json", import.meta.url), "utf8"))[{ "kadalu-operator": "operator.cjs", "kadalu-csi": "csi.cjs", "kadalu-server": "server.cjs" }[recipe.name]];
       for (const pkg of bundled) expect(purls).toContain(`pkg:npm/${pkg.name.replace(/^@/, "%40")}@${pkg.version}`);
       expect(image.config.entrypoint[0]).toBe("/usr/bin/node");
       const bytes = Number(execFileSync("du", ["-sb", image.root], { encoding: "utf8" }).split("\t")[0]);

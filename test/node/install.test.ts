@@ -59,7 +59,7 @@ describe.skipIf(noNode ?? noImages)("node tier: kubectl kadalu install --wait on
     expect(csiNode.spec.drivers.find((driver: any) => driver.name === "kadalu")).toMatchObject({ nodeID: NODE_NAME });
     const doctor = await kadalu(node.cluster.adminKubeconfig, ["doctor"]);
     expect(doctor.code).toBe(0);
-    expect(doctor.stderr).toMatch(/^\d+ checks: 0 critical, 0 warning/m);
+    expect(doctor.stderr).toMatch(/^\d+ checks: 0 critical, 0 warnings$/m);
   });
 
   it("kubectl kadalu logs reads every pod's real container logs through the kubelet", async () => {

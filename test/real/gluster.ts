@@ -61,7 +61,7 @@ export class Glusterd {
   static async start(parts: GlusterParts, dir: string, options: { ownLogs?: boolean; netns?: string; address?: string } = {}): Promise<Glusterd> {
     const address = options.address ?? BRICK_ADDRESS;
     const probe = options.netns ? address : "127.0.0.1";
-    if (await portAnswers(probe, GLUSTERD_PORT, 1000)) throw new Error(`port ${GLUSTERD_PORT} is taken (another glusterd runs on this machine?): stop it to run the Gluster tests`);
+    if (await portAnswers(probe, GLUSTERD_PORT, 1000)) throw new Error(`port ${GLUSTERD_PORT} is taken: another glusterd (or a GlusterFS sandbox) runs on this machine; stop it first`);
     const gluster = new Glusterd(parts, dir, address);
     for (const sub of ["glusterd", "run", "log", "bricks"]) mkdirSync(join(dir, sub), { recursive: true });
     writeFileSync(join(dir, "glusterd.vol"), [
@@ -136,6 +136,24 @@ export class Glusterd {
     this.volumes.push(name);
     await this.cli(["volume", "start", name]);
     return bricks;
+  }
+
+  /** Stops and deletes a volume this glusterd made; its brick directories stay. */
+  async deleteVolume(name: string): Promise<void> {
+    await this.cli(["volume", "stop", name, "force"]);
+    await this.cli(["volume", "delete", name]);
+    this.volumes.splice(this.volumes.indexOf(name), 1);
+  }
+
+  /** The PIDs of the glusterfsd serving `brick` (a directory createVolume returned). */
+  brickPids(brick: string): number[] {
+    return processesMentioning(brick).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "glusterfsd";
+      } catch {
+        return false;
+      }
+    });
   }
 
   async stop(): Promise<void> {

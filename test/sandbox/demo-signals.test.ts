@@ -10,6 +10,10 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { glusterParts } from "../real/components.js";
 import { startSandbox } from "./sandbox.js";
+import { SANDBOX_PREFIX } from "./leftovers.js";
+import { GLUSTERD_PORT } from "../../csi/mounter.js";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const gluster = glusterParts();
@@ -117,6 +121,39 @@ for (const mode of MODES) {
     }, mode.readyMs + 60_000);
   });
 }
+
+describe("`npm run demo -- --keep | tee log`, then Ctrl-C: the pipe's reader goes first", () => {
+  it("the demo still stops everything it made, though it can no longer write", async () => {
+    const demo = await startDemo(["--no-gluster"], 120_000);
+    // tee gets the same SIGINT and dies: every later write of the demo fails with EPIPE.
+    demo.child.stdout!.destroy();
+    demo.child.stderr!.destroy();
+    demo.child.kill("SIGINT");
+    const exit = await demo.exited;
+    expect(exit.code).toBe(130);
+    expect(survivors(demo.dir)).toEqual([]);
+    expect(existsSync(demo.dir)).toBe(false);
+  }, 150_000);
+});
+
+describe("a sandbox that cannot start", () => {
+  it.skipIf(noGluster)("leaves no directory when glusterd's port is taken", async () => {
+    const taken = createServer();
+    const listening = await new Promise<boolean>((resolve) => {
+      taken.once("error", () => resolve(false));
+      taken.listen(GLUSTERD_PORT, "127.0.0.1", () => resolve(true));
+    });
+    // Another glusterd already holds it: the sandbox fails the same way.
+    try {
+      const before = new Set(readdirSync(tmpdir()).filter((entry) => entry.startsWith(basename(SANDBOX_PREFIX))));
+      await expect(startSandbox(undefined, { gluster: gluster as Exclude<typeof gluster, string> })).rejects.toThrow(/^port 24007 is taken: another glusterd \(or a GlusterFS sandbox\) runs on this machine; stop it first$/);
+      const after = readdirSync(tmpdir()).filter((entry) => entry.startsWith(basename(SANDBOX_PREFIX)) && !before.has(entry));
+      expect(after).toEqual([]);
+    } finally {
+      if (listening) await new Promise((resolve) => taken.close(resolve));
+    }
+  }, 60_000);
+});
 
 describe("`npm run demo -- --keep` when only npm gets SIGTERM", () => {
   it("the demo notices its wrappers going, stops and leaves nothing (no process runs demo.ts from here)", async () => {

@@ -22,7 +22,9 @@ import { Processes, waitUntil } from "../real/processes.js";
 import { configFromEnv } from "../../operator/config.js";
 import { startOperator, type RunningOperator } from "../../operator/main.js";
 import { startCsi, type RunningCsi } from "../../csi/main.js";
-import { localDirExec } from "../apiserver/exec.js";
+import { localDirExec, type ExecHandler } from "../apiserver/exec.js";
+import { HEAL_INFO } from "../../src/cli/pools/heals.js";
+import { podProcessesExec } from "../helpers/pod-processes.js";
 import { boundPort } from "../../src/metrics/registry.js";
 import { ApiServer } from "../apiserver/server.js";
 import type { KubeObject } from "../apiserver/store.js";
@@ -57,7 +59,8 @@ const REPLICAS: Record<string, number> = { Replica1: 1, Replica2: 2, Replica3: 3
 /** Real Gluster for the sandbox: volumes made when a pool's brick pods start, brick hosts resolved in the driver's namespace. */
 class SandboxGluster {
   private readonly started = new Map<string, Set<string>>();
-  private readonly created = new Set<string>();
+  /** Each created volume's brick directories, in the order of the pool's bricks. */
+  private readonly created = new Map<string, string[]>();
 
   constructor(readonly glusterd: Glusterd, private readonly server: ApiServer, readonly hostsFile: string) {}
 
@@ -82,9 +85,40 @@ class SandboxGluster {
     this.started.set(pool, started);
     const info = this.infos().find((candidate) => candidate.volname === pool);
     if (!info || isExternal(info) || this.created.has(pool) || started.size < info.bricks.length) return;
-    this.created.add(pool);
+    this.created.set(pool, []);
     this.syncHosts();
-    await this.glusterd.createVolume(pool, info.bricks.length, REPLICAS[info.type] ?? 1);
+    this.created.set(pool, await this.glusterd.createVolume(pool, info.bricks.length, REPLICAS[info.type] ?? 1));
+  }
+
+  /** The pool's last brick pod gone (the pool removed): its volume stops, so no brick outlives the pool. */
+  async brickStopped(pool: string, pod: string): Promise<void> {
+    const started = this.started.get(pool);
+    started?.delete(pod);
+    if (started?.size || !this.created.has(pool)) return;
+    this.created.delete(pool);
+    this.started.delete(pool);
+    await this.glusterd.deleteVolume(pool);
+  }
+
+  /**
+   * Exec in a server pod (server-POOL-INDEX-0): upstream's heal-info.sh answered by the real glfsheal, any
+   * other command run on this machine seeing only that brick's glusterfsd, as the pod's PID namespace would.
+   */
+  execHandler(pool: string, pod: string): ExecHandler {
+    const index = Number(pod.slice(`server-${pool}-`.length).split("-")[0]);
+    const processes = podProcessesExec(() => {
+      const brick = this.created.get(pool)?.[index];
+      return brick ? this.glusterd.brickPids(brick) : [];
+    });
+    return async (context) => {
+      if (context.command[0] !== HEAL_INFO) return processes(context);
+      if (context.command[1] !== pool) {
+        context.stderr.write(`heal-info.sh: this pod serves pool ${pool}\n`);
+        return 1;
+      }
+      context.stdout.write(await this.glusterd.healInfo(pool));
+      return 0;
+    };
   }
 }
 
@@ -109,7 +143,18 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
   const socket = join(dir, "csi", "csi.sock");
   const logs: string[] = [];
   const log = (component: string) => (message: string): void => void logs.push(`${component}: ${message}`);
-  if (options.gluster) gluster = new SandboxGluster(await Glusterd.start(options.gluster, join(dir, "gluster"), { ownLogs: true }), server, join(dir, "kadalu-provisioner", "hosts"));
+  if (options.gluster) {
+    try {
+      gluster = new SandboxGluster(await Glusterd.start(options.gluster, join(dir, "gluster"), { ownLogs: true }), server, join(dir, "kadalu-provisioner", "hosts"));
+    } catch (error) {
+      // A sandbox that cannot start leaves nothing: not its server, not its directory, not its record.
+      await processes.stopAll();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+      forget();
+      throw error;
+    }
+  }
   let operator: RunningOperator | undefined;
   let csi: RunningCsi | undefined;
   let stopInfo: (() => Promise<void>) | undefined;
@@ -126,7 +171,10 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
           });
         }
         const pool = pod.metadata.labels?.[POOL_LABEL];
-        if (gluster && pool && pod.metadata.labels?.["app.kubernetes.io/component"] === "server") await gluster.brickStarted(pool, pod.metadata.name);
+        if (gluster && pool && pod.metadata.labels?.["app.kubernetes.io/component"] === "server") {
+          server.onExec(NAMESPACE, pod.metadata.name, "server", gluster.execHandler(pool, pod.metadata.name));
+          await gluster.brickStarted(pool, pod.metadata.name);
+        }
         if (pod.metadata.name === "kadalu-csi-provisioner-0" && gluster) {
           const infoDir = join(dir, "kadalu-info");
           const sync = syncConfigMapVolume(infoData, infoDir);
@@ -156,6 +204,10 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
       }
     },
     async stopped(pod) {
+      const pool = pod.metadata.labels?.[POOL_LABEL];
+      if (gluster && pool && pod.metadata.labels?.["app.kubernetes.io/component"] === "server") {
+        await gluster.brickStopped(pool, pod.metadata.name).catch((error: Error) => log("sandbox")(`cannot stop pool ${pool}'s volume: ${error.message}`));
+      }
       if (pod.metadata.labels?.["app.kubernetes.io/component"] === "operator") {
         await operator?.stop();
         operator = undefined;

@@ -12,6 +12,11 @@ import type { Sandbox } from "./sandbox.js";
 
 const BIN = fileURLToPath(new URL("../../bin/kubectl-kadalu", import.meta.url));
 
+/** An argument as a POSIX shell reads it back: bare when it is safe, else single-quoted. */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
 export interface StepResult {
   title: string;
   command: string;
@@ -42,7 +47,7 @@ export async function runStory(sandbox: Sandbox, options: StoryOptions): Promise
   const env = { ...process.env, KUBECONFIG: sandbox.kubeconfig, KUBECACHEDIR: join(sandbox.dir, "kubectl-cache"), XDG_CACHE_HOME: join(sandbox.dir, "cache"), NO_COLOR: "1" };
 
   const run = (title: string, program: "kubectl kadalu" | "kubectl", args: string[]): Promise<StepResult> => {
-    options.print(`\n${bold(`# ${title}`)}\n$ ${program} ${args.join(" ")}\n`);
+    options.print(`\n${bold(`# ${title}`)}\n$ ${program} ${args.map(shellWord).join(" ")}\n`);
     const [command, ...rest] = program === "kubectl" ? ["kubectl", ...args] : [process.execPath, BIN, ...args];
     return new Promise((resolve) => {
       const child = spawn(command!, rest, { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -48,7 +48,7 @@ export const PATHS: Record<string, PromptPath> = {
   },
   "option-reset": {
     args: ["option-reset", "pool1", "--all"],
-    question: 'Remove all 1 options of pool "pool1"?',
+    question: 'Remove the option of pool "pool1"?',
     setup: (cluster) => seedPool(cluster, [{ key: "performance.quick-read", value: "on" }]),
     changed: (cluster) => (pool(cluster, "pool1")?.spec.options ?? []).length === 0,
     cancelled: "cancelled: nothing was changed",
@@ -56,7 +56,7 @@ export const PATHS: Record<string, PromptPath> = {
   },
   "remove-archived-pv": {
     args: ["remove-archived-pv", "pool1"],
-    question: "Delete the data of these 1 archived PVs for good?",
+    question: "Delete the data of this archived PV for good?",
     setup(cluster) {
       const root = join(cluster.dir, "provisioner");
       seedKadaluInfo(cluster.server, { "pool1.info": JSON.stringify({ namespace: "kadalu", volname: "pool1", volume_id: "v", type: "Replica1", pvReclaimPolicy: "archive", bricks: [] }) });
@@ -74,13 +74,14 @@ export const PATHS: Record<string, PromptPath> = {
   },
   uninstall: {
     args: ["uninstall"],
-    question: 'Uninstall Kadalu from namespace "kadalu"',
+    // The count asked about is the count deleted: what exists, not the whole removal list.
+    question: 'Uninstall Kadalu from namespace "kadalu" (14 objects;',
     async setup(cluster) {
       expect((await runCli(["install", "--no-wait", "--kubeconfig", cluster.kubeconfig])).code).toBe(0);
     },
     changed: (cluster) => cluster.server.get("apps/v1", "Deployment", "kadalu", "operator") === undefined,
     cancelled: "cancelled: nothing was deleted",
-    done: 'Kadalu uninstalled from namespace "kadalu"',
+    done: 'Kadalu uninstalled from namespace "kadalu": 14 objects deleted',
   },
 };
 

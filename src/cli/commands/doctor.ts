@@ -1,6 +1,6 @@
 /** `doctor`: the checks an admin walks through when a PVC stays Pending or a pool misbehaves, one line per finding. */
 import { Command } from "commander";
-import { AlreadyReported, ClusterError, UsageError } from "../../core/errors.js";
+import { AlreadyReported, UsageError } from "../../core/errors.js";
 import { DEFAULT_THRESHOLDS, diagnose, DOCTOR_EXIT, exitCodeOf, type Finding, type Severity } from "../../core/doctor/checks.js";
 import { poolNameError } from "../../core/naming.js";
 import type { Deps } from "../deps.js";
@@ -8,6 +8,8 @@ import { addOutputFlag, addPoolSelector, selectedPool, type GlobalOptions } from
 import { formatObject, type IOStreams } from "../io.js";
 import { renderTable } from "../table.js";
 import { gather } from "../doctor/gather.js";
+import { counted } from "../../core/words.js";
+import { poolNotFound } from "../pools/require-pool.js";
 
 interface RawOptions extends GlobalOptions {
   pool?: string;
@@ -21,7 +23,14 @@ function percent(flag: string, value: string): number {
   return Number(value);
 }
 
-export function complete(raw: RawOptions, pool = raw.pool) {
+export interface DoctorOptions {
+  global: RawOptions;
+  pool: string | undefined;
+  output: "table" | "json" | "yaml";
+  thresholds: { warnPercent: number; criticalPercent: number };
+}
+
+export function complete(raw: RawOptions, pool = raw.pool): DoctorOptions {
   const thresholds = { warnPercent: percent("--warn-at", raw.warnAt), criticalPercent: percent("--critical-at", raw.criticalAt) };
   if (thresholds.warnPercent > thresholds.criticalPercent) throw new UsageError(`--warn-at (${thresholds.warnPercent}) must not be above --critical-at (${thresholds.criticalPercent})`);
   const problem = pool ? poolNameError(pool) : undefined;
@@ -42,19 +51,19 @@ function render(io: IOStreams, findings: Finding[], verbose: boolean): string {
   return text;
 }
 
-export async function run(options: ReturnType<typeof complete>, deps: Deps): Promise<void> {
+export async function run(options: DoctorOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const kube = await deps.connect(options.global);
   const snapshot = await gather(kube, options.global.namespace);
   if (options.pool && !snapshot.pools.some((pool) => pool.metadata.name === options.pool)) {
-    throw new ClusterError(`storage pool "${options.pool}" not found in namespace "${options.global.namespace}"; pools: ${snapshot.pools.map((p) => p.metadata.name).join(", ") || "none"}`);
+    throw poolNotFound(options.pool, options.global.namespace, snapshot.pools.map((p) => p.metadata.name));
   }
   const findings = diagnose(snapshot, { pool: options.pool, thresholds: options.thresholds });
   const code = exitCodeOf(findings);
   if (options.output === "table") io.out.write(render(io, findings, Boolean(options.global.verbose)));
   else io.out.write(formatObject({ healthy: code === DOCTOR_EXIT.healthy, exitCode: code, findings }, options.output));
-  const counts = (["critical", "warning"] as const).map((severity) => `${findings.filter((f) => f.severity === severity).length} ${severity}`).join(", ");
-  io.err.write(`${findings.length} checks: ${counts}\n`);
+  const of = (severity: string): number => findings.filter((f) => f.severity === severity).length;
+  io.err.write(`${counted(findings.length, "check")}: ${of("critical")} critical, ${counted(of("warning"), "warning")}\n`);
   if (code !== 0) throw new AlreadyReported(code);
 }
 

@@ -11,6 +11,8 @@ import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js"
 import { ClusterError } from "../../core/errors.js";
 import { HEAL_INFO } from "../pools/heals.js";
 import { SandboxLimit, sandboxAware } from "../sandbox.js";
+import { poolNotFound } from "../pools/require-pool.js";
+import { counted } from "../../core/words.js";
 
 interface RawOptions extends GlobalOptions {
   pool?: string;
@@ -62,7 +64,7 @@ async function fullHeal(kube: Kube, namespace: string, provisioner: string, info
   // A lookup of every file through the client mount is Gluster's client-side full heal (upstream's client_heal.sh).
   const result = await sandboxAware(kube, "healinfo --trigger-full-heal", "looks every file up in the provisioner's Gluster mount", () => kube.exec(namespace, provisioner, PROVISIONER_CONTAINER, ["find", `/mnt/${info.volname}`, "-type", "f", "-printf", "."]));
   if (result.exitCode !== 0) throw new ClusterError(`full heal of "${info.volname}" failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-  return `looked up ${result.stdout.length} files in pool "${info.volname}"; the self-heal daemons repair what differs\n`;
+  return `looked up ${counted(result.stdout.length, "file")} in pool "${info.volname}"; the self-heal daemons repair what differs\n`;
 }
 
 async function healOf(kube: Kube, namespace: string, info: PoolInfo, source: { provisioner?: string; pods: Pod[] }): Promise<PoolHeal> {
@@ -84,7 +86,7 @@ export async function run(raw: RawOptions, deps: Deps, pool = selectedPool(undef
   const kube = await deps.connect(raw);
   const { pools } = decodeKadaluInfo(await kube.readConfigMapData(namespace, INFO_CONFIGMAP));
   const selected = pools.filter((info) => !pool || info.volname === pool);
-  if (pool && selected.length === 0) throw new ClusterError(`storage pool "${pool}" not found in namespace "${namespace}"; pools: ${pools.map((p) => p.volname).join(", ") || "none"}`);
+  if (pool && selected.length === 0) throw poolNotFound(pool, namespace, pools.map((p) => p.volname));
   const healable = selected.some((info) => !replicated(info));
   // One pod list for the whole command: the provisioner for a full heal, else the server pods.
   const provisioner = raw.triggerFullHeal && healable ? await runningProvisioner(kube, namespace) : undefined;

@@ -6,12 +6,13 @@ import { parseDuration } from "../../core/duration.js";
 import { INSTALL_HASH_ANNOTATION, OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
 import { MONITORING_API } from "../../core/manifests/monitoring.js";
 import { installPlan, planObjects, type KubeObject, type Step } from "../../core/manifests/index.js";
-import { PLATFORMS, PULL_POLICIES, resolveInstallOptions, type InstallOptions } from "../../core/manifests/options.js";
+import { PLATFORMS, PULL_POLICIES, resolveInstallOptions, SERVER_IMAGES, type InstallOptions } from "../../core/manifests/options.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { AnyObject, Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
+import type { IOStreams } from "../io.js";
 import { addDryRunFlag, collect, dryRunOf, type DryRun, type GlobalOptions } from "../flags.js";
-import { applyGroups, type Applied } from "../install/apply.js";
+import { applyGroups, resourceRef, type Applied } from "../install/apply.js";
 import { eventRenderer } from "../install/events.js";
 import { readManifestFile } from "../install/local-files.js";
 import { waitReady } from "../install/readiness.js";
@@ -24,6 +25,7 @@ interface RawOptions extends GlobalOptions {
   imageRegistry?: string;
   imageRepository?: string;
   imageTag?: string;
+  serverImage?: string;
   serverImageTag?: string;
   imagePullPolicy?: string;
   imagePullSecret?: string[];
@@ -56,7 +58,7 @@ export interface InstallCommandOptions {
 export function complete(raw: RawOptions): InstallCommandOptions {
   const install = resolveInstallOptions({
     namespace: raw.namespace, version: PLUGIN_VERSION, platform: raw.type, kubeletDir: raw.kubeletDir, imageRegistry: raw.imageRegistry,
-    imageRepository: raw.imageRepository, imageTag: raw.imageTag, serverImageTag: raw.serverImageTag, imagePullPolicy: raw.imagePullPolicy,
+    imageRepository: raw.imageRepository, imageTag: raw.imageTag, serverImage: raw.serverImage, serverImageTag: raw.serverImageTag, imagePullPolicy: raw.imagePullPolicy,
     imagePullSecrets: raw.imagePullSecret, verbose: raw.verbose, serviceMonitor: raw.serviceMonitor,
   });
   if (raw.output && dryRunOf(raw) === "server") throw new UsageError("-o prints the manifests without a cluster and --dry-run=server sends them to one: give one of them");
@@ -125,6 +127,19 @@ async function decide(kube: Kube, options: InstallCommandOptions, steps: Step[])
   return { action: "apply", upgradeFrom: installed !== options.install.version ? installed : undefined, replaceOperator: liveSelector !== ourSelector ? live : undefined };
 }
 
+/** As `kubectl apply --dry-run=client`: what each object would become, from reads alone. */
+async function clientDryRun(kube: Kube, options: InstallCommandOptions, steps: Step[], io: IOStreams): Promise<void> {
+  const decision = await decide(kube, options, steps);
+  if (decision.action === "up-to-date") {
+    io.out.write(`Kadalu ${decision.version} is already installed in namespace "${options.install.namespace}"; install would change nothing\n`);
+  } else {
+    const objects = groupsOf(options, steps).flat();
+    const live = await Promise.all(objects.map((object) => kube.getObject(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace)));
+    io.out.write(objects.map((object, index) => `${resourceRef(object)} ${live[index] ? "configured" : "created"} (dry run)\n`).join(""));
+  }
+  io.err.write("dry run: nothing was sent to the cluster\n");
+}
+
 /**
  * The preflight of a switch-over from another version: printed, and refused while something is unsafe
  * that --allow-unsafe does not name.
@@ -154,12 +169,13 @@ async function requireMonitoringKinds(kube: Kube): Promise<void> {
 export async function run(options: InstallCommandOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const steps = installPlan(options.install);
-  if (options.output || options.dryRun === "client") {
-    io.out.write(renderObjects(options.local ?? planObjects(steps), options.output ?? "yaml"));
+  if (options.output) {
+    io.out.write(renderObjects(options.local ?? planObjects(steps), options.output));
     if (options.dryRun === "client") io.err.write("dry run: nothing was sent to the cluster\n");
     return;
   }
   const kube = await deps.connect(options.global);
+  if (options.dryRun === "client") return clientDryRun(kube, options, steps, io);
   if (options.install.serviceMonitor) await requireMonitoringKinds(kube);
   const decision = await decide(kube, options, steps);
   const switchOver = decision.action === "apply" && decision.upgradeFrom ? await switchOverPreflight(kube, options, decision.upgradeFrom, deps) : undefined;
@@ -202,7 +218,8 @@ export function installCommand(deps: Deps): Command {
     .option("--image-registry <registry>", "registry of every image, e.g. a mirror (default: ghcr.io for the operator and CSI images, docker.io for upstream's kadalu-server, registry.k8s.io for the CSI sidecars)")
     .option("--image-repository <path>", "repository path of the operator and CSI images in the registry (default kubectl-kadalu)")
     .option("--image-tag <tag>", "tag of the operator and CSI images (default: the plugin's version)")
-    .option("--server-image-tag <tag>", "tag of the upstream kadalu-server image that runs the bricks")
+    .addOption(new Option("--server-image <which>", "the image that runs the bricks: this project's kadalu-server (Debian's GlusterFS 11.1, PV sizes enforced) or upstream's").choices(SERVER_IMAGES))
+    .option("--server-image-tag <tag>", "tag of upstream's kadalu-server image (selects --server-image upstream)")
     .addOption(new Option("--image-pull-policy <policy>", "image pull policy").choices(PULL_POLICIES).default("IfNotPresent"))
     .option("--image-pull-secret <name>", "an image pull secret in the namespace; repeatable", collect)
     .option("--local-yaml <file>", "apply this operator manifest instead of the embedded one (upstream flag)")

@@ -9,6 +9,7 @@ import { formatObject, type ObjectFormat } from "../io.js";
 import { requirePool } from "../pools/require-pool.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { renderTable } from "../table.js";
+import { counted } from "../../core/words.js";
 
 interface RawOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -50,25 +51,25 @@ export async function run(options: OptionEditOptions, deps: Deps): Promise<void>
   const print = (result: KadaluStorage): string => (options.output ? formatObject(result, options.output) : printOptions(result.spec.options ?? []));
   if (options.dryRun) {
     io.out.write(print({ ...pool, spec: { ...pool.spec, options: next } }));
-    io.err.write(`dry run: pool "${options.name}" would have ${next.length} option${next.length === 1 ? "" : "s"}; nothing was sent\n`);
+    io.err.write(`dry run: pool "${options.name}" would have ${counted(next.length, "option")}; nothing was sent\n`);
     return;
   }
   if (options.edit.kind === "reset" && options.edit.keys === "all" && current.length > 0) {
-    if (!(await confirmOrRefuse(`Remove all ${current.length} options of pool "${options.name}"?`, { yes: options.yes, io, confirm: deps.confirm }))) {
+    if (!(await confirmOrRefuse(current.length === 1 ? `Remove the option of pool "${options.name}"?` : `Remove all ${current.length} options of pool "${options.name}"?`, { yes: options.yes, io, confirm: deps.confirm }))) {
       io.err.write("cancelled: nothing was changed\n");
       return;
     }
   }
   const result = JSON.stringify(next) !== JSON.stringify(current) ? await kube.setPoolOptions(pool, next) : pool;
   io.out.write(print({ ...result, spec: { ...result.spec, options: next } }));
-  io.err.write(`pool "${options.name}" has ${next.length} option${next.length === 1 ? "" : "s"}; the bricks pick changes up within seconds\n`);
+  io.err.write(`pool "${options.name}" has ${counted(next.length, "option")}; the bricks pick changes up within seconds\n`);
 }
 
 export function optionSetCommand(deps: Deps): Command {
   return addOutputFlag(new Command("option-set")
     .description("Set Gluster options of a pool (documented: the seven performance.* options, on or off)")
     .argument("<pool>", "the pool")
-    .argument("<key-value...>", "KEY VALUE pairs")
+    .argument("<key-value...>", "KEY VALUE pairs or KEY=VALUE words")
     .option("--dry-run", "print the resulting options without changing the pool")
     .option("--force", "also set options outside the documented set"), ["json", "yaml"])
     .addHelpText("after", "\nExamples:\n  kubectl kadalu option-set pool1 performance.quick-read on performance.io-cache on")

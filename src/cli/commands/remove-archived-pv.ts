@@ -15,6 +15,8 @@ import { formatObject, type ObjectFormat } from "../io.js";
 import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { renderTable } from "../table.js";
+import { counted } from "../../core/words.js";
+import { poolNotFound } from "../pools/require-pool.js";
 
 /** The CSI image's own tool (csi/archived.ts) does the listing and removing inside the provisioner. */
 export const CSI_TOOL = ["node", "/kadalu/bin/kadalu-csi", "archived"];
@@ -44,7 +46,7 @@ export async function run(name: string, raw: RawOptions, deps: Deps): Promise<vo
   const namespace = raw.namespace;
   const kube = await deps.connect(raw);
   const { pools } = decodeKadaluInfo(await kube.readConfigMapData(namespace, INFO_CONFIGMAP));
-  if (!pools.some((pool) => pool.volname === name)) throw new ClusterError(`storage pool "${name}" not found in namespace "${namespace}"; pools: ${pools.map((p) => p.volname).join(", ") || "none"}`);
+  if (!pools.some((pool) => pool.volname === name)) throw poolNotFound(name, namespace, pools.map((p) => p.volname));
   const provisioner = (await kube.listPods(namespace, PROVISIONER_SELECTOR)).find((pod) => pod.status?.phase === "Running");
   if (!provisioner) throw new ClusterError(`no running CSI provisioner pod (${PROVISIONER_SELECTOR}) in namespace "${namespace}"`);
   const selection = ["--pool", name, "--root", `/mnt/${name}`, ...(raw.pvc ? ["--pvc", raw.pvc] : [])];
@@ -61,16 +63,16 @@ export async function run(name: string, raw: RawOptions, deps: Deps): Promise<vo
   (raw.dryRun && !raw.output ? io.out : io.err).write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
   if (raw.dryRun) {
     if (raw.output) io.out.write(document(found, false));
-    io.err.write(`dry run: ${found.length} archived PV${found.length === 1 ? "" : "s"} (${formatBytes(total)}) would be removed; nothing was changed\n`);
+    io.err.write(`dry run: ${counted(found.length, "archived PV")} (${formatBytes(total)}) would be removed; nothing was changed\n`);
     return;
   }
-  if (!(await confirmOrRefuse(`Delete the data of these ${found.length} archived PVs for good?`, { yes: Boolean(raw.yes || raw.scriptMode), io, confirm: deps.confirm }))) {
+  if (!(await confirmOrRefuse(found.length === 1 ? "Delete the data of this archived PV for good?" : `Delete the data of these ${found.length} archived PVs for good?`, { yes: Boolean(raw.yes || raw.scriptMode), io, confirm: deps.confirm }))) {
     io.err.write("cancelled: nothing was removed\n");
     return;
   }
   const removed = await archivedTool(kube, namespace, provisioner.metadata!.name!, [...selection, "--remove"]);
   if (raw.output) io.out.write(document(removed, true));
-  (raw.output ? io.err : io.out).write(`removed ${removed.length} archived PV${removed.length === 1 ? "" : "s"} from pool "${name}", freeing ${formatBytes(removed.reduce((sum, pv) => sum + pv.size, 0))}\n`);
+  (raw.output ? io.err : io.out).write(`removed ${counted(removed.length, "archived PV")} from pool "${name}", freeing ${formatBytes(removed.reduce((sum, pv) => sum + pv.size, 0))}\n`);
 }
 
 export function removeArchivedPvCommand(deps: Deps): Command {

@@ -134,7 +134,11 @@ async function create(kube: Kube, pool: KadaluStorage, serverDryRun: boolean): P
   }
 }
 
+/** A status takes the operator a moment; only a long silence suggests it is not running. */
+const OPERATOR_SILENCE_MS = 15_000;
+
 function readiness(name: string) {
+  const started = Date.now();
   return (pool: KadaluStorage | undefined): WaitVerdict => {
     if (!pool) throw new ClusterError(`storage pool "${name}" was deleted while waiting for it`);
     const status = pool.status;
@@ -145,7 +149,10 @@ function readiness(name: string) {
       return { done: true, line: `storage pool "${name}" is ready${bricks}` };
     }
     if (status?.state === "error") throw new ClusterError(`storage pool "${name}" failed: ${status.message ?? "see kubectl describe kds " + name}`);
-    if (!status?.state) return { done: false, waitingFor: `waiting for the operator to report on pool "${name}" (no status yet; is the operator running?)` };
+    if (!status?.state) {
+      const silent = Date.now() - started > OPERATOR_SILENCE_MS ? " (no status yet; is the operator running?)" : "";
+      return { done: false, waitingFor: `waiting for the operator to report on pool "${name}"${silent}` };
+    }
     const bricks = status.bricks ? `, ${status.bricks.ready}/${status.bricks.total} bricks ready` : "";
     return { done: false, waitingFor: `pool "${name}" is ${status.state}${bricks}${status.message ? `: ${status.message}` : ""}` };
   };

@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { AlreadyReported, EXIT_RUNTIME, UsageError } from "../../core/errors.js";
 import { dns1123LabelError } from "../../core/naming.js";
 import type { Deps } from "../deps.js";
-import { addPoolSelector, selectedPool, type GlobalOptions } from "../flags.js";
+import { addPoolSelector, DEFAULT_NAMESPACE, selectedPool, type GlobalOptions } from "../flags.js";
 import { formatObject } from "../io.js";
 import { poolDetail, poolDocument, poolTable } from "../pools/print.js";
 import { collectPoolReport, type PoolListReport } from "../pools/report.js";
@@ -69,7 +69,7 @@ export async function run(options: StorageListOptions, deps: Deps): Promise<void
   const failed = failures(report);
   for (const line of failed) io.err.write(`${io.color.red("error:")} ${line}\n`);
   if (report.pools.length === 0 && failed.length === 0 && options.output !== "json" && options.output !== "yaml") {
-    io.err.write(`No storage pools in namespace "${options.global.namespace}". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR\n`);
+    io.err.write(`No storage pools in namespace "${options.global.namespace}". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR${options.global.namespace === DEFAULT_NAMESPACE ? "" : ` -n ${options.global.namespace}`}\n`);
   }
   if (failed.length > 0) throw new AlreadyReported(EXIT_RUNTIME);
 }

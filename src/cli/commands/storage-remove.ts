@@ -9,6 +9,7 @@ import { addWaitFlags, addYesFlag, type GlobalOptions } from "../flags.js";
 import { requirePool } from "../pools/require-pool.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
+import { counted } from "../../core/words.js";
 
 interface RawOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -48,6 +49,18 @@ function removal(kube: Kube, name: string) {
   };
 }
 
+/** The commands that free the pool of these PVs: their claims, one command per namespace; a PV without a claim itself. */
+function deleteCommands(volumes: { name: string; claim?: string }[]): string[] {
+  const claims = new Map<string, string[]>();
+  for (const pv of volumes) {
+    if (!pv.claim) continue;
+    const [namespace, claim] = pv.claim.split("/") as [string, string];
+    claims.set(namespace, [...(claims.get(namespace) ?? []), claim]);
+  }
+  const unclaimed = volumes.filter((pv) => !pv.claim).map((pv) => pv.name);
+  return [...[...claims].map(([namespace, names]) => `kubectl delete pvc -n ${namespace} ${names.join(" ")}`), ...(unclaimed.length ? [`kubectl delete pv ${unclaimed.join(" ")}`] : [])];
+}
+
 export async function run(options: StorageRemoveOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const namespace = options.global.namespace;
@@ -55,9 +68,10 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
   const pool = await requirePool(kube, namespace, options.name);
   const volumes = await kube.poolVolumes(options.name);
   if (volumes.length > 0) {
-    const names = volumes.slice(0, 10).map((pv) => (pv.claim ? `${pv.name} (claim ${pv.claim})` : pv.name)).join(", ");
+    const shown = volumes.slice(0, 10);
+    const names = shown.map((pv) => (pv.claim ? `${pv.name} (claim ${pv.claim})` : pv.name)).join(", ");
     const more = volumes.length > 10 ? ` and ${volumes.length - 10} more` : "";
-    throw new ClusterError(`storage pool "${options.name}" is still used by ${volumes.length} PersistentVolume${volumes.length === 1 ? "" : "s"}: ${names}${more}; delete those PVCs (kubectl delete pvc -n NAMESPACE NAME), then run this again`);
+    throw new ClusterError(`storage pool "${options.name}" is still used by ${counted(volumes.length, "PersistentVolume")}: ${names}${more}; delete ${volumes.length === 1 ? "it" : "them"} (${volumes.length > 10 ? "the first ten: " : ""}${deleteCommands(shown).join("; ")}), then run this again`);
   }
   if (options.dryRun) {
     io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} would be deleted (dry run: nothing was sent)\n`);

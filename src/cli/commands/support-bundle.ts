@@ -9,6 +9,7 @@ import { formatBytes } from "../../core/units.js";
 import type { Deps } from "../deps.js";
 import { collect, type GlobalOptions } from "../flags.js";
 import { collectBundle } from "../doctor/support-bundle.js";
+import { counted } from "../../core/words.js";
 
 interface RawOptions extends GlobalOptions {
   dir: string;
@@ -17,7 +18,15 @@ interface RawOptions extends GlobalOptions {
   redact?: string[];
 }
 
-export function complete(raw: RawOptions) {
+export interface SupportBundleOptions {
+  global: RawOptions;
+  dir: string;
+  sinceSeconds: number | undefined;
+  maxLogBytes: number;
+  redact: string[];
+}
+
+export function complete(raw: RawOptions): SupportBundleOptions {
   const dir = resolve(raw.dir);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`-d ${raw.dir}: not a directory; give an existing directory to write the bundle into`);
   if (!/^\d{4,10}$/.test(raw.maxLogBytes)) throw new UsageError(`--max-log-bytes must be a number of bytes (at least 1000), not "${raw.maxLogBytes}"`);
@@ -25,7 +34,7 @@ export function complete(raw: RawOptions) {
   return { global: raw, dir, sinceSeconds: since, maxLogBytes: Number(raw.maxLogBytes), redact: raw.redact ?? [] };
 }
 
-export async function run(options: ReturnType<typeof complete>, deps: Deps): Promise<void> {
+export async function run(options: SupportBundleOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const kube = await deps.connect(options.global);
   const bundle = await collectBundle(kube, {
@@ -37,7 +46,7 @@ export async function run(options: ReturnType<typeof complete>, deps: Deps): Pro
   const partial = `${path}.${randomBytes(4).toString("hex")}.partial`;
   writeFileSync(partial, bundle.archive, { mode: 0o600, flag: "wx" });
   renameSync(partial, path);
-  io.err.write(`${bundle.files} files, ${formatBytes(bundle.archive.length)}; doctor: ${bundle.findings.filter((f) => f.severity === "critical").length} critical, ${bundle.findings.filter((f) => f.severity === "warning").length} warning\n`);
+  io.err.write(`${bundle.files} files, ${formatBytes(bundle.archive.length)}; doctor: ${bundle.findings.filter((f) => f.severity === "critical").length} critical, ${counted(bundle.findings.filter((f) => f.severity === "warning").length, "warning")}\n`);
   io.out.write(`${path}\n`);
 }
 

@@ -15,6 +15,7 @@ import { refuseInSandbox } from "../sandbox.js";
 import { renderTable } from "../table.js";
 import { sampleTop, type TopSample } from "../top/sample.js";
 import { frame, untilInterrupted } from "../watch.js";
+import { requirePool } from "../pools/require-pool.js";
 
 interface RawOptions extends GlobalOptions {
   pool?: string;
@@ -70,6 +71,7 @@ async function sampleOnce(kube: Kube, options: TopOptions, deps: Deps): Promise<
 export async function run(options: TopOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const kube = await deps.connect(options.global);
+  if (options.pool) await requirePool(kube, options.global.namespace, options.pool);
   if (!options.watch) {
     const sample = await sampleOnce(kube, options, deps);
     if (sample.rows.length === 0) io.err.write(`No Gluster processes running in namespace "${options.global.namespace}"${options.pool ? ` for pool "${options.pool}"` : ""}.\n`);

@@ -15,6 +15,7 @@ import { objectRef } from "../install/apply.js";
 import { eventRenderer } from "../install/events.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { describeOrphans, findOrphans, orphanCount, orphanSummary, type Orphans } from "../uninstall/orphans.js";
+import { counted } from "../../core/words.js";
 
 const ALLOW_ORPHANS = "--allow-orphans";
 const NO_ORPHANS: Orphans = { bound: [], storageClasses: [], archived: [] };
@@ -109,14 +110,13 @@ async function existing(kube: Kube, objects: KubeObject[]): Promise<KubeObject[]
 
 function refusalOf(pools: string[], options: UninstallOptions): string | undefined {
   if (pools.length === 0 || options.force) return undefined;
-  return `refusing to uninstall while storage pools exist: ${pools.join(", ")}; remove them first (kubectl kadalu storage-remove NAME), or pass --force to uninstall anyway (their data stays on the bricks)`;
+  return `refusing to uninstall while storage pools exist: ${pools.join(", ")}; remove them first (${pools.slice(0, 5).map((pool) => `kubectl kadalu storage-remove ${pool.split("/")[1]} -n ${pool.split("/")[0]}`).join("; ")}${pools.length > 5 ? "; ..." : ""}), or pass --force to uninstall anyway (their data stays on the bricks)`;
 }
 
 async function dryRun(kube: Kube, objects: KubeObject[], orphans: Orphans, refusal: string | undefined, io: Deps["io"]): Promise<void> {
   const present = await existing(kube, objects);
-  const renderer = eventRenderer(io);
-  for (const object of present) renderer.sink({ type: "deleted", object: objectRef(object), existed: true, dryRun: true });
-  renderer.close();
+  // The plan is the dry run's answer: on stdout, as install --dry-run prints its plan.
+  io.out.write(present.map((object) => `${objectRef(object)} would be deleted\n`).join(""));
   io.err.write(describeOrphans(orphans));
   if (orphanCount(orphans) > 0) io.err.write(`a real run asks a second confirmation to leave them (with --yes, pass ${ALLOW_ORPHANS})\n`);
   if (refusal) {
@@ -130,7 +130,7 @@ async function dryRun(kube: Kube, objects: KubeObject[], orphans: Orphans, refus
 async function confirmOrphans(orphans: Orphans, options: UninstallOptions, deps: Deps): Promise<boolean> {
   const count = orphanCount(orphans);
   if (count === 0 || options.allowOrphans) return true;
-  const what = `${count} object${count === 1 ? "" : "s"} (${orphanSummary(orphans)})`;
+  const what = `${counted(count, "object")} (${orphanSummary(orphans)})`;
   if (options.yes) throw new UsageError(`refusing to purge: it would leave ${what} behind; delete the PVCs and pools first, or pass ${ALLOW_ORPHANS} with --yes to leave them`);
   return deps.confirm(`Leave these ${what} behind for good? Nothing will serve or remove them.`);
 }
@@ -144,10 +144,11 @@ export async function run(options: UninstallOptions, deps: Deps): Promise<void> 
   const objects = removalList(options.namespace, options.purge);
   const orphans = options.purge ? await findOrphans(kube, options.namespace) : NO_ORPHANS;
   if (options.dryRun) return dryRun(kube, objects, orphans, refusal, io);
+  const present = await existing(kube, objects);
   io.err.write(describeOrphans(orphans));
   const question = options.purge
     ? `Uninstall Kadalu from namespace "${options.namespace}" and purge it: this deletes the KadaluStorage CRD with every pool definition${pools.length ? ` (${pools.join(", ")})` : ""}, the kadalu-info ConfigMap (pool layouts and volume ids) and namespace "${options.namespace}". Brick data stays on the nodes, but Kadalu will no longer know it. Continue?`
-    : `Uninstall Kadalu from namespace "${options.namespace}" (${objects.length} objects; the CRD, pool definitions and kadalu-info stay)?`;
+    : `Uninstall Kadalu from namespace "${options.namespace}" (${counted(present.length, "object")}; the CRD, pool definitions and kadalu-info stay)?`;
   if (!(await confirmOrRefuse(question, { yes: options.yes, io, confirm: deps.confirm })) || !(await confirmOrphans(orphans, options, deps))) {
     io.err.write("cancelled: nothing was deleted\n");
     return;
@@ -159,12 +160,13 @@ export async function run(options: UninstallOptions, deps: Deps): Promise<void> 
       if (object.kind === "CustomResourceDefinition") await releasePools(kube, io);
       const existed = await deleteIfServed(kube, object);
       if (existed) deleted += 1;
-      renderer.sink({ type: "deleted", object: objectRef(object), existed, dryRun: false });
+      // Objects never made (a ServiceMonitor without Prometheus' operator) are no news, as with kubectl's --ignore-not-found.
+      if (existed || options.global.verbose) renderer.sink({ type: "deleted", object: objectRef(object), existed, dryRun: false });
     }
   } finally {
     renderer.close();
   }
-  io.out.write(`Kadalu uninstalled from namespace "${options.namespace}": ${deleted} objects deleted${options.purge ? ", CRD and pool configuration purged" : ""}\n`);
+  io.out.write(`Kadalu uninstalled from namespace "${options.namespace}": ${counted(deleted, "object")} deleted${options.purge ? ", CRD and pool configuration purged" : ""}\n`);
 }
 
 export function uninstallCommand(deps: Deps): Command {

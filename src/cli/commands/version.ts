@@ -20,6 +20,7 @@ export const CLIENT_VERSION_LINE = `kubectl-kadalu plugin: ${PLUGIN_VERSION}\n`;
 
 const KADALU_CONTAINERS = ["kadalu-operator", "kadalu-provisioner", "kadalu-nodeplugin", "server"];
 
+// eslint-disable-next-line complexity -- straight-line: the count is optional chains over a Pod's optional fields
 export function componentVersion(pod: Pod): ComponentVersion {
   const container = pod.spec?.containers?.find((c) => KADALU_CONTAINERS.includes(c.name)) ?? pod.spec?.containers?.[0];
   const fromEnv = container?.env?.find((e) => e.name === "KADALU_VERSION")?.value;

@@ -3,19 +3,26 @@
  * pools' mounts and stat.db, by the driver's own probe) and one heal report per replicated pool, side by
  * side. Anything that cannot be read becomes part of the diagnosis, not a failure of the command.
  */
-import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal } from "../../core/info/codec.js";
+import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal, type PoolInfo } from "../../core/info/codec.js";
 import { NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
 import { parseProbe, type Claim, type ClaimEvent, type Snapshot, type Workload } from "../../core/doctor/checks.js";
 import { isReady, replicated, type PodView } from "../../core/upgrade/switch-over.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { Kube } from "../../kube/client.js";
 import { poolHeals } from "../pools/heals.js";
+import { inSandbox, SANDBOX_CONTEXT } from "../sandbox.js";
 import { PROVISIONER_CONTAINER } from "../pools/report.js";
 
 const CSI_PROBE = ["node", "/kadalu/bin/kadalu-csi", "probe"];
 const CRD = "kadalustorages.kadalu-operator.storage";
 
 const orUndefined = <T>(work: Promise<T>): Promise<T | undefined> => work.catch(() => undefined);
+
+/** A sandbox without GlusterFS has no server container to exec into: that is the sandbox's limit, not the pool's fault. */
+async function healsOf(kube: Kube, namespace: string, pool: PoolInfo, pods: Map<string, PodView>): Promise<number | string | { notAsked: string }> {
+  const heals = await poolHeals(kube, namespace, pool, pods);
+  return typeof heals === "string" && inSandbox(kube) && heals.includes("cannot exec in pod") ? { notAsked: `the sandbox (context "${SANDBOX_CONTEXT}") runs no server containers` } : heals;
+}
 
 export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
   const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events] = await Promise.all([
@@ -36,7 +43,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
   const provisionerPod = (pods as PodView[]).find((pod) => (pod.metadata?.name ?? "").startsWith(`${PROVISIONER_STATEFULSET}-`) && isReady(pod));
   const [probes, heals] = await Promise.all([
     mounted.length === 0 ? Promise.resolve(new Map()) : provisionerPod ? probe(kube, namespace, provisionerPod.metadata!.name!, mounted.map((pool) => `/mnt/${pool.volname}`)) : Promise.resolve("no ready CSI provisioner pod to look from"),
-    Promise.all(infos.filter((pool) => !isExternal(pool) && replicated(pool)).map(async (pool): Promise<[string, number | string]> => [pool.volname, await poolHeals(kube, namespace, pool, byName)])),
+    Promise.all(infos.filter((pool) => !isExternal(pool) && replicated(pool)).map(async (pool): Promise<[string, number | string | { notAsked: string }]> => [pool.volname, await healsOf(kube, namespace, pool, byName)])),
   ]);
   return {
     namespace, pluginVersion: PLUGIN_VERSION,

@@ -23,7 +23,8 @@ const COMPONENTS: Component[] = [
     judge: (s) => {
       const desired = s.desiredNumberScheduled ?? 0;
       const ready = s.numberReady ?? 0;
-      return { ready: desired > 0 && ready >= desired, text: `CSI nodeplugin ready on ${ready}/${desired} nodes` };
+      if (desired === 0) return { ready: false, text: "CSI nodeplugin: no node has its pod scheduled yet" };
+      return { ready: ready >= desired, text: `CSI nodeplugin ready on ${ready}/${desired} nodes` };
     },
   },
 ];
@@ -40,6 +41,7 @@ function pullProblem(pod: Pod, container: string, reason: string, message: strin
     + "and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]";
 }
 
+// eslint-disable-next-line complexity -- ordered one-line checks over a Pod's optional fields; the first that matches is the problem
 function podProblem(pod: Pod): string | undefined {
   const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
   if (ready) return undefined;

@@ -14,6 +14,7 @@ import {
 import type { AnyObject, Kube } from "../../kube/client.js";
 import { healsIn, poolHeals } from "../pools/heals.js";
 import type { EventSink } from "./events.js";
+import { counted } from "../../core/words.js";
 
 const POLL_MS = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -118,5 +119,5 @@ export async function rollBricks(kube: Kube, namespace: string, pools: PoolInfo[
   let restarted = 0;
   for (const info of pools) restarted += await rollPool(kube, namespace, info, timeoutMs, sink);
   const brickPools = pools.filter((info) => replicaGroups(info).length > 0).length;
-  return `${restarted} brick pod${restarted === 1 ? "" : "s"} of ${brickPools} pool${brickPools === 1 ? "" : "s"} restarted one at a time in ${formatDuration(Date.now() - started)}`;
+  return `${counted(restarted, "brick pod")} of ${counted(brickPools, "pool")} restarted one at a time in ${formatDuration(Date.now() - started)}`;
 }

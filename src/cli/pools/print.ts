@@ -2,6 +2,7 @@
 import { formatBytes } from "../../core/units.js";
 import { renderTable } from "../table.js";
 import type { PoolListReport, PoolReport } from "./report.js";
+import { counted } from "../../core/words.js";
 
 export interface TableOptions {
   status: boolean;
@@ -69,7 +70,7 @@ function usageLine(pool: PoolReport): string | undefined {
   const u = pool.usage;
   const sizes = u.pvCount > 0 ? ` (min ${size(u.minPvBytes)}, avg ${size(u.avgPvBytes)}, max ${size(u.maxPvBytes)})` : "";
   const archived = u.archivedPvCount > 0 ? `, ${u.archivedPvCount} archived (${size(u.archivedBytes)})` : "";
-  return `${size(u.provisionedBytes)} provisioned of ${size(u.capacityBytes)} (${u.utilizationPercent.toFixed(1)}%), ${u.livePvCount} PV${u.livePvCount === 1 ? "" : "s"}${archived}${sizes}`;
+  return `${size(u.provisionedBytes)} provisioned of ${size(u.capacityBytes)} (${u.utilizationPercent.toFixed(1)}%), ${counted(u.livePvCount, "PV")}${archived}${sizes}`;
 }
 
 export function poolDetail(report: PoolListReport, noHeaders: boolean): string {
@@ -92,7 +93,7 @@ export function poolDetail(report: PoolListReport, noHeaders: boolean): string {
       if (pool.external.options) lines.push(`Mount options:   ${pool.external.options}`);
     } else {
       const rows = pool.storageUnits.map((unit) => [
-        String(unit.index + 1), unit.node || "-", unit.device || unit.path || `pvc/${unit.pvc}`, unit.serverPod,
+        String(unit.index), unit.node || "-", unit.device || unit.path || `pvc/${unit.pvc}`, unit.serverPod,
         unit.podPhase === undefined ? "-" : `${unit.podPhase}${unit.ready ? ", Ready" : ", not ready"}`,
       ]);
       lines.push("Storage units:", ...renderTable(["#", "Node", "Device/Path/PVC", "Server pod", "Status"], rows, { noHeaders }).trimEnd().split("\n").map((line) => `  ${line}`));

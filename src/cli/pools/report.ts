@@ -158,12 +158,15 @@ export async function collectPoolReport(kube: Kube, request: ReportRequest): Pro
   // Nothing here depends on anything else: the pool list, the ConfigMap and the pods go out together.
   const podsAsked = request.detail ? settledLater(kube.listPods(namespace, KADALU_PODS)) : undefined;
   // Without the CRD (Kadalu not installed) there are no objects: kadalu-info alone says what exists.
-  const poolsAsked = settledLater(kube.listPools(namespace).catch((error: unknown) => (isNotFound(error) ? [] : Promise.reject(error))));
+  let notInstalled: unknown;
+  const poolsAsked = settledLater(kube.listPools(namespace).catch((error: unknown) => (isNotFound(error) ? ((notInstalled = error), []) : Promise.reject(error))));
   // Every answer is in before a failure is reported: no request is left open behind the error.
   const [data, resources] = await allOrFirstError([kube.readConfigMapData(namespace, INFO_CONFIGMAP), poolsAsked, podsAsked] as const);
   const decoded = decodeKadaluInfo(data);
   const byName = new Map(resources.map((pool) => [pool.metadata.name, pool]));
   const infoByName = new Map(decoded.pools.map((info) => [info.volname, info]));
+  // With neither the kind nor a pool layout, "no pools" would send the user to storage-add, which cannot work yet.
+  if (notInstalled && decoded.pools.length === 0 && decoded.problems.length === 0) throw notInstalled;
   const broken = new Set(decoded.problems.map((problem) => problem.pool));
   const known = [...new Set([...byName.keys(), ...infoByName.keys(), ...broken])].sort();
   if (request.name && !known.includes(request.name)) {

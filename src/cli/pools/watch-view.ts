@@ -40,7 +40,7 @@ export function utilisationBar(ratio: number | undefined, width = BAR_WIDTH): st
 
 export function watchTable(pools: KadaluStorage[]): string {
   const lines = [...pools].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).map(poolLine);
-  return renderTable(["NAME", "TYPE", "STATE", "BRICKS", "CAPACITY", "PROVISIONED", "UTILISATION", "PVS"],
+  return renderTable(["NAME", "TYPE", "STATE", "BRICKS", "CAPACITY", "PROVISIONED", "UTILIZATION", "PVS"],
     lines.map((line) => [line.name, line.type, line.state, line.bricks, line.capacity, line.provisioned, utilisationBar(line.ratio), line.pvs]));
 }
 

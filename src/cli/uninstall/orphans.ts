@@ -8,6 +8,7 @@ import { CSI_DRIVER_NAME } from "../../core/manifests/common.js";
 import type { Kube } from "../../kube/client.js";
 import { archivedTool } from "../commands/remove-archived-pv.js";
 import { PROVISIONER_SELECTOR } from "../pools/report.js";
+import { counted } from "../../core/words.js";
 
 export interface Orphans {
   bound: { pv: string; claim: string; namespace: string }[];
@@ -17,7 +18,6 @@ export interface Orphans {
   archivedUnknown?: string;
 }
 
-const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? "" : "s"}`;
 
 export function orphanCount(orphans: Orphans): number {
   return orphans.bound.length + orphans.storageClasses.length + orphans.archived.length;
@@ -26,7 +26,7 @@ export function orphanCount(orphans: Orphans): number {
 /** "2 bound PVs, 1 StorageClass, 1 archived PV" */
 export function orphanSummary(orphans: Orphans): string {
   const parts = [[orphans.bound.length, "bound PV"], [orphans.storageClasses.length, "StorageClass"], [orphans.archived.length, "archived PV"]] as const;
-  return parts.filter(([count]) => count > 0).map(([count, word]) => (word === "StorageClass" && count !== 1 ? `${count} StorageClasses` : plural(count, word))).join(", ");
+  return parts.filter(([count]) => count > 0).map(([count, word]) => counted(count, word, word === "StorageClass" ? "StorageClasses" : undefined)).join(", ");
 }
 
 /** One line per orphan, then a note when archived PVs could not be listed. */
@@ -36,7 +36,7 @@ export function describeOrphans(orphans: Orphans): string {
     ...orphans.storageClasses.map((name) => `  storageclass/${name}`),
     ...orphans.archived.map((pv) => `  archived PV ${pv.name} in pool ${pv.pool} (its data stays on the bricks)`),
   ];
-  const head = orphanCount(orphans) > 0 ? [`--purge leaves ${plural(orphanCount(orphans), "object")} behind that nothing will serve or remove:`] : [];
+  const head = orphanCount(orphans) > 0 ? [`--purge leaves ${counted(orphanCount(orphans), "object")} behind that nothing will serve or remove:`] : [];
   const unknown = orphans.archivedUnknown ? [`archived PVs not listed: ${orphans.archivedUnknown}`] : [];
   return [...head, ...lines, ...unknown].map((line) => `${line}\n`).join("");
 }

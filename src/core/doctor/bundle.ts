@@ -4,6 +4,7 @@
  * clutters them. Secrets are never read, so none can be written; the scrubber is the second line.
  */
 import type { Finding } from "./checks.js";
+import { counted } from "../words.js";
 
 const TOKEN = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
 
@@ -45,7 +46,7 @@ export function summaryMarkdown(input: { createdAt: string; pluginVersion: strin
   const lines = [
     "# Kadalu support bundle", "",
     `- created: ${input.createdAt}`, `- plugin: ${input.pluginVersion}`, `- Kubernetes: ${input.kubernetes}`, `- namespace: ${input.namespace}`,
-    `- doctor: ${count("critical")} critical, ${count("warning")} warning, ${count("ok")} ok (doctor.json has every finding)`, "",
+    `- doctor: ${count("critical")} critical, ${counted(count("warning"), "warning")}, ${count("ok")} ok (doctor.json has every finding)`, "",
     "## Findings", "", "| severity | check | where | finding | next |", "|---|---|---|---|---|",
     ...[...input.findings].sort((a, b) => rank(a.severity) - rank(b.severity)).map((f) => `| ${f.severity} | ${cell(f.check)} | ${cell(f.where)} | ${cell(f.message)} | ${f.next ? `\`${cell(f.next)}\`` : ""} |`),
     "", "## Contents", "", ...input.files.map((file) => `- ${file}`), "",

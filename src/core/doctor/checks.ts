@@ -3,7 +3,8 @@
  * the provisioner, one heal report per replicated pool). Each finding says how bad it is, what and
  * where, and the next command to run.
  */
-import { isExternal, type PoolInfo } from "../info/codec.js";
+import { isExternal, type NativePoolInfo, type PoolInfo } from "../info/codec.js";
+import { counted } from "../words.js";
 import { serverPodName, storageClassName } from "../naming.js";
 import type { KadaluStorage } from "../pool/types.js";
 import { isReady, replicaGroups, replicated, type PodView } from "../upgrade/switch-over.js";
@@ -62,7 +63,8 @@ export interface Snapshot {
   /** Per pool: the provisioner's probe, or why it could not be made. */
   probes: Map<string, PoolProbe> | string;
   /** Per replicated pool: pending heal entries, or why they are unknown. */
-  heals: Map<string, number | string>;
+  /** Per replicated pool: pending heals, why they could not be read, or why they were not asked (no fault of the pool). */
+  heals: Map<string, number | string | { notAsked: string }>;
   kadaluStorageClasses: string[];
   claims: Claim[];
   events: ClaimEvent[];
@@ -104,7 +106,9 @@ export function operatorCheck(s: Snapshot): Finding[] {
 
 export function crdCheck(s: Snapshot): Finding[] {
   if (s.crdEstablished) return [ok("crd", "kadalustorages.kadalu-operator.storage", "established")];
-  return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: s.crdEstablished === undefined ? "the KadaluStorage CRD is missing" : "the KadaluStorage CRD is not established", next: "kubectl get crd kadalustorages.kadalu-operator.storage -o yaml" }];
+  // A missing CRD has nothing to describe: install brings it back.
+  if (s.crdEstablished === undefined) return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: "the KadaluStorage CRD is missing", next: kadalu(s.namespace, "install") }];
+  return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: "the KadaluStorage CRD is not established", next: "kubectl get crd kadalustorages.kadalu-operator.storage -o yaml" }];
 }
 
 export function csiCheck(s: Snapshot): Finding[] {
@@ -135,6 +139,8 @@ export function versionCheck(s: Snapshot): Finding[] {
     ["CSI provisioner", tagOf(imageOf(s.provisioner, "kadalu-provisioner"))],
     ["CSI nodeplugin", tagOf(imageOf(s.nodeplugin, "kadalu-nodeplugin"))],
   ]);
+  // Nothing installed has no version to compare: the install checks above say what is missing.
+  if ([...versions.values()].every((version) => version === undefined)) return [];
   const differing = [...versions].filter(([, version]) => version !== undefined && version !== s.pluginVersion);
   if (differing.length === 0) return [ok("versions", "plugin, operator, CSI", `all ${s.pluginVersion}`)];
   return [{
@@ -153,57 +159,77 @@ function growAdvice(info: PoolInfo, ns: string): string {
   return `add ${size === 1 ? "a storage unit" : `a group of ${size} storage units`} at the end of spec.storage: kubectl -n ${ns} edit kds ${info.volname}`;
 }
 
-export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresholds): Finding[] {
-  const ns = s.namespace;
-  const name = pool.metadata.name;
-  const where = `pool/${name}`;
-  const findings: Finding[] = [];
+function poolStateCheck(pool: KadaluStorage, where: string, ns: string): Finding {
   const state = pool.status?.state;
-  if (state !== "ready") {
-    findings.push({
-      severity: state === "error" || state === "blocked" ? "critical" : "warning", check: "pool-state", where,
-      message: `state ${state ?? "unknown"}${pool.status?.message ? `: ${pool.status.message}` : ""}`,
-      next: `kubectl -n ${pool.metadata.namespace ?? ns} describe kadalustorage ${name}`,
-    });
-  } else findings.push(ok("pool-state", where, "ready"));
-  const info = s.infos.find((candidate) => candidate.volname === name);
-  if (info && !isExternal(info)) {
-    const byName = new Map(s.pods.map((pod) => [pod.metadata?.name ?? "", pod]));
-    const bricks = info.bricks.map((brick) => serverPodName(name, brick.brick_index));
-    const down = bricks.filter((podName) => !isReady(byName.get(podName)));
-    if (down.length) {
-      const groups = replicaGroups(info);
-      const lost = groups.some((group) => group.filter((podName) => down.includes(podName)).length > (replicated(info) ? Math.floor((group.length - 1) / 2) : 0));
-      findings.push({
-        severity: lost ? "critical" : "warning", check: "bricks", where,
-        message: `server pod${down.length > 1 ? "s" : ""} ${down.map((podName) => `${podName} (${byName.get(podName)?.status?.phase ?? "missing"})`).join(", ")} not ready${lost ? ": a replica set lost its quorum, its files are not writable" : ""}`,
-        next: byName.get(down[0]!) ? podLogs(ns, down[0]!) : `kubectl -n ${ns} describe statefulset ${down[0]!.replace(/-0$/, "")}`,
-      });
-    } else findings.push(ok("bricks", where, `${bricks.length}/${bricks.length} server pods ready`));
-  }
+  if (state === "ready") return ok("pool-state", where, "ready");
+  return {
+    severity: state === "error" || state === "blocked" ? "critical" : "warning", check: "pool-state", where,
+    message: `state ${state ?? "unknown"}${pool.status?.message ? `: ${pool.status.message}` : ""}`,
+    next: `kubectl -n ${pool.metadata.namespace ?? ns} describe kadalustorage ${pool.metadata.name}`,
+  };
+}
+
+function brickCheck(s: Snapshot, info: NativePoolInfo, where: string): Finding {
+  const ns = s.namespace;
+  const byName = new Map(s.pods.map((pod) => [pod.metadata?.name ?? "", pod]));
+  const bricks = info.bricks.map((brick) => serverPodName(info.volname, brick.brick_index));
+  const down = bricks.filter((podName) => !isReady(byName.get(podName)));
+  if (!down.length) return ok("bricks", where, `${bricks.length}/${bricks.length} server pods ready`);
+  const groups = replicaGroups(info);
+  const lost = groups.some((group) => group.filter((podName) => down.includes(podName)).length > (replicated(info) ? Math.floor((group.length - 1) / 2) : 0));
+  return {
+    severity: lost ? "critical" : "warning", check: "bricks", where,
+    message: `server pod${down.length > 1 ? "s" : ""} ${down.map((podName) => `${podName} (${byName.get(podName)?.status?.phase ?? "missing"})`).join(", ")} not ready${lost ? ": a replica set lost its quorum, its files are not writable" : ""}`,
+    next: byName.get(down[0]!) ? podLogs(ns, down[0]!) : `kubectl -n ${ns} describe statefulset ${down[0]!.replace(/-0$/, "")}`,
+  };
+}
+
+function mountCheck(s: Snapshot, name: string, info: PoolInfo | undefined, where: string): Finding[] {
+  const ns = s.namespace;
   if (typeof s.probes === "string") {
-    if (!info?.single_pv_per_pool) findings.push({ severity: "warning", check: "mount", where, message: `not checked: ${s.probes}`, next: `kubectl -n ${ns} get pods -l app.kubernetes.io/name=kadalu-csi-provisioner` });
-  } else if (info && !info.single_pv_per_pool) {
-    const probe = s.probes.get(name);
-    if (!probe || probe.mount === "missing") findings.push({ severity: "critical", check: "mount", where, message: "the provisioner has not mounted the pool: PVs of it cannot be created", next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner") });
-    else if (probe.mount === "dead") findings.push({ severity: "critical", check: "mount", where, message: `the provisioner's mount of the pool does not answer (${probe.detail ?? "ENOTCONN"}): its FUSE client died or no brick answers`, next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner"), evidence: probe.detail });
-    else if (probe.statDb !== "ok") findings.push({ severity: "critical", check: "stat.db", where, message: `stat.db is ${probe.statDb}: usage cannot be accounted`, next: `kubectl -n ${ns} exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- node /kadalu/bin/kadalu-csi probe /mnt/${name}`, evidence: probe.detail });
-    else findings.push(ok("mount", where, "mounted, stat.db readable"));
+    return info?.single_pv_per_pool ? [] : [{ severity: "warning", check: "mount", where, message: `not checked: ${s.probes}`, next: `kubectl -n ${ns} get pods -l app.kubernetes.io/name=kadalu-csi-provisioner` }];
   }
+  if (!info || info.single_pv_per_pool) return [];
+  const probe = s.probes.get(name);
+  if (!probe || probe.mount === "missing") return [{ severity: "critical", check: "mount", where, message: "the provisioner has not mounted the pool: PVs of it cannot be created", next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner") }];
+  if (probe.mount === "dead") return [{ severity: "critical", check: "mount", where, message: `the provisioner's mount of the pool does not answer (${probe.detail ?? "ENOTCONN"}): its FUSE client died or no brick answers`, next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner"), evidence: probe.detail }];
+  if (probe.statDb !== "ok") return [{ severity: "critical", check: "stat.db", where, message: `stat.db is ${probe.statDb}: usage cannot be accounted`, next: `kubectl -n ${ns} exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- node /kadalu/bin/kadalu-csi probe /mnt/${name}`, evidence: probe.detail }];
+  return [ok("mount", where, "mounted, stat.db readable")];
+}
+
+function capacityCheck(s: Snapshot, pool: KadaluStorage, info: PoolInfo | undefined, where: string, thresholds: Thresholds): Finding[] {
+  const ns = s.namespace;
   const usage = pool.status?.usage;
-  if (usage && usage.capacityBytes > 0) {
-    const percent = (usage.provisionedBytes / usage.capacityBytes) * 100;
-    const severity: Severity = percent >= thresholds.criticalPercent ? "critical" : percent >= thresholds.warnPercent ? "warning" : "ok";
-    findings.push({
-      severity, check: "capacity", where, message: `${percent.toFixed(1)}% provisioned (${usage.pvCount} PVs)`,
-      ...(severity === "ok" ? {} : { next: info && !isExternal(info) ? growAdvice(info, pool.metadata.namespace ?? ns) : kadalu(ns, `storage-list ${name} --status`) }),
-    });
-  }
+  if (!usage || !(usage.capacityBytes > 0)) return [];
+  const percent = (usage.provisionedBytes / usage.capacityBytes) * 100;
+  const severity: Severity = percent >= thresholds.criticalPercent ? "critical" : percent >= thresholds.warnPercent ? "warning" : "ok";
+  return [{
+    severity, check: "capacity", where, message: `${percent.toFixed(1)}% provisioned (${counted(usage.pvCount, "PV")})`,
+    ...(severity === "ok" ? {} : { next: info && !isExternal(info) ? growAdvice(info, pool.metadata.namespace ?? ns) : kadalu(ns, `storage-list ${pool.metadata.name} --status`) }),
+  }];
+}
+
+function healCheck(s: Snapshot, name: string, where: string): Finding[] {
+  const ns = s.namespace;
   const heals = s.heals.get(name);
   if (typeof heals === "number") {
-    findings.push(heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending`, next: kadalu(ns, `healinfo ${name}`) } : ok("heals", where, "no heal pending"));
-  } else if (typeof heals === "string") findings.push({ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: kadalu(ns, `healinfo ${name}`) });
-  return findings;
+    return [heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending`, next: kadalu(ns, `healinfo ${name}`) } : ok("heals", where, "no heal pending")];
+  }
+  if (typeof heals === "string") return [{ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: kadalu(ns, `healinfo ${name}`) }];
+  return heals ? [ok("heals", where, `not checked: ${heals.notAsked}`)] : [];
+}
+
+export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresholds): Finding[] {
+  const name = pool.metadata.name;
+  const where = `pool/${name}`;
+  const info = s.infos.find((candidate) => candidate.volname === name);
+  return [
+    poolStateCheck(pool, where, s.namespace),
+    ...(info && !isExternal(info) ? [brickCheck(s, info, where)] : []),
+    ...mountCheck(s, name, info, where),
+    ...capacityCheck(s, pool, info, where, thresholds),
+    ...healCheck(s, name, where),
+  ];
 }
 
 /** PVCs of Kadalu StorageClasses that stay Pending, with what their latest warning (else latest event) says. */

@@ -1,6 +1,6 @@
 /**
  * The `<pool>.info` entries of ConfigMap `kadalu-info`: upstream's contract between operator, server
- * pods and CSI (spec §2.7). Decoding keeps unknown keys and reports problems by pool and key; encoding
+ * pods and CSI (ARCHITECTURE.md#upstream-contracts). Decoding keeps unknown keys and reports problems by pool and key; encoding
  * writes upstream's key order with Python's JSON spacing.
  */
 import { brickHostName, byCodePoint, dns1123LabelError } from "../naming.js";
@@ -147,7 +147,7 @@ function dirname(path: string): string {
   return index <= 0 ? "/" : path.slice(0, index);
 }
 
-/** The native-pool entry upstream's operator writes for a `KadaluStorage` (spec §2.7). */
+/** The native-pool entry upstream's operator writes for a `KadaluStorage`, its keys in upstream's order. */
 export function buildNativeInfo(pool: KadaluStorage, context: InfoContext): NativePoolInfo {
   const { spec } = pool;
   const name = pool.metadata.name;
@@ -179,7 +179,7 @@ export function buildNativeInfo(pool: KadaluStorage, context: InfoContext): Nati
   return info;
 }
 
-/** The External-pool entry: hosts comma-joined, `gluster_host` first (spec §2.7). */
+/** The External-pool entry: hosts comma-joined, `gluster_host` first; no namespace, bricks, options or disperse keys. */
 export function buildExternalInfo(pool: KadaluStorage, volumeId: string): ExternalPoolInfo {
   const details = pool.spec.details ?? {};
   const hosts = [details.gluster_host, ...(details.gluster_hosts ?? [])].filter((host): host is string => Boolean(host));

@@ -1,5 +1,5 @@
 /**
- * The KadaluStorage CRD: upstream's identity and every upstream spec field and type (spec §1), plus what
+ * The KadaluStorage CRD: upstream's identity and every upstream spec field and type (ARCHITECTURE.md#upstream-contracts), plus what
  * can be checked declaratively (type and policy enums, integer counts), a status subresource and the
  * printer columns `kubectl get kds` shows (fed by the operator's and the CSI provisioner's status).
  */

@@ -7,10 +7,14 @@ export type Platform = (typeof PLATFORMS)[number];
 export const PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
 
+/** Which image runs the bricks: this project's kadalu-server (Debian's GlusterFS 11.1) or upstream's. */
+export const SERVER_IMAGES = ["kadalu", "upstream"] as const;
+export type ServerImage = (typeof SERVER_IMAGES)[number];
+
 export const DEFAULT_KUBELET_DIR = "/var/lib/kubelet";
 export const MICROK8S_KUBELET_DIR = "/var/snap/microk8s/common/var/lib/kubelet";
 
-/** Upstream's server image runs the bricks unchanged; its release is pinned here. */
+/** Upstream's server image, selectable for a switch-over (`--server-image upstream`); its release is pinned here. */
 export const UPSTREAM_SERVER_TAG = "1.2.0";
 export const UPSTREAM_SERVER = { registry: "docker.io", repository: "kadalu", name: "kadalu-server" } as const;
 
@@ -38,6 +42,8 @@ export interface InstallOptions {
   /** Repository path of this project's images (kubectl-kadalu). */
   imageRepository: string;
   imageTag: string;
+  serverImage: ServerImage;
+  /** Tag of upstream's server image (with serverImage "upstream"). */
   serverImageTag: string;
   imagePullPolicy: PullPolicy;
   imagePullSecrets: string[];
@@ -54,6 +60,7 @@ export interface InstallInput {
   imageRegistry?: string;
   imageRepository?: string;
   imageTag?: string;
+  serverImage?: string;
   serverImageTag?: string;
   imagePullPolicy?: string;
   imagePullSecrets?: string[];
@@ -61,11 +68,22 @@ export interface InstallInput {
   serviceMonitor?: boolean;
 }
 
+/** --server-image-tag names a release of upstream's image: alone, it selects upstream's image (as before ours existed). */
+function serverImageOf(input: InstallInput): ServerImage {
+  const serverImage = (input.serverImage ?? (input.serverImageTag !== undefined ? "upstream" : "kadalu")) as ServerImage;
+  if (!SERVER_IMAGES.includes(serverImage)) throw new UsageError(`--server-image "${input.serverImage}" is not valid; use one of ${SERVER_IMAGES.join(", ")}`);
+  if (serverImage === "kadalu" && input.serverImageTag !== undefined) {
+    throw new UsageError("--server-image-tag is the tag of upstream's server image: give it with --server-image upstream (this project's server image has --image-tag's tag)");
+  }
+  return serverImage;
+}
+
 export function resolveInstallOptions(input: InstallInput): InstallOptions {
   const platform = (input.platform ?? "kubernetes") as Platform;
   if (!PLATFORMS.includes(platform)) throw new UsageError(`--type "${input.platform}" is not valid; use one of ${PLATFORMS.join(", ")}`);
   const policy = (input.imagePullPolicy ?? "IfNotPresent") as PullPolicy;
   if (!PULL_POLICIES.includes(policy)) throw new UsageError(`--image-pull-policy "${input.imagePullPolicy}" is not valid; use one of ${PULL_POLICIES.join(", ")}`);
+  const serverImage = serverImageOf(input);
   const kubeletDir = (input.kubeletDir ?? (platform === "microk8s" ? MICROK8S_KUBELET_DIR : DEFAULT_KUBELET_DIR)).replace(/\/+$/, "");
   if (!kubeletDir.startsWith("/")) throw new UsageError(`--kubelet-dir "${input.kubeletDir}" must be an absolute path`);
   return {
@@ -77,6 +95,7 @@ export function resolveInstallOptions(input: InstallInput): InstallOptions {
     imageRegistryExplicit: input.imageRegistry !== undefined,
     imageRepository: (input.imageRepository ?? PROJECT_IMAGES.repository).replace(/^\/+|\/+$/g, ""),
     imageTag: input.imageTag ?? input.version,
+    serverImage,
     serverImageTag: input.serverImageTag ?? UPSTREAM_SERVER_TAG,
     imagePullPolicy: policy,
     imagePullSecrets: input.imagePullSecrets ?? [],
@@ -85,14 +104,15 @@ export function resolveInstallOptions(input: InstallInput): InstallOptions {
   };
 }
 
-/** The operator's and the CSI driver's images (ours), or upstream's brick server image. */
+/** This project's images (the brick server's too, unless upstream's is chosen). */
 export function kadaluImage(options: InstallOptions, name: "kadalu-operator" | "kadalu-csi" | "kadalu-server"): string {
-  if (name === "kadalu-server") return `${serverRegistry(options)}/${UPSTREAM_SERVER.repository}/${UPSTREAM_SERVER.name}:${options.serverImageTag}`;
+  if (name === "kadalu-server" && options.serverImage === "upstream") return `${serverRegistry(options)}/${UPSTREAM_SERVER.repository}/${UPSTREAM_SERVER.name}:${options.serverImageTag}`;
   return `${options.imageRegistry}/${options.imageRepository}/${name}:${options.imageTag}`;
 }
 
-/** Upstream's server image comes from Docker Hub unless a mirror is named for every image. */
+/** Where the server image comes from: ours with the other images; upstream's from Docker Hub unless a mirror is named for every image. */
 export function serverRegistry(options: InstallOptions): string {
+  if (options.serverImage === "kadalu") return options.imageRegistry;
   return options.imageRegistryExplicit ? options.imageRegistry : UPSTREAM_SERVER.registry;
 }
 

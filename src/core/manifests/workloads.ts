@@ -43,7 +43,7 @@ export function operatorDeployment(options: InstallOptions): KubeObject {
             env: [
               ...commonEnv(options),
               // Upstream's names for where the server image lives; SERVER_IMAGE is the whole reference.
-              env("IMAGES_HUB", serverRegistry(options)), env("DOCKER_USER", UPSTREAM_SERVER.repository),
+              env("IMAGES_HUB", serverRegistry(options)), env("DOCKER_USER", options.serverImage === "kadalu" ? options.imageRepository : UPSTREAM_SERVER.repository),
               env("SERVER_IMAGE", kadaluImage(options, "kadalu-server")), env("KUBELET_DIR", options.kubeletDir),
               env("METRICS_PORT", String(METRICS_PORT)),
             ],

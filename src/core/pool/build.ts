@@ -1,5 +1,5 @@
 /**
- * `storage-add` arguments -> the exact `KadaluStorage` object that will be sent (spec §4.4), upstream's
+ * `storage-add` arguments -> the exact `KadaluStorage` object that will be sent (README.md#storage-add), upstream's
  * field order, with upstream's silent mistakes refused. Storage units keep their command-line order across
  * --device, --path and --pvc (upstream moved devices first): the order is what makes the replica groups.
  */
@@ -48,7 +48,7 @@ export function parseNodePath(flag: string, value: string): { node: string; path
   const node = colon < 0 ? "" : value.slice(0, colon);
   const path = colon < 0 ? "" : value.slice(colon + 1);
   if (!node || !path) throw new UsageError(`${flag} "${value}" must be NODE:PATH, as in ${flag} kube1:${flag === "--device" ? "/dev/sdb" : "/data/pool1"}`);
-  if (!path.startsWith("/")) throw new UsageError(`${flag} "${value}": the path must be absolute, as in ${node}:/${path}`);
+  if (!path.startsWith("/")) throw new UsageError(`${flag} "${value}": the path must be absolute, as in ${node}:${flag === "--device" ? "/dev/" : "/"}${path}`);
   // Written as the directory is named (`kube1://d/./x/` is /d/x); ".." is left for validation to refuse.
   return { node, path: path.split("/").includes("..") ? path : normalizeHostPath(path) };
 }

@@ -1,5 +1,5 @@
 /**
- * The gluster-style layout syntax of `storage-add` (spec §4.5), e.g. `replica 3 n1:/d n2:/d n3:/d`,
+ * The gluster-style layout syntax of `storage-add` (upstream's `storage_add_parser.py`), e.g. `replica 3 n1:/d n2:/d n3:/d`,
  * `mirror n1:/d n2:/d arbiter n3:/d`, `disperse-data 2 redundancy 1 ...`, `external host:/vol`.
  *
  * Two styles: counts first (`<keyword> <count>...` then units, split into equal groups), or keyword
@@ -8,6 +8,7 @@
  */
 import { UsageError } from "../errors.js";
 import type { DisperseConfig, PoolType } from "./types.js";
+import { counted } from "../words.js";
 
 const KEYWORDS = ["replica", "mirror", "arbiter", "disperse", "disperse-data", "redundancy", "external"] as const;
 type Keyword = (typeof KEYWORDS)[number];
@@ -67,7 +68,7 @@ function parseCountForm(tokens: Token[]): GlusterLayout {
   const shape = shapeFromCounts(counts);
   if (units.length % shape.size !== 0) {
     throw new UsageError(
-      `${units.length} storage unit${units.length === 1 ? "" : "s"} cannot be split into groups of ${shape.size} (${describe(shape)}); give a multiple of ${shape.size}`,
+      `${counted(units.length, "storage unit")} cannot be split into groups of ${shape.size} (${describe(shape)}); give a multiple of ${shape.size}`,
     );
   }
   return layout(shape, units);
@@ -215,7 +216,7 @@ function sameShape(a: GroupShape, b: GroupShape): boolean {
 
 function describe(shape: GroupShape): string {
   if (shape.type === "Disperse") return `Disperse ${shape.disperse!.data}+${shape.disperse!.redundancy}`;
-  return `${shape.type} (${shape.size} unit${shape.size === 1 ? "" : "s"})`;
+  return `${shape.type} (${counted(shape.size, "unit")})`;
 }
 
 function layout(shape: GroupShape, units: string[]): GlusterLayout {

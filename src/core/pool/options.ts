@@ -2,7 +2,7 @@
 import { UsageError } from "../errors.js";
 import type { PoolOption } from "./types.js";
 
-/** The options upstream documents (spec §2.13): performance translators, on or off. */
+/** The options upstream documents, the seven performance translators its server turns off by default: on or off. */
 export const DOCUMENTED_OPTIONS = [
   "performance.client-io-threads", "performance.stat-prefetch", "performance.quick-read", "performance.open-behind",
   "performance.read-ahead", "performance.io-cache", "performance.readdir-ahead",
@@ -19,14 +19,17 @@ export function checkOptionKey(key: string): string {
   return key;
 }
 
+/** `KEY VALUE` pairs, or `KEY=VALUE` words (as the storage list prints them), mixed as the user likes. */
 export function parseOptionPairs(words: string[]): PoolOption[] {
-  if (words.length === 0 || words.length % 2 !== 0) {
-    throw new UsageError(`options come in KEY VALUE pairs, got ${words.length} word${words.length === 1 ? "" : "s"}, as in: performance.quick-read off`);
-  }
+  if (words.length === 0) throw new UsageError("give at least one option, as KEY VALUE or KEY=VALUE: performance.quick-read off");
   const options: PoolOption[] = [];
-  for (let index = 0; index < words.length; index += 2) {
-    const [key, value] = [words[index]!, words[index + 1]!];
+  for (let index = 0; index < words.length; ) {
+    const word = words[index]!;
+    const equals = word.indexOf("=");
+    const [key, value] = equals > 0 ? [word.slice(0, equals), word.slice(equals + 1)] : [word, words[index + 1]];
+    index += equals > 0 ? 1 : 2;
     checkOptionKey(key);
+    if (value === undefined) throw new UsageError(`option ${key} has no value; give KEY VALUE or KEY=VALUE, as in: ${key} off`);
     if (!value || /[\s\0-\x1f\x7f]/.test(value)) throw new UsageError(`option ${key}: the value "${value}" must not be empty or hold spaces or control characters`);
     const earlier = options.find((option) => option.key === key);
     // Which one would win is not what the user can see from the command line.

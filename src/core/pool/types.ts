@@ -1,4 +1,4 @@
-/** The `KadaluStorage` custom resource: field names and shapes are upstream's contract (spec §1). */
+/** The `KadaluStorage` custom resource: field names and shapes are upstream's contract (ARCHITECTURE.md#upstream-contracts). */
 
 export const KADALU_GROUP = "kadalu-operator.storage";
 export const KADALU_VERSION = "v1alpha1";
@@ -152,7 +152,7 @@ export function isReclaimPolicy(value: string): value is ReclaimPolicy {
   return (RECLAIM_POLICIES as readonly string[]).includes(value);
 }
 
-/** Upstream's single_pv_per_pool resolution (spec §2.12): `kadalu_format` wins, strings "true" count. */
+/** Upstream's single_pv_per_pool resolution, shared by operator and CSI: `kadalu_format` wins (anything but "native" is single-PV), strings "true" count. */
 export function resolveSinglePvPerPool(source: { kadalu_format?: unknown; single_pv_per_pool?: unknown }): boolean {
   if (source.kadalu_format !== undefined && source.kadalu_format !== null) {
     return String(source.kadalu_format).toLowerCase() !== "native";

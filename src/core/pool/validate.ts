@@ -1,5 +1,5 @@
 /**
- * `validatePool`: every upstream operator rule (spec §2.4) plus the CLI's, as an ordered list of checks
+ * `validatePool`: every rule of upstream's operator (`validate_volume_request`, in its order) plus the CLI's, as an ordered list of checks
  * that each return problems. Shared verbatim by the CLI (before sending) and the operator (into status).
  */
 import type { Problem } from "../errors.js";

@@ -32,7 +32,7 @@ export function summarizeUsage(capacityBytes: number | null, totals: PvTotals): 
   };
 }
 
-/** Upstream's capacity rule (spec §3.3): a PV, or an expansion delta, fits if it is below 90% of the free space. */
+/** Upstream's capacity rule (the CSI controller's `is_hosting_volume_free`): a PV, or an expansion delta, fits if it is below 90% of the free space. */
 export function fitsInPool(requiredBytes: number, capacityBytes: number, provisionedBytes: number): boolean {
   const free = capacityBytes - provisionedBytes;
   return requiredBytes < free - (free * 10) / 100;

@@ -71,6 +71,7 @@ export function pendingHeals(report: string): number | undefined {
 }
 
 /** Kadalu PVs (driver `kadalu`) used by pods now, by node: what a nodeplugin restart touches there. */
+// eslint-disable-next-line complexity -- two plain loops; the count is optional chains over PVs' and Pods' optional fields
 export function volumesInUse(pvs: PvView[], pods: PodView[]): Map<string, string[]> {
   const byClaim = new Map<string, string>();
   for (const pv of pvs) {

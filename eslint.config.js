@@ -1,0 +1,129 @@
+// `npm run lint`: the rules that keep the house in shape (ARCHITECTURE.md, "Invariants"). Type-aware
+// (typescript-eslint's project service reads tsconfig.json). Layering by folder with import-x's
+// no-restricted-paths; the Kubernetes client and the CLI's lazy client load with no-restricted-imports.
+import comments from "@eslint-community/eslint-plugin-eslint-comments";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
+import importX from "eslint-plugin-import-x";
+import tseslint from "typescript-eslint";
+
+/** The programs: each may import the libraries under it, never another program. `server/` is planned. */
+const programs = ["./src/cli", "./operator", "./csi", "./server"];
+/** The libraries the programs share, above the core. */
+const libraries = ["./src/kube", "./src/statdb", "./src/metrics"];
+/** Build, release and measuring tools: they may import product code, never the tests. */
+const tooling = ["./bench", "./scripts", "./images"];
+
+const programZones = programs.map((target) => ({
+  target,
+  from: programs.filter((other) => other !== target),
+  message: "the programs never import each other: move what both need into src/core or a library (ARCHITECTURE.md).",
+}));
+
+/** Product and tooling never import test/; `except` lists (relative to test/) what each file still imports today. */
+const noTestImports = (except = []) => ({
+  target: ["./src", ...programs.slice(1), ...tooling],
+  from: "./test",
+  except,
+  message: "product and tooling never import test/: move the shared harness out of test/ (ARCHITECTURE.md).",
+});
+
+const layering = (except) => [
+  "error",
+  {
+    zones: [
+      {
+        target: "./src/core",
+        from: ["./src/kube", "./src/statdb", "./src/metrics", "./src/cli", "./operator", "./csi", "./server", "./test", ...tooling],
+        message: "src/core is the pure core: it imports nothing above it.",
+      },
+      {
+        target: libraries,
+        from: [...programs, "./test", ...tooling],
+        message: "the shared libraries never import a program, a tool or a test.",
+      },
+      ...programZones,
+      noTestImports(except),
+    ],
+  },
+];
+
+const kubeClient = {
+  name: "@kubernetes/client-node",
+  allowTypeImports: true,
+  message: "only src/kube imports the Kubernetes client (type-only imports aside).",
+};
+/** The CLI loads the client with `await import(...)`, so --help, completion and client-side dry runs never load it. */
+const lazyClient = { regex: "kube/client\\.js$", allowTypeImports: true, message: "load the Kubernetes client lazily: `await import(...)`." };
+
+export default tseslint.config(
+  { ignores: ["dist/**", "release/**", "node_modules/**", "coverage/**", "scratch/**", "**/*.js", "**/*.mjs", "**/*.cjs"] },
+  {
+    files: ["**/*.ts"],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { "@typescript-eslint": tseslint.plugin, "import-x": importX, "@eslint-community/eslint-comments": comments },
+    settings: {
+      "import-x/resolver-next": [createTypeScriptImportResolver({ project: "./tsconfig.json" })],
+      // So no-cycle parses the modules it walks (import-x reads each imported file with this parser).
+      "import-x/extensions": [".ts"],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+    },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/explicit-module-boundary-types": ["error", { allowArgumentsExplicitlyTypedAsAny: true }],
+      // Where the code is today; justified exceptions carry an eslint-disable comment with the reason.
+      complexity: ["error", 20],
+      // An exception says why (`// eslint-disable-next-line rule -- reason`) and names its rule.
+      "@eslint-community/eslint-comments/require-description": "error",
+      "@eslint-community/eslint-comments/no-unlimited-disable": "error",
+      "import-x/no-cycle": "error",
+      "import-x/no-restricted-paths": layering(),
+    },
+  },
+  {
+    // What test/architecture.test.ts checked with regexes.
+    files: ["src/core/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^node:", message: "src/core is pure: no Node I/O (ARCHITECTURE.md)." },
+            { regex: "^(better-sqlite3|@kubernetes/)", message: "src/core is pure: no SQLite, no Kubernetes client." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/**/*.ts", "operator/**/*.ts", "csi/**/*.ts", "server/**/*.ts"],
+    ignores: ["src/kube/**", "src/core/**"],
+    rules: { "@typescript-eslint/no-restricted-imports": ["error", { paths: [kubeClient] }] },
+  },
+  {
+    files: ["src/cli/**/*.ts"],
+    rules: { "@typescript-eslint/no-restricted-imports": ["error", { paths: [kubeClient], patterns: [lazyClient] }] },
+  },
+  {
+    // Today's imports of the test harness from outside test/, each an explicit exception until the harness
+    // moves to a folder of its own (issue 37, item 7). Any other import of test/ from these files fails.
+    files: ["bench/csi.ts"],
+    rules: { "import-x/no-restricted-paths": layering(["./helpers/csi-client.ts", "./real/gluster.ts", "./real/processes.ts", "./real/components.ts", "./real/gluster-csi.ts"]) },
+  },
+  {
+    files: ["bench/scenarios.ts"],
+    rules: { "import-x/no-restricted-paths": layering(["./helpers/cluster.ts", "./helpers/pools.ts"]) },
+  },
+  {
+    files: ["scripts/demo.ts"],
+    rules: { "import-x/no-restricted-paths": layering(["./real/components.ts", "./sandbox/sandbox.ts", "./sandbox/story.ts"]) },
+  },
+  {
+    // The tier runner asks each tier's own module whether its parts are on this machine.
+    files: ["scripts/test-tiers.ts"],
+    rules: { "import-x/no-restricted-paths": layering(["./real/components.ts", "./images/tier.ts", "./node/components.ts"]) },
+  },
+);
