@@ -118,6 +118,10 @@ export default tseslint.config(
     rules: { "import-x/no-restricted-paths": layering(["./helpers/cluster.ts", "./helpers/pools.ts"]) },
   },
   {
+    files: ["bench/node.ts"],
+    rules: { "import-x/no-restricted-paths": layering(["./real/components.ts", "./real/kadalu.ts", "./images/tier.ts", "./node/components.ts", "./node/node.ts", "./node/kadalu.ts"]) },
+  },
+  {
     files: ["scripts/demo.ts"],
     rules: { "import-x/no-restricted-paths": layering(["./real/components.ts", "./sandbox/sandbox.ts", "./sandbox/story.ts"]) },
   },

@@ -57,6 +57,7 @@ else {
 const { scenarios } = await import("./scenarios.js");
 const { csiScenarios, glusterCsiScenarios } = await import("./csi.js");
 rows.push(...(await scenarios()), ...(await csiScenarios()), ...(await glusterCsiScenarios()));
+rows.push(...(await (await import("./node.js")).nodeScenarios()));
 
 const width = rows.reduce((max, row) => Math.max(max, row[0].length), 0);
 console.log(`median of ${runs} runs each, ${new Date().toISOString()}\n`);

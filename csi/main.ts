@@ -17,6 +17,7 @@ import { serve, shutdown } from "./server.js";
 import { UsageReporter } from "./usage-reporter.js";
 import { DEFAULT_CRAWLER } from "./quota-crawler.js";
 import { GlusterQuotaOverSsh, SECRET_DIR, sshQuotaConfig } from "./external-quota.js";
+import { republishDead } from "./republish.js";
 
 export interface CsiOptions {
   endpoint: string;
@@ -161,6 +162,8 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   const mountAll = (): void => {
     mounting ??= driver.mountAll().finally(() => (mounting = undefined));
   };
+  // The nodeplugin binds again what its predecessor published and took along into death.
+  if (options.role === "nodeplugin" && !local) void republishDead(driver, log).catch((error: Error) => log(`republish: ${error.message}`));
   const remount = options.role === "provisioner" ? setInterval(mountAll, options.remountMs ?? 10_000) : undefined;
   remount?.unref();
   if (remount) mountAll();

@@ -180,9 +180,12 @@ export class GlusterMounter implements Mounter {
     if (readonly) await run("mount", ["-o", "remount,bind,ro", target]);
   }
 
-  /** Unmounts and removes the target, as the spec asks of NodeUnpublishVolume (never its contents: rmdir). */
+  /**
+   * Unmounts and removes the target, as the spec asks of NodeUnpublishVolume (never its contents: rmdir).
+   * A target republished after a restart holds the new bind over the dead one: both go.
+   */
   async unbind(target: string): Promise<void> {
-    if (mounted(target)) await run("umount", deadMount(target) ? ["-l", target] : [target]);
+    for (let layer = 0; layer < 8 && mounted(target); layer += 1) await run("umount", deadMount(target) ? ["-l", target] : [target]);
     try {
       rmdirSync(target);
     } catch (error) {

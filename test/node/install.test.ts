@@ -3,17 +3,14 @@
  * sidecars run as pods under the kubelet; node-driver-registrar registers the driver, so the CSINode
  * object lists it; doctor finds nothing wrong.
  */
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROJECT_IMAGES, SIDECARS } from "../../src/core/manifests/options.js";
-import { RECIPES } from "../../images/recipes.js";
-import { IMAGES_DIR, noImages } from "../images/tier.js";
+import { noImages } from "../images/tier.js";
 import { kadalu } from "../real/kadalu.js";
 import { waitUntil } from "../real/processes.js";
 import { node as parts, noNode } from "./components.js";
 import { hostState } from "./host.js";
 import { NODE_NAME, startNode, type RealNode } from "./node.js";
-import { buildBinaryImage } from "./images.js";
+import { importKadaluImages } from "./kadalu.js";
 
 /** The name of the workload that made a pod: a Deployment's through its ReplicaSet, a DaemonSet's, or the StatefulSet pod's own. */
 function workloadOf(pod: any): string {
@@ -30,14 +27,7 @@ describe.skipIf(noNode ?? noImages)("node tier: kubectl kadalu install --wait on
   beforeAll(async () => {
     node = await startNode(parts!);
     const t0 = Date.now();
-    for (const recipe of RECIPES) node.importImage(join(IMAGES_DIR, `${recipe.name}.oci.tar`), `${PROJECT_IMAGES.registry}/${PROJECT_IMAGES.repository}/${recipe.name}`);
-    // The sidecars under the names the manifests pin (registry.k8s.io/sig-storage/NAME:TAG), from the static builds.
-    const binaries = { provisioner: parts!.kube.bins["csi-provisioner"], resizer: parts!.kube.bins["csi-resizer"], registrar: parts!.registrar };
-    for (const [sidecar, reference] of Object.entries(SIDECARS)) {
-      const [repository, tag] = reference.split(":") as [string, string];
-      const name = repository.split("/").pop()!;
-      node.importImage(buildBinaryImage(binaries[sidecar as keyof typeof SIDECARS], name, tag, join(node.dir, "images")), `registry.k8s.io/${repository}`);
-    }
+    importKadaluImages(node, parts!);
     figure("images imported", Date.now() - t0);
   });
 

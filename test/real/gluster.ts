@@ -47,18 +47,22 @@ export class Glusterd {
   private cliLog: string | undefined;
   private readonly volumes: string[] = [];
 
-  private constructor(readonly parts: GlusterParts, readonly dir: string) {
+  private constructor(readonly parts: GlusterParts, readonly dir: string, readonly brickAddress: string) {
     this.processes = new Processes(dir);
   }
 
   /**
    * Starts glusterd in `dir`; refuses when another glusterd holds the management port. With `ownLogs`,
    * glusterd runs in a mount namespace where Gluster's log and socket directories are `dir`'s, so the
-   * bricks and the self-heal daemon it forks log there, not to the machine's /var/log/glusterfs.
+   * bricks and the self-heal daemon it forks log there, not to the machine's /var/log/glusterfs. With
+   * `netns` (a network namespace's path), glusterd runs in that namespace and its bricks listen on
+   * `address`, an address of that namespace (the node tier's external server).
    */
-  static async start(parts: GlusterParts, dir: string, options: { ownLogs?: boolean } = {}): Promise<Glusterd> {
-    if (await portAnswers("127.0.0.1", GLUSTERD_PORT, 1000)) throw new Error(`port ${GLUSTERD_PORT} is taken: another glusterd (or a GlusterFS sandbox) runs on this machine; stop it first`);
-    const gluster = new Glusterd(parts, dir);
+  static async start(parts: GlusterParts, dir: string, options: { ownLogs?: boolean; netns?: string; address?: string } = {}): Promise<Glusterd> {
+    const address = options.address ?? BRICK_ADDRESS;
+    const probe = options.netns ? address : "127.0.0.1";
+    if (await portAnswers(probe, GLUSTERD_PORT, 1000)) throw new Error(`port ${GLUSTERD_PORT} is taken: another glusterd (or a GlusterFS sandbox) runs on this machine; stop it first`);
+    const gluster = new Glusterd(parts, dir, address);
     for (const sub of ["glusterd", "run", "log", "bricks"]) mkdirSync(join(dir, sub), { recursive: true });
     writeFileSync(join(dir, "glusterd.vol"), [
       "volume management", "    type mgmt/glusterd",
@@ -69,11 +73,13 @@ export class Glusterd {
     ].join("\n"));
     const args = ["-N", "-f", join(dir, "glusterd.vol"), "-l", join(dir, "log", "glusterd.log"), "-p", join(dir, "run", "glusterd.pid")];
     gluster.cliLog = options.ownLogs ? join(dir, "log", "cli.log") : undefined;
-    const daemon = options.ownLogs
-      ? gluster.processes.start("glusterd", "unshare", ["--mount", "--propagation", "private", "--", "sh", "-c", OWN_LOGS, "glusterd-ns", join(dir, "log"), join(dir, "run"), parts.glusterd, ...args])
-      : gluster.processes.start("glusterd", parts.glusterd, args);
+    const command = options.ownLogs
+      ? ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", OWN_LOGS, "glusterd-ns", join(dir, "log"), join(dir, "run"), parts.glusterd, ...args]
+      : [parts.glusterd, ...args];
+    const [program, ...rest] = options.netns ? ["nsenter", `--net=${options.netns}`, "--", ...command] : command;
+    const daemon = gluster.processes.start("glusterd", program!, rest);
     try {
-      await waitUntil(`glusterd to answer on ${GLUSTERD_PORT}\n${daemon.tail()}`, async () => (await portAnswers("127.0.0.1", GLUSTERD_PORT, 1000)) || undefined, 30_000, 100);
+      await waitUntil(`glusterd to answer on ${GLUSTERD_PORT}\n${daemon.tail()}`, async () => (await portAnswers(probe, GLUSTERD_PORT, 1000)) || undefined, 30_000, 100);
       await waitUntil("glusterd's CLI socket", () => gluster.cli(["volume", "list"]).then(() => true), 30_000, 200);
     } catch (error) {
       await gluster.stop();
@@ -126,7 +132,7 @@ export class Glusterd {
   async createVolume(name: string, count: number, replica: number): Promise<string[]> {
     const bricks = Array.from({ length: count }, (_, index) => join(this.dir, "bricks", name, String(index)));
     for (const brick of bricks) mkdirSync(brick, { recursive: true });
-    await this.cli(["volume", "create", name, ...(replica > 1 ? ["replica", String(replica)] : []), ...bricks.map((brick) => `${BRICK_ADDRESS}:${brick}`), "force"]);
+    await this.cli(["volume", "create", name, ...(replica > 1 ? ["replica", String(replica)] : []), ...bricks.map((brick) => `${this.brickAddress}:${brick}`), "force"]);
     this.volumes.push(name);
     await this.cli(["volume", "start", name]);
     return bricks;
