@@ -167,7 +167,7 @@ describe("kubectl-kadalu binary", () => {
   });
 
   it("reports cluster failures from the separately loaded client bundle in one line", async () => {
-    const cluster = await startCluster();
+    const cluster = await startCluster({ operator: true });
     try {
       cluster.server.failNext({ verb: "list", resource: "nodes", code: 500 });
       const result = await runBin(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--kubeconfig", cluster.kubeconfig]);

@@ -28,7 +28,7 @@ function info(name: string, type = "Replica3"): string {
 }
 
 beforeEach(async () => {
-  cluster = await startCluster();
+  cluster = await startCluster({ operator: true });
 });
 afterEach(async () => {
   await cluster.stop();

@@ -82,7 +82,7 @@ describe.skipIf(skip)("single binaries for krew", () => {
   });
 
   it("reads every pool's stat.db with the embedded node:sqlite for storage-list --status", async () => {
-    const cluster = await startCluster();
+    const cluster = await startCluster({ operator: true });
     try {
       const podRoot = join(cluster.dir, "provisioner");
       const info = (name: string) => JSON.stringify({

@@ -13,7 +13,7 @@ const kc = (): string[] => ["--kubeconfig", cluster.kubeconfig];
 const replica3 = ["--type", "Replica3", "--device", "kube1:/dev/sdb", "--device", "kube2:/dev/sdb", "--device", "kube3:/dev/sdb"];
 
 beforeEach(async () => {
-  cluster = await startCluster();
+  cluster = await startCluster({ operator: true });
 });
 afterEach(async () => {
   await cluster.stop();

@@ -12,14 +12,14 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { nodes?: string[]; crd?: boolean; namespaces?: string[] } = {}): Promise<TestCluster> {
+/** `operator`: Kadalu installed, as far as storage-add looks (the operator's Deployment in each namespace). */
+export async function startCluster(options: { nodes?: string[]; crd?: boolean; namespaces?: string[]; operator?: boolean } = {}): Promise<TestCluster> {
   const server = await ApiServer.start({ namespaces: options.namespaces ?? ["kadalu"] });
   for (const name of options.nodes ?? ["kube1", "kube2", "kube3"]) {
     server.seed({ apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name } }, status: { conditions: [{ type: "Ready", status: "True" }] } });
   }
-  if (options.crd ?? true) {
-    server.seed(kadaluStorageCrd() as never);
-    // Kadalu installed: its operator's Deployment is what storage-add looks for before it creates a pool.
+  if (options.crd ?? true) server.seed(kadaluStorageCrd() as never);
+  if (options.operator) {
     for (const namespace of options.namespaces ?? ["kadalu"]) server.seed({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "operator", namespace }, spec: {}, status: { availableReplicas: 1 } } as never);
   }
   const dir = mkdtempSync(join(tmpdir(), "kadalu-test-"));

@@ -38,6 +38,7 @@ describe.each(Object.entries(PATHS))("%s with no terminal", (_name, path) => {
 
 describe("stdin not a terminal, stderr on one", () => {
   it("storage-add < /dev/null > file: the preview and the refusal on the screen, the file empty", async () => {
+    await PATHS["storage-add"]!.setup(cluster);
     const out = join(cluster.dir, "stdout");
     const args = [...NPM_BUNDLE.args, ...PATHS["storage-add"]!.args, "--kubeconfig", cluster.kubeconfig];
     const terminal = openTerminal("/bin/sh", ["-c", 'out="$1"; shift; exec "$@" </dev/null >"$out"', "sh", out, NPM_BUNDLE.command, ...args]);

@@ -32,7 +32,8 @@ export const PATHS: Record<string, PromptPath> = {
   "storage-add": {
     args: ["storage-add", "pool2", "--path", "kube1:/data/pool2"],
     question: "Create this storage pool?",
-    setup: () => undefined,
+    // storage-add makes pools only where Kadalu's operator is installed.
+    setup: (cluster) => void cluster.server.seed({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "operator", namespace: "kadalu" }, spec: {} }),
     changed: (cluster) => pool(cluster, "pool2") !== undefined,
     cancelled: "cancelled: nothing was created",
     done: "kadalustorage.kadalu-operator.storage/pool2 created",

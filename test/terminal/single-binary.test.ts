@@ -36,7 +36,7 @@ afterAll(() => {
 
 let cluster: TestCluster;
 beforeEach(async () => {
-  cluster = await startCluster();
+  cluster = await startCluster({ operator: true });
 });
 afterEach(async () => {
   await cluster?.stop();

@@ -10,7 +10,7 @@ import { KEY, openTerminal } from "./pty.js";
 const API = "kadalu-operator.storage/v1alpha1";
 let cluster: TestCluster;
 beforeEach(async () => {
-  cluster = await startCluster();
+  cluster = await startCluster({ operator: true });
 });
 afterEach(async () => {
   await cluster.stop();
@@ -24,7 +24,10 @@ function pluginWords(advice: string): string[] {
 
 describe("Ctrl-C during storage-add --wait", () => {
   it.each([["kadalu", []], ["storage", ["-n", "storage"]]] as const)("in namespace %s: exit 130, the pool stays, and the advice runs as printed", async (namespace, nsFlag) => {
-    if (namespace !== "kadalu") cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+    if (namespace !== "kadalu") {
+      cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+      cluster.server.seed({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "operator", namespace }, spec: {} });
+    }
     const kc = ["--kubeconfig", cluster.kubeconfig];
     const terminal = openTerminal(NPM_BUNDLE.command, [...NPM_BUNDLE.args, "storage-add", "pool2", "--path", "kube1:/data/pool2", "--yes", "--wait", ...nsFlag, ...kc]);
     let screen: string;

@@ -116,10 +116,10 @@ async function checkPlacement(kube: Kube, pool: KadaluStorage): Promise<void> {
     kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace),
   ]);
   valueOf(references);
-  // The CRD outlives a plain uninstall: a pool made then would wait for an operator that never comes.
-  if (!valueOf(operator)) throw new ClusterError(`Kadalu is not installed in namespace "${namespace}" (no operator Deployment), so nothing would serve the pool; run: kubectl kadalu install -n ${namespace}`);
   // Before the prompt: nobody should confirm a pool the create would refuse.
   if (valueOf(pools).some((existing) => existing.metadata.name === pool.metadata.name)) throw alreadyExists(pool.metadata.name, namespace);
+  // The CRD outlives a plain uninstall: a pool made then would wait for an operator that never comes.
+  if (!valueOf(operator)) throw new ClusterError(`Kadalu is not installed in namespace "${namespace}" (no operator Deployment), so nothing would serve the pool; run: kubectl kadalu install -n ${namespace}`);
   const inUse = unitsInUseProblems(pool, usedUnits(valueOf(pools), valueOf(info)));
   if (inUse.length > 0) throw UsageError.fromProblems(inUse);
 }
