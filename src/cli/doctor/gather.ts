@@ -6,6 +6,7 @@
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal, type PoolInfo } from "../../core/info/codec.js";
 import { NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
 import { parseProbe, type Claim, type ClaimEvent, type Snapshot, type Workload } from "../../core/doctor/checks.js";
+import { podFailure, type PodEventView } from "../../core/doctor/pod-failure.js";
 import { isReady, replicated, type PodView } from "../../core/upgrade/switch-over.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { Kube } from "../../kube/client.js";
@@ -17,6 +18,19 @@ const CSI_PROBE = ["node", "/kadalu/bin/kadalu-csi", "probe"];
 const CRD = "kadalustorages.kadalu-operator.storage";
 
 const orUndefined = <T>(work: Promise<T>): Promise<T | undefined> => work.catch(() => undefined);
+/** Crashing containers whose previous log doctor reads: a handful is enough to say why, and bounds the requests. */
+const CRASH_LOGS_MAX = 6;
+
+/** The last lines of each crashing container's previous instance, by `pod/container`; a log that cannot be read is left out. */
+async function crashLogs(kube: Kube, namespace: string, pods: PodView[], events: PodEventView[]): Promise<Map<string, string>> {
+  const crashing = pods.filter((pod) => !isReady(pod)).flatMap((pod) => {
+    const failure = podFailure(pod, events);
+    return failure?.crashed && failure.container ? [{ pod: pod.metadata?.name ?? "", container: failure.container }] : [];
+  }).slice(0, CRASH_LOGS_MAX);
+  const logs = await Promise.all(crashing.map(({ pod, container }) =>
+    kube.readLog(namespace, pod, container, { previous: true, tailLines: 10, limitBytes: 16_384 }).then((text): [string, string] => [`${pod}/${container}`, text], () => undefined)));
+  return new Map(logs.filter((entry): entry is [string, string] => entry !== undefined));
+}
 
 /** A sandbox without GlusterFS has no server container to exec into: that is the sandbox's limit, not the pool's fault. */
 async function healsOf(kube: Kube, namespace: string, pool: PoolInfo, pods: Map<string, PodView>): Promise<number | string | { notAsked: string }> {
@@ -25,7 +39,7 @@ async function healsOf(kube: Kube, namespace: string, pool: PoolInfo, pods: Map<
 }
 
 export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
-  const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events] = await Promise.all([
+  const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events, podEvents] = await Promise.all([
     orUndefined(kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace)),
     orUndefined(kube.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD)),
     orUndefined(kube.getObject("apps/v1", "StatefulSet", PROVISIONER_STATEFULSET, namespace)),
@@ -36,14 +50,16 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     kube.listObjects("storage.k8s.io/v1", "StorageClass"),
     kube.listObjects("v1", "PersistentVolumeClaim"),
     kube.getPath<{ items: ClaimEvent[] }>("/api/v1/events", { fieldSelector: "involvedObject.kind=PersistentVolumeClaim" }).then((list) => list?.items ?? [], () => []),
+    kube.listObjects("v1", "Event", namespace).then((items) => items as unknown as PodEventView[], () => []),
   ]);
   const infos = decodeKadaluInfo(info ?? {}).pools;
   const byName = new Map((pods as PodView[]).map((pod) => [pod.metadata?.name ?? "", pod]));
   const mounted = infos.filter((pool) => !pool.single_pv_per_pool);
   const provisionerPod = (pods as PodView[]).find((pod) => (pod.metadata?.name ?? "").startsWith(`${PROVISIONER_STATEFULSET}-`) && isReady(pod));
-  const [probes, heals] = await Promise.all([
+  const [probes, heals, logs] = await Promise.all([
     mounted.length === 0 ? Promise.resolve(new Map()) : provisionerPod ? probe(kube, namespace, provisionerPod.metadata!.name!, mounted.map((pool) => `/mnt/${pool.volname}`)) : Promise.resolve("no ready CSI provisioner pod to look from"),
     Promise.all(infos.filter((pool) => !isExternal(pool) && replicated(pool)).map(async (pool): Promise<[string, number | string | { notAsked: string }]> => [pool.volname, await healsOf(kube, namespace, pool, byName)])),
+    crashLogs(kube, namespace, pods as PodView[], podEvents),
   ]);
   return {
     namespace, pluginVersion: PLUGIN_VERSION,
@@ -52,7 +68,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     pods: pods as PodView[], pools, infos, probes, heals: new Map(heals),
     kadaluStorageClasses: classes.filter((sc) => (sc as { provisioner?: string }).provisioner === "kadalu").map((sc) => sc.metadata.name),
     claims: claims as unknown as Claim[],
-    events,
+    events, podEvents, crashLogs: logs,
   };
 }
 

@@ -8,6 +8,7 @@ import { counted } from "../words.js";
 import { serverPodName, storageClassName } from "../naming.js";
 import type { KadaluStorage } from "../pool/types.js";
 import { isReady, replicaGroups, replicated, type PodView } from "../upgrade/switch-over.js";
+import { eventsOfPod, lastLines, podFailure, type PodEventView, type PodFailure } from "./pod-failure.js";
 
 export type Severity = "ok" | "warning" | "critical";
 
@@ -68,6 +69,10 @@ export interface Snapshot {
   kadaluStorageClasses: string[];
   claims: Claim[];
   events: ClaimEvent[];
+  /** The events of the Kadalu namespace (its pods' FailedMount, FailedScheduling, BackOff...). */
+  podEvents?: PodEventView[];
+  /** The previous instance's last log lines of each crashing container, by `pod/container`. */
+  crashLogs?: Map<string, string>;
 }
 
 export interface Thresholds {
@@ -87,18 +92,44 @@ const podsNamed = (pods: PodView[], prefix: string): PodView[] => pods.filter((p
 /** A `kubectl kadalu` command for the namespace doctor looked at (-n only when it is not the default). */
 const kadalu = (ns: string, command: string): string => `kubectl kadalu ${command}${ns === "kadalu" ? "" : ` -n ${ns}`}`;
 const podLogs = (ns: string, pod: string, container?: string): string => kadalu(ns, `logs ${pod}${container ? ` -c ${container}` : ""}`);
+const describePod = (ns: string, pod: string): string => `kubectl -n ${ns} describe pod ${pod}`;
+
+/** A pod's own failure (from its statuses and events), with the words and the next command for a finding. */
+interface Explained { failure: PodFailure; phrase: string; next: string; evidence?: string }
+
+const evidenceOf = (pod: PodView, events: PodEventView[], container: string | undefined, log: string | undefined): string | undefined =>
+  [...eventsOfPod(pod, events).map((event) => `${event.type} ${event.reason}: ${event.message}`), ...(log ? [`previous log of ${container}:`, ...lastLines(log, 10, 400)] : [])].join("\n") || undefined;
+
+function phraseOf(failure: PodFailure, log: string | undefined, brick: boolean): string {
+  if (failure.missingPath && brick) return `brick directory ${failure.missingPath} is missing on node ${failure.node ?? "?"} (${failure.reason === "FailedMount" ? "FailedMount" : "the server exits"}): create it there`;
+  const tail = log ? lastLines(log) : [];
+  return `${failure.reason}: ${failure.detail}${failure.crashed && tail.length ? `; last log lines: ${tail.join(" | ")}` : ""}`;
+}
+
+function explain(s: Snapshot, pod: PodView | undefined, brick = false): Explained | undefined {
+  const events = s.podEvents ?? [];
+  const failure = pod ? podFailure(pod, events) : undefined;
+  if (!pod || !failure) return undefined;
+  const name = pod.metadata?.name ?? "?";
+  const log = failure.container ? s.crashLogs?.get(`${name}/${failure.container}`) : undefined;
+  const next = failure.crashed && failure.container ? kadalu(s.namespace, `logs ${name} -c ${failure.container} --previous`) : describePod(s.namespace, name);
+  return { failure, phrase: phraseOf(failure, log, brick), next, evidence: evidenceOf(pod, events, failure.container, log) };
+}
 
 export function operatorCheck(s: Snapshot): Finding[] {
   const ns = s.namespace;
   if (!s.operator) return [{ severity: "critical", check: "operator", where: `deployment/operator`, message: `the Kadalu operator is not installed in namespace "${ns}"`, next: kadalu(ns, "install") }];
   const available = s.operator.status?.availableReplicas ?? 0;
   if (available < 1) {
-    const pod = podsNamed(s.pods, "operator-")[0]?.metadata?.name;
+    const operatorPod = podsNamed(s.pods, "operator-")[0];
+    const pod = operatorPod?.metadata?.name;
     const scaled = s.operator.spec?.replicas === 0;
+    const why = scaled ? undefined : explain(s, operatorPod);
     return [{
       severity: "critical", check: "operator", where: "deployment/operator",
-      message: scaled ? "the operator is scaled to 0: pools are not reconciled" : "the operator is not available: pools are not reconciled",
-      next: scaled ? `kubectl -n ${ns} scale deployment operator --replicas=1` : pod ? podLogs(ns, pod) : `kubectl -n ${ns} describe deployment operator`,
+      message: scaled ? "the operator is scaled to 0: pools are not reconciled" : `the operator is not available: pools are not reconciled${why ? `; pod ${pod}: ${why.phrase}` : ""}`,
+      next: scaled ? `kubectl -n ${ns} scale deployment operator --replicas=1` : why ? why.next : pod ? podLogs(ns, pod) : `kubectl -n ${ns} describe deployment operator`,
+      ...(why?.evidence ? { evidence: why.evidence } : {}),
     }];
   }
   return [ok("operator", "deployment/operator", `available (version ${tagOf(imageOf(s.operator, "kadalu-operator")) ?? "?"})`)];
@@ -111,26 +142,37 @@ export function crdCheck(s: Snapshot): Finding[] {
   return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: "the KadaluStorage CRD is not established", next: "kubectl get crd kadalustorages.kadalu-operator.storage -o yaml" }];
 }
 
-export function csiCheck(s: Snapshot): Finding[] {
+function provisionerCheck(s: Snapshot): Finding {
   const ns = s.namespace;
-  const findings: Finding[] = [];
-  if (!s.provisioner) findings.push({ severity: "critical", check: "csi-provisioner", where: "statefulset/kadalu-csi-provisioner", message: "the CSI provisioner is not installed: no PVC of a Kadalu StorageClass is provisioned", next: kadalu(ns, "install") });
-  else if ((s.provisioner.status?.readyReplicas ?? 0) < 1) findings.push({ severity: "critical", check: "csi-provisioner", where: "pod/kadalu-csi-provisioner-0", message: "the CSI provisioner is not ready: PVCs stay Pending", next: `kubectl -n ${ns} describe pod kadalu-csi-provisioner-0` });
-  else findings.push(ok("csi-provisioner", "statefulset/kadalu-csi-provisioner", "ready"));
-  if (!s.nodeplugin) findings.push({ severity: "critical", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin", message: "the CSI nodeplugin is not installed: no Kadalu PV can be mounted", next: kadalu(ns, "install") });
-  else {
-    const desired = s.nodeplugin.status?.desiredNumberScheduled ?? 0;
-    const readyCount = s.nodeplugin.status?.numberReady ?? 0;
-    const unready = podsNamed(s.pods, "kadalu-csi-nodeplugin-").filter((pod) => !isReady(pod));
-    if (desired === 0 || readyCount < desired) {
-      findings.push({
-        severity: readyCount === 0 ? "critical" : "warning", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin",
-        message: `ready on ${readyCount}/${desired} nodes${unready.length ? `; not ready: ${unready.map((p) => `${p.metadata?.name} on ${p.spec?.nodeName ?? "?"}`).join(", ")}` : ""}: pods there cannot mount Kadalu PVs`,
-        next: unready[0] ? `kubectl -n ${ns} describe pod ${unready[0].metadata?.name}` : `kubectl -n ${ns} describe daemonset kadalu-csi-nodeplugin`,
-      });
-    } else findings.push(ok("csi-nodeplugin", "daemonset/kadalu-csi-nodeplugin", `ready on ${readyCount}/${desired} nodes`));
-  }
-  return findings;
+  if (!s.provisioner) return { severity: "critical", check: "csi-provisioner", where: "statefulset/kadalu-csi-provisioner", message: "the CSI provisioner is not installed: no PVC of a Kadalu StorageClass is provisioned", next: kadalu(ns, "install") };
+  if ((s.provisioner.status?.readyReplicas ?? 0) >= 1) return ok("csi-provisioner", "statefulset/kadalu-csi-provisioner", "ready");
+  const why = explain(s, podsNamed(s.pods, "kadalu-csi-provisioner-")[0]);
+  return {
+    severity: "critical", check: "csi-provisioner", where: "pod/kadalu-csi-provisioner-0",
+    message: `the CSI provisioner is not ready: PVCs stay Pending${why ? `; ${why.phrase}` : ""}`, next: why?.next ?? describePod(ns, "kadalu-csi-provisioner-0"),
+    ...(why?.evidence ? { evidence: why.evidence } : {}),
+  };
+}
+
+function nodepluginCheck(s: Snapshot): Finding {
+  const ns = s.namespace;
+  if (!s.nodeplugin) return { severity: "critical", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin", message: "the CSI nodeplugin is not installed: no Kadalu PV can be mounted", next: kadalu(ns, "install") };
+  const desired = s.nodeplugin.status?.desiredNumberScheduled ?? 0;
+  const readyCount = s.nodeplugin.status?.numberReady ?? 0;
+  if (desired > 0 && readyCount >= desired) return ok("csi-nodeplugin", "daemonset/kadalu-csi-nodeplugin", `ready on ${readyCount}/${desired} nodes`);
+  const unready = podsNamed(s.pods, "kadalu-csi-nodeplugin-").filter((pod) => !isReady(pod)).map((pod) => ({ pod, why: explain(s, pod) }));
+  const explained = unready.find(({ why }) => why)?.why;
+  const names = unready.map(({ pod, why }) => `${pod.metadata?.name} on ${pod.spec?.nodeName ?? "?"}${why ? ` (${why.phrase})` : ""}`);
+  return {
+    severity: readyCount === 0 ? "critical" : "warning", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin",
+    message: `ready on ${readyCount}/${desired} nodes${names.length ? `; not ready: ${names.join(", ")}` : ""}: pods there cannot mount Kadalu PVs`,
+    next: explained?.next ?? (unready[0] ? describePod(ns, unready[0].pod.metadata?.name ?? "?") : `kubectl -n ${ns} describe daemonset kadalu-csi-nodeplugin`),
+    ...(explained?.evidence ? { evidence: explained.evidence } : {}),
+  };
+}
+
+export function csiCheck(s: Snapshot): Finding[] {
+  return [provisionerCheck(s), nodepluginCheck(s)];
 }
 
 export function versionCheck(s: Snapshot): Finding[] {
@@ -169,19 +211,28 @@ function poolStateCheck(pool: KadaluStorage, where: string, ns: string): Finding
   };
 }
 
-function brickCheck(s: Snapshot, info: NativePoolInfo, where: string): Finding {
+/** Down server pods with a reason of their own get a line each; the quorum line is for those down for no reason they report. */
+function brickChecks(s: Snapshot, info: NativePoolInfo, where: string): Finding[] {
   const ns = s.namespace;
   const byName = new Map(s.pods.map((pod) => [pod.metadata?.name ?? "", pod]));
   const bricks = info.bricks.map((brick) => serverPodName(info.volname, brick.brick_index));
   const down = bricks.filter((podName) => !isReady(byName.get(podName)));
-  if (!down.length) return ok("bricks", where, `${bricks.length}/${bricks.length} server pods ready`);
+  if (!down.length) return [ok("bricks", where, `${bricks.length}/${bricks.length} server pods ready`)];
   const groups = replicaGroups(info);
   const lost = groups.some((group) => group.filter((podName) => down.includes(podName)).length > (replicated(info) ? Math.floor((group.length - 1) / 2) : 0));
-  return {
-    severity: lost ? "critical" : "warning", check: "bricks", where,
-    message: `server pod${down.length > 1 ? "s" : ""} ${down.map((podName) => `${podName} (${byName.get(podName)?.status?.phase ?? "missing"})`).join(", ")} not ready${lost ? ": a replica set lost its quorum, its files are not writable" : ""}`,
-    next: byName.get(down[0]!) ? podLogs(ns, down[0]!) : `kubectl -n ${ns} describe statefulset ${down[0]!.replace(/-0$/, "")}`,
-  };
+  const severity: Severity = lost ? "critical" : "warning";
+  const phase = (podName: string): string => byName.get(podName)?.status?.phase ?? "missing";
+  const explained = down.map((podName) => ({ podName, why: explain(s, byName.get(podName), true) }));
+  const findings: Finding[] = explained.flatMap(({ podName, why }) => why ? [{
+    severity, check: "bricks", where, message: `server pod ${podName} (${phase(podName)}) not ready: ${why.phrase}`, next: why.next, ...(why.evidence ? { evidence: why.evidence } : {}),
+  }] : []);
+  const unexplained = explained.filter(({ why }) => !why).map(({ podName }) => podName);
+  if (!unexplained.length) return findings;
+  return [...findings, {
+    severity, check: "bricks", where,
+    message: `server pod${unexplained.length > 1 ? "s" : ""} ${unexplained.map((podName) => `${podName} (${phase(podName)})`).join(", ")} not ready${lost ? ": a replica set lost its quorum, its files are not writable" : ""}`,
+    next: byName.get(unexplained[0]!) ? podLogs(ns, unexplained[0]!) : `kubectl -n ${ns} describe statefulset ${unexplained[0]!.replace(/-0$/, "")}`,
+  }];
 }
 
 function mountCheck(s: Snapshot, name: string, info: PoolInfo | undefined, where: string): Finding[] {
@@ -225,7 +276,7 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
   const info = s.infos.find((candidate) => candidate.volname === name);
   return [
     poolStateCheck(pool, where, s.namespace),
-    ...(info && !isExternal(info) ? [brickCheck(s, info, where)] : []),
+    ...(info && !isExternal(info) ? brickChecks(s, info, where) : []),
     ...mountCheck(s, name, info, where),
     ...capacityCheck(s, pool, info, where, thresholds),
     ...healCheck(s, name, where),
