@@ -15,7 +15,8 @@ import type { OperatorConfig } from "./config.js";
 import { Informer, keyOf } from "../src/kube/informer.js";
 import { POOL_LABEL, tolerationsOf, type Manifest } from "./objects.js";
 import { WorkQueue } from "./queue.js";
-import { contains, deletionStatus, desiredState, sameStatus, statusFor, type Desired, type Observation, type PoolEvent } from "./reconcile.js";
+import { podFailure, type PodEventView } from "../src/core/doctor/pod-failure.js";
+import { brickDirMissing, contains, deletionStatus, desiredState, sameStatus, statusFor, type Desired, type Observation, type PoolEvent } from "./reconcile.js";
 
 const POOLS_PATH = `/apis/${KADALU_GROUP}/${KADALU_VERSION}/${KADALU_PLURAL}`;
 const poolPath = (pool: KadaluStorage): string => `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${pool.metadata.namespace}/${KADALU_PLURAL}/${pool.metadata.name}`;
@@ -27,6 +28,8 @@ export class Controller {
   readonly pods: Informer<Pod & { metadata: { name: string; namespace?: string } }>;
   /** PersistentVolumes, cluster-wide: a pool whose deletion they block is re-checked the moment one goes. */
   readonly volumes: Informer<PersistentVolume>;
+  /** Events of the Kadalu namespace: a brick pod's FailedMount is only said there. */
+  readonly events: Informer<PodEventView & { metadata: { name: string; namespace?: string } }>;
   readonly queue: WorkQueue;
   private resync?: NodeJS.Timeout;
   private readonly infoPath: string;
@@ -53,6 +56,10 @@ export class Controller {
       labelSelector: "app.kubernetes.io/component=server",
       onChange: (_key, pod) => this.podChanged(pod), ...watch,
     });
+    this.events = new Informer(kube, {
+      path: `/api/v1/namespaces/${config.namespace}/events`,
+      onChange: (_key, event) => event?.involvedObject?.kind === "Pod" && this.poolOfPodChanged(event.involvedObject.name), ...watch,
+    });
     this.volumes = new Informer<PersistentVolume>(kube, { path: "/api/v1/persistentvolumes", onChange: () => this.deletingPoolsChanged(), ...watch });
   }
 
@@ -60,6 +67,8 @@ export class Controller {
     await this.ensureInfoConfigMap();
     this.pods.start();
     this.volumes.start();
+    // Not waited for: without its events (an install whose RBAC predates them) the operator still runs.
+    this.events.start();
     this.pools.start();
     await Promise.all([this.pools.hasSynced, this.pods.hasSynced, this.volumes.hasSynced]);
     this.resync = setInterval(() => {
@@ -72,6 +81,7 @@ export class Controller {
     this.pools.stop();
     this.pods.stop();
     this.volumes.stop();
+    this.events.stop();
     this.queue.stop();
   }
 
@@ -81,8 +91,17 @@ export class Controller {
   }
 
   private podChanged(pod: Pod | undefined): void {
-    const pool = pod?.metadata?.labels?.[POOL_LABEL] ?? /^server-(.+)-\d+-0$/.exec(pod?.metadata?.name ?? "")?.[1];
-    if (!pool) return;
+    const pool = pod?.metadata?.labels?.[POOL_LABEL];
+    if (pool) this.poolChanged(pool);
+    else this.poolOfPodChanged(pod?.metadata?.name);
+  }
+
+  private poolOfPodChanged(podName: string | undefined): void {
+    const pool = /^server-(.+)-\d+-0$/.exec(podName ?? "")?.[1];
+    if (pool) this.poolChanged(pool);
+  }
+
+  private poolChanged(pool: string): void {
     for (const [key, object] of this.pools.cache) if (object.metadata.name === pool) this.queue.add(key);
   }
 
@@ -201,11 +220,18 @@ export class Controller {
       return { bricksReady: 0, bricksTotal: 0, storageClass, hosts: info && isExternal(info) ? await this.checkHosts(pool, info.gluster_hosts) : undefined };
     }
     const pods = new Map([...this.pods.cache.values()].map((pod) => [pod.metadata.name, pod]));
-    const ready = info.bricks.filter((brick) => {
+    const events = [...this.events.cache.values()];
+    let ready = 0;
+    const missingDirs: string[] = [];
+    for (const brick of info.bricks) {
       const pod = pods.get(`${serverStatefulSetName(pool.metadata.name, brick.brick_index)}-0`);
-      return pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-    }).length;
-    return { bricksReady: ready, bricksTotal: info.bricks.length, storageClass };
+      if (pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) ready += 1;
+      else if (pod) {
+        const failure = podFailure(pod, events);
+        if (failure?.missingPath) missingDirs.push(brickDirMissing(failure.missingPath, failure.node ?? brick.kube_hostname));
+      }
+    }
+    return { bricksReady: ready, bricksTotal: info.bricks.length, storageClass, ...(missingDirs.length ? { missingDirs } : {}) };
   }
 
   /** A TCP check of the Gluster hosts of an External pool: reported, never fatal. */

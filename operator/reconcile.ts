@@ -73,10 +73,15 @@ export function desiredState(pool: KadaluStorage, previous: PoolInfo | undefined
   return { info, objects, ...(ignored ? { ignored } : {}) };
 }
 
+/** The pool's message when a brick directory is missing: a stable wording (the node tier's tests and storage-list's REASON read it). */
+export const brickDirMissing = (path: string, node: string | undefined): string => `brick directory ${path} is missing on node ${node || "?"}`;
+
 export interface Observation {
   bricksReady: number;
   bricksTotal: number;
   storageClass: boolean;
+  /** Bricks that cannot start for want of their directory on the node, in the words of brickDirMissing. */
+  missingDirs?: string[];
   /** External pools: whether a Gluster host answered, and the detail. */
   hosts?: { reachable: boolean; detail: string };
 }
@@ -91,6 +96,12 @@ export function mergeConditions(previous: Condition[] = [], next: Omit<Condition
     const before = previous.find((p) => p.type === c.type);
     return { ...c, lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : now };
   });
+}
+
+function bricksCondition(seen: Observation, generation: number | undefined): Omit<Condition, "lastTransitionTime"> {
+  const all = seen.bricksReady === seen.bricksTotal;
+  if (!all && seen.missingDirs?.length) return condition("BricksReady", false, "BrickDirectoryMissing", seen.missingDirs.join("; "), generation);
+  return condition("BricksReady", all, all ? "AllReady" : "NotReady", `${seen.bricksReady}/${seen.bricksTotal} brick pods ready`, generation);
 }
 
 // eslint-disable-next-line complexity -- one condition per observed fact and the state they add up to; issue 37 item 5 (one plan) reshapes it
@@ -112,13 +123,14 @@ export function statusFor(pool: KadaluStorage, desired: Desired, seen: Observati
     condition("ConfigWritten", true, "Written", `kadalu-info has ${pool.metadata.name}.info`, generation),
     external
       ? condition("HostsReachable", seen.hosts?.reachable ?? false, seen.hosts?.reachable ? "Reachable" : "Unreachable", seen.hosts?.detail ?? "not checked yet", generation)
-      : condition("BricksReady", seen.bricksReady === seen.bricksTotal, seen.bricksReady === seen.bricksTotal ? "AllReady" : "NotReady", `${seen.bricksReady}/${seen.bricksTotal} brick pods ready`, generation),
+      : bricksCondition(seen, generation),
     condition("StorageClassReady", seen.storageClass, seen.storageClass ? "Exists" : "Missing", `StorageClass ${storageClassName(pool.metadata.name)}`, generation),
   ];
   let state: PoolState = "ready";
   let message = "ready";
   if (!seen.storageClass) [state, message] = ["initializing", "creating the StorageClass"];
   else if (external && !seen.hosts?.reachable) [state, message] = ["error", seen.hosts?.detail ?? "Gluster hosts not checked yet"];
+  else if (!external && seen.missingDirs?.length) [state, message] = ["error", seen.missingDirs.join("; ")];
   else if (!external && seen.bricksReady < seen.bricksTotal) [state, message] = ["initializing", `${seen.bricksReady}/${seen.bricksTotal} brick pods ready`];
   return {
     state, message, observedGeneration: generation, conditions: mergeConditions(previous, conditions, now),

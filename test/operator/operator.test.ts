@@ -103,6 +103,35 @@ describe("operator: native pools", () => {
     expect(events.map((e) => [e.type, e.reason, e.involvedObject.name])).toEqual([["Normal", "Ready", "pool1"]]);
   });
 
+  it("names a brick directory missing on its node (the brick pod's FailedMount): state error, then ready once the pod runs", async () => {
+    await start();
+    pool("pool1", { type: "Replica1", storage: [{ node: "kube2", path: "/data/pool1" }] });
+    await until(() => status("pool1")?.state === "initializing", "initializing");
+    const [brick] = cluster.server.seed({
+      apiVersion: "v1", kind: "Pod",
+      metadata: { name: "server-pool1-0-0", namespace: "kadalu", labels: { "app.kubernetes.io/component": "server", "kadalu.io/pool": "pool1" } },
+      spec: { nodeName: "kube2", containers: [{ name: "server" }] },
+      status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }], containerStatuses: [{ name: "server", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } }] },
+    });
+    // An event of an earlier pod of that name says nothing of this one; the kubelet's event for this pod does.
+    const failedMount = (uid: string, name: string) => ({
+      apiVersion: "v1", kind: "Event", metadata: { name, namespace: "kadalu" },
+      involvedObject: { apiVersion: "v1", kind: "Pod", name: "server-pool1-0-0", namespace: "kadalu", uid }, type: "Warning", reason: "FailedMount",
+      message: 'MountVolume.SetUp failed for volume "glusterfsd-mountdir" : hostPath type check failed: /data/pool1 is not a directory',
+      source: { component: "kubelet", host: "kube2" }, firstTimestamp: "2026-12-06T00:00:00Z", lastTimestamp: "2026-12-06T00:00:00Z", count: 1,
+    });
+    cluster.server.seed(failedMount("an-earlier-pod", "server-pool1-0-0.old"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(status("pool1").message).toBe("0/1 brick pods ready");
+    cluster.server.seed(failedMount(brick!.metadata.uid!, "server-pool1-0-0.1"));
+    await until(() => status("pool1")?.state === "error", "state error");
+    expect(status("pool1").message).toBe("brick directory /data/pool1 is missing on node kube2");
+    expect(status("pool1").conditions.find((c: any) => c.type === "BricksReady")).toMatchObject({ status: "False", reason: "BrickDirectoryMissing", message: "brick directory /data/pool1 is missing on node kube2" });
+    await until(() => cluster.server.list("v1", "Event", "kadalu").some((e) => e.reason === "BrickDirectoryMissing"), "the pool's Warning event");
+    cluster.server.setStatus("v1", "Pod", "kadalu", "server-pool1-0-0", { phase: "Running", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ name: "server", ready: true, restartCount: 0, state: { running: {} } }] });
+    await until(() => status("pool1")?.state === "ready", "ready once the brick runs");
+  });
+
   it("creates a Replica3 pool with one write per object and one status write", async () => {
     const running = await start();
     await running.controller.queue.idle();

@@ -8,6 +8,7 @@ interface Terminated { reason?: string; exitCode?: number; message?: string }
 export interface ContainerStatusView {
   name: string;
   image?: string;
+  ready?: boolean;
   restartCount?: number;
   state?: { waiting?: { reason?: string; message?: string }; terminated?: Terminated; running?: unknown };
   lastState?: { terminated?: Terminated };

@@ -23,11 +23,12 @@ export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
   rule([""], ["events"], ["create", "patch"]),
 ];
 
-/** In the Kadalu namespace: the pool configuration, the brick StatefulSets and Services, their pods. */
+/** In the Kadalu namespace: the pool configuration, the brick StatefulSets and Services, their pods and their pods' events (a FailedMount is only said there). */
 export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [
   rule([""], ["configmaps"], [...READ, "create", "update", "patch"]),
   rule([""], ["services"], [...READ, "create", "update", "patch", "delete"]),
   rule([""], ["pods"], READ),
+  rule([""], ["events"], ["list", "watch"]),
   rule(["apps"], ["statefulsets"], [...READ, "create", "update", "patch", "delete"]),
   rule(["apps"], ["daemonsets"], ["get", "patch"]),
 ];
