@@ -70,6 +70,32 @@ describe("doctor on the sandbox", () => {
     }
   });
 
+  it("a brick directory missing on its node (the kubelet's FailedMount): named by the pool's state, storage-list and doctor, not as a lost quorum", async () => {
+    const pod = sandbox.server.get("v1", "Pod", "kadalu", "server-pool1-1-0")!;
+    sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }, { type: "Ready", status: "False" }], containerStatuses: [{ name: "server", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } }] });
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    sandbox.server.seed({
+      apiVersion: "v1", kind: "Event", metadata: { name: "server-pool1-1-0.mount", namespace: "kadalu" },
+      involvedObject: { apiVersion: "v1", kind: "Pod", name: "server-pool1-1-0", namespace: "kadalu", uid: pod.metadata.uid }, type: "Warning", reason: "FailedMount",
+      message: 'MountVolume.SetUp failed for volume "glusterfsd-mountdir" : hostPath type check failed: /data/pool1 is not a directory',
+      source: { component: "kubelet", host: "kube2" }, firstTimestamp: now, lastTimestamp: now, count: 1,
+    } as never);
+    const state = () => sandbox.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")?.status;
+    try {
+      await until("the operator to name the missing directory", () => state()?.state === "error");
+      const list = await cli("storage-list", "-n", "kadalu");
+      expect(list.stdout.split("\n").find((line) => line.startsWith("pool1 "))).toMatch(/^pool1\s+Replica3\s+error\s+.*\s+brick directory \/data\/pool1 is missing on node kube2$/);
+      const result = await doctor("--pool", "pool1");
+      expect(lineOf(result, "pool-state")).toMatch(/^critical\s+pool-state\s+pool\/pool1\s+state error: brick directory \/data\/pool1 is missing on node kube2\s+kubectl -n kadalu describe kadalustorage pool1$/);
+      expect(lineOf(result, "bricks")).toMatch(/^warning\s+bricks\s+pool\/pool1\s+server pod server-pool1-1-0 \(Pending\) not ready: brick directory \/data\/pool1 is missing on node kube2 \(FailedMount\): create it there\s+kubectl -n kadalu describe pod server-pool1-1-0$/);
+      expect(result.stdout).not.toContain("quorum");
+      expect(result.code).toBe(4);
+    } finally {
+      sandbox.server.setStatus("v1", "Pod", "kadalu", "server-pool1-1-0", pod.status);
+      await until("the pool to be ready again", () => state()?.state === "ready");
+    }
+  });
+
   it("a full pool: critical at 90% provisioned, and --critical-at moves the line", async () => {
     const pool = sandbox.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")!;
     const usage = pool.status.usage;
