@@ -223,15 +223,18 @@ export class Controller {
     const events = [...this.events.cache.values()];
     let ready = 0;
     const missingDirs: string[] = [];
+    const podProblems: string[] = [];
     for (const brick of info.bricks) {
-      const pod = pods.get(`${serverStatefulSetName(pool.metadata.name, brick.brick_index)}-0`);
+      const name = `${serverStatefulSetName(pool.metadata.name, brick.brick_index)}-0`;
+      const pod = pods.get(name);
       if (pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) ready += 1;
       else if (pod) {
         const failure = podFailure(pod, events);
         if (failure?.missingPath) missingDirs.push(brickDirMissing(failure.missingPath, failure.node ?? brick.kube_hostname));
+        else if (failure) podProblems.push(`${name}: ${failure.reason}: ${failure.detail}`);
       }
     }
-    return { bricksReady: ready, bricksTotal: info.bricks.length, storageClass, ...(missingDirs.length ? { missingDirs } : {}) };
+    return { bricksReady: ready, bricksTotal: info.bricks.length, storageClass, ...(missingDirs.length ? { missingDirs } : {}), ...(podProblems.length ? { podProblems } : {}) };
   }
 
   /** A TCP check of the Gluster hosts of an External pool: reported, never fatal. */

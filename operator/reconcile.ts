@@ -82,6 +82,8 @@ export interface Observation {
   storageClass: boolean;
   /** Bricks that cannot start for want of their directory on the node, in the words of brickDirMissing. */
   missingDirs?: string[];
+  /** Other brick pods' own failures (an image that cannot be pulled, a crash loop), for the message. */
+  podProblems?: string[];
   /** External pools: whether a Gluster host answered, and the detail. */
   hosts?: { reachable: boolean; detail: string };
 }
@@ -131,7 +133,7 @@ export function statusFor(pool: KadaluStorage, desired: Desired, seen: Observati
   if (!seen.storageClass) [state, message] = ["initializing", "creating the StorageClass"];
   else if (external && !seen.hosts?.reachable) [state, message] = ["error", seen.hosts?.detail ?? "Gluster hosts not checked yet"];
   else if (!external && seen.missingDirs?.length) [state, message] = ["error", seen.missingDirs.join("; ")];
-  else if (!external && seen.bricksReady < seen.bricksTotal) [state, message] = ["initializing", `${seen.bricksReady}/${seen.bricksTotal} brick pods ready`];
+  else if (!external && seen.bricksReady < seen.bricksTotal) [state, message] = ["initializing", [`${seen.bricksReady}/${seen.bricksTotal} brick pods ready`, ...(seen.podProblems ?? [])].join("; ")];
   return {
     state, message, observedGeneration: generation, conditions: mergeConditions(previous, conditions, now),
     bricks: { ready: seen.bricksReady, total: seen.bricksTotal },

@@ -53,6 +53,12 @@ describe("podFailure", () => {
       expected: { reason: "ImagePullBackOff", detail: "image ghcr.io/kubectl-kadalu/kadalu-server:0.1.0 cannot be pulled", container: "server", image: "ghcr.io/kubectl-kadalu/kadalu-server:0.1.0", node: "kube1" },
     },
     {
+      name: "an image that cannot be pulled after a FailedMount now over: the image (volumes are mounted before images are pulled)",
+      pod: pod({ ...waiting("ImagePullBackOff"), phase: "Pending" }),
+      events: [event("FailedMount", HOST_PATH_FAILED, "2026-12-06T00:01:00Z")],
+      expected: { reason: "ImagePullBackOff", detail: "image ghcr.io/kubectl-kadalu/kadalu-server:0.1.0 cannot be pulled", container: "server", image: "ghcr.io/kubectl-kadalu/kadalu-server:0.1.0", node: "kube1" },
+    },
+    {
       name: "ErrImagePull",
       pod: pod(waiting("ErrImagePull", "rpc error: code = NotFound")),
       expected: { reason: "ErrImagePull", detail: "image ghcr.io/kubectl-kadalu/kadalu-server:0.1.0 cannot be pulled", container: "server", image: "ghcr.io/kubectl-kadalu/kadalu-server:0.1.0", node: "kube1" },

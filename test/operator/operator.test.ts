@@ -110,7 +110,7 @@ describe("operator: native pools", () => {
     const [brick] = cluster.server.seed({
       apiVersion: "v1", kind: "Pod",
       metadata: { name: "server-pool1-0-0", namespace: "kadalu", labels: { "app.kubernetes.io/component": "server", "kadalu.io/pool": "pool1" } },
-      spec: { nodeName: "kube2", containers: [{ name: "server" }] },
+      spec: { nodeName: "kube2", containers: [{ name: "server", image: "docker.io/kadalu/kadalu-server:1.2.0" }] },
       status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }], containerStatuses: [{ name: "server", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } }] },
     });
     // An event of an earlier pod of that name says nothing of this one; the kubelet's event for this pod does.
@@ -128,6 +128,10 @@ describe("operator: native pools", () => {
     expect(status("pool1").message).toBe("brick directory /data/pool1 is missing on node kube2");
     expect(status("pool1").conditions.find((c: any) => c.type === "BricksReady")).toMatchObject({ status: "False", reason: "BrickDirectoryMissing", message: "brick directory /data/pool1 is missing on node kube2" });
     await until(() => cluster.server.list("v1", "Event", "kadalu").some((e) => e.reason === "BrickDirectoryMissing"), "the pool's Warning event");
+    // The directory made, the kubelet mounts it; then the image cannot be pulled: the message says so, the state is initializing again.
+    cluster.server.setStatus("v1", "Pod", "kadalu", "server-pool1-0-0", { phase: "Pending", containerStatuses: [{ name: "server", ready: false, restartCount: 0, state: { waiting: { reason: "ImagePullBackOff" } } }] });
+    await until(() => status("pool1")?.state === "initializing", "initializing again");
+    expect(status("pool1").message).toBe("0/1 brick pods ready; server-pool1-0-0: ImagePullBackOff: image docker.io/kadalu/kadalu-server:1.2.0 cannot be pulled");
     cluster.server.setStatus("v1", "Pod", "kadalu", "server-pool1-0-0", { phase: "Running", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ name: "server", ready: true, restartCount: 0, state: { running: {} } }] });
     await until(() => status("pool1")?.state === "ready", "ready once the brick runs");
   });

@@ -35,7 +35,7 @@ const list = (items: unknown[]): string => toYaml({ apiVersion: "v1", kind: "Lis
 export async function collectBundle(kube: Kube, options: BundleOptions): Promise<{ name: string; archive: Buffer; findings: Finding[]; files: number }> {
   const ns = options.namespace;
   options.progress("running doctor");
-  const [snapshot, version, deployments, statefulSets, daemonSets, storageClasses, volumes, csiDrivers, events] = await Promise.all([
+  const [snapshot, version, deployments, statefulSets, daemonSets, storageClasses, volumes, csiDrivers] = await Promise.all([
     gather(kube, ns),
     kube.serverVersion().then((v) => v.gitVersion, (error: Error) => `unknown (${error.message})`),
     kube.listObjects("apps/v1", "Deployment", ns),
@@ -44,7 +44,6 @@ export async function collectBundle(kube: Kube, options: BundleOptions): Promise
     kube.listObjects("storage.k8s.io/v1", "StorageClass"),
     kube.listObjects("v1", "PersistentVolume"),
     kube.listObjects("storage.k8s.io/v1", "CSIDriver"),
-    kube.listObjects("v1", "Event", ns),
   ]);
   const findings = diagnose(snapshot, { thresholds: options.thresholds });
   const kadaluClasses = new Set(snapshot.kadaluStorageClasses);
@@ -63,7 +62,7 @@ export async function collectBundle(kube: Kube, options: BundleOptions): Promise
   files.set("objects/csidrivers.yaml", list(csiDrivers.filter((driver) => driver.metadata.name === "kadalu")));
   files.set("objects/persistentvolumes.yaml", list(volumes.filter((pv: any) => pv.spec?.csi?.driver === "kadalu")));
   files.set("objects/persistentvolumeclaims.yaml", list(snapshot.claims.filter((claim) => kadaluClasses.has(claim.spec?.storageClassName ?? ""))));
-  files.set("events/namespace.yaml", list(events));
+  files.set("events/namespace.yaml", list(snapshot.podEvents ?? []));
   files.set("events/persistentvolumeclaims.yaml", list(snapshot.events));
   options.progress("reading each pool's stat.db summary");
   try {

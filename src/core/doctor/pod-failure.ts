@@ -138,13 +138,14 @@ export function podFailure(pod: FailingPodView, events: PodEventView[]): PodFail
   const images = new Map([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => [c.name, c.image]));
   const imageOf = (name: string): string | undefined => images.get(name);
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  const first = scheduling(pod, own) ?? mounting(pod, own);
-  if (first) return first;
+  const unscheduled = scheduling(pod, own);
+  if (unscheduled) return unscheduled;
+  // A container that reached its image or its start has its volumes: an earlier FailedMount is over.
   for (const status of statuses) {
     const failure = containerFailure(status, node, imageOf);
     if (failure) return failure;
   }
-  return undefined;
+  return mounting(pod, own);
 }
 
 /** The last lines of a log, each on one line and shortened, for a table cell. */
