@@ -174,6 +174,14 @@ function doctorFindings(namespace: string): Finding[] {
     (s) => Object.assign(s, { operator: undefined, provisioner: undefined, nodeplugin: undefined, crdEstablished: undefined, probes: "the provisioner is not running", heals: new Map([["pool1", "no brick pod is ready"]]) }),
     (s) => Object.assign(s, { operator: workload("kadalu-operator", "0.1.0", { availableReplicas: 0 }, 0), nodeplugin: workload("kadalu-nodeplugin", "0.1.0", { desiredNumberScheduled: 0 }), pods: [], probes: new Map() }),
     (s) => Object.assign(s, { probes: new Map([["pool1", { mount: "ok", statDb: "unreadable" }]]) }),
+    // Pods with reasons of their own: a crash loop (logs --previous) and a FailedMount (describe pod).
+    (s) => Object.assign(s, {
+      pods: [
+        { ...pod("operator-7d9f-abcde", false), status: { phase: "Running", containerStatuses: [{ name: "kadalu-operator", restartCount: 2, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 1 } } }] } },
+        { ...pod("server-pool1-0-0", false), status: { phase: "Pending", containerStatuses: [{ name: "server", state: { waiting: { reason: "ContainerCreating" } } }] } },
+      ],
+      podEvents: [{ involvedObject: { kind: "Pod", name: "server-pool1-0-0" }, type: "Warning", reason: "FailedMount", message: 'MountVolume.SetUp failed for volume "glusterfsd-mountdir" : hostPath type check failed: /data/pool1 is not a directory' }],
+    }),
   ];
   return variants.flatMap((vary) => {
     const snapshot = base();
