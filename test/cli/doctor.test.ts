@@ -96,6 +96,26 @@ describe("doctor on the sandbox", () => {
     }
   });
 
+  it("storage-add --wait ends at once, naming the brick directory missing on its node", async () => {
+    const [pod] = sandbox.server.seed({
+      apiVersion: "v1", kind: "Pod",
+      metadata: { name: "server-pool2-0-0", namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "kadalu.io/pool": "pool2" } },
+      spec: { nodeName: "kube3", containers: [{ name: "server" }] },
+      status: { phase: "Pending", containerStatuses: [{ name: "server", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } }] },
+    } as never);
+    sandbox.server.seed({
+      apiVersion: "v1", kind: "Event", metadata: { name: "server-pool2-0-0.mount", namespace: "kadalu" },
+      involvedObject: { apiVersion: "v1", kind: "Pod", name: "server-pool2-0-0", namespace: "kadalu", uid: pod!.metadata.uid }, type: "Warning", reason: "FailedMount",
+      message: 'MountVolume.SetUp failed for volume "glusterfsd-mountdir" : hostPath type check failed: /data/pool2 is not a directory', source: { component: "kubelet", host: "kube3" },
+    } as never);
+    const add = await cli("storage-add", "pool2", "--type", "Replica1", "--path", "kube3:/data/pool2", "-n", "kadalu", "--yes", "--wait", "--timeout", "10s");
+    expect(add.stderr.split("\n").filter(Boolean).at(-1)).toBe('error: storage pool "pool2" failed: brick directory /data/pool2 is missing on node kube3');
+    expect(add.code).toBe(1);
+    sandbox.server.objects.delete(sandbox.server.registry.byKind("kadalu-operator.storage/v1alpha1", "KadaluStorage")!, "kadalu", "pool2", { dryRun: false });
+    sandbox.server.objects.delete(sandbox.server.registry.byKind("v1", "Pod")!, "kadalu", "server-pool2-0-0", { dryRun: false });
+    await until("pool2 to be gone", () => !sandbox.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool2"));
+  });
+
   it("a full pool: critical at 90% provisioned, and --critical-at moves the line", async () => {
     const pool = sandbox.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")!;
     const usage = pool.status.usage;
