@@ -15,6 +15,8 @@ export interface DisruptionBudget {
 }
 
 const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
+/** A `kubectl kadalu` command for the namespace doctor looked at (-n only when it is not the default). */
+const kadalu = (ns: string, command: string): string => `kubectl kadalu ${command}${ns === "kadalu" ? "" : ` -n ${ns}`}`;
 
 function labelOf(pod: PodView, key: string): string | undefined {
   return key === POD_NAME_LABEL ? pod.metadata?.name : (pod.metadata as { labels?: Record<string, string> } | undefined)?.labels?.[key];
@@ -52,7 +54,7 @@ function blockedDrains(namespace: string, pool: string, budget: DisruptionBudget
   const down = members.filter((pod) => !isReady(pod)).map((pod) => pod.metadata?.name);
   const expected = budget.status?.expectedPods ?? members.length;
   const why = `PodDisruptionBudget ${budget.metadata?.name} allows no disruption: ${budget.status?.currentHealthy ?? 0}/${expected} brick pods of the group are ready, ${budget.status?.desiredHealthy ?? "?"} needed${down.length ? ` (not ready: ${down.join(", ")})` : ""}`;
-  const next = down[0] ? `kubectl kadalu logs ${down[0]}${namespace === "kadalu" ? "" : ` -n ${namespace}`}` : `kubectl -n ${namespace} describe poddisruptionbudget ${budget.metadata?.name}`;
+  const next = down[0] ? kadalu(namespace, `logs ${down[0]}`) : `kubectl -n ${namespace} describe poddisruptionbudget ${budget.metadata?.name}`;
   return [...new Set(blocked.map((pod) => pod.spec!.nodeName!))].sort().map((node) => {
     const held = blocked.filter((pod) => pod.spec?.nodeName === node).map((pod) => pod.metadata?.name).join(", ");
     return { severity: "warning", check: "drain", where: `node/${node}`, message: `kubectl drain ${node} is blocked: it cannot evict ${held} of pool ${pool}; ${why}`, next };
@@ -72,7 +74,7 @@ export function drainChecks(namespace: string, info: NativePoolInfo, pods: PodVi
   if (mine.length === 0) {
     return [{
       severity: "warning", check: "drain", where, message: "no PodDisruptionBudget guards the bricks: kubectl drain may take two members of one group down at once (the operator adds them from this version on)",
-      next: `kubectl kadalu install --upgrade${namespace === "kadalu" ? "" : ` -n ${namespace}`}`,
+      next: kadalu(namespace, "install --upgrade"),
     }];
   }
   const findings = mine.flatMap((budget) => blockedDrains(namespace, info.volname, budget, bricks.filter((pod) => selects(budget, pod))));
