@@ -30,8 +30,8 @@ export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [
   rule([""], ["pods"], READ),
   rule(["apps"], ["statefulsets"], [...READ, "create", "update", "patch", "delete"]),
   rule(["apps"], ["daemonsets"], ["get", "patch"]),
-  // One budget per replica group: read, applied (patch), removed with the pool.
-  rule(["policy"], ["poddisruptionbudgets"], ["get", "patch", "delete"]),
+  // One budget per replica group: read, applied (a server-side apply that creates is also authorized as create), removed with the pool.
+  rule(["policy"], ["poddisruptionbudgets"], ["get", "create", "patch", "delete"]),
 ];
 
 /**
