@@ -13,6 +13,7 @@ import type { Deps } from "../deps.js";
 import { addOutputFlag, collect, type GlobalOptions } from "../flags.js";
 import { formatObject } from "../io.js";
 import { askNode, NODEPLUGIN_SELECTOR, nodepluginPods } from "../pools/node-devices.js";
+import { refuseInSandbox } from "../sandbox.js";
 import { renderTable } from "../table.js";
 import { usedUnits } from "./storage-add.js";
 import type { PodView } from "../../core/upgrade/switch-over.js";
@@ -64,6 +65,7 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
   }
   const namespace = raw.namespace;
   const kube = await deps.connect(raw);
+  refuseInSandbox(kube, "storage-devices", "reads each node's block devices in its CSI nodeplugin pod");
   const [pods, pools, info] = await Promise.all([
     kube.listPods(namespace, NODEPLUGIN_SELECTOR), kube.listPools(namespace).catch(() => []), kube.readConfigMapData(namespace, INFO_CONFIGMAP),
   ]);
