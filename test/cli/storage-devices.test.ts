@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { localDirExec } from "../apiserver/exec.js";
 import { runCli } from "../helpers/cli.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
@@ -50,7 +51,7 @@ beforeEach(async () => {
   cluster = await startCluster({ operator: true });
   nodeplugin("kube1");
   nodeplugin("kube2");
-  cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool0", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube2", device: "/dev/sdb" }] } } as never);
+  cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool0", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube2", device: "/dev/sdb" }, { node: "kube1", path: "/data/pool0" }] } } as never);
   cluster.server.clearRequests();
 });
 afterEach(async () => {
@@ -62,10 +63,11 @@ describe("storage-devices", () => {
     const result = await runCli(["storage-devices", ...kc()]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.split("\n").map((line) => line.replace(/\s+/g, " "))).toEqual([
-      "NODE DEVICE SIZE FILESYSTEM USABLE REASON",
+      "NODE PATH SIZE FILESYSTEM USABLE REASON",
       "kube1 /dev/sdb 1.0 GiB - yes -",
       "kube1 /dev/sdc 2.0 GiB xfs no has a filesystem (xfs); mounted at /srv/backup",
       "kube1 /dev/sdd 100.0 MiB - no too small (100.0 MiB; XFS needs 300.0 MiB)",
+      "kube1 /data/pool0 - - no used by pool pool0",
       "kube2 /dev/sdb 1.0 GiB - no used by pool pool0",
       "kube2 /dev/sdc 2.0 GiB xfs no has a filesystem (xfs); mounted at /srv/backup",
       "kube2 /dev/sdd 100.0 MiB - no too small (100.0 MiB; XFS needs 300.0 MiB)",
@@ -76,14 +78,18 @@ describe("storage-devices", () => {
     expect(cluster.server.writes().filter((r) => r.subresource !== "exec")).toEqual([]);
   });
 
-  it("--node, -o wide and -o json", async () => {
+  it("--node, -o wide, -o json and -o yaml", async () => {
     const wide = await runCli(["storage-devices", "--node", "kube1", "-o", "wide", ...kc()]);
-    expect(wide.stdout.split("\n")[0]!.replace(/\s+/g, " ")).toBe("NODE DEVICE SIZE FILESYSTEM MOUNTED HOLDERS PARENT USABLE REASON");
+    expect(wide.stdout.split("\n")[0]!.replace(/\s+/g, " ")).toBe("NODE PATH SIZE FILESYSTEM MOUNTED HOLDERS PARENT USABLE REASON");
     expect(wide.stdout.split("\n")[2]!.replace(/\s+/g, " ")).toBe("kube1 /dev/sdc 2.0 GiB xfs /srv/backup - - no has a filesystem (xfs); mounted at /srv/backup");
     expect(wide.stdout).not.toContain("kube2");
     const json = JSON.parse((await runCli(["storage-devices", "--node", "kube2", "-o", "json", ...kc()])).stdout);
     expect(json.nodes).toHaveLength(1);
     expect(json.nodes[0].devices[0]).toMatchObject({ path: "/dev/sdb", sizeBytes: 1024 * MiB, usable: false, usedBy: "pool0", refusals: ["used by pool pool0"] });
+    expect(json.nodes[0].directories).toEqual([]);
+    const yaml = parse((await runCli(["storage-devices", "--node", "kube1", "-o", "yaml", ...kc()])).stdout);
+    expect(yaml.nodes[0].directories).toEqual([{ path: "/data/pool0", usedBy: "pool0" }]);
+    expect(yaml.nodes[0].devices.map((device: { path: string; usable: boolean }) => `${device.path} ${device.usable}`)).toEqual(["/dev/sdb true", "/dev/sdc false", "/dev/sdd false"]);
   });
 
   it("a node without a nodeplugin is an error naming the nodes that have one (exit 1); a bad node name is exit 2 with no request", async () => {

@@ -34,6 +34,8 @@ export interface DeviceVerdict extends BlockDevice {
 export interface NodeDevices {
   node: string;
   devices: DeviceVerdict[];
+  /** Directories the pools' storage units hold on the node (the nodeplugin cannot see others). */
+  directories: { path: string; usedBy: string }[];
   /** Why the node could not be asked. */
   error?: string;
 }
@@ -47,12 +49,15 @@ export function verdicts(node: string, devices: BlockDevice[], users: Map<string
 }
 
 export function renderDevices(nodes: NodeDevices[], wide: boolean): string {
-  const rows = nodes.flatMap(({ node, devices }) => devices.map((device) => [
-    node, device.path, formatBytes(device.sizeBytes), device.signature?.type ?? "-",
-    ...(wide ? [device.mounts.join(",") || "-", device.holders.join(",") || "-", device.parent ?? "-"] : []),
-    device.usable ? "yes" : "no", device.refusals.join("; ") || "-",
-  ]));
-  const headers = ["node", "device", "size", "filesystem", ...(wide ? ["mounted", "holders", "parent"] : []), "usable", "reason"];
+  const rows = nodes.flatMap(({ node, devices, directories }) => [
+    ...devices.map((device) => [
+      node, device.path, formatBytes(device.sizeBytes), device.signature?.type ?? "-",
+      ...(wide ? [device.mounts.join(",") || "-", device.holders.join(",") || "-", device.parent ?? "-"] : []),
+      device.usable ? "yes" : "no", device.refusals.join("; ") || "-",
+    ]),
+    ...directories.map((directory) => [node, directory.path, "-", "-", ...(wide ? ["-", "-", "-"] : []), "no", `used by pool ${directory.usedBy}`]),
+  ]);
+  const headers = ["node", "path", "size", "filesystem", ...(wide ? ["mounted", "holders", "parent"] : []), "usable", "reason"];
   return renderTable(headers, rows);
 }
 
@@ -72,16 +77,18 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
   const byNode = nodepluginPods(pods as PodView[]);
   if (byNode.size === 0) throw new ClusterError(`no ready CSI nodeplugin pod (${NODEPLUGIN_SELECTOR}) in namespace "${namespace}" to ask; check: kubectl -n ${namespace} get pods -l ${NODEPLUGIN_SELECTOR}`);
   const nodes = wanted.length ? wanted : [...byNode.keys()].sort();
-  const users = deviceUsers(usedUnits(pools, info));
+  const used = usedUnits(pools, info);
+  const users = deviceUsers(used);
+  const directoriesOn = (node: string) => [...new Map(used.flatMap(({ pool, units }) => units.filter((unit) => unit.node === node && unit.path).map((unit) => [unit.path!, { path: unit.path!, usedBy: pool }]))).values()];
   const reports = await Promise.all(nodes.map(async (node): Promise<NodeDevices> => {
     const pod = byNode.get(node);
-    if (!pod) return { node, devices: [], error: `no ready CSI nodeplugin pod on node "${node}"; nodes with one: ${[...byNode.keys()].sort().join(", ")}` };
+    if (!pod) return { node, devices: [], directories: [], error: `no ready CSI nodeplugin pod on node "${node}"; nodes with one: ${[...byNode.keys()].sort().join(", ")}` };
     const devices = await askNode(kube, namespace, pod);
-    return typeof devices === "string" ? { node, devices: [], error: devices } : { node, devices: verdicts(node, devices, users) };
+    return typeof devices === "string" ? { node, devices: [], directories: [], error: devices } : { node, devices: verdicts(node, devices, users), directories: directoriesOn(node) };
   }));
   for (const report of reports) if (report.error) io.err.write(`${io.color.red("error:")} node ${report.node}: ${report.error}\n`);
   if (raw.output === "json" || raw.output === "yaml") io.out.write(formatObject({ nodes: reports }, raw.output));
-  else if (reports.some((report) => report.devices.length > 0)) io.out.write(renderDevices(reports, raw.output === "wide"));
+  else if (reports.some((report) => report.devices.length + report.directories.length > 0)) io.out.write(renderDevices(reports, raw.output === "wide"));
   const answered = reports.filter((report) => !report.error);
   const usable = answered.reduce((sum, report) => sum + report.devices.filter((device) => device.usable).length, 0);
   if (raw.output !== "json" && raw.output !== "yaml" && answered.length > 0) io.err.write(`${usable} usable device${usable === 1 ? "" : "s"} on ${answered.length} node${answered.length === 1 ? "" : "s"}\n`);
@@ -91,7 +98,7 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
 export function storageDevicesCommand(deps: Deps): Command {
   const command = new Command("storage-devices")
     .summary("List the block devices of each node, and why a pool may not use one")
-    .description("List the block devices of each node with their size, filesystem, mounts and the pool using them, and for each device a pool may not use, why: too small, has a filesystem, mounted, partitioned, read-only, used by pool X. Each node's CSI nodeplugin pod reads its own /sys/block, mount table and device signatures.")
+    .description("List the block devices of each node with their size, filesystem, mounts and the pool using them, and for each device a pool may not use, why: too small, has a filesystem, mounted, partitioned, read-only, used by pool X. Each node's CSI nodeplugin pod reads its own /sys/block, mount table and device signatures. The directories pools hold on each node are listed too.")
     .option("--node <name>", "only this node; repeatable", collect);
   addOutputFlag(command, FORMATS);
   return command
