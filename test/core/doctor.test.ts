@@ -143,6 +143,9 @@ describe("support bundle contents", async () => {
         { severity: "warning", where: "node/kube3", message: `kubectl drain kube3 is blocked: it cannot evict server-pool1-2-0 of pool pool1; ${why}`, next: "kubectl kadalu logs server-pool1-1-0" },
       ]);
       expect(exitCodeOf(diagnose(s))).toBe(3);
+      // A brick evicted by an earlier drain waits Pending for its cordoned node: describe tells why.
+      s.pods.find((p) => p.metadata?.name === "server-pool1-1-0")!.status = { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False" }] };
+      expect(drain(s).map((finding) => finding.next)).toEqual(["kubectl -n kadalu describe pod server-pool1-1-0", "kubectl -n kadalu describe pod server-pool1-1-0"]);
     });
 
     it("a healthy group allows one: ok; no budget at all is a warning naming the upgrade; unreadable budgets say why", () => {

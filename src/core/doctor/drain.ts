@@ -51,10 +51,12 @@ function blockedPods(budget: DisruptionBudget, pods: PodView[]): PodView[] {
 function blockedDrains(namespace: string, pool: string, budget: DisruptionBudget, members: PodView[]): Finding[] {
   const blocked = blockedPods(budget, members);
   if (blocked.length === 0) return [];
-  const down = members.filter((pod) => !isReady(pod)).map((pod) => pod.metadata?.name);
+  const downPods = members.filter((pod) => !isReady(pod));
+  const down = downPods.map((pod) => pod.metadata?.name);
   const expected = budget.status?.expectedPods ?? members.length;
   const why = `PodDisruptionBudget ${budget.metadata?.name} allows no disruption: ${budget.status?.currentHealthy ?? 0}/${expected} brick pods of the group are ready, ${budget.status?.desiredHealthy ?? "?"} needed${down.length ? ` (not ready: ${down.join(", ")})` : ""}`;
-  const next = down[0] ? kadalu(namespace, `logs ${down[0]}`) : `kubectl -n ${namespace} describe poddisruptionbudget ${budget.metadata?.name}`;
+  // An evicted brick waits Pending for its own node (its data is there) until that node is uncordoned: describe says so.
+  const next = downPods[0]?.status?.phase === "Running" ? kadalu(namespace, `logs ${down[0]}`) : down[0] ? `kubectl -n ${namespace} describe pod ${down[0]}` : `kubectl -n ${namespace} describe poddisruptionbudget ${budget.metadata?.name}`;
   return [...new Set(blocked.map((pod) => pod.spec!.nodeName!))].sort().map((node) => {
     const held = blocked.filter((pod) => pod.spec?.nodeName === node).map((pod) => pod.metadata?.name).join(", ");
     return { severity: "warning", check: "drain", where: `node/${node}`, message: `kubectl drain ${node} is blocked: it cannot evict ${held} of pool ${pool}; ${why}`, next };
