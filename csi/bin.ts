@@ -1,10 +1,11 @@
 import { archivedTool } from "./archived.js";
+import { devicesTool } from "./devices.js";
 import { probeTool } from "./probe.js";
 import { procSampleTool } from "./proc-sample.js";
 import { main } from "./main.js";
 
 const args = process.argv.slice(2);
-const tools: Record<string, (args: string[], out: (text: string) => void) => Promise<void>> = { archived: archivedTool, probe: probeTool, "proc-sample": procSampleTool };
+const tools: Record<string, (args: string[], out: (text: string) => void) => Promise<void>> = { archived: archivedTool, devices: devicesTool, probe: probeTool, "proc-sample": procSampleTool };
 const tool = tools[args[0] ?? ""];
 if (tool) {
   // A probe may leave a call to a hung mount behind: the process ends once its answer is out.

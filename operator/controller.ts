@@ -13,6 +13,7 @@ import type { AnyObject, Kube, Pod } from "../src/kube/client.js";
 import { isConflict, isNotFound } from "../src/kube/errors.js";
 import type { OperatorConfig } from "./config.js";
 import { Informer, keyOf } from "../src/kube/informer.js";
+import { budgetName, groupCount, toleratedPerGroup } from "./budgets.js";
 import { POOL_LABEL, tolerationsOf, type Manifest } from "./objects.js";
 import { WorkQueue } from "./queue.js";
 import { podFailure, type PodEventView } from "../src/core/doctor/pod-failure.js";
@@ -306,7 +307,9 @@ export class Controller {
     const info = infoOf(configMap, pool.metadata.name);
     const bricks = info && !isExternal(info) ? info.bricks.length : pool.spec.storage?.length ?? 0;
     const ns = this.config.namespace;
+    const budgets = info && !isExternal(info) && toleratedPerGroup(info) !== undefined ? groupCount(info) : 0;
     const doomed: AnyObject[] = [
+      ...Array.from({ length: budgets }, (_, group) => ({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: budgetName(pool.metadata.name, group), namespace: ns } })),
       ...Array.from({ length: bricks }, (_, index) => ({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(pool.metadata.name, index), namespace: ns } })),
       ...(pool.spec.type === "External" ? [] : [{ apiVersion: "v1", kind: "Service", metadata: { name: pool.metadata.name, namespace: ns } }]),
       { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: storageClassName(pool.metadata.name) } },

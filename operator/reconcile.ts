@@ -8,6 +8,7 @@ import { storageClassName } from "../src/core/naming.js";
 import { validatePool } from "../src/core/pool/validate.js";
 import type { Condition, KadaluStorage, KadaluStorageStatus, PoolState } from "../src/core/pool/types.js";
 import type { OperatorConfig } from "./config.js";
+import { poolDisruptionBudgets } from "./budgets.js";
 import { poolService, poolStorageClass, serverStatefulSet, type Manifest } from "./objects.js";
 
 export interface PoolEvent {
@@ -69,7 +70,7 @@ export function desiredState(pool: KadaluStorage, previous: PoolInfo | undefined
     : buildNativeInfo(pool, { namespace: config.namespace, kadaluVersion: config.kadaluVersion, volumeId });
   const objects = isExternal(info)
     ? [poolStorageClass(pool, info, config)]
-    : [...info.bricks.map((brick) => serverStatefulSet(pool, info, brick, config)), poolService(pool, config), poolStorageClass(pool, info, config)];
+    : [...info.bricks.map((brick) => serverStatefulSet(pool, info, brick, config)), poolService(pool, config), ...poolDisruptionBudgets(pool, info, config), poolStorageClass(pool, info, config)];
   return { info, objects, ...(ignored ? { ignored } : {}) };
 }
 

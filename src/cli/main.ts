@@ -7,6 +7,7 @@ import { completionCommand } from "./commands/completion.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { supportBundleCommand } from "./commands/support-bundle.js";
 import { healinfoCommand } from "./commands/healinfo.js";
+import { storageDevicesCommand } from "./commands/storage-devices.js";
 import { topCommand } from "./commands/top.js";
 import { installCommand } from "./commands/install.js";
 import { logsCommand } from "./commands/logs.js";
@@ -40,7 +41,7 @@ export function buildProgram(deps: Deps, name: string): Command {
   program.option("--version", "print the plugin's version and exit");
   program.hook("preAction", (_root, action) => checkInput(action));
   for (const command of [
-    installCommand(deps), storageAddCommand(deps), storageListCommand(deps), storageRemoveCommand(deps), optionSetCommand(deps),
+    installCommand(deps), storageAddCommand(deps), storageListCommand(deps), storageRemoveCommand(deps), storageDevicesCommand(deps), optionSetCommand(deps),
     optionResetCommand(deps), removeArchivedPvCommand(deps), healinfoCommand(deps), topCommand(deps), doctorCommand(deps), supportBundleCommand(deps), logsCommand(deps), versionCommand(deps),
     uninstallCommand(deps), completionCommand(deps),
   ]) program.addCommand(command);

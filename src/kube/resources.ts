@@ -17,6 +17,7 @@ const KNOWN: Record<string, ResourceInfo> = {
   "apps/v1/Deployment": { plural: "deployments", namespaced: true },
   "apps/v1/StatefulSet": { plural: "statefulsets", namespaced: true },
   "apps/v1/DaemonSet": { plural: "daemonsets", namespaced: true },
+  "policy/v1/PodDisruptionBudget": { plural: "poddisruptionbudgets", namespaced: true },
   "rbac.authorization.k8s.io/v1/ClusterRole": { plural: "clusterroles", namespaced: false },
   "rbac.authorization.k8s.io/v1/ClusterRoleBinding": { plural: "clusterrolebindings", namespaced: false },
   "rbac.authorization.k8s.io/v1/Role": { plural: "roles", namespaced: true },

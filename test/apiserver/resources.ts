@@ -41,6 +41,7 @@ export const BUILTINS: ResourceType[] = [
   builtin("apps", "v1", "Deployment", "deployments", true, { shortNames: ["deploy"], status: true, categories: ["all"] }),
   builtin("apps", "v1", "StatefulSet", "statefulsets", true, { shortNames: ["sts"], status: true, categories: ["all"] }),
   builtin("apps", "v1", "DaemonSet", "daemonsets", true, { shortNames: ["ds"], status: true, categories: ["all"] }),
+  builtin("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, { shortNames: ["pdb"], status: true }),
   builtin("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, { shortNames: ["sc"] }),
   builtin("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false),
   builtin("rbac.authorization.k8s.io", "v1", "Role", "roles", true),

@@ -15,10 +15,11 @@ describe("__complete", () => {
       "storage-add\tAdd a storage pool built from node devices, node directories, PVCs or an external Gluster volume",
       "storage-list\tList storage pools with their storage units, and with --status how full they are",
       "storage-remove\tRemove a storage pool (refused while PersistentVolumes use it; brick data is kept)",
+      "storage-devices\tList the block devices of each node, and why a pool may not use one",
       ":4",
     ]);
     expect((await lines("")).filter((line) => !line.startsWith(":")).map((line) => line.split("\t")[0])).toEqual([
-      "install", "storage-add", "storage-list", "storage-remove", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor", "support-bundle", "logs", "version", "uninstall", "completion",
+      "install", "storage-add", "storage-list", "storage-remove", "storage-devices", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor", "support-bundle", "logs", "version", "uninstall", "completion",
     ]);
   });
 

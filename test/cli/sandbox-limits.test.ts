@@ -28,6 +28,7 @@ describe("on the sandbox", () => {
     [["top", "--interval", "300ms"], `error: top samples the Gluster processes in the server pods through exec, ${SANDBOX}`],
     [["logs", "--tail", "5"], `error: logs reads the logs of Kadalu's containers, ${SANDBOX}`],
     [["logs", "-f"], `error: logs --follow streams the logs of Kadalu's containers, ${SANDBOX}`],
+    [["storage-devices"], `error: storage-devices reads each node's block devices in its CSI nodeplugin pod, ${SANDBOX}`],
   ])("%j says in one line that the sandbox cannot run it: exit 1, nothing on stdout", async (args, line) => {
     const result = await cli(...args);
     expect(result.stderr).toBe(line);

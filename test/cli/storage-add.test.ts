@@ -30,10 +30,12 @@ describe("storage-add against a cluster", () => {
     expect(stored?.spec.storage).toEqual([
       { node: "kube1", device: "/dev/sdb" }, { node: "kube2", device: "/dev/sdb" }, { node: "kube3", device: "/dev/sdb" },
     ]);
-    // The four reads go out together; the create comes after all of them.
+    // The five reads (the nodeplugin pods, for --device) go out together; the create comes after all of them.
     const requests = cluster.server.requests.map((r) => `${r.verb} ${r.resource}`);
-    expect(requests.slice(0, 4).sort()).toEqual(["get configmaps", "get deployments", "list kadalustorages", "list nodes"]);
-    expect(requests.slice(4)).toEqual(["create kadalustorages"]);
+    expect(requests.slice(0, 5).sort()).toEqual(["get configmaps", "get deployments", "list kadalustorages", "list nodes", "list pods"]);
+    expect(requests.slice(5)).toEqual(["create kadalustorages"]);
+    // No nodeplugin answers here: the devices are said to be unchecked, not refused.
+    expect(result.stderr).toContain("note: device /dev/sdb on node kube1 was not checked: no ready CSI nodeplugin pod there\n");
   });
 
   it("honours -n and --script-mode", async () => {

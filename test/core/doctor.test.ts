@@ -123,4 +123,46 @@ describe("support bundle contents", async () => {
   it("drops managedFields and the last-applied copy, keeps every other annotation", () => {
     expect(tidy({ metadata: { name: "x", managedFields: [{}], annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}", keep: "1" } }, spec: { a: 1 } })).toEqual({ metadata: { name: "x", annotations: { keep: "1" } }, spec: { a: 1 } });
   });
+
+  describe("drain", () => {
+    const budget = (status?: Record<string, number>) => ({
+      metadata: { name: "server-pool1-group-0", labels: { "kadalu.io/pool": "pool1" } },
+      spec: { selector: { matchExpressions: [{ key: "statefulset.kubernetes.io/pod-name", operator: "In", values: ["server-pool1-0-0", "server-pool1-1-0", "server-pool1-2-0"] }] } },
+      ...(status ? { status } : {}),
+    });
+    const drain = (s: Snapshot) => diagnose(s).filter((f) => f.check === "drain").map(({ severity, where, message, next }) => ({ severity, where, message, next }));
+
+    it("a group with one brick down: draining the nodes of the other two is blocked, and doctor says which pod to bring back", () => {
+      const s = healthy();
+      s.pods.find((p) => p.metadata?.name === "server-pool1-1-0")!.status!.conditions = [{ type: "Ready", status: "False" }];
+      s.budgets = [budget({ disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2, expectedPods: 3 })];
+      const why = "PodDisruptionBudget server-pool1-group-0 allows no disruption: 2/3 brick pods of the group are ready, 2 needed (not ready: server-pool1-1-0)";
+      // The pod that is down may go (the group stays at its minimum): kube2 drains.
+      expect(drain(s)).toEqual([
+        { severity: "warning", where: "node/kube1", message: `kubectl drain kube1 is blocked: it cannot evict server-pool1-0-0 of pool pool1; ${why}`, next: "kubectl kadalu logs server-pool1-1-0" },
+        { severity: "warning", where: "node/kube3", message: `kubectl drain kube3 is blocked: it cannot evict server-pool1-2-0 of pool pool1; ${why}`, next: "kubectl kadalu logs server-pool1-1-0" },
+      ]);
+      expect(exitCodeOf(diagnose(s))).toBe(3);
+      // A brick evicted by an earlier drain waits Pending for its cordoned node: describe tells why.
+      s.pods.find((p) => p.metadata?.name === "server-pool1-1-0")!.status = { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False" }] };
+      expect(drain(s).map((finding) => finding.next)).toEqual(["kubectl -n kadalu describe pod server-pool1-1-0", "kubectl -n kadalu describe pod server-pool1-1-0"]);
+    });
+
+    it("a healthy group allows one: ok; no budget at all is a warning naming the upgrade; unreadable budgets say why", () => {
+      const s = healthy();
+      s.budgets = [budget({ disruptionsAllowed: 1, currentHealthy: 3, desiredHealthy: 2, expectedPods: 3 })];
+      expect(drain(s)).toEqual([{ severity: "ok", where: "pool/pool1", message: "1 disruption budget: a drain takes at most what each group survives, and waits for the rest", next: undefined }]);
+      s.budgets = [];
+      expect(drain(s)[0]).toMatchObject({ severity: "warning", message: expect.stringContaining("no PodDisruptionBudget guards the bricks"), next: "kubectl kadalu install --upgrade" });
+      s.budgets = "cannot list poddisruptionbudgets in namespace \"kadalu\": forbidden";
+      expect(drain(s)[0]).toMatchObject({ severity: "warning", message: "disruption budgets not checked: cannot list poddisruptionbudgets in namespace \"kadalu\": forbidden" });
+    });
+
+    it("a Replica1 pool has no budget, and doctor says a drain takes its files offline", () => {
+      const s = healthy();
+      s.infos = [{ ...info, type: "Replica1" } as typeof info];
+      s.budgets = [];
+      expect(drain(s)).toEqual([{ severity: "ok", where: "pool/pool1", message: "no disruption budget (Replica1 keeps one copy): draining node kube1, kube2, kube3 takes the files on those bricks offline until the pods run again", next: undefined }]);
+    });
+  });
 });

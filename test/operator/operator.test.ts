@@ -22,7 +22,7 @@ async function start(): Promise<RunningOperator> {
 const pool = (name: string, spec: Partial<KadaluStorageSpec>, namespace = "kadalu") =>
   cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name, namespace }, spec })[0]!;
 const get = (kind: string, name: string, namespace?: string) => {
-  const apiVersion = { StatefulSet: "apps/v1", StorageClass: "storage.k8s.io/v1", KadaluStorage: API }[kind] ?? "v1";
+  const apiVersion = { StatefulSet: "apps/v1", StorageClass: "storage.k8s.io/v1", KadaluStorage: API, PodDisruptionBudget: "policy/v1" }[kind] ?? "v1";
   return cluster.server.get(apiVersion, kind, kind === "StorageClass" ? undefined : namespace ?? "kadalu", name);
 };
 const info = (): Record<string, string> => get("ConfigMap", "kadalu-info")?.data ?? {};
@@ -146,7 +146,7 @@ describe("operator: native pools", () => {
     await running.controller.queue.idle();
     const writes = cluster.server.writes().map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ""}${r.name ? ` ${r.name}` : ""}`);
     expect(writes.sort()).toEqual([
-      "patch configmaps kadalu-info", "patch kadalustorages pool1", "patch kadalustorages/status pool1", "patch services pool1",
+      "patch configmaps kadalu-info", "patch kadalustorages pool1", "patch kadalustorages/status pool1", "patch poddisruptionbudgets server-pool1-group-0", "patch services pool1",
       "patch statefulsets server-pool1-0", "patch statefulsets server-pool1-1", "patch statefulsets server-pool1-2", "patch storageclasses kadalu.pool1",
     ]);
   });
@@ -344,6 +344,39 @@ describe("operator: correctness under change and failure", () => {
     expect(info()["pool1.info"]).toBeUndefined();
   });
 
+  it("guards each replica and disperse group with a PodDisruptionBudget, kept current as the pool grows, removed with it", async () => {
+    const running = await start();
+    const budgets = () => cluster.server.list("policy/v1", "PodDisruptionBudget", "kadalu");
+    const shape = (pdb: any) => [pdb.metadata.name, pdb.spec.maxUnavailable, pdb.spec.selector.matchExpressions[0].values.join(",")];
+    pool("r3", { type: "Replica3", storage: devices() });
+    pool("ec", { type: "Disperse", storage: [1, 2, 3, 4, 5, 6].map((i) => ({ node: `kube${i}`, path: "/data/ec" })), disperse: { data: 4, redundancy: 2 } });
+    pool("r2", { type: "Replica2", storage: [{ node: "kube1", path: "/data/r2" }, { node: "kube2", path: "/data/r2" }] });
+    pool("r1", { type: "Replica1", storage: [{ node: "kube1", path: "/data/r1" }] });
+    await until(() => ["r3", "ec", "r2", "r1"].every((name) => status(name)?.state === "initializing"), "four pools");
+    expect(budgets().map(shape).sort()).toEqual([
+      ["server-ec-group-0", 2, "server-ec-0-0,server-ec-1-0,server-ec-2-0,server-ec-3-0,server-ec-4-0,server-ec-5-0"],
+      ["server-r2-group-0", 1, "server-r2-0-0,server-r2-1-0"],
+      ["server-r3-group-0", 1, "server-r3-0-0,server-r3-1-0,server-r3-2-0"],
+    ]);
+    expect(get("PodDisruptionBudget", "server-r3-group-0")!.spec.selector.matchExpressions[0].key).toBe("statefulset.kubernetes.io/pod-name");
+    expect(get("PodDisruptionBudget", "server-r3-group-0")!.metadata.labels).toMatchObject({ "kadalu.io/pool": "r3", "kadalu.io/group": "0" });
+    // Growing by a group adds its budget; the first one stays as it was.
+    const type = cluster.server.registry.byKind(API, "KadaluStorage")!;
+    const live = () => cluster.server.get(API, "KadaluStorage", "kadalu", "r3")!;
+    cluster.server.objects.commit(type, live(), { ...live(), spec: { ...live().spec, storage: [...devices(), ...devices(["kube4", "kube5", "kube6"])] } }, undefined, { dryRun: false });
+    await until(() => get("PodDisruptionBudget", "server-r3-group-1") !== undefined, "the second group's budget");
+    expect(shape(get("PodDisruptionBudget", "server-r3-group-1"))).toEqual(["server-r3-group-1", 1, "server-r3-3-0,server-r3-4-0,server-r3-5-0"]);
+    // A budget loosened by hand is put back by the next reconcile.
+    const pdbType = cluster.server.registry.byKind("policy/v1", "PodDisruptionBudget")!;
+    const loose = get("PodDisruptionBudget", "server-r3-group-0")!;
+    cluster.server.objects.commit(pdbType, loose, { ...loose, spec: { ...loose.spec, maxUnavailable: 3 } }, undefined, { dryRun: false });
+    running.controller.queue.add("kadalu/r3");
+    await until(() => get("PodDisruptionBudget", "server-r3-group-0")!.spec.maxUnavailable === 1, "the budget restored");
+    for (const name of ["r3", "r2"]) cluster.server.objects.delete(type, "kadalu", name, { dryRun: false });
+    await until(() => get("KadaluStorage", "r3") === undefined && get("KadaluStorage", "r2") === undefined, "pools gone");
+    expect(budgets().map((pdb) => pdb.metadata.name)).toEqual(["server-ec-group-0"]);
+  });
+
   it("keeps an existing kadalu-info uid, and adds one where it is missing", async () => {
     cluster.server.seed({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kadalu-info", namespace: "kadalu" }, data: { volumes: "" } });
     let running = await start();
@@ -361,7 +394,7 @@ describe("operator: correctness under change and failure", () => {
     await until(() => status("pool1")?.state === "ready", "ready");
     cluster.server.objects.delete(cluster.server.registry.byKind(API, "KadaluStorage")!, "kadalu", "pool1", { dryRun: false });
     await until(() => get("KadaluStorage", "pool1") === undefined, "deleted");
-    const groups: Record<string, string> = { kadalustorages: "kadalu-operator.storage", statefulsets: "apps", daemonsets: "apps", storageclasses: "storage.k8s.io" };
+    const groups: Record<string, string> = { kadalustorages: "kadalu-operator.storage", statefulsets: "apps", daemonsets: "apps", storageclasses: "storage.k8s.io", poddisruptionbudgets: "policy" };
     const denied = cluster.server.requests.filter((r) => r.resource).filter((r) => {
       const resource = r.subresource ? `${r.resource}/${r.subresource}` : r.resource!;
       const request = { group: groups[r.resource!] ?? "", resource, verb: r.verb };

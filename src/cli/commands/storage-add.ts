@@ -10,6 +10,9 @@ import {
   KADALU_FORMATS, POOL_TYPES, RECLAIM_POLICIES, STORAGE_UNIT_KINDS, type KadaluStorage,
 } from "../../core/pool/types.js";
 import type { Kube } from "../../kube/client.js";
+import { deviceRefusals, type BlockDevice } from "../../core/devices.js";
+import type { PodView } from "../../core/upgrade/switch-over.js";
+import { askNode, NODEPLUGIN_SELECTOR, nodepluginPods } from "../pools/node-devices.js";
 import type { Deps } from "../deps.js";
 import {
   addDryRunFlag, addObjectOutputFlag, addWaitFlags, addYesFlag, collect, dryRunOf, intArg, DEFAULT_NAMESPACE,
@@ -92,7 +95,7 @@ async function checkReferences(kube: Kube, pool: KadaluStorage): Promise<void> {
 }
 
 /** The units every pool in the namespace holds: its KadaluStorage, and the operator's kadalu-info entry. */
-function usedUnits(pools: KadaluStorage[], info: Record<string, string> | undefined): UsedUnits[] {
+export function usedUnits(pools: KadaluStorage[], info: Record<string, string> | undefined): UsedUnits[] {
   const fromInfo = decodeKadaluInfo(info).pools.flatMap((entry): UsedUnits[] => isExternal(entry) ? [] : [{
     pool: entry.volname,
     units: entry.bricks.map((brick) => ({
@@ -108,12 +111,14 @@ function valueOf<T>(result: PromiseSettledResult<T>): T {
 }
 
 /** Nodes, PVCs and the units other pools hold, read at once; a missing node or PVC is reported first. */
-async function checkPlacement(kube: Kube, pool: KadaluStorage): Promise<void> {
+async function checkPlacement(kube: Kube, pool: KadaluStorage, io: Deps["io"]): Promise<void> {
   const namespace = pool.metadata.namespace!;
+  const devices = pool.spec.storage.some((unit) => unit.device);
   // allSettled: no request is left running when one fails.
-  const [references, pools, info, operator] = await Promise.allSettled([
+  const [references, pools, info, operator, nodeplugins] = await Promise.allSettled([
     checkReferences(kube, pool), kube.listPools(namespace), kube.readConfigMapData(namespace, INFO_CONFIGMAP),
     kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace),
+    devices ? kube.listPods(namespace, NODEPLUGIN_SELECTOR) : Promise.resolve([]),
   ]);
   valueOf(references);
   // Before the prompt: nobody should confirm a pool the create would refuse.
@@ -122,6 +127,39 @@ async function checkPlacement(kube: Kube, pool: KadaluStorage): Promise<void> {
   if (!valueOf(operator)) throw new ClusterError(`Kadalu is not installed in namespace "${namespace}" (no operator Deployment), so nothing would serve the pool; run: kubectl kadalu install -n ${namespace}`);
   const inUse = unitsInUseProblems(pool, usedUnits(valueOf(pools), valueOf(info)));
   if (inUse.length > 0) throw UsageError.fromProblems(inUse);
+  if (devices) await checkDevices(kube, pool, nodepluginPods(valueOf(nodeplugins) as PodView[]), io);
+}
+
+/**
+ * Each --device under /dev is checked by its node's own discovery (storage-devices), and refused with the
+ * same reason; a device no nodeplugin can be asked about is said to be unchecked, not refused.
+ */
+async function checkDevices(kube: Kube, pool: KadaluStorage, nodeplugins: Map<string, string>, io: Deps["io"]): Promise<void> {
+  const units = pool.spec.storage.filter((unit): unit is { node: string; device: string } => Boolean(unit.node && unit.device));
+  const nodes = [...new Set(units.filter((unit) => unit.device.startsWith("/dev/")).map((unit) => unit.node))];
+  const reports = new Map(await Promise.all(nodes.map(async (node): Promise<[string, BlockDevice[] | string]> => {
+    const pod = nodeplugins.get(node);
+    return [node, pod ? await askNode(kube, pool.metadata.namespace!, pod) : "no ready CSI nodeplugin pod there"];
+  })));
+  const suffix = pool.metadata.namespace === DEFAULT_NAMESPACE ? "" : ` -n ${pool.metadata.namespace}`;
+  for (const { node, device } of units) {
+    const unchecked = deviceVerdict(node, device, reports.get(node), suffix);
+    if (unchecked) io.err.write(`note: device ${device} on node ${node} was not checked: ${unchecked}\n`);
+  }
+}
+
+/** Throws the refusal discovery gives for `device`; returns why it was not checked, if it was not. */
+function deviceVerdict(node: string, device: string, report: BlockDevice[] | string | undefined, namespaceFlag: string): string | undefined {
+  if (!device.startsWith("/dev/")) return "a file, which the server formats as a loop device";
+  if (typeof report !== "object") return report ?? "no report";
+  const found = report.find((candidate) => candidate.path === device);
+  if (found) {
+    const reasons = deviceRefusals(found);
+    if (reasons.length > 0) throw new UsageError(`device ${device} on node ${node} cannot be used: ${reasons.join("; ")}; see: kubectl kadalu storage-devices --node ${node}${namespaceFlag}`);
+    return undefined;
+  }
+  if (/^\/dev\/[^/]+$/.test(device)) throw new UsageError(`node ${node} has no block device ${device}; its devices: ${report.map((candidate) => candidate.path).join(", ") || "none"}`);
+  return "it is not a kernel device name (as /dev/sdb)";
 }
 
 function alreadyExists(name: string, namespace: string): ClusterError {
@@ -172,7 +210,7 @@ export async function run(options: StorageAddOptions, deps: Deps): Promise<void>
     return;
   }
   const kube = await deps.connect(options.global);
-  if (pool.spec.storage.length > 0) await checkPlacement(kube, pool);
+  if (pool.spec.storage.length > 0) await checkPlacement(kube, pool, io);
   // The preview goes to stderr with the prompt: a script reading stdout gets only what was created.
   if (!options.output) io.err.write(`Storage pool to create in namespace "${pool.metadata.namespace}":\n${toYaml(pool)}`);
   if (options.dryRun === "none" && !(await confirmOrRefuse("Create this storage pool?", { yes: options.yes, io, confirm: deps.confirm }))) {

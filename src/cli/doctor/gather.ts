@@ -7,6 +7,7 @@ import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal, type PoolInfo } from "../
 import { NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
 import { parseProbe, type Claim, type ClaimEvent, type Snapshot, type Workload } from "../../core/doctor/checks.js";
 import { podFailure, type PodEventView } from "../../core/doctor/pod-failure.js";
+import type { DisruptionBudget } from "../../core/doctor/drain.js";
 import { isReady, replicated, type PodView } from "../../core/upgrade/switch-over.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { Kube } from "../../kube/client.js";
@@ -39,7 +40,7 @@ async function healsOf(kube: Kube, namespace: string, pool: PoolInfo, pods: Map<
 }
 
 export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
-  const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events, podEvents] = await Promise.all([
+  const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events, podEvents, budgets] = await Promise.all([
     orUndefined(kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace)),
     orUndefined(kube.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD)),
     orUndefined(kube.getObject("apps/v1", "StatefulSet", PROVISIONER_STATEFULSET, namespace)),
@@ -51,6 +52,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     kube.listObjects("v1", "PersistentVolumeClaim"),
     kube.getPath<{ items: ClaimEvent[] }>("/api/v1/events", { fieldSelector: "involvedObject.kind=PersistentVolumeClaim" }).then((list) => list?.items ?? [], () => []),
     kube.listObjects("v1", "Event", namespace).then((items) => items as unknown as PodEventView[], () => []),
+    kube.listObjects("policy/v1", "PodDisruptionBudget", namespace).then((list) => list as DisruptionBudget[], (error: Error) => error.message),
   ]);
   const infos = decodeKadaluInfo(info ?? {}).pools;
   const byName = new Map((pods as PodView[]).map((pod) => [pod.metadata?.name ?? "", pod]));
@@ -67,7 +69,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     crdEstablished: crd ? Boolean((crd as any).status?.conditions?.some((c: { type: string; status: string }) => c.type === "Established" && c.status === "True")) : undefined,
     pods: pods as PodView[], pools, infos, probes, heals: new Map(heals),
     kadaluStorageClasses: classes.filter((sc) => (sc as { provisioner?: string }).provisioner === "kadalu").map((sc) => sc.metadata.name),
-    claims: claims as unknown as Claim[],
+    claims: claims as unknown as Claim[], budgets,
     events, podEvents, crashLogs: logs,
   };
 }

@@ -9,6 +9,7 @@ import { serverPodName, storageClassName } from "../naming.js";
 import type { KadaluStorage } from "../pool/types.js";
 import { isReady, replicaGroups, replicated, type PodView } from "../upgrade/switch-over.js";
 import { eventsOfPod, lastLines, podFailure, type PodEventView, type PodFailure } from "./pod-failure.js";
+import { drainChecks, type DisruptionBudget } from "./drain.js";
 
 export type Severity = "ok" | "warning" | "critical";
 
@@ -67,6 +68,8 @@ export interface Snapshot {
   /** Per replicated pool: pending heals, why they could not be read, or why they were not asked (no fault of the pool). */
   heals: Map<string, number | string | { notAsked: string }>;
   kadaluStorageClasses: string[];
+  /** The PodDisruptionBudgets in the Kadalu namespace, or why they could not be read; absent: not asked. */
+  budgets?: DisruptionBudget[] | string;
   claims: Claim[];
   events: ClaimEvent[];
   /** The events of the Kadalu namespace (its pods' FailedMount, FailedScheduling, BackOff...). */
@@ -280,6 +283,7 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
     ...mountCheck(s, name, info, where),
     ...capacityCheck(s, pool, info, where, thresholds),
     ...healCheck(s, name, where),
+    ...(info && !isExternal(info) && s.budgets !== undefined ? drainChecks(s.namespace, info, s.pods, s.budgets) : []),
   ];
 }
 

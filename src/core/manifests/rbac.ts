@@ -31,6 +31,8 @@ export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [
   rule([""], ["events"], ["list", "watch"]),
   rule(["apps"], ["statefulsets"], [...READ, "create", "update", "patch", "delete"]),
   rule(["apps"], ["daemonsets"], ["get", "patch"]),
+  // One budget per replica group: read, applied (a server-side apply that creates is also authorized as create), removed with the pool.
+  rule(["policy"], ["poddisruptionbudgets"], ["get", "create", "patch", "delete"]),
 ];
 
 /**
