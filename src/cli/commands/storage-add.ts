@@ -16,7 +16,8 @@ import {
   type DryRun, type GlobalOptions,
 } from "../flags.js";
 import { formatObject, toYaml, type ObjectFormat } from "../io.js";
-import { confirmOrRefuse, EXIT_INTERRUPTED } from "../prompt.js";
+import { confirmOrRefuse } from "../prompt.js";
+import { EXIT_INTERRUPTED } from "../../core/exit-codes.js";
 import { notYetUsable } from "../pools/usable.js";
 import { untilInterrupted } from "../watch.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";

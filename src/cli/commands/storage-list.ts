@@ -1,6 +1,7 @@
 /** `storage-list`: pools, storage units and real usage, as a table, a description, or JSON/YAML. */
 import { Command, Option } from "commander";
-import { AlreadyReported, EXIT_RUNTIME, UsageError } from "../../core/errors.js";
+import { AlreadyReported, UsageError } from "../../core/errors.js";
+import { EXIT_RUNTIME } from "../../core/exit-codes.js";
 import { dns1123LabelError } from "../../core/naming.js";
 import type { Deps } from "../deps.js";
 import { addPoolSelector, DEFAULT_NAMESPACE, selectedPool, type GlobalOptions } from "../flags.js";

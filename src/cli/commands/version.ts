@@ -1,6 +1,7 @@
 /** `version`: the plugin's, the running components' (from pod images and env, no exec) and the cluster's. */
 import { Command } from "commander";
-import { AlreadyReported, EXIT_RUNTIME } from "../../core/errors.js";
+import { AlreadyReported } from "../../core/errors.js";
+import { EXIT_RUNTIME } from "../../core/exit-codes.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { Pod } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
