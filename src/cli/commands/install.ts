@@ -5,10 +5,11 @@ import { ClusterError, UsageError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
 import { INSTALL_HASH_ANNOTATION, OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
 import { MONITORING_API } from "../../core/manifests/monitoring.js";
-import { installPlan, planObjects, type KubeObject, type Step } from "../../core/manifests/index.js";
+import { installPlan, planObjects, type Step } from "../../core/manifests/index.js";
+import type { KubeObject } from "../../core/kube-vocabulary.js";
 import { PLATFORMS, PULL_POLICIES, resolveInstallOptions, SERVER_IMAGES, type InstallOptions } from "../../core/manifests/options.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
-import type { AnyObject, Kube } from "../../kube/client.js";
+import type { Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
 import { OBJECT_FORMATS, type IOStreams } from "../io.js";
 import { addDryRunFlag, addOutputFlag, collect, dryRunOf, type DryRun, type GlobalOptions } from "../flags.js";
@@ -83,9 +84,9 @@ function groupsOf(options: InstallCommandOptions, steps: Step[]): KubeObject[][]
   return options.local ? options.local.map((object) => [object]) : steps.map((step) => step.objects);
 }
 
-type Decision = { action: "apply"; upgradeFrom?: string; replaceOperator?: AnyObject } | { action: "up-to-date"; version: string };
+type Decision = { action: "apply"; upgradeFrom?: string; replaceOperator?: KubeObject } | { action: "up-to-date"; version: string };
 
-function versionOf(deployment: AnyObject): string {
+function versionOf(deployment: KubeObject): string {
   const labels = (deployment.metadata as { labels?: Record<string, string> }).labels ?? {};
   const image = ((deployment as any).spec?.template?.spec?.containers?.[0]?.image as string | undefined) ?? "";
   return labels["app.kubernetes.io/version"] ?? image.split(":").pop() ?? "unknown";

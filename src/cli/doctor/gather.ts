@@ -5,6 +5,7 @@
  */
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal, type PoolInfo } from "../../core/info/codec.js";
 import { NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
+import { KADALU_CRD_NAME } from "../../core/manifests/crd.js";
 import { parseProbe, type Claim, type ClaimEvent, type Snapshot, type Workload } from "../../core/doctor/checks.js";
 import { isReady, replicated, type PodView } from "../../core/upgrade/switch-over.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
@@ -14,7 +15,6 @@ import { inSandbox, SANDBOX_CONTEXT } from "../sandbox.js";
 import { PROVISIONER_CONTAINER } from "../pools/report.js";
 
 const CSI_PROBE = ["node", "/kadalu/bin/kadalu-csi", "probe"];
-const CRD = "kadalustorages.kadalu-operator.storage";
 
 const orUndefined = <T>(work: Promise<T>): Promise<T | undefined> => work.catch(() => undefined);
 
@@ -27,7 +27,7 @@ async function healsOf(kube: Kube, namespace: string, pool: PoolInfo, pods: Map<
 export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
   const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events] = await Promise.all([
     orUndefined(kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace)),
-    orUndefined(kube.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD)),
+    orUndefined(kube.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", KADALU_CRD_NAME)),
     orUndefined(kube.getObject("apps/v1", "StatefulSet", PROVISIONER_STATEFULSET, namespace)),
     orUndefined(kube.getObject("apps/v1", "DaemonSet", NODEPLUGIN_DAEMONSET, namespace)),
     kube.listPods(namespace, ""),

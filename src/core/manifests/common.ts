@@ -1,14 +1,7 @@
 /** Labels, names and small builders shared by the manifests. */
+import { PART_OF, type KubeObject } from "../kube-vocabulary.js";
 import type { InstallOptions } from "./options.js";
 
-export type KubeObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [field: string]: unknown;
-};
-
-export const PART_OF = "kadalu";
 export const MANAGED_BY = "kubectl-kadalu";
 /** The field manager of every server-side apply the plugin makes. */
 export const FIELD_MANAGER = "kubectl-kadalu";
