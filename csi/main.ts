@@ -8,6 +8,7 @@ import type { Server as HttpServer } from "node:http";
 import { hostname } from "node:os";
 import { parseArgs as parseFlags } from "node:util";
 import { readFlags } from "../src/core/daemon-flags.js";
+import { CSI_DRIVER_NAME } from "../src/core/kube-vocabulary.js";
 import { UsageError } from "../src/core/errors.js";
 import { closeServer, newRegistry, serveMetrics } from "../src/metrics/registry.js";
 import { csiMetrics } from "./metrics.js";
@@ -140,7 +141,7 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
     usage = new UsageReporter(await connect({ kubeconfig: options.kubeconfig }), log, options.usageDelayMs);
   }
   const driver = new Driver(
-    { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
+    { name: CSI_DRIVER_NAME, version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
       quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined },
     mounter, log, (pool, value, volumeId) => usage?.report(pool, value, volumeId),
   );

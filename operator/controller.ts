@@ -10,7 +10,7 @@ import { decodeInfo, encodeInfo, INFO_CONFIGMAP, infoKey, isExternal, type PoolI
 import { serverStatefulSetName, storageClassName } from "../src/core/naming.js";
 import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, type KadaluStorage, type KadaluStorageStatus } from "../src/core/pool/types.js";
 import type { Kube, Pod } from "../src/kube/client.js";
-import { POOL_LABEL, poolPath, poolsPath, type KubeObject } from "../src/core/kube-vocabulary.js";
+import { CSI_DRIVER_NAME, POOL_LABEL, poolPath, poolsPath, type KubeObject } from "../src/core/kube-vocabulary.js";
 import { isConflict, isNotFound } from "../src/kube/errors.js";
 import type { OperatorConfig } from "./config.js";
 import { Informer, keyOf } from "../src/kube/informer.js";
@@ -257,7 +257,7 @@ export class Controller {
       ? (await this.kube.getPath<{ items: PersistentVolume[] }>("/api/v1/persistentvolumes"))?.items ?? []
       : [...this.volumes.cache.values()];
     return volumes.filter((pv) => pv.spec?.storageClassName === storageClassName(pool.metadata.name)
-      || (pv.spec?.csi?.driver === "kadalu" && pv.spec.csi.volumeAttributes?.hostvol === pool.metadata.name)).map((pv) => pv.metadata.name).sort();
+      || (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool.metadata.name)).map((pv) => pv.metadata.name).sort();
   }
 
   /** Deletion: blocked while PVs use the pool; then its objects and info key go, then the finalizer. */

@@ -8,9 +8,9 @@ import { INFO_CONFIGMAP, isExternal, type BrickInfo, type PoolInfo } from "../sr
 import { serverStatefulSetName, storageClassName } from "../src/core/naming.js";
 import type { KadaluStorage, Toleration } from "../src/core/pool/types.js";
 import type { OperatorConfig } from "./config.js";
-import { POOL_LABEL, type KubeObject } from "../src/core/kube-vocabulary.js";
+import { CSI_DRIVER_NAME, PART_OF, POOL_LABEL, type KubeObject } from "../src/core/kube-vocabulary.js";
 
-export const SERVER_SELECTOR = { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" };
+export const SERVER_SELECTOR = { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" };
 const SHD_TYPES = ["Replica2", "Replica3", "Disperse", "Arbiter"];
 
 /**
@@ -115,7 +115,7 @@ export function poolService(pool: KadaluStorage, config: OperatorConfig): KubeOb
   const name = pool.metadata.name;
   return {
     apiVersion: "v1", kind: "Service",
-    metadata: metadata(pool, config, name, { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": `${name}-service` }),
+    metadata: metadata(pool, config, name, { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "server", "app.kubernetes.io/name": `${name}-service` }),
     spec: { clusterIP: "None", selector: SERVER_SELECTOR, ports: [{ name: "brickport", port: 24007, targetPort: 24007, protocol: "TCP" }] },
   };
 }
@@ -131,8 +131,8 @@ export function poolStorageClass(pool: KadaluStorage, info: PoolInfo, config: Op
     : { storage_name: info.volname, single_pv_per_pool: pyBool(info.single_pv_per_pool) };
   return {
     apiVersion: "storage.k8s.io/v1", kind: "StorageClass",
-    metadata: metadata(pool, config, storageClassName(pool.metadata.name), { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "storageclass" }, false),
-    provisioner: "kadalu",
+    metadata: metadata(pool, config, storageClassName(pool.metadata.name), { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "storageclass" }, false),
+    provisioner: CSI_DRIVER_NAME,
     allowVolumeExpansion: !info.single_pv_per_pool,
     parameters,
   };

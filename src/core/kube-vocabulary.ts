@@ -17,6 +17,8 @@ export type ObjectRef = Pick<KubeObject, "apiVersion" | "kind" | "metadata">;
 
 /** The label on everything the operator makes for a pool (brick StatefulSets, Service, StorageClass). */
 export const POOL_LABEL = "kadalu.io/pool";
+/** The CSI driver's name: its CSIDriver object, every StorageClass's provisioner, every PV's `spec.csi.driver`. */
+export const CSI_DRIVER_NAME = "kadalu";
 /** The `app.kubernetes.io/part-of` label of everything Kadalu runs. */
 export const PART_OF = "kadalu";
 /** Selects every pod of Kadalu's: the operator, the CSI driver's and the bricks. */

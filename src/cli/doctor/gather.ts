@@ -6,6 +6,7 @@
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal, type PoolInfo } from "../../core/info/codec.js";
 import { NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
 import { KADALU_CRD_NAME } from "../../core/manifests/crd.js";
+import { CSI_DRIVER_NAME } from "../../core/kube-vocabulary.js";
 import { parseProbe, type Claim, type ClaimEvent, type Snapshot, type Workload } from "../../core/doctor/checks.js";
 import { isReady, replicated, type PodView } from "../../core/upgrade/switch-over.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
@@ -50,7 +51,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     operator: operator as Workload | undefined, provisioner: provisioner as Workload | undefined, nodeplugin: nodeplugin as Workload | undefined,
     crdEstablished: crd ? Boolean((crd as any).status?.conditions?.some((c: { type: string; status: string }) => c.type === "Established" && c.status === "True")) : undefined,
     pods: pods as PodView[], pools, infos, probes, heals: new Map(heals),
-    kadaluStorageClasses: classes.filter((sc) => (sc as { provisioner?: string }).provisioner === "kadalu").map((sc) => sc.metadata.name),
+    kadaluStorageClasses: classes.filter((sc) => (sc as { provisioner?: string }).provisioner === CSI_DRIVER_NAME).map((sc) => sc.metadata.name),
     claims: claims as unknown as Claim[],
     events,
   };

@@ -8,7 +8,7 @@ import { boundLog, scrubber, summaryMarkdown, tidy } from "../../core/doctor/bun
 import { writeTar, type TarEntry } from "../../core/tar.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { Kube } from "../../kube/client.js";
-import type { KubeObject } from "../../core/kube-vocabulary.js";
+import { CSI_DRIVER_NAME, type KubeObject } from "../../core/kube-vocabulary.js";
 import { INFO_CONFIGMAP } from "../../core/info/codec.js";
 import { toYaml } from "../io.js";
 import { poolDocument } from "../pools/print.js";
@@ -62,8 +62,8 @@ export async function collectBundle(kube: Kube, options: BundleOptions): Promise
   files.set("objects/workloads.yaml", list([...deployments, ...statefulSets, ...daemonSets].map((w, i) => ({ ...w, kind: i < deployments.length ? "Deployment" : i < deployments.length + statefulSets.length ? "StatefulSet" : "DaemonSet" }))));
   files.set("objects/pods.yaml", list(snapshot.pods));
   files.set("objects/storageclasses.yaml", list(storageClasses.filter((sc) => kadaluClasses.has(sc.metadata.name))));
-  files.set("objects/csidrivers.yaml", list(csiDrivers.filter((driver) => driver.metadata.name === "kadalu")));
-  files.set("objects/persistentvolumes.yaml", list(volumes.filter((pv: any) => pv.spec?.csi?.driver === "kadalu")));
+  files.set("objects/csidrivers.yaml", list(csiDrivers.filter((driver) => driver.metadata.name === CSI_DRIVER_NAME)));
+  files.set("objects/persistentvolumes.yaml", list(volumes.filter((pv: any) => pv.spec?.csi?.driver === CSI_DRIVER_NAME)));
   files.set("objects/persistentvolumeclaims.yaml", list(snapshot.claims.filter((claim) => kadaluClasses.has(claim.spec?.storageClassName ?? ""))));
   files.set("events/namespace.yaml", list(events));
   files.set("events/persistentvolumeclaims.yaml", list(snapshot.events));

@@ -16,7 +16,6 @@ export const SA = {
 export const OPERATOR_DEPLOYMENT = "operator";
 export const PROVISIONER_STATEFULSET = "kadalu-csi-provisioner";
 export const NODEPLUGIN_DAEMONSET = "kadalu-csi-nodeplugin";
-export const CSI_DRIVER_NAME = "kadalu";
 export const INSTALL_HASH_ANNOTATION = "kadalu.io/install-hash";
 
 export function labels(options: InstallOptions, name: string, component: string): Record<string, string> {

@@ -1,10 +1,10 @@
 /** The operator Deployment, the CSIDriver and the CSI driver's provisioner StatefulSet and nodeplugin DaemonSet. */
 import {
-  CSI_DRIVER_NAME, env, fieldEnv, meta, NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET, pullSecrets, SA,
+  env, fieldEnv, meta, NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET, pullSecrets, SA,
   selector, labels,
 } from "./common.js";
 import { INFO_CONFIGMAP } from "../info/codec.js";
-import type { KubeObject } from "../kube-vocabulary.js";
+import { CSI_DRIVER_NAME, type KubeObject } from "../kube-vocabulary.js";
 import { METRICS_PORT, scrapeAnnotations } from "./monitoring.js";
 import { kadaluImage, serverRegistry, sidecarImage, UPSTREAM_SERVER, type InstallOptions } from "./options.js";
 
