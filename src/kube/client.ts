@@ -12,7 +12,7 @@ import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, RawClient, RequestTimeout } from "./raw.js";
 import { collectionPath, groupVersionPath, knownResource, objectPath, type ResourceInfo } from "./resources.js";
-import { byCodePoint } from "../core/naming.js";
+import { byCodePoint, storageClassName } from "../core/naming.js";
 import { KadaluNotInstalled } from "../core/errors.js";
 import { CSI_DRIVER_NAME, poolPath, poolsPath, type KubeObject, type ObjectRef } from "../core/kube-vocabulary.js";
 
@@ -229,7 +229,7 @@ export class Kube {
   async poolVolumes(pool: string): Promise<{ name: string; claim?: string }[]> {
     const list = await this.rawGet<{ items: V1PersistentVolume[] }>("cannot list persistentvolumes", "/api/v1/persistentvolumes");
     return list.items
-      .filter((pv) => pv.spec?.storageClassName === `kadalu.${pool}` || (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool))
+      .filter((pv) => pv.spec?.storageClassName === storageClassName(pool) || (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool))
       .map((pv) => ({ name: pv.metadata?.name ?? "", claim: pv.spec?.claimRef ? `${pv.spec.claimRef.namespace}/${pv.spec.claimRef.name}` : undefined }))
       .sort((a, b) => byCodePoint(a.name, b.name));
   }
