@@ -108,6 +108,22 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-restricted-imports": ["error", { paths: [kubeClient], patterns: [lazyClient] }] },
   },
   {
+    // One vocabulary (issue 37, items 6 and 8): what src/core/kube-vocabulary.ts, src/cli/flags.ts and
+    // src/cli/io.ts declare once is not retyped elsewhere.
+    files: ["src/**/*.ts", "operator/**/*.ts", "csi/**/*.ts", "server/**/*.ts", "scripts/**/*.ts", "bench/**/*.ts"],
+    ignores: ["src/core/kube-vocabulary.ts", "src/cli/flags.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        { selector: "Literal[value='kadalu.io/pool']", message: "import POOL_LABEL from src/core/kube-vocabulary.ts." },
+        { selector: "Literal[value='app.kubernetes.io/part-of=kadalu']", message: "import KADALU_PODS_SELECTOR from src/core/kube-vocabulary.ts." },
+        { selector: "TemplateLiteral:has(TemplateElement[value.raw=/\\/apis\\//]):has(Identifier[name=/^KADALU_(API_VERSION|GROUP|VERSION|PLURAL)$/])", message: "build a pool's API path with poolPath/poolsPath (src/core/kube-vocabulary.ts)." },
+        { selector: "NewExpression[callee.name='Option'][arguments.0.value=/--output/]", message: "declare -o with addOutputFlag (src/cli/flags.ts)." },
+        { selector: ":matches(Literal[value=/\\x1b\\[[0-9;]*m/], TemplateElement[value.cooked=/\\x1b\\[[0-9;]*m/])", message: "paint colours with util.styleText, through the palette of src/cli/io.ts." },
+      ],
+    },
+  },
+  {
     // Today's imports of the test harness from outside test/, each an explicit exception until the harness
     // moves to a folder of its own (issue 37, item 7). Any other import of test/ from these files fails.
     files: ["bench/csi.ts"],

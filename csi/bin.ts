@@ -1,3 +1,4 @@
+import { daemonFailure } from "../src/core/daemon-flags.js";
 import { archivedTool } from "./archived.js";
 import { devicesTool } from "./devices.js";
 import { probeTool } from "./probe.js";
@@ -9,13 +10,15 @@ const tools: Record<string, (args: string[], out: (text: string) => void) => Pro
 const tool = tools[args[0] ?? ""];
 if (tool) {
   // A probe may leave a call to a hung mount behind: the process ends once its answer is out.
-  tool(args.slice(1), (text) => process.stdout.write(`${text}\n`)).then(() => void (args[0] === "probe" && process.stdout.write("", () => process.exit(0))), (error: Error) => {
-    process.stderr.write(`kadalu-csi: ${error.message}\n`);
-    process.exitCode = 1;
+  tool(args.slice(1), (text) => process.stdout.write(`${text}\n`)).then(() => void (args[0] === "probe" && process.stdout.write("", () => process.exit(0))), (error: unknown) => {
+    const { line, exitCode } = daemonFailure("kadalu-csi", error);
+    process.stderr.write(line);
+    process.exitCode = exitCode;
   });
 } else {
-  main(args, process.env).catch((error: Error) => {
-    process.stderr.write(`kadalu-csi: ${error.message}\n`);
-    process.exit(1);
+  main(args, process.env).catch((error: unknown) => {
+    const { line, exitCode } = daemonFailure("kadalu-csi", error);
+    process.stderr.write(line);
+    process.exit(exitCode);
   });
 }

@@ -6,6 +6,10 @@
 import type { Server } from "@grpc/grpc-js";
 import type { Server as HttpServer } from "node:http";
 import { hostname } from "node:os";
+import { parseArgs as parseFlags } from "node:util";
+import { readFlags } from "../src/core/daemon-flags.js";
+import { CSI_DRIVER_NAME } from "../src/core/kube-vocabulary.js";
+import { UsageError } from "../src/core/errors.js";
 import { closeServer, newRegistry, serveMetrics } from "../src/metrics/registry.js";
 import { csiMetrics } from "./metrics.js";
 import type { PoolInfo } from "../src/core/info/codec.js";
@@ -48,26 +52,26 @@ export interface CsiOptions {
   metricsPort?: number;
 }
 
+const text = { type: "string" } as const;
+/** Every flag takes a value; the last one given wins, except --pool-dir, which repeats. */
+const FLAGS = {
+  endpoint: text, "node-id": text, role: text, "info-dir": text, "mount-root": text, "pool-dir": { type: "string", multiple: true }, "pool-root": text,
+  kubeconfig: text, "kubelet-dir": text, "stat-db-hold-ms": text, "gluster-log-max-bytes": text, "quota-crawl-rate": text, "quota-secret-dir": text,
+  "quota-ssh-port": text, "metrics-port": text,
+} as const;
+
 export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
-  const values = new Map<string, string[]>();
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index]!;
-    if (!arg.startsWith("--")) throw new Error(`unexpected argument "${arg}"`);
-    const [name, inline] = arg.slice(2).split(/=(.*)/s);
-    const value = inline ?? args[++index];
-    if (value === undefined) throw new Error(`--${name} needs a value`);
-    values.set(name!, [...(values.get(name!) ?? []), value]);
-  }
-  const one = (name: string, fallback?: string): string | undefined => values.get(name)?.at(-1) ?? fallback;
+  const { values } = readFlags(() => parseFlags({ args, options: FLAGS, strict: true, allowPositionals: false }), Object.keys(FLAGS));
+  const one = (name: Exclude<keyof typeof FLAGS, "pool-dir">, fallback?: string): string | undefined => values[name] ?? fallback;
   const role = one("role", env.CSI_ROLE ?? "nodeplugin");
-  if (role !== "provisioner" && role !== "nodeplugin") throw new Error(`--role must be provisioner or nodeplugin, not "${role}"`);
-  const poolDirs = new Map((values.get("pool-dir") ?? []).map((pair) => {
+  if (role !== "provisioner" && role !== "nodeplugin") throw new UsageError(`--role must be provisioner or nodeplugin, not "${role}"`);
+  const poolDirs = new Map((values["pool-dir"] ?? []).map((pair) => {
     const [pool, dir] = pair.split(/=(.*)/s);
-    if (!pool || !dir?.startsWith("/")) throw new Error(`--pool-dir "${pair}" must be POOL=/absolute/dir`);
+    if (!pool || !dir?.startsWith("/")) throw new UsageError(`--pool-dir "${pair}" must be POOL=/absolute/dir`);
     return [pool, dir] as [string, string];
   }));
   const endpoint = one("endpoint", env.CSI_ENDPOINT);
-  if (!endpoint) throw new Error("--endpoint (or CSI_ENDPOINT) is required, e.g. unix:///plugin/csi.sock");
+  if (!endpoint) throw new UsageError("--endpoint (or CSI_ENDPOINT) is required, e.g. unix:///plugin/csi.sock");
   return {
     endpoint: endpoint.replace(/^unix:\/\/(?!\/)/, "unix:///"), nodeId: one("node-id", env.NODE_ID ?? "")!, role,
     infoDir: one("info-dir", "/var/lib/gluster")!, mountRoot: one("mount-root", "/mnt")!, poolDirs, poolRoot: one("pool-root"), kubeconfig: one("kubeconfig"),
@@ -83,31 +87,31 @@ export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
 
 function logBytes(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{4,12}$/.test(value)) throw new Error(`--gluster-log-max-bytes must be a number of bytes (at least 1000), not "${value}"`);
+  if (!/^\d{4,12}$/.test(value)) throw new UsageError(`--gluster-log-max-bytes must be a number of bytes (at least 1000), not "${value}"`);
   return Number(value);
 }
 
 function metricsPort(value: string | undefined): number | undefined {
   if (value === undefined || value === "0") return undefined;
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new Error(`--metrics-port must be a TCP port (0: no metrics), not "${value}"`);
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new UsageError(`--metrics-port must be a TCP port (0: no metrics), not "${value}"`);
   return Number(value);
 }
 
 function sshPort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw new Error(`--quota-ssh-port must be a TCP port, not "${value}"`);
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw new UsageError(`--quota-ssh-port must be a TCP port, not "${value}"`);
   return Number(value);
 }
 
 function crawlRate(value: string | undefined): number {
   if (value === undefined) return DEFAULT_CRAWLER.ratePerSecond;
-  if (!/^\d{1,5}$/.test(value)) throw new Error(`--quota-crawl-rate must be a number of PVs per second (0 turns the crawler off), not "${value}"`);
+  if (!/^\d{1,5}$/.test(value)) throw new UsageError(`--quota-crawl-rate must be a number of PVs per second (0 turns the crawler off), not "${value}"`);
   return Number(value);
 }
 
 function holdMs(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,6}$/.test(value)) throw new Error(`--stat-db-hold-ms must be a number of milliseconds, not "${value}"`);
+  if (!/^\d{1,6}$/.test(value)) throw new UsageError(`--stat-db-hold-ms must be a number of milliseconds, not "${value}"`);
   return Number(value);
 }
 
@@ -137,7 +141,7 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
     usage = new UsageReporter(await connect({ kubeconfig: options.kubeconfig }), log, options.usageDelayMs);
   }
   const driver = new Driver(
-    { name: "kadalu", version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
+    { name: CSI_DRIVER_NAME, version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
       quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined },
     mounter, log, (pool, value, volumeId) => usage?.report(pool, value, volumeId),
   );

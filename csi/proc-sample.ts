@@ -4,6 +4,9 @@
  * script gives (src/core/top/proc.ts), so one parser reads both.
  */
 import { readdir, readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { readFlags } from "../src/core/daemon-flags.js";
+import { UsageError } from "../src/core/errors.js";
 import { roleOf } from "../src/core/top/proc.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,9 +34,9 @@ async function sample(): Promise<string> {
 }
 
 export async function procSampleTool(args: string[], out: (text: string) => void): Promise<void> {
-  const index = args.indexOf("--interval");
-  const seconds = Number(index >= 0 ? args[index + 1] : "1");
-  if (!(seconds > 0 && seconds <= 60)) throw new Error("--interval must be a number of seconds between 0 and 60");
+  const { values } = readFlags(() => parseArgs({ args, options: { interval: { type: "string", default: "1" } }, strict: true, allowPositionals: false }), ["interval"]);
+  const seconds = Number(values.interval);
+  if (!(seconds > 0 && seconds <= 60)) throw new UsageError("--interval must be a number of seconds between 0 and 60");
   // Linux's USER_HZ is 100 on every architecture Kubernetes runs on (what getconf CLK_TCK says in the server pods).
   out("@clk 100");
   out(await sample());

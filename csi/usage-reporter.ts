@@ -3,7 +3,7 @@
  * `status.usage`, so `kubectl get kds` shows it without any exec. Rate-limited per pool and best-effort:
  * a failure is logged, never returned to the CSI caller.
  */
-import { KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION } from "../src/core/pool/types.js";
+import { poolPath, poolsPath } from "../src/core/kube-vocabulary.js";
 import { formatBytes } from "../src/core/units.js";
 import type { Kube } from "../src/kube/client.js";
 
@@ -60,9 +60,9 @@ export class UsageReporter {
 
   private async write(pool: string, usage: Usage): Promise<void> {
     try {
-      const list = await this.kube.getPath<{ items: { metadata: { namespace: string } }[] }>(`/apis/${KADALU_GROUP}/${KADALU_VERSION}/${KADALU_PLURAL}`, { fieldSelector: `metadata.name=${pool}` });
+      const list = await this.kube.getPath<{ items: { metadata: { namespace: string } }[] }>(poolsPath(), { fieldSelector: `metadata.name=${pool}` });
       for (const item of list?.items ?? []) {
-        await this.kube.mergePatch(`/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${item.metadata.namespace}/${KADALU_PLURAL}/${pool}/status`, {
+        await this.kube.mergePatch(poolPath({ metadata: { ...item.metadata, name: pool } }, "status"), {
           status: {
             usage: {
               ...usage, capacity: formatBytes(usage.capacityBytes), provisioned: formatBytes(usage.provisionedBytes),

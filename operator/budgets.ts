@@ -6,7 +6,7 @@ import type { NativePoolInfo } from "../src/core/info/codec.js";
 import { brickDnsName, serverPodName } from "../src/core/naming.js";
 import { groupSize, type KadaluStorage } from "../src/core/pool/types.js";
 import type { OperatorConfig } from "./config.js";
-import { POOL_LABEL, type Manifest } from "./objects.js";
+import { POOL_LABEL, type KubeObject } from "../src/core/kube-vocabulary.js";
 
 /** Set by the StatefulSet controller on every pod it makes, upstream's brick pods included. */
 export const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
@@ -45,7 +45,7 @@ export function groupCount(info: NativePoolInfo): number {
  * The budgets select pods by name: a group label on the pod template would reach running bricks only
  * when they restart (the StatefulSets are OnDelete), leaving the pools that exist today unprotected.
  */
-export function poolDisruptionBudgets(pool: KadaluStorage, info: NativePoolInfo, config: OperatorConfig): Manifest[] {
+export function poolDisruptionBudgets(pool: KadaluStorage, info: NativePoolInfo, config: OperatorConfig): KubeObject[] {
   const tolerated = toleratedPerGroup(info);
   if (tolerated === undefined) return [];
   const size = groupSize(info.type, info.disperse);

@@ -1,4 +1,5 @@
 /** The operator's configuration, from the environment the install manifests set (and flags for local runs). */
+import { UsageError } from "../src/core/errors.js";
 
 export interface OperatorConfig {
   namespace: string;
@@ -39,6 +40,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): OperatorConfig {
 }
 
 export function port(value: string, what: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new Error(`${what} must be a TCP port (0: off), not "${value}"`);
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new UsageError(`${what} must be a TCP port (0: off), not "${value}"`);
   return Number(value);
 }

@@ -8,19 +8,19 @@ import { randomUUID } from "node:crypto";
 import { connect as tcpConnect } from "node:net";
 import { decodeInfo, encodeInfo, INFO_CONFIGMAP, infoKey, isExternal, type PoolInfo } from "../src/core/info/codec.js";
 import { serverStatefulSetName, storageClassName } from "../src/core/naming.js";
-import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage, type KadaluStorageStatus } from "../src/core/pool/types.js";
-import type { AnyObject, Kube, Pod } from "../src/kube/client.js";
+import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, type KadaluStorage, type KadaluStorageStatus } from "../src/core/pool/types.js";
+import type { Kube, Pod } from "../src/kube/client.js";
+import { CSI_DRIVER_NAME, POOL_LABEL, poolPath, poolsPath, type KubeObject } from "../src/core/kube-vocabulary.js";
 import { isConflict, isNotFound } from "../src/kube/errors.js";
 import type { OperatorConfig } from "./config.js";
 import { Informer, keyOf } from "../src/kube/informer.js";
 import { budgetName, groupCount, toleratedPerGroup } from "./budgets.js";
-import { POOL_LABEL, tolerationsOf, type Manifest } from "./objects.js";
+import { tolerationsOf } from "./objects.js";
 import { WorkQueue } from "./queue.js";
 import { podFailure, type PodEventView } from "../src/core/doctor/pod-failure.js";
 import { brickDirMissing, contains, deletionStatus, desiredState, sameStatus, statusFor, type Desired, type Observation, type PoolEvent } from "./reconcile.js";
 
-const POOLS_PATH = `/apis/${KADALU_GROUP}/${KADALU_VERSION}/${KADALU_PLURAL}`;
-const poolPath = (pool: KadaluStorage): string => `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${pool.metadata.namespace}/${KADALU_PLURAL}/${pool.metadata.name}`;
+const POOLS_PATH = poolsPath();
 
 export type Logger = (level: "info" | "error" | "debug", message: string) => void;
 
@@ -190,16 +190,16 @@ export class Controller {
    * A brick StatefulSet another manager wrote (upstream's operator, through kubectl apply) is replaced
    * whole first: apply would keep what that manager set (its rollingUpdate beside our OnDelete is invalid).
    */
-  private async ensure(object: Manifest): Promise<void> {
+  private async ensure(object: KubeObject): Promise<void> {
     const live = await this.kube.getObject(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace);
     if (live && contains(live, object)) return;
     if (live && object.kind === "StatefulSet" && foreignSpecManagers(live).length > 0) {
-      await this.kube.replace(object as AnyObject, (live.metadata as { resourceVersion?: string }).resourceVersion ?? "");
+      await this.kube.replace(object as KubeObject, (live.metadata as { resourceVersion?: string }).resourceVersion ?? "");
     }
     if (live && object.kind === "StorageClass" && (!contains(live.parameters, object.parameters) || live.provisioner !== object.provisioner)) {
       await this.kube.deleteObject(live);
     }
-    await this.kube.apply(object as AnyObject);
+    await this.kube.apply(object as KubeObject);
   }
 
   /** The nodeplugin runs wherever a pool's pods may need it: it tolerates what every pool tolerates. */
@@ -260,7 +260,7 @@ export class Controller {
   /** Writes the status if it changed; returns the pool as it now is on the server (for later preconditions). */
   private async report(pool: KadaluStorage, status: KadaluStorageStatus): Promise<KadaluStorage> {
     if (sameStatus(pool.status, status)) return pool;
-    const written = this.remember(pool, await this.kube.mergePatch<KadaluStorage>(`${poolPath(pool)}/status`, { status }, `cannot update the status of pool ${keyOf(pool)}`));
+    const written = this.remember(pool, await this.kube.mergePatch<KadaluStorage>(poolPath(pool, "status"), { status }, `cannot update the status of pool ${keyOf(pool)}`));
     const event = transitionEvent(pool.status, status);
     if (event) await this.emit(pool, event);
     return written;
@@ -287,7 +287,7 @@ export class Controller {
       ? (await this.kube.getPath<{ items: PersistentVolume[] }>("/api/v1/persistentvolumes"))?.items ?? []
       : [...this.volumes.cache.values()];
     return volumes.filter((pv) => pv.spec?.storageClassName === storageClassName(pool.metadata.name)
-      || (pv.spec?.csi?.driver === "kadalu" && pv.spec.csi.volumeAttributes?.hostvol === pool.metadata.name)).map((pv) => pv.metadata.name).sort();
+      || (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool.metadata.name)).map((pv) => pv.metadata.name).sort();
   }
 
   /** Deletion: blocked while PVs use the pool; then its objects and info key go, then the finalizer. */
@@ -308,7 +308,7 @@ export class Controller {
     const bricks = info && !isExternal(info) ? info.bricks.length : pool.spec.storage?.length ?? 0;
     const ns = this.config.namespace;
     const budgets = info && !isExternal(info) && toleratedPerGroup(info) !== undefined ? groupCount(info) : 0;
-    const doomed: AnyObject[] = [
+    const doomed: KubeObject[] = [
       ...Array.from({ length: budgets }, (_, group) => ({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: budgetName(pool.metadata.name, group), namespace: ns } })),
       ...Array.from({ length: bricks }, (_, index) => ({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(pool.metadata.name, index), namespace: ns } })),
       ...(pool.spec.type === "External" ? [] : [{ apiVersion: "v1", kind: "Service", metadata: { name: pool.metadata.name, namespace: ns } }]),

@@ -9,6 +9,8 @@ import { Controller, type Logger } from "./controller.js";
 import { operatorMetrics } from "./metrics.js";
 import { closeServer, newRegistry, serveMetrics } from "../src/metrics/registry.js";
 import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { readFlags } from "../src/core/daemon-flags.js";
 
 export interface RunningOperator {
   controller: Controller;
@@ -58,18 +60,18 @@ export async function startOperator(options: { kubeconfig?: string; context?: st
   };
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  const inline = args.find((arg) => arg.startsWith(`${name}=`));
-  return inline ? inline.slice(name.length + 1) : index >= 0 ? args[index + 1] : undefined;
-}
+/** The flags, for local runs; in the cluster the environment the install manifests set configures it. */
+const FLAGS = {
+  namespace: { type: "string" }, "health-port": { type: "string" }, "metrics-port": { type: "string" }, kubeconfig: { type: "string" }, context: { type: "string" },
+} as const;
 
 export async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const config = configFromEnv({ ...env, ...(flag(args, "--namespace") ? { KADALU_NAMESPACE: flag(args, "--namespace") } : {}) });
-  if (flag(args, "--health-port")) config.healthPort = Number(flag(args, "--health-port"));
-  if (flag(args, "--metrics-port")) config.metricsPort = port(flag(args, "--metrics-port")!, "--metrics-port");
+  const { values: flags } = readFlags(() => parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false }), Object.keys(FLAGS));
+  const config = configFromEnv({ ...env, ...(flags.namespace ? { KADALU_NAMESPACE: flags.namespace } : {}) });
+  if (flags["health-port"]) config.healthPort = Number(flags["health-port"]);
+  if (flags["metrics-port"]) config.metricsPort = port(flags["metrics-port"], "--metrics-port");
   const log = consoleLogger(config.verbose);
-  const running = await startOperator({ kubeconfig: flag(args, "--kubeconfig"), context: flag(args, "--context"), config, log });
+  const running = await startOperator({ kubeconfig: flags.kubeconfig, context: flags.context, config, log });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
       log("info", `${signal}: stopping`);

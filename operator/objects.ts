@@ -4,15 +4,13 @@
  * Service named after the pool, the StorageClass `kadalu.<pool>`. Fixed upstream bugs: tolerations keep
  * tolerationSeconds and never render a missing key as "None"; Arbiter pools get the self-heal daemon.
  */
-import { isExternal, type BrickInfo, type PoolInfo } from "../src/core/info/codec.js";
+import { INFO_CONFIGMAP, isExternal, type BrickInfo, type PoolInfo } from "../src/core/info/codec.js";
 import { serverStatefulSetName, storageClassName } from "../src/core/naming.js";
 import type { KadaluStorage, Toleration } from "../src/core/pool/types.js";
 import type { OperatorConfig } from "./config.js";
+import { CSI_DRIVER_NAME, PART_OF, POOL_LABEL, type KubeObject } from "../src/core/kube-vocabulary.js";
 
-export type Manifest = { apiVersion: string; kind: string; metadata: Record<string, any>; [field: string]: any };
-
-export const POOL_LABEL = "kadalu.io/pool";
-export const SERVER_SELECTOR = { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" };
+export const SERVER_SELECTOR = { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" };
 const SHD_TYPES = ["Replica2", "Replica3", "Disperse", "Arbiter"];
 
 /**
@@ -22,7 +20,7 @@ const SHD_TYPES = ["Replica2", "Replica3", "Disperse", "Arbiter"];
  * kadalustorages/finalizers under OwnerReferencesPermissionEnforcement (OpenShift). The `kadalu.io/pool`
  * label ties them to their pool, and the operator's finalizer alone removes them.
  */
-function metadata(pool: KadaluStorage, config: OperatorConfig, name: string, labels: Record<string, string>, namespaced = true): Record<string, any> {
+function metadata(pool: KadaluStorage, config: OperatorConfig, name: string, labels: Record<string, string>, namespaced = true): KubeObject["metadata"] {
   return { name, ...(namespaced ? { namespace: config.namespace } : {}), labels: { ...labels, [POOL_LABEL]: pool.metadata.name } };
 }
 
@@ -44,7 +42,7 @@ function volumesFor(pool: string, brick: BrickInfo): { volumes: Record<string, u
   const volumes: Record<string, unknown>[] = [
     { name: "gluster-dev", hostPath: { path: "/dev" } },
     { name: "gluster-cgroup", hostPath: { path: "/sys/fs/cgroup" } },
-    { name: "glusterfsd-volfilesdir", configMap: { name: "kadalu-info" } },
+    { name: "glusterfsd-volfilesdir", configMap: { name: INFO_CONFIGMAP } },
   ];
   const mounts: Record<string, unknown>[] = [
     { name: "gluster-dev", mountPath: "/dev" },
@@ -67,7 +65,7 @@ function volumesFor(pool: string, brick: BrickInfo): { volumes: Record<string, u
   return { volumes, mounts };
 }
 
-export function serverStatefulSet(pool: KadaluStorage, info: PoolInfo, brick: BrickInfo, config: OperatorConfig): Manifest {
+export function serverStatefulSet(pool: KadaluStorage, info: PoolInfo, brick: BrickInfo, config: OperatorConfig): KubeObject {
   if (isExternal(info)) throw new Error("External pools have no bricks");
   const name = pool.metadata.name;
   const { volumes, mounts } = volumesFor(name, brick);
@@ -113,18 +111,18 @@ export function serverStatefulSet(pool: KadaluStorage, info: PoolInfo, brick: Br
   };
 }
 
-export function poolService(pool: KadaluStorage, config: OperatorConfig): Manifest {
+export function poolService(pool: KadaluStorage, config: OperatorConfig): KubeObject {
   const name = pool.metadata.name;
   return {
     apiVersion: "v1", kind: "Service",
-    metadata: metadata(pool, config, name, { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": `${name}-service` }),
+    metadata: metadata(pool, config, name, { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "server", "app.kubernetes.io/name": `${name}-service` }),
     spec: { clusterIP: "None", selector: SERVER_SELECTOR, ports: [{ name: "brickport", port: 24007, targetPort: 24007, protocol: "TCP" }] },
   };
 }
 
 const pyBool = (value: boolean): string => (value ? "True" : "False");
 
-export function poolStorageClass(pool: KadaluStorage, info: PoolInfo, config: OperatorConfig): Manifest {
+export function poolStorageClass(pool: KadaluStorage, info: PoolInfo, config: OperatorConfig): KubeObject {
   const parameters: Record<string, string> = isExternal(info)
     ? {
       hostvol_type: "External", gluster_hosts: info.gluster_hosts, gluster_volname: info.gluster_volname,
@@ -133,8 +131,8 @@ export function poolStorageClass(pool: KadaluStorage, info: PoolInfo, config: Op
     : { storage_name: info.volname, single_pv_per_pool: pyBool(info.single_pv_per_pool) };
   return {
     apiVersion: "storage.k8s.io/v1", kind: "StorageClass",
-    metadata: metadata(pool, config, storageClassName(pool.metadata.name), { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "storageclass" }, false),
-    provisioner: "kadalu",
+    metadata: metadata(pool, config, storageClassName(pool.metadata.name), { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "storageclass" }, false),
+    provisioner: CSI_DRIVER_NAME,
     allowVolumeExpansion: !info.single_pv_per_pool,
     parameters,
   };

@@ -9,7 +9,8 @@ import { validatePool } from "../src/core/pool/validate.js";
 import type { Condition, KadaluStorage, KadaluStorageStatus, PoolState } from "../src/core/pool/types.js";
 import type { OperatorConfig } from "./config.js";
 import { poolDisruptionBudgets } from "./budgets.js";
-import { poolService, poolStorageClass, serverStatefulSet, type Manifest } from "./objects.js";
+import { poolService, poolStorageClass, serverStatefulSet } from "./objects.js";
+import type { KubeObject } from "../src/core/kube-vocabulary.js";
 
 export interface PoolEvent {
   type: "Normal" | "Warning";
@@ -19,7 +20,7 @@ export interface PoolEvent {
 
 export interface Desired {
   info?: PoolInfo;
-  objects: Manifest[];
+  objects: KubeObject[];
   /** Why nothing may be applied (invalid spec, refused change), for status and an event. */
   refusal?: { reason: string; message: string };
   /** Part of the spec that was not applied while the rest was (a changed volume_id). */

@@ -6,13 +6,14 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { styleText } from "node:util";
 import { glusterParts } from "../test/real/components.js";
 import { startSandbox, type Sandbox } from "../test/sandbox/sandbox.js";
 import { runStory } from "../test/sandbox/story.js";
 
 const keep = process.argv.includes("--keep");
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
-const bold = (text: string): string => (color ? `\x1b[1m${text}\x1b[0m` : text);
+const bold = (text: string): string => (color ? styleText("bold", text, { validateStream: false }) : text);
 const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" }).status === 0;
 const EXPECTED = [0, 0, 0, ...(kubectl ? [0, 0] : []), 0, 0, ...(kubectl ? [0] : []), 0, 1, ...(kubectl ? [0] : []), 0, 0];
 

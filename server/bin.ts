@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import { EXIT_RUNTIME } from "../src/core/exit-codes.js";
 import { healInfoMain } from "./heal-info.js";
 import { main } from "./main.js";
 
@@ -7,11 +8,11 @@ if (basename(process.argv[1] ?? "") === "heal-info.sh") {
     process.exitCode = healInfoMain(process.argv.slice(2), (text) => void process.stdout.write(text));
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT_RUNTIME;
   }
 } else {
   main(process.env).then(() => process.exit(0), (error: Error) => {
     process.stdout.write(`kadalu-server: error: ${error.message}\n`);
-    process.exit(1);
+    process.exit(EXIT_RUNTIME);
   });
 }

@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "../src/core/exit-codes.js";
 import { dns1123LabelError } from "../src/core/naming.js";
 import { INFO_DIR } from "./config.js";
 import { VOLFILES_DIR } from "./pool-volfiles.js";
@@ -42,19 +43,19 @@ const glfsheal: RunHeal = (args) => {
 export function healInfoMain(args: string[], write: (text: string) => void, run: RunHeal = glfsheal): number {
   if (args.length > 1) {
     write("error: heal-info.sh takes at most one pool name\n");
-    return 2;
+    return EXIT_USAGE;
   }
   const pools = args.length === 1 ? args : (existsSync(INFO_DIR) ? readdirSync(INFO_DIR) : []).filter((name) => name.endsWith(".info")).map((name) => name.slice(0, -".info".length)).sort();
   if (pools.length === 0) {
     write("No storage pool added to kadalu yet!\n");
-    return 1;
+    return EXIT_RUNTIME;
   }
   for (const pool of pools) {
     if (dns1123LabelError(pool) || !existsSync(join(VOLFILES_DIR, `${pool}.vol`))) {
       write(`storage pool ${pool} not available in this server pod\n`);
-      return 1;
+      return EXIT_RUNTIME;
     }
     write(poolReport(pool, run));
   }
-  return 0;
+  return EXIT_OK;
 }

@@ -106,3 +106,38 @@ describe("npm run lint: code rules", () => {
     expect(await typed(`// eslint-disable-next-line complexity\n${complex}`)).toEqual(["1 @eslint-community/eslint-comments/require-description"]);
   });
 });
+
+describe("npm run lint: one vocabulary", () => {
+  it("fails a pool path, a shared label, a -o or a colour code typed by hand", async () => {
+    const code = [
+      `import { Option } from "commander";`,
+      `import { KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION } from "../core/pool/types.js";`,
+      "export const path = (ns: string): string => `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${ns}/${KADALU_PLURAL}`;",
+      `export const label = "kadalu.io/pool";`,
+      `export const pods = "app.kubernetes.io/part-of=kadalu";`,
+      `export const output = new Option("-o, --output <format>", "yaml or json");`,
+      "export const red = (text: string): string => `\\u001b[31m${text}\\u001b[39m`;",
+      `export const bold = "\\x1b[1m";`,
+      "",
+    ].join("\n");
+    expect(await lint("src/cli/probe.ts", code)).toEqual([
+      "no-restricted-syntax: build a pool's API path with poolPath/poolsPath (src/core/kube-vocabulary.ts).",
+      "no-restricted-syntax: import POOL_LABEL from src/core/kube-vocabulary.ts.",
+      "no-restricted-syntax: import KADALU_PODS_SELECTOR from src/core/kube-vocabulary.ts.",
+      "no-restricted-syntax: declare -o with addOutputFlag (src/cli/flags.ts).",
+      "no-restricted-syntax: paint colours with util.styleText, through the palette of src/cli/io.ts.",
+      "no-restricted-syntax: paint colours with util.styleText, through the palette of src/cli/io.ts.",
+      "no-restricted-syntax: paint colours with util.styleText, through the palette of src/cli/io.ts.",
+    ]);
+  });
+
+  it("passes the same words imported, and cursor movement that is no colour", async () => {
+    const code = [
+      `import { POOL_LABEL, poolsPath } from "../core/kube-vocabulary.js";`,
+      "export const clear = `\\u001b[H\\u001b[2J`;",
+      `export const used: unknown = [POOL_LABEL, poolsPath("kadalu"), "\\r\\x1b[2K"];`,
+      "",
+    ].join("\n");
+    expect(await lint("src/cli/probe.ts", code)).toEqual([]);
+  });
+});

@@ -1,7 +1,6 @@
 /** Flag builders shared by all commands, so a flag means the same thing everywhere. */
 import { Command, Option } from "commander";
 import { UsageError } from "../core/errors.js";
-import { OBJECT_FORMATS } from "./io.js";
 
 export const DEFAULT_NAMESPACE = "kadalu";
 export const DRY_RUN_STRATEGIES = ["none", "client", "server"] as const;
@@ -62,13 +61,17 @@ export function addYesFlag(command: Command): Command {
     .addOption(new Option("--script-mode", "alias of --yes (upstream flag)").hideHelp());
 }
 
-export function addObjectOutputFlag(command: Command): Command {
-  return command.addOption(new Option("-o, --output <format>", "print only the object, as yaml or json").choices(OBJECT_FORMATS));
-}
+/** Every format a command's -o may offer, in the order help and errors list them. */
+export const OUTPUT_FORMATS = ["table", "wide", "json", "yaml"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-/** `-o`, with the formats this command prints: the same flag and wording on every command that prints data. */
-export function addOutputFlag(command: Command, formats: readonly string[]): Command {
-  return command.addOption(new Option("-o, --output <format>", `output format: ${formats.join(", ")}`).choices(formats));
+/**
+ * The one `-o, --output` flag: `formats` are the ones this command prints, `what` says what -o prints where
+ * it is not the command's usual report. A bad value fails as every commander choice does (exit 2).
+ */
+export function addOutputFlag(command: Command, formats: readonly OutputFormat[], what = "output format"): Command {
+  const offered = OUTPUT_FORMATS.filter((format) => formats.includes(format));
+  return command.addOption(new Option("-o, --output <format>", `${what}: ${offered.join(", ")}`).choices(offered));
 }
 
 /**

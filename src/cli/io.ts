@@ -1,11 +1,12 @@
 /** Streams, colour policy and object printers shared by every command (kubectl's IOStreams + PrintFlags). */
+import { styleText } from "node:util";
 import { toPortableYaml } from "../core/yaml.js";
 
 export interface Writable {
   write(chunk: string): unknown;
 }
 
-/** The four colours the CLI's messages use: 16-colour ANSI codes when on, the text unchanged when off. */
+/** The four colours the CLI's messages use: painted by Node's styleText when on, the text unchanged when off. */
 export interface Palette {
   red(text: string): string;
   green(text: string): string;
@@ -14,8 +15,9 @@ export interface Palette {
 }
 
 export function palette(enabled: boolean): Palette {
-  const paint = (code: number) => (text: string): string => (enabled ? `\u001b[${code}m${text}\u001b[39m` : text);
-  return { red: paint(31), green: paint(32), yellow: paint(33), cyan: paint(36) };
+  // colorEnabled decided already (stderr's terminal, NO_COLOR, --no-color): styleText must not check stdout again.
+  const paint = (color: "red" | "green" | "yellow" | "cyan") => (text: string): string => (enabled ? styleText(color, text, { validateStream: false }) : text);
+  return { red: paint("red"), green: paint("green"), yellow: paint("yellow"), cyan: paint("cyan") };
 }
 
 export interface IOStreams {

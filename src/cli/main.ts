@@ -1,7 +1,8 @@
 /** The root program and the single error funnel: the only place that writes `error: ...` and picks exit codes. */
 import { basename } from "node:path";
 import { Command, CommanderError } from "commander";
-import { EXIT_RUNTIME, EXIT_USAGE, KadaluError, AlreadyReported, UsageError } from "../core/errors.js";
+import { KadaluError, AlreadyReported, UsageError } from "../core/errors.js";
+import { EXIT_RUNTIME, EXIT_USAGE } from "../core/exit-codes.js";
 import { PLUGIN_VERSION } from "../core/version.js";
 import { completionCommand } from "./commands/completion.js";
 import { doctorCommand } from "./commands/doctor.js";

@@ -1,11 +1,9 @@
 /** Confirmation prompts: only with a person at the terminal, always on stderr. */
 import { AlreadyReported, UsageError } from "../core/errors.js";
+import { EXIT_INTERRUPTED } from "../core/exit-codes.js";
 import type { IOStreams } from "./io.js";
 
 export type Confirm = (question: string) => Promise<boolean>;
-
-/** The shell's code for a process ended by Ctrl-C (128 + SIGINT). */
-export const EXIT_INTERRUPTED = 130;
 
 export function terminalConfirm(io: IOStreams): Confirm {
   return async (question: string): Promise<boolean> => {

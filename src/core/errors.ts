@@ -1,6 +1,4 @@
-/** Exit codes shared by every program: 0 ok, 1 runtime/cluster failure, 2 usage/validation. */
-export const EXIT_RUNTIME = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_RUNTIME, EXIT_USAGE } from "./exit-codes.js";
 
 /** A reason why an input is not acceptable, naming the argument or field at fault. */
 export interface Problem {

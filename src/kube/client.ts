@@ -6,25 +6,15 @@
 import { Writable } from "node:stream";
 import type { KubeConfig, V1PersistentVolume, V1Pod, V1Status } from "@kubernetes/client-node";
 import { Exec, Log, Watch } from "./client-node.js";
-import { KADALU_API_VERSION, KADALU_GROUP, KADALU_KIND, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../core/pool/types.js";
+import { KADALU_API_VERSION, KADALU_KIND, type KadaluStorage } from "../core/pool/types.js";
 import { FIELD_MANAGER } from "../core/manifests/common.js";
 import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, RawClient, RequestTimeout } from "./raw.js";
 import { collectionPath, groupVersionPath, knownResource, objectPath, type ResourceInfo } from "./resources.js";
-import { byCodePoint } from "../core/naming.js";
+import { byCodePoint, storageClassName } from "../core/naming.js";
 import { KadaluNotInstalled } from "../core/errors.js";
-
-/** Any Kubernetes object, as applied and deleted generically. */
-export interface AnyObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  [field: string]: unknown;
-}
-
-/** What names an object: enough to find, read or delete it. */
-export type ObjectRef = Pick<AnyObject, "apiVersion" | "kind" | "metadata">;
+import { CSI_DRIVER_NAME, poolPath, poolsPath, type KubeObject, type ObjectRef } from "../core/kube-vocabulary.js";
 
 export { FIELD_MANAGER };
 
@@ -91,12 +81,12 @@ export class Kube {
   }
 
   /** Server-side apply with our field manager; `force` takes ownership of fields we set. */
-  async apply<T extends AnyObject>(object: T, options: { dryRun?: boolean } = {}): Promise<T> {
+  async apply<T extends KubeObject>(object: T, options: { dryRun?: boolean } = {}): Promise<T> {
     return (await this.applyReporting(object, options)).object;
   }
 
   /** Server-side apply that also says whether the object was created by it (the server answers 201). */
-  async applyReporting<T extends AnyObject>(object: T, options: { dryRun?: boolean } = {}): Promise<{ object: T; created: boolean }> {
+  async applyReporting<T extends KubeObject>(object: T, options: { dryRun?: boolean } = {}): Promise<{ object: T; created: boolean }> {
     const info = await this.resourceOf(object.apiVersion, object.kind);
     const path = objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace);
     const response = await this.call(`cannot apply ${object.kind.toLowerCase()} "${object.metadata.name}"`, () =>
@@ -121,7 +111,7 @@ export class Kube {
    * Replaces the whole object (PUT) at the live object's resourceVersion: fields only others set go, and
    * every manager's ownership is reset (`managedFields: [{}]`), so the next apply owns all it sets.
    */
-  async replace<T extends AnyObject>(object: T, resourceVersion: string): Promise<T> {
+  async replace<T extends KubeObject>(object: T, resourceVersion: string): Promise<T> {
     const info = await this.resourceOf(object.apiVersion, object.kind);
     const path = objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace);
     return (await this.call(`cannot replace ${object.kind.toLowerCase()} "${object.metadata.name}"`, () =>
@@ -129,21 +119,21 @@ export class Kube {
     )) as T;
   }
 
-  async getObject(apiVersion: string, kind: string, name: string, namespace?: string): Promise<AnyObject | undefined> {
+  async getObject(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined> {
     const info = await this.resourceOf(apiVersion, kind);
     try {
-      return (await this.raw.request("GET", objectPath(apiVersion, info, name, namespace))) as AnyObject;
+      return (await this.raw.request("GET", objectPath(apiVersion, info, name, namespace))) as KubeObject;
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw toClusterError(error, `cannot read ${kind.toLowerCase()} "${name}"`, this.server);
     }
   }
 
-  async listObjects(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<AnyObject[]> {
+  async listObjects(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<KubeObject[]> {
     const info = await this.resourceOf(apiVersion, kind);
     const list = (await this.call(`cannot list ${info.plural}${namespace ? ` in namespace "${namespace}"` : ""}`, () =>
       this.raw.request("GET", info.namespaced && !namespace ? `${groupVersionPath(apiVersion)}/${info.plural}` : collectionPath(apiVersion, info, namespace), { query: { labelSelector } }),
-    )) as { items: AnyObject[] };
+    )) as { items: KubeObject[] };
     return list.items;
   }
 
@@ -239,14 +229,14 @@ export class Kube {
   async poolVolumes(pool: string): Promise<{ name: string; claim?: string }[]> {
     const list = await this.rawGet<{ items: V1PersistentVolume[] }>("cannot list persistentvolumes", "/api/v1/persistentvolumes");
     return list.items
-      .filter((pv) => pv.spec?.storageClassName === `kadalu.${pool}` || (pv.spec?.csi?.driver === "kadalu" && pv.spec.csi.volumeAttributes?.hostvol === pool))
+      .filter((pv) => pv.spec?.storageClassName === storageClassName(pool) || (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool))
       .map((pv) => ({ name: pv.metadata?.name ?? "", claim: pv.spec?.claimRef ? `${pv.spec.claimRef.namespace}/${pv.spec.claimRef.name}` : undefined }))
       .sort((a, b) => byCodePoint(a.name, b.name));
   }
 
   /** Replaces `spec.options`, failing with a conflict if the pool changed since it was read. */
   async setPoolOptions(pool: KadaluStorage, options: { key: string; value: string }[]): Promise<KadaluStorage> {
-    const path = `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${pool.metadata.namespace}/${KADALU_PLURAL}/${pool.metadata.name}`;
+    const path = poolPath(pool);
     return this.mergePatch<KadaluStorage>(path, { metadata: { resourceVersion: pool.metadata.resourceVersion }, spec: { options } }, `cannot update the options of kadalustorage "${pool.metadata.name}"`);
   }
 
@@ -290,7 +280,7 @@ export class Kube {
   async createPool(pool: KadaluStorage, dryRun: boolean): Promise<KadaluStorage> {
     const namespace = pool.metadata.namespace!;
     return this.call(`cannot create kadalustorage "${pool.metadata.name}" in namespace "${namespace}"`, () =>
-      this.raw.request("POST", `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${namespace}/${KADALU_PLURAL}`, {
+      this.raw.request("POST", poolsPath(namespace), {
         body: pool, query: { dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu" },
       }),
     ) as Promise<KadaluStorage>;
@@ -366,7 +356,7 @@ export class Kube {
     namespace: string, name: string, resourceVersion: string | undefined,
     onEvent: (event: WatchEvent<KadaluStorage>) => void, onEnd: (error: Error | null) => void,
   ): Promise<() => void> {
-    const path = `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${namespace}/${KADALU_PLURAL}`;
+    const path = poolsPath(namespace);
     return this.watch(path, { fieldSelector: `metadata.name=${name}`, resourceVersion }, (type, object) => {
       if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") onEvent({ type, object });
     }, onEnd);

@@ -1,4 +1,5 @@
 /** Where an object lives in the API: known kinds from a table (no discovery round trip), others discovered once. */
+import { KADALU_API_VERSION, KADALU_KIND, KADALU_PLURAL } from "../core/pool/types.js";
 
 export interface ResourceInfo {
   plural: string;
@@ -26,7 +27,7 @@ const KNOWN: Record<string, ResourceInfo> = {
   "storage.k8s.io/v1/CSIDriver": { plural: "csidrivers", namespaced: false },
   "apiextensions.k8s.io/v1/CustomResourceDefinition": { plural: "customresourcedefinitions", namespaced: false },
   "security.openshift.io/v1/SecurityContextConstraints": { plural: "securitycontextconstraints", namespaced: false },
-  "kadalu-operator.storage/v1alpha1/KadaluStorage": { plural: "kadalustorages", namespaced: true },
+  [`${KADALU_API_VERSION}/${KADALU_KIND}`]: { plural: KADALU_PLURAL, namespaced: true },
 };
 
 export function knownResource(apiVersion: string, kind: string): ResourceInfo | undefined {

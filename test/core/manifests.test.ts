@@ -1,6 +1,7 @@
 /** The rendered install plan, parsed and checked by structure per platform (never string-compared). */
 import { describe, expect, it } from "vitest";
-import { installPlan, planObjects, type KubeObject } from "../../src/core/manifests/index.js";
+import { installPlan, planObjects } from "../../src/core/manifests/index.js";
+import type { KubeObject } from "../../src/core/kube-vocabulary.js";
 import { resolveInstallOptions } from "../../src/core/manifests/options.js";
 
 const plan = (input: Partial<Parameters<typeof resolveInstallOptions>[0]> = {}) =>

@@ -65,8 +65,8 @@ describe("kadalu-csi binary", () => {
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
     const code = await new Promise((resolve) => child.on("exit", resolve));
-    expect(code).toBe(1);
-    expect(stderr).toBe("kadalu-csi: --endpoint (or CSI_ENDPOINT) is required, e.g. unix:///plugin/csi.sock\n");
+    expect(code).toBe(2);
+    expect(stderr).toBe("error: --endpoint (or CSI_ENDPOINT) is required, e.g. unix:///plugin/csi.sock\n");
   });
 });
 

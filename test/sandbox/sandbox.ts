@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeInfo, isExternal, poolOfKey, type PoolInfo } from "../../src/core/info/codec.js";
-import { POOL_LABEL } from "../../operator/objects.js";
+import { POOL_LABEL } from "../../src/core/kube-vocabulary.js";
 import type { GlusterParts } from "../real/components.js";
 import { BRICK_ADDRESS, Glusterd } from "../real/gluster.js";
 import { startContained, type Contained } from "../real/namespace.js";

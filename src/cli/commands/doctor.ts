@@ -1,7 +1,8 @@
 /** `doctor`: the checks an admin walks through when a PVC stays Pending or a pool misbehaves, one line per finding. */
 import { Command } from "commander";
 import { AlreadyReported, UsageError } from "../../core/errors.js";
-import { DEFAULT_THRESHOLDS, diagnose, DOCTOR_EXIT, exitCodeOf, type Finding, type Severity } from "../../core/doctor/checks.js";
+import { DEFAULT_THRESHOLDS, diagnose, exitCodeOf, type Finding, type Severity } from "../../core/doctor/checks.js";
+import { DOCTOR_EXIT } from "../../core/exit-codes.js";
 import { poolNameError } from "../../core/naming.js";
 import type { Deps } from "../deps.js";
 import { addOutputFlag, addPoolSelector, selectedPool, type GlobalOptions } from "../flags.js";

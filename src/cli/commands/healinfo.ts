@@ -1,6 +1,7 @@
 /** `healinfo`: the Gluster heal report of each replicated pool, run in a Running server pod of that pool. */
 import { Command } from "commander";
-import { AlreadyReported, EXIT_RUNTIME } from "../../core/errors.js";
+import { AlreadyReported } from "../../core/errors.js";
+import { EXIT_RUNTIME } from "../../core/exit-codes.js";
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal, type PoolInfo } from "../../core/info/codec.js";
 import { serverPodName } from "../../core/naming.js";
 import type { Kube, Pod } from "../../kube/client.js";

@@ -5,13 +5,14 @@ import { ClusterError, UsageError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
 import { INSTALL_HASH_ANNOTATION, OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
 import { MONITORING_API } from "../../core/manifests/monitoring.js";
-import { installPlan, planObjects, type KubeObject, type Step } from "../../core/manifests/index.js";
+import { installPlan, planObjects, type Step } from "../../core/manifests/index.js";
+import type { KubeObject } from "../../core/kube-vocabulary.js";
 import { PLATFORMS, PULL_POLICIES, resolveInstallOptions, SERVER_IMAGES, type InstallOptions } from "../../core/manifests/options.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
-import type { AnyObject, Kube } from "../../kube/client.js";
+import type { Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
-import type { IOStreams } from "../io.js";
-import { addDryRunFlag, collect, dryRunOf, type DryRun, type GlobalOptions } from "../flags.js";
+import { OBJECT_FORMATS, type IOStreams } from "../io.js";
+import { addDryRunFlag, addOutputFlag, collect, dryRunOf, type DryRun, type GlobalOptions } from "../flags.js";
 import { applyGroups, resourceRef, type Applied } from "../install/apply.js";
 import { eventRenderer } from "../install/events.js";
 import { readManifestFile } from "../install/local-files.js";
@@ -83,9 +84,9 @@ function groupsOf(options: InstallCommandOptions, steps: Step[]): KubeObject[][]
   return options.local ? options.local.map((object) => [object]) : steps.map((step) => step.objects);
 }
 
-type Decision = { action: "apply"; upgradeFrom?: string; replaceOperator?: AnyObject } | { action: "up-to-date"; version: string };
+type Decision = { action: "apply"; upgradeFrom?: string; replaceOperator?: KubeObject } | { action: "up-to-date"; version: string };
 
-function versionOf(deployment: AnyObject): string {
+function versionOf(deployment: KubeObject): string {
   const labels = (deployment.metadata as { labels?: Record<string, string> }).labels ?? {};
   const image = ((deployment as any).spec?.template?.spec?.containers?.[0]?.image as string | undefined) ?? "";
   return labels["app.kubernetes.io/version"] ?? image.split(":").pop() ?? "unknown";
@@ -223,8 +224,8 @@ export function installCommand(deps: Deps): Command {
     .addOption(new Option("--image-pull-policy <policy>", "image pull policy").choices(PULL_POLICIES).default("IfNotPresent"))
     .option("--image-pull-secret <name>", "an image pull secret in the namespace; repeatable", collect)
     .option("--local-yaml <file>", "apply this operator manifest instead of the embedded one (upstream flag)")
-    .option("--local-csi-yaml <file>", "also apply this CSI manifest (upstream flag)")
-    .addOption(new Option("-o, --output <format>", "print the manifests (no cluster needed) as yaml or json").choices(["yaml", "json"]))
+    .option("--local-csi-yaml <file>", "also apply this CSI manifest (upstream flag)");
+  addOutputFlag(command, OBJECT_FORMATS, "print the manifests, no cluster needed")
     .option("--service-monitor", "also create metrics Services, a ServiceMonitor and the alert rules (PrometheusRule) for the Prometheus Operator")
     .option("--upgrade", "allow replacing an installed Kadalu of another version (upstream 1.x too): prints a preflight, then restarts brick pods one at a time per replica group, each after heals are done")
     .addOption(new Option("--allow-unsafe <what>", "with --upgrade: go on although the preflight finds this unsafe (pending-heals, unready-bricks); repeatable").argParser(collectChoice))

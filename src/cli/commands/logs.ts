@@ -4,6 +4,7 @@ import { UsageError } from "../../core/errors.js";
 import { parseDuration } from "../../core/duration.js";
 import type { Deps } from "../deps.js";
 import { dns1123SubdomainError } from "../../core/naming.js";
+import { KADALU_PODS_SELECTOR } from "../../core/kube-vocabulary.js";
 import { intArg, type GlobalOptions } from "../flags.js";
 import { refuseInSandbox } from "../sandbox.js";
 
@@ -31,7 +32,7 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
   const sinceSeconds = raw.since ? Math.ceil(parseDuration("--since", raw.since) / 1000) : undefined;
   const namespace = raw.namespace;
   const kube = await deps.connect(raw);
-  const pods = (await kube.listPods(namespace, "app.kubernetes.io/part-of=kadalu")).filter((pod) => !raw.pod || pod.metadata?.name === raw.pod);
+  const pods = (await kube.listPods(namespace, KADALU_PODS_SELECTOR)).filter((pod) => !raw.pod || pod.metadata?.name === raw.pod);
   if (raw.pod && pods.length === 0) throw new UsageError(`pod "${raw.pod}" is not a Kadalu pod in namespace "${namespace}"; see: kubectl get pods -n ${namespace}`);
   const targets = pods.flatMap((pod) => (pod.spec?.containers ?? []).filter((c) => !raw.container || c.name === raw.container).map((c) => ({ pod: pod.metadata!.name!, container: c.name })));
   if (raw.container && targets.length === 0) throw new UsageError(`pod "${raw.pod}" has no container "${raw.container}"`);

@@ -36,7 +36,7 @@ interface Archived {
 
 export async function archivedTool(kube: Kube, namespace: string, pod: string, args: string[]): Promise<Archived[]> {
   const result = await kube.exec(namespace, pod, PROVISIONER_CONTAINER, [...CSI_TOOL, ...args]);
-  if (result.exitCode !== 0) throw new ClusterError(result.stderr.trim().replace(/^kadalu-csi: /, "") || `the archived-PV tool failed in ${pod} (exit ${result.exitCode})`);
+  if (result.exitCode !== 0) throw new ClusterError(result.stderr.trim().replace(/^(kadalu-csi|error): /, "") || `the archived-PV tool failed in ${pod} (exit ${result.exitCode})`);
   return JSON.parse(result.stdout.toString("utf8")) as Archived[];
 }
 

@@ -15,11 +15,12 @@ import type { PodView } from "../../core/upgrade/switch-over.js";
 import { askNode, NODEPLUGIN_SELECTOR, nodepluginPods } from "../pools/node-devices.js";
 import type { Deps } from "../deps.js";
 import {
-  addDryRunFlag, addObjectOutputFlag, addWaitFlags, addYesFlag, collect, dryRunOf, intArg, DEFAULT_NAMESPACE,
+  addDryRunFlag, addOutputFlag, addWaitFlags, addYesFlag, collect, dryRunOf, intArg, DEFAULT_NAMESPACE,
   type DryRun, type GlobalOptions,
 } from "../flags.js";
-import { formatObject, toYaml, type ObjectFormat } from "../io.js";
-import { confirmOrRefuse, EXIT_INTERRUPTED } from "../prompt.js";
+import { formatObject, OBJECT_FORMATS, toYaml, type ObjectFormat } from "../io.js";
+import { confirmOrRefuse } from "../prompt.js";
+import { EXIT_INTERRUPTED } from "../../core/exit-codes.js";
 import { notYetUsable } from "../pools/usable.js";
 import { untilInterrupted } from "../watch.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
@@ -272,7 +273,7 @@ export function storageAddCommand(deps: Deps): Command {
     .option("--volume-id <uuid>", "reuse the volume id of bricks that already hold a Kadalu volume")
     .addOption(new Option("--storage-unit-type <kind>", "what the layout arguments are").choices(STORAGE_UNIT_KINDS))
     .option("--force", "allow two storage units of one replica or disperse group on the same node");
-  addObjectOutputFlag(command);
+  addOutputFlag(command, OBJECT_FORMATS, "print only the object");
   addDryRunFlag(command);
   addYesFlag(command);
   addWaitFlags(command, "the operator reports the pool ready");

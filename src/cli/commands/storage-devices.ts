@@ -4,7 +4,8 @@
  * reads its own /sys/block and device signatures; the pools' storage units say which pool has which.
  */
 import { Command } from "commander";
-import { AlreadyReported, ClusterError, EXIT_RUNTIME, UsageError } from "../../core/errors.js";
+import { AlreadyReported, ClusterError, UsageError } from "../../core/errors.js";
+import { EXIT_RUNTIME } from "../../core/exit-codes.js";
 import { deviceRefusals, deviceUsers, userOf, type BlockDevice } from "../../core/devices.js";
 import { INFO_CONFIGMAP } from "../../core/info/codec.js";
 import { dns1123SubdomainError } from "../../core/naming.js";

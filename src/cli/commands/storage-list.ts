@@ -1,9 +1,10 @@
 /** `storage-list`: pools, storage units and real usage, as a table, a description, or JSON/YAML. */
-import { Command, Option } from "commander";
-import { AlreadyReported, EXIT_RUNTIME, UsageError } from "../../core/errors.js";
+import { Command } from "commander";
+import { AlreadyReported, UsageError } from "../../core/errors.js";
+import { EXIT_RUNTIME } from "../../core/exit-codes.js";
 import { dns1123LabelError } from "../../core/naming.js";
 import type { Deps } from "../deps.js";
-import { addPoolSelector, DEFAULT_NAMESPACE, selectedPool, type GlobalOptions } from "../flags.js";
+import { addOutputFlag, addPoolSelector, DEFAULT_NAMESPACE, selectedPool, type GlobalOptions } from "../flags.js";
 import { formatObject } from "../io.js";
 import { poolDetail, poolDocument, poolTable } from "../pools/print.js";
 import { collectPoolReport, type PoolListReport } from "../pools/report.js";
@@ -78,8 +79,8 @@ export function storageListCommand(deps: Deps): Command {
   const command = new Command("storage-list")
     .description("List storage pools with their storage units, and with --status how full they are")
     .option("--detail", "describe each pool: volume id, options, storage units with their server pods")
-    .option("--status", "add capacity and provisioned size from each pool's stat.db (one exec in the CSI provisioner)")
-    .addOption(new Option("-o, --output <format>", "table, wide, json or yaml").choices(LIST_FORMATS))
+    .option("--status", "add capacity and provisioned size from each pool's stat.db (one exec in the CSI provisioner)");
+  addOutputFlag(command, LIST_FORMATS)
     .option("--no-headers", "print tables without headers")
     .option("-w, --watch", "redraw when a pool's status changes (one watch, no exec; a utilisation bar per pool on a terminal, a line per change elsewhere) until Ctrl-C");
   addPoolSelector(command, true);

@@ -2,13 +2,14 @@
 import { Command } from "commander";
 import { ClusterError, UsageError } from "../../core/errors.js";
 import { KADALU_CRD_NAME } from "../../core/manifests/crd.js";
-import { installPlan, planObjects, type KubeObject } from "../../core/manifests/index.js";
+import { installPlan, planObjects } from "../../core/manifests/index.js";
+import { poolPath, type KubeObject } from "../../core/kube-vocabulary.js";
 import { MONITORING_API } from "../../core/manifests/monitoring.js";
 import { resolveInstallOptions } from "../../core/manifests/options.js";
 import { INFO_CONFIGMAP } from "../../core/info/codec.js";
 import { KADALU_API_VERSION, KADALU_FINALIZER, KADALU_KIND, type KadaluStorage } from "../../core/pool/types.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
-import type { AnyObject, Kube } from "../../kube/client.js";
+import type { Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
 import { addYesFlag, type GlobalOptions } from "../flags.js";
 import { objectRef } from "../install/apply.js";
@@ -72,8 +73,7 @@ async function releasePools(kube: Kube, io: Deps["io"]): Promise<void> {
   for (const pool of (await kube.listObjects(KADALU_API_VERSION, KADALU_KIND)) as unknown as KadaluStorage[]) {
     const finalizers = pool.metadata.finalizers ?? [];
     if (!finalizers.includes(KADALU_FINALIZER)) continue;
-    const path = `/apis/${KADALU_API_VERSION}/namespaces/${pool.metadata.namespace}/kadalustorages/${pool.metadata.name}`;
-    await kube.mergePatch(path, { metadata: { finalizers: finalizers.filter((name) => name !== KADALU_FINALIZER), resourceVersion: pool.metadata.resourceVersion } }, `cannot remove the finalizer of kadalustorage "${pool.metadata.name}"`);
+    await kube.mergePatch(poolPath(pool), { metadata: { finalizers: finalizers.filter((name) => name !== KADALU_FINALIZER), resourceVersion: pool.metadata.resourceVersion } }, `cannot remove the finalizer of kadalustorage "${pool.metadata.name}"`);
     io.err.write(`kadalustorage/${pool.metadata.name} in ${pool.metadata.namespace}: finalizer removed (the operator is gone)\n`);
   }
 }
@@ -87,7 +87,7 @@ async function deleteIfServed(kube: Kube, object: KubeObject): Promise<boolean> 
       return false;
     }
   }
-  return kube.deleteObject(object as AnyObject);
+  return kube.deleteObject(object);
 }
 
 /** The objects of `objects` that exist, found with one list per kind (a kind the cluster does not serve has none). */

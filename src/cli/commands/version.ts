@@ -1,6 +1,8 @@
 /** `version`: the plugin's, the running components' (from pod images and env, no exec) and the cluster's. */
 import { Command } from "commander";
-import { AlreadyReported, EXIT_RUNTIME } from "../../core/errors.js";
+import { AlreadyReported } from "../../core/errors.js";
+import { EXIT_RUNTIME } from "../../core/exit-codes.js";
+import { KADALU_PODS_SELECTOR } from "../../core/kube-vocabulary.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { Pod } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
@@ -41,7 +43,7 @@ export async function run(options: { global: GlobalOptions; output?: ObjectForma
   let failure: string | undefined;
   try {
     const kube = await deps.connect(options.global);
-    const [pods, server] = await Promise.all([kube.listPods(namespace, "app.kubernetes.io/part-of=kadalu"), kube.serverVersion()]);
+    const [pods, server] = await Promise.all([kube.listPods(namespace, KADALU_PODS_SELECTOR), kube.serverVersion()]);
     components = pods.map(componentVersion).filter((c) => c.component !== "server");
     kubernetes = server.gitVersion;
   } catch (error) {

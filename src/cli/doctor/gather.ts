@@ -5,6 +5,8 @@
  */
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal, type PoolInfo } from "../../core/info/codec.js";
 import { NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
+import { KADALU_CRD_NAME } from "../../core/manifests/crd.js";
+import { CSI_DRIVER_NAME } from "../../core/kube-vocabulary.js";
 import { parseProbe, type Claim, type ClaimEvent, type Snapshot, type Workload } from "../../core/doctor/checks.js";
 import { podFailure, type PodEventView } from "../../core/doctor/pod-failure.js";
 import type { DisruptionBudget } from "../../core/doctor/drain.js";
@@ -16,7 +18,6 @@ import { inSandbox, SANDBOX_CONTEXT } from "../sandbox.js";
 import { PROVISIONER_CONTAINER } from "../pools/report.js";
 
 const CSI_PROBE = ["node", "/kadalu/bin/kadalu-csi", "probe"];
-const CRD = "kadalustorages.kadalu-operator.storage";
 
 const orUndefined = <T>(work: Promise<T>): Promise<T | undefined> => work.catch(() => undefined);
 /** Crashing containers whose previous log doctor reads: a handful is enough to say why, and bounds the requests. */
@@ -42,7 +43,7 @@ async function healsOf(kube: Kube, namespace: string, pool: PoolInfo, pods: Map<
 export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
   const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events, podEvents, budgets] = await Promise.all([
     orUndefined(kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace)),
-    orUndefined(kube.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD)),
+    orUndefined(kube.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", KADALU_CRD_NAME)),
     orUndefined(kube.getObject("apps/v1", "StatefulSet", PROVISIONER_STATEFULSET, namespace)),
     orUndefined(kube.getObject("apps/v1", "DaemonSet", NODEPLUGIN_DAEMONSET, namespace)),
     kube.listPods(namespace, ""),
@@ -68,7 +69,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     operator: operator as Workload | undefined, provisioner: provisioner as Workload | undefined, nodeplugin: nodeplugin as Workload | undefined,
     crdEstablished: crd ? Boolean((crd as any).status?.conditions?.some((c: { type: string; status: string }) => c.type === "Established" && c.status === "True")) : undefined,
     pods: pods as PodView[], pools, infos, probes, heals: new Map(heals),
-    kadaluStorageClasses: classes.filter((sc) => (sc as { provisioner?: string }).provisioner === "kadalu").map((sc) => sc.metadata.name),
+    kadaluStorageClasses: classes.filter((sc) => (sc as { provisioner?: string }).provisioner === CSI_DRIVER_NAME).map((sc) => sc.metadata.name),
     claims: claims as unknown as Claim[], budgets,
     events, podEvents, crashLogs: logs,
   };

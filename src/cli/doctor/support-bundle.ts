@@ -7,7 +7,9 @@ import { diagnose, type Finding, type Thresholds } from "../../core/doctor/check
 import { boundLog, scrubber, summaryMarkdown, tidy } from "../../core/doctor/bundle.js";
 import { writeTar, type TarEntry } from "../../core/tar.js";
 import { PLUGIN_VERSION } from "../../core/version.js";
-import type { AnyObject, Kube } from "../../kube/client.js";
+import type { Kube } from "../../kube/client.js";
+import { CSI_DRIVER_NAME, type KubeObject } from "../../core/kube-vocabulary.js";
+import { INFO_CONFIGMAP } from "../../core/info/codec.js";
 import { toYaml } from "../io.js";
 import { poolDocument } from "../pools/print.js";
 import { collectPoolReport } from "../pools/report.js";
@@ -30,7 +32,7 @@ async function inBatches<T, R>(items: T[], size: number, work: (item: T) => Prom
   return results;
 }
 
-const list = (items: unknown[]): string => toYaml({ apiVersion: "v1", kind: "List", items: items.map((item) => tidy(item as AnyObject)) });
+const list = (items: unknown[]): string => toYaml({ apiVersion: "v1", kind: "List", items: items.map((item) => tidy(item as KubeObject)) });
 
 export async function collectBundle(kube: Kube, options: BundleOptions): Promise<{ name: string; archive: Buffer; findings: Finding[]; files: number }> {
   const ns = options.namespace;
@@ -54,13 +56,13 @@ export async function collectBundle(kube: Kube, options: BundleOptions): Promise
     images: Object.fromEntries([...deployments, ...statefulSets, ...daemonSets].flatMap((w: any) => (w.spec?.template?.spec?.containers ?? []).map((c: any) => [`${w.metadata.name}/${c.name}`, c.image]))),
   }, null, 2)}\n`);
   files.set("objects/kadalustorages.yaml", list(snapshot.pools));
-  const info = await kube.getObject("v1", "ConfigMap", "kadalu-info", ns);
+  const info = await kube.getObject("v1", "ConfigMap", INFO_CONFIGMAP, ns);
   files.set("objects/kadalu-info.yaml", info ? toYaml(tidy(info)) : "# no kadalu-info ConfigMap\n");
   files.set("objects/workloads.yaml", list([...deployments, ...statefulSets, ...daemonSets].map((w, i) => ({ ...w, kind: i < deployments.length ? "Deployment" : i < deployments.length + statefulSets.length ? "StatefulSet" : "DaemonSet" }))));
   files.set("objects/pods.yaml", list(snapshot.pods));
   files.set("objects/storageclasses.yaml", list(storageClasses.filter((sc) => kadaluClasses.has(sc.metadata.name))));
-  files.set("objects/csidrivers.yaml", list(csiDrivers.filter((driver) => driver.metadata.name === "kadalu")));
-  files.set("objects/persistentvolumes.yaml", list(volumes.filter((pv: any) => pv.spec?.csi?.driver === "kadalu")));
+  files.set("objects/csidrivers.yaml", list(csiDrivers.filter((driver) => driver.metadata.name === CSI_DRIVER_NAME)));
+  files.set("objects/persistentvolumes.yaml", list(volumes.filter((pv: any) => pv.spec?.csi?.driver === CSI_DRIVER_NAME)));
   files.set("objects/persistentvolumeclaims.yaml", list(snapshot.claims.filter((claim) => kadaluClasses.has(claim.spec?.storageClassName ?? ""))));
   files.set("events/namespace.yaml", list(snapshot.podEvents ?? []));
   files.set("events/persistentvolumeclaims.yaml", list(snapshot.events));

@@ -1,14 +1,14 @@
 /** Applies install objects in order: the namespace first, a CRD established before anything uses it. */
 import { ClusterError } from "../../core/errors.js";
-import type { KubeObject } from "../../core/manifests/index.js";
+import type { KubeObject } from "../../core/kube-vocabulary.js";
 import { foreignSpecManagers } from "../../core/manifests/managed-fields.js";
-import type { AnyObject, Kube } from "../../kube/client.js";
+import type { Kube } from "../../kube/client.js";
 import type { EventSink } from "./events.js";
 
-export const objectRef = (object: KubeObject | AnyObject): string => `${object.kind.toLowerCase()}/${object.metadata.name}`;
+export const objectRef = (object: KubeObject): string => `${object.kind.toLowerCase()}/${object.metadata.name}`;
 
 /** As kubectl names an object in its answers: kind.group/name (`deployment.apps/operator`, `namespace/kadalu`). */
-export function resourceRef(object: KubeObject | AnyObject): string {
+export function resourceRef(object: KubeObject): string {
   const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
   return `${object.kind.toLowerCase()}${group ? `.${group}` : ""}/${object.metadata.name}`;
 }
@@ -17,7 +17,7 @@ export function resourceRef(object: KubeObject | AnyObject): string {
 export type ApplyOutcome = "created" | "configured" | "unchanged" | "serverside-applied";
 
 export interface Applied {
-  object: AnyObject;
+  object: KubeObject;
   outcome: ApplyOutcome;
   note?: string;
 }
@@ -26,7 +26,7 @@ export interface Applied {
  * From the apply's own answer and the cluster's resourceVersion before the first apply: 201 means created; a
  * newer resourceVersion means this run wrote it; an older one means the server found nothing to change.
  */
-export function outcomeOf(answer: { object: AnyObject; created: boolean }, before: string | undefined, dryRun: boolean): ApplyOutcome {
+export function outcomeOf(answer: { object: KubeObject; created: boolean }, before: string | undefined, dryRun: boolean): ApplyOutcome {
   if (answer.created) return "created";
   if (dryRun) return "serverside-applied";
   const after = (answer.object.metadata as { resourceVersion?: string }).resourceVersion;
@@ -60,18 +60,18 @@ const WORKLOADS = ["Deployment", "StatefulSet", "DaemonSet"];
  * (a selector) differ is refused by the apply: it is deleted and created anew. The usual path costs nothing.
  */
 async function applyWorkload(kube: Kube, object: KubeObject, before: string | undefined): Promise<Applied> {
-  let answer: { object: AnyObject; created: boolean };
+  let answer: { object: KubeObject; created: boolean };
   try {
-    answer = await kube.applyReporting(object as AnyObject);
+    answer = await kube.applyReporting(object);
   } catch (error) {
     if ((error as ClusterError).status !== 422) throw error;
-    await kube.deleteObject(object as AnyObject);
-    return { object: await kube.apply(object as AnyObject), outcome: "configured", note: "deleted and created anew: its immutable fields differed" };
+    await kube.deleteObject(object);
+    return { object: await kube.apply(object), outcome: "configured", note: "deleted and created anew: its immutable fields differed" };
   }
   const others = foreignSpecManagers(answer.object);
   if (others.length === 0) return { object: answer.object, outcome: outcomeOf(answer, before, false) };
-  await kube.replace(object as AnyObject, (answer.object.metadata as { resourceVersion?: string }).resourceVersion ?? "");
-  return { object: await kube.apply(object as AnyObject), outcome: "configured", note: `replaced: fields set by ${others.join(", ")} removed` };
+  await kube.replace(object, (answer.object.metadata as { resourceVersion?: string }).resourceVersion ?? "");
+  return { object: await kube.apply(object), outcome: "configured", note: `replaced: fields set by ${others.join(", ")} removed` };
 }
 
 export interface ApplyOptions {
@@ -100,7 +100,7 @@ export async function applyGroups(kube: Kube, groups: KubeObject[][], options: A
       // A CSIDriver's spec is immutable too: an older install's (upstream's attachRequired) is replaced the same way.
       const result: Applied = !options.dryRun && [...WORKLOADS, "CSIDriver"].includes(object.kind)
         ? await applyWorkload(kube, object, before)
-        : await kube.applyReporting(object as AnyObject, { dryRun: options.dryRun }).then((answer) => ({ object: answer.object, outcome: outcomeOf(answer, before, options.dryRun) }));
+        : await kube.applyReporting(object, { dryRun: options.dryRun }).then((answer) => ({ object: answer.object, outcome: outcomeOf(answer, before, options.dryRun) }));
       applied.push(result);
       options.sink({ type: "applied", object: resourceRef(object), outcome: result.outcome, note: result.note, dryRun: options.dryRun });
     }));

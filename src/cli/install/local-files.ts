@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { UsageError } from "../../core/errors.js";
-import type { KubeObject } from "../../core/manifests/index.js";
+import type { KubeObject } from "../../core/kube-vocabulary.js";
 
 export function readManifestFile(flag: string, path: string): KubeObject[] {
   let text: string;

@@ -5,6 +5,7 @@
 import { ClusterError } from "../../core/errors.js";
 import { formatDuration } from "../../core/duration.js";
 import { NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
+import { KADALU_PODS_SELECTOR } from "../../core/kube-vocabulary.js";
 import type { Kube, Pod } from "../../kube/client.js";
 import type { EventSink } from "./events.js";
 
@@ -85,7 +86,7 @@ export async function waitReady(kube: Kube, namespace: string, timeoutMs: number
     }
     if (pending.length === 0) return;
     if (Date.now() > deadline) {
-      const pods = await kube.listPods(namespace, "app.kubernetes.io/part-of=kadalu");
+      const pods = await kube.listPods(namespace, KADALU_PODS_SELECTOR);
       const problems = diagnose(pods.filter((pod) => !(pod.metadata?.labels?.["app.kubernetes.io/component"] === "server")), namespace);
       throw new ClusterError(`Kadalu was not ready after ${formatDuration(timeoutMs)}: ${pending.join("; ")}${problems.length ? `\n${problems.join("\n")}` : ""}`);
     }

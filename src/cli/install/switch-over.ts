@@ -11,7 +11,8 @@ import {
   isReady, outdated, preflight, replicaGroups, replicated, UPSTREAM_LEFTOVERS,
   type PodView, type PoolHealth, type Preflight, type PvView, type WorkloadView,
 } from "../../core/upgrade/switch-over.js";
-import type { AnyObject, Kube } from "../../kube/client.js";
+import type { Kube } from "../../kube/client.js";
+import type { KubeObject } from "../../core/kube-vocabulary.js";
 import { healsIn, poolHeals } from "../pools/heals.js";
 import type { EventSink } from "./events.js";
 import { counted } from "../../core/words.js";
@@ -22,7 +23,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export interface Survey {
   report: Preflight;
   pools: PoolInfo[];
-  leftovers: AnyObject[];
+  leftovers: KubeObject[];
 }
 
 async function healsOf(kube: Kube, namespace: string, info: PoolInfo, pods: Map<string, PodView>): Promise<PoolHealth> {
@@ -45,7 +46,7 @@ export async function survey(kube: Kube, namespace: string, installed: string, w
   const pods = (appPods as unknown as PodView[]).filter((pod) => pod.metadata?.namespace === namespace);
   const byName = new Map(pods.map((pod) => [pod.metadata?.name ?? "", pod as PodView]));
   const health = await Promise.all(pools.map((info) => healsOf(kube, namespace, info, byName)));
-  const present = leftovers.filter((object): object is AnyObject => Boolean(object));
+  const present = leftovers.filter((object): object is KubeObject => Boolean(object));
   const report = preflight({
     // A list's items carry no kind.
     installed, wanted, workloads: [...statefulSets.map((o) => ({ ...o, kind: "StatefulSet" })), ...daemonSets.map((o) => ({ ...o, kind: "DaemonSet" }))] as unknown as WorkloadView[],
@@ -55,7 +56,7 @@ export async function survey(kube: Kube, namespace: string, installed: string, w
   return { report, pools, leftovers: present };
 }
 
-export async function removeLeftovers(kube: Kube, leftovers: AnyObject[], sink: EventSink): Promise<void> {
+export async function removeLeftovers(kube: Kube, leftovers: KubeObject[], sink: EventSink): Promise<void> {
   await Promise.all(leftovers.map(async (object) => sink({ type: "deleted", object: `${object.kind.toLowerCase()}/${object.metadata.name}`, existed: await kube.deleteObject(object), dryRun: false })));
 }
 

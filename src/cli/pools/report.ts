@@ -9,6 +9,7 @@ import { ClusterError } from "../../core/errors.js";
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal, type InfoProblem, type PoolInfo } from "../../core/info/codec.js";
 import { PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
 import { serverPodName } from "../../core/naming.js";
+import { KADALU_PODS_SELECTOR } from "../../core/kube-vocabulary.js";
 import type { KadaluStorage } from "../../core/pool/types.js";
 import type { Kube, Pod as V1Pod } from "../../kube/client.js";
 import { isNotFound } from "../../kube/errors.js";
@@ -16,7 +17,6 @@ import { fetchPoolUsage, type ListedUsage, type UsageResult } from "./stat-fetch
 
 export const PROVISIONER_SELECTOR = "app.kubernetes.io/name=kadalu-csi-provisioner";
 export const PROVISIONER_CONTAINER = "kadalu-provisioner";
-const KADALU_PODS = "app.kubernetes.io/part-of=kadalu";
 
 export interface StorageUnitReport {
   index: number;
@@ -108,7 +108,7 @@ function withState(report: PoolReport, pool: KadaluStorage): PoolReport {
 }
 
 function pickProvisioner(pods: V1Pod[]): V1Pod | undefined {
-  const candidates = pods.filter((pod) => pod.metadata?.labels?.["app.kubernetes.io/name"] === "kadalu-csi-provisioner" || pod.metadata?.name === "kadalu-csi-provisioner-0");
+  const candidates = pods.filter((pod) => pod.metadata?.labels?.["app.kubernetes.io/name"] === PROVISIONER_STATEFULSET || pod.metadata?.name === `${PROVISIONER_STATEFULSET}-0`);
   return candidates.find((pod) => pod.status?.phase === "Running" && isReady(pod)) ?? candidates.find((pod) => pod.status?.phase === "Running");
 }
 
@@ -129,7 +129,7 @@ async function usageFor(kube: Kube, namespace: string, pools: PoolInfo[], pods: 
     try {
       return await fetchPoolUsage(kube, target(`${PROVISIONER_STATEFULSET}-0`), measured);
     } catch {
-      pods = await kube.listPods(namespace, KADALU_PODS);
+      pods = await kube.listPods(namespace, KADALU_PODS_SELECTOR);
     }
   }
   const provisioner = pickProvisioner(pods);
@@ -156,7 +156,7 @@ async function allOrFirstError<T extends readonly unknown[]>(work: T): Promise<{
 export async function collectPoolReport(kube: Kube, request: ReportRequest): Promise<PoolListReport> {
   const { namespace } = request;
   // Nothing here depends on anything else: the pool list, the ConfigMap and the pods go out together.
-  const podsAsked = request.detail ? settledLater(kube.listPods(namespace, KADALU_PODS)) : undefined;
+  const podsAsked = request.detail ? settledLater(kube.listPods(namespace, KADALU_PODS_SELECTOR)) : undefined;
   // Without the CRD (Kadalu not installed) there are no objects: kadalu-info alone says what exists.
   let notInstalled: unknown;
   const poolsAsked = settledLater(kube.listPools(namespace).catch((error: unknown) => (isNotFound(error) ? ((notInstalled = error), []) : Promise.reject(error))));

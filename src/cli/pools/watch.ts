@@ -1,5 +1,6 @@
 /** The loop of `storage-list --watch`: one list and watch of the namespace's pools, redrawn on change. */
-import { KADALU_GROUP, KADALU_PLURAL, KADALU_VERSION, type KadaluStorage } from "../../core/pool/types.js";
+import type { KadaluStorage } from "../../core/pool/types.js";
+import { poolsPath } from "../../core/kube-vocabulary.js";
 import type { Kube } from "../../kube/client.js";
 import { Informer } from "../../kube/informer.js";
 import type { Deps } from "../deps.js";
@@ -21,7 +22,7 @@ export async function watchPools(kube: Kube, options: { global: GlobalOptions; n
     io.out.write(frame(`kadalu storage-list --watch - ${new Date().toISOString().replace(/\.\d+Z$/, "Z")} (Ctrl-C ends)\n\n${pools().length ? watchTable(pools()) : `No storage pools in namespace "${namespace}" yet.\n`}`, true));
   };
   const informer: Informer<KadaluStorage> = new Informer<KadaluStorage>(kube, {
-    path: `/apis/${KADALU_GROUP}/${KADALU_VERSION}/namespaces/${namespace}/${KADALU_PLURAL}`,
+    path: poolsPath(namespace),
     log: (message) => io.err.write(`${io.color.yellow("warning:")} ${message}\n`),
     onChange: (key, pool) => {
       const name = key.split("/")[1]!;

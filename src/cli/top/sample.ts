@@ -4,11 +4,12 @@
  * all side by side, each sampling /proc twice over the interval.
  */
 import { decodeKadaluInfo, INFO_CONFIGMAP } from "../../core/info/codec.js";
+import { KADALU_PODS_SELECTOR, POOL_LABEL } from "../../core/kube-vocabulary.js";
+import { PROVISIONER_STATEFULSET } from "../../core/manifests/common.js";
 import { parseSamples, processRates, SAMPLE_SCRIPT, type TopRow } from "../../core/top/proc.js";
 import type { Kube, Pod } from "../../kube/client.js";
 import { PROVISIONER_CONTAINER } from "../pools/report.js";
 
-const POOL_LABEL = "kadalu.io/pool";
 const CSI_PROC_SAMPLE = ["node", "/kadalu/bin/kadalu-csi", "proc-sample", "--interval"];
 
 export interface TopSample {
@@ -30,12 +31,12 @@ async function sampleIn(kube: Kube, namespace: string, pod: string, container: s
 
 export async function sampleTop(kube: Kube, namespace: string, seconds: number, pool?: string): Promise<TopSample> {
   // kadalu-info names this cluster's pools (external ones too); read alongside the pod list, not after it.
-  const [listed, info] = await Promise.all([kube.listPods(namespace, "app.kubernetes.io/part-of=kadalu"), kube.readConfigMapData(namespace, INFO_CONFIGMAP).catch(() => undefined)]);
+  const [listed, info] = await Promise.all([kube.listPods(namespace, KADALU_PODS_SELECTOR), kube.readConfigMapData(namespace, INFO_CONFIGMAP).catch(() => undefined)]);
   const ours = info ? new Set(decodeKadaluInfo(info).pools.map((known) => known.volname)) : undefined;
   const pods = listed.filter((pod) => pod.status?.phase === "Running");
   const servers = pods.filter((pod) => pod.metadata?.labels?.["app.kubernetes.io/component"] === "server" || /^server-.+-\d+-0$/.test(pod.metadata?.name ?? ""))
     .filter((pod) => !pool || poolOf(pod) === pool);
-  const provisioner = pods.find((pod) => pod.metadata?.labels?.["app.kubernetes.io/name"] === "kadalu-csi-provisioner");
+  const provisioner = pods.find((pod) => pod.metadata?.labels?.["app.kubernetes.io/name"] === PROVISIONER_STATEFULSET);
   const failures: TopSample["failures"] = [];
   const jobs = servers.map(async (pod): Promise<TopRow[]> => {
     const name = pod.metadata!.name!;

@@ -4,7 +4,7 @@
  * Found with one list per kind, and one call of the provisioner's archived-PV tool per pool.
  */
 import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal } from "../../core/info/codec.js";
-import { CSI_DRIVER_NAME } from "../../core/manifests/common.js";
+import { CSI_DRIVER_NAME } from "../../core/kube-vocabulary.js";
 import type { Kube } from "../../kube/client.js";
 import { archivedTool } from "../commands/remove-archived-pv.js";
 import { PROVISIONER_SELECTOR } from "../pools/report.js";

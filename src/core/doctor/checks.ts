@@ -5,6 +5,7 @@
  */
 import { isExternal, type NativePoolInfo, type PoolInfo } from "../info/codec.js";
 import { counted } from "../words.js";
+import { DOCTOR_EXIT } from "../exit-codes.js";
 import { serverPodName, storageClassName } from "../naming.js";
 import type { KadaluStorage } from "../pool/types.js";
 import { isReady, replicaGroups, replicated, type PodView } from "../upgrade/switch-over.js";
@@ -84,9 +85,6 @@ export interface Thresholds {
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = { warnPercent: 80, criticalPercent: 90 };
-
-/** Exit codes a script can branch on; 1 and 2 stay runtime failure and usage. */
-export const DOCTOR_EXIT = { healthy: 0, warning: 3, critical: 4 } as const;
 
 const ok = (check: string, where: string, message: string, evidence?: string): Finding => ({ severity: "ok", check, where, message, evidence });
 const tagOf = (image: string | undefined): string | undefined => image?.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : undefined;

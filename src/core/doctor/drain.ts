@@ -4,6 +4,7 @@
  * nodes whose drain a budget blocks right now, and why.
  */
 import type { NativePoolInfo } from "../info/codec.js";
+import { POOL_LABEL } from "../kube-vocabulary.js";
 import { serverPodName } from "../naming.js";
 import { isReady, replicated, type PodView } from "../upgrade/switch-over.js";
 import type { Finding } from "./checks.js";
@@ -71,8 +72,8 @@ export function drainChecks(namespace: string, info: NativePoolInfo, pods: PodVi
   if (!replicated(info)) {
     return [{ severity: "ok", check: "drain", where, message: `no disruption budget (${info.type} keeps one copy): draining ${nodes ? `node ${nodes}` : "a node with its bricks"} takes the files on those bricks offline until the pods run again` }];
   }
-  if (typeof budgets === "string") return [{ severity: "warning", check: "drain", where, message: `disruption budgets not checked: ${budgets}`, next: `kubectl -n ${namespace} get poddisruptionbudgets -l kadalu.io/pool=${info.volname}` }];
-  const mine = budgets.filter((budget) => budget.metadata?.labels?.["kadalu.io/pool"] === info.volname);
+  if (typeof budgets === "string") return [{ severity: "warning", check: "drain", where, message: `disruption budgets not checked: ${budgets}`, next: `kubectl -n ${namespace} get poddisruptionbudgets -l ${POOL_LABEL}=${info.volname}` }];
+  const mine = budgets.filter((budget) => budget.metadata?.labels?.[POOL_LABEL] === info.volname);
   if (mine.length === 0) {
     return [{
       severity: "warning", check: "drain", where, message: "no PodDisruptionBudget guards the bricks: kubectl drain may take two members of one group down at once (the operator adds them from this version on)",

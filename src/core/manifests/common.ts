@@ -1,14 +1,7 @@
 /** Labels, names and small builders shared by the manifests. */
+import { PART_OF, type KubeObject } from "../kube-vocabulary.js";
 import type { InstallOptions } from "./options.js";
 
-export type KubeObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [field: string]: unknown;
-};
-
-export const PART_OF = "kadalu";
 export const MANAGED_BY = "kubectl-kadalu";
 /** The field manager of every server-side apply the plugin makes. */
 export const FIELD_MANAGER = "kubectl-kadalu";
@@ -23,7 +16,6 @@ export const SA = {
 export const OPERATOR_DEPLOYMENT = "operator";
 export const PROVISIONER_STATEFULSET = "kadalu-csi-provisioner";
 export const NODEPLUGIN_DAEMONSET = "kadalu-csi-nodeplugin";
-export const CSI_DRIVER_NAME = "kadalu";
 export const INSTALL_HASH_ANNOTATION = "kadalu.io/install-hash";
 
 export function labels(options: InstallOptions, name: string, component: string): Record<string, string> {

@@ -3,14 +3,14 @@
  * CSI workloads). `install -o yaml` prints it, `install` applies it in order, `uninstall` walks it back.
  */
 import { xxh64Hex } from "../xxh64.js";
-import { INSTALL_HASH_ANNOTATION, meta, OPERATOR_DEPLOYMENT, SA, type KubeObject } from "./common.js";
+import { INSTALL_HASH_ANNOTATION, meta, OPERATOR_DEPLOYMENT, SA } from "./common.js";
+import type { KubeObject } from "../kube-vocabulary.js";
 import { kadaluStorageCrd } from "./crd.js";
 import type { InstallOptions } from "./options.js";
 import { rbac, serviceAccounts } from "./rbac.js";
 import { monitoringObjects } from "./monitoring.js";
 import { csiDriver, nodepluginDaemonSet, operatorDeployment, provisionerStatefulSet } from "./workloads.js";
 
-export type { KubeObject } from "./common.js";
 
 export type StepName = "namespace" | "crd" | "rbac" | "csi-driver" | "operator" | "csi" | "monitoring";
 

@@ -4,7 +4,8 @@
  * Without it, the pods' prometheus.io annotations serve Prometheus' usual pod discovery.
  */
 import { ALERT_GROUPS } from "../metrics/alerts.js";
-import { meta, PROVISIONER_STATEFULSET, selector, type KubeObject } from "./common.js";
+import { meta, PROVISIONER_STATEFULSET, selector } from "./common.js";
+import type { KubeObject } from "../kube-vocabulary.js";
 import type { InstallOptions } from "./options.js";
 
 export const METRICS_PORT = 8050;

@@ -2,8 +2,10 @@
  * Least-privilege RBAC: every verb listed is one a component really uses (no wildcards). Tests replay
  * the operator's and the CSI driver's API requests against these rules with `allows()`.
  */
-import { meta, SA, type KubeObject } from "./common.js";
+import { meta, SA } from "./common.js";
+import type { KubeObject } from "../kube-vocabulary.js";
 import type { InstallOptions } from "./options.js";
+import { KADALU_GROUP, KADALU_PLURAL } from "../pool/types.js";
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -16,8 +18,8 @@ const READ = ["get", "list", "watch"];
 
 /** Cluster-wide: the operator watches pools in every namespace and manages StorageClasses. */
 export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
-  rule(["kadalu-operator.storage"], ["kadalustorages"], [...READ, "update", "patch"]),
-  rule(["kadalu-operator.storage"], ["kadalustorages/status"], ["get", "update", "patch"]),
+  rule([KADALU_GROUP], [KADALU_PLURAL], [...READ, "update", "patch"]),
+  rule([KADALU_GROUP], [`${KADALU_PLURAL}/status`], ["get", "update", "patch"]),
   rule(["storage.k8s.io"], ["storageclasses"], [...READ, "create", "update", "patch", "delete"]),
   rule([""], ["persistentvolumes"], READ),
   rule([""], ["events"], ["create", "patch"]),
@@ -63,8 +65,8 @@ export const EXTERNAL_RESIZER_RULES: PolicyRule[] = [
 
 /** The Kadalu provisioner: finds a pool by name and writes its usage into the status. */
 export const KADALU_PROVISIONER_RULES: PolicyRule[] = [
-  rule(["kadalu-operator.storage"], ["kadalustorages"], ["get", "list"]),
-  rule(["kadalu-operator.storage"], ["kadalustorages/status"], ["patch"]),
+  rule([KADALU_GROUP], [KADALU_PLURAL], ["get", "list"]),
+  rule([KADALU_GROUP], [`${KADALU_PLURAL}/status`], ["patch"]),
 ];
 
 /** One ServiceAccount runs the provisioner pod's three containers: the union of their rules, merged per resource. */

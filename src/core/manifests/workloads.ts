@@ -1,8 +1,10 @@
 /** The operator Deployment, the CSIDriver and the CSI driver's provisioner StatefulSet and nodeplugin DaemonSet. */
 import {
-  CSI_DRIVER_NAME, env, fieldEnv, meta, NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET, pullSecrets, SA,
-  selector, labels, type KubeObject,
+  env, fieldEnv, meta, NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET, pullSecrets, SA,
+  selector, labels,
 } from "./common.js";
+import { INFO_CONFIGMAP } from "../info/codec.js";
+import { CSI_DRIVER_NAME, type KubeObject } from "../kube-vocabulary.js";
 import { METRICS_PORT, scrapeAnnotations } from "./monitoring.js";
 import { kadaluImage, serverRegistry, sidecarImage, UPSTREAM_SERVER, type InstallOptions } from "./options.js";
 
@@ -107,7 +109,7 @@ function withMetrics(container: Record<string, unknown>): Record<string, unknown
 
 const sharedVolumes = [
   // Optional: the operator creates kadalu-info on start; until then the driver reports not ready.
-  { name: "kadalu-info", configMap: { name: "kadalu-info", optional: true } },
+  { name: "kadalu-info", configMap: { name: INFO_CONFIGMAP, optional: true } },
   { name: "gluster-dev", hostPath: { path: "/dev" } },
   { name: "varlog", emptyDir: {} },
 ];
