@@ -44,7 +44,10 @@ export function labelSelector(selector: string | null): (object: KubeObject) => 
   return (object) => requirements.every((requirement) => requirement(object.metadata.labels ?? {}));
 }
 
-export const SUPPORTED_FIELDS = ["metadata.name", "metadata.namespace", "status.phase", "spec.nodeName"];
+/** The fields the real apiserver lets Events be selected by (doctor and kubectl describe use them). */
+const EVENT_FIELDS = ["involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "involvedObject.uid", "reason", "type"];
+
+export const SUPPORTED_FIELDS = ["metadata.name", "metadata.namespace", "status.phase", "spec.nodeName", ...EVENT_FIELDS];
 
 function fieldValue(object: KubeObject, path: string): string {
   const value = path.split(".").reduce<any>((current, key) => current?.[key], object);
@@ -58,7 +61,8 @@ export function fieldSelector(selector: string | null, kind: string): (object: K
     if (!match) throw new SelectorError(`invalid field selector: "${term}"`);
     const [, field, op, value] = match;
     const podOnly = field === "status.phase" || field === "spec.nodeName";
-    if (!SUPPORTED_FIELDS.includes(field!) || (podOnly && kind !== "Pod")) {
+    const eventOnly = EVENT_FIELDS.includes(field!);
+    if (!SUPPORTED_FIELDS.includes(field!) || (podOnly && kind !== "Pod") || (eventOnly && kind !== "Event")) {
       throw new SelectorError(`field label not supported: ${field}`);
     }
     return (object: KubeObject): boolean => (fieldValue(object, field!) === value) === (op !== "!=");

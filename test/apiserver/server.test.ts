@@ -212,6 +212,14 @@ describe("object semantics", () => {
     const pods = async (query: string): Promise<string[]> => (await api(server, "GET", `/api/v1/pods?${query}`)).body.items.map((item: any) => item.metadata.name);
     expect(await pods("fieldSelector=status.phase%3DRunning")).toEqual(["p1"]);
     expect(await pods("fieldSelector=spec.nodeName%3Dn2%2Cmetadata.namespace%3Dkadalu")).toEqual(["p2"]);
+    server.seed(
+      { apiVersion: "v1", kind: "Event", metadata: { name: "e1", namespace: "kadalu" }, involvedObject: { kind: "PersistentVolumeClaim", name: "data" }, reason: "ProvisioningFailed" },
+      { apiVersion: "v1", kind: "Event", metadata: { name: "e2", namespace: "kadalu" }, involvedObject: { kind: "Pod", name: "web" }, reason: "FailedMount" },
+    );
+    const events = async (query: string): Promise<string[]> => (await api(server, "GET", `/api/v1/events?${query}`)).body.items.map((item: any) => item.metadata.name);
+    expect(await events("fieldSelector=involvedObject.kind%3DPersistentVolumeClaim")).toEqual(["e1"]);
+    expect(await events("fieldSelector=reason%3DFailedMount")).toEqual(["e2"]);
+    expect((await api(server, "GET", "/api/v1/pods?fieldSelector=involvedObject.kind%3DPod")).status).toBe(400);
   });
 
   it("pages lists with limit and continue", async () => {

@@ -50,6 +50,20 @@ describe("doctor on the sandbox", () => {
     expect(json).toMatchObject({ healthy: true, exitCode: 0 });
   });
 
+  it("a PVC that stays Pending: its latest warning event, read through the events' field selector", async () => {
+    sandbox.server.seed(
+      { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "huge", namespace: "kadalu" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "100Ti" } } }, status: { phase: "Pending" } },
+      { apiVersion: "v1", kind: "Event", metadata: { name: "huge.1", namespace: "kadalu" }, involvedObject: { kind: "PersistentVolumeClaim", name: "huge", namespace: "kadalu" }, type: "Warning", reason: "ProvisioningFailed", message: "pool pool1 has 1.0 GiB free", lastTimestamp: new Date().toISOString() },
+    );
+    try {
+      const result = await doctor("--pool", "pool1");
+      expect(lineOf(result, "pvc")).toMatch(/^warning\s+pvc\s+pvc\/kadalu\/huge\s+Pending \(kadalu\.pool1\): ProvisioningFailed: pool pool1 has 1\.0 GiB free\s+kubectl -n kadalu describe pvc huge$/);
+    } finally {
+      sandbox.server.objects.delete(sandbox.server.registry.byKind("v1", "PersistentVolumeClaim")!, "kadalu", "huge", { dryRun: false });
+      sandbox.server.objects.delete(sandbox.server.registry.byKind("v1", "Event")!, "kadalu", "huge.1", { dryRun: false });
+    }
+  });
+
   it("a heal report that cannot be read is a warning naming why and healinfo", async () => {
     sandbox.server.onExec("kadalu", "server-pool1-0-0", "server", async (context) => {
       context.stderr.write("glfsheal: Transport endpoint is not connected\n");
