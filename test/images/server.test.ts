@@ -26,6 +26,9 @@ const version: string = JSON.parse(readFileSync(new URL("../../package.json", im
 const archive = join(IMAGES_DIR, "kadalu-server.oci.tar");
 const noServerImage = noImage("kadalu-server");
 
+/** This host's GlusterFS client version (10.3 on Debian bookworm), or undefined when it has none. */
+const hostClientVersion = spawnSync("glusterfs", ["--version"], { encoding: "utf8" }).stdout?.match(/^glusterfs (\S+)/)?.[1];
+
 const noNamespaces = process.getuid?.() !== 0 || spawnSync("unshare", ["--net", "--mount", "--pid", "--fork", "true"]).status !== 0 || spawnSync("ip", ["-V"]).status !== 0
   ? "needs root, unshare with network, mount and PID namespaces, and ip (iproute2)" : undefined;
 
@@ -166,6 +169,28 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
       await waitUntil("the runtime to write the volfiles again", () => readFileSync(brick.process.log, "utf8").includes("kadalu-info changed; volfiles written again: pool1.vol") || undefined, 10_000);
       await mountPool("nodeplugin", "/mnt/again");
       expect(readdirSync(brick.path("/mnt/again/.meta/graphs/active"))).toContain("pool1-quick-read");
+    });
+
+    it.skipIf(hostClientVersion === undefined)("a GlusterFS 10 client (this host's, as on Debian bookworm nodes) mounts the pool and meets the PV's limit", async () => {
+      expect(hostClientVersion).toMatch(/^10\./);
+      mkdirSync(brick.path("/mnt/provisioner/subvol/pvc-old"), { recursive: true });
+      const logged: string[] = [];
+      expect(await setQuota(brick.path("/mnt/provisioner/subvol/pvc-old"), 10 * MB, (line) => logged.push(line)), logged.join("\n")).toBe(true);
+      // CSI's node plugin command line, run by the host's client in the brick's namespaces, its log in the test's directory.
+      const args = glusterMountArgs(decodeInfo("pool1", JSON.stringify(replica1())).info!, join(image.root, "mnt/old-client"), "nodeplugin");
+      args[args.indexOf("-l") + 1] = join(scratch, "old-client.log");
+      mkdirSync(join(image.root, "mnt/old-client"), { recursive: true });
+      await brick.host("glusterfs", args);
+      await waitUntil("the 10.x client's mount", async () => (await brick.host("grep", [" fuse.glusterfs ", "/proc/self/mounts"])).stdout.includes(`${image.root}/mnt/old-client `) || undefined, 20_000);
+      expect(Math.abs((await df("/mnt/old-client/subvol/pvc-old")).size - 10 * MB)).toBeLessThanOrEqual(MB);
+      expect(await write("/mnt/old-client/subvol/pvc-old/small", 2)).toBe("");
+      expect(await write("/mnt/old-client/subvol/pvc-old/big", 30)).toMatch(/Disk quota exceeded/);
+      const full = await df("/mnt/old-client/subvol/pvc-old");
+      expect(full.used).toBeGreaterThan(9 * MB);
+      expect(full.used).toBeLessThanOrEqual(full.size);
+      // The 11.1 client sees the same file the 10.x client wrote.
+      expect(statSync(brick.path("/mnt/pool1/subvol/pvc-old/small")).size).toBe(2 * MB);
+      await brick.host("umount", [join(image.root, "mnt/old-client")]);
     });
 
     it("stops glusterfsd and its mounts on SIGTERM; refuses a brick that belongs to another pool", async () => {
