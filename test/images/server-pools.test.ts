@@ -153,6 +153,13 @@ describe.skipIf(noImage("kadalu-server") || noNetworking).each<PoolType>(["Repli
     for (const brick of bricks) expect(brick!.children("glusterfs"), readFileSync(brick!.process.log, "utf8").slice(-1500)).toHaveLength(1);
     const sampled = await bricks[0]!.inImage("sh", ["-c", SAMPLE_SCRIPT, "kadalu-top", "0.2"]);
     expect(processRates(parseSamples(sampled.stdout)).map((row) => row.role).sort()).toEqual([`brick ${BRICK_PATH}`, "self-heal daemon"]);
+    // And each brick pod's /metrics says so.
+    for (const brick of bricks) {
+      const scraped = await run("nsenter", [`--net=/proc/${brick!.pid}/ns/net`, "--", process.execPath, "-e", "fetch('http://127.0.0.1:8050/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))"], { timeout: 20_000 });
+      const labels = `pool="pool3",namespace="kadalu",brick="kube${bricks.indexOf(brick)}:${BRICK_PATH}"`;
+      expect(scraped.stdout).toContain(`kadalu_self_heal_daemon_up{${labels}} 1\n`);
+      expect(scraped.stdout).toContain(`kadalu_brick_up{${labels}} 1\n`);
+    }
 
     expect(Math.abs(await df("/mnt/pod-volume") - 10 * MB)).toBeLessThanOrEqual(MB);
     if (type === "Disperse") {

@@ -4,10 +4,11 @@
  * client mounts the pool as our CSI does (csi/mounter.ts's command lines), the provisioner's code sets a
  * PV's limit (csi/xattr.ts), and a user of the PV sees the size: df, EDQUOT, and more room once raised.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { glusterMountArgs } from "../../csi/mounter.js";
 import { setQuota } from "../../csi/xattr.js";
@@ -161,6 +162,37 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
       // The clients reconnect by themselves (protocol/client retries every few seconds).
       await waitUntil("the PV to be reachable again", async () => (Math.abs((await df("/mnt/pod-volume")).size - 20 * MB) <= MB) || undefined, 30_000, 500);
       expect(await write("/mnt/pod-volume/fourth", 30)).toMatch(/Disk quota exceeded/);
+    });
+
+    it("serves /metrics on upstream's server exporter port: the brick up, its restart, its filesystem, each PV's quota", async () => {
+      // A PV where the CSI driver makes them, 3 MiB written into its 8 MiB; df (a statfs) makes the brick write its usage down.
+      const pv = "/mnt/provisioner/subvol/ab/cd/pvc-metrics";
+      mkdirSync(brick.path(pv), { recursive: true });
+      expect(await setQuota(brick.path(pv), 8 * MB, () => undefined)).toBe(true);
+      expect(await write("/mnt/pool1/subvol/ab/cd/pvc-metrics/data", 3)).toBe("");
+      await df("/mnt/pool1/subvol/ab/cd/pvc-metrics");
+      const scrape = promisify(execFile)("nsenter", [`--net=/proc/${brick.pid}/ns/net`, "--", process.execPath, "-e",
+        "fetch('http://127.0.0.1:8050/metrics').then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.message); process.exit(1); })"], { timeout: 20_000 });
+      const text = (await scrape).stdout;
+      const value = (name: string, extra = ""): number => {
+        const line = text.split("\n").find((entry) => entry.startsWith(`${name}{pool="pool1",namespace="kadalu",brick="kube1:${BRICK_PATH}"${extra}} `));
+        expect(line, `${name}${extra} in\n${text}`).toBeDefined();
+        return Number(line!.split(" ").pop());
+      };
+      expect(value("kadalu_brick_up")).toBe(1);
+      // The previous test killed glusterfsd once.
+      expect(value("kadalu_brick_restarts_total")).toBe(1);
+      expect(text).not.toContain("kadalu_self_heal_daemon_up{");
+      const [size, used] = (await brick.host("df", ["-B1", "--output=size,used", join(image.root, BRICK_PATH)])).stdout.trim().split("\n")[1]!.trim().split(/\s+/).map(Number);
+      expect(value("kadalu_brick_capacity_bytes")).toBe(size);
+      expect(Math.abs(value("kadalu_brick_used_bytes") - used!)).toBeLessThan(256 * MB);
+      expect(value("kadalu_brick_inodes")).toBeGreaterThan(value("kadalu_brick_inodes_used"));
+      expect(value("kadalu_pv_quota_limit_bytes", ',pv="pvc-metrics"')).toBe(8 * MB);
+      const usage = value("kadalu_pv_quota_used_bytes", ',pv="pvc-metrics"');
+      expect(usage).toBeGreaterThanOrEqual(3 * MB);
+      expect(usage).toBeLessThan(4 * MB);
+      expect(text).toMatch(/^kadalu_memory_usage_in_bytes\{name="[^"]+"\} [1-9]/m);
+      expect(readFileSync(brick.process.log, "utf8")).toContain("kadalu-server: metrics on port 8050 at /metrics");
     });
 
     it("serves a new option in the client volfile once kadalu-info changes", async () => {
