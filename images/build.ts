@@ -83,6 +83,7 @@ function check(recipe: Recipe, root: string): void {
     for (const tool of [["glusterfsd", "--version"], ["glusterfs", "--version"], ["getfattr", "--version"], ["setfattr", "--version"], ["mount", "--version"], ["mkfs.xfs", "-V"]]) inImage(root, tool);
     const version = inImage(root, ["glusterfsd", "--version"]).split("\n")[0]!;
     if (!/^glusterfs 1[1-9]\./.test(version)) throw new Error(`the image's GlusterFS is "${version}": bricks need 11 or later for simple-quota`);
+    inImage(root, ["/usr/bin/node", "-e", `require("${APP_DIR}/node_modules/@napi-rs/xattr")`]);
     inImage(root, ["/usr/bin/node", "-e", "require('fs').accessSync(require('fs').readdirSync('/usr/lib/x86_64-linux-gnu/glusterfs').map((v) => `/usr/lib/x86_64-linux-gnu/glusterfs/${v}/xlator/features/simple-quota.so`)[0])"]);
   }
 }

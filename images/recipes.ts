@@ -78,7 +78,11 @@ export const RECIPES: Recipe[] = [
     // script `kubectl kadalu top` execs in server pods (src/core/top/proc.ts), as in upstream's image.
     packages: ["nodejs", "glusterfs-common", "attr", "xfsprogs", "mount", "dash", "coreutils", "grep"],
     // heal-info.sh at upstream's path: `kubectl kadalu healinfo` and the upgrade's heal checks run it.
-    files: [...app("bin/kadalu-server", "dist/server.cjs", "LICENSE"), { from: "images/files/heal-info.sh", to: `${APP_DIR}/heal-info.sh` }],
+    // @napi-rs/xattr: /metrics reads simple-quota's usage of each PV from the brick without a child process.
+    files: [
+      ...app("bin/kadalu-server", "dist/server.cjs", "LICENSE", "node_modules/@napi-rs/xattr", "node_modules/@napi-rs/xattr-linux-x64-gnu"),
+      { from: "images/files/heal-info.sh", to: `${APP_DIR}/heal-info.sh` },
+    ],
     // A brick never runs Python (geo-replication, gluster-eventsapi) nor the geo-replication helpers.
     prune: [...NODE_PRUNE, "/usr/lib/python3.13", "/usr/lib/python3", "/usr/bin/python3.13", "/usr/bin/python3", "/usr/libexec/glusterfs", "/usr/share/zoneinfo/right"],
     // glusterfs-client's link: the self-heal daemon is glusterfsd started as `glusterfs`.

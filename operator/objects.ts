@@ -5,6 +5,7 @@
  * tolerationSeconds and never render a missing key as "None"; Arbiter pools get the self-heal daemon.
  */
 import { INFO_CONFIGMAP, isExternal, type BrickInfo, type PoolInfo } from "../src/core/info/codec.js";
+import { METRICS_PORT, scrapeAnnotations } from "../src/core/manifests/monitoring.js";
 import { serverStatefulSetName, storageClassName } from "../src/core/naming.js";
 import type { KadaluStorage, Toleration } from "../src/core/pool/types.js";
 import type { OperatorConfig } from "./config.js";
@@ -83,7 +84,8 @@ export function serverStatefulSet(pool: KadaluStorage, info: PoolInfo, brick: Br
       // them one at a time, each after heals are done (deleting a pod by hand picks up the template too).
       updateStrategy: { type: "OnDelete" },
       template: {
-        metadata: { labels: podLabels },
+        // Prometheus' pod discovery scrapes the brick runtime's /metrics (server/metrics.ts), as it does the operator's.
+        metadata: { labels: podLabels, annotations: scrapeAnnotations },
         spec: {
           serviceAccountName: "kadalu-server-sa",
           ...(tolerations.length ? { tolerations } : {}),
@@ -99,7 +101,7 @@ export function serverStatefulSet(pool: KadaluStorage, info: PoolInfo, brick: Br
               env("KADALU_VERSION", config.kadaluVersion), env("K8S_DIST", config.k8sDist), env("VERBOSE", config.verbose ? "yes" : "no"),
               env("SUBVOL_ROOT", "subvol"),
             ],
-            ports: [{ name: "brickport", containerPort: 24007 }],
+            ports: [{ name: "brickport", containerPort: 24007 }, { name: "metrics", containerPort: METRICS_PORT }],
             readinessProbe: { tcpSocket: { port: 24007 }, initialDelaySeconds: 7, periodSeconds: 10 },
             livenessProbe: { tcpSocket: { port: 24007 }, initialDelaySeconds: 120, periodSeconds: 20 },
             volumeMounts: mounts,

@@ -6,11 +6,14 @@
  * volfile from the brick on their next mount.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { prepareBrickDir, mountBrickDevice } from "./brick-dir.js";
 import { configFromEnv, INFO_DIR, parsePoolInfo, type ServerConfig } from "./config.js";
 import { BRICK_PORT, brickVolfileId, poolVolfiles, VOLFILES_DIR } from "./pool-volfiles.js";
 import { Supervised } from "./supervisor.js";
+import { closeServer, newRegistry, processGauges, serveMetrics } from "../src/metrics/registry.js";
+import { brickMetrics, SERVER_METRICS_PORT } from "./metrics.js";
 
 export const RUN_DIR = "/run/gluster";
 const WATCH_MS = 10_000;
@@ -49,12 +52,22 @@ function writeVolfiles(files: Record<string, string>): string[] {
   }).map(([name]) => name);
 }
 
+/** METRICS_PORT (upstream's server exporter port by default); 0 serves no metrics. */
+export function metricsPortOf(env: NodeJS.ProcessEnv): number {
+  const text = env.METRICS_PORT ?? String(SERVER_METRICS_PORT);
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new Error(`METRICS_PORT "${text}" must be a port number (0 for no metrics)`);
+  return port;
+}
+
 export async function main(env: NodeJS.ProcessEnv): Promise<void> {
   const config = configFromEnv(env, env.KADALU_INFO_DIR || INFO_DIR);
   const { brick } = config;
+  const metricsPort = metricsPortOf(env);
   const readInfo = (): string => readFileSync(config.infoFile, "utf8");
   let infoText = readInfo();
-  let volfiles = poolVolfiles(parsePoolInfo(config, infoText), brick);
+  const info = parsePoolInfo(config, infoText);
+  let volfiles = poolVolfiles(info, brick);
   mkdirSync(RUN_DIR, { recursive: true });
   if (config.device) mountBrickDevice(config.device, brick.brickPath, log);
   prepareBrickDir(brick.brickPath, brick.pool, brick.volumeId);
@@ -69,6 +82,15 @@ export async function main(env: NodeJS.ProcessEnv): Promise<void> {
     shd = new Supervised("shd", "glusterfs", selfHealArgs(config, join(VOLFILES_DIR, volfiles.shdVolfile)), log);
     processes.push(shd);
   }
+  const registry = newRegistry();
+  // Upstream's server exporter gave the pod's memory and CPU; the pod's name is its host name (HOSTNAME is the node's).
+  processGauges(registry, hostname());
+  brickMetrics(registry, {
+    pool: brick.pool, namespace: info.namespace, brick: `${brick.nodeName}:${brick.brickPath}`, brickPath: brick.brickPath,
+    brickPort: BRICK_PORT, glusterfsd, ...(shd ? { shd } : {}),
+  });
+  const metrics = metricsPort === 0 ? undefined : await serveMetrics(registry, metricsPort, log);
+  if (metrics) log(`kadalu-server: metrics on port ${metricsPort} at /metrics`);
   for (const supervised of processes) supervised.start();
 
   const watchMs = Number(env.KADALU_WATCH_MS) || WATCH_MS;
@@ -92,7 +114,7 @@ export async function main(env: NodeJS.ProcessEnv): Promise<void> {
     const stop = (signal: string): void => {
       log(`kadalu-server: ${signal}: stopping`);
       clearInterval(watch);
-      void Promise.all(processes.map((supervised) => supervised.stop())).then(() => resolve());
+      void Promise.all([closeServer(metrics), ...processes.map((supervised) => supervised.stop())]).then(() => resolve());
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));

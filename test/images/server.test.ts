@@ -4,10 +4,11 @@
  * client mounts the pool as our CSI does (csi/mounter.ts's command lines), the provisioner's code sets a
  * PV's limit (csi/xattr.ts), and a user of the PV sees the size: df, EDQUOT, and more room once raised.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { glusterMountArgs } from "../../csi/mounter.js";
 import { setQuota } from "../../csi/xattr.js";
@@ -25,6 +26,9 @@ const BRICK_PATH = "/bricks/pool1/data/brick";
 const version: string = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
 const archive = join(IMAGES_DIR, "kadalu-server.oci.tar");
 const noServerImage = noImage("kadalu-server");
+
+/** This host's GlusterFS client version (10.3 on Debian bookworm), or undefined when it has none. */
+const hostClientVersion = spawnSync("glusterfs", ["--version"], { encoding: "utf8" }).stdout?.match(/^glusterfs (\S+)/)?.[1];
 
 const noNamespaces = process.getuid?.() !== 0 || spawnSync("unshare", ["--net", "--mount", "--pid", "--fork", "true"]).status !== 0 || spawnSync("ip", ["-V"]).status !== 0
   ? "needs root, unshare with network, mount and PID namespaces, and ip (iproute2)" : undefined;
@@ -160,12 +164,65 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
       expect(await write("/mnt/pod-volume/fourth", 30)).toMatch(/Disk quota exceeded/);
     });
 
+    it("serves /metrics on upstream's server exporter port: the brick up, its restart, its filesystem, each PV's quota", async () => {
+      // A PV where the CSI driver makes them, 3 MiB written into its 8 MiB; df (a statfs) makes the brick write its usage down.
+      const pv = "/mnt/provisioner/subvol/ab/cd/pvc-metrics";
+      mkdirSync(brick.path(pv), { recursive: true });
+      expect(await setQuota(brick.path(pv), 8 * MB, () => undefined)).toBe(true);
+      expect(await write("/mnt/pool1/subvol/ab/cd/pvc-metrics/data", 3)).toBe("");
+      await df("/mnt/pool1/subvol/ab/cd/pvc-metrics");
+      const scrape = promisify(execFile)("nsenter", [`--net=/proc/${brick.pid}/ns/net`, "--", process.execPath, "-e",
+        "fetch('http://127.0.0.1:8050/metrics').then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.message); process.exit(1); })"], { timeout: 20_000 });
+      const text = (await scrape).stdout;
+      const value = (name: string, extra = ""): number => {
+        const line = text.split("\n").find((entry) => entry.startsWith(`${name}{pool="pool1",namespace="kadalu",brick="kube1:${BRICK_PATH}"${extra}} `));
+        expect(line, `${name}${extra} in\n${text}`).toBeDefined();
+        return Number(line!.split(" ").pop());
+      };
+      expect(value("kadalu_brick_up")).toBe(1);
+      // The previous test killed glusterfsd once.
+      expect(value("kadalu_brick_restarts_total")).toBe(1);
+      expect(text).not.toContain("kadalu_self_heal_daemon_up{");
+      const [size, used] = (await brick.host("df", ["-B1", "--output=size,used", join(image.root, BRICK_PATH)])).stdout.trim().split("\n")[1]!.trim().split(/\s+/).map(Number);
+      expect(value("kadalu_brick_capacity_bytes")).toBe(size);
+      expect(Math.abs(value("kadalu_brick_used_bytes") - used!)).toBeLessThan(256 * MB);
+      expect(value("kadalu_brick_inodes")).toBeGreaterThan(value("kadalu_brick_inodes_used"));
+      expect(value("kadalu_pv_quota_limit_bytes", ',pv="pvc-metrics"')).toBe(8 * MB);
+      const usage = value("kadalu_pv_quota_used_bytes", ',pv="pvc-metrics"');
+      expect(usage).toBeGreaterThanOrEqual(3 * MB);
+      expect(usage).toBeLessThan(4 * MB);
+      expect(text).toMatch(/^kadalu_memory_usage_in_bytes\{name="[^"]+"\} [1-9]/m);
+      expect(readFileSync(brick.process.log, "utf8")).toContain("kadalu-server: metrics on port 8050 at /metrics");
+    });
+
     it("serves a new option in the client volfile once kadalu-info changes", async () => {
       expect(readdirSync(brick.path("/mnt/pool1/.meta/graphs/active"))).not.toContain("pool1-quick-read");
       writeInfo(replica1({ "performance.quick-read": "on" }));
       await waitUntil("the runtime to write the volfiles again", () => readFileSync(brick.process.log, "utf8").includes("kadalu-info changed; volfiles written again: pool1.vol") || undefined, 10_000);
       await mountPool("nodeplugin", "/mnt/again");
       expect(readdirSync(brick.path("/mnt/again/.meta/graphs/active"))).toContain("pool1-quick-read");
+    });
+
+    it.skipIf(hostClientVersion === undefined)("a GlusterFS 10 client (this host's, as on Debian bookworm nodes) mounts the pool and meets the PV's limit", async () => {
+      expect(hostClientVersion).toMatch(/^10\./);
+      mkdirSync(brick.path("/mnt/provisioner/subvol/pvc-old"), { recursive: true });
+      const logged: string[] = [];
+      expect(await setQuota(brick.path("/mnt/provisioner/subvol/pvc-old"), 10 * MB, (line) => logged.push(line)), logged.join("\n")).toBe(true);
+      // CSI's node plugin command line, run by the host's client in the brick's namespaces, its log in the test's directory.
+      const args = glusterMountArgs(decodeInfo("pool1", JSON.stringify(replica1())).info!, join(image.root, "mnt/old-client"), "nodeplugin");
+      args[args.indexOf("-l") + 1] = join(scratch, "old-client.log");
+      mkdirSync(join(image.root, "mnt/old-client"), { recursive: true });
+      await brick.host("glusterfs", args);
+      await waitUntil("the 10.x client's mount", async () => (await brick.host("grep", [" fuse.glusterfs ", "/proc/self/mounts"])).stdout.includes(`${image.root}/mnt/old-client `) || undefined, 20_000);
+      expect(Math.abs((await df("/mnt/old-client/subvol/pvc-old")).size - 10 * MB)).toBeLessThanOrEqual(MB);
+      expect(await write("/mnt/old-client/subvol/pvc-old/small", 2)).toBe("");
+      expect(await write("/mnt/old-client/subvol/pvc-old/big", 30)).toMatch(/Disk quota exceeded/);
+      const full = await df("/mnt/old-client/subvol/pvc-old");
+      expect(full.used).toBeGreaterThan(9 * MB);
+      expect(full.used).toBeLessThanOrEqual(full.size);
+      // The 11.1 client sees the same file the 10.x client wrote.
+      expect(statSync(brick.path("/mnt/pool1/subvol/pvc-old/small")).size).toBe(2 * MB);
+      await brick.host("umount", [join(image.root, "mnt/old-client")]);
     });
 
     it("stops glusterfsd and its mounts on SIGTERM; refuses a brick that belongs to another pool", async () => {

@@ -80,6 +80,9 @@ describe("operator: native pools", () => {
     expect(podSpec.volumes.find((v: any) => v.name === "glusterfsd-mountdir")).toEqual({ name: "glusterfsd-mountdir", emptyDir: {} });
     expect(podSpec.containers[0].volumeMounts.map((m: any) => m.mountPath)).toEqual(["/dev", "/sys/fs/cgroup", "/var/lib/gluster", "/bricks/pool1", "/lib/modules"]);
     expect(podSpec.containers[0].readinessProbe).toEqual({ tcpSocket: { port: 24007 }, initialDelaySeconds: 7, periodSeconds: 10 });
+    // The brick runtime's /metrics, found by Prometheus' pod discovery.
+    expect(podSpec.containers[0].ports).toEqual([{ name: "brickport", containerPort: 24007 }, { name: "metrics", containerPort: 8050 }]);
+    expect(sts.spec.template.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": "8050", "prometheus.io/path": "/metrics" });
     // No owner: the garbage collector must never remove serving bricks (foreground deletes); the label ties them.
     expect(sts.metadata.ownerReferences).toBeUndefined();
     expect(sts.metadata.labels["kadalu.io/pool"]).toBe("pool1");

@@ -24,6 +24,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 export class Processes {
   private readonly started: Started[] = [];
+  private readonly stopping = new WeakMap<Started, Promise<void>>();
 
   constructor(private readonly logDir: string) {}
 
@@ -43,8 +44,22 @@ export class Processes {
     return started;
   }
 
-  /** Stops one process: SIGTERM, and SIGKILL if it is still there after `graceMs`. */
-  async stop(process: Started, graceMs = 5000): Promise<void> {
+  /**
+   * Stops one process: SIGTERM, and SIGKILL if it is still there after `graceMs`. A second call waits for
+   * the first; a process this list never started is left alone.
+   */
+  stop(process: Started, graceMs = 5000): Promise<void> {
+    // Off the list at once: indexOf gives -1 for one already stopped (or being stopped), and splice(-1)
+    // would drop the last process started, which stopAll then never stops.
+    const index = this.started.indexOf(process);
+    if (index === -1) return this.stopping.get(process) ?? Promise.resolve();
+    this.started.splice(index, 1);
+    const stopped = this.terminate(process, graceMs);
+    this.stopping.set(process, stopped);
+    return stopped;
+  }
+
+  private async terminate(process: Started, graceMs: number): Promise<void> {
     if (process.child.exitCode === null && process.child.signalCode === null) {
       process.child.kill("SIGTERM");
       const done = await Promise.race([process.exited.then(() => true), sleep(graceMs).then(() => false)]);
@@ -53,7 +68,6 @@ export class Processes {
         await process.exited;
       }
     }
-    this.started.splice(this.started.indexOf(process), 1);
   }
 
   /** Stops everything, the last started first. */

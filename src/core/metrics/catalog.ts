@@ -5,7 +5,7 @@
  */
 
 export type MetricType = "gauge" | "counter" | "histogram";
-export type Exporter = "operator" | "provisioner" | "both";
+export type Exporter = "operator" | "provisioner" | "both" | "server";
 
 export interface MetricSpec {
   name: string;
@@ -26,6 +26,20 @@ const UPSTREAM_STORAGE = ["total", "used", "free"].flatMap((which) => [
   gauge(`kadalu_pvc_${which}_inodes`, `Kadalu PV ${which} inodes (statfs of the PV's directory; name is the PV)`, ["name"], "provisioner", true),
 ]);
 
+/** Each brick pod's own /metrics (server/metrics.ts), on upstream's server exporter port. */
+const BRICK = ["pool", "namespace", "brick"] as const;
+const BRICK_METRICS: MetricSpec[] = [
+  gauge("kadalu_brick_up", "1 while the brick's glusterfsd runs and answers on the brick port, else 0", BRICK, "server"),
+  { name: "kadalu_brick_restarts_total", type: "counter", help: "Times the brick runtime started glusterfsd again after it exited", labels: BRICK, exporter: "server" },
+  gauge("kadalu_self_heal_daemon_up", "1 while the brick pod's self-heal daemon runs, else 0 (replicated and dispersed pools only)", BRICK, "server"),
+  gauge("kadalu_brick_capacity_bytes", "Size of the brick's filesystem (statvfs of the brick directory)", BRICK, "server"),
+  gauge("kadalu_brick_used_bytes", "Bytes used on the brick's filesystem (statvfs of the brick directory)", BRICK, "server"),
+  gauge("kadalu_brick_inodes", "Inodes of the brick's filesystem (statvfs of the brick directory)", BRICK, "server"),
+  gauge("kadalu_brick_inodes_used", "Inodes used on the brick's filesystem (statvfs of the brick directory)", BRICK, "server"),
+  gauge("kadalu_pv_quota_limit_bytes", "A PV's size limit on this brick (simple-quota's limit xattr; a Disperse brick holds the limit divided by the data count)", [...BRICK, "pv"], "server"),
+  gauge("kadalu_pv_quota_used_bytes", "A PV's usage on this brick as simple-quota last wrote it (on a client's statfs, as kubelet's volume stats do)", [...BRICK, "pv"], "server"),
+];
+
 export const METRICS: readonly MetricSpec[] = [
   gauge("kadalu_memory_usage_in_bytes", "Kadalu Memory Usage in Bytes (resident set of the exporting process)", ["name"], "both", true),
   gauge("kadalu_cpu_usage_in_ns", "Kadalu CPU Usage in Nanoseconds (of the exporting process)", ["name"], "both", true),
@@ -44,6 +58,7 @@ export const METRICS: readonly MetricSpec[] = [
   { name: "kadalu_workqueue_retries_total", type: "counter", help: "Reconciles put back in the queue after a failure", labels: [], exporter: "operator" },
   { name: "kadalu_csi_operation_duration_seconds", type: "histogram", help: "How long a CSI call took, by method and gRPC status code", labels: ["method", "code"], exporter: "provisioner" },
   { name: "kadalu_csi_operation_errors_total", type: "counter", help: "CSI calls that failed, by method and gRPC status code", labels: ["method", "code"], exporter: "provisioner" },
+  ...BRICK_METRICS,
 ];
 
 /** Seconds: a local create is a few ms, a Gluster one tens of ms, a stuck mount tens of seconds. */
@@ -58,7 +73,7 @@ export function metric(name: string): MetricSpec {
   return spec;
 }
 
-export const metricsOf = (exporter: "operator" | "provisioner"): MetricSpec[] => METRICS.filter((spec) => spec.exporter === exporter || spec.exporter === "both");
+export const metricsOf = (exporter: "operator" | "provisioner" | "server"): MetricSpec[] => METRICS.filter((spec) => spec.exporter === exporter || spec.exporter === "both");
 
 /** The series names a metric produces in the exposition (a histogram's _bucket, _sum and _count). */
 export function seriesNames(spec: MetricSpec): string[] {
