@@ -166,8 +166,10 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   const clientLog = local ? undefined : new ClientLogFollower(GLUSTER_LOG, log, options.glusterLogMaxBytes ?? DEFAULT_CLIENT_LOG_MAX_BYTES).start();
   // The provisioner keeps every multi-PV pool mounted (new pools, and mounts whose client died, too).
   let mounting: Promise<void> | undefined;
+  // Pools are read through the API first: a new pool is mounted (and its usage reported, which
+  // `storage-add --wait` waits for) without waiting for the kubelet to refresh the kadalu-info volume.
   const mountAll = (): void => {
-    mounting ??= driver.mountAll().finally(() => (mounting = undefined));
+    mounting ??= driver.refreshPools().then(() => driver.mountAll()).finally(() => (mounting = undefined));
   };
   // The nodeplugin binds again what its predecessor published and took along into death.
   if (options.role === "nodeplugin" && !local) void republishDead(driver, log).catch((error: Error) => log(`republish: ${error.message}`));

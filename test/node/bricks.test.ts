@@ -5,15 +5,17 @@
  * PV is held to its PVC's size (df, EDQUOT) and to the new size after an expansion; a Replica3 brick pod
  * deleted during writes comes back and heals; healinfo, top and logs through the brick pods.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serverPodName } from "../../src/core/naming.js";
+import { pendingHeals } from "../../src/core/upgrade/switch-over.js";
 import { noImages } from "../images/tier.js";
 import { kadalu } from "../real/kadalu.js";
 import { waitUntil } from "../real/processes.js";
 import { node as parts, noNode } from "./components.js";
 import { hostState } from "./host.js";
-import { importKadaluImages, installKadalu, pvc } from "./kadalu.js";
+import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, pvc, waitLog, waitRunning, writerScript } from "./kadalu.js";
 import { NODE_NAME, startNode, type RealNode } from "./node.js";
 
 const figure = (what: string, ms: number): void => console.log(`node tier: ${what}: ${(ms / 1000).toFixed(1)} s`);
@@ -43,6 +45,18 @@ async function brickDiagnosis(node: RealNode, pool: string): Promise<string> {
     lines.push(...String(log).split("\n").map((line) => `  | ${line}`));
   }
   return lines.join("\n");
+}
+
+/** The copy of file `name` under brick directory `root` (Gluster's own .glusterfs tree left out), if any. */
+function brickCopy(root: string, name: string): Buffer | undefined {
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    if (entry.name === ".glusterfs") continue;
+    const path = join(root, entry.name);
+    if (entry.isFile() && entry.name === name) return readFileSync(path);
+    const found = entry.isDirectory() ? brickCopy(path, name) : undefined;
+    if (found) return found;
+  }
+  return undefined;
 }
 
 describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real kubelet", () => {
@@ -100,6 +114,87 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
     const pods = await brickPods(node, "r3");
     expect(pods.map((pod) => pod.status.phase)).toEqual(["Running", "Running", "Running"]);
     expect(new Set(pods.map((pod) => pod.status.podIP)).size).toBe(3);
+  });
+
+  it("an app pod is held to its PVC's size: df shows it, a write past it gets EDQUOT; after an expansion it writes more", async () => {
+    const admin = node.cluster.admin;
+    // Writes 1 MiB at a time (fsync'd: write-behind would report the brick's refusal late) until one fails;
+    // then waits for df to change (the expansion) and writes again until the new limit. libuv has no name
+    // for EDQUOT (Node says "Unknown system error -122"), so the script names it by its number.
+    await admin.post(`${NS}/pods`, appPod("filler", "first", [
+      `const MiB = 1 << 20; const chunk = Buffer.alloc(MiB, 120);`,
+      `const df = () => { const s = fs.statfsSync("/data"); return s.blocks * s.bsize; };`,
+      `const used = () => { const s = fs.statfsSync("/data"); return (s.blocks - s.bfree) * s.bsize; };`,
+      `const fill = (file) => { const fd = fs.openSync(file, "w"); let n = 0; try { for (;;) { fs.writeSync(fd, chunk); fs.fsyncSync(fd); n++; if (n > 100) return [n, "none"]; } } catch (e) { return [n, e.errno === -require("node:os").constants.errno.EDQUOT ? "EDQUOT" : e.code]; } finally { try { fs.closeSync(fd); } catch {} } };`,
+      `const before = df(); console.log("df " + before); console.log("filled " + fill("/data/a").join(" ") + " " + used());`,
+      `const wait = setInterval(() => { const now = df(); if (now === before) return; clearInterval(wait); console.log("df " + now + " " + used()); console.log("filled " + fill("/data/b").join(" ") + " " + used()); hold(); }, 500);`,
+    ].join(" ")));
+    await waitRunning(node, "filler");
+    const first = await waitLog(node, "filler", "the filler's first fill", (lines) => (lines.length >= 2 ? lines : undefined), 90_000);
+    const MiB = 1024 * 1024;
+    const dfBefore = Number(first[0]!.split(" ")[1]);
+    console.log(`node tier: 10Mi PVC: ${first.join("; ")}`);
+    expect(Math.abs(dfBefore - 10 * MiB)).toBeLessThanOrEqual(MiB);
+    const [, written, code] = first[1]!.split(" ");
+    expect(code).toBe("EDQUOT");
+    expect(Number(written)).toBeGreaterThanOrEqual(8);
+    expect(Number(written)).toBeLessThanOrEqual(10);
+    await admin.merge(`${NS}/persistentvolumeclaims/first`, { spec: { resources: { requests: { storage: "20Mi" } } } });
+    const lines = await waitLog(node, "filler", "the filler's fill after the expansion", (lines) => (lines.length >= 4 ? lines : undefined), 120_000);
+    console.log(`node tier: expanded to 20Mi: ${lines.slice(2).join("; ")}`);
+    const brickLog = String(await admin.get<string>(`/api/v1/namespaces/kadalu/pods/${serverPodName("r1", 0)}/log`));
+    console.log(brickLog.split("\n").filter((line) => /quota|hardlimit/i.test(line)).join("\n"));
+    expect(Math.abs(Number(lines[2]!.split(" ")[1]) - 20 * MiB)).toBeLessThanOrEqual(MiB);
+    const [, more, again] = lines[3]!.split(" ");
+    expect(again).toBe("EDQUOT");
+    // The second file fills what the first left of the 20 MiB.
+    expect(Number(written) + Number(more)).toBeGreaterThanOrEqual(18);
+    expect(Number(written) + Number(more)).toBeLessThanOrEqual(20);
+    await deletePod(node, "filler");
+  });
+
+  it("a Replica3 brick pod deleted during writes comes back and heals, as healinfo shows; top and logs reach the brick pods", async () => {
+    const admin = node.cluster.admin;
+    const kubeconfig = node.cluster.adminKubeconfig;
+    await admin.post(`${NS}/persistentvolumeclaims`, pvc("healed", "kadalu.r3", "50Mi"));
+    await waitUntil("the PVC Bound", async () => (await admin.get(`${NS}/persistentvolumeclaims/healed`)).status.phase === "Bound" || undefined, 30_000, 250);
+    await admin.post(`${NS}/pods`, appPod("writer", "healed", writerScript("heal-me.log")));
+    await waitRunning(node, "writer");
+    await waitLog(node, "writer", "the writer's first writes", (lines) => lines.length >= 10 || undefined, 60_000);
+    const victim = serverPodName("r3", 1);
+    const old = await admin.get(`/api/v1/namespaces/kadalu/pods/${victim}`);
+    const deletedAt = Date.now();
+    await admin.delete(`/api/v1/namespaces/kadalu/pods/${victim}`);
+    await waitUntil(`${victim} back and ready`, async () => {
+      const pod = await admin.find(`/api/v1/namespaces/kadalu/pods/${victim}`);
+      return (pod && pod.metadata.uid !== old.metadata.uid && pod.status.phase === "Running" && (pod.status.containerStatuses ?? []).every((status: any) => status.ready)) || undefined;
+    }, 120_000, 500);
+    figure("Replica3 brick pod deleted to back ready", Date.now() - deletedAt);
+    // Two of three bricks keep the quorum: the writer never fails, only its copy on the deleted brick falls behind.
+    const backAt = Date.now();
+    const window = await waitLog(node, "writer", "10 writes in a row after the brick came back", (lines) => (ioWindow(lines, backAt) ? ioWindow(lines, deletedAt) : undefined), 60_000);
+    expect(window.failures).toEqual([]);
+    await deletePod(node, "writer");
+
+    const healed = await waitUntil("healinfo to count no entry pending", async () => {
+      const result = await kadalu(kubeconfig, ["healinfo", "r3"]);
+      return result.code === 0 && pendingHeals(result.stdout) === 0 ? result : undefined;
+    }, 180_000, 3000);
+    expect(healed.stdout).toContain("== r3 (Replica3) ==");
+    const copies = ["r3a", "r3b", "r3c"].map((dir) => brickCopy(join(bricks, dir), "heal-me.log"));
+    const lines = copies[0]!.toString("utf8").split("\n").filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    expect(lines.at(-1)).toBe(String(lines.length - 1));
+    for (const copy of copies) expect(copy?.equals(copies[0]!)).toBe(true);
+
+    const top = await kadalu(kubeconfig, ["top", "r3", "-o", "json", "--interval", "500ms"]);
+    expect(top.stderr).not.toMatch(/^(error|warning):/m);
+    expect(top.code).toBe(0);
+    const bricksSampled = JSON.parse(top.stdout).processes.filter((row: any) => String(row.role).startsWith("brick"));
+    expect(bricksSampled.map((row: any) => row.pod).sort()).toEqual([0, 1, 2].map((index) => serverPodName("r3", index)));
+    const logs = await kadalu(kubeconfig, ["logs", victim, "--tail", "100"]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain("kadalu-server: pool r3 brick 1 ");
   });
 
   it("tears down to the host it found", async () => {
