@@ -123,7 +123,11 @@ export function controllerService(driver: Driver): ServiceHandlers {
       await externalQuota(pool, record);
       return record;
     };
-    const candidates = driver.candidates(parameters);
+    let candidates = driver.candidates(parameters);
+    if (candidates.length === 0) {
+      await driver.refreshPools();
+      candidates = driver.candidates(parameters);
+    }
     if (candidates.length === 0 && parameters.storage_name && !driver.pool(parameters.storage_name)) {
       // Just created: the operator has not written it to kadalu-info yet (or the ConfigMap volume lags). Retryable.
       throw grpcError(Status.UNAVAILABLE, `pool ${parameters.storage_name} is not in kadalu-info yet; pools: ${driver.pools().map((p) => p.volname).join(", ") || "none"}`);

@@ -64,6 +64,9 @@ export class Driver {
   private readonly crawlers = new Map<PoolStore, QuotaCrawler>();
   private readonly mounting = new Map<string, Promise<PoolStore>>();
   private infoCache?: { stamp: string; pools: PoolInfo[] };
+  private refreshing?: Promise<void>;
+  /** kadalu-info's data read through the API (the provisioner in a cluster); undefined when it does not exist. */
+  infoSource?: () => Promise<Record<string, string> | undefined>;
 
   constructor(
     readonly config: DriverConfig,
@@ -83,27 +86,55 @@ export class Driver {
   }
 
   pools(): PoolInfo[] {
-    const fromFiles = existsSync(this.config.infoDir) ? this.infoFiles() : [];
+    const fromFiles = this.infoFiles();
     const local = (this.config.localPools ?? []).filter((pool) => !fromFiles.some((known) => known.volname === pool.volname));
     return [...fromFiles, ...local].sort((a, b) => byCodePoint(a.volname, b.volname));
   }
 
+  /** The mounted `<pool>.info` files' names and modification times: what tells a change of the volume. */
+  private infoStamp(): { files: string[]; stamp: string } {
+    if (!existsSync(this.config.infoDir)) return { files: [], stamp: "" };
+    const files = readdirSync(this.config.infoDir).filter((file) => file.endsWith(INFO_SUFFIX));
+    return { files, stamp: files.map((file) => `${file}@${statSync(join(this.config.infoDir, file)).mtimeMs}`).join("|") };
+  }
+
   /** The `<pool>.info` files, decoded again only when a file's name or modification time changed. */
   private infoFiles(): PoolInfo[] {
-    const files = readdirSync(this.config.infoDir).filter((file) => file.endsWith(INFO_SUFFIX));
-    const stamp = files.map((file) => `${file}@${statSync(join(this.config.infoDir, file)).mtimeMs}`).join("|");
-    if (this.infoCache?.stamp !== stamp) this.infoCache = { stamp, pools: this.decodeInfoFiles(files) };
+    const { files, stamp } = this.infoStamp();
+    if (this.infoCache?.stamp !== stamp) this.infoCache = { stamp, pools: this.decodeInfo(files.map((file) => [file, readFileSync(join(this.config.infoDir, file), "utf8")])) };
     return this.infoCache.pools;
   }
 
-  private decodeInfoFiles(files: string[]): PoolInfo[] {
-    return files
-      .flatMap((file) => {
-        const pool = poolOfKey(file)!;
-        const decoded = decodeInfo(pool, readFileSync(join(this.config.infoDir, file), "utf8"));
-        if (!decoded.info) this.log(`ignoring ${file}: ${decoded.problems.map((p) => `${p.key} ${p.message}`).join("; ")}`);
+  private decodeInfo(entries: [string, string][]): PoolInfo[] {
+    return entries
+      .filter(([key]) => key.endsWith(INFO_SUFFIX))
+      .flatMap(([key, text]) => {
+        const decoded = decodeInfo(poolOfKey(key)!, text);
+        if (!decoded.info) this.log(`ignoring ${key}: ${decoded.problems.map((p) => `${p.key} ${p.message}`).join("; ")}`);
         return decoded.info ? [decoded.info] : [];
       });
+  }
+
+  /**
+   * kadalu-info as the API has it, for a pool the mounted files do not name yet: the kubelet refreshes a
+   * ConfigMap volume only every sync period plus its cache's TTL (a minute or two), so a PVC made right
+   * after `storage-add --wait` would wait that long. What is read stands until the mounted files change.
+   * Concurrent misses share one read; without `infoSource` (a laptop, the sandbox) nothing happens.
+   */
+  async refreshPools(): Promise<void> {
+    if (!this.infoSource) return;
+    this.refreshing ??= (async () => {
+      try {
+        const { stamp } = this.infoStamp();
+        const data = await this.infoSource!();
+        if (data) this.infoCache = { stamp, pools: this.decodeInfo(Object.entries(data)) };
+      } catch (error) {
+        this.log(`kadalu-info not read through the API: ${(error as Error).message}`);
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    await this.refreshing;
   }
 
   pool(name: string): PoolInfo | undefined {

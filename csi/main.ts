@@ -12,8 +12,9 @@ import { CSI_DRIVER_NAME } from "../src/core/kube-vocabulary.js";
 import { UsageError } from "../src/core/errors.js";
 import { closeServer, newRegistry, serveMetrics } from "../src/metrics/registry.js";
 import { csiMetrics } from "./metrics.js";
-import type { PoolInfo } from "../src/core/info/codec.js";
+import { INFO_CONFIGMAP, type PoolInfo } from "../src/core/info/codec.js";
 import { PLUGIN_VERSION } from "../src/core/version.js";
+import { dns1123LabelError } from "../src/core/naming.js";
 import { Driver } from "./driver.js";
 import { ClientLogFollower, DEFAULT_CLIENT_LOG_MAX_BYTES } from "./client-log.js";
 import { GLUSTER_LOG, GlusterMounter, LocalDirMounter, type Mounter } from "./mounter.js";
@@ -136,15 +137,21 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   const local = options.poolDirs.size > 0 || Boolean(options.poolRoot);
   const mounter: Mounter = local ? new LocalDirMounter(options.poolDirs, options.poolRoot) : new GlusterMounter(options.mountRoot, options.role);
   let usage: UsageReporter | undefined;
+  let infoSource: Driver["infoSource"];
   if (options.role === "provisioner" && (options.kubeconfig || process.env.KUBERNETES_SERVICE_HOST)) {
     const { connect } = await import("../src/kube/client.js");
-    usage = new UsageReporter(await connect({ kubeconfig: options.kubeconfig }), log, options.usageDelayMs);
+    const kube = await connect({ kubeconfig: options.kubeconfig });
+    usage = new UsageReporter(kube, log, options.usageDelayMs);
+    const namespace = process.env.KADALU_NAMESPACE ?? "kadalu";
+    const path = `/api/v1/namespaces/${namespace}/configmaps/${INFO_CONFIGMAP}`;
+    if (!dns1123LabelError(namespace)) infoSource = async () => (await kube.call(`cannot read ${INFO_CONFIGMAP}`, () => kube.getPath<{ data?: Record<string, string> }>(path)))?.data ?? undefined;
   }
   const driver = new Driver(
     { name: CSI_DRIVER_NAME, version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
       quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined },
     mounter, log, (pool, value, volumeId) => usage?.report(pool, value, volumeId),
   );
+  driver.infoSource = infoSource;
   const quota = options.role === "provisioner" ? sshQuotaConfig(process.env, options.quotaSecretDir, options.quotaSshPort) : undefined;
   if (quota) {
     driver.externalQuota = new GlusterQuotaOverSsh(quota, log);
@@ -163,8 +170,10 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   const clientLog = local ? undefined : new ClientLogFollower(GLUSTER_LOG, log, options.glusterLogMaxBytes ?? DEFAULT_CLIENT_LOG_MAX_BYTES).start();
   // The provisioner keeps every multi-PV pool mounted (new pools, and mounts whose client died, too).
   let mounting: Promise<void> | undefined;
+  // Pools are read through the API first: a new pool is mounted (and its usage reported, which
+  // `storage-add --wait` waits for) without waiting for the kubelet to refresh the kadalu-info volume.
   const mountAll = (): void => {
-    mounting ??= driver.mountAll().finally(() => (mounting = undefined));
+    mounting ??= driver.refreshPools().then(() => driver.mountAll()).finally(() => (mounting = undefined));
   };
   // The nodeplugin binds again what its predecessor published and took along into death.
   if (options.role === "nodeplugin" && !local) void republishDead(driver, log).catch((error: Error) => log(`republish: ${error.message}`));

@@ -17,7 +17,7 @@ describe("install plan", () => {
       "Namespace/kadalu", "CustomResourceDefinition/kadalustorages.kadalu-operator.storage",
       "ServiceAccount/kadalu-operator", "ServiceAccount/kadalu-csi-provisioner", "ServiceAccount/kadalu-csi-nodeplugin", "ServiceAccount/kadalu-server-sa",
       "ClusterRole/kadalu-operator", "ClusterRoleBinding/kadalu-operator", "Role/kadalu-operator", "RoleBinding/kadalu-operator",
-      "ClusterRole/kadalu-csi-provisioner", "ClusterRoleBinding/kadalu-csi-provisioner",
+      "ClusterRole/kadalu-csi-provisioner", "ClusterRoleBinding/kadalu-csi-provisioner", "Role/kadalu-csi-provisioner", "RoleBinding/kadalu-csi-provisioner",
       "CSIDriver/kadalu", "Deployment/operator", "StatefulSet/kadalu-csi-provisioner", "DaemonSet/kadalu-csi-nodeplugin",
     ]);
   });

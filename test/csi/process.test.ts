@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildExternalInfo, buildNativeInfo } from "../../src/core/info/codec.js";
+import { buildExternalInfo, buildNativeInfo, encodeInfo } from "../../src/core/info/codec.js";
 import type { KadaluStorage } from "../../src/core/pool/types.js";
 import { startCsi } from "../../csi/main.js";
 import { glusterMountArgs } from "../../csi/mounter.js";
@@ -136,6 +136,46 @@ describe("usage in KadaluStorage status", () => {
       const calls = cluster.server.requests.filter((r) => r.resource === "kadalustorages").map((r) => ({ group: "kadalu-operator.storage", resource: r.subresource ? `kadalustorages/${r.subresource}` : "kadalustorages", verb: r.verb }));
       expect(calls.length).toBeGreaterThan(0);
       expect(calls.filter((call) => !allows(PROVISIONER_CLUSTER_RULES, call))).toEqual([]);
+    } finally {
+      client.close();
+      await running.stop();
+    }
+  });
+});
+
+describe("a pool the mounted kadalu-info does not have yet", () => {
+  let cluster: TestCluster;
+  beforeEach(async () => {
+    cluster = await startCluster();
+  });
+  afterEach(async () => {
+    await cluster.stop();
+  });
+
+  it("is read from the API at once, with the one get the provisioner's Role allows: mounted, its usage reported, its PVs made; an unknown pool stays retryable", async () => {
+    const pool: KadaluStorage = { apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "fresh", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] } };
+    cluster.server.seed(pool);
+    cluster.server.setStatus("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "fresh", { state: "ready" });
+    cluster.server.seed({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kadalu-info", namespace: "kadalu" }, data: { "fresh.info": encodeInfo(buildNativeInfo(pool, { namespace: "kadalu", kadaluVersion: "x", volumeId: "v1" })) } });
+    // The volume as the kubelet has it before its next sync: mounted, without the new pool.
+    mkdirSync(join(dir, "info"));
+    mkdirSync(join(dir, "pools", "fresh"), { recursive: true });
+    const running = await startCsi({ endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "n1", role: "provisioner", infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"), poolDirs: new Map(), poolRoot: join(dir, "pools"), kubeconfig: cluster.kubeconfig, remountMs: 60_000, usageDelayMs: 100 }, () => undefined);
+    const client = csiClient(`unix://${join(dir, "csi.sock")}`);
+    const create = (name: string, storage: string) => client.controller("CreateVolume", { name, capacity_range: { required_bytes: 1024 ** 2 }, volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }], parameters: { storage_name: storage } });
+    try {
+      // What `storage-add --wait` waits for: the provisioner mounted the pool and wrote its usage, long before the next remount round.
+      const started = Date.now();
+      while (!cluster.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "fresh")!.status.usage && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(cluster.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "fresh")!.status.usage).toMatchObject({ pvCount: 0 });
+      const created: any = await create("pvc-1", "fresh");
+      expect(created.volume).toMatchObject({ volume_id: "pvc-1", volume_context: { hostvol: "fresh", type: "Replica1" } });
+      expect(existsSync(join(dir, "pools", "fresh", created.volume.volume_context.path))).toBe(true);
+      await expect(create("pvc-2", "nosuch")).rejects.toMatchObject({ code: 14, details: expect.stringContaining("pool nosuch is not in kadalu-info yet; pools: fresh") });
+      const { allows, PROVISIONER_NAMESPACE_RULES } = await import("../../src/core/manifests/rbac.js");
+      const reads = cluster.server.requests.filter((r) => r.resource === "configmaps");
+      expect(new Set(reads.map((r) => `${r.verb} ${r.namespace}/${r.name}`))).toEqual(new Set(["get kadalu/kadalu-info"]));
+      expect(reads.filter((r) => !allows(PROVISIONER_NAMESPACE_RULES, { group: "", resource: "configmaps", verb: r.verb, name: r.name }))).toEqual([]);
     } finally {
       client.close();
       await running.stop();

@@ -17,6 +17,8 @@ export interface NodeParts {
   proxy: string;
   /** csi-node-driver-registrar, the one CSI sidecar the real tier does not use. */
   registrar: string;
+  /** CoreDNS: Service and pod names (brick pods by their StatefulSet names) resolve from pods. */
+  coredns: string;
   containerd: string;
   ctr: string;
   runc: string;
@@ -40,7 +42,7 @@ export function nodeParts(): NodeParts | string {
   const kube = kubernetesParts();
   if (typeof kube === "string") return kube;
   const dir = k8sBinDir();
-  const missingK8s = ["kubelet", "kube-scheduler", "kube-proxy", "csi-node-driver-registrar"].filter((name) => !existsSync(`${dir}/${name}`) && !existsSync(`${dir}/${name}.xz`));
+  const missingK8s = ["kubelet", "kube-scheduler", "kube-proxy", "csi-node-driver-registrar", "coredns"].filter((name) => !existsSync(`${dir}/${name}`) && !existsSync(`${dir}/${name}.xz`));
   if (missingK8s.length > 0) return `no ${missingK8s.join(", ")} in ${dir} (set KADALU_K8S_BIN to a directory holding them, plain or .xz)`;
   const [containerd, ctr, runc, gcc, ip, nsenter, iptables] = ["containerd", "ctr", "runc", "gcc", "ip", "nsenter", "iptables"].map(which);
   const missing = Object.entries({ containerd, ctr, runc, gcc, ip, nsenter, iptables }).filter(([, path]) => !path).map(([name]) => name);
@@ -51,7 +53,7 @@ export function nodeParts(): NodeParts | string {
   // The kubelet's device-plugin socket and pod logs have fixed paths: one kubelet per machine.
   if (existsSync("/var/lib/kubelet/device-plugins")) return "/var/lib/kubelet/device-plugins exists: a kubelet runs on this machine, or a killed node-tier run left it (then remove /var/lib/kubelet)";
   if (!existsSync("/sys/fs/cgroup/memory")) return "no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory (the tier runs the kubelet with cgroupfs on cgroups v1)";
-  return { kube, kubelet: binary("kubelet", dir), scheduler: binary("kube-scheduler", dir), proxy: binary("kube-proxy", dir), registrar: binary("csi-node-driver-registrar", dir), containerd: containerd!, ctr: ctr!, runc: runc!, gcc: gcc!, ip: ip!, nsenter: nsenter! };
+  return { kube, kubelet: binary("kubelet", dir), scheduler: binary("kube-scheduler", dir), proxy: binary("kube-proxy", dir), registrar: binary("csi-node-driver-registrar", dir), coredns: binary("coredns", dir), containerd: containerd!, ctr: ctr!, runc: runc!, gcc: gcc!, ip: ip!, nsenter: nsenter! };
 }
 
 const parts = nodeParts();

@@ -54,13 +54,28 @@ export function cniConfig(dir: string, id: string): string {
   });
 }
 
+/** CoreDNS on the node's IP: the cluster.local zone from the apiserver, pod names of headless Services included. */
+export function corefile(nodeIp: string, kubeconfig: string): string {
+  return `.:53 {
+  bind ${nodeIp}
+  errors
+  kubernetes cluster.local in-addr.arpa ip6.arpa {
+    kubeconfig ${kubeconfig}
+    pods insecure
+    fallthrough in-addr.arpa ip6.arpa
+  }
+  cache 5
+}
+`;
+}
+
 export function kubeletConfig(nodeIp: string): string {
   return stringify({
     apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration",
     cgroupDriver: "cgroupfs", address: nodeIp, port: 10250, readOnlyPort: 0, healthzBindAddress: "127.0.0.1", healthzPort: 10248,
     // The apiserver reaches the kubelet (logs, exec) over the private veth only.
     authentication: { anonymous: { enabled: true }, webhook: { enabled: false } }, authorization: { mode: "AlwaysAllow" },
-    failSwapOn: false, clusterDomain: "cluster.local", resolvConf: "/etc/resolv.conf", serializeImagePulls: false,
+    failSwapOn: false, clusterDomain: "cluster.local", clusterDNS: [nodeIp], resolvConf: "/etc/resolv.conf", serializeImagePulls: false,
     // Imported images cannot be pulled again: never collect them, never evict for a full shared disk.
     imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99,
     evictionHard: { "memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%" },

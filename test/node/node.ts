@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { CONTROLLERS, startRealCluster, type RealCluster } from "../real/cluster.js";
 import { Processes, waitUntil, type Started } from "../real/processes.js";
 import type { NodeParts } from "./components.js";
-import { cniConfig, containerdConfig, kubeletConfig, POD_SUBNET } from "./configs.js";
+import { cniConfig, containerdConfig, corefile, kubeletConfig, POD_SUBNET } from "./configs.js";
 import { FIXED_PATHS, hostState, mountPoints, processesNaming, removeCgroup, topLevelCgroups, unmountUnder, writeSysctls, type HostState } from "./host.js";
 import { buildPauseImage, PAUSE_IMAGE, PAUSE_REPOSITORY } from "./images.js";
 import { SERVICE_CA, ServiceCaPublisher } from "./service-ca.js";
@@ -187,9 +187,10 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
       run(parts.ip, ["-n", netns, ...args]);
     }
 
-    // nodelifecycle lifts the not-ready taint the node registers with once it is Ready; root-ca-cert-publisher
+    // nodelifecycle lifts the not-ready taint the node registers with once it is Ready; the endpoint controllers
+    // give Services (brick pods by name through CoreDNS) their addresses; root-ca-cert-publisher
     // writes the kube-root-ca.crt ConfigMap every ServiceAccount token volume projects.
-    cluster = await startRealCluster(parts.kube, { host: hostIp, controllers: [...CONTROLLERS, "nodelifecycle", "root-ca-cert-publisher"] });
+    cluster = await startRealCluster(parts.kube, { host: hostIp, controllers: [...CONTROLLERS, "nodelifecycle", "root-ca-cert-publisher", "endpoint", "endpointslice"] });
     cluster.processes.start("kube-scheduler", parts.scheduler, ["--kubeconfig", cluster.adminKubeconfig, "--leader-elect=false", "--secure-port=0"]);
     const controlPlaneMs = Date.now() - t0;
     publisher = new ServiceCaPublisher(cluster);
@@ -237,6 +238,9 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
         return undefined;
       }
     }, 60_000, 200);
+    writeFileSync(join(dir, "Corefile"), corefile(nodeIp, cluster.adminKubeconfig));
+    const dns = processes.start("coredns", ...inNetns(parts.coredns, ["-conf", join(dir, "Corefile")]));
+    await whileRunning(dns, "CoreDNS to answer", () => dns.tail(20).includes("CoreDNS-") || undefined, 30_000, 100);
     for (const name of ["kube-root-ca.crt", SERVICE_CA]) {
       await waitUntil(`the ${name} ConfigMap in default`, () => admin.find(`/api/v1/namespaces/default/configmaps/${name}`), 30_000, 200);
     }

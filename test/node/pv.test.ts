@@ -15,7 +15,7 @@ import { noImages } from "../images/tier.js";
 import { glusterParts } from "../real/components.js";
 import type { AuditEvent } from "../real/cluster.js";
 import { SA } from "../../src/core/manifests/common.js";
-import { allows, OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES, PROVISIONER_CLUSTER_RULES, type PolicyRule } from "../../src/core/manifests/rbac.js";
+import { allows, OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES, PROVISIONER_CLUSTER_RULES, PROVISIONER_NAMESPACE_RULES, type PolicyRule } from "../../src/core/manifests/rbac.js";
 import { kadalu } from "../real/kadalu.js";
 import { waitUntil } from "../real/processes.js";
 import { node as parts, noNode } from "./components.js";
@@ -198,13 +198,13 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
   it("the operator and the CSI run with their ServiceAccounts: nothing they do is denied, and they stay within their roles", async () => {
     const roles: Record<string, { cluster: PolicyRule[]; namespaced: PolicyRule[] }> = {
       [SA.operator]: { cluster: OPERATOR_CLUSTER_RULES, namespaced: OPERATOR_NAMESPACE_RULES },
-      [SA.provisioner]: { cluster: PROVISIONER_CLUSTER_RULES, namespaced: [] },
+      [SA.provisioner]: { cluster: PROVISIONER_CLUSTER_RULES, namespaced: PROVISIONER_NAMESPACE_RULES },
     };
     const prefix = "system:serviceaccount:kadalu:";
     const events = node.cluster.audit().filter((event) => event.user.username.startsWith(prefix) && event.objectRef?.resource);
     const request = (event: AuditEvent) => ({
       account: event.user.username.slice(prefix.length), namespace: event.objectRef!.namespace, verb: event.verb,
-      group: event.objectRef!.apiGroup ?? "", resource: [event.objectRef!.resource, event.objectRef!.subresource].filter(Boolean).join("/"),
+      group: event.objectRef!.apiGroup ?? "", resource: [event.objectRef!.resource, event.objectRef!.subresource].filter(Boolean).join("/"), name: event.objectRef!.name,
     });
     const requests = events.map(request);
     // Only the two that talk to the API do (the nodeplugin has no token), and each did.

@@ -2,6 +2,7 @@
  * Least-privilege RBAC: every verb listed is one a component really uses (no wildcards). Tests replay
  * the operator's and the CSI driver's API requests against these rules with `allows()`.
  */
+import { INFO_CONFIGMAP } from "../info/codec.js";
 import { meta, SA } from "./common.js";
 import type { KubeObject } from "../kube-vocabulary.js";
 import type { InstallOptions } from "./options.js";
@@ -11,6 +12,8 @@ export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  /** Only these objects (a Role's get of one ConfigMap). */
+  resourceNames?: string[];
 }
 
 const rule = (apiGroups: string[], resources: string[], verbs: string[]): PolicyRule => ({ apiGroups, resources, verbs });
@@ -69,6 +72,12 @@ export const KADALU_PROVISIONER_RULES: PolicyRule[] = [
   rule([KADALU_GROUP], [`${KADALU_PLURAL}/status`], ["patch"]),
 ];
 
+/**
+ * In the Kadalu namespace: the provisioner reads kadalu-info through the API when a StorageClass names a
+ * pool its mounted copy (refreshed late by the kubelet) does not have yet.
+ */
+export const PROVISIONER_NAMESPACE_RULES: PolicyRule[] = [{ ...rule([""], ["configmaps"], ["get"]), resourceNames: [INFO_CONFIGMAP] }];
+
 /** One ServiceAccount runs the provisioner pod's three containers: the union of their rules, merged per resource. */
 export const PROVISIONER_CLUSTER_RULES: PolicyRule[] = mergeRules([...EXTERNAL_PROVISIONER_RULES, ...EXTERNAL_RESIZER_RULES, ...KADALU_PROVISIONER_RULES]);
 
@@ -86,8 +95,9 @@ export function mergeRules(rules: PolicyRule[]): PolicyRule[] {
   return [...merged.values()];
 }
 
-export function allows(rules: PolicyRule[], request: { group: string; resource: string; verb: string }): boolean {
-  return rules.some((r) => r.apiGroups.includes(request.group) && r.resources.includes(request.resource) && r.verbs.includes(request.verb));
+export function allows(rules: PolicyRule[], request: { group: string; resource: string; verb: string; name?: string }): boolean {
+  return rules.some((r) => r.apiGroups.includes(request.group) && r.resources.includes(request.resource) && r.verbs.includes(request.verb)
+    && (!r.resourceNames || (request.name !== undefined && r.resourceNames.includes(request.name))));
 }
 
 function clusterRole(options: InstallOptions, name: string, rules: PolicyRule[]): KubeObject {
@@ -118,5 +128,7 @@ export function rbac(options: InstallOptions): KubeObject[] {
     binding(options, "RoleBinding", SA.operator, SA.operator),
     clusterRole(options, SA.provisioner, PROVISIONER_CLUSTER_RULES),
     binding(options, "ClusterRoleBinding", SA.provisioner, SA.provisioner),
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(options, SA.provisioner, "rbac"), rules: PROVISIONER_NAMESPACE_RULES },
+    binding(options, "RoleBinding", SA.provisioner, SA.provisioner),
   ];
 }
