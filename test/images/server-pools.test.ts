@@ -7,6 +7,7 @@
  * the limit is raised, and a file written while a data brick's pod was down healed onto it by the
  * self-heal daemons, as the image's heal-info.sh (what `kubectl kadalu healinfo` runs) reports it.
  */
+import { getAttribute } from "@napi-rs/xattr";
 import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { glusterMountArgs } from "../../csi/mounter.js";
 import { setQuota } from "../../csi/xattr.js";
+import { QUOTA_LIMIT_XATTR, quotaNumber } from "../../server/metrics.js";
 import { unpackImage, type UnpackedImage } from "../../images/oci.js";
 import type { NativePoolInfo } from "../../src/core/info/codec.js";
 import { parseSamples, processRates, SAMPLE_SCRIPT } from "../../src/core/top/proc.js";
@@ -211,8 +213,16 @@ describe.skipIf(noImage("kadalu-server") || noNetworking).each<PoolType>(["Repli
     // Last: a Disperse file written past its limit can keep a heal pending (README.md, Pool types).
     expect(hostClientVersion).toMatch(/^10\./);
     mkdirSync(nodePath("/mnt/provisioner/subvol/pvc-old"), { recursive: true });
+    // The provisioner's mount reconnects to brick 1 (restarted above) in its own time, and a limit set before that
+    // never reaches the brick: the replicate and disperse translators leave simple-quota's xattrs out of heals.
+    const connected = (index: number): boolean => /connected\s*=\s*1/.test(readFileSync(nodePath(`/mnt/provisioner/.meta/graphs/active/pool3-client-${index}/private`), "utf8"));
+    await waitUntil("the provisioner's mount to reach every brick", () => [0, 1, 2].every(connected) || undefined, 30_000, 200);
     const logged: string[] = [];
     expect(await setQuota(nodePath("/mnt/provisioner/subvol/pvc-old"), 10 * MB, (line) => logged.push(line)), logged.join("\n")).toBe(true);
+    const limitOn = (index: number, pv: string): Promise<number | undefined> => getAttribute(join(roots[index]!.root, BRICK_PATH, "subvol", pv), QUOTA_LIMIT_XATTR).then(quotaNumber);
+    // 11.1's disperse translator divides the limit by the data count (2+1: half on each brick).
+    const share = type === "Disperse" ? 5 * MB : 10 * MB;
+    expect(await Promise.all([0, 1, 2].map((index) => limitOn(index, "pvc-old")))).toEqual([share, share, share]);
     // CSI's node plugin command line run by the host's client in the node namespace, its log in the test's directory.
     const args = glusterMountArgs(poolInfo(type), `${client.root}/mnt/old-client`, "nodeplugin");
     args[args.indexOf("-l") + 1] = join(scratch, "old-client.log");
@@ -230,6 +240,26 @@ describe.skipIf(noImage("kadalu-server") || noNetworking).each<PoolType>(["Repli
       for (const index of [0, 1, 2]) expect(brickCopy(index, "subvol/pvc-old/big")?.length ?? 0).toBeLessThanOrEqual(most);
       // The 11.1 client sees what the 10.x client wrote.
       expect(readFileSync(nodePath("/mnt/pool3/subvol/pvc-old/small")).length).toBe(2 * MB);
+      // A limit set by a 10.x client in the provisioner's role: its disperse translator predates simple-quota and
+      // does not divide the limit by the data count as 11.1's does, so each Disperse brick takes the whole size.
+      const provisionerArgs = glusterMountArgs(poolInfo(type), `${client.root}/mnt/old-provisioner`, "provisioner");
+      provisionerArgs[provisionerArgs.indexOf("-l") + 1] = join(scratch, "old-provisioner.log");
+      mkdirSync(join(client.root, "mnt/old-provisioner"), { recursive: true });
+      await inNode("glusterfs", provisionerArgs);
+      await waitUntil("the 10.x provisioner's mount", async () => (await inNode("grep", [" fuse.glusterfs ", "/proc/self/mounts"])).stdout.includes(`${client.root}/mnt/old-provisioner `) || undefined, 30_000, 200);
+      try {
+        mkdirSync(nodePath("/mnt/old-provisioner/subvol/pvc-old-set"));
+        expect(await setQuota(nodePath("/mnt/old-provisioner/subvol/pvc-old-set"), 10 * MB, (line) => logged.push(line)), logged.join("\n")).toBe(true);
+        expect(await Promise.all([0, 1, 2].map((index) => limitOn(index, "pvc-old-set")))).toEqual([10 * MB, 10 * MB, 10 * MB]);
+        if (type === "Disperse") {
+          // A PV twice its size (2+1), where pvc-old's limit set by CSI's 11.1 provisioner shows 10 MiB (above).
+          expect(Math.abs(await df("/mnt/old-client/subvol/pvc-old-set") - 20 * MB)).toBeLessThanOrEqual(MB);
+        } else {
+          expect(Math.abs(await df("/mnt/old-client/subvol/pvc-old-set") - 10 * MB)).toBeLessThanOrEqual(MB);
+        }
+      } finally {
+        await inNode("umount", [`${client.root}/mnt/old-provisioner`]);
+      }
     } finally {
       await inNode("umount", [`${client.root}/mnt/old-client`]);
     }

@@ -8,6 +8,7 @@ import { readFileSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVER_SELECTOR } from "../../operator/objects.js";
 import { ALERT_GROUPS } from "../../src/core/metrics/alerts.js";
 import { metricsOf, seriesNames } from "../../src/core/metrics/catalog.js";
 import { runBin, type CliResult } from "../helpers/cli.js";
@@ -131,7 +132,12 @@ describe("the exporters on the sandbox", () => {
     }
     const monitored = JSON.parse((await cli("install", "--service-monitor", "-o", "json")).stdout).items as any[];
     const extra = monitored.slice(items.length).map((item) => `${item.kind}/${item.metadata.name}`);
-    expect(extra).toEqual(["Service/kadalu-operator-metrics", "Service/kadalu-csi-provisioner-metrics", "ServiceMonitor/kadalu", "PrometheusRule/kadalu"]);
+    expect(extra).toEqual(["Service/kadalu-operator-metrics", "Service/kadalu-csi-provisioner-metrics", "ServiceMonitor/kadalu", "PodMonitor/kadalu-server", "PrometheusRule/kadalu"]);
+    // The brick pods (the operator's StatefulSets, no Service in front) by their labels and their port's name.
+    const podMonitor = monitored.find((item) => item.kind === "PodMonitor");
+    expect(SERVER_SELECTOR).toMatchObject(podMonitor.spec.selector.matchLabels);
+    expect(podMonitor.spec.namespaceSelector).toEqual({ matchNames: ["kadalu"] });
+    expect(podMonitor.spec.podMetricsEndpoints).toEqual([{ port: "metrics", path: "/metrics", interval: "30s" }]);
     const monitor = monitored.find((item) => item.kind === "ServiceMonitor");
     for (const service of monitored.filter((item) => item.kind === "Service")) {
       expect(service.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);

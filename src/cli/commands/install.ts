@@ -158,7 +158,7 @@ async function switchOverPreflight(kube: Kube, options: InstallCommandOptions, f
 
 /** --service-monitor needs the Prometheus Operator's kinds: said before anything is applied. */
 async function requireMonitoringKinds(kube: Kube): Promise<void> {
-  for (const kind of ["ServiceMonitor", "PrometheusRule"]) {
+  for (const kind of ["ServiceMonitor", "PodMonitor", "PrometheusRule"]) {
     try {
       await kube.resourceOf(MONITORING_API, kind);
     } catch {
@@ -226,7 +226,7 @@ export function installCommand(deps: Deps): Command {
     .option("--local-yaml <file>", "apply this operator manifest instead of the embedded one (upstream flag)")
     .option("--local-csi-yaml <file>", "also apply this CSI manifest (upstream flag)");
   addOutputFlag(command, OBJECT_FORMATS, "print the manifests, no cluster needed")
-    .option("--service-monitor", "also create metrics Services, a ServiceMonitor and the alert rules (PrometheusRule) for the Prometheus Operator")
+    .option("--service-monitor", "also create metrics Services, a ServiceMonitor, a PodMonitor for the brick pods and the alert rules (PrometheusRule) for the Prometheus Operator")
     .option("--upgrade", "allow replacing an installed Kadalu of another version (upstream 1.x too): prints a preflight, then restarts brick pods one at a time per replica group, each after heals are done")
     .addOption(new Option("--allow-unsafe <what>", "with --upgrade: go on although the preflight finds this unsafe (pending-heals, unready-bricks); repeatable").argParser(collectChoice))
     .option("--wait", "wait until every component is ready (default on a terminal)")

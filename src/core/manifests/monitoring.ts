@@ -1,6 +1,7 @@
 /**
  * For the Prometheus Operator (`install --service-monitor`): a metrics Service in front of the operator and
- * of the CSI provisioner, a ServiceMonitor scraping both, and the alert rules as a PrometheusRule.
+ * of the CSI provisioner, a ServiceMonitor scraping both, a PodMonitor scraping every brick pod (the
+ * operator makes those, with no Service in front), and the alert rules as a PrometheusRule.
  * Without it, the pods' prometheus.io annotations serve Prometheus' usual pod discovery.
  */
 import { ALERT_GROUPS } from "../metrics/alerts.js";
@@ -31,6 +32,14 @@ export function monitoringObjects(options: InstallOptions): KubeObject[] {
         selector: { matchLabels: { [METRICS_LABEL]: "true" } },
         namespaceSelector: { matchNames: [options.namespace] },
         endpoints: [{ port: "metrics", path: "/metrics", interval: "30s" }],
+      },
+    },
+    {
+      apiVersion: MONITORING_API, kind: "PodMonitor", metadata: meta(options, "kadalu-server", "metrics"),
+      spec: {
+        selector: { matchLabels: selector("server", "server") },
+        namespaceSelector: { matchNames: [options.namespace] },
+        podMetricsEndpoints: [{ port: "metrics", path: "/metrics", interval: "30s" }],
       },
     },
     { apiVersion: MONITORING_API, kind: "PrometheusRule", metadata: meta(options, "kadalu", "metrics"), spec: { groups: ALERT_GROUPS } },

@@ -48,7 +48,7 @@ export interface InstallOptions {
   imagePullPolicy: PullPolicy;
   imagePullSecrets: string[];
   verbose: boolean;
-  /** Also render the Prometheus Operator's objects: metrics Services, a ServiceMonitor, a PrometheusRule. */
+  /** Also render the Prometheus Operator's objects: metrics Services, a ServiceMonitor, a PodMonitor, a PrometheusRule. */
   serviceMonitor: boolean;
 }
 
