@@ -115,7 +115,7 @@ function bricksCondition(seen: Observation, generation: number | undefined): Omi
   return condition("BricksReady", all, all ? "AllReady" : "NotReady", `${seen.bricksReady}/${seen.bricksTotal} brick pods ready`, generation);
 }
 
-// eslint-disable-next-line complexity -- one condition per observed fact and the state they add up to; issue 37 item 5 (one plan) reshapes it
+// eslint-disable-next-line complexity -- one condition per observed fact and the state they add up to
 export function statusFor(pool: KadaluStorage, desired: Desired, seen: Observation, now: string): KadaluStorageStatus {
   const generation = pool.metadata.generation;
   const previous = pool.status?.conditions;
