@@ -1,24 +1,23 @@
 /**
- * The control loop: informers on KadaluStorage (cluster-wide) and brick pods, a work queue keyed by pool,
- * and a level-based reconcile that reads the world, applies only differences (a pass with nothing to
- * change writes nothing), and reports status, conditions and Events on the pool.
+ * The control loop: informers on KadaluStorage (cluster-wide), brick pods, Events and PVs, a work queue keyed
+ * by pool, and a level-based reconcile that reads (caches, kadalu-info, the objects `toRead` names), asks
+ * the pure `plan` (operator/plan.ts) what to do, and does it: a pass with nothing to change writes nothing.
+ * A change to a pool's status alone (the CSI's usage, our own writes) queues no reconcile.
  */
-import { foreignSpecManagers } from "../src/core/manifests/managed-fields.js";
 import { randomUUID } from "node:crypto";
 import { connect as tcpConnect } from "node:net";
-import { decodeInfo, encodeInfo, INFO_CONFIGMAP, infoKey, isExternal, type PoolInfo } from "../src/core/info/codec.js";
-import { serverStatefulSetName, storageClassName } from "../src/core/naming.js";
-import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, type KadaluStorage, type KadaluStorageStatus } from "../src/core/pool/types.js";
+import { INFO_CONFIGMAP, infoKey } from "../src/core/info/codec.js";
+import { storageClassName } from "../src/core/naming.js";
+import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, type KadaluStorage } from "../src/core/pool/types.js";
 import type { Kube, Pod } from "../src/kube/client.js";
 import { CSI_DRIVER_NAME, POOL_LABEL, poolPath, poolsPath, type KubeObject } from "../src/core/kube-vocabulary.js";
 import { isConflict, isNotFound } from "../src/kube/errors.js";
 import type { OperatorConfig } from "./config.js";
 import { Informer, keyOf } from "../src/kube/informer.js";
-import { budgetName, groupCount, toleratedPerGroup } from "./budgets.js";
 import { tolerationsOf } from "./objects.js";
 import { WorkQueue } from "./queue.js";
-import { podFailure, type PodEventView } from "../src/core/doctor/pod-failure.js";
-import { brickDirMissing, contains, deletionStatus, desiredState, sameStatus, statusFor, type Desired, type Observation, type PoolEvent } from "./reconcile.js";
+import type { PodEventView } from "../src/core/doctor/pod-failure.js";
+import { plan, refKey, statusOnlyChange, toRead, type Observed, type Plan, type PoolEvent } from "./plan.js";
 
 const POOLS_PATH = poolsPath();
 
@@ -51,7 +50,9 @@ export class Controller {
     });
     const informerLog = (message: string): void => log("error", message);
     const watch = { log: informerLog, watchTimeoutSeconds: config.watchTimeoutSeconds };
-    this.pools = new Informer<KadaluStorage>(kube, { path: POOLS_PATH, onChange: (key) => this.queue.add(key), ...watch });
+    this.pools = new Informer<KadaluStorage>(kube, { path: POOLS_PATH, onChange: (key, pool, previous) => {
+      if (!statusOnlyChange(previous, pool)) this.queue.add(key);
+    }, ...watch });
     this.pods = new Informer(kube, {
       path: `/api/v1/namespaces/${config.namespace}/pods`, // Upstream's brick pods carry no pool label: they are known by their name until they restart.
       labelSelector: "app.kubernetes.io/component=server",
@@ -136,26 +137,40 @@ export class Controller {
   }
 
   async reconcile(key: string): Promise<void> {
-    let pool = this.current(key);
+    const pool = this.current(key);
     if (!pool) return;
     if (pool.metadata.deletionTimestamp) return this.finalize(pool);
-    if (!(pool.metadata.finalizers ?? []).includes(KADALU_FINALIZER)) {
-      const updated = await this.kube.mergePatch<KadaluStorage>(poolPath(pool), { metadata: { finalizers: [...(pool.metadata.finalizers ?? []), KADALU_FINALIZER], resourceVersion: pool.metadata.resourceVersion } }, `cannot add the finalizer to pool ${key}`);
-      pool = this.remember(pool, updated);
-    }
     const configMap = await this.readInfoConfigMap();
-    const previous = infoOf(configMap, pool.metadata.name);
-    const desired = desiredState(pool, previous, this.config);
-    let storageClass = false;
-    if (desired.info) {
-      await this.writeInfo(pool.metadata.name, encodeInfo(desired.info), configMap);
-      for (const object of desired.objects) await this.ensure(object);
-      storageClass = true;
-      if (tolerationsOf(pool).length > 0) await this.syncNodepluginTolerations();
+    const known = { pool, infoText: configMap?.data?.[infoKey(pool.metadata.name)], freshVolumeId: randomUUID() };
+    const reads = toRead(known, this.config);
+    const live = new Map<string, KubeObject>();
+    for (const ref of reads.objects) {
+      const object = await this.kube.getObject(ref.apiVersion, ref.kind, ref.metadata.name, ref.metadata.namespace);
+      if (object) live.set(refKey(ref), object);
     }
-    const seen = await this.observe(pool, desired, storageClass);
-    await this.report(pool, statusFor(pool, desired, seen, new Date().toISOString().replace(/\.\d+Z$/, "Z")));
-    if (desired.info && isExternal(desired.info)) this.queue.addAfter(key, 60_000);
+    const hosts = reads.hosts !== undefined ? await this.checkHosts(pool, reads.hosts) : undefined;
+    const observed: Observed = { ...known, live, hosts, pods: [...this.pods.cache.values()], events: [...this.events.cache.values()], now: now() };
+    await this.carryOut(pool, plan(observed, this.config), configMap);
+  }
+
+  /** Does what the plan says: the finalizer, kadalu-info, deletes, replaces, applies; the status last (it reports them). */
+  private async carryOut(pool: KadaluStorage, steps: Plan, configMap: InfoConfigMap | undefined): Promise<void> {
+    let latest = pool;
+    if (steps.finalizer === "add") {
+      const updated = await this.kube.mergePatch<KadaluStorage>(poolPath(pool), { metadata: { finalizers: [...(pool.metadata.finalizers ?? []), KADALU_FINALIZER], resourceVersion: pool.metadata.resourceVersion } }, `cannot add the finalizer to pool ${keyOf(pool)}`);
+      latest = this.remember(pool, updated);
+    }
+    if (steps.info !== undefined) await this.writeInfo(pool.metadata.name, steps.info, configMap);
+    await this.change(steps);
+    if (steps.nodepluginTolerations) await this.syncNodepluginTolerations();
+    await this.report(latest, steps);
+    if (steps.requeueAfterMs) this.queue.addAfter(keyOf(pool), steps.requeueAfterMs);
+  }
+
+  private async change(steps: Plan): Promise<void> {
+    for (const ref of steps.delete) await this.kube.deleteObject(ref);
+    for (const object of steps.replace) await this.kube.replace(object, (object.metadata as { resourceVersion?: string }).resourceVersion ?? "");
+    for (const object of steps.apply) await this.kube.apply(object);
   }
 
   private readInfoConfigMap(): Promise<InfoConfigMap | undefined> {
@@ -185,23 +200,6 @@ export class Controller {
     }
   }
 
-  /**
-   * Applies `object` unless the live one already holds it; StorageClass parameters are immutable: replace.
-   * A brick StatefulSet another manager wrote (upstream's operator, through kubectl apply) is replaced
-   * whole first: apply would keep what that manager set (its rollingUpdate beside our OnDelete is invalid).
-   */
-  private async ensure(object: KubeObject): Promise<void> {
-    const live = await this.kube.getObject(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace);
-    if (live && contains(live, object)) return;
-    if (live && object.kind === "StatefulSet" && foreignSpecManagers(live).length > 0) {
-      await this.kube.replace(object as KubeObject, (live.metadata as { resourceVersion?: string }).resourceVersion ?? "");
-    }
-    if (live && object.kind === "StorageClass" && (!contains(live.parameters, object.parameters) || live.provisioner !== object.provisioner)) {
-      await this.kube.deleteObject(live);
-    }
-    await this.kube.apply(object as KubeObject);
-  }
-
   /** The nodeplugin runs wherever a pool's pods may need it: it tolerates what every pool tolerates. */
   private async syncNodepluginTolerations(): Promise<void> {
     const wanted = new Map<string, unknown>();
@@ -213,29 +211,6 @@ export class Controller {
     const merged = [...current];
     for (const [text, toleration] of wanted) if (!current.some((t) => JSON.stringify(t) === text)) merged.push(toleration);
     if (merged.length !== current.length) await this.kube.mergePatch(path, { spec: { template: { spec: { tolerations: merged } } } }, "cannot update the nodeplugin's tolerations");
-  }
-
-  private async observe(pool: KadaluStorage, desired: Desired, storageClass: boolean): Promise<Observation> {
-    const info = desired.info;
-    if (!info || isExternal(info)) {
-      return { bricksReady: 0, bricksTotal: 0, storageClass, hosts: info && isExternal(info) ? await this.checkHosts(pool, info.gluster_hosts) : undefined };
-    }
-    const pods = new Map([...this.pods.cache.values()].map((pod) => [pod.metadata.name, pod]));
-    const events = [...this.events.cache.values()];
-    let ready = 0;
-    const missingDirs: string[] = [];
-    const podProblems: string[] = [];
-    for (const brick of info.bricks) {
-      const name = `${serverStatefulSetName(pool.metadata.name, brick.brick_index)}-0`;
-      const pod = pods.get(name);
-      if (pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) ready += 1;
-      else if (pod) {
-        const failure = podFailure(pod, events);
-        if (failure?.missingPath) missingDirs.push(brickDirMissing(failure.missingPath, failure.node ?? brick.kube_hostname));
-        else if (failure) podProblems.push(`${name}: ${failure.reason}: ${failure.detail}`);
-      }
-    }
-    return { bricksReady: ready, bricksTotal: info.bricks.length, storageClass, ...(missingDirs.length ? { missingDirs } : {}), ...(podProblems.length ? { podProblems } : {}) };
   }
 
   /** A TCP check of the Gluster hosts of an External pool: reported, never fatal. */
@@ -258,23 +233,22 @@ export class Controller {
   }
 
   /** Writes the status if it changed; returns the pool as it now is on the server (for later preconditions). */
-  private async report(pool: KadaluStorage, status: KadaluStorageStatus): Promise<KadaluStorage> {
-    if (sameStatus(pool.status, status)) return pool;
-    const written = this.remember(pool, await this.kube.mergePatch<KadaluStorage>(poolPath(pool, "status"), { status }, `cannot update the status of pool ${keyOf(pool)}`));
-    const event = transitionEvent(pool.status, status);
-    if (event) await this.emit(pool, event);
+  private async report(pool: KadaluStorage, steps: Plan): Promise<KadaluStorage> {
+    if (!steps.status) return pool;
+    const written = this.remember(pool, await this.kube.mergePatch<KadaluStorage>(poolPath(pool, "status"), { status: steps.status }, `cannot update the status of pool ${keyOf(pool)}`));
+    for (const event of steps.events) await this.emit(pool, event);
     return written;
   }
 
   private async emit(pool: KadaluStorage, event: PoolEvent): Promise<void> {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const time = now();
     try {
       await this.kube.create(`/api/v1/namespaces/${pool.metadata.namespace}/events`, {
         apiVersion: "v1", kind: "Event",
         metadata: { generateName: `${pool.metadata.name}.`, namespace: pool.metadata.namespace },
         involvedObject: { apiVersion: pool.apiVersion, kind: pool.kind, name: pool.metadata.name, namespace: pool.metadata.namespace, uid: pool.metadata.uid },
         reason: event.reason, message: event.message, type: event.type, source: { component: "kadalu-operator" },
-        reportingComponent: "kadalu-operator", firstTimestamp: now, lastTimestamp: now, count: 1,
+        reportingComponent: "kadalu-operator", firstTimestamp: time, lastTimestamp: time, count: 1,
       }, "cannot record an event");
     } catch (error) {
       this.log("error", `event for ${keyOf(pool)}: ${(error as Error).message}`);
@@ -290,31 +264,23 @@ export class Controller {
       || (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool.metadata.name)).map((pv) => pv.metadata.name).sort();
   }
 
-  /** Deletion: blocked while PVs use the pool; then its objects and info key go, then the finalizer. */
+  /** Deletion: blocked while PVs use the pool; then the plan's objects and info key go, then the finalizer. */
   private async finalize(pool: KadaluStorage): Promise<void> {
     if (!(pool.metadata.finalizers ?? []).includes(KADALU_FINALIZER)) return;
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     // The cache decides quickly; a teardown is only started on a fresh list (a PV may be newer than the cache).
     let pvs = await this.poolPersistentVolumes(pool, false);
     if (pvs.length === 0) pvs = await this.poolPersistentVolumes(pool, true);
-    const latest = await this.report(pool, deletionStatus(pool, pvs, now));
-    if (pvs.length > 0) {
-      // The PV informer re-queues the pool when one goes; this is only a safety net.
-      this.queue.addAfter(keyOf(pool), 60_000);
-      return;
-    }
-    const configMap = await this.readInfoConfigMap();
-    const info = infoOf(configMap, pool.metadata.name);
-    const bricks = info && !isExternal(info) ? info.bricks.length : pool.spec.storage?.length ?? 0;
-    const ns = this.config.namespace;
-    const budgets = info && !isExternal(info) && toleratedPerGroup(info) !== undefined ? groupCount(info) : 0;
-    const doomed: KubeObject[] = [
-      ...Array.from({ length: budgets }, (_, group) => ({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: budgetName(pool.metadata.name, group), namespace: ns } })),
-      ...Array.from({ length: bricks }, (_, index) => ({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(pool.metadata.name, index), namespace: ns } })),
-      ...(pool.spec.type === "External" ? [] : [{ apiVersion: "v1", kind: "Service", metadata: { name: pool.metadata.name, namespace: ns } }]),
-      { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: storageClassName(pool.metadata.name) } },
-    ];
-    for (const object of doomed) await this.kube.deleteObject(object);
+    const configMap = pvs.length === 0 ? await this.readInfoConfigMap() : undefined;
+    const observed: Observed = {
+      pool, infoText: configMap?.data?.[infoKey(pool.metadata.name)], persistentVolumes: pvs,
+      pods: [], events: [], live: new Map(), freshVolumeId: randomUUID(), now: now(),
+    };
+    const steps = plan(observed, this.config);
+    const latest = await this.report(pool, steps);
+    // The PV informer re-queues the pool when one goes; this is only a safety net.
+    if (steps.requeueAfterMs) this.queue.addAfter(keyOf(pool), steps.requeueAfterMs);
+    if (steps.finalizer !== "remove") return;
+    await this.change(steps);
     await this.writeInfo(pool.metadata.name, null, configMap);
     const finalizers = (latest.metadata.finalizers ?? []).filter((f) => f !== KADALU_FINALIZER);
     // Preconditioned on the version our status write produced: no conflict with ourselves.
@@ -337,15 +303,4 @@ interface InfoConfigMap {
   data?: Record<string, string>;
 }
 
-function infoOf(configMap: InfoConfigMap | undefined, pool: string): PoolInfo | undefined {
-  const text = configMap?.data?.[infoKey(pool)];
-  return text ? decodeInfo(pool, text).info : undefined;
-}
-
-function transitionEvent(before: KadaluStorageStatus | undefined, after: KadaluStorageStatus): PoolEvent | undefined {
-  if (before?.state === after.state && before?.message === after.message) return undefined;
-  if (after.state === "error") return { type: "Warning", reason: after.conditions?.find((c) => c.status === "False")?.reason ?? "Error", message: after.message ?? "" };
-  if (after.state === "blocked") return { type: "Warning", reason: "DeletionBlocked", message: after.message ?? "" };
-  if (after.state === "ready" && before?.state !== "ready") return { type: "Normal", reason: "Ready", message: after.message ?? "ready" };
-  return undefined;
-}
+const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, "Z");

@@ -10,7 +10,8 @@ export const keyOf = (object: { metadata: { name: string; namespace?: string } }
 export interface InformerOptions<T> {
   path: string;
   labelSelector?: string;
-  onChange: (key: Key, object: T | undefined) => void;
+  /** `previous`: the cached copy this one replaces (none when the object is new or gone). */
+  onChange: (key: Key, object: T | undefined, previous?: T) => void;
   log: (message: string) => void;
   maxBackoffMs?: number;
   /** The server ends each watch after this long; a watch silent for longer (plus a margin) is dead and replaced. */
@@ -96,8 +97,9 @@ export class Informer<T extends { metadata: { name: string; namespace?: string; 
 
   private remember(object: T): void {
     const key = keyOf(object);
+    const previous = this.cache.get(key);
     this.cache.set(key, object);
-    this.options.onChange(key, object);
+    this.options.onChange(key, object, previous);
   }
 
   private forget(key: Key): void {

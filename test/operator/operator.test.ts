@@ -168,6 +168,32 @@ describe("operator: native pools", () => {
     expect(cluster.server.writes()).toEqual([]);
   });
 
+  it("does not reconcile for a status-only update (the CSI's usage), but does for a spec change", async () => {
+    const running = await start();
+    pool("pool1", { type: "Replica3", storage: devices() });
+    markBricksReady("pool1", 3);
+    await until(() => status("pool1")?.state === "ready", "ready");
+    await running.controller.queue.idle();
+    let reconciles = 0;
+    running.controller.onReconciled = () => { reconciles += 1; };
+    cluster.server.clearRequests();
+    const usage = { capacityBytes: 10 << 30, provisionedBytes: 1 << 30, pvCount: 1, updatedAt: "2026-12-06T00:00:00Z" };
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { ...status("pool1"), usage });
+    await until(() => running.controller.pools.cache.get("kadalu/pool1")?.status?.usage?.pvCount === 1, "the usage seen by the operator");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await running.controller.queue.idle();
+    expect(reconciles).toBe(0);
+    expect(cluster.server.writes()).toEqual([]);
+    expect(cluster.server.requests.filter((r) => r.verb !== "watch").map((r) => `${r.verb} ${r.resource}`)).toEqual([]);
+    // A spec change (a new generation) is reconciled, and the usage is kept.
+    const type = cluster.server.registry.byKind(API, "KadaluStorage")!;
+    const live = cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")!;
+    cluster.server.objects.commit(type, live, { ...live, spec: { ...live.spec, options: [{ key: "performance.quick-read", value: "off" }] } }, undefined, { dryRun: false });
+    await until(() => JSON.parse(info()["pool1.info"]!).options?.["performance.quick-read"] === "off", "the option in pool1.info");
+    expect(reconciles).toBeGreaterThan(0);
+    expect(status("pool1").usage).toEqual(usage);
+  });
+
   it.each([
     ["Replica1 on paths", { type: "Replica1", storage: [{ node: "kube1", path: "/data/p" }, { node: "kube2", path: "/data/p" }] }, 2, (sts: any) => {
       expect(envOf(sts).SHD_REQUIRED).toBeUndefined();
