@@ -73,7 +73,7 @@ export function complete(name: string, layout: string[], raw: RawOptions, units:
 }
 
 /** Cluster-side checks before anything is written: one list per kind of name the pool refers to. */
-async function checkReferences(kube: Kube, pool: KadaluStorage): Promise<void> {
+export async function checkReferences(kube: Kube, pool: KadaluStorage): Promise<void> {
   const units = pool.spec.storage;
   const nodes = [...new Set(units.map((unit) => unit.node).filter((node): node is string => Boolean(node)))];
   if (nodes.length > 0) {
@@ -106,7 +106,7 @@ export function usedUnits(pools: KadaluStorage[], info: Record<string, string> |
   return [...pools.map((pool) => ({ pool: pool.metadata.name, units: pool.spec?.storage ?? [] })), ...fromInfo];
 }
 
-function valueOf<T>(result: PromiseSettledResult<T>): T {
+export function valueOf<T>(result: PromiseSettledResult<T>): T {
   if (result.status === "rejected") throw result.reason;
   return result.value;
 }
@@ -135,7 +135,7 @@ async function checkPlacement(kube: Kube, pool: KadaluStorage, io: Deps["io"]): 
  * Each --device under /dev is checked by its node's own discovery (storage-devices), and refused with the
  * same reason; a device no nodeplugin can be asked about is said to be unchecked, not refused.
  */
-async function checkDevices(kube: Kube, pool: KadaluStorage, nodeplugins: Map<string, string>, io: Deps["io"]): Promise<void> {
+export async function checkDevices(kube: Kube, pool: KadaluStorage, nodeplugins: Map<string, string>, io: Deps["io"]): Promise<void> {
   const units = pool.spec.storage.filter((unit): unit is { node: string; device: string } => Boolean(unit.node && unit.device));
   const nodes = [...new Set(units.filter((unit) => unit.device.startsWith("/dev/")).map((unit) => unit.node))];
   const reports = new Map(await Promise.all(nodes.map(async (node): Promise<[string, BlockDevice[] | string]> => {

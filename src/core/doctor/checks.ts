@@ -193,13 +193,12 @@ export function versionCheck(s: Snapshot): Finding[] {
   }];
 }
 
-/**
- * No command grows a pool yet (storage-add refuses an existing name): the operator applies storage units
- * appended to the spec, a whole replica/disperse group at a time.
- */
-function growAdvice(info: PoolInfo, ns: string): string {
+/** The pool grows by a whole group of units of the kind it has; the reader fills in the nodes. */
+function growAdvice(info: NativePoolInfo, ns: string): string {
   const size = replicaGroups(info)[0]?.length ?? 1;
-  return `add ${size === 1 ? "a storage unit" : `a group of ${size} storage units`} at the end of spec.storage: kubectl -n ${ns} edit kds ${info.volname}`;
+  const brick = info.bricks[0];
+  const unit = brick?.pvc_name ? "--pvc NAME" : brick?.brick_device ? "--device NODE:/dev/sdX" : "--path NODE:/DIR";
+  return kadalu(ns, `storage-expand ${info.volname} ${Array.from({ length: size }, () => unit).join(" ")}`);
 }
 
 function poolStateCheck(pool: KadaluStorage, where: string, ns: string): Finding {
