@@ -69,7 +69,7 @@ describe("doctor's checks", () => {
   it("capacity: warning at 80%, critical at 90% provisioned, thresholds configurable", () => {
     const s = healthy();
     s.pools[0]!.status!.usage!.provisionedBytes = 85;
-    expect(bad(diagnose(s))).toEqual([{ severity: "warning", check: "capacity", where: "pool/pool1", message: "85.0% provisioned (4 PVs)", next: "add a group of 3 storage units at the end of spec.storage: kubectl -n kadalu edit kds pool1" }]);
+    expect(bad(diagnose(s))).toEqual([{ severity: "warning", check: "capacity", where: "pool/pool1", message: "85.0% provisioned (4 PVs)", next: "kubectl kadalu storage-expand pool1 --device NODE:/dev/sdX --device NODE:/dev/sdX --device NODE:/dev/sdX" }]);
     s.pools[0]!.status!.usage!.provisionedBytes = 95;
     expect(bad(diagnose(s))[0]!.severity).toBe("critical");
     expect(bad(diagnose(s, { thresholds: { warnPercent: 96, criticalPercent: 99 } }))).toEqual([]);
