@@ -58,7 +58,6 @@ export function parseUnits(name: string, namespace: string, given: UnitArgument[
   return units;
 }
 
-const namespaceFlag = (namespace: string): string => (namespace === DEFAULT_NAMESPACE ? "" : ` -n ${namespace}`);
 
 /** The pool and everything its growth is checked against, read at once; refusals before anything is written. */
 async function plan(kube: Kube, options: StorageExpandOptions, io: Deps["io"]): Promise<Growth> {
@@ -98,9 +97,9 @@ async function send(kube: Kube, growth: Growth, serverDryRun: boolean): Promise<
   try {
     return await kube.setPoolStorage(growth.grown, growth.grown.spec.storage, serverDryRun);
   } catch (error) {
-    const { name, namespace } = growth.grown.metadata;
+    const { name } = growth.grown.metadata;
     if ((error as ClusterError).status === 409) {
-      throw new ClusterError(`storage pool "${name}" changed while this command ran; nothing was changed; run it again: kubectl kadalu storage-expand ${name} ...${namespaceFlag(namespace!)}`, 409);
+      throw new ClusterError(`storage pool "${name}" changed while this command ran, so nothing was changed; run the same command again`, 409);
     }
     throw error;
   }
@@ -157,7 +156,8 @@ export async function run(options: StorageExpandOptions, deps: Deps): Promise<vo
       stop: interrupt.asked.then(() => new AlreadyReported(EXIT_INTERRUPTED)),
     });
   } catch (error) {
-    if (interrupt.requested) io.err.write(`interrupted: pool "${name}" has its new storage units and the operator goes on adding their bricks; follow it with: kubectl kadalu storage-list ${name} --watch${namespaceFlag(grown.metadata.namespace!)}\n`);
+    const namespaceFlag = grown.metadata.namespace === DEFAULT_NAMESPACE ? "" : ` -n ${grown.metadata.namespace}`;
+    if (interrupt.requested) io.err.write(`interrupted: pool "${name}" has its new storage units and the operator goes on adding their bricks; follow it with: kubectl kadalu storage-list ${name} --watch${namespaceFlag}\n`);
     throw error;
   } finally {
     interrupt.dispose();

@@ -28,7 +28,7 @@ function full(alert: string, expr: string, percent: number, severity: "warning" 
     alert, expr: `(${expr}) * 100 >= ${percent}`, for: "5m", labels: { severity },
     annotations: {
       summary: `Kadalu pool ${pool} is ${percent}% ${what}`,
-      description: `Pool ${pool} is {{ $value | printf "%.0f" }}% ${what}. Free space, or grow it by a whole replica or disperse group: kubectl kadalu storage-expand ${pool} --path NODE:/DIR${namespace === "kadalu" ? "" : ` -n ${namespace}`} (one --path or --device per unit of the group); see it with kubectl kadalu storage-list ${pool} --status.`,
+      description: `Pool ${pool} is {{ $value | printf "%.0f" }}% ${what}. Free space, or grow it by a whole replica or disperse group, one --path NODE:/DIR or --device NODE:/dev/sdX for each unit of the group: kubectl kadalu storage-expand ${pool} --path NODE:/DIR${namespace === "kadalu" ? "" : ` -n ${namespace}`}; see it with kubectl kadalu storage-list ${pool} --status.`,
     },
   };
 }
