@@ -87,3 +87,18 @@ export function entriesByPv(bricks: BrickEntries[], paths: Map<string, string> =
   const pvs = [...counts].map(([pv, entries]) => ({ pv, entries })).sort((a, b) => b.entries - a.entries || (a.pv < b.pv ? -1 : 1));
   return { pvs, other, unresolved: unknown.size };
 }
+
+/** What one pool's pending entries put at risk. */
+export interface HealRisk {
+  /** Per PV, most entries first; `pvc` is `namespace/name` from the PV's claimRef, when it has one. */
+  pvcs: { pvc?: string; pv: string; entries: number }[];
+  /** Entries of the pool's own files (root, stat.db, hash directories, metadata directories). */
+  outsidePvs: number;
+  /** `<gfid:...>` entries no brick could name. */
+  unresolved: number;
+}
+
+/** `apps/data (4), pvc-... (2)`: the PVCs (else PVs) at risk, for one line. */
+export function atRiskList(risk: HealRisk): string {
+  return risk.pvcs.map((item) => `${item.pvc ?? item.pv} (${item.entries})`).join(", ");
+}

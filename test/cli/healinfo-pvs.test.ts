@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { setAttribute } from "@napi-rs/xattr";
+import { setAttributeSync } from "@napi-rs/xattr";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { localDirExec } from "../apiserver/exec.js";
@@ -85,6 +85,16 @@ describe("healinfo: PVCs at risk", () => {
     expect(cluster.server.requests.filter((r) => r.resource === "persistentvolumes")).toEqual([]);
   });
 
+  it("doctor's heal finding names the PVCs at risk", async () => {
+    cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica3", storage: [1, 2, 3].map((i) => ({ node: `kube${i}`, path: "/d" })) } } as never);
+    serverPod(0, REPORT);
+    pv(PV_A, { namespace: "apps", name: "data" });
+    pv(PV_B, { namespace: "apps", name: "logs" });
+    const report = JSON.parse((await cli("doctor", "--pool", "pool1", "-o", "json")).stdout) as { findings: { check: string; message: string; next?: string }[] };
+    const heals = report.findings.find((finding) => finding.check === "heals");
+    expect(heals).toMatchObject({ message: "9 heal entries pending on the bricks that answered (not every brick gave a count); PVCs at risk: apps/data (4), apps/logs (3)", next: "kubectl kadalu healinfo pool1" });
+  });
+
   describe.skipIf(!ROOT)("entries given as gfids", () => {
     const gfid = (n: number): string => `${String(n).padStart(8, "0")}-aaaa-4bbb-8ccc-${String(n).padStart(12, "0")}`;
     const handle = (brick: string, id: string): string => join(brick, ".glusterfs", id.slice(0, 2), id.slice(2, 4), id);
@@ -102,7 +112,7 @@ describe("healinfo: PVCs at risk", () => {
       for (const [id, parent, name] of files) {
         mkdirSync(dirname(handle(brick, id)), { recursive: true });
         writeFileSync(handle(brick, id), "data");
-        setAttribute(handle(brick, id), "trusted.gfid2path.0123456789abcdef", `${parent}/${name}`);
+        setAttributeSync(handle(brick, id), "trusted.gfid2path.0123456789abcdef", `${parent}/${name}`);
       }
       return new Map([
         [`/subvol/5f/93/${PV_A}/a`, gfid(10)], [`/subvol/5f/93/${PV_A}/new-file`, gfid(11)], [`/subvol/01/af/${PV_B}/sub/c`, gfid(12)],

@@ -102,6 +102,15 @@ describe("doctor's checks", () => {
     expect(bad(diagnose(s)).map((f) => `${f.check}: ${f.message}`)).toEqual(["mount: not checked: no ready CSI provisioner pod to look from", "heals: 7 heal entries pending"]);
   });
 
+  it("heals pending name the PVCs at risk, also when a brick down gave no count", () => {
+    const s = healthy();
+    s.heals = new Map([["pool1", 7]]);
+    s.healRisks = new Map([["pool1", { pvcs: [{ pvc: "apps/data", pv: "pvc-1", entries: 4 }, { pv: "pvc-2", entries: 1 }], outsidePvs: 2, unresolved: 0 }]]);
+    expect(bad(diagnose(s)).map((f) => f.message)).toEqual(["7 heal entries pending; PVCs at risk: apps/data (4), pvc-2 (1)"]);
+    s.heals = new Map([["pool1", "/kadalu/heal-info.sh in server-pool1-0-0 (exit 0) gave no count for every brick"]]);
+    expect(bad(diagnose(s)).map((f) => f.message)).toEqual(["7 heal entries pending on the bricks that answered (not every brick gave a count); PVCs at risk: apps/data (4), pvc-2 (1)"]);
+  });
+
   it("reads the provisioner's probe lines, ignoring what it does not know", () => {
     expect([...parseProbe("pool1\tok\tok\npool2\tok\tunreadable\tnot an SQLite file\nnoise\npool3\tweird\tok\n")]).toEqual([
       ["pool1", { mount: "ok", statDb: "ok" }], ["pool2", { mount: "ok", statDb: "unreadable", detail: "not an SQLite file" }],

@@ -105,25 +105,29 @@ async function send(kube: Kube, growth: Growth, serverDryRun: boolean): Promise<
   }
 }
 
+/** What a grown pool still waits for in its status: the operator to see it, then every brick. */
+function brickWait(name: string, bricks: number, generation: number, status: KadaluStorage["status"]): string | undefined {
+  if ((status?.observedGeneration ?? 0) < generation) return `waiting for the operator to take up the new storage units of pool "${name}"`;
+  if (status?.state === "error") throw new ClusterError(`storage pool "${name}" failed to grow: ${status.message ?? `see kubectl describe kds ${name}`}`);
+  const { state = "not reconciled yet", message, bricks: reported = { ready: 0, total: 0 } } = status ?? {};
+  if (state === "ready" && reported.total >= bricks && reported.ready >= bricks) return undefined;
+  return `pool "${name}" is ${state}, ${reported.ready}/${bricks} bricks ready${message && state !== "ready" ? `: ${message}` : ""}`;
+}
+
 /** Ready with every brick of the grown pool, the operator having seen the change, and (where it was measured) more capacity. */
 export function grownReadiness(grown: KadaluStorage, capacityBefore: number | undefined) {
   const name = grown.metadata.name;
   const bricks = grown.spec.storage.length;
   return (pool: KadaluStorage | undefined): WaitVerdict => {
     if (!pool) throw new ClusterError(`storage pool "${name}" was deleted while waiting for it`);
-    const status = pool.status;
-    if ((status?.observedGeneration ?? 0) < (grown.metadata.generation ?? 0)) return { done: false, waitingFor: `waiting for the operator to take up the new storage units of pool "${name}"` };
-    if (status?.state === "error") throw new ClusterError(`storage pool "${name}" failed to grow: ${status.message ?? `see kubectl describe kds ${name}`}`);
-    const ready = status?.bricks?.ready ?? 0;
-    if (status?.state !== "ready" || (status.bricks?.total ?? 0) < bricks || ready < bricks) {
-      return { done: false, waitingFor: `pool "${name}" is ${status?.state ?? "not reconciled yet"}, ${ready}/${bricks} bricks ready${status?.message && status.state !== "ready" ? `: ${status.message}` : ""}` };
-    }
-    const capacity = status.usage?.capacityBytes;
-    if (capacityBefore !== undefined && !(capacity !== undefined && capacity > capacityBefore)) {
+    const waiting = brickWait(name, bricks, grown.metadata.generation ?? 0, pool.status);
+    if (waiting) return { done: false, waitingFor: waiting };
+    const capacity = pool.status?.usage?.capacityBytes;
+    if (capacityBefore === undefined) return { done: true, line: `storage pool "${name}" is ready (${bricks}/${bricks} bricks ready)` };
+    if (capacity === undefined || capacity <= capacityBefore) {
       return { done: false, waitingFor: `pool "${name}" is ready with ${bricks} bricks; waiting for its capacity (${formatBytes(capacity ?? capacityBefore)}) to grow as the CSI provisioner's mount takes up the new groups` };
     }
-    const grew = capacity !== undefined && capacityBefore !== undefined ? `, capacity ${formatBytes(capacityBefore)} -> ${formatBytes(capacity)}` : "";
-    return { done: true, line: `storage pool "${name}" is ready (${ready}/${bricks} bricks ready${grew})` };
+    return { done: true, line: `storage pool "${name}" is ready (${bricks}/${bricks} bricks ready, capacity ${formatBytes(capacityBefore)} -> ${formatBytes(capacity)})` };
   };
 }
 

@@ -4,20 +4,13 @@
  * .glusterfs handles (a directory's is a symlink to `../../xx/yy/<parent gfid>/<name>`, a file's is a hard
  * link carrying `trusted.gfid2path.*` = `<parent gfid>/<name>`), climbing to the root in one exec per brick.
  */
-import { entriesByPv, entryGfid, healEntries, isGfid, type BrickEntries } from "../../core/heal-entries.js";
+import { entriesByPv, entryGfid, healEntries, isGfid, type BrickEntries, type HealRisk } from "../../core/heal-entries.js";
+
+export type { HealRisk };
 import type { NativePoolInfo } from "../../core/info/codec.js";
 import { serverPodName } from "../../core/naming.js";
 import type { Kube } from "../../kube/client.js";
 
-/** What one pool's pending entries put at risk. */
-export interface HealRisk {
-  /** Per PV, most entries first; `pvc` is `namespace/name` from the PV's claimRef, when it has one. */
-  pvcs: { pvc?: string; pv: string; entries: number }[];
-  /** Entries of the pool's own files (root, stat.db, hash directories, metadata directories). */
-  outsidePvs: number;
-  /** `<gfid:...>` entries no brick could name. */
-  unresolved: number;
-}
 
 /** At most this many gfids are named per brick in one exec; the rest count as unresolved. */
 const MAX_GFIDS = 500;
