@@ -164,7 +164,8 @@ function deviceVerdict(node: string, device: string, report: BlockDevice[] | str
 }
 
 function alreadyExists(name: string, namespace: string): ClusterError {
-  return new ClusterError(`storage pool "${name}" already exists in namespace "${namespace}"; choose another name, or remove it first with: kubectl kadalu storage-remove ${name}`, 409);
+  const namespaceFlag = namespace === DEFAULT_NAMESPACE ? "" : ` -n ${namespace}`;
+  return new ClusterError(`storage pool "${name}" already exists in namespace "${namespace}"; choose another name, grow it by a whole group of units with: kubectl kadalu storage-expand ${name} --path NODE:/DIR${namespaceFlag}; or remove it first with: kubectl kadalu storage-remove ${name}${namespaceFlag}`, 409);
 }
 
 async function create(kube: Kube, pool: KadaluStorage, serverDryRun: boolean): Promise<KadaluStorage> {
