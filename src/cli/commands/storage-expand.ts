@@ -183,7 +183,7 @@ export function storageExpandCommand(deps: Deps): Command {
     .option("--pvc <name>", "an existing PVC in the Kadalu namespace; repeatable", unit("pvc"))
     .option("--force", "allow two storage units of one new group on the same node");
   addOutputFlag(command, OBJECT_FORMATS, "print only the grown object");
-  addDryRunFlag(command);
+  addDryRunFlag(command, "check against the cluster and print the grown pool, changing nothing (=client); --dry-run=server also lets the API server validate the change");
   addYesFlag(command);
   addWaitFlags(command, "the pool is ready with its new bricks and its capacity grew");
   command.addHelpText("after", `
