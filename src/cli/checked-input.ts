@@ -34,6 +34,7 @@ const checks = {
 /** Per command: which positional argument (by index) and which options hold what kind of name. */
 const RULES: Record<string, { args?: Record<number, Check>; options?: Record<string, Check> }> = {
   "storage-remove": { args: { 0: checks.pool } },
+  "storage-expand": { args: { 0: checks.pool } },
   "option-set": { args: { 0: checks.pool } },
   "option-reset": { args: { 0: checks.pool } },
   "remove-archived-pv": { args: { 0: checks.pool }, options: { pvc: checks.subdomain } },

@@ -45,9 +45,9 @@ export function normalizeDryRun(argv: string[]): string[] {
   });
 }
 
-export function addDryRunFlag(command: Command): Command {
+export function addDryRunFlag(command: Command, description = "print what would be sent, without a cluster (=client); --dry-run=server lets the API server validate it without persisting"): Command {
   return command
-    .option("--dry-run", "print what would be sent, without a cluster (=client); --dry-run=server lets the API server validate it without persisting")
+    .option("--dry-run", description)
     .addOption(new Option("--dry-run-strategy <strategy>").hideHelp().choices(DRY_RUN_STRATEGIES));
 }
 

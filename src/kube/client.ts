@@ -6,7 +6,7 @@
 import { Writable } from "node:stream";
 import type { KubeConfig, V1PersistentVolume, V1Pod, V1Status } from "@kubernetes/client-node";
 import { Exec, Log, Watch } from "./client-node.js";
-import { KADALU_API_VERSION, KADALU_KIND, type KadaluStorage } from "../core/pool/types.js";
+import { KADALU_API_VERSION, KADALU_KIND, type KadaluStorage, type StorageUnit } from "../core/pool/types.js";
 import { FIELD_MANAGER } from "../core/manifests/common.js";
 import { loadKubeConfig, type ConnectionOptions } from "./connection.js";
 import { isNotFound, toClusterError } from "./errors.js";
@@ -238,6 +238,14 @@ export class Kube {
   async setPoolOptions(pool: KadaluStorage, options: { key: string; value: string }[]): Promise<KadaluStorage> {
     const path = poolPath(pool);
     return this.mergePatch<KadaluStorage>(path, { metadata: { resourceVersion: pool.metadata.resourceVersion }, spec: { options } }, `cannot update the options of kadalustorage "${pool.metadata.name}"`);
+  }
+
+  /** Replaces `spec.storage` (a merge patch replaces a list whole), failing with a conflict if the pool changed since it was read. */
+  async setPoolStorage(pool: KadaluStorage, storage: StorageUnit[], dryRun: boolean): Promise<KadaluStorage> {
+    return (await this.call(`cannot update the storage units of kadalustorage "${pool.metadata.name}"`, () => this.raw.request("PATCH", poolPath(pool), {
+      body: { metadata: { resourceVersion: pool.metadata.resourceVersion }, spec: { storage } }, contentType: "application/merge-patch+json",
+      query: { dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu" },
+    }))) as KadaluStorage;
   }
 
   /** Streams a container's log, one line at a time, until the server ends it. */

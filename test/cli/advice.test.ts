@@ -298,7 +298,7 @@ describe("advice parses with the CLI's own parser", () => {
     const texts = doctorAdvice().map((item) => item.text);
     expect(texts).toContain("kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner");
     expect(texts).toContain("kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner -n storage");
-    expect(texts).toContain("add a group of 3 storage units at the end of spec.storage: kubectl -n kadalu edit kds pool1");
+    expect(texts).toContain("kubectl kadalu storage-expand pool1 --device NODE:/dev/sdX --device NODE:/dev/sdX --device NODE:/dev/sdX");
     expect(texts.filter((text) => /storage-add|\.\.\./.test(text))).toEqual([]);
   });
 
@@ -421,25 +421,18 @@ describe("doctor's advice runs as printed on the sandbox", () => {
     expect((await runProgram("kubectl", ["-n", "default", "delete", "pvc", "too-big"], env())).code).toBe(0);
   });
 
-  it("a full pool: grown as advised (storage units appended with kubectl edit), the operator runs the new bricks", async () => {
+  it("a full pool: grown as advised with storage-expand, the operator runs the new bricks", async () => {
     const pool = sandbox.server.get(KDS, "KadaluStorage", "kadalu", "pool1")!;
     const usage = pool.status.usage;
     sandbox.server.setStatus(KDS, "KadaluStorage", "kadalu", "pool1", { ...pool.status, usage: { ...usage, provisionedBytes: Math.ceil(usage.capacityBytes * 0.95) } });
     const next = await adviceFor("capacity");
-    expect(next).toBe("add a group of 3 storage units at the end of spec.storage: kubectl -n kadalu edit kds pool1");
-    // The editor the user would use: appends one group (a unit on each node) to spec.storage.
-    const editor = join(home, "append-group.cjs");
-    writeFileSync(editor, `const fs = require("node:fs");
-const YAML = require(${JSON.stringify(join(ROOT, "node_modules", "yaml"))});
-const file = process.argv[2];
-const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
-for (const node of ["kube1", "kube2", "kube3"]) doc.getIn(["spec", "storage"]).add(doc.createNode({ node, path: "/data/pool1-more" }));
-fs.writeFileSync(file, doc.toString());
-`);
-    const edit = await runAdvice(next, { KUBE_EDITOR: `${process.execPath} ${editor}` });
-    expect(edit.stderr).toBe("");
-    expect(edit.stdout).toBe("kadalustorage.kadalu-operator.storage/pool1 edited\n");
-    expect(edit.code).toBe(0);
+    expect(next).toBe("kubectl kadalu storage-expand pool1 --path NODE:/DIR --path NODE:/DIR --path NODE:/DIR");
+    // The user fills in a directory on each node, and answers the prompt (--yes here: no terminal).
+    let node = 0;
+    const filled = next.replace(/NODE:\/DIR/g, () => `kube${(node += 1)}:/data/pool1-more`);
+    const expand = await runAdvice(`${filled} --yes`);
+    expect(expand.stdout).toBe("kadalustorage.kadalu-operator.storage/pool1 expanded to 6 storage units\n");
+    expect(expand.code).toBe(0);
     await until("the operator to run the new group's brick pods", () => [3, 4, 5].every((i) => sandbox.server.get("v1", "Pod", "kadalu", `server-pool1-${i}-0`)?.status?.phase === "Running"));
     await until("pool1 ready again", () => sandbox.server.get(KDS, "KadaluStorage", "kadalu", "pool1")?.status?.state === "ready");
     const doctor = await cli("doctor", "-n", "kadalu", "--pool", "pool1");

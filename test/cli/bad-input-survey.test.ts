@@ -26,12 +26,13 @@ const NAME_COMMANDS: ((name: string) => string[])[] = [
   (name) => ["top", "--pool", name],
   (name) => ["doctor", name],
   (name) => ["storage-add", name, "--path", "kube1:/data"],
+  (name) => ["storage-expand", name, "--path", "kube1:/data"],
 ];
 
 const BAD_NAMESPACES = ["", "Kadalu", "a.b", "a_b", "-x", "x-", "x".repeat(64), "a\nb", "a/b", "kadalu system"];
 const NAMESPACED_COMMANDS: string[][] = [
   ["storage-list"], ["storage-list", "--status"], ["storage-add", "pool1", "--path", "kube1:/data"], ["storage-remove", "pool1", "--yes"],
-  ["option-set", "pool1", "performance.io-cache", "on"], ["option-reset", "pool1"], ["remove-archived-pv", "pool1"], ["healinfo"],
+  ["storage-expand", "pool1", "--path", "kube1:/data"], ["option-set", "pool1", "performance.io-cache", "on"], ["option-reset", "pool1"], ["remove-archived-pv", "pool1"], ["healinfo"],
   ["logs"], ["install"], ["uninstall", "--yes"], ["version"],
 ];
 
@@ -39,6 +40,7 @@ const BAD_DURATIONS = ["soon", "-1s", "0x", "1.5.5s", "600h", "10", "1 m", "", "
 const DURATION_COMMANDS: ((value: string) => string[])[] = [
   (value) => ["storage-add", "pool1", "--path", "kube1:/data", "--wait", "--timeout", value],
   (value) => ["storage-remove", "pool1", "--yes", "--wait", "--timeout", value],
+  (value) => ["storage-expand", "pool1", "--path", "kube1:/data", "--wait", "--timeout", value],
   (value) => ["install", "--timeout", value],
   (value) => ["storage-list", "--request-timeout", value],
 ];
@@ -158,7 +160,7 @@ const CASES: [string, string[]][] = [
   ...NAME_COMMANDS.flatMap((command) => BAD_NAMES.map((name): [string, string[]] => ["pool name", command(name)])),
   ...NAMESPACED_COMMANDS.flatMap((command) => BAD_NAMESPACES.map((namespace): [string, string[]] => ["namespace", [...command, "-n", namespace]])),
   ...DURATION_COMMANDS.flatMap((command) => BAD_DURATIONS.map((value): [string, string[]] => ["duration", command(value)])),
-  ...BAD_UNITS.map(([flag, value]): [string, string[]] => ["storage unit", ["storage-add", "pool1", flag, value]]),
+  ...BAD_UNITS.flatMap(([flag, value]): [string, string[]][] => [["storage unit", ["storage-add", "pool1", flag, value]], ["storage unit", ["storage-expand", "pool1", flag, value]]]),
   ...BAD_LAYOUTS.map((args): [string, string[]] => ["layout", ["storage-add", "pool1", ...args]]),
   ...BAD_OPTIONS.map((args): [string, string[]] => ["options", args]),
   ...BAD_INSTALL.map((args): [string, string[]] => ["install", ["install", ...args]]),

@@ -137,7 +137,7 @@ describe("doctor on the sandbox", () => {
     const usage = pool.status.usage;
     sandbox.server.setStatus("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1", { ...pool.status, usage: { ...usage, provisionedBytes: Math.ceil(usage.capacityBytes * 0.95) } });
     const full = await doctor("--pool", "pool1");
-    expect(lineOf(full, "capacity")).toMatch(/^critical\s+capacity\s+pool\/pool1\s+95\.0% provisioned \(\d+ PVs?\)\s+add a group of 3 storage units at the end of spec\.storage: kubectl -n kadalu edit kds pool1$/);
+    expect(lineOf(full, "capacity")).toMatch(/^critical\s+capacity\s+pool\/pool1\s+95\.0% provisioned \(\d+ PVs?\)\s+kubectl kadalu storage-expand pool1 --path NODE:\/DIR --path NODE:\/DIR --path NODE:\/DIR$/);
     expect(full.code).toBe(4);
     expect(lineOf(await doctor("--pool", "pool1", "--warn-at", "96", "--critical-at", "99"), "capacity")).toMatch(/^ok\s+capacity/);
     expect((await doctor("--warn-at", "95", "--critical-at", "90")).stderr).toBe("error: --warn-at (95) must not be above --critical-at (90)\n");

@@ -256,7 +256,7 @@ describe("storage-add places replicas on separate nodes", () => {
   it("refuses a pool of the same name before the preview and the question, writing nothing", async () => {
     seedPool("pool1", [{ node: "kube1", path: "/a" }]);
     const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", ...kc()]);
-    expect(result.stderr).toBe('error: storage pool "pool1" already exists in namespace "kadalu"; choose another name, or remove it first with: kubectl kadalu storage-remove pool1\n');
+    expect(result.stderr).toBe('error: storage pool "pool1" already exists in namespace "kadalu"; choose another name, grow it by a whole group of units with: kubectl kadalu storage-expand pool1 --path NODE:/DIR; or remove it first with: kubectl kadalu storage-remove pool1\n');
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
   });

@@ -126,3 +126,15 @@ describe("storage-add --device asks the node", () => {
     expect(ok.stdout).toBe("kadalustorage.kadalu-operator.storage/pool1 created\n");
   });
 });
+
+describe("storage-expand --device asks the node", () => {
+  it("refuses a device discovery refuses, with the same reason, and changes nothing; grows with a usable one", async () => {
+    const refused = await runCli(["storage-expand", "pool0", "--device", "kube1:/dev/sdd", "--yes", ...kc()]);
+    expect(refused.stderr).toMatch(/^error: device \/dev\/sdd on node kube1 cannot be used: .+; see: kubectl kadalu storage-devices --node kube1\n$/);
+    expect(refused.code).toBe(2);
+    expect(cluster.server.writes().filter((r) => r.subresource !== "exec")).toEqual([]);
+    const grown = await runCli(["storage-expand", "pool0", "--device", "kube1:/dev/sdb", "--yes", ...kc()]);
+    expect(grown.stdout).toBe("kadalustorage.kadalu-operator.storage/pool0 expanded to 3 storage units\n");
+    expect(grown.code, grown.stderr).toBe(0);
+  });
+});

@@ -69,7 +69,7 @@ describe("doctor's checks", () => {
   it("capacity: warning at 80%, critical at 90% provisioned, thresholds configurable", () => {
     const s = healthy();
     s.pools[0]!.status!.usage!.provisionedBytes = 85;
-    expect(bad(diagnose(s))).toEqual([{ severity: "warning", check: "capacity", where: "pool/pool1", message: "85.0% provisioned (4 PVs)", next: "add a group of 3 storage units at the end of spec.storage: kubectl -n kadalu edit kds pool1" }]);
+    expect(bad(diagnose(s))).toEqual([{ severity: "warning", check: "capacity", where: "pool/pool1", message: "85.0% provisioned (4 PVs)", next: "kubectl kadalu storage-expand pool1 --device NODE:/dev/sdX --device NODE:/dev/sdX --device NODE:/dev/sdX" }]);
     s.pools[0]!.status!.usage!.provisionedBytes = 95;
     expect(bad(diagnose(s))[0]!.severity).toBe("critical");
     expect(bad(diagnose(s, { thresholds: { warnPercent: 96, criticalPercent: 99 } }))).toEqual([]);
@@ -100,6 +100,15 @@ describe("doctor's checks", () => {
     s.heals = new Map([["pool1", 7]]);
     s.probes = "no ready CSI provisioner pod to look from";
     expect(bad(diagnose(s)).map((f) => `${f.check}: ${f.message}`)).toEqual(["mount: not checked: no ready CSI provisioner pod to look from", "heals: 7 heal entries pending"]);
+  });
+
+  it("heals pending name the PVCs at risk, also when a brick down gave no count", () => {
+    const s = healthy();
+    s.heals = new Map([["pool1", 7]]);
+    s.healRisks = new Map([["pool1", { pvcs: [{ pvc: "apps/data", pv: "pvc-1", entries: 4 }, { pv: "pvc-2", entries: 1 }], outsidePvs: 2, unresolved: 0 }]]);
+    expect(bad(diagnose(s)).map((f) => f.message)).toEqual(["7 heal entries pending; PVCs at risk: apps/data (4), pvc-2 (1)"]);
+    s.heals = new Map([["pool1", "/kadalu/heal-info.sh in server-pool1-0-0 (exit 0) gave no count for every brick"]]);
+    expect(bad(diagnose(s)).map((f) => f.message)).toEqual(["7 heal entries pending on the bricks that answered (not every brick gave a count); PVCs at risk: apps/data (4), pvc-2 (1)"]);
   });
 
   it("reads the provisioner's probe lines, ignoring what it does not know", () => {

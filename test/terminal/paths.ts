@@ -1,4 +1,4 @@
-/** The five commands that ask before they change anything: how to set each up, ask it, and see its change. */
+/** The commands that ask before they change anything: how to set each up, ask it, and see its change. */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
@@ -38,6 +38,15 @@ export const PATHS: Record<string, PromptPath> = {
     cancelled: "cancelled: nothing was created",
     done: "kadalustorage.kadalu-operator.storage/pool2 created",
     preview: 'Storage pool to create in namespace "kadalu":\napiVersion: kadalu-operator.storage/v1alpha1\nkind: KadaluStorage\n',
+  },
+  "storage-expand": {
+    args: ["storage-expand", "pool1", "--path", "kube2:/data/pool1"],
+    question: 'Add 1 storage unit to pool "pool1"?',
+    setup: (cluster) => seedPool(cluster),
+    changed: (cluster) => (pool(cluster, "pool1") as { spec: { storage: unknown[] } } | undefined)?.spec.storage.length === 2,
+    cancelled: "cancelled: nothing was changed",
+    done: "kadalustorage.kadalu-operator.storage/pool1 expanded to 2 storage units",
+    preview: 'Storage pool "pool1" (Replica1) in namespace "kadalu" grows from 1 storage unit to 2, by 1 group:\n  group 2: kube2:/data/pool1\n',
   },
   "storage-remove": {
     args: ["storage-remove", "pool1"],

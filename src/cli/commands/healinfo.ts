@@ -11,6 +11,7 @@ import { formatObject, type ObjectFormat } from "../io.js";
 import { PROVISIONER_CONTAINER, PROVISIONER_SELECTOR } from "../pools/report.js";
 import { ClusterError } from "../../core/errors.js";
 import { HEAL_INFO } from "../pools/heals.js";
+import { healRisk, riskLines, type HealRisk } from "../pools/heal-pvs.js";
 import { SandboxLimit, sandboxAware } from "../sandbox.js";
 import { poolNotFound } from "../pools/require-pool.js";
 import { counted } from "../../core/words.js";
@@ -29,6 +30,8 @@ interface PoolHeal {
   state: "reported" | "skipped" | "failed";
   message?: string;
   report?: string;
+  /** The PVCs its pending entries belong to, when some are pending. */
+  atRisk?: HealRisk;
 }
 
 function replicated(info: PoolInfo): string | undefined {
@@ -73,8 +76,10 @@ async function healOf(kube: Kube, namespace: string, info: PoolInfo, source: { p
   const skip = replicated(info);
   if (skip) return { ...base, state: "skipped", message: skip };
   try {
-    const report = source.provisioner ? await fullHeal(kube, namespace, source.provisioner, info) : await healReport(kube, namespace, info, source.pods);
-    return { ...base, state: "reported", report };
+    if (source.provisioner) return { ...base, state: "reported", report: await fullHeal(kube, namespace, source.provisioner, info) };
+    const report = await healReport(kube, namespace, info, source.pods);
+    const atRisk = isExternal(info) ? undefined : await healRisk(kube, namespace, info, report);
+    return { ...base, state: "reported", report, ...(atRisk ? { atRisk } : {}) };
   } catch (error) {
     if (error instanceof SandboxLimit) throw error;
     return { ...base, state: "failed", message: (error as Error).message };
@@ -100,7 +105,7 @@ export async function run(raw: RawOptions, deps: Deps, pool = selectedPool(undef
     if (raw.output) continue;
     io.out.write(`== ${heal.pool} (${heal.type}) ==\n`);
     if (heal.state === "skipped") io.out.write(`${heal.message}\n\n`);
-    if (heal.state === "reported") io.out.write(`${heal.report}\n`);
+    if (heal.state === "reported") io.out.write(`${heal.report}${heal.atRisk ? `${riskLines(heal.atRisk).join("\n")}\n` : ""}\n`);
   }
   if (raw.output) io.out.write(formatObject({ pools: heals }, raw.output));
   if (selected.length === 0) io.err.write(`No storage pools in namespace "${namespace}".\n`);

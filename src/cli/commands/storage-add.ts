@@ -73,7 +73,7 @@ export function complete(name: string, layout: string[], raw: RawOptions, units:
 }
 
 /** Cluster-side checks before anything is written: one list per kind of name the pool refers to. */
-async function checkReferences(kube: Kube, pool: KadaluStorage): Promise<void> {
+export async function checkReferences(kube: Kube, pool: KadaluStorage): Promise<void> {
   const units = pool.spec.storage;
   const nodes = [...new Set(units.map((unit) => unit.node).filter((node): node is string => Boolean(node)))];
   if (nodes.length > 0) {
@@ -106,7 +106,7 @@ export function usedUnits(pools: KadaluStorage[], info: Record<string, string> |
   return [...pools.map((pool) => ({ pool: pool.metadata.name, units: pool.spec?.storage ?? [] })), ...fromInfo];
 }
 
-function valueOf<T>(result: PromiseSettledResult<T>): T {
+export function valueOf<T>(result: PromiseSettledResult<T>): T {
   if (result.status === "rejected") throw result.reason;
   return result.value;
 }
@@ -135,7 +135,7 @@ async function checkPlacement(kube: Kube, pool: KadaluStorage, io: Deps["io"]): 
  * Each --device under /dev is checked by its node's own discovery (storage-devices), and refused with the
  * same reason; a device no nodeplugin can be asked about is said to be unchecked, not refused.
  */
-async function checkDevices(kube: Kube, pool: KadaluStorage, nodeplugins: Map<string, string>, io: Deps["io"]): Promise<void> {
+export async function checkDevices(kube: Kube, pool: KadaluStorage, nodeplugins: Map<string, string>, io: Deps["io"]): Promise<void> {
   const units = pool.spec.storage.filter((unit): unit is { node: string; device: string } => Boolean(unit.node && unit.device));
   const nodes = [...new Set(units.filter((unit) => unit.device.startsWith("/dev/")).map((unit) => unit.node))];
   const reports = new Map(await Promise.all(nodes.map(async (node): Promise<[string, BlockDevice[] | string]> => {
@@ -164,7 +164,8 @@ function deviceVerdict(node: string, device: string, report: BlockDevice[] | str
 }
 
 function alreadyExists(name: string, namespace: string): ClusterError {
-  return new ClusterError(`storage pool "${name}" already exists in namespace "${namespace}"; choose another name, or remove it first with: kubectl kadalu storage-remove ${name}`, 409);
+  const namespaceFlag = namespace === DEFAULT_NAMESPACE ? "" : ` -n ${namespace}`;
+  return new ClusterError(`storage pool "${name}" already exists in namespace "${namespace}"; choose another name, grow it by a whole group of units with: kubectl kadalu storage-expand ${name} --path NODE:/DIR${namespaceFlag}; or remove it first with: kubectl kadalu storage-remove ${name}${namespaceFlag}`, 409);
 }
 
 async function create(kube: Kube, pool: KadaluStorage, serverDryRun: boolean): Promise<KadaluStorage> {

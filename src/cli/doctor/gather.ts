@@ -14,6 +14,8 @@ import { isReady, replicated, type PodView } from "../../core/upgrade/switch-ove
 import { PLUGIN_VERSION } from "../../core/version.js";
 import type { Kube } from "../../kube/client.js";
 import { poolHeals } from "../pools/heals.js";
+import { healRisk } from "../pools/heal-pvs.js";
+import type { HealRisk } from "../../core/heal-entries.js";
 import { inSandbox, SANDBOX_CONTEXT } from "../sandbox.js";
 import { PROVISIONER_CONTAINER } from "../pools/report.js";
 
@@ -34,10 +36,18 @@ async function crashLogs(kube: Kube, namespace: string, pods: PodView[], events:
   return new Map(logs.filter((entry): entry is [string, string] => entry !== undefined));
 }
 
-/** A sandbox without GlusterFS has no server container to exec into: that is the sandbox's limit, not the pool's fault. */
-async function healsOf(kube: Kube, namespace: string, pool: PoolInfo, pods: Map<string, PodView>): Promise<number | string | { notAsked: string }> {
-  const heals = await poolHeals(kube, namespace, pool, pods);
-  return typeof heals === "string" && inSandbox(kube) && heals.includes("cannot exec in pod") ? { notAsked: `the sandbox (context "${SANDBOX_CONTEXT}") runs no server containers` } : heals;
+/**
+ * Pending heals and, when some are pending, the PVCs they put at risk (left out when they cannot be found,
+ * never an error). A sandbox without GlusterFS has no server container to exec into: that is the
+ * sandbox's limit, not the pool's fault.
+ */
+async function healsOf(kube: Kube, namespace: string, pool: PoolInfo, pods: Map<string, PodView>): Promise<[number | string | { notAsked: string }, HealRisk | undefined]> {
+  let report: string | undefined;
+  const heals = await poolHeals(kube, namespace, pool, pods, (text) => (report = text));
+  if (typeof heals === "string" && inSandbox(kube) && heals.includes("cannot exec in pod")) return [{ notAsked: `the sandbox (context "${SANDBOX_CONTEXT}") runs no server containers` }, undefined];
+  // A report with a brick down gives no count for it, and lists the entries of the bricks that answered.
+  const risk = heals !== 0 && report && !isExternal(pool) ? await healRisk(kube, namespace, pool, report).catch(() => undefined) : undefined;
+  return [heals, risk];
 }
 
 export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
@@ -61,14 +71,15 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
   const provisionerPod = (pods as PodView[]).find((pod) => (pod.metadata?.name ?? "").startsWith(`${PROVISIONER_STATEFULSET}-`) && isReady(pod));
   const [probes, heals, logs] = await Promise.all([
     mounted.length === 0 ? Promise.resolve(new Map()) : provisionerPod ? probe(kube, namespace, provisionerPod.metadata!.name!, mounted.map((pool) => `/mnt/${pool.volname}`)) : Promise.resolve("no ready CSI provisioner pod to look from"),
-    Promise.all(infos.filter((pool) => !isExternal(pool) && replicated(pool)).map(async (pool): Promise<[string, number | string | { notAsked: string }]> => [pool.volname, await healsOf(kube, namespace, pool, byName)])),
+    Promise.all(infos.filter((pool) => !isExternal(pool) && replicated(pool)).map(async (pool): Promise<[string, [number | string | { notAsked: string }, HealRisk | undefined]]> => [pool.volname, await healsOf(kube, namespace, pool, byName)])),
     crashLogs(kube, namespace, pods as PodView[], podEvents),
   ]);
   return {
     namespace, pluginVersion: PLUGIN_VERSION,
     operator: operator as Workload | undefined, provisioner: provisioner as Workload | undefined, nodeplugin: nodeplugin as Workload | undefined,
     crdEstablished: crd ? Boolean((crd as any).status?.conditions?.some((c: { type: string; status: string }) => c.type === "Established" && c.status === "True")) : undefined,
-    pods: pods as PodView[], pools, infos, probes, heals: new Map(heals),
+    pods: pods as PodView[], pools, infos, probes, heals: new Map(heals.map(([pool, [count]]) => [pool, count])),
+    healRisks: new Map(heals.flatMap(([pool, [, risk]]) => (risk && risk.pvcs.length > 0 ? [[pool, risk]] : []))),
     kadaluStorageClasses: classes.filter((sc) => (sc as { provisioner?: string }).provisioner === CSI_DRIVER_NAME).map((sc) => sc.metadata.name),
     claims: claims as unknown as Claim[], budgets,
     events, podEvents, crashLogs: logs,

@@ -6,10 +6,11 @@ import type { Kube } from "../../kube/client.js";
 export const HEAL_INFO = "/kadalu/heal-info.sh";
 
 /** The report's pending count run in `pod`, or why there is none. */
-export async function healsIn(kube: Kube, namespace: string, pod: string, pool: string): Promise<number | string> {
+export async function healsIn(kube: Kube, namespace: string, pod: string, pool: string, onReport?: (report: string) => void): Promise<number | string> {
   try {
     const result = await kube.exec(namespace, pod, "server", [HEAL_INFO, pool]);
     const report = result.stdout.toString("utf8");
+    if (result.exitCode === 0) onReport?.(report);
     const count = result.exitCode === 0 ? pendingHeals(report) : undefined;
     return count ?? `${HEAL_INFO} in ${pod} (exit ${result.exitCode}) gave no count for every brick: ${(result.stderr.toString().trim() || report.trim()).split("\n").slice(-3).join(" / ")}`;
   } catch (error) {
@@ -18,7 +19,7 @@ export async function healsIn(kube: Kube, namespace: string, pod: string, pool: 
 }
 
 /** Asked in the first ready brick pod of the pool (`pods` by name). */
-export async function poolHeals(kube: Kube, namespace: string, info: PoolInfo, pods: Map<string, PodView>): Promise<number | string> {
+export async function poolHeals(kube: Kube, namespace: string, info: PoolInfo, pods: Map<string, PodView>, onReport?: (report: string) => void): Promise<number | string> {
   const pod = replicaGroups(info).flat().find((name) => isReady(pods.get(name)));
-  return pod ? healsIn(kube, namespace, pod, info.volname) : "no brick pod of the pool is ready to ask";
+  return pod ? healsIn(kube, namespace, pod, info.volname, onReport) : "no brick pod of the pool is ready to ask";
 }

@@ -4,6 +4,7 @@
  * where, and the next command to run.
  */
 import { isExternal, type NativePoolInfo, type PoolInfo } from "../info/codec.js";
+import { atRiskList, type HealRisk } from "../heal-entries.js";
 import { counted } from "../words.js";
 import { DOCTOR_EXIT } from "../exit-codes.js";
 import { serverPodName, storageClassName } from "../naming.js";
@@ -68,6 +69,8 @@ export interface Snapshot {
   /** Per replicated pool: pending heal entries, or why they are unknown. */
   /** Per replicated pool: pending heals, why they could not be read, or why they were not asked (no fault of the pool). */
   heals: Map<string, number | string | { notAsked: string }>;
+  /** Per pool with heals pending: the PVCs its entries belong to, where they were found. */
+  healRisks?: Map<string, HealRisk>;
   kadaluStorageClasses: string[];
   /** The PodDisruptionBudgets in the Kadalu namespace, or why they could not be read; absent: not asked. */
   budgets?: DisruptionBudget[] | string;
@@ -193,13 +196,12 @@ export function versionCheck(s: Snapshot): Finding[] {
   }];
 }
 
-/**
- * No command grows a pool yet (storage-add refuses an existing name): the operator applies storage units
- * appended to the spec, a whole replica/disperse group at a time.
- */
-function growAdvice(info: PoolInfo, ns: string): string {
+/** The pool grows by a whole group of units of the kind it has; the reader fills in the nodes. */
+function growAdvice(info: NativePoolInfo, ns: string): string {
   const size = replicaGroups(info)[0]?.length ?? 1;
-  return `add ${size === 1 ? "a storage unit" : `a group of ${size} storage units`} at the end of spec.storage: kubectl -n ${ns} edit kds ${info.volname}`;
+  const brick = info.bricks[0];
+  const unit = brick?.pvc_name ? "--pvc NAME" : brick?.brick_device ? "--device NODE:/dev/sdX" : "--path NODE:/DIR";
+  return kadalu(ns, `storage-expand ${info.volname} ${Array.from({ length: size }, () => unit).join(" ")}`);
 }
 
 function poolStateCheck(pool: KadaluStorage, where: string, ns: string): Finding {
@@ -264,8 +266,14 @@ function capacityCheck(s: Snapshot, pool: KadaluStorage, info: PoolInfo | undefi
 function healCheck(s: Snapshot, name: string, where: string): Finding[] {
   const ns = s.namespace;
   const heals = s.heals.get(name);
+  const risk = s.healRisks?.get(name);
+  const atRisk = risk && risk.pvcs.length > 0 ? `; PVCs at risk: ${atRiskList(risk)}` : "";
   if (typeof heals === "number") {
-    return [heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending`, next: kadalu(ns, `healinfo ${name}`) } : ok("heals", where, "no heal pending")];
+    return [heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending${atRisk}`, next: kadalu(ns, `healinfo ${name}`) } : ok("heals", where, "no heal pending")];
+  }
+  if (typeof heals === "string" && risk) {
+    const entries = risk.pvcs.reduce((sum, item) => sum + item.entries, risk.outsidePvs + risk.unresolved);
+    return [{ severity: "warning", check: "heals", where, message: `${entries} heal entr${entries === 1 ? "y" : "ies"} pending on the bricks that answered (not every brick gave a count)${atRisk}`, next: kadalu(ns, `healinfo ${name}`) }];
   }
   if (typeof heals === "string") return [{ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: kadalu(ns, `healinfo ${name}`) }];
   return heals ? [ok("heals", where, `not checked: ${heals.notAsked}`)] : [];

@@ -20,10 +20,7 @@ export interface RuleGroup {
 const used = "kadalu_storage_used_capacity_bytes / kadalu_storage_total_capacity_bytes";
 const provisioned = "kadalu_pool_provisioned_bytes / kadalu_pool_capacity_bytes";
 
-/**
- * No command grows a pool yet (storage-add refuses an existing name): the operator applies storage units
- * appended to the pool's spec. The provisioner's metrics carry no namespace label: Kadalu's default one.
- */
+/** The provisioner's metrics carry no namespace label: Kadalu's default one. */
 function full(alert: string, expr: string, percent: number, severity: "warning" | "critical", what: string, label: string): AlertRule {
   const pool = `{{ $labels.${label} }}`;
   const namespace = label === "pool" ? "{{ $labels.namespace }}" : "kadalu";
@@ -31,7 +28,7 @@ function full(alert: string, expr: string, percent: number, severity: "warning" 
     alert, expr: `(${expr}) * 100 >= ${percent}`, for: "5m", labels: { severity },
     annotations: {
       summary: `Kadalu pool ${pool} is ${percent}% ${what}`,
-      description: `Pool ${pool} is {{ $value | printf "%.0f" }}% ${what}. Free space, or grow it: append a storage unit (a whole replica or disperse group) to its spec.storage with kubectl -n ${namespace} edit kds ${pool}; see it with kubectl kadalu storage-list ${pool} --status.`,
+      description: `Pool ${pool} is {{ $value | printf "%.0f" }}% ${what}. Free space, or grow it by a whole replica or disperse group, one --path NODE:/DIR or --device NODE:/dev/sdX for each unit of the group: kubectl kadalu storage-expand ${pool} --path NODE:/DIR${namespace === "kadalu" ? "" : ` -n ${namespace}`}; see it with kubectl kadalu storage-list ${pool} --status.`,
     },
   };
 }

@@ -77,7 +77,7 @@ interface Layout {
   external?: string;
 }
 
-function unitFromText(kind: StorageUnitKind, text: string): StorageUnit {
+export function unitFromText(kind: StorageUnitKind, text: string): StorageUnit {
   if (kind === "pvc") return { pvc: text };
   const { node, path } = parseNodePath(`--${kind}`, text);
   return kind === "device" ? { node, device: path } : { node, path };

@@ -13,19 +13,19 @@ export interface UsedUnits {
   units: StorageUnit[];
 }
 
-function unitLabel(unit: StorageUnit): string {
+export function unitLabel(unit: StorageUnit): string {
   return unit.pvc ? `pvc ${unit.pvc}` : `${unit.node}:${unit.device ?? unit.path}`;
 }
 
-/** Members of one group on one node: a node failure takes several copies (or fragments) at once. */
-export function sameNodeProblems(pool: KadaluStorage): Problem[] {
+/** Members of one group on one node: a node failure takes several copies (or fragments) at once. Groups from `fromUnit` on. */
+export function sameNodeProblems(pool: KadaluStorage, fromUnit = 0): Problem[] {
   const { spec, metadata } = pool;
   if (!isPoolType(spec.type) || spec.type === "External") return [];
   const size = groupSize(spec.type, spec.disperse);
   if (size <= 1) return [];
   const kind = spec.type === "Disperse" ? "disperse" : "replica";
   const problems: Problem[] = [];
-  for (let start = 0; start < spec.storage.length; start += size) {
+  for (let start = fromUnit; start < spec.storage.length; start += size) {
     const byNode = new Map<string, StorageUnit[]>();
     // PVC-backed units have no node of their own: the scheduler places them.
     for (const unit of spec.storage.slice(start, start + size).filter((unit) => !unit.pvc && unit.node)) {
@@ -43,7 +43,7 @@ export function sameNodeProblems(pool: KadaluStorage): Problem[] {
 }
 
 /** `/data` and `/data/x` on one node cannot both be bricks: one would hold the other's files. */
-function overlap(unit: StorageUnit, used: StorageUnit): "same" | "inside" | "contains" | undefined {
+export function overlap(unit: StorageUnit, used: StorageUnit): "same" | "inside" | "contains" | undefined {
   if (unit.pvc || used.pvc) return unit.pvc && unit.pvc === used.pvc ? "same" : undefined;
   if (!unit.node || unit.node !== used.node) return undefined;
   const [mine, theirs] = [normalizeHostPath(unit.device ?? unit.path ?? ""), normalizeHostPath(used.device ?? used.path ?? "")];
