@@ -14,10 +14,13 @@ import { Api } from "./api.js";
 import type { KubernetesParts } from "./components.js";
 import { Processes, waitUntil } from "./processes.js";
 
-/** The controllers the story needs: PV binding and expansion, protection, GC, namespaces, SA tokens, workloads. */
+/**
+ * The controllers the story needs: PV binding and expansion, protection, GC, namespaces, SA tokens, workloads,
+ * and disruption (the operator's PodDisruptionBudgets get their status from it; doctor reads it).
+ */
 export const CONTROLLERS = [
   "persistentvolume-binder", "persistentvolume-expander", "pv-protection", "pvc-protection", "garbagecollector", "namespace",
-  "serviceaccount", "serviceaccount-token", "statefulset", "daemonset", "deployment", "replicaset",
+  "serviceaccount", "serviceaccount-token", "statefulset", "daemonset", "deployment", "replicaset", "disruption",
 ];
 
 export async function freePort(): Promise<number> {

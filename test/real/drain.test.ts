@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "./api.js";
-import { CONTROLLERS, startRealCluster, type RealCluster } from "./cluster.js";
+import { startRealCluster, type RealCluster } from "./cluster.js";
 import { kadalu, startOperator } from "./kadalu.js";
 import { NodeAgent } from "./node-agent.js";
 import { waitUntil, type Started } from "./processes.js";
@@ -31,7 +31,7 @@ describe.skipIf(noKubernetes)("drain against a real apiserver and disruption con
   };
 
   beforeAll(async () => {
-    cluster = await startRealCluster(kubernetes!, { controllers: [...CONTROLLERS, "disruption"] });
+    cluster = await startRealCluster(kubernetes!);
     agent = await NodeAgent.start(cluster.admin, NODES);
   });
   afterAll(async () => {
