@@ -3,7 +3,8 @@
  * pool of three bricks on the one node (`--force`); the operator's brick StatefulSets run the kadalu-server
  * image as pods and the pools become ready; a PVC made right after `--wait` binds at once; an app pod on a
  * PV is held to its PVC's size (df, EDQUOT) and to the new size after an expansion; a Replica3 brick pod
- * deleted during writes comes back and heals; healinfo, top and logs through the brick pods.
+ * deleted during writes comes back and heals; healinfo, top and logs through the brick pods; a brick directory
+ * missing on the node is named by storage-add, storage-list and doctor (the kubelet's own FailedMount).
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -204,6 +205,24 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
     expect(logs.code).toBe(0);
     expect(logs.stdout).toContain(`==> ${victim}/server <==`);
     expect(logs.stdout).toMatch(/^glusterfsd: /m);
+  });
+
+  it("a brick directory missing on the node: storage-add --wait stops naming node and path; storage-list and doctor say the same", async () => {
+    const kubeconfig = node.cluster.adminKubeconfig;
+    const missing = join(bricks, "never-made");
+    const t0 = Date.now();
+    const added = await kadalu(kubeconfig, ["storage-add", "gone", "--path", `${NODE_NAME}:${missing}`, "--yes", "--wait", "--timeout", "2m"]);
+    const why = `brick directory ${missing} is missing on node ${NODE_NAME}`;
+    expect(added.stderr).toContain(`error: storage pool "gone" failed: ${why}`);
+    expect(added.code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(await poolState(node, "gone")).toEqual({ state: "error", message: why });
+    const listed = await kadalu(kubeconfig, ["storage-list", "gone"]);
+    expect(listed.stdout).toContain(why);
+    const doctor = await kadalu(kubeconfig, ["doctor", "--pool", "gone"]);
+    expect(doctor.stdout).toContain(`server pod ${serverPodName("gone", 0)} (Pending) not ready: ${why} (FailedMount): create it there`);
+    const removed = await kadalu(kubeconfig, ["storage-remove", "gone", "--yes", "--wait", "--timeout", "2m"]);
+    expect(removed.code).toBe(0);
   });
 
   it("tears down to the host it found", async () => {
