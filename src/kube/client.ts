@@ -241,9 +241,13 @@ export class Kube {
   }
 
   /** Replaces `spec.storage` (a merge patch replaces a list whole), failing with a conflict if the pool changed since it was read. */
-  async setPoolStorage(pool: KadaluStorage, storage: StorageUnit[], dryRun: boolean): Promise<KadaluStorage> {
+  /**
+   * Replaces the pool's storage units only if they are still `before`: a JSON patch `test`, so the status
+   * the operator and the CSI write meanwhile never makes the change fail (a resourceVersion would).
+   */
+  async setPoolStorage(pool: KadaluStorage, before: StorageUnit[], storage: StorageUnit[], dryRun: boolean): Promise<KadaluStorage> {
     return (await this.call(`cannot update the storage units of kadalustorage "${pool.metadata.name}"`, () => this.raw.request("PATCH", poolPath(pool), {
-      body: { metadata: { resourceVersion: pool.metadata.resourceVersion }, spec: { storage } }, contentType: "application/merge-patch+json",
+      body: [{ op: "test", path: "/spec/storage", value: before }, { op: "replace", path: "/spec/storage", value: storage }], contentType: "application/json-patch+json",
       query: { dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu" },
     }))) as KadaluStorage;
   }

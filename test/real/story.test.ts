@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync, statfsSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { allows, OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES, PROVISIONER_CLUSTER_RULES, type PolicyRule } from "../../src/core/manifests/rbac.js";
+import { allows, OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES, PROVISIONER_CLUSTER_RULES, PROVISIONER_NAMESPACE_RULES, type PolicyRule } from "../../src/core/manifests/rbac.js";
 import { StatDb } from "../../src/statdb/stat-db.js";
 import type { AuditEvent } from "./cluster.js";
 import { startRealCluster, type RealCluster } from "./cluster.js";
@@ -309,18 +309,18 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
 
   step("every request of the operator and of the provisioner pod's three containers was allowed by the rendered RBAC", async () => {
     const events = cluster.audit();
-    const check = (user: string, allowed: (event: AuditEvent, request: { group: string; resource: string; verb: string }) => boolean) => {
+    const check = (user: string, allowed: (event: AuditEvent, request: { group: string; resource: string; verb: string; name?: string }) => boolean) => {
       const mine = events.filter((event) => event.user.username === user && event.objectRef?.resource);
       const refused = mine.filter((event) => {
         const ref = event.objectRef!;
-        const request = { group: ref.apiGroup ?? "", resource: ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource!, verb: event.verb };
+        const request = { group: ref.apiGroup ?? "", resource: ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource!, verb: event.verb, name: ref.name };
         return event.responseStatus?.code === 403 || !allowed(event, request);
       }).map((event) => `${event.verb} ${event.requestURI} -> ${event.responseStatus?.code}`);
       return { count: mine.length, refused: [...new Set(refused)] };
     };
-    const inNamespace = (rules: PolicyRule[], event: AuditEvent, request: { group: string; resource: string; verb: string }) => event.objectRef?.namespace === "kadalu" && allows(rules, request);
+    const inNamespace = (rules: PolicyRule[], event: AuditEvent, request: { group: string; resource: string; verb: string; name?: string }) => event.objectRef?.namespace === "kadalu" && allows(rules, request);
     const operatorRequests = check("system:serviceaccount:kadalu:kadalu-operator", (event, request) => allows(OPERATOR_CLUSTER_RULES, request) || inNamespace(OPERATOR_NAMESPACE_RULES, event, request));
-    const provisionerRequests = check("system:serviceaccount:kadalu:kadalu-csi-provisioner", (_event, request) => allows(PROVISIONER_CLUSTER_RULES, request));
+    const provisionerRequests = check("system:serviceaccount:kadalu:kadalu-csi-provisioner", (event, request) => allows(PROVISIONER_CLUSTER_RULES, request) || inNamespace(PROVISIONER_NAMESPACE_RULES, event, request));
     expect(operatorRequests.refused).toEqual([]);
     expect(provisionerRequests.refused).toEqual([]);
     expect(operatorRequests.count).toBeGreaterThan(10);

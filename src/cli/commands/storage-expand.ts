@@ -95,10 +95,13 @@ function preview(growth: Growth): string {
 
 async function send(kube: Kube, growth: Growth, serverDryRun: boolean): Promise<KadaluStorage> {
   try {
-    return await kube.setPoolStorage(growth.grown, growth.grown.spec.storage, serverDryRun);
+    return await kube.setPoolStorage(growth.grown, growth.grown.spec.storage.slice(0, growth.before), growth.grown.spec.storage, serverDryRun);
   } catch (error) {
     const { name } = growth.grown.metadata;
-    if ((error as ClusterError).status === 409) {
+    // A failed JSON patch `test` is a 422, as a refused value is: the units as they are now tell which.
+    const status = (error as ClusterError).status;
+    const unitsNow = status === 422 ? await kube.getPool(growth.grown.metadata.namespace ?? "", name).then((pool) => pool?.spec.storage, () => undefined) : undefined;
+    if (status === 409 || (unitsNow && JSON.stringify(unitsNow) !== JSON.stringify(growth.grown.spec.storage.slice(0, growth.before)))) {
       throw new ClusterError(`storage pool "${name}" changed while this command ran, so nothing was changed; run the same command again`, 409);
     }
     throw error;
