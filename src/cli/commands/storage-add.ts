@@ -25,7 +25,7 @@ import { notYetUsable } from "../pools/usable.js";
 import { untilInterrupted } from "../watch.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
 
-interface RawOptions extends GlobalOptions {
+interface RawOptions extends PoolWriteFlags {
   type?: string;
   device?: string[];
   path?: string[];
@@ -40,6 +40,10 @@ interface RawOptions extends GlobalOptions {
   pvReclaimPolicy?: string;
   volumeId?: string;
   storageUnitType?: string;
+}
+
+/** The flags of a command that writes a pool: preview, confirmation, dry run, output, wait. */
+export interface PoolWriteFlags extends GlobalOptions {
   output?: ObjectFormat;
   dryRun?: boolean;
   dryRunStrategy?: DryRun;

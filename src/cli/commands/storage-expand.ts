@@ -23,18 +23,9 @@ import { poolNotFound } from "../pools/require-pool.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { untilInterrupted } from "../watch.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
-import { checkDevices, checkReferences, usedUnits, valueOf } from "./storage-add.js";
+import { checkDevices, checkReferences, usedUnits, valueOf, type PoolWriteFlags } from "./storage-add.js";
 
-interface RawOptions extends GlobalOptions {
-  force?: boolean;
-  output?: ObjectFormat;
-  dryRun?: boolean;
-  dryRunStrategy?: DryRun;
-  yes?: boolean;
-  scriptMode?: boolean;
-  wait?: boolean;
-  timeout: string;
-}
+type RawOptions = PoolWriteFlags;
 
 export interface StorageExpandOptions {
   name: string;
