@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serverPodName } from "../../src/core/naming.js";
+import { serverPodName, serverStatefulSetName } from "../../src/core/naming.js";
 import { pendingHeals } from "../../src/core/upgrade/switch-over.js";
 import { noImages } from "../images/tier.js";
 import { kadalu } from "../real/kadalu.js";
@@ -217,12 +217,16 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
     expect(added.code).toBe(1);
     expect(Date.now() - t0).toBeLessThan(60_000);
     expect(await poolState(node, "gone")).toEqual({ state: "error", message: why });
-    const listed = await kadalu(kubeconfig, ["storage-list", "gone"]);
-    expect(listed.stdout).toContain(why);
+    const listed = await kadalu(kubeconfig, ["storage-list", "gone", "-o", "json"]);
+    expect(JSON.stringify(JSON.parse(listed.stdout))).toContain(`"message":${JSON.stringify(why)}`);
     const doctor = await kadalu(kubeconfig, ["doctor", "--pool", "gone"]);
     expect(doctor.stdout).toContain(`server pod ${serverPodName("gone", 0)} (Pending) not ready: ${why} (FailedMount): create it there`);
     const removed = await kadalu(kubeconfig, ["storage-remove", "gone", "--yes", "--wait", "--timeout", "2m"]);
-    expect(removed.code).toBe(0);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await node.cluster.admin.find(`/apis/apps/v1/namespaces/kadalu/statefulsets/${serverStatefulSetName("gone", 0)}`)).toBeUndefined();
+    // The kubelet backs off retrying the failed mount (up to about 2 minutes) before it tears the pod down; the
+    // teardown would wait for that, so the pod whose StatefulSet is gone is removed at once.
+    for (const pod of await brickPods(node, "gone")) await node.cluster.admin.delete(`/api/v1/namespaces/kadalu/pods/${pod.metadata.name}`, { gracePeriodSeconds: 0 });
   });
 
   it("tears down to the host it found", async () => {
