@@ -81,7 +81,7 @@ describe.skipIf(noImages)("images", () => {
     const report = buildImage(RECIPES.find((recipe) => recipe.name === "kadalu-operator")!, again, sourceDateEpoch(), version);
     expect(report.image.digest).toBe(first);
     expect(execFileSync("cmp", [report.image.archive, archive("kadalu-operator")]).length).toBe(0);
-  }, 300_000);
+  }, 600_000); // a second full build: minutes on a loaded 2-core machine
 
   describe.skipIf(noKubernetes)("the operator image on the real apiserver", () => {
     let cluster: RealCluster;

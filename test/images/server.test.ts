@@ -88,7 +88,7 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
     } finally {
       rmSync(again, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 600_000); // a second full build: minutes on a loaded 2-core machine
 
   describe.skipIf(noNamespaces)("its entrypoint serving a Replica1 pool", () => {
     let brick: BrickNamespace;
