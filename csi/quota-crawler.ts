@@ -61,7 +61,7 @@ export interface SweepResult {
   visited: number;
   written: number;
   namespacesSet: number;
-  /** The pool refused the usage xattr as unsupported: no simple-quota there. */
+  /** No simple-quota there: the pool refused the usage xattr as unsupported, or a PV's df shows more than its size. */
   unsupported: boolean;
   /** PVs whose namespace and limit were set again. */
   limitsSet: number;
@@ -115,6 +115,7 @@ export class QuotaCrawler {
   private limitSweeps = 0;
   private limitsSetAt = performance.now();
   private away = 0;
+  private unsupportedWhy?: string;
 
   /** `directories`: the pool's PV directories now (absolute paths); `quota`: the pool's bricks, when it has any. */
   constructor(
@@ -131,9 +132,30 @@ export class QuotaCrawler {
     if (this.quota) {
       if (!(await this.bricksAnswer(result))) return result;
       if (this.limitSweeps > 0 || performance.now() - this.limitsSetAt >= this.options.limitRefreshMs) await this.setLimits(result, this.quota);
-      if (!this.quota.distributed) return result;
+      if (!this.quota.distributed) return this.checkEnforced(result, this.quota);
     }
     return this.writeUsage(result);
+  }
+
+  /**
+   * Where no usage is written, whether the bricks enforce limits at all, asked without side effects:
+   * simple-quota makes a PV's df total its limit (plus a block); a Gluster without it shows the brick's.
+   */
+  private async checkEnforced(result: SweepResult, quota: PoolQuota): Promise<SweepResult> {
+    for (const [dir, size] of quota.limits()) {
+      let total: number;
+      try {
+        const fs = await statfs(dir);
+        total = fs.blocks * fs.bsize;
+        if (total <= size + 2 * fs.bsize) return result;
+      } catch {
+        continue; // a block PV's name, or deleted meanwhile
+      }
+      result.unsupported = true;
+      this.unsupportedWhy = `df in ${dir} shows ${total} bytes, not its size ${size}`;
+      return result;
+    }
+    return result;
   }
 
   /** Whether every brick answers; notes a brick away and, once all answer again, asks for the limits to be set again. */
@@ -198,6 +220,7 @@ export class QuotaCrawler {
       } catch (error) {
         if (errnoOf(error) === ENOTSUP) {
           result.unsupported = true;
+          this.unsupportedWhy = undefined;
           break;
         }
         if (errnoOf(error) === ENOENT) continue;
@@ -219,7 +242,8 @@ export class QuotaCrawler {
           return undefined;
         });
         if (result?.unsupported && !told) {
-          this.log(`pool ${this.pool}: its Gluster has no simple-quota (${this.options.usageAttribute} is not supported); PV usage is not crawled, asked again every ${Math.round(this.options.probeMs / 60_000)} min`);
+          const why = this.unsupportedWhy ?? `${this.options.usageAttribute} is not supported`;
+          this.log(`pool ${this.pool}: its Gluster has no simple-quota (${why}); PV sizes are not enforced, asked again every ${Math.round(this.options.probeMs / 60_000)} min`);
           told = true;
         }
         if (result?.namespacesSet) this.log(`pool ${this.pool}: quota namespace set again on ${result.namespacesSet} PV(s)`);

@@ -97,7 +97,7 @@ describe.skipIf(noUserXattrs)("quota crawler", () => {
     crawl.start();
     await new Promise((resolve) => setTimeout(resolve, 200));
     await crawl.stop();
-    expect(logged).toEqual(["pool pool1: its Gluster has no simple-quota (glusterfs.quota.total-usage is not supported); PV usage is not crawled, asked again every 1 min"]);
+    expect(logged).toEqual(["pool pool1: its Gluster has no simple-quota (glusterfs.quota.total-usage is not supported); PV sizes are not enforced, asked again every 1 min"]);
   });
 
   it("stop() ends a paced sweep at once", async () => {
@@ -127,7 +127,12 @@ describe.skipIf(noUserXattrs || !ROOT)("quota crawler on a pool of bricks", () =
   });
 
   it("writes no usage where one brick or one replica set counts every write (simple-quota would stop counting its own)", async () => {
-    expect(await crawler({}, quota(false)).sweep()).toEqual({ visited: 0, written: 0, namespacesSet: 0, unsupported: false, limitsSet: 0, bricksAway: 0 });
+    // A local filesystem's df shows all of it, not a PV's size: what a Gluster without simple-quota shows.
+    expect(await crawler({}, quota(false)).sweep()).toEqual({ visited: 0, written: 0, namespacesSet: 0, unsupported: true, limitsSet: 0, bricksAway: 0 });
+    const told = crawler({ pauseMs: 10, probeMs: 60_000 }, quota(false)).start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await told.stop();
+    expect(logged).toEqual([expect.stringMatching(/^pool pool1: its Gluster has no simple-quota \(df in \S+pvc-a shows \d+ bytes, not its size 1048576\); PV sizes are not enforced, asked again every 1 min$/)]);
     for (const path of store.pvDirectories()) expect(getAttributeSync(path, USAGE)).toBeNull();
     expect((await crawler({}, quota(true)).sweep()).written).toBe(3);
   });
