@@ -78,9 +78,9 @@ async function healedPool(kubeconfig: string, pool: string): Promise<string> {
   }
 }
 
-/** The quota xattrs of a PV's directory on one brick. */
+/** The quota xattrs of a PV's directory on one brick (`brick`: the node directory; the pod's brick is data/brick in it). */
 function quotaXattrs(brick: string, pv: string): { namespace?: string; limit?: string } {
-  const dir = join(brick, pvPath("subvol", pv));
+  const dir = join(brick, "data", "brick", pvPath("subvol", pv));
   const read = (name: string): string | undefined => {
     try {
       return getAttributeSync(dir, name)?.toString() ?? undefined;
