@@ -10,7 +10,7 @@ import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { grpcError, Status } from "./grpc-error.js";
 import type { Mounter } from "./mounter.js";
 import { PoolStore } from "./pool-store.js";
-import { QuotaCrawler, type CrawlerOptions } from "./quota-crawler.js";
+import { poolQuota, QuotaCrawler, type CrawlerOptions } from "./quota-crawler.js";
 import type { GlusterQuotaOverSsh } from "./external-quota.js";
 import { byCodePoint } from "../src/core/naming.js";
 
@@ -225,7 +225,7 @@ export class Driver {
     if (this.config.role === "provisioner") {
       await this.repairOnce(store);
       store.prepareHashDirs().catch((error) => this.log(`pool ${info.volname}: hash directories not prepared: ${(error as Error).message}`));
-      if (this.config.quotaCrawler) this.crawlers.set(store, new QuotaCrawler(info.volname, () => store.pvDirectories(), this.log, this.config.quotaCrawler).start());
+      if (this.config.quotaCrawler) this.crawlers.set(store, new QuotaCrawler(info.volname, () => store.pvDirectories(), this.log, this.config.quotaCrawler, poolQuota(info, store.root, () => store.pvLimits())).start());
     }
     this.stores.set(info.volname, store);
     return store;

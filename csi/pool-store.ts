@@ -126,6 +126,11 @@ export class PoolStore {
     return (this.accounts?.names() ?? []).map((name) => this.inside(`${pvPrefix("subvol", name)}/${name}`));
   }
 
+  /** Each PV's directory (as `pvDirectories`) and its size in bytes, as stat.db's rows hold them. */
+  pvLimits(): [string, number][] {
+    return [...(this.accounts?.rows() ?? [])].map(([name, size]) => [this.inside(`${pvPrefix("subvol", name)}/${name}`), size]);
+  }
+
   /** Stops background work (awaited) and closes stat.db, committing what is pending first. */
   async close(): Promise<void> {
     this.closed = true;

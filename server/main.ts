@@ -14,6 +14,7 @@ import { BRICK_PORT, brickVolfileId, poolVolfiles, VOLFILES_DIR } from "./pool-v
 import { Supervised } from "./supervisor.js";
 import { closeServer, newRegistry, processGauges, serveMetrics } from "../src/metrics/registry.js";
 import { brickMetrics, SERVER_METRICS_PORT } from "./metrics.js";
+import { NamespaceHeal } from "./namespace-heal.js";
 
 export const RUN_DIR = "/run/gluster";
 const WATCH_MS = 10_000;
@@ -75,7 +76,12 @@ export async function main(env: NodeJS.ProcessEnv): Promise<void> {
   log(`kadalu-server: pool ${brick.pool} brick ${brick.brickIndex} ${brick.nodeName}:${brick.brickPath} on port ${BRICK_PORT}`);
 
   const processes: Supervised[] = [];
-  const glusterfsd = new Supervised("glusterfsd", "glusterfsd", brickArgs(config, join(VOLFILES_DIR, volfiles.brickVolfile)), log);
+  const namespaceHeal = new NamespaceHeal(brick.brickPath, log);
+  const brickLog = (line: string): void => {
+    log(line);
+    namespaceHeal.line(line);
+  };
+  const glusterfsd = new Supervised("glusterfsd", "glusterfsd", brickArgs(config, join(VOLFILES_DIR, volfiles.brickVolfile)), brickLog);
   processes.push(glusterfsd);
   let shd: Supervised | undefined;
   if (config.selfHeal && volfiles.shdVolfile) {
@@ -114,6 +120,7 @@ export async function main(env: NodeJS.ProcessEnv): Promise<void> {
     const stop = (signal: string): void => {
       log(`kadalu-server: ${signal}: stopping`);
       clearInterval(watch);
+      namespaceHeal.stop();
       void Promise.all([closeServer(metrics), ...processes.map((supervised) => supervised.stop())]).then(() => resolve());
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
