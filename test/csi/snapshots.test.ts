@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { listAttributesSync, getAttributeSync, setAttributeSync } from "@napi-rs/xattr";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, writeSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
@@ -246,6 +246,28 @@ describe("bad input leaves nothing half made", () => {
     const db = new Database(join(root("pool2"), "stat.db"), { readonly: true });
     expect((db.prepare("SELECT pvname FROM pv_stats").all() as { pvname: string }[]).map((row) => row.pvname)).toEqual(["pv-small"]);
     db.close();
+  });
+});
+
+describe("block PVs", () => {
+  it("snapshot and restore a rawblock PV's backing file: equal, grown to the new size, still sparse", async () => {
+    const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_SINGLE_WRITER" } };
+    const { volume } = await client.controller("CreateVolume", { name: "pv-raw", capacity_range: { required_bytes: 64 * MiB }, volume_capabilities: [BLOCK], parameters: { storage_name: "pool1" } });
+    const file = join(root("pool1"), volume.volume_context.path);
+    const data = Buffer.alloc(MiB, 9);
+    const fd = openSync(file, "r+");
+    writeSync(fd, data, 0, data.length, 10 * MiB);
+    closeSync(fd);
+    const { snapshot: taken } = await snapshot("s-raw", "pv-raw");
+    expect(taken.size_bytes).toBe(64 * MiB);
+    // A filesystem clone of it is refused: a rawblock snapshot restores as volumeMode Block only.
+    await expectCode(create("pv-fs", 128 * MiB, fromSnapshot("pool1/s-raw")), Status.INVALID_ARGUMENT, /must be rawblock too \(volumeMode Block\), not subvol/);
+    const { volume: restored } = await client.controller("CreateVolume", { name: "pv-raw2", capacity_range: { required_bytes: 128 * MiB }, volume_capabilities: [BLOCK], parameters: { storage_name: "pool1" }, ...fromSnapshot("pool1/s-raw") });
+    const copy = join(root("pool1"), restored.volume_context.path);
+    expect(lstatSync(copy).size).toBe(128 * MiB);
+    expect(readFileSync(copy).subarray(0, 64 * MiB).equals(readFileSync(file))).toBe(true);
+    // Zero chunks stay holes: the copy allocates about the 1 MiB written, not 64 MiB.
+    expect(lstatSync(copy).blocks * 512).toBeLessThan(4 * MiB);
   });
 });
 
