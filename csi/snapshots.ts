@@ -69,12 +69,11 @@ export async function meteredCopy(driver: Driver, pool: string, operation: CopyO
   };
   try {
     const result = await copyTree(from, to, { progress, log: driver.log });
-    driver.copies.finished(pool, result.kind, operation, result.bytes, result.copiedBytes);
+    driver.copies.finished({ pool, kind: result.kind, operation, bytes: result.bytes, copiedBytes: result.copiedBytes });
     const seconds = (Date.now() - started) / 1000;
     driver.log(`${operation} ${label} in pool ${pool}: ${result.kind} copy of ${result.files} file(s), ${formatBytes(result.bytes)} held, ${formatBytes(result.copiedBytes)} written, in ${seconds.toFixed(1)}s`);
     return result;
   } catch (error) {
-    driver.copies.abandoned(pool, written);
     if ((error as NodeJS.ErrnoException).code === "ENOENT" && (error as NodeJS.ErrnoException).path === from) throw grpcError(Status.NOT_FOUND, `${operation} ${label}: its source is gone`);
     throw copyFailure(error, `${operation} ${label} in pool ${pool}`);
   }

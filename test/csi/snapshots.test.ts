@@ -199,7 +199,8 @@ describe("bad input leaves nothing half made", () => {
     await create("pv-src", GiB);
     writeFileSync(join(pvDir("pv-src"), "f"), "x".repeat(1000));
     await expectCode(snapshot("s1", "pv-unknown"), Status.NOT_FOUND, /source volume pv-unknown not found/);
-    await expectCode(snapshot("bad\u0007name", "pv-src"), Status.INVALID_ARGUMENT, /holds control characters/);
+    await expectCode(snapshot("bad\u0007name\nforged line", "pv-src"), Status.INVALID_ARGUMENT, /holds control characters/);
+    expect(logged.join("\n")).toContain('CreateSnapshot "bad\\u0007name\\nforged line" INVALID_ARGUMENT');
     await expectCode(snapshot("a/b", "pv-src"), Status.INVALID_ARGUMENT, /holds a '\/'/);
     await expectCode(snapshot("", "pv-src"), Status.INVALID_ARGUMENT, /name missing/);
     await expectCode(snapshot("s1", ""), Status.INVALID_ARGUMENT, /source_volume_id missing/);
