@@ -3,7 +3,8 @@
  * (p50, p99, errors; after unmeasured warm-up cycles), then 32 concurrent clients: on a local-directory
  * pool, and on a real GlusterFS Replica3 volume where GlusterFS is installed.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -167,12 +168,60 @@ export async function csiScenarios(): Promise<Row[]> {
       ...(await measure(socket, "local directory", { warmup: 50, sequential: 1000, workers: 32, perWorker: 20 }, {}, ["p50 <= 2 ms, p99 <= 10 ms (issue 16)", "p50 <= 2 ms, p99 <= 10 ms (issue 16)", ">= 500 calls/s (issue 16)"], join(dir, "pool1"))),
       ...(await durabilityFloor(join(dir, "floor"))),
       ...(await crawlerScenario(join(dir, "crawl"))),
+      ...(await snapshotScenario(socket, "local directory", {}, hostExec, join(dir, "pool1"), [join(dir, "pool1", "snapshots")])),
     ];
   } finally {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
     await exited;
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const execFileAsync = promisify(execFile);
+type Exec = (command: string[]) => Promise<{ stdout: string }>;
+export const hostExec: Exec = (command) => execFileAsync(command[0]!, command.slice(1), { maxBuffer: 16 * 1024 * 1024 });
+
+const SNAPSHOT_FILES = 1000;
+const SNAPSHOT_FILE_BYTES = 256 * 1024;
+
+/** Bytes allocated under `paths` (du: blocks, so shared reflink extents count once per file, holes not at all). */
+async function allocated(paths: string[]): Promise<number> {
+  let total = 0;
+  for (const path of paths) total += Number((await hostExec(["du", "-s", "-B1", path]).catch(() => ({ stdout: "0" }))).stdout.split(/\s/)[0] ?? 0);
+  return total;
+}
+
+/**
+ * A snapshot of a 1 GiB PV holding 1000 files (256 KiB each), a clone from it, and `cp -a` of the same
+ * tree through the pool's mount beside them. `exec` runs where the pool is mounted at `mountRoot`;
+ * `shelves` are where the snapshot's bytes land (the pool root, or every brick's snapshots/).
+ */
+export async function snapshotScenario(socket: string, label: string, parameters: Record<string, string>, exec: Exec, mountRoot: string, shelves: string[]): Promise<Row[]> {
+  const client = csiClient(`unix://${socket}`);
+  try {
+    const { volume } = await client.controller("CreateVolume", { name: "pvc-snap-bench", capacity_range: { required_bytes: 1024 ** 3 }, volume_capabilities: CAPS, parameters });
+    const pv = join(mountRoot, volume.volume_context.path);
+    await exec(["sh", "-c", `cd "$1" && i=0; while [ $i -lt ${SNAPSHOT_FILES} ]; do head -c ${SNAPSHOT_FILE_BYTES} /dev/urandom > f$i; i=$((i+1)); done`, "fill", pv]);
+    const mib = (SNAPSHOT_FILES * SNAPSHOT_FILE_BYTES) / 1024 ** 2;
+    const before = await allocated(shelves);
+    const snapshotMs = await timed(() => client.controller("CreateSnapshot", { name: "snap-bench", source_volume_id: "pvc-snap-bench" }));
+    const extra = (await allocated(shelves)) - before;
+    const cloneMs = await timed(() => client.controller("CreateVolume", { name: "pvc-clone-bench", capacity_range: { required_bytes: 1024 ** 3 }, volume_capabilities: CAPS, parameters, volume_content_source: { snapshot: { snapshot_id: `${volume.volume_context.hostvol}/snap-bench` } } }));
+    const cpMs = await timed(() => exec(["cp", "-a", pv, `${pv}-cp-bench`]));
+    await exec(["rm", "-rf", `${pv}-cp-bench`]);
+    await client.controller("DeleteVolume", { volume_id: "pvc-clone-bench" });
+    await client.controller("DeleteSnapshot", { snapshot_id: `${volume.volume_context.hostvol}/snap-bench` });
+    await client.controller("DeleteVolume", { volume_id: "pvc-snap-bench" });
+    const rate = (ms: number): string => `${(mib / (ms / 1000)).toFixed(0)} MiB/s`;
+    return [
+      [`CreateSnapshot of a 1 GiB PV holding ${SNAPSHOT_FILES} files (${mib} MiB), ${label}`, `${(snapshotMs / 1000).toFixed(2)} s, ${rate(snapshotMs)}`, "< 2 s on reflink bricks (issue 39)"],
+      ["  extra bytes it took (all bricks)", `${(extra / 1024 ** 2).toFixed(1)} MiB`, "< 5 MiB per brick on reflink bricks (issue 39)"],
+      ["  CreateVolume from that snapshot", `${(cloneMs / 1000).toFixed(2)} s, ${rate(cloneMs)}`, "-"],
+      ["  cp -a of the same tree through the mount", `${(cpMs / 1000).toFixed(2)} s, ${rate(cpMs)}`, "-"],
+    ];
+  } finally {
+    client.close();
   }
 }
 
@@ -265,6 +314,7 @@ export async function glusterCsiScenarios(): Promise<Row[]> {
       ...rows,
       ["  CPU those calls took on this host, by process", PARTS.map((part, index) => `${part} ${Math.round((ticks[index]! * 100) / total)}%`).join(", "), "-"],
       ...(await brickOperations(pool.socket, pool.gluster, pool.bricks.length)),
+      ...(await snapshotScenario(pool.socket, "real GlusterFS Replica3 (full copy: FUSE has no reflink)", { storage_name: "pool1" }, (command) => pool.csi.exec(command), "/mnt/pool1", pool.bricks.map((brick) => join(brick, "snapshots")))),
       ...(await glusterFloor(dir)),
     ];
   } finally {

@@ -7,12 +7,13 @@ import { ARCHIVED_PREFIX, claimFromParameters, volumeNameError, type PvType } fr
 import { fitsInPool } from "../src/core/stats/usage.js";
 import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { formatBytes } from "../src/core/units.js";
-import { xxh64Hex } from "../src/core/xxh64.js";
 import { VIRTBLOCK_MIN_BYTES } from "./block.js";
 import type { Driver, ServiceHandlers } from "./driver.js";
 import { grpcError, Status } from "./grpc-error.js";
 import type { PoolStore, VolumeRecord } from "./pool-store.js";
 import { byCodePoint } from "../src/core/naming.js";
+import { listToken, tokenStart } from "./list-token.js";
+import { contentSource, meteredCopy, snapshotService, sourceLockKey, type ContentSource } from "./snapshots.js";
 
 export const DEFAULT_VOLUME_BYTES = 1024 ** 3;
 
@@ -43,6 +44,8 @@ function checkNewName(name: string): string {
   return name;
 }
 
+const SINGLE_NODE_WRITERS = ["SINGLE_NODE_WRITER", "SINGLE_NODE_SINGLE_WRITER", "SINGLE_NODE_MULTI_WRITER"];
+
 /** Why a capability cannot be served, or undefined. */
 function capabilityProblem(capability: Capability): string | undefined {
   if (!capability.access_mode?.mode || capability.access_mode.mode === "UNKNOWN") return "an access mode is required";
@@ -52,33 +55,38 @@ function capabilityProblem(capability: Capability): string | undefined {
 /**
  * The PV type a request asks for, as upstream decides it: volumeMode Block is a rawblock PV,
  * StorageClass parameter `pv_type: block` a virtblock PV (a filesystem in a file), else a directory.
- * A block PV is one node's: only SINGLE_NODE_WRITER is served (upstream's rule).
+ * A block PV is one node's: only the single-node writer modes are served (upstream's rule, with ReadWriteOncePod).
  */
 function requestedType(capabilities: Capability[], parameters: Record<string, string>): PvType {
   const pvtype: PvType = capabilities.some((capability) => capability.block) ? "rawblock" : (parameters.pv_type ?? "").toLowerCase() === "block" ? "virtblock" : "subvol";
-  if (pvtype !== "subvol" && capabilities.some((capability) => capability.access_mode?.mode !== "SINGLE_NODE_WRITER")) {
-    throw grpcError(Status.INVALID_ARGUMENT, `a ${pvtype} PV is one node's: only the access mode SINGLE_NODE_WRITER (ReadWriteOnce) is allowed`);
+  if (pvtype !== "subvol" && capabilities.some((capability) => !SINGLE_NODE_WRITERS.includes(capability.access_mode?.mode ?? ""))) {
+    throw grpcError(Status.INVALID_ARGUMENT, `a ${pvtype} PV is one node's: only the access modes SINGLE_NODE_WRITER (ReadWriteOnce), SINGLE_NODE_SINGLE_WRITER and SINGLE_NODE_MULTI_WRITER (ReadWriteOncePod) are allowed`);
   }
   return pvtype;
 }
 
-function sizeOf(range: Range): { size: number; required: number; limit: number } {
+/** The size to make; `least`: what a clone's content needs (it is never made smaller). */
+function sizeOf(range: Range, least = 0): { size: number; required: number; limit: number } {
   const required = Number(range?.required_bytes ?? 0);
   const limit = Number(range?.limit_bytes ?? 0);
   if (required < 0 || limit < 0) throw grpcError(Status.INVALID_ARGUMENT, "capacity_range must not be negative");
   if (limit > 0 && required > limit) throw grpcError(Status.OUT_OF_RANGE, `required_bytes ${required} exceeds limit_bytes ${limit}`);
-  return { size: required || Math.min(DEFAULT_VOLUME_BYTES, limit || DEFAULT_VOLUME_BYTES), required, limit };
+  if ((required > 0 && required < least) || (limit > 0 && limit < least)) {
+    throw grpcError(Status.OUT_OF_RANGE, `the volume's content source holds ${least} bytes (${formatBytes(least)}): the new volume must be at least that large`);
+  }
+  return { size: Math.max(required || Math.min(DEFAULT_VOLUME_BYTES, limit || DEFAULT_VOLUME_BYTES), least), required, limit };
 }
 
-/** Stateless, verifiable ListVolumes tokens: the last volume id returned, with a checksum. */
-export const listToken = (lastId: string): string => `${Buffer.from(lastId).toString("base64url")}.${xxh64Hex(`kadalu-list:${lastId}`).slice(0, 12)}`;
+export { listToken } from "./list-token.js";
 
-function tokenStart(token: string): string {
-  if (!token) return "";
-  const [encoded, check] = token.split(".");
-  const lastId = Buffer.from(encoded ?? "", "base64url").toString();
-  if (!lastId || check !== xxh64Hex(`kadalu-list:${lastId}`).slice(0, 12)) throw grpcError(Status.ABORTED, `starting_token "${token}" is not valid`);
-  return lastId;
+type SourceRequest = { snapshot?: { snapshot_id?: string } | null; volume?: { volume_id?: string } | null } | null | undefined;
+
+/** A clone is made in its source's pool: the candidates must include it (INVALID_ARGUMENT naming both otherwise). */
+function clonePool(candidates: PoolInfo[], parameters: Record<string, string>, content: ContentSource): PoolInfo[] {
+  if (resolveSinglePvPerPool(parameters)) throw grpcError(Status.INVALID_ARGUMENT, "a single-PV pool's volume cannot be made from a snapshot or a volume");
+  if (candidates.some((pool) => pool.volname === content.pool.volname)) return [content.pool];
+  const asked = candidates.map((pool) => pool.volname).join(", ");
+  throw grpcError(Status.INVALID_ARGUMENT, `the content source is in pool ${content.pool.volname}, but the StorageClass selects pool ${asked}: a snapshot or clone is restored in its source's pool only`);
 }
 
 export function controllerService(driver: Driver): ServiceHandlers {
@@ -111,15 +119,18 @@ export function controllerService(driver: Driver): ServiceHandlers {
   }
 
   // eslint-disable-next-line complexity -- admission (check, then reserve in one turn), idempotent repeats and single-PV pools together; issue 37 item 4 moves admission into the store
-  async function create(name: string, parameters: Record<string, string>, range: Range, pvtype: PvType) {
-    const { size, required, limit } = sizeOf(range);
+  async function create(name: string, parameters: Record<string, string>, range: Range, pvtype: PvType, content?: ContentSource) {
+    const { size, required, limit } = sizeOf(range, content?.minBytes);
     if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {
       throw grpcError(Status.OUT_OF_RANGE, `a virtblock PV holds an XFS filesystem, which needs at least ${formatBytes(VIRTBLOCK_MIN_BYTES)}; ${formatBytes(size)} was asked`);
     }
     // The claim goes into the metadata's one write (archiving keeps the file, so storage-list can name it later).
     const claim = claimFromParameters(parameters);
+    // A clone's content: the copy fills the new PV before its metadata is written.
+    const fill = content && (async (target: string) => void (await meteredCopy(driver, content.pool.volname, "clone", name, content.from, target)));
     const make = async (pool: PoolInfo, store: PoolStore, bytes: number, options: { metadataComplete?: boolean; exclusive?: boolean } = {}): Promise<VolumeRecord> => {
-      const record = pvtype === "subvol" ? await store.create(name, bytes, { ...options, claim }) : await store.createBlock(name, bytes, pvtype, { ...options, claim });
+      const filled = options.metadataComplete ? {} : { fill };
+      const record = pvtype === "subvol" ? await store.create(name, bytes, { ...options, claim, ...filled }) : await store.createBlock(name, bytes, pvtype, { ...options, claim, ...filled });
       await externalQuota(pool, record);
       return record;
     };
@@ -135,6 +146,7 @@ export function controllerService(driver: Driver): ServiceHandlers {
     if (candidates.length === 0) {
       throw grpcError(Status.INVALID_ARGUMENT, `no pool matches the StorageClass parameters ${JSON.stringify(parameters)}; pools: ${driver.pools().map((p) => p.volname).join(", ") || "none"}`);
     }
+    if (content) candidates = clonePool(candidates, parameters, content);
     if (resolveSinglePvPerPool(parameters) || candidates.every((pool) => pool.single_pv_per_pool)) {
       const pool = candidates[0]!;
       return { volume: { volume_id: name, capacity_bytes: size, volume_context: volumeContext(pool) } };
@@ -185,14 +197,29 @@ export function controllerService(driver: Driver): ServiceHandlers {
     return placeNew(await measuring, false);
   }
 
+  /** Creates a volume filled from its content source, locked on the source while it is copied; the response names the source. */
+  async function createFrom(name: string, parameters: Record<string, string>, range: Range, pvtype: PvType, source: NonNullable<SourceRequest>) {
+    const content = await contentSource(driver, locate, source);
+    if (content.pvtype !== pvtype) {
+      throw grpcError(Status.INVALID_ARGUMENT, `the content source is a ${content.pvtype} PV's: a volume made from it must be ${content.pvtype} too (${content.pvtype === "rawblock" ? "volumeMode Block" : content.pvtype === "virtblock" ? "StorageClass parameter pv_type: block" : "volumeMode Filesystem"}), not ${pvtype}`);
+    }
+    const made = await create(name, parameters, range, pvtype, content);
+    return { volume: { ...made.volume, content_source: content.echo } };
+  }
+
   return {
-    CreateVolume: async (request: { name?: string; capacity_range?: Range; volume_capabilities?: Capability[]; parameters?: Record<string, string>; volume_content_source?: object | null }) => {
+    ...snapshotService(driver, locate),
+
+    CreateVolume: async (request: { name?: string; capacity_range?: Range; volume_capabilities?: Capability[]; parameters?: Record<string, string>; volume_content_source?: SourceRequest }) => {
       const name = checkNewName(checkName(request.name, "name"));
       if (!request.volume_capabilities?.length) throw grpcError(Status.INVALID_ARGUMENT, "volume_capabilities missing in request");
       const problem = request.volume_capabilities.map(capabilityProblem).find(Boolean);
       if (problem) throw grpcError(Status.INVALID_ARGUMENT, problem);
-      if (request.volume_content_source) throw grpcError(Status.INVALID_ARGUMENT, "volume content sources (clones, snapshots) are not supported");
       const pvtype = requestedType(request.volume_capabilities, request.parameters ?? {});
+      const source = request.volume_content_source;
+      if (source?.snapshot || source?.volume) {
+        return driver.volumeLocks.run(name, () => driver.volumeLocks.run(sourceLockKey(source), () => driver.remountingOnce(() => createFrom(name, request.parameters ?? {}, request.capacity_range, pvtype, source))));
+      }
       return driver.volumeLocks.run(name, () => driver.remountingOnce(() => create(name, request.parameters ?? {}, request.capacity_range, pvtype)));
     },
 
@@ -267,7 +294,7 @@ export function controllerService(driver: Driver): ServiceHandlers {
     },
 
     ControllerGetCapabilities: async () => ({
-      capabilities: ["CREATE_DELETE_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME"].map((type) => ({ rpc: { type } })),
+      capabilities: ["CREATE_DELETE_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME", "CREATE_DELETE_SNAPSHOT", "LIST_SNAPSHOTS", "CLONE_VOLUME", "SINGLE_NODE_MULTI_WRITER"].map((type) => ({ rpc: { type } })),
     }),
   };
 }

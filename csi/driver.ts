@@ -13,6 +13,7 @@ import { PoolStore } from "./pool-store.js";
 import { poolQuota, QuotaCrawler, type CrawlerOptions } from "./quota-crawler.js";
 import type { GlusterQuotaOverSsh } from "./external-quota.js";
 import { byCodePoint } from "../src/core/naming.js";
+import { CopyMeter } from "./copy-meter.js";
 
 export interface DriverConfig {
   name: string;
@@ -58,6 +59,8 @@ export type ServiceHandlers = Record<string, (request: any) => Promise<unknown>>
 
 export class Driver {
   readonly volumeLocks = new KeyedLock();
+  /** What snapshots and clones copied (the metrics read it). */
+  readonly copies = new CopyMeter();
   /** Quotas of External pools' PVs over SSH (upstream's optional glusterquota-ssh-secret). */
   externalQuota?: GlusterQuotaOverSsh;
   private readonly stores = new Map<string, PoolStore>();
@@ -293,6 +296,10 @@ export class Driver {
       if (metadataRewritten.length) this.log(`pool ${store.pool}: torn metadata of ${metadataRewritten.length} PV(s) written again from stat.db: ${metadataRewritten.slice(0, 10).join(", ")}`);
       if (rowsAdded.length) this.log(`pool ${store.pool}: stat.db rows added for ${rowsAdded.length} PV(s) left without one: ${rowsAdded.slice(0, 10).join(", ")}`);
       if (rowsDropped.length) this.log(`pool ${store.pool}: stat.db rows dropped for ${rowsDropped.length} PV(s) that no longer exist: ${rowsDropped.slice(0, 10).join(", ")}`);
+      const snapshots = await store.shelf.repair();
+      if (snapshots.removed.length) this.log(`pool ${store.pool}: ${snapshots.removed.length} unfinished snapshot copies removed: ${snapshots.removed.slice(0, 10).join(", ")}`);
+      if (snapshots.rowsAdded.length) this.log(`pool ${store.pool}: stat.db rows added for ${snapshots.rowsAdded.length} snapshot(s) left without one: ${snapshots.rowsAdded.slice(0, 10).join(", ")}`);
+      if (snapshots.rowsDropped.length) this.log(`pool ${store.pool}: stat.db rows dropped for ${snapshots.rowsDropped.length} snapshot(s) that no longer exist: ${snapshots.rowsDropped.slice(0, 10).join(", ")}`);
     } catch (error) {
       this.log(`pool ${store.pool}: records not checked: ${(error as Error).message}`);
     }

@@ -8,7 +8,7 @@
  * connections do); when someone else wrote in between, the rows it sends back replace memory, with the
  * changes still on their way applied on top.
  */
-import { asError, StatDbThread, type Answer, type Change } from "./stat-db-thread.js";
+import { asError, StatDbThread, type Answer, type Change, type SnapshotChange } from "./stat-db-thread.js";
 
 interface Batch {
   changes: Change[];
@@ -29,20 +29,39 @@ export class Ledger {
   /** Whether the thread holds the lock (as its last word said): then memory is what the file holds. */
   private holding = false;
 
-  private constructor(private readonly thread: StatDbThread, rows: Map<string, number>, private readonly holdMs: number) {
+  /** Snapshot sizes by name, kept like the PV rows (their own table). */
+  private snapshotSizes: Map<string, number>;
+
+  private constructor(private readonly thread: StatDbThread, rows: Map<string, number>, snapshots: Map<string, number>, private readonly holdMs: number) {
     this.sizes = rows;
+    this.snapshotSizes = snapshots;
     this.total = sum(rows);
     thread.onReleased = () => (this.holding = false);
   }
 
   static async open(path: string, holdMs = DEFAULT_HOLD_MS): Promise<Ledger> {
-    const { thread, rows } = await StatDbThread.open(path, holdMs);
-    return new Ledger(thread, rows, holdMs);
+    const { thread, rows, snapshots } = await StatDbThread.open(path, holdMs);
+    return new Ledger(thread, rows, snapshots, holdMs);
   }
 
   /** Σ of PV sizes and the PV count, including changes not yet committed. */
   provisioned(): { sum: number; count: number } {
     return { sum: this.total, count: this.sizes.size };
+  }
+
+  /** Σ of the snapshots' sizes and their count (they take room in the pool as PVs do). */
+  snapshots(): { sum: number; count: number } {
+    return { sum: sum(this.snapshotSizes), count: this.snapshotSizes.size };
+  }
+
+  /** Snapshot names as memory holds them. */
+  snapshotNames(): string[] {
+    return [...this.snapshotSizes.keys()];
+  }
+
+  /** Writes (row) or drops (undefined) a snapshot's row side by side with `after`, as upsertPv does. */
+  changeSnapshot(name: string, row: SnapshotChange["row"], after?: Promise<unknown>): Promise<void> {
+    return this.change({ kind: "snapshot", name, row }, after);
   }
 
   /** Whether a row of `name` is in memory (read, or changed here). */
@@ -87,6 +106,7 @@ export class Ledger {
   }
 
   private change(change: Change, after?: Promise<unknown>): Promise<void> {
+    if (change.kind === "snapshot") return this.changeOfSnapshot(change, after);
     const before = change.kind === "pv" ? this.sizes.get(change.name) : undefined;
     const committed = this.enqueue(change);
     if (!after) return committed;
@@ -100,8 +120,25 @@ export class Ledger {
     });
   }
 
+  /** As change() for a PV row: memory at once, put back if `after` fails. */
+  private changeOfSnapshot(change: SnapshotChange, after?: Promise<unknown>): Promise<void> {
+    const before = this.snapshotSizes.has(change.name) ? { ...change, row: undefined } : undefined;
+    const committed = this.enqueue(change);
+    if (!after) return committed;
+    return Promise.allSettled([committed, after]).then(async ([row, files]) => {
+      if (files.status === "fulfilled") {
+        if (row.status === "rejected") throw row.reason;
+        return;
+      }
+      // Only a new row is put back (dropped); a rewritten one stays as the file work left it.
+      if (row.status === "fulfilled" && !before && change.row) await this.enqueue({ kind: "snapshot", name: change.name, row: undefined }).catch(() => undefined);
+      throw files.reason;
+    });
+  }
+
   private enqueue(change: Change): Promise<void> {
     if (change.kind === "pv") this.apply(change.name, change.size);
+    if (change.kind === "snapshot") this.applySnapshot(change);
     const batch = (this.pending ??= this.newBatch());
     batch.changes.push(change);
     return batch.done;
@@ -114,6 +151,11 @@ export class Ledger {
       this.sizes.set(name, size);
       this.total += size;
     }
+  }
+
+  private applySnapshot(change: SnapshotChange): void {
+    if (change.row) this.snapshotSizes.set(change.name, change.row.size);
+    else this.snapshotSizes.delete(change.name);
   }
 
   private newBatch(): Batch {
@@ -145,8 +187,12 @@ export class Ledger {
     if (!answer.rows) return;
     this.sizes = new Map(answer.rows);
     this.total = sum(this.sizes);
+    if (answer.snapshots) this.snapshotSizes = new Map(answer.snapshots);
     for (const batch of [...this.inFlight, ...(this.pending ? [this.pending] : [])]) {
-      for (const change of batch.changes) if (change.kind === "pv") this.apply(change.name, change.size);
+      for (const change of batch.changes) {
+        if (change.kind === "pv") this.apply(change.name, change.size);
+        if (change.kind === "snapshot" && answer.snapshots) this.applySnapshot(change);
+      }
     }
   }
 

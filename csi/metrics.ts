@@ -100,6 +100,14 @@ export function csiMetrics(registry: Registry, driver: Driver, podName: string):
   });
   const durations = histogramOf(registry, "kadalu_csi_operation_duration_seconds", CSI_LATENCY_BUCKETS);
   const errors = counterOf(registry, "kadalu_csi_operation_errors_total");
+  const copies = counterOf(registry, "kadalu_csi_copies_total");
+  const copyBytes = counterOf(registry, "kadalu_csi_copy_bytes_total");
+  const written = counterOf(registry, "kadalu_csi_copy_written_bytes_total");
+  driver.copies.onProgress = (pool, bytes) => written.inc({ pool }, bytes);
+  driver.copies.onFinished = ({ pool, kind, operation, bytes }) => {
+    copies.inc({ pool, kind, operation });
+    copyBytes.inc({ pool, kind, operation }, bytes);
+  };
   return {
     observe(method, code, seconds) {
       durations.observe({ method, code }, seconds);

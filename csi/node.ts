@@ -164,7 +164,7 @@ export function nodeService(driver: Driver): ServiceHandlers {
       return { capacity_bytes: Number(request.capacity_range?.required_bytes ?? 0) };
     },
 
-    NodeGetCapabilities: async () => ({ capabilities: ["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION"].map((type) => ({ rpc: { type } })) }),
+    NodeGetCapabilities: async () => ({ capabilities: ["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION", "SINGLE_NODE_MULTI_WRITER"].map((type) => ({ rpc: { type } })) }),
 
     NodeGetInfo: async () => ({ node_id: driver.config.nodeId, max_volumes_per_node: 0 }),
   };

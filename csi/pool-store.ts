@@ -22,6 +22,7 @@ import { grpcError, Status } from "./grpc-error.js";
 import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
 import { createBlockFile, growBlockFile } from "./block.js";
 import { setQuota } from "./xattr.js";
+import { SnapshotShelf } from "./snapshot-shelf.js";
 
 export interface VolumeRecord {
   name: string;
@@ -43,6 +44,17 @@ export interface Usage {
   capacityBytes: number;
   provisionedBytes: number;
   pvCount: number;
+}
+
+export interface CreateOptions {
+  metadataComplete?: boolean;
+  exclusive?: boolean;
+  claim?: PvClaim;
+  /**
+   * Makes the volume's content at the path given (a clone's copy), which must not exist before; its
+   * metadata is written only after it, so a volume is found only once whole.
+   */
+  fill?: (target: string) => Promise<void>;
 }
 
 interface WrittenMetadata {
@@ -80,7 +92,12 @@ export class PoolStore {
   private closed = false;
   private blockTypes?: { types: PvType[]; at: number };
 
-  constructor(readonly pool: string, readonly root: string, private readonly log: (message: string) => void, private readonly holdMs = DEFAULT_HOLD_MS) {}
+  /** The pool's snapshots, accounted in the same stat.db. */
+  readonly shelf: SnapshotShelf;
+
+  constructor(readonly pool: string, readonly root: string, private readonly log: (message: string) => void, private readonly holdMs = DEFAULT_HOLD_MS) {
+    this.shelf = new SnapshotShelf(pool, root, () => this.ledger());
+  }
 
   /** `relativePath` under the root, refusing anything that would leave it. */
   private inside(relativePath: string): string {
@@ -236,19 +253,32 @@ export class PoolStore {
       this.noteCapacity(fs.blocks * fs.bsize);
     }
     const { sum, count } = this.ledger().provisioned();
-    return { capacityBytes: this.capacity!, provisionedBytes: sum, pvCount: count };
+    // Snapshots take room in the pool as PVs do: the bytes they hold count as provisioned.
+    return { capacityBytes: this.capacity!, provisionedBytes: sum + this.ledger().snapshots().sum, pvCount: count };
   }
 
   /**
    * Creates (or completes) the volume. The caller decides that it fits and calls this in the same turn
    * of the event loop, so the row (counted at once) reserves the space before any other create looks.
    */
-  async create(name: string, size: number, options: { metadataComplete?: boolean; exclusive?: boolean; claim?: PvClaim } = {}): Promise<VolumeRecord> {
+  async create(name: string, size: number, options: CreateOptions = {}): Promise<VolumeRecord> {
     const path = `${pvPrefix("subvol", name)}/${name}`;
     const dir = this.inside(path);
+    const { fill } = options;
     // A repeat of a create whose metadata is whole (it may have been acknowledged): that file is never rewritten.
-    const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, options.exclusive ? "exclusive" : "create", "subvol", options.claim);
-    const directory = this.ensureDir(pvPrefix("subvol", name)).then(() => tolerating("EEXIST", mkdir(dir)));
+    // A filled volume's metadata waits for its content: a volume is found only once it is whole.
+    const metadata = options.metadataComplete ? undefined : fill ? undefined : this.openMetadata(name, size, options.exclusive ? "exclusive" : "create", "subvol", options.claim);
+    const prefix = this.ensureDir(pvPrefix("subvol", name));
+    // What an interrupted fill left (a directory without metadata) goes before the copy starts again.
+    const directory = fill
+      ? prefix.then(() => rm(dir, { recursive: true, force: true })).then(() => this.filled(dir, fill))
+      : prefix.then(() => tolerating("EEXIST", mkdir(dir)));
+    if (fill) {
+      const written = directory.then(() => this.openMetadata(name, size, "create", "subvol", options.claim));
+      const quota = directory.then(() => setQuota(dir, size, this.log));
+      await this.durable(this.ledger().upsertPv(name, size, Promise.all([quota, written]).catch(async (error) => this.unfilled(dir, error))), written);
+      return { name, pool: this.pool, size, path, pvtype: "subvol", ...(options.claim ? { claim: options.claim } : {}) };
+    }
     // Exclusive: the quota waits until the metadata file is this call's, so an existing volume's is never touched.
     const quota = Promise.all([directory, options.exclusive ? metadata : undefined]).then(() => setQuota(dir, size, this.log));
     await this.durable(this.ledger().upsertPv(name, size, Promise.all([quota, metadata])), metadata);
@@ -269,15 +299,43 @@ export class PoolStore {
    * Creates (or completes) a block PV in upstream's layout: the sparse file (formatted as XFS for
    * virtblock) and its metadata side by side, then the row, as `create` does for a directory.
    */
-  async createBlock(name: string, size: number, pvtype: "virtblock" | "rawblock", options: { metadataComplete?: boolean; claim?: PvClaim } = {}): Promise<VolumeRecord> {
+  async createBlock(name: string, size: number, pvtype: "virtblock" | "rawblock", options: Omit<CreateOptions, "exclusive"> = {}): Promise<VolumeRecord> {
     const prefix = pvPrefix(pvtype, name);
     const path = `${prefix}/${name}`;
     // From now on this pool holds PVs of this type: lookups must go there.
     if (this.blockTypes && !this.blockTypes.types.includes(pvtype)) this.blockTypes = undefined;
-    const file = this.ensureDir(prefix).then(() => createBlockFile(this.inside(path), size, pvtype === "virtblock"));
+    const target = this.inside(path);
+    const { fill } = options;
+    if (fill) {
+      // The copied file, grown to the new size, then its metadata: found only once whole.
+      const file = this.ensureDir(prefix)
+        .then(() => rm(target, { force: true }))
+        .then(() => this.filled(target, fill))
+        .then(() => growBlockFile(target, size));
+      const written = file.then(() => this.openMetadata(name, size, "create", pvtype, options.claim)).catch(async (error) => this.unfilled(target, error));
+      await this.durable(this.ledger().upsertPv(name, size, written), written);
+      return { name, pool: this.pool, size, path, pvtype, ...(options.claim ? { claim: options.claim } : {}) };
+    }
+    const file = this.ensureDir(prefix).then(() => createBlockFile(target, size, pvtype === "virtblock"));
     const metadata = options.metadataComplete ? undefined : this.openMetadata(name, size, "create", pvtype, options.claim);
     await this.durable(this.ledger().upsertPv(name, size, Promise.all([file, metadata])), metadata);
     return { name, pool: this.pool, size, path, pvtype, ...(options.claim ? { claim: options.claim } : {}) };
+  }
+
+  /** Runs `fill`, which makes `target` (a copy); a failed one leaves nothing. */
+  private async filled(target: string, fill: (target: string) => Promise<void>): Promise<void> {
+    try {
+      await fill(target);
+    } catch (error) {
+      await rm(target, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** A filled create that failed after its copy: the copy goes, the error stays. */
+  private async unfilled(target: string, error: unknown): Promise<never> {
+    await rm(target, { recursive: true, force: true });
+    throw error;
   }
 
   /** A directory's quota, or a block PV's file, grows; then its metadata (the claim `record` was read with kept) and row. */

@@ -31,7 +31,9 @@ function unary(method: string, handler: Handler, log: (message: string) => void,
   return (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>): void => {
     const started = performance.now();
     // Only the method, the volume id and the outcome are logged: requests may carry secrets.
-    const id = call.request?.volume_id || call.request?.name || "";
+    const given = String(call.request?.volume_id || call.request?.name || "");
+    // A name refused for its control characters is logged quoted, so it cannot forge log lines.
+    const id = /[\u0000-\u001f\u007f]/.test(given) ? JSON.stringify(given) : given;
     handler(call.request).then(
       (response) => {
         const ms = performance.now() - started;

@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 
-export type Change = { kind: "pv"; name: string; size: number | undefined } | { kind: "summary"; pool: string; size: number };
+import type { SnapshotRow } from "../src/statdb/stat-db.js";
+
+/** A snapshot row's change: `row` to write it, undefined to drop it. */
+export type SnapshotChange = { kind: "snapshot"; name: string; row: Omit<SnapshotRow, "snapname" | "created_at"> | undefined };
+export type Change = { kind: "pv"; name: string; size: number | undefined } | { kind: "summary"; pool: string; size: number } | SnapshotChange;
 
 export interface StatDbWorkerData {
   path: string;
@@ -19,11 +23,11 @@ export type StatDbRequest = { type: "commit"; seq: number; changes: Change[] } |
 type WireError = { message: string; code?: string };
 
 export type StatDbReply =
-  | { type: "ready"; rows: [string, number][] }
+  | { type: "ready"; rows: [string, number][]; snapshots: [string, number][] }
   | { type: "failed"; error: WireError }
   | { type: "released" }
   /** `rows`: what the file holds after the request, sent when someone else changed it (or a commit failed). */
-  | { type: "reply"; seq: number; rows?: [string, number][]; error?: WireError };
+  | { type: "reply"; seq: number; rows?: [string, number][]; snapshots?: [string, number][]; error?: WireError };
 
 export type Answer = Extract<StatDbReply, { type: "reply" }>;
 
@@ -50,15 +54,15 @@ export class StatDbThread {
   private constructor(private readonly worker: Worker) {}
 
   /** Starts the thread on `path` and waits (bounded) for the rows it read. */
-  static async open(path: string, holdMs: number): Promise<{ thread: StatDbThread; rows: Map<string, number> }> {
+  static async open(path: string, holdMs: number): Promise<{ thread: StatDbThread; rows: Map<string, number>; snapshots: Map<string, number> }> {
     const thread = new StatDbThread(startWorker({ path, holdMs }));
     let timer: NodeJS.Timeout | undefined;
     try {
-      const rows = await new Promise<[string, number][]>((resolve, reject) => {
+      const ready = await new Promise<{ rows: [string, number][]; snapshots: [string, number][] }>((resolve, reject) => {
         timer = setTimeout(() => reject(new Error(`stat.db at ${path} did not open within ${START_MS / 1000}s`)), START_MS);
         thread.listen(resolve, reject);
       });
-      return { thread, rows: new Map(rows) };
+      return { thread, rows: new Map(ready.rows), snapshots: new Map(ready.snapshots) };
     } catch (error) {
       await thread.worker.terminate();
       throw error;
@@ -67,9 +71,9 @@ export class StatDbThread {
     }
   }
 
-  private listen(ready: (rows: [string, number][]) => void, failed: (error: Error) => void): void {
+  private listen(ready: (rows: { rows: [string, number][]; snapshots: [string, number][] }) => void, failed: (error: Error) => void): void {
     this.worker.on("message", (reply: StatDbReply) => {
-      if (reply.type === "ready") ready(reply.rows);
+      if (reply.type === "ready") ready(reply);
       else if (reply.type === "failed") failed(asError(reply.error));
       else if (reply.type === "released") this.onReleased();
       else {

@@ -21,6 +21,7 @@ let versionAtRelease = 0;
 let releaseTimer: NodeJS.Timeout | undefined;
 
 const rows = (): [string, number][] => [...db.pvSizes()];
+const snapshots = (): [string, number][] => [...db.snapshotSizes()];
 
 /** Takes the lock for a busy spell; true when someone else changed the file since it was let go. */
 function take(): boolean {
@@ -61,21 +62,24 @@ function handle(request: StatDbRequest): StatDbReply {
       db.transaction(() => {
         for (const change of request.changes) {
           if (change.kind === "summary") db.upsertSummary(change.pool, change.size);
-          else if (change.size === undefined) db.deletePv(change.name);
+          else if (change.kind === "snapshot") {
+            if (change.row) db.upsertSnapshot({ snapname: change.name, ...change.row });
+            else db.deleteSnapshot(change.name);
+          } else if (change.size === undefined) db.deletePv(change.name);
           else db.upsertPv(change.name, change.size);
         }
       });
     }
-    return { type: "reply", seq: request.seq, ...(changed ? { rows: rows() } : {}) };
+    return { type: "reply", seq: request.seq, ...(changed ? { rows: rows(), snapshots: snapshots() } : {}) };
   } catch (error) {
     // Rolled back: the caller puts its memory back on what the file holds.
-    let current: [string, number][] | undefined;
+    let current: { rows: [string, number][]; snapshots: [string, number][] } | undefined;
     try {
-      current = rows();
+      current = { rows: rows(), snapshots: snapshots() };
     } catch {
       current = undefined;
     }
-    return { type: "reply", seq: request.seq, error: errorOf(error), ...(current ? { rows: current } : {}) };
+    return { type: "reply", seq: request.seq, error: errorOf(error), ...current };
   } finally {
     holdFor();
   }
@@ -83,7 +87,7 @@ function handle(request: StatDbRequest): StatDbReply {
 
 try {
   db = StatDb.open(path);
-  port.postMessage({ type: "ready", rows: rows() } satisfies StatDbReply);
+  port.postMessage({ type: "ready", rows: rows(), snapshots: snapshots() } satisfies StatDbReply);
   port.on("message", (request: StatDbRequest) => {
     port.postMessage(handle(request));
     if (request.type === "close") port.close();

@@ -12,7 +12,19 @@ export { STAT_DB_FILE } from "./file-name.js";
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS summary (volname VARCHAR PRIMARY KEY, size INTEGER, created_at REAL DEFAULT (datetime('now','localtime')), updated_at REAL)`,
   `CREATE TABLE IF NOT EXISTS pv_stats (pvname VARCHAR PRIMARY KEY, hash VARCHAR, size INTEGER, created_at REAL DEFAULT (datetime('now','localtime')), updated_at REAL)`,
+  // This project's own table (upstream's readers query only the two above): one row per snapshot kept in the pool.
+  `CREATE TABLE IF NOT EXISTS snapshot_stats (snapname VARCHAR PRIMARY KEY, source VARCHAR, size INTEGER, kind VARCHAR, ready INTEGER, created_at REAL DEFAULT (datetime('now','localtime')), updated_at REAL)`,
 ];
+
+/** A snapshot's row: the PV it was taken of, the bytes it holds, how it was copied, whether it is whole. */
+export interface SnapshotRow {
+  snapname: string;
+  source: string;
+  size: number;
+  kind: string;
+  ready: boolean;
+  created_at?: string;
+}
 
 export interface PvRow {
   pvname: string;
@@ -76,6 +88,33 @@ export class StatDb {
   pvSizes(): Map<string, number> {
     const rows = this.statement("SELECT pvname, size FROM pv_stats").all() as { pvname: string; size: number }[];
     return new Map(rows.map((row) => [row.pvname, row.size]));
+  }
+
+  /** Every snapshot row's size, by name (none where the file predates the table: an upstream file opened read-only). */
+  snapshotSizes(): Map<string, number> {
+    if (!this.hasSnapshotTable()) return new Map();
+    const rows = this.statement("SELECT snapname, size FROM snapshot_stats").all() as { snapname: string; size: number }[];
+    return new Map(rows.map((row) => [row.snapname, row.size]));
+  }
+
+  private hasSnapshotTable(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshot_stats'").get() !== undefined;
+  }
+
+  upsertSnapshot(row: SnapshotRow): void {
+    this.statement(
+      `INSERT OR REPLACE INTO snapshot_stats (snapname, source, size, kind, ready, created_at, updated_at) VALUES (?, ?, ?, ?, ?, COALESCE((SELECT created_at FROM snapshot_stats WHERE snapname = ?), datetime('now','localtime')), datetime('now','localtime'))`,
+    ).run(row.snapname, row.source, row.size, row.kind, row.ready ? 1 : 0, row.snapname);
+  }
+
+  deleteSnapshot(snapname: string): boolean {
+    return this.statement("DELETE FROM snapshot_stats WHERE snapname = ?").run(snapname).changes > 0;
+  }
+
+  listSnapshots(): SnapshotRow[] {
+    if (!this.hasSnapshotTable()) return [];
+    const rows = this.db.prepare("SELECT snapname, source, size, kind, ready, created_at FROM snapshot_stats ORDER BY snapname").all() as (Omit<SnapshotRow, "ready"> & { ready: number })[];
+    return rows.map((row) => ({ ...row, ready: row.ready === 1 }));
   }
 
   private readonly statements = new Map<string, Database.Statement>();

@@ -74,11 +74,11 @@ describe("identity", () => {
       { service: { type: "CONTROLLER_SERVICE" }, type: "service" }, { volume_expansion: { type: "ONLINE" }, type: "volume_expansion" },
     ]);
     expect((await client.identity("Probe")).ready).toEqual({ value: true });
-    expect((await client.controller("ControllerGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["CREATE_DELETE_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME"]);
+    expect((await client.controller("ControllerGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["CREATE_DELETE_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME", "CREATE_DELETE_SNAPSHOT", "LIST_SNAPSHOTS", "CLONE_VOLUME", "SINGLE_NODE_MULTI_WRITER"]);
   });
 
   it("answers UNIMPLEMENTED for what it does not serve", async () => {
-    for (const path of ["/csi.v1.Node/NodeStageVolume", "/csi.v1.Controller/CreateSnapshot", "/csi.v1.Controller/ControllerPublishVolume"]) {
+    for (const path of ["/csi.v1.Node/NodeStageVolume", "/csi.v1.GroupController/CreateVolumeGroupSnapshot", "/csi.v1.Controller/ControllerPublishVolume"]) {
       expect((await client.raw(path)).code).toBe(Status.UNIMPLEMENTED);
     }
   });
@@ -158,7 +158,7 @@ describe("CreateVolume", () => {
     [{ name: "x\u0000y" }, Status.INVALID_ARGUMENT, /may hold only letters/],
     [{ name: "x".repeat(254) }, Status.INVALID_ARGUMENT, /at most 253/],
     [{ name: "pvc-1", volume_capabilities: [] }, Status.INVALID_ARGUMENT, /volume_capabilities missing/],
-    [{ name: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }] }, Status.INVALID_ARGUMENT, /a rawblock PV is one node's: only the access mode SINGLE_NODE_WRITER/],
+    [{ name: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }] }, Status.INVALID_ARGUMENT, /a rawblock PV is one node's: only the access modes SINGLE_NODE_WRITER \(ReadWriteOnce\), SINGLE_NODE_SINGLE_WRITER and SINGLE_NODE_MULTI_WRITER/],
     [{ name: "pvc-1", volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }], parameters: { pv_type: "Block" } }, Status.INVALID_ARGUMENT, /a virtblock PV is one node's/],
     [{ name: "pvc-1", capacity_range: { required_bytes: 100 * 1024 ** 2 }, volume_capabilities: [{ mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }], parameters: { pv_type: "block" } }, Status.OUT_OF_RANGE, /XFS filesystem, which needs at least 300/],
     [{ name: "pvc-1", capacity_range: { required_bytes: 2 * GiB, limit_bytes: GiB } }, Status.OUT_OF_RANGE, /exceeds limit_bytes/],
@@ -574,7 +574,7 @@ describe("node service", () => {
     await client.node("NodeUnpublishVolume", { volume_id: "pvc-1", target_path: target });
     expect(existsSync(target)).toBe(false);
     expect(await client.node("NodeGetInfo")).toEqual({ node_id: "kube1", max_volumes_per_node: 0, accessible_topology: null });
-    expect((await client.node("NodeGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION"]);
+    expect((await client.node("NodeGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION", "SINGLE_NODE_MULTI_WRITER"]);
   });
 
   it("refuses bad publish requests with the spec's codes", async () => {

@@ -138,6 +138,16 @@ export class Glusterd {
     return bricks;
   }
 
+  /** A started Disperse volume of `count` bricks, `redundancy` of them for redundancy; returns the brick directories. */
+  async createDisperse(name: string, count: number, redundancy: number): Promise<string[]> {
+    const bricks = Array.from({ length: count }, (_, index) => join(this.dir, "bricks", name, String(index)));
+    for (const brick of bricks) mkdirSync(brick, { recursive: true });
+    await this.cli(["volume", "create", name, "disperse", String(count), "redundancy", String(redundancy), ...bricks.map((brick) => `${this.brickAddress}:${brick}`), "force"]);
+    this.volumes.push(name);
+    await this.cli(["volume", "start", name]);
+    return bricks;
+  }
+
   /** Stops and deletes a volume this glusterd made; its brick directories stay. */
   async deleteVolume(name: string): Promise<void> {
     await this.cli(["volume", "stop", name, "force"]);

@@ -58,6 +58,9 @@ export const METRICS: readonly MetricSpec[] = [
   { name: "kadalu_workqueue_retries_total", type: "counter", help: "Reconciles put back in the queue after a failure", labels: [], exporter: "operator" },
   { name: "kadalu_csi_operation_duration_seconds", type: "histogram", help: "How long a CSI call took, by method and gRPC status code", labels: ["method", "code"], exporter: "provisioner" },
   { name: "kadalu_csi_operation_errors_total", type: "counter", help: "CSI calls that failed, by method and gRPC status code", labels: ["method", "code"], exporter: "provisioner" },
+  { name: "kadalu_csi_copies_total", type: "counter", help: "Snapshots and clones copied, by pool, copy kind (reflink, full) and operation (snapshot, clone)", labels: ["pool", "kind", "operation"], exporter: "provisioner" },
+  { name: "kadalu_csi_copy_bytes_total", type: "counter", help: "Bytes the finished snapshots and clones hold, by pool, copy kind and operation", labels: ["pool", "kind", "operation"], exporter: "provisioner" },
+  { name: "kadalu_csi_copy_written_bytes_total", type: "counter", help: "Bytes full copies (snapshots, clones) have read and written so far, by pool: their progress", labels: ["pool"], exporter: "provisioner" },
   ...BRICK_METRICS,
 ];
 
