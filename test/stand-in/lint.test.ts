@@ -55,18 +55,41 @@ describe("npm run lint: layering", () => {
     ]);
   });
 
-  it("fails product and tooling importing test/, beyond each file's listed exceptions", async () => {
-    const message = "product and tooling never import test/: move the shared harness out of test/ (ARCHITECTURE.md).";
-    expect(await lint("scripts/probe.ts", `import { startCluster } from "../test/helpers/cluster.js";\n${use("startCluster")}`)).toEqual([
-      `import-x/no-restricted-paths: Unexpected path "../test/helpers/cluster.js" imported in restricted zone. ${message}`,
+  it("fails anything outside test/ importing test/ (the files an import resolves to: they must exist)", async () => {
+    const message = "nothing outside test/ imports test/: what tests share with bench/ and scripts/ goes into harness/ (ARCHITECTURE.md).";
+    const probe = (from: string): string => `import * as cases from "${from}";\n${use("cases")}`;
+    expect(await lint("scripts/probe.ts", probe("../test/stand-in/core/pool.test.js"))).toEqual([
+      `import-x/no-restricted-paths: Unexpected path "../test/stand-in/core/pool.test.js" imported in restricted zone. ${message}`,
     ]);
-    expect(await lint("src/kube/probe.ts", `import { startCluster } from "../../test/helpers/cluster.js";\n${use("startCluster")}`)).toContain(
-      `import-x/no-restricted-paths: Unexpected path "../../test/helpers/cluster.js" imported in restricted zone. ${message}`,
+    expect(await lint("bench/probe.ts", probe("../test/real/cluster.test.js"))).toEqual([
+      `import-x/no-restricted-paths: Unexpected path "../test/real/cluster.test.js" imported in restricted zone. ${message}`,
+    ]);
+    expect(await lint("harness/sandbox/probe.ts", probe("../../test/stand-in/core/pool.test.js"))).toEqual([
+      `import-x/no-restricted-paths: Unexpected path "../../test/stand-in/core/pool.test.js" imported in restricted zone. ${message}`,
+    ]);
+    expect(await lint("vitest.probe.config.ts", probe("./test/stand-in/lint.test.js"))).toEqual([
+      `import-x/no-restricted-paths: Unexpected path "./test/stand-in/lint.test.js" imported in restricted zone. ${message}`,
+    ]);
+    expect(await lint("src/kube/probe.ts", probe("../../test/stand-in/lint.test.js"))).toContain(
+      `import-x/no-restricted-paths: Unexpected path "../../test/stand-in/lint.test.js" imported in restricted zone. ${message}`,
     );
-    // bench/scenarios.ts may still import the cluster helper (listed), not the sandbox.
-    const scenarios = `import { startCluster } from "../test/helpers/cluster.js";\nimport { startSandbox } from "../test/sandbox/sandbox.js";\n${use("startCluster, startSandbox")}`;
-    expect(await lint("bench/scenarios.ts", scenarios)).toEqual([
-      `import-x/no-restricted-paths: Unexpected path "../test/sandbox/sandbox.js" imported in restricted zone. ${message}`,
+    // Within test/, any tier may import another's file.
+    expect(await lint("test/real/probe.test.ts", probe("../stand-in/core/pool.test.js"))).toEqual([]);
+  });
+
+  it("passes bench/, scripts/ and tests importing the harness; fails product code importing it", async () => {
+    const cluster = (from: string): string => `import { startCluster } from "${from}";\n${use("startCluster")}`;
+    expect(await lint("bench/scenarios.ts", cluster("../harness/helpers/cluster.js"))).toEqual([]);
+    expect(await lint("scripts/demo.ts", cluster("../harness/helpers/cluster.js"))).toEqual([]);
+    expect(await lint("test/stand-in/cli/probe.test.ts", cluster("../../../harness/helpers/cluster.js"))).toEqual([]);
+    expect(await lint("csi/probe.ts", cluster("../harness/helpers/cluster.js"))).toEqual([
+      `import-x/no-restricted-paths: Unexpected path "../harness/helpers/cluster.js" imported in restricted zone. product code never imports the test harness (ARCHITECTURE.md).`,
+    ]);
+    expect(await lint("src/core/probe.ts", cluster("../../harness/helpers/cluster.js"))).toEqual([
+      `import-x/no-restricted-paths: Unexpected path "../../harness/helpers/cluster.js" imported in restricted zone. product code never imports the test harness (ARCHITECTURE.md).`,
+    ]);
+    expect(await lint("harness/helpers/probe.ts", `import { main } from "../../scripts/demo.js";\n${use("main")}`)).toEqual([
+      `import-x/no-restricted-paths: Unexpected path "../../scripts/demo.js" imported in restricted zone. the harness sits below bench/ and scripts/: they import it, not the other way (ARCHITECTURE.md).`,
     ]);
   });
 

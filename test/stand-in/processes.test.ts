@@ -1,4 +1,4 @@
-/** The real and image tiers' process list (test/real/processes.ts): every process a test starts is stopped. */
+/** The real and image tiers' process list (harness/real/processes.ts): every process a test starts is stopped. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
