@@ -10,8 +10,10 @@ import tseslint from "typescript-eslint";
 const programs = ["./src/cli", "./operator", "./csi", "./server"];
 /** The libraries the programs share, above the core. */
 const libraries = ["./src/kube", "./src/statdb", "./src/metrics"];
-/** Build, release and measuring tools: they may import product code, never the tests. */
+/** Build, release and measuring tools: they may import product code and the harness, never the tests. */
 const tooling = ["./bench", "./scripts", "./images"];
+/** The test harness (API test server, sandbox, the tiers' real components): tests, bench and the demo share it. */
+const harness = "./harness";
 
 const programZones = programs.map((target) => ({
   target,
@@ -19,30 +21,38 @@ const programZones = programs.map((target) => ({
   message: "the programs never import each other: move what both need into src/core or a library (ARCHITECTURE.md).",
 }));
 
-/** Product and tooling never import test/; `except` lists (relative to test/) what each file still imports today. */
-const noTestImports = (except = []) => ({
-  target: ["./src", ...programs.slice(1), ...tooling],
-  from: "./test",
-  except,
-  message: "product and tooling never import test/: move the shared harness out of test/ (ARCHITECTURE.md).",
-});
-
-const layering = (except) => [
+const layering = [
   "error",
   {
     zones: [
       {
         target: "./src/core",
         from: ["./src/kube", "./src/statdb", "./src/metrics", "./src/cli", "./operator", "./csi", "./server", "./test", ...tooling],
+        // The harness: the product-code zone below says so.
         message: "src/core is the pure core: it imports nothing above it.",
       },
       {
         target: libraries,
-        from: [...programs, "./test", ...tooling],
-        message: "the shared libraries never import a program, a tool or a test.",
+        from: [...programs, harness, "./test", ...tooling],
+        message: "the shared libraries never import a program, a tool, the harness or a test.",
       },
       ...programZones,
-      noTestImports(except),
+      {
+        target: ["./src", ...programs.slice(1)],
+        from: harness,
+        message: "product code never imports the test harness (ARCHITECTURE.md).",
+      },
+      {
+        target: harness,
+        from: ["./bench", "./scripts"],
+        message: "the harness sits below bench/ and scripts/: they import it, not the other way (ARCHITECTURE.md).",
+      },
+      {
+        // Every top-level folder but test/, and the files at the root.
+        target: ["./!(test)/**", "./*.ts"],
+        from: "./test",
+        message: "nothing outside test/ imports test/: what tests share with bench/ and scripts/ goes into harness/ (ARCHITECTURE.md).",
+      },
     ],
   },
 ];
@@ -80,7 +90,7 @@ export default tseslint.config(
       "@eslint-community/eslint-comments/require-description": "error",
       "@eslint-community/eslint-comments/no-unlimited-disable": "error",
       "import-x/no-cycle": "error",
-      "import-x/no-restricted-paths": layering(),
+      "import-x/no-restricted-paths": layering,
     },
   },
   {
@@ -122,28 +132,5 @@ export default tseslint.config(
         { selector: ":matches(Literal[value=/\\x1b\\[[0-9;]*m/], TemplateElement[value.cooked=/\\x1b\\[[0-9;]*m/])", message: "paint colours with util.styleText, through the palette of src/cli/io.ts." },
       ],
     },
-  },
-  {
-    // Today's imports of the test harness from outside test/, each an explicit exception until the harness
-    // moves to a folder of its own (issue 37, item 7). Any other import of test/ from these files fails.
-    files: ["bench/csi.ts"],
-    rules: { "import-x/no-restricted-paths": layering(["./helpers/csi-client.ts", "./real/gluster.ts", "./real/processes.ts", "./real/components.ts", "./real/gluster-csi.ts"]) },
-  },
-  {
-    files: ["bench/scenarios.ts"],
-    rules: { "import-x/no-restricted-paths": layering(["./helpers/cluster.ts", "./helpers/pools.ts"]) },
-  },
-  {
-    files: ["bench/node.ts"],
-    rules: { "import-x/no-restricted-paths": layering(["./real/components.ts", "./real/kadalu.ts", "./images/tier.ts", "./node/components.ts", "./node/node.ts", "./node/kadalu.ts"]) },
-  },
-  {
-    files: ["scripts/demo.ts"],
-    rules: { "import-x/no-restricted-paths": layering(["./real/components.ts", "./sandbox/sandbox.ts", "./sandbox/story.ts"]) },
-  },
-  {
-    // The tier runner asks each tier's own module whether its parts are on this machine.
-    files: ["scripts/test-tiers.ts"],
-    rules: { "import-x/no-restricted-paths": layering(["./real/components.ts", "./images/tier.ts", "./node/components.ts"]) },
   },
 );

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { csiClient, type CsiClient } from "../test/helpers/csi-client.js";
-import type { Glusterd } from "../test/real/gluster.js";
+import { csiClient, type CsiClient } from "../harness/helpers/csi-client.js";
+import type { Glusterd } from "../harness/real/gluster.js";
 
 const BIN = fileURLToPath(new URL("../bin/kadalu-csi", import.meta.url));
 const CAPS = [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }];
@@ -250,10 +250,10 @@ function cpuByPart(): Map<string, number> {
  */
 async function glusterFloor(dir: string): Promise<Row[]> {
   const { execFileSync } = await import("node:child_process");
-  const { BRICK_ADDRESS } = await import("../test/real/gluster.js");
+  const { BRICK_ADDRESS } = await import("../harness/real/gluster.js");
   const { mounted } = await import("../csi/mount-table.js");
   const { provisionerWriteBehind } = await import("../csi/mounter.js");
-  const { waitUntil } = await import("../test/real/processes.js");
+  const { waitUntil } = await import("../harness/real/processes.js");
   const mnt = join(dir, "floor-mnt");
   mkdirSync(mnt);
   execFileSync("glusterfs", ["--process-name", "fuse", "-l", join(dir, "floor-client.log"), "--volfile-id", "pool1", provisionerWriteBehind("pool1"), "--volfile-server", BRICK_ADDRESS, mnt]);
@@ -297,10 +297,10 @@ async function brickOperations(socket: string, gluster: Glusterd, bricks: number
  * own GlusterMounter in a mount namespace of its own), where the real tier's parts are here.
  */
 export async function glusterCsiScenarios(): Promise<Row[]> {
-  const { glusterParts } = await import("../test/real/components.js");
+  const { glusterParts } = await import("../harness/real/components.js");
   const parts = glusterParts();
   if (typeof parts === "string") return [["CSI on real GlusterFS", `skipped: ${parts}`, "-"]];
-  const { startGlusterCsi } = await import("../test/real/gluster-csi.js");
+  const { startGlusterCsi } = await import("../harness/real/gluster-csi.js");
   const dir = mkdtempSync(join(tmpdir(), "kadalu-csi-bench-gluster-"));
   const pool = await startGlusterCsi(parts, dir);
   try {

@@ -5,21 +5,21 @@
  */
 import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { glusterParts } from "../test/real/components.js";
-import type { RealNode } from "../test/node/node.js";
+import { glusterParts } from "../harness/real/components.js";
+import type { RealNode } from "../harness/node/node.js";
 
 type Row = [string, string, string];
 
 export async function nodeScenarios(): Promise<Row[]> {
-  const { nodeParts } = await import("../test/node/components.js");
-  const { noImages } = await import("../test/images/tier.js");
+  const { nodeParts } = await import("../harness/node/components.js");
+  const { noImages } = await import("../harness/images/tier.js");
   const parts = nodeParts();
   const gluster = glusterParts();
   const skipped = typeof parts === "string" ? parts : noImages ?? (typeof gluster === "string" ? gluster : undefined);
   if (skipped !== undefined || typeof parts === "string" || typeof gluster === "string") return [["node tier (a real kubelet)", `skipped: ${skipped}`, "-"]];
-  const { startNode } = await import("../test/node/node.js");
-  const { kadalu } = await import("../test/real/kadalu.js");
-  const k = await import("../test/node/kadalu.js");
+  const { startNode } = await import("../harness/node/node.js");
+  const { kadalu } = await import("../harness/real/kadalu.js");
+  const k = await import("../harness/node/kadalu.js");
   const t0 = Date.now();
   const node = await startNode(parts);
   let server: Awaited<ReturnType<typeof k.startExternalServer>> | undefined;
@@ -74,8 +74,8 @@ function hostWriteRate(file: string): number {
  * on the one node), PVC to app pod Running, the provisioner's CreateVolume p50 as it logs it, and a
  * sequential write through the PV against the same write on the bricks' own filesystem.
  */
-async function brickPoolFigures(node: RealNode, k: typeof import("../test/node/kadalu.js"), kadalu: typeof import("../test/real/kadalu.js").kadalu): Promise<[string, string, string][]> {
-  const { NODE_NAME } = await import("../test/node/node.js");
+async function brickPoolFigures(node: RealNode, k: typeof import("../harness/node/kadalu.js"), kadalu: typeof import("../harness/real/kadalu.js").kadalu): Promise<[string, string, string][]> {
+  const { NODE_NAME } = await import("../harness/node/node.js");
   const admin = node.cluster.admin;
   const bricks = join(node.dir, "bricks");
   for (const dir of ["r1", "r3a", "r3b", "r3c"]) mkdirSync(join(bricks, dir), { recursive: true });

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startCluster } from "../test/helpers/cluster.js";
-import { seedKadaluInfo, seedProvisioner, writeUpstreamStatDb } from "../test/helpers/pools.js";
+import { startCluster } from "../harness/helpers/cluster.js";
+import { seedKadaluInfo, seedProvisioner, writeUpstreamStatDb } from "../harness/helpers/pools.js";
 
 const BIN = fileURLToPath(new URL("../bin/kubectl-kadalu", import.meta.url));
 const GiB = 1024 ** 3;

@@ -1,6 +1,6 @@
 /**
  * plan(observed) -> what to apply, replace and delete, the pool's kadalu-info entry, its status and Events:
- * pure, table-tested (test/operator/plan.test.ts). The controller reads what `toRead` names and what its
+ * pure, table-tested (test/stand-in/operator/plan.test.ts). The controller reads what `toRead` names and what its
  * caches hold, calls `plan`, and carries the result out; it decides nothing. Pool deletion deletes the
  * same object list (`poolObjects`) that creation applies.
  */

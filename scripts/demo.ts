@@ -7,9 +7,9 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { styleText } from "node:util";
-import { glusterParts } from "../test/real/components.js";
-import { startSandbox, type Sandbox } from "../test/sandbox/sandbox.js";
-import { runStory } from "../test/sandbox/story.js";
+import { glusterParts } from "../harness/real/components.js";
+import { startSandbox, type Sandbox } from "../harness/sandbox/sandbox.js";
+import { runStory } from "../harness/sandbox/story.js";
 
 const keep = process.argv.includes("--keep");
 const color = process.stdout.isTTY && !process.env.NO_COLOR;

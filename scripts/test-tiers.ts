@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { glusterParts, k8sBinDir, kubernetesParts } from "../test/real/components.js";
+import { glusterParts, k8sBinDir, kubernetesParts } from "../harness/real/components.js";
 
 interface Counts {
   passed: number;
@@ -67,12 +67,12 @@ if (which === "all" || which === "real") {
   }
 }
 if (which === "images") {
-  const { noImages } = await import("../test/images/tier.js");
+  const { noImages } = await import("../harness/images/tier.js");
   if (noImages) skip("image tier", noImages);
   else add("image tier", runTier("image tier: the built OCI images run from their own layers", ["--config", "vitest.images.config.ts"], extra));
 }
 if (which === "node") {
-  const { noNode } = await import("../test/node/components.js");
+  const { noNode } = await import("../harness/node/components.js");
   if (noNode) {
     lines.push(`node tier: skipped: ${noNode}`);
     console.log(`\n== node tier: skipped: ${noNode} ==`);

@@ -21,9 +21,9 @@ import { unpackImage, type UnpackedImage } from "../../images/oci.js";
 import type { NativePoolInfo } from "../../src/core/info/codec.js";
 import { parseSamples, processRates, SAMPLE_SCRIPT } from "../../src/core/top/proc.js";
 import { pendingHeals } from "../../src/core/upgrade/switch-over.js";
-import { Processes, waitUntil, type Started } from "../real/processes.js";
-import { BrickNamespace } from "./brick-namespace.js";
-import { IMAGES_DIR, noImage } from "./tier.js";
+import { Processes, waitUntil, type Started } from "../../harness/real/processes.js";
+import { BrickNamespace } from "../../harness/images/brick-namespace.js";
+import { IMAGES_DIR, noImage } from "../../harness/images/tier.js";
 
 const run = promisify(execFile);
 const MB = 1024 * 1024;

@@ -16,9 +16,9 @@ import { buildImage, sourceDateEpoch } from "../../images/build.js";
 import { unpackImage, type UnpackedImage } from "../../images/oci.js";
 import { RECIPES } from "../../images/recipes.js";
 import { decodeInfo, type NativePoolInfo } from "../../src/core/info/codec.js";
-import { Processes, waitUntil } from "../real/processes.js";
-import { BrickNamespace, brickCommand } from "./brick-namespace.js";
-import { IMAGES_DIR, noImage } from "./tier.js";
+import { Processes, waitUntil } from "../../harness/real/processes.js";
+import { BrickNamespace, brickCommand } from "../../harness/images/brick-namespace.js";
+import { IMAGES_DIR, noImage } from "../../harness/images/tier.js";
 
 const MB = 1024 * 1024;
 const VOLUME_ID = "8e0d9877-d295-48f9-9ee7-83cf593d27ff";

@@ -4,13 +4,13 @@
  * object lists it; doctor finds nothing wrong.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { noImages } from "../images/tier.js";
-import { kadalu } from "../real/kadalu.js";
-import { waitUntil } from "../real/processes.js";
-import { node as parts, noNode } from "./components.js";
-import { hostState } from "./host.js";
-import { NODE_NAME, startNode, type RealNode } from "./node.js";
-import { importKadaluImages } from "./kadalu.js";
+import { noImages } from "../../harness/images/tier.js";
+import { kadalu } from "../../harness/real/kadalu.js";
+import { waitUntil } from "../../harness/real/processes.js";
+import { node as parts, noNode } from "../../harness/node/components.js";
+import { hostState } from "../../harness/node/host.js";
+import { NODE_NAME, startNode, type RealNode } from "../../harness/node/node.js";
+import { importKadaluImages } from "../../harness/node/kadalu.js";
 
 /** The name of the workload that made a pod: a Deployment's through its ReplicaSet, a DaemonSet's, or the StatefulSet pod's own. */
 function workloadOf(pod: any): string {

@@ -4,11 +4,11 @@
  * the teardown leaves the host as it found it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitUntil } from "../real/processes.js";
-import { node as parts, noNode } from "./components.js";
-import { hostState } from "./host.js";
-import { NODE_DIR_PREFIX, NODE_NAME, startNode, type RealNode } from "./node.js";
-import { PAUSE_IMAGE } from "./images.js";
+import { waitUntil } from "../../harness/real/processes.js";
+import { node as parts, noNode } from "../../harness/node/components.js";
+import { hostState } from "../../harness/node/host.js";
+import { NODE_DIR_PREFIX, NODE_NAME, startNode, type RealNode } from "../../harness/node/node.js";
+import { PAUSE_IMAGE } from "../../harness/node/images.js";
 
 const figure = (what: string, ms: number): void => console.log(`node tier: ${what}: ${(ms / 1000).toFixed(1)} s`);
 

@@ -11,17 +11,17 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { noImages } from "../images/tier.js";
-import { glusterParts } from "../real/components.js";
-import type { AuditEvent } from "../real/cluster.js";
+import { noImages } from "../../harness/images/tier.js";
+import { glusterParts } from "../../harness/real/components.js";
+import type { AuditEvent } from "../../harness/real/cluster.js";
 import { SA } from "../../src/core/manifests/common.js";
 import { allows, OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES, PROVISIONER_CLUSTER_RULES, PROVISIONER_NAMESPACE_RULES, type PolicyRule } from "../../src/core/manifests/rbac.js";
-import { kadalu } from "../real/kadalu.js";
-import { waitUntil } from "../real/processes.js";
-import { node as parts, noNode } from "./components.js";
-import { hostState } from "./host.js";
-import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, podLog, pvc, restartNodeplugin, waitLog, writerScript, startExternalServer, waitRunning, type ExternalServer } from "./kadalu.js";
-import { startNode, type RealNode } from "./node.js";
+import { kadalu } from "../../harness/real/kadalu.js";
+import { waitUntil } from "../../harness/real/processes.js";
+import { node as parts, noNode } from "../../harness/node/components.js";
+import { hostState } from "../../harness/node/host.js";
+import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, podLog, pvc, restartNodeplugin, waitLog, writerScript, startExternalServer, waitRunning, type ExternalServer } from "../../harness/node/kadalu.js";
+import { startNode, type RealNode } from "../../harness/node/node.js";
 
 const gluster = glusterParts();
 const noGluster = typeof gluster === "string" ? gluster : undefined;

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ALERT_GROUPS, alertRuleFile } from "../../src/core/metrics/alerts.js";
 import { toPortableYaml } from "../../src/core/yaml.js";
-import { promtool } from "./prometheus.js";
-import { noPrometheus, prometheus } from "./tier.js";
+import { promtool } from "../../harness/real/prometheus.js";
+import { noPrometheus, prometheus } from "../../harness/real/tier.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kadalu-alerts-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,8 +8,8 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pvPath } from "../../src/core/pv-layout.js";
-import { glusterCsiSuite } from "./gluster-csi-suite.js";
-import { noGluster } from "./tier.js";
+import { glusterCsiSuite } from "../../harness/real/gluster-csi-suite.js";
+import { noGluster } from "../../harness/real/tier.js";
 
 const MiB = 1024 ** 2;
 const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };

@@ -1,10 +1,10 @@
 /** The harness itself: a real apiserver and controller-manager come up, answer, and leave nothing behind. */
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { startRealCluster } from "./cluster.js";
-import { NodeAgent } from "./node-agent.js";
-import { waitUntil } from "./processes.js";
-import { kubernetes, noKubernetes } from "./tier.js";
+import { startRealCluster } from "../../harness/real/cluster.js";
+import { NodeAgent } from "../../harness/real/node-agent.js";
+import { waitUntil } from "../../harness/real/processes.js";
+import { kubernetes, noKubernetes } from "../../harness/real/tier.js";
 
 describe.skipIf(noKubernetes)("real cluster harness", () => {
   it("starts etcd, kube-apiserver and kube-controller-manager; a Deployment's pod runs on the node agent; stop removes everything", async () => {

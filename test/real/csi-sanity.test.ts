@@ -7,13 +7,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGlusterCsi, type GlusterCsi } from "./gluster-csi.js";
-import { BIN } from "./kadalu.js";
-import { Processes, waitUntil } from "./processes.js";
-import { reasonNotApplicable, runSanity, sanityKubeletDir, type SanityResult } from "./sanity.js";
-import { glusterfs, kubernetes, noGluster, noKubernetes } from "./tier.js";
-import { volumeDirectories } from "../helpers/pools.js";
-import { csiClient } from "../helpers/csi-client.js";
+import { startGlusterCsi, type GlusterCsi } from "../../harness/real/gluster-csi.js";
+import { BIN } from "../../harness/real/kadalu.js";
+import { Processes, waitUntil } from "../../harness/real/processes.js";
+import { reasonNotApplicable, runSanity, sanityKubeletDir, type SanityResult } from "../../harness/real/sanity.js";
+import { glusterfs, kubernetes, noGluster, noKubernetes } from "../../harness/real/tier.js";
+import { volumeDirectories } from "../../harness/helpers/pools.js";
+import { csiClient } from "../../harness/helpers/csi-client.js";
 
 
 function expectConformant(result: SanityResult): void {

@@ -2,14 +2,14 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startSandbox } from "../sandbox/sandbox.js";
-import { runStory } from "../sandbox/story.js";
-import { which } from "./components.js";
-import { glusterfs, noGluster } from "./tier.js";
-import { volumeDirectories } from "../helpers/pools.js";
-import { runBin, type CliResult } from "../helpers/cli.js";
-import { installPool1 } from "../sandbox/pool1.js";
-import { waitUntil } from "./processes.js";
+import { startSandbox } from "../../harness/sandbox/sandbox.js";
+import { runStory } from "../../harness/sandbox/story.js";
+import { which } from "../../harness/real/components.js";
+import { glusterfs, noGluster } from "../../harness/real/tier.js";
+import { volumeDirectories } from "../../harness/helpers/pools.js";
+import { runBin, type CliResult } from "../../harness/helpers/cli.js";
+import { installPool1 } from "../../harness/sandbox/pool1.js";
+import { waitUntil } from "../../harness/real/processes.js";
 
 describe.skipIf(noGluster)("the demo on real GlusterFS", () => {
   it("tells the whole story with every step as expected, on a Replica3 Gluster volume", async () => {

@@ -13,9 +13,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { encodePvMetadata, pvMetadataPath, pvPath, pvPrefix } from "../../src/core/pv-layout.js";
 import { STAT_DB_FILE, StatDb } from "../../src/statdb/stat-db.js";
-import { expectCode } from "../helpers/csi-expect.js";
-import { glusterCsiSuite } from "./gluster-csi-suite.js";
-import { noGluster } from "./tier.js";
+import { expectCode } from "../../harness/helpers/csi-expect.js";
+import { glusterCsiSuite } from "../../harness/real/gluster-csi-suite.js";
+import { noGluster } from "../../harness/real/tier.js";
 
 const GiB = 1024 ** 3;
 const MOUNT = { mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } };

@@ -4,12 +4,12 @@
  * drain` calls) refuses a second brick of one group with 429 until the first is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError } from "./api.js";
-import { startRealCluster, type RealCluster } from "./cluster.js";
-import { kadalu, startOperator } from "./kadalu.js";
-import { NodeAgent } from "./node-agent.js";
-import { waitUntil, type Started } from "./processes.js";
-import { kubernetes, noKubernetes } from "./tier.js";
+import { ApiError } from "../../harness/real/api.js";
+import { startRealCluster, type RealCluster } from "../../harness/real/cluster.js";
+import { kadalu, startOperator } from "../../harness/real/kadalu.js";
+import { NodeAgent } from "../../harness/real/node-agent.js";
+import { waitUntil, type Started } from "../../harness/real/processes.js";
+import { kubernetes, noKubernetes } from "../../harness/real/tier.js";
 
 const NODES = ["kube1", "kube2", "kube3"];
 const BUDGET = "/apis/policy/v1/namespaces/kadalu/poddisruptionbudgets/server-pool1-group-0";

@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeInfo } from "../../src/core/info/codec.js";
-import { CONTROLLERS, startRealCluster, type RealCluster } from "./cluster.js";
-import { kadalu, startOperator } from "./kadalu.js";
-import { NodeAgent } from "./node-agent.js";
-import { waitUntil, type Started } from "./processes.js";
-import { kubernetes, noKubernetes } from "./tier.js";
+import { CONTROLLERS, startRealCluster, type RealCluster } from "../../harness/real/cluster.js";
+import { kadalu, startOperator } from "../../harness/real/kadalu.js";
+import { NodeAgent } from "../../harness/real/node-agent.js";
+import { waitUntil, type Started } from "../../harness/real/processes.js";
+import { kubernetes, noKubernetes } from "../../harness/real/tier.js";
 
 const NODES = ["kube1", "kube2", "kube3"];
 const POOL = "/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1";

@@ -6,11 +6,11 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { which } from "./components.js";
-import { startRealCluster, type RealCluster } from "./cluster.js";
-import { kadalu, type CliResult } from "./kadalu.js";
-import { waitUntil } from "./processes.js";
-import { kubernetes, noKubernetes } from "./tier.js";
+import { which } from "../../harness/real/components.js";
+import { startRealCluster, type RealCluster } from "../../harness/real/cluster.js";
+import { kadalu, type CliResult } from "../../harness/real/kadalu.js";
+import { waitUntil } from "../../harness/real/processes.js";
+import { kubernetes, noKubernetes } from "../../harness/real/tier.js";
 
 function kubectl(kubeconfig: string, args: string[], input: string): Promise<CliResult> {
   return new Promise((resolve) => {

@@ -5,10 +5,10 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CallError } from "../helpers/csi-client.js";
-import { waitUntil } from "./processes.js";
-import { glusterCsiSuite } from "./gluster-csi-suite.js";
-import { noGluster } from "./tier.js";
+import { CallError } from "../../harness/helpers/csi-client.js";
+import { waitUntil } from "../../harness/real/processes.js";
+import { glusterCsiSuite } from "../../harness/real/gluster-csi-suite.js";
+import { noGluster } from "../../harness/real/tier.js";
 
 const MOUNT = { mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } };
 

@@ -6,11 +6,11 @@
 import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kadaluStorageCrd } from "../../src/core/manifests/crd.js";
-import { ApiServer, TEST_CA } from "../apiserver/server.js";
-import { Api, ApiError } from "./api.js";
-import { startRealCluster, type RealCluster } from "./cluster.js";
-import { waitUntil } from "./processes.js";
-import { kubernetes, noKubernetes } from "./tier.js";
+import { ApiServer, TEST_CA } from "../../harness/apiserver/server.js";
+import { Api, ApiError } from "../../harness/real/api.js";
+import { startRealCluster, type RealCluster } from "../../harness/real/cluster.js";
+import { waitUntil } from "../../harness/real/processes.js";
+import { kubernetes, noKubernetes } from "../../harness/real/tier.js";
 
 const KDS = "/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages";
 const CMS = "/api/v1/namespaces/kadalu/configmaps";

@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { csiClient, type CsiClient } from "../helpers/csi-client.js";
-import { startGlusterCsi, type GlusterCsi } from "./gluster-csi.js";
-import { glusterfs, noGluster } from "./tier.js";
+import { csiClient, type CsiClient } from "../../harness/helpers/csi-client.js";
+import { startGlusterCsi, type GlusterCsi } from "../../harness/real/gluster-csi.js";
+import { glusterfs, noGluster } from "../../harness/real/tier.js";
 
 const GiB = 1024 ** 3;
 const CAPS = [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }];
