@@ -130,6 +130,10 @@ export default tseslint.config(
     rules: { "import-x/no-restricted-paths": layering(["./helpers/csi-client.ts", "./real/gluster.ts", "./real/processes.ts", "./real/components.ts", "./real/gluster-csi.ts"]) },
   },
   {
+    files: ["bench/operator.ts"],
+    rules: { "import-x/no-restricted-paths": layering(["./real/components.ts", "./real/cluster.ts", "./real/kadalu.ts"]) },
+  },
+  {
     files: ["bench/scenarios.ts"],
     rules: { "import-x/no-restricted-paths": layering(["./helpers/cluster.ts", "./helpers/pools.ts"]) },
   },

@@ -92,6 +92,8 @@ rows.push(...(await guarded("CSI growth", () => growthScenarios(quick
   ? { sizes: [0, 1000], rounds: 3, cyclesPerRound: 20, startups: 1 }
   : { sizes: [0, 1000, 10_000, 100_000], rounds: 5, cyclesPerRound: 60, startups: 3 }))));
 if (!quick) {
+  const { operatorScenarios } = await import("./operator.js");
+  rows.push(...(await guarded("operator on the real apiserver", () => operatorScenarios([1, 50, 500]))));
   rows.push(...(await guarded("CSI on real GlusterFS", () => glusterCsiScenarios())));
   rows.push(...(await guarded("node tier", async () => (await import("./node.js")).nodeScenarios())));
 }
