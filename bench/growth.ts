@@ -141,7 +141,12 @@ export async function growthScenarios(options: GrowthOptions): Promise<Row[]> {
       ...(await crawlerCurve(pools, options.sizes)),
     ];
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    // A failed removal must not hide the rows or the error that ended them.
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    } catch (error) {
+      process.stderr.write(`bench: ${dir} not removed: ${(error as Error).message}\n`);
+    }
   }
 }
 
