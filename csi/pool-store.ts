@@ -15,7 +15,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
-import { join, resolve, sep } from "node:path";
+import { basename, join, resolve, sep } from "node:path";
 import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvClaim, type PvType } from "../src/core/pv-layout.js";
 import { STAT_DB_FILE } from "../src/statdb/stat-db.js";
 import { grpcError, Status } from "./grpc-error.js";
@@ -71,6 +71,23 @@ const BLOCK_TYPES = PV_TYPES.filter((pvtype) => pvtype !== "subvol");
 const originalName = (name: string): string => (name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name);
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === "ENOENT";
+
+const REPAIR_READS = 32;
+
+/** `work` on every item, REPAIR_READS at a time; the results in the items' order. */
+async function inBatches<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REPAIR_READS, items.length) }, worker));
+  return results;
+}
 
 /** Runs a file call, taking the one error `code` that means "already as wanted" for success. */
 async function tolerating(code: "ENOENT" | "EEXIST", call: Promise<unknown>): Promise<void> {
@@ -476,6 +493,25 @@ export class PoolStore {
     return found;
   }
 
+  /**
+   * The same as metadataFiles, read REPAIR_READS at a time and off the event loop: the start's repair reads
+   * every PV's metadata (a round trip to the bricks each on a FUSE mount, a seek each on a cold disk), and
+   * one by one, synchronously, it took 20 s at 100k PVs with every CSI call (Probe too) waiting.
+   */
+  private async metadataFilesConcurrently(pvtype: string): Promise<{ name: string; file: string; metadata: ReturnType<typeof decodePvMetadata> }[]> {
+    const base = this.inside(`info/${pvtype}`);
+    let top: string[];
+    try {
+      top = await readdir(base);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+    const inner = (await inBatches(top, async (h1) => (await readdir(join(base, h1))).map((h2) => join(base, h1, h2)))).flat();
+    const files = (await inBatches(inner, async (dir) => (await readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => join(dir, f)))).flat();
+    return inBatches(files, async (path) => ({ name: basename(path).slice(0, -".json".length), file: path, metadata: decodePvMetadata(await readFile(path, "utf8")) }));
+  }
+
   list(): VolumeRecord[] {
     return PV_TYPES.flatMap((pvtype) => this.metadataFiles(pvtype).flatMap(({ name, metadata }) => (metadata ? [{ name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}`, pvtype }] : [])));
   }
@@ -491,7 +527,7 @@ export class PoolStore {
   async repair(): Promise<{ rowsAdded: string[]; rowsDropped: string[]; metadataRemoved: string[]; metadataRewritten: string[] }> {
     const ledger = this.ledger();
     const rows = ledger.rows();
-    const files = PV_TYPES.flatMap((pvtype) => this.metadataFiles(pvtype).map((entry) => ({ ...entry, pvtype })));
+    const files = (await Promise.all(PV_TYPES.map(async (pvtype) => (await this.metadataFilesConcurrently(pvtype)).map((entry) => ({ ...entry, pvtype }))))).flat();
     const kept = new Set(files.filter((entry) => entry.metadata).map((entry) => originalName(entry.name)));
     const torn = files.filter((entry) => !entry.metadata && !entry.name.startsWith(ARCHIVED_PREFIX));
     const rewritten = torn.filter((entry) => rows.has(entry.name));

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { connect as tcpConnect } from "node:net";
-import { INFO_CONFIGMAP, infoKey } from "../src/core/info/codec.js";
+import { INFO_CONFIGMAP, infoDataBytes, infoKey } from "../src/core/info/codec.js";
 import { storageClassName } from "../src/core/naming.js";
 import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, type KadaluStorage } from "../src/core/pool/types.js";
 import type { Kube, Pod } from "../src/kube/client.js";
@@ -141,7 +141,8 @@ export class Controller {
     if (!pool) return;
     if (pool.metadata.deletionTimestamp) return this.finalize(pool);
     const configMap = await this.readInfoConfigMap();
-    const known = { pool, infoText: configMap?.data?.[infoKey(pool.metadata.name)], freshVolumeId: randomUUID() };
+    const entry = infoKey(pool.metadata.name);
+    const known = { pool, infoText: configMap?.data?.[entry], infoOthersBytes: infoDataBytes(configMap?.data, entry), freshVolumeId: randomUUID() };
     const reads = toRead(known, this.config);
     const live = new Map<string, KubeObject>();
     for (const ref of reads.objects) {

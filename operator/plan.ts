@@ -4,7 +4,7 @@
  * caches hold, calls `plan`, and carries the result out; it decides nothing. Pool deletion deletes the
  * same object list (`poolObjects`) that creation applies.
  */
-import { buildExternalInfo, buildNativeInfo, decodeInfo, encodeInfo, isExternal, type PoolInfo } from "../src/core/info/codec.js";
+import { buildExternalInfo, buildNativeInfo, decodeInfo, encodeInfo, infoFullError, isExternal, type PoolInfo } from "../src/core/info/codec.js";
 import { serverPodName, serverStatefulSetName, storageClassName } from "../src/core/naming.js";
 import { validatePool } from "../src/core/pool/validate.js";
 import { KADALU_FINALIZER, type Condition, type KadaluStorage, type KadaluStorageStatus, type PoolState } from "../src/core/pool/types.js";
@@ -193,6 +193,8 @@ export interface Observed {
   pool: KadaluStorage;
   /** The pool's entry in kadalu-info, as last written (text). */
   infoText?: string;
+  /** The bytes of kadalu-info's other keys and values (absent: not read; no size check). */
+  infoOthersBytes?: number;
   /** Brick pods and Events of the Kadalu namespace (the informers' caches). */
   pods: BrickPod[];
   events: PodEventView[];
@@ -255,7 +257,7 @@ export function plan(observed: Observed, config: OperatorConfig): Plan {
   const finalized = (pool.metadata.finalizers ?? []).includes(KADALU_FINALIZER);
   if (pool.metadata.deletionTimestamp) return finalized ? deletionPlan(observed, config) : { delete: [], replace: [], apply: [], events: [] };
   const previous = previousInfo(observed);
-  const desired = desiredState(pool, previous, config, observed.freshVolumeId);
+  const desired = sizeChecked(observed, desiredState(pool, previous, config, observed.freshVolumeId));
   const steps: Plan = { ...(finalized ? {} : { finalizer: "add" as const }), delete: [], replace: [], apply: [], events: [] };
   if (desired.info) {
     const text = encodeInfo(desired.info);
@@ -266,6 +268,15 @@ export function plan(observed: Observed, config: OperatorConfig): Plan {
   }
   const status = statusFor(pool, desired, observe(observed, desired), observed.now);
   return withStatus(steps, pool, status);
+}
+
+/** A pool whose entry would push kadalu-info past what a ConfigMap holds is refused: nothing is applied for it. */
+function sizeChecked(observed: Observed, desired: Desired): Desired {
+  if (!desired.info || observed.infoOthersBytes === undefined) return desired;
+  const text = encodeInfo(desired.info);
+  if (text === observed.infoText) return desired;
+  const full = infoFullError(observed.pool.metadata.name, text, observed.infoOthersBytes);
+  return full ? { objects: [], refusal: { reason: "KadaluInfoFull", message: full } } : desired;
 }
 
 /** Applies `object` unless the live one already holds it; StorageClass parameters are immutable: delete, then apply. */

@@ -67,6 +67,28 @@ const BRICK_ORDER = ["brick_path", "kube_hostname", "node", "node_id", "host_bri
 
 export const infoKey = (pool: string): string => `${pool}${INFO_SUFFIX}`;
 
+/** What a ConfigMap may hold in all: the bytes of every key and value of `data` (the apiserver's limit). */
+export const INFO_MAX_BYTES = 1024 * 1024;
+
+const utf8 = new TextEncoder();
+
+/** The bytes kadalu-info's `data` counts against INFO_MAX_BYTES, leaving out `exceptKey` (the entry about to be written). */
+export function infoDataBytes(data: Record<string, string> | undefined, exceptKey?: string): number {
+  let total = 0;
+  for (const [key, value] of Object.entries(data ?? {})) if (key !== exceptKey) total += utf8.encode(key).length + utf8.encode(value).length;
+  return total;
+}
+
+/**
+ * Why `pool`'s entry `text` cannot be written beside the others' `othersBytes`, or undefined: past
+ * INFO_MAX_BYTES the apiserver refuses the whole write, and every pool's reconcile with it.
+ */
+export function infoFullError(pool: string, text: string, othersBytes: number): string | undefined {
+  const total = othersBytes + utf8.encode(infoKey(pool)).length + utf8.encode(text).length;
+  if (total <= INFO_MAX_BYTES) return undefined;
+  return `ConfigMap ${INFO_CONFIGMAP} would hold ${total} bytes with this pool's entry, over the ${INFO_MAX_BYTES} a ConfigMap may hold; remove pools that are no longer used, then this one is added`;
+}
+
 /** The pool a ConfigMap key belongs to (upstream strips a character set with rstrip; we strip the suffix). */
 export function poolOfKey(key: string): string | undefined {
   return key.endsWith(INFO_SUFFIX) && key.length > INFO_SUFFIX.length ? key.slice(0, -INFO_SUFFIX.length) : undefined;
