@@ -204,7 +204,12 @@ describe("storage-replace", () => {
     // Before the mark nothing is pending; after it, each heal report a step further.
     const reports: (number | "-")[][] = [[0, 0, 0]];
     const marks: string[][] = [];
+    const crawls: string[][] = [];
     const mark = (context: ExecContext): number => {
+      if (context.command[2] === "heal-crawl") {
+        crawls.push(context.command);
+        return 0;
+      }
       marks.push(context.command);
       reports.splice(0, 1, ["-", 0, 0], [3, 3, 0], [1, 1, 0], [0, 0, 0]);
       return 0;
@@ -221,6 +226,8 @@ describe("storage-replace", () => {
     cluster.server.seed(brickPod(2, "kube4", true) as never);
     const result = await done;
     expect(marks).toEqual([["node", "/kadalu/bin/kadalu-server", "mark-replaced", "pool1", "2"]]);
+    // One heal pass for each report with entries pending.
+    expect(crawls).toEqual([0, 1].map(() => ["node", "/kadalu/bin/kadalu-server", "heal-crawl", "pool1"]));
     expect(result.stderr).toContain('healing storage unit 3 of pool "pool1": brick 1 is not connected yet\n');
     expect(result.stderr).toContain('healing storage unit 3 of pool "pool1": 6 entries pending\nhealing storage unit 3 of pool "pool1": 2 entries pending\n');
     expect(result.stderr).toContain('storage unit 3 of pool "pool1" is healed: no entries pending in its group');

@@ -15,8 +15,9 @@ import type { IOStreams } from "../io.js";
 import { HEAL_INFO } from "../pools/heals.js";
 import { startProgress, type Progress } from "../progress.js";
 
-/** The server image's tool that marks a brick for a full heal (server/mark-replaced.ts). */
+/** The server image's tools for a replaced brick (server/mark-replaced.ts): the full-heal mark, and one heal pass over the pool. */
 export const MARK_REPLACED = ["node", "/kadalu/bin/kadalu-server", "mark-replaced"];
+export const HEAL_CRAWL = ["node", "/kadalu/bin/kadalu-server", "heal-crawl"];
 const POLL_MS = 2_000;
 
 export interface FollowOptions {
@@ -52,10 +53,13 @@ async function markForHeal(kube: Kube, pool: KadaluStorage, index: number): Prom
   const podName = serverPodName(name, index);
   const result = await kube.exec(namespace!, podName, "server", [...MARK_REPLACED, name, String(index)]).catch((error: Error) => ({ exitCode: -1, stdout: Buffer.from(""), stderr: Buffer.from(error.message) }));
   if (result.exitCode === 0) return "";
-  return `the new brick could not be marked for a full heal (${result.stderr.toString().trim() || `exit ${result.exitCode}`}); it heals as files are used; to heal it all now run: kubectl kadalu healinfo ${name} --trigger-full-heal`;
+  return `the new brick could not be marked for a full heal (${result.stderr.toString().trim() || `exit ${result.exitCode}`}): the files written before the replacement are not copied to it until it is; see README.md#storage-replace`;
 }
 
-/** Step 3: the group's pending heal entries, from heal-info in the new brick's pod. */
+/**
+ * Step 3: the group's pending heal entries, from heal-info in the new brick's pod; while some are pending,
+ * one heal pass over the pool there (the self-heal daemons alone would sweep only every 10 minutes).
+ */
 async function healed(kube: Kube, pool: KadaluStorage, index: number): Promise<Step> {
   const { name, namespace } = pool.metadata;
   const podName = serverPodName(name, index);
@@ -69,7 +73,11 @@ async function healed(kube: Kube, pool: KadaluStorage, index: number): Promise<S
     if (count === undefined) return { done: false, waitingFor: `healing storage unit ${index + 1} of pool "${name}": brick ${brick + 1} is not connected yet` };
     pending += count;
   }
-  if (pending > 0) return { done: false, waitingFor: `healing storage unit ${index + 1} of pool "${name}": ${counted(pending, "entry", "entries")} pending` };
+  if (pending > 0) {
+    const pass = await kube.exec(namespace!, podName, "server", [...HEAL_CRAWL, name]).catch((error: Error) => ({ exitCode: -1, stderr: Buffer.from(error.message) }));
+    const failed = pass.exitCode === 0 ? "" : ` (a heal pass failed: ${pass.stderr.toString().trim() || `exit ${pass.exitCode}`})`;
+    return { done: false, waitingFor: `healing storage unit ${index + 1} of pool "${name}": ${counted(pending, "entry", "entries")} pending${failed}` };
+  }
   return { done: true, line: `storage unit ${index + 1} of pool "${name}" is healed: no entries pending in its group` };
 }
 
