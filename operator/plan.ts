@@ -276,10 +276,12 @@ export function plan(observed: Observed, config: OperatorConfig): Plan {
  */
 function swapSteps(steps: Plan, observed: Observed, desired: Desired, config: OperatorConfig): Swap {
   const pods = new Map(observed.pods.map((pod) => [pod.metadata.name, pod as BrickPod & PodView]));
-  const statefulSets = new Map(desired.objects.filter((object) => object.kind === "StatefulSet").map((object) => [object.metadata.name, object]));
+  const bricks = isExternal(desired.info!) ? [] : desired.info!.bricks;
+  // The live template, not the whole object: a real apiserver drops empty env values (BRICK_DEVICE=""), so `contains` never holds.
   const synced = (index: number): boolean => {
-    const wanted = statefulSets.get(serverStatefulSetName(observed.pool.metadata.name, index));
-    return Boolean(wanted && contains(observed.live.get(refKey(wanted)), wanted));
+    const live = observed.live.get(refKey({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(observed.pool.metadata.name, index), namespace: config.namespace } }));
+    const template = (live?.spec as { template?: BrickPodSpecView } | undefined)?.template;
+    return Boolean(template && bricks[index] && podServesUnit(template, bricks[index]!));
   };
   const swap = stalePods(desired.info!, observed.pool, pods, synced);
   for (const name of swap.deletePods) steps.delete.push({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: config.namespace } });
