@@ -14,6 +14,9 @@ import { poolService, poolStorageClass, serverStatefulSet } from "./objects.js";
 import type { KubeObject, ObjectRef } from "../src/core/kube-vocabulary.js";
 import { foreignSpecManagers } from "../src/core/manifests/managed-fields.js";
 import { podFailure, type FailingPodView, type PodEventView } from "../src/core/doctor/pod-failure.js";
+import { podServesUnit, type BrickPodSpecView } from "../src/core/pool/replace.js";
+import type { PodView } from "../src/core/upgrade/switch-over.js";
+import { changedUnits, refusedReplacement, stalePods, type Swap } from "./replacing.js";
 
 export interface PoolEvent {
   type: "Normal" | "Warning";
@@ -30,7 +33,7 @@ export interface Desired {
   ignored?: { reason: string; message: string };
 }
 
-/** Removing or changing storage units, or the type, of a pool in use would lose data: refused. */
+/** Removing storage units, changing the type, or changing units in a way no heal can repair would lose data: refused. */
 export function refusedChange(pool: KadaluStorage, previous: PoolInfo | undefined): string | undefined {
   if (!previous) return undefined;
   if (previous.type !== pool.spec.type) return `changing the type from ${previous.type} to ${pool.spec.type} is not supported (data would be lost); set spec.type back to ${previous.type}`;
@@ -39,12 +42,8 @@ export function refusedChange(pool: KadaluStorage, previous: PoolInfo | undefine
   if (units.length < previous.bricks.length) {
     return `removing storage units is not supported (data would be lost): the pool has ${previous.bricks.length}, the spec lists ${units.length}; restore the removed units`;
   }
-  for (const brick of previous.bricks) {
-    const unit = units[brick.brick_index];
-    const same = unit && (unit.node ?? "") === brick.kube_hostname && (unit.path ?? "") === brick.host_brick_path && (unit.device ?? "") === brick.brick_device && (unit.pvc ?? "") === brick.pvc_name;
-    if (!same) return `storage unit ${brick.brick_index + 1} changed; existing storage units cannot be replaced or reordered (data would be lost)`;
-  }
-  return undefined;
+  const changed = changedUnits(pool, previous);
+  return changed.length > 0 ? refusedReplacement(pool, previous, changed) : undefined;
 }
 
 /**
@@ -93,6 +92,8 @@ export interface Observation {
   missingDirs?: string[];
   /** Other brick pods' own failures (an image that cannot be pulled, a crash loop), for the message. */
   podProblems?: string[];
+  /** Bricks whose pod still serves a replaced storage unit: what happens to each. */
+  replacing?: string[];
   /** External pools: whether a Gluster host answered, and the detail. */
   hosts?: { reachable: boolean; detail: string };
 }
@@ -142,7 +143,7 @@ export function statusFor(pool: KadaluStorage, desired: Desired, seen: Observati
   if (!seen.storageClass) [state, message] = ["initializing", "creating the StorageClass"];
   else if (external && !seen.hosts?.reachable) [state, message] = ["error", seen.hosts?.detail ?? "Gluster hosts not checked yet"];
   else if (!external && seen.missingDirs?.length) [state, message] = ["error", seen.missingDirs.join("; ")];
-  else if (!external && seen.bricksReady < seen.bricksTotal) [state, message] = ["initializing", [`${seen.bricksReady}/${seen.bricksTotal} brick pods ready`, ...(seen.podProblems ?? [])].join("; ")];
+  else if (!external && seen.bricksReady < seen.bricksTotal) [state, message] = ["initializing", [`${seen.bricksReady}/${seen.bricksTotal} brick pods ready`, ...(seen.replacing ?? []), ...(seen.podProblems ?? [])].join("; ")];
   return {
     state, message, observedGeneration: generation, conditions: mergeConditions(previous, conditions, now),
     bricks: { ready: seen.bricksReady, total: seen.bricksTotal },
@@ -186,7 +187,7 @@ export function sameStatus(a: KadaluStorageStatus | undefined, b: KadaluStorageS
 
 
 /** A brick pod as the pod informer holds it. */
-export type BrickPod = FailingPodView & { metadata: { name: string } };
+export type BrickPod = FailingPodView & BrickPodSpecView & { metadata: { name: string } };
 
 /** What the controller knows of one pool when it plans: its caches, kadalu-info and the reads `toRead` names. */
 export interface Observed {
@@ -266,7 +267,8 @@ export function plan(observed: Observed, config: OperatorConfig): Plan {
     if (pool.spec.tolerations?.length) steps.nodepluginTolerations = true;
     if (isExternal(desired.info)) steps.requeueAfterMs = 60_000;
   }
-  const status = statusFor(pool, desired, observe(observed, desired), observed.now);
+  const swap = desired.info ? swapSteps(steps, observed, desired, config) : undefined;
+  const status = statusFor(pool, desired, observe(observed, desired, swap), observed.now);
   return withStatus(steps, pool, status);
 }
 
@@ -277,6 +279,25 @@ function sizeChecked(observed: Observed, desired: Desired): Desired {
   if (text === observed.infoText) return desired;
   const full = infoFullError(observed.pool.metadata.name, text, observed.infoOthersBytes);
   return full ? { objects: [], refusal: { reason: "KadaluInfoFull", message: full } } : desired;
+}
+
+/**
+ * Brick pods still serving a replaced unit: deleted (before this plan's applies, so only once the live
+ * StatefulSet already holds the new template); planned again soon while one waits.
+ */
+function swapSteps(steps: Plan, observed: Observed, desired: Desired, config: OperatorConfig): Swap {
+  const pods = new Map(observed.pods.map((pod) => [pod.metadata.name, pod as BrickPod & PodView]));
+  const bricks = isExternal(desired.info!) ? [] : desired.info!.bricks;
+  // The live template, not the whole object: a real apiserver drops empty env values (BRICK_DEVICE=""), so `contains` never holds.
+  const synced = (index: number): boolean => {
+    const live = observed.live.get(refKey({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(observed.pool.metadata.name, index), namespace: config.namespace } }));
+    const template = (live?.spec as { template?: BrickPodSpecView } | undefined)?.template;
+    return Boolean(template && bricks[index] && podServesUnit(template, bricks[index]!));
+  };
+  const swap = stalePods(desired.info!, observed.pool, pods, synced);
+  for (const name of swap.deletePods) steps.delete.push({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: config.namespace } });
+  if (swap.messages.length > 0) steps.requeueAfterMs = Math.min(steps.requeueAfterMs ?? 5_000, 5_000);
+  return swap;
 }
 
 /** Applies `object` unless the live one already holds it; StorageClass parameters are immutable: delete, then apply. */
@@ -297,7 +318,7 @@ function withStatus(steps: Plan, pool: KadaluStorage, status: KadaluStorageStatu
 }
 
 /** The bricks as their pods and Events tell: ready, a missing directory, another failure of the pod's own. */
-function observe(observed: Observed, desired: Desired): Observation {
+function observe(observed: Observed, desired: Desired, swap?: Swap): Observation {
   const info = desired.info;
   if (!info || isExternal(info)) return { bricksReady: 0, bricksTotal: 0, storageClass: Boolean(info), hosts: observed.hosts };
   const pods = new Map(observed.pods.map((pod) => [pod.metadata.name, pod]));
@@ -307,6 +328,8 @@ function observe(observed: Observed, desired: Desired): Observation {
   for (const brick of info.bricks) {
     const name = serverPodName(observed.pool.metadata.name, brick.brick_index);
     const pod = pods.get(name);
+    // A pod still on a replaced unit is not the brick the spec asks for.
+    if (pod && !podServesUnit(pod, brick)) continue;
     if (pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) ready += 1;
     else if (pod) {
       const failure = podFailure(pod, observed.events);
@@ -314,7 +337,10 @@ function observe(observed: Observed, desired: Desired): Observation {
       else if (failure) podProblems.push(`${name}: ${failure.reason}: ${failure.detail}`);
     }
   }
-  return { bricksReady: ready, bricksTotal: info.bricks.length, storageClass: true, ...(missingDirs.length ? { missingDirs } : {}), ...(podProblems.length ? { podProblems } : {}) };
+  return {
+    bricksReady: ready, bricksTotal: info.bricks.length, storageClass: true, ...(missingDirs.length ? { missingDirs } : {}),
+    ...(podProblems.length ? { podProblems } : {}), ...(swap?.messages.length ? { replacing: swap.messages } : {}),
+  };
 }
 
 /**

@@ -2,10 +2,19 @@ import { basename } from "node:path";
 import { EXIT_RUNTIME } from "../src/core/exit-codes.js";
 import { healInfoMain } from "./heal-info.js";
 import { main } from "./main.js";
+import { healCrawlMain, markReplacedMain } from "./mark-replaced.js";
 
 if (basename(process.argv[1] ?? "") === "heal-info.sh") {
   try {
     process.exitCode = healInfoMain(process.argv.slice(2), (text) => void process.stdout.write(text));
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.exitCode = EXIT_RUNTIME;
+  }
+} else if (process.argv[2] === "mark-replaced" || process.argv[2] === "heal-crawl") {
+  const tool = process.argv[2] === "mark-replaced" ? markReplacedMain : healCrawlMain;
+  try {
+    process.exitCode = tool(process.argv.slice(3), (text) => void process.stdout.write(text));
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message}\n`);
     process.exitCode = EXIT_RUNTIME;

@@ -189,8 +189,9 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
 
     // nodelifecycle lifts the not-ready taint the node registers with once it is Ready; the endpoint controllers
     // give Services (brick pods by name through CoreDNS) their addresses; root-ca-cert-publisher
-    // writes the kube-root-ca.crt ConfigMap every ServiceAccount token volume projects.
-    cluster = await startRealCluster(parts.kube, { host: hostIp, controllers: [...CONTROLLERS, "nodelifecycle", "root-ca-cert-publisher", "endpoint", "endpointslice"] });
+    // writes the kube-root-ca.crt ConfigMap every ServiceAccount token volume projects; disruption keeps the
+    // brick groups' PodDisruptionBudgets' status, which the Eviction API (kubectl drain) goes by.
+    cluster = await startRealCluster(parts.kube, { host: hostIp, controllers: [...CONTROLLERS, "nodelifecycle", "root-ca-cert-publisher", "endpoint", "endpointslice", "disruption"] });
     cluster.processes.start("kube-scheduler", parts.scheduler, ["--kubeconfig", cluster.adminKubeconfig, "--leader-elect=false", "--secure-port=0"]);
     const controlPlaneMs = Date.now() - t0;
     publisher = new ServiceCaPublisher(cluster);

@@ -18,7 +18,7 @@ export const DIRECTIVE = { default: 0, error: 1, noSpace: 2, noFileComp: 4 } as 
 type Candidate = string | [value: string, description: string];
 type Lookup = (deps: Deps, global: GlobalOptions) => Promise<Candidate[]>;
 
-const POOL_NAME_COMMANDS = ["storage-list", "storage-expand", "storage-remove", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor"];
+const POOL_NAME_COMMANDS = ["storage-list", "storage-expand", "storage-replace", "storage-remove", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor"];
 
 const LOOKUP_TIMEOUT_MS = 2000;
 
@@ -58,7 +58,7 @@ function flagValues(command: string, flag: string): Candidate[] | Lookup | undef
   };
   if (fixed[flag]) return [...fixed[flag]!];
   if (flag === "--device" || flag === "--path") return nodes;
-  if (flag === "--pvc" && (command === "storage-add" || command === "storage-expand")) return pvcs;
+  if (flag === "--pvc" && ["storage-add", "storage-expand", "storage-replace"].includes(command)) return pvcs;
   if (flag === "--name" || flag === "--pool") return pools;
   return undefined;
 }

@@ -32,7 +32,8 @@ export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
 export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [
   rule([""], ["configmaps"], [...READ, "create", "update", "patch"]),
   rule([""], ["services"], [...READ, "create", "update", "patch", "delete"]),
-  rule([""], ["pods"], READ),
+  // delete: a brick pod still on a replaced storage unit restarts on the new one (its StatefulSet is OnDelete).
+  rule([""], ["pods"], [...READ, "delete"]),
   rule([""], ["events"], ["list", "watch"]),
   rule(["apps"], ["statefulsets"], [...READ, "create", "update", "patch", "delete"]),
   rule(["apps"], ["daemonsets"], ["get", "patch"]),

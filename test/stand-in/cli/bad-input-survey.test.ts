@@ -27,12 +27,14 @@ const NAME_COMMANDS: ((name: string) => string[])[] = [
   (name) => ["doctor", name],
   (name) => ["storage-add", name, "--path", "kube1:/data"],
   (name) => ["storage-expand", name, "--path", "kube1:/data"],
+  (name) => ["storage-replace", name, "kube1:/data", "--path", "kube2:/data"],
 ];
 
 const BAD_NAMESPACES = ["", "Kadalu", "a.b", "a_b", "-x", "x-", "x".repeat(64), "a\nb", "a/b", "kadalu system"];
 const NAMESPACED_COMMANDS: string[][] = [
   ["storage-list"], ["storage-list", "--status"], ["storage-add", "pool1", "--path", "kube1:/data"], ["storage-remove", "pool1", "--yes"],
-  ["storage-expand", "pool1", "--path", "kube1:/data"], ["option-set", "pool1", "performance.io-cache", "on"], ["option-reset", "pool1"], ["remove-archived-pv", "pool1"], ["healinfo"],
+  ["storage-expand", "pool1", "--path", "kube1:/data"], ["storage-replace", "pool1", "kube1:/data", "--path", "kube2:/data"],
+  ["option-set", "pool1", "performance.io-cache", "on"], ["option-reset", "pool1"], ["remove-archived-pv", "pool1"], ["healinfo"],
   ["logs"], ["install"], ["uninstall", "--yes"], ["version"],
 ];
 
@@ -41,6 +43,7 @@ const DURATION_COMMANDS: ((value: string) => string[])[] = [
   (value) => ["storage-add", "pool1", "--path", "kube1:/data", "--wait", "--timeout", value],
   (value) => ["storage-remove", "pool1", "--yes", "--wait", "--timeout", value],
   (value) => ["storage-expand", "pool1", "--path", "kube1:/data", "--wait", "--timeout", value],
+  (value) => ["storage-replace", "pool1", "kube1:/data", "--path", "kube2:/data", "--wait", "--timeout", value],
   (value) => ["install", "--timeout", value],
   (value) => ["storage-list", "--request-timeout", value],
 ];
@@ -160,7 +163,9 @@ const CASES: [string, string[]][] = [
   ...NAME_COMMANDS.flatMap((command) => BAD_NAMES.map((name): [string, string[]] => ["pool name", command(name)])),
   ...NAMESPACED_COMMANDS.flatMap((command) => BAD_NAMESPACES.map((namespace): [string, string[]] => ["namespace", [...command, "-n", namespace]])),
   ...DURATION_COMMANDS.flatMap((command) => BAD_DURATIONS.map((value): [string, string[]] => ["duration", command(value)])),
-  ...BAD_UNITS.flatMap(([flag, value]): [string, string[]][] => [["storage unit", ["storage-add", "pool1", flag, value]], ["storage unit", ["storage-expand", "pool1", flag, value]]]),
+  ...BAD_UNITS.flatMap(([flag, value]): [string, string[]][] => [
+    ["storage unit", ["storage-add", "pool1", flag, value]], ["storage unit", ["storage-expand", "pool1", flag, value]], ["storage unit", ["storage-replace", "pool1", "kube1:/data", flag, value]],
+  ]),
   ...BAD_LAYOUTS.map((args): [string, string[]] => ["layout", ["storage-add", "pool1", ...args]]),
   ...BAD_OPTIONS.map((args): [string, string[]] => ["options", args]),
   ...BAD_INSTALL.map((args): [string, string[]] => ["install", ["install", ...args]]),

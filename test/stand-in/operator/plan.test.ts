@@ -247,3 +247,81 @@ describe("statusOnlyChange: what queues no reconcile", () => {
   });
   it("a pool gone", () => expect(statusOnlyChange(before, undefined)).toBe(false));
 });
+
+describe("plan: a storage unit replaced in place", () => {
+  // Pods as the StatefulSet controller makes them from the template the plan applied.
+  const podFrom = (statefulSet: KubeObject, node: string, status: BrickPod["status"]): BrickPod => {
+    const template = (statefulSet.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    return { metadata: { name: `${statefulSet.metadata.name}-0`, uid: `uid-${statefulSet.metadata.name}-${node}` }, spec: { ...template, nodeName: node } as BrickPod["spec"], status };
+  };
+  const running = (): Observed => {
+    const first = observe(poolOf("p", { type: "Replica3", storage: nodes(["kube1", "kube2", "kube3"], { path: "/data/p" }) }));
+    const steps = plan(first, config);
+    const created = carriedOut(first, steps);
+    const statefulSets = steps.apply.filter((object) => object.kind === "StatefulSet");
+    const settled = { ...created, pods: statefulSets.map((set, i) => podFrom(set, `kube${i + 1}`, READY)) };
+    return carriedOut(settled, plan(settled, config));
+  };
+  const replaced = (seen: Observed, index: number, unit: Record<string, string>): Observed =>
+    withSpec(seen, { storage: seen.pool.spec.storage.map((known, at) => (at === index ? unit : known)) });
+  const podRefs = (steps: Plan): string[] => steps.delete.filter((ref) => ref.kind === "Pod").map((ref) => ref.metadata.name);
+
+  it("keeps the brick's index, StatefulSet and host name; its pod is deleted only once the StatefulSet names the new unit", () => {
+    const seen = replaced(running(), 2, { node: "kube4", path: "/data/p" });
+    const first = plan(seen, config);
+    const info = JSON.parse(first.info!);
+    expect(info.bricks[2]).toMatchObject({ brick_index: 2, kube_hostname: "kube4", host_brick_path: "/data/p", node: "server-p-2-0.p", node_id: "node-2" });
+    expect(names(first.apply)).toEqual(["StatefulSet/server-p-2"]);
+    // The live StatefulSet still has the old template: a pod deleted now would come back on kube3.
+    expect(podRefs(first)).toEqual([]);
+    expect(first.status).toMatchObject({ state: "initializing", message: "2/3 brick pods ready; storage unit 3 (kube4:/data/p): updating server-p-2-0's StatefulSet" });
+    expect(first.requeueAfterMs).toBe(5_000);
+    const applied = carriedOut(seen, first);
+    const second = plan(applied, config);
+    expect(podRefs(second)).toEqual(["server-p-2-0"]);
+    expect(second.status).toMatchObject({ message: "2/3 brick pods ready; storage unit 3 (kube4:/data/p): restarting server-p-2-0 on the new unit" });
+    // The StatefulSet starts the pod again on kube4: ready there, the pool is ready and nothing is deleted.
+    const statefulSet = applied.live.get("StatefulSet/kadalu/server-p-2")!;
+    const moved = { ...carriedOut(applied, second), pods: [...applied.pods.slice(0, 2), podFrom(statefulSet, "kube4", READY)] };
+    const third = plan(moved, config);
+    expect(podRefs(third)).toEqual([]);
+    expect(third.status).toMatchObject({ state: "ready", bricks: { ready: 3, total: 3 } });
+    expect(third.requeueAfterMs).toBeUndefined();
+  });
+
+  it("waits while the rest of the group could not carry on without the brick, unless the brick is down anyway", () => {
+    const base = running();
+    const seen = carriedOut(replaced(base, 2, { node: "kube4", path: "/data/p" }), plan(replaced(base, 2, { node: "kube4", path: "/data/p" }), config));
+    const otherDown = { ...seen, pods: seen.pods.map((pod, i) => (i === 0 ? { ...pod, status: { phase: "Running", conditions: [{ type: "Ready", status: "False" }] } } : pod)) };
+    const held = plan(otherDown, config);
+    expect(podRefs(held)).toEqual([]);
+    expect(held.status!.message).toContain("storage unit 3 (kube4:/data/p): server-p-2-0 waits for its group (1 other brick ready, 2 needed) before it moves");
+    const failedToo = { ...otherDown, pods: otherDown.pods.map((pod, i) => (i === 2 ? { ...pod, status: { phase: "Failed" } } : pod)) };
+    expect(podRefs(plan(failedToo, config))).toEqual(["server-p-2-0"]);
+  });
+
+  it.each([
+    ["a Replica1 pool", { type: "Replica1", storage: nodes(["kube1"], { path: "/data/p" }) }, [{ node: "kube2", path: "/data/p" }],
+      "storage unit 1 changed; a Replica1 pool has no other copy to heal a replaced unit from, so existing storage units cannot be replaced or reordered (data would be lost)"],
+    ["two of one Replica3 group at once", { type: "Replica3", storage: nodes(["kube1", "kube2", "kube3"]) }, [{ node: "kube4", device: "/dev/vdc" }, { node: "kube5", device: "/dev/vdc" }, { node: "kube3", device: "/dev/vdc" }],
+      "storage units 1, 2 of group 1 changed at once; the group can spare 1 brick while it heals: replace them one at a time (data would be lost)"],
+    ["a reorder", { type: "Replica3", storage: nodes(["kube1", "kube2", "kube3", "kube4", "kube5", "kube6"]) }, nodes(["kube4", "kube2", "kube3", "kube1", "kube5", "kube6"]),
+      "storage unit 1 (kube4:/dev/vdc) is, holds or lies inside storage unit 4 (kube4:/dev/vdc); existing storage units cannot be reordered (data would be lost)"],
+  ])("refuses %s, applying nothing", (_name, spec, storage, message) => {
+    const first = observe(poolOf("p", spec as Partial<KadaluStorageSpec>));
+    const created = carriedOut(first, plan(first, config));
+    const steps = plan(withSpec(created, { storage }), config);
+    expect(steps.apply).toEqual([]);
+    expect(steps.delete).toEqual([]);
+    expect(steps.info).toBeUndefined();
+    expect(steps.status).toMatchObject({ state: "error", message });
+  });
+
+  it("takes two units of a Disperse 4+2 group at once", () => {
+    const first = observe(poolOf("p", { type: "Disperse", disperse: { data: 4, redundancy: 2 }, storage: nodes(["kube1", "kube2", "kube3", "kube4", "kube5", "kube6"], { path: "/data/ec" }) }));
+    const created = carriedOut(first, plan(first, config));
+    const steps = plan(withSpec(created, { storage: nodes(["kube7", "kube8", "kube3", "kube4", "kube5", "kube6"], { path: "/data/ec" }) }), config);
+    expect(names(steps.apply)).toEqual(["StatefulSet/server-p-0", "StatefulSet/server-p-1"]);
+    expect(steps.status!.state).not.toBe("error");
+  });
+});
