@@ -15,12 +15,12 @@ describe("__complete", () => {
       "storage-add\tAdd a storage pool built from node devices, node directories, PVCs or an external Gluster volume",
       "storage-expand\tGrow an existing pool by whole replica or disperse groups of storage units",
       "storage-list\tList storage pools with their storage units, and with --status how full they are",
-      "storage-remove\tRemove a storage pool (refused while PersistentVolumes use it; brick data is kept)",
+      "storage-remove\tRemove a storage pool (refused while PersistentVolumes use it or it holds snapshots; brick data is kept)",
       "storage-devices\tList the block devices of each node, and why a pool may not use one",
       ":4",
     ]);
     expect((await lines("")).filter((line) => !line.startsWith(":")).map((line) => line.split("\t")[0])).toEqual([
-      "install", "storage-add", "storage-expand", "storage-list", "storage-remove", "storage-devices", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor", "support-bundle", "logs", "version", "uninstall", "completion",
+      "install", "storage-add", "storage-expand", "storage-list", "storage-remove", "snapshot-list", "storage-devices", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor", "support-bundle", "logs", "version", "uninstall", "completion",
     ]);
   });
 
