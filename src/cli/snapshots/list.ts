@@ -27,5 +27,6 @@ export async function listSnapshots(kube: Kube, pool?: string): Promise<Snapshot
 export async function requireSnapshots(kube: Kube, namespace: string, pool?: string): Promise<SnapshotRow[]> {
   const rows = await listSnapshots(kube, pool);
   if (rows) return rows;
-  throw new ClusterError(`the cluster has no VolumeSnapshot kinds (${SNAPSHOT_API}), so no snapshots; add them with: kubectl kadalu install --snapshot-controller${namespace === "kadalu" ? "" : ` -n ${namespace}`}`);
+  const install = `install --snapshot-controller${namespace === "kadalu" ? "" : ` -n ${namespace}`}`;
+  throw new ClusterError(`the cluster has no VolumeSnapshot kinds (${SNAPSHOT_API}), so no snapshots; add them with: kubectl kadalu ${install}`);
 }

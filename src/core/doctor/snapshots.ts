@@ -13,6 +13,7 @@ export interface SnapshotFacts {
 }
 
 const CHECK = "snapshots";
+const inNamespace = (command: string, namespace: string): string => `${command}${namespace === "kadalu" ? "" : ` -n ${namespace}`}`;
 const WHERE = "snapshot.storage.k8s.io";
 
 /**
@@ -21,7 +22,7 @@ const WHERE = "snapshot.storage.k8s.io";
  */
 export function snapshotCheck(namespace: string, facts: SnapshotFacts | string | undefined, provisioner: Workload | undefined, restoresPending: string[]): Finding[] {
   if (facts === undefined) return [];
-  const install = `kubectl kadalu install --snapshot-controller${namespace === "kadalu" ? "" : ` -n ${namespace}`}`;
+  const install = `kubectl kadalu ${inNamespace("install --snapshot-controller", namespace)}`;
   if (typeof facts === "string") return [{ severity: "warning", check: CHECK, where: WHERE, message: `cannot tell whether VolumeSnapshots work: ${facts}`, next: "kubectl get crd volumesnapshots.snapshot.storage.k8s.io" }];
   const pendingNote = restoresPending.length ? `; pending restores: ${restoresPending.join(", ")}` : "";
   if (facts.crds === "none") {
@@ -43,7 +44,7 @@ export function snapshotCheck(namespace: string, facts: SnapshotFacts | string |
     return [{
       severity: "warning", check: CHECK, where: "statefulset/kadalu-csi-provisioner",
       message: `the snapshot CRDs exist but the provisioner has no csi-snapshotter sidecar (installed before them): snapshots of Kadalu PVCs stay pending${pendingNote}`,
-      next: `kubectl kadalu install${namespace === "kadalu" ? "" : ` -n ${namespace}`}`,
+      next: `kubectl kadalu ${inNamespace("install", namespace)}`,
     }];
   }
   return [{ severity: "ok", check: CHECK, where: WHERE, message: `available (CRDs ${facts.crds === "ours" ? "installed by kubectl-kadalu" : "present"}; snapshot-controller ${facts.controllers.join(", ")})` }];
