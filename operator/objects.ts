@@ -11,7 +11,7 @@ import type { KadaluStorage, Toleration } from "../src/core/pool/types.js";
 import type { OperatorConfig } from "./config.js";
 import { CSI_DRIVER_NAME, PART_OF, POOL_LABEL, type KubeObject } from "../src/core/kube-vocabulary.js";
 import { SNAPSHOT_API } from "../src/core/manifests/snapshots.js";
-import { COPY_KIND_ANNOTATION, copyKindOf } from "../src/core/snapshots.js";
+import { COPY_KIND_ANNOTATION, copyKindOf } from "../src/core/cluster-snapshots.js";
 
 export const SERVER_SELECTOR = { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" };
 const SHD_TYPES = ["Replica2", "Replica3", "Disperse", "Arbiter"];

@@ -5,7 +5,7 @@
  */
 import { Command } from "commander";
 import { formatBytes } from "../../core/units.js";
-import type { SnapshotRow } from "../../core/snapshots.js";
+import type { SnapshotRow } from "../../core/cluster-snapshots.js";
 import type { Deps } from "../deps.js";
 import { addOutputFlag, addPoolSelector, selectedPool, type GlobalOptions } from "../flags.js";
 import { formatObject } from "../io.js";

@@ -10,7 +10,7 @@ import { requirePool } from "../pools/require-pool.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
 import { counted } from "../../core/words.js";
-import type { SnapshotRow } from "../../core/snapshots.js";
+import type { SnapshotRow } from "../../core/cluster-snapshots.js";
 import { listSnapshots } from "../snapshots/list.js";
 
 interface RawOptions extends GlobalOptions {

@@ -74,7 +74,8 @@ function rowOf(pool: string, content: VolumeSnapshotContentView, snapshot: Volum
   };
 }
 
-const rowOrder = (a: SnapshotRow, b: SnapshotRow): number => a.pool.localeCompare(b.pool) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+/** Pool, namespace, name: the order snapshot-list prints. */
+export const rowOrder = (a: SnapshotRow, b: SnapshotRow): number => a.pool.localeCompare(b.pool) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
 
 /**
  * One row per VolumeSnapshotContent of the Kadalu driver whose handle names a pool, with its

@@ -5,7 +5,7 @@ import { snapshotCheck } from "../../src/core/doctor/snapshots.js";
 import { installPlan, planObjects } from "../../src/core/manifests/index.js";
 import { resolveInstallOptions } from "../../src/core/manifests/options.js";
 import { SNAPSHOT_CONTROLLER_RULES, SNAPSHOTTER_RULES } from "../../src/core/manifests/snapshots.js";
-import { copyKindOf, pendingRows, poolOfHandle, snapshotRows } from "../../src/core/snapshots.js";
+import { copyKindOf, pendingRows, poolOfHandle, snapshotRows } from "../../src/core/cluster-snapshots.js";
 
 const plan = (input: Record<string, unknown> = {}) => planObjects(installPlan(resolveInstallOptions({ version: "1.0.0", ...input })));
 const provisioner = (objects: ReturnType<typeof plan>) => objects.find((o) => o.kind === "StatefulSet") as never as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
