@@ -12,6 +12,7 @@ import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, type KadaluStorage } from "../s
 import type { Kube, Pod } from "../src/kube/client.js";
 import { CSI_DRIVER_NAME, POOL_LABEL, poolPath, poolsPath, type KubeObject } from "../src/core/kube-vocabulary.js";
 import { isConflict, isNotFound } from "../src/kube/errors.js";
+import { SNAPSHOT_API } from "../src/core/manifests/snapshots.js";
 import type { OperatorConfig } from "./config.js";
 import { Informer, keyOf } from "../src/kube/informer.js";
 import { tolerationsOf } from "./objects.js";
@@ -142,7 +143,7 @@ export class Controller {
     if (pool.metadata.deletionTimestamp) return this.finalize(pool);
     const configMap = await this.readInfoConfigMap();
     const entry = infoKey(pool.metadata.name);
-    const known = { pool, infoText: configMap?.data?.[entry], infoOthersBytes: infoDataBytes(configMap?.data, entry), freshVolumeId: randomUUID() };
+    const known = { pool, infoText: configMap?.data?.[entry], infoOthersBytes: infoDataBytes(configMap?.data, entry), freshVolumeId: randomUUID(), snapshotClasses: await this.servesSnapshotClasses() };
     const reads = toRead(known, this.config);
     const live = new Map<string, KubeObject>();
     for (const ref of reads.objects) {
@@ -172,6 +173,15 @@ export class Controller {
     for (const ref of steps.delete) await this.kube.deleteObject(ref);
     for (const object of steps.replace) await this.kube.replace(object, (object.metadata as { resourceVersion?: string }).resourceVersion ?? "");
     for (const object of steps.apply) await this.kube.apply(object);
+  }
+
+  /**
+   * Whether the cluster serves VolumeSnapshotClass, asked of discovery at each reconcile (the CRDs can come
+   * and go while the operator runs; a pool gets its class at the next reconcile or resync after they come).
+   */
+  private async servesSnapshotClasses(): Promise<boolean> {
+    const list = await this.kube.getPath<{ resources?: { kind: string }[] }>(`/apis/${SNAPSHOT_API}`);
+    return Boolean(list?.resources?.some((resource) => resource.kind === "VolumeSnapshotClass"));
   }
 
   private readInfoConfigMap(): Promise<InfoConfigMap | undefined> {
@@ -275,6 +285,7 @@ export class Controller {
     const observed: Observed = {
       pool, infoText: configMap?.data?.[infoKey(pool.metadata.name)], persistentVolumes: pvs,
       pods: [], events: [], live: new Map(), freshVolumeId: randomUUID(), now: now(),
+      snapshotClasses: pvs.length === 0 && (await this.servesSnapshotClasses()),
     };
     const steps = plan(observed, this.config);
     const latest = await this.report(pool, steps);

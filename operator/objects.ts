@@ -10,6 +10,8 @@ import { serverStatefulSetName, storageClassName } from "../src/core/naming.js";
 import type { KadaluStorage, Toleration } from "../src/core/pool/types.js";
 import type { OperatorConfig } from "./config.js";
 import { CSI_DRIVER_NAME, PART_OF, POOL_LABEL, type KubeObject } from "../src/core/kube-vocabulary.js";
+import { SNAPSHOT_API } from "../src/core/manifests/snapshots.js";
+import { COPY_KIND_ANNOTATION, copyKindOf } from "../src/core/cluster-snapshots.js";
 
 export const SERVER_SELECTOR = { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" };
 const SHD_TYPES = ["Replica2", "Replica3", "Disperse", "Arbiter"];
@@ -138,4 +140,22 @@ export function poolStorageClass(pool: KadaluStorage, info: PoolInfo, config: Op
     allowVolumeExpansion: !info.single_pv_per_pool,
     parameters,
   };
+}
+
+/**
+ * The pool's VolumeSnapshotClass, named as its StorageClass: snapshots of its PVs are removed with their
+ * VolumeSnapshot (Delete), and an annotation says which copy they are (README, Snapshots and clones).
+ */
+export function poolSnapshotClass(pool: KadaluStorage, info: PoolInfo, config: OperatorConfig): KubeObject {
+  const metadata = metadata_(pool, config, storageClassName(pool.metadata.name));
+  return {
+    apiVersion: SNAPSHOT_API, kind: "VolumeSnapshotClass",
+    metadata: { ...metadata, annotations: { [COPY_KIND_ANNOTATION]: copyKindOf(info.type) } },
+    driver: CSI_DRIVER_NAME,
+    deletionPolicy: "Delete",
+  };
+}
+
+function metadata_(pool: KadaluStorage, config: OperatorConfig, name: string): KubeObject["metadata"] {
+  return metadata(pool, config, name, { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "volumesnapshotclass" }, false);
 }

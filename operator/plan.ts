@@ -10,7 +10,8 @@ import { validatePool } from "../src/core/pool/validate.js";
 import { KADALU_FINALIZER, type Condition, type KadaluStorage, type KadaluStorageStatus, type PoolState } from "../src/core/pool/types.js";
 import type { OperatorConfig } from "./config.js";
 import { poolDisruptionBudgets } from "./budgets.js";
-import { poolService, poolStorageClass, serverStatefulSet } from "./objects.js";
+import { poolService, poolSnapshotClass, poolStorageClass, serverStatefulSet } from "./objects.js";
+import { SNAPSHOT_API } from "../src/core/manifests/snapshots.js";
 import type { KubeObject, ObjectRef } from "../src/core/kube-vocabulary.js";
 import { foreignSpecManagers } from "../src/core/manifests/managed-fields.js";
 import { podFailure, type FailingPodView, type PodEventView } from "../src/core/doctor/pod-failure.js";
@@ -60,7 +61,7 @@ export function refusedVolumeId(pool: KadaluStorage, previous: PoolInfo | undefi
   return `spec.volume_id ${pool.spec.volume_id} differs from the pool's volume id ${previous.volume_id}, which its bricks carry; the pool keeps ${previous.volume_id} (set spec.volume_id back to it, or remove it)`;
 }
 
-export function desiredState(pool: KadaluStorage, previous: PoolInfo | undefined, config: OperatorConfig, fresh: string): Desired {
+export function desiredState(pool: KadaluStorage, previous: PoolInfo | undefined, config: OperatorConfig, fresh: string, snapshotClasses = false): Desired {
   const problems = validatePool(pool);
   if (problems.length > 0) return { objects: [], refusal: { reason: "InvalidSpec", message: problems.map((p) => `${p.field}: ${p.message}`).join("; ") } };
   const change = refusedChange(pool, previous);
@@ -71,14 +72,18 @@ export function desiredState(pool: KadaluStorage, previous: PoolInfo | undefined
   const info = pool.spec.type === "External"
     ? buildExternalInfo(pool, volumeId)
     : buildNativeInfo(pool, { namespace: config.namespace, kadaluVersion: config.kadaluVersion, volumeId });
-  return { info, objects: poolObjects(pool, info, config), ...(ignored ? { ignored } : {}) };
+  return { info, objects: poolObjects(pool, info, config, snapshotClasses), ...(ignored ? { ignored } : {}) };
 }
 
-/** Everything the operator runs for a pool: applied while it lives, deleted when it goes. */
-export function poolObjects(pool: KadaluStorage, info: PoolInfo, config: OperatorConfig): KubeObject[] {
+/**
+ * Everything the operator runs for a pool: applied while it lives, deleted when it goes. The
+ * VolumeSnapshotClass only where the cluster serves the kind (`snapshotClasses`).
+ */
+export function poolObjects(pool: KadaluStorage, info: PoolInfo, config: OperatorConfig, snapshotClasses = false): KubeObject[] {
+  const snapshotClass = snapshotClasses ? [poolSnapshotClass(pool, info, config)] : [];
   return isExternal(info)
-    ? [poolStorageClass(pool, info, config)]
-    : [...info.bricks.map((brick) => serverStatefulSet(pool, info, brick, config)), poolService(pool, config), ...poolDisruptionBudgets(pool, info, config), poolStorageClass(pool, info, config)];
+    ? [poolStorageClass(pool, info, config), ...snapshotClass]
+    : [...info.bricks.map((brick) => serverStatefulSet(pool, info, brick, config)), poolService(pool, config), ...poolDisruptionBudgets(pool, info, config), poolStorageClass(pool, info, config), ...snapshotClass];
 }
 
 /** The pool's message when a brick directory is missing: a stable wording (the node tier's tests and storage-list's REASON read it). */
@@ -207,6 +212,8 @@ export interface Observed {
   persistentVolumes?: string[];
   /** The volume id a new pool gets when its spec names none. */
   freshVolumeId: string;
+  /** Whether the cluster serves VolumeSnapshotClass (snapshot.storage.k8s.io/v1). */
+  snapshotClasses?: boolean;
   /** RFC 3339, seconds. */
   now: string;
 }
@@ -235,9 +242,9 @@ const previousInfo = (observed: Pick<Observed, "pool" | "infoText">): PoolInfo |
   observed.infoText ? decodeInfo(observed.pool.metadata.name, observed.infoText).info : undefined;
 
 /** What `plan` compares with: the live objects to read, and the Gluster hosts an External pool names. */
-export function toRead(observed: Pick<Observed, "pool" | "infoText" | "freshVolumeId">, config: OperatorConfig): { objects: ObjectRef[]; hosts?: string } {
+export function toRead(observed: Pick<Observed, "pool" | "infoText" | "freshVolumeId" | "snapshotClasses">, config: OperatorConfig): { objects: ObjectRef[]; hosts?: string } {
   if (observed.pool.metadata.deletionTimestamp) return { objects: [] };
-  const desired = desiredState(observed.pool, previousInfo(observed), config, observed.freshVolumeId);
+  const desired = desiredState(observed.pool, previousInfo(observed), config, observed.freshVolumeId, observed.snapshotClasses);
   const hosts = desired.info && isExternal(desired.info) ? desired.info.gluster_hosts : undefined;
   return { objects: desired.objects.map(refOf), ...(hosts !== undefined ? { hosts } : {}) };
 }
@@ -258,7 +265,7 @@ export function plan(observed: Observed, config: OperatorConfig): Plan {
   const finalized = (pool.metadata.finalizers ?? []).includes(KADALU_FINALIZER);
   if (pool.metadata.deletionTimestamp) return finalized ? deletionPlan(observed, config) : { delete: [], replace: [], apply: [], events: [] };
   const previous = previousInfo(observed);
-  const desired = sizeChecked(observed, desiredState(pool, previous, config, observed.freshVolumeId));
+  const desired = sizeChecked(observed, desiredState(pool, previous, config, observed.freshVolumeId, observed.snapshotClasses));
   const steps: Plan = { ...(finalized ? {} : { finalizer: "add" as const }), delete: [], replace: [], apply: [], events: [] };
   if (desired.info) {
     const text = encodeInfo(desired.info);
@@ -354,20 +361,21 @@ function deletionPlan(observed: Observed, config: OperatorConfig): Plan {
   const status = deletionStatus(pool, pvs, observed.now);
   if (pvs.length > 0) return withStatus({ ...none, requeueAfterMs: 60_000 }, pool, status);
   const info = previousInfo(observed) ?? desiredState(pool, undefined, config, observed.freshVolumeId).info;
-  const objects = info ? poolObjects(pool, info, config) : specObjectRefs(pool, config);
-  // Budgets before the bricks they guard, the StorageClass last.
-  const order = ["PodDisruptionBudget", "StatefulSet", "Service", "StorageClass"];
+  const objects = info ? poolObjects(pool, info, config, observed.snapshotClasses) : specObjectRefs(pool, config, observed.snapshotClasses);
+  // Budgets before the bricks they guard, the classes last.
+  const order = ["PodDisruptionBudget", "StatefulSet", "Service", "VolumeSnapshotClass", "StorageClass"];
   const refs = objects.map(refOf).sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   return withStatus({ ...none, delete: refs, info: null, finalizer: "remove" }, pool, status);
 }
 
 /** A pool that never had a valid spec nor an info entry: what the operator could have made, by name. */
-function specObjectRefs(pool: KadaluStorage, config: OperatorConfig): ObjectRef[] {
+function specObjectRefs(pool: KadaluStorage, config: OperatorConfig, snapshotClasses = false): ObjectRef[] {
   const name = pool.metadata.name;
   return [
     ...(pool.spec.storage ?? []).map((_, index) => ({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(name, index), namespace: config.namespace } })),
     ...(pool.spec.type === "External" ? [] : [{ apiVersion: "v1", kind: "Service", metadata: { name, namespace: config.namespace } }]),
     { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: storageClassName(name) } },
+    ...(snapshotClasses ? [{ apiVersion: SNAPSHOT_API, kind: "VolumeSnapshotClass", metadata: { name: storageClassName(name) } }] : []),
   ];
 }
 

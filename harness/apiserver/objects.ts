@@ -135,7 +135,7 @@ export class Objects {
       throw invalid(type.kind, current.metadata.name, [{ field: "metadata.finalizers", message: "Forbidden: no new finalizers can be added if the object is being deleted" }], type.group);
     }
     this.validateObject(type, next);
-    if (type.kind === "CustomResourceDefinition" && subresource !== "status") this.establish(next);
+    if (type.kind === "CustomResourceDefinition" && subresource !== "status") this.establish(next, current);
     const specChanged = !same(withoutVolatile(current), withoutVolatile(next)) || (!type.status && !same(current.status, next.status));
     if (specChanged) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
     if (same(current, next)) return current;
@@ -210,15 +210,17 @@ export class Objects {
     }
   }
 
-  private establish(crd: KubeObject): void {
+  /** As a real server: a condition that stays True keeps its lastTransitionTime (a re-apply changes nothing). */
+  private establish(crd: KubeObject, previous?: KubeObject): void {
     const names = crd.spec?.names ?? {};
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const since = (type: string): string | undefined => previous?.status?.conditions?.find((c: { type: string; status: string }) => c.type === type && c.status === "True")?.lastTransitionTime;
+    const stamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     crd.status = {
       acceptedNames: names,
       storedVersions: (crd.spec?.versions ?? []).filter((v: any) => v.storage).map((v: any) => v.name),
       conditions: [
-        { type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found", lastTransitionTime: now },
-        { type: "Established", status: "True", reason: "InitialNamesAccepted", message: "the initial names have been accepted", lastTransitionTime: now },
+        { type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found", lastTransitionTime: since("NamesAccepted") ?? stamp },
+        { type: "Established", status: "True", reason: "InitialNamesAccepted", message: "the initial names have been accepted", lastTransitionTime: since("Established") ?? stamp },
       ],
     };
   }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { PROJECT_IMAGES, SIDECARS } from "../../src/core/manifests/options.js";
 import { RECIPES } from "../../images/recipes.js";
 import { IMAGES_DIR } from "../images/tier.js";
-import type { GlusterParts } from "../real/components.js";
+import { binary, k8sBinDir, type GlusterParts } from "../real/components.js";
 import { Glusterd } from "../real/gluster.js";
 import { kadalu, type CliResult } from "../real/kadalu.js";
 import { waitUntil } from "../real/processes.js";
@@ -26,7 +26,10 @@ export const APP_IMAGE = `${PROJECT_IMAGES.registry}/${PROJECT_IMAGES.repository
 export function importKadaluImages(node: RealNode, parts: NodeParts): void {
   for (const recipe of RECIPES) node.importImage(join(IMAGES_DIR, `${recipe.name}.oci.tar`), `${PROJECT_IMAGES.registry}/${PROJECT_IMAGES.repository}/${recipe.name}`);
   // The sidecars under the names the manifests pin (registry.k8s.io/sig-storage/NAME:TAG), from the static builds.
-  const binaries = { provisioner: parts.kube.bins["csi-provisioner"], resizer: parts.kube.bins["csi-resizer"], registrar: parts.registrar };
+  const binaries: Record<keyof typeof SIDECARS, string> = {
+    provisioner: parts.kube.bins["csi-provisioner"], resizer: parts.kube.bins["csi-resizer"], registrar: parts.registrar,
+    snapshotter: binary("csi-snapshotter", k8sBinDir()), snapshotController: binary("snapshot-controller", k8sBinDir()),
+  };
   for (const [sidecar, reference] of Object.entries(SIDECARS)) {
     const [repository, tag] = reference.split(":") as [string, string];
     const name = repository.split("/").pop()!;

@@ -39,6 +39,7 @@ const RULES: Record<string, { args?: Record<number, Check>; options?: Record<str
   "option-reset": { args: { 0: checks.pool } },
   "remove-archived-pv": { args: { 0: checks.pool }, options: { pvc: checks.subdomain } },
   "storage-list": { args: { 0: checks.pool }, options: { name: checks.pool, pool: checks.pool } },
+  "snapshot-list": { args: { 0: checks.pool }, options: { pool: checks.pool } },
   healinfo: { args: { 0: checks.pool }, options: { name: checks.pool, pool: checks.pool } },
   top: { args: { 0: checks.pool }, options: { pool: checks.pool } },
   doctor: { args: { 0: checks.pool }, options: { pool: checks.pool } },

@@ -18,6 +18,7 @@ import { storageAddCommand } from "./commands/storage-add.js";
 import { storageExpandCommand } from "./commands/storage-expand.js";
 import { storageReplaceCommand } from "./commands/storage-replace.js";
 import { storageListCommand } from "./commands/storage-list.js";
+import { snapshotListCommand } from "./commands/snapshot-list.js";
 import { storageRemoveCommand } from "./commands/storage-remove.js";
 import { uninstallCommand } from "./commands/uninstall.js";
 import { CLIENT_VERSION_LINE, versionCommand } from "./commands/version.js";
@@ -44,7 +45,7 @@ export function buildProgram(deps: Deps, name: string): Command {
   program.option("--version", "print the plugin's version and exit");
   program.hook("preAction", (_root, action) => checkInput(action));
   for (const command of [
-    installCommand(deps), storageAddCommand(deps), storageExpandCommand(deps), storageReplaceCommand(deps), storageListCommand(deps), storageRemoveCommand(deps), storageDevicesCommand(deps), optionSetCommand(deps),
+    installCommand(deps), storageAddCommand(deps), storageExpandCommand(deps), storageReplaceCommand(deps), storageListCommand(deps), storageRemoveCommand(deps), snapshotListCommand(deps), storageDevicesCommand(deps), optionSetCommand(deps),
     optionResetCommand(deps), removeArchivedPvCommand(deps), healinfoCommand(deps), topCommand(deps), doctorCommand(deps), supportBundleCommand(deps), logsCommand(deps), versionCommand(deps),
     uninstallCommand(deps), completionCommand(deps),
   ]) program.addCommand(command);

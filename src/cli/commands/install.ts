@@ -17,6 +17,7 @@ import { applyGroups, resourceRef, type Applied } from "../install/apply.js";
 import { eventRenderer } from "../install/events.js";
 import { readManifestFile } from "../install/local-files.js";
 import { waitReady } from "../install/readiness.js";
+import { servesSnapshotContents, snapshotSupport } from "../install/snapshot-support.js";
 import { removeLeftovers, rollBricks, survey } from "../install/switch-over.js";
 import { renderPreflight, UNSAFE_KINDS, type UnsafeKind } from "../../core/upgrade/switch-over.js";
 
@@ -40,6 +41,7 @@ interface RawOptions extends GlobalOptions {
   upgrade?: boolean;
   allowUnsafe?: UnsafeKind[];
   serviceMonitor?: boolean;
+  snapshotController?: boolean;
 }
 
 export interface InstallCommandOptions {
@@ -61,6 +63,7 @@ export function complete(raw: RawOptions): InstallCommandOptions {
     namespace: raw.namespace, version: PLUGIN_VERSION, platform: raw.type, kubeletDir: raw.kubeletDir, imageRegistry: raw.imageRegistry,
     imageRepository: raw.imageRepository, imageTag: raw.imageTag, serverImage: raw.serverImage, serverImageTag: raw.serverImageTag, imagePullPolicy: raw.imagePullPolicy,
     imagePullSecrets: raw.imagePullSecret, verbose: raw.verbose, serviceMonitor: raw.serviceMonitor,
+    snapshotController: raw.snapshotController,
   });
   if (raw.output && dryRunOf(raw) === "server") throw new UsageError("-o prints the manifests without a cluster and --dry-run=server sends them to one: give one of them");
   const local = [
@@ -167,15 +170,31 @@ async function requireMonitoringKinds(kube: Kube): Promise<void> {
   }
 }
 
+/**
+ * The snapshot parts as the cluster allows: the csi-snapshotter sidecar only where the snapshot CRDs are
+ * served (without them it would log list errors for ever and serve nothing), or where this install adds
+ * them; --snapshot-controller never takes over another's CRDs nor starts a second controller.
+ */
+async function withSnapshots(kube: Kube, install: InstallOptions, io: IOStreams): Promise<InstallOptions> {
+  if (!install.snapshotController) return { ...install, snapshotter: await servesSnapshotContents(kube) };
+  const found = await snapshotSupport(kube, install.namespace);
+  const crds = install.snapshotCrds && (found.crds === "none" || found.crds === "ours");
+  const controller = install.snapshotController && (found.controllers.length === 0 || found.ownController);
+  if (install.snapshotCrds && !crds) io.err.write(`snapshot CRDs: the cluster has ${found.crds === "partial" ? `only some (missing ${found.missingCrds.join(", ")})` : "them from another installer"}; leaving them as they are\n`);
+  if (install.snapshotController && !controller) io.err.write(`snapshot-controller: ${found.controllers.join(", ")} already runs one; not installing a second\n`);
+  const served = found.crds === "ours" || found.crds === "theirs";
+  return { ...install, snapshotCrds: crds, snapshotController: controller, snapshotter: install.snapshotter || crds || served };
+}
+
 export async function run(options: InstallCommandOptions, deps: Deps): Promise<void> {
   const { io } = deps;
-  const steps = installPlan(options.install);
   if (options.output) {
-    io.out.write(renderObjects(options.local ?? planObjects(steps), options.output));
+    io.out.write(renderObjects(options.local ?? planObjects(installPlan(options.install)), options.output));
     if (options.dryRun === "client") io.err.write("dry run: nothing was sent to the cluster\n");
     return;
   }
   const kube = await deps.connect(options.global);
+  const steps = installPlan(options.local ? options.install : await withSnapshots(kube, options.install, io));
   if (options.dryRun === "client") return clientDryRun(kube, options, steps, io);
   if (options.install.serviceMonitor) await requireMonitoringKinds(kube);
   const decision = await decide(kube, options, steps);
@@ -226,6 +245,7 @@ export function installCommand(deps: Deps): Command {
     .option("--local-yaml <file>", "apply this operator manifest instead of the embedded one (upstream flag)")
     .option("--local-csi-yaml <file>", "also apply this CSI manifest (upstream flag)");
   addOutputFlag(command, OBJECT_FORMATS, "print the manifests, no cluster needed")
+    .option("--snapshot-controller", "also install the VolumeSnapshot CRDs and a snapshot-controller where the cluster has none (the csi-snapshotter sidecar runs whenever the CRDs exist)")
     .option("--service-monitor", "also create metrics Services, a ServiceMonitor, a PodMonitor for the brick pods and the alert rules (PrometheusRule) for the Prometheus Operator")
     .option("--upgrade", "allow replacing an installed Kadalu of another version (upstream 1.x too): prints a preflight, then restarts brick pods one at a time per replica group, each after heals are done")
     .addOption(new Option("--allow-unsafe <what>", "with --upgrade: go on although the preflight finds this unsafe (pending-heals, unready-bricks); repeatable").argParser(collectChoice))
@@ -239,6 +259,7 @@ Examples:
   kubectl kadalu install --type microk8s --wait
   kubectl kadalu install -o yaml > kadalu.yaml        # offline, for review or GitOps
   kubectl kadalu install --image-registry mirror.example.com --image-pull-secret regcred
+  kubectl kadalu install --snapshot-controller        # VolumeSnapshots on a cluster without the CRDs
   kubectl kadalu install --upgrade                    # also from upstream Kadalu 1.x: preflight first
   kubectl kadalu install --upgrade --allow-unsafe pending-heals`);
   return command.action(async (_opts: unknown, cmd: Command) => {

@@ -10,6 +10,8 @@ import { requirePool } from "../pools/require-pool.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { waitWithProgress, type WaitVerdict } from "../wait-pool.js";
 import { counted } from "../../core/words.js";
+import type { SnapshotRow } from "../../core/cluster-snapshots.js";
+import { listSnapshots } from "../snapshots/list.js";
 
 interface RawOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -61,6 +63,24 @@ function deleteCommands(volumes: { name: string; claim?: string }[]): string[] {
   return [...[...claims].map(([namespace, names]) => `kubectl delete pvc -n ${namespace} ${names.join(" ")}`), ...(unclaimed.length ? [`kubectl delete pv ${unclaimed.join(" ")}`] : [])];
 }
 
+/** The commands that delete these snapshots: their VolumeSnapshots, one command per namespace; a content without one itself. */
+function snapshotDeleteCommands(rows: SnapshotRow[]): string[] {
+  const byNamespace = new Map<string, string[]>();
+  for (const row of rows.filter((r) => r.name && r.namespace)) byNamespace.set(row.namespace, [...(byNamespace.get(row.namespace) ?? []), row.name]);
+  const loose = rows.filter((r) => !(r.name && r.namespace)).map((r) => r.content);
+  return [...[...byNamespace].map(([namespace, names]) => `kubectl delete volumesnapshot -n ${namespace} ${names.join(" ")}`), ...(loose.length ? [`kubectl delete volumesnapshotcontent ${loose.join(" ")}`] : [])];
+}
+
+/** Snapshots live inside the pool: removing it would strand them (their contents could no longer be deleted). */
+async function refuseWithSnapshots(kube: Kube, name: string): Promise<void> {
+  const rows = await listSnapshots(kube, name);
+  if (!rows || rows.length === 0) return;
+  const shown = rows.slice(0, 10);
+  const names = shown.map((row) => (row.name ? `${row.namespace}/${row.name}${row.pvc ? ` (of PVC ${row.pvc})` : ""}` : `volumesnapshotcontent ${row.content}`)).join(", ");
+  const more = rows.length > 10 ? ` and ${rows.length - 10} more` : "";
+  throw new ClusterError(`storage pool "${name}" still holds ${counted(rows.length, "snapshot")}: ${names}${more}; delete ${rows.length === 1 ? "it" : "them"} (${rows.length > 10 ? "the first ten: " : ""}${snapshotDeleteCommands(shown).join("; ")}), then run this again`);
+}
+
 export async function run(options: StorageRemoveOptions, deps: Deps): Promise<void> {
   const { io } = deps;
   const namespace = options.global.namespace;
@@ -73,6 +93,7 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
     const more = volumes.length > 10 ? ` and ${volumes.length - 10} more` : "";
     throw new ClusterError(`storage pool "${options.name}" is still used by ${counted(volumes.length, "PersistentVolume")}: ${names}${more}; delete ${volumes.length === 1 ? "it" : "them"} (${volumes.length > 10 ? "the first ten: " : ""}${deleteCommands(shown).join("; ")}), then run this again`);
   }
+  await refuseWithSnapshots(kube, options.name);
   if (options.dryRun) {
     io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} would be deleted (dry run: nothing was sent)\n`);
     return;
@@ -89,7 +110,7 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
 
 export function storageRemoveCommand(deps: Deps): Command {
   const command = new Command("storage-remove")
-    .description("Remove a storage pool (refused while PersistentVolumes use it; brick data is kept)")
+    .description("Remove a storage pool (refused while PersistentVolumes use it or it holds snapshots; brick data is kept)")
     .argument("<pool>", "the pool")
     .option("--dry-run", "check and say what would be deleted, without deleting");
   addYesFlag(command);

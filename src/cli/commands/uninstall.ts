@@ -17,6 +17,8 @@ import { eventRenderer } from "../install/events.js";
 import { confirmOrRefuse } from "../prompt.js";
 import { describeOrphans, findOrphans, orphanCount, orphanSummary, type Orphans } from "../uninstall/orphans.js";
 import { counted } from "../../core/words.js";
+import { SNAPSHOT_API, SNAPSHOT_CRD_NAMES } from "../../core/manifests/snapshots.js";
+import { servesSnapshotContents, snapshotSupport } from "../install/snapshot-support.js";
 
 const ALLOW_ORPHANS = "--allow-orphans";
 const NO_ORPHANS: Orphans = { bound: [], storageClasses: [], archived: [] };
@@ -46,14 +48,31 @@ export function complete(raw: RawOptions): UninstallOptions {
 
 /** What goes, in reverse install order; the CRD, the kadalu-info ConfigMap and the namespace only with --purge. */
 export function removalList(namespace: string, purge: boolean): KubeObject[] {
-  const objects = planObjects(installPlan(resolveInstallOptions({ namespace, version: PLUGIN_VERSION, serviceMonitor: true }))).reverse();
+  const objects = planObjects(installPlan(resolveInstallOptions({ namespace, version: PLUGIN_VERSION, serviceMonitor: true, snapshotController: true }))).reverse();
   const kept = (object: KubeObject): boolean => object.kind === "Namespace" || object.kind === "CustomResourceDefinition" || object.kind === "SecurityContextConstraints";
   const removed = objects.filter((object) => !kept(object));
   if (!purge) return removed;
   const configMap: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: INFO_CONFIGMAP, namespace } };
-  const crd = objects.find((object) => object.kind === "CustomResourceDefinition")!;
+  const crd = objects.find((object) => object.kind === "CustomResourceDefinition" && object.metadata.name === KADALU_CRD_NAME)!;
   const ns = objects.find((object) => object.kind === "Namespace")!;
   return [...removed, configMap, crd, ns];
+}
+
+/**
+ * --purge: the snapshot CRDs install added (they carry our label), unless snapshots still exist: deleting a
+ * CRD deletes every object of its kind, and with the snapshot-controller gone their finalizers would hold
+ * the CRDs in Terminating. Kept CRDs are said on stderr.
+ */
+async function ownSnapshotCrds(kube: Kube, namespace: string, io: Deps["io"]): Promise<KubeObject[]> {
+  if (!(await servesSnapshotContents(kube))) return [];
+  const support = await snapshotSupport(kube, namespace);
+  if (support.crds !== "ours") return [];
+  const contents = await kube.listObjects(SNAPSHOT_API, "VolumeSnapshotContent");
+  if (contents.length > 0) {
+    io.err.write(`keeping the snapshot CRDs: ${counted(contents.length, "VolumeSnapshotContent")} still exist (${contents.slice(0, 5).map((c) => c.metadata.name).join(", ")}); delete their VolumeSnapshots, then kubectl delete crd ${SNAPSHOT_CRD_NAMES.join(" ")}\n`);
+    return [];
+  }
+  return SNAPSHOT_CRD_NAMES.map((name) => ({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } }));
 }
 
 async function existingPools(kube: Kube): Promise<string[]> {
@@ -141,7 +160,9 @@ export async function run(options: UninstallOptions, deps: Deps): Promise<void> 
   const pools = await existingPools(kube);
   const refusal = refusalOf(pools, options);
   if (refusal && !options.dryRun) throw new ClusterError(refusal);
-  const objects = removalList(options.namespace, options.purge);
+  const base = removalList(options.namespace, options.purge);
+  // Before the namespace, which goes last.
+  const objects = options.purge ? [...base.slice(0, -1), ...(await ownSnapshotCrds(kube, options.namespace, io)), ...base.slice(-1)] : base;
   const orphans = options.purge ? await findOrphans(kube, options.namespace) : NO_ORPHANS;
   if (options.dryRun) return dryRun(kube, objects, orphans, refusal, io);
   const present = await existing(kube, objects);

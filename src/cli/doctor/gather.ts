@@ -18,6 +18,7 @@ import { healRisk } from "../pools/heal-pvs.js";
 import type { HealRisk } from "../../core/heal-entries.js";
 import { inSandbox, SANDBOX_CONTEXT } from "../sandbox.js";
 import { PROVISIONER_CONTAINER } from "../pools/report.js";
+import { snapshotSupport } from "../install/snapshot-support.js";
 
 const CSI_PROBE = ["node", "/kadalu/bin/kadalu-csi", "probe"];
 
@@ -51,7 +52,7 @@ async function healsOf(kube: Kube, namespace: string, pool: PoolInfo, pods: Map<
 }
 
 export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
-  const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events, podEvents, budgets] = await Promise.all([
+  const [operator, crd, provisioner, nodeplugin, pods, pools, info, classes, claims, events, podEvents, budgets, snapshots] = await Promise.all([
     orUndefined(kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace)),
     orUndefined(kube.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", KADALU_CRD_NAME)),
     orUndefined(kube.getObject("apps/v1", "StatefulSet", PROVISIONER_STATEFULSET, namespace)),
@@ -64,6 +65,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     kube.getPath<{ items: ClaimEvent[] }>("/api/v1/events", { fieldSelector: "involvedObject.kind=PersistentVolumeClaim" }).then((list) => list?.items ?? [], () => []),
     kube.listObjects("v1", "Event", namespace).then((items) => items as unknown as PodEventView[], () => []),
     kube.listObjects("policy/v1", "PodDisruptionBudget", namespace).then((list) => list as DisruptionBudget[], (error: Error) => error.message),
+    snapshotSupport(kube, namespace).catch((error: Error) => error.message),
   ]);
   const infos = decodeKadaluInfo(info ?? {}).pools;
   const byName = new Map((pods as PodView[]).map((pod) => [pod.metadata?.name ?? "", pod]));
@@ -82,7 +84,7 @@ export async function gather(kube: Kube, namespace: string): Promise<Snapshot> {
     healRisks: new Map(heals.flatMap(([pool, [, risk]]) => (risk && risk.pvcs.length > 0 ? [[pool, risk]] : []))),
     kadaluStorageClasses: classes.filter((sc) => (sc as { provisioner?: string }).provisioner === CSI_DRIVER_NAME).map((sc) => sc.metadata.name),
     claims: claims as unknown as Claim[], budgets,
-    events, podEvents, crashLogs: logs,
+    events, podEvents, crashLogs: logs, snapshots,
   };
 }
 

@@ -12,6 +12,7 @@ import type { KadaluStorage } from "../pool/types.js";
 import { isReady, replicaGroups, replicated, type PodView } from "../upgrade/switch-over.js";
 import { eventsOfPod, lastLines, podFailure, type PodEventView, type PodFailure } from "./pod-failure.js";
 import { drainChecks, type DisruptionBudget } from "./drain.js";
+import { snapshotCheck, type SnapshotFacts } from "./snapshots.js";
 
 export type Severity = "ok" | "warning" | "critical";
 
@@ -34,7 +35,7 @@ export interface Workload {
 
 export interface Claim {
   metadata?: { name?: string; namespace?: string };
-  spec?: { storageClassName?: string };
+  spec?: { storageClassName?: string; dataSource?: { kind?: string; name?: string } };
   status?: { phase?: string };
 }
 
@@ -80,6 +81,8 @@ export interface Snapshot {
   podEvents?: PodEventView[];
   /** The previous instance's last log lines of each crashing container, by `pod/container`. */
   crashLogs?: Map<string, string>;
+  /** The snapshot CRDs and controllers found, or why they could not be read; absent: not asked. */
+  snapshots?: SnapshotFacts | string;
 }
 
 export interface Thresholds {
@@ -315,8 +318,17 @@ export function pendingClaimChecks(s: Snapshot, pool?: string): Finding[] {
 export function diagnose(s: Snapshot, options: { pool?: string; thresholds?: Thresholds } = {}): Finding[] {
   const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
   const pools = s.pools.filter((pool) => !options.pool || pool.metadata.name === options.pool);
-  const cluster = options.pool ? [] : [...operatorCheck(s), ...crdCheck(s), ...csiCheck(s), ...versionCheck(s)];
+  const cluster = options.pool ? [] : [...operatorCheck(s), ...crdCheck(s), ...csiCheck(s), ...versionCheck(s), ...snapshotsOf(s)];
   return [...cluster, ...pools.flatMap((pool) => poolChecks(s, pool, thresholds)), ...pendingClaimChecks(s, options.pool)];
+}
+
+/** The snapshot finding, with the Kadalu PVCs waiting to be restored from a VolumeSnapshot. */
+function snapshotsOf(s: Snapshot): Finding[] {
+  const classes = new Set(s.kadaluStorageClasses);
+  const restores = s.claims
+    .filter((claim) => claim.status?.phase === "Pending" && classes.has(claim.spec?.storageClassName ?? "") && claim.spec?.dataSource?.kind === "VolumeSnapshot")
+    .map((claim) => `${claim.metadata?.namespace}/${claim.metadata?.name}`);
+  return snapshotCheck(s.namespace, s.snapshots, s.provisioner, restores);
 }
 
 export function exitCodeOf(findings: Finding[]): number {

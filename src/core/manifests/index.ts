@@ -9,10 +9,11 @@ import { kadaluStorageCrd } from "./crd.js";
 import type { InstallOptions } from "./options.js";
 import { rbac, serviceAccounts } from "./rbac.js";
 import { monitoringObjects } from "./monitoring.js";
+import { snapshotControllerObjects, snapshotCrds, snapshotterRbac } from "./snapshots.js";
 import { csiDriver, nodepluginDaemonSet, operatorDeployment, provisionerStatefulSet } from "./workloads.js";
 
 
-export type StepName = "namespace" | "crd" | "rbac" | "csi-driver" | "operator" | "csi" | "monitoring";
+export type StepName = "namespace" | "crd" | "snapshot-crds" | "rbac" | "csi-driver" | "operator" | "csi" | "snapshot-controller" | "monitoring";
 
 export interface Step {
   name: StepName;
@@ -42,10 +43,18 @@ export function installPlan(options: InstallOptions): Step[] {
   const steps: Step[] = [
     { name: "namespace", objects: [namespace(options)] },
     { name: "crd", objects: [crd as KubeObject] },
-    { name: "rbac", objects: [...serviceAccounts(options), ...rbac(options), ...(options.platform === "openshift" ? [securityContextConstraints(options)] : [])] },
+    ...(options.snapshotCrds ? [{ name: "snapshot-crds" as const, objects: snapshotCrds(options) }] : []),
+    {
+      name: "rbac",
+      objects: [
+        ...serviceAccounts(options), ...rbac(options), ...(options.snapshotter ? snapshotterRbac(options, SA.provisioner) : []),
+        ...(options.platform === "openshift" ? [securityContextConstraints(options)] : []),
+      ],
+    },
     { name: "csi-driver", objects: [csiDriver(options)] },
     { name: "operator", objects: [operatorDeployment(options)] },
     { name: "csi", objects: [provisionerStatefulSet(options), nodepluginDaemonSet(options)] },
+    ...(options.snapshotController ? [{ name: "snapshot-controller" as const, objects: snapshotControllerObjects(options) }] : []),
     ...(options.serviceMonitor ? [{ name: "monitoring" as const, objects: monitoringObjects(options) }] : []),
   ];
   // The operator Deployment, applied after everything it depends on, carries a hash of the whole plan:

@@ -29,6 +29,8 @@ export const SIDECARS = {
   provisioner: "sig-storage/csi-provisioner:v5.3.0",
   resizer: "sig-storage/csi-resizer:v1.14.0",
   registrar: "sig-storage/csi-node-driver-registrar:v2.14.0",
+  snapshotter: "sig-storage/csi-snapshotter:v8.3.0",
+  snapshotController: "sig-storage/snapshot-controller:v8.3.0",
 } as const;
 
 export interface InstallOptions {
@@ -50,6 +52,12 @@ export interface InstallOptions {
   verbose: boolean;
   /** Also render the Prometheus Operator's objects: metrics Services, a ServiceMonitor, a PodMonitor, a PrometheusRule. */
   serviceMonitor: boolean;
+  /** Run the csi-snapshotter sidecar in the provisioner pod (the cluster serves the snapshot CRDs, or this install adds them). */
+  snapshotter: boolean;
+  /** Install external-snapshotter's v1 CRDs (`--snapshot-controller` on a cluster without them). */
+  snapshotCrds: boolean;
+  /** Install external-snapshotter's snapshot-controller (`--snapshot-controller` on a cluster without one). */
+  snapshotController: boolean;
 }
 
 export interface InstallInput {
@@ -66,6 +74,9 @@ export interface InstallInput {
   imagePullSecrets?: string[];
   verbose?: boolean;
   serviceMonitor?: boolean;
+  snapshotter?: boolean;
+  /** The CRDs and the controller (each dropped later if the cluster has its own), and the sidecar. */
+  snapshotController?: boolean;
 }
 
 /** --server-image-tag names a release of upstream's image: alone, it selects upstream's image (as before ours existed). */
@@ -101,6 +112,9 @@ export function resolveInstallOptions(input: InstallInput): InstallOptions {
     imagePullSecrets: input.imagePullSecrets ?? [],
     verbose: input.verbose ?? false,
     serviceMonitor: input.serviceMonitor ?? false,
+    snapshotter: Boolean(input.snapshotter || input.snapshotController),
+    snapshotCrds: input.snapshotController ?? false,
+    snapshotController: input.snapshotController ?? false,
   };
 }
 

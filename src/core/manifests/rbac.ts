@@ -24,6 +24,8 @@ export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
   rule([KADALU_GROUP], [KADALU_PLURAL], [...READ, "update", "patch"]),
   rule([KADALU_GROUP], [`${KADALU_PLURAL}/status`], ["get", "update", "patch"]),
   rule(["storage.k8s.io"], ["storageclasses"], [...READ, "create", "update", "patch", "delete"]),
+  // A VolumeSnapshotClass beside each pool's StorageClass, when the cluster serves the kind: read, applied, removed with the pool.
+  rule(["snapshot.storage.k8s.io"], ["volumesnapshotclasses"], ["get", "create", "patch", "delete"]),
   rule([""], ["persistentvolumes"], READ),
   rule([""], ["events"], ["create", "patch"]),
 ];

@@ -6,6 +6,7 @@ import {
 import { INFO_CONFIGMAP } from "../info/codec.js";
 import { CSI_DRIVER_NAME, type KubeObject } from "../kube-vocabulary.js";
 import { METRICS_PORT, scrapeAnnotations } from "./monitoring.js";
+import { snapshotterArgs } from "./snapshots.js";
 import { kadaluImage, serverRegistry, sidecarImage, UPSTREAM_SERVER, type InstallOptions } from "./options.js";
 
 const SOCKET_DIR = "/plugin";
@@ -129,6 +130,7 @@ export function provisionerStatefulSet(options: InstallOptions): KubeObject {
           containers: [
             sidecar(options, "csi-provisioner", sidecarImage(options, "provisioner"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--extra-create-metadata", "--v=2"]),
             sidecar(options, "csi-resizer", sidecarImage(options, "resizer"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--v=2"]),
+            ...(options.snapshotter ? [sidecar(options, "csi-snapshotter", sidecarImage(options, "snapshotter"), snapshotterArgs())] : []),
             withMetrics(quotaSecretUser(kadaluCsiContainer(options, "kadalu-provisioner", "provisioner", "socket-dir", [{ name: "secret-volume", mountPath: "/etc/secret-volume", readOnly: true }]))),
           ],
           // Upstream's optional glusterquota-ssh-secret: External pools' quotas set over SSH (README, External pools).

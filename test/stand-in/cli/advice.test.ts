@@ -182,6 +182,9 @@ function doctorFindings(namespace: string): Finding[] {
       ],
       podEvents: [{ involvedObject: { kind: "Pod", name: "server-pool1-0-0" }, type: "Warning", reason: "FailedMount", message: 'MountVolume.SetUp failed for volume "glusterfsd-mountdir" : hostPath type check failed: /data/pool1 is not a directory' }],
     }),
+    // Snapshots: no controller; then CRDs but no sidecar in the provisioner.
+    (s) => Object.assign(s, { snapshots: { crds: "theirs", missingCrds: [], controllers: [] } }),
+    (s) => Object.assign(s, { snapshots: { crds: "ours", missingCrds: [], controllers: ["kadalu/kadalu-snapshot-controller"] } }),
   ];
   return variants.flatMap((vary) => {
     const snapshot = base();

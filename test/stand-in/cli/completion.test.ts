@@ -16,12 +16,12 @@ describe("__complete", () => {
       "storage-expand\tGrow an existing pool by whole replica or disperse groups of storage units",
       "storage-replace\tMove one storage unit of a replicated or dispersed pool to another node, directory, device or PVC",
       "storage-list\tList storage pools with their storage units, and with --status how full they are",
-      "storage-remove\tRemove a storage pool (refused while PersistentVolumes use it; brick data is kept)",
+      "storage-remove\tRemove a storage pool (refused while PersistentVolumes use it or it holds snapshots; brick data is kept)",
       "storage-devices\tList the block devices of each node, and why a pool may not use one",
       ":4",
     ]);
     expect((await lines("")).filter((line) => !line.startsWith(":")).map((line) => line.split("\t")[0])).toEqual([
-      "install", "storage-add", "storage-expand", "storage-replace", "storage-list", "storage-remove", "storage-devices", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor", "support-bundle", "logs", "version", "uninstall", "completion",
+      "install", "storage-add", "storage-expand", "storage-replace", "storage-list", "storage-remove", "snapshot-list", "storage-devices", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor", "support-bundle", "logs", "version", "uninstall", "completion",
     ]);
   });
 
