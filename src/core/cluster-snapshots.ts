@@ -10,13 +10,16 @@ export const COPY_KIND_ANNOTATION = "kadalu.io/copy-kind";
 export type CopyKind = "reflink" | "full";
 
 /**
- * Replicated pools (Replica1/2/3, Arbiter) copy by server-side reflink through libgfapi where the brick
- * filesystem shares extents (XFS with reflink=1, btrfs), falling back to a full copy file by file where it
- * cannot; Disperse pools always copy in full (the EC translator loses a reflinked file's size), and so do
- * External pools (their bricks are not ours to know).
+ * Pool types whose snapshots and clones share extents with their source. None yet: the CSI copies through
+ * the pool's FUSE mount, and FUSE has neither FICLONE nor a copy_file_range handler, so every Gluster pool
+ * copies in full. libgfapi's server-side copy could reflink, but on a Replica3 pool of GlusterFS 10.3 it
+ * wrote only the first brick, and on Disperse the clone reads back empty: a type joins this set only with a
+ * test on its own bricks that shows every copy whole.
  */
+const REFLINK_POOL_TYPES: ReadonlySet<PoolType> = new Set<PoolType>();
+
 export function copyKindOf(type: PoolType): CopyKind {
-  return type === "Disperse" || type === "External" ? "full" : "reflink";
+  return REFLINK_POOL_TYPES.has(type) ? "reflink" : "full";
 }
 
 /**

@@ -142,7 +142,7 @@ export function healProblem(pool: KadaluStorage, index: number, report: string):
     if (count) pending.push(`storage unit ${brick + 1} (${unitLabel(pool.spec.storage[brick]!)}) has ${count} ${count === 1 ? "entry" : "entries"}`);
   }
   if (pending.length === 0) return undefined;
-  return `pool "${name}" is still healing: ${pending.join(", ")} to heal; replacing storage unit ${index + 1} now could drop the only good copy of a file; wait until kubectl kadalu healinfo ${name} shows none pending`;
+  return `pool "${name}" is still healing: ${pending.join(", ")} to heal; replacing storage unit ${index + 1} now could drop the only good copy of a file; wait until this shows none pending: kubectl kadalu healinfo ${name}`;
 }
 
 /** The client translator of brick `index` in the pool's client volfile (server/volgen.ts): what Gluster's replace-brick marks. */

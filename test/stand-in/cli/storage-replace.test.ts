@@ -140,7 +140,7 @@ describe("storage-replace", () => {
       brick(2, false, () => ONE_DOWN);
       brick(0, true, () => ONE_DOWN);
       await refused(["pool1", "kube3:/data/p", "--path", "kube4:/data/p"],
-        'error: pool "pool1" is still healing: storage unit 1 (kube1:/data/p) has 9 entries, storage unit 2 (kube2:/data/p) has 9 entries to heal; replacing storage unit 3 now could drop the only good copy of a file; wait until kubectl kadalu healinfo pool1 shows none pending\n', 1);
+        'error: pool "pool1" is still healing: storage unit 1 (kube1:/data/p) has 9 entries, storage unit 2 (kube2:/data/p) has 9 entries to heal; replacing storage unit 3 now could drop the only good copy of a file; wait until this shows none pending: kubectl kadalu healinfo pool1\n', 1);
     });
 
     it("a Replica1 pool, an External pool, a pool that does not exist", async () => {

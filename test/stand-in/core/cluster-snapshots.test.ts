@@ -11,8 +11,8 @@ const plan = (input: Record<string, unknown> = {}) => planObjects(installPlan(re
 const provisioner = (objects: ReturnType<typeof plan>) => objects.find((o) => o.kind === "StatefulSet") as never as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
 
 describe("copy kinds and handles", () => {
-  it("reflink for replicated pools, full for Disperse and External", () => {
-    expect(["Replica1", "Replica2", "Replica3", "Arbiter", "Disperse", "External"].map((type) => copyKindOf(type as never))).toEqual(["reflink", "reflink", "reflink", "reflink", "full", "full"]);
+  it("full for every pool type: a Gluster pool has no reflink path yet", () => {
+    expect(["Replica1", "Replica2", "Replica3", "Arbiter", "Disperse", "External"].map((type) => copyKindOf(type as never))).toEqual(["full", "full", "full", "full", "full", "full"]);
   });
 
   it("the pool is the handle's text before its first slash; anything else names none", () => {

@@ -55,7 +55,7 @@ describe("operator: VolumeSnapshotClass per pool", () => {
     await until(() => ["rep3", "ec", "ext"].every((name) => snapshotClass(`kadalu.${name}`)), "three VolumeSnapshotClasses");
     expect(snapshotClass("kadalu.rep3")).toMatchObject({
       driver: "kadalu", deletionPolicy: "Delete",
-      metadata: { annotations: { "kadalu.io/copy-kind": "reflink" }, labels: { "kadalu.io/pool": "rep3", "app.kubernetes.io/part-of": "kadalu" } },
+      metadata: { annotations: { "kadalu.io/copy-kind": "full" }, labels: { "kadalu.io/pool": "rep3", "app.kubernetes.io/part-of": "kadalu" } },
     });
     expect(snapshotClass("kadalu.ec")!.metadata.annotations).toEqual({ "kadalu.io/copy-kind": "full" });
     expect(snapshotClass("kadalu.ext")!.metadata.annotations).toEqual({ "kadalu.io/copy-kind": "full" });
