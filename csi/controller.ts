@@ -7,12 +7,12 @@ import { ARCHIVED_PREFIX, claimFromParameters, volumeNameError, type PvType } fr
 import { fitsInPool } from "../src/core/stats/usage.js";
 import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { formatBytes } from "../src/core/units.js";
-import { VIRTBLOCK_MIN_BYTES } from "./block.js";
+import { VIRTBLOCK_MIN_BYTES } from "./os/block.js";
 import type { Driver, ServiceHandlers } from "./driver.js";
-import { grpcError, Status } from "./grpc-error.js";
-import type { PoolStore, VolumeRecord } from "./pool-store.js";
+import { grpcError, Status } from "./rpc/grpc-error.js";
+import type { PoolStore, VolumeRecord } from "./store/pool-store.js";
 import { byCodePoint } from "../src/core/naming.js";
-import { listToken, tokenStart } from "./list-token.js";
+import { listToken, tokenStart } from "./rpc/list-token.js";
 import { contentSource, meteredCopy, snapshotService, sourceLockKey, type ContentSource } from "./snapshots.js";
 
 export const DEFAULT_VOLUME_BYTES = 1024 ** 3;
@@ -77,7 +77,7 @@ function sizeOf(range: Range, least = 0): { size: number; required: number; limi
   return { size: Math.max(required || Math.min(DEFAULT_VOLUME_BYTES, limit || DEFAULT_VOLUME_BYTES), least), required, limit };
 }
 
-export { listToken } from "./list-token.js";
+export { listToken } from "./rpc/list-token.js";
 
 type SourceRequest = { snapshot?: { snapshot_id?: string } | null; volume?: { volume_id?: string } | null } | null | undefined;
 

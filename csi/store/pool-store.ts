@@ -16,12 +16,12 @@
 import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { basename, join, resolve, sep } from "node:path";
-import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvClaim, type PvType } from "../src/core/pv-layout.js";
-import { STAT_DB_FILE } from "../src/statdb/stat-db.js";
-import { grpcError, Status } from "./grpc-error.js";
+import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvClaim, type PvType } from "../../src/core/pv-layout.js";
+import { STAT_DB_FILE } from "../../src/statdb/stat-db.js";
+import { grpcError, Status } from "../rpc/grpc-error.js";
 import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
-import { createBlockFile, growBlockFile } from "./block.js";
-import { setQuota } from "./xattr.js";
+import { createBlockFile, growBlockFile } from "../os/block.js";
+import { setQuota } from "../os/xattr.js";
 import { SnapshotShelf } from "./snapshot-shelf.js";
 
 export interface VolumeRecord {
