@@ -10,6 +10,7 @@ import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { grpcError, Status } from "./rpc/grpc-error.js";
 import type { Mounter } from "./os/mounter.js";
 import { PoolStore } from "./store/pool-store.js";
+import type { VolumeStore } from "./store/volume-store.js";
 import { poolQuota, QuotaCrawler, type CrawlerOptions } from "./jobs/quota-crawler.js";
 import type { GlusterQuotaOverSsh } from "./os/external-quota.js";
 import { byCodePoint } from "../src/core/naming.js";
@@ -305,7 +306,7 @@ export class Driver {
     }
   }
 
-  reportUsage(store: PoolStore): void {
+  reportUsage(store: VolumeStore): void {
     try {
       this.onUsage(store.pool, store.usage());
     } catch (error) {

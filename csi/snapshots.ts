@@ -16,10 +16,10 @@ import { copyTree, CopyError, type CopyResult } from "./store/copy-tree.js";
 import type { Driver, ServiceHandlers } from "./driver.js";
 import { GrpcError, grpcError, Status } from "./rpc/grpc-error.js";
 import { listToken, tokenStart } from "./rpc/list-token.js";
-import type { PoolStore, VolumeRecord } from "./store/pool-store.js";
+import type { VolumeRecord, VolumeStore } from "./store/volume-store.js";
 import { snapshotNameError, type SnapshotRecord } from "./store/snapshot-shelf.js";
 
-export type Locate = (name: string) => Promise<{ store: PoolStore; record: VolumeRecord; pool: PoolInfo } | undefined>;
+export type Locate = (name: string) => Promise<{ store: VolumeStore; record: VolumeRecord; pool: PoolInfo } | undefined>;
 
 const PROGRESS_EVERY_MS = 5000;
 
