@@ -296,8 +296,8 @@ function cpuByPart(): Map<string, number> {
 async function glusterFloor(dir: string): Promise<Row[]> {
   const { execFileSync } = await import("node:child_process");
   const { BRICK_ADDRESS } = await import("../harness/real/gluster.js");
-  const { mounted } = await import("../csi/mount-table.js");
-  const { provisionerWriteBehind } = await import("../csi/mounter.js");
+  const { mounted } = await import("../csi/os/mount-table.js");
+  const { provisionerWriteBehind } = await import("../csi/os/mounter.js");
   const { waitUntil } = await import("../harness/real/processes.js");
   const mnt = join(dir, "floor-mnt");
   mkdirSync(mnt);

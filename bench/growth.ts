@@ -242,7 +242,7 @@ async function startupCurve(dir: string, pools: Map<string, string>, options: Gr
 }
 
 async function crawlerCurve(pools: Map<string, string>, sizes: number[]): Promise<Row[]> {
-  const { DEFAULT_CRAWLER, QuotaCrawler } = await import("../csi/quota-crawler.js");
+  const { DEFAULT_CRAWLER, QuotaCrawler } = await import("../csi/jobs/quota-crawler.js");
   const rows: Row[] = [["quota crawler, one sweep unpaced over N PVs (statfs + usage xattr each)", "wall, CPU, PVs visited, usages written; next sweep (nothing changed)", "-"]];
   for (const [index, root] of [...pools.values()].entries()) {
     const size = sizes[index]!;

@@ -1,8 +1,8 @@
 import { daemonFailure } from "../src/core/daemon-flags.js";
-import { archivedTool } from "./archived.js";
-import { devicesTool } from "./devices.js";
-import { probeTool } from "./probe.js";
-import { procSampleTool } from "./proc-sample.js";
+import { archivedTool } from "./tools/archived.js";
+import { devicesTool } from "./tools/devices.js";
+import { probeTool } from "./tools/probe.js";
+import { procSampleTool } from "./tools/proc-sample.js";
 import { main } from "./main.js";
 
 const args = process.argv.slice(2);

@@ -3,16 +3,15 @@
  * with space reserved in memory as each create is admitted, with upstream's capacity rule (a PV fits below 90% of a pool's free space).
  */
 import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
-import { ARCHIVED_PREFIX, claimFromParameters, volumeNameError, type PvType } from "../src/core/pv-layout.js";
-import { fitsInPool } from "../src/core/stats/usage.js";
+import { ARCHIVED_PREFIX, claimFromParameters, volumeNameError, type PvClaim, type PvType } from "../src/core/pv-layout.js";
 import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
 import { formatBytes } from "../src/core/units.js";
-import { VIRTBLOCK_MIN_BYTES } from "./block.js";
+import { VIRTBLOCK_MIN_BYTES } from "./os/block.js";
 import type { Driver, ServiceHandlers } from "./driver.js";
-import { grpcError, Status } from "./grpc-error.js";
-import type { PoolStore, VolumeRecord } from "./pool-store.js";
+import { grpcError, Status } from "./rpc/grpc-error.js";
+import type { CreateOptions, VolumeRecord, VolumeStore } from "./store/volume-store.js";
 import { byCodePoint } from "../src/core/naming.js";
-import { listToken, tokenStart } from "./list-token.js";
+import { listToken, tokenStart } from "./rpc/list-token.js";
 import { contentSource, meteredCopy, snapshotService, sourceLockKey, type ContentSource } from "./snapshots.js";
 
 export const DEFAULT_VOLUME_BYTES = 1024 ** 3;
@@ -77,7 +76,7 @@ function sizeOf(range: Range, least = 0): { size: number; required: number; limi
   return { size: Math.max(required || Math.min(DEFAULT_VOLUME_BYTES, limit || DEFAULT_VOLUME_BYTES), least), required, limit };
 }
 
-export { listToken } from "./list-token.js";
+export { listToken } from "./rpc/list-token.js";
 
 type SourceRequest = { snapshot?: { snapshot_id?: string } | null; volume?: { volume_id?: string } | null } | null | undefined;
 
@@ -103,7 +102,7 @@ export function controllerService(driver: Driver): ServiceHandlers {
   const multiPv = (pools: PoolInfo[]): PoolInfo[] => pools.filter((pool) => !pool.single_pv_per_pool);
 
   /** The first multi-PV pool that holds the volume, with its record (metadata read). */
-  async function locate(name: string): Promise<{ store: PoolStore; record: VolumeRecord; pool: PoolInfo } | undefined> {
+  async function locate(name: string): Promise<{ store: VolumeStore; record: VolumeRecord; pool: PoolInfo } | undefined> {
     for (const pool of multiPv(driver.pools())) {
       const store = await driver.store(pool);
       const record = await store.find(name);
@@ -112,28 +111,14 @@ export function controllerService(driver: Driver): ServiceHandlers {
     return undefined;
   }
 
-  async function freeFor(pool: PoolInfo): Promise<{ store: PoolStore; capacity: number; provisioned: number }> {
+  async function freeFor(pool: PoolInfo): Promise<{ store: VolumeStore; capacity: number; provisioned: number }> {
     const store = await driver.store(pool);
     const usage = await store.measure();
     return { store, capacity: usage.capacityBytes, provisioned: usage.provisionedBytes };
   }
 
-  // eslint-disable-next-line complexity -- admission (check, then reserve in one turn), idempotent repeats and single-PV pools together; issue 37 item 4 moves admission into the store
-  async function create(name: string, parameters: Record<string, string>, range: Range, pvtype: PvType, content?: ContentSource) {
-    const { size, required, limit } = sizeOf(range, content?.minBytes);
-    if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {
-      throw grpcError(Status.OUT_OF_RANGE, `a virtblock PV holds an XFS filesystem, which needs at least ${formatBytes(VIRTBLOCK_MIN_BYTES)}; ${formatBytes(size)} was asked`);
-    }
-    // The claim goes into the metadata's one write (archiving keeps the file, so storage-list can name it later).
-    const claim = claimFromParameters(parameters);
-    // A clone's content: the copy fills the new PV before its metadata is written.
-    const fill = content && (async (target: string) => void (await meteredCopy(driver, content.pool.volname, "clone", name, content.from, target)));
-    const make = async (pool: PoolInfo, store: PoolStore, bytes: number, options: { metadataComplete?: boolean; exclusive?: boolean } = {}): Promise<VolumeRecord> => {
-      const filled = options.metadataComplete ? {} : { fill };
-      const record = pvtype === "subvol" ? await store.create(name, bytes, { ...options, claim, ...filled }) : await store.createBlock(name, bytes, pvtype, { ...options, claim, ...filled });
-      await externalQuota(pool, record);
-      return record;
-    };
+  /** The pools a create may use: refreshed once if none matches; a clone's, its source's pool. */
+  async function candidatesFor(parameters: Record<string, string>, content: ContentSource | undefined): Promise<PoolInfo[]> {
     let candidates = driver.candidates(parameters);
     if (candidates.length === 0) {
       await driver.refreshPools();
@@ -146,18 +131,49 @@ export function controllerService(driver: Driver): ServiceHandlers {
     if (candidates.length === 0) {
       throw grpcError(Status.INVALID_ARGUMENT, `no pool matches the StorageClass parameters ${JSON.stringify(parameters)}; pools: ${driver.pools().map((p) => p.volname).join(", ") || "none"}`);
     }
-    if (content) candidates = clonePool(candidates, parameters, content);
+    return content ? clonePool(candidates, parameters, content) : candidates;
+  }
+
+  /** A repeat of an earlier create of `name` completed (its size already counted), or undefined if no pool has it. */
+  async function repeatOf(name: string, pools: PoolInfo[], pvtype: PvType, required: number, limit: number, claim: PvClaim | undefined): Promise<{ volume: object } | undefined> {
+    for (const pool of pools) {
+      const store = await driver.store(pool);
+      // A torn metadata file is a create that never finished (never acknowledged): this call redoes it.
+      const existing = await store.find(name, { incomplete: "missing" });
+      if (!existing) continue;
+      if (existing.pvtype !== pvtype) throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists as a ${existing.pvtype} PV in pool ${pool.volname}, not ${pvtype}`);
+      if (existing.size < required || (limit > 0 && existing.size > limit)) {
+        throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists with ${existing.size} bytes, incompatible with the requested range`);
+      }
+      // Repeat of an earlier call: complete whatever it left undone, change nothing else.
+      const record = await store.place(name, existing.size, pvtype, { claim, metadataComplete: true });
+      await externalQuota(pool, record);
+      return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
+    }
+    return undefined;
+  }
+
+  async function create(name: string, parameters: Record<string, string>, range: Range, pvtype: PvType, content?: ContentSource) {
+    const { size, required, limit } = sizeOf(range, content?.minBytes);
+    if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {
+      throw grpcError(Status.OUT_OF_RANGE, `a virtblock PV holds an XFS filesystem, which needs at least ${formatBytes(VIRTBLOCK_MIN_BYTES)}; ${formatBytes(size)} was asked`);
+    }
+    // The claim goes into the metadata's one write (archiving keeps the file, so storage-list can name it later).
+    const claim = claimFromParameters(parameters);
+    // A clone's content: the copy fills the new PV before its metadata is written.
+    const fill = content && (async (target: string) => void (await meteredCopy(driver, content.pool.volname, "clone", name, content.from, target)));
+    const options: CreateOptions = { claim, ...(fill ? { fill } : {}) };
+    const candidates = await candidatesFor(parameters, content);
     if (resolveSinglePvPerPool(parameters) || candidates.every((pool) => pool.single_pv_per_pool)) {
       const pool = candidates[0]!;
       return { volume: { volume_id: name, capacity_bytes: size, volume_context: volumeContext(pool) } };
     }
-    const placeNew = async (measured: { pool: PoolInfo; store: PoolStore; capacity: number; provisioned: number }[], exclusive: boolean) => {
+    const placeNew = async (measured: { pool: PoolInfo; store: VolumeStore; capacity: number; provisioned: number }[], exclusive: boolean) => {
       measured.sort((a, b) => b.capacity - b.provisioned - (a.capacity - a.provisioned));
       for (const { pool, store } of measured) {
-        // The check and the reservation (create counts the row at once) in one turn: no other create interleaves.
-        const usage = store.usage();
-        const record = fitsInPool(size, usage.capacityBytes, usage.provisionedBytes) ? await make(pool, store, size, { exclusive }) : undefined;
+        const record = await store.createIfFits(name, size, pvtype, { ...options, exclusive });
         if (record) {
+          await externalQuota(pool, record);
           driver.reportUsage(store);
           return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
         }
@@ -181,19 +197,8 @@ export function controllerService(driver: Driver): ServiceHandlers {
         }
       }
     }
-    for (const pool of pools) {
-      const store = await driver.store(pool);
-      // A torn metadata file is a create that never finished (never acknowledged): this call redoes it.
-      const existing = await store.find(name, { incomplete: "missing" });
-      if (!existing) continue;
-      if (existing.pvtype !== pvtype) throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists as a ${existing.pvtype} PV in pool ${pool.volname}, not ${pvtype}`);
-      if (existing.size < required || (limit > 0 && existing.size > limit)) {
-        throw grpcError(Status.ALREADY_EXISTS, `volume ${name} already exists with ${existing.size} bytes, incompatible with the requested range`);
-      }
-      // Repeat of an earlier call: complete whatever it left undone, change nothing else.
-      const record = await make(pool, store, existing.size, { metadataComplete: true });
-      return { volume: { volume_id: name, capacity_bytes: record.size, volume_context: volumeContext(pool, record) } };
-    }
+    const repeated = await repeatOf(name, pools, pvtype, required, limit, claim);
+    if (repeated) return repeated;
     return placeNew(await measuring, false);
   }
 
@@ -245,12 +250,12 @@ export function controllerService(driver: Driver): ServiceHandlers {
         const found = await locate(name);
         if (!found) throw grpcError(Status.NOT_FOUND, `volume ${name} not found`);
         if (size <= found.record.size) return { capacity_bytes: found.record.size, node_expansion_required: false };
-        const usage = await found.store.measure();
         const current = found.record;
-        if (!fitsInPool(size - current.size, usage.capacityBytes, usage.provisionedBytes)) {
+        const record = await found.store.expandIfFits(current, size);
+        if (!record) {
+          const usage = found.store.usage();
           throw grpcError(Status.RESOURCE_EXHAUSTED, `pool ${found.pool.volname} has no room to grow ${name} by ${formatBytes(size - current.size)} (${formatBytes(usage.capacityBytes - usage.provisionedBytes)} free; growth must stay below 90% of it)`);
         }
-        const record = await found.store.expand(current, size);
         await externalQuota(found.pool, record);
         driver.reportUsage(found.store);
         // A block PV's loop device (and a virtblock's XFS) grow on its node: NodeExpandVolume.

@@ -7,13 +7,14 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { decodeInfo, INFO_SUFFIX, isExternal, poolOfKey, type PoolInfo } from "../src/core/info/codec.js";
 import { resolveSinglePvPerPool } from "../src/core/pool/types.js";
-import { grpcError, Status } from "./grpc-error.js";
-import type { Mounter } from "./mounter.js";
-import { PoolStore } from "./pool-store.js";
-import { poolQuota, QuotaCrawler, type CrawlerOptions } from "./quota-crawler.js";
-import type { GlusterQuotaOverSsh } from "./external-quota.js";
+import { grpcError, Status } from "./rpc/grpc-error.js";
+import type { Mounter } from "./os/mounter.js";
+import { PoolStore } from "./store/pool-store.js";
+import type { VolumeStore } from "./store/volume-store.js";
+import { poolQuota, QuotaCrawler, type CrawlerOptions } from "./jobs/quota-crawler.js";
+import type { GlusterQuotaOverSsh } from "./os/external-quota.js";
 import { byCodePoint } from "../src/core/naming.js";
-import { CopyMeter } from "./copy-meter.js";
+import { CopyMeter } from "./store/copy-meter.js";
 
 export interface DriverConfig {
   name: string;
@@ -305,7 +306,7 @@ export class Driver {
     }
   }
 
-  reportUsage(store: PoolStore): void {
+  reportUsage(store: VolumeStore): void {
     try {
       this.onUsage(store.pool, store.usage());
     } catch (error) {

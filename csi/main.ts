@@ -11,18 +11,18 @@ import { readFlags } from "../src/core/daemon-flags.js";
 import { CSI_DRIVER_NAME } from "../src/core/kube-vocabulary.js";
 import { UsageError } from "../src/core/errors.js";
 import { closeServer, newRegistry, serveMetrics } from "../src/metrics/registry.js";
-import { csiMetrics } from "./metrics.js";
+import { csiMetrics } from "./jobs/metrics.js";
 import { INFO_CONFIGMAP, type PoolInfo } from "../src/core/info/codec.js";
 import { PLUGIN_VERSION } from "../src/core/version.js";
 import { dns1123LabelError } from "../src/core/naming.js";
 import { Driver } from "./driver.js";
-import { ClientLogFollower, DEFAULT_CLIENT_LOG_MAX_BYTES } from "./client-log.js";
-import { GLUSTER_LOG, GlusterMounter, LocalDirMounter, type Mounter } from "./mounter.js";
+import { ClientLogFollower, DEFAULT_CLIENT_LOG_MAX_BYTES } from "./jobs/client-log.js";
+import { GLUSTER_LOG, GlusterMounter, LocalDirMounter, type Mounter } from "./os/mounter.js";
 import { serve, shutdown } from "./server.js";
-import { UsageReporter } from "./usage-reporter.js";
-import { DEFAULT_CRAWLER } from "./quota-crawler.js";
-import { GlusterQuotaOverSsh, SECRET_DIR, sshQuotaConfig } from "./external-quota.js";
-import { republishDead } from "./republish.js";
+import { UsageReporter } from "./jobs/usage-reporter.js";
+import { DEFAULT_CRAWLER } from "./jobs/quota-crawler.js";
+import { GlusterQuotaOverSsh, SECRET_DIR, sshQuotaConfig } from "./os/external-quota.js";
+import { republishDead } from "./jobs/republish.js";
 
 export interface CsiOptions {
   endpoint: string;

@@ -2,9 +2,9 @@
 import { existsSync, lstatSync, statfsSync } from "node:fs";
 import { isAbsolute, resolve, sep } from "node:path";
 import type { ExternalPoolInfo, PoolInfo } from "../src/core/info/codec.js";
-import { growOnNode, isBlockTarget, publishDevice, publishFilesystem, rawDeviceBytes, unpublishBlock } from "./block.js";
+import { growOnNode, isBlockTarget, publishDevice, publishFilesystem, rawDeviceBytes, unpublishBlock } from "./os/block.js";
 import type { Driver, ServiceHandlers } from "./driver.js";
-import { grpcError, Status } from "./grpc-error.js";
+import { grpcError, Status } from "./rpc/grpc-error.js";
 import { externalClientProblems } from "../src/core/pool/gluster-client.js";
 
 const READ_ONLY_MODES = ["SINGLE_NODE_READER_ONLY", "MULTI_NODE_READER_ONLY"];

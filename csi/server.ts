@@ -6,7 +6,7 @@ import { Server, ServerCredentials, loadPackageDefinition, type GrpcObject, type
 import { loadSync } from "@grpc/proto-loader";
 import { controllerService } from "./controller.js";
 import type { Driver } from "./driver.js";
-import { GrpcError, Status } from "./grpc-error.js";
+import { GrpcError, Status } from "./rpc/grpc-error.js";
 import { identityService } from "./identity.js";
 import { nodeService } from "./node.js";
 

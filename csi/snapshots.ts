@@ -11,15 +11,15 @@ import type { PoolInfo } from "../src/core/info/codec.js";
 import { byCodePoint } from "../src/core/naming.js";
 import { volumeNameError, type PvType } from "../src/core/pv-layout.js";
 import { formatBytes } from "../src/core/units.js";
-import type { CopyOperation } from "./copy-meter.js";
-import { copyTree, CopyError, type CopyResult } from "./copy-tree.js";
+import type { CopyOperation } from "./store/copy-meter.js";
+import { copyTree, CopyError, type CopyResult } from "./store/copy-tree.js";
 import type { Driver, ServiceHandlers } from "./driver.js";
-import { GrpcError, grpcError, Status } from "./grpc-error.js";
-import { listToken, tokenStart } from "./list-token.js";
-import type { PoolStore, VolumeRecord } from "./pool-store.js";
-import { snapshotNameError, type SnapshotRecord } from "./snapshot-shelf.js";
+import { GrpcError, grpcError, Status } from "./rpc/grpc-error.js";
+import { listToken, tokenStart } from "./rpc/list-token.js";
+import type { VolumeRecord, VolumeStore } from "./store/volume-store.js";
+import { snapshotNameError, type SnapshotRecord } from "./store/snapshot-shelf.js";
 
-export type Locate = (name: string) => Promise<{ store: PoolStore; record: VolumeRecord; pool: PoolInfo } | undefined>;
+export type Locate = (name: string) => Promise<{ store: VolumeStore; record: VolumeRecord; pool: PoolInfo } | undefined>;
 
 const PROGRESS_EVERY_MS = 5000;
 

@@ -135,7 +135,7 @@ const builds = [
   build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles, lazyChildProcess] }),
   build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "src/cli/prompt-library.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
   build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
-  build({ ...common, entryPoints: { csi: "csi/bin.ts", "stat-db-worker": "csi/stat-db-worker.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
+  build({ ...common, entryPoints: { csi: "csi/bin.ts", "stat-db-worker": "csi/store/stat-db-worker.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
   build({ ...common, entryPoints: { server: "server/bin.ts" }, outdir: "dist" }),
 ];
 writeFileSync(new URL("../dist/packages.json", import.meta.url), `${JSON.stringify(bundledPackages(await Promise.all(builds)), null, 2)}\n`);

@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 // The management port is fixed: clients (upstream's mount command line) never name another.
-import { GLUSTERD_PORT, portAnswers } from "../../csi/mounter.js";
+import { GLUSTERD_PORT, portAnswers } from "../../csi/os/mounter.js";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { GlusterParts } from "./components.js";

@@ -1,8 +1,8 @@
 /**
  * The kadalu-server image on its own GlusterFS 11.1: its entrypoint serves a Replica1 pool as a brick pod
  * would (kadalu-info and the StatefulSet's environment), in namespaces of its own; the image's glusterfs
- * client mounts the pool as our CSI does (csi/mounter.ts's command lines), the provisioner's code sets a
- * PV's limit (csi/xattr.ts), and a user of the PV sees the size: df, EDQUOT, and more room once raised.
+ * client mounts the pool as our CSI does (csi/os/mounter.ts's command lines), the provisioner's code sets a
+ * PV's limit (csi/os/xattr.ts), and a user of the PV sees the size: df, EDQUOT, and more room once raised.
  */
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { glusterMountArgs } from "../../csi/mounter.js";
-import { setQuota } from "../../csi/xattr.js";
+import { glusterMountArgs } from "../../csi/os/mounter.js";
+import { setQuota } from "../../csi/os/xattr.js";
 import { buildImage, sourceDateEpoch } from "../../images/build.js";
 import { unpackImage, type UnpackedImage } from "../../images/oci.js";
 import { RECIPES } from "../../images/recipes.js";

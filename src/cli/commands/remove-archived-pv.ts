@@ -18,7 +18,7 @@ import { renderTable } from "../table.js";
 import { counted } from "../../core/words.js";
 import { poolNotFound } from "../pools/require-pool.js";
 
-/** The CSI image's own tool (csi/archived.ts) does the listing and removing inside the provisioner. */
+/** The CSI image's own tool (csi/tools/archived.ts) does the listing and removing inside the provisioner. */
 export const CSI_TOOL = ["node", "/kadalu/bin/kadalu-csi", "archived"];
 
 interface RawOptions extends GlobalOptions {

@@ -4,7 +4,7 @@
  * status write every pass.
  */
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { UsageReporter } from "../../../csi/usage-reporter.js";
+import { UsageReporter } from "../../../csi/jobs/usage-reporter.js";
 import { connect } from "../../../src/kube/client.js";
 import { startCluster, type TestCluster } from "../../../harness/helpers/cluster.js";
 

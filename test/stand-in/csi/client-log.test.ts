@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ClientLogFollower } from "../../../csi/client-log.js";
+import { ClientLogFollower } from "../../../csi/jobs/client-log.js";
 
 let dir: string;
 beforeEach(() => {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scanBlockDevices } from "../../../csi/devices.js";
+import { scanBlockDevices } from "../../../csi/tools/devices.js";
 import { deviceRefusals, type BlockDevice } from "../../../src/core/devices.js";
 
 const MiB = 1024 * 1024;

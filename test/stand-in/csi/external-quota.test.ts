@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { deemStatfsCommand, knownHostKey, limitUsageCommand, sshQuotaConfig } from "../../../csi/external-quota.js";
+import { deemStatfsCommand, knownHostKey, limitUsageCommand, sshQuotaConfig } from "../../../csi/os/external-quota.js";
 
 describe("quota over SSH for External pools", () => {
   it("builds upstream's command with 95% of the size, quoted, and refuses names that could reach the remote shell", () => {

@@ -1,12 +1,12 @@
 /**
- * The ledger (csi/ledger.ts) on its own: a pool's stat.db accounting in memory, committed on the stat.db
+ * The ledger (csi/store/ledger.ts) on its own: a pool's stat.db accounting in memory, committed on the stat.db
  * thread to a real SQLite file, read back by an independent SQLite (harness/helpers/sqlite-cli.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Ledger } from "../../../csi/ledger.js";
+import { Ledger } from "../../../csi/store/ledger.js";
 import { sqlite3 } from "../../../harness/helpers/sqlite-cli.js";
 
 let dir: string;

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildExternalInfo, buildNativeInfo, encodeInfo } from "../../../src/core/info/codec.js";
 import type { KadaluStorage } from "../../../src/core/pool/types.js";
 import { startCsi } from "../../../csi/main.js";
-import { glusterMountArgs } from "../../../csi/mounter.js";
+import { glusterMountArgs } from "../../../csi/os/mounter.js";
 import { csiClient } from "../../../harness/helpers/csi-client.js";
 import { startCluster, type TestCluster } from "../../../harness/helpers/cluster.js";
 
@@ -72,7 +72,7 @@ describe("kadalu-csi binary", () => {
 
 describe("quota xattrs", () => {
   it("are logged, not fatal, where they cannot be set", async () => {
-    const { setQuota } = await import("../../../csi/xattr.js");
+    const { setQuota } = await import("../../../csi/os/xattr.js");
     const logged: string[] = [];
     expect(await setQuota(join(dir, "missing"), 5, (message) => logged.push(message))).toBe(false);
     expect(logged).toEqual([expect.stringMatching(/^quota xattrs not set on .*missing: .*No such file or directory/)]);
@@ -186,7 +186,7 @@ describe("a pool the mounted kadalu-info does not have yet", () => {
 describe("waiting for a Gluster server", () => {
   it("returns once a host answers, and names every host tried when none does within the bound", async () => {
     const { createServer } = await import("node:net");
-    const { waitForServer } = await import("../../../csi/mounter.js");
+    const { waitForServer } = await import("../../../csi/os/mounter.js");
     const server = createServer().listen(0, "127.0.0.1");
     await new Promise((resolve) => server.once("listening", resolve));
     const port = (server.address() as { port: number }).port;

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PoolStore } from "../../../csi/pool-store.js";
-import { DEFAULT_CRAWLER, poolQuota, QuotaCrawler, type CrawlerOptions, type PoolQuota } from "../../../csi/quota-crawler.js";
+import { PoolStore } from "../../../csi/store/pool-store.js";
+import { DEFAULT_CRAWLER, poolQuota, QuotaCrawler, type CrawlerOptions, type PoolQuota } from "../../../csi/jobs/quota-crawler.js";
 
 const ROOT = process.getuid?.() === 0;
 const USAGE = "user.kadalu-test.total-usage";

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { glusterParts } from "../../../harness/real/components.js";
 import { startSandbox } from "../../../harness/sandbox/sandbox.js";
 import { SANDBOX_PREFIX } from "../../../harness/sandbox/leftovers.js";
-import { GLUSTERD_PORT } from "../../../csi/mounter.js";
+import { GLUSTERD_PORT } from "../../../csi/os/mounter.js";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 

@@ -11,10 +11,10 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve, sep } from "node:path";
 import { promisify } from "node:util";
-import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
-import type { Driver } from "./driver.js";
-import { deadMount } from "./mounter.js";
-import { mountTable } from "./mount-table.js";
+import { isExternal, type PoolInfo } from "../../src/core/info/codec.js";
+import type { Driver } from "../driver.js";
+import { deadMount } from "../os/mounter.js";
+import { mountTable } from "../os/mount-table.js";
 
 const run = promisify(execFile);
 

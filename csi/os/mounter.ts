@@ -8,9 +8,9 @@ import { existsSync, lstatSync, statfsSync, mkdirSync, readlinkSync, rmdirSync, 
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
+import { isExternal, type PoolInfo } from "../../src/core/info/codec.js";
 import { mounted } from "./mount-table.js";
-import { externalClientProblems } from "../src/core/pool/gluster-client.js";
+import { externalClientProblems } from "../../src/core/pool/gluster-client.js";
 
 const run = promisify(execFile);
 

@@ -24,9 +24,9 @@
  */
 import { statfs } from "node:fs/promises";
 import { setAttribute } from "@napi-rs/xattr";
-import { isExternal, type PoolInfo } from "../src/core/info/codec.js";
-import { groupSize } from "../src/core/pool/types.js";
-import { bricksReached, QUOTA_LIMIT, QUOTA_NAMESPACE } from "./xattr.js";
+import { isExternal, type PoolInfo } from "../../src/core/info/codec.js";
+import { groupSize } from "../../src/core/pool/types.js";
+import { bricksReached, QUOTA_LIMIT, QUOTA_NAMESPACE } from "../os/xattr.js";
 
 export const QUOTA_USAGE = "glusterfs.quota.total-usage";
 

@@ -7,7 +7,7 @@
 import { constants } from "node:fs";
 import { open, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { BlockDevice } from "../src/core/devices.js";
+import type { BlockDevice } from "../../src/core/devices.js";
 
 const SECTOR = 512;
 /** Far enough for btrfs's superblock at 64 KiB. */

@@ -1,5 +1,5 @@
 /** Stateless, verifiable list tokens (ListVolumes, ListSnapshots): the last id returned, with a checksum. */
-import { xxh64Hex } from "../src/core/xxh64.js";
+import { xxh64Hex } from "../../src/core/xxh64.js";
 import { grpcError, Status } from "./grpc-error.js";
 
 export const listToken = (lastId: string): string => `${Buffer.from(lastId).toString("base64url")}.${xxh64Hex(`kadalu-list:${lastId}`).slice(0, 12)}`;

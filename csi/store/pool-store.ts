@@ -8,54 +8,20 @@
  *   side by side; nothing is acknowledged before all are durable (a row left by a crash without whole
  *   metadata is dropped by the start's repair);
  * - delete: the directory, then the metadata; the row beside them.
- * Contract:
- * - find(name) is undefined for a volume that does not exist (archived ones are found under their new name);
- * - delete of a missing volume is not an error;
- * - every path is checked to stay under the pool root.
+ * The contract it keeps is VolumeStore's (volume-store.ts).
  */
 import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { basename, join, resolve, sep } from "node:path";
-import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvClaim, type PvType } from "../src/core/pv-layout.js";
-import { STAT_DB_FILE } from "../src/statdb/stat-db.js";
-import { grpcError, Status } from "./grpc-error.js";
+import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvClaim, type PvType } from "../../src/core/pv-layout.js";
+import { STAT_DB_FILE } from "../../src/statdb/stat-db.js";
+import { fitsInPool } from "../../src/core/stats/usage.js";
+import { grpcError, Status } from "../rpc/grpc-error.js";
 import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
-import { createBlockFile, growBlockFile } from "./block.js";
-import { setQuota } from "./xattr.js";
+import { createBlockFile, growBlockFile } from "../os/block.js";
+import { setQuota } from "../os/xattr.js";
 import { SnapshotShelf } from "./snapshot-shelf.js";
-
-export interface VolumeRecord {
-  name: string;
-  pool: string;
-  size: number;
-  /** Relative to the pool root: `subvol/ab/cd/<name>` (a directory), or upstream's `virtblock/...` and `rawblock/...` (a file). */
-  path: string;
-  pvtype: PvType;
-  /** The claim it was created for, where the create named one (kept in its metadata, so archiving keeps it). */
-  claim?: PvClaim;
-}
-
-/** A volume's name, type and path, as a delete needs them. */
-export type VolumeLocation = Pick<VolumeRecord, "name" | "path" | "pvtype">;
-
-export type ReclaimPolicy = "delete" | "archive" | "retain";
-
-export interface Usage {
-  capacityBytes: number;
-  provisionedBytes: number;
-  pvCount: number;
-}
-
-export interface CreateOptions {
-  metadataComplete?: boolean;
-  exclusive?: boolean;
-  claim?: PvClaim;
-  /**
-   * Makes the volume's content at the path given (a clone's copy), which must not exist before; its
-   * metadata is written only after it, so a volume is found only once whole.
-   */
-  fill?: (target: string) => Promise<void>;
-}
+import type { CreateOptions, ReclaimPolicy, Usage, VolumeLocation, VolumeRecord, VolumeStore } from "./volume-store.js";
 
 interface WrittenMetadata {
   handle: FileHandle;
@@ -98,7 +64,7 @@ async function tolerating(code: "ENOENT" | "EEXIST", call: Promise<unknown>): Pr
   }
 }
 
-export class PoolStore {
+export class PoolStore implements VolumeStore {
   private accounts?: Ledger;
   private opening?: Promise<void>;
   private capacity?: number;
@@ -275,8 +241,33 @@ export class PoolStore {
   }
 
   /**
-   * Creates (or completes) the volume. The caller decides that it fits and calls this in the same turn
-   * of the event loop, so the row (counted at once) reserves the space before any other create looks.
+   * The check and the reservation in one turn: `place` counts the row before it first yields, so no other
+   * create looks between them.
+   */
+  async createIfFits(name: string, size: number, pvtype: PvType, options: CreateOptions = {}): Promise<VolumeRecord | undefined> {
+    const usage = this.usage();
+    if (!fitsInPool(size, usage.capacityBytes, usage.provisionedBytes)) return undefined;
+    return this.place(name, size, pvtype, options);
+  }
+
+  /** A directory PV by `create`, a block PV by `createBlock`. */
+  place(name: string, size: number, pvtype: PvType, options: CreateOptions = {}): Promise<VolumeRecord> {
+    if (pvtype === "subvol") return this.create(name, size, options);
+    const { exclusive: _, ...blockOptions } = options;
+    return this.createBlock(name, size, pvtype, blockOptions);
+  }
+
+  /** Measured, checked and grown with no turn of the event loop between the check and the row's change. */
+  async expandIfFits(record: VolumeRecord, size: number): Promise<VolumeRecord | undefined> {
+    await this.measure();
+    const usage = this.usage();
+    if (!fitsInPool(size - record.size, usage.capacityBytes, usage.provisionedBytes)) return undefined;
+    return this.expand(record, size);
+  }
+
+  /**
+   * Creates (or completes) a directory volume, its row counted before the first yield (the reservation
+   * `createIfFits` relies on).
    */
   async create(name: string, size: number, options: CreateOptions = {}): Promise<VolumeRecord> {
     const path = `${pvPrefix("subvol", name)}/${name}`;

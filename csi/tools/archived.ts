@@ -3,10 +3,10 @@
  * `kubectl kadalu remove-archived-pv`. Prints the archived PVs (removed ones with --remove) as JSON.
  */
 import { parseArgs } from "node:util";
-import { readFlags } from "../src/core/daemon-flags.js";
-import { UsageError } from "../src/core/errors.js";
-import { ARCHIVED_PREFIX } from "../src/core/pv-layout.js";
-import { PoolStore } from "./pool-store.js";
+import { readFlags } from "../../src/core/daemon-flags.js";
+import { UsageError } from "../../src/core/errors.js";
+import { ARCHIVED_PREFIX } from "../../src/core/pv-layout.js";
+import { PoolStore } from "../store/pool-store.js";
 
 const FLAGS = { pool: { type: "string" }, root: { type: "string" }, pvc: { type: "string" }, remove: { type: "boolean" } } as const;
 

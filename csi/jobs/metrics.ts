@@ -6,9 +6,9 @@
  */
 import { statfs } from "node:fs/promises";
 import { basename } from "node:path";
-import { CSI_LATENCY_BUCKETS } from "../src/core/metrics/catalog.js";
-import { counterOf, gaugeOf, histogramOf, processGauges, type Registry } from "../src/metrics/registry.js";
-import type { Driver } from "./driver.js";
+import { CSI_LATENCY_BUCKETS } from "../../src/core/metrics/catalog.js";
+import { counterOf, gaugeOf, histogramOf, processGauges, type Registry } from "../../src/metrics/registry.js";
+import type { Driver } from "../driver.js";
 
 export const PV_STATFS_PER_SCRAPE = 500;
 const PARALLEL_STATFS = 16;

@@ -10,9 +10,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { PvType } from "../src/core/pv-layout.js";
-import { PV_TYPES } from "../src/core/pv-layout.js";
-import { xxh64Hex } from "../src/core/xxh64.js";
+import type { PvType } from "../../src/core/pv-layout.js";
+import { PV_TYPES } from "../../src/core/pv-layout.js";
+import { xxh64Hex } from "../../src/core/xxh64.js";
 import type { CopyKind, CopyResult } from "./copy-tree.js";
 import type { Ledger } from "./ledger.js";
 

@@ -3,9 +3,9 @@
  * `status.usage`, so `kubectl get kds` shows it without any exec. Rate-limited per pool and best-effort:
  * a failure is logged, never returned to the CSI caller.
  */
-import { poolPath, poolsPath } from "../src/core/kube-vocabulary.js";
-import { formatBytes } from "../src/core/units.js";
-import type { Kube } from "../src/kube/client.js";
+import { poolPath, poolsPath } from "../../src/core/kube-vocabulary.js";
+import { formatBytes } from "../../src/core/units.js";
+import type { Kube } from "../../src/kube/client.js";
 
 export interface Usage {
   capacityBytes: number;

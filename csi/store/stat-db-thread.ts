@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 
-import type { SnapshotRow } from "../src/statdb/stat-db.js";
+import type { SnapshotRow } from "../../src/statdb/stat-db.js";
 
 /** A snapshot row's change: `row` to write it, undefined to drop it. */
 export type SnapshotChange = { kind: "snapshot"; name: string; row: Omit<SnapshotRow, "snapname" | "created_at"> | undefined };

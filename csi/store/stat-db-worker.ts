@@ -10,7 +10,7 @@
  * whether anyone else wrote meanwhile (`data_version`) by sending the rows with its reply.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { StatDb } from "../src/statdb/stat-db.js";
+import { StatDb } from "../../src/statdb/stat-db.js";
 import type { StatDbReply, StatDbRequest, StatDbWorkerData } from "./stat-db-thread.js";
 
 const { path, holdMs } = workerData as StatDbWorkerData;

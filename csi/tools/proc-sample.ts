@@ -5,9 +5,9 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { readFlags } from "../src/core/daemon-flags.js";
-import { UsageError } from "../src/core/errors.js";
-import { roleOf } from "../src/core/top/proc.js";
+import { readFlags } from "../../src/core/daemon-flags.js";
+import { UsageError } from "../../src/core/errors.js";
+import { roleOf } from "../../src/core/top/proc.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
