@@ -23,7 +23,7 @@ const HASH_DIRS = 256;
  * `root`, which it does once per pool, in the background, when it opens it: a steady pool is measured,
  * not one still being prepared.
  */
-async function hashDirsReady(root: string): Promise<void> {
+export async function hashDirsReady(root: string, waitMs = 30_000): Promise<void> {
   const count = (tree: string): number => {
     try {
       return readdirSync(join(root, tree)).filter((name) => /^[0-9a-f]{2}$/.test(name)).length;
@@ -31,9 +31,9 @@ async function hashDirsReady(root: string): Promise<void> {
       return 0;
     }
   };
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + waitMs;
   while (count("subvol") < HASH_DIRS || count("info/subvol") < HASH_DIRS) {
-    if (Date.now() > deadline) throw new Error(`the driver did not prepare the hash directories under ${root} within 30 s`);
+    if (Date.now() > deadline) throw new Error(`the driver did not prepare the hash directories under ${root} within ${waitMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -10,7 +10,7 @@
  * A seeded PV is read back through the CSI (ValidateVolumeCapabilities) before any figure is believed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,7 @@ import { encodePvMetadata, pvPrefix } from "../src/core/pv-layout.js";
 import { StatDb, STAT_DB_FILE } from "../src/statdb/stat-db.js";
 import { csiClient, type CsiClient } from "../harness/helpers/csi-client.js";
 import { percentile, spread, timed, type Row } from "./stats.js";
+import { hashDirsReady } from "./csi.js";
 
 const BIN = fileURLToPath(new URL("../bin/kadalu-csi", import.meta.url));
 const CAPS = [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }];
@@ -101,20 +102,6 @@ async function readBack(client: CsiClient, name: string): Promise<void> {
   await client.controller("ValidateVolumeCapabilities", { volume_id: name, volume_capabilities: CAPS });
 }
 
-/** Waits (60 s at most) until the driver has made the 256 first-level hash directories of a pool. */
-async function hashDirsReady(root: string): Promise<void> {
-  const count = (tree: string): number => {
-    try {
-      return readdirSync(join(root, tree)).filter((name) => /^[0-9a-f]{2}$/.test(name)).length;
-    } catch {
-      return 0;
-    }
-  };
-  for (const deadline = Date.now() + 60_000; count("subvol") < 256 || count("info/subvol") < 256; await new Promise((resolve) => setTimeout(resolve, 100))) {
-    if (Date.now() > deadline) throw new Error(`hash directories under ${root} not ready within 60 s`);
-  }
-}
-
 export interface GrowthOptions {
   sizes: number[];
   rounds: number;
@@ -160,7 +147,7 @@ async function createDeleteCurve(dir: string, pools: Map<string, string>, option
         await create(client, pool, `pvc-warm-${pool}-${i}`);
         await client.controller("DeleteVolume", { volume_id: `pvc-warm-${pool}-${i}` });
       }
-      await hashDirsReady(root);
+      await hashDirsReady(root, 60_000);
     }
     const last = options.sizes[options.sizes.length - 1]!;
     if (last > 0) await readBack(client, seededName(last - 1));

@@ -108,32 +108,32 @@ export class Ledger {
   private change(change: Change, after?: Promise<unknown>): Promise<void> {
     if (change.kind === "snapshot") return this.changeOfSnapshot(change, after);
     const before = change.kind === "pv" ? this.sizes.get(change.name) : undefined;
-    const committed = this.enqueue(change);
+    const putBack = change.kind === "pv" ? (): Promise<void> => this.enqueue({ kind: "pv", name: change.name, size: before }) : undefined;
+    return this.settle(this.enqueue(change), after, putBack);
+  }
+
+  /**
+   * The row's commit beside the file work `after`: settles when both have; when the files fail, a committed
+   * row is put back by `putBack` (its failure is the files' to report, not the caller's) and the files' error
+   * is thrown.
+   */
+  private settle(committed: Promise<void>, after: Promise<unknown> | undefined, putBack: (() => Promise<void>) | undefined): Promise<void> {
     if (!after) return committed;
     return Promise.allSettled([committed, after]).then(async ([row, files]) => {
       if (files.status === "fulfilled") {
         if (row.status === "rejected") throw row.reason;
         return;
       }
-      if (row.status === "fulfilled" && change.kind === "pv") await this.enqueue({ kind: "pv", name: change.name, size: before }).catch(() => undefined);
+      if (row.status === "fulfilled" && putBack) await putBack().catch(() => undefined);
       throw files.reason;
     });
   }
 
   /** As change() for a PV row: memory at once, put back if `after` fails. */
   private changeOfSnapshot(change: SnapshotChange, after?: Promise<unknown>): Promise<void> {
-    const before = this.snapshotSizes.has(change.name) ? { ...change, row: undefined } : undefined;
-    const committed = this.enqueue(change);
-    if (!after) return committed;
-    return Promise.allSettled([committed, after]).then(async ([row, files]) => {
-      if (files.status === "fulfilled") {
-        if (row.status === "rejected") throw row.reason;
-        return;
-      }
-      // Only a new row is put back (dropped); a rewritten one stays as the file work left it.
-      if (row.status === "fulfilled" && !before && change.row) await this.enqueue({ kind: "snapshot", name: change.name, row: undefined }).catch(() => undefined);
-      throw files.reason;
-    });
+    // Only a new row is put back (dropped); a rewritten one stays as the file work left it.
+    const putBack = !this.snapshotSizes.has(change.name) && change.row ? (): Promise<void> => this.enqueue({ kind: "snapshot", name: change.name, row: undefined }) : undefined;
+    return this.settle(this.enqueue(change), after, putBack);
   }
 
   private enqueue(change: Change): Promise<void> {
