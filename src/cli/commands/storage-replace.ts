@@ -22,6 +22,7 @@ import {
 } from "../flags.js";
 import { formatObject, OBJECT_FORMATS, type ObjectFormat } from "../io.js";
 import { HEAL_INFO } from "../pools/heals.js";
+import { SandboxLimit, sandboxAware } from "../sandbox.js";
 import { NODEPLUGIN_SELECTOR, nodepluginPods } from "../pools/node-devices.js";
 import { poolNotFound } from "../pools/require-pool.js";
 import { confirmOrRefuse } from "../prompt.js";
@@ -73,7 +74,8 @@ async function checkGroup(kube: Kube, plan: Replacement, pods: PodView[]): Promi
   const asked = [...Array(end - start).keys()].map((offset) => start + offset).find((brick) => ready(brick));
   if (asked === undefined) return;
   const pod = serverPodName(name, asked);
-  const result = await kube.exec(pool.metadata.namespace!, pod, "server", [HEAL_INFO, name]).catch((error: Error) => {
+  const result = await sandboxAware(kube, "storage-replace", "checks the group's pending heals in its server pods first", () => kube.exec(pool.metadata.namespace!, pod, "server", [HEAL_INFO, name])).catch((error: Error) => {
+    if (error instanceof SandboxLimit) throw error;
     throw new ClusterError(`cannot check the pending heals of pool "${name}" in ${pod}: ${error.message}`);
   });
   if (result.exitCode !== 0) {
