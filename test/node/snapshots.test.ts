@@ -54,7 +54,7 @@ describe.skipIf(noSnapshots ?? noNode ?? noImages ?? noGluster)("node tier: a Vo
   it("snapshots a written PVC; a restored PVC and a clone read the file back in their pods", async () => {
     const admin = node.cluster.admin;
     await admin.post(`${NS}/persistentvolumeclaims`, pvc("source", CLASS, "64Mi"));
-    await admin.post(`${NS}/pods`, appPod("writer", "source", `fs.writeFileSync("/data/hello", "before-snapshot\\n"); cp.execFileSync("sync"); console.log("wrote"); hold();`));
+    await admin.post(`${NS}/pods`, appPod("writer", "source", `const fd = fs.openSync("/data/hello", "w"); fs.writeSync(fd, "before-snapshot\\n"); fs.fsyncSync(fd); fs.closeSync(fd); console.log("wrote"); hold();`));
     await waitRunning(node, "writer", 180_000);
     await waitLog(node, "writer", "the writer's line", (lines) => lines.includes("wrote") || undefined);
     await admin.post(SNAP, { apiVersion: "snapshot.storage.k8s.io/v1", kind: "VolumeSnapshot", metadata: { name: "nightly" }, spec: { volumeSnapshotClassName: CLASS, source: { persistentVolumeClaimName: "source" } } });
@@ -66,7 +66,7 @@ describe.skipIf(noSnapshots ?? noNode ?? noImages ?? noGluster)("node tier: a Vo
     const listed = await kadalu(node.cluster.adminKubeconfig, ["snapshot-list", POOL, "-o", "json"]);
     expect(JSON.parse(listed.stdout).snapshots).toEqual([expect.objectContaining({ pool: POOL, namespace: "default", name: "nightly", pvc: "source", ready: true })]);
     // Changed after the snapshot: the restore must not see it; the clone, made now, does.
-    await admin.post(`${NS}/pods`, appPod("changer", "source", `fs.writeFileSync("/data/hello", "after-snapshot\\n"); cp.execFileSync("sync"); console.log("changed"); hold();`));
+    await admin.post(`${NS}/pods`, appPod("changer", "source", `const fd = fs.openSync("/data/hello", "w"); fs.writeSync(fd, "after-snapshot\\n"); fs.fsyncSync(fd); fs.closeSync(fd); console.log("changed"); hold();`));
     await waitLog(node, "changer", "the change", (lines) => lines.includes("changed") || undefined, 120_000);
     const restored = { ...pvc("restored", CLASS, "64Mi") } as { spec: Record<string, unknown> };
     restored.spec.dataSource = { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: "nightly" };
