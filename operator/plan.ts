@@ -178,7 +178,10 @@ export function contains(live: unknown, desired: unknown): boolean {
     if (!live || typeof live !== "object") return false;
     return Object.entries(desired).every(([key, value]) => contains((live as Record<string, unknown>)[key], value));
   }
-  return live === desired;
+  // The API server drops empty strings it serialises with omitempty (an env var's `value: ""`), so an absent
+  // field holds a desired "": without this, a directory brick's StatefulSet (BRICK_DEVICE="") was applied
+  // again at every reconcile.
+  return live === desired || (desired === "" && live === undefined);
 }
 
 /** Status writes only when something other than timestamps changed. */

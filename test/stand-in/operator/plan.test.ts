@@ -94,6 +94,16 @@ describe("plan: changes", () => {
     return carriedOut(first, plan(first, config));
   };
 
+  it("a directory pool's StatefulSets as a real API server stores them (empty env values dropped): nothing to apply", () => {
+    const first = observe(poolOf("p", { type: "Replica3", storage: nodes(["kube1", "kube2", "kube3"], { path: "/data/p" }) }));
+    const created = carriedOut(first, plan(first, config));
+    const dropEmpty = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (_key, item) => (item === "" ? undefined : item)));
+    const stored = new Map([...created.live].map(([key, object]) => [key, dropEmpty(object) as KubeObject]));
+    expect(JSON.stringify([...stored.values()])).not.toEqual(JSON.stringify([...created.live.values()]));
+    const steps = plan({ ...created, live: stored }, config);
+    expect(names(steps.apply)).toEqual([]);
+  });
+
   it("growth: the appended group's StatefulSets and budget only; the first group untouched", () => {
     const grown = withSpec(replica3(), { storage: nodes(["kube1", "kube2", "kube3", "kube4", "kube5", "kube6"]) });
     const steps = plan(grown, config);
