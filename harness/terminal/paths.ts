@@ -28,6 +28,23 @@ const seedPool = (cluster: TestCluster, options: { key: string; value: string }[
 const pool = (cluster: TestCluster, name: string) => cluster.server.get(API, "KadaluStorage", "kadalu", name) as { spec: { options?: unknown[] } } | undefined;
 const archivedDir = (cluster: TestCluster): string => join(cluster.dir, "provisioner/mnt/pool1", pvPath("subvol", "pvc-7").split("/").slice(0, 3).join("/"), ARCHIVED);
 
+/** Brick pod `index` of pool1, Ready, whose heal-info (as heal-info.sh prints glfsheal's summary) has nothing pending. */
+function seedHealthyBrick(cluster: TestCluster, index: number): void {
+  const name = `server-pool1-${index}-0`;
+  cluster.server.seed({
+    apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" } },
+    spec: { nodeName: `kube${index + 1}`, containers: [{ name: "server" }], volumes: [{ name: "glusterfsd-mountdir", hostPath: { path: "/data/pool1" } }] },
+    status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+  } as never);
+  cluster.server.onExec("kadalu", name, "server", async (context) => {
+    context.stdout.write(["Giving heal summary of volume: pool1", ...[0, 1, 2].map((brick) => [
+      `Brick server-pool1-${brick}-0.pool1:/bricks/pool1/data/brick`, "Status: Connected", "Total Number of entries: 0",
+      "Number of entries in heal pending: 0", "Number of entries in split-brain: 0", "Number of entries possibly healing: 0", "",
+    ].join("\n")), ""].join("\n"));
+    return 0;
+  });
+}
+
 export const PATHS: Record<string, PromptPath> = {
   "storage-add": {
     args: ["storage-add", "pool2", "--path", "kube1:/data/pool2"],
@@ -47,6 +64,18 @@ export const PATHS: Record<string, PromptPath> = {
     cancelled: "cancelled: nothing was changed",
     done: "kadalustorage.kadalu-operator.storage/pool1 expanded to 2 storage units",
     preview: 'Storage pool "pool1" (Replica1) in namespace "kadalu" grows from 1 storage unit to 2, by 1 group:\n  group 2: kube2:/data/pool1\n',
+  },
+  "storage-replace": {
+    args: ["storage-replace", "pool1", "kube3:/data/pool1", "--path", "kube3:/data/pool1-new"],
+    question: 'Replace storage unit 3 of pool "pool1"?',
+    setup: (cluster) => {
+      cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: "/data/pool1" })) } });
+      for (const index of [0, 1, 2]) seedHealthyBrick(cluster, index);
+    },
+    changed: (cluster) => JSON.stringify((pool(cluster, "pool1") as { spec: { storage: unknown[] } } | undefined)?.spec.storage).includes("/data/pool1-new"),
+    cancelled: "cancelled: nothing was changed",
+    done: "kadalustorage.kadalu-operator.storage/pool1 storage unit 3 replaced: kube3:/data/pool1 -> kube3:/data/pool1-new",
+    preview: 'Storage pool "pool1" (Replica3) in namespace "kadalu": storage unit 3 of replica group 1 moves\n',
   },
   "storage-remove": {
     args: ["storage-remove", "pool1"],
