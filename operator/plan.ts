@@ -298,7 +298,7 @@ function sizeChecked(observed: Observed, desired: Desired): Desired {
 function swapSteps(steps: Plan, observed: Observed, desired: Desired, config: OperatorConfig): Swap {
   const pods = new Map(observed.pods.map((pod) => [pod.metadata.name, pod as BrickPod & PodView]));
   const bricks = isExternal(desired.info!) ? [] : desired.info!.bricks;
-  // The live template, not the whole object: a real apiserver drops empty env values (BRICK_DEVICE=""), so `contains` never holds.
+  // The live template's unit only: the pod may move once the StatefulSet serves the new unit, whatever else differs.
   const synced = (index: number): boolean => {
     const live = observed.live.get(refKey({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(observed.pool.metadata.name, index), namespace: config.namespace } }));
     const template = (live?.spec as { template?: BrickPodSpecView } | undefined)?.template;
