@@ -83,10 +83,15 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
       try {
         await client.controller("CreateVolume", { name: "pvc-crawled", capacity_range: { required_bytes: 1024 ** 2 }, volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }], parameters: { storage_name: "pool1" } });
         // One replica set counts its PVs' writes itself: no usage is written; the PV's df shows the bricks' size, not its own.
-        const line = /pool pool1: its Gluster has no simple-quota \(df in \S+\/pvc-crawled shows \d+ bytes, not its size 1048576\); PV sizes are not enforced, asked again every 10 min/;
-        // The crawler's first sweep comes within its pause (5 s) of the PV's creation; a busy 2-core machine
+        // The verdict names the first PV it measured: this one, or, on a slow machine, one of csi-sanity's
+        // volumes while they still existed (CI saw that: the crawler then slept its 10 min and never named this PV).
+        const line = /pool pool1: its Gluster has no simple-quota \(df in \S+\/[\w.-]+ shows \d+ bytes, not its size \d+\); PV sizes are not enforced, asked again every 10 min/;
+        // The crawler's first sweep comes within its pause (5 s) of a PV's creation; a busy 2-core machine
         // (a node tier beside it) has been seen to take over 15 s, so the bound is generous.
-        await waitUntil("the crawler's verdict in the driver's log", () => line.test(pool.csi.process.tail(20_000)) || undefined, 60_000);
+        await waitUntil("the crawler's verdict in the driver's log", () => line.test(pool.csi.process.tail(20_000)) || undefined, 60_000).catch((error: Error) => {
+          const crawlerLines = pool.csi.process.tail(20_000).split("\n").filter((entry) => entry.includes("pool pool1:"));
+          throw new Error(`${error.message}; the crawler said:\n${crawlerLines.join("\n") || "(nothing)"}`);
+        });
         const told = pool.csi.process.tail(20_000).split("\n").filter((entry) => line.test(entry));
         expect(told).toHaveLength(1);
         await client.controller("DeleteVolume", { volume_id: "pvc-crawled" });
