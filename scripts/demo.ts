@@ -63,6 +63,8 @@ if (keep) {
  * everything it started, within a bound; so does the parent going away (a wrapper killed without passing
  * the signal on). What a SIGKILL leaves, the next sandbox reaps when it starts.
  */
+const STOP_BOUND_MS = 30_000;
+
 function stopOnSignals(sandbox: Promise<Sandbox>): void {
   const codes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   const parent = process.ppid;
@@ -71,7 +73,11 @@ function stopOnSignals(sandbox: Promise<Sandbox>): void {
     if (stopping) return;
     stopping = true;
     process.stderr.write("stopping...\n");
-    setTimeout(() => process.exit(code), 10_000);
+    // A loaded machine has taken over 10 s to stop glusterd and the FUSE clients; past the bound, say what is left.
+    setTimeout(() => {
+      void sandbox.then((running) => process.stderr.write(`!! the sandbox did not stop within ${STOP_BOUND_MS / 1000} s; the next \`npm run demo\` removes what is left in ${running.dir}\n`));
+      setTimeout(() => process.exit(code), 100);
+    }, STOP_BOUND_MS);
     void sandbox
       .then((running) => running.stop())
       .then(() => process.stderr.write("stopped: the sandbox and its files are gone\n"))
