@@ -132,20 +132,33 @@ export interface RunningCsi {
   stop(): Promise<void>;
 }
 
-// eslint-disable-next-line complexity -- wiring: one optional part per flag (usage reporter, SSH quota, metrics, client log, remount), each a line
+/**
+ * What the driver does through the API in a cluster: both roles read kadalu-info there when the mounted
+ * copy lags (a new pool); the provisioner also reports usage. A nodeplugin that cannot reach the API
+ * (an install from before its Role) keeps to the mounted copy.
+ */
+async function apiAccess(options: CsiOptions, log: (message: string) => void): Promise<{ usage?: UsageReporter; infoSource?: Driver["infoSource"] }> {
+  if (!options.kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) return {};
+  const { connect } = await import("../src/kube/client.js");
+  let kube: Awaited<ReturnType<typeof connect>>;
+  try {
+    kube = await connect({ kubeconfig: options.kubeconfig });
+  } catch (error) {
+    if (options.role === "provisioner") throw error;
+    log(`kadalu-info is read from its mounted volume only: ${(error as Error).message}`);
+    return {};
+  }
+  const usage = options.role === "provisioner" ? new UsageReporter(kube, log, options.usageDelayMs) : undefined;
+  const namespace = process.env.KADALU_NAMESPACE ?? "kadalu";
+  if (dns1123LabelError(namespace)) return { usage };
+  const path = `/api/v1/namespaces/${namespace}/configmaps/${INFO_CONFIGMAP}`;
+  return { usage, infoSource: async () => (await kube.call(`cannot read ${INFO_CONFIGMAP}`, () => kube.getPath<{ data?: Record<string, string> }>(path)))?.data ?? undefined };
+}
+
 export async function startCsi(options: CsiOptions, log: (message: string) => void): Promise<RunningCsi> {
   const local = options.poolDirs.size > 0 || Boolean(options.poolRoot);
   const mounter: Mounter = local ? new LocalDirMounter(options.poolDirs, options.poolRoot) : new GlusterMounter(options.mountRoot, options.role);
-  let usage: UsageReporter | undefined;
-  let infoSource: Driver["infoSource"];
-  if (options.role === "provisioner" && (options.kubeconfig || process.env.KUBERNETES_SERVICE_HOST)) {
-    const { connect } = await import("../src/kube/client.js");
-    const kube = await connect({ kubeconfig: options.kubeconfig });
-    usage = new UsageReporter(kube, log, options.usageDelayMs);
-    const namespace = process.env.KADALU_NAMESPACE ?? "kadalu";
-    const path = `/api/v1/namespaces/${namespace}/configmaps/${INFO_CONFIGMAP}`;
-    if (!dns1123LabelError(namespace)) infoSource = async () => (await kube.call(`cannot read ${INFO_CONFIGMAP}`, () => kube.getPath<{ data?: Record<string, string> }>(path)))?.data ?? undefined;
-  }
+  const { usage, infoSource } = await apiAccess(options, log);
   const driver = new Driver(
     { name: CSI_DRIVER_NAME, version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
       quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined },

@@ -19,9 +19,14 @@ function absolute(path: string, field: string): string {
   return path;
 }
 
-/** The pool a volume context names: from kadalu-info, or (External pools) from the context itself. */
-function poolFromContext(driver: Driver, context: Record<string, string>): PoolInfo {
+/**
+ * The pool a volume context names: from kadalu-info, or (External pools) from the context itself. A pool
+ * the mounted kadalu-info does not name yet is read through the API: the kubelet refreshes that volume
+ * only every minute or two, and the first pod of a new pool would wait that long with FailedMount.
+ */
+async function poolFromContext(driver: Driver, context: Record<string, string>): Promise<PoolInfo> {
   const name = required(context.hostvol, "volume_context.hostvol");
+  if (context.type !== "External" && !driver.pool(name)) await driver.refreshPools();
   const known = driver.pool(name);
   if (known) return known;
   if (context.type === "External" && context.gvolname && context.gserver) {
@@ -108,7 +113,7 @@ export function nodeService(driver: Driver): ServiceHandlers {
       const targetPath = absolute(required(request.target_path, "target_path"), "target_path");
       const target = pvtype === "rawblock" ? deviceTarget(driver, targetPath) : podsTarget(driver, targetPath);
       if (Object.keys(context).length === 0) throw grpcError(Status.INVALID_ARGUMENT, "volume_context missing in request");
-      const pool = poolFromContext(driver, context);
+      const pool = await poolFromContext(driver, context);
       // Without a path only a single-PV pool's volume is the whole pool; otherwise it would publish the
       // pool root, stat.db and every PV with it.
       if (!context.path && context.single_pv_per_pool !== "True") throw grpcError(Status.INVALID_ARGUMENT, "volume_context.path missing: only a single-PV pool's volume is the whole pool");

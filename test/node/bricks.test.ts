@@ -131,12 +131,19 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
     expect(pods.map((pod) => [pod.status.phase, pod.spec.containers[0].image.split("/").pop().split(":")[0]])).toEqual([["Running", "kadalu-server"]]);
   });
 
-  it("a PVC made right after storage-add --wait binds at once", async () => {
+  it("a PVC made right after storage-add --wait binds at once, and the first pod on it mounts it at once", async () => {
     const admin = node.cluster.admin;
     const t0 = Date.now();
     await admin.post(`${NS}/persistentvolumeclaims`, pvc("first", "kadalu.r1", "10Mi"));
     await waitUntil("the PVC Bound", async () => (await admin.get(`${NS}/persistentvolumeclaims/first`)).status.phase === "Bound" || undefined, 30_000, 250);
     figure("PVC created to Bound (a new pool)", Date.now() - t0);
+    // The nodeplugin's mounted kadalu-info lags the new pool by the kubelet's sync period; it asks the API instead.
+    await admin.post(`${NS}/pods`, appPod("first-pod", "first", `fs.writeFileSync("/data/hello", "hi"); console.log("wrote"); hold();`));
+    await waitRunning(node, "first-pod");
+    figure("PVC created to the first pod Running (a new pool)", Date.now() - t0);
+    const failedMounts = (await admin.get(`${NS}/events?fieldSelector=involvedObject.name=first-pod`)).items.filter((event: any) => event.reason === "FailedMount");
+    expect(failedMounts.map((event: any) => event.message)).toEqual([]);
+    await deletePod(node, "first-pod");
   });
 
   it("a Replica3 pool of three bricks on the one node (--force): three brick pods, each its own IP, the pool ready", async () => {

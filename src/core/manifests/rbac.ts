@@ -81,6 +81,9 @@ export const KADALU_PROVISIONER_RULES: PolicyRule[] = [
  */
 export const PROVISIONER_NAMESPACE_RULES: PolicyRule[] = [{ ...rule([""], ["configmaps"], ["get"]), resourceNames: [INFO_CONFIGMAP] }];
 
+/** The nodeplugin reads kadalu-info the same way when a pod's volume names a pool its mounted copy lacks; nothing else. */
+export const NODEPLUGIN_NAMESPACE_RULES: PolicyRule[] = PROVISIONER_NAMESPACE_RULES;
+
 /** One ServiceAccount runs the provisioner pod's three containers: the union of their rules, merged per resource. */
 export const PROVISIONER_CLUSTER_RULES: PolicyRule[] = mergeRules([...EXTERNAL_PROVISIONER_RULES, ...EXTERNAL_RESIZER_RULES, ...KADALU_PROVISIONER_RULES]);
 
@@ -118,8 +121,8 @@ function binding(options: InstallOptions, kind: "ClusterRoleBinding" | "RoleBind
 export function serviceAccounts(options: InstallOptions): KubeObject[] {
   return Object.values(SA).map((name) => ({
     apiVersion: "v1", kind: "ServiceAccount", metadata: meta(options, name, "rbac"),
-    // Only the operator and the provisioner talk to the API; the others get no token.
-    ...(name === SA.operator || name === SA.provisioner ? {} : { automountServiceAccountToken: false }),
+    // Only the brick pods never talk to the API: they get no token.
+    ...(name === SA.server ? { automountServiceAccountToken: false } : {}),
   }));
 }
 
@@ -133,5 +136,7 @@ export function rbac(options: InstallOptions): KubeObject[] {
     binding(options, "ClusterRoleBinding", SA.provisioner, SA.provisioner),
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(options, SA.provisioner, "rbac"), rules: PROVISIONER_NAMESPACE_RULES },
     binding(options, "RoleBinding", SA.provisioner, SA.provisioner),
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(options, SA.nodeplugin, "rbac"), rules: NODEPLUGIN_NAMESPACE_RULES },
+    binding(options, "RoleBinding", SA.nodeplugin, SA.nodeplugin),
   ];
 }

@@ -18,6 +18,7 @@ describe("install plan", () => {
       "ServiceAccount/kadalu-operator", "ServiceAccount/kadalu-csi-provisioner", "ServiceAccount/kadalu-csi-nodeplugin", "ServiceAccount/kadalu-server-sa",
       "ClusterRole/kadalu-operator", "ClusterRoleBinding/kadalu-operator", "Role/kadalu-operator", "RoleBinding/kadalu-operator",
       "ClusterRole/kadalu-csi-provisioner", "ClusterRoleBinding/kadalu-csi-provisioner", "Role/kadalu-csi-provisioner", "RoleBinding/kadalu-csi-provisioner",
+      "Role/kadalu-csi-nodeplugin", "RoleBinding/kadalu-csi-nodeplugin",
       "CSIDriver/kadalu", "Deployment/operator", "StatefulSet/kadalu-csi-provisioner", "DaemonSet/kadalu-csi-nodeplugin",
     ]);
   });
@@ -110,7 +111,10 @@ describe("install plan", () => {
       }
     }
     const accounts = Object.fromEntries(objects.filter((o) => o.kind === "ServiceAccount").map((o: any) => [o.metadata.name, o.automountServiceAccountToken]));
-    expect(accounts).toEqual({ "kadalu-operator": undefined, "kadalu-csi-provisioner": undefined, "kadalu-csi-nodeplugin": false, "kadalu-server-sa": false });
+    expect(accounts).toEqual({ "kadalu-operator": undefined, "kadalu-csi-provisioner": undefined, "kadalu-csi-nodeplugin": undefined, "kadalu-server-sa": false });
+    // The nodeplugin's token reads one ConfigMap, by name, in its own namespace: nothing cluster-wide.
+    expect(objects.filter((o: any) => o.kind.startsWith("ClusterRole") && o.metadata.name === "kadalu-csi-nodeplugin")).toEqual([]);
+    expect((objects.find((o: any) => o.kind === "Role" && o.metadata.name === "kadalu-csi-nodeplugin") as any).rules).toEqual([{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: ["kadalu-info"] }]);
     expect(containers(find(objects, "Deployment"))[0].securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
   });
 

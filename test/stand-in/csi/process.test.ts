@@ -1,6 +1,6 @@
 /** The kadalu-csi binary, the Gluster mount command line, and usage written to KadaluStorage status. */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -176,6 +176,30 @@ describe("a pool the mounted kadalu-info does not have yet", () => {
       const reads = cluster.server.requests.filter((r) => r.resource === "configmaps");
       expect(new Set(reads.map((r) => `${r.verb} ${r.namespace}/${r.name}`))).toEqual(new Set(["get kadalu/kadalu-info"]));
       expect(reads.filter((r) => !allows(PROVISIONER_NAMESPACE_RULES, { group: "", resource: "configmaps", verb: r.verb, name: r.name }))).toEqual([]);
+    } finally {
+      client.close();
+      await running.stop();
+    }
+  });
+  it("reaches the nodeplugin too: a pod's volume on the new pool is published at once, with the one get its Role allows", async () => {
+    const pool: KadaluStorage = { apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "fresh", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] } };
+    cluster.server.seed({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kadalu-info", namespace: "kadalu" }, data: { "fresh.info": encodeInfo(buildNativeInfo(pool, { namespace: "kadalu", kadaluVersion: "x", volumeId: "v1" })) } });
+    mkdirSync(join(dir, "info"));
+    mkdirSync(join(dir, "pools", "fresh", "subvol", "ab", "cd", "pvc-1"), { recursive: true });
+    const running = await startCsi({ endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "n1", role: "nodeplugin", infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"), poolDirs: new Map(), poolRoot: join(dir, "pools"), kubeconfig: cluster.kubeconfig, kubeletDir: join(dir, "kubelet") }, () => undefined);
+    const client = csiClient(`unix://${join(dir, "csi.sock")}`);
+    const publish = (hostvol: string) => client.node("NodePublishVolume", {
+      volume_id: "pvc-1", target_path: join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-1/mount"),
+      volume_capability: { mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }, volume_context: { hostvol, type: "Replica1", path: "subvol/ab/cd/pvc-1", pvtype: "subvol" },
+    });
+    try {
+      await publish("fresh");
+      expect(readlinkSync(join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-1/mount"))).toBe(join(dir, "pools", "fresh", "subvol", "ab", "cd", "pvc-1"));
+      await expect(publish("nosuch")).rejects.toMatchObject({ code: 5, details: expect.stringContaining("pool nosuch is not known on this node") });
+      const { allows, NODEPLUGIN_NAMESPACE_RULES } = await import("../../../src/core/manifests/rbac.js");
+      const requests = cluster.server.requests.filter((r) => r.resource);
+      expect(requests.map((r) => `${r.verb} ${r.resource} ${r.namespace}/${r.name}`)).toEqual(["get configmaps kadalu/kadalu-info", "get configmaps kadalu/kadalu-info"]);
+      expect(requests.filter((r) => !allows(NODEPLUGIN_NAMESPACE_RULES, { group: "", resource: r.resource!, verb: r.verb, name: r.name }))).toEqual([]);
     } finally {
       client.close();
       await running.stop();
