@@ -114,13 +114,13 @@ export const PATHS: Record<string, PromptPath> = {
   uninstall: {
     args: ["uninstall"],
     // The count asked about is the count deleted: what exists, not the whole removal list.
-    question: 'Uninstall Kadalu from namespace "kadalu" (16 objects;',
+    question: 'Uninstall Kadalu from namespace "kadalu" (18 objects;',
     async setup(cluster) {
       expect((await runCli(["install", "--no-wait", "--kubeconfig", cluster.kubeconfig])).code).toBe(0);
     },
     changed: (cluster) => cluster.server.get("apps/v1", "Deployment", "kadalu", "operator") === undefined,
     cancelled: "cancelled: nothing was deleted",
-    done: 'Kadalu uninstalled from namespace "kadalu": 16 objects deleted',
+    done: 'Kadalu uninstalled from namespace "kadalu": 18 objects deleted',
   },
 };
 

@@ -91,7 +91,7 @@ describe.skipIf(!kubectl)("kubectl against the API test server", () => {
     writeFileSync(join(dir, "install.yaml"), rendered.stdout);
     const result = await k("apply", "--server-side", "--dry-run=server", "-f", join(dir, "install.yaml"));
     expect(result.stderr).toBe("");
-    expect(result.stdout.trim().split("\n")).toHaveLength(18);
+    expect(result.stdout.trim().split("\n")).toHaveLength(20);
     expect(result.stdout).toContain("daemonset.apps/kadalu-csi-nodeplugin serverside-applied (server dry run)");
     expect(server.get("apps/v1", "DaemonSet", "kadalu", "kadalu-csi-nodeplugin")).toBeUndefined();
   });

@@ -28,7 +28,7 @@ describe("install", () => {
     const yaml = await runCli(["install", "-o", "yaml", "--kubeconfig", "/nonexistent"]);
     expect(yaml.code).toBe(0);
     const docs = parseAllDocuments(yaml.stdout).map((doc) => doc.toJS());
-    expect(docs).toHaveLength(18);
+    expect(docs).toHaveLength(20);
     expect(docs.every((doc) => doc.apiVersion && doc.kind && doc.metadata.name)).toBe(true);
     const json = JSON.parse((await runCli(["install", "-o", "json"])).stdout);
     expect(json.kind).toBe("List");
@@ -54,7 +54,7 @@ describe("install", () => {
   it("--dry-run says what each object would become, from reads alone, as kubectl apply --dry-run=client", async () => {
     const fresh = await install("--dry-run");
     expect(fresh.stdout.split("\n").slice(0, 2)).toEqual(["namespace/kadalu created (dry run)", "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage created (dry run)"]);
-    expect(fresh.stdout.trim().split("\n").filter((line) => line.endsWith(" created (dry run)"))).toHaveLength(18);
+    expect(fresh.stdout.trim().split("\n").filter((line) => line.endsWith(" created (dry run)"))).toHaveLength(20);
     expect(fresh.stderr).toBe("dry run: nothing was sent to the cluster\n");
     expect(cluster.server.writes()).toEqual([]);
     expect((await install("--no-wait")).code).toBe(0);
@@ -87,17 +87,17 @@ describe("install", () => {
     expect(lines.slice(0, 2)).toEqual(["namespace/kadalu created", "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage created"]);
     expect(lines).toContain("deployment.apps/operator created");
     expect(lines).toContain("clusterrole.rbac.authorization.k8s.io/kadalu-operator created");
-    expect(lines.filter((line) => line.endsWith(" created"))).toHaveLength(18);
-    expect(lines.slice(18)).toEqual(['Kadalu 0.0.0-dev applied in namespace "kadalu" (18 objects: 18 created)', ""]);
+    expect(lines.filter((line) => line.endsWith(" created"))).toHaveLength(20);
+    expect(lines.slice(20)).toEqual(['Kadalu 0.0.0-dev applied in namespace "kadalu" (20 objects: 20 created)', ""]);
     expect(first.code).toBe(0);
     expect(exists("v1", "Namespace", "kadalu")).toBe(true);
     expect(exists("apps/v1", "DaemonSet", "kadalu-csi-nodeplugin", "kadalu")).toBe(true);
     const patches = cluster.server.requests.filter((r) => r.verb === "patch");
-    expect(patches).toHaveLength(18);
+    expect(patches).toHaveLength(20);
     expect(patches.map((r) => r.resource).slice(0, 2)).toEqual(["namespaces", "customresourcedefinitions"]);
     // 18 applies, one discovery read (is snapshot.storage.k8s.io served: the csi-snapshotter sidecar), one read of the
     // operator Deployment, one of the resourceVersion before, one check that the CRD is established.
-    expect(cluster.server.requests).toHaveLength(22);
+    expect(cluster.server.requests).toHaveLength(24);
     cluster.server.clearRequests();
     const second = await install("--no-wait");
     expect(second.stdout).toBe('Kadalu is already installed (version 0.0.0-dev) in namespace "kadalu"; nothing to change\n');
@@ -114,8 +114,8 @@ describe("install", () => {
     expect(lines).toContain("customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage unchanged");
     expect(lines).toContain("namespace/kadalu unchanged");
     expect(lines.filter((line) => line.endsWith(" configured")).sort()).toEqual(["daemonset.apps/kadalu-csi-nodeplugin configured", "deployment.apps/operator configured", "statefulset.apps/kadalu-csi-provisioner configured"]);
-    expect(lines.filter((line) => line.endsWith(" unchanged"))).toHaveLength(15);
-    expect(changed.stdout).toMatch(/\nKadalu 0\.0\.0-dev applied in namespace "kadalu" \(18 objects: 3 configured, 15 unchanged\)\n$/);
+    expect(lines.filter((line) => line.endsWith(" unchanged"))).toHaveLength(17);
+    expect(changed.stdout).toMatch(/\nKadalu 0\.0\.0-dev applied in namespace "kadalu" \(20 objects: 3 configured, 17 unchanged\)\n$/);
     // Told from the applies' own answers: no read per object.
     expect(cluster.server.requests.filter((r) => r.verb === "get" || r.verb === "list")).toHaveLength(4);
     const deployment = cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!;
@@ -125,7 +125,7 @@ describe("install", () => {
   it("refuses another installed version without --upgrade, and upgrades with it", async () => {
     const tagged = await install("--no-wait", "--image-tag", "0.0.9");
     // The version it really applied: the images' tag too, where it is not the plugin's.
-    expect(tagged.stdout).toContain('Kadalu 0.0.0-dev (images tagged 0.0.9) applied in namespace "kadalu" (18 objects: 18 created)\n');
+    expect(tagged.stdout).toContain('Kadalu 0.0.0-dev (images tagged 0.0.9) applied in namespace "kadalu" (20 objects: 20 created)\n');
     const live = cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!;
     cluster.server.objects.commit(cluster.server.registry.byKind("apps/v1", "Deployment")!, live, { ...live, metadata: { ...live.metadata, labels: { ...live.metadata.labels, "app.kubernetes.io/version": "0.0.9" } } }, undefined, { dryRun: false });
     cluster.server.clearRequests();
@@ -180,9 +180,9 @@ describe("install", () => {
     const result = await install("--dry-run=server");
     expect(result.stdout).toContain("namespace/kadalu serverside-applied (server dry run)\n");
     expect(result.stdout).toContain("deployment.apps/operator created (server dry run)\n");
-    expect(result.stdout).toMatch(/\nserver dry run: 18 objects accepted by the API server, nothing persisted\n$/);
+    expect(result.stdout).toMatch(/\nserver dry run: 20 objects accepted by the API server, nothing persisted\n$/);
     expect(exists("apps/v1", "Deployment", "operator", "kadalu")).toBe(false);
-    expect(cluster.server.requests.filter((r) => r.verb === "patch")).toHaveLength(18);
+    expect(cluster.server.requests.filter((r) => r.verb === "patch")).toHaveLength(20);
   });
 
   it("--dry-run=server on a fresh cluster skips what needs the namespace, and says so", async () => {
@@ -228,14 +228,14 @@ describe("uninstall", () => {
     expect(result.stdout).not.toContain("servicemonitor/kadalu");
     // The plan, one line per object, then the count: all on stdout, so > plan.txt keeps it.
     const lines = result.stdout.trimEnd().split("\n");
-    expect(lines.filter((line) => line.endsWith(" would be deleted"))).toHaveLength(16);
-    expect(lines.at(-1)).toBe("dry run: 16 objects would be deleted; nothing was sent");
+    expect(lines.filter((line) => line.endsWith(" would be deleted"))).toHaveLength(18);
+    expect(lines.at(-1)).toBe("dry run: 18 objects would be deleted; nothing was sent");
     expect(cluster.server.writes()).toEqual([]);
   });
 
   it("removes what install created but keeps the CRD, kadalu-info and the namespace", async () => {
     const result = await uninstall("--yes");
-    expect(result.stdout).toBe('Kadalu uninstalled from namespace "kadalu": 16 objects deleted\n');
+    expect(result.stdout).toBe('Kadalu uninstalled from namespace "kadalu": 18 objects deleted\n');
     expect(result.code).toBe(0);
     // Only what was there is listed: no "already gone" for the ServiceMonitor install never made.
     expect(result.stderr).toContain("deployment/operator deleted\n");

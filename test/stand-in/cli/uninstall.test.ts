@@ -73,7 +73,7 @@ describe("uninstall --purge with PVs bound", () => {
     expect(result.stderr).not.toContain("pvc-other");
     expect(result.stderr).not.toContain("standard");
     expect(result.stderr.trimEnd().split("\n").at(-1)).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove pool1 -n kadalu), or pass --force to uninstall anyway (their data stays on the bricks)");
-    expect(result.stdout.trimEnd().split("\n").at(-1)).toBe("dry run: uninstall would be refused as things stand; with --force, 19 objects would be deleted; nothing was sent");
+    expect(result.stdout.trimEnd().split("\n").at(-1)).toBe("dry run: uninstall would be refused as things stand; with --force, 21 objects would be deleted; nothing was sent");
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
     // Lists, not one read per object: reads of single objects are the CRD and kadalu-info only.

@@ -75,7 +75,7 @@ describe("the Kadalu story on the sandbox", () => {
     const removed = step("Now the pool can go");
     expect(removed.code, output).toBe(0);
     expect(removed.stderr).toContain('storage pool "pool1" removed; its brick data stays on the nodes');
-    expect(step("Uninstall").stdout).toBe('Kadalu uninstalled from namespace "kadalu": 16 objects deleted\n');
+    expect(step("Uninstall").stdout).toBe('Kadalu uninstalled from namespace "kadalu": 18 objects deleted\n');
   });
 
   it("leaves no PV rows in stat.db and no objects behind", () => {
