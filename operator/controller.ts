@@ -31,9 +31,15 @@ export class Controller {
   readonly volumes: Informer<PersistentVolume>;
   /** Events of the Kadalu namespace: a brick pod's FailedMount is only said there. */
   readonly events: Informer<PodEventView & { metadata: { name: string; namespace?: string } }>;
+  /** kadalu-info alone: every reconcile reads it, and at 500 pools it is a quarter of a MiB to GET each time. */
+  readonly info: Informer<InfoConfigMap>;
   readonly queue: WorkQueue;
   private resync?: NodeJS.Timeout;
   private readonly infoPath: string;
+  /** The newest kadalu-info seen: from the watch, or from our own write's answer (which the watch repeats later). */
+  private latestInfo?: InfoConfigMap;
+  /** Writes to kadalu-info, one at a time: concurrent reconciles would otherwise fail each other's preconditions. */
+  private infoWrites: Promise<void> = Promise.resolve();
   /**
    * Our own writes to a pool, until the watch delivers them: `replaced` is the resourceVersion the write
    * replaced. A cached copy at exactly that version is stale, and the written object stands in for it.
@@ -64,16 +70,21 @@ export class Controller {
       onChange: (_key, event) => event?.involvedObject?.kind === "Pod" && this.poolOfPodChanged(event.involvedObject.name), ...watch,
     });
     this.volumes = new Informer<PersistentVolume>(kube, { path: "/api/v1/persistentvolumes", onChange: () => this.deletingPoolsChanged(), ...watch });
+    this.info = new Informer<InfoConfigMap>(kube, {
+      path: `/api/v1/namespaces/${config.namespace}/configmaps`, fieldSelector: `metadata.name=${INFO_CONFIGMAP}`,
+      onChange: (_key, configMap) => (this.latestInfo = configMap), ...watch,
+    });
   }
 
   async start(): Promise<void> {
     await this.ensureInfoConfigMap();
+    this.info.start();
     this.pods.start();
     this.volumes.start();
     // Not waited for: without its events (an install whose RBAC predates them) the operator still runs.
     this.events.start();
     this.pools.start();
-    await Promise.all([this.pools.hasSynced, this.pods.hasSynced, this.volumes.hasSynced]);
+    await Promise.all([this.info.hasSynced, this.pools.hasSynced, this.pods.hasSynced, this.volumes.hasSynced]);
     this.resync = setInterval(() => {
       for (const key of this.pools.cache.keys()) this.queue.add(key);
     }, this.config.resyncMs);
@@ -82,6 +93,7 @@ export class Controller {
   stop(): void {
     clearInterval(this.resync);
     this.pools.stop();
+    this.info.stop();
     this.pods.stop();
     this.volumes.stop();
     this.events.stop();
@@ -152,17 +164,17 @@ export class Controller {
     }
     const hosts = reads.hosts !== undefined ? await this.checkHosts(pool, reads.hosts) : undefined;
     const observed: Observed = { ...known, live, hosts, pods: [...this.pods.cache.values()], events: [...this.events.cache.values()], now: now() };
-    await this.carryOut(pool, plan(observed, this.config), configMap);
+    await this.carryOut(pool, plan(observed, this.config));
   }
 
   /** Does what the plan says: the finalizer, kadalu-info, deletes, replaces, applies; the status last (it reports them). */
-  private async carryOut(pool: KadaluStorage, steps: Plan, configMap: InfoConfigMap | undefined): Promise<void> {
+  private async carryOut(pool: KadaluStorage, steps: Plan): Promise<void> {
     let latest = pool;
     if (steps.finalizer === "add") {
       const updated = await this.kube.mergePatch<KadaluStorage>(poolPath(pool), { metadata: { finalizers: [...(pool.metadata.finalizers ?? []), KADALU_FINALIZER], resourceVersion: pool.metadata.resourceVersion } }, `cannot add the finalizer to pool ${keyOf(pool)}`);
       latest = this.remember(pool, updated);
     }
-    if (steps.info !== undefined) await this.writeInfo(pool.metadata.name, steps.info, configMap);
+    if (steps.info !== undefined) await this.writeInfo(pool.metadata.name, steps.info);
     await this.change(steps);
     if (steps.nodepluginTolerations) await this.syncNodepluginTolerations();
     await this.report(latest, steps);
@@ -184,25 +196,34 @@ export class Controller {
     return Boolean(list?.resources?.some((resource) => resource.kind === "VolumeSnapshotClass"));
   }
 
-  private readInfoConfigMap(): Promise<InfoConfigMap | undefined> {
-    return this.kube.getPath<InfoConfigMap>(this.infoPath);
+  /** kadalu-info as last seen; read from the API only when none is known (before the watch, or deleted). */
+  private async readInfoConfigMap(): Promise<InfoConfigMap | undefined> {
+    this.latestInfo ??= await this.kube.getPath<InfoConfigMap>(this.infoPath);
+    return this.latestInfo;
+  }
+
+  /** Sets (or with null removes) one key, after the writes queued before it. */
+  private writeInfo(pool: string, text: string | null): Promise<void> {
+    const write = this.infoWrites.then(() => this.writeInfoNow(pool, text));
+    this.infoWrites = write.catch(() => undefined);
+    return write;
   }
 
   /**
-   * Sets (or with null removes) one key with optimistic concurrency: concurrent pools lose no key.
-   * `known` is a copy already read this reconcile; the ConfigMap is read again only after a conflict.
+   * One key, with optimistic concurrency against writers outside this process (a second operator, a
+   * person): the newest copy known is the precondition, and after a conflict the ConfigMap is read again.
    */
-  private async writeInfo(pool: string, text: string | null, known?: InfoConfigMap): Promise<void> {
-    let configMap = known;
+  private async writeInfoNow(pool: string, text: string | null): Promise<void> {
+    let configMap = await this.readInfoConfigMap();
     for (let attempt = 1; ; attempt += 1) {
-      configMap ??= await this.readInfoConfigMap();
+      configMap ??= (this.latestInfo = await this.kube.getPath<InfoConfigMap>(this.infoPath));
       if (!configMap) {
         await this.ensureInfoConfigMap();
         continue;
       }
       if ((configMap.data?.[infoKey(pool)] ?? null) === text) return;
       try {
-        await this.kube.mergePatch(this.infoPath, { metadata: { resourceVersion: configMap.metadata.resourceVersion }, data: { [infoKey(pool)]: text } }, `cannot update configmap ${INFO_CONFIGMAP}`);
+        this.latestInfo = await this.kube.mergePatch<InfoConfigMap>(this.infoPath, { metadata: { resourceVersion: configMap.metadata.resourceVersion }, data: { [infoKey(pool)]: text } }, `cannot update configmap ${INFO_CONFIGMAP}`);
         return;
       } catch (error) {
         if (!isConflict(error) || attempt >= 20) throw error;
@@ -293,7 +314,7 @@ export class Controller {
     if (steps.requeueAfterMs) this.queue.addAfter(keyOf(pool), steps.requeueAfterMs);
     if (steps.finalizer !== "remove") return;
     await this.change(steps);
-    await this.writeInfo(pool.metadata.name, null, configMap);
+    await this.writeInfo(pool.metadata.name, null);
     const finalizers = (latest.metadata.finalizers ?? []).filter((f) => f !== KADALU_FINALIZER);
     // Preconditioned on the version our status write produced: no conflict with ourselves.
     try {
@@ -311,7 +332,7 @@ interface PersistentVolume {
 }
 
 interface InfoConfigMap {
-  metadata: { resourceVersion: string };
+  metadata: { name: string; namespace?: string; resourceVersion: string };
   data?: Record<string, string>;
 }
 

@@ -10,6 +10,7 @@ export const keyOf = (object: { metadata: { name: string; namespace?: string } }
 export interface InformerOptions<T> {
   path: string;
   labelSelector?: string;
+  fieldSelector?: string;
   /** `previous`: the cached copy this one replaces (none when the object is new or gone). */
   onChange: (key: Key, object: T | undefined, previous?: T) => void;
   log: (message: string) => void;
@@ -49,7 +50,7 @@ export class Informer<T extends { metadata: { name: string; namespace?: string; 
   private async list(): Promise<void> {
     if (this.stopped) return;
     try {
-      const list = await this.kube.getPath<{ items: T[]; metadata: { resourceVersion: string } }>(this.options.path, { labelSelector: this.options.labelSelector });
+      const list = await this.kube.getPath<{ items: T[]; metadata: { resourceVersion: string } }>(this.options.path, { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector });
       const items = list?.items ?? [];
       const seen = new Set(items.map(keyOf));
       for (const [key] of this.cache) if (!seen.has(key)) this.forget(key);
@@ -84,7 +85,7 @@ export class Informer<T extends { metadata: { name: string; namespace?: string; 
     };
     try {
       const stop = await this.kube.watch(this.options.path, {
-        resourceVersion: this.resourceVersion, labelSelector: this.options.labelSelector, timeoutSeconds: this.options.watchTimeoutSeconds?.toString(),
+        resourceVersion: this.resourceVersion, labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector, timeoutSeconds: this.options.watchTimeoutSeconds?.toString(),
       }, onEvent, onEnd);
       // stop() may have come while the watch was being established.
       if (this.stopped) return stop();

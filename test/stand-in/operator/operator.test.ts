@@ -154,6 +154,19 @@ describe("operator: native pools", () => {
     ]);
   });
 
+  it("writes 30 pools made at once into kadalu-info without a conflict, reading it from its watch, not per reconcile", async () => {
+    const running = await start();
+    await running.controller.queue.idle();
+    cluster.server.clearRequests();
+    for (let i = 0; i < 30; i += 1) pool(`many${i}`, { type: "Replica1", storage: [{ node: "kube1", path: `/data/many${i}` }] });
+    await until(() => Object.keys(info()).filter((key) => key.startsWith("many")).length === 30, "30 info keys");
+    await running.controller.queue.idle();
+    const infoRequests = cluster.server.requests.filter((r) => r.resource === "configmaps" && r.name === "kadalu-info");
+    expect(infoRequests.filter((r) => r.code === 409)).toEqual([]);
+    expect(infoRequests.filter((r) => r.verb === "get")).toEqual([]);
+    expect(infoRequests.filter((r) => r.verb === "patch")).toHaveLength(30);
+  });
+
   it("makes zero writes when a reconcile finds nothing to change", async () => {
     const running = await start();
     pool("pool1", { type: "Replica3", storage: devices() });
