@@ -63,6 +63,27 @@ function gone(error: NodeJS.ErrnoException): undefined {
 const sameVersion = (a: Stats, b: Stats): boolean => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 
 /**
+ * The bytes a copy of `source` would hold (the sum of its regular files' sizes; a block PV's file is its
+ * size): what must fit before a copy starts. Entries that go while it is walked count as gone.
+ */
+export async function treeBytes(source: string): Promise<number> {
+  const top = await lstat(source);
+  if (!top.isDirectory()) return top.isFile() ? top.size : 0;
+  let total = 0;
+  const directories = [source];
+  for (let index = 0; index < directories.length; index += 1) {
+    const entries = await readdir(directories[index]!).catch(gone);
+    for (const entry of entries ?? []) {
+      const path = join(directories[index]!, entry);
+      const stats = await lstat(path).catch(gone);
+      if (stats?.isDirectory()) directories.push(path);
+      else if (stats?.isFile()) total += stats.size;
+    }
+  }
+  return total;
+}
+
+/**
  * Copies `source` to `target`, which must not exist. On failure `target` is removed (whatever of it was
  * made) and the error rethrown.
  */
