@@ -40,6 +40,7 @@ export class CopyError extends Error {
 
 const CHUNK = 1024 * 1024;
 const SYNC_PARALLEL = 32;
+const WALK_PARALLEL = 32;
 const ZERO = Buffer.alloc(CHUNK);
 /** How often a file that changes under the copy is read again before the copy gives up. */
 const TRIES = 5;
@@ -72,12 +73,15 @@ export async function treeBytes(source: string): Promise<number> {
   let total = 0;
   const directories = [source];
   for (let index = 0; index < directories.length; index += 1) {
-    const entries = await readdir(directories[index]!).catch(gone);
-    for (const entry of entries ?? []) {
-      const path = join(directories[index]!, entry);
-      const stats = await lstat(path).catch(gone);
-      if (stats?.isDirectory()) directories.push(path);
-      else if (stats?.isFile()) total += stats.size;
+    const dir = directories[index]!;
+    const entries = (await readdir(dir).catch(gone)) ?? [];
+    // Side by side, as the copy's files go: on a FUSE mount each lstat is a round trip to the bricks.
+    for (let start = 0; start < entries.length; start += WALK_PARALLEL) {
+      const batch = await Promise.all(entries.slice(start, start + WALK_PARALLEL).map(async (entry) => ({ path: join(dir, entry), stats: await lstat(join(dir, entry)).catch(gone) })));
+      for (const { path, stats } of batch) {
+        if (stats?.isDirectory()) directories.push(path);
+        else if (stats?.isFile()) total += stats.size;
+      }
     }
   }
   return total;
