@@ -12,7 +12,7 @@ import { grpcError, Status } from "./rpc/grpc-error.js";
 import type { CreateOptions, VolumeRecord, VolumeStore } from "./store/volume-store.js";
 import { byCodePoint } from "../src/core/naming.js";
 import { listToken, tokenStart } from "./rpc/list-token.js";
-import { contentSource, meteredCopy, snapshotService, sourceLockKey, type ContentSource } from "./snapshots.js";
+import { contentSource, meteredCopy, snapshotService, sourceLockKey, withRoom, type ContentSource } from "./snapshots.js";
 
 export const DEFAULT_VOLUME_BYTES = 1024 ** 3;
 
@@ -64,14 +64,15 @@ function requestedType(capabilities: Capability[], parameters: Record<string, st
   return pvtype;
 }
 
-/** The size to make; `least`: what a clone's content needs (it is never made smaller). */
-function sizeOf(range: Range, least = 0): { size: number; required: number; limit: number } {
+/** The size to make; `least`: what a clone's content needs (it is never made smaller), `why` says what it is. */
+function sizeOf(range: Range, least = 0, why = `the volume's content source holds ${least} bytes (${formatBytes(least)})`): { size: number; required: number; limit: number } {
   const required = Number(range?.required_bytes ?? 0);
   const limit = Number(range?.limit_bytes ?? 0);
   if (required < 0 || limit < 0) throw grpcError(Status.INVALID_ARGUMENT, "capacity_range must not be negative");
   if (limit > 0 && required > limit) throw grpcError(Status.OUT_OF_RANGE, `required_bytes ${required} exceeds limit_bytes ${limit}`);
   if ((required > 0 && required < least) || (limit > 0 && limit < least)) {
-    throw grpcError(Status.OUT_OF_RANGE, `the volume's content source holds ${least} bytes (${formatBytes(least)}): the new volume must be at least that large`);
+    const asked = required > 0 && required < least ? required : limit;
+    throw grpcError(Status.OUT_OF_RANGE, `${why}: the new volume must be at least that large (${formatBytes(asked)} was asked)`);
   }
   return { size: Math.max(required || Math.min(DEFAULT_VOLUME_BYTES, limit || DEFAULT_VOLUME_BYTES), least), required, limit };
 }
@@ -154,14 +155,14 @@ export function controllerService(driver: Driver): ServiceHandlers {
   }
 
   async function create(name: string, parameters: Record<string, string>, range: Range, pvtype: PvType, content?: ContentSource) {
-    const { size, required, limit } = sizeOf(range, content?.minBytes);
+    const { size, required, limit } = sizeOf(range, content?.minBytes, content?.minReason);
     if (pvtype === "virtblock" && size < VIRTBLOCK_MIN_BYTES) {
       throw grpcError(Status.OUT_OF_RANGE, `a virtblock PV holds an XFS filesystem, which needs at least ${formatBytes(VIRTBLOCK_MIN_BYTES)}; ${formatBytes(size)} was asked`);
     }
     // The claim goes into the metadata's one write (archiving keeps the file, so storage-list can name it later).
     const claim = claimFromParameters(parameters);
-    // A clone's content: the copy fills the new PV before its metadata is written.
-    const fill = content && (async (target: string) => void (await meteredCopy(driver, content.pool.volname, "clone", name, content.from, target)));
+    // A clone's content: the copy fills the new PV before its metadata is written, once the pool has room for it.
+    const fill = content && (async (target: string) => void (await withRoom(content.store, "clone", content.bytes, `clone ${name}`, (room) => meteredCopy(driver, content.pool.volname, "clone", name, content.from, target, room))));
     const options: CreateOptions = { claim, ...(fill ? { fill } : {}) };
     const candidates = await candidatesFor(parameters, content);
     if (resolveSinglePvPerPool(parameters) || candidates.every((pool) => pool.single_pv_per_pool)) {

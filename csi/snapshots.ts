@@ -12,11 +12,11 @@ import { byCodePoint } from "../src/core/naming.js";
 import { volumeNameError, type PvType } from "../src/core/pv-layout.js";
 import { formatBytes } from "../src/core/units.js";
 import type { CopyOperation } from "./store/copy-meter.js";
-import { copyTree, CopyError, type CopyResult } from "./store/copy-tree.js";
+import { copyTree, CopyError, treeBytes, type CopyResult } from "./store/copy-tree.js";
 import type { Driver, ServiceHandlers } from "./driver.js";
 import { GrpcError, grpcError, Status } from "./rpc/grpc-error.js";
 import { listToken, tokenStart } from "./rpc/list-token.js";
-import type { VolumeRecord, VolumeStore } from "./store/volume-store.js";
+import type { CopyReservation, VolumeRecord, VolumeStore } from "./store/volume-store.js";
 import { snapshotNameError, type SnapshotRecord } from "./store/snapshot-shelf.js";
 
 export type Locate = (name: string) => Promise<{ store: VolumeStore; record: VolumeRecord; pool: PoolInfo } | undefined>;
@@ -55,13 +55,17 @@ function copyFailure(error: unknown, what: string): Error {
   return grpcError(Status.INTERNAL, `${what}: ${(error as Error).message}`);
 }
 
-/** Copies `from` to `to` for `operation`, with progress in the log every few seconds and in the metrics. */
-export async function meteredCopy(driver: Driver, pool: string, operation: CopyOperation, label: string, from: string, to: string): Promise<CopyResult> {
+/**
+ * Copies `from` to `to` for `operation`, with progress in the log every few seconds and in the metrics,
+ * and in `room` (what the pool holds for it shrinks as it is written).
+ */
+export async function meteredCopy(driver: Driver, pool: string, operation: CopyOperation, label: string, from: string, to: string, room?: CopyReservation): Promise<CopyResult> {
   const started = Date.now();
   let written = 0;
   let logged = started;
   const progress = (bytes: number): void => {
     written += bytes;
+    room?.wrote(bytes);
     driver.copies.progress(pool, bytes);
     if (Date.now() - logged < PROGRESS_EVERY_MS) return;
     logged = Date.now();
@@ -79,10 +83,40 @@ export async function meteredCopy(driver: Driver, pool: string, operation: CopyO
   }
 }
 
+/** The bytes `path` holds (NOT_FOUND when it is gone): measured before a copy, so a copy that cannot fit never starts. */
+async function sourceBytes(path: string, what: string): Promise<number> {
+  try {
+    return await treeBytes(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw grpcError(Status.NOT_FOUND, `${what} is gone`);
+    throw grpcError(Status.INTERNAL, `${what} cannot be measured: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Room for a copy of `bytes` held in `store` (RESOURCE_EXHAUSTED naming the sizes when there is none),
+ * `copy` run, the room given back whatever happens.
+ */
+export async function withRoom<T>(store: VolumeStore, kind: "snapshot" | "clone", bytes: number, what: string, copy: (room: CopyReservation) => Promise<T>): Promise<T> {
+  const room = await store.reserveCopy(bytes, kind);
+  if ("refused" in room) throw grpcError(Status.RESOURCE_EXHAUSTED, `${what} needs room for ${formatBytes(bytes)}: ${room.refused}`);
+  try {
+    return await copy(room);
+  } finally {
+    room.release();
+  }
+}
+
 export interface ContentSource {
   pool: PoolInfo;
-  /** The new PV must be at least this large (the snapshot's bytes, or the source PV's size). */
+  /** The pool's store, where the copy's room is held. */
+  store: VolumeStore;
+  /** The bytes the copy will hold. */
+  bytes: number;
+  /** The new PV must be at least this large: the snapshot's bytes, or the source PV's size (its content where that is larger). */
   minBytes: number;
+  /** Why, in OUT_OF_RANGE's words. */
+  minReason: string;
   pvtype: PvType;
   /** Where the copy comes from (absolute). */
   from: string;
@@ -109,14 +143,20 @@ export async function contentSource(driver: Driver, locate: Locate, source: NonN
     const store = await driver.store(pool);
     const record = await store.shelf.find(parsed.name);
     if (!record) throw grpcError(Status.NOT_FOUND, `snapshot ${id} not found`);
-    return { pool, minBytes: record.size, pvtype: record.pvtype, from: store.shelf.dataOf(record), echo: { snapshot: { snapshot_id: id } } };
+    const reason = `snapshot ${id} holds ${record.size} bytes (${formatBytes(record.size)})`;
+    return { pool, store, bytes: record.size, minBytes: record.size, minReason: reason, pvtype: record.pvtype, from: store.shelf.dataOf(record), echo: { snapshot: { snapshot_id: id } } };
   }
   if (source.volume) {
     const id = source.volume.volume_id ?? "";
     if (!id) throw grpcError(Status.INVALID_ARGUMENT, "volume_content_source.volume.volume_id missing in request");
     const found = volumeNameError(id) ? undefined : await locate(id);
     if (!found) throw grpcError(Status.NOT_FOUND, `source volume ${id} not found`);
-    return { pool: found.pool, minBytes: found.record.size, pvtype: found.record.pvtype, from: join(found.store.root, found.record.path), echo: { volume: { volume_id: id } } };
+    const from = join(found.store.root, found.record.path);
+    // Where the quota lags (or a pool has none), the content can outgrow the PV's size: the larger one counts.
+    const bytes = await sourceBytes(from, `source volume ${id}`);
+    const size = found.record.size;
+    const reason = bytes > size ? `source volume ${id} holds ${bytes} bytes (${formatBytes(bytes)}), more than its size of ${formatBytes(size)}` : `source volume ${id} is ${size} bytes (${formatBytes(size)})`;
+    return { pool: found.pool, store: found.store, bytes, minBytes: Math.max(bytes, size), minReason: reason, pvtype: found.record.pvtype, from, echo: { volume: { volume_id: id } } };
   }
   throw grpcError(Status.INVALID_ARGUMENT, "volume_content_source names neither a snapshot nor a volume");
 }
@@ -142,7 +182,10 @@ export function snapshotService(driver: Driver, locate: Locate): ServiceHandlers
     const found = volumeNameError(sourceId) ? undefined : await locate(sourceId);
     if (!found) throw grpcError(Status.NOT_FOUND, `source volume ${sourceId} not found`);
     const { store, record } = found;
-    const snapshot = await store.shelf.take(name, { name: sourceId, pvtype: record.pvtype, path: join(store.root, record.path) }, (from, to) => meteredCopy(driver, store.pool, "snapshot", name, from, to));
+    const path = join(store.root, record.path);
+    const bytes = await sourceBytes(path, `snapshot ${name}: its source volume ${sourceId}`);
+    const snapshot = await withRoom(store, "snapshot", bytes, `snapshot ${name} of volume ${sourceId}`, (room) =>
+      store.shelf.take(name, { name: sourceId, pvtype: record.pvtype, path }, (from, to) => meteredCopy(driver, store.pool, "snapshot", name, from, to, room)));
     driver.reportUsage(store);
     return { snapshot: toCsi(snapshot) };
   }

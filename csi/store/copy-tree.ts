@@ -40,6 +40,7 @@ export class CopyError extends Error {
 
 const CHUNK = 1024 * 1024;
 const SYNC_PARALLEL = 32;
+const WALK_PARALLEL = 32;
 const ZERO = Buffer.alloc(CHUNK);
 /** How often a file that changes under the copy is read again before the copy gives up. */
 const TRIES = 5;
@@ -61,6 +62,30 @@ function gone(error: NodeJS.ErrnoException): undefined {
 }
 
 const sameVersion = (a: Stats, b: Stats): boolean => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+
+/**
+ * The bytes a copy of `source` would hold (the sum of its regular files' sizes; a block PV's file is its
+ * size): what must fit before a copy starts. Entries that go while it is walked count as gone.
+ */
+export async function treeBytes(source: string): Promise<number> {
+  const top = await lstat(source);
+  if (!top.isDirectory()) return top.isFile() ? top.size : 0;
+  let total = 0;
+  const directories = [source];
+  for (let index = 0; index < directories.length; index += 1) {
+    const dir = directories[index]!;
+    const entries = (await readdir(dir).catch(gone)) ?? [];
+    // Side by side, as the copy's files go: on a FUSE mount each lstat is a round trip to the bricks.
+    for (let start = 0; start < entries.length; start += WALK_PARALLEL) {
+      const batch = await Promise.all(entries.slice(start, start + WALK_PARALLEL).map(async (entry) => ({ path: join(dir, entry), stats: await lstat(join(dir, entry)).catch(gone) })));
+      for (const { path, stats } of batch) {
+        if (stats?.isDirectory()) directories.push(path);
+        else if (stats?.isFile()) total += stats.size;
+      }
+    }
+  }
+  return total;
+}
 
 /**
  * Copies `source` to `target`, which must not exist. On failure `target` is removed (whatever of it was

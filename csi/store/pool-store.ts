@@ -21,7 +21,8 @@ import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
 import { createBlockFile, growBlockFile } from "../os/block.js";
 import { setQuota } from "../os/xattr.js";
 import { SnapshotShelf } from "./snapshot-shelf.js";
-import type { CreateOptions, ReclaimPolicy, Usage, VolumeLocation, VolumeRecord, VolumeStore } from "./volume-store.js";
+import { formatBytes } from "../../src/core/units.js";
+import type { CopyRefusal, CopyReservation, CreateOptions, ReclaimPolicy, Usage, VolumeLocation, VolumeRecord, VolumeStore } from "./volume-store.js";
 
 interface WrittenMetadata {
   handle: FileHandle;
@@ -74,6 +75,8 @@ export class PoolStore implements VolumeStore {
   private preparing?: Promise<void>;
   private closed = false;
   private blockTypes?: { types: PvType[]; at: number };
+  /** Copies under way: what each has still to write, and whether its bytes count as provisioned meanwhile (a snapshot's). */
+  private readonly copies = new Set<{ left: number; bytes: number; provisioned: boolean }>();
 
   /** The pool's snapshots, accounted in the same stat.db. */
   readonly shelf: SnapshotShelf;
@@ -236,8 +239,30 @@ export class PoolStore implements VolumeStore {
       this.noteCapacity(fs.blocks * fs.bsize);
     }
     const { sum, count } = this.ledger().provisioned();
-    // Snapshots take room in the pool as PVs do: the bytes they hold count as provisioned.
-    return { capacityBytes: this.capacity!, provisionedBytes: sum + this.ledger().snapshots().sum, pvCount: count };
+    // Snapshots take room in the pool as PVs do: the bytes they hold count as provisioned, from the start of their copy.
+    let copying = 0;
+    for (const copy of this.copies) if (copy.provisioned) copying += copy.bytes;
+    return { capacityBytes: this.capacity!, provisionedBytes: sum + this.ledger().snapshots().sum + copying, pvCount: count };
+  }
+
+  /** The check and the reservation with no yield between them, after the pool is measured (see VolumeStore). */
+  async reserveCopy(bytes: number, kind: "snapshot" | "clone"): Promise<CopyReservation | CopyRefusal> {
+    await this.measure();
+    const fs = await statfs(this.root);
+    const usage = this.usage();
+    if (kind === "snapshot" && !fitsInPool(bytes, usage.capacityBytes, usage.provisionedBytes)) {
+      const free = usage.capacityBytes - usage.provisionedBytes;
+      return { refused: `pool ${this.pool} has ${formatBytes(Math.max(0, free))} free of ${formatBytes(usage.capacityBytes)} (${formatBytes(usage.provisionedBytes)} provisioned to PVs, snapshots and copies under way), and a copy of ${formatBytes(bytes)} must stay below 90% of it, as a volume must` };
+    }
+    let pending = 0;
+    for (const copy of this.copies) pending += copy.left;
+    const room = fs.bavail * fs.bsize - pending;
+    if (bytes > room) {
+      return { refused: `pool ${this.pool}'s filesystem has ${formatBytes(fs.bavail * fs.bsize)} free${pending ? `, ${formatBytes(pending)} of it held for copies under way` : ""}: too little for a copy of ${formatBytes(bytes)}` };
+    }
+    const copy = { left: bytes, bytes, provisioned: kind === "snapshot" };
+    this.copies.add(copy);
+    return { wrote: (written) => void (copy.left = Math.max(0, copy.left - written)), release: () => void this.copies.delete(copy) };
   }
 
   /**

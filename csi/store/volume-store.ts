@@ -55,6 +55,19 @@ export interface CreateOptions {
   fill?: (target: string) => Promise<void>;
 }
 
+/** Room held for a copy under way, from its admission (`reserveCopy`) until `release`. */
+export interface CopyReservation {
+  /** A full copy wrote `bytes` more: the free space it still needs shrinks by as much. */
+  wrote(bytes: number): void;
+  /** The copy ended (whole, with its row counted, or removed): the room goes back. Idempotent. */
+  release(): void;
+}
+
+/** Why a copy does not fit, with the sizes that decided it. */
+export interface CopyRefusal {
+  refused: string;
+}
+
 export interface VolumeStore {
   /** The pool's name, as in `kadalu-info`. */
   readonly pool: string;
@@ -99,6 +112,15 @@ export interface VolumeStore {
    * measured pool leaves; undefined, with nothing done, if it does not.
    */
   expandIfFits(record: VolumeRecord, size: number): Promise<VolumeRecord | undefined>;
+
+  /**
+   * Admission and reservation of a copy of `bytes` (a snapshot, or a clone's content), checked and held in
+   * one turn: the pool's filesystem must have that much free, less what copies under way have still to
+   * write; a snapshot's bytes must also fit as a PV's size does (`fitsInPool`), and count as provisioned
+   * until released (its row counts them from then on). A clone's room as provisioned is its PV's, reserved
+   * by `createIfFits`.
+   */
+  reserveCopy(bytes: number, kind: "snapshot" | "clone"): Promise<CopyReservation | CopyRefusal>;
 
   /** Deletes, archives or retains `name` by `policy`; false when the pool has no volume of that name. */
   deleteNamed(name: string, policy: ReclaimPolicy): Promise<boolean>;

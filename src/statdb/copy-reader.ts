@@ -1,13 +1,13 @@
 /**
  * Reads a copy of a pool's stat.db (and its rollback journal, if one was copied beside it) for
- * `storage-list --status`: integrity, the recorded capacity, the PV totals. Node's built-in SQLite
+ * `storage-list --status`: integrity, the recorded capacity, the PV totals and the snapshot totals. Node's built-in SQLite
  * (`node:sqlite`, Node 22.13 and later, so the single-binary builds) when this Node has it, else
  * better-sqlite3 (an npm install on Node 20). Either opens the copy writable, so a hot journal rolls
  * back, and never changes its schema or journal mode. A copy without a journal is read from memory
  * (deserialized) where the engine can, so nothing is written to disk for it.
  */
 import { writeFileSync } from "node:fs";
-import type { PvTotals } from "../core/stats/usage.js";
+import { NO_SNAPSHOTS, type PvTotals, type SnapshotTotals } from "../core/stats/usage.js";
 
 export { STAT_DB_FILE } from "./file-name.js";
 
@@ -16,10 +16,14 @@ export interface CopySummary {
   integrity: string;
   capacity: number | null;
   totals: PvTotals;
+  /** This project's `snapshot_stats` (none in a file that predates it, such as upstream's). */
+  snapshots: SnapshotTotals;
 }
 
 const CAPACITY = "SELECT volname, size FROM summary";
 const TOTALS = "SELECT COUNT(pvname) AS count, SUM(size) AS sum, MIN(size) AS min, AVG(size) AS avg, MAX(size) AS max FROM pv_stats";
+const HAS_SNAPSHOTS = "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = 'snapshot_stats'";
+const SNAPSHOTS = "SELECT COUNT(snapname) AS count, SUM(size) AS sum FROM snapshot_stats";
 
 interface Connection {
   integrity(): string;
@@ -92,11 +96,13 @@ export async function readCopyBytes(bytes: Buffer, scratchPath: string): Promise
 function summarize(db: Connection): CopySummary {
   try {
     const integrity = db.integrity();
-    if (integrity !== "ok") return { integrity, capacity: null, totals: { count: 0, sum: 0, min: null, avg: null, max: null } };
+    if (integrity !== "ok") return { integrity, capacity: null, totals: { count: 0, sum: 0, min: null, avg: null, max: null }, snapshots: NO_SNAPSHOTS };
     const capacity = (db.first(CAPACITY)?.size as number | null | undefined) ?? null;
     const row = db.first(TOTALS)!;
     const number = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
-    return { integrity, capacity: number(capacity), totals: { count: Number(row.count), sum: number(row.sum) ?? 0, min: number(row.min), avg: number(row.avg), max: number(row.max) } };
+    const snapshotRow = db.first(HAS_SNAPSHOTS) ? db.first(SNAPSHOTS)! : undefined;
+    const snapshots = snapshotRow ? { count: Number(snapshotRow.count), sum: number(snapshotRow.sum) ?? 0 } : NO_SNAPSHOTS;
+    return { integrity, capacity: number(capacity), totals: { count: Number(row.count), sum: number(row.sum) ?? 0, min: number(row.min), avg: number(row.avg), max: number(row.max) }, snapshots };
   } finally {
     db.close();
   }

@@ -20,7 +20,7 @@ describe.skipIf(noGluster)("the demo on real GlusterFS", () => {
       const results = await runStory(sandbox, { print: (text) => void (output += text), kubectl: Boolean(which("kubectl")) });
       const failed = results.filter((result) => result.code !== (result.title.startsWith("Removing the pool is refused") ? 1 : 0));
       expect(failed.map((result) => `${result.command}: ${result.code}`), output).toEqual([]);
-      expect(output).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ \w?i?B\s+3\.5 GiB/);
+      expect(output).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ \w?i?B\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+500\.0 MiB\s/);
       // The pool was the Gluster volume: each brick got stat.db, and no PV is left on any.
       const bricks = join(sandbox.dir, "gluster", "bricks", "pool1");
       for (const brick of readdirSync(bricks)) {

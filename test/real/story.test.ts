@@ -100,7 +100,7 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
   step("storage-list --status reads stat.db from the provisioner through a real exec", async () => {
     const list = await cli("storage-list", "--status");
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ \w?i?B\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+500\.0 MiB\s+1\.2 GiB\s+2\.0 GiB\s+\d+[smhd]\s+-\n/);
+    expect(list.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ \w?i?B\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+500\.0 MiB\s+1\.2 GiB\s+2\.0 GiB\s+\d+[smhd]\s+-\n/);
   });
 
   step("metrics: a real Prometheus scrapes the operator and the provisioner, promtool lints what they serve, every dashboard query answers and every alert rule evaluates", async () => {
@@ -258,7 +258,7 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
     await cluster.admin.merge("/api/v1/namespaces/default/persistentvolumeclaims/data-small", { spec: { resources: { requests: { storage: "1Gi" } } } });
     await waitUntil(`data-small to report 1Gi\n${provisioner.resizer.tail()}`, async () => ((await pvc("data-small"))?.status?.capacity?.storage === "1Gi") || undefined, 60_000, 200);
     const list = await cli("storage-list", "--status");
-    expect(list.stdout).toMatch(/\s4\.0 GiB\s+[\d.]+%\s+3\s+0\s+1\.0 GiB\s+1\.3 GiB\s+2\.0 GiB\s+\d+[smhd]\s+-\n/);
+    expect(list.stdout).toMatch(/\s4\.0 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+1\.0 GiB\s+1\.3 GiB\s+2\.0 GiB\s+\d+[smhd]\s+-\n/);
   });
 
   step("storage-remove is refused while PVCs use the pool", async () => {

@@ -271,7 +271,7 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
 
     const list = await cli("storage-list", "--status");
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/\npool1\s+Replica3\s+\S+\s+3\s+delete\s+.*\s3\s+0\s+64\.0 MiB\s+149\.3 MiB\s+320\.0 MiB\s+(\d+[smhd]|-)\s+.+\n/);
+    expect(list.stdout).toMatch(/\npool1\s+Replica3\s+\S+\s+3\s+delete\s+.*\s3\s+0\s+0\s+0 B\s+64\.0 MiB\s+149\.3 MiB\s+320\.0 MiB\s+(\d+[smhd]|-)\s+.+\n/);
 
     // subvol, on the Replica3 pool and on the External pool: the data upstream wrote is there, and it grows.
     for (const pv of PVS.filter((p) => p.pvtype === "subvol")) {
@@ -318,6 +318,6 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
       }
     }
     const after = await cli("storage-list", "--status");
-    expect(after.stdout).toMatch(/\npool1\s+Replica3\s+\S+\s+3\s+delete\s+.*\s0\s+\d+\s+-\s+-\s+-\s+(\d+[smhd]|-)\s+.+\n/);
+    expect(after.stdout).toMatch(/\npool1\s+Replica3\s+\S+\s+3\s+delete\s+.*\s0\s+\d+\s+0\s+0 B\s+-\s+-\s+-\s+(\d+[smhd]|-)\s+.+\n/);
   });
 });

@@ -17,13 +17,17 @@ function unitsColumn(pool: PoolReport): string {
   return String(pool.storageUnits.length);
 }
 
+/** Provisioned counts the snapshots' bytes beside the PVs' sizes (they take room in the pool alike). */
+const USAGE_HEADERS = ["Capacity", "Provisioned", "Utilization", "PVs", "Archived", "Snapshots", "Snapshot size", "Min PV", "Avg PV", "Max PV"];
+
 function usageCells(pool: PoolReport): string[] {
-  if (pool.usageError) return ["unavailable", "-", "-", "-", "-", "-", "-", "-"];
+  const none = Array<string>(USAGE_HEADERS.length - 1).fill("-");
+  if (pool.usageError) return ["unavailable", ...none];
   const usage = pool.usage;
-  if (!usage) return [pool.singlePvPerPool ? "single PV" : "-", "-", "-", "-", "-", "-", "-", "-"];
+  if (!usage) return [pool.singlePvPerPool ? "single PV" : "-", ...none];
   return [
     size(usage.capacityBytes), size(usage.provisionedBytes), `${usage.utilizationPercent.toFixed(1)}%`, String(usage.livePvCount), String(usage.archivedPvCount),
-    size(usage.minPvBytes), size(usage.avgPvBytes), size(usage.maxPvBytes),
+    String(usage.snapshotCount), size(usage.snapshotBytes), size(usage.minPvBytes), size(usage.avgPvBytes), size(usage.maxPvBytes),
   ];
 }
 
@@ -47,7 +51,7 @@ export function reason(pool: PoolReport): string {
 
 export function poolTable(report: PoolListReport, options: TableOptions): string {
   const headers = ["Name", "Type", "State", "Storage units", "Reclaim policy"];
-  if (options.status) headers.push("Capacity", "Provisioned", "Utilization", "PVs", "Archived", "Min PV", "Avg PV", "Max PV");
+  if (options.status) headers.push(...USAGE_HEADERS);
   headers.push("Age");
   if (options.wide) headers.push("Volume ID", "Nodes");
   headers.push("Reason");
@@ -70,7 +74,8 @@ function usageLine(pool: PoolReport): string | undefined {
   const u = pool.usage;
   const sizes = u.pvCount > 0 ? ` (min ${size(u.minPvBytes)}, avg ${size(u.avgPvBytes)}, max ${size(u.maxPvBytes)})` : "";
   const archived = u.archivedPvCount > 0 ? `, ${u.archivedPvCount} archived (${size(u.archivedBytes)})` : "";
-  return `${size(u.provisionedBytes)} provisioned of ${size(u.capacityBytes)} (${u.utilizationPercent.toFixed(1)}%), ${counted(u.livePvCount, "PV")}${archived}${sizes}`;
+  const snapshots = u.snapshotCount > 0 ? `, ${counted(u.snapshotCount, "snapshot")} (${size(u.snapshotBytes)})` : "";
+  return `${size(u.provisionedBytes)} provisioned of ${size(u.capacityBytes)} (${u.utilizationPercent.toFixed(1)}%), ${counted(u.livePvCount, "PV")}${archived}${snapshots}${sizes}`;
 }
 
 export function poolDetail(report: PoolListReport, noHeaders: boolean): string {

@@ -4,7 +4,8 @@
  * memory, or with its journal from a private temp directory. A torn copy (the provisioner was writing) fails `quick_check` and only those
  * pools are fetched again; a pool whose file is missing is reported, the others still are. The same tar
  * brings each pool's archived PVs' metadata (`info/.../archived-<pv>.json`; the other metadata files are
- * left out by name), so archived PVs are counted apart from live ones at no extra round trip.
+ * left out by name), so archived PVs are counted apart from live ones at no extra round trip; the
+ * snapshots' rows are in the same stat.db.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -71,7 +72,7 @@ async function readCopy(dir: string, pool: string, entries: Map<string, Buffer>)
     } else copy = await readCopyBytes(bytes, file);
     if (copy.integrity !== "ok") return undefined;
     // The provisioner records the capacity just after creating stat.db: until then it is unknown, not 0 B.
-    return copy.capacity ? summarizeUsage(copy.capacity, copy.totals) : null;
+    return copy.capacity ? summarizeUsage(copy.capacity, copy.totals, copy.snapshots) : null;
   } catch {
     return undefined;
   }

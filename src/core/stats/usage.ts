@@ -1,4 +1,4 @@
-/** Pool usage from stat.db rows: what is provisioned (Σ PV sizes) against the pool's capacity. */
+/** Pool usage from stat.db rows: what is provisioned (Σ PV sizes and Σ snapshot sizes) against the pool's capacity. */
 
 export interface PvTotals {
   count: number;
@@ -8,6 +8,14 @@ export interface PvTotals {
   max: number | null;
 }
 
+/** The snapshots a pool keeps (stat.db's `snapshot_stats`): they take room as PVs do. */
+export interface SnapshotTotals {
+  count: number;
+  sum: number;
+}
+
+export const NO_SNAPSHOTS: SnapshotTotals = { count: 0, sum: 0 };
+
 export interface PoolUsage {
   capacityBytes: number;
   provisionedBytes: number;
@@ -16,11 +24,14 @@ export interface PoolUsage {
   minPvBytes: number | null;
   avgPvBytes: number | null;
   maxPvBytes: number | null;
+  snapshotCount: number;
+  snapshotBytes: number;
 }
 
-export function summarizeUsage(capacityBytes: number | null, totals: PvTotals): PoolUsage {
+/** Provisioned is what the CSI provisioner admits against: the PVs' sizes and the snapshots' bytes. */
+export function summarizeUsage(capacityBytes: number | null, totals: PvTotals, snapshots: SnapshotTotals = NO_SNAPSHOTS): PoolUsage {
   const capacity = capacityBytes ?? 0;
-  const provisioned = totals.count > 0 ? totals.sum : 0;
+  const provisioned = (totals.count > 0 ? totals.sum : 0) + snapshots.sum;
   return {
     capacityBytes: capacity,
     provisionedBytes: provisioned,
@@ -29,6 +40,8 @@ export function summarizeUsage(capacityBytes: number | null, totals: PvTotals): 
     minPvBytes: totals.count > 0 ? totals.min : null,
     avgPvBytes: totals.count > 0 && totals.avg !== null ? Math.round(totals.avg) : null,
     maxPvBytes: totals.count > 0 ? totals.max : null,
+    snapshotCount: snapshots.count,
+    snapshotBytes: snapshots.sum,
   };
 }
 

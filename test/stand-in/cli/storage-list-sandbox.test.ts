@@ -2,7 +2,10 @@
  * storage-list, storage-add --wait, doctor and the pool's status on the sandbox (the real operator and
  * CSI provisioner on the API test server, pools in local directories): what one says, the others say.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { csiClient } from "../../../harness/helpers/csi-client.js";
 import { runCli, type CliResult } from "../../../harness/helpers/cli.js";
 import { startSandbox, type Sandbox } from "../../../harness/sandbox/sandbox.js";
 
@@ -74,6 +77,31 @@ describe("storage-list on the sandbox", () => {
     expect(printerColumns()).toMatchObject({ State: "ready", Capacity: pool1().status.usage.capacity, Used: "0 B", PVs: 0 });
     expect(usage.capacityBytes).toBe(pool1().status.usage.capacityBytes);
     expect(finding(doctor, "capacity").message).toBe("0.0% provisioned (0 PVs)");
+  }, 90_000);
+
+  it("a snapshot taken through the provisioner: storage-list --status counts it, and its provisioned is the status's", async () => {
+    sandbox.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "snapped", namespace: "default" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } } } as never);
+    const pv = await until("the PVC's PV", () => sandbox.server.list("v1", "PersistentVolume").find((item: any) => item.spec?.claimRef?.name === "snapped") as any);
+    writeFileSync(join(sandbox.provisionerRoot, "mnt", "pool1", pv.spec.csi.volumeAttributes.path, "data"), Buffer.alloc(3 * 1024 ** 2, 1));
+    const client = csiClient(`unix://${join(sandbox.dir, "csi", "csi.sock")}`);
+    try {
+      await client.controller("CreateSnapshot", { name: "snap-a", source_volume_id: pv.metadata.name });
+      const expected = 1024 ** 3 + 3 * 1024 ** 2;
+      await until("the status to count the snapshot", () => (pool1().status?.usage?.provisionedBytes === expected ? true : undefined), 15_000);
+      const list = await cli("storage-list", "pool1", "--status", "-n", "kadalu", "-o", "json");
+      expect(JSON.parse(list.stdout).pools[0].usage).toMatchObject({ pvCount: 1, snapshotCount: 1, snapshotBytes: 3 * 1024 ** 2, provisionedBytes: pool1().status.usage.provisionedBytes });
+      const table = await cli("storage-list", "pool1", "--status", "-n", "kadalu");
+      expect(table.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+archive\s+[\d.]+ \w?i?B\s+1\.0 GiB\s+[\d.]+%\s+1\s+0\s+1\s+3\.0 MiB\s/);
+      await client.controller("DeleteSnapshot", { snapshot_id: "pool1/snap-a" });
+      await until("the status to drop the snapshot", () => (pool1().status?.usage?.provisionedBytes === 1024 ** 3 ? true : undefined), 15_000);
+      expect(JSON.parse((await cli("storage-list", "pool1", "--status", "-n", "kadalu", "-o", "json")).stdout).pools[0].usage).toMatchObject({ snapshotCount: 0, snapshotBytes: 0, provisionedBytes: 1024 ** 3 });
+    } finally {
+      client.close();
+    }
+    // The pool archives what is deleted: the archived PV goes too, so the pool ends as it began.
+    sandbox.server.objects.delete(sandbox.server.registry.byKind("v1", "PersistentVolumeClaim")!, "default", "snapped", { dryRun: false });
+    await until("the PV archived", () => (sandbox.server.list("v1", "PersistentVolume").length === 0 ? true : undefined));
+    expect((await cli("remove-archived-pv", "pool1", "--yes", "-n", "kadalu")).code).toBe(0);
   }, 90_000);
 
   it("a pool removed and added again under its name is usable as soon as the provisioner has mounted it", async () => {

@@ -7,8 +7,11 @@ import { localDirExec } from "../../../harness/apiserver/exec.js";
 import { runCli } from "../../../harness/helpers/cli.js";
 import { startCluster, type TestCluster } from "../../../harness/helpers/cluster.js";
 import { seedKadaluInfo, seedProvisioner, seedServerPod, upstreamQuery, writeUpstreamStatDb } from "../../../harness/helpers/pools.js";
+import { parse as parseYaml } from "yaml";
 import { encodePvMetadata, pvPrefix } from "../../../src/core/pv-layout.js";
+import { StatDb } from "../../../src/statdb/stat-db.js";
 
+const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/info/${name}`, import.meta.url), "utf8");
 let cluster: TestCluster;
@@ -82,10 +85,10 @@ describe("storage-list", () => {
     const result = await list("--status");
     expect(result.code).toBe(0);
     expect(result.stdout.split("\n").map((line) => line.replace(/\s+-\s+no KadaluStorage object$/, ""))).toEqual([
-      "NAME    TYPE       STATE   STORAGE UNITS                        RECLAIM POLICY   CAPACITY    PROVISIONED   UTILIZATION   PVS   ARCHIVED   MIN PV    AVG PV    MAX PV    AGE   REASON",
-      "ext1    External   -       g1.example.com,g2.example.com:/gv0   delete           50.0 GiB    5.0 GiB       10.0%         1     0          5.0 GiB   5.0 GiB   5.0 GiB",
-      "pool1   Replica3   -       3                                    delete           100.0 GiB   4.0 GiB       4.0%          3     0          1.0 GiB   1.3 GiB   2.0 GiB",
-      "pool2   Replica1   -       1                                    archive          10.0 GiB    0 B           0.0%          0     0          -         -         -",
+      "NAME    TYPE       STATE   STORAGE UNITS                        RECLAIM POLICY   CAPACITY    PROVISIONED   UTILIZATION   PVS   ARCHIVED   SNAPSHOTS   SNAPSHOT SIZE   MIN PV    AVG PV    MAX PV    AGE   REASON",
+      "ext1    External   -       g1.example.com,g2.example.com:/gv0   delete           50.0 GiB    5.0 GiB       10.0%         1     0          0           0 B             5.0 GiB   5.0 GiB   5.0 GiB",
+      "pool1   Replica3   -       3                                    delete           100.0 GiB   4.0 GiB       4.0%          3     0          0           0 B             1.0 GiB   1.3 GiB   2.0 GiB",
+      "pool2   Replica1   -       1                                    archive          10.0 GiB    0 B           0.0%          0     0          0           0 B             -         -         -",
       "",
     ]);
     // The ConfigMap and the pool list go out together; the exec (into the provisioner's known pod) needs both.
@@ -96,7 +99,7 @@ describe("storage-list", () => {
     const [count, sum, min, , max] = stats!.split("|").map(Number);
     expect(json.pools[0].usage).toEqual({
       capacityBytes: Number(size), provisionedBytes: sum, utilizationPercent: 4, pvCount: count, minPvBytes: min, avgPvBytes: Math.round((4 * GiB) / 3), maxPvBytes: max,
-      livePvCount: count, archivedPvCount: 0, archivedBytes: 0, archived: [],
+      snapshotCount: 0, snapshotBytes: 0, livePvCount: count, archivedPvCount: 0, archivedBytes: 0, archived: [],
     });
     expect(readdirSync(env.TMPDIR!)).toEqual([]);
   });
@@ -163,7 +166,7 @@ describe("storage-list", () => {
     seedProvisioner(cluster.server, podRoot);
     writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [["pvc-a", GiB]]);
     const result = await list("--status");
-    expect(result.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete(\s+-){8}\s+\d+s\s+not mounted by the provisioner yet\n/);
+    expect(result.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete(\s+-){10}\s+\d+s\s+not mounted by the provisioner yet\n/);
     expect(result.stdout).toMatch(/\npool2\s+Replica1\s+-\s+1\s+archive\s+10\.0 GiB\s+1\.0 GiB/);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
@@ -353,11 +356,11 @@ describe("storage-list tells each pool's state", () => {
     fresh.close();
     const early = await list("--status");
     expect(early.stdout).not.toContain("0 B");
-    expect(early.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive(\s+-){8}\s+\d+s\s+capacity not measured yet\n/);
+    expect(early.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive(\s+-){10}\s+\d+s\s+capacity not measured yet\n/);
     expect(early.code).toBe(0);
     writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, []);
     const later = await list("--status");
-    expect(later.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive\s+10\.0 GiB\s+0 B\s+0\.0%\s+0\s+0\s+-\s+-\s+-\s+\d+s\s+-\n/);
+    expect(later.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive\s+10\.0 GiB\s+0 B\s+0\.0%\s+0\s+0\s+0\s+0 B\s+-\s+-\s+-\s+\d+s\s+-\n/);
   });
 
   it("counts archived PVs apart from live ones and names the PV and claim each was, from the same one exec", async () => {
@@ -395,5 +398,35 @@ describe("storage-list tells each pool's state", () => {
       { name: "archived-pvc-gone-2", pv: "pvc-gone-2", sizeBytes: 3 * GiB },
     ]);
     expect((await list("pool2", "--status", "-o", "yaml")).stdout).toMatch(/claim:\s+namespace: shop\s+name: data-web-0\n/);
+  });
+
+  it("counts the snapshots stat.db records, their bytes in provisioned, from the same three requests", async () => {
+    seedKadaluInfo(cluster.server, { "pool2.info": replica1Info("pool2"), "pool3.info": replica1Info("pool3") });
+    seedPool("pool2", { state: "ready" });
+    seedProvisioner(cluster.server, podRoot);
+    // pool2 as the provisioner writes it (its own StatDb, snapshot_stats included); pool3 as upstream, without that table.
+    mkdirSync(join(podRoot, "mnt", "pool2"), { recursive: true });
+    const db = StatDb.open(join(podRoot, "mnt", "pool2", "stat.db"));
+    db.upsertSummary("pool2", 10 * GiB);
+    db.upsertPv("pvc-a", 2 * GiB);
+    db.upsertSnapshot({ snapname: "snap-1", source: "pvc-a", size: 512 * MiB, kind: "full", ready: true });
+    db.upsertSnapshot({ snapname: "snap-2", source: "pvc-a", size: 512 * MiB, kind: "full", ready: true });
+    db.close();
+    writeUpstreamStatDb(podRoot, "pool3", 10 * GiB, [["pvc-b", GiB]]);
+    cluster.server.clearRequests();
+    const result = await list("--status");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.split("\n")[0]).toMatch(/\sPVS\s+ARCHIVED\s+SNAPSHOTS\s+SNAPSHOT SIZE\s+MIN PV\s/);
+    expect(result.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive\s+10\.0 GiB\s+3\.0 GiB\s+30\.0%\s+1\s+0\s+2\s+1\.0 GiB\s+2\.0 GiB\s+2\.0 GiB\s+2\.0 GiB\s/);
+    expect(result.stdout).toMatch(/\npool3\s+Replica1\s+-\s+1\s+archive\s+10\.0 GiB\s+1\.0 GiB\s+10\.0%\s+1\s+0\s+0\s+0 B\s+1\.0 GiB\s/);
+    expect(calls().slice(0, 2).sort()).toEqual(["get configmaps", "list kadalustorages"]);
+    expect(calls().slice(2)).toEqual(["get pods/exec"]);
+    const detail = await list("pool2", "--detail", "--status");
+    expect(detail.stdout).toContain("Usage:           3.0 GiB provisioned of 10.0 GiB (30.0%), 1 PV, 2 snapshots (1.0 GiB)");
+    for (const format of ["json", "yaml"]) {
+      const out = (await list("pool2", "--status", "-o", format)).stdout;
+      const usage = format === "json" ? JSON.parse(out).pools[0].usage : (parseYaml(out) as any).pools[0].usage;
+      expect(usage).toMatchObject({ provisionedBytes: 3 * GiB, pvCount: 1, snapshotCount: 2, snapshotBytes: GiB, utilizationPercent: 30 });
+    }
   });
 });

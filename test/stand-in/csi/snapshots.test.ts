@@ -229,7 +229,42 @@ describe("bad input leaves nothing half made", () => {
     expect(treeSum(pvDir("pv-new"))).toBe(expected);
   });
 
-  it.skipIf(!ROOT)("a copy that runs out of room fails with RESOURCE_EXHAUSTED and removes what it made", async () => {
+  it("a snapshot the pool has no room for is refused before any copy, naming the sizes; nothing is made", async () => {
+    await create("pv-src", 8 * MiB);
+    writeFileSync(join(pvDir("pv-src"), "data"), Buffer.alloc(4 * MiB, 1));
+    // PVs promised until less than the snapshot's 4 MiB may still be provisioned (no bytes written: the room is the promise's).
+    for (let filler = 0; ; filler += 1) {
+      const available = Number((await client.controller("GetCapacity", { parameters: { storage_name: "pool1" } })).available_capacity);
+      if (available < 4 * MiB) break;
+      expect(filler).toBeLessThan(20);
+      await create(`pv-filler-${filler}`, available - 1);
+    }
+    await expectCode(snapshot("s1", "pv-src"), Status.RESOURCE_EXHAUSTED,
+      /^snapshot s1 of volume pv-src needs room for 4\.0 MiB: pool pool1 has [\d.]+ \w?i?B free of [\d.]+ \w?i?B \([\d.]+ \w?i?B provisioned to PVs, snapshots and copies under way\), and a copy of 4\.0 MiB must stay below 90% of it, as a volume must$/);
+    expect(shelfEntries("pool1")).toEqual([]);
+    expect(snapshotRows("pool1")).toEqual([]);
+    expect(logged.join("\n")).not.toMatch(/snapshot s1 in pool pool1:/);
+    // The refusal held nothing back: once a filler goes, the same snapshot is taken.
+    await client.controller("DeleteVolume", { volume_id: "pv-filler-0" });
+    expect((await snapshot("s1", "pv-src")).snapshot.size_bytes).toBe(4 * MiB);
+  });
+
+  it("a clone whose requested size is smaller than its content is OUT_OF_RANGE, before any copy", async () => {
+    // A local directory enforces no quota: the PV of 1 MiB holds 3 MiB (as a Gluster PV can while its quota lags).
+    await create("pv-src", MiB);
+    writeFileSync(join(pvDir("pv-src"), "data"), Buffer.alloc(3 * MiB, 1));
+    await expectCode(create("pv-clone", 2 * MiB, fromVolume("pv-src")), Status.OUT_OF_RANGE,
+      /^source volume pv-src holds 3145728 bytes \(3\.0 MiB\), more than its size of 1\.0 MiB: the new volume must be at least that large \(2\.0 MiB was asked\)$/);
+    await snapshot("s1", "pv-src");
+    await expectCode(create("pv-restored", 2 * MiB, fromSnapshot("pool1/s1")), Status.OUT_OF_RANGE, /^snapshot pool1\/s1 holds 3145728 bytes \(3\.0 MiB\): the new volume must be at least that large \(2\.0 MiB was asked\)$/);
+    expect(volumeDirectories(root("pool1"))).toEqual([expect.stringMatching(/\/pv-src$/)]);
+    expect(logged.join("\n")).not.toMatch(/clone pv-(clone|restored) in pool/);
+    // As large as its content, it is made.
+    await create("pv-clone", 3 * MiB, fromVolume("pv-src"));
+    expect(readFileSync(join(pvDir("pv-clone"), "data")).equals(Buffer.alloc(3 * MiB, 1))).toBe(true);
+  });
+
+  it.skipIf(!ROOT)("a copy the pool's filesystem has no room for is refused before it starts, and removes nothing else", async () => {
     // pool2 on a 96 MiB tmpfs: a 40 MiB file fits once, not twice more.
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=96m", "tmpfs", root("pool2")]);
     await csi.stop();
@@ -238,15 +273,38 @@ describe("bad input leaves nothing half made", () => {
     await create("pv-small", 8 * MiB, {}, { storage_name: "pool2" });
     writeFileSync(join(pvDir("pv-small", "pool2"), "big"), Buffer.alloc(40 * MiB, 3));
     await snapshot("s1", "pv-small");
-    await expectCode(snapshot("s2", "pv-small"), Status.RESOURCE_EXHAUSTED, /ran out of room/);
+    await expectCode(snapshot("s2", "pv-small"), Status.RESOURCE_EXHAUSTED, /^snapshot s2 of volume pv-small needs room for 40\.0 MiB: pool pool2's filesystem has 1\d\.\d MiB free: too little for a copy of 40\.0 MiB$/);
     expect(shelfEntries("pool2").sort()).toEqual(["s1.json", "s1.snap"]);
     expect(snapshotRows("pool2").map((row) => row.snapname)).toEqual(["s1"]);
-    await expectCode(create("pv-clone", 8 * MiB, fromVolume("pv-small"), { storage_name: "pool2" }), Status.RESOURCE_EXHAUSTED, /ran out of room/);
+    // Provisioned room there is (48 of 96 MiB promised): the filesystem's is what is missing.
+    await expectCode(create("pv-clone", 8 * MiB, fromVolume("pv-small"), { storage_name: "pool2" }), Status.OUT_OF_RANGE, /holds 41943040 bytes/);
+    await expectCode(create("pv-clone", 40 * MiB, fromVolume("pv-small"), { storage_name: "pool2" }), Status.RESOURCE_EXHAUSTED, /^clone pv-clone needs room for 40\.0 MiB: pool pool2's filesystem has 1\d\.\d MiB free: too little/);
     expect(volumeDirectories(root("pool2"))).toEqual([expect.stringMatching(/\/pv-small$/)]);
     expect(existsSync(join(root("pool2"), `info/${pvPath("subvol", "pv-clone")}.json`))).toBe(false);
     const db = new Database(join(root("pool2"), "stat.db"), { readonly: true });
     expect((db.prepare("SELECT pvname FROM pv_stats").all() as { pvname: string }[]).map((row) => row.pvname)).toEqual(["pv-small"]);
     db.close();
+    expect(logged.join("\n")).not.toMatch(/(snapshot s2|clone pv-clone) in pool pool2:/);
+  });
+
+  it.skipIf(!ROOT)("two copies side by side that fit one at a time: the second is refused for the room the first holds", async () => {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=96m", "tmpfs", root("pool2")]);
+    await csi.stop();
+    client.close();
+    await start();
+    for (const name of ["pv-a", "pv-b"]) {
+      await create(name, 8 * MiB, {}, { storage_name: "pool2" });
+      writeFileSync(join(pvDir(name, "pool2"), "big"), Buffer.alloc(30 * MiB, 4));
+    }
+    // About 36 MiB free: room for one 30 MiB copy, not for two.
+    const results = await Promise.allSettled([snapshot("sa", "pv-a"), snapshot("sb", "pv-b")]);
+    const refused = results.filter((result): result is PromiseRejectedResult => result.status === "rejected");
+    expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(Status[refused[0]!.reason.code]).toBe("RESOURCE_EXHAUSTED");
+    expect(refused[0]!.reason.details).toMatch(/^snapshot s[ab] of volume pv-[ab] needs room for 30\.0 MiB: pool pool2's filesystem has [\d.]+ MiB free(, [\d.]+ MiB of it held for copies under way)?: too little/);
+    expect(shelfEntries("pool2").filter((entry) => !entry.endsWith(".json") && !entry.endsWith(".snap"))).toEqual([]);
+    expect(snapshotRows("pool2")).toHaveLength(1);
   });
 });
 

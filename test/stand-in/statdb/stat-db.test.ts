@@ -59,7 +59,7 @@ describe("stat.db", () => {
     expect(usage).toEqual({
       capacityBytes: Number(size), provisionedBytes: Number(sum), pvCount: Number(count),
       minPvBytes: Number(min), avgPvBytes: Math.round(Number(avg)), maxPvBytes: Number(max),
-      utilizationPercent: Math.round((Number(sum) * 1000) / Number(size)) / 10,
+      utilizationPercent: Math.round((Number(sum) * 1000) / Number(size)) / 10, snapshotCount: 0, snapshotBytes: 0,
     });
     expect(usage.utilizationPercent).toBe(4);
   });
