@@ -173,7 +173,8 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool grown while an app writes
       .filter(Boolean);
     expect(appended.length).toBeGreaterThanOrEqual(window.attempts.length);
     expect(appended).toEqual(appended.map((_, i) => String(i)));
-  });
+    // Its waits add up past the tier's 5 minutes: storage-expand's 5m, the clients' 200 s, the writes' minute.
+  }, 720_000);
 
   it("a PV made after the growth spreads its files over both bricks", async () => {
     const admin = node.cluster.admin;
