@@ -15,6 +15,7 @@ import { poolQuota, QuotaCrawler, type CrawlerOptions } from "./jobs/quota-crawl
 import type { GlusterQuotaOverSsh } from "./os/external-quota.js";
 import { byCodePoint } from "../src/core/naming.js";
 import { CopyMeter } from "./store/copy-meter.js";
+import { poolBricks, VolfileReloader, type ReloadOptions } from "./jobs/volfile-reload.js";
 
 export interface DriverConfig {
   name: string;
@@ -31,6 +32,8 @@ export interface DriverConfig {
   localPools?: PoolInfo[];
   /** The provisioner's quota crawler over each mounted pool (absent: none runs). */
   quotaCrawler?: CrawlerOptions;
+  /** Mounted clients told to fetch a grown pool's volfile (absent: none are; directories are not Gluster mounts). */
+  volfileReload?: ReloadOptions;
 }
 
 /** Serialises async work per key. */
@@ -66,6 +69,8 @@ export class Driver {
   externalQuota?: GlusterQuotaOverSsh;
   private readonly stores = new Map<string, PoolStore>();
   private readonly crawlers = new Map<PoolStore, QuotaCrawler>();
+  /** Per mounted store, the bricks its client was last brought to, and the reloader doing it. */
+  private readonly reloads = new Map<PoolStore, { bricks: string; reloader: VolfileReloader; done: Promise<unknown> }>();
   private readonly mounting = new Map<string, Promise<PoolStore>>();
   private infoCache?: { stamp: string; pools: PoolInfo[] };
   private refreshing?: Promise<void>;
@@ -306,6 +311,26 @@ export class Driver {
     }
   }
 
+  /**
+   * Brings every mounted native pool's FUSE client to the bricks kadalu-info lists now (a grown pool's new
+   * groups): one reloader per change, which first checks the running graph, so a fresh mount costs one read.
+   * External pools' clients are told by their glusterd.
+   */
+  reloadChanged(): void {
+    if (!this.config.volfileReload) return;
+    const pools = new Map(this.pools().map((pool) => [pool.volname, pool]));
+    for (const store of this.stores.values()) {
+      const info = pools.get(store.pool);
+      if (!info || isExternal(info) || info.bricks.length === 0) continue;
+      const bricks = poolBricks(info);
+      const current = this.reloads.get(store);
+      if (current?.bricks === bricks.join(",")) continue;
+      current?.reloader.stop();
+      const reloader = new VolfileReloader(store.pool, store.root, bricks, this.log, this.config.volfileReload);
+      this.reloads.set(store, { bricks: bricks.join(","), reloader, done: reloader.run() });
+    }
+  }
+
   reportUsage(store: VolumeStore): void {
     try {
       this.onUsage(store.pool, store.usage());
@@ -322,6 +347,10 @@ export class Driver {
   }
 
   private async closeStore(store: PoolStore): Promise<void> {
+    const reload = this.reloads.get(store);
+    this.reloads.delete(store);
+    reload?.reloader.stop();
+    await reload?.done;
     const crawler = this.crawlers.get(store);
     this.crawlers.delete(store);
     await crawler?.stop();

@@ -23,6 +23,7 @@ import { UsageReporter } from "./jobs/usage-reporter.js";
 import { DEFAULT_CRAWLER } from "./jobs/quota-crawler.js";
 import { GlusterQuotaOverSsh, SECRET_DIR, sshQuotaConfig } from "./os/external-quota.js";
 import { republishDead } from "./jobs/republish.js";
+import { DEFAULT_RELOAD, type ReloadOptions } from "./jobs/volfile-reload.js";
 
 export interface CsiOptions {
   endpoint: string;
@@ -37,7 +38,7 @@ export interface CsiOptions {
   usageDelayMs?: number;
   /** The kubelet's directory: NodePublishVolume targets must lie under its pods/ (default /var/lib/kubelet). */
   kubeletDir?: string;
-  /** How often the provisioner checks that every multi-PV pool is mounted and alive. */
+  /** How often the provisioner checks that every multi-PV pool is mounted and alive (the nodeplugin: whether a mounted pool grew). */
   remountMs?: number;
   /** How long a pool's stat.db lock is kept after its last write (--stat-db-hold-ms). */
   statDbHoldMs?: number;
@@ -51,6 +52,8 @@ export interface CsiOptions {
   quotaSshPort?: number;
   /** Where /metrics is served (--metrics-port; absent: not served; 0 here: any free port, while the flag's 0 means none). */
   metricsPort?: number;
+  /** How mounted clients are told to fetch a grown pool's volfile (default every 5 s for at most 3 min; Gluster mounts only). */
+  volfileReload?: ReloadOptions;
 }
 
 const text = { type: "string" } as const;
@@ -161,7 +164,8 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   const { usage, infoSource } = await apiAccess(options, log);
   const driver = new Driver(
     { name: CSI_DRIVER_NAME, version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
-      quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined },
+      quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined,
+      volfileReload: options.volfileReload ?? (local ? undefined : DEFAULT_RELOAD) },
     mounter, log, (pool, value, volumeId) => usage?.report(pool, value, volumeId),
   );
   driver.infoSource = infoSource;
@@ -186,17 +190,28 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   // Pools are read through the API first: a new pool is mounted (and its usage reported, which
   // `storage-add --wait` waits for) without waiting for the kubelet to refresh the kadalu-info volume.
   const mountAll = (): void => {
-    mounting ??= driver.refreshPools().then(() => driver.mountAll()).finally(() => (mounting = undefined));
+    mounting ??= driver.refreshPools().then(() => driver.mountAll()).then(() => reloadChanged()).finally(() => (mounting = undefined));
+  };
+  // A grown pool's mounted clients fetch its new volfile; the nodeplugin learns of it from its kadalu-info files.
+  const reloadChanged = (): void => {
+    try {
+      driver.reloadChanged();
+    } catch (error) {
+      log(`volfile reload not checked: ${(error as Error).message}`);
+    }
   };
   // The nodeplugin binds again what its predecessor published and took along into death.
   if (options.role === "nodeplugin" && !local) void republishDead(driver, log).catch((error: Error) => log(`republish: ${error.message}`));
   const remount = options.role === "provisioner" ? setInterval(mountAll, options.remountMs ?? 10_000) : undefined;
   remount?.unref();
   if (remount) mountAll();
+  const reload = options.role === "nodeplugin" ? setInterval(reloadChanged, options.remountMs ?? 10_000) : undefined;
+  reload?.unref();
   return {
     driver, server, usage, metrics,
     async stop() {
       clearInterval(remount);
+      clearInterval(reload);
       await closeServer(metrics);
       await mounting;
       clientLog?.stop();
