@@ -15,7 +15,7 @@ import { csiMetrics } from "./jobs/metrics.js";
 import { INFO_CONFIGMAP, type PoolInfo } from "../src/core/info/codec.js";
 import { PLUGIN_VERSION } from "../src/core/version.js";
 import { dns1123LabelError } from "../src/core/naming.js";
-import { Driver } from "./driver.js";
+import { Driver, type DriverConfig } from "./driver.js";
 import { ClientLogFollower, DEFAULT_CLIENT_LOG_MAX_BYTES } from "./jobs/client-log.js";
 import { GLUSTER_LOG, GlusterMounter, LocalDirMounter, type Mounter } from "./os/mounter.js";
 import { serve, shutdown } from "./server.js";
@@ -158,29 +158,34 @@ async function apiAccess(options: CsiOptions, log: (message: string) => void): P
   return { usage, infoSource: async () => (await kube.call(`cannot read ${INFO_CONFIGMAP}`, () => kube.getPath<{ data?: Record<string, string> }>(path)))?.data ?? undefined };
 }
 
+function driverConfig(options: CsiOptions, local: boolean): DriverConfig {
+  return {
+    name: CSI_DRIVER_NAME, version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool),
+    kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
+    quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined,
+    volfileReload: options.volfileReload ?? (local ? undefined : DEFAULT_RELOAD),
+  };
+}
+
+async function startMetrics(options: CsiOptions, driver: Driver, log: (message: string) => void): Promise<{ metrics?: HttpServer; observe?: (method: string, code: string, seconds: number) => void }> {
+  if (options.metricsPort === undefined) return {};
+  const registry = newRegistry();
+  const { observe } = csiMetrics(registry, driver, process.env.HOSTNAME ?? hostname());
+  return { metrics: await serveMetrics(registry, options.metricsPort, log), observe };
+}
+
 export async function startCsi(options: CsiOptions, log: (message: string) => void): Promise<RunningCsi> {
   const local = options.poolDirs.size > 0 || Boolean(options.poolRoot);
   const mounter: Mounter = local ? new LocalDirMounter(options.poolDirs, options.poolRoot) : new GlusterMounter(options.mountRoot, options.role);
   const { usage, infoSource } = await apiAccess(options, log);
-  const driver = new Driver(
-    { name: CSI_DRIVER_NAME, version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool), kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
-      quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined,
-      volfileReload: options.volfileReload ?? (local ? undefined : DEFAULT_RELOAD) },
-    mounter, log, (pool, value, volumeId) => usage?.report(pool, value, volumeId),
-  );
+  const driver = new Driver(driverConfig(options, local), mounter, log, (pool, value, volumeId) => usage?.report(pool, value, volumeId));
   driver.infoSource = infoSource;
   const quota = options.role === "provisioner" ? sshQuotaConfig(process.env, options.quotaSecretDir, options.quotaSshPort) : undefined;
   if (quota) {
     driver.externalQuota = new GlusterQuotaOverSsh(quota, log);
     log(`External pools: PV quotas set over SSH as ${quota.username}${quota.knownHosts === undefined ? " (host keys not checked: no ssh-known-hosts in the secret)" : ""}`);
   }
-  let metrics: HttpServer | undefined;
-  let observe: ((method: string, code: string, seconds: number) => void) | undefined;
-  if (options.metricsPort !== undefined) {
-    const registry = newRegistry();
-    observe = csiMetrics(registry, driver, process.env.HOSTNAME ?? hostname()).observe;
-    metrics = await serveMetrics(registry, options.metricsPort, log);
-  }
+  const { metrics, observe } = await startMetrics(options, driver, log);
   const server = await serve(driver, options.endpoint, observe);
   log(`kadalu-csi ${PLUGIN_VERSION} (${options.role}) serving on ${options.endpoint}`);
   // What the pools' FUSE clients log goes to this process's log (kubectl logs), bounded on disk.
