@@ -40,7 +40,7 @@ export interface CsiOptions {
   kubeletDir?: string;
   /** How often the provisioner checks that every multi-PV pool is mounted and alive (the nodeplugin: whether a mounted pool grew). */
   remountMs?: number;
-  /** How long a pool's stat.db lock is kept after its last write (--stat-db-hold-ms). */
+  /** How long a pool's stat.db stays open (and locked) after its last request (--stat-db-hold-ms). */
   statDbHoldMs?: number;
   /** The size past which the Gluster clients' log is truncated, once passed on (--gluster-log-max-bytes). */
   glusterLogMaxBytes?: number;

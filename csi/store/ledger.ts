@@ -3,10 +3,10 @@
  * check is a sum, not a query), changes applied to memory at once and made durable by group commit on the
  * pool's stat.db thread (the changes that arrive while one transaction commits go together in the next).
  *
- * The file stays a rollback-journal SQLite database in upstream's schema. The thread holds its lock while
- * the pool is busy and lets go after `holdMs` without work (0: never past a transaction, as upstream's
- * connections do); when someone else wrote in between, the rows it sends back replace memory, with the
- * changes still on their way applied on top.
+ * The file stays a rollback-journal SQLite database in upstream's schema. The thread keeps it open, and
+ * locked, while the pool is busy and closes it after `holdMs` without work (0: after each request); each
+ * time it opens the file again it sends back the rows it read, which replace memory (someone else may have
+ * written meanwhile), with the changes still on their way applied on top.
  */
 import { asError, StatDbThread, type Answer, type Change, type SnapshotChange } from "./stat-db-thread.js";
 
@@ -26,7 +26,7 @@ export class Ledger {
   private pending?: Batch;
   /** Sent, not answered yet (one at a time, but close() may add the last one). */
   private readonly inFlight = new Set<Batch>();
-  /** Whether the thread holds the lock (as its last word said): then memory is what the file holds. */
+  /** Whether the thread holds the file open (as its last word said): then memory is what the file holds. */
   private holding = false;
 
   /** Snapshot sizes by name, kept like the PV rows (their own table). */
@@ -79,7 +79,7 @@ export class Ledger {
     return new Map(this.sizes);
   }
 
-  /** After an idle spell: takes the lock and catches up with what anyone else wrote meanwhile. */
+  /** After an idle spell: opens the file and catches up with what anyone else wrote meanwhile. */
   async fresh(): Promise<void> {
     if (this.holding || this.holdMs === 0) return;
     this.holding = true;

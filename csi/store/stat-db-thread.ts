@@ -25,8 +25,9 @@ type WireError = { message: string; code?: string };
 export type StatDbReply =
   | { type: "ready"; rows: [string, number][]; snapshots: [string, number][] }
   | { type: "failed"; error: WireError }
+  /** The file was closed: the next request opens it again. */
   | { type: "released" }
-  /** `rows`: what the file holds after the request, sent when someone else changed it (or a commit failed). */
+  /** `rows`: what the file holds after the request, sent when the request opened the file (or a commit failed). */
   | { type: "reply"; seq: number; rows?: [string, number][]; snapshots?: [string, number][]; error?: WireError };
 
 export type Answer = Extract<StatDbReply, { type: "reply" }>;

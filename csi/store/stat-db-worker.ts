@@ -4,95 +4,109 @@
  * the main thread it would stop every other CSI call, and the file calls of the create it accounts for,
  * for as long. Here it runs beside them.
  *
- * It also keeps the file's lock while the pool is busy (EXCLUSIVE locking mode: a commit then pays for no
- * lock calls and no re-read of the header) and lets go after `holdMs` without work, so other readers and
- * writers (upstream's `sqlite3`, `kadalu-csi archived`) get their turn. Taking the lock again, it tells
- * whether anyone else wrote meanwhile (`data_version`) by sending the rows with its reply.
+ * The file is open only while the pool is busy: opened by the first request after a quiet spell, kept
+ * (EXCLUSIVE locking: a commit then pays for no lock calls and no re-read of the header) and closed after
+ * `holdMs` without work (0: after each request), or at once when a request fails. Closed, it holds no lock,
+ * so other readers and writers (upstream's `sqlite3`, `kadalu-csi archived`) get their turn, and no file
+ * descriptor: a descriptor kept across a brick's replacement answers EBADFD on the new brick, and the
+ * file and its journal, still open, would never heal there. Each open sends the rows it reads with its
+ * reply, so a change made by someone else while it was closed is seen.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { StatDb } from "../../src/statdb/stat-db.js";
 import type { StatDbReply, StatDbRequest, StatDbWorkerData } from "./stat-db-thread.js";
 
+type Rows = { rows: [string, number][]; snapshots: [string, number][] };
+
 const { path, holdMs } = workerData as StatDbWorkerData;
 const port = parentPort!;
-let db: StatDb;
-let holding = false;
-let versionAtRelease = 0;
-let releaseTimer: NodeJS.Timeout | undefined;
+let db: StatDb | undefined;
+let closeTimer: NodeJS.Timeout | undefined;
 
-const rows = (): [string, number][] => [...db.pvSizes()];
-const snapshots = (): [string, number][] => [...db.snapshotSizes()];
+const rowsOf = (open: StatDb): Rows => ({ rows: [...open.pvSizes()], snapshots: [...open.snapshotSizes()] });
 
-/** Takes the lock for a busy spell; true when someone else changed the file since it was let go. */
-function take(): boolean {
-  if (holding || holdMs === 0) return false;
-  holding = true;
-  const changed = versionAtRelease !== 0 && db.dataVersion() !== versionAtRelease;
-  db.setLockingMode("EXCLUSIVE");
-  return changed;
+/** The open connection, opening the file when it is closed (`fresh`: its rows must be sent). */
+function connection(): { open: StatDb; fresh: boolean } {
+  if (db) return { open: db, fresh: false };
+  const open = StatDb.open(path);
+  open.setLockingMode("EXCLUSIVE");
+  db = open;
+  return { open, fresh: true };
+}
+
+/** Closes the file (its lock and its descriptors go with it); a close that fails on a dead mount still lets go of the handle. */
+function closeFile(): void {
+  clearTimeout(closeTimer);
+  closeTimer = undefined;
+  if (!db) return;
+  const open = db;
+  db = undefined;
+  try {
+    open.close();
+  } catch {
+    // Nothing more to do: the next request opens the file anew.
+  }
+  port.postMessage({ type: "released" } satisfies StatDbReply);
 }
 
 function holdFor(): void {
-  if (!holding) return;
-  clearTimeout(releaseTimer);
-  releaseTimer = setTimeout(release, holdMs);
-}
-
-function release(): void {
-  holding = false;
-  db.setLockingMode("NORMAL");
-  db.touch();
-  versionAtRelease = db.dataVersion();
-  port.postMessage({ type: "released" } satisfies StatDbReply);
+  clearTimeout(closeTimer);
+  if (!db) return;
+  if (holdMs === 0) closeFile();
+  else closeTimer = setTimeout(closeFile, holdMs);
 }
 
 function errorOf(error: unknown): { message: string; code?: string } {
   return { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code };
 }
 
+function commit(open: StatDb, request: Extract<StatDbRequest, { type: "commit" }>): void {
+  open.transaction(() => {
+    for (const change of request.changes) {
+      if (change.kind === "summary") open.upsertSummary(change.pool, change.size);
+      else if (change.kind === "snapshot") {
+        if (change.row) open.upsertSnapshot({ snapname: change.name, ...change.row });
+        else open.deleteSnapshot(change.name);
+      } else if (change.size === undefined) open.deletePv(change.name);
+      else open.upsertPv(change.name, change.size);
+    }
+  });
+}
+
 function handle(request: StatDbRequest): StatDbReply {
   if (request.type === "close") {
-    clearTimeout(releaseTimer);
-    db.close();
+    closeFile();
     return { type: "reply", seq: request.seq };
   }
-  const changed = take();
   try {
-    if (request.type === "commit") {
-      db.transaction(() => {
-        for (const change of request.changes) {
-          if (change.kind === "summary") db.upsertSummary(change.pool, change.size);
-          else if (change.kind === "snapshot") {
-            if (change.row) db.upsertSnapshot({ snapname: change.name, ...change.row });
-            else db.deleteSnapshot(change.name);
-          } else if (change.size === undefined) db.deletePv(change.name);
-          else db.upsertPv(change.name, change.size);
-        }
-      });
-    }
-    return { type: "reply", seq: request.seq, ...(changed ? { rows: rows(), snapshots: snapshots() } : {}) };
+    const { open, fresh } = connection();
+    if (request.type === "commit") commit(open, request);
+    const reply: StatDbReply = { type: "reply", seq: request.seq, ...(fresh ? rowsOf(open) : {}) };
+    holdFor();
+    return reply;
   } catch (error) {
-    // Rolled back: the caller puts its memory back on what the file holds.
-    let current: { rows: [string, number][]; snapshots: [string, number][] } | undefined;
+    // Rolled back: the caller puts its memory back on what the file holds, when it can still be read.
+    let current: Rows | undefined;
     try {
-      current = { rows: rows(), snapshots: snapshots() };
+      current = db ? rowsOf(db) : undefined;
     } catch {
       current = undefined;
     }
+    closeFile();
     return { type: "reply", seq: request.seq, error: errorOf(error), ...current };
-  } finally {
-    holdFor();
   }
 }
 
 try {
-  db = StatDb.open(path);
-  port.postMessage({ type: "ready", rows: rows(), snapshots: snapshots() } satisfies StatDbReply);
+  const { open } = connection();
+  port.postMessage({ type: "ready", ...rowsOf(open) } satisfies StatDbReply);
+  holdFor();
   port.on("message", (request: StatDbRequest) => {
     port.postMessage(handle(request));
     if (request.type === "close") port.close();
   });
 } catch (error) {
+  closeFile();
   port.postMessage({ type: "failed", error: errorOf(error) } satisfies StatDbReply);
   port.close();
 }

@@ -66,22 +66,12 @@ export class StatDb {
   }
 
   /**
-   * EXCLUSIVE: the lock taken by the next access is kept, so no transaction pays for lock calls or a
-   * re-read of the header (on a FUSE mount each is a round trip to every brick). NORMAL: locks go at
-   * the end of each transaction; `touch` makes the switch release the lock now.
+   * EXCLUSIVE: the lock taken by the next access is kept until the connection closes (or goes back to
+   * NORMAL), so no transaction pays for lock calls or a re-read of the header (on a FUSE mount each is a
+   * round trip to every brick). NORMAL: locks go at the end of each transaction.
    */
   setLockingMode(mode: "EXCLUSIVE" | "NORMAL"): void {
     this.db.pragma(`locking_mode = ${mode}`);
-  }
-
-  /** Changes whenever another connection committed to the file. */
-  dataVersion(): number {
-    return Number(this.db.pragma("data_version", { simple: true }));
-  }
-
-  /** Reads the file once (taking, or with NORMAL locking releasing, the lock). */
-  touch(): void {
-    this.db.prepare("SELECT COUNT(*) FROM summary").get();
   }
 
   /** Every PV row's size, by name. */

@@ -6,7 +6,7 @@
  * One node: the Replica3 pool's three bricks are three directories on it (--force).
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverPodName } from "../../src/core/naming.js";
@@ -16,7 +16,7 @@ import { kadalu } from "../../harness/real/kadalu.js";
 import { waitUntil } from "../../harness/real/processes.js";
 import { node as parts, noNode } from "../../harness/node/components.js";
 import { hostState } from "../../harness/node/host.js";
-import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, pvc, waitLog, waitRunning } from "../../harness/node/kadalu.js";
+import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, nodepluginPods, pvc, waitLog, waitRunning } from "../../harness/node/kadalu.js";
 import { NODE_NAME, startNode, type RealNode } from "../../harness/node/node.js";
 
 const figure = (what: string, ms: number): void => console.log(`node tier: ${what}: ${(ms / 1000).toFixed(1)} s`);
@@ -34,15 +34,27 @@ function checksums(root: string, dir = root, into = new Map<string, string>()): 
   return into;
 }
 
+/** Whether the nodeplugin pod's kadalu-info volume, as the kubelet wrote it on the host, holds `pool`.info. */
+async function nodepluginKnows(node: RealNode, pool: string): Promise<boolean> {
+  const uids = (await nodepluginPods(node)).map((pod: any) => pod.metadata.uid as string);
+  return uids.some((uid) => {
+    const volumes = join(node.kubeletDir, "pods", uid, "volumes", "kubernetes.io~configmap");
+    return existsSync(volumes) && readdirSync(volumes).some((volume) => existsSync(join(volumes, volume, `${pool}.info`)));
+  });
+}
+
 /**
- * Writes 20 files of random bytes, then every 100 ms appends a line to /data/log and reads one of the 20
- * back, comparing its SHA-256: "TIME ok N", "TIME MISMATCH N" or "TIME CODE N" (as ioWindow reads them).
+ * Writes 20 files of random bytes, then every 100 ms reads one of the 20 back, comparing its SHA-256, and
+ * for the first 90 s also appends a line to /data/log: "TIME ok N write|read", "TIME MISMATCH N ..." or
+ * "TIME CODE N" (as ioWindow reads them). The writes end so the heal can: a file written without a pause
+ * keeps its entry in the heal index, and `storage-replace --wait` waits for none.
  */
+const WRITE_MS = 90_000;
 const READER_WRITER = [
   `const crypto = require("node:crypto"); const sha = (b) => crypto.createHash("sha256").update(b).digest("hex"); const sums = [];`,
   `for (let i = 0; i < 20; i++) { const b = crypto.randomBytes(65536); fs.writeFileSync("/data/f" + i, b); sums.push(sha(b)); }`,
-  `console.log("seeded"); let n = 0;`,
-  `setInterval(() => { const i = n % 20; try { fs.appendFileSync("/data/log", n + "\\n"); const same = sha(fs.readFileSync("/data/f" + i)) === sums[i]; console.log(Date.now() + (same ? " ok " : " MISMATCH ") + n++); } catch (e) { console.log(Date.now() + " " + e.code + " " + n++); } }, 100);`,
+  `console.log("seeded"); let n = 0; const writeUntil = Date.now() + ${WRITE_MS};`,
+  `setInterval(() => { const i = n % 20; const write = Date.now() < writeUntil; try { if (write) fs.appendFileSync("/data/log", n + "\\n"); const same = sha(fs.readFileSync("/data/f" + i)) === sums[i]; console.log(Date.now() + (same ? " ok " : " MISMATCH ") + n++ + (write ? " write" : " read")); } catch (e) { console.log(Date.now() + " " + e.code + " " + n++); } }, 100);`,
 ].join(" ");
 
 describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kubelet", () => {
@@ -71,25 +83,45 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kub
     await node?.stop();
   });
 
-  // Skipped: on the kubelet the moved brick is up and healed in bulk (358 entries down to a few), but its
-  // group's heal count then stays at 2 to 12 entries for minutes, with the app writing or idle, so
-  // `storage-replace --wait` never sees 0 and times out (issue 38, open). The real apiserver tier's
-  // test/real/replace.test.ts shows the objects and the --wait path; this test comes back once the cause is found.
+  // Skipped, flaky (issue 38, open). stat.db is no longer left in the heal index (the provisioner closes it
+  // when idle) and one run of three healed in 45 s, 0 I/O errors in 455 reads and writes, every file the same.
+  // In the other two the group kept 7 entries for over 3 and 5 minutes after the app's writes ended: /subvol,
+  // /subvol/ff, the PV's directory and its log, pending for the new brick. The new brick's log shows entry locks
+  // on /subvol taken by heal clients (pid -6) released only at their disconnect, again and again: each
+  // heal-crawl pass seems to end before /subvol's entry heal (256 hash directories) does.
+  // The real apiserver tier's test/real/replace.test.ts shows the objects and the --wait path.
   it.skip("replaces a Replica3 brick while an app pod reads and writes: no I/O error, every file the same on every brick, the heal shown", async () => {
     const admin = node.cluster.admin;
     const kubeconfig = node.cluster.adminKubeconfig;
     await admin.post(`${NS}/persistentvolumeclaims`, pvc("moving", "kadalu.r3", "50Mi"));
     await waitUntil("the PVC Bound", async () => (await admin.get(`${NS}/persistentvolumeclaims/moving`)).status.phase === "Bound" || undefined, 30_000, 250);
+    // The nodeplugin learns of the new pool from its kadalu-info volume, which the kubelet refreshes about
+    // once a minute; a mount tried before then fails and is retried only after a growing back-off.
+    await waitUntil("the nodeplugin's kadalu-info naming r3", async () => nodepluginKnows(node, "r3") || undefined, 150_000, 1000);
     await admin.post(`${NS}/pods`, appPod("app", "moving", READER_WRITER));
     await waitRunning(node, "app");
     await waitLog(node, "app", "the app's first reads and writes", (lines) => lines.length >= 11 || undefined, 60_000);
+    // storage-replace refuses while the group has entries to heal: the app's writes so far must be on all three.
+    const clean = Date.now();
+    let report = "";
+    await waitUntil("the group with no entries to heal", async () => {
+      const heal = await kadalu(kubeconfig, ["healinfo", "r3"]);
+      report = heal.stdout + heal.stderr;
+      return (heal.code === 0 && !/^Total Number of entries: [1-9]/m.test(heal.stdout)) || undefined;
+    }, 90_000, 2000).catch(async (error: Error) => {
+      const pods = (await admin.get(`${KADALU}/pods`)).items.map((pod: any) => `${pod.metadata.name} restarts ${(pod.status.containerStatuses ?? []).map((status: any) => status.restartCount).join(",")}`);
+      throw new Error(`${error.message}\n${report}\n${pods.join("\n")}`);
+    });
+    figure("the group clean before the replacement", Date.now() - clean);
     const oldBrick = join(bricks, "r3c");
     const oldFiles = checksums(oldBrick);
+    const oldLogs = new Map([...oldFiles.keys()].filter((path) => path.endsWith("/log")).map((path) => [path, readFileSync(join(oldBrick, path), "utf8")]));
 
     const startedAt = Date.now();
-    const replaced = await kadalu(kubeconfig, ["storage-replace", "r3", `${NODE_NAME}:${oldBrick}`, "--path", `${NODE_NAME}:${join(bricks, "r3d")}`, "--force", "--yes", "--wait", "--timeout", "3m"]);
+    const replaced = await kadalu(kubeconfig, ["storage-replace", "r3", `${NODE_NAME}:${oldBrick}`, "--path", `${NODE_NAME}:${join(bricks, "r3d")}`, "--force", "--yes", "--wait", "--timeout", "5m"]);
     figure("storage-replace --wait, brick moved and healed", Date.now() - startedAt);
     console.log(`node tier: storage-replace said:\n${replaced.stderr}`);
+    if (replaced.code !== 0) console.log(`node tier: healinfo after it:\n${(await kadalu(kubeconfig, ["healinfo", "r3"])).stdout}`);
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(replaced.stderr).toMatch(/healing storage unit 3 of pool "r3": \d+ entr(y|ies) pending/);
     expect(replaced.stderr).toContain('storage unit 3 of pool "r3" is healed: no entries pending in its group');
@@ -98,9 +130,13 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kub
 
     // Two of three bricks keep the quorum while the third moves: the app never fails a read or a write.
     const doneAt = Date.now();
-    const window = await waitLog(node, "app", "10 reads and writes after the replacement", (lines) => (ioWindow(lines, doneAt) ? ioWindow(lines, startedAt) : undefined), 60_000);
+    const window = await waitLog(node, "app", "10 reads after the replacement", (lines) => (ioWindow(lines, doneAt) ? ioWindow(lines, startedAt) : undefined), 60_000);
     expect(window.failures).toEqual([]);
-    console.log(`node tier: app I/O during the replacement: ${window.attempts.length} reads and writes, ${window.failures.length} failed`);
+    // The app still wrote once the brick ran on the new unit: its writes spanned the move.
+    const writes = window.attempts.filter((attempt) => attempt[3] === "write").map(([time]) => Number(time));
+    const brickStarted = Math.max(...pod.status.containerStatuses.map((status: any) => Date.parse(status.state?.running?.startedAt ?? "")));
+    console.log(`node tier: app I/O during the replacement: ${window.attempts.length} reads, ${writes.length} of them with a write, ${window.failures.length} failed; last write ${((Math.max(...writes) - brickStarted) / 1000).toFixed(1)} s after the new brick started`);
+    expect(Math.max(...writes)).toBeGreaterThan(brickStarted);
     await deletePod(node, "app");
 
     // The new brick holds what the other two hold, file for file; the old directory is left as it was.
@@ -111,13 +147,18 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kub
     }, 120_000, 1000);
     expect([...sums.keys()].filter((path) => /\/f\d+$/.test(path))).toHaveLength(20);
     expect([...sums.keys()].some((path) => path.endsWith("/log"))).toBe(true);
-    for (const [path, sum] of oldFiles) expect(checksums(oldBrick).get(path), path).toBe(sum);
+    // The app appends to its log until the old brick stops: there the log only grew, every other file is as it was.
+    const oldNow = checksums(oldBrick);
+    for (const [path, sum] of oldFiles) {
+      if (oldLogs.has(path)) expect(readFileSync(join(oldBrick, path), "utf8").startsWith(oldLogs.get(path)!), path).toBe(true);
+      else expect(oldNow.get(path), path).toBe(sum);
+    }
 
     const heal = await kadalu(kubeconfig, ["healinfo", "r3"]);
     expect(heal.code, heal.stderr).toBe(0);
     expect(new Set([...heal.stdout.matchAll(/^Brick (\S+)\nStatus: Connected$/gm)].map((match) => match[1])).size).toBe(3);
     expect(heal.stdout).not.toMatch(/^Total Number of entries: [1-9]/m);
-  });
+  }, 600_000);
 
   it("a drain that would take a second brick of a group is refused by the group's PodDisruptionBudget", async () => {
     const admin = node.cluster.admin;

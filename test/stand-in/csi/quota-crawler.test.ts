@@ -7,7 +7,7 @@
 import { getAttributeSync, removeAttributeSync, setAttributeSync } from "@napi-rs/xattr";
 import { mkdirSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PoolStore } from "../../../csi/store/pool-store.js";
 import { DEFAULT_CRAWLER, poolQuota, QuotaCrawler, type CrawlerOptions, type PoolQuota } from "../../../csi/jobs/quota-crawler.js";
@@ -120,7 +120,9 @@ describe.skipIf(noUserXattrs || !ROOT)("quota crawler on a pool of bricks", () =
   const LIMIT = "trusted.gfs.squota.limit";
   let away: number | undefined;
   const quota = (distributed: boolean): PoolQuota => ({ distributed, limits: () => store.pvLimits(), bricksAway: async () => away });
-  const limits = (): (string | undefined)[] => store.pvDirectories().map((path) => getAttributeSync(path, LIMIT)?.toString());
+  /** Each PV's limit by its name (the store lists PVs in no set order: as stat.db's rows were last read). */
+  const limits = (): Record<string, string | undefined> =>
+    Object.fromEntries(store.pvDirectories().map((path) => [basename(path), getAttributeSync(path, LIMIT)?.toString()]));
 
   beforeEach(() => {
     away = 0;
@@ -149,7 +151,7 @@ describe.skipIf(noUserXattrs || !ROOT)("quota crawler on a pool of bricks", () =
     const back = await crawl.sweep();
     expect(back).toMatchObject({ limitsSet: 3, written: 3, bricksAway: 0 });
     expect(logged[1]).toBe("pool pool1: every brick answers again; setting every PV's quota limit again");
-    expect(limits()).toEqual(["1048576", "3145728", "1048576"]);
+    expect(limits()).toEqual({ "pvc-a": "1048576", "pvc-b": "3145728", "pvc-c": "1048576" });
     for (const path of store.pvDirectories()) expect(getAttributeSync(path, "trusted.glusterfs.namespace")?.toString()).toBe("true");
     expect((await crawl.sweep()).limitsSet).toBe(3);
     expect((await crawl.sweep()).limitsSet).toBe(0);
