@@ -3,7 +3,7 @@
  * `kubectl kadalu install --wait`, an External GlusterFS server the pods reach like a real one (glusterd in
  * the node's network namespace, its bricks on the node's IP), and app pods from the CSI image (it has a shell).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_IMAGES, SIDECARS } from "../../src/core/manifests/options.js";
@@ -15,7 +15,7 @@ import { kadalu, type CliResult } from "../real/kadalu.js";
 import { waitUntil } from "../real/processes.js";
 import type { NodeParts } from "./components.js";
 import { buildBinaryImage } from "./images.js";
-import type { RealNode } from "./node.js";
+import { startNode, type RealNode } from "./node.js";
 
 /** The tag `npm run images` and the built CLI's install give our images: the package's version. */
 const TAG = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version as string;
@@ -39,6 +39,26 @@ export function importKadaluImages(node: RealNode, parts: NodeParts): void {
 
 export function installKadalu(node: RealNode): Promise<CliResult> {
   return kadalu(node.cluster.adminKubeconfig, ["install", "--wait", "--timeout", "4m", "--kubelet-dir", node.kubeletDir]);
+}
+
+/**
+ * A node with Kadalu installed from the project's images and brick directories made under `<node dir>/bricks`,
+ * then `then` (a pool to add, say); the node is stopped again when any of it fails.
+ */
+export async function startKadaluNode(parts: NodeParts, brickDirs: string[], then?: (node: RealNode, bricks: string) => Promise<void>): Promise<{ node: RealNode; bricks: string }> {
+  const node = await startNode(parts);
+  try {
+    importKadaluImages(node, parts);
+    const install = await installKadalu(node);
+    if (install.code !== 0 || /^error:/m.test(install.stderr)) throw new Error(`install --wait exited ${install.code}: ${install.stderr}`);
+    const bricks = join(node.dir, "bricks");
+    for (const dir of brickDirs) mkdirSync(join(bricks, dir), { recursive: true });
+    await then?.(node, bricks);
+    return { node, bricks };
+  } catch (error) {
+    await node.stop();
+    throw error;
+  }
 }
 
 export interface ExternalServer {

@@ -9,7 +9,7 @@
  */
 import { getAttributeSync } from "@napi-rs/xattr";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverPodName, serverStatefulSetName } from "../../src/core/naming.js";
@@ -20,8 +20,8 @@ import { kadalu } from "../../harness/real/kadalu.js";
 import { waitUntil } from "../../harness/real/processes.js";
 import { node as parts, noNode } from "../../harness/node/components.js";
 import { hostState } from "../../harness/node/host.js";
-import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, pvc, waitLog, waitRunning, writerScript } from "../../harness/node/kadalu.js";
-import { NODE_NAME, startNode, type RealNode } from "../../harness/node/node.js";
+import { appPod, deletePod, startKadaluNode, ioWindow, pvc, waitLog, waitRunning, writerScript } from "../../harness/node/kadalu.js";
+import { NODE_NAME, type RealNode } from "../../harness/node/node.js";
 
 const figure = (what: string, ms: number): void => console.log(`node tier: ${what}: ${(ms / 1000).toFixed(1)} s`);
 const NS = "/api/v1/namespaces/default";
@@ -96,18 +96,7 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
   let bricks: string;
 
   beforeAll(async () => {
-    node = await startNode(parts!);
-    try {
-      importKadaluImages(node, parts!);
-      const install = await installKadalu(node);
-      expect(install.stderr).not.toMatch(/^error:/m);
-      expect(install.code).toBe(0);
-      bricks = join(node.dir, "bricks");
-      for (const dir of ["r1", "r3a", "r3b", "r3c"]) mkdirSync(join(bricks, dir), { recursive: true });
-    } catch (error) {
-      await node.stop();
-      throw error;
-    }
+    ({ node, bricks } = await startKadaluNode(parts!, ["r1", "r3a", "r3b", "r3c"]));
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
  * provisioner's and the nodeplugin's) switch to the two-brick graph without a remount, the app sees no
  * error, and a PV made after the growth spreads its files over both bricks.
  */
-import { readdirSync, readFileSync, mkdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pvPath } from "../../src/core/pv-layout.js";
@@ -15,8 +15,8 @@ import { kadalu } from "../../harness/real/kadalu.js";
 import { waitUntil } from "../../harness/real/processes.js";
 import { node as parts, noNode } from "../../harness/node/components.js";
 import { hostState } from "../../harness/node/host.js";
-import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, pvc, waitLog, waitRunning } from "../../harness/node/kadalu.js";
-import { NODE_NAME, startNode, type RealNode } from "../../harness/node/node.js";
+import { appPod, deletePod, startKadaluNode, ioWindow, pvc, waitLog, waitRunning } from "../../harness/node/kadalu.js";
+import { NODE_NAME, type RealNode } from "../../harness/node/node.js";
 
 const figure = (what: string, ms: number): void => console.log(`node tier: ${what}: ${(ms / 1000).toFixed(1)} s`);
 const NS = "/api/v1/namespaces/default";
@@ -77,29 +77,10 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool grown while an app writes
   let bricks: string;
 
   beforeAll(async () => {
-    node = await startNode(parts!);
-    try {
-      importKadaluImages(node, parts!);
-      const install = await installKadalu(node);
-      expect(install.stderr).not.toMatch(/^error:/m);
-      expect(install.code).toBe(0);
-      bricks = join(node.dir, "bricks");
-      for (const dir of ["g1", "g2"]) mkdirSync(join(bricks, dir), { recursive: true });
-      const added = await kadalu(node.cluster.adminKubeconfig, [
-        "storage-add",
-        POOL,
-        "--path",
-        `${NODE_NAME}:${join(bricks, "g1")}`,
-        "--yes",
-        "--wait",
-        "--timeout",
-        "3m",
-      ]);
+    ({ node, bricks } = await startKadaluNode(parts!, ["g1", "g2"], async (started, dirs) => {
+      const added = await kadalu(started.cluster.adminKubeconfig, ["storage-add", POOL, "--path", `${NODE_NAME}:${join(dirs, "g1")}`, "--yes", "--wait", "--timeout", "3m"]);
       expect(added.code, added.stderr).toBe(0);
-    } catch (error) {
-      await node.stop();
-      throw error;
-    }
+    }));
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@
  * One node: the Replica3 pool's three bricks are three directories on it (--force).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverPodName } from "../../src/core/naming.js";
@@ -16,8 +16,8 @@ import { kadalu } from "../../harness/real/kadalu.js";
 import { waitUntil } from "../../harness/real/processes.js";
 import { node as parts, noNode } from "../../harness/node/components.js";
 import { hostState } from "../../harness/node/host.js";
-import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, nodepluginPods, pvc, waitLog, waitRunning } from "../../harness/node/kadalu.js";
-import { NODE_NAME, startNode, type RealNode } from "../../harness/node/node.js";
+import { appPod, deletePod, startKadaluNode, ioWindow, nodepluginPods, pvc, waitLog, waitRunning } from "../../harness/node/kadalu.js";
+import { NODE_NAME, type RealNode } from "../../harness/node/node.js";
 
 const figure = (what: string, ms: number): void => console.log(`node tier: ${what}: ${(ms / 1000).toFixed(1)} s`);
 const NS = "/api/v1/namespaces/default";
@@ -62,21 +62,11 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kub
   let bricks: string;
 
   beforeAll(async () => {
-    node = await startNode(parts!);
-    try {
-      importKadaluImages(node, parts!);
-      const install = await installKadalu(node);
-      expect(install.stderr).not.toMatch(/^error:/m);
-      expect(install.code).toBe(0);
-      bricks = join(node.dir, "bricks");
-      for (const dir of ["r3a", "r3b", "r3c", "r3d"]) mkdirSync(join(bricks, dir), { recursive: true });
-      const paths = ["r3a", "r3b", "r3c"].flatMap((dir) => ["--path", `${NODE_NAME}:${join(bricks, dir)}`]);
-      const added = await kadalu(node.cluster.adminKubeconfig, ["storage-add", "r3", "--type", "Replica3", ...paths, "--force", "--yes", "--wait", "--timeout", "3m"]);
+    ({ node, bricks } = await startKadaluNode(parts!, ["r3a", "r3b", "r3c", "r3d"], async (started, dirs) => {
+      const paths = ["r3a", "r3b", "r3c"].flatMap((dir) => ["--path", `${NODE_NAME}:${join(dirs, dir)}`]);
+      const added = await kadalu(started.cluster.adminKubeconfig, ["storage-add", "r3", "--type", "Replica3", ...paths, "--force", "--yes", "--wait", "--timeout", "3m"]);
       expect(added.code, added.stderr).toBe(0);
-    } catch (error) {
-      await node.stop();
-      throw error;
-    }
+    }));
   });
 
   afterAll(async () => {
