@@ -62,9 +62,11 @@ export function parseReplacement(name: string, namespace: string, from: string, 
   return unit;
 }
 
-/** Its own group, once the swap is under way: the brick is down, the others must carry on, and none may be the only good copy of a file. */
-async function checkGroup(kube: Kube, plan: Replacement, pods: PodView[]): Promise<void> {
-  const { replaced: pool, index } = plan;
+/**
+ * Its own group, once the swap is under way: the brick is down, the others must carry on, and none may be the
+ * only good copy of a file. `pool` is the pool as it is: its units are named as they are now.
+ */
+async function checkGroup(kube: Kube, pool: KadaluStorage, index: number, pods: PodView[]): Promise<void> {
   const name = pool.metadata.name;
   const byName = new Map(pods.map((pod) => [pod.metadata?.name ?? "", pod]));
   const ready = (brick: number): boolean => isReady(byName.get(serverPodName(name, brick)));
@@ -104,7 +106,7 @@ async function plan(kube: Kube, options: StorageReplaceOptions, io: Deps["io"]):
   const inUse = unitsInUseProblems(added, usedUnits(valueOf(pools), valueOf(info)));
   if (inUse.length > 0) throw UsageError.fromProblems(inUse);
   if (unit.device) await checkDevices(kube, added, nodepluginPods(valueOf(nodeplugins) as PodView[]), io);
-  await checkGroup(kube, replacement, valueOf(servers) as PodView[]);
+  await checkGroup(kube, existing, replacement.index, valueOf(servers) as PodView[]);
   return { replacement, before: existing.spec.storage };
 }
 

@@ -143,6 +143,12 @@ describe("storage-replace", () => {
         'error: pool "pool1" is still healing: storage unit 1 (kube1:/data/p) has 9 entries, storage unit 2 (kube2:/data/p) has 9 entries to heal; replacing storage unit 3 now could drop the only good copy of a file; wait until this shows none pending: kubectl kadalu healinfo pool1\n', 1);
     });
 
+    it("the replaced unit itself still healing: named as it is now, not as it would become", async () => {
+      for (const index of [0, 1, 2]) brick(index, true, () => summary("pool1", [0, 0, 4]));
+      await refused(["pool1", "kube3:/data/p", "--path", "kube4:/data/p"],
+        'error: pool "pool1" is still healing: storage unit 3 (kube3:/data/p) has 4 entries to heal; replacing storage unit 3 now could drop the only good copy of a file; wait until this shows none pending: kubectl kadalu healinfo pool1\n', 1);
+    });
+
     it("a Replica1 pool, an External pool, a pool that does not exist", async () => {
       seedPool("r1", { type: "Replica1", storage: [{ node: "kube1", path: "/data/r1" }] });
       await refused(["r1", "kube1:/data/r1", "--path", "kube2:/data/r1"], 'error: storage pool "r1" is Replica1: no other copy could heal a new storage unit, so its data would be lost; grow the pool with storage-expand and move the PVs instead\n', 2);
