@@ -108,12 +108,19 @@ export async function startRealCluster(parts: KubernetesParts, options: { contro
     ]);
     const server = `https://${host}:${apiPort}`;
     const caFile = join(certDir, "apiserver.crt");
+    // The file appears before the apiserver has written all of it (its certificate, then the CA's): taken
+    // once two reads in a row agree and it ends with a whole certificate.
+    let previous: string | undefined;
     const ca = await waitUntil("the apiserver's serving certificate", () => {
+      let text: string | undefined;
       try {
-        return readFileSync(caFile, "utf8");
+        text = readFileSync(caFile, "utf8");
       } catch {
-        return undefined;
+        text = undefined;
       }
+      const settled = text !== undefined && text === previous && text.trimEnd().endsWith("-----END CERTIFICATE-----");
+      previous = text;
+      return settled ? text : undefined;
     }, 30_000);
     const admin = new Api(server, token, ca);
     await waitUntil(`kube-apiserver /readyz\n${apiserver.tail()}\n${etcd.tail(5)}`, async () => (await admin.get<string>("/readyz")) === "ok" || undefined, 60_000, 200);
