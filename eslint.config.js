@@ -127,9 +127,15 @@ export default tseslint.config(
         "error",
         { selector: "Literal[value='kadalu.io/pool']", message: "import POOL_LABEL from src/core/kube-vocabulary.ts." },
         { selector: "Literal[value='app.kubernetes.io/part-of=kadalu']", message: "import KADALU_PODS_SELECTOR from src/core/kube-vocabulary.ts." },
-        { selector: "TemplateLiteral:has(TemplateElement[value.raw=/\\/apis\\//]):has(Identifier[name=/^KADALU_(API_VERSION|GROUP|VERSION|PLURAL)$/])", message: "build a pool's API path with poolPath/poolsPath (src/core/kube-vocabulary.ts)." },
+        {
+          selector: "TemplateLiteral:has(TemplateElement[value.raw=/\\/apis\\//]):has(Identifier[name=/^KADALU_(API_VERSION|GROUP|VERSION|PLURAL)$/])",
+          message: "build a pool's API path with poolPath/poolsPath (src/core/kube-vocabulary.ts).",
+        },
         { selector: "NewExpression[callee.name='Option'][arguments.0.value=/--output/]", message: "declare -o with addOutputFlag (src/cli/flags.ts)." },
-        { selector: ":matches(Literal[value=/\\x1b\\[[0-9;]*m/], TemplateElement[value.cooked=/\\x1b\\[[0-9;]*m/])", message: "paint colours with util.styleText, through the palette of src/cli/io.ts." },
+        {
+          selector: ":matches(Literal[value=/\\x1b\\[[0-9;]*m/], TemplateElement[value.cooked=/\\x1b\\[[0-9;]*m/])",
+          message: "paint colours with util.styleText, through the palette of src/cli/io.ts.",
+        },
       ],
     },
   },

@@ -39,7 +39,14 @@ export async function hashDirsReady(root: string, waitMs = 30_000): Promise<void
 }
 
 /** Sequential create+delete cycles, then `workers` concurrent clients: the driver's latency and throughput on one pool. */
-async function measure(socket: string, label: string, counts: { warmup: number; sequential: number; workers: number; perWorker: number }, parameters: Record<string, string>, targets: [string, string, string], poolRoot: string): Promise<Row[]> {
+async function measure(
+  socket: string,
+  label: string,
+  counts: { warmup: number; sequential: number; workers: number; perWorker: number },
+  parameters: Record<string, string>,
+  targets: [string, string, string],
+  poolRoot: string,
+): Promise<Row[]> {
   const client = csiClient(`unix://${socket}`);
   const run = (own: CsiClient, name: string): Promise<[number, number]> => cycleWith(own, name, parameters);
   const creates: number[] = [];
@@ -59,30 +66,46 @@ async function measure(socket: string, label: string, counts: { warmup: number; 
   }
   const concurrent: number[] = [];
   const started = Date.now();
-  await Promise.all(Array.from({ length: counts.workers }, async (_, worker) => {
-    const own = csiClient(`unix://${socket}`);
-    for (let i = 0; i < counts.perWorker; i += 1) {
-      try {
-        concurrent.push(...(await run(own, `pvc-c${worker}-${i}`)));
-      } catch {
-        errors += 1;
+  await Promise.all(
+    Array.from({ length: counts.workers }, async (_, worker) => {
+      const own = csiClient(`unix://${socket}`);
+      for (let i = 0; i < counts.perWorker; i += 1) {
+        try {
+          concurrent.push(...(await run(own, `pvc-c${worker}-${i}`)));
+        } catch {
+          errors += 1;
+        }
       }
-    }
-    own.close();
-  }));
+      own.close();
+    }),
+  );
   const elapsed = Date.now() - started;
   client.close();
   const calls = counts.workers * counts.perWorker * 2;
   return [
-    [`CSI CreateVolume, ${label}, ${counts.sequential} sequential`, `p50 ${percentile(creates, 50).toFixed(2)} ms, p99 ${percentile(creates, 99).toFixed(2)} ms`, targets[0]],
-    [`CSI DeleteVolume, ${label}, ${counts.sequential} sequential`, `p50 ${percentile(deletes, 50).toFixed(2)} ms, p99 ${percentile(deletes, 99).toFixed(2)} ms`, targets[1]],
-    [`CSI ${counts.workers} concurrent clients x ${counts.perWorker} create+delete, ${label}`, `p50 ${percentile(concurrent, 50).toFixed(2)} ms, p99 ${percentile(concurrent, 99).toFixed(2)} ms, ${Math.round((calls * 1000) / elapsed)} calls/s`, targets[2]],
+    [
+      `CSI CreateVolume, ${label}, ${counts.sequential} sequential`,
+      `p50 ${percentile(creates, 50).toFixed(2)} ms, p99 ${percentile(creates, 99).toFixed(2)} ms`,
+      targets[0],
+    ],
+    [
+      `CSI DeleteVolume, ${label}, ${counts.sequential} sequential`,
+      `p50 ${percentile(deletes, 50).toFixed(2)} ms, p99 ${percentile(deletes, 99).toFixed(2)} ms`,
+      targets[1],
+    ],
+    [
+      `CSI ${counts.workers} concurrent clients x ${counts.perWorker} create+delete, ${label}`,
+      `p50 ${percentile(concurrent, 50).toFixed(2)} ms, p99 ${percentile(concurrent, 99).toFixed(2)} ms, ${Math.round((calls * 1000) / elapsed)} calls/s`,
+      targets[2],
+    ],
     [`CSI errors, ${label}`, String(errors), "0"],
   ];
 }
 
 async function cycleWith(client: CsiClient, name: string, parameters: Record<string, string>): Promise<[number, number]> {
-  const create = await timed(() => client.controller("CreateVolume", { name, capacity_range: { required_bytes: 1024 ** 2 }, volume_capabilities: CAPS, parameters }));
+  const create = await timed(() =>
+    client.controller("CreateVolume", { name, capacity_range: { required_bytes: 1024 ** 2 }, volume_capabilities: CAPS, parameters }),
+  );
   const remove = await timed(() => client.controller("DeleteVolume", { volume_id: name }));
   return [create, remove];
 }
@@ -109,8 +132,16 @@ async function durabilityFloor(dir: string, where = ""): Promise<Row[]> {
   for (let i = 0; i < 300; i += 1) commits.push(await timed(async () => db.transaction(() => db.upsertPv(`pvc-floor-${i}`, 1024 ** 2))));
   db.close();
   return [
-    [`  durability floor${where}: fdatasync of a new metadata file`, `p50 ${percentile(syncs.slice(50), 50).toFixed(2)} ms, p99 ${percentile(syncs.slice(50), 99).toFixed(2)} ms`, "-"],
-    [`  durability floor${where}: one stat.db commit (rollback journal, synchronous FULL)`, `p50 ${percentile(commits.slice(50), 50).toFixed(2)} ms, p99 ${percentile(commits.slice(50), 99).toFixed(2)} ms`, "-"],
+    [
+      `  durability floor${where}: fdatasync of a new metadata file`,
+      `p50 ${percentile(syncs.slice(50), 50).toFixed(2)} ms, p99 ${percentile(syncs.slice(50), 99).toFixed(2)} ms`,
+      "-",
+    ],
+    [
+      `  durability floor${where}: one stat.db commit (rollback journal, synchronous FULL)`,
+      `p50 ${percentile(commits.slice(50), 50).toFixed(2)} ms, p99 ${percentile(commits.slice(50), 99).toFixed(2)} ms`,
+      "-",
+    ],
   ];
 }
 
@@ -178,21 +209,27 @@ async function concurrentRounds(socket: string, workers: number, perWorker: numb
   let errors = 0;
   for (let repeat = 0; repeat < repeats; repeat += 1) {
     const started = performance.now();
-    await Promise.all(Array.from({ length: workers }, async (_, worker) => {
-      const own = csiClient(`unix://${socket}`);
-      for (let i = 0; i < perWorker; i += 1) {
-        try {
-          latencies.push(...(await cycleWith(own, `pvc-r${repeat}-c${worker}-${i}`, parameters)));
-        } catch {
-          errors += 1;
+    await Promise.all(
+      Array.from({ length: workers }, async (_, worker) => {
+        const own = csiClient(`unix://${socket}`);
+        for (let i = 0; i < perWorker; i += 1) {
+          try {
+            latencies.push(...(await cycleWith(own, `pvc-r${repeat}-c${worker}-${i}`, parameters)));
+          } catch {
+            errors += 1;
+          }
         }
-      }
-      own.close();
-    }));
+        own.close();
+      }),
+    );
     rates.push((workers * perWorker * 2 * 1000) / (performance.now() - started));
   }
   return [
-    [`CSI ${workers} concurrent clients x ${perWorker} create+delete, local directory, ${repeats} times`, `${spread(rates, 0, " calls/s")}; p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms`, ">= 500 calls/s (issue 16)"],
+    [
+      `CSI ${workers} concurrent clients x ${perWorker} create+delete, local directory, ${repeats} times`,
+      `${spread(rates, 0, " calls/s")}; p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms`,
+      ">= 500 calls/s (issue 16)",
+    ],
     ["  errors", String(errors), "0"],
   ];
 }
@@ -201,7 +238,11 @@ export async function csiScenarios(quick: boolean): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-csi-bench-"));
   mkdirSync(join(dir, "pool1"));
   const socket = join(dir, "csi.sock");
-  const child = spawn(process.execPath, [BIN, "--endpoint", `unix://${socket}`, "--node-id", "n1", "--role", "provisioner", "--pool-dir", `pool1=${join(dir, "pool1")}`], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    [BIN, "--endpoint", `unix://${socket}`, "--node-id", "n1", "--role", "provisioner", "--pool-dir", `pool1=${join(dir, "pool1")}`],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   try {
     await new Promise<void>((resolve) => child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("serving on") && resolve()));
     child.stdout!.resume();
@@ -242,17 +283,43 @@ async function allocated(paths: string[]): Promise<number> {
  * tree through the pool's mount beside them. `exec` runs where the pool is mounted at `mountRoot`;
  * `shelves` are where the snapshot's bytes land (the pool root, or every brick's snapshots/).
  */
-export async function snapshotScenario(socket: string, label: string, parameters: Record<string, string>, exec: Exec, mountRoot: string, shelves: string[]): Promise<Row[]> {
+export async function snapshotScenario(
+  socket: string,
+  label: string,
+  parameters: Record<string, string>,
+  exec: Exec,
+  mountRoot: string,
+  shelves: string[],
+): Promise<Row[]> {
   const client = csiClient(`unix://${socket}`);
   try {
-    const { volume } = await client.controller("CreateVolume", { name: "pvc-snap-bench", capacity_range: { required_bytes: 1024 ** 3 }, volume_capabilities: CAPS, parameters });
+    const { volume } = await client.controller("CreateVolume", {
+      name: "pvc-snap-bench",
+      capacity_range: { required_bytes: 1024 ** 3 },
+      volume_capabilities: CAPS,
+      parameters,
+    });
     const pv = join(mountRoot, volume.volume_context.path);
-    await exec(["sh", "-c", `cd "$1" && i=0; while [ $i -lt ${SNAPSHOT_FILES} ]; do head -c ${SNAPSHOT_FILE_BYTES} /dev/urandom > f$i; i=$((i+1)); done`, "fill", pv]);
+    await exec([
+      "sh",
+      "-c",
+      `cd "$1" && i=0; while [ $i -lt ${SNAPSHOT_FILES} ]; do head -c ${SNAPSHOT_FILE_BYTES} /dev/urandom > f$i; i=$((i+1)); done`,
+      "fill",
+      pv,
+    ]);
     const mib = (SNAPSHOT_FILES * SNAPSHOT_FILE_BYTES) / 1024 ** 2;
     const before = await allocated(shelves);
     const snapshotMs = await timed(() => client.controller("CreateSnapshot", { name: "snap-bench", source_volume_id: "pvc-snap-bench" }));
     const extra = (await allocated(shelves)) - before;
-    const cloneMs = await timed(() => client.controller("CreateVolume", { name: "pvc-clone-bench", capacity_range: { required_bytes: 1024 ** 3 }, volume_capabilities: CAPS, parameters, volume_content_source: { snapshot: { snapshot_id: `${volume.volume_context.hostvol}/snap-bench` } } }));
+    const cloneMs = await timed(() =>
+      client.controller("CreateVolume", {
+        name: "pvc-clone-bench",
+        capacity_range: { required_bytes: 1024 ** 3 },
+        volume_capabilities: CAPS,
+        parameters,
+        volume_content_source: { snapshot: { snapshot_id: `${volume.volume_context.hostvol}/snap-bench` } },
+      }),
+    );
     const cpMs = await timed(() => exec(["cp", "-a", pv, `${pv}-cp-bench`]));
     await exec(["rm", "-rf", `${pv}-cp-bench`]);
     await client.controller("DeleteVolume", { volume_id: "pvc-clone-bench" });
@@ -260,7 +327,11 @@ export async function snapshotScenario(socket: string, label: string, parameters
     await client.controller("DeleteVolume", { volume_id: "pvc-snap-bench" });
     const rate = (ms: number): string => `${(mib / (ms / 1000)).toFixed(0)} MiB/s`;
     return [
-      [`CreateSnapshot of a 1 GiB PV holding ${SNAPSHOT_FILES} files (${mib} MiB), ${label}`, `${(snapshotMs / 1000).toFixed(2)} s, ${rate(snapshotMs)}`, "< 2 s on reflink bricks (issue 39)"],
+      [
+        `CreateSnapshot of a 1 GiB PV holding ${SNAPSHOT_FILES} files (${mib} MiB), ${label}`,
+        `${(snapshotMs / 1000).toFixed(2)} s, ${rate(snapshotMs)}`,
+        "< 2 s on reflink bricks (issue 39)",
+      ],
       ["  extra bytes it took (all bricks)", `${(extra / 1024 ** 2).toFixed(1)} MiB`, "< 5 MiB per brick on reflink bricks (issue 39)"],
       ["  CreateVolume from that snapshot", `${(cloneMs / 1000).toFixed(2)} s, ${rate(cloneMs)}`, "-"],
       ["  cp -a of the same tree through the mount", `${(cpMs / 1000).toFixed(2)} s, ${rate(cpMs)}`, "-"],
@@ -278,7 +349,13 @@ function cpuByPart(): Map<string, number> {
   for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
     try {
       const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      const part = command.includes("glusterfsd") ? "bricks" : command.includes("fuse\0") ? "FUSE client" : command.includes("bin/kadalu-csi") ? "driver" : undefined;
+      const part = command.includes("glusterfsd")
+        ? "bricks"
+        : command.includes("fuse\0")
+          ? "FUSE client"
+          : command.includes("bin/kadalu-csi")
+            ? "driver"
+            : undefined;
       if (!part) continue;
       const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
       used.set(part, (used.get(part) ?? 0) + Number(fields[11]) + Number(fields[12]));
@@ -301,7 +378,18 @@ async function glusterFloor(dir: string): Promise<Row[]> {
   const { waitUntil } = await import("../harness/real/processes.js");
   const mnt = join(dir, "floor-mnt");
   mkdirSync(mnt);
-  execFileSync("glusterfs", ["--process-name", "fuse", "-l", join(dir, "floor-client.log"), "--volfile-id", "pool1", provisionerWriteBehind("pool1"), "--volfile-server", BRICK_ADDRESS, mnt]);
+  execFileSync("glusterfs", [
+    "--process-name",
+    "fuse",
+    "-l",
+    join(dir, "floor-client.log"),
+    "--volfile-id",
+    "pool1",
+    provisionerWriteBehind("pool1"),
+    "--volfile-server",
+    BRICK_ADDRESS,
+    mnt,
+  ]);
   try {
     await waitUntil("the floor's Gluster mount", () => mounted(mnt) || undefined, 30_000);
     return await durabilityFloor(join(mnt, "floor"), " on real GlusterFS");
@@ -322,11 +410,21 @@ async function brickOperations(socket: string, gluster: Glusterd, bricks: number
       for (let i = 0; i < calls; i += 1) await work(i);
     });
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
-    const top = [...counts.entries()].filter(([fop]) => !["RELEASE", "RELEASEDIR", "FORGET"].includes(fop)).sort((a, b) => b[1] - a[1]).slice(0, 8);
+    const top = [...counts.entries()]
+      .filter(([fop]) => !["RELEASE", "RELEASEDIR", "FORGET"].includes(fop))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8);
     return `${(total / calls / bricks).toFixed(1)} per brick (${top.map(([fop, n]) => `${fop} ${(n / calls / bricks).toFixed(1)}`).join(", ")})`;
   };
   try {
-    const create = await perCall((i) => client.controller("CreateVolume", { name: `pvc-ops-${i}`, capacity_range: { required_bytes: 1024 ** 2 }, volume_capabilities: CAPS, parameters: { storage_name: "pool1" } }));
+    const create = await perCall((i) =>
+      client.controller("CreateVolume", {
+        name: `pvc-ops-${i}`,
+        capacity_range: { required_bytes: 1024 ** 2 },
+        volume_capabilities: CAPS,
+        parameters: { storage_name: "pool1" },
+      }),
+    );
     const remove = await perCall((i) => client.controller("DeleteVolume", { volume_id: `pvc-ops-${i}` }));
     return [
       [`  brick FOPs per CreateVolume (gluster volume profile, ${calls} calls)`, create, "-"],
@@ -350,8 +448,14 @@ export async function glusterCsiScenarios(): Promise<Row[]> {
   const pool = await startGlusterCsi(parts, dir);
   try {
     const before = cpuByPart();
-    const rows = await measure(pool.socket, "real GlusterFS Replica3", { warmup: 20, sequential: 200, workers: 32, perWorker: 5 }, { storage_name: "pool1" },
-      ["p50 <= 25 ms, p99 <= 60 ms (issue 21)", "p50 <= 20 ms (issue 21)", ">= 100 calls/s (issue 21)"], pool.bricks[0]!);
+    const rows = await measure(
+      pool.socket,
+      "real GlusterFS Replica3",
+      { warmup: 20, sequential: 200, workers: 32, perWorker: 5 },
+      { storage_name: "pool1" },
+      ["p50 <= 25 ms, p99 <= 60 ms (issue 21)", "p50 <= 20 ms (issue 21)", ">= 100 calls/s (issue 21)"],
+      pool.bricks[0]!,
+    );
     const used = cpuByPart();
     const ticks = PARTS.map((part) => (used.get(part) ?? 0) - (before.get(part) ?? 0));
     const total = ticks.reduce((a, b) => a + b, 0) || 1;
@@ -359,7 +463,14 @@ export async function glusterCsiScenarios(): Promise<Row[]> {
       ...rows,
       ["  CPU those calls took on this host, by process", PARTS.map((part, index) => `${part} ${Math.round((ticks[index]! * 100) / total)}%`).join(", "), "-"],
       ...(await brickOperations(pool.socket, pool.gluster, pool.bricks.length)),
-      ...(await snapshotScenario(pool.socket, "real GlusterFS Replica3 (full copy: FUSE has no reflink)", { storage_name: "pool1" }, (command) => pool.csi.exec(command), "/mnt/pool1", pool.bricks.map((brick) => join(brick, "snapshots")))),
+      ...(await snapshotScenario(
+        pool.socket,
+        "real GlusterFS Replica3 (full copy: FUSE has no reflink)",
+        { storage_name: "pool1" },
+        (command) => pool.csi.exec(command),
+        "/mnt/pool1",
+        pool.bricks.map((brick) => join(brick, "snapshots")),
+      )),
       ...(await glusterFloor(dir)),
     ];
   } finally {

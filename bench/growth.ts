@@ -64,7 +64,17 @@ interface Provisioner {
 
 async function startProvisioner(dir: string, pools: Map<string, string>, extra: string[] = []): Promise<Provisioner> {
   const socket = join(dir, `csi-${Date.now()}.sock`);
-  const args = [BIN, "--endpoint", `unix://${socket}`, "--node-id", "n1", "--role", "provisioner", ...[...pools].flatMap(([pool, root]) => ["--pool-dir", `${pool}=${root}`]), ...extra];
+  const args = [
+    BIN,
+    "--endpoint",
+    `unix://${socket}`,
+    "--node-id",
+    "n1",
+    "--role",
+    "provisioner",
+    ...[...pools].flatMap(([pool, root]) => ["--pool-dir", `${pool}=${root}`]),
+    ...extra,
+  ];
   const start = performance.now();
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const stop = async (): Promise<void> => {
@@ -182,12 +192,23 @@ async function createDeleteCurve(dir: string, pools: Map<string, string>, option
     }
     const rows: Row[] = [];
     const header = `${options.rounds} rounds x ${options.cyclesPerRound} per size, sizes interleaved`;
-    for (const [kind, all, ratios] of [["CreateVolume", creates, createRatios], ["DeleteVolume", deletes, deleteRatios]] as const) {
-      rows.push([`CSI ${kind} in a local pool holding N PVs (${header})`, "p50, p99; round p50 ratio to 0 min/med/max", kind === "CreateVolume" ? "p50 at 100k <= 1.2x at 0 (issue 40)" : "-"]);
+    for (const [kind, all, ratios] of [
+      ["CreateVolume", creates, createRatios],
+      ["DeleteVolume", deletes, deleteRatios],
+    ] as const) {
+      rows.push([
+        `CSI ${kind} in a local pool holding N PVs (${header})`,
+        "p50, p99; round p50 ratio to 0 min/med/max",
+        kind === "CreateVolume" ? "p50 at 100k <= 1.2x at 0 (issue 40)" : "-",
+      ]);
       options.sizes.forEach((size, index) => {
         const pool = names[index]!;
         const values = all.get(pool)!;
-        rows.push([`  ${label(size)} PVs`, `p50 ${percentile(values, 50).toFixed(2)} ms, p99 ${percentile(values, 99).toFixed(2)} ms; ${spread(ratios.get(pool)!, 2, "x")}`, "-"]);
+        rows.push([
+          `  ${label(size)} PVs`,
+          `p50 ${percentile(values, 50).toFixed(2)} ms, p99 ${percentile(values, 99).toFixed(2)} ms; ${spread(ratios.get(pool)!, 2, "x")}`,
+          "-",
+        ]);
       });
     }
     rows.push(["  errors", String(errors), "0"]);
@@ -199,7 +220,13 @@ async function createDeleteCurve(dir: string, pools: Map<string, string>, option
 }
 
 async function startupCurve(dir: string, pools: Map<string, string>, options: GrowthOptions): Promise<Row[]> {
-  const rows: Row[] = [[`provisioner start-up with one pool of N PVs (${options.startups} starts each)`, "to serving; to first CreateVolume answered (min/med/max)", "<= 10 s at 100k (issue 40)"]];
+  const rows: Row[] = [
+    [
+      `provisioner start-up with one pool of N PVs (${options.startups} starts each)`,
+      "to serving; to first CreateVolume answered (min/med/max)",
+      "<= 10 s at 100k (issue 40)",
+    ],
+  ];
   const entries = [...pools];
   const serving = entries.map(() => [] as number[]);
   const first = entries.map(() => [] as number[]);
@@ -230,12 +257,19 @@ async function startupCurve(dir: string, pools: Map<string, string>, options: Gr
 
 async function crawlerCurve(pools: Map<string, string>, sizes: number[]): Promise<Row[]> {
   const { DEFAULT_CRAWLER, QuotaCrawler } = await import("../csi/jobs/quota-crawler.js");
-  const rows: Row[] = [["quota crawler, one sweep unpaced over N PVs (statfs + usage xattr each)", "wall, CPU, PVs visited, usages written; next sweep (nothing changed)", "-"]];
+  const rows: Row[] = [
+    ["quota crawler, one sweep unpaced over N PVs (statfs + usage xattr each)", "wall, CPU, PVs visited, usages written; next sweep (nothing changed)", "-"],
+  ];
   for (const [index, root] of [...pools.values()].entries()) {
     const size = sizes[index]!;
     const directories = Array.from({ length: size }, (_, i) => join(root, pvPrefix("subvol", seededName(i)), seededName(i)));
     // Local filesystems have no glusterfs.* xattrs: the same calls are made under a user.* name.
-    const crawler = new QuotaCrawler("bench", () => directories, () => undefined, { ...DEFAULT_CRAWLER, ratePerSecond: 1e9, usageAttribute: "user.kadalu-bench.total-usage" });
+    const crawler = new QuotaCrawler(
+      "bench",
+      () => directories,
+      () => undefined,
+      { ...DEFAULT_CRAWLER, ratePerSecond: 1e9, usageAttribute: "user.kadalu-bench.total-usage" },
+    );
     const sweep = async (): Promise<string> => {
       const cpu = process.cpuUsage();
       const start = performance.now();
@@ -249,7 +283,11 @@ async function crawlerCurve(pools: Map<string, string>, sizes: number[]): Promis
     rows.push([`  ${label(size)} PVs`, `${firstSweep}; next: ${(await sweep()).split(", ").slice(0, 2).join(", ")}`, "-"]);
     if (index === sizes.length - 1 && size > 0) {
       const seconds = size / DEFAULT_CRAWLER.ratePerSecond;
-      rows.push([`  at the default pace (${DEFAULT_CRAWLER.ratePerSecond} PVs/s), ${label(size)} PVs: a sweep every ${seconds.toFixed(0)} s + ${DEFAULT_CRAWLER.pauseMs / 1000} s`, `${(((used.user + used.system) / 1e6 / seconds) * 100).toFixed(2)}% of one core at most`, "bounded (issue 18)"]);
+      rows.push([
+        `  at the default pace (${DEFAULT_CRAWLER.ratePerSecond} PVs/s), ${label(size)} PVs: a sweep every ${seconds.toFixed(0)} s + ${DEFAULT_CRAWLER.pauseMs / 1000} s`,
+        `${(((used.user + used.system) / 1e6 / seconds) * 100).toFixed(2)}% of one core at most`,
+        "bounded (issue 18)",
+      ]);
     }
   }
   return rows;

@@ -15,7 +15,7 @@ export async function nodeScenarios(): Promise<Row[]> {
   const { noImages } = await import("../harness/images/tier.js");
   const parts = nodeParts();
   const gluster = glusterParts();
-  const skipped = typeof parts === "string" ? parts : noImages ?? (typeof gluster === "string" ? gluster : undefined);
+  const skipped = typeof parts === "string" ? parts : (noImages ?? (typeof gluster === "string" ? gluster : undefined));
   if (skipped !== undefined || typeof parts === "string" || typeof gluster === "string") return [["node tier (a real kubelet)", `skipped: ${skipped}`, "-"]];
   const { startNode } = await import("../harness/node/node.js");
   const { kadalu } = await import("../harness/real/kadalu.js");
@@ -36,12 +36,20 @@ export async function nodeScenarios(): Promise<Row[]> {
     await admin.post("/api/v1/namespaces/default/persistentvolumeclaims", k.pvc("bench", "kadalu.ext1", "16Mi"));
     await admin.post("/api/v1/namespaces/default/pods", k.appPod("bench", "bench", k.writerScript("bench"), { propagation: "HostToContainer" }));
     await k.waitRunning(node, "bench", 180_000);
-    rows.push(["node tier: nothing to an app pod Running with a Kadalu PV", `${((Date.now() - t0) / 1000).toFixed(1)} s`, "a new pool's first PVC binds at once (kadalu-info read through the API)"]);
+    rows.push([
+      "node tier: nothing to an app pod Running with a Kadalu PV",
+      `${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      "a new pool's first PVC binds at once (kadalu-info read through the API)",
+    ]);
     await k.waitLog(node, "bench", "the first writes", (lines) => lines.length >= 5 || undefined);
     const deletedAt = await k.restartNodeplugin(node);
     const window = await k.waitLog(node, "bench", "the writes to resume", (lines) => k.ioWindow(lines, deletedAt), 90_000);
     const codes = [...new Set(window.failures.map(([, code]) => code))].join(", ");
-    rows.push(["node tier: nodeplugin restart, failed writes (every 100 ms)", `${(window.windowMs / 1000).toFixed(1)} s, ${window.failures.length} failed${codes ? ` (${codes})` : ""}`, "resumes; never a hang (issue 35)"]);
+    rows.push([
+      "node tier: nodeplugin restart, failed writes (every 100 ms)",
+      `${(window.windowMs / 1000).toFixed(1)} s, ${window.failures.length} failed${codes ? ` (${codes})` : ""}`,
+      "resumes; never a hang (issue 35)",
+    ]);
     rows.push(...(await brickPoolFigures(node, k, kadalu)));
     return rows;
   } finally {
@@ -74,7 +82,11 @@ function hostWriteRate(file: string): number {
  * on the one node), PVC to app pod Running, the provisioner's CreateVolume p50 as it logs it, and a
  * sequential write through the PV against the same write on the bricks' own filesystem.
  */
-async function brickPoolFigures(node: RealNode, k: typeof import("../harness/node/kadalu.js"), kadalu: typeof import("../harness/real/kadalu.js").kadalu): Promise<[string, string, string][]> {
+async function brickPoolFigures(
+  node: RealNode,
+  k: typeof import("../harness/node/kadalu.js"),
+  kadalu: typeof import("../harness/real/kadalu.js").kadalu,
+): Promise<[string, string, string][]> {
   const { NODE_NAME } = await import("../harness/node/node.js");
   const admin = node.cluster.admin;
   const bricks = join(node.dir, "bricks");
@@ -86,7 +98,11 @@ async function brickPoolFigures(node: RealNode, k: typeof import("../harness/nod
     return Date.now() - t0;
   };
   const rows: [string, string, string][] = [];
-  rows.push(["node tier: storage-add --wait to pool ready (Replica1 brick pod)", seconds(await add("r1", ["--path", `${NODE_NAME}:${join(bricks, "r1")}`])), "-"]);
+  rows.push([
+    "node tier: storage-add --wait to pool ready (Replica1 brick pod)",
+    seconds(await add("r1", ["--path", `${NODE_NAME}:${join(bricks, "r1")}`])),
+    "-",
+  ]);
   const r3 = ["r3a", "r3b", "r3c"].flatMap((dir) => ["--path", `${NODE_NAME}:${join(bricks, dir)}`]);
   rows.push(["node tier: storage-add --wait to pool ready (Replica3, 3 brick pods)", seconds(await add("r3", ["--type", "Replica3", ...r3, "--force"])), "-"]);
   const t0 = Date.now();
@@ -107,13 +123,26 @@ async function brickPoolFigures(node: RealNode, k: typeof import("../harness/nod
   const claims = ["speed", ...[0, 1, 2, 3, 4].map((i) => `p50-${i}`)];
   let volumes = new Set<string | undefined>();
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) {
-    const names = await Promise.all(claims.map(async (claim) => (await admin.get(`/api/v1/namespaces/default/persistentvolumeclaims/${claim}`)).spec.volumeName as string | undefined));
+    const names = await Promise.all(
+      claims.map(async (claim) => (await admin.get(`/api/v1/namespaces/default/persistentvolumeclaims/${claim}`)).spec.volumeName as string | undefined),
+    );
     volumes = new Set(names);
     if (names.every(Boolean)) break;
   }
   const log = String(await admin.get<string>(`/api/v1/namespaces/kadalu/pods/${provisioner.metadata.name}/log?container=kadalu-provisioner`));
-  const times = [...log.matchAll(/CreateVolume (pvc-\S+) OK (\d+)ms/g)].filter((match) => volumes.has(match[1]!)).map((match) => Number(match[2])).sort((a, b) => a - b);
-  rows.push([`node tier: CSI CreateVolume p50 (Replica1 brick pool, ${times.length} PVs)`, times.length ? `${times[Math.floor(times.length / 2)]} ms` : "not in the provisioner's log", "as the provisioner logs it"]);
-  rows.push([`node tier: sequential write ${WRITE_MIB} MiB through the PV (Replica1 brick pod)`, `${throughPv.toFixed(0)} MiB/s (${(throughPv / onBrickFs).toFixed(2)}x the brick's own filesystem, ${onBrickFs.toFixed(0)} MiB/s)`, "-"]);
+  const times = [...log.matchAll(/CreateVolume (pvc-\S+) OK (\d+)ms/g)]
+    .filter((match) => volumes.has(match[1]!))
+    .map((match) => Number(match[2]))
+    .sort((a, b) => a - b);
+  rows.push([
+    `node tier: CSI CreateVolume p50 (Replica1 brick pool, ${times.length} PVs)`,
+    times.length ? `${times[Math.floor(times.length / 2)]} ms` : "not in the provisioner's log",
+    "as the provisioner logs it",
+  ]);
+  rows.push([
+    `node tier: sequential write ${WRITE_MIB} MiB through the PV (Replica1 brick pod)`,
+    `${throughPv.toFixed(0)} MiB/s (${(throughPv / onBrickFs).toFixed(2)}x the brick's own filesystem, ${onBrickFs.toFixed(0)} MiB/s)`,
+    "-",
+  ]);
   return rows;
 }

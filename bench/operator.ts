@@ -49,7 +49,10 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
 async function reconciles(port: number): Promise<number> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    return text.split("\n").filter((line) => line.startsWith("kadalu_reconcile_total{")).reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
+    return text
+      .split("\n")
+      .filter((line) => line.startsWith("kadalu_reconcile_total{"))
+      .reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
   } catch {
     return 0;
   }
@@ -58,7 +61,9 @@ async function reconciles(port: number): Promise<number> {
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 
 const poolBody = (name: string): object => ({
-  apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, namespace: "kadalu" },
+  apiVersion: "kadalu-operator.storage/v1alpha1",
+  kind: "KadaluStorage",
+  metadata: { name, namespace: "kadalu" },
   spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${name}` }] },
 });
 
@@ -69,17 +74,28 @@ async function main(counts: number[]): Promise<Row[]> {
   const { startRealCluster } = await import("../harness/real/cluster.js");
   const { kadalu, startOperator } = await import("../harness/real/kadalu.js");
   const cluster = await startRealCluster(parts);
-  const rows: Row[] = [["operator, real apiserver, N Replica1 pools", "reconcile all from a fresh start; RSS; requests/reconcile; change p50 (min/med/max); kadalu-info", "p50 <= 2 s, RSS <= 200 MiB at 500 (issue 40)"]];
+  const rows: Row[] = [
+    [
+      "operator, real apiserver, N Replica1 pools",
+      "reconcile all from a fresh start; RSS; requests/reconcile; change p50 (min/med/max); kadalu-info",
+      "p50 <= 2 s, RSS <= 200 MiB at 500 (issue 40)",
+    ],
+  ];
   try {
     const install = await kadalu(cluster.adminKubeconfig, ["install"]);
     if (install.code !== 0) throw new Error(`install failed: ${install.stderr}`);
     let made = 0;
     for (const count of counts) {
       let operator = await startOperator(cluster);
-      for (; made < count; made += 10) await Promise.all(Array.from({ length: Math.min(10, count - made) }, (_, i) => cluster.admin.post(poolsPath("kadalu"), poolBody(`pool${made + i}`))));
+      for (; made < count; made += 10)
+        await Promise.all(Array.from({ length: Math.min(10, count - made) }, (_, i) => cluster.admin.post(poolsPath("kadalu"), poolBody(`pool${made + i}`))));
       made = count;
       const info = async (): Promise<Record<string, string>> => (await cluster.admin.get(INFO_PATH)).data ?? {};
-      await until(`kadalu-info with ${count} pools`, async () => (Object.keys(await info()).filter((key) => key.endsWith(".info")).length >= count ? true : undefined), 20 * 60_000);
+      await until(
+        `kadalu-info with ${count} pools`,
+        async () => (Object.keys(await info()).filter((key) => key.endsWith(".info")).length >= count ? true : undefined),
+        20 * 60_000,
+      );
       await cluster.processes.stop(operator);
       // A fresh operator reconciles every pool once: the cost of a start (or a resync) at this size.
       const before = cluster.audit().length;
@@ -87,7 +103,10 @@ async function main(counts: number[]): Promise<Row[]> {
       operator = await startOperator(cluster);
       await until(`${count} reconciles`, async () => ((await reconciles(operator.metricsPort)) >= count ? true : undefined), 20 * 60_000);
       const all = performance.now() - started;
-      const requests = cluster.audit().slice(before).filter((event) => event.user.username === OPERATOR_USER && event.verb !== "watch").length;
+      const requests = cluster
+        .audit()
+        .slice(before)
+        .filter((event) => event.user.username === OPERATOR_USER && event.verb !== "watch").length;
       const rss = rssMiB(operator.child.pid!);
       const changes: number[] = [];
       const changeRequests: number[] = [];
@@ -100,10 +119,19 @@ async function main(counts: number[]): Promise<Row[]> {
         await until(`the change of ${pool}`, async () => ((await info())[`${pool}.info`]?.includes(value) ? true : undefined), 120_000);
         changes.push(performance.now() - t0);
         await new Promise((resolve) => setTimeout(resolve, 500));
-        changeRequests.push(cluster.audit().slice(mark).filter((event) => event.user.username === OPERATOR_USER && event.verb !== "watch").length);
+        changeRequests.push(
+          cluster
+            .audit()
+            .slice(mark)
+            .filter((event) => event.user.username === OPERATOR_USER && event.verb !== "watch").length,
+        );
       }
       const bytes = infoDataBytes(await info());
-      rows.push([`  ${count} pool${count > 1 ? "s" : ""}`, `${(all / 1000).toFixed(1)} s; ${rss.toFixed(0)} MiB; ${(requests / count).toFixed(1)} at start, ${median(changeRequests)} per change; ${spread(changes, 0, " ms")}; ${(bytes / 1024).toFixed(0)} KiB`, "-"]);
+      rows.push([
+        `  ${count} pool${count > 1 ? "s" : ""}`,
+        `${(all / 1000).toFixed(1)} s; ${rss.toFixed(0)} MiB; ${(requests / count).toFixed(1)} at start, ${median(changeRequests)} per change; ${spread(changes, 0, " ms")}; ${(bytes / 1024).toFixed(0)} KiB`,
+        "-",
+      ]);
       await cluster.processes.stop(operator);
     }
     return rows;
@@ -114,8 +142,11 @@ async function main(counts: number[]): Promise<Row[]> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const counts = (process.argv[2] ?? "1,50,500").split(",").map(Number);
-  main(counts).then((rows) => console.log(JSON.stringify(rows)), (error: Error) => {
-    console.error(error.stack ?? error.message);
-    process.exitCode = 1;
-  });
+  main(counts).then(
+    (rows) => console.log(JSON.stringify(rows)),
+    (error: Error) => {
+      console.error(error.stack ?? error.message);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -25,7 +25,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<n
     const child = spawn(command, args, { env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - start) / 1e6) : reject(new Error(`${command} ${args.slice(0, 3).join(" ")}: ${stderr}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve(Number(process.hrtime.bigint() - start) / 1e6) : reject(new Error(`${command} ${args.slice(0, 3).join(" ")}: ${stderr}`)),
+    );
   });
 }
 
@@ -33,9 +35,29 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 
 function info(name: string): string {
   return JSON.stringify({
-    namespace: "kadalu", kadalu_version: "1.2.0", volname: name, volume_id: "00000000-0000-4000-8000-000000000000", single_pv_per_pool: false, type: "Replica1",
-    pvReclaimPolicy: "delete", bricks: [{ brick_path: `/bricks/${name}/data/brick`, kube_hostname: "kube1", node: `server-${name}-0-0.${name}`, node_id: "node-0", host_brick_path: "/data", brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: 0 }],
-    disperse: { data: 0, redundancy: 0 }, options: {},
+    namespace: "kadalu",
+    kadalu_version: "1.2.0",
+    volname: name,
+    volume_id: "00000000-0000-4000-8000-000000000000",
+    single_pv_per_pool: false,
+    type: "Replica1",
+    pvReclaimPolicy: "delete",
+    bricks: [
+      {
+        brick_path: `/bricks/${name}/data/brick`,
+        kube_hostname: "kube1",
+        node: `server-${name}-0-0.${name}`,
+        node_id: "node-0",
+        host_brick_path: "/data",
+        brick_device: "",
+        pvc_name: "",
+        brick_device_dir: "",
+        decommissioned: "",
+        brick_index: 0,
+      },
+    ],
+    disperse: { data: 0, redundancy: 0 },
+    options: {},
   });
 }
 
@@ -62,7 +84,11 @@ async function measure(pools: number, kubectl: boolean, pvsInOne = 0): Promise<R
     for (let i = 0; i < pools; i += 1) {
       entries[`pool${i}.info`] = info(`pool${i}`);
       if (pvsInOne > 0) writeLargeStatDb(root, `pool${i}`, pvsInOne);
-      else writeUpstreamStatDb(root, `pool${i}`, 100 * GiB, [[`pvc-${i}-a`, GiB], [`pvc-${i}-b`, 2 * GiB]]);
+      else
+        writeUpstreamStatDb(root, `pool${i}`, 100 * GiB, [
+          [`pvc-${i}-a`, GiB],
+          [`pvc-${i}-b`, 2 * GiB],
+        ]);
     }
     seedKadaluInfo(cluster.server, entries);
     seedProvisioner(cluster.server, root);
@@ -77,7 +103,13 @@ async function measure(pools: number, kubectl: boolean, pvsInOne = 0): Promise<R
       requests = cluster.server.requests.length;
     }
     const what = pvsInOne > 0 ? `1 pool of ${pvsInOne / 1000}k PVs` : `${pools} pool${pools > 1 ? "s" : ""}`;
-    const rows: Row[] = [[`storage-list --status, ${what}, ${LATENCY_MS} ms/request`, `${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}), ${requests} requests`, pools === 50 ? "<= 300 ms and 3 requests (issue 16)" : "-"]];
+    const rows: Row[] = [
+      [
+        `storage-list --status, ${what}, ${LATENCY_MS} ms/request`,
+        `${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}), ${requests} requests`,
+        pools === 50 ? "<= 300 ms and 3 requests (issue 16)" : "-",
+      ],
+    ];
     if (kubectl) {
       const upstream: number[] = [];
       const sql = "select size from summary;select count(pvname), sum(size), min(size), avg(size), max(size) from pv_stats";
@@ -87,7 +119,11 @@ async function measure(pools: number, kubectl: boolean, pvsInOne = 0): Promise<R
         cluster.server.clearRequests();
         await run("kubectl", ["get", "configmap", "kadalu-info", "-n", "kadalu", "-o", "json"], env);
         for (let i = 0; i < pools; i += 1) {
-          await run("kubectl", ["exec", "-n", "kadalu", "kadalu-csi-provisioner-0", "-c", "kadalu-provisioner", "--", "sqlite3", `/mnt/pool${i}/stat.db`, sql], env);
+          await run(
+            "kubectl",
+            ["exec", "-n", "kadalu", "kadalu-csi-provisioner-0", "-c", "kadalu-provisioner", "--", "sqlite3", `/mnt/pool${i}/stat.db`, sql],
+            env,
+          );
         }
         upstream.push(Number(process.hrtime.bigint() - start) / 1e6);
         requests = cluster.server.requests.length;
@@ -120,19 +156,41 @@ export function infoSizeScenarios(): Row[] {
   const entry = (i: number): [string, string] => {
     const volname = `pool-${String(i).padStart(4, "0")}`;
     const bricks = [0, 1, 2].map((index) => ({
-      brick_path: `/bricks/${volname}/data/brick`, kube_hostname: `worker-node-${index}`, node: `server-${volname}-${index}-0.${volname}`, node_id: `node-${index}`,
-      host_brick_path: "", brick_device: `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi${index}`, pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: index,
+      brick_path: `/bricks/${volname}/data/brick`,
+      kube_hostname: `worker-node-${index}`,
+      node: `server-${volname}-${index}-0.${volname}`,
+      node_id: `node-${index}`,
+      host_brick_path: "",
+      brick_device: `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi${index}`,
+      pvc_name: "",
+      brick_device_dir: "",
+      decommissioned: "",
+      brick_index: index,
     }));
     const info: NativePoolInfo = {
-      namespace: "kadalu", kadalu_version: "1.2.0", volname, volume_id: "6f0e2e5c-3c8d-4f3e-9a51-2b7a0c1d9e42", single_pv_per_pool: false, type: "Replica3",
-      pvReclaimPolicy: "delete", bricks, disperse: { data: 0, redundancy: 0 }, options: {},
+      namespace: "kadalu",
+      kadalu_version: "1.2.0",
+      volname,
+      volume_id: "6f0e2e5c-3c8d-4f3e-9a51-2b7a0c1d9e42",
+      single_pv_per_pool: false,
+      type: "Replica3",
+      pvReclaimPolicy: "delete",
+      bricks,
+      disperse: { data: 0, redundancy: 0 },
+      options: {},
     };
     return [infoKey(volname), encodeInfo(info)];
   };
-  const bytes = (pools: number): number => Array.from({ length: pools }, (_, i) => entry(i)).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+  const bytes = (pools: number): number =>
+    Array.from({ length: pools }, (_, i) => entry(i)).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
   const perPool = bytes(500) / 500;
   const rows: Row[] = [];
-  for (const pools of [1, 50, 500]) rows.push([`kadalu-info's data, ${pools} Replica3 pool${pools > 1 ? "s" : ""} (3 bricks each)`, `${(bytes(pools) / 1024).toFixed(1)} KiB`, "< 1 MiB (a ConfigMap's limit)"]);
+  for (const pools of [1, 50, 500])
+    rows.push([
+      `kadalu-info's data, ${pools} Replica3 pool${pools > 1 ? "s" : ""} (3 bricks each)`,
+      `${(bytes(pools) / 1024).toFixed(1)} KiB`,
+      "< 1 MiB (a ConfigMap's limit)",
+    ]);
   rows.push(["  pools of that shape at which it reaches 1 MiB", String(Math.floor((1024 * 1024) / perPool)), "-"]);
   return rows;
 }

@@ -21,7 +21,8 @@ export function singleBinary(): { binary: string; node: string; version: string;
     if (!existsSync(archive)) {
       copyFileSync(join(root, "krew-manifest.yaml"), join(dir, "krew-manifest.yaml"));
       execFileSync(process.execPath, [join(root, "scripts/package.mjs")], {
-        env: { ...process.env, KADALU_RELEASE_DIR: dir, KADALU_KREW_MANIFEST: join(dir, "krew-manifest.yaml"), KADALU_PLATFORMS: "linux-amd64" }, stdio: "ignore",
+        env: { ...process.env, KADALU_RELEASE_DIR: dir, KADALU_KREW_MANIFEST: join(dir, "krew-manifest.yaml"), KADALU_PLATFORMS: "linux-amd64" },
+        stdio: "ignore",
       });
       archive = join(dir, `${name}.tar.gz`);
     }

@@ -110,7 +110,8 @@ export class Driver {
   /** The `<pool>.info` files, decoded again only when a file's name or modification time changed. */
   private infoFiles(): PoolInfo[] {
     const { files, stamp } = this.infoStamp();
-    if (this.infoCache?.stamp !== stamp) this.infoCache = { stamp, pools: this.decodeInfo(files.map((file) => [file, readFileSync(join(this.config.infoDir, file), "utf8")])) };
+    if (this.infoCache?.stamp !== stamp)
+      this.infoCache = { stamp, pools: this.decodeInfo(files.map((file) => [file, readFileSync(join(this.config.infoDir, file), "utf8")])) };
     return this.infoCache.pools;
   }
 
@@ -156,7 +157,8 @@ export class Driver {
     return this.pools().filter((pool) => {
       if (parameters.storage_name && pool.volname !== parameters.storage_name) return false;
       if (type && pool.type !== type) return false;
-      if (parameters.node_affinity && (pool.type !== "Replica1" || isExternal(pool) || pool.bricks[0]?.kube_hostname !== parameters.node_affinity)) return false;
+      if (parameters.node_affinity && (pool.type !== "Replica1" || isExternal(pool) || pool.bricks[0]?.kube_hostname !== parameters.node_affinity))
+        return false;
       if (type === "External" && isExternal(pool)) {
         if (parameters.gluster_volname && pool.gluster_volname !== parameters.gluster_volname) return false;
         if (parameters.gluster_hosts && pool.gluster_hosts !== parameters.gluster_hosts) return false;
@@ -234,7 +236,17 @@ export class Driver {
     if (this.config.role === "provisioner") {
       await this.repairOnce(store);
       store.prepareHashDirs().catch((error) => this.log(`pool ${info.volname}: hash directories not prepared: ${(error as Error).message}`));
-      if (this.config.quotaCrawler) this.crawlers.set(store, new QuotaCrawler(info.volname, () => store.pvDirectories(), this.log, this.config.quotaCrawler, poolQuota(info, store.root, () => store.pvLimits())).start());
+      if (this.config.quotaCrawler)
+        this.crawlers.set(
+          store,
+          new QuotaCrawler(
+            info.volname,
+            () => store.pvDirectories(),
+            this.log,
+            this.config.quotaCrawler,
+            poolQuota(info, store.root, () => store.pvLimits()),
+          ).start(),
+        );
     }
     this.stores.set(info.volname, store);
     return store;
@@ -298,14 +310,27 @@ export class Driver {
     this.repaired.add(store.pool);
     try {
       const { rowsAdded, rowsDropped, metadataRemoved, metadataRewritten } = await store.repair();
-      if (metadataRemoved.length) this.log(`pool ${store.pool}: torn metadata of ${metadataRemoved.length} unfinished create(s) removed: ${metadataRemoved.slice(0, 10).join(", ")}`);
-      if (metadataRewritten.length) this.log(`pool ${store.pool}: torn metadata of ${metadataRewritten.length} PV(s) written again from stat.db: ${metadataRewritten.slice(0, 10).join(", ")}`);
-      if (rowsAdded.length) this.log(`pool ${store.pool}: stat.db rows added for ${rowsAdded.length} PV(s) left without one: ${rowsAdded.slice(0, 10).join(", ")}`);
-      if (rowsDropped.length) this.log(`pool ${store.pool}: stat.db rows dropped for ${rowsDropped.length} PV(s) that no longer exist: ${rowsDropped.slice(0, 10).join(", ")}`);
+      if (metadataRemoved.length)
+        this.log(`pool ${store.pool}: torn metadata of ${metadataRemoved.length} unfinished create(s) removed: ${metadataRemoved.slice(0, 10).join(", ")}`);
+      if (metadataRewritten.length)
+        this.log(
+          `pool ${store.pool}: torn metadata of ${metadataRewritten.length} PV(s) written again from stat.db: ${metadataRewritten.slice(0, 10).join(", ")}`,
+        );
+      if (rowsAdded.length)
+        this.log(`pool ${store.pool}: stat.db rows added for ${rowsAdded.length} PV(s) left without one: ${rowsAdded.slice(0, 10).join(", ")}`);
+      if (rowsDropped.length)
+        this.log(`pool ${store.pool}: stat.db rows dropped for ${rowsDropped.length} PV(s) that no longer exist: ${rowsDropped.slice(0, 10).join(", ")}`);
       const snapshots = await store.shelf.repair();
-      if (snapshots.removed.length) this.log(`pool ${store.pool}: ${snapshots.removed.length} unfinished snapshot copies removed: ${snapshots.removed.slice(0, 10).join(", ")}`);
-      if (snapshots.rowsAdded.length) this.log(`pool ${store.pool}: stat.db rows added for ${snapshots.rowsAdded.length} snapshot(s) left without one: ${snapshots.rowsAdded.slice(0, 10).join(", ")}`);
-      if (snapshots.rowsDropped.length) this.log(`pool ${store.pool}: stat.db rows dropped for ${snapshots.rowsDropped.length} snapshot(s) that no longer exist: ${snapshots.rowsDropped.slice(0, 10).join(", ")}`);
+      if (snapshots.removed.length)
+        this.log(`pool ${store.pool}: ${snapshots.removed.length} unfinished snapshot copies removed: ${snapshots.removed.slice(0, 10).join(", ")}`);
+      if (snapshots.rowsAdded.length)
+        this.log(
+          `pool ${store.pool}: stat.db rows added for ${snapshots.rowsAdded.length} snapshot(s) left without one: ${snapshots.rowsAdded.slice(0, 10).join(", ")}`,
+        );
+      if (snapshots.rowsDropped.length)
+        this.log(
+          `pool ${store.pool}: stat.db rows dropped for ${snapshots.rowsDropped.length} snapshot(s) that no longer exist: ${snapshots.rowsDropped.slice(0, 10).join(", ")}`,
+        );
     } catch (error) {
       this.log(`pool ${store.pool}: records not checked: ${(error as Error).message}`);
     }

@@ -59,9 +59,21 @@ export interface CsiOptions {
 const text = { type: "string" } as const;
 /** Every flag takes a value; the last one given wins, except --pool-dir, which repeats. */
 const FLAGS = {
-  endpoint: text, "node-id": text, role: text, "info-dir": text, "mount-root": text, "pool-dir": { type: "string", multiple: true }, "pool-root": text,
-  kubeconfig: text, "kubelet-dir": text, "stat-db-hold-ms": text, "gluster-log-max-bytes": text, "quota-crawl-rate": text, "quota-secret-dir": text,
-  "quota-ssh-port": text, "metrics-port": text,
+  endpoint: text,
+  "node-id": text,
+  role: text,
+  "info-dir": text,
+  "mount-root": text,
+  "pool-dir": { type: "string", multiple: true },
+  "pool-root": text,
+  kubeconfig: text,
+  "kubelet-dir": text,
+  "stat-db-hold-ms": text,
+  "gluster-log-max-bytes": text,
+  "quota-crawl-rate": text,
+  "quota-secret-dir": text,
+  "quota-ssh-port": text,
+  "metrics-port": text,
 } as const;
 
 export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
@@ -69,16 +81,24 @@ export function parseArgs(args: string[], env: NodeJS.ProcessEnv): CsiOptions {
   const one = (name: Exclude<keyof typeof FLAGS, "pool-dir">, fallback?: string): string | undefined => values[name] ?? fallback;
   const role = one("role", env.CSI_ROLE ?? "nodeplugin");
   if (role !== "provisioner" && role !== "nodeplugin") throw new UsageError(`--role must be provisioner or nodeplugin, not "${role}"`);
-  const poolDirs = new Map((values["pool-dir"] ?? []).map((pair) => {
-    const [pool, dir] = pair.split(/=(.*)/s);
-    if (!pool || !dir?.startsWith("/")) throw new UsageError(`--pool-dir "${pair}" must be POOL=/absolute/dir`);
-    return [pool, dir] as [string, string];
-  }));
+  const poolDirs = new Map(
+    (values["pool-dir"] ?? []).map((pair) => {
+      const [pool, dir] = pair.split(/=(.*)/s);
+      if (!pool || !dir?.startsWith("/")) throw new UsageError(`--pool-dir "${pair}" must be POOL=/absolute/dir`);
+      return [pool, dir] as [string, string];
+    }),
+  );
   const endpoint = one("endpoint", env.CSI_ENDPOINT);
   if (!endpoint) throw new UsageError("--endpoint (or CSI_ENDPOINT) is required, e.g. unix:///plugin/csi.sock");
   return {
-    endpoint: endpoint.replace(/^unix:\/\/(?!\/)/, "unix:///"), nodeId: one("node-id", env.NODE_ID ?? "")!, role,
-    infoDir: one("info-dir", "/var/lib/gluster")!, mountRoot: one("mount-root", "/mnt")!, poolDirs, poolRoot: one("pool-root"), kubeconfig: one("kubeconfig"),
+    endpoint: endpoint.replace(/^unix:\/\/(?!\/)/, "unix:///"),
+    nodeId: one("node-id", env.NODE_ID ?? "")!,
+    role,
+    infoDir: one("info-dir", "/var/lib/gluster")!,
+    mountRoot: one("mount-root", "/mnt")!,
+    poolDirs,
+    poolRoot: one("pool-root"),
+    kubeconfig: one("kubeconfig"),
     kubeletDir: one("kubelet-dir", env.KUBELET_DIR ?? "/var/lib/kubelet")!.replace(/\/+$/, ""),
     statDbHoldMs: holdMs(one("stat-db-hold-ms")),
     glusterLogMaxBytes: logBytes(one("gluster-log-max-bytes")),
@@ -122,8 +142,16 @@ function holdMs(value: string | undefined): number | undefined {
 /** A pool given only as a directory: a one-brick native pool. */
 function localPool(name: string): PoolInfo {
   return {
-    namespace: "kadalu", kadalu_version: PLUGIN_VERSION, volname: name, volume_id: "", single_pv_per_pool: false, type: "Replica1",
-    pvReclaimPolicy: "delete", bricks: [], disperse: { data: 0, redundancy: 0 }, options: {},
+    namespace: "kadalu",
+    kadalu_version: PLUGIN_VERSION,
+    volname: name,
+    volume_id: "",
+    single_pv_per_pool: false,
+    type: "Replica1",
+    pvReclaimPolicy: "delete",
+    bricks: [],
+    disperse: { data: 0, redundancy: 0 },
+    options: {},
   };
 }
 
@@ -155,19 +183,35 @@ async function apiAccess(options: CsiOptions, log: (message: string) => void): P
   const namespace = process.env.KADALU_NAMESPACE ?? "kadalu";
   if (dns1123LabelError(namespace)) return { usage };
   const path = `/api/v1/namespaces/${namespace}/configmaps/${INFO_CONFIGMAP}`;
-  return { usage, infoSource: async () => (await kube.call(`cannot read ${INFO_CONFIGMAP}`, () => kube.getPath<{ data?: Record<string, string> }>(path)))?.data ?? undefined };
+  return {
+    usage,
+    infoSource: async () => (await kube.call(`cannot read ${INFO_CONFIGMAP}`, () => kube.getPath<{ data?: Record<string, string> }>(path)))?.data ?? undefined,
+  };
 }
 
 function driverConfig(options: CsiOptions, local: boolean): DriverConfig {
   return {
-    name: CSI_DRIVER_NAME, version: PLUGIN_VERSION, nodeId: options.nodeId, role: options.role, infoDir: options.infoDir, localPools: [...options.poolDirs.keys()].map(localPool),
-    kubeletDir: options.kubeletDir ?? "/var/lib/kubelet", statDbHoldMs: options.statDbHoldMs,
-    quotaCrawler: options.role === "provisioner" && options.quotaCrawlRate !== 0 ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond } : undefined,
+    name: CSI_DRIVER_NAME,
+    version: PLUGIN_VERSION,
+    nodeId: options.nodeId,
+    role: options.role,
+    infoDir: options.infoDir,
+    localPools: [...options.poolDirs.keys()].map(localPool),
+    kubeletDir: options.kubeletDir ?? "/var/lib/kubelet",
+    statDbHoldMs: options.statDbHoldMs,
+    quotaCrawler:
+      options.role === "provisioner" && options.quotaCrawlRate !== 0
+        ? { ...DEFAULT_CRAWLER, ratePerSecond: options.quotaCrawlRate ?? DEFAULT_CRAWLER.ratePerSecond }
+        : undefined,
     volfileReload: options.volfileReload ?? (local ? undefined : DEFAULT_RELOAD),
   };
 }
 
-async function startMetrics(options: CsiOptions, driver: Driver, log: (message: string) => void): Promise<{ metrics?: HttpServer; observe?: (method: string, code: string, seconds: number) => void }> {
+async function startMetrics(
+  options: CsiOptions,
+  driver: Driver,
+  log: (message: string) => void,
+): Promise<{ metrics?: HttpServer; observe?: (method: string, code: string, seconds: number) => void }> {
   if (options.metricsPort === undefined) return {};
   const registry = newRegistry();
   const { observe } = csiMetrics(registry, driver, process.env.HOSTNAME ?? hostname());
@@ -183,7 +227,9 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   const quota = options.role === "provisioner" ? sshQuotaConfig(process.env, options.quotaSecretDir, options.quotaSshPort) : undefined;
   if (quota) {
     driver.externalQuota = new GlusterQuotaOverSsh(quota, log);
-    log(`External pools: PV quotas set over SSH as ${quota.username}${quota.knownHosts === undefined ? " (host keys not checked: no ssh-known-hosts in the secret)" : ""}`);
+    log(
+      `External pools: PV quotas set over SSH as ${quota.username}${quota.knownHosts === undefined ? " (host keys not checked: no ssh-known-hosts in the secret)" : ""}`,
+    );
   }
   const { metrics, observe } = await startMetrics(options, driver, log);
   const server = await serve(driver, options.endpoint, observe);
@@ -195,7 +241,11 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   // Pools are read through the API first: a new pool is mounted (and its usage reported, which
   // `storage-add --wait` waits for) without waiting for the kubelet to refresh the kadalu-info volume.
   const mountAll = (): void => {
-    mounting ??= driver.refreshPools().then(() => driver.mountAll()).then(() => reloadChanged()).finally(() => (mounting = undefined));
+    mounting ??= driver
+      .refreshPools()
+      .then(() => driver.mountAll())
+      .then(() => reloadChanged())
+      .finally(() => (mounting = undefined));
   };
   // A grown pool's mounted clients fetch its new volfile; the nodeplugin learns of it from its kadalu-info files.
   const reloadChanged = (): void => {
@@ -213,7 +263,10 @@ export async function startCsi(options: CsiOptions, log: (message: string) => vo
   const reload = options.role === "nodeplugin" ? setInterval(reloadChanged, options.remountMs ?? 10_000) : undefined;
   reload?.unref();
   return {
-    driver, server, usage, metrics,
+    driver,
+    server,
+    usage,
+    metrics,
     async stop() {
       clearInterval(remount);
       clearInterval(reload);

@@ -34,8 +34,14 @@ async function poolFromContext(driver: Driver, context: Record<string, string>):
     const problems = externalClientProblems(context.gserver, context.gvolname, context.options ?? "");
     if (problems.length > 0) throw grpcError(Status.INVALID_ARGUMENT, `volume_context of External pool ${name}: ${problems.join("; ")}`);
     const external: ExternalPoolInfo = {
-      volname: name, volume_id: "", type: "External", pvReclaimPolicy: "delete", single_pv_per_pool: context.single_pv_per_pool === "True",
-      gluster_hosts: context.gserver, gluster_volname: context.gvolname, gluster_options: context.options ?? "",
+      volname: name,
+      volume_id: "",
+      type: "External",
+      pvReclaimPolicy: "delete",
+      single_pv_per_pool: context.single_pv_per_pool === "True",
+      gluster_hosts: context.gserver,
+      gluster_volname: context.gvolname,
+      gluster_options: context.options ?? "",
     };
     return external;
   }
@@ -58,7 +64,8 @@ function podsTarget(driver: Driver, target: string): string {
     if (["ENOENT", "ENOTCONN"].includes((error as NodeJS.ErrnoException).code ?? "")) return normal;
     throw error;
   }
-  if (!stat.isDirectory() && !stat.isSymbolicLink()) throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} exists and is not a directory; it is left as it is`);
+  if (!stat.isDirectory() && !stat.isSymbolicLink())
+    throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} exists and is not a directory; it is left as it is`);
   return normal;
 }
 
@@ -69,7 +76,8 @@ function podsTarget(driver: Driver, target: string): string {
 function deviceTarget(driver: Driver, target: string): string {
   const normal = resolve(target);
   const allowed = [`${driver.config.kubeletDir}/plugins/kubernetes.io/csi/volumeDevices/`, `${driver.config.kubeletDir}/pods/`];
-  if (!allowed.some((dir) => normal.startsWith(dir))) throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} is not under the kubelet's ${allowed.join(" or ")}`);
+  if (!allowed.some((dir) => normal.startsWith(dir)))
+    throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} is not under the kubelet's ${allowed.join(" or ")}`);
   if (isBlockTarget(normal)) return normal;
   try {
     const stat = lstatSync(normal);
@@ -102,13 +110,24 @@ async function published(driver: Driver, volumeId: string, path: string): Promis
 
 export function nodeService(driver: Driver): ServiceHandlers {
   return {
-    NodePublishVolume: async (request: { volume_id?: string; target_path?: string; volume_capability?: { block?: object; access_mode?: { mode?: string } } | null; readonly?: boolean; volume_context?: Record<string, string> }) => {
+    NodePublishVolume: async (request: {
+      volume_id?: string;
+      target_path?: string;
+      volume_capability?: { block?: object; access_mode?: { mode?: string } } | null;
+      readonly?: boolean;
+      volume_context?: Record<string, string>;
+    }) => {
       const volumeId = required(request.volume_id, "volume_id");
       const capability = required(request.volume_capability, "volume_capability");
       const context = request.volume_context ?? {};
       const pvtype = context.pvtype ?? "subvol";
       if (Boolean(capability.block) !== (pvtype === "rawblock")) {
-        throw grpcError(Status.INVALID_ARGUMENT, capability.block ? `volume ${volumeId} is a ${pvtype} PV: it has a filesystem, not a raw block device (volumeMode Filesystem)` : `volume ${volumeId} is a rawblock PV: it is a raw block device (volumeMode Block)`);
+        throw grpcError(
+          Status.INVALID_ARGUMENT,
+          capability.block
+            ? `volume ${volumeId} is a ${pvtype} PV: it has a filesystem, not a raw block device (volumeMode Filesystem)`
+            : `volume ${volumeId} is a rawblock PV: it is a raw block device (volumeMode Block)`,
+        );
       }
       const targetPath = absolute(required(request.target_path, "target_path"), "target_path");
       const target = pvtype === "rawblock" ? deviceTarget(driver, targetPath) : podsTarget(driver, targetPath);
@@ -116,17 +135,23 @@ export function nodeService(driver: Driver): ServiceHandlers {
       const pool = await poolFromContext(driver, context);
       // Without a path only a single-PV pool's volume is the whole pool; otherwise it would publish the
       // pool root, stat.db and every PV with it.
-      if (!context.path && context.single_pv_per_pool !== "True") throw grpcError(Status.INVALID_ARGUMENT, "volume_context.path missing: only a single-PV pool's volume is the whole pool");
+      if (!context.path && context.single_pv_per_pool !== "True")
+        throw grpcError(Status.INVALID_ARGUMENT, "volume_context.path missing: only a single-PV pool's volume is the whole pool");
       // A PV lives under its type's tree: a context (from a PV object) naming stat.db or another tree is refused.
-      if (context.path && !resolve("/", context.path).startsWith(`/${pvtype}/`)) throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} is not under ${pvtype}/ in pool ${pool.volname}`);
+      if (context.path && !resolve("/", context.path).startsWith(`/${pvtype}/`))
+        throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} is not under ${pvtype}/ in pool ${pool.volname}`);
       const store = await driver.store(pool);
       const source = resolve(store.root, context.path ?? "");
-      if (source !== store.root && !source.startsWith(store.root + sep)) throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} leaves pool ${pool.volname}`);
+      if (source !== store.root && !source.startsWith(store.root + sep))
+        throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} leaves pool ${pool.volname}`);
       if (!existsSync(source)) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} not found in pool ${pool.volname}`);
       const readonly = Boolean(request.readonly) || READ_ONLY_MODES.includes(capability.access_mode?.mode ?? "");
-      const publish = pvtype === "rawblock" ? () => publishDevice(source, target, readonly)
-        : pvtype === "virtblock" ? () => publishFilesystem(source, target, readonly)
-        : () => driver.mounter.bind(source, target, readonly);
+      const publish =
+        pvtype === "rawblock"
+          ? () => publishDevice(source, target, readonly)
+          : pvtype === "virtblock"
+            ? () => publishFilesystem(source, target, readonly)
+            : () => driver.mounter.bind(source, target, readonly);
       await driver.volumeLocks.run(`target:${target}`, publish);
       return {};
     },
@@ -169,7 +194,9 @@ export function nodeService(driver: Driver): ServiceHandlers {
       return { capacity_bytes: Number(request.capacity_range?.required_bytes ?? 0) };
     },
 
-    NodeGetCapabilities: async () => ({ capabilities: ["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION", "SINGLE_NODE_MULTI_WRITER"].map((type) => ({ rpc: { type } })) }),
+    NodeGetCapabilities: async () => ({
+      capabilities: ["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION", "SINGLE_NODE_MULTI_WRITER"].map((type) => ({ rpc: { type } })),
+    }),
 
     NodeGetInfo: async () => ({ node_id: driver.config.nodeId, max_volumes_per_node: 0 }),
   };

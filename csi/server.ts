@@ -2,7 +2,15 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Server, ServerCredentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
+import {
+  Server,
+  ServerCredentials,
+  loadPackageDefinition,
+  type GrpcObject,
+  type ServiceClientConstructor,
+  type sendUnaryData,
+  type ServerUnaryCall,
+} from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { controllerService } from "./controller.js";
 import type { Driver } from "./driver.js";
@@ -67,7 +75,9 @@ export async function serve(driver: Driver, endpoint: string, observe?: CallObse
   if (!endpoint.startsWith("unix://") || !socket.startsWith("/")) throw new Error(`endpoint ${endpoint} must be unix:///absolute/path`);
   mkdirSync(dirname(socket), { recursive: true });
   rmSync(socket, { force: true });
-  await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${socket}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${socket}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+  );
   return server;
 }
 

@@ -43,14 +43,22 @@ function timestamp(date: Date): { seconds: number; nanos: number } {
 }
 
 function toCsi(record: SnapshotRecord): object {
-  return { size_bytes: record.size, snapshot_id: snapshotId(record.pool, record.name), source_volume_id: record.source, creation_time: timestamp(record.createdAt), ready_to_use: true, group_snapshot_id: "" };
+  return {
+    size_bytes: record.size,
+    snapshot_id: snapshotId(record.pool, record.name),
+    source_volume_id: record.source,
+    creation_time: timestamp(record.createdAt),
+    ready_to_use: true,
+    group_snapshot_id: "",
+  };
 }
 
 /** A copy's failure as the CO should see it; what the copy made is already removed. */
 function copyFailure(error: unknown, what: string): Error {
   if (error instanceof GrpcError) return error;
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOSPC" || code === "EDQUOT") return grpcError(Status.RESOURCE_EXHAUSTED, `${what}: the pool ran out of room during the copy (${(error as Error).message})`);
+  if (code === "ENOSPC" || code === "EDQUOT")
+    return grpcError(Status.RESOURCE_EXHAUSTED, `${what}: the pool ran out of room during the copy (${(error as Error).message})`);
   if (error instanceof CopyError && error.code === "CHANGING") return grpcError(Status.UNAVAILABLE, `${what}: ${error.message}; try again`);
   return grpcError(Status.INTERNAL, `${what}: ${(error as Error).message}`);
 }
@@ -59,7 +67,15 @@ function copyFailure(error: unknown, what: string): Error {
  * Copies `from` to `to` for `operation`, with progress in the log every few seconds and in the metrics,
  * and in `room` (what the pool holds for it shrinks as it is written).
  */
-export async function meteredCopy(driver: Driver, pool: string, operation: CopyOperation, label: string, from: string, to: string, room?: CopyReservation): Promise<CopyResult> {
+export async function meteredCopy(
+  driver: Driver,
+  pool: string,
+  operation: CopyOperation,
+  label: string,
+  from: string,
+  to: string,
+  room?: CopyReservation,
+): Promise<CopyResult> {
   const started = Date.now();
   let written = 0;
   let logged = started;
@@ -75,10 +91,13 @@ export async function meteredCopy(driver: Driver, pool: string, operation: CopyO
     const result = await copyTree(from, to, { progress, log: driver.log });
     driver.copies.finished({ pool, kind: result.kind, operation, bytes: result.bytes, copiedBytes: result.copiedBytes });
     const seconds = (Date.now() - started) / 1000;
-    driver.log(`${operation} ${label} in pool ${pool}: ${result.kind} copy of ${result.files} file(s), ${formatBytes(result.bytes)} held, ${formatBytes(result.copiedBytes)} written, in ${seconds.toFixed(1)}s`);
+    driver.log(
+      `${operation} ${label} in pool ${pool}: ${result.kind} copy of ${result.files} file(s), ${formatBytes(result.bytes)} held, ${formatBytes(result.copiedBytes)} written, in ${seconds.toFixed(1)}s`,
+    );
     return result;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" && (error as NodeJS.ErrnoException).path === from) throw grpcError(Status.NOT_FOUND, `${operation} ${label}: its source is gone`);
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && (error as NodeJS.ErrnoException).path === from)
+      throw grpcError(Status.NOT_FOUND, `${operation} ${label}: its source is gone`);
     throw copyFailure(error, `${operation} ${label} in pool ${pool}`);
   }
 }
@@ -97,7 +116,13 @@ async function sourceBytes(path: string, what: string): Promise<number> {
  * Room for a copy of `bytes` held in `store` (RESOURCE_EXHAUSTED naming the sizes when there is none),
  * `copy` run, the room given back whatever happens.
  */
-export async function withRoom<T>(store: VolumeStore, kind: "snapshot" | "clone", bytes: number, what: string, copy: (room: CopyReservation) => Promise<T>): Promise<T> {
+export async function withRoom<T>(
+  store: VolumeStore,
+  kind: "snapshot" | "clone",
+  bytes: number,
+  what: string,
+  copy: (room: CopyReservation) => Promise<T>,
+): Promise<T> {
   const room = await store.reserveCopy(bytes, kind);
   if ("refused" in room) throw grpcError(Status.RESOURCE_EXHAUSTED, `${what} needs room for ${formatBytes(bytes)}: ${room.refused}`);
   try {
@@ -144,7 +169,16 @@ export async function contentSource(driver: Driver, locate: Locate, source: NonN
     const record = await store.shelf.find(parsed.name);
     if (!record) throw grpcError(Status.NOT_FOUND, `snapshot ${id} not found`);
     const reason = `snapshot ${id} holds ${record.size} bytes (${formatBytes(record.size)})`;
-    return { pool, store, bytes: record.size, minBytes: record.size, minReason: reason, pvtype: record.pvtype, from: store.shelf.dataOf(record), echo: { snapshot: { snapshot_id: id } } };
+    return {
+      pool,
+      store,
+      bytes: record.size,
+      minBytes: record.size,
+      minReason: reason,
+      pvtype: record.pvtype,
+      from: store.shelf.dataOf(record),
+      echo: { snapshot: { snapshot_id: id } },
+    };
   }
   if (source.volume) {
     const id = source.volume.volume_id ?? "";
@@ -155,8 +189,20 @@ export async function contentSource(driver: Driver, locate: Locate, source: NonN
     // Where the quota lags (or a pool has none), the content can outgrow the PV's size: the larger one counts.
     const bytes = await sourceBytes(from, `source volume ${id}`);
     const size = found.record.size;
-    const reason = bytes > size ? `source volume ${id} holds ${bytes} bytes (${formatBytes(bytes)}), more than its size of ${formatBytes(size)}` : `source volume ${id} is ${size} bytes (${formatBytes(size)})`;
-    return { pool: found.pool, store: found.store, bytes, minBytes: Math.max(bytes, size), minReason: reason, pvtype: found.record.pvtype, from, echo: { volume: { volume_id: id } } };
+    const reason =
+      bytes > size
+        ? `source volume ${id} holds ${bytes} bytes (${formatBytes(bytes)}), more than its size of ${formatBytes(size)}`
+        : `source volume ${id} is ${size} bytes (${formatBytes(size)})`;
+    return {
+      pool: found.pool,
+      store: found.store,
+      bytes,
+      minBytes: Math.max(bytes, size),
+      minReason: reason,
+      pvtype: found.record.pvtype,
+      from,
+      echo: { volume: { volume_id: id } },
+    };
   }
   throw grpcError(Status.INVALID_ARGUMENT, "volume_content_source names neither a snapshot nor a volume");
 }
@@ -176,7 +222,8 @@ export function snapshotService(driver: Driver, locate: Locate): ServiceHandlers
   async function take(name: string, sourceId: string): Promise<object> {
     const existing = await findAnywhere(name);
     if (existing) {
-      if (existing.source !== sourceId) throw grpcError(Status.ALREADY_EXISTS, `snapshot ${name} already exists, of volume ${existing.source}, not ${sourceId}`);
+      if (existing.source !== sourceId)
+        throw grpcError(Status.ALREADY_EXISTS, `snapshot ${name} already exists, of volume ${existing.source}, not ${sourceId}`);
       return { snapshot: toCsi(existing) };
     }
     const found = volumeNameError(sourceId) ? undefined : await locate(sourceId);
@@ -185,7 +232,8 @@ export function snapshotService(driver: Driver, locate: Locate): ServiceHandlers
     const path = join(store.root, record.path);
     const bytes = await sourceBytes(path, `snapshot ${name}: its source volume ${sourceId}`);
     const snapshot = await withRoom(store, "snapshot", bytes, `snapshot ${name} of volume ${sourceId}`, (room) =>
-      store.shelf.take(name, { name: sourceId, pvtype: record.pvtype, path }, (from, to) => meteredCopy(driver, store.pool, "snapshot", name, from, to, room)));
+      store.shelf.take(name, { name: sourceId, pvtype: record.pvtype, path }, (from, to) => meteredCopy(driver, store.pool, "snapshot", name, from, to, room)),
+    );
     driver.reportUsage(store);
     return { snapshot: toCsi(snapshot) };
   }
@@ -222,11 +270,13 @@ export function snapshotService(driver: Driver, locate: Locate): ServiceHandlers
       const pool = parsed && driver.pool(parsed.pool);
       // An id this driver never gave, or of a pool gone: nothing to delete (the call is idempotent).
       if (!parsed || !pool || pool.single_pv_per_pool) return {};
-      await driver.volumeLocks.run(snapshotKey(parsed.name), () => driver.remountingOnce(async () => {
-        const store = await driver.store(pool);
-        await store.shelf.remove(parsed.name);
-        driver.reportUsage(store);
-      }));
+      await driver.volumeLocks.run(snapshotKey(parsed.name), () =>
+        driver.remountingOnce(async () => {
+          const store = await driver.store(pool);
+          await store.shelf.remove(parsed.name);
+          driver.reportUsage(store);
+        }),
+      );
       return {};
     },
 

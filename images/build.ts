@@ -59,7 +59,8 @@ function npmPackages(recipe: Recipe): NpmPackage[] {
     return { name: pkg.name, version: pkg.version, license: typeof pkg.license === "string" ? pkg.license : "" };
   });
   const all = [...bundles.flatMap((bundle) => bundled[bundle] ?? []), ...installed];
-  return all.filter((pkg, index) => all.findIndex((other) => other.name === pkg.name && other.version === pkg.version) === index)
+  return all
+    .filter((pkg, index) => all.findIndex((other) => other.name === pkg.name && other.version === pkg.version) === index)
     .sort((a, b) => byCodePoint(a.name, b.name));
 }
 
@@ -74,17 +75,42 @@ function check(recipe: Recipe, root: string): void {
   if (recipe.name === "kadalu-csi") {
     // The native modules come from this machine's node_modules, compiled for the Node that ran npm ci.
     if (abi !== process.versions.modules) {
-      throw new Error(`the image's Node has ABI ${abi} and better-sqlite3 here was built for ABI ${process.versions.modules} (Node ${process.version}); run npm ci and npm run images with Node 20`);
+      throw new Error(
+        `the image's Node has ABI ${abi} and better-sqlite3 here was built for ABI ${process.versions.modules} (Node ${process.version}); run npm ci and npm run images with Node 20`,
+      );
     }
-    inImage(root, ["/usr/bin/node", "-e", `require("${APP_DIR}/node_modules/better-sqlite3")(":memory:").close(); require("${APP_DIR}/node_modules/@napi-rs/xattr")`]);
-    for (const tool of [["glusterfs", "--version"], ["mount", "--version"], ["tar", "--version"], ["mkfs.xfs", "-V"], ["mkfs.ext4", "-V"]]) inImage(root, tool);
+    inImage(root, [
+      "/usr/bin/node",
+      "-e",
+      `require("${APP_DIR}/node_modules/better-sqlite3")(":memory:").close(); require("${APP_DIR}/node_modules/@napi-rs/xattr")`,
+    ]);
+    for (const tool of [
+      ["glusterfs", "--version"],
+      ["mount", "--version"],
+      ["tar", "--version"],
+      ["mkfs.xfs", "-V"],
+      ["mkfs.ext4", "-V"],
+    ])
+      inImage(root, tool);
   }
   if (recipe.name === "kadalu-server") {
-    for (const tool of [["glusterfsd", "--version"], ["glusterfs", "--version"], ["getfattr", "--version"], ["setfattr", "--version"], ["mount", "--version"], ["mkfs.xfs", "-V"]]) inImage(root, tool);
+    for (const tool of [
+      ["glusterfsd", "--version"],
+      ["glusterfs", "--version"],
+      ["getfattr", "--version"],
+      ["setfattr", "--version"],
+      ["mount", "--version"],
+      ["mkfs.xfs", "-V"],
+    ])
+      inImage(root, tool);
     const version = inImage(root, ["glusterfsd", "--version"]).split("\n")[0]!;
     if (!/^glusterfs 1[1-9]\./.test(version)) throw new Error(`the image's GlusterFS is "${version}": bricks need 11 or later for simple-quota`);
     inImage(root, ["/usr/bin/node", "-e", `require("${APP_DIR}/node_modules/@napi-rs/xattr")`]);
-    inImage(root, ["/usr/bin/node", "-e", "require('fs').accessSync(require('fs').readdirSync('/usr/lib/x86_64-linux-gnu/glusterfs').map((v) => `/usr/lib/x86_64-linux-gnu/glusterfs/${v}/xlator/features/simple-quota.so`)[0])"]);
+    inImage(root, [
+      "/usr/bin/node",
+      "-e",
+      "require('fs').accessSync(require('fs').readdirSync('/usr/lib/x86_64-linux-gnu/glusterfs').map((v) => `/usr/lib/x86_64-linux-gnu/glusterfs/${v}/xlator/features/simple-quota.so`)[0])",
+    ]);
   }
 }
 
@@ -101,13 +127,27 @@ export function buildImage(recipe: Recipe, outDir: string, epoch: number, versio
     copyApp(recipe, app);
     cpSync(join(app, APP_DIR), join(root, APP_DIR), { recursive: true });
     check(recipe, root);
-    const image = writeImage(outDir, recipe.name, version, [
-      { dir: root, exclude: [APP_DIR.slice(1)], comment: `Debian ${DEBIAN_SUITE}: ${recipe.packages.join(", ")} and their dependencies` },
-      { dir: app, comment: "kubectl-kadalu's programs" },
-    ], {
-      entrypoint: recipe.entrypoint, user: recipe.user, env: recipe.env, workingDir: APP_DIR,
-      labels: { "org.opencontainers.image.description": recipe.description, "org.opencontainers.image.licenses": "Apache-2.0", "org.opencontainers.image.version": version },
-    }, epoch);
+    const image = writeImage(
+      outDir,
+      recipe.name,
+      version,
+      [
+        { dir: root, exclude: [APP_DIR.slice(1)], comment: `Debian ${DEBIAN_SUITE}: ${recipe.packages.join(", ")} and their dependencies` },
+        { dir: app, comment: "kubectl-kadalu's programs" },
+      ],
+      {
+        entrypoint: recipe.entrypoint,
+        user: recipe.user,
+        env: recipe.env,
+        workingDir: APP_DIR,
+        labels: {
+          "org.opencontainers.image.description": recipe.description,
+          "org.opencontainers.image.licenses": "Apache-2.0",
+          "org.opencontainers.image.version": version,
+        },
+      },
+      epoch,
+    );
     const sbom = join(outDir, `${recipe.name}.spdx.json`);
     writeFileSync(sbom, spdxDocument({ name: recipe.name, tag: version, digest: image.digest }, debian, npmPackages(recipe), epoch));
     return { recipe, image, sbom, debian, seconds: (Date.now() - started) / 1000 };
@@ -155,7 +195,9 @@ function main(): void {
       process.exit(1);
     }
     const compressed = statSync(report.image.archive).size;
-    process.stdout.write(`${recipe.name}:${version}  ${report.image.digest}  ${(report.image.size / MB).toFixed(1)} MB uncompressed, ${(compressed / MB).toFixed(1)} MB archive, ${report.debian.length} Debian packages, ${report.seconds.toFixed(0)} s\n  ${report.image.archive}\n  ${report.sbom}\n`);
+    process.stdout.write(
+      `${recipe.name}:${version}  ${report.image.digest}  ${(report.image.size / MB).toFixed(1)} MB uncompressed, ${(compressed / MB).toFixed(1)} MB archive, ${report.debian.length} Debian packages, ${report.seconds.toFixed(0)} s\n  ${report.image.archive}\n  ${report.sbom}\n`,
+    );
   }
 }
 

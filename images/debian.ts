@@ -24,19 +24,31 @@ const EXCLUDED_DOCS = ["/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/
 /** Unpacks `packages` for amd64 into `root` (which must not exist); returns what was installed. */
 export function debianRoot(root: string, packages: string[], sourceDateEpoch: number): DebianPackage[] {
   const dpkgOptions = [...EXCLUDED_DOCS.map((path) => `path-exclude=${path}`), "path-include=/usr/share/doc/*/copyright"];
-  execFileSync("mmdebstrap", [
-    "--variant=extract", "--architectures=amd64", "--quiet", `--include=${packages.join(",")}`,
-    ...dpkgOptions.map((option) => `--dpkgopt=${option}`),
-    // The downloaded packages are read below for their control data, then removed.
-    "--skip=cleanup/apt/cache",
-    DEBIAN_SUITE, root, DEBIAN_MIRROR,
-  ], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, SOURCE_DATE_EPOCH: String(sourceDateEpoch) } });
+  execFileSync(
+    "mmdebstrap",
+    [
+      "--variant=extract",
+      "--architectures=amd64",
+      "--quiet",
+      `--include=${packages.join(",")}`,
+      ...dpkgOptions.map((option) => `--dpkgopt=${option}`),
+      // The downloaded packages are read below for their control data, then removed.
+      "--skip=cleanup/apt/cache",
+      DEBIAN_SUITE,
+      root,
+      DEBIAN_MIRROR,
+    ],
+    { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, SOURCE_DATE_EPOCH: String(sourceDateEpoch) } },
+  );
   const archives = join(root, "var/cache/apt/archives");
-  const installed = readdirSync(archives).filter((file) => file.endsWith(".deb")).map((file) => controlOf(join(archives, file)));
+  const installed = readdirSync(archives)
+    .filter((file) => file.endsWith(".deb"))
+    .map((file) => controlOf(join(archives, file)));
   mergedUsr(root);
   writeStatus(root, installed);
   // Everything apt and mmdebstrap left: caches, lists, logs, the build machine's resolver and name.
-  for (const path of ["var/cache", "var/lib/apt", "var/log", "etc/apt", "etc/resolv.conf", "etc/hostname"]) rmSync(join(root, path), { recursive: true, force: true });
+  for (const path of ["var/cache", "var/lib/apt", "var/log", "etc/apt", "etc/resolv.conf", "etc/hostname"])
+    rmSync(join(root, path), { recursive: true, force: true });
   for (const entry of readdirSync(join(root, "dev"))) rmSync(join(root, "dev", entry), { recursive: true, force: true });
   for (const dir of ["proc", "sys", "run", "var/cache", "var/log"]) mkdirSync(join(root, dir), { recursive: true });
   return installed.sort((a, b) => byCodePoint(a.name, b.name));

@@ -42,19 +42,40 @@ const sha256 = (data: Buffer | string): string => `sha256:${createHash("sha256")
 export function canonicalJson(value: unknown): string {
   const sort = (item: unknown): unknown => {
     if (Array.isArray(item)) return item.map(sort);
-    if (item && typeof item === "object") return Object.fromEntries(Object.keys(item).sort().map((key) => [key, sort((item as Record<string, unknown>)[key])]));
+    if (item && typeof item === "object")
+      return Object.fromEntries(
+        Object.keys(item)
+          .sort()
+          .map((key) => [key, sort((item as Record<string, unknown>)[key])]),
+      );
     return item;
   };
   return JSON.stringify(sort(value));
 }
 
 function tarDirectory(dir: string, epoch: number, exclude: string[] = []): Buffer {
-  return execFileSync("tar", [
-    "--create", "--file=-", "--directory", dir, "--sort=name", "--format=posix",
-    "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime", `--mtime=@${epoch}`,
-    "--owner=0", "--group=0", "--numeric-owner", "--no-acls", "--no-selinux", "--xattrs",
-    ...exclude.map((path) => `--exclude=./${path}`), ".",
-  ], { maxBuffer: 2 * 1024 ** 3 });
+  return execFileSync(
+    "tar",
+    [
+      "--create",
+      "--file=-",
+      "--directory",
+      dir,
+      "--sort=name",
+      "--format=posix",
+      "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
+      `--mtime=@${epoch}`,
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "--no-acls",
+      "--no-selinux",
+      "--xattrs",
+      ...exclude.map((path) => `--exclude=./${path}`),
+      ".",
+    ],
+    { maxBuffer: 2 * 1024 ** 3 },
+  );
 }
 
 /** Writes `<name>.oci.tar` into `outDir`: the layers in order, the config, the manifest, the index. */
@@ -76,24 +97,44 @@ export function writeImage(outDir: string, name: string, tag: string, layers: La
       return { digest, size, diffId: sha256(tar), uncompressed: tar.length };
     });
     const configJson = canonicalJson({
-      architecture: "amd64", os: "linux", created,
-      config: { Entrypoint: config.entrypoint, Env: Object.entries(config.env).map(([key, value]) => `${key}=${value}`), User: config.user, WorkingDir: config.workingDir, Labels: config.labels },
+      architecture: "amd64",
+      os: "linux",
+      created,
+      config: {
+        Entrypoint: config.entrypoint,
+        Env: Object.entries(config.env).map(([key, value]) => `${key}=${value}`),
+        User: config.user,
+        WorkingDir: config.workingDir,
+        Labels: config.labels,
+      },
       rootfs: { type: "layers", diff_ids: built.map((layer) => layer.diffId) },
       history: layers.map((layer) => ({ created, created_by: "npm run images", comment: layer.comment })),
     });
     const configBlob = blob(configJson);
     const manifest = canonicalJson({
-      schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
       config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configBlob.digest, size: configBlob.size },
       layers: built.map((layer) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layer.digest, size: layer.size })),
       annotations: { "org.opencontainers.image.created": created, "org.opencontainers.image.title": name, "org.opencontainers.image.version": tag },
     });
     const manifestBlob = blob(manifest);
     writeFileSync(join(layout, "oci-layout"), canonicalJson({ imageLayoutVersion: "1.0.0" }));
-    writeFileSync(join(layout, "index.json"), canonicalJson({
-      schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
-      manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: manifestBlob.digest, size: manifestBlob.size, annotations: { "org.opencontainers.image.ref.name": tag } }],
-    }));
+    writeFileSync(
+      join(layout, "index.json"),
+      canonicalJson({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: [
+          {
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            digest: manifestBlob.digest,
+            size: manifestBlob.size,
+            annotations: { "org.opencontainers.image.ref.name": tag },
+          },
+        ],
+      }),
+    );
     const archive = join(outDir, `${name}.oci.tar`);
     utimesSync(layout, epoch, epoch);
     writeFileSync(archive, tarDirectory(layout, epoch));
@@ -121,7 +162,10 @@ export function unpackImage(archive: string, root: string): UnpackedImage {
     const config = JSON.parse(read(manifest.config.digest).toString("utf8")).config;
     mkdirSync(root, { recursive: true });
     for (const layer of manifest.layers) {
-      execFileSync("tar", ["--extract", "--file=-", "--directory", root, "--numeric-owner", "--same-permissions", "--xattrs"], { input: gunzipSync(read(layer.digest)), maxBuffer: 2 * 1024 ** 3 });
+      execFileSync("tar", ["--extract", "--file=-", "--directory", root, "--numeric-owner", "--same-permissions", "--xattrs"], {
+        input: gunzipSync(read(layer.digest)),
+        maxBuffer: 2 * 1024 ** 3,
+      });
     }
     const env = Object.fromEntries((config.Env as string[]).map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
     return { root, digest, config: { entrypoint: config.Entrypoint, user: config.User, env, workingDir: config.WorkingDir, labels: config.Labels ?? {} } };

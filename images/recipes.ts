@@ -59,9 +59,13 @@ export const RECIPES: Recipe[] = [
       ...app("bin/kadalu-csi", "dist/csi.cjs", "dist/stat-db-worker.cjs", "dist/csi.proto", "LICENSE"),
       // The native modules, built for the image's Node (the same ABI as the build's: checked in the image).
       ...app(
-        "node_modules/better-sqlite3/package.json", "node_modules/better-sqlite3/lib", "node_modules/better-sqlite3/build/Release/better_sqlite3.node",
-        "node_modules/bindings", "node_modules/file-uri-to-path",
-        "node_modules/@napi-rs/xattr", "node_modules/@napi-rs/xattr-linux-x64-gnu",
+        "node_modules/better-sqlite3/package.json",
+        "node_modules/better-sqlite3/lib",
+        "node_modules/better-sqlite3/build/Release/better_sqlite3.node",
+        "node_modules/bindings",
+        "node_modules/file-uri-to-path",
+        "node_modules/@napi-rs/xattr",
+        "node_modules/@napi-rs/xattr-linux-x64-gnu",
       ),
     ],
     prune: NODE_PRUNE,
@@ -84,7 +88,15 @@ export const RECIPES: Recipe[] = [
       { from: "images/files/heal-info.sh", to: `${APP_DIR}/heal-info.sh` },
     ],
     // A brick never runs Python (geo-replication, gluster-eventsapi) nor the geo-replication helpers.
-    prune: [...NODE_PRUNE, "/usr/lib/python3.13", "/usr/lib/python3", "/usr/bin/python3.13", "/usr/bin/python3", "/usr/libexec/glusterfs", "/usr/share/zoneinfo/right"],
+    prune: [
+      ...NODE_PRUNE,
+      "/usr/lib/python3.13",
+      "/usr/lib/python3",
+      "/usr/bin/python3.13",
+      "/usr/bin/python3",
+      "/usr/libexec/glusterfs",
+      "/usr/share/zoneinfo/right",
+    ],
     // glusterfs-client's link: the self-heal daemon is glusterfsd started as `glusterfs`.
     links: { "/usr/sbin/glusterfs": "glusterfsd" },
     // glusterfsd exits at once ("pidfile open failed") without /run/gluster.

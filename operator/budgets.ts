@@ -52,14 +52,20 @@ export function poolDisruptionBudgets(pool: KadaluStorage, info: NativePoolInfo,
   const indexes = info.bricks.map((brick) => brick.brick_index).sort((a, b) => a - b);
   const name = pool.metadata.name;
   return Array.from({ length: groupCount(info) }, (_, group) => ({
-    apiVersion: "policy/v1", kind: "PodDisruptionBudget",
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
     metadata: {
-      name: budgetName(name, group), namespace: config.namespace,
+      name: budgetName(name, group),
+      namespace: config.namespace,
       labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", [POOL_LABEL]: name, "kadalu.io/group": String(group) },
     },
     spec: {
       maxUnavailable: tolerated,
-      selector: { matchExpressions: [{ key: POD_NAME_LABEL, operator: "In", values: indexes.slice(group * size, (group + 1) * size).map((index) => serverPodName(name, index)) }] },
+      selector: {
+        matchExpressions: [
+          { key: POD_NAME_LABEL, operator: "In", values: indexes.slice(group * size, (group + 1) * size).map((index) => serverPodName(name, index)) },
+        ],
+      },
     },
   }));
 }

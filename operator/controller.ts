@@ -48,31 +48,45 @@ export class Controller {
   /** Told of every reconcile: its key (namespace/name), duration and outcome (the metrics). */
   onReconciled?: (key: string, seconds: number, failed: boolean) => void;
 
-  constructor(private readonly kube: Kube, private readonly config: OperatorConfig, private readonly log: Logger) {
+  constructor(
+    private readonly kube: Kube,
+    private readonly config: OperatorConfig,
+    private readonly log: Logger,
+  ) {
     this.infoPath = `/api/v1/namespaces/${config.namespace}/configmaps/${INFO_CONFIGMAP}`;
     this.queue = new WorkQueue((key) => this.reconcile(key), {
-      concurrency: 4, baseDelayMs: 250, maxDelayMs: 30_000,
+      concurrency: 4,
+      baseDelayMs: 250,
+      maxDelayMs: 30_000,
       onError: (key, error) => log("error", `reconcile ${key}: ${(error as Error).message}`),
       onDone: (key, seconds, failed) => this.onReconciled?.(key, seconds, failed),
     });
     const informerLog = (message: string): void => log("error", message);
     const watch = { log: informerLog, watchTimeoutSeconds: config.watchTimeoutSeconds };
-    this.pools = new Informer<KadaluStorage>(kube, { path: POOLS_PATH, onChange: (key, pool, previous) => {
-      if (!statusOnlyChange(previous, pool)) this.queue.add(key);
-    }, ...watch });
+    this.pools = new Informer<KadaluStorage>(kube, {
+      path: POOLS_PATH,
+      onChange: (key, pool, previous) => {
+        if (!statusOnlyChange(previous, pool)) this.queue.add(key);
+      },
+      ...watch,
+    });
     this.pods = new Informer(kube, {
       path: `/api/v1/namespaces/${config.namespace}/pods`, // Upstream's brick pods carry no pool label: they are known by their name until they restart.
       labelSelector: "app.kubernetes.io/component=server",
-      onChange: (_key, pod) => this.podChanged(pod), ...watch,
+      onChange: (_key, pod) => this.podChanged(pod),
+      ...watch,
     });
     this.events = new Informer(kube, {
       path: `/api/v1/namespaces/${config.namespace}/events`,
-      onChange: (_key, event) => event?.involvedObject?.kind === "Pod" && this.poolOfPodChanged(event.involvedObject.name), ...watch,
+      onChange: (_key, event) => event?.involvedObject?.kind === "Pod" && this.poolOfPodChanged(event.involvedObject.name),
+      ...watch,
     });
     this.volumes = new Informer<PersistentVolume>(kube, { path: "/api/v1/persistentvolumes", onChange: () => this.deletingPoolsChanged(), ...watch });
     this.info = new Informer<InfoConfigMap>(kube, {
-      path: `/api/v1/namespaces/${config.namespace}/configmaps`, fieldSelector: `metadata.name=${INFO_CONFIGMAP}`,
-      onChange: (_key, configMap) => (this.latestInfo = configMap), ...watch,
+      path: `/api/v1/namespaces/${config.namespace}/configmaps`,
+      fieldSelector: `metadata.name=${INFO_CONFIGMAP}`,
+      onChange: (_key, configMap) => (this.latestInfo = configMap),
+      ...watch,
     });
   }
 
@@ -124,7 +138,12 @@ export class Controller {
   async ensureInfoConfigMap(): Promise<void> {
     const existing = await this.kube.getPath<{ data?: Record<string, string> }>(this.infoPath);
     if (!existing) {
-      const body = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: INFO_CONFIGMAP, namespace: this.config.namespace }, data: { uid: randomUUID(), volumes: "" } };
+      const body = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: INFO_CONFIGMAP, namespace: this.config.namespace },
+        data: { uid: randomUUID(), volumes: "" },
+      };
       try {
         await this.kube.create(`/api/v1/namespaces/${this.config.namespace}/configmaps`, body, `cannot create configmap ${INFO_CONFIGMAP}`);
       } catch (error) {
@@ -155,7 +174,13 @@ export class Controller {
     if (pool.metadata.deletionTimestamp) return this.finalize(pool);
     const configMap = await this.readInfoConfigMap();
     const entry = infoKey(pool.metadata.name);
-    const known = { pool, infoText: configMap?.data?.[entry], infoOthersBytes: infoDataBytes(configMap?.data, entry), freshVolumeId: randomUUID(), snapshotClasses: await this.servesSnapshotClasses() };
+    const known = {
+      pool,
+      infoText: configMap?.data?.[entry],
+      infoOthersBytes: infoDataBytes(configMap?.data, entry),
+      freshVolumeId: randomUUID(),
+      snapshotClasses: await this.servesSnapshotClasses(),
+    };
     const reads = toRead(known, this.config);
     const live = new Map<string, KubeObject>();
     for (const ref of reads.objects) {
@@ -171,7 +196,11 @@ export class Controller {
   private async carryOut(pool: KadaluStorage, steps: Plan): Promise<void> {
     let latest = pool;
     if (steps.finalizer === "add") {
-      const updated = await this.kube.mergePatch<KadaluStorage>(poolPath(pool), { metadata: { finalizers: [...(pool.metadata.finalizers ?? []), KADALU_FINALIZER], resourceVersion: pool.metadata.resourceVersion } }, `cannot add the finalizer to pool ${keyOf(pool)}`);
+      const updated = await this.kube.mergePatch<KadaluStorage>(
+        poolPath(pool),
+        { metadata: { finalizers: [...(pool.metadata.finalizers ?? []), KADALU_FINALIZER], resourceVersion: pool.metadata.resourceVersion } },
+        `cannot add the finalizer to pool ${keyOf(pool)}`,
+      );
       latest = this.remember(pool, updated);
     }
     if (steps.info !== undefined) await this.writeInfo(pool.metadata.name, steps.info);
@@ -216,14 +245,18 @@ export class Controller {
   private async writeInfoNow(pool: string, text: string | null): Promise<void> {
     let configMap = await this.readInfoConfigMap();
     for (let attempt = 1; ; attempt += 1) {
-      configMap ??= (this.latestInfo = await this.kube.getPath<InfoConfigMap>(this.infoPath));
+      configMap ??= this.latestInfo = await this.kube.getPath<InfoConfigMap>(this.infoPath);
       if (!configMap) {
         await this.ensureInfoConfigMap();
         continue;
       }
       if ((configMap.data?.[infoKey(pool)] ?? null) === text) return;
       try {
-        this.latestInfo = await this.kube.mergePatch<InfoConfigMap>(this.infoPath, { metadata: { resourceVersion: configMap.metadata.resourceVersion }, data: { [infoKey(pool)]: text } }, `cannot update configmap ${INFO_CONFIGMAP}`);
+        this.latestInfo = await this.kube.mergePatch<InfoConfigMap>(
+          this.infoPath,
+          { metadata: { resourceVersion: configMap.metadata.resourceVersion }, data: { [infoKey(pool)]: text } },
+          `cannot update configmap ${INFO_CONFIGMAP}`,
+        );
         return;
       } catch (error) {
         if (!isConflict(error) || attempt >= 20) throw error;
@@ -242,32 +275,46 @@ export class Controller {
     const current = daemonSet.spec.template.spec.tolerations ?? [];
     const merged = [...current];
     for (const [text, toleration] of wanted) if (!current.some((t) => JSON.stringify(t) === text)) merged.push(toleration);
-    if (merged.length !== current.length) await this.kube.mergePatch(path, { spec: { template: { spec: { tolerations: merged } } } }, "cannot update the nodeplugin's tolerations");
+    if (merged.length !== current.length)
+      await this.kube.mergePatch(path, { spec: { template: { spec: { tolerations: merged } } } }, "cannot update the nodeplugin's tolerations");
   }
 
   /** A TCP check of the Gluster hosts of an External pool: reported, never fatal. */
   private async checkHosts(pool: KadaluStorage, hosts: string): Promise<{ reachable: boolean; detail: string }> {
     const port = Number(pool.spec.details?.gluster_port ?? DEFAULT_GLUSTER_PORT);
-    const results = await Promise.all(hosts.split(",").filter(Boolean).map((host) =>
-      new Promise<string | undefined>((resolve) => {
-        const socket = tcpConnect({ host, port, timeout: this.config.hostCheckTimeoutMs });
-        const done = (problem?: string): void => {
-          socket.destroy();
-          resolve(problem ? `${host}:${port} ${problem}` : undefined);
-        };
-        socket.once("connect", () => done());
-        socket.once("timeout", () => done("timed out"));
-        socket.once("error", (error: NodeJS.ErrnoException) => done(error.code === "ECONNREFUSED" ? "refused the connection" : error.code ?? error.message));
-      })));
+    const results = await Promise.all(
+      hosts
+        .split(",")
+        .filter(Boolean)
+        .map(
+          (host) =>
+            new Promise<string | undefined>((resolve) => {
+              const socket = tcpConnect({ host, port, timeout: this.config.hostCheckTimeoutMs });
+              const done = (problem?: string): void => {
+                socket.destroy();
+                resolve(problem ? `${host}:${port} ${problem}` : undefined);
+              };
+              socket.once("connect", () => done());
+              socket.once("timeout", () => done("timed out"));
+              socket.once("error", (error: NodeJS.ErrnoException) =>
+                done(error.code === "ECONNREFUSED" ? "refused the connection" : (error.code ?? error.message)),
+              );
+            }),
+        ),
+    );
     const problems = results.filter((result): result is string => Boolean(result));
-    if (problems.length < results.length) return { reachable: true, detail: problems.length ? `reachable; but ${problems.join(", ")}` : "every Gluster host answered" };
+    if (problems.length < results.length)
+      return { reachable: true, detail: problems.length ? `reachable; but ${problems.join(", ")}` : "every Gluster host answered" };
     return { reachable: false, detail: `no Gluster host is reachable: ${problems.join(", ")}` };
   }
 
   /** Writes the status if it changed; returns the pool as it now is on the server (for later preconditions). */
   private async report(pool: KadaluStorage, steps: Plan): Promise<KadaluStorage> {
     if (!steps.status) return pool;
-    const written = this.remember(pool, await this.kube.mergePatch<KadaluStorage>(poolPath(pool, "status"), { status: steps.status }, `cannot update the status of pool ${keyOf(pool)}`));
+    const written = this.remember(
+      pool,
+      await this.kube.mergePatch<KadaluStorage>(poolPath(pool, "status"), { status: steps.status }, `cannot update the status of pool ${keyOf(pool)}`),
+    );
     for (const event of steps.events) await this.emit(pool, event);
     return written;
   }
@@ -275,13 +322,30 @@ export class Controller {
   private async emit(pool: KadaluStorage, event: PoolEvent): Promise<void> {
     const time = now();
     try {
-      await this.kube.create(`/api/v1/namespaces/${pool.metadata.namespace}/events`, {
-        apiVersion: "v1", kind: "Event",
-        metadata: { generateName: `${pool.metadata.name}.`, namespace: pool.metadata.namespace },
-        involvedObject: { apiVersion: pool.apiVersion, kind: pool.kind, name: pool.metadata.name, namespace: pool.metadata.namespace, uid: pool.metadata.uid },
-        reason: event.reason, message: event.message, type: event.type, source: { component: "kadalu-operator" },
-        reportingComponent: "kadalu-operator", firstTimestamp: time, lastTimestamp: time, count: 1,
-      }, "cannot record an event");
+      await this.kube.create(
+        `/api/v1/namespaces/${pool.metadata.namespace}/events`,
+        {
+          apiVersion: "v1",
+          kind: "Event",
+          metadata: { generateName: `${pool.metadata.name}.`, namespace: pool.metadata.namespace },
+          involvedObject: {
+            apiVersion: pool.apiVersion,
+            kind: pool.kind,
+            name: pool.metadata.name,
+            namespace: pool.metadata.namespace,
+            uid: pool.metadata.uid,
+          },
+          reason: event.reason,
+          message: event.message,
+          type: event.type,
+          source: { component: "kadalu-operator" },
+          reportingComponent: "kadalu-operator",
+          firstTimestamp: time,
+          lastTimestamp: time,
+          count: 1,
+        },
+        "cannot record an event",
+      );
     } catch (error) {
       this.log("error", `event for ${keyOf(pool)}: ${(error as Error).message}`);
     }
@@ -290,10 +354,16 @@ export class Controller {
   /** PVs that use the pool (by StorageClass or the CSI hostvol attribute), from the informer's cache or a fresh list. */
   private async poolPersistentVolumes(pool: KadaluStorage, fresh: boolean): Promise<string[]> {
     const volumes = fresh
-      ? (await this.kube.getPath<{ items: PersistentVolume[] }>("/api/v1/persistentvolumes"))?.items ?? []
+      ? ((await this.kube.getPath<{ items: PersistentVolume[] }>("/api/v1/persistentvolumes"))?.items ?? [])
       : [...this.volumes.cache.values()];
-    return volumes.filter((pv) => pv.spec?.storageClassName === storageClassName(pool.metadata.name)
-      || (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool.metadata.name)).map((pv) => pv.metadata.name).sort();
+    return volumes
+      .filter(
+        (pv) =>
+          pv.spec?.storageClassName === storageClassName(pool.metadata.name) ||
+          (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool.metadata.name),
+      )
+      .map((pv) => pv.metadata.name)
+      .sort();
   }
 
   /** Deletion: blocked while PVs use the pool; then the plan's objects and info key go, then the finalizer. */
@@ -304,8 +374,14 @@ export class Controller {
     if (pvs.length === 0) pvs = await this.poolPersistentVolumes(pool, true);
     const configMap = pvs.length === 0 ? await this.readInfoConfigMap() : undefined;
     const observed: Observed = {
-      pool, infoText: configMap?.data?.[infoKey(pool.metadata.name)], persistentVolumes: pvs,
-      pods: [], events: [], live: new Map(), freshVolumeId: randomUUID(), now: now(),
+      pool,
+      infoText: configMap?.data?.[infoKey(pool.metadata.name)],
+      persistentVolumes: pvs,
+      pods: [],
+      events: [],
+      live: new Map(),
+      freshVolumeId: randomUUID(),
+      now: now(),
       snapshotClasses: pvs.length === 0 && (await this.servesSnapshotClasses()),
     };
     const steps = plan(observed, this.config);
@@ -318,7 +394,11 @@ export class Controller {
     const finalizers = (latest.metadata.finalizers ?? []).filter((f) => f !== KADALU_FINALIZER);
     // Preconditioned on the version our status write produced: no conflict with ourselves.
     try {
-      await this.kube.mergePatch(poolPath(pool), { metadata: { finalizers, resourceVersion: latest.metadata.resourceVersion } }, `cannot remove the finalizer of pool ${keyOf(pool)}`);
+      await this.kube.mergePatch(
+        poolPath(pool),
+        { metadata: { finalizers, resourceVersion: latest.metadata.resourceVersion } },
+        `cannot remove the finalizer of pool ${keyOf(pool)}`,
+      );
     } catch (error) {
       // A repeat of a teardown that already finished (its watch event had not arrived yet): nothing left to do.
       if (!isNotFound(error)) throw error;

@@ -28,7 +28,14 @@ export function consoleLogger(verbose: boolean): Logger {
 }
 
 /** `metricsPort` overrides the config's (0: any free port, for tests). */
-export async function startOperator(options: { kubeconfig?: string; context?: string; config: OperatorConfig; log: Logger; health?: boolean; metricsPort?: number }): Promise<RunningOperator> {
+export async function startOperator(options: {
+  kubeconfig?: string;
+  context?: string;
+  config: OperatorConfig;
+  log: Logger;
+  health?: boolean;
+  metricsPort?: number;
+}): Promise<RunningOperator> {
   const kube = await connect({ kubeconfig: options.kubeconfig, context: options.context, requestTimeoutMs: options.config.requestTimeoutMs });
   const controller = new Controller(kube, options.config, options.log);
   let ready = false;
@@ -51,7 +58,9 @@ export async function startOperator(options: { kubeconfig?: string; context?: st
   ready = true;
   options.log("info", `kadalu-operator ${options.config.kadaluVersion} watching KadaluStorage in all namespaces; Kadalu namespace ${options.config.namespace}`);
   return {
-    controller, health, metrics,
+    controller,
+    health,
+    metrics,
     async stop() {
       controller.stop();
       await closeServer(metrics);
@@ -62,7 +71,11 @@ export async function startOperator(options: { kubeconfig?: string; context?: st
 
 /** The flags, for local runs; in the cluster the environment the install manifests set configures it. */
 const FLAGS = {
-  namespace: { type: "string" }, "health-port": { type: "string" }, "metrics-port": { type: "string" }, kubeconfig: { type: "string" }, context: { type: "string" },
+  namespace: { type: "string" },
+  "health-port": { type: "string" },
+  "metrics-port": { type: "string" },
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
 } as const;
 
 export async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {

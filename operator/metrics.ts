@@ -12,7 +12,10 @@ import type { Controller } from "./controller.js";
 export function operatorMetrics(registry: Registry, controller: Controller, podName: string): void {
   processGauges(registry, podName);
   const pools = (): { labels: { pool: string; namespace: string }; status: KadaluStorageStatus }[] =>
-    [...controller.pools.cache.values()].map((pool) => ({ labels: { pool: pool.metadata.name, namespace: pool.metadata.namespace ?? "" }, status: pool.status ?? {} }));
+    [...controller.pools.cache.values()].map((pool) => ({
+      labels: { pool: pool.metadata.name, namespace: pool.metadata.namespace ?? "" },
+      status: pool.status ?? {},
+    }));
   const perPool = (name: string, value: (status: KadaluStorageStatus) => number | undefined): void => {
     gaugeOf(registry, name, function collect() {
       this.reset();
@@ -31,13 +34,14 @@ export function operatorMetrics(registry: Registry, controller: Controller, podN
     this.reset();
     for (const { labels, status } of pools()) for (const state of POOL_STATES) this.set({ ...labels, state }, status.state === state ? 1 : 0);
   });
-  const containers = (ready: boolean) => function collect(this: Gauge): void {
-    this.reset();
-    for (const pod of controller.pods.cache.values()) {
-      const statuses = pod.status?.containerStatuses ?? [];
-      this.set({ name: pod.metadata.name }, ready ? statuses.filter((status) => status.ready).length : pod.spec?.containers.length ?? statuses.length);
-    }
-  };
+  const containers = (ready: boolean) =>
+    function collect(this: Gauge): void {
+      this.reset();
+      for (const pod of controller.pods.cache.values()) {
+        const statuses = pod.status?.containerStatuses ?? [];
+        this.set({ name: pod.metadata.name }, ready ? statuses.filter((status) => status.ready).length : (pod.spec?.containers.length ?? statuses.length));
+      }
+    };
   gaugeOf(registry, "kadalu_total_number_of_containers", containers(false));
   gaugeOf(registry, "kadalu_total_number_of_ready_containers", containers(true));
   gaugeOf(registry, "kadalu_workqueue_depth", function collect() {

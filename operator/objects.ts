@@ -57,9 +57,11 @@ function volumesFor(pool: string, brick: BrickInfo): { volumes: Record<string, u
   else {
     volumes.push({ name: "kernel-modules", hostPath: { path: "/lib/modules" } });
     mounts.push({ name: "kernel-modules", mountPath: "/lib/modules", readOnly: true });
-    volumes.push(brick.host_brick_path
-      ? { name: "glusterfsd-mountdir", hostPath: { path: brick.host_brick_path, type: "Directory" } }
-      : { name: "glusterfsd-mountdir", emptyDir: {} });
+    volumes.push(
+      brick.host_brick_path
+        ? { name: "glusterfsd-mountdir", hostPath: { path: brick.host_brick_path, type: "Directory" } }
+        : { name: "glusterfsd-mountdir", emptyDir: {} },
+    );
   }
   if (brick.brick_device_dir) {
     volumes.push({ name: "brickdev", hostPath: { path: brick.brick_device_dir, type: "Directory" } });
@@ -75,7 +77,8 @@ export function serverStatefulSet(pool: KadaluStorage, info: PoolInfo, brick: Br
   const podLabels = { ...SERVER_SELECTOR, [POOL_LABEL]: name };
   const tolerations = tolerationsOf(pool);
   return {
-    apiVersion: "apps/v1", kind: "StatefulSet",
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
     metadata: metadata(pool, config, serverStatefulSetName(name, brick.brick_index), SERVER_SELECTOR),
     spec: {
       serviceName: name,
@@ -91,23 +94,47 @@ export function serverStatefulSet(pool: KadaluStorage, info: PoolInfo, brick: Br
         spec: {
           serviceAccountName: "kadalu-server-sa",
           ...(tolerations.length ? { tolerations } : {}),
-          ...(brick.kube_hostname ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [brick.kube_hostname] }] }] } } } } : {}),
-          containers: [{
-            name: "server", image: config.serverImage, imagePullPolicy: "IfNotPresent",
-            securityContext: { privileged: true },
-            env: [
-              ...(brick.kube_hostname ? [env("HOSTNAME", brick.kube_hostname)] : []),
-              ...(SHD_TYPES.includes(info.type) ? [env("SHD_REQUIRED", "1")] : []),
-              env("VOLUME", name), env("VOLUME_TYPE", info.type), env("BRICK_PATH", brick.brick_path), env("NODEID", brick.node_id),
-              env("VOLUME_ID", info.volume_id), env("BRICK_INDEX", String(brick.brick_index)), env("BRICK_DEVICE", brick.brick_device),
-              env("KADALU_VERSION", config.kadaluVersion), env("K8S_DIST", config.k8sDist), env("VERBOSE", config.verbose ? "yes" : "no"),
-              env("SUBVOL_ROOT", "subvol"),
-            ],
-            ports: [{ name: "brickport", containerPort: 24007 }, { name: "metrics", containerPort: METRICS_PORT }],
-            readinessProbe: { tcpSocket: { port: 24007 }, initialDelaySeconds: 7, periodSeconds: 10 },
-            livenessProbe: { tcpSocket: { port: 24007 }, initialDelaySeconds: 120, periodSeconds: 20 },
-            volumeMounts: mounts,
-          }],
+          ...(brick.kube_hostname
+            ? {
+                affinity: {
+                  nodeAffinity: {
+                    requiredDuringSchedulingIgnoredDuringExecution: {
+                      nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [brick.kube_hostname] }] }],
+                    },
+                  },
+                },
+              }
+            : {}),
+          containers: [
+            {
+              name: "server",
+              image: config.serverImage,
+              imagePullPolicy: "IfNotPresent",
+              securityContext: { privileged: true },
+              env: [
+                ...(brick.kube_hostname ? [env("HOSTNAME", brick.kube_hostname)] : []),
+                ...(SHD_TYPES.includes(info.type) ? [env("SHD_REQUIRED", "1")] : []),
+                env("VOLUME", name),
+                env("VOLUME_TYPE", info.type),
+                env("BRICK_PATH", brick.brick_path),
+                env("NODEID", brick.node_id),
+                env("VOLUME_ID", info.volume_id),
+                env("BRICK_INDEX", String(brick.brick_index)),
+                env("BRICK_DEVICE", brick.brick_device),
+                env("KADALU_VERSION", config.kadaluVersion),
+                env("K8S_DIST", config.k8sDist),
+                env("VERBOSE", config.verbose ? "yes" : "no"),
+                env("SUBVOL_ROOT", "subvol"),
+              ],
+              ports: [
+                { name: "brickport", containerPort: 24007 },
+                { name: "metrics", containerPort: METRICS_PORT },
+              ],
+              readinessProbe: { tcpSocket: { port: 24007 }, initialDelaySeconds: 7, periodSeconds: 10 },
+              livenessProbe: { tcpSocket: { port: 24007 }, initialDelaySeconds: 120, periodSeconds: 20 },
+              volumeMounts: mounts,
+            },
+          ],
           volumes,
         },
       },
@@ -118,8 +145,13 @@ export function serverStatefulSet(pool: KadaluStorage, info: PoolInfo, brick: Br
 export function poolService(pool: KadaluStorage, config: OperatorConfig): KubeObject {
   const name = pool.metadata.name;
   return {
-    apiVersion: "v1", kind: "Service",
-    metadata: metadata(pool, config, name, { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "server", "app.kubernetes.io/name": `${name}-service` }),
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: metadata(pool, config, name, {
+      "app.kubernetes.io/part-of": PART_OF,
+      "app.kubernetes.io/component": "server",
+      "app.kubernetes.io/name": `${name}-service`,
+    }),
     spec: { clusterIP: "None", selector: SERVER_SELECTOR, ports: [{ name: "brickport", port: 24007, targetPort: 24007, protocol: "TCP" }] },
   };
 }
@@ -129,13 +161,23 @@ const pyBool = (value: boolean): string => (value ? "True" : "False");
 export function poolStorageClass(pool: KadaluStorage, info: PoolInfo, config: OperatorConfig): KubeObject {
   const parameters: Record<string, string> = isExternal(info)
     ? {
-      hostvol_type: "External", gluster_hosts: info.gluster_hosts, gluster_volname: info.gluster_volname,
-      ...(info.gluster_options ? { gluster_options: info.gluster_options } : {}), single_pv_per_pool: pyBool(info.single_pv_per_pool),
-    }
+        hostvol_type: "External",
+        gluster_hosts: info.gluster_hosts,
+        gluster_volname: info.gluster_volname,
+        ...(info.gluster_options ? { gluster_options: info.gluster_options } : {}),
+        single_pv_per_pool: pyBool(info.single_pv_per_pool),
+      }
     : { storage_name: info.volname, single_pv_per_pool: pyBool(info.single_pv_per_pool) };
   return {
-    apiVersion: "storage.k8s.io/v1", kind: "StorageClass",
-    metadata: metadata(pool, config, storageClassName(pool.metadata.name), { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "storageclass" }, false),
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: metadata(
+      pool,
+      config,
+      storageClassName(pool.metadata.name),
+      { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/component": "storageclass" },
+      false,
+    ),
     provisioner: CSI_DRIVER_NAME,
     allowVolumeExpansion: !info.single_pv_per_pool,
     parameters,
@@ -149,7 +191,8 @@ export function poolStorageClass(pool: KadaluStorage, info: PoolInfo, config: Op
 export function poolSnapshotClass(pool: KadaluStorage, info: PoolInfo, config: OperatorConfig): KubeObject {
   const metadata = metadata_(pool, config, storageClassName(pool.metadata.name));
   return {
-    apiVersion: SNAPSHOT_API, kind: "VolumeSnapshotClass",
+    apiVersion: SNAPSHOT_API,
+    kind: "VolumeSnapshotClass",
     metadata: { ...metadata, annotations: { [COPY_KIND_ANNOTATION]: copyKindOf(info.type) } },
     driver: CSI_DRIVER_NAME,
     deletionPolicy: "Delete",

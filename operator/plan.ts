@@ -37,7 +37,8 @@ export interface Desired {
 /** Removing storage units, changing the type, or changing units in a way no heal can repair would lose data: refused. */
 export function refusedChange(pool: KadaluStorage, previous: PoolInfo | undefined): string | undefined {
   if (!previous) return undefined;
-  if (previous.type !== pool.spec.type) return `changing the type from ${previous.type} to ${pool.spec.type} is not supported (data would be lost); set spec.type back to ${previous.type}`;
+  if (previous.type !== pool.spec.type)
+    return `changing the type from ${previous.type} to ${pool.spec.type} is not supported (data would be lost); set spec.type back to ${previous.type}`;
   if (isExternal(previous)) return undefined;
   const units = pool.spec.storage;
   if (units.length < previous.bricks.length) {
@@ -69,9 +70,10 @@ export function desiredState(pool: KadaluStorage, previous: PoolInfo | undefined
   const volumeId = volumeIdFor(pool, previous, fresh);
   const volumeIdProblem = refusedVolumeId(pool, previous);
   const ignored = volumeIdProblem ? { reason: "VolumeIdChangeRefused", message: volumeIdProblem } : undefined;
-  const info = pool.spec.type === "External"
-    ? buildExternalInfo(pool, volumeId)
-    : buildNativeInfo(pool, { namespace: config.namespace, kadaluVersion: config.kadaluVersion, volumeId });
+  const info =
+    pool.spec.type === "External"
+      ? buildExternalInfo(pool, volumeId)
+      : buildNativeInfo(pool, { namespace: config.namespace, kadaluVersion: config.kadaluVersion, volumeId });
   return { info, objects: poolObjects(pool, info, config, snapshotClasses), ...(ignored ? { ignored } : {}) };
 }
 
@@ -83,7 +85,13 @@ export function poolObjects(pool: KadaluStorage, info: PoolInfo, config: Operato
   const snapshotClass = snapshotClasses ? [poolSnapshotClass(pool, info, config)] : [];
   return isExternal(info)
     ? [poolStorageClass(pool, info, config), ...snapshotClass]
-    : [...info.bricks.map((brick) => serverStatefulSet(pool, info, brick, config)), poolService(pool, config), ...poolDisruptionBudgets(pool, info, config), poolStorageClass(pool, info, config), ...snapshotClass];
+    : [
+        ...info.bricks.map((brick) => serverStatefulSet(pool, info, brick, config)),
+        poolService(pool, config),
+        ...poolDisruptionBudgets(pool, info, config),
+        poolStorageClass(pool, info, config),
+        ...snapshotClass,
+      ];
 }
 
 /** The pool's message when a brick directory is missing: a stable wording (the node tier's tests and storage-list's REASON read it). */
@@ -127,7 +135,9 @@ export function statusFor(pool: KadaluStorage, desired: Desired, seen: Observati
   const previous = pool.status?.conditions;
   if (desired.refusal) {
     return {
-      state: "error", message: desired.refusal.message, observedGeneration: generation,
+      state: "error",
+      message: desired.refusal.message,
+      observedGeneration: generation,
       conditions: mergeConditions(previous, [condition("Valid", false, desired.refusal.reason, desired.refusal.message, generation)], now),
       ...(pool.status?.volumeId ? { volumeId: pool.status.volumeId } : {}),
     };
@@ -139,20 +149,40 @@ export function statusFor(pool: KadaluStorage, desired: Desired, seen: Observati
       : condition("Valid", true, "Valid", "the spec is valid", generation),
     condition("ConfigWritten", true, "Written", `kadalu-info has ${pool.metadata.name}.info`, generation),
     external
-      ? condition("HostsReachable", seen.hosts?.reachable ?? false, seen.hosts?.reachable ? "Reachable" : "Unreachable", seen.hosts?.detail ?? "not checked yet", generation)
+      ? condition(
+          "HostsReachable",
+          seen.hosts?.reachable ?? false,
+          seen.hosts?.reachable ? "Reachable" : "Unreachable",
+          seen.hosts?.detail ?? "not checked yet",
+          generation,
+        )
       : bricksCondition(seen, generation),
-    condition("StorageClassReady", seen.storageClass, seen.storageClass ? "Exists" : "Missing", `StorageClass ${storageClassName(pool.metadata.name)}`, generation),
+    condition(
+      "StorageClassReady",
+      seen.storageClass,
+      seen.storageClass ? "Exists" : "Missing",
+      `StorageClass ${storageClassName(pool.metadata.name)}`,
+      generation,
+    ),
   ];
   let state: PoolState = "ready";
   let message = "ready";
   if (!seen.storageClass) [state, message] = ["initializing", "creating the StorageClass"];
   else if (external && !seen.hosts?.reachable) [state, message] = ["error", seen.hosts?.detail ?? "Gluster hosts not checked yet"];
   else if (!external && seen.missingDirs?.length) [state, message] = ["error", seen.missingDirs.join("; ")];
-  else if (!external && seen.bricksReady < seen.bricksTotal) [state, message] = ["initializing", [`${seen.bricksReady}/${seen.bricksTotal} brick pods ready`, ...(seen.replacing ?? []), ...(seen.podProblems ?? [])].join("; ")];
+  else if (!external && seen.bricksReady < seen.bricksTotal)
+    [state, message] = [
+      "initializing",
+      [`${seen.bricksReady}/${seen.bricksTotal} brick pods ready`, ...(seen.replacing ?? []), ...(seen.podProblems ?? [])].join("; "),
+    ];
   return {
-    state, message, observedGeneration: generation, conditions: mergeConditions(previous, conditions, now),
+    state,
+    message,
+    observedGeneration: generation,
+    conditions: mergeConditions(previous, conditions, now),
     bricks: { ready: seen.bricksReady, total: seen.bricksTotal },
-    volumeId: desired.info!.volume_id, storageClass: storageClassName(pool.metadata.name),
+    volumeId: desired.info!.volume_id,
+    storageClass: storageClassName(pool.metadata.name),
   };
 }
 
@@ -164,8 +194,15 @@ export function deletionStatus(pool: KadaluStorage, pvs: string[], now: string):
     ? `deletion blocked: ${pvs.length} PersistentVolume${pvs.length === 1 ? "" : "s"} still use${pvs.length === 1 ? "s" : ""} the pool (${names}); delete their PVCs first`
     : "removing the pool's server pods, Service, StorageClass and configuration (brick data is kept)";
   return {
-    ...pool.status, state: blocked ? "blocked" : "stopping", message, observedGeneration: pool.metadata.generation,
-    conditions: mergeConditions(pool.status?.conditions, [condition("Deleting", true, blocked ? "PersistentVolumesExist" : "TearingDown", message, pool.metadata.generation)], now),
+    ...pool.status,
+    state: blocked ? "blocked" : "stopping",
+    message,
+    observedGeneration: pool.metadata.generation,
+    conditions: mergeConditions(
+      pool.status?.conditions,
+      [condition("Deleting", true, blocked ? "PersistentVolumesExist" : "TearingDown", message, pool.metadata.generation)],
+      now,
+    ),
   };
 }
 
@@ -186,13 +223,17 @@ export function contains(live: unknown, desired: unknown): boolean {
 
 /** Status writes only when something other than timestamps changed. */
 export function sameStatus(a: KadaluStorageStatus | undefined, b: KadaluStorageStatus): boolean {
-  const strip = (status: KadaluStorageStatus | undefined): unknown => JSON.parse(JSON.stringify({
-    ...status, usage: undefined, conditions: status?.conditions?.map(({ lastTransitionTime: _t, ...rest }) => rest),
-  }));
+  const strip = (status: KadaluStorageStatus | undefined): unknown =>
+    JSON.parse(
+      JSON.stringify({
+        ...status,
+        usage: undefined,
+        conditions: status?.conditions?.map(({ lastTransitionTime: _t, ...rest }) => rest),
+      }),
+    );
   const [left, right] = [strip(a), strip(b)];
   return contains(left, right) && contains(right, left);
 }
-
 
 /** A brick pod as the pod informer holds it. */
 export type BrickPod = FailingPodView & BrickPodSpecView & { metadata: { name: string } };
@@ -240,12 +281,19 @@ export interface Plan {
 }
 
 export const refKey = (ref: ObjectRef): string => `${ref.kind}/${ref.metadata.namespace ?? ""}/${ref.metadata.name}`;
-const refOf = (object: KubeObject): ObjectRef => ({ apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) } });
+const refOf = (object: KubeObject): ObjectRef => ({
+  apiVersion: object.apiVersion,
+  kind: object.kind,
+  metadata: { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) },
+});
 const previousInfo = (observed: Pick<Observed, "pool" | "infoText">): PoolInfo | undefined =>
   observed.infoText ? decodeInfo(observed.pool.metadata.name, observed.infoText).info : undefined;
 
 /** What `plan` compares with: the live objects to read, and the Gluster hosts an External pool names. */
-export function toRead(observed: Pick<Observed, "pool" | "infoText" | "freshVolumeId" | "snapshotClasses">, config: OperatorConfig): { objects: ObjectRef[]; hosts?: string } {
+export function toRead(
+  observed: Pick<Observed, "pool" | "infoText" | "freshVolumeId" | "snapshotClasses">,
+  config: OperatorConfig,
+): { objects: ObjectRef[]; hosts?: string } {
   if (observed.pool.metadata.deletionTimestamp) return { objects: [] };
   const desired = desiredState(observed.pool, previousInfo(observed), config, observed.freshVolumeId, observed.snapshotClasses);
   const hosts = desired.info && isExternal(desired.info) ? desired.info.gluster_hosts : undefined;
@@ -258,7 +306,11 @@ export function toRead(observed: Pick<Observed, "pool" | "infoText" | "freshVolu
  */
 export function statusOnlyChange(before: KadaluStorage | undefined, after: KadaluStorage | undefined): boolean {
   if (!before || !after || before.metadata.generation !== after.metadata.generation) return false;
-  const rest = ({ status: _s, metadata: { resourceVersion: _v, managedFields: _m, ...metadata }, ...object }: KadaluStorage & { metadata: { managedFields?: unknown } }): unknown => ({ ...object, metadata });
+  const rest = ({
+    status: _s,
+    metadata: { resourceVersion: _v, managedFields: _m, ...metadata },
+    ...object
+  }: KadaluStorage & { metadata: { managedFields?: unknown } }): unknown => ({ ...object, metadata });
   const [left, right] = [rest(before), rest(after)];
   return contains(left, right) && contains(right, left);
 }
@@ -300,7 +352,13 @@ function swapSteps(steps: Plan, observed: Observed, desired: Desired, config: Op
   const bricks = isExternal(desired.info!) ? [] : desired.info!.bricks;
   // The live template's unit only: the pod may move once the StatefulSet serves the new unit, whatever else differs.
   const synced = (index: number): boolean => {
-    const live = observed.live.get(refKey({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(observed.pool.metadata.name, index), namespace: config.namespace } }));
+    const live = observed.live.get(
+      refKey({
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: { name: serverStatefulSetName(observed.pool.metadata.name, index), namespace: config.namespace },
+      }),
+    );
     const template = (live?.spec as { template?: BrickPodSpecView } | undefined)?.template;
     return Boolean(template && bricks[index] && podServesUnit(template, bricks[index]!));
   };
@@ -315,9 +373,13 @@ function addObjectSteps(steps: Plan, object: KubeObject, live: KubeObject | unde
   if (live && contains(live, object)) return;
   // Another manager's fields (upstream's operator, through kubectl apply) would survive an apply: its rollingUpdate beside our OnDelete is invalid.
   if (live && object.kind === "StatefulSet" && foreignSpecManagers(live).length > 0) {
-    steps.replace.push({ ...object, metadata: { ...object.metadata, resourceVersion: (live.metadata as { resourceVersion?: string }).resourceVersion ?? "" } as KubeObject["metadata"] });
+    steps.replace.push({
+      ...object,
+      metadata: { ...object.metadata, resourceVersion: (live.metadata as { resourceVersion?: string }).resourceVersion ?? "" } as KubeObject["metadata"],
+    });
   }
-  if (live && object.kind === "StorageClass" && (!contains(live.parameters, object.parameters) || live.provisioner !== object.provisioner)) steps.delete.push(refOf(object));
+  if (live && object.kind === "StorageClass" && (!contains(live.parameters, object.parameters) || live.provisioner !== object.provisioner))
+    steps.delete.push(refOf(object));
   steps.apply.push(object);
 }
 
@@ -348,8 +410,12 @@ function observe(observed: Observed, desired: Desired, swap?: Swap): Observation
     }
   }
   return {
-    bricksReady: ready, bricksTotal: info.bricks.length, storageClass: true, ...(missingDirs.length ? { missingDirs } : {}),
-    ...(podProblems.length ? { podProblems } : {}), ...(swap?.messages.length ? { replacing: swap.messages } : {}),
+    bricksReady: ready,
+    bricksTotal: info.bricks.length,
+    storageClass: true,
+    ...(missingDirs.length ? { missingDirs } : {}),
+    ...(podProblems.length ? { podProblems } : {}),
+    ...(swap?.messages.length ? { replacing: swap.messages } : {}),
   };
 }
 
@@ -375,7 +441,11 @@ function deletionPlan(observed: Observed, config: OperatorConfig): Plan {
 function specObjectRefs(pool: KadaluStorage, config: OperatorConfig, snapshotClasses = false): ObjectRef[] {
   const name = pool.metadata.name;
   return [
-    ...(pool.spec.storage ?? []).map((_, index) => ({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: serverStatefulSetName(name, index), namespace: config.namespace } })),
+    ...(pool.spec.storage ?? []).map((_, index) => ({
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: serverStatefulSetName(name, index), namespace: config.namespace },
+    })),
     ...(pool.spec.type === "External" ? [] : [{ apiVersion: "v1", kind: "Service", metadata: { name, namespace: config.namespace } }]),
     { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: storageClassName(name) } },
     ...(snapshotClasses ? [{ apiVersion: SNAPSHOT_API, kind: "VolumeSnapshotClass", metadata: { name: storageClassName(name) } }] : []),
@@ -385,7 +455,8 @@ function specObjectRefs(pool: KadaluStorage, config: OperatorConfig, snapshotCla
 /** An Event when the state or message changes into error, blocked or (newly) ready. */
 export function transitionEvent(before: KadaluStorageStatus | undefined, after: KadaluStorageStatus): PoolEvent | undefined {
   if (before?.state === after.state && before?.message === after.message) return undefined;
-  if (after.state === "error") return { type: "Warning", reason: after.conditions?.find((c) => c.status === "False")?.reason ?? "Error", message: after.message ?? "" };
+  if (after.state === "error")
+    return { type: "Warning", reason: after.conditions?.find((c) => c.status === "False")?.reason ?? "Error", message: after.message ?? "" };
   if (after.state === "blocked") return { type: "Warning", reason: "DeletionBlocked", message: after.message ?? "" };
   if (after.state === "ready" && before?.state !== "ready") return { type: "Normal", reason: "Ready", message: after.message ?? "ready" };
   return undefined;

@@ -15,7 +15,10 @@ export class WorkQueue {
   constructor(
     private readonly work: (key: string) => Promise<void>,
     private readonly options: {
-      concurrency: number; baseDelayMs: number; maxDelayMs: number; onError: (key: string, error: unknown) => void;
+      concurrency: number;
+      baseDelayMs: number;
+      maxDelayMs: number;
+      onError: (key: string, error: unknown) => void;
       /** After each run of `work`: how long it took and whether it failed (metrics). */
       onDone?: (key: string, seconds: number, failed: boolean) => void;
     },

@@ -15,12 +15,18 @@ import { groupSize, type KadaluStorage, type StorageUnit } from "../src/core/poo
 import { isReady, type PodView } from "../src/core/upgrade/switch-over.js";
 
 export const unitOfBrick = (brick: BrickInfo): StorageUnit => ({
-  ...(brick.kube_hostname ? { node: brick.kube_hostname } : {}), ...(brick.host_brick_path ? { path: brick.host_brick_path } : {}),
-  ...(brick.brick_device ? { device: brick.brick_device } : {}), ...(brick.pvc_name ? { pvc: brick.pvc_name } : {}),
+  ...(brick.kube_hostname ? { node: brick.kube_hostname } : {}),
+  ...(brick.host_brick_path ? { path: brick.host_brick_path } : {}),
+  ...(brick.brick_device ? { device: brick.brick_device } : {}),
+  ...(brick.pvc_name ? { pvc: brick.pvc_name } : {}),
 });
 
 const sameUnit = (unit: StorageUnit | undefined, brick: BrickInfo): boolean =>
-  Boolean(unit) && (unit!.node ?? "") === brick.kube_hostname && (unit!.path ?? "") === brick.host_brick_path && (unit!.device ?? "") === brick.brick_device && (unit!.pvc ?? "") === brick.pvc_name;
+  Boolean(unit) &&
+  (unit!.node ?? "") === brick.kube_hostname &&
+  (unit!.path ?? "") === brick.host_brick_path &&
+  (unit!.device ?? "") === brick.brick_device &&
+  (unit!.pvc ?? "") === brick.pvc_name;
 
 /** Indexes of the pool's existing bricks whose unit the spec changed. */
 export function changedUnits(pool: KadaluStorage, previous: NativePoolInfo): number[] {
@@ -34,7 +40,8 @@ export function changedUnits(pool: KadaluStorage, previous: NativePoolInfo): num
 export function refusedReplacement(pool: KadaluStorage, previous: NativePoolInfo, changed: number[]): string | undefined {
   const list = changed.map((index) => index + 1).join(", ");
   const size = groupSize(pool.spec.type, pool.spec.disperse);
-  if (size <= 1) return `storage unit ${list} changed; a ${pool.spec.type} pool has no other copy to heal a replaced unit from, so existing storage units cannot be replaced or reordered (data would be lost)`;
+  if (size <= 1)
+    return `storage unit ${list} changed; a ${pool.spec.type} pool has no other copy to heal a replaced unit from, so existing storage units cannot be replaced or reordered (data would be lost)`;
   const spare = size - quorumOf(pool);
   const byGroup = new Map<number, number[]>();
   for (const index of changed) byGroup.set(groupOf(pool, index).group, [...(byGroup.get(groupOf(pool, index).group) ?? []), index]);
@@ -46,7 +53,8 @@ export function refusedReplacement(pool: KadaluStorage, previous: NativePoolInfo
   for (const index of changed) {
     const unit = pool.spec.storage[index]!;
     const clash = previous.bricks.find((brick) => overlap(unit, unitOfBrick(brick)));
-    if (clash) return `storage unit ${index + 1} (${unitLabel(unit)}) is, holds or lies inside storage unit ${clash.brick_index + 1} (${unitLabel(unitOfBrick(clash))}); existing storage units cannot be reordered (data would be lost)`;
+    if (clash)
+      return `storage unit ${index + 1} (${unitLabel(unit)}) is, holds or lies inside storage unit ${clash.brick_index + 1} (${unitLabel(unitOfBrick(clash))}); existing storage units cannot be reordered (data would be lost)`;
   }
   return undefined;
 }
@@ -62,7 +70,12 @@ export interface Swap {
  * Brick pods serving an old unit. One is deleted once its StatefulSet holds the new template (`synced`)
  * and its group can spare it: the pod is not ready anyway, or the others are enough without it.
  */
-export function stalePods(info: PoolInfo, pool: KadaluStorage, pods: ReadonlyMap<string, PodView & BrickPodSpecView>, synced: (index: number) => boolean): Swap {
+export function stalePods(
+  info: PoolInfo,
+  pool: KadaluStorage,
+  pods: ReadonlyMap<string, PodView & BrickPodSpecView>,
+  synced: (index: number) => boolean,
+): Swap {
   const swap: Swap = { deletePods: [], messages: [] };
   if (isExternal(info)) return swap;
   const name = info.volname;
@@ -84,7 +97,9 @@ export function stalePods(info: PoolInfo, pool: KadaluStorage, pods: ReadonlyMap
     let others = 0;
     for (let member = start; member < end; member += 1) if (member !== index && isReady(podOf(member)) && !stale(member)) others += 1;
     if (isReady(podOf(index)) && others < quorumOf(pool)) {
-      swap.messages.push(`${label}: ${podName} waits for its group (${others} other brick${others === 1 ? "" : "s"} ready, ${quorumOf(pool)} needed) before it moves`);
+      swap.messages.push(
+        `${label}: ${podName} waits for its group (${others} other brick${others === 1 ? "" : "s"} ready, ${quorumOf(pool)} needed) before it moves`,
+      );
       continue;
     }
     swap.deletePods.push(podName);

@@ -36,7 +36,10 @@ const lazyChildProcess = {
   name: "lazy-child-process",
   setup(b) {
     b.onLoad({ filter: /commander[\\/]lib[\\/]command\.js$/ }, (args) => ({
-      contents: readFileSync(args.path, "utf8").replace("const childProcess = require('node:child_process');", "const childProcess = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });"),
+      contents: readFileSync(args.path, "utf8").replace(
+        "const childProcess = require('node:child_process');",
+        "const childProcess = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
+      ),
       loader: "js",
     }));
   },
@@ -50,14 +53,17 @@ const CLIENT_NODE = join(root, "node_modules/@kubernetes/client-node/dist");
 const leanClientNode = {
   name: "lean-client-node",
   setup(b) {
-    b.onResolve({ filter: /^\.\/(gen\/index|api)\.js$/ }, (args) => (args.importer.startsWith(`${CLIENT_NODE}/`) && !args.importer.includes("/gen/") ? { path: "client-node-gen", namespace: "lean" } : undefined));
+    b.onResolve({ filter: /^\.\/(gen\/index|api)\.js$/ }, (args) =>
+      args.importer.startsWith(`${CLIENT_NODE}/`) && !args.importer.includes("/gen/") ? { path: "client-node-gen", namespace: "lean" } : undefined,
+    );
     b.onLoad({ filter: /^client-node-gen$/, namespace: "lean" }, () => ({
       contents: [
         `export { createConfiguration } from ${JSON.stringify(`${CLIENT_NODE}/gen/configuration.js`)};`,
         `export { ServerConfiguration } from ${JSON.stringify(`${CLIENT_NODE}/gen/servers.js`)};`,
         `export { ApiException } from ${JSON.stringify(`${CLIENT_NODE}/gen/apis/exception.js`)};`,
       ].join("\n"),
-      resolveDir: CLIENT_NODE, loader: "js",
+      resolveDir: CLIENT_NODE,
+      loader: "js",
     }));
   },
 };
@@ -88,24 +94,37 @@ const lazyDependencies = {
         `  const target = typeof module === "function" ? module : module.default;`,
         `  return new.target ? Reflect.construct(target, args, new.target) : target.apply(this, args);`,
         `}`,
-        ...LAZY_DEPENDENCIES[args.pluginData].map((name) => `Object.defineProperty(lazy, ${JSON.stringify(name)}, { enumerable: true, get: () => load()${name === "default" ? ".default ?? load()" : `[${JSON.stringify(name)}]`} });`),
+        ...LAZY_DEPENDENCIES[args.pluginData].map(
+          (name) =>
+            `Object.defineProperty(lazy, ${JSON.stringify(name)}, { enumerable: true, get: () => load()${name === "default" ? ".default ?? load()" : `[${JSON.stringify(name)}]`} });`,
+        ),
         `module.exports = lazy;`,
       ].join("\n"),
-      resolveDir: CLIENT_NODE, loader: "js",
+      resolveDir: CLIENT_NODE,
+      loader: "js",
     }));
   },
 };
 
 const common = {
-  bundle: true, platform: "node", target: "node20", format: "cjs", minify: true, keepNames: true, legalComments: "none",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  keepNames: true,
+  legalComments: "none",
   // ssh2's optional native speed-ups (its crypto binding, cpu-features) stay outside: where they are not
   // installed (the CSI image) its require fails inside a try and the pure-JavaScript code runs.
   external: ["better-sqlite3", "@napi-rs/xattr", "*.node", "cpu-features"],
   // node-fetch's URL code asks for Node's own punycode, deprecated (a warning on stderr) since Node 21.
   alias: { punycode: "punycode/" },
   // CommonJS bundles have __filename; code that falls back to import.meta.url never reaches it there.
-  define: { __KADALU_VERSION__: JSON.stringify(pkg.version), "import.meta.url": "undefined" }, logLevel: "warning",
-  outExtension: { ".js": ".cjs" }, absWorkingDir: root, metafile: true,
+  define: { __KADALU_VERSION__: JSON.stringify(pkg.version), "import.meta.url": "undefined" },
+  logLevel: "warning",
+  outExtension: { ".js": ".cjs" },
+  absWorkingDir: root,
+  metafile: true,
 };
 
 /**
@@ -118,11 +137,17 @@ function bundledPackages(results) {
     for (const [output, meta] of Object.entries(result.metafile.outputs)) {
       if (!output.endsWith(".cjs")) continue;
       // Inputs are relative paths, or `namespace:/absolute/path` for the plugins' modules.
-      const roots = new Set(Object.keys(meta.inputs).map((input) => input.replace(/^[a-z-]+:/, "").match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//)?.[1]).filter(Boolean));
-      byBundle[output.replace(/^dist\//, "")] = [...roots].map((dir) => {
-        const pkg = JSON.parse(readFileSync(dir.startsWith("/") ? join(dir, "package.json") : join(root, dir, "package.json"), "utf8"));
-        return { name: pkg.name, version: pkg.version, license: typeof pkg.license === "string" ? pkg.license : "" };
-      }).filter((pkg, index, all) => all.findIndex((other) => other.name === pkg.name && other.version === pkg.version) === index)
+      const roots = new Set(
+        Object.keys(meta.inputs)
+          .map((input) => input.replace(/^[a-z-]+:/, "").match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//)?.[1])
+          .filter(Boolean),
+      );
+      byBundle[output.replace(/^dist\//, "")] = [...roots]
+        .map((dir) => {
+          const pkg = JSON.parse(readFileSync(dir.startsWith("/") ? join(dir, "package.json") : join(root, dir, "package.json"), "utf8"));
+          return { name: pkg.name, version: pkg.version, license: typeof pkg.license === "string" ? pkg.license : "" };
+        })
+        .filter((pkg, index, all) => all.findIndex((other) => other.name === pkg.name && other.version === pkg.version) === index)
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
   }
@@ -133,11 +158,20 @@ rmSync(new URL("../dist/", import.meta.url), { recursive: true, force: true });
 
 const builds = [
   build({ ...common, entryPoints: { cli: "src/cli/bin.ts" }, outdir: "dist", plugins: [lazyBundles, lazyChildProcess] }),
-  build({ ...common, entryPoints: { kube: "src/kube/client.ts", prompt: "src/cli/prompt-library.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
+  build({
+    ...common,
+    entryPoints: { kube: "src/kube/client.ts", prompt: "src/cli/prompt-library.ts" },
+    outdir: "dist",
+    plugins: [leanClientNode, lazyDependencies],
+  }),
   build({ ...common, entryPoints: { operator: "operator/bin.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
-  build({ ...common, entryPoints: { csi: "csi/bin.ts", "stat-db-worker": "csi/store/stat-db-worker.ts" }, outdir: "dist", plugins: [leanClientNode, lazyDependencies] }),
+  build({
+    ...common,
+    entryPoints: { csi: "csi/bin.ts", "stat-db-worker": "csi/store/stat-db-worker.ts" },
+    outdir: "dist",
+    plugins: [leanClientNode, lazyDependencies],
+  }),
   build({ ...common, entryPoints: { server: "server/bin.ts" }, outdir: "dist" }),
 ];
 writeFileSync(new URL("../dist/packages.json", import.meta.url), `${JSON.stringify(bundledPackages(await Promise.all(builds)), null, 2)}\n`);
 copyFileSync(new URL("../csi/proto/csi.proto", import.meta.url), new URL("../dist/csi.proto", import.meta.url));
-

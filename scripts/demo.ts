@@ -25,12 +25,14 @@ const gluster = process.argv.includes("--no-gluster") ? "--no-gluster was given"
 const starting = startSandbox(undefined, { gluster: typeof gluster === "string" ? undefined : gluster });
 stopOnSignals(starting);
 const sandbox = await starting.catch((error: Error) => {
-  console.error(`error: the sandbox could not start: ${error.message}${typeof gluster === "string" ? "" : "; or run it without GlusterFS: npm run demo -- --no-gluster"}`);
+  console.error(
+    `error: the sandbox could not start: ${error.message}${typeof gluster === "string" ? "" : "; or run it without GlusterFS: npm run demo -- --no-gluster"}`,
+  );
   process.exit(1);
 });
 console.log(bold("Kadalu sandbox"));
 console.log(`A Kubernetes API test server at ${sandbox.server.url} with nodes kube1, kube2, kube3. The real operator and`);
-console.log("CSI driver run here when their pods \"start\"; a provisioning loop plays the CSI sidecars.");
+console.log('CSI driver run here when their pods "start"; a provisioning loop plays the CSI sidecars.');
 if (typeof gluster === "string") {
   console.log(`Pools: local directories under a temporary directory (no Gluster runs: ${gluster}).`);
 } else {
@@ -51,10 +53,14 @@ try {
 
 if (keep) {
   const bin = fileURLToPath(new URL("../bin/kubectl-kadalu", import.meta.url));
-  console.log(`\n${bold("The sandbox keeps running.")} In another shell:\n  export KUBECONFIG=${sandbox.kubeconfig}\n  kubectl get kds -A\n  ${bin} install --wait && ${bin} storage-add pool2 --path kube1:/data/pool2 --yes --wait\nStop it with Ctrl-C, SIGTERM or SIGHUP (everything it made goes with it).`);
+  console.log(
+    `\n${bold("The sandbox keeps running.")} In another shell:\n  export KUBECONFIG=${sandbox.kubeconfig}\n  kubectl get kds -A\n  ${bin} install --wait && ${bin} storage-add pool2 --path kube1:/data/pool2 --yes --wait\nStop it with Ctrl-C, SIGTERM or SIGHUP (everything it made goes with it).`,
+  );
 } else {
   await sandbox.stop();
-  console.log(`\n${failed ? "The demo did not go as expected." : "Demo finished: every step behaved as expected"} (${((Date.now() - started) / 1000).toFixed(1)} s); the sandbox and its files are gone.`);
+  console.log(
+    `\n${failed ? "The demo did not go as expected." : "Demo finished: every step behaved as expected"} (${((Date.now() - started) / 1000).toFixed(1)} s); the sandbox and its files are gone.`,
+  );
   process.exitCode = failed ? 1 : 0;
 }
 
@@ -75,7 +81,11 @@ function stopOnSignals(sandbox: Promise<Sandbox>): void {
     process.stderr.write("stopping...\n");
     // A loaded machine has taken over 10 s to stop glusterd and the FUSE clients; past the bound, say what is left.
     setTimeout(() => {
-      void sandbox.then((running) => process.stderr.write(`!! the sandbox did not stop within ${STOP_BOUND_MS / 1000} s; the next \`npm run demo\` removes what is left in ${running.dir}\n`));
+      void sandbox.then((running) =>
+        process.stderr.write(
+          `!! the sandbox did not stop within ${STOP_BOUND_MS / 1000} s; the next \`npm run demo\` removes what is left in ${running.dir}\n`,
+        ),
+      );
       setTimeout(() => process.exit(code), 100);
     }, STOP_BOUND_MS);
     void sandbox

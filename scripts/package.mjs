@@ -21,8 +21,10 @@ const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
 const wanted = (process.env.KADALU_PLATFORMS ?? Object.keys(runtimes.platforms).join(",")).split(",");
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
-for (const platform of wanted) if (!runtimes.platforms[platform]) throw new Error(`unknown platform ${platform}; known: ${Object.keys(runtimes.platforms).join(", ")}`);
-if (process.platform !== "linux" || process.arch !== "x64") throw new Error(`the single binaries are built on linux-x64 (the blob generator runs here); this is ${process.platform}-${process.arch}`);
+for (const platform of wanted)
+  if (!runtimes.platforms[platform]) throw new Error(`unknown platform ${platform}; known: ${Object.keys(runtimes.platforms).join(", ")}`);
+if (process.platform !== "linux" || process.arch !== "x64")
+  throw new Error(`the single binaries are built on linux-x64 (the blob generator runs here); this is ${process.platform}-${process.arch}`);
 
 /** The unpacked runtime package (verified against its pinned integrity), downloaded once. */
 function runtime(spec) {
@@ -32,7 +34,9 @@ function runtime(spec) {
   if (existsSync(join(dir, ".verified"))) return dir;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const packed = JSON.parse(execFileSync("npm", ["pack", spec, "--json", "--pack-destination", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }))[0];
+  const packed = JSON.parse(
+    execFileSync("npm", ["pack", spec, "--json", "--pack-destination", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }),
+  )[0];
   const tarball = join(dir, packed.filename);
   const actual = `sha512-${createHash("sha512").update(readFileSync(tarball)).digest("base64")}`;
   if (actual !== integrity) throw new Error(`${spec}: integrity ${actual} is not the pinned ${integrity}`);
@@ -54,16 +58,35 @@ function blob(generator, out) {
   for (const bundle of BUNDLES) copyFileSync(join(root, "dist", bundle), join(dir, bundle));
   const node = join(generator, "bin/node");
   execFileSync(node, [join(root, "scripts/sea-code-cache.cjs"), ...BUNDLES.map((bundle) => join(dir, bundle))]);
-  const assets = Object.fromEntries(BUNDLES.flatMap((bundle) => [[bundle, join(dir, bundle)], [`${bundle}.v8`, join(dir, `${bundle}.v8`)]]));
+  const assets = Object.fromEntries(
+    BUNDLES.flatMap((bundle) => [
+      [bundle, join(dir, bundle)],
+      [`${bundle}.v8`, join(dir, `${bundle}.v8`)],
+    ]),
+  );
   const config = `${out}.json`;
-  writeFileSync(config, JSON.stringify({ main: join(root, "scripts/sea-main.cjs"), output: out, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      main: join(root, "scripts/sea-main.cjs"),
+      output: out,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: false,
+      useSnapshot: false,
+      assets,
+    }),
+  );
   execFileSync(node, ["--experimental-sea-config", config], { stdio: ["ignore", "ignore", "inherit"] });
   return readFileSync(out);
 }
 
 function archive(stage, name) {
   const file = join(releaseDir, `${name}.tar.gz`);
-  const tar = execFileSync("tar", ["--sort=name", `--mtime=@${epoch}`, "--owner=0", "--group=0", "--numeric-owner", "-cf", "-", "-C", join(stage, ".."), name], { maxBuffer: 1 << 30 });
+  const tar = execFileSync(
+    "tar",
+    ["--sort=name", `--mtime=@${epoch}`, "--owner=0", "--group=0", "--numeric-owner", "-cf", "-", "-C", join(stage, ".."), name],
+    { maxBuffer: 1 << 30 },
+  );
   writeFileSync(file, execFileSync("gzip", ["-9", "-n"], { input: tar, maxBuffer: 1 << 30 }));
   return file;
 }
@@ -75,7 +98,11 @@ mkdirSync(work, { recursive: true });
 
 const manifest = parseDocument(readFileSync(manifestPath, "utf8"));
 manifest.setIn(["spec", "version"], `v${pkg.version}`);
-const entries = new Map(manifest.getIn(["spec", "platforms"]).items.map((item) => [`${item.getIn(["selector", "matchLabels", "os"])}-${item.getIn(["selector", "matchLabels", "arch"])}`, item]));
+const entries = new Map(
+  manifest
+    .getIn(["spec", "platforms"])
+    .items.map((item) => [`${item.getIn(["selector", "matchLabels", "os"])}-${item.getIn(["selector", "matchLabels", "arch"])}`, item]),
+);
 const blobs = new Map();
 for (const platform of wanted) {
   const [os, arch] = platform.split("-");
@@ -93,13 +120,19 @@ for (const platform of wanted) {
   copyFileSync(join(root, "LICENSE"), join(stage, "LICENSE"));
   const file = archive(stage, name);
   const sha256 = createHash("sha256").update(readFileSync(file)).digest("hex");
-  entries.set(platform, manifest.createNode({
-    selector: { matchLabels: { os, arch } },
-    uri: `https://github.com/kadalu/kubectl-kadalu/releases/download/v${pkg.version}/${name}.tar.gz`,
-    sha256,
-    bin: exe,
-    files: [{ from: `${name}/${exe}`, to: "." }, { from: `${name}/LICENSE`, to: "." }],
-  }));
+  entries.set(
+    platform,
+    manifest.createNode({
+      selector: { matchLabels: { os, arch } },
+      uri: `https://github.com/kadalu/kubectl-kadalu/releases/download/v${pkg.version}/${name}.tar.gz`,
+      sha256,
+      bin: exe,
+      files: [
+        { from: `${name}/${exe}`, to: "." },
+        { from: `${name}/LICENSE`, to: "." },
+      ],
+    }),
+  );
   console.log(`${file}  sha256 ${sha256}${target.note ? `  (${target.note})` : ""}`);
 }
 manifest.setIn(["spec", "platforms"], manifest.createNode([...entries.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, item]) => item)));

@@ -7,7 +7,9 @@ import { parse } from "yaml";
 
 const root = new URL("../", import.meta.url).pathname;
 const dir = process.argv[2] ?? join(process.env.KADALU_K8S_BIN ?? join(root, "../shared/k8s"), "snapshot-crds");
-const files = readdirSync(dir).filter((name) => name.endsWith(".yaml")).sort();
+const files = readdirSync(dir)
+  .filter((name) => name.endsWith(".yaml"))
+  .sort();
 if (files.length !== 3) throw new Error(`expected the three snapshot CRDs in ${dir}, found ${files.join(", ") || "none"}`);
 const crds = files.map((name) => parse(readFileSync(join(dir, name), "utf8")));
 const header = `/**

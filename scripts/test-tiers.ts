@@ -23,7 +23,11 @@ function runTier(title: string, config: string[], extra: string[]): Counts & { c
   const dir = mkdtempSync(join(tmpdir(), "kadalu-tier-"));
   const report = join(dir, "report.json");
   try {
-    const result = spawnSync(process.execPath, [join("node_modules", "vitest", "vitest.mjs"), "run", ...config, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra], { stdio: "inherit" });
+    const result = spawnSync(
+      process.execPath,
+      [join("node_modules", "vitest", "vitest.mjs"), "run", ...config, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra],
+      { stdio: "inherit" },
+    );
     let counts: Counts = { passed: 0, failed: 0, skipped: 0 };
     try {
       const json = JSON.parse(readFileSync(report, "utf8"));
@@ -62,8 +66,17 @@ if (which === "all" || which === "real") {
   if (typeof kube === "string") skip("real tier", kube);
   else {
     const gluster = glusterParts();
-    console.log(`\nreal tier: Kubernetes binaries from ${k8sBinDir()}, etcd ${kube.etcd}; GlusterFS: ${typeof gluster === "string" ? `tests skipped: ${gluster}` : gluster.glusterd}`);
-    add("real tier", runTier("real tier: kube-apiserver, kube-controller-manager, csi-provisioner, csi-resizer, csi-sanity, GlusterFS", ["--config", "vitest.real.config.ts"], extra));
+    console.log(
+      `\nreal tier: Kubernetes binaries from ${k8sBinDir()}, etcd ${kube.etcd}; GlusterFS: ${typeof gluster === "string" ? `tests skipped: ${gluster}` : gluster.glusterd}`,
+    );
+    add(
+      "real tier",
+      runTier(
+        "real tier: kube-apiserver, kube-controller-manager, csi-provisioner, csi-resizer, csi-sanity, GlusterFS",
+        ["--config", "vitest.real.config.ts"],
+        extra,
+      ),
+    );
   }
 }
 if (which === "images") {

@@ -20,8 +20,11 @@ if (basename(process.argv[1] ?? "") === "heal-info.sh") {
     process.exitCode = EXIT_RUNTIME;
   }
 } else {
-  main(process.env).then(() => process.exit(0), (error: Error) => {
-    process.stdout.write(`kadalu-server: error: ${error.message}\n`);
-    process.exit(EXIT_RUNTIME);
-  });
+  main(process.env).then(
+    () => process.exit(0),
+    (error: Error) => {
+      process.stdout.write(`kadalu-server: error: ${error.message}\n`);
+      process.exit(EXIT_RUNTIME);
+    },
+  );
 }

@@ -53,7 +53,9 @@ export function prepareBrickDir(brickPath: string, pool: string, volumeId: strin
     return;
   }
   if (found.toLowerCase() !== volumeIdHex(volumeId)) {
-    throw new Error(`brick ${brickPath} belongs to another pool (volume id ${uuidOfHex(found)}), not pool ${pool} (volume id ${volumeId}): give pool ${pool} an empty directory, or remove the old pool's data and its ${VOLUME_ID_XATTR} attribute`);
+    throw new Error(
+      `brick ${brickPath} belongs to another pool (volume id ${uuidOfHex(found)}), not pool ${pool} (volume id ${volumeId}): give pool ${pool} an empty directory, or remove the old pool's data and its ${VOLUME_ID_XATTR} attribute`,
+    );
   }
 }
 

@@ -48,10 +48,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv, infoDir = INFO_DIR): Serve
   const nodeProblem = dns1123SubdomainError(nodeName);
   if (nodeProblem) throw new Error(`HOSTNAME "${nodeName}" ${nodeProblem}`);
   const device = env.BRICK_DEVICE ?? "";
-  if (device && (!SAFE_PATH.test(device) && !/^[A-Za-z0-9._-]+$/.test(device))) throw new Error(`BRICK_DEVICE "${device}" must be a device path`);
+  if (device && !SAFE_PATH.test(device) && !/^[A-Za-z0-9._-]+$/.test(device)) throw new Error(`BRICK_DEVICE "${device}" must be a device path`);
   return {
     brick: { pool, volumeId, brickPath, brickIndex, nodeId, nodeName },
-    device, selfHeal: env.SHD_REQUIRED === "1", verbose: env.VERBOSE === "yes", infoFile: `${infoDir}/${pool}.info`,
+    device,
+    selfHeal: env.SHD_REQUIRED === "1",
+    verbose: env.VERBOSE === "yes",
+    infoFile: `${infoDir}/${pool}.info`,
   };
 }
 

@@ -45,7 +45,13 @@ export function healInfoMain(args: string[], write: (text: string) => void, run:
     write("error: heal-info.sh takes at most one pool name\n");
     return EXIT_USAGE;
   }
-  const pools = args.length === 1 ? args : (existsSync(INFO_DIR) ? readdirSync(INFO_DIR) : []).filter((name) => name.endsWith(".info")).map((name) => name.slice(0, -".info".length)).sort();
+  const pools =
+    args.length === 1
+      ? args
+      : (existsSync(INFO_DIR) ? readdirSync(INFO_DIR) : [])
+          .filter((name) => name.endsWith(".info"))
+          .map((name) => name.slice(0, -".info".length))
+          .sort();
   if (pools.length === 0) {
     write("No storage pool added to kadalu yet!\n");
     return EXIT_RUNTIME;

@@ -26,31 +26,64 @@ export function brickArgs(config: ServerConfig, volfile: string): string[] {
   const { brick } = config;
   const dashed = brick.brickPath.replace(/^\/+|\/+$/g, "").replaceAll("/", "-");
   return [
-    "-N", "--volfile-id", brickVolfileId(brick), "-p", `${RUN_DIR}/glusterfsd-${dashed}.pid`, "-S", `${RUN_DIR}/brick.socket`,
-    "--brick-name", brick.brickPath, "-l", "-", "--xlator-option", `*-posix.glusterd-uuid=${brick.nodeId}`, "--process-name", "brick",
-    "--brick-port", String(BRICK_PORT), "--xlator-option", `${brick.pool}-server.listen-port=${BRICK_PORT}`, "-f", volfile,
+    "-N",
+    "--volfile-id",
+    brickVolfileId(brick),
+    "-p",
+    `${RUN_DIR}/glusterfsd-${dashed}.pid`,
+    "-S",
+    `${RUN_DIR}/brick.socket`,
+    "--brick-name",
+    brick.brickPath,
+    "-l",
+    "-",
+    "--xlator-option",
+    `*-posix.glusterd-uuid=${brick.nodeId}`,
+    "--process-name",
+    "brick",
+    "--brick-port",
+    String(BRICK_PORT),
+    "--xlator-option",
+    `${brick.pool}-server.listen-port=${BRICK_PORT}`,
+    "-f",
+    volfile,
   ];
 }
 
 /** The self-heal daemon's command line as upstream's shd.py builds it. */
 export function selfHealArgs(config: ServerConfig, volfile: string): string[] {
   return [
-    "-N", "--volfile-id", "gluster/glustershd", "-p", `${RUN_DIR}/glustershd.pid`, "-S", `${RUN_DIR}/shd.socket`, "-l", "-",
-    "--xlator-option", `*replicate*.node-uuid=${config.brick.nodeId}`, "--fs-display-name", `kadalu:${config.brick.pool}`, "-f", volfile,
+    "-N",
+    "--volfile-id",
+    "gluster/glustershd",
+    "-p",
+    `${RUN_DIR}/glustershd.pid`,
+    "-S",
+    `${RUN_DIR}/shd.socket`,
+    "-l",
+    "-",
+    "--xlator-option",
+    `*replicate*.node-uuid=${config.brick.nodeId}`,
+    "--fs-display-name",
+    `kadalu:${config.brick.pool}`,
+    "-f",
+    volfile,
   ];
 }
 
 /** Writes the files whose content changed; returns their names. */
 function writeVolfiles(files: Record<string, string>): string[] {
   mkdirSync(VOLFILES_DIR, { recursive: true });
-  return Object.entries(files).filter(([name, content]) => {
-    const path = join(VOLFILES_DIR, name);
-    if (existsSync(path) && readFileSync(path, "utf8") === content) return false;
-    // Whole files only: a brick answering a mount reads the client volfile at any moment.
-    writeFileSync(`${path}.tmp`, content);
-    renameSync(`${path}.tmp`, path);
-    return true;
-  }).map(([name]) => name);
+  return Object.entries(files)
+    .filter(([name, content]) => {
+      const path = join(VOLFILES_DIR, name);
+      if (existsSync(path) && readFileSync(path, "utf8") === content) return false;
+      // Whole files only: a brick answering a mount reads the client volfile at any moment.
+      writeFileSync(`${path}.tmp`, content);
+      renameSync(`${path}.tmp`, path);
+      return true;
+    })
+    .map(([name]) => name);
 }
 
 /** METRICS_PORT (upstream's server exporter port by default); 0 serves no metrics. */
@@ -92,8 +125,13 @@ export async function main(env: NodeJS.ProcessEnv): Promise<void> {
   // Upstream's server exporter gave the pod's memory and CPU; the pod's name is its host name (HOSTNAME is the node's).
   processGauges(registry, hostname());
   brickMetrics(registry, {
-    pool: brick.pool, namespace: info.namespace, brick: `${brick.nodeName}:${brick.brickPath}`, brickPath: brick.brickPath,
-    brickPort: BRICK_PORT, glusterfsd, ...(shd ? { shd } : {}),
+    pool: brick.pool,
+    namespace: info.namespace,
+    brick: `${brick.nodeName}:${brick.brickPath}`,
+    brickPath: brick.brickPath,
+    brickPort: BRICK_PORT,
+    glusterfsd,
+    ...(shd ? { shd } : {}),
   });
   const metrics = metricsPort === 0 ? undefined : await serveMetrics(registry, metricsPort, log);
   if (metrics) log(`kadalu-server: metrics on port ${metricsPort} at /metrics`);

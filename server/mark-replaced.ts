@@ -48,7 +48,10 @@ function retry(ms: number, attempt: () => void): void {
   }
 }
 
-const mounted = (dir: string, mounts: () => string): boolean => mounts().split("\n").some((line) => line.split(" ")[1] === dir);
+const mounted = (dir: string, mounts: () => string): boolean =>
+  mounts()
+    .split("\n")
+    .some((line) => line.split(" ")[1] === dir);
 
 export interface MarkOptions {
   pool: string;

@@ -72,7 +72,9 @@ export async function pvQuotas(brickPath: string): Promise<PvQuota[]> {
     for (const second of await subdirectories(join(root, first))) {
       for (const pv of await subdirectories(join(root, first, second))) {
         const dir = join(root, first, second, pv);
-        const [limit, used] = await Promise.all([QUOTA_LIMIT_XATTR, QUOTA_SIZE_XATTR].map((name) => getAttribute(dir, name).then(quotaNumber, () => undefined)));
+        const [limit, used] = await Promise.all(
+          [QUOTA_LIMIT_XATTR, QUOTA_SIZE_XATTR].map((name) => getAttribute(dir, name).then(quotaNumber, () => undefined)),
+        );
         if (limit !== undefined) quotas.push({ pv, limit, used });
       }
     }
@@ -87,7 +89,10 @@ export function brickMetrics(registry: Registry, source: BrickMetricsSource): vo
   });
   const restarts = metric("kadalu_brick_restarts_total");
   new Counter({
-    name: restarts.name, help: restarts.help, labelNames: [...restarts.labels], registers: [registry],
+    name: restarts.name,
+    help: restarts.help,
+    labelNames: [...restarts.labels],
+    registers: [registry],
     collect() {
       this.reset();
       this.inc(labels, source.glusterfsd.restarts);

@@ -46,7 +46,11 @@ export class NamespaceHeal {
   private readonly lastTaken = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly brickPath: string, private readonly log: (line: string) => void, private readonly restoreMs = 10_000) {}
+  constructor(
+    private readonly brickPath: string,
+    private readonly log: (line: string) => void,
+    private readonly restoreMs = 10_000,
+  ) {}
 
   /** Takes a glusterfsd log line; acts when it is a refused namespace removal. */
   line(text: string): void {

@@ -31,7 +31,8 @@ export interface BrickIdentity {
 }
 
 /** `POOL.NODE.BRICK-PATH-DASHED`, the id glusterfsd loads its own volfile by (upstream's glusterfsd.py). */
-export const brickVolfileId = (brick: BrickIdentity): string => `${brick.pool}.${brick.nodeName}.${brick.brickPath.replace(/^\/+|\/+$/g, "").replaceAll("/", "-")}`;
+export const brickVolfileId = (brick: BrickIdentity): string =>
+  `${brick.pool}.${brick.nodeName}.${brick.brickPath.replace(/^\/+|\/+$/g, "").replaceAll("/", "-")}`;
 
 const REPLICAS: Record<string, number> = { Replica1: 1, Replica2: 2, Replica3: 3, Arbiter: 3 };
 
@@ -49,7 +50,9 @@ export function volgenVolume(info: NativePoolInfo): VolgenVolume {
   const groups: VolgenDistributeGroup[] = [];
   for (let start = 0; start < bricks.length; start += size) {
     const group: VolgenDistributeGroup = {
-      storage_units: bricks.slice(start, start + size).map((brick) => ({ path: brick.brick_path, port: BRICK_PORT, node: { name: brick.node, id: brick.node_id } })),
+      storage_units: bricks
+        .slice(start, start + size)
+        .map((brick) => ({ path: brick.brick_path, port: BRICK_PORT, node: { name: brick.node, id: brick.node_id } })),
     };
     if (info.type === "Disperse") Object.assign(group, { redundancy_count: info.disperse.redundancy });
     else Object.assign(group, { replica_count: size, ...(info.type === "Arbiter" ? { arbiter_count: 1 } : {}) });

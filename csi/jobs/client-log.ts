@@ -18,7 +18,11 @@ export class ClientLogFollower {
   private partial = "";
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly path: string, private readonly write: (line: string) => void, private readonly maxBytes = DEFAULT_CLIENT_LOG_MAX_BYTES) {}
+  constructor(
+    private readonly path: string,
+    private readonly write: (line: string) => void,
+    private readonly maxBytes = DEFAULT_CLIENT_LOG_MAX_BYTES,
+  ) {}
 
   start(intervalMs = 1000): this {
     this.timer = setInterval(() => this.poll(), intervalMs);

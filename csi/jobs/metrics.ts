@@ -38,11 +38,13 @@ class PvSpaces {
     for (const path of this.known.keys()) if (!wanted.has(path)) this.known.delete(path);
     const stale = [...paths].sort((a, b) => (this.known.get(a)?.at ?? 0) - (this.known.get(b)?.at ?? 0)).slice(0, budget);
     for (let index = 0; index < stale.length; index += PARALLEL_STATFS) {
-      await Promise.all(stale.slice(index, index + PARALLEL_STATFS).map(async (path) => {
-        const space = await spaceOf(path);
-        if (space) this.known.set(path, { space, at: Date.now() });
-        else this.known.delete(path);
-      }));
+      await Promise.all(
+        stale.slice(index, index + PARALLEL_STATFS).map(async (path) => {
+          const space = await spaceOf(path);
+          if (space) this.known.set(path, { space, at: Date.now() });
+          else this.known.delete(path);
+        }),
+      );
     }
     return new Map([...this.known].map(([path, { space }]) => [path, space]));
   }
@@ -62,9 +64,15 @@ interface Sample {
 
 /** Twelve gauges read one sample: it is taken once per scrape (a second asking within 1 s shares it). */
 function spaceGauges(registry: Registry, sample: () => Promise<Sample>): void {
-  for (const [prefix, key] of [["storage", "pools"], ["pvc", "pvs"]] as const) {
+  for (const [prefix, key] of [
+    ["storage", "pools"],
+    ["pvc", "pvs"],
+  ] as const) {
     for (const which of ["total", "used", "free"] as const) {
-      for (const [unit, suffix] of [["bytes", "capacity_bytes"], ["inodes", "inodes"]] as const) {
+      for (const [unit, suffix] of [
+        ["bytes", "capacity_bytes"],
+        ["inodes", "inodes"],
+      ] as const) {
         gaugeOf(registry, `kadalu_${prefix}_${which}_${suffix}`, async function collect() {
           const spaces = (await sample())[key];
           this.reset();
@@ -87,11 +95,20 @@ export function csiMetrics(registry: Registry, driver: Driver, podName: string):
   const take = async (): Promise<Sample> => {
     const stores = driver.mounted();
     const pools = new Map<string, Space>();
-    await Promise.all(stores.map(async (store) => {
-      const space = await spaceOf(store.root);
-      if (space) pools.set(store.pool, space);
-    }));
-    const pvs = new Map([...await spaces.refresh(stores.flatMap((store) => store.pvDirectories()), PV_STATFS_PER_SCRAPE)].map(([path, space]) => [basename(path), space]));
+    await Promise.all(
+      stores.map(async (store) => {
+        const space = await spaceOf(store.root);
+        if (space) pools.set(store.pool, space);
+      }),
+    );
+    const pvs = new Map(
+      [
+        ...(await spaces.refresh(
+          stores.flatMap((store) => store.pvDirectories()),
+          PV_STATFS_PER_SCRAPE,
+        )),
+      ].map(([path, space]) => [basename(path), space]),
+    );
     return { pools, pvs };
   };
   spaceGauges(registry, () => {

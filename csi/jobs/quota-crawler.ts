@@ -45,7 +45,14 @@ export interface CrawlerOptions {
   limitRefreshMs: number;
 }
 
-export const DEFAULT_CRAWLER: CrawlerOptions = { ratePerSecond: 100, pauseMs: 5000, refreshSweeps: 12, probeMs: 10 * 60_000, usageAttribute: QUOTA_USAGE, limitRefreshMs: 10 * 60_000 };
+export const DEFAULT_CRAWLER: CrawlerOptions = {
+  ratePerSecond: 100,
+  pauseMs: 5000,
+  refreshSweeps: 12,
+  probeMs: 10 * 60_000,
+  usageAttribute: QUOTA_USAGE,
+  limitRefreshMs: 10 * 60_000,
+};
 
 /** What the crawler knows of a Kadalu pool's bricks (none of it for a local directory or an External pool). */
 export interface PoolQuota {
@@ -225,7 +232,10 @@ export class QuotaCrawler {
         }
         if (errnoOf(error) === ENOENT) continue;
         // Upstream's fix: the namespace went missing (a brick restart, a self-heal); set it again.
-        await setAttribute(dir, QUOTA_NAMESPACE, "true").then(() => (result.namespacesSet += 1), (again: Error) => this.log(`pool ${this.pool}: quota namespace not set on ${dir}: ${again.message.split("\n")[0]}`));
+        await setAttribute(dir, QUOTA_NAMESPACE, "true").then(
+          () => (result.namespacesSet += 1),
+          (again: Error) => this.log(`pool ${this.pool}: quota namespace not set on ${dir}: ${again.message.split("\n")[0]}`),
+        );
       }
     }
     if (!result.unsupported) for (const dir of this.written.keys()) if (!seen.has(dir)) this.written.delete(dir);
@@ -243,7 +253,9 @@ export class QuotaCrawler {
         });
         if (result?.unsupported && !told) {
           const why = this.unsupportedWhy ?? `${this.options.usageAttribute} is not supported`;
-          this.log(`pool ${this.pool}: its Gluster has no simple-quota (${why}); PV sizes are not enforced, asked again every ${Math.round(this.options.probeMs / 60_000)} min`);
+          this.log(
+            `pool ${this.pool}: its Gluster has no simple-quota (${why}); PV sizes are not enforced, asked again every ${Math.round(this.options.probeMs / 60_000)} min`,
+          );
           told = true;
         }
         if (result?.namespacesSet) this.log(`pool ${this.pool}: quota namespace set again on ${result.namespacesSet} PV(s)`);

@@ -29,7 +29,8 @@ export async function republishDead(driver: Driver, log: (message: string) => vo
   const pods = `${driver.config.kubeletDir}/pods/`;
   const targets = new Map<string, { source: string; root: string; options: string[] }>();
   for (const entry of mountTable()) {
-    if (entry.target.startsWith(pods) && entry.target.includes("/volumes/kubernetes.io~csi/") && entry.fstype === "fuse.glusterfs") targets.set(entry.target, entry);
+    if (entry.target.startsWith(pods) && entry.target.includes("/volumes/kubernetes.io~csi/") && entry.fstype === "fuse.glusterfs")
+      targets.set(entry.target, entry);
   }
   const done: string[] = [];
   for (const [target, { source, root, options }] of targets) {

@@ -23,7 +23,11 @@ export class UsageReporter {
   private readonly written = new Map<string, { key: string; volumeId?: string; at: number }>();
   private readonly volumeIds = new Map<string, string>();
 
-  constructor(private readonly kube: Kube, private readonly log: (message: string) => void, private readonly delayMs = 1000) {}
+  constructor(
+    private readonly kube: Kube,
+    private readonly log: (message: string) => void,
+    private readonly delayMs = 1000,
+  ) {}
 
   /**
    * `volumeId`, when known, tells a pool added again under the same name from the one before: its new
@@ -37,13 +41,16 @@ export class UsageReporter {
     if (volumeId !== undefined) this.volumeIds.set(pool, volumeId);
     this.pending.set(pool, usage);
     if (this.timers.has(pool)) return;
-    this.timers.set(pool, setTimeout(() => {
-      this.timers.delete(pool);
-      const latest = this.pending.get(pool)!;
-      this.pending.delete(pool);
-      const write = this.write(pool, latest).finally(() => this.inFlight.delete(write));
-      this.inFlight.add(write);
-    }, this.delayMs));
+    this.timers.set(
+      pool,
+      setTimeout(() => {
+        this.timers.delete(pool);
+        const latest = this.pending.get(pool)!;
+        this.pending.delete(pool);
+        const write = this.write(pool, latest).finally(() => this.inFlight.delete(write));
+        this.inFlight.add(write);
+      }, this.delayMs),
+    );
   }
 
   /** Writes whatever is waiting now (shutdown and tests). */
@@ -62,14 +69,20 @@ export class UsageReporter {
     try {
       const list = await this.kube.getPath<{ items: { metadata: { namespace: string } }[] }>(poolsPath(), { fieldSelector: `metadata.name=${pool}` });
       for (const item of list?.items ?? []) {
-        await this.kube.mergePatch(poolPath({ metadata: { ...item.metadata, name: pool } }, "status"), {
-          status: {
-            usage: {
-              ...usage, capacity: formatBytes(usage.capacityBytes), provisioned: formatBytes(usage.provisionedBytes),
-              updatedAt: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+        await this.kube.mergePatch(
+          poolPath({ metadata: { ...item.metadata, name: pool } }, "status"),
+          {
+            status: {
+              usage: {
+                ...usage,
+                capacity: formatBytes(usage.capacityBytes),
+                provisioned: formatBytes(usage.provisionedBytes),
+                updatedAt: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+              },
             },
           },
-        }, `cannot record the usage of pool ${pool}`);
+          `cannot record the usage of pool ${pool}`,
+        );
       }
       const volumeId = this.volumeIds.get(pool);
       if (list?.items.length) this.written.set(pool, { key: usageKey(usage, volumeId), volumeId, at: Date.now() });

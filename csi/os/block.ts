@@ -122,7 +122,8 @@ export async function growOnNode(target: string, requiredBytes = 0): Promise<voi
   const backing = readFileSync(`/sys/block/${device.slice("/dev/".length)}/loop/backing_file`, "utf8").trim();
   const deadline = Date.now() + GROWN_FILE_WAIT_MS;
   while (statSync(backing).size < requiredBytes) {
-    if (Date.now() > deadline) throw new Error(`the file of ${target} holds ${statSync(backing).size} bytes on this node, not yet the ${requiredBytes} asked; try again`);
+    if (Date.now() > deadline)
+      throw new Error(`the file of ${target} holds ${statSync(backing).size} bytes on this node, not yet the ${requiredBytes} asked; try again`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await run("losetup", ["--set-capacity", device]);

@@ -44,7 +44,8 @@ const SAFE_HOST = /^[A-Za-z0-9.:-]+$/;
 /** The remote command line; refuses anything but plain names (the remote side is a shell). */
 export function limitUsageCommand(volume: string, path: string, sizeBytes: number): string {
   if (!SAFE_VOLUME.test(volume)) throw new Error(`Gluster volume name "${volume}" is not a plain name`);
-  if (!SAFE_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) throw new Error(`quota path "${path}" is not a plain relative path`);
+  if (!SAFE_PATH.test(path) || path.split("/").some((part) => part === "." || part === ".."))
+    throw new Error(`quota path "${path}" is not a plain relative path`);
   return `sudo gluster volume quota '${volume}' limit-usage '/${path}' ${Math.floor(sizeBytes * QUOTA_SHARE)}`;
 }
 
@@ -72,7 +73,10 @@ export class GlusterQuotaOverSsh {
   private readonly deemed = new Set<string>();
   private warnedUnchecked = false;
 
-  constructor(private readonly config: SshQuotaConfig, private readonly log: (message: string) => void) {}
+  constructor(
+    private readonly config: SshQuotaConfig,
+    private readonly log: (message: string) => void,
+  ) {}
 
   /** Sets the PV directory's quota on the first of `hosts` (comma-separated, as kadalu-info holds them) that answers. */
   async limitUsage(hosts: string, volume: string, path: string, sizeBytes: number): Promise<void> {
@@ -88,7 +92,10 @@ export class GlusterQuotaOverSsh {
 
   private async onFirstHost(hosts: string, work: (client: Client) => Promise<void>): Promise<void> {
     const problems: string[] = [];
-    for (const host of hosts.split(",").map((h) => h.trim()).filter(Boolean)) {
+    for (const host of hosts
+      .split(",")
+      .map((h) => h.trim())
+      .filter(Boolean)) {
       if (!SAFE_HOST.test(host)) {
         problems.push(`${host}: not a host name`);
         continue;
@@ -124,12 +131,19 @@ export class GlusterQuotaOverSsh {
       client.once("error", reject);
       client.once("close", () => this.connections.delete(host));
       client.connect({
-        host, port: this.config.port, username: this.config.username, privateKey: this.config.privateKey, readyTimeout: CONNECT_MS, keepaliveInterval: 15_000,
+        host,
+        port: this.config.port,
+        username: this.config.username,
+        privateKey: this.config.privateKey,
+        readyTimeout: CONNECT_MS,
+        keepaliveInterval: 15_000,
         hostVerifier: (key: Buffer) => {
           if (this.config.knownHosts !== undefined) return knownHostKey(this.config.knownHosts, host, this.config.port, key);
           if (!this.warnedUnchecked) {
             this.warnedUnchecked = true;
-            this.log(`quota over SSH: the host key of ${host} (SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}) is not checked: add ssh-known-hosts to the glusterquota-ssh-secret`);
+            this.log(
+              `quota over SSH: the host key of ${host} (SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}) is not checked: add ssh-known-hosts to the glusterquota-ssh-secret`,
+            );
           }
           return true;
         },
@@ -158,7 +172,11 @@ export class GlusterQuotaOverSsh {
   }
 
   close(): void {
-    for (const pending of this.connections.values()) void pending.then((client) => client.end(), () => undefined);
+    for (const pending of this.connections.values())
+      void pending.then(
+        (client) => client.end(),
+        () => undefined,
+      );
     this.connections.clear();
   }
 }

@@ -20,14 +20,22 @@ export function mountTable(): (MountEntry & { target: string; options: string[] 
     if (!left || !right) continue;
     const fields = left.split(" ");
     const [fstype, source] = right.split(" ");
-    entries.push({ target: unescape(fields[4] ?? ""), source: unescape(source ?? ""), root: unescape(fields[3] ?? ""), fstype: fstype ?? "", options: (fields[5] ?? "").split(",") });
+    entries.push({
+      target: unescape(fields[4] ?? ""),
+      source: unescape(source ?? ""),
+      root: unescape(fields[3] ?? ""),
+      fstype: fstype ?? "",
+      options: (fields[5] ?? "").split(","),
+    });
   }
   return entries;
 }
 
 /** What is mounted at `target` (the last mount there), from this process's mount table. */
 export function mountAt(target: string): MountEntry | undefined {
-  const found = mountTable().filter((entry) => entry.target === target).at(-1);
+  const found = mountTable()
+    .filter((entry) => entry.target === target)
+    .at(-1);
   return found && { source: found.source, root: found.root, fstype: found.fstype };
 }
 

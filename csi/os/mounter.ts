@@ -28,7 +28,10 @@ export interface Mounter {
 
 export class LocalDirMounter implements Mounter {
   /** `pools` maps pool names to directories; with `root`, any other pool is the directory `<root>/<pool>`. */
-  constructor(private readonly pools: Map<string, string>, private readonly root?: string) {}
+  constructor(
+    private readonly pools: Map<string, string>,
+    private readonly root?: string,
+  ) {}
 
   async mountPool(info: PoolInfo): Promise<string> {
     const dir = this.pools.get(info.volname) ?? (this.root ? join(this.root, info.volname) : undefined);
@@ -102,7 +105,10 @@ export async function waitForServer(hosts: string[], port: number, timeoutMs: nu
   for (let attempt = 0; ; attempt += 1) {
     const results = await Promise.all(hosts.map((host) => portAnswers(host, port, Math.min(2000, timeoutMs))));
     if (results.some(Boolean)) return;
-    if (Date.now() >= deadline) throw new Error(`no Gluster server answered on port ${port} of ${hosts.join(", ")} within ${Math.round(timeoutMs / 1000)}s (are the brick pods running?)`);
+    if (Date.now() >= deadline)
+      throw new Error(
+        `no Gluster server answered on port ${port} of ${hosts.join(", ")} within ${Math.round(timeoutMs / 1000)}s (are the brick pods running?)`,
+      );
     await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 2000, Math.max(0, deadline - Date.now()))));
   }
 }
@@ -132,13 +138,34 @@ export function glusterMountArgs(info: PoolInfo, mountpoint: string, role: "prov
     const problems = externalClientProblems(info.gluster_hosts, info.gluster_volname, info.gluster_options);
     if (problems.length > 0) throw new Error(`External pool ${info.volname} cannot be mounted: ${problems.join("; ")}`);
     const hosts = info.gluster_hosts.split(",").filter(Boolean);
-    const options = info.gluster_options.split(",").filter(Boolean).map((option) => `--${option}`);
-    return ["--process-name", "fuse", "-l", GLUSTER_LOG, "--volfile-id", info.gluster_volname, ...hosts.flatMap((host) => ["--volfile-server", host]), ...options, mountpoint];
+    const options = info.gluster_options
+      .split(",")
+      .filter(Boolean)
+      .map((option) => `--${option}`);
+    return [
+      "--process-name",
+      "fuse",
+      "-l",
+      GLUSTER_LOG,
+      "--volfile-id",
+      info.gluster_volname,
+      ...hosts.flatMap((host) => ["--volfile-server", host]),
+      ...options,
+      mountpoint,
+    ];
   }
   return [
-    "--process-name", "fuse", "-l", GLUSTER_LOG, "--volfile-id", info.volname, "--fs-display-name", `kadalu:${info.volname}`,
+    "--process-name",
+    "fuse",
+    "-l",
+    GLUSTER_LOG,
+    "--volfile-id",
+    info.volname,
+    "--fs-display-name",
+    `kadalu:${info.volname}`,
     ...(role === "provisioner" ? ["--client-pid", "-14", provisionerWriteBehind(info.volname)] : []),
-    ...info.bricks.flatMap((brick) => ["--volfile-server", brick.node]), mountpoint,
+    ...info.bricks.flatMap((brick) => ["--volfile-server", brick.node]),
+    mountpoint,
   ];
 }
 
@@ -148,7 +175,11 @@ function volfileServers(info: PoolInfo): string[] {
 }
 
 export class GlusterMounter implements Mounter {
-  constructor(private readonly root: string, private readonly role: "provisioner" | "nodeplugin", private readonly serverWaitMs = 30_000) {}
+  constructor(
+    private readonly root: string,
+    private readonly role: "provisioner" | "nodeplugin",
+    private readonly serverWaitMs = 30_000,
+  ) {}
 
   async mountPool(info: PoolInfo): Promise<string> {
     const mountpoint = join(this.root, info.volname);

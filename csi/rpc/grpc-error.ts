@@ -4,7 +4,10 @@ import { status as Status } from "@grpc/grpc-js";
 export { Status };
 
 export class GrpcError extends Error {
-  constructor(readonly code: Status, message: string) {
+  constructor(
+    readonly code: Status,
+    message: string,
+  ) {
     super(message);
   }
 }

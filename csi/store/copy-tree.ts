@@ -33,7 +33,10 @@ export interface CopyOptions {
 }
 
 export class CopyError extends Error {
-  constructor(message: string, readonly code: "CHANGING" | "SHORT") {
+  constructor(
+    message: string,
+    readonly code: "CHANGING" | "SHORT",
+  ) {
     super(message);
   }
 }
@@ -77,7 +80,9 @@ export async function treeBytes(source: string): Promise<number> {
     const entries = (await readdir(dir).catch(gone)) ?? [];
     // Side by side, as the copy's files go: on a FUSE mount each lstat is a round trip to the bricks.
     for (let start = 0; start < entries.length; start += WALK_PARALLEL) {
-      const batch = await Promise.all(entries.slice(start, start + WALK_PARALLEL).map(async (entry) => ({ path: join(dir, entry), stats: await lstat(join(dir, entry)).catch(gone) })));
+      const batch = await Promise.all(
+        entries.slice(start, start + WALK_PARALLEL).map(async (entry) => ({ path: join(dir, entry), stats: await lstat(join(dir, entry)).catch(gone) })),
+      );
       for (const { path, stats } of batch) {
         if (stats?.isDirectory()) directories.push(path);
         else if (stats?.isFile()) total += stats.size;
@@ -92,7 +97,13 @@ export async function treeBytes(source: string): Promise<number> {
  * made) and the error rethrown.
  */
 export async function copyTree(source: string, target: string, options: CopyOptions = {}): Promise<CopyResult> {
-  const state: State = { reflink: options.reflink !== "never", unsynced: [], options, result: { kind: "reflink", files: 0, bytes: 0, copiedBytes: 0 }, root: process.getuid?.() === 0 };
+  const state: State = {
+    reflink: options.reflink !== "never",
+    unsynced: [],
+    options,
+    result: { kind: "reflink", files: 0, bytes: 0, copiedBytes: 0 },
+    root: process.getuid?.() === 0,
+  };
   const top = await lstat(source);
   try {
     if (top.isDirectory()) await copyDirectory(source, target, top, state);

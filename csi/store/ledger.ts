@@ -32,7 +32,12 @@ export class Ledger {
   /** Snapshot sizes by name, kept like the PV rows (their own table). */
   private snapshotSizes: Map<string, number>;
 
-  private constructor(private readonly thread: StatDbThread, rows: Map<string, number>, snapshots: Map<string, number>, private readonly holdMs: number) {
+  private constructor(
+    private readonly thread: StatDbThread,
+    rows: Map<string, number>,
+    snapshots: Map<string, number>,
+    private readonly holdMs: number,
+  ) {
     this.sizes = rows;
     this.snapshotSizes = snapshots;
     this.total = sum(rows);
@@ -132,7 +137,10 @@ export class Ledger {
   /** As change() for a PV row: memory at once, put back if `after` fails. */
   private changeOfSnapshot(change: SnapshotChange, after?: Promise<unknown>): Promise<void> {
     // Only a new row is put back (dropped); a rewritten one stays as the file work left it.
-    const putBack = !this.snapshotSizes.has(change.name) && change.row ? (): Promise<void> => this.enqueue({ kind: "snapshot", name: change.name, row: undefined }) : undefined;
+    const putBack =
+      !this.snapshotSizes.has(change.name) && change.row
+        ? (): Promise<void> => this.enqueue({ kind: "snapshot", name: change.name, row: undefined })
+        : undefined;
     return this.settle(this.enqueue(change), after, putBack);
   }
 

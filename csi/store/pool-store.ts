@@ -13,7 +13,16 @@
 import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { basename, join, resolve, sep } from "node:path";
-import { ARCHIVED_PREFIX, decodePvMetadata, encodePvMetadata, PV_TYPES, pvPrefix, volumeNameError, type PvClaim, type PvType } from "../../src/core/pv-layout.js";
+import {
+  ARCHIVED_PREFIX,
+  decodePvMetadata,
+  encodePvMetadata,
+  PV_TYPES,
+  pvPrefix,
+  volumeNameError,
+  type PvClaim,
+  type PvType,
+} from "../../src/core/pv-layout.js";
 import { STAT_DB_FILE } from "../../src/statdb/stat-db.js";
 import { fitsInPool } from "../../src/core/stats/usage.js";
 import { grpcError, Status } from "../rpc/grpc-error.js";
@@ -81,7 +90,12 @@ export class PoolStore implements VolumeStore {
   /** The pool's snapshots, accounted in the same stat.db. */
   readonly shelf: SnapshotShelf;
 
-  constructor(readonly pool: string, readonly root: string, private readonly log: (message: string) => void, private readonly holdMs = DEFAULT_HOLD_MS) {
+  constructor(
+    readonly pool: string,
+    readonly root: string,
+    private readonly log: (message: string) => void,
+    private readonly holdMs = DEFAULT_HOLD_MS,
+  ) {
     this.shelf = new SnapshotShelf(pool, root, () => this.ledger());
   }
 
@@ -207,7 +221,14 @@ export class PoolStore implements VolumeStore {
   /** The block PV types whose metadata tree exists in this pool (re-read every few seconds: one round trip each). */
   private async blockTypesPresent(): Promise<PvType[]> {
     if (this.blockTypes && Date.now() - this.blockTypes.at < BLOCK_TYPES_TTL_MS) return this.blockTypes.types;
-    const present = await Promise.all(BLOCK_TYPES.map((pvtype) => stat(this.inside(`info/${pvtype}`)).then(() => true, () => false)));
+    const present = await Promise.all(
+      BLOCK_TYPES.map((pvtype) =>
+        stat(this.inside(`info/${pvtype}`)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     this.blockTypes = { types: BLOCK_TYPES.filter((_, index) => present[index]), at: Date.now() };
     return this.blockTypes.types;
   }
@@ -229,7 +250,9 @@ export class PoolStore implements VolumeStore {
   private noteCapacity(capacity: number): void {
     if (capacity === this.capacity) return;
     this.capacity = capacity;
-    this.ledger().upsertSummary(this.pool, capacity).catch((error) => this.log(`pool ${this.pool}: capacity not recorded: ${(error as Error).message}`));
+    this.ledger()
+      .upsertSummary(this.pool, capacity)
+      .catch((error) => this.log(`pool ${this.pool}: capacity not recorded: ${(error as Error).message}`));
   }
 
   /** The last measured capacity and what is provisioned now (uncommitted changes included). */
@@ -252,13 +275,17 @@ export class PoolStore implements VolumeStore {
     const usage = this.usage();
     if (kind === "snapshot" && !fitsInPool(bytes, usage.capacityBytes, usage.provisionedBytes)) {
       const free = usage.capacityBytes - usage.provisionedBytes;
-      return { refused: `pool ${this.pool} has ${formatBytes(Math.max(0, free))} free of ${formatBytes(usage.capacityBytes)} (${formatBytes(usage.provisionedBytes)} provisioned to PVs, snapshots and copies under way), and a copy of ${formatBytes(bytes)} must stay below 90% of it, as a volume must` };
+      return {
+        refused: `pool ${this.pool} has ${formatBytes(Math.max(0, free))} free of ${formatBytes(usage.capacityBytes)} (${formatBytes(usage.provisionedBytes)} provisioned to PVs, snapshots and copies under way), and a copy of ${formatBytes(bytes)} must stay below 90% of it, as a volume must`,
+      };
     }
     let pending = 0;
     for (const copy of this.copies) pending += copy.left;
     const room = fs.bavail * fs.bsize - pending;
     if (bytes > room) {
-      return { refused: `pool ${this.pool}'s filesystem has ${formatBytes(fs.bavail * fs.bsize)} free${pending ? `, ${formatBytes(pending)} of it held for copies under way` : ""}: too little for a copy of ${formatBytes(bytes)}` };
+      return {
+        refused: `pool ${this.pool}'s filesystem has ${formatBytes(fs.bavail * fs.bsize)} free${pending ? `, ${formatBytes(pending)} of it held for copies under way` : ""}: too little for a copy of ${formatBytes(bytes)}`,
+      };
     }
     const copy = { left: bytes, bytes, provisioned: kind === "snapshot" };
     this.copies.add(copy);
@@ -300,7 +327,11 @@ export class PoolStore implements VolumeStore {
     const { fill } = options;
     // A repeat of a create whose metadata is whole (it may have been acknowledged): that file is never rewritten.
     // A filled volume's metadata waits for its content: a volume is found only once it is whole.
-    const metadata = options.metadataComplete ? undefined : fill ? undefined : this.openMetadata(name, size, options.exclusive ? "exclusive" : "create", "subvol", options.claim);
+    const metadata = options.metadataComplete
+      ? undefined
+      : fill
+        ? undefined
+        : this.openMetadata(name, size, options.exclusive ? "exclusive" : "create", "subvol", options.claim);
     const prefix = this.ensureDir(pvPrefix("subvol", name));
     // What an interrupted fill left (a directory without metadata) goes before the copy starts again.
     const directory = fill
@@ -309,7 +340,14 @@ export class PoolStore implements VolumeStore {
     if (fill) {
       const written = directory.then(() => this.openMetadata(name, size, "create", "subvol", options.claim));
       const quota = directory.then(() => setQuota(dir, size, this.log));
-      await this.durable(this.ledger().upsertPv(name, size, Promise.all([quota, written]).catch(async (error) => this.unfilled(dir, error))), written);
+      await this.durable(
+        this.ledger().upsertPv(
+          name,
+          size,
+          Promise.all([quota, written]).catch(async (error) => this.unfilled(dir, error)),
+        ),
+        written,
+      );
       return { name, pool: this.pool, size, path, pvtype: "subvol", ...(options.claim ? { claim: options.claim } : {}) };
     }
     // Exclusive: the quota waits until the metadata file is this call's, so an existing volume's is never touched.
@@ -425,7 +463,13 @@ export class PoolStore implements VolumeStore {
    * torn one is an unfinished create, redone by the retry; `exclusive` fails with EEXIST where one is);
    * a replaced one goes through a temp file and a rename (`finish`), after the sync.
    */
-  private async openMetadata(name: string, size: number, mode: "create" | "exclusive" | "replace", pvtype: PvType = "subvol", claim?: PvClaim): Promise<WrittenMetadata> {
+  private async openMetadata(
+    name: string,
+    size: number,
+    mode: "create" | "exclusive" | "replace",
+    pvtype: PvType = "subvol",
+    claim?: PvClaim,
+  ): Promise<WrittenMetadata> {
     const file = this.metadataFile(name, pvtype);
     await this.ensureDir(`info/${pvPrefix(pvtype, name)}`);
     const target = mode === "replace" ? `${file}.${process.pid}.tmp` : file;
@@ -525,11 +569,19 @@ export class PoolStore implements VolumeStore {
     }
     const inner = (await inBatches(top, async (h1) => (await readdir(join(base, h1))).map((h2) => join(base, h1, h2)))).flat();
     const files = (await inBatches(inner, async (dir) => (await readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => join(dir, f)))).flat();
-    return inBatches(files, async (path) => ({ name: basename(path).slice(0, -".json".length), file: path, metadata: decodePvMetadata(await readFile(path, "utf8")) }));
+    return inBatches(files, async (path) => ({
+      name: basename(path).slice(0, -".json".length),
+      file: path,
+      metadata: decodePvMetadata(await readFile(path, "utf8")),
+    }));
   }
 
   list(): VolumeRecord[] {
-    return PV_TYPES.flatMap((pvtype) => this.metadataFiles(pvtype).flatMap(({ name, metadata }) => (metadata ? [{ name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}`, pvtype }] : [])));
+    return PV_TYPES.flatMap((pvtype) =>
+      this.metadataFiles(pvtype).flatMap(({ name, metadata }) =>
+        metadata ? [{ name, pool: this.pool, size: metadata.size, path: `${metadata.pathPrefix}/${name}`, pvtype }] : [],
+      ),
+    );
   }
 
   /**
@@ -543,7 +595,9 @@ export class PoolStore implements VolumeStore {
   async repair(): Promise<{ rowsAdded: string[]; rowsDropped: string[]; metadataRemoved: string[]; metadataRewritten: string[] }> {
     const ledger = this.ledger();
     const rows = ledger.rows();
-    const files = (await Promise.all(PV_TYPES.map(async (pvtype) => (await this.metadataFilesConcurrently(pvtype)).map((entry) => ({ ...entry, pvtype }))))).flat();
+    const files = (
+      await Promise.all(PV_TYPES.map(async (pvtype) => (await this.metadataFilesConcurrently(pvtype)).map((entry) => ({ ...entry, pvtype }))))
+    ).flat();
     const kept = new Set(files.filter((entry) => entry.metadata).map((entry) => originalName(entry.name)));
     const torn = files.filter((entry) => !entry.metadata && !entry.name.startsWith(ARCHIVED_PREFIX));
     const rewritten = torn.filter((entry) => rows.has(entry.name));

@@ -61,7 +61,13 @@ interface SnapshotJson {
 function decode(name: string, pool: string, text: string): SnapshotRecord | undefined {
   try {
     const json = JSON.parse(text) as Partial<SnapshotJson>;
-    if (typeof json.source !== "string" || typeof json.size !== "number" || !PV_TYPES.includes(json.pvtype as PvType) || (json.kind !== "reflink" && json.kind !== "full")) return undefined;
+    if (
+      typeof json.source !== "string" ||
+      typeof json.size !== "number" ||
+      !PV_TYPES.includes(json.pvtype as PvType) ||
+      (json.kind !== "reflink" && json.kind !== "full")
+    )
+      return undefined;
     const createdAt = new Date(json.created_at ?? "");
     if (Number.isNaN(createdAt.getTime())) return undefined;
     return { name, pool, source: json.source, pvtype: json.pvtype!, size: json.size, kind: json.kind, createdAt, path: `${prefixOf(name)}/${name}.snap` };
@@ -71,7 +77,11 @@ function decode(name: string, pool: string, text: string): SnapshotRecord | unde
 }
 
 export class SnapshotShelf {
-  constructor(readonly pool: string, readonly root: string, private readonly ledger: () => Ledger) {}
+  constructor(
+    readonly pool: string,
+    readonly root: string,
+    private readonly ledger: () => Ledger,
+  ) {}
 
   private paths(name: string): { dir: string; data: string; json: string; partial: string } {
     const dir = join(this.root, prefixOf(name));
@@ -121,16 +131,38 @@ export class SnapshotShelf {
    * Takes a snapshot of `sourcePath` (a PV's directory or block file) by `copy`: the copy, its rename,
    * the JSON (synced), and its row. A failure removes what was made.
    */
-  async take(name: string, source: { name: string; pvtype: PvType; path: string }, copy: (from: string, to: string) => Promise<CopyResult>): Promise<SnapshotRecord> {
+  async take(
+    name: string,
+    source: { name: string; pvtype: PvType; path: string },
+    copy: (from: string, to: string) => Promise<CopyResult>,
+  ): Promise<SnapshotRecord> {
     const { dir, data, json, partial } = this.paths(name);
     await mkdir(dir, { recursive: true });
     // What an interrupted attempt left goes first.
     await Promise.all([rm(partial, { recursive: true, force: true }), rm(data, { recursive: true, force: true })]);
     const result = await copy(source.path, partial);
-    const record: SnapshotRecord = { name, pool: this.pool, source: source.name, pvtype: source.pvtype, size: result.bytes, kind: result.kind, createdAt: new Date(), path: `${prefixOf(name)}/${name}.snap` };
+    const record: SnapshotRecord = {
+      name,
+      pool: this.pool,
+      source: source.name,
+      pvtype: source.pvtype,
+      size: result.bytes,
+      kind: result.kind,
+      createdAt: new Date(),
+      path: `${prefixOf(name)}/${name}.snap`,
+    };
     const files = (async () => {
       await rename(partial, data);
-      await writeSynced(json, JSON.stringify({ source: record.source, pvtype: record.pvtype, size: record.size, kind: record.kind, created_at: record.createdAt.toISOString() } satisfies SnapshotJson));
+      await writeSynced(
+        json,
+        JSON.stringify({
+          source: record.source,
+          pvtype: record.pvtype,
+          size: record.size,
+          kind: record.kind,
+          created_at: record.createdAt.toISOString(),
+        } satisfies SnapshotJson),
+      );
     })();
     try {
       await this.ledger().changeSnapshot(name, { source: record.source, size: record.size, kind: record.kind, ready: true }, files);

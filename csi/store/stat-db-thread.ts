@@ -116,4 +116,3 @@ export class StatDbThread {
     clearTimeout(timer);
   }
 }
-

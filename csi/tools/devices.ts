@@ -15,7 +15,8 @@ const HEAD_BYTES = 0x10000 + 0x1000;
 
 type Signature = NonNullable<BlockDevice["signature"]>;
 
-const at = (head: Buffer, offset: number, text: string): boolean => head.length >= offset + text.length && head.toString("latin1", offset, offset + text.length) === text;
+const at = (head: Buffer, offset: number, text: string): boolean =>
+  head.length >= offset + text.length && head.toString("latin1", offset, offset + text.length) === text;
 
 /** The signatures blkid reports most, checked in its order of precedence for these. */
 export function signatureOf(head: Buffer): Signature | undefined {
@@ -94,15 +95,26 @@ async function describe(root: string, sysDir: string, name: string, mounts: Map<
   // Unattached loop devices and empty card readers have no size: nothing to offer.
   if (!(sectors > 0)) return undefined;
   const partitions: string[] = [];
-  if (!parent) for (const entry of await entries(sysDir)) if (entry.startsWith(name) && (await text(join(sysDir, entry, "partition"))) !== undefined) partitions.push(entry);
+  if (!parent)
+    for (const entry of await entries(sysDir))
+      if (entry.startsWith(name) && (await text(join(sysDir, entry, "partition"))) !== undefined) partitions.push(entry);
   const number = (await text(join(sysDir, "dev"))) ?? "";
   const read = await head(join(root, "dev", name));
   const backing = name.startsWith("loop") ? await text(join(sysDir, "loop", "backing_file")) : undefined;
   const signature = read.head ? signatureOf(read.head) : undefined;
   return {
-    name, path: `/dev/${name}`, sizeBytes: sectors * SECTOR, readOnly: (await text(join(sysDir, "ro"))) === "1",
-    ...(parent ? { parent } : {}), partitions, holders: await entries(join(sysDir, "holders")),
-    ...(signature ? { signature } : {}), mounts: mounts.get(number) ?? [], busy: read.busy, ...(read.error ? { readError: read.error } : {}), ...(backing ? { backingFile: backing } : {}),
+    name,
+    path: `/dev/${name}`,
+    sizeBytes: sectors * SECTOR,
+    readOnly: (await text(join(sysDir, "ro"))) === "1",
+    ...(parent ? { parent } : {}),
+    partitions,
+    holders: await entries(join(sysDir, "holders")),
+    ...(signature ? { signature } : {}),
+    mounts: mounts.get(number) ?? [],
+    busy: read.busy,
+    ...(read.error ? { readError: read.error } : {}),
+    ...(backing ? { backingFile: backing } : {}),
   };
 }
 

@@ -30,19 +30,21 @@ async function statDbState(file: string): Promise<{ state: "ok" | "unreadable" |
 
 export async function probeTool(dirs: string[], out: (text: string) => void): Promise<void> {
   if (dirs.length === 0 || dirs.some((dir) => !dir.startsWith("/"))) throw new Error("probe needs the pools' mount directories (absolute paths)");
-  const lines = await Promise.all(dirs.map(async (dir) => {
-    const pool = basename(dir);
-    let fuse: boolean;
-    try {
-      fuse = (await within(statfs(dir), ANSWER_MS)).type === FUSE_MAGIC;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      return code === "ENOENT" ? `${pool}\tmissing\tmissing` : `${pool}\tdead\tmissing\t${code ?? (error as Error).message}`;
-    }
-    const db = await statDbState(`${dir}/stat.db`);
-    // A directory that is no FUSE mount and holds no stat.db is where a mount should be (a local pool holds its stat.db).
-    if (!fuse && db.state === "missing") return `${pool}\tmissing\tmissing`;
-    return `${pool}\tok\t${db.state}${db.detail ? `\t${db.detail}` : ""}`;
-  }));
+  const lines = await Promise.all(
+    dirs.map(async (dir) => {
+      const pool = basename(dir);
+      let fuse: boolean;
+      try {
+        fuse = (await within(statfs(dir), ANSWER_MS)).type === FUSE_MAGIC;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        return code === "ENOENT" ? `${pool}\tmissing\tmissing` : `${pool}\tdead\tmissing\t${code ?? (error as Error).message}`;
+      }
+      const db = await statDbState(`${dir}/stat.db`);
+      // A directory that is no FUSE mount and holds no stat.db is where a mount should be (a local pool holds its stat.db).
+      if (!fuse && db.state === "missing") return `${pool}\tmissing\tmissing`;
+      return `${pool}\tok\t${db.state}${db.detail ? `\t${db.detail}` : ""}`;
+    }),
+  );
   out(lines.join("\n"));
 }

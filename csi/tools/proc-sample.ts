@@ -18,7 +18,11 @@ async function block(pid: string): Promise<string | undefined> {
     const args = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").filter(Boolean);
     // Only FUSE clients: a self-heal daemon or another glusterfs seen here is not the provisioner's.
     if (!roleOf({ comm, args }).startsWith("client ")) return undefined;
-    const [stat, status, io] = await Promise.all([readFile(`/proc/${pid}/stat`, "utf8"), readFile(`/proc/${pid}/status`, "utf8"), readFile(`/proc/${pid}/io`, "utf8").catch(() => "")]);
+    const [stat, status, io] = await Promise.all([
+      readFile(`/proc/${pid}/stat`, "utf8"),
+      readFile(`/proc/${pid}/status`, "utf8"),
+      readFile(`/proc/${pid}/io`, "utf8").catch(() => ""),
+    ]);
     const kept = status.split("\n").filter((line) => /^(VmRSS|Threads):/.test(line));
     return [`@proc ${pid} ${comm}`, "@cmdline", args.join(" "), "@stat", stat.trim(), "@status", ...kept, "@io", io.trim()].join("\n");
   } catch {
@@ -34,7 +38,10 @@ async function sample(): Promise<string> {
 }
 
 export async function procSampleTool(args: string[], out: (text: string) => void): Promise<void> {
-  const { values } = readFlags(() => parseArgs({ args, options: { interval: { type: "string", default: "1" } }, strict: true, allowPositionals: false }), ["interval"]);
+  const { values } = readFlags(
+    () => parseArgs({ args, options: { interval: { type: "string", default: "1" } }, strict: true, allowPositionals: false }),
+    ["interval"],
+  );
   const seconds = Number(values.interval);
   if (!(seconds > 0 && seconds <= 60)) throw new UsageError("--interval must be a number of seconds between 0 and 60");
   // Linux's USER_HZ is 100 on every architecture Kubernetes runs on (what getconf CLK_TCK says in the server pods).

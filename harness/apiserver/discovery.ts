@@ -3,8 +3,15 @@ import { VERBS, type ResourceType } from "./resources.js";
 import type { KubeObject } from "./store.js";
 
 export const SERVER_VERSION = {
-  major: "1", minor: "32", gitVersion: "v1.32.0-kadalu-test", gitCommit: "0000000000000000000000000000000000000000",
-  gitTreeState: "clean", buildDate: "2026-01-01T00:00:00Z", goVersion: "go1.23.0", compiler: "gc", platform: "linux/amd64",
+  major: "1",
+  minor: "32",
+  gitVersion: "v1.32.0-kadalu-test",
+  gitCommit: "0000000000000000000000000000000000000000",
+  gitTreeState: "clean",
+  buildDate: "2026-01-01T00:00:00Z",
+  goVersion: "go1.23.0",
+  compiler: "gc",
+  platform: "linux/amd64",
 };
 
 function subresources(type: ResourceType): Record<string, unknown>[] {
@@ -20,10 +27,16 @@ function subresources(type: ResourceType): Record<string, unknown>[] {
 
 export function resourceList(groupVersion: string, types: ResourceType[]): Record<string, unknown> {
   return {
-    kind: "APIResourceList", apiVersion: "v1", groupVersion,
+    kind: "APIResourceList",
+    apiVersion: "v1",
+    groupVersion,
     resources: types.flatMap((type) => [
       {
-        name: type.plural, singularName: type.singular, namespaced: type.namespaced, kind: type.kind, verbs: VERBS,
+        name: type.plural,
+        singularName: type.singular,
+        namespaced: type.namespaced,
+        kind: type.kind,
+        verbs: VERBS,
         ...(type.shortNames.length ? { shortNames: type.shortNames } : {}),
         ...(type.categories.length ? { categories: type.categories } : {}),
       },
@@ -41,7 +54,8 @@ export function groupList(types: ResourceType[]): Record<string, unknown> {
     groups.set(type.group, versions);
   }
   return {
-    kind: "APIGroupList", apiVersion: "v1",
+    kind: "APIGroupList",
+    apiVersion: "v1",
     groups: [...groups.entries()].map(([name, versions]) => groupDocument(name, versions)),
   };
 }
@@ -62,7 +76,11 @@ function age(timestamp: string | undefined, now: number): string {
 
 /** The simple JSONPath subset printer columns use: `.status.state`, `.spec.storage[0].node`. */
 export function jsonPathValue(object: unknown, path: string): unknown {
-  const steps = path.replace(/^\{?\.?/, "").replace(/\}$/, "").split(/\.|\[(\d+)\]/).filter((step) => step !== undefined && step !== "");
+  const steps = path
+    .replace(/^\{?\.?/, "")
+    .replace(/\}$/, "")
+    .split(/\.|\[(\d+)\]/)
+    .filter((step) => step !== undefined && step !== "");
   return steps.reduce<any>((current, step) => current?.[step], object);
 }
 
@@ -86,7 +104,10 @@ const BUILTIN_COLUMNS: Record<string, { name: string; type: string; jsonPath: st
 
 function columnsFor(type: ResourceType): { name: string; type: string; format?: string; jsonPath?: string; priority: number }[] {
   const custom = (type.printerColumns ?? []).map((column) => ({
-    name: column.name, type: column.type === "date" ? "string" : column.type, jsonPath: column.jsonPath, priority: column.priority ?? 0,
+    name: column.name,
+    type: column.type === "date" ? "string" : column.type,
+    jsonPath: column.jsonPath,
+    priority: column.priority ?? 0,
     ageColumn: column.type === "date",
   }));
   const hasAge = custom.some((column) => column.ageColumn || column.name === "Age");
@@ -102,8 +123,16 @@ function columnsFor(type: ResourceType): { name: string; type: string; format?: 
 export function toTable(type: ResourceType, objects: KubeObject[], resourceVersion: string, now = Date.now()): Record<string, unknown> {
   const columns = columnsFor(type);
   return {
-    kind: "Table", apiVersion: "meta.k8s.io/v1", metadata: { resourceVersion },
-    columnDefinitions: columns.map(({ name, type: columnType, format, priority }) => ({ name, type: columnType, format: format ?? "", description: "", priority })),
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: { resourceVersion },
+    columnDefinitions: columns.map(({ name, type: columnType, format, priority }) => ({
+      name,
+      type: columnType,
+      format: format ?? "",
+      description: "",
+      priority,
+    })),
     rows: objects.map((object) => ({
       cells: columns.map((column) => {
         if (!column.jsonPath) return object.metadata.name;
@@ -115,4 +144,3 @@ export function toTable(type: ResourceType, objects: KubeObject[], resourceVersi
     })),
   };
 }
-

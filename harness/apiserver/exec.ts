@@ -34,7 +34,9 @@ function channelWriter(socket: WebSocket, channel: number): Writable {
 function exitStatus(code: number): Record<string, unknown> {
   if (code === 0) return { metadata: {}, status: "Success" };
   return {
-    metadata: {}, status: "Failure", reason: "NonZeroExitCode",
+    metadata: {},
+    status: "Failure",
+    reason: "NonZeroExitCode",
     message: `command terminated with non-zero exit code: error executing command, exit status ${code}`,
     details: { causes: [{ reason: "ExitCode", message: String(code) }] },
   };
@@ -44,7 +46,12 @@ async function finish(writer: Writable): Promise<void> {
   await new Promise<void>((resolve) => writer.end(resolve));
 }
 
-export async function serveExec(socket: WebSocket, context: Omit<ExecContext, "stdin" | "stdout" | "stderr">, wantsStdin: boolean, handler: ExecHandler): Promise<void> {
+export async function serveExec(
+  socket: WebSocket,
+  context: Omit<ExecContext, "stdin" | "stdout" | "stderr">,
+  wantsStdin: boolean,
+  handler: ExecHandler,
+): Promise<void> {
   const stdin = wantsStdin ? new PassThrough() : null;
   socket.on("message", (data: Buffer) => {
     const channel = data[0];

@@ -16,10 +16,12 @@ export function kubeconfigText(options: KubeconfigOptions): string {
   return stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{
-      name: "kadalu-test",
-      cluster: { server: options.server, ...(options.ca ? { "certificate-authority-data": Buffer.from(options.ca).toString("base64") } : {}) },
-    }],
+    clusters: [
+      {
+        name: "kadalu-test",
+        cluster: { server: options.server, ...(options.ca ? { "certificate-authority-data": Buffer.from(options.ca).toString("base64") } : {}) },
+      },
+    ],
     users: [{ name: "kadalu-test", user: { token: options.token } }],
     contexts: [{ name: context, context: { cluster: "kadalu-test", user: "kadalu-test", namespace: options.namespace ?? "default" } }],
     "current-context": context,

@@ -44,7 +44,8 @@ export class Objects {
     if (!body || typeof body !== "object" || !body.metadata || typeof body.metadata !== "object") {
       throw badRequest("the request body must be an object with metadata");
     }
-    if (body.apiVersion && body.apiVersion !== apiVersionOf(type)) throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(type)})`);
+    if (body.apiVersion && body.apiVersion !== apiVersionOf(type))
+      throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(type)})`);
     if (body.kind && body.kind !== type.kind) throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (${type.kind})`);
     if (type.namespaced && body.metadata.namespace && namespace && body.metadata.namespace !== namespace) {
       throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
@@ -55,13 +56,29 @@ export class Objects {
     const name = object.metadata.name;
     if (!name) throw invalid(type.kind, "", [{ field: "metadata.name", message: "Required value: name or generateName is required" }], type.group);
     if (!NAME.test(name) || name.length > 253) {
-      throw invalid(type.kind, name, [{ field: "metadata.name", message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` }], type.group);
+      throw invalid(
+        type.kind,
+        name,
+        [
+          {
+            field: "metadata.name",
+            message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+          },
+        ],
+        type.group,
+      );
     }
     if (type.schema) {
       prune(object, type.schema);
       applyDefaults(object, type.schema);
       const problems = validate(object, type.schema);
-      if (problems.length > 0) throw invalid(type.kind, name, problems.map((problem) => ({ field: problem.path, message: problem.message })), type.group);
+      if (problems.length > 0)
+        throw invalid(
+          type.kind,
+          name,
+          problems.map((problem) => ({ field: problem.path, message: problem.message })),
+          type.group,
+        );
     }
   }
 
@@ -75,7 +92,12 @@ export class Objects {
       object.metadata.namespace = namespace ?? object.metadata.namespace ?? "default";
       const ns = this.store.get("/namespaces", undefined, object.metadata.namespace);
       if (!ns) throw notFound("namespaces", object.metadata.namespace);
-      if (ns.metadata.deletionTimestamp) throw new ApiStatus(403, "Forbidden", `${type.plural} "${object.metadata.name}" is forbidden: unable to create new content in namespace ${object.metadata.namespace} because it is being terminated`);
+      if (ns.metadata.deletionTimestamp)
+        throw new ApiStatus(
+          403,
+          "Forbidden",
+          `${type.plural} "${object.metadata.name}" is forbidden: unable to create new content in namespace ${object.metadata.namespace} because it is being terminated`,
+        );
     } else delete object.metadata.namespace;
     if (type.status && type.custom) delete object.status;
     this.validateObject(type, object);
@@ -100,9 +122,17 @@ export class Objects {
   }
 
   /** Replaces an object, as PUT does; `subresource` "status" changes only the status. */
-  update(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, subresource: string | undefined, options: WriteOptions): KubeObject {
+  update(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: KubeObject,
+    subresource: string | undefined,
+    options: WriteOptions,
+  ): KubeObject {
     this.checkBody(type, body, namespace);
-    if (body.metadata.name && body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    if (body.metadata.name && body.metadata.name !== name)
+      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     const current = this.get(type, namespace, name);
     const sent = body.metadata.resourceVersion;
     if (sent && sent !== current.metadata.resourceVersion) throw conflict(type.plural, name, type.group);
@@ -117,8 +147,11 @@ export class Objects {
     const meta = next.metadata ?? {};
     next.metadata = {
       ...meta,
-      name: current.metadata.name, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp,
-      generation: current.metadata.generation, resourceVersion: current.metadata.resourceVersion,
+      name: current.metadata.name,
+      uid: current.metadata.uid,
+      creationTimestamp: current.metadata.creationTimestamp,
+      generation: current.metadata.generation,
+      resourceVersion: current.metadata.resourceVersion,
       ...(type.namespaced ? { namespace: current.metadata.namespace } : {}),
       ...(current.metadata.deletionTimestamp ? { deletionTimestamp: current.metadata.deletionTimestamp, deletionGracePeriodSeconds: 0 } : {}),
     };
@@ -132,7 +165,12 @@ export class Objects {
       else next.status = structuredClone(current.status);
     }
     if (current.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).some((f: string) => !(current.metadata.finalizers ?? []).includes(f))) {
-      throw invalid(type.kind, current.metadata.name, [{ field: "metadata.finalizers", message: "Forbidden: no new finalizers can be added if the object is being deleted" }], type.group);
+      throw invalid(
+        type.kind,
+        current.metadata.name,
+        [{ field: "metadata.finalizers", message: "Forbidden: no new finalizers can be added if the object is being deleted" }],
+        type.group,
+      );
     }
     this.validateObject(type, next);
     if (type.kind === "CustomResourceDefinition" && subresource !== "status") this.establish(next, current);
@@ -188,7 +226,10 @@ export class Objects {
   private finishNamespace(name: string): void {
     const namespace = this.store.get("/namespaces", undefined, name);
     if (!namespace?.metadata.deletionTimestamp) return;
-    const remaining = this.registry.all().filter((type) => type.namespaced).some((type) => this.list(type, name).length > 0);
+    const remaining = this.registry
+      .all()
+      .filter((type) => type.namespaced)
+      .some((type) => this.list(type, name).length > 0);
     if (!remaining) this.store.remove("/namespaces", namespace);
   }
 
@@ -213,14 +254,21 @@ export class Objects {
   /** As a real server: a condition that stays True keeps its lastTransitionTime (a re-apply changes nothing). */
   private establish(crd: KubeObject, previous?: KubeObject): void {
     const names = crd.spec?.names ?? {};
-    const since = (type: string): string | undefined => previous?.status?.conditions?.find((c: { type: string; status: string }) => c.type === type && c.status === "True")?.lastTransitionTime;
+    const since = (type: string): string | undefined =>
+      previous?.status?.conditions?.find((c: { type: string; status: string }) => c.type === type && c.status === "True")?.lastTransitionTime;
     const stamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     crd.status = {
       acceptedNames: names,
       storedVersions: (crd.spec?.versions ?? []).filter((v: any) => v.storage).map((v: any) => v.name),
       conditions: [
         { type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found", lastTransitionTime: since("NamesAccepted") ?? stamp },
-        { type: "Established", status: "True", reason: "InitialNamesAccepted", message: "the initial names have been accepted", lastTransitionTime: since("Established") ?? stamp },
+        {
+          type: "Established",
+          status: "True",
+          reason: "InitialNamesAccepted",
+          message: "the initial names have been accepted",
+          lastTransitionTime: since("Established") ?? stamp,
+        },
       ],
     };
   }

@@ -7,7 +7,10 @@ import { createHash } from "node:crypto";
 import { apiVersionOf, type ResourceType } from "./resources.js";
 
 const PARAMETERS = ["dryRun", "fieldManager", "fieldValidation", "force"].map((name) => ({
-  name, in: "query", schema: { type: name === "force" ? "boolean" : "string" }, uniqueItems: true,
+  name,
+  in: "query",
+  schema: { type: name === "force" ? "boolean" : "string" },
+  uniqueItems: true,
 }));
 
 const gvPath = (groupVersion: string): string => (groupVersion.includes("/") ? `apis/${groupVersion}` : `api/${groupVersion}`);
@@ -38,7 +41,11 @@ function byGroupVersion(types: ResourceType[]): Map<string, ResourceType[]> {
 export function openapiRoot(types: ResourceType[]): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (const [groupVersion, members] of byGroupVersion(types)) {
-    const hash = createHash("sha256").update(JSON.stringify(groupVersionDocument(members))).digest("hex").slice(0, 32).toUpperCase();
+    const hash = createHash("sha256")
+      .update(JSON.stringify(groupVersionDocument(members)))
+      .digest("hex")
+      .slice(0, 32)
+      .toUpperCase();
     paths[gvPath(groupVersion)] = { serverRelativeURL: `/openapi/v3/${gvPath(groupVersion)}?hash=${hash}` };
   }
   return { paths };

@@ -1,7 +1,10 @@
 /** The patch flavours of the API: JSON merge patch (RFC 7386), JSON patch (RFC 6902), and apply. */
 
 export class PatchError extends Error {
-  constructor(message: string, readonly code = 422) {
+  constructor(
+    message: string,
+    readonly code = 422,
+  ) {
     super(message);
   }
 }
@@ -81,15 +84,31 @@ export function jsonPatch(target: unknown, operations: unknown): unknown {
   const document = structuredClone(target);
   for (const operation of operations as { op: string; path: string; from?: string; value?: unknown }[]) {
     switch (operation.op) {
-      case "add": add(document, operation.path, structuredClone(operation.value)); break;
-      case "remove": remove(document, operation.path); break;
-      case "replace": remove(document, operation.path); add(document, operation.path, structuredClone(operation.value)); break;
-      case "move": { const value = read(document, operation.from!); remove(document, operation.from!); add(document, operation.path, value); break; }
-      case "copy": add(document, operation.path, structuredClone(read(document, operation.from!))); break;
-      case "test":
-        if (JSON.stringify(read(document, operation.path)) !== JSON.stringify(operation.value)) throw new PatchError(`test operation failed at "${operation.path}"`);
+      case "add":
+        add(document, operation.path, structuredClone(operation.value));
         break;
-      default: throw new PatchError(`unknown JSON patch operation "${operation.op}"`, 400);
+      case "remove":
+        remove(document, operation.path);
+        break;
+      case "replace":
+        remove(document, operation.path);
+        add(document, operation.path, structuredClone(operation.value));
+        break;
+      case "move": {
+        const value = read(document, operation.from!);
+        remove(document, operation.from!);
+        add(document, operation.path, value);
+        break;
+      }
+      case "copy":
+        add(document, operation.path, structuredClone(read(document, operation.from!)));
+        break;
+      case "test":
+        if (JSON.stringify(read(document, operation.path)) !== JSON.stringify(operation.value))
+          throw new PatchError(`test operation failed at "${operation.path}"`);
+        break;
+      default:
+        throw new PatchError(`unknown JSON patch operation "${operation.op}"`, 400);
     }
   }
   return document;

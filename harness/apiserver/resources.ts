@@ -22,8 +22,17 @@ export const VERBS = ["create", "delete", "deletecollection", "get", "list", "pa
 
 function builtin(group: string, version: string, kind: string, plural: string, namespaced: boolean, extra: Partial<ResourceType> = {}): ResourceType {
   return {
-    group, version, kind, plural, singular: kind.toLowerCase(), namespaced, shortNames: [], categories: [],
-    status: false, custom: false, ...extra,
+    group,
+    version,
+    kind,
+    plural,
+    singular: kind.toLowerCase(),
+    namespaced,
+    shortNames: [],
+    categories: [],
+    status: false,
+    custom: false,
+    ...extra,
   };
 }
 

@@ -60,7 +60,10 @@ export function validate(value: unknown, schema: Schema | undefined, path = ""):
   }
   const problems: SchemaProblem[] = [];
   if (schema.enum && !schema.enum.includes(value)) {
-    problems.push({ path: here, message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${schema.enum.map((v: unknown) => JSON.stringify(v)).join(", ")}` });
+    problems.push({
+      path: here,
+      message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${schema.enum.map((v: unknown) => JSON.stringify(v)).join(", ")}`,
+    });
   }
   if (typeof value === "number" && schema.minimum !== undefined && value < schema.minimum) {
     problems.push({ path: here, message: `Invalid value: ${value}: ${here} in body should be greater than or equal to ${schema.minimum}` });
@@ -71,7 +74,8 @@ export function validate(value: unknown, schema: Schema | undefined, path = ""):
   if (Array.isArray(value)) value.forEach((item, index) => problems.push(...validate(item, schema.items, `${path}[${index}]`)));
   else if (typeof value === "object") {
     const record = value as Record<string, unknown>;
-    for (const key of schema.required ?? []) if (record[key] === undefined) problems.push({ path: `${path}.${key}`.replace(/^\./, ""), message: `Required value` });
+    for (const key of schema.required ?? [])
+      if (record[key] === undefined) problems.push({ path: `${path}.${key}`.replace(/^\./, ""), message: `Required value` });
     for (const [key, child] of Object.entries<Schema>(schema.properties ?? {})) {
       problems.push(...validate(record[key], child, path ? `${path}.${key}` : key));
     }

@@ -174,7 +174,6 @@ export class ApiServer {
     this.execHandlers.delete(`${namespace}/${pod}/${container ?? "*"}`);
   }
 
-
   setPodLogs(namespace: string, pod: string, container: string, current: string, previous?: string): void {
     this.logs.set(`${namespace}/${pod}/${container}`, { current, previous });
   }
@@ -231,7 +230,11 @@ export class ApiServer {
       Object.assign(record, { resource: route.type.plural, subresource: route.subresource, namespace: route.namespace, name: route.name });
       if (this.injectFault(record, res)) return;
       if ((req.headers["content-type"] ?? "").includes("protobuf")) {
-        throw new ApiStatus(415, "UnsupportedMediaType", "the body of the request was in an unknown format - this test server accepts application/json, application/*-patch+json and application/apply-patch+yaml");
+        throw new ApiStatus(
+          415,
+          "UnsupportedMediaType",
+          "the body of the request was in an unknown format - this test server accepts application/json, application/*-patch+json and application/apply-patch+yaml",
+        );
       }
       const body = await readBody(req);
       await this.dispatch(req, res, url, route, record.verb, body);
@@ -242,7 +245,9 @@ export class ApiServer {
 
   private injectFault(record: RequestRecord, res: ServerResponse): boolean {
     const matches = (fault: Fault): boolean =>
-      fault.remaining > 0 && (!fault.verb || fault.verb === record.verb) && (!fault.resource || fault.resource === record.resource) &&
+      fault.remaining > 0 &&
+      (!fault.verb || fault.verb === record.verb) &&
+      (!fault.resource || fault.resource === record.resource) &&
       (fault.subresource === undefined || fault.subresource === record.subresource);
     const hang = this.hangs.find(matches);
     if (hang) {
@@ -267,8 +272,13 @@ export class ApiServer {
       if (!document) throw new ApiStatus(404, "NotFound", "the server could not find the requested resource");
       return document;
     }
-    if (path === "/api") return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: new URL(this.url).host }] };
-    if (path === "/api/v1") return resourceList("v1", types.filter((type) => !type.group));
+    if (path === "/api")
+      return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: new URL(this.url).host }] };
+    if (path === "/api/v1")
+      return resourceList(
+        "v1",
+        types.filter((type) => !type.group),
+      );
     if (path === "/apis") return groupList(types);
     const match = path.match(/^\/apis\/([^/]+)(?:\/([^/]+))?\/?$/);
     if (!match) return undefined;
@@ -309,15 +319,20 @@ export class ApiServer {
     if (subresource === "log") return this.sendLog(res, url, route);
     if (subresource === "exec") throw badRequest("exec needs a WebSocket upgrade (v4.channel.k8s.io or v5.channel.k8s.io)");
     switch (verb) {
-      case "list": return this.sendList(res, url, route, table);
-      case "watch": return this.watch(res, url, route);
+      case "list":
+        return this.sendList(res, url, route, table);
+      case "watch":
+        return this.watch(res, url, route);
       case "get": {
         const object = this.objects.get(type, namespace, name!);
         return this.send(res, 200, table ? toTable(type, [object], String(this.store.currentRv())) : object);
       }
-      case "create": return this.send(res, 201, this.objects.create(type, namespace, parseJson(body), { dryRun }));
-      case "update": return this.send(res, 200, this.objects.update(type, namespace, name!, parseJson(body), subresource, { dryRun }));
-      case "patch": return this.patch(req, res, url, route, body, dryRun);
+      case "create":
+        return this.send(res, 201, this.objects.create(type, namespace, parseJson(body), { dryRun }));
+      case "update":
+        return this.send(res, 200, this.objects.update(type, namespace, name!, parseJson(body), subresource, { dryRun }));
+      case "patch":
+        return this.patch(req, res, url, route, body, dryRun);
       case "delete": {
         const options = (body ? parseJson(body) : {}) as { preconditions?: { uid?: string } };
         const deleted = this.objects.delete(type, namespace, name!, { dryRun, preconditionUid: options?.preconditions?.uid });
@@ -325,10 +340,12 @@ export class ApiServer {
       }
       case "deletecollection": {
         const select = this.selector(url, type);
-        for (const object of this.objects.list(type, namespace).filter(select)) this.objects.delete(type, object.metadata.namespace, object.metadata.name, { dryRun });
+        for (const object of this.objects.list(type, namespace).filter(select))
+          this.objects.delete(type, object.metadata.namespace, object.metadata.name, { dryRun });
         return this.send(res, 200, SUCCESS);
       }
-      default: throw new ApiStatus(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
+      default:
+        throw new ApiStatus(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
     }
   }
 
@@ -353,10 +370,19 @@ export class ApiServer {
     else if (contentType === "application/json-patch+json") next = jsonPatch(current, patchBody);
     else if (contentType === "application/strategic-merge-patch+json" && !type.custom) next = mergePatch(current, patchBody);
     else {
-      throw new ApiStatus(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${type.custom ? "" : ", application/strategic-merge-patch+json"}`);
+      throw new ApiStatus(
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${type.custom ? "" : ", application/strategic-merge-patch+json"}`,
+      );
     }
     const sentVersion = (patchBody as KubeObject)?.metadata?.resourceVersion;
-    if (sentVersion && sentVersion !== current.metadata.resourceVersion) throw new ApiStatus(409, "Conflict", `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+    if (sentVersion && sentVersion !== current.metadata.resourceVersion)
+      throw new ApiStatus(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     this.send(res, 200, this.objects.commit(type, current, next as KubeObject, subresource, { dryRun }));
   }
 
@@ -381,8 +407,12 @@ export class ApiServer {
     const resourceVersion = String(this.store.currentRv());
     if (table) return this.send(res, 200, toTable(type, page, resourceVersion));
     this.send(res, 200, {
-      kind: `${type.kind}List`, apiVersion: apiVersionOf(type),
-      metadata: { resourceVersion, ...(more ? { continue: Buffer.from(String(offset + limit)).toString("base64url"), remainingItemCount: all.length - offset - limit } : {}) },
+      kind: `${type.kind}List`,
+      apiVersion: apiVersionOf(type),
+      metadata: {
+        resourceVersion,
+        ...(more ? { continue: Buffer.from(String(offset + limit)).toString("base64url"), remainingItemCount: all.length - offset - limit } : {}),
+      },
       items: page,
     });
   }
@@ -419,7 +449,14 @@ export class ApiServer {
       this.store.watchers.delete(watcher);
       clearTimeout(timer);
     };
-    const watcher = { typeKey: typeKey(type), namespace, matches, send: (event: StoredEvent) => write({ type: event.type, object: event.object }), close, silence };
+    const watcher = {
+      typeKey: typeKey(type),
+      namespace,
+      matches,
+      send: (event: StoredEvent) => write({ type: event.type, object: event.object }),
+      close,
+      silence,
+    };
     this.store.watchers.add(watcher);
     this.openStreams.add(res);
     const timeout = Number(url.searchParams.get("timeoutSeconds") ?? 0);
@@ -438,7 +475,13 @@ export class ApiServer {
     if (previous && logs?.previous === undefined) throw badRequest(`previous terminated container "${container}" in pod "${route.name}" not found`);
     let text = (previous ? logs?.previous : logs?.current) ?? "";
     const tail = url.searchParams.get("tailLines");
-    if (tail !== null) text = text.split("\n").filter((line, index, lines) => line || index < lines.length - 1).slice(-Number(tail)).map((line) => `${line}\n`).join("");
+    if (tail !== null)
+      text = text
+        .split("\n")
+        .filter((line, index, lines) => line || index < lines.length - 1)
+        .slice(-Number(tail))
+        .map((line) => `${line}\n`)
+        .join("");
     // As the kubelet: the first limitBytes bytes of what was selected.
     const limit = url.searchParams.get("limitBytes");
     if (limit !== null) text = Buffer.from(text).subarray(0, Number(limit)).toString();
@@ -460,7 +503,9 @@ export class ApiServer {
     const refuse = (status: ApiStatus): void => {
       record.code = status.code;
       const body = JSON.stringify(status.toJSON());
-      socket.end(`HTTP/1.1 ${status.code} ${status.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status.code} ${status.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     };
     try {
       if (!this.authorized(req)) throw new ApiStatus(401, "Unauthorized", "Unauthorized");
@@ -471,11 +516,17 @@ export class ApiServer {
       const containers: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
       const container = url.searchParams.get("container") ?? containers[0] ?? "";
       if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${route.name}`);
-      if (pod.status?.phase !== "Running") throw badRequest(`unable to upgrade connection: pod ${route.name} is not running (phase ${pod.status?.phase ?? "Unknown"})`);
+      if (pod.status?.phase !== "Running")
+        throw badRequest(`unable to upgrade connection: pod ${route.name} is not running (phase ${pod.status?.phase ?? "Unknown"})`);
       const handler = this.execHandlers.get(`${route.namespace}/${route.name}/${container}`) ?? this.execHandlers.get(`${route.namespace}/${route.name}/*`);
       if (!handler) throw badRequest(`unable to upgrade connection: no exec handler registered for ${route.namespace}/${route.name} container ${container}`);
-      const offered = String(req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
-      if (!EXEC_PROTOCOLS.some((p) => offered.includes(p))) throw badRequest(`unable to upgrade connection: none of the offered protocols (${offered.join(", ")}) is supported; use ${EXEC_PROTOCOLS.join(" or ")}`);
+      const offered = String(req.headers["sec-websocket-protocol"] ?? "")
+        .split(",")
+        .map((p) => p.trim());
+      if (!EXEC_PROTOCOLS.some((p) => offered.includes(p)))
+        throw badRequest(
+          `unable to upgrade connection: none of the offered protocols (${offered.join(", ")}) is supported; use ${EXEC_PROTOCOLS.join(" or ")}`,
+        );
       const command = url.searchParams.getAll("command");
       const wantsStdin = ["true", "1"].includes(url.searchParams.get("stdin") ?? "");
       this.sockets.handleUpgrade(req, socket, head, (ws) => {
@@ -505,12 +556,18 @@ export class ApiServer {
 function verbOf(method: string, route: Route, url: URL): string {
   const watch = ["true", "1"].includes(url.searchParams.get("watch") ?? "");
   switch (method) {
-    case "GET": return route.name ? "get" : watch ? "watch" : "list";
-    case "POST": return route.name ? "create-subresource" : "create";
-    case "PUT": return "update";
-    case "PATCH": return "patch";
-    case "DELETE": return route.name ? "delete" : "deletecollection";
-    default: return method.toLowerCase();
+    case "GET":
+      return route.name ? "get" : watch ? "watch" : "list";
+    case "POST":
+      return route.name ? "create-subresource" : "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return route.name ? "delete" : "deletecollection";
+    default:
+      return method.toLowerCase();
   }
 }
 

@@ -47,9 +47,7 @@ export class Store {
   list(typeKey: string, namespace?: string): KubeObject[] {
     const all = [...(this.objects.get(typeKey)?.values() ?? [])];
     const inScope = namespace ? all.filter((object) => object.metadata.namespace === namespace) : all;
-    return inScope.sort((a, b) =>
-      objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)),
-    );
+    return inScope.sort((a, b) => objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)));
   }
 
   allObjects(): { typeKey: string; object: KubeObject }[] {

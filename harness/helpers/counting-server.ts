@@ -24,7 +24,10 @@ export async function startCountingServer(): Promise<CountingServer> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-counting-"));
   const kubeconfig = join(dir, "kubeconfig");
   const port = (server.address() as { port: number }).port;
-  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
+  );
   return {
     kubeconfig,
     connections: () => connections,

@@ -13,7 +13,10 @@ export interface CsiClient {
 }
 
 export class CallError extends Error {
-  constructor(readonly code: Status, readonly details: string) {
+  constructor(
+    readonly code: Status,
+    readonly details: string,
+  ) {
     super(`${Status[code]}: ${details}`);
   }
 }
@@ -22,15 +25,29 @@ export function csiClient(endpoint: string): CsiClient {
   const csi = csiPackage();
   const make = (service: string): Client => new (csi[service] as ServiceClientConstructor)(endpoint, credentials.createInsecure());
   const clients = { identity: make("Identity"), controller: make("Controller"), node: make("Node") };
-  const call = (client: Client): Call => (method, request = {}) =>
-    new Promise((resolve, reject) => {
-      (client as any)[method](request, (error: { code: Status; details: string } | null, response: unknown) => (error ? reject(new CallError(error.code, error.details)) : resolve(response)));
-    });
+  const call =
+    (client: Client): Call =>
+    (method, request = {}) =>
+      new Promise((resolve, reject) => {
+        (client as any)[method](request, (error: { code: Status; details: string } | null, response: unknown) =>
+          error ? reject(new CallError(error.code, error.details)) : resolve(response),
+        );
+      });
   return {
-    identity: call(clients.identity), controller: call(clients.controller), node: call(clients.node),
-    raw: (path) => new Promise((resolve) => {
-      clients.node.makeUnaryRequest(path, () => Buffer.alloc(0), (b: Buffer) => b, {}, new Metadata(), (error) => resolve({ code: error?.code ?? 0, details: error?.details ?? "" }));
-    }),
+    identity: call(clients.identity),
+    controller: call(clients.controller),
+    node: call(clients.node),
+    raw: (path) =>
+      new Promise((resolve) => {
+        clients.node.makeUnaryRequest(
+          path,
+          () => Buffer.alloc(0),
+          (b: Buffer) => b,
+          {},
+          new Metadata(),
+          (error) => resolve({ code: error?.code ?? 0, details: error?.details ?? "" }),
+        );
+      }),
     close: () => Object.values(clients).forEach((client) => client.close()),
   };
 }

@@ -9,7 +9,13 @@ export interface HttpResult {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export function api(server: ApiServer, method: string, path: string, body?: unknown, options: { contentType?: string; token?: string | null; accept?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
+export function api(
+  server: ApiServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { contentType?: string; token?: string | null; accept?: string; timeoutMs?: number } = {},
+): Promise<HttpResult> {
   const url = new URL(path, server.url);
   const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
   const headers: Record<string, string> = { Accept: options.accept ?? "application/json" };

@@ -12,29 +12,33 @@ import type { ExecHandler } from "../apiserver/exec.js";
 /** The sampler's text with only the @proc blocks of `pids`. */
 export function onlyProcesses(text: string, pids: Set<number>): string {
   let keep = true;
-  return text.split("\n").filter((line) => {
-    const proc = /^@proc (\d+) /.exec(line);
-    if (proc) keep = pids.has(Number(proc[1]));
-    else if (/^@(sample|clk) /.test(line)) keep = true;
-    return keep;
-  }).join("\n");
+  return text
+    .split("\n")
+    .filter((line) => {
+      const proc = /^@proc (\d+) /.exec(line);
+      if (proc) keep = pids.has(Number(proc[1]));
+      else if (/^@(sample|clk) /.test(line)) keep = true;
+      return keep;
+    })
+    .join("\n");
 }
 
 /** `programs` stands local commands in for programs of the pod's image, as localDirExec does. */
 export function podProcessesExec(pids: () => number[], programs: Record<string, string[]> = {}): ExecHandler {
-  return (context) => new Promise<number>((resolve) => {
-    const stand = Object.entries(programs).find(([prefix]) => context.command.join(" ").startsWith(prefix));
-    const [program, ...args] = stand ? [...stand[1], ...context.command.slice(stand[0].split(" ").length)] : context.command;
-    const child = spawn(program!, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr!.pipe(context.stderr, { end: false });
-    child.on("error", () => resolve(127));
-    child.on("close", (code) => {
-      context.stdout.write(onlyProcesses(out, new Set(pids())));
-      resolve(code ?? 1);
+  return (context) =>
+    new Promise<number>((resolve) => {
+      const stand = Object.entries(programs).find(([prefix]) => context.command.join(" ").startsWith(prefix));
+      const [program, ...args] = stand ? [...stand[1], ...context.command.slice(stand[0].split(" ").length)] : context.command;
+      const child = spawn(program!, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr!.pipe(context.stderr, { end: false });
+      child.on("error", () => resolve(127));
+      child.on("close", (code) => {
+        context.stdout.write(onlyProcesses(out, new Set(pids())));
+        resolve(code ?? 1);
+      });
     });
-  });
 }
 
 const WRITER = `

@@ -28,8 +28,10 @@ export function writeUpstreamStatDb(root: string, pool: string, capacity: number
   const sql = [
     ...UPSTREAM_SCHEMA,
     `INSERT OR REPLACE INTO summary (volname, size, created_at, updated_at) VALUES (${quote(pool)}, ${capacity}, COALESCE((SELECT created_at FROM summary WHERE volname=${quote(pool)}), datetime('now','localtime')), datetime('now','localtime'));`,
-    ...pvs.map(([name, size, hash]) =>
-      `INSERT OR REPLACE INTO pv_stats (pvname, hash, size, created_at, updated_at) VALUES (${quote(name)}, ${quote(hash ?? "0000000000000000")}, ${size}, COALESCE((SELECT created_at FROM pv_stats WHERE pvname=${quote(name)}), datetime('now','localtime')), datetime('now','localtime'));`),
+    ...pvs.map(
+      ([name, size, hash]) =>
+        `INSERT OR REPLACE INTO pv_stats (pvname, hash, size, created_at, updated_at) VALUES (${quote(name)}, ${quote(hash ?? "0000000000000000")}, ${size}, COALESCE((SELECT created_at FROM pv_stats WHERE pvname=${quote(name)}), datetime('now','localtime')), datetime('now','localtime'));`,
+    ),
   ].join("\n");
   sqlite3(file, sql, { stdin: true });
   return file;
@@ -41,14 +43,24 @@ export function upstreamQuery(file: string): string {
 }
 
 export function seedKadaluInfo(server: ApiServer, entries: Record<string, string>): void {
-  server.seed({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kadalu-info", namespace: "kadalu" }, data: { uid: "c0ffee00-0000-4000-8000-000000000000", volumes: "", ...entries } });
+  server.seed({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "kadalu-info", namespace: "kadalu" },
+    data: { uid: "c0ffee00-0000-4000-8000-000000000000", volumes: "", ...entries },
+  });
 }
 
 export function seedProvisioner(server: ApiServer, root: string, options: { name?: string; phase?: string; ready?: boolean } = {}): string {
   const name = options.name ?? "kadalu-csi-provisioner-0";
   server.seed({
-    apiVersion: "v1", kind: "Pod",
-    metadata: { name, namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "csi-driver", "app.kubernetes.io/name": "kadalu-csi-provisioner" } },
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: "kadalu",
+      labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "csi-driver", "app.kubernetes.io/name": "kadalu-csi-provisioner" },
+    },
     spec: { containers: [{ name: "csi-provisioner" }, { name: "kadalu-provisioner" }] },
     status: { phase: options.phase ?? "Running", conditions: [{ type: "Ready", status: options.ready === false ? "False" : "True" }] },
   });
@@ -58,8 +70,13 @@ export function seedProvisioner(server: ApiServer, root: string, options: { name
 
 export function seedServerPod(server: ApiServer, name: string, phase: string, ready: boolean): void {
   server.seed({
-    apiVersion: "v1", kind: "Pod",
-    metadata: { name, namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" } },
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: "kadalu",
+      labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" },
+    },
     spec: { containers: [{ name: "server" }] },
     status: { phase, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
   });

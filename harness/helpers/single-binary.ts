@@ -14,7 +14,9 @@ export function cannotBuildSingleBinary(): string | undefined {
   const cached = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "kubectl-kadalu", "node-runtimes", spec.replace("@", "-"), ".verified");
   if (existsSync(cached)) return undefined;
   const registry = spawnSync("npm", ["view", spec, "dist.integrity"], { encoding: "utf8", timeout: 30_000 });
-  return registry.status === 0 ? undefined : `${spec} is not cached and the npm registry does not answer (${(registry.stderr || "timeout").trim().split("\n")[0]})`;
+  return registry.status === 0
+    ? undefined
+    : `${spec} is not cached and the npm registry does not answer (${(registry.stderr || "timeout").trim().split("\n")[0]})`;
 }
 
 /** Builds the linux-amd64 archive into `dir` with a krew manifest of its own; returns that manifest's text. */

@@ -16,7 +16,10 @@ const db = new SQL.Database(bytes);
 const wal = bytes ? bytes[18] === 2 : false;
 const out = [];
 let wantWal = wal;
-for (const statement of input.split(/;\s*(?:\n|$)|;(?=\s*[A-Za-z.])/).map((s) => s.trim()).filter(Boolean)) {
+for (const statement of input
+  .split(/;\s*(?:\n|$)|;(?=\s*[A-Za-z.])/)
+  .map((s) => s.trim())
+  .filter(Boolean)) {
   if (statement === ".schema") {
     for (const [sql] of db.exec("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")[0]?.values ?? []) out.push(`${sql};`);
     continue;

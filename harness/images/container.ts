@@ -18,7 +18,7 @@ const run = promisify(execFile);
 
 // A constant script: every path and argument arrives as an argument, never inside the script text.
 const ENTER = [
-  'root=$1; user=$2; shift 2',
+  "root=$1; user=$2; shift 2",
   'mount --rbind /dev "$root/dev" && mount -t proc proc "$root/proc" || exit 1',
   'while [ "$1" != "--" ]; do mkdir -p "$root$1" && mount --rbind "$1" "$root$1" || exit 1; shift; done; shift',
   'exec chroot --userspec="$user" "$root" "$@"',
@@ -40,24 +40,43 @@ export function startInImage(processes: Processes, name: string, image: Unpacked
   chmodSync(hostsFile, 0o644);
   const user = image.config.user || "0:0";
   const env = { ...image.config.env, ...options.env };
-  const started = processes.start(name, "unshare", [
-    "--mount", "--propagation", "private", "--", "sh", "-c", ENTER, "kadalu-image", image.root, user, ...(options.binds ?? []), "--",
-    ...image.config.entrypoint, ...options.args,
-  ], env);
+  const started = processes.start(
+    name,
+    "unshare",
+    [
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      ENTER,
+      "kadalu-image",
+      image.root,
+      user,
+      ...(options.binds ?? []),
+      "--",
+      ...image.config.entrypoint,
+      ...options.args,
+    ],
+    env,
+  );
   const inside = (command: string[]): string[] => [`--mount=/proc/${started.child.pid}/ns/mnt`, "--", "chroot", image.root, ...command];
   return {
-    process: started, mnt: join(image.root, "mnt"),
+    process: started,
+    mnt: join(image.root, "mnt"),
     async exec(command) {
       return run("nsenter", inside(command), { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
     },
     execHandler(): ExecHandler {
-      return (context) => new Promise<number>((resolve) => {
-        const child = spawn("nsenter", inside(context.command), { stdio: ["ignore", "pipe", "pipe"] });
-        child.stdout.pipe(context.stdout, { end: false });
-        child.stderr.pipe(context.stderr, { end: false });
-        child.on("error", () => resolve(127));
-        child.on("close", (code) => resolve(code ?? 1));
-      });
+      return (context) =>
+        new Promise<number>((resolve) => {
+          const child = spawn("nsenter", inside(context.command), { stdio: ["ignore", "pipe", "pipe"] });
+          child.stdout.pipe(context.stdout, { end: false });
+          child.stderr.pipe(context.stderr, { end: false });
+          child.on("error", () => resolve(127));
+          child.on("close", (code) => resolve(code ?? 1));
+        });
     },
   };
 }

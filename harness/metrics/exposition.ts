@@ -106,7 +106,8 @@ export function parseExposition(text: string): Map<string, Family> {
     if (!family) throw new Error(`sample without a TYPE first: ${line}`);
     if (family !== current) throw new Error(`samples of ${family.name} are not together: ${line}`);
     const sample = { name: match[1]!, labels: match[2] ? parseLabels(match[2], line) : {}, value: parseValue(match[3]!, line) };
-    if ((family.type === "counter" || sample.name.endsWith("_count") || sample.name.endsWith("_bucket")) && !(sample.value >= 0)) throw new Error(`negative count in: ${line}`);
+    if ((family.type === "counter" || sample.name.endsWith("_count") || sample.name.endsWith("_bucket")) && !(sample.value >= 0))
+      throw new Error(`negative count in: ${line}`);
     family.samples.push(sample);
   }
   for (const family of families.values()) if (family.type === "histogram") checkHistogram(family);
@@ -116,6 +117,8 @@ export function parseExposition(text: string): Map<string, Family> {
 /** The value of the sample of `name` whose labels include `labels`. */
 export function valueOf(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
   const family = familyOf(name, families);
-  const sample = family?.samples.find((candidate) => candidate.name === name && Object.entries(labels).every(([key, wanted]) => candidate.labels[key] === wanted));
+  const sample = family?.samples.find(
+    (candidate) => candidate.name === name && Object.entries(labels).every(([key, wanted]) => candidate.labels[key] === wanted),
+  );
   return sample?.value;
 }

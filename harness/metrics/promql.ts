@@ -5,7 +5,10 @@
 const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset"]);
 
 export function metricNamesIn(query: string): string[] {
-  const withoutStrings = query.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\{[^}]*\}/g, "{}").replace(/\[[^\]]*\]/g, "[]");
+  const withoutStrings = query
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, "{}")
+    .replace(/\[[^\]]*\]/g, "[]");
   const withoutGroupings = withoutStrings.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ");
   const identifiers = [...withoutGroupings.matchAll(/(\$?)([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)];
   const names = identifiers.filter((match) => !match[1] && !match[3] && !KEYWORDS.has(match[2]!)).map((match) => match[2]!);
@@ -14,7 +17,12 @@ export function metricNamesIn(query: string): string[] {
 
 /** Labels of by (...) and on (...) clauses. */
 export function groupingLabels(query: string): string[] {
-  return [...query.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g)].flatMap((match) => match[1]!.split(",").map((label) => label.trim()).filter(Boolean));
+  return [...query.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g)].flatMap((match) =>
+    match[1]!
+      .split(",")
+      .map((label) => label.trim())
+      .filter(Boolean),
+  );
 }
 
 /** The `expr` of every panel target, and the queries of template variables. */

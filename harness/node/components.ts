@@ -42,18 +42,37 @@ export function nodeParts(): NodeParts | string {
   const kube = kubernetesParts();
   if (typeof kube === "string") return kube;
   const dir = k8sBinDir();
-  const missingK8s = ["kubelet", "kube-scheduler", "kube-proxy", "csi-node-driver-registrar", "coredns"].filter((name) => !existsSync(`${dir}/${name}`) && !existsSync(`${dir}/${name}.xz`));
+  const missingK8s = ["kubelet", "kube-scheduler", "kube-proxy", "csi-node-driver-registrar", "coredns"].filter(
+    (name) => !existsSync(`${dir}/${name}`) && !existsSync(`${dir}/${name}.xz`),
+  );
   if (missingK8s.length > 0) return `no ${missingK8s.join(", ")} in ${dir} (set KADALU_K8S_BIN to a directory holding them, plain or .xz)`;
   const [containerd, ctr, runc, gcc, ip, nsenter, iptables] = ["containerd", "ctr", "runc", "gcc", "ip", "nsenter", "iptables"].map(which);
-  const missing = Object.entries({ containerd, ctr, runc, gcc, ip, nsenter, iptables }).filter(([, path]) => !path).map(([name]) => name);
+  const missing = Object.entries({ containerd, ctr, runc, gcc, ip, nsenter, iptables })
+    .filter(([, path]) => !path)
+    .map(([name]) => name);
   const cni = CNI_PLUGINS.filter((plugin) => !existsSync(`${CNI_DIR}/${plugin}`));
   if (cni.length > 0) missing.push(`CNI plugins ${cni.join(", ")} in ${CNI_DIR}`);
   if (gcc && !staticLibc(gcc)) missing.push("a static libc (libc.a)");
   if (missing.length > 0) return `${missing.join(", ")} not installed (${DEBIAN})`;
   // The kubelet's device-plugin socket and pod logs have fixed paths: one kubelet per machine.
-  if (existsSync("/var/lib/kubelet/device-plugins")) return "/var/lib/kubelet/device-plugins exists: a kubelet runs on this machine, or a killed node-tier run left it (then remove /var/lib/kubelet)";
-  if (!existsSync("/sys/fs/cgroup/memory")) return "no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory (the tier runs the kubelet with cgroupfs on cgroups v1)";
-  return { kube, kubelet: binary("kubelet", dir), scheduler: binary("kube-scheduler", dir), proxy: binary("kube-proxy", dir), registrar: binary("csi-node-driver-registrar", dir), coredns: binary("coredns", dir), containerd: containerd!, ctr: ctr!, runc: runc!, gcc: gcc!, ip: ip!, nsenter: nsenter! };
+  if (existsSync("/var/lib/kubelet/device-plugins"))
+    return "/var/lib/kubelet/device-plugins exists: a kubelet runs on this machine, or a killed node-tier run left it (then remove /var/lib/kubelet)";
+  if (!existsSync("/sys/fs/cgroup/memory"))
+    return "no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory (the tier runs the kubelet with cgroupfs on cgroups v1)";
+  return {
+    kube,
+    kubelet: binary("kubelet", dir),
+    scheduler: binary("kube-scheduler", dir),
+    proxy: binary("kube-proxy", dir),
+    registrar: binary("csi-node-driver-registrar", dir),
+    coredns: binary("coredns", dir),
+    containerd: containerd!,
+    ctr: ctr!,
+    runc: runc!,
+    gcc: gcc!,
+    ip: ip!,
+    nsenter: nsenter!,
+  };
 }
 
 const parts = nodeParts();

@@ -43,10 +43,15 @@ plugin_dir = ""
 
 export function cniConfig(dir: string, id: string): string {
   return JSON.stringify({
-    cniVersion: "0.4.0", name: `kadalu-node-${id}`,
+    cniVersion: "0.4.0",
+    name: `kadalu-node-${id}`,
     plugins: [
       {
-        type: "bridge", bridge: `kn${id}br`, isGateway: true, ipMasq: true, hairpinMode: true,
+        type: "bridge",
+        bridge: `kn${id}br`,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
         ipam: { type: "host-local", ranges: [[{ subnet: POD_SUBNET }]], routes: [{ dst: "0.0.0.0/0" }], dataDir: join(dir, "cni", "ipam") },
       },
       { type: "portmap", capabilities: { portMappings: true } },
@@ -71,13 +76,25 @@ export function corefile(nodeIp: string, kubeconfig: string): string {
 
 export function kubeletConfig(nodeIp: string): string {
   return stringify({
-    apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration",
-    cgroupDriver: "cgroupfs", address: nodeIp, port: 10250, readOnlyPort: 0, healthzBindAddress: "127.0.0.1", healthzPort: 10248,
+    apiVersion: "kubelet.config.k8s.io/v1beta1",
+    kind: "KubeletConfiguration",
+    cgroupDriver: "cgroupfs",
+    address: nodeIp,
+    port: 10250,
+    readOnlyPort: 0,
+    healthzBindAddress: "127.0.0.1",
+    healthzPort: 10248,
     // The apiserver reaches the kubelet (logs, exec) over the private veth only.
-    authentication: { anonymous: { enabled: true }, webhook: { enabled: false } }, authorization: { mode: "AlwaysAllow" },
-    failSwapOn: false, clusterDomain: "cluster.local", clusterDNS: [nodeIp], resolvConf: "/etc/resolv.conf", serializeImagePulls: false,
+    authentication: { anonymous: { enabled: true }, webhook: { enabled: false } },
+    authorization: { mode: "AlwaysAllow" },
+    failSwapOn: false,
+    clusterDomain: "cluster.local",
+    clusterDNS: [nodeIp],
+    resolvConf: "/etc/resolv.conf",
+    serializeImagePulls: false,
     // Imported images cannot be pulled again: never collect them, never evict for a full shared disk.
-    imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99,
+    imageGCHighThresholdPercent: 100,
+    imageGCLowThresholdPercent: 99,
     evictionHard: { "memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%" },
   });
 }

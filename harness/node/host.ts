@@ -40,37 +40,47 @@ const list = (dir: string): string[] => {
 
 /** Every cgroup hierarchy's directory: the v1 controllers under /sys/fs/cgroup, or the v2 root itself. */
 export function cgroupHierarchies(): string[] {
-  const controllers = list(CGROUP_ROOT).map((name) => join(CGROUP_ROOT, name)).filter((path) => existsSync(join(path, "cgroup.procs")));
+  const controllers = list(CGROUP_ROOT)
+    .map((name) => join(CGROUP_ROOT, name))
+    .filter((path) => existsSync(join(path, "cgroup.procs")));
   return existsSync(join(CGROUP_ROOT, "cgroup.procs")) ? [CGROUP_ROOT, ...controllers] : controllers;
 }
 
 /** Every hierarchy's top-level cgroups (kubepods is one the kubelet adds). */
 export function topLevelCgroups(): string[] {
-  return cgroupHierarchies().flatMap((hierarchy) => list(hierarchy).filter((name) => {
-    try {
-      return statSync(join(hierarchy, name)).isDirectory();
-    } catch {
-      return false;
-    }
-  }).map((name) => join(hierarchy, name)));
+  return cgroupHierarchies().flatMap((hierarchy) =>
+    list(hierarchy)
+      .filter((name) => {
+        try {
+          return statSync(join(hierarchy, name)).isDirectory();
+        } catch {
+          return false;
+        }
+      })
+      .map((name) => join(hierarchy, name)),
+  );
 }
 
 /** Mount points, unescaped, from /proc/self/mountinfo, in mount order. */
 export function mountPoints(): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter(Boolean)
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter(Boolean)
     .map((line) => (line.split(" ")[4] ?? "").replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
 }
 
 /** Processes whose command line names `needle`. */
 export function processesNaming(needle: string): string[] {
-  return list("/proc").filter((pid) => /^\d+$/.test(pid) && pid !== String(process.pid)).flatMap((pid) => {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
-      return cmdline.includes(needle) ? [`${pid} ${cmdline}`] : [];
-    } catch {
-      return [];
-    }
-  });
+  return list("/proc")
+    .filter((pid) => /^\d+$/.test(pid) && pid !== String(process.pid))
+    .flatMap((pid) => {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+        return cmdline.includes(needle) ? [`${pid} ${cmdline}`] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** What the tier may change, as comparable lists; `dir` is the tier's own directory (or its prefix). */
@@ -82,7 +92,9 @@ export function hostState(dir: string): HostState {
     netns: list("/run/netns"),
     cgroups: topLevelCgroups(),
     // `dir` as a prefix: a test that does not know the tier's directory passes its mkdtemp prefix.
-    mounts: mountPoints().filter((point) => point.startsWith(dir) || places.some((place) => point === place || point.startsWith(`${place}/`))).sort(),
+    mounts: mountPoints()
+      .filter((point) => point.startsWith(dir) || places.some((place) => point === place || point.startsWith(`${place}/`)))
+      .sort(),
     processes: processesNaming(dir),
   };
 }
@@ -90,7 +102,9 @@ export function hostState(dir: string): HostState {
 /** Unmounts every mount point at or under one of `places`, deepest first; lazily when busy. */
 export function unmountUnder(places: string[]): string[] {
   const errors: string[] = [];
-  const points = mountPoints().filter((point) => places.some((place) => point === place || point.startsWith(`${place}/`))).reverse();
+  const points = mountPoints()
+    .filter((point) => places.some((place) => point === place || point.startsWith(`${place}/`)))
+    .reverse();
   for (const point of points) {
     try {
       execFileSync("umount", [point], { stdio: "pipe" });
@@ -108,13 +122,15 @@ export function unmountUnder(places: string[]): string[] {
 /** Removes a cgroup and its children, deepest first (rmdir: a cgroup with processes stays, and says so). */
 export function removeCgroup(path: string): string[] {
   if (!existsSync(path)) return [];
-  const errors = list(path).filter((name) => {
-    try {
-      return statSync(join(path, name)).isDirectory();
-    } catch {
-      return false;
-    }
-  }).flatMap((name) => removeCgroup(join(path, name)));
+  const errors = list(path)
+    .filter((name) => {
+      try {
+        return statSync(join(path, name)).isDirectory();
+      } catch {
+        return false;
+      }
+    })
+    .flatMap((name) => removeCgroup(join(path, name)));
   try {
     rmdirSync(path);
   } catch (error) {

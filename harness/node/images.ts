@@ -36,8 +36,14 @@ export function buildPauseImage(gcc: string, dir: string): string {
   writeFileSync(join(dir, "pause.c"), SOURCE);
   execFileSync(gcc, ["-static", "-O2", "-s", "-o", join(root, "pause"), join(dir, "pause.c")], { stdio: ["ignore", "ignore", "pipe"] });
   chmodSync(join(root, "pause"), 0o755);
-  return writeImage(dir, "pause", PAUSE_TAG, [{ dir: root, comment: "a static pause binary" }],
-    { entrypoint: ["/pause"], user: "0", env: {}, workingDir: "/", labels: {} }, 1_700_000_000).archive;
+  return writeImage(
+    dir,
+    "pause",
+    PAUSE_TAG,
+    [{ dir: root, comment: "a static pause binary" }],
+    { entrypoint: ["/pause"], user: "0", env: {}, workingDir: "/", labels: {} },
+    1_700_000_000,
+  ).archive;
 }
 
 /**
@@ -49,6 +55,12 @@ export function buildBinaryImage(binary: string, name: string, tag: string, dir:
   mkdirSync(root, { recursive: true });
   copyFileSync(binary, join(root, name));
   chmodSync(join(root, name), 0o755);
-  return writeImage(dir, name, tag, [{ dir: root, comment: `the static ${basename(binary)} binary` }],
-    { entrypoint: [`/${name}`], user: "0", env: {}, workingDir: "/", labels: {} }, 1_700_000_000).archive;
+  return writeImage(
+    dir,
+    name,
+    tag,
+    [{ dir: root, comment: `the static ${basename(binary)} binary` }],
+    { entrypoint: [`/${name}`], user: "0", env: {}, workingDir: "/", labels: {} },
+    1_700_000_000,
+  ).archive;
 }

@@ -24,11 +24,15 @@ export const APP_IMAGE = `${PROJECT_IMAGES.registry}/${PROJECT_IMAGES.repository
 
 /** Imports the project's images and the sidecars under the names the manifests pin. */
 export function importKadaluImages(node: RealNode, parts: NodeParts): void {
-  for (const recipe of RECIPES) node.importImage(join(IMAGES_DIR, `${recipe.name}.oci.tar`), `${PROJECT_IMAGES.registry}/${PROJECT_IMAGES.repository}/${recipe.name}`);
+  for (const recipe of RECIPES)
+    node.importImage(join(IMAGES_DIR, `${recipe.name}.oci.tar`), `${PROJECT_IMAGES.registry}/${PROJECT_IMAGES.repository}/${recipe.name}`);
   // The sidecars under the names the manifests pin (registry.k8s.io/sig-storage/NAME:TAG), from the static builds.
   const binaries: Record<keyof typeof SIDECARS, string> = {
-    provisioner: parts.kube.bins["csi-provisioner"], resizer: parts.kube.bins["csi-resizer"], registrar: parts.registrar,
-    snapshotter: binary("csi-snapshotter", k8sBinDir()), snapshotController: binary("snapshot-controller", k8sBinDir()),
+    provisioner: parts.kube.bins["csi-provisioner"],
+    resizer: parts.kube.bins["csi-resizer"],
+    registrar: parts.registrar,
+    snapshotter: binary("csi-snapshotter", k8sBinDir()),
+    snapshotController: binary("snapshot-controller", k8sBinDir()),
   };
   for (const [sidecar, reference] of Object.entries(SIDECARS)) {
     const [repository, tag] = reference.split(":") as [string, string];
@@ -45,7 +49,11 @@ export function installKadalu(node: RealNode): Promise<CliResult> {
  * A node with Kadalu installed from the project's images and brick directories made under `<node dir>/bricks`,
  * then `then` (a pool to add, say); the node is stopped again when any of it fails.
  */
-export async function startKadaluNode(parts: NodeParts, brickDirs: string[], then?: (node: RealNode, bricks: string) => Promise<void>): Promise<{ node: RealNode; bricks: string }> {
+export async function startKadaluNode(
+  parts: NodeParts,
+  brickDirs: string[],
+  then?: (node: RealNode, bricks: string) => Promise<void>,
+): Promise<{ node: RealNode; bricks: string }> {
   const node = await startNode(parts);
   try {
     importKadaluImages(node, parts);
@@ -100,7 +108,9 @@ export function appPod(name: string, claim: string, script: string, options: { b
   const mount = { name: "data", mountPath: "/data", ...(options.propagation ? { mountPropagation: options.propagation } : {}) };
   const volume = options.block ? { volumeDevices: [{ name: "data", devicePath: "/dev/xvda" }] } : { volumeMounts: [mount] };
   return {
-    apiVersion: "v1", kind: "Pod", metadata: { name },
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name },
     spec: {
       containers: [{ name: "app", image: APP_IMAGE, imagePullPolicy: "Never", command: ["/usr/bin/node", "-e", `${PRELUDE} ${script}`], ...volume }],
       volumes: [{ name: "data", persistentVolumeClaim: { claimName: claim } }],
@@ -111,9 +121,13 @@ export function appPod(name: string, claim: string, script: string, options: { b
 
 export function pvc(name: string, storageClass: string, size: string, options: { block?: boolean; mode?: string } = {}): Json {
   return {
-    apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name },
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name },
     spec: {
-      storageClassName: storageClass, accessModes: [options.mode ?? "ReadWriteMany"], resources: { requests: { storage: size } },
+      storageClassName: storageClass,
+      accessModes: [options.mode ?? "ReadWriteMany"],
+      resources: { requests: { storage: size } },
       ...(options.block ? { volumeMode: "Block" } : {}),
     },
   };
@@ -123,21 +137,32 @@ export function pvc(name: string, storageClass: string, size: string, options: {
 export async function waitRunning(node: RealNode, name: string, timeoutMs = 120_000): Promise<any> {
   const admin = node.cluster.admin;
   try {
-    return await waitUntil(`pod ${name} Running`, async () => {
-      const pod = await admin.get(`/api/v1/namespaces/default/pods/${name}`);
-      return pod.status.phase === "Running" ? pod : undefined;
-    }, timeoutMs, 250);
+    return await waitUntil(
+      `pod ${name} Running`,
+      async () => {
+        const pod = await admin.get(`/api/v1/namespaces/default/pods/${name}`);
+        return pod.status.phase === "Running" ? pod : undefined;
+      },
+      timeoutMs,
+      250,
+    );
   } catch (error) {
     const pod = await admin.find(`/api/v1/namespaces/default/pods/${name}`);
-    const events = (await admin.get(`/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${name}`)).items.map((event: any) => `${event.reason}: ${event.message}`);
-    throw new Error(`${(error as Error).message}\nstatus: ${JSON.stringify(pod?.status?.containerStatuses ?? pod?.status?.conditions)}\nevents:\n${events.join("\n")}`);
+    const events = (await admin.get(`/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${name}`)).items.map(
+      (event: any) => `${event.reason}: ${event.message}`,
+    );
+    throw new Error(
+      `${(error as Error).message}\nstatus: ${JSON.stringify(pod?.status?.containerStatuses ?? pod?.status?.conditions)}\nevents:\n${events.join("\n")}`,
+    );
   }
 }
 
 /** The log lines of pod `name` in default. */
 export async function podLog(node: RealNode, name: string): Promise<string[]> {
   const text = await node.cluster.admin.get<string>(`/api/v1/namespaces/default/pods/${name}/log`);
-  return String(text ?? "").split("\n").filter(Boolean);
+  return String(text ?? "")
+    .split("\n")
+    .filter(Boolean);
 }
 
 /** Waits until pod `name`'s log lines satisfy `check`; says its log, container state and events when they do not. */
@@ -149,8 +174,12 @@ export async function waitLog<T>(node: RealNode, name: string, what: string, che
     const log = await podLog(node, name).catch((failed: Error) => [failed.message]);
     const previous = await admin.get<string>(`/api/v1/namespaces/default/pods/${name}/log?previous=true`).catch(() => "");
     const pod = await admin.find(`/api/v1/namespaces/default/pods/${name}`);
-    const events = (await admin.get(`/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${name}`)).items.map((event: any) => `${event.reason}: ${event.message}`);
-    throw new Error(`${(error as Error).message}\nlog: ${log.join("\n")}\nprevious log: ${previous}\nstatus: ${JSON.stringify(pod?.status?.containerStatuses)}\nevents:\n${events.join("\n")}`);
+    const events = (await admin.get(`/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${name}`)).items.map(
+      (event: any) => `${event.reason}: ${event.message}`,
+    );
+    throw new Error(
+      `${(error as Error).message}\nlog: ${log.join("\n")}\nprevious log: ${previous}\nstatus: ${JSON.stringify(pod?.status?.containerStatuses)}\nevents:\n${events.join("\n")}`,
+    );
   }
 }
 
@@ -160,7 +189,9 @@ export async function deletePod(node: RealNode, name: string): Promise<void> {
   try {
     await waitUntil(`pod ${name} gone`, async () => (await admin.find(`/api/v1/namespaces/default/pods/${name}`)) === undefined || undefined, 90_000, 250);
   } catch (error) {
-    const events = (await admin.get(`/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${name}`)).items.map((event: any) => `${event.reason}: ${event.message}`);
+    const events = (await admin.get(`/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${name}`)).items.map(
+      (event: any) => `${event.reason}: ${event.message}`,
+    );
     throw new Error(`${(error as Error).message}\nevents:\n${events.slice(-8).join("\n")}`);
   }
 }
@@ -202,6 +233,17 @@ export async function restartNodeplugin(node: RealNode): Promise<number> {
   const [old] = await nodepluginPods(node);
   const deletedAt = Date.now();
   await node.cluster.admin.delete(`/api/v1/namespaces/kadalu/pods/${old.metadata.name}`);
-  await waitUntil("a new nodeplugin pod ready", async () => (await nodepluginPods(node)).some((pod: any) => pod.metadata.name !== old.metadata.name && pod.status.phase === "Running" && (pod.status.containerStatuses ?? []).every((status: any) => status.ready)) || undefined, 120_000, 250);
+  await waitUntil(
+    "a new nodeplugin pod ready",
+    async () =>
+      (await nodepluginPods(node)).some(
+        (pod: any) =>
+          pod.metadata.name !== old.metadata.name &&
+          pod.status.phase === "Running" &&
+          (pod.status.containerStatuses ?? []).every((status: any) => status.ready),
+      ) || undefined,
+    120_000,
+    250,
+  );
   return deletedAt;
 }

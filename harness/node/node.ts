@@ -82,7 +82,9 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
     try {
       return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
     } catch (error) {
-      const stderr = String((error as { stderr?: string }).stderr ?? "").trim().replace(/\s+/g, " ");
+      const stderr = String((error as { stderr?: string }).stderr ?? "")
+        .trim()
+        .replace(/\s+/g, " ");
       throw new Error(`${command} ${args.slice(-3).join(" ")}: ${stderr || (error as Error).message}`);
     }
   };
@@ -142,13 +144,21 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
     });
     // For a failure's post-mortem: the components' logs, before their directories go.
     const keep = process.env.KADALU_NODE_LOGS;
-    if (keep) await step(`keeping the logs in ${keep}`, () => run("sh", ["-c", 'mkdir -p "$1" && cp "$2"/*.log "$3"/*.log "$1"/', "sh", keep, dir, cluster?.dir ?? dir]));
+    if (keep)
+      await step(`keeping the logs in ${keep}`, () =>
+        run("sh", ["-c", 'mkdir -p "$1" && cp "$2"/*.log "$3"/*.log "$1"/', "sh", keep, dir, cluster?.dir ?? dir]),
+      );
     await step("stopping the control plane", () => cluster?.stop());
     await step("stopping the rest", () => processes.stopAll());
     // Ours and containerd's pod namespaces (cni-UUID), never another program's made meanwhile.
-    const newNetns = (existsSync("/run/netns") ? run("ls", ["/run/netns"]).split("\n").filter(Boolean) : [])
-      .filter((name) => !before.netns.includes(name) && (name === netns || name.startsWith("cni-")));
-    const places = [dir, ...FIXED_PATHS.filter((path) => path !== "/run/netns"), ...newNetns.filter((name) => name !== netns).map((name) => `/run/netns/${name}`)];
+    const newNetns = (existsSync("/run/netns") ? run("ls", ["/run/netns"]).split("\n").filter(Boolean) : []).filter(
+      (name) => !before.netns.includes(name) && (name === netns || name.startsWith("cni-")),
+    );
+    const places = [
+      dir,
+      ...FIXED_PATHS.filter((path) => path !== "/run/netns"),
+      ...newNetns.filter((name) => name !== netns).map((name) => `/run/netns/${name}`),
+    ];
     for (const error of unmountUnder(places)) errors.push(error);
     for (const name of newNetns) {
       if (name === netns) await step(`deleting the network namespace ${netns}`, () => run(parts.ip, ["netns", "delete", netns]));
@@ -167,7 +177,8 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
       await step(`removing ${path}`, () => {
         if (!existsSync(path)) return;
         // containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its state dir: remove that only.
-        if (path === "/run/containerd" && run("ls", ["-A", path]).trim() !== "s") throw new Error("/run/containerd holds more than shim sockets: another containerd runs here");
+        if (path === "/run/containerd" && run("ls", ["-A", path]).trim() !== "s")
+          throw new Error("/run/containerd holds more than shim sockets: another containerd runs here");
         const mounted = mountPoints().filter((point) => point === path || point.startsWith(`${path}/`));
         if (mounted.length > 0) throw new Error(`still mounted: ${mounted.join(", ")}`);
         rmSync(path, { recursive: true, force: true });
@@ -183,7 +194,12 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
     run(parts.ip, ["link", "add", hostVeth, "type", "veth", "peer", "name", "eth0", "netns", netns]);
     run(parts.ip, ["addr", "add", `${hostIp}/30`, "dev", hostVeth]);
     run(parts.ip, ["link", "set", hostVeth, "up"]);
-    for (const args of [["link", "set", "lo", "up"], ["addr", "add", `${nodeIp}/30`, "dev", "eth0"], ["link", "set", "eth0", "up"], ["route", "add", "default", "via", hostIp]]) {
+    for (const args of [
+      ["link", "set", "lo", "up"],
+      ["addr", "add", `${nodeIp}/30`, "dev", "eth0"],
+      ["link", "set", "eth0", "up"],
+      ["route", "add", "default", "via", hostIp],
+    ]) {
       run(parts.ip, ["-n", netns, ...args]);
     }
 
@@ -191,7 +207,10 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
     // give Services (brick pods by name through CoreDNS) their addresses; root-ca-cert-publisher
     // writes the kube-root-ca.crt ConfigMap every ServiceAccount token volume projects; disruption keeps the
     // brick groups' PodDisruptionBudgets' status, which the Eviction API (kubectl drain) goes by.
-    cluster = await startRealCluster(parts.kube, { host: hostIp, controllers: [...CONTROLLERS, "nodelifecycle", "root-ca-cert-publisher", "endpoint", "endpointslice", "disruption"] });
+    cluster = await startRealCluster(parts.kube, {
+      host: hostIp,
+      controllers: [...CONTROLLERS, "nodelifecycle", "root-ca-cert-publisher", "endpoint", "endpointslice", "disruption"],
+    });
     cluster.processes.start("kube-scheduler", parts.scheduler, ["--kubeconfig", cluster.adminKubeconfig, "--leader-elect=false", "--secure-port=0"]);
     const controlPlaneMs = Date.now() - t0;
     publisher = new ServiceCaPublisher(cluster);
@@ -200,13 +219,19 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
     writeFileSync(join(dir, "cni", "net.d", "10-kadalu-node.conflist"), cniConfig(dir, id));
     writeFileSync(join(dir, "containerd.toml"), containerdConfig(dir, socket));
     containerd = processes.start("containerd", ...inNetns(parts.containerd, ["--config", join(dir, "containerd.toml")]));
-    await whileRunning(containerd, `containerd to answer on ${socket}`, () => {
-      try {
-        return ctr(["version"]) || undefined;
-      } catch {
-        return undefined;
-      }
-    }, 30_000, 100);
+    await whileRunning(
+      containerd,
+      `containerd to answer on ${socket}`,
+      () => {
+        try {
+          return ctr(["version"]) || undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      30_000,
+      100,
+    );
     const imageDir = join(dir, "images");
     mkdirSync(imageDir);
     ctr(["images", "import", "--base-name", PAUSE_REPOSITORY, buildPauseImage(parts.gcc, imageDir)]);
@@ -215,30 +240,77 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
     mkdirSync(kubeletDir);
     writeFileSync(join(dir, "kubelet.yaml"), kubeletConfig(nodeIp));
     const kubeletStart = Date.now();
-    kubelet = processes.start("kubelet", ...inNetns(parts.kubelet, [
-      "--config", join(dir, "kubelet.yaml"), "--kubeconfig", cluster.adminKubeconfig, "--root-dir", kubeletDir,
-      "--container-runtime-endpoint", `unix://${socket}`, "--pod-infra-container-image", PAUSE_IMAGE,
-      "--node-ip", nodeIp, "--hostname-override", NODE_NAME, "--v=1",
-    ]));
+    kubelet = processes.start(
+      "kubelet",
+      ...inNetns(parts.kubelet, [
+        "--config",
+        join(dir, "kubelet.yaml"),
+        "--kubeconfig",
+        cluster.adminKubeconfig,
+        "--root-dir",
+        kubeletDir,
+        "--container-runtime-endpoint",
+        `unix://${socket}`,
+        "--pod-infra-container-image",
+        PAUSE_IMAGE,
+        "--node-ip",
+        nodeIp,
+        "--hostname-override",
+        NODE_NAME,
+        "--v=1",
+      ]),
+    );
     const admin = cluster.admin;
-    await whileRunning(kubelet, `node ${NODE_NAME} Ready`, async () => nodeReady(await admin.find(`/api/v1/nodes/${NODE_NAME}`)) || undefined, 120_000, 200).catch((error: Error) => {
+    await whileRunning(
+      kubelet,
+      `node ${NODE_NAME} Ready`,
+      async () => nodeReady(await admin.find(`/api/v1/nodes/${NODE_NAME}`)) || undefined,
+      120_000,
+      200,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n--- kubelet ---\n${kubelet!.tail(30)}\n--- containerd ---\n${containerd!.tail(10)}`);
     });
     const readyAt = Date.now();
     // kube-proxy (iptables, in the node's namespace) gives pods the kubernetes Service: in-cluster clients
     // (the operator, the sidecars) reach the apiserver through it. The conntrack flags leave host-wide sysctls alone.
-    const proxy = processes.start("kube-proxy", ...inNetns(parts.proxy, [
-      "--kubeconfig", cluster.adminKubeconfig, "--hostname-override", NODE_NAME, "--proxy-mode", "iptables", "--cluster-cidr", POD_SUBNET,
-      "--conntrack-max-per-core", "0", "--conntrack-tcp-timeout-established", "0", "--conntrack-tcp-timeout-close-wait", "0",
-      "--metrics-bind-address", "127.0.0.1:10249", "--healthz-bind-address", "127.0.0.1:10256",
-    ]));
-    await whileRunning(proxy, "kube-proxy's rule for the kubernetes Service", () => {
-      try {
-        return run(parts.nsenter, [`--net=/run/netns/${netns}`, "--", "iptables", "-t", "nat", "-S", "KUBE-SERVICES"]).includes("default/kubernetes") || undefined;
-      } catch {
-        return undefined;
-      }
-    }, 60_000, 200);
+    const proxy = processes.start(
+      "kube-proxy",
+      ...inNetns(parts.proxy, [
+        "--kubeconfig",
+        cluster.adminKubeconfig,
+        "--hostname-override",
+        NODE_NAME,
+        "--proxy-mode",
+        "iptables",
+        "--cluster-cidr",
+        POD_SUBNET,
+        "--conntrack-max-per-core",
+        "0",
+        "--conntrack-tcp-timeout-established",
+        "0",
+        "--conntrack-tcp-timeout-close-wait",
+        "0",
+        "--metrics-bind-address",
+        "127.0.0.1:10249",
+        "--healthz-bind-address",
+        "127.0.0.1:10256",
+      ]),
+    );
+    await whileRunning(
+      proxy,
+      "kube-proxy's rule for the kubernetes Service",
+      () => {
+        try {
+          return (
+            run(parts.nsenter, [`--net=/run/netns/${netns}`, "--", "iptables", "-t", "nat", "-S", "KUBE-SERVICES"]).includes("default/kubernetes") || undefined
+          );
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+      200,
+    );
     writeFileSync(join(dir, "Corefile"), corefile(nodeIp, cluster.adminKubeconfig));
     const dns = processes.start("coredns", ...inNetns(parts.coredns, ["-conf", join(dir, "Corefile")]));
     await whileRunning(dns, "CoreDNS to answer", () => dns.tail(20).includes("CoreDNS-") || undefined, 30_000, 100);
@@ -246,7 +318,13 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
       await waitUntil(`the ${name} ConfigMap in default`, () => admin.find(`/api/v1/namespaces/default/configmaps/${name}`), 30_000, 200);
     }
     return {
-      dir, cluster, netns, nodeIp, kubeletDir, containerdSocket: socket, before,
+      dir,
+      cluster,
+      netns,
+      nodeIp,
+      kubeletDir,
+      containerdSocket: socket,
+      before,
       timings: { controlPlaneMs, nodeReadyMs: readyAt - t0, kubeletToReadyMs: readyAt - kubeletStart },
       ctr,
       importImage: (archive, repository) => void ctr(["images", "import", "--base-name", repository, archive]),
@@ -263,10 +341,24 @@ export async function startNode(parts: NodeParts): Promise<RealNode> {
  * Polls `check` while `started` runs; fails at once with its last log lines when it exits first (a plain
  * waitUntil would take a crashed component's silence for "not yet" until its deadline).
  */
-async function whileRunning<T>(started: Started, what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs: number): Promise<T> {
+async function whileRunning<T>(
+  started: Started,
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  intervalMs: number,
+): Promise<T> {
   const gone = (): boolean => started.child.exitCode !== null || started.child.signalCode !== null;
-  const result = await waitUntil(what, async () => (gone() ? { exited: true as const } : ((value) => (value === undefined || value === false ? undefined : { value }))(await check())), timeoutMs, intervalMs);
-  if ("exited" in result) throw new Error(`${started.name === "kubelet" ? "the kubelet" : started.name} exited (${started.child.exitCode ?? started.child.signalCode}):\n${started.tail(20)}`);
+  const result = await waitUntil(
+    what,
+    async () => (gone() ? { exited: true as const } : ((value) => (value === undefined || value === false ? undefined : { value }))(await check())),
+    timeoutMs,
+    intervalMs,
+  );
+  if ("exited" in result)
+    throw new Error(
+      `${started.name === "kubelet" ? "the kubelet" : started.name} exited (${started.child.exitCode ?? started.child.signalCode}):\n${started.tail(20)}`,
+    );
   return result.value;
 }
 
@@ -284,7 +376,8 @@ function podCgroupProcesses(before: HostState): string[] {
   const walk = (path: string): void => {
     try {
       for (const pid of readFileSync(join(path, "cgroup.procs"), "utf8").split("\n").filter(Boolean)) pids.add(pid);
-      for (const entry of execFileSync("find", [path, "-mindepth", "1", "-maxdepth", "1", "-type", "d"], { encoding: "utf8" }).split("\n").filter(Boolean)) walk(entry);
+      for (const entry of execFileSync("find", [path, "-mindepth", "1", "-maxdepth", "1", "-type", "d"], { encoding: "utf8" }).split("\n").filter(Boolean))
+        walk(entry);
     } catch {
       // removed meanwhile
     }
@@ -301,7 +394,9 @@ async function deleteWorkloads(cluster: RealCluster): Promise<void> {
   const admin = cluster.admin;
   for (const kind of ["deployments", "statefulsets", "replicasets", "daemonsets"]) {
     for (const item of (await admin.get(`/apis/apps/v1/${kind}`)).items) {
-      await admin.delete(`/apis/apps/v1/namespaces/${item.metadata.namespace}/${kind}/${item.metadata.name}`, { propagationPolicy: "Orphan" }).catch(() => undefined);
+      await admin
+        .delete(`/apis/apps/v1/namespaces/${item.metadata.namespace}/${kind}/${item.metadata.name}`, { propagationPolicy: "Orphan" })
+        .catch(() => undefined);
     }
   }
   const ofDaemonSet = (pod: any): boolean => (pod.metadata.ownerReferences ?? []).some((owner: any) => owner.kind === "DaemonSet");
@@ -309,6 +404,11 @@ async function deleteWorkloads(cluster: RealCluster): Promise<void> {
     const pods = (await admin.get("/api/v1/pods")).items.filter(group);
     for (const pod of pods) await admin.delete(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`).catch(() => undefined);
     const names = new Set(pods.map((pod: any) => pod.metadata.uid));
-    await waitUntil(`${pods.length} pods to be gone`, async () => (await admin.get("/api/v1/pods")).items.every((pod: any) => !names.has(pod.metadata.uid)) || undefined, 90_000, 250);
+    await waitUntil(
+      `${pods.length} pods to be gone`,
+      async () => (await admin.get("/api/v1/pods")).items.every((pod: any) => !names.has(pod.metadata.uid)) || undefined,
+      90_000,
+      250,
+    );
   }
 }

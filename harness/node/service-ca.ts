@@ -26,7 +26,12 @@ export class ServiceCaPublisher {
       const name = namespace.metadata.name;
       if (this.done.has(name) || namespace.status?.phase === "Terminating") continue;
       if (!(await admin.find(`/api/v1/namespaces/${name}/configmaps/${SERVICE_CA}`))) {
-        await admin.post(`/api/v1/namespaces/${name}/configmaps`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: SERVICE_CA }, data: { "service-ca.crt": this.cluster.ca } });
+        await admin.post(`/api/v1/namespaces/${name}/configmaps`, {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: SERVICE_CA },
+          data: { "service-ca.crt": this.cluster.ca },
+        });
       }
       this.done.add(name);
     }

@@ -19,8 +19,19 @@ import { Processes, waitUntil } from "./processes.js";
  * and disruption (the operator's PodDisruptionBudgets get their status from it; doctor reads it).
  */
 export const CONTROLLERS = [
-  "persistentvolume-binder", "persistentvolume-expander", "pv-protection", "pvc-protection", "garbagecollector", "namespace",
-  "serviceaccount", "serviceaccount-token", "statefulset", "daemonset", "deployment", "replicaset", "disruption",
+  "persistentvolume-binder",
+  "persistentvolume-expander",
+  "pv-protection",
+  "pvc-protection",
+  "garbagecollector",
+  "namespace",
+  "serviceaccount",
+  "serviceaccount-token",
+  "statefulset",
+  "daemonset",
+  "deployment",
+  "replicaset",
+  "disruption",
 ];
 
 export async function freePort(): Promise<number> {
@@ -60,17 +71,25 @@ export interface AuditEvent {
 const AUDIT_POLICY = "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n";
 
 export function writeTokenKubeconfig(path: string, server: string, caFile: string, token: string, namespace = "default"): string {
-  writeFileSync(path, stringify({
-    apiVersion: "v1", kind: "Config",
-    clusters: [{ name: "real", cluster: { server, "certificate-authority": caFile } }],
-    users: [{ name: "user", user: { token } }],
-    contexts: [{ name: "real", context: { cluster: "real", user: "user", namespace } }],
-    "current-context": "real",
-  }), { mode: 0o600 });
+  writeFileSync(
+    path,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "real", cluster: { server, "certificate-authority": caFile } }],
+      users: [{ name: "user", user: { token } }],
+      contexts: [{ name: "real", context: { cluster: "real", user: "user", namespace } }],
+      "current-context": "real",
+    }),
+    { mode: 0o600 },
+  );
   return path;
 }
 
-export async function startRealCluster(parts: KubernetesParts, options: { controllers?: string[]; apiserverArgs?: string[]; host?: string } = {}): Promise<RealCluster> {
+export async function startRealCluster(
+  parts: KubernetesParts,
+  options: { controllers?: string[]; apiserverArgs?: string[]; host?: string } = {},
+): Promise<RealCluster> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-real-"));
   const processes = new Processes(dir);
   // Loopback by default; the node tier binds an address its kubelet's network namespace can reach.
@@ -88,22 +107,58 @@ export async function startRealCluster(parts: KubernetesParts, options: { contro
     const token = randomBytes(24).toString("hex");
     writeFileSync(join(dir, "tokens.csv"), `${token},kadalu-admin,kadalu-admin,system:masters\n`, { mode: 0o600 });
     const etcd = processes.start("etcd", parts.etcd, [
-      "--data-dir", join(dir, "etcd"), "--listen-client-urls", `http://127.0.0.1:${etcdClient}`, "--advertise-client-urls", `http://127.0.0.1:${etcdClient}`,
-      "--listen-peer-urls", `http://127.0.0.1:${etcdPeer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${etcdPeer}`,
-      "--initial-cluster", `default=http://127.0.0.1:${etcdPeer}`,
+      "--data-dir",
+      join(dir, "etcd"),
+      "--listen-client-urls",
+      `http://127.0.0.1:${etcdClient}`,
+      "--advertise-client-urls",
+      `http://127.0.0.1:${etcdClient}`,
+      "--listen-peer-urls",
+      `http://127.0.0.1:${etcdPeer}`,
+      "--initial-advertise-peer-urls",
+      `http://127.0.0.1:${etcdPeer}`,
+      "--initial-cluster",
+      `default=http://127.0.0.1:${etcdPeer}`,
     ]);
     const auditLog = join(dir, "audit.log");
     writeFileSync(join(dir, "audit-policy.yaml"), AUDIT_POLICY);
     const certDir = join(dir, "certs");
     mkdirSync(certDir);
     const apiserver = processes.start("kube-apiserver", parts.bins["kube-apiserver"], [
-      "--etcd-servers", `http://127.0.0.1:${etcdClient}`, "--bind-address", host, "--secure-port", String(apiPort), "--cert-dir", certDir,
-      "--token-auth-file", join(dir, "tokens.csv"), "--authorization-mode", "RBAC",
-      "--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", pub, "--service-account-signing-key-file", key,
-      "--service-cluster-ip-range", "10.0.0.0/24", "--allow-privileged=true", "--kubelet-preferred-address-types", "InternalIP",
-      "--audit-policy-file", join(dir, "audit-policy.yaml"), "--audit-log-path", auditLog, "--audit-log-format", "json", "--audit-log-mode", "blocking",
+      "--etcd-servers",
+      `http://127.0.0.1:${etcdClient}`,
+      "--bind-address",
+      host,
+      "--secure-port",
+      String(apiPort),
+      "--cert-dir",
+      certDir,
+      "--token-auth-file",
+      join(dir, "tokens.csv"),
+      "--authorization-mode",
+      "RBAC",
+      "--service-account-issuer",
+      "https://kubernetes.default.svc",
+      "--service-account-key-file",
+      pub,
+      "--service-account-signing-key-file",
+      key,
+      "--service-cluster-ip-range",
+      "10.0.0.0/24",
+      "--allow-privileged=true",
+      "--kubelet-preferred-address-types",
+      "InternalIP",
+      "--audit-policy-file",
+      join(dir, "audit-policy.yaml"),
+      "--audit-log-path",
+      auditLog,
+      "--audit-log-format",
+      "json",
+      "--audit-log-mode",
+      "blocking",
       // OpenShift enforces this one: setting blockOwnerDeletion needs update on the owner's finalizers.
-      "--enable-admission-plugins", "OwnerReferencesPermissionEnforcement",
+      "--enable-admission-plugins",
+      "OwnerReferencesPermissionEnforcement",
       ...(options.apiserverArgs ?? []),
     ]);
     const server = `https://${host}:${apiPort}`;
@@ -111,34 +166,69 @@ export async function startRealCluster(parts: KubernetesParts, options: { contro
     // The file appears before the apiserver has written all of it (its certificate, then the CA's): taken
     // once two reads in a row agree and it ends with a whole certificate.
     let previous: string | undefined;
-    const ca = await waitUntil("the apiserver's serving certificate", () => {
-      let text: string | undefined;
-      try {
-        text = readFileSync(caFile, "utf8");
-      } catch {
-        text = undefined;
-      }
-      const settled = text !== undefined && text === previous && text.trimEnd().endsWith("-----END CERTIFICATE-----");
-      previous = text;
-      return settled ? text : undefined;
-    }, 30_000);
+    const ca = await waitUntil(
+      "the apiserver's serving certificate",
+      () => {
+        let text: string | undefined;
+        try {
+          text = readFileSync(caFile, "utf8");
+        } catch {
+          text = undefined;
+        }
+        const settled = text !== undefined && text === previous && text.trimEnd().endsWith("-----END CERTIFICATE-----");
+        previous = text;
+        return settled ? text : undefined;
+      },
+      30_000,
+    );
     const admin = new Api(server, token, ca);
-    await waitUntil(`kube-apiserver /readyz\n${apiserver.tail()}\n${etcd.tail(5)}`, async () => (await admin.get<string>("/readyz")) === "ok" || undefined, 60_000, 200);
+    await waitUntil(
+      `kube-apiserver /readyz\n${apiserver.tail()}\n${etcd.tail(5)}`,
+      async () => (await admin.get<string>("/readyz")) === "ok" || undefined,
+      60_000,
+      200,
+    );
     const adminKubeconfig = writeTokenKubeconfig(join(dir, "admin.kubeconfig"), server, caFile, token);
     processes.start("kube-controller-manager", parts.bins["kube-controller-manager"], [
-      "--kubeconfig", adminKubeconfig, "--leader-elect=false", "--secure-port=0", `--controllers=${(options.controllers ?? CONTROLLERS).join(",")}`,
-      "--service-account-private-key-file", key, "--root-ca-file", caFile, "--use-service-account-credentials=false",
-      "--concurrent-gc-syncs=5", "--pvclaimbinder-sync-period=1s",
+      "--kubeconfig",
+      adminKubeconfig,
+      "--leader-elect=false",
+      "--secure-port=0",
+      `--controllers=${(options.controllers ?? CONTROLLERS).join(",")}`,
+      "--service-account-private-key-file",
+      key,
+      "--root-ca-file",
+      caFile,
+      "--use-service-account-credentials=false",
+      "--concurrent-gc-syncs=5",
+      "--pvclaimbinder-sync-period=1s",
     ]);
     // The namespace controller and the service-account controller are up when "default" has its ServiceAccount.
-    await waitUntil("the default ServiceAccount (controller-manager running)", () => admin.find("/api/v1/namespaces/default/serviceaccounts/default"), 60_000, 200);
+    await waitUntil(
+      "the default ServiceAccount (controller-manager running)",
+      () => admin.find("/api/v1/namespaces/default/serviceaccounts/default"),
+      60_000,
+      200,
+    );
     let counter = 0;
     return {
-      dir, server, ca, admin, adminKubeconfig, processes, stop,
-      audit: () => readFileSync(auditLog, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as AuditEvent),
+      dir,
+      server,
+      ca,
+      admin,
+      adminKubeconfig,
+      processes,
+      stop,
+      audit: () =>
+        readFileSync(auditLog, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as AuditEvent),
       async serviceAccountKubeconfig(namespace, name) {
         const review = await admin.post(`/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
-          apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 },
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { expirationSeconds: 3600 },
         });
         counter += 1;
         return writeTokenKubeconfig(join(dir, `${namespace}-${name}-${counter}.kubeconfig`), server, caFile, review.status.token, namespace);

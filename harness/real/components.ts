@@ -21,13 +21,15 @@ export function k8sBinDir(env: NodeJS.ProcessEnv = process.env): string {
 /** A program on PATH (or one of the sbin directories root has), or undefined. */
 export function which(program: string): string | undefined {
   const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/sbin", "/usr/local/sbin"];
-  return dirs.map((dir) => join(dir, program)).find((path) => {
-    try {
-      return statSync(path).isFile();
-    } catch {
-      return false;
-    }
-  });
+  return dirs
+    .map((dir) => join(dir, program))
+    .find((path) => {
+      try {
+        return statSync(path).isFile();
+      } catch {
+        return false;
+      }
+    });
 }
 
 function cacheDir(): string {

@@ -25,10 +25,20 @@ export interface GlusterCsi {
 }
 
 function writePoolInfo(infoDir: string, pool: string, pvReclaimPolicy: ReclaimPolicy, type: "Replica3" | "Disperse" = "Replica3"): NativePoolInfo {
-  const info = buildNativeInfo({
-    apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: pool, namespace: "kadalu" },
-    spec: { type, storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: `/data/${pool}` })), pvReclaimPolicy, ...(type === "Disperse" ? { disperse: { data: 2, redundancy: 1 } } : {}) },
-  }, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000003" });
+  const info = buildNativeInfo(
+    {
+      apiVersion: "kadalu-operator.storage/v1alpha1",
+      kind: "KadaluStorage",
+      metadata: { name: pool, namespace: "kadalu" },
+      spec: {
+        type,
+        storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: `/data/${pool}` })),
+        pvReclaimPolicy,
+        ...(type === "Disperse" ? { disperse: { data: 2, redundancy: 1 } } : {}),
+      },
+    },
+    { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000003" },
+  );
   writeFileSync(join(infoDir, `${pool}.info`), encodeInfo(info));
   return info;
 }
@@ -38,7 +48,11 @@ export type StartDriver = (processes: Processes, dir: string, hosts: Record<stri
 
 const repositoryBinary: StartDriver = (processes, dir, hosts, args) => startContained(processes, "csi", dir, hosts, process.execPath, [BIN.csi, ...args]);
 
-export async function startGlusterCsi(parts: GlusterParts, dir: string, options: { pool?: string; kubeletDir?: string; start?: StartDriver; type?: "Replica3" | "Disperse" } = {}): Promise<GlusterCsi> {
+export async function startGlusterCsi(
+  parts: GlusterParts,
+  dir: string,
+  options: { pool?: string; kubeletDir?: string; start?: StartDriver; type?: "Replica3" | "Disperse" } = {},
+): Promise<GlusterCsi> {
   const pool = options.pool ?? "pool1";
   const processes = new Processes(dir);
   const gluster = await Glusterd.start(parts, join(dir, "gluster"));
@@ -51,12 +65,22 @@ export async function startGlusterCsi(parts: GlusterParts, dir: string, options:
     const info = writePoolInfo(infoDir, pool, "delete", options.type);
     const socket = join(dir, "csi.sock");
     const csi = (options.start ?? repositoryBinary)(processes, dir, Object.fromEntries(info.bricks.map((brick) => [brick.node, BRICK_ADDRESS])), [
-      "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--info-dir", infoDir,
+      "--endpoint",
+      `unix://${socket}`,
+      "--node-id",
+      "kube1",
+      "--role",
+      "provisioner",
+      "--info-dir",
+      infoDir,
       ...(options.kubeletDir ? ["--kubelet-dir", options.kubeletDir] : []),
     ]);
     await waitUntil(`the driver to serve\n${csi.process.tail()}`, () => csi.process.tail(5000).includes("serving on") || undefined, 30_000);
     return {
-      gluster, bricks, csi, socket,
+      gluster,
+      bricks,
+      csi,
+      socket,
       setReclaimPolicy: (policy) => void writePoolInfo(infoDir, pool, policy, options.type),
       async stop() {
         await processes.stopAll();

@@ -19,13 +19,15 @@ export const BRICK_ADDRESS = "127.0.0.2";
 
 /** PIDs of processes whose command line mentions `marker` (bricks and daemons glusterd forked). */
 function processesMentioning(marker: string): number[] {
-  return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker) && Number(pid) !== process.pid ? [Number(pid)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker) && Number(pid) !== process.pid ? [Number(pid)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** glfsheal lives in Gluster's library directory (Debian: /usr/lib/<triplet>/glusterfs). */
@@ -47,7 +49,11 @@ export class Glusterd {
   private cliLog: string | undefined;
   private readonly volumes: string[] = [];
 
-  private constructor(readonly parts: GlusterParts, readonly dir: string, readonly brickAddress: string) {
+  private constructor(
+    readonly parts: GlusterParts,
+    readonly dir: string,
+    readonly brickAddress: string,
+  ) {
     this.processes = new Processes(dir);
   }
 
@@ -61,25 +67,55 @@ export class Glusterd {
   static async start(parts: GlusterParts, dir: string, options: { ownLogs?: boolean; netns?: string; address?: string } = {}): Promise<Glusterd> {
     const address = options.address ?? BRICK_ADDRESS;
     const probe = options.netns ? address : "127.0.0.1";
-    if (await portAnswers(probe, GLUSTERD_PORT, 1000)) throw new Error(`port ${GLUSTERD_PORT} is taken: another glusterd (or a GlusterFS sandbox) runs on this machine; stop it first`);
+    if (await portAnswers(probe, GLUSTERD_PORT, 1000))
+      throw new Error(`port ${GLUSTERD_PORT} is taken: another glusterd (or a GlusterFS sandbox) runs on this machine; stop it first`);
     const gluster = new Glusterd(parts, dir, address);
     for (const sub of ["glusterd", "run", "log", "bricks"]) mkdirSync(join(dir, sub), { recursive: true });
-    writeFileSync(join(dir, "glusterd.vol"), [
-      "volume management", "    type mgmt/glusterd",
-      `    option working-directory ${join(dir, "glusterd")}`, `    option run-directory ${join(dir, "run")}`,
-      `    option glusterd-sockfile ${gluster.socket}`, "    option transport-type socket",
-      `    option transport.socket.listen-port ${GLUSTERD_PORT}`, "    option ping-timeout 0", "    option event-threads 1",
-      "    option max-port 60999", "end-volume", "",
-    ].join("\n"));
+    writeFileSync(
+      join(dir, "glusterd.vol"),
+      [
+        "volume management",
+        "    type mgmt/glusterd",
+        `    option working-directory ${join(dir, "glusterd")}`,
+        `    option run-directory ${join(dir, "run")}`,
+        `    option glusterd-sockfile ${gluster.socket}`,
+        "    option transport-type socket",
+        `    option transport.socket.listen-port ${GLUSTERD_PORT}`,
+        "    option ping-timeout 0",
+        "    option event-threads 1",
+        "    option max-port 60999",
+        "end-volume",
+        "",
+      ].join("\n"),
+    );
     const args = ["-N", "-f", join(dir, "glusterd.vol"), "-l", join(dir, "log", "glusterd.log"), "-p", join(dir, "run", "glusterd.pid")];
     gluster.cliLog = options.ownLogs ? join(dir, "log", "cli.log") : undefined;
     const command = options.ownLogs
-      ? ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", OWN_LOGS, "glusterd-ns", join(dir, "log"), join(dir, "run"), parts.glusterd, ...args]
+      ? [
+          "unshare",
+          "--mount",
+          "--propagation",
+          "private",
+          "--",
+          "sh",
+          "-c",
+          OWN_LOGS,
+          "glusterd-ns",
+          join(dir, "log"),
+          join(dir, "run"),
+          parts.glusterd,
+          ...args,
+        ]
       : [parts.glusterd, ...args];
     const [program, ...rest] = options.netns ? ["nsenter", `--net=${options.netns}`, "--", ...command] : command;
     const daemon = gluster.processes.start("glusterd", program!, rest);
     try {
-      await waitUntil(`glusterd to answer on ${GLUSTERD_PORT}\n${daemon.tail()}`, async () => (await portAnswers(probe, GLUSTERD_PORT, 1000)) || undefined, 30_000, 100);
+      await waitUntil(
+        `glusterd to answer on ${GLUSTERD_PORT}\n${daemon.tail()}`,
+        async () => (await portAnswers(probe, GLUSTERD_PORT, 1000)) || undefined,
+        30_000,
+        100,
+      );
       await waitUntil("glusterd's CLI socket", () => gluster.cli(["volume", "list"]).then(() => true), 30_000, 200);
     } catch (error) {
       await gluster.stop();
@@ -132,7 +168,14 @@ export class Glusterd {
   async createVolume(name: string, count: number, replica: number): Promise<string[]> {
     const bricks = Array.from({ length: count }, (_, index) => join(this.dir, "bricks", name, String(index)));
     for (const brick of bricks) mkdirSync(brick, { recursive: true });
-    await this.cli(["volume", "create", name, ...(replica > 1 ? ["replica", String(replica)] : []), ...bricks.map((brick) => `${this.brickAddress}:${brick}`), "force"]);
+    await this.cli([
+      "volume",
+      "create",
+      name,
+      ...(replica > 1 ? ["replica", String(replica)] : []),
+      ...bricks.map((brick) => `${this.brickAddress}:${brick}`),
+      "force",
+    ]);
     this.volumes.push(name);
     await this.cli(["volume", "start", name]);
     return bricks;
@@ -142,7 +185,17 @@ export class Glusterd {
   async createDisperse(name: string, count: number, redundancy: number): Promise<string[]> {
     const bricks = Array.from({ length: count }, (_, index) => join(this.dir, "bricks", name, String(index)));
     for (const brick of bricks) mkdirSync(brick, { recursive: true });
-    await this.cli(["volume", "create", name, "disperse", String(count), "redundancy", String(redundancy), ...bricks.map((brick) => `${this.brickAddress}:${brick}`), "force"]);
+    await this.cli([
+      "volume",
+      "create",
+      name,
+      "disperse",
+      String(count),
+      "redundancy",
+      String(redundancy),
+      ...bricks.map((brick) => `${this.brickAddress}:${brick}`),
+      "force",
+    ]);
     this.volumes.push(name);
     await this.cli(["volume", "start", name]);
     return bricks;

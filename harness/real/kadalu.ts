@@ -46,10 +46,15 @@ function plainEnv(container: Container): Record<string, string> {
 /** Starts the operator program with these arguments and environment (by default the repository's binary). */
 export type StartOperatorProgram = (cluster: RealCluster, args: string[], env: Record<string, string>) => Started;
 
-const operatorBinary: StartOperatorProgram = (cluster, args, env) => cluster.processes.start("kadalu-operator", process.execPath, [BIN.operator, ...args], { ...process.env, ...env });
+const operatorBinary: StartOperatorProgram = (cluster, args, env) =>
+  cluster.processes.start("kadalu-operator", process.execPath, [BIN.operator, ...args], { ...process.env, ...env });
 
 /** The operator, out of cluster, as its Deployment configures it, with the operator ServiceAccount's token. */
-export async function startOperator(cluster: RealCluster, namespace = "kadalu", start: StartOperatorProgram = operatorBinary): Promise<Started & { metricsPort: number }> {
+export async function startOperator(
+  cluster: RealCluster,
+  namespace = "kadalu",
+  start: StartOperatorProgram = operatorBinary,
+): Promise<Started & { metricsPort: number }> {
   const deployment = await cluster.admin.get(`/apis/apps/v1/namespaces/${namespace}/deployments/operator`);
   const container = containersOf(deployment)[0]!;
   const kubeconfig = await cluster.serviceAccountKubeconfig(namespace, "kadalu-operator");
@@ -76,7 +81,13 @@ export interface RunningProvisioner {
  * mount namespace, csi-provisioner and csi-resizer with the args the StatefulSet gives them. `hosts` maps
  * brick host names to addresses; `agent` serves `kubectl exec` into the kadalu-provisioner container.
  */
-export async function startProvisioner(cluster: RealCluster, parts: KubernetesParts, agent: NodeAgent, hosts: Record<string, string>, namespace = "kadalu"): Promise<RunningProvisioner> {
+export async function startProvisioner(
+  cluster: RealCluster,
+  parts: KubernetesParts,
+  agent: NodeAgent,
+  hosts: Record<string, string>,
+  namespace = "kadalu",
+): Promise<RunningProvisioner> {
   const statefulSet = await cluster.admin.get(`/apis/apps/v1/namespaces/${namespace}/statefulsets/kadalu-csi-provisioner`);
   const kubeconfig = await cluster.serviceAccountKubeconfig(namespace, "kadalu-csi-provisioner");
   const infoDir = join(cluster.dir, "kadalu-info");
@@ -85,9 +96,15 @@ export async function startProvisioner(cluster: RealCluster, parts: KubernetesPa
   const kadaluContainer = containersOf(statefulSet).find((c) => c.name === "kadalu-provisioner")!;
   const metricsPort = await freePort();
   const args = (kadaluContainer.args ?? []).map((arg) => (arg.startsWith("--metrics-port=") ? `--metrics-port=${metricsPort}` : arg));
-  const csi = startContained(cluster.processes, "kadalu-provisioner", cluster.dir, hosts, process.execPath,
+  const csi = startContained(
+    cluster.processes,
+    "kadalu-provisioner",
+    cluster.dir,
+    hosts,
+    process.execPath,
     [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--info-dir", infoDir, "--kubeconfig", kubeconfig, ...args],
-    { ...process.env, ...plainEnv(kadaluContainer), CSI_ENDPOINT: `unix://${socket}`, KADALU_NAMESPACE: namespace });
+    { ...process.env, ...plainEnv(kadaluContainer), CSI_ENDPOINT: `unix://${socket}`, KADALU_NAMESPACE: namespace },
+  );
   await waitUntil(`kadalu-csi to serve\n${csi.process.tail()}`, () => csi.process.tail(5000).includes("serving on") || undefined, 30_000);
   agent.onExec(namespace, "kadalu-csi-provisioner-0", "kadalu-provisioner", csi.execHandler(CSI_IMAGE_PROGRAMS));
   const sidecar = (name: "csi-provisioner" | "csi-resizer"): Started => {
@@ -98,7 +115,11 @@ export async function startProvisioner(cluster: RealCluster, parts: KubernetesPa
   const provisioner = sidecar("csi-provisioner");
   const resizer = sidecar("csi-resizer");
   return {
-    csi, socket, metricsPort, provisioner, resizer,
+    csi,
+    socket,
+    metricsPort,
+    provisioner,
+    resizer,
     async stop() {
       await cluster.processes.stop(resizer);
       await cluster.processes.stop(provisioner);

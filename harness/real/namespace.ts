@@ -27,32 +27,47 @@ export interface Contained {
   execHandler(programs?: Record<string, string[]>): ExecHandler;
 }
 
-export function startContained(processes: Processes, name: string, dir: string, hosts: Record<string, string>, command: string, args: string[], env?: NodeJS.ProcessEnv): Contained {
+export function startContained(
+  processes: Processes,
+  name: string,
+  dir: string,
+  hosts: Record<string, string>,
+  command: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Contained {
   const root = join(dir, name);
   for (const sub of ["mnt", "log"]) mkdirSync(join(root, sub), { recursive: true });
   const hostsFile = join(root, "hosts");
   writeFileSync(hostsFile, ["127.0.0.1 localhost", ...Object.entries(hosts).map(([host, address]) => `${address} ${host}`), ""].join("\n"));
-  const started = processes.start(name, "unshare", ["--mount", "--propagation", "private", "--", "sh", "-c", ENTER, "kadalu-ns", hostsFile, join(root, "mnt"), join(root, "log"), command, ...args], env);
+  const started = processes.start(
+    name,
+    "unshare",
+    ["--mount", "--propagation", "private", "--", "sh", "-c", ENTER, "kadalu-ns", hostsFile, join(root, "mnt"), join(root, "log"), command, ...args],
+    env,
+  );
   const nsenter = (command: string[]): string[] => [`--mount=/proc/${started.child.pid}/ns/mnt`, "--", ...command];
   return {
-    process: started, mnt: join(root, "mnt"),
+    process: started,
+    mnt: join(root, "mnt"),
     async exec(command) {
       return run("nsenter", nsenter(command), { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
     },
     execHandler(programs = {}) {
-      return (context) => new Promise<number>((resolve) => {
-        const stand = Object.entries(programs).find(([prefix]) => context.command.join(" ").startsWith(prefix));
-        const command = stand ? [...stand[1], ...context.command.slice(stand[0].split(" ").length)] : context.command;
-        const child = spawn("nsenter", nsenter(command), { stdio: [context.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
-        if (context.stdin && child.stdin) context.stdin.pipe(child.stdin);
-        child.stdout!.pipe(context.stdout, { end: false });
-        child.stderr!.pipe(context.stderr, { end: false });
-        child.on("error", (error) => {
-          context.stderr.write(`exec: ${error.message}\n`);
-          resolve(127);
+      return (context) =>
+        new Promise<number>((resolve) => {
+          const stand = Object.entries(programs).find(([prefix]) => context.command.join(" ").startsWith(prefix));
+          const command = stand ? [...stand[1], ...context.command.slice(stand[0].split(" ").length)] : context.command;
+          const child = spawn("nsenter", nsenter(command), { stdio: [context.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+          if (context.stdin && child.stdin) context.stdin.pipe(child.stdin);
+          child.stdout!.pipe(context.stdout, { end: false });
+          child.stderr!.pipe(context.stderr, { end: false });
+          child.on("error", (error) => {
+            context.stderr.write(`exec: ${error.message}\n`);
+            resolve(127);
+          });
+          child.on("close", (code) => resolve(code ?? 1));
         });
-        child.on("close", (code) => resolve(code ?? 1));
-      });
     },
   };
 }

@@ -37,7 +37,13 @@ export class NodeAgent {
   /** What went wrong in its loop, for failure messages. */
   readonly errors: string[] = [];
 
-  private constructor(private readonly api: Api, readonly nodes: string[], private readonly https: Server, readonly port: number, private readonly namespaces: string[]) {}
+  private constructor(
+    private readonly api: Api,
+    readonly nodes: string[],
+    private readonly https: Server,
+    readonly port: number,
+    private readonly namespaces: string[],
+  ) {}
 
   static async start(api: Api, nodes: string[], namespaces = ["kadalu"]): Promise<NodeAgent> {
     const https = createServer({ key: readFileSync(`${TLS}server.key`), cert: readFileSync(`${TLS}server.crt`) });
@@ -55,18 +61,45 @@ export class NodeAgent {
         return;
       }
       sockets.handleUpgrade(req, socket, head, (ws) => {
-        void serveExec(ws, { namespace: namespace!, pod: pod!, container: container!, command: url.searchParams.getAll("command") }, ["1", "true"].includes(url.searchParams.get("stdin") ?? ""), handler);
+        void serveExec(
+          ws,
+          { namespace: namespace!, pod: pod!, container: container!, command: url.searchParams.getAll("command") },
+          ["1", "true"].includes(url.searchParams.get("stdin") ?? ""),
+          handler,
+        );
       });
     });
     for (const name of nodes) {
       await api.post("/api/v1/nodes", {
-        apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux" } },
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name, labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux" } },
         status: {
-          addresses: [{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: name }],
+          addresses: [
+            { type: "InternalIP", address: "127.0.0.1" },
+            { type: "Hostname", address: name },
+          ],
           daemonEndpoints: { kubeletEndpoint: { Port: port } },
-          conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "node agent of the real tier", lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") }],
-          nodeInfo: { kubeletVersion: "v1.26.0", osImage: "real tier", containerRuntimeVersion: "none://0", kernelVersion: "", architecture: "amd64", operatingSystem: "linux" },
-          capacity: { cpu: "2", memory: "8Gi", pods: "110" }, allocatable: { cpu: "2", memory: "8Gi", pods: "110" },
+          conditions: [
+            {
+              type: "Ready",
+              status: "True",
+              reason: "KubeletReady",
+              message: "node agent of the real tier",
+              lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+              lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+            },
+          ],
+          nodeInfo: {
+            kubeletVersion: "v1.26.0",
+            osImage: "real tier",
+            containerRuntimeVersion: "none://0",
+            kernelVersion: "",
+            architecture: "amd64",
+            operatingSystem: "linux",
+          },
+          capacity: { cpu: "2", memory: "8Gi", pods: "110" },
+          allocatable: { cpu: "2", memory: "8Gi", pods: "110" },
         },
       });
     }
@@ -107,7 +140,12 @@ export class NodeAgent {
     }
     if (!pod.spec.nodeName) {
       const node = nodeOfAffinity(pod) ?? this.nodes[0]!;
-      await this.api.post(`${path}/binding`, { apiVersion: "v1", kind: "Binding", metadata: { name: pod.metadata.name, uid: pod.metadata.uid }, target: { apiVersion: "v1", kind: "Node", name: node } });
+      await this.api.post(`${path}/binding`, {
+        apiVersion: "v1",
+        kind: "Binding",
+        metadata: { name: pod.metadata.name, uid: pod.metadata.uid },
+        target: { apiVersion: "v1", kind: "Node", name: node },
+      });
       return;
     }
     if (pod.status?.phase === "Running") return;
@@ -115,8 +153,21 @@ export class NodeAgent {
     const conditions = ["Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({ type, status: "True", lastTransitionTime: now }));
     await this.api.merge(`${path}/status`, {
       status: {
-        phase: "Running", conditions, hostIP: "127.0.0.1", podIP: "127.0.0.1", podIPs: [{ ip: "127.0.0.1" }], startTime: now,
-        containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: true, started: true, restartCount: 0, image: "real-tier", imageID: "", state: { running: { startedAt: now } } })),
+        phase: "Running",
+        conditions,
+        hostIP: "127.0.0.1",
+        podIP: "127.0.0.1",
+        podIPs: [{ ip: "127.0.0.1" }],
+        startTime: now,
+        containerStatuses: pod.spec.containers.map((c) => ({
+          name: c.name,
+          ready: true,
+          started: true,
+          restartCount: 0,
+          image: "real-tier",
+          imageID: "",
+          state: { running: { startedAt: now } },
+        })),
       },
     });
   }

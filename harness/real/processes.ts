@@ -34,11 +34,17 @@ export class Processes {
     const child = spawn(command, args, { stdio: ["ignore", fd, fd], env });
     closeSync(fd);
     everyChild.add(child);
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => {
-      everyChild.delete(child);
-      resolve(code);
-    }));
-    const tail = (lines = 15): string => readFileSync(log, "utf8").split("\n").slice(-lines - 1).join("\n");
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => {
+        everyChild.delete(child);
+        resolve(code);
+      }),
+    );
+    const tail = (lines = 15): string =>
+      readFileSync(log, "utf8")
+        .split("\n")
+        .slice(-lines - 1)
+        .join("\n");
     const started = { name, child, log, tail, exited };
     this.started.push(started);
     return started;

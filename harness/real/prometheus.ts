@@ -19,7 +19,10 @@ export interface QueryResult {
 }
 
 export class RealPrometheus {
-  private constructor(readonly url: string, readonly process: Started) {}
+  private constructor(
+    readonly url: string,
+    readonly process: Started,
+  ) {}
 
   static async start(parts: PrometheusParts, processes: Processes, dir: string, targets: Record<string, number>, ruleFile: string): Promise<RealPrometheus> {
     mkdirSync(join(dir, "data"), { recursive: true });
@@ -31,10 +34,17 @@ export class RealPrometheus {
     writeFileSync(join(dir, "prometheus.yml"), toPortableYaml(config));
     const port = await freePort();
     const started = processes.start("prometheus", parts.prometheus, [
-      `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`,
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
     ]);
     const prometheus = new RealPrometheus(`http://127.0.0.1:${port}`, started);
-    await waitUntil(`Prometheus to be ready\n${started.tail()}`, async () => (await fetch(`${prometheus.url}/-/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.ok || undefined, 30_000, 200);
+    await waitUntil(
+      `Prometheus to be ready\n${started.tail()}`,
+      async () => (await fetch(`${prometheus.url}/-/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.ok || undefined,
+      30_000,
+      200,
+    );
     return prometheus;
   }
 

@@ -39,10 +39,29 @@ export async function runSanity(binary: string, endpoint: string, dir: string, p
   const report = join(dir, "report.json");
   let output = "";
   try {
-    output = (await run(binary, [
-      "--csi.endpoint", endpoint, "--csi.mountdir", join(sanityKubeletDir(dir), "pods", "sanity", "mount"), "--csi.stagingdir", join(sanityKubeletDir(dir), "pods", "sanity", "staging"),
-      "--csi.testvolumeparameters", params, "--csi.testsnapshotparameters", snapshotParams, "--ginkgo.json-report", report, "--ginkgo.no-color", "--ginkgo.timeout", "8m",
-    ], { timeout: 540_000, maxBuffer: 64 * 1024 * 1024 })).stdout;
+    output = (
+      await run(
+        binary,
+        [
+          "--csi.endpoint",
+          endpoint,
+          "--csi.mountdir",
+          join(sanityKubeletDir(dir), "pods", "sanity", "mount"),
+          "--csi.stagingdir",
+          join(sanityKubeletDir(dir), "pods", "sanity", "staging"),
+          "--csi.testvolumeparameters",
+          params,
+          "--csi.testsnapshotparameters",
+          snapshotParams,
+          "--ginkgo.json-report",
+          report,
+          "--ginkgo.no-color",
+          "--ginkgo.timeout",
+          "8m",
+        ],
+        { timeout: 540_000, maxBuffer: 64 * 1024 * 1024 },
+      )
+    ).stdout;
   } catch (error) {
     output = `${(error as { stdout?: string }).stdout ?? ""}${(error as Error).message}`;
   }
@@ -50,7 +69,9 @@ export async function runSanity(binary: string, endpoint: string, dir: string, p
   const name = (spec: SpecReport): string => [...(spec.ContainerHierarchyTexts ?? []), spec.LeafNodeText].join(" ");
   return {
     passed: specs.filter((s) => s.State === "passed").map(name),
-    failed: specs.filter((s) => s.State !== "passed" && s.State !== "skipped" && s.State !== "pending").map((s) => ({ spec: name(s), message: s.Failure?.Message ?? s.State })),
+    failed: specs
+      .filter((s) => s.State !== "passed" && s.State !== "skipped" && s.State !== "pending")
+      .map((s) => ({ spec: name(s), message: s.Failure?.Message ?? s.State })),
     skipped: specs.filter((s) => s.State === "skipped").map((s) => ({ spec: name(s), reason: s.Failure?.Message ?? "" })),
     pending: specs.filter((s) => s.State === "pending").map(name),
     output,

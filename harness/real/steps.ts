@@ -5,15 +5,19 @@ import { it } from "vitest";
 export function stepper(timeoutMs?: number): (name: string, body: () => Promise<void>, skip?: string) => void {
   let failed: string | undefined;
   return (name, body, skip) => {
-    it(name, async (context) => {
-      if (failed) context.skip(`an earlier step failed: ${failed}`);
-      if (skip) context.skip(skip);
-      try {
-        await body();
-      } catch (error) {
-        failed = name;
-        throw error;
-      }
-    }, timeoutMs);
+    it(
+      name,
+      async (context) => {
+        if (failed) context.skip(`an earlier step failed: ${failed}`);
+        if (skip) context.skip(skip);
+        try {
+          await body();
+        } catch (error) {
+          failed = name;
+          throw error;
+        }
+      },
+      timeoutMs,
+    );
   };
 }

@@ -15,13 +15,20 @@ export interface PodEvents {
 function podFor(owner: KubeObject, name: string, nodeName: string): KubeObject {
   const template = owner.spec?.template ?? {};
   return {
-    apiVersion: "v1", kind: "Pod",
+    apiVersion: "v1",
+    kind: "Pod",
     metadata: {
-      name, namespace: owner.metadata.namespace, labels: template.metadata?.labels ?? {},
+      name,
+      namespace: owner.metadata.namespace,
+      labels: template.metadata?.labels ?? {},
       ownerReferences: [{ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true }],
     },
     spec: { ...template.spec, nodeName },
-    status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }], containerStatuses: (template.spec?.containers ?? []).map((c: { name: string }) => ({ name: c.name, ready: true, state: { running: {} } })) },
+    status: {
+      phase: "Running",
+      conditions: [{ type: "Ready", status: "True" }],
+      containerStatuses: (template.spec?.containers ?? []).map((c: { name: string }) => ({ name: c.name, ready: true, state: { running: {} } })),
+    },
   };
 }
 
@@ -32,7 +39,9 @@ export function startKubelet(server: ApiServer, nodes: string[], events: PodEven
   const scaled = (kind: string): KubeObject[] => server.list("apps/v1", kind, namespace).filter((workload) => (workload.spec?.replicas ?? 1) > 0);
   const desiredPods = (): KubeObject[] => [
     ...scaled("StatefulSet").map((sts) => {
-      const node = sts.spec?.template?.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values?.[0];
+      const node =
+        sts.spec?.template?.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]
+          ?.values?.[0];
       return podFor(sts, `${sts.metadata.name}-0`, node ?? nodes[0]!);
     }),
     ...scaled("Deployment").map((deployment) => podFor(deployment, `${deployment.metadata.name}-7d4b9c-sandbox`, nodes[0]!)),
@@ -49,7 +58,8 @@ export function startKubelet(server: ApiServer, nodes: string[], events: PodEven
     };
     for (const sts of server.list("apps/v1", "StatefulSet", namespace)) set("StatefulSet", sts.metadata.name, counts(sts));
     for (const d of server.list("apps/v1", "Deployment", namespace)) set("Deployment", d.metadata.name, counts(d));
-    for (const ds of server.list("apps/v1", "DaemonSet", namespace)) set("DaemonSet", ds.metadata.name, { desiredNumberScheduled: nodes.length, numberReady: nodes.length });
+    for (const ds of server.list("apps/v1", "DaemonSet", namespace))
+      set("DaemonSet", ds.metadata.name, { desiredNumberScheduled: nodes.length, numberReady: nodes.length });
   };
   const tick = async (): Promise<void> => {
     if (busy) return;

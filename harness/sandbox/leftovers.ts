@@ -47,11 +47,14 @@ function read(path: string): string {
 /** PIDs (never this process) whose command line or mount table names `dir`. */
 export function processesOf(dir: string): number[] {
   const marker = `/${basename(dir)}/`;
-  return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid).map(Number).filter((pid) => {
-    const cmdline = read(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
-    // A bind mount's root is shown relative to its filesystem, so the directory's own name is what is certain.
-    return cmdline.includes(dir) || read(`/proc/${pid}/mountinfo`).includes(marker);
-  });
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+    .map(Number)
+    .filter((pid) => {
+      const cmdline = read(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+      // A bind mount's root is shown relative to its filesystem, so the directory's own name is what is certain.
+      return cmdline.includes(dir) || read(`/proc/${pid}/mountinfo`).includes(marker);
+    });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -83,7 +86,12 @@ export function recordSandbox(dir: string): () => void {
 function parse(text: string): SandboxRecord | undefined {
   try {
     const record = JSON.parse(text) as SandboxRecord;
-    const valid = Number.isInteger(record.pid) && typeof record.start === "string" && typeof record.dir === "string" && record.dir === join(tmpdir(), basename(record.dir)) && SANDBOX_DIR.test(basename(record.dir));
+    const valid =
+      Number.isInteger(record.pid) &&
+      typeof record.start === "string" &&
+      typeof record.dir === "string" &&
+      record.dir === join(tmpdir(), basename(record.dir)) &&
+      SANDBOX_DIR.test(basename(record.dir));
     return valid ? record : undefined;
   } catch {
     return undefined;

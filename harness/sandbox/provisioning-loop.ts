@@ -10,7 +10,10 @@ import { csiClient, type CsiClient } from "../helpers/csi-client.js";
 import { formatQuantity, parseQuantity } from "./quantity.js";
 
 const ACCESS_MODES: Record<string, string> = {
-  ReadWriteOnce: "SINGLE_NODE_WRITER", ReadOnlyMany: "MULTI_NODE_READER_ONLY", ReadWriteMany: "MULTI_NODE_MULTI_WRITER", ReadWriteOncePod: "SINGLE_NODE_SINGLE_WRITER",
+  ReadWriteOnce: "SINGLE_NODE_WRITER",
+  ReadOnlyMany: "MULTI_NODE_READER_ONLY",
+  ReadWriteMany: "MULTI_NODE_MULTI_WRITER",
+  ReadWriteOncePod: "SINGLE_NODE_SINGLE_WRITER",
 };
 
 export interface ProvisioningLoop {
@@ -32,16 +35,29 @@ export function startProvisioningLoop(server: ApiServer, endpoint: string): Prov
     const name = `pvc-${pvc.metadata.uid}`;
     const bytes = parseQuantity(pvc.spec.resources?.requests?.storage ?? "1Gi");
     const { volume } = await client!.controller("CreateVolume", {
-      name, capacity_range: { required_bytes: bytes },
-      volume_capabilities: (pvc.spec.accessModes ?? ["ReadWriteOnce"]).map((mode: string) => ({ mount: {}, access_mode: { mode: ACCESS_MODES[mode] ?? "SINGLE_NODE_WRITER" } })),
-      parameters: { ...(sc.parameters ?? {}), "csi.storage.k8s.io/pvc/name": pvc.metadata.name, "csi.storage.k8s.io/pvc/namespace": pvc.metadata.namespace, "csi.storage.k8s.io/pv/name": name },
+      name,
+      capacity_range: { required_bytes: bytes },
+      volume_capabilities: (pvc.spec.accessModes ?? ["ReadWriteOnce"]).map((mode: string) => ({
+        mount: {},
+        access_mode: { mode: ACCESS_MODES[mode] ?? "SINGLE_NODE_WRITER" },
+      })),
+      parameters: {
+        ...(sc.parameters ?? {}),
+        "csi.storage.k8s.io/pvc/name": pvc.metadata.name,
+        "csi.storage.k8s.io/pvc/namespace": pvc.metadata.namespace,
+        "csi.storage.k8s.io/pv/name": name,
+      },
     });
     server.seed({
-      apiVersion: "v1", kind: "PersistentVolume",
+      apiVersion: "v1",
+      kind: "PersistentVolume",
       metadata: { name, annotations: { "pv.kubernetes.io/provisioned-by": "kadalu" } },
       spec: {
-        capacity: { storage: formatQuantity(volume.capacity_bytes) }, accessModes: pvc.spec.accessModes, persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? "Delete",
-        storageClassName: sc.metadata.name, csi: { driver: "kadalu", volumeHandle: volume.volume_id, volumeAttributes: volume.volume_context },
+        capacity: { storage: formatQuantity(volume.capacity_bytes) },
+        accessModes: pvc.spec.accessModes,
+        persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? "Delete",
+        storageClassName: sc.metadata.name,
+        csi: { driver: "kadalu", volumeHandle: volume.volume_id, volumeAttributes: volume.volume_context },
         claimRef: { kind: "PersistentVolumeClaim", namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
       },
       status: { phase: "Bound" },
@@ -49,11 +65,18 @@ export function startProvisioningLoop(server: ApiServer, endpoint: string): Prov
     const live = server.get("v1", "PersistentVolumeClaim", pvc.metadata.namespace, pvc.metadata.name)!;
     commit(live, { ...live, spec: { ...live.spec, volumeName: name } });
     const bound = server.get("v1", "PersistentVolumeClaim", pvc.metadata.namespace, pvc.metadata.name)!;
-    commit(bound, { ...bound, status: { phase: "Bound", accessModes: pvc.spec.accessModes, capacity: { storage: formatQuantity(volume.capacity_bytes) } } }, "status");
+    commit(
+      bound,
+      { ...bound, status: { phase: "Bound", accessModes: pvc.spec.accessModes, capacity: { storage: formatQuantity(volume.capacity_bytes) } } },
+      "status",
+    );
   }
 
   async function expand(pvc: KubeObject, pv: KubeObject, wanted: number): Promise<void> {
-    const { capacity_bytes } = await client!.controller("ControllerExpandVolume", { volume_id: pv.spec.csi.volumeHandle, capacity_range: { required_bytes: wanted } });
+    const { capacity_bytes } = await client!.controller("ControllerExpandVolume", {
+      volume_id: pv.spec.csi.volumeHandle,
+      capacity_range: { required_bytes: wanted },
+    });
     commit(pv, { ...pv, spec: { ...pv.spec, capacity: { storage: formatQuantity(capacity_bytes) } } });
     const live = server.get("v1", "PersistentVolumeClaim", pvc.metadata.namespace, pvc.metadata.name)!;
     commit(live, { ...live, status: { ...live.status, capacity: { storage: formatQuantity(capacity_bytes) } } }, "status");
@@ -88,12 +111,14 @@ export function startProvisioningLoop(server: ApiServer, endpoint: string): Prov
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    tick().catch((error: Error) => {
-      const message = error.message;
-      if (errors[errors.length - 1] !== message) errors.push(message);
-    }).finally(() => {
-      busy = false;
-    });
+    tick()
+      .catch((error: Error) => {
+        const message = error.message;
+        if (errors[errors.length - 1] !== message) errors.push(message);
+      })
+      .finally(() => {
+        busy = false;
+      });
   }, 100);
   return {
     errors,

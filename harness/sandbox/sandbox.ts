@@ -51,7 +51,11 @@ export interface Sandbox {
 const NAMESPACE = "kadalu";
 
 function envOf(pod: KubeObject): NodeJS.ProcessEnv {
-  return Object.fromEntries((pod.spec?.containers?.[0]?.env ?? []).filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
+  return Object.fromEntries(
+    (pod.spec?.containers?.[0]?.env ?? [])
+      .filter((e: { value?: string }) => e.value !== undefined)
+      .map((e: { name: string; value: string }) => [e.name, e.value]),
+  );
 }
 
 const REPLICAS: Record<string, number> = { Replica1: 1, Replica2: 2, Replica3: 3, Arbiter: 3 };
@@ -62,7 +66,11 @@ class SandboxGluster {
   /** Each created volume's brick directories, in the order of the pool's bricks. */
   private readonly created = new Map<string, string[]>();
 
-  constructor(readonly glusterd: Glusterd, private readonly server: ApiServer, readonly hostsFile: string) {}
+  constructor(
+    readonly glusterd: Glusterd,
+    private readonly server: ApiServer,
+    readonly hostsFile: string,
+  ) {}
 
   private infos(): PoolInfo[] {
     const data: Record<string, string> = this.server.get("v1", "ConfigMap", NAMESPACE, "kadalu-info")?.data ?? {};
@@ -132,7 +140,9 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
   const server = await ApiServer.start();
   for (const name of nodes) {
     server.seed({
-      apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name } },
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name, labels: { "kubernetes.io/hostname": name } },
       status: { conditions: [{ type: "Ready", status: "True" }], nodeInfo: { kubeletVersion: "v1.32.0" } },
     });
   }
@@ -142,10 +152,17 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
   mkdirSync(provisionerRoot, { recursive: true });
   const socket = join(dir, "csi", "csi.sock");
   const logs: string[] = [];
-  const log = (component: string) => (message: string): void => void logs.push(`${component}: ${message}`);
+  const log =
+    (component: string) =>
+    (message: string): void =>
+      void logs.push(`${component}: ${message}`);
   if (options.gluster) {
     try {
-      gluster = new SandboxGluster(await Glusterd.start(options.gluster, join(dir, "gluster"), { ownLogs: true }), server, join(dir, "kadalu-provisioner", "hosts"));
+      gluster = new SandboxGluster(
+        await Glusterd.start(options.gluster, join(dir, "gluster"), { ownLogs: true }),
+        server,
+        join(dir, "kadalu-provisioner", "hosts"),
+      );
     } catch (error) {
       // A sandbox that cannot start leaves nothing: not its server, not its directory, not its record.
       await processes.stopAll();
@@ -166,7 +183,10 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
         if (pod.metadata.labels?.["app.kubernetes.io/component"] === "operator") {
           const env = envOf(pod);
           operator = await startOperator({
-            kubeconfig, log: (level, message) => log("operator")(`${level} ${message}`), health: false, metricsPort: 0,
+            kubeconfig,
+            log: (level, message) => log("operator")(`${level} ${message}`),
+            health: false,
+            metricsPort: 0,
             config: { ...configFromEnv(env), namespace: NAMESPACE, resyncMs: 5_000, hostCheckTimeoutMs: 500 },
           });
         }
@@ -184,8 +204,17 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
             await sync();
           };
           contained = startContained(processes, "kadalu-provisioner", dir, {}, process.execPath, [
-            fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url)), "--endpoint", `unix://${socket}`, "--node-id", pod.spec.nodeName, "--role", "provisioner",
-            "--info-dir", infoDir, "--kubeconfig", kubeconfig,
+            fileURLToPath(new URL("../../bin/kadalu-csi", import.meta.url)),
+            "--endpoint",
+            `unix://${socket}`,
+            "--node-id",
+            pod.spec.nodeName,
+            "--role",
+            "provisioner",
+            "--info-dir",
+            infoDir,
+            "--kubeconfig",
+            kubeconfig,
           ]);
           const running = contained;
           await waitUntil(`the CSI driver to serve\n${running.process.tail()}`, () => running.process.tail(50).includes("serving on") || undefined, 30_000);
@@ -193,10 +222,21 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
         } else if (pod.metadata.name === "kadalu-csi-provisioner-0") {
           const infoDir = join(dir, "kadalu-info");
           stopInfo = syncConfigMapVolume(infoData, infoDir);
-          csi = await startCsi({
-            endpoint: `unix://${socket}`, nodeId: pod.spec.nodeName, role: "provisioner", infoDir, mountRoot: join(provisionerRoot, "mnt"),
-            poolDirs: new Map(), poolRoot: join(provisionerRoot, "mnt"), kubeconfig, usageDelayMs: 200, metricsPort: 0,
-          }, log("csi"));
+          csi = await startCsi(
+            {
+              endpoint: `unix://${socket}`,
+              nodeId: pod.spec.nodeName,
+              role: "provisioner",
+              infoDir,
+              mountRoot: join(provisionerRoot, "mnt"),
+              poolDirs: new Map(),
+              poolRoot: join(provisionerRoot, "mnt"),
+              kubeconfig,
+              usageDelayMs: 200,
+              metricsPort: 0,
+            },
+            log("csi"),
+          );
           server.onExec(NAMESPACE, pod.metadata.name, "kadalu-provisioner", localDirExec(provisionerRoot, CSI_IMAGE_PROGRAMS));
         }
       } catch (error) {
@@ -223,7 +263,12 @@ export async function startSandbox(nodes = ["kube1", "kube2", "kube3"], options:
   });
   const loop = startProvisioningLoop(server, `unix://${socket}`);
   return {
-    pools: gluster ? "real GlusterFS volumes" : "local directories", server, dir, kubeconfig, provisionerRoot, logs,
+    pools: gluster ? "real GlusterFS volumes" : "local directories",
+    server,
+    dir,
+    kubeconfig,
+    provisionerRoot,
+    logs,
     metricsUrl(component) {
       const http = component === "operator" ? operator?.metrics : csi?.metrics;
       return http ? `http://127.0.0.1:${boundPort(http)}/metrics` : undefined;

@@ -23,24 +23,49 @@ export interface PromptPath {
 }
 
 const seedPool = (cluster: TestCluster, options: { key: string; value: string }[] = []): void => {
-  cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/data/pool1" }], ...(options.length ? { options } : {}) } });
+  cluster.server.seed({
+    apiVersion: API,
+    kind: "KadaluStorage",
+    metadata: { name: "pool1", namespace: "kadalu" },
+    spec: { type: "Replica1", storage: [{ node: "kube1", path: "/data/pool1" }], ...(options.length ? { options } : {}) },
+  });
 };
 const pool = (cluster: TestCluster, name: string) => cluster.server.get(API, "KadaluStorage", "kadalu", name) as { spec: { options?: unknown[] } } | undefined;
-const archivedDir = (cluster: TestCluster): string => join(cluster.dir, "provisioner/mnt/pool1", pvPath("subvol", "pvc-7").split("/").slice(0, 3).join("/"), ARCHIVED);
+const archivedDir = (cluster: TestCluster): string =>
+  join(cluster.dir, "provisioner/mnt/pool1", pvPath("subvol", "pvc-7").split("/").slice(0, 3).join("/"), ARCHIVED);
 
 /** Brick pod `index` of pool1, Ready, whose heal-info (as heal-info.sh prints glfsheal's summary) has nothing pending. */
 function seedHealthyBrick(cluster: TestCluster, index: number): void {
   const name = `server-pool1-${index}-0`;
   cluster.server.seed({
-    apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" } },
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: "kadalu",
+      labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" },
+    },
     spec: { nodeName: `kube${index + 1}`, containers: [{ name: "server" }], volumes: [{ name: "glusterfsd-mountdir", hostPath: { path: "/data/pool1" } }] },
     status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
   } as never);
   cluster.server.onExec("kadalu", name, "server", async (context) => {
-    context.stdout.write(["Giving heal summary of volume: pool1", ...[0, 1, 2].map((brick) => [
-      `Brick server-pool1-${brick}-0.pool1:/bricks/pool1/data/brick`, "Status: Connected", "Total Number of entries: 0",
-      "Number of entries in heal pending: 0", "Number of entries in split-brain: 0", "Number of entries possibly healing: 0", "",
-    ].join("\n")), ""].join("\n"));
+    context.stdout.write(
+      [
+        "Giving heal summary of volume: pool1",
+        ...[0, 1, 2].map((brick) =>
+          [
+            `Brick server-pool1-${brick}-0.pool1:/bricks/pool1/data/brick`,
+            "Status: Connected",
+            "Total Number of entries: 0",
+            "Number of entries in heal pending: 0",
+            "Number of entries in split-brain: 0",
+            "Number of entries possibly healing: 0",
+            "",
+          ].join("\n"),
+        ),
+        "",
+      ].join("\n"),
+    );
     return 0;
   });
 }
@@ -69,7 +94,12 @@ export const PATHS: Record<string, PromptPath> = {
     args: ["storage-replace", "pool1", "kube3:/data/pool1", "--path", "kube3:/data/pool1-new"],
     question: 'Replace storage unit 3 of pool "pool1"?',
     setup: (cluster) => {
-      cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: "/data/pool1" })) } });
+      cluster.server.seed({
+        apiVersion: API,
+        kind: "KadaluStorage",
+        metadata: { name: "pool1", namespace: "kadalu" },
+        spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: "/data/pool1" })) },
+      });
       for (const index of [0, 1, 2]) seedHealthyBrick(cluster, index);
     },
     changed: (cluster) => JSON.stringify((pool(cluster, "pool1") as { spec: { storage: unknown[] } } | undefined)?.spec.storage).includes("/data/pool1-new"),
@@ -98,7 +128,9 @@ export const PATHS: Record<string, PromptPath> = {
     question: "Delete the data of this archived PV for good?",
     setup(cluster) {
       const root = join(cluster.dir, "provisioner");
-      seedKadaluInfo(cluster.server, { "pool1.info": JSON.stringify({ namespace: "kadalu", volname: "pool1", volume_id: "v", type: "Replica1", pvReclaimPolicy: "archive", bricks: [] }) });
+      seedKadaluInfo(cluster.server, {
+        "pool1.info": JSON.stringify({ namespace: "kadalu", volname: "pool1", volume_id: "v", type: "Replica1", pvReclaimPolicy: "archive", bricks: [] }),
+      });
       seedProvisioner(cluster.server, root);
       writeUpstreamStatDb(root, "pool1", 100 * 1024 ** 3, [["pvc-7", 1024 ** 3]]);
       const prefix = pvPath("subvol", "pvc-7").split("/").slice(0, 3).join("/");
@@ -125,4 +157,8 @@ export const PATHS: Record<string, PromptPath> = {
 };
 
 /** Writes other than an exec (reading through a pod, as remove-archived-pv lists, is a create of pods/exec). */
-export const changes = (cluster: TestCluster): string[] => cluster.server.writes().filter((record) => record.subresource !== "exec").map((record) => `${record.verb} ${record.resource}`);
+export const changes = (cluster: TestCluster): string[] =>
+  cluster.server
+    .writes()
+    .filter((record) => record.subresource !== "exec")
+    .map((record) => `${record.verb} ${record.resource}`);

@@ -52,7 +52,10 @@ export function openTerminal(program: string, args: string[], options: TerminalO
   // Its own home: no user's shell startup files or caches reach the test.
   const home = mkdtempSync(join(tmpdir(), "kadalu-pty-"));
   const child = pty.spawn(program, args, {
-    name: "xterm-256color", cols: 160, rows: 50, cwd: options.cwd ?? home,
+    name: "xterm-256color",
+    cols: 160,
+    rows: 50,
+    cwd: options.cwd ?? home,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, TERM: "xterm-256color", LANG: "C.UTF-8", ...options.env } as Record<string, string>,
   });
   let raw = "";
@@ -62,11 +65,13 @@ export function openTerminal(program: string, args: string[], options: TerminalO
     for (const listener of listeners) listener();
   });
   let running = true;
-  const exited = new Promise<Exit>((resolve) => child.onExit(({ exitCode, signal }) => {
-    running = false;
-    resolve({ code: exitCode, signal: signal ?? 0 });
-    for (const listener of listeners) listener();
-  }));
+  const exited = new Promise<Exit>((resolve) =>
+    child.onExit(({ exitCode, signal }) => {
+      running = false;
+      resolve({ code: exitCode, signal: signal ?? 0 });
+      for (const listener of listeners) listener();
+    }),
+  );
   const text = (): string => plain(raw);
   return {
     text,

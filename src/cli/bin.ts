@@ -13,8 +13,15 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error;
   process.exit(0);
 });
-void main(args, {
-  io, env: process.env, connect: connectWithClient(process.env), confirm: terminalConfirm(io),
-}, displayName(process.argv[1])).then((code) => {
+void main(
+  args,
+  {
+    io,
+    env: process.env,
+    connect: connectWithClient(process.env),
+    confirm: terminalConfirm(io),
+  },
+  displayName(process.argv[1]),
+).then((code) => {
   process.exitCode = code;
 });

@@ -28,7 +28,8 @@ const checks = {
   repository: (value: string) => (REPOSITORY.test(value) ? undefined : "is not a repository path (lower case letters, digits, . _ - and /)"),
   tag: (value: string) => (TAG.test(value) ? undefined : "is not an image tag (letters, digits, _ . -, at most 128, not starting with . or -)"),
   absolutePath,
-  hostPath: (value: string) => absolutePath(value) ?? (value.split("/").includes("..") ? 'must not contain ".." segments: give the directory as it is named' : undefined),
+  hostPath: (value: string) =>
+    absolutePath(value) ?? (value.split("/").includes("..") ? 'must not contain ".." segments: give the directory as it is named' : undefined),
 } satisfies Record<string, Check>;
 
 /** Per command: which positional argument (by index) and which options hold what kind of name. */
@@ -45,7 +46,14 @@ const RULES: Record<string, { args?: Record<number, Check>; options?: Record<str
   doctor: { args: { 0: checks.pool }, options: { pool: checks.pool } },
   logs: { options: { pod: checks.subdomain, container: checks.label } },
   install: {
-    options: { imageRegistry: checks.registry, imageRepository: checks.repository, imageTag: checks.tag, serverImageTag: checks.tag, imagePullSecret: checks.subdomain, kubeletDir: checks.hostPath },
+    options: {
+      imageRegistry: checks.registry,
+      imageRepository: checks.repository,
+      imageTag: checks.tag,
+      serverImageTag: checks.tag,
+      imagePullSecret: checks.subdomain,
+      kubeletDir: checks.hostPath,
+    },
   },
 };
 

@@ -18,7 +18,18 @@ export const DIRECTIVE = { default: 0, error: 1, noSpace: 2, noFileComp: 4 } as 
 type Candidate = string | [value: string, description: string];
 type Lookup = (deps: Deps, global: GlobalOptions) => Promise<Candidate[]>;
 
-const POOL_NAME_COMMANDS = ["storage-list", "storage-expand", "storage-replace", "storage-remove", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor"];
+const POOL_NAME_COMMANDS = [
+  "storage-list",
+  "storage-expand",
+  "storage-replace",
+  "storage-remove",
+  "option-set",
+  "option-reset",
+  "remove-archived-pv",
+  "healinfo",
+  "top",
+  "doctor",
+];
 
 const LOOKUP_TIMEOUT_MS = 2000;
 
@@ -40,8 +51,10 @@ const pools: Lookup = async (deps, global) => {
 const nodes: Lookup = async (deps, global) => (await (await deps.connect(global)).listNodeNames()).map((node) => `${node}:`);
 const pvcs: Lookup = async (deps, global) => (await deps.connect(global)).listPvcNames(global.namespace);
 /** The option keys a pool has set, with their values: what option-reset can remove. */
-const setOptions = (pool: string): Lookup => async (deps, global) =>
-  ((await (await deps.connect(global)).getPool(global.namespace, pool))?.spec.options ?? []).map((option): Candidate => [option.key, option.value]);
+const setOptions =
+  (pool: string): Lookup =>
+  async (deps, global) =>
+    ((await (await deps.connect(global)).getPool(global.namespace, pool))?.spec.options ?? []).map((option): Candidate => [option.key, option.value]);
 
 /** option-set POOL KEY VALUE ...: documented keys, then on/off; option-reset POOL KEY ...: the keys set. */
 function optionWords(command: string, pool: string, typed: number): Candidate[] | Lookup {
@@ -53,7 +66,9 @@ function optionWords(command: string, pool: string, typed: number): Candidate[] 
 function flagValues(command: string, flag: string): Candidate[] | Lookup | undefined {
   if (flag === "--type") return command === "install" ? [...PLATFORMS] : [...POOL_TYPES];
   const fixed: Record<string, readonly string[]> = {
-    "--pv-reclaim-policy": RECLAIM_POLICIES, "--storage-unit-type": STORAGE_UNIT_KINDS, "--kadalu-format": KADALU_FORMATS,
+    "--pv-reclaim-policy": RECLAIM_POLICIES,
+    "--storage-unit-type": STORAGE_UNIT_KINDS,
+    "--kadalu-format": KADALU_FORMATS,
     "--image-pull-policy": PULL_POLICIES,
   };
   if (fixed[flag]) return [...fixed[flag]!];
@@ -111,15 +126,19 @@ export async function complete(program: Command, words: string[], deps: Deps): P
     else directive = DIRECTIVE.default;
     if (longName(valueFlag) === "--device" || longName(valueFlag) === "--path") directive |= DIRECTIVE.noSpace;
   } else if (partial.startsWith("-")) {
-    candidates = options.flatMap((option) => [option.long, option.short].filter((flag): flag is string => Boolean(flag)).map((flag): Candidate => [flag, option.description]));
+    candidates = options.flatMap((option) =>
+      [option.long, option.short].filter((flag): flag is string => Boolean(flag)).map((flag): Candidate => [flag, option.description]),
+    );
   } else if (!sub) {
-    candidates = program.commands.filter((command) => !command.name().startsWith("__")).map((command) => [command.name(), command.summary() || command.description()]);
+    candidates = program.commands
+      .filter((command) => !command.name().startsWith("__"))
+      .map((command) => [command.name(), command.summary() || command.description()]);
   } else if (POOL_NAME_COMMANDS.includes(sub.name()) && positionals(words.slice(words.indexOf(sub.name()) + 1, -1), options).length === 0) {
     candidates = (await withTimeout(pools(deps, global))) ?? [];
   } else if (sub.name() === "option-set" || sub.name() === "option-reset") {
     const [pool, ...typed] = positionals(words.slice(words.indexOf(sub.name()) + 1, -1), options);
     const values = optionWords(sub.name(), pool!, typed.length);
-    candidates = typeof values === "function" ? (await withTimeout(values(deps, global))) ?? [] : values;
+    candidates = typeof values === "function" ? ((await withTimeout(values(deps, global))) ?? []) : values;
   } else if (sub.name() === "completion") {
     candidates = ["bash", "zsh", "fish"];
   }

@@ -45,10 +45,11 @@ export function normalizeDryRun(argv: string[]): string[] {
   });
 }
 
-export function addDryRunFlag(command: Command, description = "print what would be sent, without a cluster (=client); --dry-run=server lets the API server validate it without persisting"): Command {
-  return command
-    .option("--dry-run", description)
-    .addOption(new Option("--dry-run-strategy <strategy>").hideHelp().choices(DRY_RUN_STRATEGIES));
+export function addDryRunFlag(
+  command: Command,
+  description = "print what would be sent, without a cluster (=client); --dry-run=server lets the API server validate it without persisting",
+): Command {
+  return command.option("--dry-run", description).addOption(new Option("--dry-run-strategy <strategy>").hideHelp().choices(DRY_RUN_STRATEGIES));
 }
 
 export function dryRunOf(options: { dryRun?: boolean; dryRunStrategy?: DryRun }): DryRun {
@@ -56,9 +57,7 @@ export function dryRunOf(options: { dryRun?: boolean; dryRunStrategy?: DryRun })
 }
 
 export function addYesFlag(command: Command): Command {
-  return command
-    .option("-y, --yes", "do not ask for confirmation")
-    .addOption(new Option("--script-mode", "alias of --yes (upstream flag)").hideHelp());
+  return command.option("-y, --yes", "do not ask for confirmation").addOption(new Option("--script-mode", "alias of --yes (upstream flag)").hideHelp());
 }
 
 /** Every format a command's -o may offer, in the order help and errors list them. */
@@ -87,16 +86,14 @@ export function addPoolSelector(command: Command, upstreamName = false): Command
 /** The one pool named by the argument, --pool or --name; naming two different ones is a usage error. */
 export function selectedPool(argument: string | undefined, options: { pool?: string; name?: string }): string | undefined {
   const given = [...new Set([argument, options.pool, options.name].filter((value): value is string => value !== undefined))];
-  if (given.length > 1) throw new UsageError(`two pools given (${given.map((pool) => `"${pool}"`).join(" and ")}); name one, as the POOL argument or with --pool`);
+  if (given.length > 1)
+    throw new UsageError(`two pools given (${given.map((pool) => `"${pool}"`).join(" and ")}); name one, as the POOL argument or with --pool`);
   return given[0];
 }
 
 export function addWaitFlags(command: Command, what: string): Command {
-  return command
-    .option("--wait", `wait until ${what}`)
-    .option("--timeout <duration>", "how long --wait waits (e.g. 90s, 5m, 1h)", "5m");
+  return command.option("--wait", `wait until ${what}`).option("--timeout <duration>", "how long --wait waits (e.g. 90s, 5m, 1h)", "5m");
 }
-
 
 export function intArg(flag: string): (value: string) => number {
   return (value: string): number => {

@@ -16,7 +16,10 @@ export interface Palette {
 
 export function palette(enabled: boolean): Palette {
   // colorEnabled decided already (stderr's terminal, NO_COLOR, --no-color): styleText must not check stdout again.
-  const paint = (color: "red" | "green" | "yellow" | "cyan") => (text: string): string => (enabled ? styleText(color, text, { validateStream: false }) : text);
+  const paint =
+    (color: "red" | "green" | "yellow" | "cyan") =>
+    (text: string): string =>
+      enabled ? styleText(color, text, { validateStream: false }) : text;
   return { red: paint("red"), green: paint("green"), yellow: paint("yellow"), cyan: paint("cyan") };
 }
 

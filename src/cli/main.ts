@@ -45,10 +45,27 @@ export function buildProgram(deps: Deps, name: string): Command {
   program.option("--version", "print the plugin's version and exit");
   program.hook("preAction", (_root, action) => checkInput(action));
   for (const command of [
-    installCommand(deps), storageAddCommand(deps), storageExpandCommand(deps), storageReplaceCommand(deps), storageListCommand(deps), storageRemoveCommand(deps), snapshotListCommand(deps), storageDevicesCommand(deps), optionSetCommand(deps),
-    optionResetCommand(deps), removeArchivedPvCommand(deps), healinfoCommand(deps), topCommand(deps), doctorCommand(deps), supportBundleCommand(deps), logsCommand(deps), versionCommand(deps),
-    uninstallCommand(deps), completionCommand(deps),
-  ]) program.addCommand(command);
+    installCommand(deps),
+    storageAddCommand(deps),
+    storageExpandCommand(deps),
+    storageReplaceCommand(deps),
+    storageListCommand(deps),
+    storageRemoveCommand(deps),
+    snapshotListCommand(deps),
+    storageDevicesCommand(deps),
+    optionSetCommand(deps),
+    optionResetCommand(deps),
+    removeArchivedPvCommand(deps),
+    healinfoCommand(deps),
+    topCommand(deps),
+    doctorCommand(deps),
+    supportBundleCommand(deps),
+    logsCommand(deps),
+    versionCommand(deps),
+    uninstallCommand(deps),
+    completionCommand(deps),
+  ])
+    program.addCommand(command);
   const route = (command: Command): void => {
     command
       // Commander wraps a description only where 40 columns remain beside the flags; ours are wide, so 20.
@@ -85,7 +102,8 @@ export function versionAsked(args: string[], program: Command): boolean {
   const command = args.findIndex((arg) => program.commands.some((c) => c.name() === arg));
   if (command < 0 || at < command) return true;
   const name = args[command];
-  const install = name === "install" ? ` (install applies this plugin's own version, ${PLUGIN_VERSION}; another version comes with another plugin release)` : "";
+  const install =
+    name === "install" ? ` (install applies this plugin's own version, ${PLUGIN_VERSION}; another version comes with another plugin release)` : "";
   throw new UsageError(`--version is not an option of '${program.name()} ${name}'; the plugin's version is printed by: ${program.name()} --version${install}`);
 }
 
@@ -103,7 +121,11 @@ export function oneLine(text: string): string {
     if (c === "\n") return "\\n";
     if (c === "\t") return "\\t";
     const code = c.codePointAt(0)!;
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : code <= 0xffff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\u{${code.toString(16)}}`;
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : code <= 0xffff
+        ? `\\u${code.toString(16).padStart(4, "0")}`
+        : `\\u{${code.toString(16)}}`;
   });
 }
 

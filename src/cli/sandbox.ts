@@ -19,7 +19,8 @@ export class SandboxLimit extends ClusterError {}
 
 /** Throws when talking to the sandbox: `what` says what the command needs that the sandbox cannot give. */
 export function refuseInSandbox(kube: Kube, command: string, what: string): void {
-  if (inSandbox(kube)) throw new SandboxLimit(`${command} ${what}, and the sandbox (context "${SANDBOX_CONTEXT}") runs no containers; try it on a real cluster`);
+  if (inSandbox(kube))
+    throw new SandboxLimit(`${command} ${what}, and the sandbox (context "${SANDBOX_CONTEXT}") runs no containers; try it on a real cluster`);
 }
 
 /** Runs `action`; if it fails in the sandbox, the failure is the sandbox's one line. */

@@ -2,8 +2,21 @@
 import Table from "cli-table3";
 
 const NO_BORDERS = {
-  top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "",
-  left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "   ",
+  top: "",
+  "top-mid": "",
+  "top-left": "",
+  "top-right": "",
+  bottom: "",
+  "bottom-mid": "",
+  "bottom-left": "",
+  "bottom-right": "",
+  left: "",
+  "left-mid": "",
+  mid: "",
+  "mid-mid": "",
+  right: "",
+  "right-mid": "",
+  middle: "   ",
 };
 
 export function renderTable(headers: string[], rows: string[][], options: { noHeaders?: boolean } = {}): string {
@@ -13,5 +26,9 @@ export function renderTable(headers: string[], rows: string[][], options: { noHe
     ...(options.noHeaders ? {} : { head: headers.map((header) => header.toUpperCase()) }),
   });
   table.push(...rows);
-  return `${table.toString().split("\n").map((line) => line.trimEnd()).join("\n")}\n`;
+  return `${table
+    .toString()
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n")}\n`;
 }

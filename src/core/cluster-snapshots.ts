@@ -39,7 +39,12 @@ export interface VolumeSnapshotView {
 
 export interface VolumeSnapshotContentView {
   metadata: { name: string; creationTimestamp?: string };
-  spec?: { driver?: string; deletionPolicy?: string; volumeSnapshotRef?: { name?: string; namespace?: string }; source?: { snapshotHandle?: string; volumeHandle?: string } };
+  spec?: {
+    driver?: string;
+    deletionPolicy?: string;
+    volumeSnapshotRef?: { name?: string; namespace?: string };
+    source?: { snapshotHandle?: string; volumeHandle?: string };
+  };
   status?: { snapshotHandle?: string; readyToUse?: boolean; restoreSize?: number; error?: { message?: string } };
 }
 
@@ -68,7 +73,10 @@ function rowOf(pool: string, content: VolumeSnapshotContentView, snapshot: Volum
   const size = content.status?.restoreSize;
   const error = errorOf(snapshot, content);
   return {
-    pool, namespace: ref.namespace ?? "", pvc: snapshot?.spec?.source?.persistentVolumeClaimName ?? "", name: ref.name ?? "",
+    pool,
+    namespace: ref.namespace ?? "",
+    pvc: snapshot?.spec?.source?.persistentVolumeClaimName ?? "",
+    name: ref.name ?? "",
     content: content.metadata.name,
     ...(typeof size === "number" ? { sizeBytes: size } : {}),
     ready: snapshot?.status?.readyToUse ?? content.status?.readyToUse ?? false,
@@ -78,7 +86,8 @@ function rowOf(pool: string, content: VolumeSnapshotContentView, snapshot: Volum
 }
 
 /** Pool, namespace, name: the order snapshot-list prints. */
-export const rowOrder = (a: SnapshotRow, b: SnapshotRow): number => a.pool.localeCompare(b.pool) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+export const rowOrder = (a: SnapshotRow, b: SnapshotRow): number =>
+  a.pool.localeCompare(b.pool) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
 
 /**
  * One row per VolumeSnapshotContent of the Kadalu driver whose handle names a pool, with its
@@ -102,13 +111,23 @@ export function snapshotRows(snapshots: VolumeSnapshotView[], contents: VolumeSn
  */
 export function pendingRows(snapshots: VolumeSnapshotView[], rows: SnapshotRow[], classPool: (className: string) => string | undefined): SnapshotRow[] {
   const listed = new Set(rows.map((row) => `${row.namespace}/${row.name}`));
-  return snapshots.flatMap((s) => {
-    const key = `${s.metadata.namespace ?? ""}/${s.metadata.name}`;
-    const pool = s.spec?.volumeSnapshotClassName ? classPool(s.spec.volumeSnapshotClassName) : undefined;
-    if (listed.has(key) || !pool) return [];
-    return [{
-      pool, namespace: s.metadata.namespace ?? "", pvc: s.spec?.source?.persistentVolumeClaimName ?? "", name: s.metadata.name, content: "",
-      ready: false, created: s.metadata.creationTimestamp, ...(s.status?.error?.message ? { error: s.status.error.message } : {}),
-    }];
-  }).sort(rowOrder);
+  return snapshots
+    .flatMap((s) => {
+      const key = `${s.metadata.namespace ?? ""}/${s.metadata.name}`;
+      const pool = s.spec?.volumeSnapshotClassName ? classPool(s.spec.volumeSnapshotClassName) : undefined;
+      if (listed.has(key) || !pool) return [];
+      return [
+        {
+          pool,
+          namespace: s.metadata.namespace ?? "",
+          pvc: s.spec?.source?.persistentVolumeClaimName ?? "",
+          name: s.metadata.name,
+          content: "",
+          ready: false,
+          created: s.metadata.creationTimestamp,
+          ...(s.status?.error?.message ? { error: s.status.error.message } : {}),
+        },
+      ];
+    })
+    .sort(rowOrder);
 }

@@ -45,7 +45,8 @@ export function deviceRefusals(device: BlockDevice, usedBy?: string): string[] {
   if (device.mounts.length > 0) reasons.push(`mounted at ${device.mounts.join(", ")}`);
   if (device.holders.length > 0) reasons.push(`held by ${device.holders.join(", ")}`);
   if (device.readError) reasons.push(`unreadable (${device.readError}): its signatures cannot be checked`);
-  if (device.busy && device.mounts.length === 0 && device.holders.length === 0) reasons.push("in use (the kernel refused an exclusive open: mounted or held elsewhere)");
+  if (device.busy && device.mounts.length === 0 && device.holders.length === 0)
+    reasons.push("in use (the kernel refused an exclusive open: mounted or held elsewhere)");
   return reasons;
 }
 
@@ -65,8 +66,15 @@ export function parseDeviceReport(text: string): BlockDevice[] {
   const report = JSON.parse(text) as { devices?: unknown };
   if (!Array.isArray(report.devices)) throw new Error("the report has no devices list");
   for (const device of report.devices as BlockDevice[]) {
-    const ok = typeof device?.name === "string" && typeof device.path === "string" && typeof device.sizeBytes === "number"
-      && typeof device.readOnly === "boolean" && Array.isArray(device.partitions) && Array.isArray(device.holders) && Array.isArray(device.mounts) && typeof device.busy === "boolean";
+    const ok =
+      typeof device?.name === "string" &&
+      typeof device.path === "string" &&
+      typeof device.sizeBytes === "number" &&
+      typeof device.readOnly === "boolean" &&
+      Array.isArray(device.partitions) &&
+      Array.isArray(device.holders) &&
+      Array.isArray(device.mounts) &&
+      typeof device.busy === "boolean";
     if (!ok) throw new Error(`device entry ${JSON.stringify(device).slice(0, 80)} lacks fields`);
   }
   return report.devices as BlockDevice[];

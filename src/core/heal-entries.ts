@@ -23,7 +23,10 @@ export function healEntries(report: string): BrickEntries[] {
   const start = report.search(/^List of files needing a heal on /m);
   if (start < 0) return [];
   const end = report.indexOf("\nList of files in splitbrain on ", start);
-  const section = report.slice(start, end < 0 ? undefined : end).split("\n").slice(1);
+  const section = report
+    .slice(start, end < 0 ? undefined : end)
+    .split("\n")
+    .slice(1);
   const bricks: BrickEntries[] = [];
   for (const raw of section) {
     // glfsheal ends each entry with a space.

@@ -32,7 +32,10 @@ export function dns1123SubdomainError(value: string): string | undefined {
  * For a valid DNS-1123 label this is the identity, which is why pool names are validated first.
  */
 export function brickDnsName(pool: string): string {
-  return pool.replace(/-/g, "_").replace(/[^A-Za-z0-9_]/g, "").replace(/_/g, "-");
+  return pool
+    .replace(/-/g, "_")
+    .replace(/[^A-Za-z0-9_]/g, "")
+    .replace(/_/g, "-");
 }
 
 /** StatefulSet name of brick `index`: `server-<dnsname>-<i>`; its only pod is `<that>-0`. */

@@ -84,7 +84,8 @@ function putOctal(header: Buffer, offset: number, length: number, value: number)
 function ustarName(path: string): { prefix: string; name: string } {
   if (Buffer.byteLength(path) <= 100) return { prefix: "", name: path };
   const cut = path.lastIndexOf("/", 155);
-  if (cut <= 0 || Buffer.byteLength(path.slice(cut + 1)) > 100 || Buffer.byteLength(path.slice(0, cut)) > 155) throw new Error(`tar: path too long for ustar: ${path}`);
+  if (cut <= 0 || Buffer.byteLength(path.slice(cut + 1)) > 100 || Buffer.byteLength(path.slice(0, cut)) > 155)
+    throw new Error(`tar: path too long for ustar: ${path}`);
   return { prefix: path.slice(0, cut), name: path.slice(cut + 1) };
 }
 

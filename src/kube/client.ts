@@ -59,8 +59,10 @@ export class Kube {
   readonly raw: RawClient;
   private readonly discovered = new Map<string, ResourceInfo>();
 
-
-  constructor(readonly config: KubeConfig, readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
+  constructor(
+    readonly config: KubeConfig,
+    readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  ) {
     this.server = config.getCurrentCluster()?.server ?? "(unknown server)";
     this.raw = new RawClient(config, this.server, requestTimeoutMs);
   }
@@ -91,7 +93,8 @@ export class Kube {
     const path = objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace);
     const response = await this.call(`cannot apply ${object.kind.toLowerCase()} "${object.metadata.name}"`, () =>
       this.raw.exchange("PATCH", path, {
-        body: object, contentType: "application/apply-patch+yaml",
+        body: object,
+        contentType: "application/apply-patch+yaml",
         query: { fieldManager: FIELD_MANAGER, force: "true", dryRun: options.dryRun ? "All" : undefined },
       }),
     );
@@ -103,7 +106,9 @@ export class Kube {
    * its object a newer one, an object left alone keeps an older one.
    */
   async currentResourceVersion(): Promise<string | undefined> {
-    const list = (await this.call("cannot list namespaces", () => this.raw.request("GET", "/api/v1/namespaces", { query: { limit: "1" } }))) as { metadata?: { resourceVersion?: string } };
+    const list = (await this.call("cannot list namespaces", () => this.raw.request("GET", "/api/v1/namespaces", { query: { limit: "1" } }))) as {
+      metadata?: { resourceVersion?: string };
+    };
     return list.metadata?.resourceVersion;
   }
 
@@ -115,7 +120,10 @@ export class Kube {
     const info = await this.resourceOf(object.apiVersion, object.kind);
     const path = objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace);
     return (await this.call(`cannot replace ${object.kind.toLowerCase()} "${object.metadata.name}"`, () =>
-      this.raw.request("PUT", path, { body: { ...object, metadata: { ...object.metadata, resourceVersion, managedFields: [{}] } }, query: { fieldManager: FIELD_MANAGER } }),
+      this.raw.request("PUT", path, {
+        body: { ...object, metadata: { ...object.metadata, resourceVersion, managedFields: [{}] } },
+        query: { fieldManager: FIELD_MANAGER },
+      }),
     )) as T;
   }
 
@@ -132,7 +140,9 @@ export class Kube {
   async listObjects(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<KubeObject[]> {
     const info = await this.resourceOf(apiVersion, kind);
     const list = (await this.call(`cannot list ${info.plural}${namespace ? ` in namespace "${namespace}"` : ""}`, () =>
-      this.raw.request("GET", info.namespaced && !namespace ? `${groupVersionPath(apiVersion)}/${info.plural}` : collectionPath(apiVersion, info, namespace), { query: { labelSelector } }),
+      this.raw.request("GET", info.namespaced && !namespace ? `${groupVersionPath(apiVersion)}/${info.plural}` : collectionPath(apiVersion, info, namespace), {
+        query: { labelSelector },
+      }),
     )) as { items: KubeObject[] };
     return list.items;
   }
@@ -142,7 +152,8 @@ export class Kube {
     const info = await this.resourceOf(object.apiVersion, object.kind);
     try {
       await this.raw.request("DELETE", objectPath(object.apiVersion, info, object.metadata.name, object.metadata.namespace), {
-        body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" }, query: { dryRun: options.dryRun ? "All" : undefined },
+        body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" },
+        query: { dryRun: options.dryRun ? "All" : undefined },
       });
       return true;
     } catch (error) {
@@ -172,14 +183,20 @@ export class Kube {
   }
 
   async listPvcNames(namespace: string): Promise<string[]> {
-    const list = await this.rawGet<{ items: { metadata?: { name?: string } }[] }>(`cannot list PVCs in namespace "${namespace}"`, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`);
+    const list = await this.rawGet<{ items: { metadata?: { name?: string } }[] }>(
+      `cannot list PVCs in namespace "${namespace}"`,
+      `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+    );
     return list.items.map((pvc) => pvc.metadata?.name ?? "").filter(Boolean);
   }
 
   /** The ConfigMap's data, or undefined when it does not exist. */
   async readConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
     try {
-      const configMap = await this.rawGet<{ data?: Record<string, string> }>(`cannot read configmap "${name}" in namespace "${namespace}"`, `/api/v1/namespaces/${namespace}/configmaps/${name}`);
+      const configMap = await this.rawGet<{ data?: Record<string, string> }>(
+        `cannot read configmap "${name}" in namespace "${namespace}"`,
+        `/api/v1/namespaces/${namespace}/configmaps/${name}`,
+      );
       return configMap.data ?? {};
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -188,7 +205,9 @@ export class Kube {
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
-    const list = await this.rawGet<{ items: V1Pod[] }>(`cannot list pods in namespace "${namespace}"`, `/api/v1/namespaces/${namespace}/pods`, { labelSelector });
+    const list = await this.rawGet<{ items: V1Pod[] }>(`cannot list pods in namespace "${namespace}"`, `/api/v1/namespaces/${namespace}/pods`, {
+      labelSelector,
+    });
     return list.items;
   }
 
@@ -207,16 +226,18 @@ export class Kube {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const what = `cannot exec in pod "${pod}" (container "${container}")`;
-    const status = await this.call(what, () =>
-      new Promise<V1Status | undefined>((resolve, reject) => {
-        let reported: V1Status | undefined;
-        new Exec(this.config)
-          .exec(namespace, pod, container, command, collector(out), collector(err), null, false, (s) => (reported = s))
-          .then((socket) => {
-            socket.on("close", () => resolve(reported));
-            socket.on("error", reject);
-          }, reject);
-      }),
+    const status = await this.call(
+      what,
+      () =>
+        new Promise<V1Status | undefined>((resolve, reject) => {
+          let reported: V1Status | undefined;
+          new Exec(this.config)
+            .exec(namespace, pod, container, command, collector(out), collector(err), null, false, (s) => (reported = s))
+            .then((socket) => {
+              socket.on("close", () => resolve(reported));
+              socket.on("error", reject);
+            }, reject);
+        }),
     );
     const exitCode = exitCodeOf(status);
     if (exitCode === undefined) {
@@ -229,7 +250,10 @@ export class Kube {
   async poolVolumes(pool: string): Promise<{ name: string; claim?: string }[]> {
     const list = await this.rawGet<{ items: V1PersistentVolume[] }>("cannot list persistentvolumes", "/api/v1/persistentvolumes");
     return list.items
-      .filter((pv) => pv.spec?.storageClassName === storageClassName(pool) || (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool))
+      .filter(
+        (pv) =>
+          pv.spec?.storageClassName === storageClassName(pool) || (pv.spec?.csi?.driver === CSI_DRIVER_NAME && pv.spec.csi.volumeAttributes?.hostvol === pool),
+      )
       .map((pv) => ({ name: pv.metadata?.name ?? "", claim: pv.spec?.claimRef ? `${pv.spec.claimRef.namespace}/${pv.spec.claimRef.name}` : undefined }))
       .sort((a, b) => byCodePoint(a.name, b.name));
   }
@@ -237,7 +261,11 @@ export class Kube {
   /** Replaces `spec.options`, failing with a conflict if the pool changed since it was read. */
   async setPoolOptions(pool: KadaluStorage, options: { key: string; value: string }[]): Promise<KadaluStorage> {
     const path = poolPath(pool);
-    return this.mergePatch<KadaluStorage>(path, { metadata: { resourceVersion: pool.metadata.resourceVersion }, spec: { options } }, `cannot update the options of kadalustorage "${pool.metadata.name}"`);
+    return this.mergePatch<KadaluStorage>(
+      path,
+      { metadata: { resourceVersion: pool.metadata.resourceVersion }, spec: { options } },
+      `cannot update the options of kadalustorage "${pool.metadata.name}"`,
+    );
   }
 
   /** Replaces `spec.storage` (a merge patch replaces a list whole), failing with a conflict if the pool changed since it was read. */
@@ -246,14 +274,26 @@ export class Kube {
    * the operator and the CSI write meanwhile never makes the change fail (a resourceVersion would).
    */
   async setPoolStorage(pool: KadaluStorage, before: StorageUnit[], storage: StorageUnit[], dryRun: boolean): Promise<KadaluStorage> {
-    return (await this.call(`cannot update the storage units of kadalustorage "${pool.metadata.name}"`, () => this.raw.request("PATCH", poolPath(pool), {
-      body: [{ op: "test", path: "/spec/storage", value: before }, { op: "replace", path: "/spec/storage", value: storage }], contentType: "application/json-patch+json",
-      query: { dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu" },
-    }))) as KadaluStorage;
+    return (await this.call(`cannot update the storage units of kadalustorage "${pool.metadata.name}"`, () =>
+      this.raw.request("PATCH", poolPath(pool), {
+        body: [
+          { op: "test", path: "/spec/storage", value: before },
+          { op: "replace", path: "/spec/storage", value: storage },
+        ],
+        contentType: "application/json-patch+json",
+        query: { dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu" },
+      }),
+    )) as KadaluStorage;
   }
 
   /** Streams a container's log, one line at a time, until the server ends it. */
-  async followLog(namespace: string, pod: string, container: string, query: { tailLines?: number; sinceSeconds?: number; previous?: boolean }, onLine: (line: string) => void): Promise<void> {
+  async followLog(
+    namespace: string,
+    pod: string,
+    container: string,
+    query: { tailLines?: number; sinceSeconds?: number; previous?: boolean },
+    onLine: (line: string) => void,
+  ): Promise<void> {
     let rest = "";
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -268,7 +308,9 @@ export class Kube {
         if (rest) onLine(rest);
         resolve();
       });
-      new Log(this.config).log(namespace, pod, container, sink, { follow: true, ...query }).catch((error) => reject(toClusterError(error, `cannot follow the logs of ${pod}/${container}`, this.server)));
+      new Log(this.config)
+        .log(namespace, pod, container, sink, { follow: true, ...query })
+        .catch((error) => reject(toClusterError(error, `cannot follow the logs of ${pod}/${container}`, this.server)));
     });
   }
 
@@ -278,22 +320,36 @@ export class Kube {
   }
 
   /** A container's log as text. */
-  async readLog(namespace: string, pod: string, container: string, query: { tailLines?: number; sinceSeconds?: number; previous?: boolean; limitBytes?: number }): Promise<string> {
+  async readLog(
+    namespace: string,
+    pod: string,
+    container: string,
+    query: { tailLines?: number; sinceSeconds?: number; previous?: boolean; limitBytes?: number },
+  ): Promise<string> {
     const text = await this.rawGet<unknown>(`cannot read the logs of ${pod}/${container}`, `/api/v1/namespaces/${namespace}/pods/${pod}/log`, {
-      container, tailLines: query.tailLines?.toString(), sinceSeconds: query.sinceSeconds?.toString(), previous: query.previous ? "true" : undefined, limitBytes: query.limitBytes?.toString(),
+      container,
+      tailLines: query.tailLines?.toString(),
+      sinceSeconds: query.sinceSeconds?.toString(),
+      previous: query.previous ? "true" : undefined,
+      limitBytes: query.limitBytes?.toString(),
     });
     return text === undefined ? "" : typeof text === "string" ? text : JSON.stringify(text);
   }
 
   async serverVersion(): Promise<{ gitVersion: string; major: string; minor: string }> {
-    return (await this.call("cannot read the server version", () => this.raw.request("GET", "/version"))) as { gitVersion: string; major: string; minor: string };
+    return (await this.call("cannot read the server version", () => this.raw.request("GET", "/version"))) as {
+      gitVersion: string;
+      major: string;
+      minor: string;
+    };
   }
 
   async createPool(pool: KadaluStorage, dryRun: boolean): Promise<KadaluStorage> {
     const namespace = pool.metadata.namespace!;
     return this.call(`cannot create kadalustorage "${pool.metadata.name}" in namespace "${namespace}"`, () =>
       this.raw.request("POST", poolsPath(namespace), {
-        body: pool, query: { dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu" },
+        body: pool,
+        query: { dryRun: dryRun ? "All" : undefined, fieldManager: "kubectl-kadalu" },
       }),
     ) as Promise<KadaluStorage>;
   }
@@ -326,7 +382,12 @@ export class Kube {
    * server ends every watch after `timeoutSeconds` (default 5 min); a watch silent for longer than that
    * plus a margin (no event, no bookmark) is a dead connection, ended here with an error.
    */
-  async watch(path: string, query: Record<string, string | undefined>, onEvent: (type: string, object: any) => void, onEnd: (error: Error | null) => void): Promise<() => void> {
+  async watch(
+    path: string,
+    query: Record<string, string | undefined>,
+    onEvent: (type: string, object: any) => void,
+    onEnd: (error: Error | null) => void,
+  ): Promise<() => void> {
     const timeoutSeconds = Number(query.timeoutSeconds ?? WATCH_TIMEOUT_SECONDS);
     const silentForMs = timeoutSeconds * 1000 + watchSilenceMarginMs(timeoutSeconds);
     let silence: NodeJS.Timeout | undefined;
@@ -349,10 +410,15 @@ export class Kube {
     };
     listen();
     controller = await this.call(`cannot watch ${path}`, () =>
-      new Watch(this.config).watch(path, { ...query, timeoutSeconds: String(timeoutSeconds), allowWatchBookmarks: true }, (type, object) => {
-        listen();
-        onEvent(type, object);
-      }, (error) => end(error ? toClusterError(error, `watch of ${path} failed`, this.server) : null)),
+      new Watch(this.config).watch(
+        path,
+        { ...query, timeoutSeconds: String(timeoutSeconds), allowWatchBookmarks: true },
+        (type, object) => {
+          listen();
+          onEvent(type, object);
+        },
+        (error) => end(error ? toClusterError(error, `watch of ${path} failed`, this.server) : null),
+      ),
     ).catch((error) => {
       clearTimeout(silence);
       throw error;
@@ -365,13 +431,21 @@ export class Kube {
 
   /** Watches one pool from `resourceVersion`; `onEnd` is told when the watch ends (null) or fails. */
   async watchPool(
-    namespace: string, name: string, resourceVersion: string | undefined,
-    onEvent: (event: WatchEvent<KadaluStorage>) => void, onEnd: (error: Error | null) => void,
+    namespace: string,
+    name: string,
+    resourceVersion: string | undefined,
+    onEvent: (event: WatchEvent<KadaluStorage>) => void,
+    onEnd: (error: Error | null) => void,
   ): Promise<() => void> {
     const path = poolsPath(namespace);
-    return this.watch(path, { fieldSelector: `metadata.name=${name}`, resourceVersion }, (type, object) => {
-      if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") onEvent({ type, object });
-    }, onEnd);
+    return this.watch(
+      path,
+      { fieldSelector: `metadata.name=${name}`, resourceVersion },
+      (type, object) => {
+        if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") onEvent({ type, object });
+      },
+      onEnd,
+    );
   }
 }
 

@@ -43,11 +43,13 @@ export interface ConnectionOptions {
 
 /** kubectl's merge: files that do not exist are skipped; for a name in several files the first wins. */
 function loadMerged(kc: KubeConfig, paths: string[]): void {
-  const files = paths.filter((path) => existsSync(path)).map((path) => {
-    const file = new KubeConfig();
-    file.loadFromFile(path);
-    return file;
-  });
+  const files = paths
+    .filter((path) => existsSync(path))
+    .map((path) => {
+      const file = new KubeConfig();
+      file.loadFromFile(path);
+      return file;
+    });
   const firstByName = <T extends { name: string }>(lists: T[][]): T[] => {
     const seen = new Map<string, T>();
     for (const item of lists.flat()) if (!seen.has(item.name)) seen.set(item.name, item);

@@ -62,13 +62,18 @@ export function toClusterError(error: unknown, what: string, server: string): Ka
   const status = (error as { code?: unknown }).code;
   if (typeof status === "number") {
     const body = parseStatus((error as { body?: unknown }).body);
-    const words = status === 401 ? STATUS_WORDS[401]! : body.message ?? STATUS_WORDS[status] ?? `HTTP ${status}`;
+    const words = status === 401 ? STATUS_WORDS[401]! : (body.message ?? STATUS_WORDS[status] ?? `HTTP ${status}`);
     return new ClusterError(`${what}: ${words}`, status, body.reason);
   }
   const code = networkCode(error);
   if (code) return new ClusterError(`cannot reach the cluster at ${server}: ${NETWORK_CAUSES[code] ?? code}`, undefined, code);
   // A WebSocket failure (exec) arrives as an ErrorEvent, not an Error: its message is still the reason.
-  const message = error instanceof Error ? error.message : typeof (error as { message?: unknown })?.message === "string" ? (error as { message: string }).message : String(error);
+  const message =
+    error instanceof Error
+      ? error.message
+      : typeof (error as { message?: unknown })?.message === "string"
+        ? (error as { message: string }).message
+        : String(error);
   return new ClusterError(`${what}: ${message}`);
 }
 

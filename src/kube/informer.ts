@@ -28,7 +28,10 @@ export class Informer<T extends { metadata: { name: string; namespace?: string; 
   private synced!: () => void;
   readonly hasSynced = new Promise<void>((resolve) => (this.synced = resolve));
 
-  constructor(private readonly kube: Kube, private readonly options: InformerOptions<T>) {}
+  constructor(
+    private readonly kube: Kube,
+    private readonly options: InformerOptions<T>,
+  ) {}
 
   start(): void {
     void this.list();
@@ -50,7 +53,10 @@ export class Informer<T extends { metadata: { name: string; namespace?: string; 
   private async list(): Promise<void> {
     if (this.stopped) return;
     try {
-      const list = await this.kube.getPath<{ items: T[]; metadata: { resourceVersion: string } }>(this.options.path, { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector });
+      const list = await this.kube.getPath<{ items: T[]; metadata: { resourceVersion: string } }>(this.options.path, {
+        labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
+      });
       const items = list?.items ?? [];
       const seen = new Set(items.map(keyOf));
       for (const [key] of this.cache) if (!seen.has(key)) this.forget(key);
@@ -84,9 +90,17 @@ export class Informer<T extends { metadata: { name: string; namespace?: string; 
       void this.watch();
     };
     try {
-      const stop = await this.kube.watch(this.options.path, {
-        resourceVersion: this.resourceVersion, labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector, timeoutSeconds: this.options.watchTimeoutSeconds?.toString(),
-      }, onEvent, onEnd);
+      const stop = await this.kube.watch(
+        this.options.path,
+        {
+          resourceVersion: this.resourceVersion,
+          labelSelector: this.options.labelSelector,
+          fieldSelector: this.options.fieldSelector,
+          timeoutSeconds: this.options.watchTimeoutSeconds?.toString(),
+        },
+        onEvent,
+        onEnd,
+      );
       // stop() may have come while the watch was being established.
       if (this.stopped) return stop();
       this.stopWatch = stop;

@@ -14,7 +14,10 @@ export interface RawResponse {
 
 /** Shaped like client-node's ApiException, so one translation serves both paths. */
 export class RawApiError extends Error {
-  constructor(readonly code: number, readonly body: unknown) {
+  constructor(
+    readonly code: number,
+    readonly body: unknown,
+  ) {
     super(`HTTP ${code}`);
   }
 }
@@ -23,20 +26,35 @@ export class RawApiError extends Error {
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export class RequestTimeout extends Error {
-  constructor(readonly timeoutMs: number, request?: string) {
+  constructor(
+    readonly timeoutMs: number,
+    request?: string,
+  ) {
     super(`no answer from the API server within ${timeoutMs / 1000}s${request ? ` (${request})` : ""}`);
   }
 }
 
 export class RawClient {
-  constructor(private readonly config: KubeConfig, private readonly server: string, private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {}
+  constructor(
+    private readonly config: KubeConfig,
+    private readonly server: string,
+    private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  ) {}
 
-  async request(method: string, path: string, options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {}): Promise<unknown> {
+  async request(
+    method: string,
+    path: string,
+    options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {},
+  ): Promise<unknown> {
     return (await this.exchange(method, path, options)).body;
   }
 
   /** As `request`, with the HTTP status of the answer (an apply says 201 when it created the object). */
-  async exchange(method: string, path: string, options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {}): Promise<RawResponse> {
+  async exchange(
+    method: string,
+    path: string,
+    options: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {},
+  ): Promise<RawResponse> {
     const url = new URL(`${this.server.replace(/\/$/, "")}${path}`);
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);

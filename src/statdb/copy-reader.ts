@@ -102,7 +102,12 @@ function summarize(db: Connection): CopySummary {
     const number = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
     const snapshotRow = db.first(HAS_SNAPSHOTS) ? db.first(SNAPSHOTS)! : undefined;
     const snapshots = snapshotRow ? { count: Number(snapshotRow.count), sum: number(snapshotRow.sum) ?? 0 } : NO_SNAPSHOTS;
-    return { integrity, capacity: number(capacity), totals: { count: Number(row.count), sum: number(row.sum) ?? 0, min: number(row.min), avg: number(row.avg), max: number(row.max) }, snapshots };
+    return {
+      integrity,
+      capacity: number(capacity),
+      totals: { count: Number(row.count), sum: number(row.sum) ?? 0, min: number(row.min), avg: number(row.avg), max: number(row.max) },
+      snapshots,
+    };
   } finally {
     db.close();
   }

@@ -103,7 +103,10 @@ export class StatDb {
 
   listSnapshots(): SnapshotRow[] {
     if (!this.hasSnapshotTable()) return [];
-    const rows = this.db.prepare("SELECT snapname, source, size, kind, ready, created_at FROM snapshot_stats ORDER BY snapname").all() as (Omit<SnapshotRow, "ready"> & { ready: number })[];
+    const rows = this.db.prepare("SELECT snapname, source, size, kind, ready, created_at FROM snapshot_stats ORDER BY snapname").all() as (Omit<
+      SnapshotRow,
+      "ready"
+    > & { ready: number })[];
     return rows.map((row) => ({ ...row, ready: row.ready === 1 }));
   }
 
@@ -166,8 +169,14 @@ export class StatDb {
   }
 
   totals(): PvTotals {
-    const row = this.db.prepare("SELECT COUNT(pvname) AS count, SUM(size) AS sum, MIN(size) AS min, AVG(size) AS avg, MAX(size) AS max FROM pv_stats").get() as {
-      count: number; sum: number | null; min: number | null; avg: number | null; max: number | null;
+    const row = this.db
+      .prepare("SELECT COUNT(pvname) AS count, SUM(size) AS sum, MIN(size) AS min, AVG(size) AS avg, MAX(size) AS max FROM pv_stats")
+      .get() as {
+      count: number;
+      sum: number | null;
+      min: number | null;
+      avg: number | null;
+      max: number | null;
     };
     return { count: row.count, sum: row.sum ?? 0, min: row.min, avg: row.avg, max: row.max };
   }

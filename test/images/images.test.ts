@@ -47,17 +47,29 @@ describe.skipIf(noImages)("images", () => {
   it("lists every Debian package of the image and every npm package it carries in its SPDX SBOM; sizes", () => {
     for (const recipe of RECIPES) {
       const image = unpack(recipe.name);
-      const installed = readFileSync(join(image.root, "var/lib/dpkg/status"), "utf8").match(/^Package: .*$/gm)!.map((line) => line.slice("Package: ".length)).sort();
+      const installed = readFileSync(join(image.root, "var/lib/dpkg/status"), "utf8")
+        .match(/^Package: .*$/gm)!
+        .map((line) => line.slice("Package: ".length))
+        .sort();
       const sbom = JSON.parse(readFileSync(join(IMAGES_DIR, `${recipe.name}.spdx.json`), "utf8"));
       expect(sbom.spdxVersion).toBe("SPDX-2.3");
       const purls: string[] = sbom.packages.map((pkg: any) => pkg.externalRefs[0].referenceLocator);
-      expect(purls.filter((purl) => purl.startsWith("pkg:deb/")).map((purl) => purl.split("/")[2]!.split("@")[0]).sort()).toEqual(installed);
+      expect(
+        purls
+          .filter((purl) => purl.startsWith("pkg:deb/"))
+          .map((purl) => purl.split("/")[2]!.split("@")[0])
+          .sort(),
+      ).toEqual(installed);
       for (const name of recipe.packages) expect(installed).toContain(name);
-      const bundled = JSON.parse(readFileSync(new URL("../../dist/packages.json", import.meta.url), "utf8"))[{ "kadalu-operator": "operator.cjs", "kadalu-csi": "csi.cjs", "kadalu-server": "server.cjs" }[recipe.name]];
+      const bundled = JSON.parse(readFileSync(new URL("../../dist/packages.json", import.meta.url), "utf8"))[
+        { "kadalu-operator": "operator.cjs", "kadalu-csi": "csi.cjs", "kadalu-server": "server.cjs" }[recipe.name]
+      ];
       for (const pkg of bundled) expect(purls).toContain(`pkg:npm/${pkg.name.replace(/^@/, "%40")}@${pkg.version}`);
       expect(image.config.entrypoint[0]).toBe("/usr/bin/node");
       const bytes = Number(execFileSync("du", ["-sb", image.root], { encoding: "utf8" }).split("\t")[0]);
-      console.log(`${recipe.name}:${version}: ${(bytes / MB).toFixed(1)} MB unpacked, ${(statSync(archive(recipe.name)).size / MB).toFixed(1)} MB archive, ${installed.length} Debian packages, ${purls.length - installed.length - 1} npm packages`);
+      console.log(
+        `${recipe.name}:${version}: ${(bytes / MB).toFixed(1)} MB unpacked, ${(statSync(archive(recipe.name)).size / MB).toFixed(1)} MB archive, ${installed.length} Debian packages, ${purls.length - installed.length - 1} npm packages`,
+      );
       rmSync(image.root, { recursive: true, force: true });
     }
   });
@@ -78,7 +90,12 @@ describe.skipIf(noImages)("images", () => {
   it("builds the same operator image digest again from the same commit", () => {
     const again = mkdtempSync(join(scratch, "again-"));
     const first = JSON.parse(execFileSync("tar", ["-xOf", archive("kadalu-operator"), "./index.json"], { encoding: "utf8" })).manifests[0].digest;
-    const report = buildImage(RECIPES.find((recipe) => recipe.name === "kadalu-operator")!, again, sourceDateEpoch(), version);
+    const report = buildImage(
+      RECIPES.find((recipe) => recipe.name === "kadalu-operator")!,
+      again,
+      sourceDateEpoch(),
+      version,
+    );
     expect(report.image.digest).toBe(first);
     expect(execFileSync("cmp", [report.image.archive, archive("kadalu-operator")]).length).toBe(0);
   }, 600_000); // a second full build: minutes on a loaded 2-core machine
@@ -115,10 +132,14 @@ describe.skipIf(noImages)("images", () => {
       });
       const add = await kadalu(cluster.adminKubeconfig, ["storage-add", "pool1", "--type", "Replica1", "--path", "kube1:/data/pool1", "--yes"]);
       expect(add.code, add.stderr).toBe(0);
-      const pool = await waitUntil(`the operator in its image to report on pool1\n${operator.tail()}`, async () => {
-        const found = await cluster.admin.find("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1");
-        return found?.status?.state ? found : undefined;
-      }, 60_000);
+      const pool = await waitUntil(
+        `the operator in its image to report on pool1\n${operator.tail()}`,
+        async () => {
+          const found = await cluster.admin.find("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1");
+          return found?.status?.state ? found : undefined;
+        },
+        60_000,
+      );
       // The node agent runs the brick pod at once: the first state seen may already be ready.
       expect(["initializing", "ready"]).toContain(pool.status.state);
       const info = await cluster.admin.get("/api/v1/namespaces/kadalu/configmaps/kadalu-info");
@@ -154,13 +175,15 @@ describe.skipIf(noImages)("images", () => {
       expect(result.skipped.filter((spec) => !reasonNotApplicable(spec.reason))).toEqual([]);
       console.log(`csi-sanity on the CSI image: ${result.passed.length} passed, ${result.failed.length} failed, ${result.skipped.length} skipped`);
       // The pool was mounted by the glusterfs of the image: its process runs in the image's root.
-      const clients = readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--volfile-id\0pool1") && readlinkSync(`/proc/${pid}/root`) === image.root;
-        } catch {
-          return false;
-        }
-      });
+      const clients = readdirSync("/proc")
+        .filter((pid) => /^\d+$/.test(pid))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--volfile-id\0pool1") && readlinkSync(`/proc/${pid}/root`) === image.root;
+          } catch {
+            return false;
+          }
+        });
       expect(clients.length).toBeGreaterThan(0);
       // The image has no coreutils: its Node reads the mount table of the driver's namespace.
       const mounts = await pool.csi.exec(["/usr/bin/node", "-e", "process.stdout.write(require('fs').readFileSync('/proc/self/mounts', 'utf8'))"]);
@@ -170,9 +193,19 @@ describe.skipIf(noImages)("images", () => {
       const client = csiClient(`unix://${pool.socket}`);
       try {
         const capability = { mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
-        const { volume } = await client.controller("CreateVolume", { name: "pvc-virt", capacity_range: { required_bytes: 320 * MB }, volume_capabilities: [capability], parameters: { storage_name: "pool1", pv_type: "block" } });
+        const { volume } = await client.controller("CreateVolume", {
+          name: "pvc-virt",
+          capacity_range: { required_bytes: 320 * MB },
+          volume_capabilities: [capability],
+          parameters: { storage_name: "pool1", pv_type: "block" },
+        });
         const target = join(kubeletDir, "pods/uid/volumes/kubernetes.io~csi/pvc-virt/mount");
-        await client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: capability, volume_context: volume.volume_context });
+        await client.node("NodePublishVolume", {
+          volume_id: "pvc-virt",
+          target_path: target,
+          volume_capability: capability,
+          volume_context: volume.volume_context,
+        });
         const published = await pool.csi.exec(["/usr/bin/node", "-e", "process.stdout.write(require('fs').readFileSync('/proc/self/mounts', 'utf8'))"]);
         expect(published.stdout).toMatch(new RegExp(`^/dev/loop\\d+ ${target} xfs `, "m"));
         await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
@@ -180,7 +213,11 @@ describe.skipIf(noImages)("images", () => {
       } finally {
         client.close();
       }
-      await waitUntil("the image's Gluster client log in the driver's log", () => /^.* gluster: \[\d{4}-\d\d-\d\d [\d:.]+.*\] [IWE] \[/m.test(pool.csi.process.tail(5000)) || undefined, 10_000);
+      await waitUntil(
+        "the image's Gluster client log in the driver's log",
+        () => /^.* gluster: \[\d{4}-\d\d-\d\d [\d:.]+.*\] [IWE] \[/m.test(pool.csi.process.tail(5000)) || undefined,
+        10_000,
+      );
     });
   });
 });

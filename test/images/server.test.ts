@@ -30,20 +30,53 @@ const noServerImage = noImage("kadalu-server");
 /** This host's GlusterFS client version (10.3 on Debian bookworm), or undefined when it has none. */
 const hostClientVersion = spawnSync("glusterfs", ["--version"], { encoding: "utf8" }).stdout?.match(/^glusterfs (\S+)/)?.[1];
 
-const noNamespaces = process.getuid?.() !== 0 || spawnSync("unshare", ["--net", "--mount", "--pid", "--fork", "true"]).status !== 0 || spawnSync("ip", ["-V"]).status !== 0
-  ? "needs root, unshare with network, mount and PID namespaces, and ip (iproute2)" : undefined;
+const noNamespaces =
+  process.getuid?.() !== 0 || spawnSync("unshare", ["--net", "--mount", "--pid", "--fork", "true"]).status !== 0 || spawnSync("ip", ["-V"]).status !== 0
+    ? "needs root, unshare with network, mount and PID namespaces, and ip (iproute2)"
+    : undefined;
 
 /** kadalu-info's entry for a one-brick pool whose brick answers on the namespace's loopback. */
 function replica1(options: Record<string, string> = {}): NativePoolInfo {
   return {
-    namespace: "kadalu", kadalu_version: version, volname: "pool1", volume_id: VOLUME_ID, single_pv_per_pool: false, type: "Replica1", pvReclaimPolicy: "delete",
-    bricks: [{ brick_path: BRICK_PATH, kube_hostname: "kube1", node: "127.0.0.1", node_id: "node-0", host_brick_path: "/data/pool1", brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: 0 }],
-    disperse: { data: 0, redundancy: 0 }, options,
+    namespace: "kadalu",
+    kadalu_version: version,
+    volname: "pool1",
+    volume_id: VOLUME_ID,
+    single_pv_per_pool: false,
+    type: "Replica1",
+    pvReclaimPolicy: "delete",
+    bricks: [
+      {
+        brick_path: BRICK_PATH,
+        kube_hostname: "kube1",
+        node: "127.0.0.1",
+        node_id: "node-0",
+        host_brick_path: "/data/pool1",
+        brick_device: "",
+        pvc_name: "",
+        brick_device_dir: "",
+        decommissioned: "",
+        brick_index: 0,
+      },
+    ],
+    disperse: { data: 0, redundancy: 0 },
+    options,
   };
 }
 
 /** The operator's StatefulSet environment for brick 0 (operator/objects.ts). */
-const BRICK_ENV = { VOLUME: "pool1", VOLUME_TYPE: "Replica1", BRICK_PATH, NODEID: "node-0", VOLUME_ID, BRICK_INDEX: "0", BRICK_DEVICE: "", HOSTNAME: "kube1", SUBVOL_ROOT: "subvol", KADALU_WATCH_MS: "500" };
+const BRICK_ENV = {
+  VOLUME: "pool1",
+  VOLUME_TYPE: "Replica1",
+  BRICK_PATH,
+  NODEID: "node-0",
+  VOLUME_ID,
+  BRICK_INDEX: "0",
+  BRICK_DEVICE: "",
+  HOSTNAME: "kube1",
+  SUBVOL_ROOT: "subvol",
+  KADALU_WATCH_MS: "500",
+};
 
 let scratch: string;
 let processes: Processes;
@@ -83,7 +116,12 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
     const again = mkdtempSync(join(tmpdir(), "kadalu-server-again-"));
     try {
       const first = JSON.parse(execFileSync("tar", ["-xOf", archive, "./index.json"], { encoding: "utf8" })).manifests[0].digest;
-      const report = buildImage(RECIPES.find((recipe) => recipe.name === "kadalu-server")!, again, sourceDateEpoch(), version);
+      const report = buildImage(
+        RECIPES.find((recipe) => recipe.name === "kadalu-server")!,
+        again,
+        sourceDateEpoch(),
+        version,
+      );
       expect(report.image.digest).toBe(first);
     } finally {
       rmSync(again, { recursive: true, force: true });
@@ -101,7 +139,11 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
       mkdirSync(join(image.root, inside), { recursive: true });
       const args = glusterMountArgs(decodeInfo("pool1", JSON.stringify(replica1())).info!, inside, role);
       await brick.inImage("glusterfs", args);
-      await waitUntil(`the ${role} mount at ${inside}`, async () => (await brick.host("grep", [" fuse.glusterfs ", "/proc/self/mounts"])).stdout.includes(`${image.root}${inside} `) || undefined, 20_000);
+      await waitUntil(
+        `the ${role} mount at ${inside}`,
+        async () => (await brick.host("grep", [" fuse.glusterfs ", "/proc/self/mounts"])).stdout.includes(`${image.root}${inside} `) || undefined,
+        20_000,
+      );
     };
     const df = async (inside: string): Promise<{ size: number; used: number }> => {
       const line = (await brick.host("df", ["-B1", "--output=size,used", join(image.root, inside)])).stdout.trim().split("\n")[1]!.trim().split(/\s+/);
@@ -157,10 +199,19 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
       const [glusterfsd] = brick.children("glusterfsd");
       expect(glusterfsd, readFileSync(brick.process.log, "utf8").slice(-2000)).toBeDefined();
       process.kill(glusterfsd!, "SIGKILL");
-      await waitUntil("the runtime to notice", () => readFileSync(brick.process.log, "utf8").includes("glusterfsd exited (SIGKILL); starting it again in 1.0 s") || undefined, 10_000);
-      await waitUntil("a new glusterfsd to answer on the brick port", async () => (brick.children("glusterfsd").some((pid) => pid !== glusterfsd) && await brick.portAnswers()) || undefined, 20_000, 200);
+      await waitUntil(
+        "the runtime to notice",
+        () => readFileSync(brick.process.log, "utf8").includes("glusterfsd exited (SIGKILL); starting it again in 1.0 s") || undefined,
+        10_000,
+      );
+      await waitUntil(
+        "a new glusterfsd to answer on the brick port",
+        async () => (brick.children("glusterfsd").some((pid) => pid !== glusterfsd) && (await brick.portAnswers())) || undefined,
+        20_000,
+        200,
+      );
       // The clients reconnect by themselves (protocol/client retries every few seconds).
-      await waitUntil("the PV to be reachable again", async () => (Math.abs((await df("/mnt/pod-volume")).size - 20 * MB) <= MB) || undefined, 30_000, 500);
+      await waitUntil("the PV to be reachable again", async () => Math.abs((await df("/mnt/pod-volume")).size - 20 * MB) <= MB || undefined, 30_000, 500);
       expect(await write("/mnt/pod-volume/fourth", 30)).toMatch(/Disk quota exceeded/);
     });
 
@@ -171,8 +222,17 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
       expect(await setQuota(brick.path(pv), 8 * MB, () => undefined)).toBe(true);
       expect(await write("/mnt/pool1/subvol/ab/cd/pvc-metrics/data", 3)).toBe("");
       await df("/mnt/pool1/subvol/ab/cd/pvc-metrics");
-      const scrape = promisify(execFile)("nsenter", [`--net=/proc/${brick.pid}/ns/net`, "--", process.execPath, "-e",
-        "fetch('http://127.0.0.1:8050/metrics').then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.message); process.exit(1); })"], { timeout: 20_000 });
+      const scrape = promisify(execFile)(
+        "nsenter",
+        [
+          `--net=/proc/${brick.pid}/ns/net`,
+          "--",
+          process.execPath,
+          "-e",
+          "fetch('http://127.0.0.1:8050/metrics').then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.message); process.exit(1); })",
+        ],
+        { timeout: 20_000 },
+      );
       const text = (await scrape).stdout;
       const value = (name: string, extra = ""): number => {
         const line = text.split("\n").find((entry) => entry.startsWith(`${name}{pool="pool1",namespace="kadalu",brick="kube1:${BRICK_PATH}"${extra}} `));
@@ -183,7 +243,12 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
       // The previous test killed glusterfsd once.
       expect(value("kadalu_brick_restarts_total")).toBe(1);
       expect(text).not.toContain("kadalu_self_heal_daemon_up{");
-      const [size, used] = (await brick.host("df", ["-B1", "--output=size,used", join(image.root, BRICK_PATH)])).stdout.trim().split("\n")[1]!.trim().split(/\s+/).map(Number);
+      const [size, used] = (await brick.host("df", ["-B1", "--output=size,used", join(image.root, BRICK_PATH)])).stdout
+        .trim()
+        .split("\n")[1]!
+        .trim()
+        .split(/\s+/)
+        .map(Number);
       expect(value("kadalu_brick_capacity_bytes")).toBe(size);
       expect(Math.abs(value("kadalu_brick_used_bytes") - used!)).toBeLessThan(256 * MB);
       expect(value("kadalu_brick_inodes")).toBeGreaterThan(value("kadalu_brick_inodes_used"));
@@ -198,32 +263,43 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
     it("serves a new option in the client volfile once kadalu-info changes", async () => {
       expect(readdirSync(brick.path("/mnt/pool1/.meta/graphs/active"))).not.toContain("pool1-quick-read");
       writeInfo(replica1({ "performance.quick-read": "on" }));
-      await waitUntil("the runtime to write the volfiles again", () => readFileSync(brick.process.log, "utf8").includes("kadalu-info changed; volfiles written again: pool1.vol") || undefined, 10_000);
+      await waitUntil(
+        "the runtime to write the volfiles again",
+        () => readFileSync(brick.process.log, "utf8").includes("kadalu-info changed; volfiles written again: pool1.vol") || undefined,
+        10_000,
+      );
       await mountPool("nodeplugin", "/mnt/again");
       expect(readdirSync(brick.path("/mnt/again/.meta/graphs/active"))).toContain("pool1-quick-read");
     });
 
-    it.skipIf(hostClientVersion === undefined)("a GlusterFS 10 client (this host's, as on Debian bookworm nodes) mounts the pool and meets the PV's limit", async () => {
-      expect(hostClientVersion).toMatch(/^10\./);
-      mkdirSync(brick.path("/mnt/provisioner/subvol/pvc-old"), { recursive: true });
-      const logged: string[] = [];
-      expect(await setQuota(brick.path("/mnt/provisioner/subvol/pvc-old"), 10 * MB, (line) => logged.push(line)), logged.join("\n")).toBe(true);
-      // CSI's node plugin command line, run by the host's client in the brick's namespaces, its log in the test's directory.
-      const args = glusterMountArgs(decodeInfo("pool1", JSON.stringify(replica1())).info!, join(image.root, "mnt/old-client"), "nodeplugin");
-      args[args.indexOf("-l") + 1] = join(scratch, "old-client.log");
-      mkdirSync(join(image.root, "mnt/old-client"), { recursive: true });
-      await brick.host("glusterfs", args);
-      await waitUntil("the 10.x client's mount", async () => (await brick.host("grep", [" fuse.glusterfs ", "/proc/self/mounts"])).stdout.includes(`${image.root}/mnt/old-client `) || undefined, 20_000);
-      expect(Math.abs((await df("/mnt/old-client/subvol/pvc-old")).size - 10 * MB)).toBeLessThanOrEqual(MB);
-      expect(await write("/mnt/old-client/subvol/pvc-old/small", 2)).toBe("");
-      expect(await write("/mnt/old-client/subvol/pvc-old/big", 30)).toMatch(/Disk quota exceeded/);
-      const full = await df("/mnt/old-client/subvol/pvc-old");
-      expect(full.used).toBeGreaterThan(9 * MB);
-      expect(full.used).toBeLessThanOrEqual(full.size);
-      // The 11.1 client sees the same file the 10.x client wrote.
-      expect(statSync(brick.path("/mnt/pool1/subvol/pvc-old/small")).size).toBe(2 * MB);
-      await brick.host("umount", [join(image.root, "mnt/old-client")]);
-    });
+    it.skipIf(hostClientVersion === undefined)(
+      "a GlusterFS 10 client (this host's, as on Debian bookworm nodes) mounts the pool and meets the PV's limit",
+      async () => {
+        expect(hostClientVersion).toMatch(/^10\./);
+        mkdirSync(brick.path("/mnt/provisioner/subvol/pvc-old"), { recursive: true });
+        const logged: string[] = [];
+        expect(await setQuota(brick.path("/mnt/provisioner/subvol/pvc-old"), 10 * MB, (line) => logged.push(line)), logged.join("\n")).toBe(true);
+        // CSI's node plugin command line, run by the host's client in the brick's namespaces, its log in the test's directory.
+        const args = glusterMountArgs(decodeInfo("pool1", JSON.stringify(replica1())).info!, join(image.root, "mnt/old-client"), "nodeplugin");
+        args[args.indexOf("-l") + 1] = join(scratch, "old-client.log");
+        mkdirSync(join(image.root, "mnt/old-client"), { recursive: true });
+        await brick.host("glusterfs", args);
+        await waitUntil(
+          "the 10.x client's mount",
+          async () => (await brick.host("grep", [" fuse.glusterfs ", "/proc/self/mounts"])).stdout.includes(`${image.root}/mnt/old-client `) || undefined,
+          20_000,
+        );
+        expect(Math.abs((await df("/mnt/old-client/subvol/pvc-old")).size - 10 * MB)).toBeLessThanOrEqual(MB);
+        expect(await write("/mnt/old-client/subvol/pvc-old/small", 2)).toBe("");
+        expect(await write("/mnt/old-client/subvol/pvc-old/big", 30)).toMatch(/Disk quota exceeded/);
+        const full = await df("/mnt/old-client/subvol/pvc-old");
+        expect(full.used).toBeGreaterThan(9 * MB);
+        expect(full.used).toBeLessThanOrEqual(full.size);
+        // The 11.1 client sees the same file the 10.x client wrote.
+        expect(statSync(brick.path("/mnt/pool1/subvol/pvc-old/small")).size).toBe(2 * MB);
+        await brick.host("umount", [join(image.root, "mnt/old-client")]);
+      },
+    );
 
     it("stops glusterfsd and its mounts on SIGTERM; refuses a brick that belongs to another pool", async () => {
       expect(await brick.stop(processes)).toBe(0);
@@ -231,7 +307,9 @@ describe.skipIf(noServerImage)("the kadalu-server image", () => {
       writeInfo({ ...replica1(), volume_id: other });
       const refused = processes.start("server-other", "unshare", brickCommand(image), { ...image.config.env, ...BRICK_ENV, VOLUME_ID: other });
       expect(await refused.exited).toBe(1);
-      expect(readFileSync(refused.log, "utf8")).toContain(`kadalu-server: error: brick ${BRICK_PATH} belongs to another pool (volume id ${VOLUME_ID}), not pool pool1 (volume id ${other})`);
+      expect(readFileSync(refused.log, "utf8")).toContain(
+        `kadalu-server: error: brick ${BRICK_PATH} belongs to another pool (volume id ${VOLUME_ID}), not pool pool1 (volume id ${other})`,
+      );
     });
   });
 });

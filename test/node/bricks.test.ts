@@ -47,7 +47,11 @@ async function brickDiagnosis(node: RealNode, pool: string): Promise<string> {
     const events = (await admin.get(`/api/v1/namespaces/kadalu/events?fieldSelector=involvedObject.name=${pod.metadata.name}`)).items;
     lines.push(...events.slice(-4).map((event: any) => `  ${event.reason}: ${event.message}`));
     const log = await admin.get<string>(`/api/v1/namespaces/kadalu/pods/${pod.metadata.name}/log?tailLines=15`).catch((error: Error) => error.message);
-    lines.push(...String(log).split("\n").map((line) => `  | ${line}`));
+    lines.push(
+      ...String(log)
+        .split("\n")
+        .map((line) => `  | ${line}`),
+    );
   }
   return lines.join("\n");
 }
@@ -68,11 +72,16 @@ function brickCopy(root: string, name: string): Buffer | undefined {
 async function healedPool(kubeconfig: string, pool: string): Promise<string> {
   let last = "";
   try {
-    return await waitUntil(`healinfo ${pool} to count 0 entries`, async () => {
-      const result = await kadalu(kubeconfig, ["healinfo", pool]);
-      last = result.stdout + result.stderr;
-      return result.code === 0 && pendingHeals(result.stdout) === 0 ? result.stdout : undefined;
-    }, 90_000, 3000);
+    return await waitUntil(
+      `healinfo ${pool} to count 0 entries`,
+      async () => {
+        const result = await kadalu(kubeconfig, ["healinfo", pool]);
+        last = result.stdout + result.stderr;
+        return result.code === 0 && pendingHeals(result.stdout) === 0 ? result.stdout : undefined;
+      },
+      90_000,
+      3000,
+    );
   } catch (error) {
     throw new Error(`${(error as Error).message}; the last healinfo:\n${last}`);
   }
@@ -130,7 +139,9 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
     await admin.post(`${NS}/pods`, appPod("first-pod", "first", `fs.writeFileSync("/data/hello", "hi"); console.log("wrote"); hold();`));
     await waitRunning(node, "first-pod");
     figure("PVC created to the first pod Running (a new pool)", Date.now() - t0);
-    const failedMounts = (await admin.get(`${NS}/events?fieldSelector=involvedObject.name=first-pod`)).items.filter((event: any) => event.reason === "FailedMount");
+    const failedMounts = (await admin.get(`${NS}/events?fieldSelector=involvedObject.name=first-pod`)).items.filter(
+      (event: any) => event.reason === "FailedMount",
+    );
     expect(failedMounts.map((event: any) => event.message)).toEqual([]);
     await deletePod(node, "first-pod");
   });
@@ -149,14 +160,21 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
     // Writes 1 MiB at a time (fsync'd: write-behind would report the brick's refusal late) until one fails,
     // logging "filled MiB-WRITTEN CODE FILE-SIZE"; then waits for df to change (the expansion) and fills a
     // second file. libuv has no name for EDQUOT (Node says "Unknown system error -122"): named by number.
-    await admin.post(`${NS}/pods`, appPod("filler", "first", [
-      `const MiB = 1 << 20; const chunk = Buffer.alloc(MiB, 120);`,
-      `const df = () => { const s = fs.statfsSync("/data"); return s.blocks * s.bsize; };`,
-      `const fill = (file) => { const fd = fs.openSync(file, "w"); let n = 0; try { for (;;) { fs.writeSync(fd, chunk); fs.fsyncSync(fd); n++; if (n > 100) return [n, "none"]; } } catch (e) { return [n, e.errno === -require("node:os").constants.errno.EDQUOT ? "EDQUOT" : e.code]; } finally { try { fs.closeSync(fd); } catch {} } };`,
-      `const filled = (file) => "filled " + fill(file).join(" ") + " " + fs.statSync(file).size;`,
-      `const before = df(); console.log("df " + before); console.log(filled("/data/a"));`,
-      `const wait = setInterval(() => { const now = df(); if (now === before) return; clearInterval(wait); console.log("df " + now); console.log(filled("/data/b")); hold(); }, 500);`,
-    ].join(" ")));
+    await admin.post(
+      `${NS}/pods`,
+      appPod(
+        "filler",
+        "first",
+        [
+          `const MiB = 1 << 20; const chunk = Buffer.alloc(MiB, 120);`,
+          `const df = () => { const s = fs.statfsSync("/data"); return s.blocks * s.bsize; };`,
+          `const fill = (file) => { const fd = fs.openSync(file, "w"); let n = 0; try { for (;;) { fs.writeSync(fd, chunk); fs.fsyncSync(fd); n++; if (n > 100) return [n, "none"]; } } catch (e) { return [n, e.errno === -require("node:os").constants.errno.EDQUOT ? "EDQUOT" : e.code]; } finally { try { fs.closeSync(fd); } catch {} } };`,
+          `const filled = (file) => "filled " + fill(file).join(" ") + " " + fs.statSync(file).size;`,
+          `const before = df(); console.log("df " + before); console.log(filled("/data/a"));`,
+          `const wait = setInterval(() => { const now = df(); if (now === before) return; clearInterval(wait); console.log("df " + now); console.log(filled("/data/b")); hold(); }, 500);`,
+        ].join(" "),
+      ),
+    );
     await waitRunning(node, "filler");
     const first = await waitLog(node, "filler", "the filler's first fill", (lines) => (lines.length >= 2 ? lines : undefined), 90_000);
     const MiB = 1024 * 1024;
@@ -193,22 +211,44 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
     const old = await admin.get(`/api/v1/namespaces/kadalu/pods/${victim}`);
     const deletedAt = Date.now();
     await admin.delete(`/api/v1/namespaces/kadalu/pods/${victim}`);
-    await waitUntil(`${victim} back and ready`, async () => {
-      const pod = await admin.find(`/api/v1/namespaces/kadalu/pods/${victim}`);
-      return (pod && pod.metadata.uid !== old.metadata.uid && pod.status.phase === "Running" && (pod.status.containerStatuses ?? []).every((status: any) => status.ready)) || undefined;
-    }, 120_000, 500);
+    await waitUntil(
+      `${victim} back and ready`,
+      async () => {
+        const pod = await admin.find(`/api/v1/namespaces/kadalu/pods/${victim}`);
+        return (
+          (pod &&
+            pod.metadata.uid !== old.metadata.uid &&
+            pod.status.phase === "Running" &&
+            (pod.status.containerStatuses ?? []).every((status: any) => status.ready)) ||
+          undefined
+        );
+      },
+      120_000,
+      500,
+    );
     figure("Replica3 brick pod deleted to back ready", Date.now() - deletedAt);
     // Two of three bricks keep the quorum: the writer never fails, only its copy on the deleted brick falls behind.
     const backAt = Date.now();
-    const window = await waitLog(node, "writer", "10 writes in a row after the brick came back", (lines) => (ioWindow(lines, backAt) ? ioWindow(lines, deletedAt) : undefined), 60_000);
+    const window = await waitLog(
+      node,
+      "writer",
+      "10 writes in a row after the brick came back",
+      (lines) => (ioWindow(lines, backAt) ? ioWindow(lines, deletedAt) : undefined),
+      60_000,
+    );
     expect(window.failures).toEqual([]);
     await deletePod(node, "writer");
 
     // The file heals onto the brick that was down: every brick's copy the same, the writer's every line.
-    const copies = await waitUntil("every brick's copy of the file the same", async () => {
-      const found = ["r3a", "r3b", "r3c"].map((dir) => brickCopy(join(bricks, dir), "heal-me.log"));
-      return found.every((copy) => copy?.equals(found[0]!)) ? found : undefined;
-    }, 120_000, 1000);
+    const copies = await waitUntil(
+      "every brick's copy of the file the same",
+      async () => {
+        const found = ["r3a", "r3b", "r3c"].map((dir) => brickCopy(join(bricks, dir), "heal-me.log"));
+        return found.every((copy) => copy?.equals(found[0]!)) ? found : undefined;
+      },
+      120_000,
+      1000,
+    );
     expect(new Set(copies.map((copy) => createHash("sha256").update(copy!).digest("hex"))).size).toBe(1);
     const lines = copies[0]!.toString("utf8").split("\n").filter(Boolean);
     expect(lines.length).toBeGreaterThanOrEqual(10);
@@ -233,29 +273,47 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
   it("a Replica3 brick away while a PV is made and another expanded gets both limits when it is back, and the pool heals to 0", async () => {
     const admin = node.cluster.admin;
     const kubeconfig = node.cluster.adminKubeconfig;
-    const bound = async (name: string): Promise<string> => waitUntil(`PVC ${name} Bound`, async () => {
-      const claim = await admin.get(`${NS}/persistentvolumeclaims/${name}`);
-      return claim.status.phase === "Bound" ? (claim.spec.volumeName as string) : undefined;
-    }, 60_000, 250);
+    const bound = async (name: string): Promise<string> =>
+      waitUntil(
+        `PVC ${name} Bound`,
+        async () => {
+          const claim = await admin.get(`${NS}/persistentvolumeclaims/${name}`);
+          return claim.status.phase === "Bound" ? (claim.spec.volumeName as string) : undefined;
+        },
+        60_000,
+        250,
+      );
     await admin.post(`${NS}/persistentvolumeclaims`, pvc("kept", "kadalu.r3", "10Mi"));
     const kept = await bound("kept");
     // The brick pod is kept away by a taint on the one node: its StatefulSet's new pod cannot be scheduled.
     const nodePath = `/api/v1/nodes/${NODE_NAME}`;
     const taints = (await admin.get(nodePath)).spec.taints ?? null;
     const victim = serverPodName("r3", 1);
-    const brick = (await admin.get(`/api/v1/namespaces/kadalu/pods/${victim}`)).spec.volumes.map((volume: any) => volume.hostPath?.path).find((path?: string) => path?.startsWith(bricks));
+    const brick = (await admin.get(`/api/v1/namespaces/kadalu/pods/${victim}`)).spec.volumes
+      .map((volume: any) => volume.hostPath?.path)
+      .find((path?: string) => path?.startsWith(bricks));
     expect(brick).toBe(join(bricks, "r3b"));
     await admin.merge(nodePath, { spec: { taints: [...(taints ?? []), { key: "kadalu.io/test-away", value: "yes", effect: "NoSchedule" }] } });
     let made: string;
     try {
       const old = await admin.get(`/api/v1/namespaces/kadalu/pods/${victim}`);
       await admin.delete(`/api/v1/namespaces/kadalu/pods/${victim}`);
-      await waitUntil(`${victim} gone and not scheduled again`, async () => {
-        const pod = await admin.find(`/api/v1/namespaces/kadalu/pods/${victim}`);
-        return (!pod || (pod.metadata.uid !== old.metadata.uid && !pod.spec.nodeName)) || undefined;
-      }, 60_000, 500);
+      await waitUntil(
+        `${victim} gone and not scheduled again`,
+        async () => {
+          const pod = await admin.find(`/api/v1/namespaces/kadalu/pods/${victim}`);
+          return !pod || (pod.metadata.uid !== old.metadata.uid && !pod.spec.nodeName) || undefined;
+        },
+        60_000,
+        500,
+      );
       await admin.merge(`${NS}/persistentvolumeclaims/kept`, { spec: { resources: { requests: { storage: "20Mi" } } } });
-      await waitUntil("the PV of kept expanded", async () => (await admin.get(`/api/v1/persistentvolumes/${kept}`)).spec.capacity.storage === "20Mi" || undefined, 60_000, 500);
+      await waitUntil(
+        "the PV of kept expanded",
+        async () => (await admin.get(`/api/v1/persistentvolumes/${kept}`)).spec.capacity.storage === "20Mi" || undefined,
+        60_000,
+        500,
+      );
       await admin.post(`${NS}/persistentvolumeclaims`, pvc("made", "kadalu.r3", "5Mi"));
       made = await bound("made");
       // The bricks that answer have both limits at once.
@@ -265,15 +323,25 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
       await admin.merge(nodePath, { spec: { taints } });
     }
     const backAt = Date.now();
-    await waitUntil(`${victim} back and ready`, async () => {
-      const pod = await admin.find(`/api/v1/namespaces/kadalu/pods/${victim}`);
-      return (pod?.status.phase === "Running" && (pod.status.containerStatuses ?? []).every((status: any) => status.ready)) || undefined;
-    }, 120_000, 500);
+    await waitUntil(
+      `${victim} back and ready`,
+      async () => {
+        const pod = await admin.find(`/api/v1/namespaces/kadalu/pods/${victim}`);
+        return (pod?.status.phase === "Running" && (pod.status.containerStatuses ?? []).every((status: any) => status.ready)) || undefined;
+      },
+      120_000,
+      500,
+    );
     // Self-heal copies neither limit: the provisioner sets them again once its mount reaches every brick.
-    const limits = await waitUntil("both limits on the brick that was away", async () => {
-      const found = [quotaXattrs(brick, kept), quotaXattrs(brick, made)];
-      return found[0]!.limit === String(20 * 1024 * 1024) && found[1]!.limit === String(5 * 1024 * 1024) ? found : undefined;
-    }, 90_000, 1000);
+    const limits = await waitUntil(
+      "both limits on the brick that was away",
+      async () => {
+        const found = [quotaXattrs(brick, kept), quotaXattrs(brick, made)];
+        return found[0]!.limit === String(20 * 1024 * 1024) && found[1]!.limit === String(5 * 1024 * 1024) ? found : undefined;
+      },
+      90_000,
+      1000,
+    );
     figure("Replica3 brick back to its PV limits set", Date.now() - backAt);
     expect(limits.map((found) => found.namespace)).toEqual(["true", "true"]);
     // The expanded PV's directory needed a metadata heal onto a copy that already had its namespace: it heals.
@@ -301,7 +369,8 @@ describe.skipIf(noNode ?? noImages)("node tier: Kadalu's brick pods on a real ku
     expect(await node.cluster.admin.find(`/apis/apps/v1/namespaces/kadalu/statefulsets/${serverStatefulSetName("gone", 0)}`)).toBeUndefined();
     // The kubelet backs off retrying the failed mount (up to about 2 minutes) before it tears the pod down; the
     // teardown would wait for that, so the pod whose StatefulSet is gone is removed at once.
-    for (const pod of await brickPods(node, "gone")) await node.cluster.admin.delete(`/api/v1/namespaces/kadalu/pods/${pod.metadata.name}`, { gracePeriodSeconds: 0 });
+    for (const pod of await brickPods(node, "gone"))
+      await node.cluster.admin.delete(`/api/v1/namespaces/kadalu/pods/${pod.metadata.name}`, { gracePeriodSeconds: 0 });
   });
 
   it("tears down to the host it found", async () => {

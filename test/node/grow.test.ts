@@ -78,7 +78,16 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool grown while an app writes
 
   beforeAll(async () => {
     ({ node, bricks } = await startKadaluNode(parts!, ["g1", "g2"], async (started, dirs) => {
-      const added = await kadalu(started.cluster.adminKubeconfig, ["storage-add", POOL, "--path", `${NODE_NAME}:${join(dirs, "g1")}`, "--yes", "--wait", "--timeout", "3m"]);
+      const added = await kadalu(started.cluster.adminKubeconfig, [
+        "storage-add",
+        POOL,
+        "--path",
+        `${NODE_NAME}:${join(dirs, "g1")}`,
+        "--yes",
+        "--wait",
+        "--timeout",
+        "3m",
+      ]);
       expect(added.code, added.stderr).toBe(0);
     }));
   });

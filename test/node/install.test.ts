@@ -43,19 +43,28 @@ describe.skipIf(noNode ?? noImages)("node tier: kubectl kadalu install --wait on
     expect(result.code).toBe(0);
     const admin = node.cluster.admin;
     const pods = (await admin.get("/api/v1/namespaces/kadalu/pods")).items;
-    const summary = pods.map((pod: any) => ({
-      name: workloadOf(pod), phase: pod.status.phase, node: pod.spec.nodeName,
-      ready: (pod.status.containerStatuses ?? []).every((status: any) => status.ready),
-    })).sort((a: any, b: any) => a.name.localeCompare(b.name));
+    const summary = pods
+      .map((pod: any) => ({
+        name: workloadOf(pod),
+        phase: pod.status.phase,
+        node: pod.spec.nodeName,
+        ready: (pod.status.containerStatuses ?? []).every((status: any) => status.ready),
+      }))
+      .sort((a: any, b: any) => a.name.localeCompare(b.name));
     expect(summary).toEqual([
       { name: "kadalu-csi-nodeplugin", phase: "Running", node: NODE_NAME, ready: true },
       { name: "kadalu-csi-provisioner-0", phase: "Running", node: NODE_NAME, ready: true },
       { name: "operator", phase: "Running", node: NODE_NAME, ready: true },
     ]);
-    const csiNode = await waitUntil("the CSINode to list the kadalu driver", async () => {
-      const found = await admin.find(`/apis/storage.k8s.io/v1/csinodes/${NODE_NAME}`);
-      return (found?.spec?.drivers ?? []).some((driver: any) => driver.name === "kadalu") ? found : undefined;
-    }, 60_000, 500);
+    const csiNode = await waitUntil(
+      "the CSINode to list the kadalu driver",
+      async () => {
+        const found = await admin.find(`/apis/storage.k8s.io/v1/csinodes/${NODE_NAME}`);
+        return (found?.spec?.drivers ?? []).some((driver: any) => driver.name === "kadalu") ? found : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(csiNode.spec.drivers.find((driver: any) => driver.name === "kadalu")).toMatchObject({ nodeID: NODE_NAME });
     const doctor = await kadalu(node.cluster.adminKubeconfig, ["doctor"]);
     expect(doctor.code).toBe(0);

@@ -64,7 +64,18 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kub
   beforeAll(async () => {
     ({ node, bricks } = await startKadaluNode(parts!, ["r3a", "r3b", "r3c", "r3d"], async (started, dirs) => {
       const paths = ["r3a", "r3b", "r3c"].flatMap((dir) => ["--path", `${NODE_NAME}:${join(dirs, dir)}`]);
-      const added = await kadalu(started.cluster.adminKubeconfig, ["storage-add", "r3", "--type", "Replica3", ...paths, "--force", "--yes", "--wait", "--timeout", "3m"]);
+      const added = await kadalu(started.cluster.adminKubeconfig, [
+        "storage-add",
+        "r3",
+        "--type",
+        "Replica3",
+        ...paths,
+        "--force",
+        "--yes",
+        "--wait",
+        "--timeout",
+        "3m",
+      ]);
       expect(added.code, added.stderr).toBe(0);
     }));
   });
@@ -94,12 +105,19 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kub
     // storage-replace refuses while the group has entries to heal: the app's writes so far must be on all three.
     const clean = Date.now();
     let report = "";
-    await waitUntil("the group with no entries to heal", async () => {
-      const heal = await kadalu(kubeconfig, ["healinfo", "r3"]);
-      report = heal.stdout + heal.stderr;
-      return (heal.code === 0 && !/^Total Number of entries: [1-9]/m.test(heal.stdout)) || undefined;
-    }, 90_000, 2000).catch(async (error: Error) => {
-      const pods = (await admin.get(`${KADALU}/pods`)).items.map((pod: any) => `${pod.metadata.name} restarts ${(pod.status.containerStatuses ?? []).map((status: any) => status.restartCount).join(",")}`);
+    await waitUntil(
+      "the group with no entries to heal",
+      async () => {
+        const heal = await kadalu(kubeconfig, ["healinfo", "r3"]);
+        report = heal.stdout + heal.stderr;
+        return (heal.code === 0 && !/^Total Number of entries: [1-9]/m.test(heal.stdout)) || undefined;
+      },
+      90_000,
+      2000,
+    ).catch(async (error: Error) => {
+      const pods = (await admin.get(`${KADALU}/pods`)).items.map(
+        (pod: any) => `${pod.metadata.name} restarts ${(pod.status.containerStatuses ?? []).map((status: any) => status.restartCount).join(",")}`,
+      );
       throw new Error(`${error.message}\n${report}\n${pods.join("\n")}`);
     });
     figure("the group clean before the replacement", Date.now() - clean);
@@ -108,7 +126,18 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kub
     const oldLogs = new Map([...oldFiles.keys()].filter((path) => path.endsWith("/log")).map((path) => [path, readFileSync(join(oldBrick, path), "utf8")]));
 
     const startedAt = Date.now();
-    const replaced = await kadalu(kubeconfig, ["storage-replace", "r3", `${NODE_NAME}:${oldBrick}`, "--path", `${NODE_NAME}:${join(bricks, "r3d")}`, "--force", "--yes", "--wait", "--timeout", "5m"]);
+    const replaced = await kadalu(kubeconfig, [
+      "storage-replace",
+      "r3",
+      `${NODE_NAME}:${oldBrick}`,
+      "--path",
+      `${NODE_NAME}:${join(bricks, "r3d")}`,
+      "--force",
+      "--yes",
+      "--wait",
+      "--timeout",
+      "5m",
+    ]);
     figure("storage-replace --wait, brick moved and healed", Date.now() - startedAt);
     console.log(`node tier: storage-replace said:\n${replaced.stderr}`);
     if (replaced.code !== 0) console.log(`node tier: healinfo after it:\n${(await kadalu(kubeconfig, ["healinfo", "r3"])).stdout}`);
@@ -120,21 +149,34 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kub
 
     // Two of three bricks keep the quorum while the third moves: the app never fails a read or a write.
     const doneAt = Date.now();
-    const window = await waitLog(node, "app", "10 reads after the replacement", (lines) => (ioWindow(lines, doneAt) ? ioWindow(lines, startedAt) : undefined), 60_000);
+    const window = await waitLog(
+      node,
+      "app",
+      "10 reads after the replacement",
+      (lines) => (ioWindow(lines, doneAt) ? ioWindow(lines, startedAt) : undefined),
+      60_000,
+    );
     expect(window.failures).toEqual([]);
     // The app still wrote once the brick ran on the new unit: its writes spanned the move.
     const writes = window.attempts.filter((attempt) => attempt[3] === "write").map(([time]) => Number(time));
     const brickStarted = Math.max(...pod.status.containerStatuses.map((status: any) => Date.parse(status.state?.running?.startedAt ?? "")));
-    console.log(`node tier: app I/O during the replacement: ${window.attempts.length} reads, ${writes.length} of them with a write, ${window.failures.length} failed; last write ${((Math.max(...writes) - brickStarted) / 1000).toFixed(1)} s after the new brick started`);
+    console.log(
+      `node tier: app I/O during the replacement: ${window.attempts.length} reads, ${writes.length} of them with a write, ${window.failures.length} failed; last write ${((Math.max(...writes) - brickStarted) / 1000).toFixed(1)} s after the new brick started`,
+    );
     expect(Math.max(...writes)).toBeGreaterThan(brickStarted);
     await deletePod(node, "app");
 
     // The new brick holds what the other two hold, file for file; the old directory is left as it was.
-    const sums = await waitUntil("every brick's files the same", async () => {
-      const found = ["r3a", "r3b", "r3d"].map((dir) => checksums(join(bricks, dir)));
-      const text = found.map((map) => JSON.stringify([...map].sort()));
-      return text.every((one) => one === text[0]) ? found[0] : undefined;
-    }, 120_000, 1000);
+    const sums = await waitUntil(
+      "every brick's files the same",
+      async () => {
+        const found = ["r3a", "r3b", "r3d"].map((dir) => checksums(join(bricks, dir)));
+        const text = found.map((map) => JSON.stringify([...map].sort()));
+        return text.every((one) => one === text[0]) ? found[0] : undefined;
+      },
+      120_000,
+      1000,
+    );
     expect([...sums.keys()].filter((path) => /\/f\d+$/.test(path))).toHaveLength(20);
     expect([...sums.keys()].some((path) => path.endsWith("/log"))).toBe(true);
     // The app appends to its log until the old brick stops: there the log only grew, every other file is as it was.
@@ -152,23 +194,45 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool's lifecycle on a real kub
 
   it("a drain that would take a second brick of a group is refused by the group's PodDisruptionBudget", async () => {
     const admin = node.cluster.admin;
-    const evict = (index: number) => admin.post(`${KADALU}/pods/${serverPodName("r3", index)}/eviction`, {
-      apiVersion: "policy/v1", kind: "Eviction", metadata: { name: serverPodName("r3", index), namespace: "kadalu" },
-    });
-    await waitUntil("the group's budget allowing one disruption", async () => {
-      const budget = await admin.get("/apis/policy/v1/namespaces/kadalu/poddisruptionbudgets/server-r3-group-0");
-      return budget.status?.disruptionsAllowed === 1 || undefined;
-    }, 60_000, 500);
+    const evict = (index: number) =>
+      admin.post(`${KADALU}/pods/${serverPodName("r3", index)}/eviction`, {
+        apiVersion: "policy/v1",
+        kind: "Eviction",
+        metadata: { name: serverPodName("r3", index), namespace: "kadalu" },
+      });
+    await waitUntil(
+      "the group's budget allowing one disruption",
+      async () => {
+        const budget = await admin.get("/apis/policy/v1/namespaces/kadalu/poddisruptionbudgets/server-r3-group-0");
+        return budget.status?.disruptionsAllowed === 1 || undefined;
+      },
+      60_000,
+      500,
+    );
     const first = await admin.get(`${KADALU}/pods/${serverPodName("r3", 0)}`);
     await evict(0);
-    const refused = await evict(1).then(() => undefined, (error: unknown) => error);
+    const refused = await evict(1).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(refused).toBeInstanceOf(ApiError);
     expect((refused as ApiError).status).toBe(429);
     expect(JSON.stringify((refused as ApiError).body)).toContain("disruption budget");
-    await waitUntil(`${serverPodName("r3", 0)} back and ready`, async () => {
-      const pod = await admin.find(`${KADALU}/pods/${serverPodName("r3", 0)}`);
-      return (pod && pod.metadata.uid !== first.metadata.uid && pod.status.phase === "Running" && (pod.status.containerStatuses ?? []).every((status: any) => status.ready)) || undefined;
-    }, 120_000, 500);
+    await waitUntil(
+      `${serverPodName("r3", 0)} back and ready`,
+      async () => {
+        const pod = await admin.find(`${KADALU}/pods/${serverPodName("r3", 0)}`);
+        return (
+          (pod &&
+            pod.metadata.uid !== first.metadata.uid &&
+            pod.status.phase === "Running" &&
+            (pod.status.containerStatuses ?? []).every((status: any) => status.ready)) ||
+          undefined
+        );
+      },
+      120_000,
+      500,
+    );
     expect((await admin.get(`${KADALU}/pods/${serverPodName("r3", 1)}`)).metadata.deletionTimestamp).toBeUndefined();
   });
 

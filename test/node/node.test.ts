@@ -41,13 +41,20 @@ describe.skipIf(noNode)("node tier: a real kubelet on containerd", () => {
     const line = `hello from ${NODE_NAME} ${Date.now()}`;
     const t0 = Date.now();
     await admin.post("/api/v1/namespaces/default/pods", {
-      apiVersion: "v1", kind: "Pod", metadata: { name: "hello" },
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "hello" },
       spec: { containers: [{ name: "hello", image: PAUSE_IMAGE, imagePullPolicy: "Never", args: [line] }], terminationGracePeriodSeconds: 5 },
     });
-    const running = await waitUntil("pod hello Running", async () => {
-      const pod = await admin.get("/api/v1/namespaces/default/pods/hello");
-      return pod.status.phase === "Running" ? pod : undefined;
-    }, 90_000, 200);
+    const running = await waitUntil(
+      "pod hello Running",
+      async () => {
+        const pod = await admin.get("/api/v1/namespaces/default/pods/hello");
+        return pod.status.phase === "Running" ? pod : undefined;
+      },
+      90_000,
+      200,
+    );
     figure("pod created to Running", Date.now() - t0);
     expect(running.spec.nodeName).toBe(NODE_NAME);
     expect(running.status.hostIP).toBe(node.nodeIp);
@@ -55,13 +62,23 @@ describe.skipIf(noNode)("node tier: a real kubelet on containerd", () => {
     expect(running.status.containerStatuses[0]).toMatchObject({ ready: true, restartCount: 0, state: { running: expect.anything() } });
     expect(await admin.get("/api/v1/namespaces/default/pods/hello/log")).toBe(`${line}\n`);
     // The sandbox and the container are runc tasks in this node's own containerd.
-    expect(node.ctr(["tasks", "ls"]).split("\n").filter((row) => row.includes("RUNNING"))).toHaveLength(2);
+    expect(
+      node
+        .ctr(["tasks", "ls"])
+        .split("\n")
+        .filter((row) => row.includes("RUNNING")),
+    ).toHaveLength(2);
 
     const t1 = Date.now();
     await admin.delete("/api/v1/namespaces/default/pods/hello");
     await waitUntil("pod hello gone", async () => (await admin.find("/api/v1/namespaces/default/pods/hello")) === undefined || undefined, 60_000, 200);
     figure("pod deleted to gone", Date.now() - t1);
-    expect(node.ctr(["tasks", "ls"]).split("\n").filter((row) => row.includes("RUNNING"))).toEqual([]);
+    expect(
+      node
+        .ctr(["tasks", "ls"])
+        .split("\n")
+        .filter((row) => row.includes("RUNNING")),
+    ).toEqual([]);
   });
 
   it("tears down to the host it found: sysctls, mounts, network namespaces, cgroups, paths, processes", async () => {

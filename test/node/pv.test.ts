@@ -15,12 +15,34 @@ import { noImages } from "../../harness/images/tier.js";
 import { glusterParts } from "../../harness/real/components.js";
 import type { AuditEvent } from "../../harness/real/cluster.js";
 import { SA } from "../../src/core/manifests/common.js";
-import { allows, NODEPLUGIN_NAMESPACE_RULES, OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES, PROVISIONER_CLUSTER_RULES, PROVISIONER_NAMESPACE_RULES, type PolicyRule } from "../../src/core/manifests/rbac.js";
+import {
+  allows,
+  NODEPLUGIN_NAMESPACE_RULES,
+  OPERATOR_CLUSTER_RULES,
+  OPERATOR_NAMESPACE_RULES,
+  PROVISIONER_CLUSTER_RULES,
+  PROVISIONER_NAMESPACE_RULES,
+  type PolicyRule,
+} from "../../src/core/manifests/rbac.js";
 import { kadalu } from "../../harness/real/kadalu.js";
 import { waitUntil } from "../../harness/real/processes.js";
 import { node as parts, noNode } from "../../harness/node/components.js";
 import { hostState } from "../../harness/node/host.js";
-import { appPod, deletePod, importKadaluImages, installKadalu, ioWindow, podLog, pvc, restartNodeplugin, waitLog, writerScript, startExternalServer, waitRunning, type ExternalServer } from "../../harness/node/kadalu.js";
+import {
+  appPod,
+  deletePod,
+  importKadaluImages,
+  installKadalu,
+  ioWindow,
+  podLog,
+  pvc,
+  restartNodeplugin,
+  waitLog,
+  writerScript,
+  startExternalServer,
+  waitRunning,
+  type ExternalServer,
+} from "../../harness/node/kadalu.js";
 import { startNode, type RealNode } from "../../harness/node/node.js";
 
 const gluster = glusterParts();
@@ -65,7 +87,14 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     const admin = node.cluster.admin;
     const t0 = Date.now();
     await admin.post(`${NS}/persistentvolumeclaims`, pvc("shared", CLASS, "64Mi"));
-    await admin.post(`${NS}/pods`, appPod("writer", "shared", `const fd = fs.openSync("/data/hello", "w"); fs.writeSync(fd, "written-by-writer\\n"); fs.fsyncSync(fd); fs.closeSync(fd); console.log("wrote"); hold();`));
+    await admin.post(
+      `${NS}/pods`,
+      appPod(
+        "writer",
+        "shared",
+        `const fd = fs.openSync("/data/hello", "w"); fs.writeSync(fd, "written-by-writer\\n"); fs.fsyncSync(fd); fs.closeSync(fd); console.log("wrote"); hold();`,
+      ),
+    );
     // The provisioner learns of a new pool through its mounted kadalu-info ConfigMap, which the kubelet
     // refreshes about once a minute: until then CreateVolume answers "no pool matches" and is retried.
     await waitUntil("the PVC Bound", async () => (await admin.get(`${NS}/persistentvolumeclaims/shared`)).status.phase === "Bound" || undefined, 150_000, 500);
@@ -78,7 +107,9 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     const pv = await admin.get(`/api/v1/persistentvolumes/${claim.spec.volumeName}`);
     expect(pv.spec.csi).toMatchObject({ driver: "kadalu", volumeHandle: claim.spec.volumeName });
     // The file is on the External server's brick, in the PV's directory.
-    const onBrick = readdirSync(join(brick, "subvol"), { recursive: true }).map(String).find((path) => path.endsWith("hello"));
+    const onBrick = readdirSync(join(brick, "subvol"), { recursive: true })
+      .map(String)
+      .find((path) => path.endsWith("hello"));
     expect(onBrick).toBeDefined();
     expect(readFileSync(join(brick, "subvol", onBrick!), "utf8")).toBe("written-by-writer\n");
 
@@ -90,16 +121,24 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
 
   it("expands the PVC: the PV has the new size; df in the pod shows the External volume's (no quota)", async () => {
     const admin = node.cluster.admin;
-    await admin.post(`${NS}/pods`, appPod("sizer", "shared", `setInterval(() => { const s = fs.statfsSync("/data"); console.log(s.blocks * s.bsize); }, 1000);`));
+    await admin.post(
+      `${NS}/pods`,
+      appPod("sizer", "shared", `setInterval(() => { const s = fs.statfsSync("/data"); console.log(s.blocks * s.bsize); }, 1000);`),
+    );
     await waitRunning(node, "sizer");
     const size = async (): Promise<number> => Number((await podLog(node, "sizer")).at(-1));
     await waitLog(node, "sizer", "a df line", (lines) => Number(lines.at(-1)) > 0 || undefined);
     const before = await size();
     await admin.merge(`${NS}/persistentvolumeclaims/shared`, { spec: { resources: { requests: { storage: "128Mi" } } } });
-    const claim = await waitUntil("the PVC's capacity 128Mi", async () => {
-      const found = await admin.get(`${NS}/persistentvolumeclaims/shared`);
-      return found.status.capacity?.storage === "128Mi" ? found : undefined;
-    }, 90_000, 500);
+    const claim = await waitUntil(
+      "the PVC's capacity 128Mi",
+      async () => {
+        const found = await admin.get(`${NS}/persistentvolumeclaims/shared`);
+        return found.status.capacity?.storage === "128Mi" ? found : undefined;
+      },
+      90_000,
+      500,
+    );
     expect(claim.status.capacity.storage).toBe("128Mi");
     // Without the optional glusterquota-ssh-secret an External pool sets no quota (as upstream), so df in
     // the pod shows the External volume's own size (its brick's filesystem) before and after: the new
@@ -107,7 +146,9 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const after = await size();
     const host = statfsSync(brick);
-    console.log(`node tier: df in the pod: ${before} bytes before, ${after} after the expansion (External, no quota); brick filesystem ${host.blocks * host.bsize}`);
+    console.log(
+      `node tier: df in the pod: ${before} bytes before, ${after} after the expansion (External, no quota); brick filesystem ${host.blocks * host.bsize}`,
+    );
     expect(after).toBe(before);
     expect(Math.abs(after - host.blocks * host.bsize) / after).toBeLessThan(0.01);
     const pv = await admin.get(`/api/v1/persistentvolumes/${claim.spec.volumeName}`);
@@ -120,20 +161,35 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     const claim = await admin.get(`${NS}/persistentvolumeclaims/shared`);
     await deletePod(node, "writer");
     await admin.delete(`${NS}/persistentvolumeclaims/shared`);
-    await waitUntil("the PV gone", async () => (await admin.find(`/api/v1/persistentvolumes/${claim.spec.volumeName}`)) === undefined || undefined, 60_000, 250);
-    const left = readdirSync(join(brick, "subvol"), { recursive: true }).map(String).filter((path) => path.includes(claim.spec.volumeName));
+    await waitUntil(
+      "the PV gone",
+      async () => (await admin.find(`/api/v1/persistentvolumes/${claim.spec.volumeName}`)) === undefined || undefined,
+      60_000,
+      250,
+    );
+    const left = readdirSync(join(brick, "subvol"), { recursive: true })
+      .map(String)
+      .filter((path) => path.includes(claim.spec.volumeName));
     expect(left).toEqual([]);
   });
 
   it("a raw block PV appears in the pod as a device", async () => {
     const admin = node.cluster.admin;
     await admin.post(`${NS}/persistentvolumeclaims`, pvc("raw", CLASS, "32Mi", { block: true, mode: "ReadWriteOnce" }));
-    await admin.post(`${NS}/pods`, appPod("blocky", "raw", [
-      `console.log(fs.statSync("/dev/xvda").isBlockDevice());`,
-      `console.log(cp.execFileSync("blockdev", ["--getsize64", "/dev/xvda"], { encoding: "utf8" }).trim());`,
-      `const fd = fs.openSync("/dev/xvda", "r+"); fs.writeSync(fd, "block-data", 0); fs.fsyncSync(fd);`,
-      `const back = Buffer.alloc(10); fs.readSync(fd, back, 0, 10, 0); console.log(back.toString()); hold();`,
-    ].join(" "), { block: true }));
+    await admin.post(
+      `${NS}/pods`,
+      appPod(
+        "blocky",
+        "raw",
+        [
+          `console.log(fs.statSync("/dev/xvda").isBlockDevice());`,
+          `console.log(cp.execFileSync("blockdev", ["--getsize64", "/dev/xvda"], { encoding: "utf8" }).trim());`,
+          `const fd = fs.openSync("/dev/xvda", "r+"); fs.writeSync(fd, "block-data", 0); fs.fsyncSync(fd);`,
+          `const back = Buffer.alloc(10); fs.readSync(fd, back, 0, 10, 0); console.log(back.toString()); hold();`,
+        ].join(" "),
+        { block: true },
+      ),
+    );
     await waitRunning(node, "blocky");
     const lines = await waitLog(node, "blocky", "the block pod's lines", (lines) => (lines.length >= 3 ? lines : undefined));
     expect(lines).toEqual(["true", String(32 * 1024 * 1024), "block-data"]);
@@ -153,8 +209,14 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     await waitLog(node, "plain", "the plain writer's first writes", (lines) => lines.length >= 5 || undefined);
     const t0 = await restartNodeplugin(node);
     figure("nodeplugin pod deleted to its successor ready", Date.now() - t0);
-    const { attempts: lines, failures, windowMs: window } = await waitLog(node, "steady", "the writer's I/O to resume after the restart", (lines) => ioWindow(lines, t0), 90_000);
-    console.log(`node tier: nodeplugin restart: ${failures.length} failed writes (${[...new Set(failures.map(([, code]) => code))].join(", ") || "none"}), I/O window ${(window / 1000).toFixed(1)} s`);
+    const {
+      attempts: lines,
+      failures,
+      windowMs: window,
+    } = await waitLog(node, "steady", "the writer's I/O to resume after the restart", (lines) => ioWindow(lines, t0), 90_000);
+    console.log(
+      `node tier: nodeplugin restart: ${failures.length} failed writes (${[...new Set(failures.map(([, code]) => code))].join(", ") || "none"}), I/O window ${(window / 1000).toFixed(1)} s`,
+    );
     // Never silent: no gap between write attempts longer than the restart's window allows for a hang.
     const times = lines.map(([time]) => Number(time));
     const gaps = times.slice(1).map((time, index) => time - times[index]!);
@@ -165,8 +227,12 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     expect(failures.filter(([, code]) => !DEAD.includes(code!))).toEqual([]);
     // What the pod wrote after the restart is on the server.
     const pv = (await admin.get(`${NS}/persistentvolumeclaims/steady`)).spec.volumeName as string;
-    const onBrick = readdirSync(join(brick, "subvol"), { recursive: true }).map(String).find((path) => path.endsWith(`${pv}/steady`));
-    const written = readFileSync(join(brick, "subvol", onBrick!), "utf8").trim().split("\n");
+    const onBrick = readdirSync(join(brick, "subvol"), { recursive: true })
+      .map(String)
+      .find((path) => path.endsWith(`${pv}/steady`));
+    const written = readFileSync(join(brick, "subvol", onBrick!), "utf8")
+      .trim()
+      .split("\n");
     expect(written).toContain(lines.filter(([, what]) => what === "ok").at(-1)![2]);
     // Without propagation the container keeps the dead FUSE mount: every write fails, visibly, until the pod is recreated.
     const plain = await waitLog(node, "plain", "the plain writer's lines 10 s after the restart", (lines) => {
@@ -187,7 +253,9 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
       const archive = readdirSync(dir).find((file) => file.endsWith(".tar.gz"));
       expect(archive).toBeDefined();
       execFileSync("tar", ["-xzf", join(dir, archive!), "-C", dir]);
-      const files = readdirSync(dir, { recursive: true }).map(String).filter((file) => file.includes("nodeplugin") && statSync(join(dir, file)).isFile());
+      const files = readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((file) => file.includes("nodeplugin") && statSync(join(dir, file)).isFile());
       const text = files.map((file) => readFileSync(join(dir, file), "utf8")).join("\n");
       expect(text).toMatch(/republish: \S+ bound again to ext1\/subvol\//);
     } finally {
@@ -204,14 +272,22 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     const prefix = "system:serviceaccount:kadalu:";
     const events = node.cluster.audit().filter((event) => event.user.username.startsWith(prefix) && event.objectRef?.resource);
     const request = (event: AuditEvent) => ({
-      account: event.user.username.slice(prefix.length), namespace: event.objectRef!.namespace, verb: event.verb,
-      group: event.objectRef!.apiGroup ?? "", resource: [event.objectRef!.resource, event.objectRef!.subresource].filter(Boolean).join("/"), name: event.objectRef!.name,
+      account: event.user.username.slice(prefix.length),
+      namespace: event.objectRef!.namespace,
+      verb: event.verb,
+      group: event.objectRef!.apiGroup ?? "",
+      resource: [event.objectRef!.resource, event.objectRef!.subresource].filter(Boolean).join("/"),
+      name: event.objectRef!.name,
     });
     const requests = events.map(request);
     // The two that talk to the API did; the nodeplugin reads kadalu-info only for a pool its mounted copy
     // lacks, never for External pools (these), so it is silent here.
     expect(new Set(requests.map((r) => r.account))).toEqual(new Set([SA.operator, SA.provisioner]));
-    expect(events.filter((event) => event.responseStatus?.code === 403).map((event) => `${event.user.username} ${event.verb} ${event.requestURI}: ${event.responseStatus?.message}`)).toEqual([]);
+    expect(
+      events
+        .filter((event) => event.responseStatus?.code === 403)
+        .map((event) => `${event.user.username} ${event.verb} ${event.requestURI}: ${event.responseStatus?.message}`),
+    ).toEqual([]);
     const logs = await kadalu(node.cluster.adminKubeconfig, ["logs", "--tail", "2000"]);
     expect(logs.code).toBe(0);
     expect(logs.stdout.split("\n").filter((line) => /forbidden/i.test(line))).toEqual([]);
@@ -220,7 +296,9 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
     // Grants no request of this file used: reported, not asserted (deletes and failure paths need other stories).
     for (const [account, { cluster, namespaced }] of Object.entries(roles)) {
       const used = new Set(requests.filter((r) => r.account === account).map((r) => `${r.group}/${r.resource} ${r.verb}`));
-      const unused = [...cluster, ...namespaced].flatMap((rule) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${rule.apiGroups[0]}/${resource} ${verb}`))).filter((grant) => !used.has(grant));
+      const unused = [...cluster, ...namespaced]
+        .flatMap((rule) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${rule.apiGroups[0]}/${resource} ${verb}`)))
+        .filter((grant) => !used.has(grant));
       console.log(`node tier: RBAC ${account}: ${used.size} grants used, not used here: ${unused.join(", ") || "none"}`);
     }
   });

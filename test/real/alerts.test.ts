@@ -19,10 +19,11 @@ const rule = (name: string) => ALERT_GROUPS[0]!.rules.find((candidate) => candid
 
 /** What the receiver gets: the annotations with the labels and the value filled in. */
 function annotations(name: string, labels: Record<string, string>, value: number): Record<string, string> {
-  const fill = (text: string): string => text
-    .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_all, label: string) => labels[label] ?? "")
-    .replace(/\{\{ \$value \| printf "%\.0f" \}\}/g, value.toFixed(0))
-    .replace(/\{\{ \$value \}\}/g, String(value));
+  const fill = (text: string): string =>
+    text
+      .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_all, label: string) => labels[label] ?? "")
+      .replace(/\{\{ \$value \| printf "%\.0f" \}\}/g, value.toFixed(0))
+      .replace(/\{\{ \$value \}\}/g, String(value));
   return Object.fromEntries(Object.entries(rule(name).annotations).map(([key, text]) => [key, fill(text)]));
 }
 
@@ -44,7 +45,11 @@ const TESTS = [
     ],
     alert_rule_test: [
       { eval_time: "3m", alertname: "KadaluPoolAlmostFull", exp_alerts: [] },
-      { eval_time: "10m", alertname: "KadaluPoolAlmostFull", exp_alerts: [firing("KadaluPoolAlmostFull", { name: "pool1" }, 85), firing("KadaluPoolAlmostFull", { name: "pool2" }, 95)] },
+      {
+        eval_time: "10m",
+        alertname: "KadaluPoolAlmostFull",
+        exp_alerts: [firing("KadaluPoolAlmostFull", { name: "pool1" }, 85), firing("KadaluPoolAlmostFull", { name: "pool2" }, 95)],
+      },
       { eval_time: "10m", alertname: "KadaluPoolFull", exp_alerts: [firing("KadaluPoolFull", { name: "pool2" }, 95)] },
     ],
   },
@@ -98,7 +103,9 @@ describe.skipIf(noPrometheus)("alert rules under promtool", () => {
   });
 
   it("promtool's test fails when an alert does not fire as expected (the check above can fail)", async () => {
-    const wrong = [{ ...TESTS[0]!, alert_rule_test: [{ eval_time: "10m", alertname: "KadaluPoolFull", exp_alerts: [firing("KadaluPoolFull", { name: "pool1" }, 85)] }] }];
+    const wrong = [
+      { ...TESTS[0]!, alert_rule_test: [{ eval_time: "10m", alertname: "KadaluPoolFull", exp_alerts: [firing("KadaluPoolFull", { name: "pool1" }, 85)] }] },
+    ];
     writeFileSync(join(dir, "wrong.yaml"), toPortableYaml({ rule_files: ["kadalu-alerts.yaml"], evaluation_interval: "1m", tests: wrong }));
     const result = await promtool(prometheus!, ["test", "rules", join(dir, "wrong.yaml")]);
     expect(result.code).not.toBe(0);

@@ -15,7 +15,11 @@ const MiB = 1024 ** 2;
 const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
 const ONE_NODE_MOUNT = { mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
 const KUBELET = "/mnt/kubelet";
-const loopsOf = (file: string): string => execFileSync("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], { encoding: "utf8" }).split("\n").filter((line) => line.includes(file)).join("\n");
+const loopsOf = (file: string): string =>
+  execFileSync("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.includes(file))
+    .join("\n");
 
 describe.skipIf(noGluster)("block PVs on real GlusterFS", () => {
   const suite = glusterCsiSuite("block", { kubeletDir: KUBELET });
@@ -24,7 +28,12 @@ describe.skipIf(noGluster)("block PVs on real GlusterFS", () => {
   const inside = async (script: string, ...args: string[]): Promise<string> => (await suite.pool.csi.exec(["sh", "-c", script, "sh", ...args])).stdout;
 
   it("rawblock: written through the loop device into the replicated file, grown on the node, detached and deleted", async () => {
-    const { volume } = await client.controller("CreateVolume", { name: "pvc-raw", capacity_range: { required_bytes: 64 * MiB }, volume_capabilities: [BLOCK], parameters: { storage_name: "pool1" } });
+    const { volume } = await client.controller("CreateVolume", {
+      name: "pvc-raw",
+      capacity_range: { required_bytes: 64 * MiB },
+      volume_capabilities: [BLOCK],
+      parameters: { storage_name: "pool1" },
+    });
     const path = pvPath("rawblock", "pvc-raw");
     for (const brick of suite.pool.bricks) expect(statSync(join(brick, path)).size, brick).toBe(64 * MiB);
     const target = `${KUBELET}/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-raw/pod-uid`;
@@ -42,10 +51,21 @@ describe.skipIf(noGluster)("block PVs on real GlusterFS", () => {
   });
 
   it("virtblock: XFS in the replicated file, loop-mounted; data survives republishing; grown on the node", async () => {
-    const { volume } = await client.controller("CreateVolume", { name: "pvc-virt", capacity_range: { required_bytes: 320 * MiB }, volume_capabilities: [ONE_NODE_MOUNT], parameters: { storage_name: "pool1", pv_type: "block" } });
+    const { volume } = await client.controller("CreateVolume", {
+      name: "pvc-virt",
+      capacity_range: { required_bytes: 320 * MiB },
+      volume_capabilities: [ONE_NODE_MOUNT],
+      parameters: { storage_name: "pool1", pv_type: "block" },
+    });
     const path = pvPath("virtblock", "pvc-virt");
     const target = `${KUBELET}/pods/uid/volumes/kubernetes.io~csi/pvc-virt/mount`;
-    const publish = () => client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: ONE_NODE_MOUNT, volume_context: volume.volume_context });
+    const publish = () =>
+      client.node("NodePublishVolume", {
+        volume_id: "pvc-virt",
+        target_path: target,
+        volume_capability: ONE_NODE_MOUNT,
+        volume_context: volume.volume_context,
+      });
     await publish();
     expect(await inside('findmnt -n -o FSTYPE "$1"', target)).toBe("xfs\n");
     await inside('echo kept > "$1/data" && sync', target);

@@ -15,7 +15,6 @@ import { glusterfs, kubernetes, noGluster, noKubernetes } from "../../harness/re
 import { volumeDirectories } from "../../harness/helpers/pools.js";
 import { csiClient } from "../../harness/helpers/csi-client.js";
 
-
 function expectConformant(result: SanityResult): void {
   expect(result.failed, result.output.slice(-4000)).toEqual([]);
   // 62 since snapshots and clones (issue 39): their specs run rather than skip.
@@ -25,7 +24,9 @@ function expectConformant(result: SanityResult): void {
   // The report lists each skipped spec with its reason, for the closing note and anyone reading CI.
   const reasons = new Map<string, number>();
   for (const spec of result.skipped) reasons.set(reasonNotApplicable(spec.reason)!, (reasons.get(reasonNotApplicable(spec.reason)!) ?? 0) + 1);
-  console.log(`csi-sanity: ${result.passed.length} passed, ${result.failed.length} failed, ${result.skipped.length} skipped, ${result.pending.length} pending (csi-sanity's own)`);
+  console.log(
+    `csi-sanity: ${result.passed.length} passed, ${result.failed.length} failed, ${result.skipped.length} skipped, ${result.pending.length} pending (csi-sanity's own)`,
+  );
   for (const [reason, count] of reasons) console.log(`  skipped ${count}: ${reason}`);
 }
 
@@ -49,7 +50,21 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
     const pool = join(dir, "local-pool");
     mkdirSync(pool);
     const socket = join(dir, "local.sock");
-    const csi = processes.start("csi-local", process.execPath, [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube1", "--role", "provisioner", "--pool-dir", `pool1=${pool}`, "--info-dir", join(dir, "no-info"), "--kubelet-dir", sanityKubeletDir(join(dir, "sanity-local"))]);
+    const csi = processes.start("csi-local", process.execPath, [
+      BIN.csi,
+      "--endpoint",
+      `unix://${socket}`,
+      "--node-id",
+      "kube1",
+      "--role",
+      "provisioner",
+      "--pool-dir",
+      `pool1=${pool}`,
+      "--info-dir",
+      join(dir, "no-info"),
+      "--kubelet-dir",
+      sanityKubeletDir(join(dir, "sanity-local")),
+    ]);
     await serving(() => csi.tail(50), socket);
     expectConformant(await runSanity(kubernetes!.bins["csi-sanity"], `unix://${socket}`, join(dir, "sanity-local")));
     // Everything csi-sanity created, it deleted: no PV directory or stat.db row is left.
@@ -75,24 +90,42 @@ describe.skipIf(noKubernetes)("csi-sanity v5.2.0", () => {
       const mounts = (await contained.exec(["cat", "/proc/self/mounts"])).stdout;
       expect(mounts).toMatch(/^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m);
       // The FUSE client's own log reached the driver's log (what `kubectl logs` shows), prefixed.
-      await waitUntil("the Gluster client's log lines in the driver's log", () => /^.* gluster: \[\d{4}-\d\d-\d\d [\d:.]+.*\] [IWE] \[/m.test(contained.process.tail(5000)) || undefined, 10_000);
+      await waitUntil(
+        "the Gluster client's log lines in the driver's log",
+        () => /^.* gluster: \[\d{4}-\d\d-\d\d [\d:.]+.*\] [IWE] \[/m.test(contained.process.tail(5000)) || undefined,
+        10_000,
+      );
     });
 
     it("the quota crawler finds that this Gluster has no simple-quota, says so once and leaves the pool alone", async () => {
       const client = csiClient(`unix://${pool.socket}`);
       try {
-        await client.controller("CreateVolume", { name: "pvc-crawled", capacity_range: { required_bytes: 1024 ** 2 }, volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }], parameters: { storage_name: "pool1" } });
+        await client.controller("CreateVolume", {
+          name: "pvc-crawled",
+          capacity_range: { required_bytes: 1024 ** 2 },
+          volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }],
+          parameters: { storage_name: "pool1" },
+        });
         // One replica set counts its PVs' writes itself: no usage is written; the PV's df shows the bricks' size, not its own.
         // The verdict names the first PV it measured: this one, or, on a slow machine, one of csi-sanity's
         // volumes while they still existed (CI saw that: the crawler then slept its 10 min and never named this PV).
-        const line = /pool pool1: its Gluster has no simple-quota \(df in \S+\/[\w.-]+ shows \d+ bytes, not its size \d+\); PV sizes are not enforced, asked again every 10 min/;
+        const line =
+          /pool pool1: its Gluster has no simple-quota \(df in \S+\/[\w.-]+ shows \d+ bytes, not its size \d+\); PV sizes are not enforced, asked again every 10 min/;
         // The crawler's first sweep comes within its pause (5 s) of a PV's creation; a busy 2-core machine
         // (a node tier beside it) has been seen to take over 15 s, so the bound is generous.
-        await waitUntil("the crawler's verdict in the driver's log", () => line.test(pool.csi.process.tail(20_000)) || undefined, 60_000).catch((error: Error) => {
-          const crawlerLines = pool.csi.process.tail(20_000).split("\n").filter((entry) => entry.includes("pool pool1:"));
-          throw new Error(`${error.message}; the crawler said:\n${crawlerLines.join("\n") || "(nothing)"}`);
-        });
-        const told = pool.csi.process.tail(20_000).split("\n").filter((entry) => line.test(entry));
+        await waitUntil("the crawler's verdict in the driver's log", () => line.test(pool.csi.process.tail(20_000)) || undefined, 60_000).catch(
+          (error: Error) => {
+            const crawlerLines = pool.csi.process
+              .tail(20_000)
+              .split("\n")
+              .filter((entry) => entry.includes("pool pool1:"));
+            throw new Error(`${error.message}; the crawler said:\n${crawlerLines.join("\n") || "(nothing)"}`);
+          },
+        );
+        const told = pool.csi.process
+          .tail(20_000)
+          .split("\n")
+          .filter((entry) => line.test(entry));
         expect(told).toHaveLength(1);
         await client.controller("DeleteVolume", { volume_id: "pvc-crawled" });
       } finally {

@@ -19,7 +19,10 @@ describe.skipIf(noGluster)("the demo on real GlusterFS", () => {
       expect(sandbox.pools).toBe("real GlusterFS volumes");
       const results = await runStory(sandbox, { print: (text) => void (output += text), kubectl: Boolean(which("kubectl")) });
       const failed = results.filter((result) => result.code !== (result.title.startsWith("Removing the pool is refused") ? 1 : 0));
-      expect(failed.map((result) => `${result.command}: ${result.code}`), output).toEqual([]);
+      expect(
+        failed.map((result) => `${result.command}: ${result.code}`),
+        output,
+      ).toEqual([]);
       expect(output).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ \w?i?B\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+500\.0 MiB\s/);
       // The pool was the Gluster volume: each brick got stat.db, and no PV is left on any.
       const bricks = join(sandbox.dir, "gluster", "bricks", "pool1");
@@ -36,13 +39,15 @@ describe.skipIf(noGluster)("the demo on real GlusterFS", () => {
 
 /** The processes named `comm` whose command line names `dir`. */
 function processesOf(comm: string, dir: string): string[] {
-  return readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync("/proc")
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
+      } catch {
+        return false;
+      }
+    });
 }
 
 describe.skipIf(noGluster)("the Gluster sandbox's day-2 commands (npm run demo -- --keep)", () => {
@@ -50,7 +55,8 @@ describe.skipIf(noGluster)("the Gluster sandbox's day-2 commands (npm run demo -
     const sandbox = await startSandbox(undefined, { gluster: glusterfs! });
     const cli = (...args: string[]): Promise<CliResult> => runBin(args, { KUBECONFIG: sandbox.kubeconfig, NO_COLOR: "1" });
     // The client runs in the provisioner's mount namespace, whose mounts come from the sandbox's directory.
-    const clientsOf = (pool: string): string[] => processesOf("glusterfs", `--volfile-id\0${pool}\0`).filter((pid) => readFileSync(`/proc/${pid}/mountinfo`, "utf8").includes(sandbox.dir));
+    const clientsOf = (pool: string): string[] =>
+      processesOf("glusterfs", `--volfile-id\0${pool}\0`).filter((pid) => readFileSync(`/proc/${pid}/mountinfo`, "utf8").includes(sandbox.dir));
     const bricksOf = (pool: string): string[] => processesOf("glusterfsd", join(sandbox.dir, "gluster", "bricks", pool) + "/");
     try {
       await installPool1(sandbox, cli);

@@ -27,20 +27,28 @@ describe.skipIf(noGluster)("directory PVs on real GlusterFS", () => {
   const { client } = suite;
   // Inside the driver's namespace: constant scripts, paths as arguments.
   const inside = async (script: string, ...args: string[]): Promise<string> => (await suite.pool.csi.exec(["sh", "-c", script, "sh", ...args])).stdout;
-  const rows = async (): Promise<string[]> => (await inside('sqlite3 -readonly -cmd ".timeout 10000" "$1" "$2"', `${POOL_MOUNT}/stat.db`, ROWS_SQL)).split("\n").filter(Boolean);
+  const rows = async (): Promise<string[]> =>
+    (await inside('sqlite3 -readonly -cmd ".timeout 10000" "$1" "$2"', `${POOL_MOUNT}/stat.db`, ROWS_SQL)).split("\n").filter(Boolean);
   const create = (name: string, required: number, limit?: number) =>
-    client.controller("CreateVolume", { name, capacity_range: { required_bytes: required, ...(limit ? { limit_bytes: limit } : {}) }, volume_capabilities: [MOUNT], parameters: { storage_name: "pool1" } });
+    client.controller("CreateVolume", {
+      name,
+      capacity_range: { required_bytes: required, ...(limit ? { limit_bytes: limit } : {}) },
+      volume_capabilities: [MOUNT],
+      parameters: { storage_name: "pool1" },
+    });
   const onEveryBrick = (path: string): boolean[] => suite.pool.bricks.map((brick) => existsSync(join(brick, path)));
   // Each brick's own copy of stat.db: what a commit made durable there, whatever the client still holds.
-  const rowOnBricks = (name: string): (number | undefined)[] => suite.pool.bricks.map((brick) => {
-    const db = StatDb.fromBytes(readFileSync(join(brick, STAT_DB_FILE)));
-    try {
-      return db.getPv(name)?.size;
-    } finally {
-      db.close();
-    }
-  });
-  const quotas = (path: string): (string | undefined)[] => suite.pool.bricks.map((brick) => getAttributeSync(join(brick, path), "trusted.gfs.squota.limit")?.toString("utf8"));
+  const rowOnBricks = (name: string): (number | undefined)[] =>
+    suite.pool.bricks.map((brick) => {
+      const db = StatDb.fromBytes(readFileSync(join(brick, STAT_DB_FILE)));
+      try {
+        return db.getPv(name)?.size;
+      } finally {
+        db.close();
+      }
+    });
+  const quotas = (path: string): (string | undefined)[] =>
+    suite.pool.bricks.map((brick) => getAttributeSync(join(brick, path), "trusted.gfs.squota.limit")?.toString("utf8"));
 
   it("a new volume reaches every brick: its directory with upstream's quota xattrs, its metadata and its stat.db row", async () => {
     const { volume } = await create("pvc-new", GiB);
@@ -56,7 +64,12 @@ describe.skipIf(noGluster)("directory PVs on real GlusterFS", () => {
   it("metadata without a row (a create cut off before its commit): another size is refused with nothing touched; within the range the volume is taken as it is", async () => {
     const path = pvPath("subvol", "pvc-torn");
     const metadata = encodePvMetadata(2 * GiB, pvPrefix("subvol", "pvc-torn"));
-    await inside('mkdir -p "$1" "$(dirname "$2")" && printf %s "$3" > "$2"', `${POOL_MOUNT}/${path}`, `${POOL_MOUNT}/${pvMetadataPath("subvol", "pvc-torn")}`, metadata);
+    await inside(
+      'mkdir -p "$1" "$(dirname "$2")" && printf %s "$3" > "$2"',
+      `${POOL_MOUNT}/${path}`,
+      `${POOL_MOUNT}/${pvMetadataPath("subvol", "pvc-torn")}`,
+      metadata,
+    );
     await expectCode(create("pvc-torn", GiB, GiB), Status.ALREADY_EXISTS, /already exists with 2147483648 bytes/);
     expect(quotas(path)).toEqual([undefined, undefined, undefined]);
     expect(await rows()).toEqual([`pvc-new ${GiB}`]);

@@ -19,13 +19,23 @@ describe.skipIf(noKubernetes)("drain against a real apiserver and disruption con
   let agent: NodeAgent;
   let operator: Started;
   const cli = (...args: string[]) => kadalu(cluster.adminKubeconfig, args);
-  const evict = (pod: string) => cluster.admin.post(`/api/v1/namespaces/kadalu/pods/${pod}/eviction`, { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod, namespace: "kadalu" } });
+  const evict = (pod: string) =>
+    cluster.admin.post(`/api/v1/namespaces/kadalu/pods/${pod}/eviction`, {
+      apiVersion: "policy/v1",
+      kind: "Eviction",
+      metadata: { name: pod, namespace: "kadalu" },
+    });
   const allowed = async (count: number) => {
     let last: any;
-    return waitUntil(`the budget to allow ${count} disruption(s)`, async () => {
-      last = await cluster.admin.find(BUDGET);
-      return last?.status?.expectedPods === 3 && last.status.currentHealthy === 3 && last.status.disruptionsAllowed === count ? last : undefined;
-    }, 60_000, 200).catch((error: Error) => {
+    return waitUntil(
+      `the budget to allow ${count} disruption(s)`,
+      async () => {
+        last = await cluster.admin.find(BUDGET);
+        return last?.status?.expectedPods === 3 && last.status.currentHealthy === 3 && last.status.disruptionsAllowed === count ? last : undefined;
+      },
+      60_000,
+      200,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}; the budget: ${JSON.stringify(last)}\n${operator?.tail()}`);
     });
   };
@@ -46,11 +56,19 @@ describe.skipIf(noKubernetes)("drain against a real apiserver and disruption con
     const add = await cli("storage-add", "pool1", "--type", "Replica3", ...NODES.flatMap((node) => ["--path", `${node}:/data/pool1`]), "--yes");
     expect(add.code, add.stderr).toBe(0);
     const budget = await allowed(1);
-    expect(budget.spec).toMatchObject({ maxUnavailable: 1, selector: { matchExpressions: [{ key: "statefulset.kubernetes.io/pod-name", operator: "In", values: ["server-pool1-0-0", "server-pool1-1-0", "server-pool1-2-0"] }] } });
+    expect(budget.spec).toMatchObject({
+      maxUnavailable: 1,
+      selector: {
+        matchExpressions: [{ key: "statefulset.kubernetes.io/pod-name", operator: "In", values: ["server-pool1-0-0", "server-pool1-1-0", "server-pool1-2-0"] }],
+      },
+    });
 
     // What `kubectl drain kube1` and then `kubectl drain kube2` send, one right after the other.
     await evict("server-pool1-0-0");
-    const refused = await evict("server-pool1-1-0").then(() => undefined, (error: unknown) => error);
+    const refused = await evict("server-pool1-1-0").then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(refused).toBeInstanceOf(ApiError);
     expect((refused as ApiError).status).toBe(429);
     expect(JSON.stringify((refused as ApiError).body)).toContain("Cannot evict pod as it would violate the pod's disruption budget");
@@ -64,7 +82,9 @@ describe.skipIf(noKubernetes)("drain against a real apiserver and disruption con
     expect(remove.code, remove.stderr).toBe(0);
     await waitUntil(`the budget to go with the pool\n${operator.tail()}`, async () => ((await cluster.admin.find(BUDGET)) ? undefined : true), 60_000, 200);
     // The operator's requests, with its own ServiceAccount's token, were all allowed: its RBAC suffices.
-    const operatorDenied = cluster.audit().filter((event) => event.user.username === "system:serviceaccount:kadalu:kadalu-operator" && event.responseStatus?.code === 403);
+    const operatorDenied = cluster
+      .audit()
+      .filter((event) => event.user.username === "system:serviceaccount:kadalu:kadalu-operator" && event.responseStatus?.code === 403);
     expect(operatorDenied.map((event) => event.requestURI)).toEqual([]);
   });
 });

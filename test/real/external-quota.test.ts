@@ -22,7 +22,8 @@ import { glusterfs, noGluster } from "../../harness/real/tier.js";
 
 const MiB = 1024 ** 2;
 const SSHD = which("sshd");
-const noSsh = noGluster ?? (SSHD && which("ssh-keygen") && which("sudo") ? undefined : "OpenSSH's server or sudo is not installed (apt-get install openssh-server sudo)");
+const noSsh =
+  noGluster ?? (SSHD && which("ssh-keygen") && which("sudo") ? undefined : "OpenSSH's server or sudo is not installed (apt-get install openssh-server sudo)");
 const CAPS = [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }];
 
 async function freePort(): Promise<number> {
@@ -50,8 +51,29 @@ describe.skipIf(noSsh)("External pools' quotas over SSH, on real OpenSSH and rea
   /** The driver (role provisioner) with the secret in `secret`, on pool ext1. */
   async function startDriver(name: string, secret: string): Promise<CsiClient> {
     const socket = join(dir, `${name}.sock`);
-    const csi = startContained(processes, name, dir, {}, process.execPath, [BIN.csi, "--endpoint", `unix://${socket}`, "--role", "provisioner", "--node-id", "kube1", "--info-dir", join(dir, "info"), "--quota-secret-dir", secret, "--quota-ssh-port", String(port)],
-      { ...process.env, SECRET_GLUSTERQUOTA_SSH_USERNAME: "root" });
+    const csi = startContained(
+      processes,
+      name,
+      dir,
+      {},
+      process.execPath,
+      [
+        BIN.csi,
+        "--endpoint",
+        `unix://${socket}`,
+        "--role",
+        "provisioner",
+        "--node-id",
+        "kube1",
+        "--info-dir",
+        join(dir, "info"),
+        "--quota-secret-dir",
+        secret,
+        "--quota-ssh-port",
+        String(port),
+      ],
+      { ...process.env, SECRET_GLUSTERQUOTA_SSH_USERNAME: "root" },
+    );
     await waitUntil(`${name} to serve\n${csi.process.tail()}`, () => csi.process.tail(100).includes("serving on") || undefined, 30_000);
     const client = csiClient(`unix://${socket}`);
     drivers.push({ csi, client });
@@ -65,31 +87,62 @@ describe.skipIf(noSsh)("External pools' quotas over SSH, on real OpenSSH and rea
     brick = (await gluster.createVolume("ext1", 1, 1))[0]!;
     await gluster.cli(["volume", "quota", "ext1", "enable"]);
     mkdirSync(join(dir, "info"));
-    writeFileSync(join(dir, "info", "ext1.info"), JSON.stringify({ volname: "ext1", volume_id: "5f0c1a8e-9c55-4a38-a6a4-1d6f5f0e1a02", type: "External", pvReclaimPolicy: "delete", single_pv_per_pool: false, gluster_hosts: BRICK_ADDRESS, gluster_volname: "ext1", gluster_options: "" }));
+    writeFileSync(
+      join(dir, "info", "ext1.info"),
+      JSON.stringify({
+        volname: "ext1",
+        volume_id: "5f0c1a8e-9c55-4a38-a6a4-1d6f5f0e1a02",
+        type: "External",
+        pvReclaimPolicy: "delete",
+        single_pv_per_pool: false,
+        gluster_hosts: BRICK_ADDRESS,
+        gluster_volname: "ext1",
+        gluster_options: "",
+      }),
+    );
     // The server: its own host key, our client key authorised for root, every command through the recorder.
     for (const key of ["host", "client"]) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", key, "-f", join(dir, key)]);
     writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client.pub")));
     const recorder = join(dir, "remote-shell.sh");
-    writeFileSync(recorder, [
-      "#!/bin/sh",
-      `printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> '${join(dir, "commands.log")}'`,
-      'case "$SSH_ORIGINAL_COMMAND" in "sudo gluster "*) ;; *) echo "not a gluster command" >&2; exit 126;; esac',
-      // What the remote shell would run, with this glusterd's socket in place of the machine's default.
-      `exec sh -c "sudo gluster --glusterd-sock='${gluster.socket}' \${SSH_ORIGINAL_COMMAND#sudo gluster }"`, "",
-    ].join("\n"));
+    writeFileSync(
+      recorder,
+      [
+        "#!/bin/sh",
+        `printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> '${join(dir, "commands.log")}'`,
+        'case "$SSH_ORIGINAL_COMMAND" in "sudo gluster "*) ;; *) echo "not a gluster command" >&2; exit 126;; esac',
+        // What the remote shell would run, with this glusterd's socket in place of the machine's default.
+        `exec sh -c "sudo gluster --glusterd-sock='${gluster.socket}' \${SSH_ORIGINAL_COMMAND#sudo gluster }"`,
+        "",
+      ].join("\n"),
+    );
     chmodSync(recorder, 0o755);
     port = await freePort();
-    writeFileSync(join(dir, "sshd_config"), [
-      `Port ${port}`, `ListenAddress ${BRICK_ADDRESS}`, `HostKey ${join(dir, "host")}`, `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-      "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "PidFile none",
-      `ForceCommand ${recorder}`, "",
-    ].join("\n"));
+    writeFileSync(
+      join(dir, "sshd_config"),
+      [
+        `Port ${port}`,
+        `ListenAddress ${BRICK_ADDRESS}`,
+        `HostKey ${join(dir, "host")}`,
+        `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        "PidFile none",
+        `ForceCommand ${recorder}`,
+        "",
+      ].join("\n"),
+    );
     mkdirSync("/run/sshd", { recursive: true }); // privilege separation directory, as the package's service makes it
     sshd = processes.start("sshd", SSHD!, ["-D", "-e", "-f", join(dir, "sshd_config")]);
     await waitUntil(`sshd to listen\n${sshd.tail()}`, () => sshd.tail(20).includes("Server listening") || undefined, 10_000);
     // Upstream's secret, plus the known host key; and a copy whose known host key is another's.
     const hostKey = readFileSync(join(dir, "host.pub"), "utf8").split(" ").slice(0, 2).join(" ");
-    for (const [name, known] of [["secret", hostKey], ["wrong-secret", readFileSync(join(dir, "client.pub"), "utf8").split(" ").slice(0, 2).join(" ")]] as const) {
+    for (const [name, known] of [
+      ["secret", hostKey],
+      ["wrong-secret", readFileSync(join(dir, "client.pub"), "utf8").split(" ").slice(0, 2).join(" ")],
+    ] as const) {
       mkdirSync(join(dir, name), { mode: 0o700 });
       writeFileSync(join(dir, name, "ssh-privatekey"), readFileSync(join(dir, "client")), { mode: 0o400 });
       writeFileSync(join(dir, name, "ssh-known-hosts"), `[${BRICK_ADDRESS}]:${port} ${known}\n`);
@@ -105,7 +158,12 @@ describe.skipIf(noSsh)("External pools' quotas over SSH, on real OpenSSH and rea
 
   it("sets each new PV's quota (95% of its size) and the volume's quota-deem-statfs, raises it on expansion", async () => {
     const client = await startDriver("csi", join(dir, "secret"));
-    await client.controller("CreateVolume", { name: "pvc-ext", capacity_range: { required_bytes: 100 * MiB }, volume_capabilities: CAPS, parameters: { hostvol_type: "External", gluster_volname: "ext1" } });
+    await client.controller("CreateVolume", {
+      name: "pvc-ext",
+      capacity_range: { required_bytes: 100 * MiB },
+      volume_capabilities: CAPS,
+      parameters: { hostvol_type: "External", gluster_volname: "ext1" },
+    });
     const path = pvPath("subvol", "pvc-ext");
     expect(hardLimit(join(brick!, path))).toBe(BigInt(Math.floor(100 * MiB * 0.95)));
     expect(await gluster.cli(["volume", "get", "ext1", "features.quota-deem-statfs"])).toMatch(/features\.quota-deem-statfs\s+on/);
@@ -124,10 +182,22 @@ describe.skipIf(noSsh)("External pools' quotas over SSH, on real OpenSSH and rea
   it("refuses a host whose key is not the one the secret knows: the create is not acknowledged, and says why", async () => {
     const before = commands().length;
     const client = await startDriver("csi-wrong-key", join(dir, "wrong-secret"));
-    const error = await client.controller("CreateVolume", { name: "pvc-spoofed", capacity_range: { required_bytes: 100 * MiB }, volume_capabilities: CAPS, parameters: { hostvol_type: "External", gluster_volname: "ext1" } }).then(() => undefined, (e: CallError) => e);
+    const error = await client
+      .controller("CreateVolume", {
+        name: "pvc-spoofed",
+        capacity_range: { required_bytes: 100 * MiB },
+        volume_capabilities: CAPS,
+        parameters: { hostvol_type: "External", gluster_volname: "ext1" },
+      })
+      .then(
+        () => undefined,
+        (e: CallError) => e,
+      );
     expect(error).toBeInstanceOf(CallError);
     expect(error!.code).toBe(14); // UNAVAILABLE: the CO retries
-    expect(error!.message).toMatch(/volume pvc-spoofed is created but its quota on the Gluster cluster of pool ext1 is not set yet: no Gluster host of 127\.0\.0\.2 took the SSH connection for quota: 127\.0\.0\.2: .*verification failed/i);
+    expect(error!.message).toMatch(
+      /volume pvc-spoofed is created but its quota on the Gluster cluster of pool ext1 is not set yet: no Gluster host of 127\.0\.0\.2 took the SSH connection for quota: 127\.0\.0\.2: .*verification failed/i,
+    );
     expect(commands()).toHaveLength(before);
     expect(hardLimit(join(brick!, pvPath("subvol", "pvc-spoofed")))).toBeUndefined();
   });

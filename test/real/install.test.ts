@@ -74,7 +74,10 @@ describe.skipIf(noKubernetes)("install on a real kube-apiserver", () => {
     live.metadata.annotations = { ...live.metadata.annotations, "kadalu.io/install-hash": "stale" };
     await cluster.admin.call("PUT", `${path}?fieldManager=hand-edit`, live);
     const op = await deployment();
-    await cluster.admin.merge("/apis/apps/v1/namespaces/kadalu/deployments/operator?fieldManager=hand-edit", { metadata: { annotations: { "kadalu.io/install-hash": "stale" } }, spec: { template: { spec: { volumes: [{ name: "legacy", emptyDir: {} }] } } } });
+    await cluster.admin.merge("/apis/apps/v1/namespaces/kadalu/deployments/operator?fieldManager=hand-edit", {
+      metadata: { annotations: { "kadalu.io/install-hash": "stale" } },
+      spec: { template: { spec: { volumes: [{ name: "legacy", emptyDir: {} }] } } },
+    });
     expect(op.spec.template.spec.volumes).toBeUndefined();
     const result = await kadalu(cluster.adminKubeconfig, ["install", "--no-wait"]);
     expect(result.code, result.stderr).toBe(0);
@@ -93,17 +96,24 @@ describe.skipIf(noKubernetes)("install on a real kube-apiserver", () => {
     for (const name of ["pool1", "pool2"]) {
       // As the operator leaves a pool it reconciled: its finalizer set (the operator itself never ran here).
       await cluster.admin.post(pools, {
-        apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, finalizers: ["kadalu-operator.storage/finalizer"] },
+        apiVersion: "kadalu-operator.storage/v1alpha1",
+        kind: "KadaluStorage",
+        metadata: { name, finalizers: ["kadalu-operator.storage/finalizer"] },
         spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${name}` }] },
       });
     }
     const result = await kadalu(cluster.adminKubeconfig, ["uninstall", "--purge", "--force", "--yes"]);
     expect(result.code, result.stderr).toBe(0);
     // The real apiserver finalizes the CRD (deleting every pool) and the namespace controller empties the namespace.
-    await waitUntil("the CRD and namespace kadalu to be gone, not Terminating", async () => {
-      const [left, ns] = [await cluster.admin.find(crd), await cluster.admin.find("/api/v1/namespaces/kadalu")];
-      return (left === undefined && ns === undefined) || undefined;
-    }, 30_000, 250);
+    await waitUntil(
+      "the CRD and namespace kadalu to be gone, not Terminating",
+      async () => {
+        const [left, ns] = [await cluster.admin.find(crd), await cluster.admin.find("/api/v1/namespaces/kadalu")];
+        return (left === undefined && ns === undefined) || undefined;
+      },
+      30_000,
+      250,
+    );
     expect(result.stderr).toContain("kadalustorage/pool1 in kadalu: finalizer removed (the operator is gone)");
     expect(result.stderr).toContain("kadalustorage/pool2 in kadalu: finalizer removed (the operator is gone)");
   });

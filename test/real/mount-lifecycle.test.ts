@@ -14,14 +14,16 @@ const MOUNT = { mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } };
 
 /** PIDs of glusterfs client processes serving `mountpoint`. */
 function clientPids(mountpoint: string): number[] {
-  return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((pid) => {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      return argv.some((arg) => arg.endsWith("glusterfs")) && argv.includes("--volfile-id") && argv.at(-2) === mountpoint ? [Number(pid)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        return argv.some((arg) => arg.endsWith("glusterfs")) && argv.includes("--volfile-id") && argv.at(-2) === mountpoint ? [Number(pid)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 describe.skipIf(noGluster)("mount lifecycle on real GlusterFS", () => {
@@ -30,17 +32,34 @@ describe.skipIf(noGluster)("mount lifecycle on real GlusterFS", () => {
   const mounts = async (): Promise<string> => (await suite.pool.csi.exec(["cat", "/proc/self/mounts"])).stdout;
 
   it("mounts every multi-PV pool at start, before any CSI call", async () => {
-    await waitUntil("pool1 to be mounted at /mnt/pool1", async () => /^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m.test(await mounts()) || undefined, 30_000, 200);
+    await waitUntil(
+      "pool1 to be mounted at /mnt/pool1",
+      async () => /^kadalu:pool1 \/mnt\/pool1 fuse\.glusterfs /m.test(await mounts()) || undefined,
+      30_000,
+      200,
+    );
   });
 
   it("a pool not in kadalu-info yet is UNAVAILABLE (retryable), not INVALID_ARGUMENT", async () => {
-    const error = await client.controller("CreateVolume", { name: "pvc-new", capacity_range: { required_bytes: 1024 }, volume_capabilities: [MOUNT], parameters: { storage_name: "pool9" } }).catch((e: CallError) => e);
+    const error = await client
+      .controller("CreateVolume", {
+        name: "pvc-new",
+        capacity_range: { required_bytes: 1024 },
+        volume_capabilities: [MOUNT],
+        parameters: { storage_name: "pool9" },
+      })
+      .catch((e: CallError) => e);
     expect(error).toBeInstanceOf(CallError);
     expect((error as CallError).code).toBe(14);
   });
 
   it("detects a killed glusterfs client, remounts on the next call, and repairs the publish", async () => {
-    const { volume } = await client.controller("CreateVolume", { name: "pvc-1", capacity_range: { required_bytes: 1 << 20 }, volume_capabilities: [MOUNT], parameters: { storage_name: "pool1" } });
+    const { volume } = await client.controller("CreateVolume", {
+      name: "pvc-1",
+      capacity_range: { required_bytes: 1 << 20 },
+      volume_capabilities: [MOUNT],
+      parameters: { storage_name: "pool1" },
+    });
     const target = "/mnt/kubelet/pods/uid-1/volumes/kubernetes.io~csi/pvc-1/mount";
     await client.node("NodePublishVolume", { volume_id: "pvc-1", target_path: target, volume_capability: MOUNT, volume_context: volume.volume_context });
     await suite.pool.csi.exec(["sh", "-c", `echo hello > ${target}/file`]);
@@ -58,7 +77,12 @@ describe.skipIf(noGluster)("mount lifecycle on real GlusterFS", () => {
     expect(dead.volume_condition.message).toMatch(/ENOTCONN/);
 
     // The next controller call finds the dead mount, unmounts it, mounts again and drops the stale stat.db handle.
-    const { volume: second } = await client.controller("CreateVolume", { name: "pvc-2", capacity_range: { required_bytes: 1 << 20 }, volume_capabilities: [MOUNT], parameters: { storage_name: "pool1" } });
+    const { volume: second } = await client.controller("CreateVolume", {
+      name: "pvc-2",
+      capacity_range: { required_bytes: 1 << 20 },
+      volume_capabilities: [MOUNT],
+      parameters: { storage_name: "pool1" },
+    });
     expect(second.volume_context.hostvol).toBe("pool1");
     expect(clientPids("/mnt/pool1")).toHaveLength(1);
     // (The Gluster clients' own lines are in the same log now: look further back than the last hundred.)

@@ -15,7 +15,9 @@ import { kubernetes, noKubernetes } from "../../harness/real/tier.js";
 const KDS = "/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages";
 const CMS = "/api/v1/namespaces/kadalu/configmaps";
 const pool = (name: string, extra: Record<string, unknown> = {}) => ({
-  apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, ...extra },
+  apiVersion: "kadalu-operator.storage/v1alpha1",
+  kind: "KadaluStorage",
+  metadata: { name, ...extra },
   spec: { type: "Replica1", storage: [{ node: "kube1", path: "/data" }] },
 });
 
@@ -47,7 +49,11 @@ function watchEvents(api: Api, path: string, ms: number, count = Infinity): Prom
   });
 }
 
-const codeOf = async (promise: Promise<unknown>): Promise<number> => promise.then(() => 200, (error: ApiError) => error.status);
+const codeOf = async (promise: Promise<unknown>): Promise<number> =>
+  promise.then(
+    () => 200,
+    (error: ApiError) => error.status,
+  );
 
 describe.skipIf(noKubernetes)("parity of the API test server with kube-apiserver", () => {
   let cluster: RealCluster;
@@ -58,7 +64,10 @@ describe.skipIf(noKubernetes)("parity of the API test server with kube-apiserver
   };
 
   beforeAll(async () => {
-    [cluster, testServer] = await Promise.all([startRealCluster(kubernetes!, { controllers: ["namespace", "serviceaccount", "garbagecollector"]}), ApiServer.start({ namespaces: [], historyLimit: 50 })]);
+    [cluster, testServer] = await Promise.all([
+      startRealCluster(kubernetes!, { controllers: ["namespace", "serviceaccount", "garbagecollector"] }),
+      ApiServer.start({ namespaces: [], historyLimit: 50 }),
+    ]);
     for (const api of Object.values(servers).map((make) => make())) {
       await api.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "kadalu" } });
       await api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", kadaluStorageCrd());
@@ -86,8 +95,13 @@ describe.skipIf(noKubernetes)("parity of the API test server with kube-apiserver
     });
 
     it("server-side apply: another manager's field is a 409 conflict unless forced", async () => {
-      const apply = (manager: string, value: string, force = false) => api().call("PATCH", `${CMS}/ssa?fieldManager=${manager}${force ? "&force=true" : ""}`,
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ssa" }, data: { key: value } }, "application/apply-patch+yaml");
+      const apply = (manager: string, value: string, force = false) =>
+        api().call(
+          "PATCH",
+          `${CMS}/ssa?fieldManager=${manager}${force ? "&force=true" : ""}`,
+          { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ssa" }, data: { key: value } },
+          "application/apply-patch+yaml",
+        );
       await apply("alice", "a");
       // A kept difference: the test server tracks no field ownership, so it has no conflicts to report.
       // Our code always applies with force, and the real tier covers what ownership changes (install.test.ts).
@@ -106,7 +120,8 @@ describe.skipIf(noKubernetes)("parity of the API test server with kube-apiserver
     });
 
     it("lists in pages with limit and continue", async () => {
-      for (const index of [1, 2, 3, 4, 5]) await api().post(CMS, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `page-${index}`, labels: { paging: "yes" } } });
+      for (const index of [1, 2, 3, 4, 5])
+        await api().post(CMS, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `page-${index}`, labels: { paging: "yes" } } });
       const names: string[] = [];
       let token = "";
       let pages = 0;
@@ -167,7 +182,11 @@ describe.skipIf(noKubernetes)("parity of the API test server with kube-apiserver
 
   it("kube-apiserver denies a ServiceAccount what RBAC does not grant (the test server has one all-powerful token)", async () => {
     await cluster.admin.post("/api/v1/namespaces/kadalu/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "nobody" } });
-    const review = await cluster.admin.post("/api/v1/namespaces/kadalu/serviceaccounts/nobody/token", { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} });
+    const review = await cluster.admin.post("/api/v1/namespaces/kadalu/serviceaccounts/nobody/token", {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: {},
+    });
     const nobody = new Api(cluster.server, review.status.token, cluster.ca);
     expect(await codeOf(nobody.get(KDS))).toBe(403);
     expect(await codeOf(nobody.post(CMS, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }))).toBe(403);

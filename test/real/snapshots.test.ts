@@ -25,13 +25,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** The tree at `path` in the namespace, as lines: metadata (mtime to the millisecond) then checksums. */
 async function treeOf(pool: GlusterCsi, path: string): Promise<string> {
   const { stdout: listing } = await pool.csi.exec(["find", path, "-printf", "%P|%y|%m|%U:%G|%s|%T@|%l\n"]);
-  const lines = listing.trim().split("\n").map((line) => {
-    const fields = line.split("|");
-    // Directories' sizes are the filesystem's business, not the copy's.
-    if (fields[1] === "d") fields[4] = "";
-    fields[5] = String(Math.round(Number(fields[5]) * 1000));
-    return fields.join("|");
-  }).sort();
+  const lines = listing
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const fields = line.split("|");
+      // Directories' sizes are the filesystem's business, not the copy's.
+      if (fields[1] === "d") fields[4] = "";
+      fields[5] = String(Math.round(Number(fields[5]) * 1000));
+      return fields.join("|");
+    })
+    .sort();
   const { stdout: sums } = await pool.csi.exec(["sh", "-c", 'cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum', "sums", path]);
   return `${lines.join("\n")}\n${sums}`;
 }
@@ -50,25 +54,60 @@ describe.skipIf(noGluster)("snapshots and clones on real GlusterFS", () => {
       try {
         client = csiClient(`unix://${pool.socket}`);
         const parameters = { storage_name: "pool1" };
-        const { volume } = await client.controller("CreateVolume", { name: "pv-src", capacity_range: { required_bytes: GiB }, volume_capabilities: CAPS, parameters });
+        const { volume } = await client.controller("CreateVolume", {
+          name: "pv-src",
+          capacity_range: { required_bytes: GiB },
+          volume_capabilities: CAPS,
+          parameters,
+        });
         const source = `/mnt/pool1/${volume.volume_context.path}`;
-        await pool.csi.exec(["sh", "-c", [
-          'cd "$1"', "mkdir -p a/b", "head -c 3145728 /dev/urandom > a/b/data", "head -c 100000 /dev/urandom > a/small", "echo hello > a/notes", ": > empty",
-          "chmod 640 a/notes", "chmod 750 a/b", "chown 1234:5678 a/notes", "ln -s a/notes link", "touch -d 2020-01-02T03:04:05Z a/notes", "touch -d 2021-01-02T03:04:05Z a",
-        ].join(" && "), "fill", source]);
+        await pool.csi.exec([
+          "sh",
+          "-c",
+          [
+            'cd "$1"',
+            "mkdir -p a/b",
+            "head -c 3145728 /dev/urandom > a/b/data",
+            "head -c 100000 /dev/urandom > a/small",
+            "echo hello > a/notes",
+            ": > empty",
+            "chmod 640 a/notes",
+            "chmod 750 a/b",
+            "chown 1234:5678 a/notes",
+            "ln -s a/notes link",
+            "touch -d 2020-01-02T03:04:05Z a/notes",
+            "touch -d 2021-01-02T03:04:05Z a",
+          ].join(" && "),
+          "fill",
+          source,
+        ]);
         const before = await treeOf(pool, source);
         const { snapshot } = await client.controller("CreateSnapshot", { name: "snap-1", source_volume_id: "pv-src" });
         expect(snapshot).toMatchObject({ snapshot_id: "pool1/snap-1", source_volume_id: "pv-src", size_bytes: 3145728 + 100000 + 6, ready_to_use: true });
         expect(pool.csi.process.tail(5000)).toMatch(/snapshot snap-1 in pool pool1: full copy of 4 file\(s\)/);
         // The source changes; the snapshot does not.
         await pool.csi.exec(["sh", "-c", 'cd "$1" && echo changed > a/b/data && rm empty', "change", source]);
-        const { volume: restored } = await client.controller("CreateVolume", { name: "pv-restored", capacity_range: { required_bytes: GiB }, volume_capabilities: CAPS, parameters, volume_content_source: { snapshot: { snapshot_id: "pool1/snap-1" } } });
+        const { volume: restored } = await client.controller("CreateVolume", {
+          name: "pv-restored",
+          capacity_range: { required_bytes: GiB },
+          volume_capabilities: CAPS,
+          parameters,
+          volume_content_source: { snapshot: { snapshot_id: "pool1/snap-1" } },
+        });
         expect(await treeOf(pool, `/mnt/pool1/${restored.volume_context.path}`)).toBe(before);
-        const { volume: cloned } = await client.controller("CreateVolume", { name: "pv-clone", capacity_range: { required_bytes: GiB }, volume_capabilities: CAPS, parameters, volume_content_source: { volume: { volume_id: "pv-src" } } });
+        const { volume: cloned } = await client.controller("CreateVolume", {
+          name: "pv-clone",
+          capacity_range: { required_bytes: GiB },
+          volume_capabilities: CAPS,
+          parameters,
+          volume_content_source: { volume: { volume_id: "pv-src" } },
+        });
         expect(await treeOf(pool, `/mnt/pool1/${cloned.volume_context.path}`)).toBe(await treeOf(pool, source));
         // stat.db, read through the mount (a Disperse brick holds fragments), holds the snapshot's row beside upstream's tables.
         const db = new Database(Buffer.from((await pool.csi.exec(["base64", "-w0", "/mnt/pool1/stat.db"])).stdout, "base64"));
-        expect(db.prepare("SELECT snapname, source, size, kind, ready FROM snapshot_stats").all()).toEqual([{ snapname: "snap-1", source: "pv-src", size: 3145728 + 100000 + 6, kind: "full", ready: 1 }]);
+        expect(db.prepare("SELECT snapname, source, size, kind, ready FROM snapshot_stats").all()).toEqual([
+          { snapname: "snap-1", source: "pv-src", size: 3145728 + 100000 + 6, kind: "full", ready: 1 },
+        ]);
         db.close();
         for (const id of ["pv-restored", "pv-clone", "pv-src"]) await client.controller("DeleteVolume", { volume_id: id });
         await client.controller("DeleteSnapshot", { snapshot_id: "pool1/snap-1" });

@@ -30,14 +30,37 @@ const HOSTS = Object.fromEntries([0, 1, 2].map((index) => [`server-pool1-${index
 const MiB = 1024 ** 2;
 const KUBELET = "/mnt/kubelet";
 const SERVER_PODS = [0, 1, 2].map((index) => `server-pool1-${index}-0`);
-const upstream = parseAllDocuments(readFileSync(new URL("../fixtures/upstream-1.2.0/cluster.yaml", import.meta.url), "utf8")).map((doc) => doc.toJS()).filter(Boolean);
+const upstream = parseAllDocuments(readFileSync(new URL("../fixtures/upstream-1.2.0/cluster.yaml", import.meta.url), "utf8"))
+  .map((doc) => doc.toJS())
+  .filter(Boolean);
 
 /** Where the API serves each kind the fixture holds. */
 function collection(object: { apiVersion: string; kind: string; metadata: { namespace?: string } }): string {
-  const plural = { CustomResourceDefinition: "customresourcedefinitions", Namespace: "namespaces", ServiceAccount: "serviceaccounts", ClusterRole: "clusterroles", ClusterRoleBinding: "clusterrolebindings", Role: "roles", RoleBinding: "rolebindings", Deployment: "deployments", DaemonSet: "daemonsets", StatefulSet: "statefulsets", CSIDriver: "csidrivers", ConfigMap: "configmaps", KadaluStorage: "kadalustorages", Service: "services", StorageClass: "storageclasses", PersistentVolume: "persistentvolumes", PersistentVolumeClaim: "persistentvolumeclaims", Pod: "pods" }[object.kind]!;
+  const plural = {
+    CustomResourceDefinition: "customresourcedefinitions",
+    Namespace: "namespaces",
+    ServiceAccount: "serviceaccounts",
+    ClusterRole: "clusterroles",
+    ClusterRoleBinding: "clusterrolebindings",
+    Role: "roles",
+    RoleBinding: "rolebindings",
+    Deployment: "deployments",
+    DaemonSet: "daemonsets",
+    StatefulSet: "statefulsets",
+    CSIDriver: "csidrivers",
+    ConfigMap: "configmaps",
+    KadaluStorage: "kadalustorages",
+    Service: "services",
+    StorageClass: "storageclasses",
+    PersistentVolume: "persistentvolumes",
+    PersistentVolumeClaim: "persistentvolumeclaims",
+    Pod: "pods",
+  }[object.kind]!;
   const base = object.apiVersion === "v1" ? "/api/v1" : `/apis/${object.apiVersion}`;
   // Upstream's manifests give some cluster-wide objects a namespace; the API ignores it there (kubectl does too).
-  const clusterWide = ["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding", "CSIDriver", "StorageClass", "PersistentVolume"].includes(object.kind);
+  const clusterWide = ["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding", "CSIDriver", "StorageClass", "PersistentVolume"].includes(
+    object.kind,
+  );
   return `${base}${object.metadata.namespace && !clusterWide ? `/namespaces/${object.metadata.namespace}` : ""}/${plural}`;
 }
 
@@ -53,7 +76,12 @@ const PVS: { name: string; pvtype: PvType; size: number; pool: string }[] = [
 function upstreamContext(pv: (typeof PVS)[number]): Record<string, string> {
   const external = pv.pool !== "pool1";
   return {
-    type: external ? "External" : "Replica3", hostvol: pv.pool, pvtype: pv.pvtype, path: pvPath(pv.pvtype, pv.name), fstype: "xfs", single_pv_per_pool: "False",
+    type: external ? "External" : "Replica3",
+    hostvol: pv.pool,
+    pvtype: pv.pvtype,
+    path: pvPath(pv.pvtype, pv.name),
+    fstype: "xfs",
+    single_pv_per_pool: "False",
     ...(external ? { gvolname: pv.pool, gserver: "127.0.0.2", options: "" } : {}),
   };
 }
@@ -72,7 +100,8 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
   let node: CsiClient;
   const cli = (...args: string[]): Promise<CliResult> => kadalu(cluster.adminKubeconfig, args);
   const pods = async (): Promise<any[]> => (await cluster.admin.get("/api/v1/namespaces/kadalu/pods")).items;
-  const ready = (pod: any): boolean => pod?.status?.phase === "Running" && !pod.metadata.deletionTimestamp && pod.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
+  const ready = (pod: any): boolean =>
+    pod?.status?.phase === "Running" && !pod.metadata.deletionTimestamp && pod.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
   const healReport = (): Promise<string> => gluster.healInfo("pool1");
   const published = new Set<string>();
   const step = stepper(240_000);
@@ -82,7 +111,15 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     const writer = startContained(processes, "upstream-writer", scratch, HOSTS, "sleep", ["3600"]);
     const sh = (script: string, ...args: string[]) => writer.exec(["sh", "-c", script, "sh", ...args]);
     try {
-      await waitUntil("the writer's namespace", () => writer.exec(["true"]).then(() => true, () => undefined), 10_000);
+      await waitUntil(
+        "the writer's namespace",
+        () =>
+          writer.exec(["true"]).then(
+            () => true,
+            () => undefined,
+          ),
+        10_000,
+      );
       for (const volume of ["pool1", "ext1", "sp1"]) {
         await sh('mkdir -p "$2" && "$3" --volfile-server=127.0.0.2 --volfile-id="$1" "$2"', volume, `/mnt/${volume}`, glusterfs!.glusterfs);
         await waitUntil(`${volume} mounted`, async () => (await sh('stat -f -c %T "$1"', `/mnt/${volume}`)).stdout.includes("fuse") || undefined, 20_000);
@@ -91,10 +128,16 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
         const root = `/mnt/${pv.pool}`;
         const path = `${root}/${pvPath(pv.pvtype, pv.name)}`;
         const metadata = `${root}/${pvMetadataPath(pv.pvtype, pv.name)}`;
-        await sh('mkdir -p "$(dirname "$1")" "$(dirname "$2")" && printf %s "$3" > "$2"', path, metadata, encodePvMetadata(pv.size, pvPrefix(pv.pvtype, pv.name)));
+        await sh(
+          'mkdir -p "$(dirname "$1")" "$(dirname "$2")" && printf %s "$3" > "$2"',
+          path,
+          metadata,
+          encodePvMetadata(pv.size, pvPrefix(pv.pvtype, pv.name)),
+        );
         if (pv.pvtype === "subvol") await sh('mkdir -p "$1" && echo "written by upstream" > "$1/marker"', path);
         if (pv.pvtype === "virtblock") await sh('truncate -s "$2" "$1" && mkfs.xfs -q "$1"', path, String(pv.size));
-        if (pv.pvtype === "rawblock") await sh('truncate -s "$2" "$1" && printf "upstream raw block" | dd of="$1" bs=512 seek=8 conv=notrunc status=none', path, String(pv.size));
+        if (pv.pvtype === "rawblock")
+          await sh('truncate -s "$2" "$1" && printf "upstream raw block" | dd of="$1" bs=512 seek=8 conv=notrunc status=none', path, String(pv.size));
       }
       for (const volume of ["pool1", "ext1"]) {
         const rows = PVS.filter((pv) => pv.pool === volume).map((pv): [string, number] => [pv.name, pv.size]);
@@ -122,17 +165,48 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     for (const object of upstream) {
       await cluster.admin.post(`${collection(object)}?fieldManager=kubectl-client-side-apply`, object);
       if (object.kind === "CustomResourceDefinition") {
-        await waitUntil("upstream's CRD to be established", async () => (await cluster.admin.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${object.metadata.name}`)).status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True") || undefined, 30_000, 200);
+        await waitUntil(
+          "upstream's CRD to be established",
+          async () =>
+            (await cluster.admin.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${object.metadata.name}`)).status?.conditions?.some(
+              (c: any) => c.type === "Established" && c.status === "True",
+            ) || undefined,
+          30_000,
+          200,
+        );
       }
     }
     // A PVC of upstream's subvol PV, used by a pod on kube2: what the preflight lists as in use.
     const pv = PVS[0]!;
     await cluster.admin.post("/api/v1/persistentvolumes", {
-      apiVersion: "v1", kind: "PersistentVolume", metadata: { name: pv.name },
-      spec: { capacity: { storage: "64Mi" }, accessModes: ["ReadWriteMany"], storageClassName: "kadalu.pool1", persistentVolumeReclaimPolicy: "Delete", claimRef: { namespace: "default", name: "data" }, csi: { driver: "kadalu", volumeHandle: pv.name, volumeAttributes: upstreamContext(pv) } },
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: pv.name },
+      spec: {
+        capacity: { storage: "64Mi" },
+        accessModes: ["ReadWriteMany"],
+        storageClassName: "kadalu.pool1",
+        persistentVolumeReclaimPolicy: "Delete",
+        claimRef: { namespace: "default", name: "data" },
+        csi: { driver: "kadalu", volumeHandle: pv.name, volumeAttributes: upstreamContext(pv) },
+      },
     });
-    await cluster.admin.post("/api/v1/namespaces/default/persistentvolumeclaims", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], volumeName: pv.name, resources: { requests: { storage: "64Mi" } } } });
-    await cluster.admin.post("/api/v1/namespaces/default/pods", { apiVersion: "v1", kind: "Pod", metadata: { name: "app" }, spec: { nodeName: "kube2", containers: [{ name: "app", image: "example.invalid/app:1" }], volumes: [{ name: "data", persistentVolumeClaim: { claimName: "data" } }] } });
+    await cluster.admin.post("/api/v1/namespaces/default/persistentvolumeclaims", {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "data" },
+      spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], volumeName: pv.name, resources: { requests: { storage: "64Mi" } } },
+    });
+    await cluster.admin.post("/api/v1/namespaces/default/pods", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "app" },
+      spec: {
+        nodeName: "kube2",
+        containers: [{ name: "app", image: "example.invalid/app:1" }],
+        volumes: [{ name: "data", persistentVolumeClaim: { claimName: "data" } }],
+      },
+    });
     // The brick pods answer `heal-info.sh` with the real glfsheal's report, as upstream's script gives it.
     for (const name of SERVER_PODS) {
       agent.onExec("kadalu", name, "server", async (context) => {
@@ -170,14 +244,16 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
 
   step("with a brick down the preflight shows the plan, refuses naming the override, and changes nothing", async () => {
     const brick = bricks[1]!;
-    const pid = readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).find((entry) => {
-      try {
-        const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-        return cmdline.includes("glusterfsd") && cmdline.includes(brick);
-      } catch {
-        return false;
-      }
-    });
+    const pid = readdirSync("/proc")
+      .filter((entry) => /^\d+$/.test(entry))
+      .find((entry) => {
+        try {
+          const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+          return cmdline.includes("glusterfsd") && cmdline.includes(brick);
+        } catch {
+          return false;
+        }
+      });
     expect(pid, "the brick process of the second brick").toBeDefined();
     process.kill(Number(pid), "SIGKILL");
     await waitUntil("the heal report to miss a brick", async () => /Number of entries: -/.test(await healReport()) || undefined, 20_000, 300);
@@ -188,26 +264,44 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     expect(refused.stdout).toContain("    - statefulset/kadalu-csi-provisioner: containers csi-attacher, kadalu-logging removed\n");
     expect(refused.stdout).toContain("    - daemonset/kadalu-csi-nodeplugin: containers kadalu-logging removed\n");
     expect(refused.stdout).toContain("    - clusterrole/kadalu-csi-external-attacher: deleted (upstream's RBAC for sidecars this plugin does not run)\n");
-    expect(refused.stdout).toContain("    - pool pool1: brick pods server-pool1-0-0, server-pool1-1-0, server-pool1-2-0: one at a time, each after the one before is ready and its heals are done\n");
+    expect(refused.stdout).toContain(
+      "    - pool pool1: brick pods server-pool1-0-0, server-pool1-1-0, server-pool1-2-0: one at a time, each after the one before is ready and its heals are done\n",
+    );
     expect(refused.stdout).toContain("    - node kube2: default/app (pvc-sub, claim data)\n");
-    expect(refused.stdout).toMatch(/ {4}- pool pool1: heals could not be checked: \/kadalu\/heal-info\.sh in server-pool1-0-0 \(exit \d+\) gave no count for every brick: .* \[--allow-unsafe pending-heals\]\n/);
-    expect(refused.stderr).toMatch(/^error: not switching over while pool pool1: heals could not be checked: .*, or run again with --allow-unsafe pending-heals\n$/);
+    expect(refused.stdout).toMatch(
+      / {4}- pool pool1: heals could not be checked: \/kadalu\/heal-info\.sh in server-pool1-0-0 \(exit \d+\) gave no count for every brick: .* \[--allow-unsafe pending-heals\]\n/,
+    );
+    expect(refused.stderr).toMatch(
+      /^error: not switching over while pool pool1: heals could not be checked: .*, or run again with --allow-unsafe pending-heals\n$/,
+    );
     const operatorDeployment = await cluster.admin.get("/apis/apps/v1/namespaces/kadalu/deployments/operator");
     expect(operatorDeployment.spec.selector.matchLabels).toEqual({ name: "kadalu" });
     // The brick comes back; Gluster heals what it missed.
-    await waitUntil("pool1 to have no heal pending", async () => {
-      const report = await healReport();
-      if (pendingHeals(report) === 0) return true;
-      // glusterd may not have noticed the brick died yet: start it until it runs.
-      if (/Number of entries: -/.test(report)) await gluster.cli(["volume", "start", "pool1", "force"]);
-      throw new Error(`${report}\n${await gluster.cli(["volume", "status", "pool1"])}`);
-    }, 60_000, 1000);
+    await waitUntil(
+      "pool1 to have no heal pending",
+      async () => {
+        const report = await healReport();
+        if (pendingHeals(report) === 0) return true;
+        // glusterd may not have noticed the brick died yet: start it until it runs.
+        if (/Number of entries: -/.test(report)) await gluster.cli(["volume", "start", "pool1", "force"]);
+        throw new Error(`${report}\n${await gluster.cli(["volume", "status", "pool1"])}`);
+      },
+      60_000,
+      1000,
+    );
   });
 
   step("install --upgrade switches over: leftovers gone, bricks restarted one at a time after heals, pools kept", async () => {
     const running = cli("install", "--upgrade", "--no-wait", "--timeout", "3m");
     // This plugin's operator runs once its Deployment is there (pods do not run on this tier: it is a local process).
-    await waitUntil("this plugin's operator Deployment", async () => ((await cluster.admin.find("/apis/apps/v1/namespaces/kadalu/deployments/operator"))?.spec.selector.matchLabels?.["app.kubernetes.io/name"] === "kadalu-operator") || undefined, 60_000, 200);
+    await waitUntil(
+      "this plugin's operator Deployment",
+      async () =>
+        (await cluster.admin.find("/apis/apps/v1/namespaces/kadalu/deployments/operator"))?.spec.selector.matchLabels?.["app.kubernetes.io/name"] ===
+          "kadalu-operator" || undefined,
+      60_000,
+      200,
+    );
     operator = await startOperator(cluster);
     // Never two brick pods of the replica set down at once.
     let worst = 0;
@@ -245,7 +339,13 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     expect(JSON.parse(info["pool1.info"]).volume_id).toBe("5f0c1a8e-9c55-4a38-a6a4-1d6f5f0e1a01");
     expect(JSON.parse(info["ext1.info"])).toMatchObject({ type: "External", gluster_hosts: "127.0.0.2", gluster_volname: "ext1", single_pv_per_pool: false });
     expect(JSON.parse(info["sp1.info"])).toMatchObject({ type: "External", single_pv_per_pool: true });
-    await waitUntil("pool1 ready with its 3 bricks", async () => ((await cluster.admin.get("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1")).status?.state === "ready") || undefined, 60_000, 300);
+    await waitUntil(
+      "pool1 ready with its 3 bricks",
+      async () =>
+        (await cluster.admin.get("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/pool1")).status?.state === "ready" || undefined,
+      60_000,
+      300,
+    );
     // A second run finds nothing to do.
     const again = await cli("install", "--upgrade", "--no-wait");
     expect(again.code, again.stderr).toBe(0);
@@ -257,7 +357,19 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     const infoDir = join(cluster.dir, "kadalu-info");
     await waitUntil("kadalu-info in the provisioner's volume", () => existsSync(join(infoDir, "sp1.info")) || undefined, 20_000, 200);
     const socket = join(scratch, "nodeplugin.sock");
-    nodeplugin = startContained(processes, "kadalu-nodeplugin", scratch, HOSTS, process.execPath, [BIN.csi, "--endpoint", `unix://${socket}`, "--node-id", "kube2", "--role", "nodeplugin", "--info-dir", infoDir, "--kubelet-dir", KUBELET]);
+    nodeplugin = startContained(processes, "kadalu-nodeplugin", scratch, HOSTS, process.execPath, [
+      BIN.csi,
+      "--endpoint",
+      `unix://${socket}`,
+      "--node-id",
+      "kube2",
+      "--role",
+      "nodeplugin",
+      "--info-dir",
+      infoDir,
+      "--kubelet-dir",
+      KUBELET,
+    ]);
     await waitUntil(`the nodeplugin to serve\n${nodeplugin.process.tail()}`, () => nodeplugin.process.tail(200).includes("serving on") || undefined, 30_000);
     controller = csiClient(`unix://${provisioner.socket}`);
     node = csiClient(`unix://${socket}`);
@@ -305,7 +417,21 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
 
     // The single-PV pool: the whole volume, as upstream published it.
     const spTarget = `${KUBELET}/pods/app-uid/volumes/kubernetes.io~csi/sp1-pv/mount`;
-    await publish({ volume_id: "sp1-pv", target_path: spTarget, volume_capability: mount("MULTI_NODE_MULTI_WRITER"), volume_context: { type: "External", hostvol: "sp1", pvtype: "subvol", fstype: "xfs", single_pv_per_pool: "True", gvolname: "sp1", gserver: "127.0.0.2", options: "" } });
+    await publish({
+      volume_id: "sp1-pv",
+      target_path: spTarget,
+      volume_capability: mount("MULTI_NODE_MULTI_WRITER"),
+      volume_context: {
+        type: "External",
+        hostvol: "sp1",
+        pvtype: "subvol",
+        fstype: "xfs",
+        single_pv_per_pool: "True",
+        gvolname: "sp1",
+        gserver: "127.0.0.2",
+        options: "",
+      },
+    });
     expect(await inside('cat "$1/marker"', spTarget)).toBe("the whole volume is one PV\n");
     await node.node("NodeUnpublishVolume", { volume_id: "sp1-pv", target_path: spTarget });
 

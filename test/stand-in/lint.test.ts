@@ -27,7 +27,12 @@ const use = (names: string): string => `export const used: unknown = [${names}];
 
 describe("npm run lint: layering", () => {
   it("passes a file that imports downwards", async () => {
-    expect(await lint("src/cli/probe.ts", `import { poolNameError } from "../core/naming.js";\nimport type { Kube } from "./../kube/client.js";\n${use("poolNameError")}export type K = Kube;\n`)).toEqual([]);
+    expect(
+      await lint(
+        "src/cli/probe.ts",
+        `import { poolNameError } from "../core/naming.js";\nimport type { Kube } from "./../kube/client.js";\n${use("poolNameError")}export type K = Kube;\n`,
+      ),
+    ).toEqual([]);
   });
 
   it("fails src/core importing anything above it, or Node I/O", async () => {
@@ -105,7 +110,9 @@ describe("npm run lint: layering", () => {
 
   it("fails an import cycle, a lazy import() counting as an edge", async () => {
     // copy-reader.ts loads stat-db.ts with `await import()`: a stat-db.ts importing copy-reader.ts closes the cycle.
-    expect(await lint("src/statdb/stat-db.ts", `import { readCopy } from "./copy-reader.js";\n${use("readCopy")}`)).toEqual(["import-x/no-cycle: Dependency cycle detected"]);
+    expect(await lint("src/statdb/stat-db.ts", `import { readCopy } from "./copy-reader.js";\n${use("readCopy")}`)).toEqual([
+      "import-x/no-cycle: Dependency cycle detected",
+    ]);
   });
 });
 

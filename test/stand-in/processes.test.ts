@@ -26,7 +26,10 @@ it("stops every other process after one was stopped twice", async () => {
   await processes.stop(second);
   expect(running(second)).toBe(false);
   await processes.stopAll();
-  expect([first, third].map((started) => [started.name, started.child.signalCode])).toEqual([["first", "SIGTERM"], ["third", "SIGTERM"]]);
+  expect([first, third].map((started) => [started.name, started.child.signalCode])).toEqual([
+    ["first", "SIGTERM"],
+    ["third", "SIGTERM"],
+  ]);
 });
 
 it("two stops of the same process at once both return once it is gone, and leave the others to stopAll", async () => {

@@ -33,7 +33,8 @@ export interface DoctorOptions {
 
 export function complete(raw: RawOptions, pool = raw.pool): DoctorOptions {
   const thresholds = { warnPercent: percent("--warn-at", raw.warnAt), criticalPercent: percent("--critical-at", raw.criticalAt) };
-  if (thresholds.warnPercent > thresholds.criticalPercent) throw new UsageError(`--warn-at (${thresholds.warnPercent}) must not be above --critical-at (${thresholds.criticalPercent})`);
+  if (thresholds.warnPercent > thresholds.criticalPercent)
+    throw new UsageError(`--warn-at (${thresholds.warnPercent}) must not be above --critical-at (${thresholds.criticalPercent})`);
   const problem = pool ? poolNameError(pool) : undefined;
   if (problem) throw new UsageError(`--pool "${pool}" ${problem}`);
   return { global: raw, pool, output: raw.output ?? "table", thresholds };
@@ -47,7 +48,11 @@ function render(io: IOStreams, findings: Finding[], verbose: boolean): string {
   const rows = findings.map((finding) => [severityLabel(io, finding.severity), finding.check, finding.where, finding.message, finding.next ?? ""]);
   let text = renderTable(["severity", "check", "where", "finding", "next"], rows);
   if (verbose) {
-    for (const finding of findings.filter((f) => f.evidence)) text += `\n${finding.check} ${finding.where}:\n${finding.evidence!.split("\n").map((line) => `  ${line}`).join("\n")}\n`;
+    for (const finding of findings.filter((f) => f.evidence))
+      text += `\n${finding.check} ${finding.where}:\n${finding
+        .evidence!.split("\n")
+        .map((line) => `  ${line}`)
+        .join("\n")}\n`;
   }
   return text;
 }
@@ -57,7 +62,11 @@ export async function run(options: DoctorOptions, deps: Deps): Promise<void> {
   const kube = await deps.connect(options.global);
   const snapshot = await gather(kube, options.global.namespace);
   if (options.pool && !snapshot.pools.some((pool) => pool.metadata.name === options.pool)) {
-    throw poolNotFound(options.pool, options.global.namespace, snapshot.pools.map((p) => p.metadata.name));
+    throw poolNotFound(
+      options.pool,
+      options.global.namespace,
+      snapshot.pools.map((p) => p.metadata.name),
+    );
   }
   const findings = diagnose(snapshot, { pool: options.pool, thresholds: options.thresholds });
   const code = exitCodeOf(findings);
@@ -69,13 +78,16 @@ export async function run(options: DoctorOptions, deps: Deps): Promise<void> {
 }
 
 export function doctorCommand(deps: Deps): Command {
-  const command = new Command("doctor")
-    .description("Check the operator, CSI driver and every pool (or one, with its Pending PVCs), and say what is wrong, where, and what to run next");
+  const command = new Command("doctor").description(
+    "Check the operator, CSI driver and every pool (or one, with its Pending PVCs), and say what is wrong, where, and what to run next",
+  );
   addOutputFlag(addPoolSelector(command), ["table", "json", "yaml"]);
   return command
     .option("--warn-at <percent>", "capacity provisioned that is a warning", String(DEFAULT_THRESHOLDS.warnPercent))
     .option("--critical-at <percent>", "capacity provisioned that is critical", String(DEFAULT_THRESHOLDS.criticalPercent))
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Exit codes:
   0  healthy: every check ok
   ${DOCTOR_EXIT.warning}  at least one warning, nothing critical
@@ -86,7 +98,8 @@ Exit codes:
 Examples:
   kubectl kadalu doctor
   kubectl kadalu doctor pool1 --verbose
-  kubectl kadalu doctor -o json | jq '.findings[] | select(.severity != "ok")'`)
+  kubectl kadalu doctor -o json | jq '.findings[] | select(.severity != "ok")'`,
+    )
     .action(async (argument: string | undefined, _opts: unknown, cmd: Command) => {
       const raw = cmd.optsWithGlobals<RawOptions>();
       await run(complete(raw, selectedPool(argument, raw)), deps);

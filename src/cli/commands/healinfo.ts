@@ -53,7 +53,9 @@ async function healReport(kube: Kube, namespace: string, info: PoolInfo, pods: P
     const states = candidates.map((pod) => `${pod.metadata?.name} (${pod.status?.phase ?? "Unknown"})`).join(", ") || "none found";
     throw new ClusterError(`pool "${info.volname}" has no running server pod to ask; its pods: ${states}`);
   }
-  const result = await sandboxAware(kube, "healinfo", "runs Gluster's heal-info in the server pods", () => kube.exec(namespace, running.metadata!.name!, "server", [HEAL_INFO, info.volname]));
+  const result = await sandboxAware(kube, "healinfo", "runs Gluster's heal-info in the server pods", () =>
+    kube.exec(namespace, running.metadata!.name!, "server", [HEAL_INFO, info.volname]),
+  );
   if (result.exitCode !== 0) throw new ClusterError(`heal-info failed in ${running.metadata!.name} (exit ${result.exitCode}): ${result.stderr.trim()}`);
   return result.stdout.toString("utf8");
 }
@@ -66,7 +68,9 @@ async function runningProvisioner(kube: Kube, namespace: string): Promise<string
 
 async function fullHeal(kube: Kube, namespace: string, provisioner: string, info: PoolInfo): Promise<string> {
   // A lookup of every file through the client mount is Gluster's client-side full heal (upstream's client_heal.sh).
-  const result = await sandboxAware(kube, "healinfo --trigger-full-heal", "looks every file up in the provisioner's Gluster mount", () => kube.exec(namespace, provisioner, PROVISIONER_CONTAINER, ["find", `/mnt/${info.volname}`, "-type", "f", "-printf", "."]));
+  const result = await sandboxAware(kube, "healinfo --trigger-full-heal", "looks every file up in the provisioner's Gluster mount", () =>
+    kube.exec(namespace, provisioner, PROVISIONER_CONTAINER, ["find", `/mnt/${info.volname}`, "-type", "f", "-printf", "."]),
+  );
   if (result.exitCode !== 0) throw new ClusterError(`full heal of "${info.volname}" failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
   return `looked up ${counted(result.stdout.length, "file")} in pool "${info.volname}"; the self-heal daemons repair what differs\n`;
 }
@@ -92,7 +96,12 @@ export async function run(raw: RawOptions, deps: Deps, pool = selectedPool(undef
   const kube = await deps.connect(raw);
   const { pools } = decodeKadaluInfo(await kube.readConfigMapData(namespace, INFO_CONFIGMAP));
   const selected = pools.filter((info) => !pool || info.volname === pool);
-  if (pool && selected.length === 0) throw poolNotFound(pool, namespace, pools.map((p) => p.volname));
+  if (pool && selected.length === 0)
+    throw poolNotFound(
+      pool,
+      namespace,
+      pools.map((p) => p.volname),
+    );
   const healable = selected.some((info) => !replicated(info));
   // One pod list for the whole command: the provisioner for a full heal, else the server pods.
   const provisioner = raw.triggerFullHeal && healable ? await runningProvisioner(kube, namespace) : undefined;
@@ -113,13 +122,15 @@ export async function run(raw: RawOptions, deps: Deps, pool = selectedPool(undef
 }
 
 export function healinfoCommand(deps: Deps): Command {
-  const command = new Command("healinfo")
-    .description("Show Gluster's heal status of replicated pools (run in one of each pool's server pods)");
+  const command = new Command("healinfo").description("Show Gluster's heal status of replicated pools (run in one of each pool's server pods)");
   addPoolSelector(command, true);
   command.option("--trigger-full-heal", "look up every file through the client mount, so Gluster heals what differs");
   addOutputFlag(command, ["json", "yaml"]);
   return command
-    .addHelpText("after", "\nExamples:\n  kubectl kadalu healinfo\n  kubectl kadalu healinfo pool1 --trigger-full-heal\n  kubectl kadalu healinfo pool1 -o json")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  kubectl kadalu healinfo\n  kubectl kadalu healinfo pool1 --trigger-full-heal\n  kubectl kadalu healinfo pool1 -o json",
+    )
     .action(async (argument: string | undefined, _opts: unknown, cmd: Command) => {
       const raw = cmd.optsWithGlobals<RawOptions>();
       await run(raw, deps, selectedPool(argument, raw));

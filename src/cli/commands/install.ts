@@ -60,19 +60,36 @@ export interface InstallCommandOptions {
 
 export function complete(raw: RawOptions): InstallCommandOptions {
   const install = resolveInstallOptions({
-    namespace: raw.namespace, version: PLUGIN_VERSION, platform: raw.type, kubeletDir: raw.kubeletDir, imageRegistry: raw.imageRegistry,
-    imageRepository: raw.imageRepository, imageTag: raw.imageTag, serverImage: raw.serverImage, serverImageTag: raw.serverImageTag, imagePullPolicy: raw.imagePullPolicy,
-    imagePullSecrets: raw.imagePullSecret, verbose: raw.verbose, serviceMonitor: raw.serviceMonitor,
+    namespace: raw.namespace,
+    version: PLUGIN_VERSION,
+    platform: raw.type,
+    kubeletDir: raw.kubeletDir,
+    imageRegistry: raw.imageRegistry,
+    imageRepository: raw.imageRepository,
+    imageTag: raw.imageTag,
+    serverImage: raw.serverImage,
+    serverImageTag: raw.serverImageTag,
+    imagePullPolicy: raw.imagePullPolicy,
+    imagePullSecrets: raw.imagePullSecret,
+    verbose: raw.verbose,
+    serviceMonitor: raw.serviceMonitor,
     snapshotController: raw.snapshotController,
   });
-  if (raw.output && dryRunOf(raw) === "server") throw new UsageError("-o prints the manifests without a cluster and --dry-run=server sends them to one: give one of them");
+  if (raw.output && dryRunOf(raw) === "server")
+    throw new UsageError("-o prints the manifests without a cluster and --dry-run=server sends them to one: give one of them");
   const local = [
     ...(raw.localYaml ? readManifestFile("--local-yaml", raw.localYaml) : []),
     ...(raw.localCsiYaml ? readManifestFile("--local-csi-yaml", raw.localCsiYaml) : []),
   ];
   return {
-    global: raw, install, local: local.length > 0 ? local : undefined, output: raw.output, dryRun: dryRunOf(raw), wait: raw.wait,
-    timeoutMs: parseDuration("--timeout", raw.timeout), upgrade: Boolean(raw.upgrade),
+    global: raw,
+    install,
+    local: local.length > 0 ? local : undefined,
+    output: raw.output,
+    dryRun: dryRunOf(raw),
+    wait: raw.wait,
+    timeoutMs: parseDuration("--timeout", raw.timeout),
+    upgrade: Boolean(raw.upgrade),
     allowUnsafe: new Set(raw.allowUnsafe ?? []),
   };
 }
@@ -123,12 +140,18 @@ async function decide(kube: Kube, options: InstallCommandOptions, steps: Step[])
   const hash = (live.metadata as { annotations?: Record<string, string> }).annotations?.[INSTALL_HASH_ANNOTATION];
   if (installed === options.install.version && hash === wanted) return { action: "up-to-date", version: installed };
   if (installed !== options.install.version && !options.upgrade) {
-    throw new ClusterError(`Kadalu ${installed} is installed in namespace "${options.install.namespace}" and this plugin is ${options.install.version}; run again with --upgrade to move to ${options.install.version}`);
+    throw new ClusterError(
+      `Kadalu ${installed} is installed in namespace "${options.install.namespace}" and this plugin is ${options.install.version}; run again with --upgrade to move to ${options.install.version}`,
+    );
   }
   const liveSelector = JSON.stringify((live as any).spec?.selector ?? {});
   const ourSelector = JSON.stringify((steps.find((step) => step.name === "operator")!.objects[0] as any).spec.selector);
   // A Deployment's selector cannot change (upstream's operator used `name: kadalu`): it is replaced, after the preflight.
-  return { action: "apply", upgradeFrom: installed !== options.install.version ? installed : undefined, replaceOperator: liveSelector !== ourSelector ? live : undefined };
+  return {
+    action: "apply",
+    upgradeFrom: installed !== options.install.version ? installed : undefined,
+    replaceOperator: liveSelector !== ourSelector ? live : undefined,
+  };
 }
 
 /** As `kubectl apply --dry-run=client`: what each object would become, from reads alone. */
@@ -154,7 +177,9 @@ async function switchOverPreflight(kube: Kube, options: InstallCommandOptions, f
   const blocking = found.report.unsafe.filter((finding) => !options.allowUnsafe.has(finding.kind));
   if (blocking.length > 0) {
     const kinds = [...new Set(blocking.map((finding) => finding.kind))];
-    throw new ClusterError(`not switching over while ${blocking.map((finding) => finding.message).join("; ")}; wait or fix it (kubectl kadalu healinfo, kubectl -n ${options.install.namespace} get pods), or run again with ${kinds.map((kind) => `--allow-unsafe ${kind}`).join(" ")}`);
+    throw new ClusterError(
+      `not switching over while ${blocking.map((finding) => finding.message).join("; ")}; wait or fix it (kubectl kadalu healinfo, kubectl -n ${options.install.namespace} get pods), or run again with ${kinds.map((kind) => `--allow-unsafe ${kind}`).join(" ")}`,
+    );
   }
   return found;
 }
@@ -165,7 +190,9 @@ async function requireMonitoringKinds(kube: Kube): Promise<void> {
     try {
       await kube.resourceOf(MONITORING_API, kind);
     } catch {
-      throw new ClusterError(`the cluster has no ${kind} kind (${MONITORING_API}): install the Prometheus Operator (its CRDs) first, or install without --service-monitor (the operator and provisioner pods carry prometheus.io/scrape annotations for Prometheus' pod discovery)`);
+      throw new ClusterError(
+        `the cluster has no ${kind} kind (${MONITORING_API}): install the Prometheus Operator (its CRDs) first, or install without --service-monitor (the operator and provisioner pods carry prometheus.io/scrape annotations for Prometheus' pod discovery)`,
+      );
     }
   }
 }
@@ -180,8 +207,12 @@ async function withSnapshots(kube: Kube, install: InstallOptions, io: IOStreams)
   const found = await snapshotSupport(kube, install.namespace);
   const crds = install.snapshotCrds && (found.crds === "none" || found.crds === "ours");
   const controller = install.snapshotController && (found.controllers.length === 0 || found.ownController);
-  if (install.snapshotCrds && !crds) io.err.write(`snapshot CRDs: the cluster has ${found.crds === "partial" ? `only some (missing ${found.missingCrds.join(", ")})` : "them from another installer"}; leaving them as they are\n`);
-  if (install.snapshotController && !controller) io.err.write(`snapshot-controller: ${found.controllers.join(", ")} already runs one; not installing a second\n`);
+  if (install.snapshotCrds && !crds)
+    io.err.write(
+      `snapshot CRDs: the cluster has ${found.crds === "partial" ? `only some (missing ${found.missingCrds.join(", ")})` : "them from another installer"}; leaving them as they are\n`,
+    );
+  if (install.snapshotController && !controller)
+    io.err.write(`snapshot-controller: ${found.controllers.join(", ")} already runs one; not installing a second\n`);
   const served = found.crds === "ours" || found.crds === "theirs";
   return { ...install, snapshotCrds: crds, snapshotController: controller, snapshotter: install.snapshotter || crds || served };
 }
@@ -235,25 +266,49 @@ export function installCommand(deps: Deps): Command {
     .description("Install (or upgrade) the Kadalu operator and CSI driver from manifests shipped in this plugin")
     .addOption(new Option("--type <platform>", "the Kubernetes distribution").choices(PLATFORMS).default("kubernetes"))
     .option("--kubelet-dir <dir>", "the kubelet's root directory (default /var/lib/kubelet; microk8s: its snap path)")
-    .option("--image-registry <registry>", "registry of every image, e.g. a mirror (default: ghcr.io for the operator and CSI images, docker.io for upstream's kadalu-server, registry.k8s.io for the CSI sidecars)")
+    .option(
+      "--image-registry <registry>",
+      "registry of every image, e.g. a mirror (default: ghcr.io for the operator and CSI images, docker.io for upstream's kadalu-server, registry.k8s.io for the CSI sidecars)",
+    )
     .option("--image-repository <path>", "repository path of the operator and CSI images in the registry (default kubectl-kadalu)")
     .option("--image-tag <tag>", "tag of the operator and CSI images (default: the plugin's version)")
-    .addOption(new Option("--server-image <which>", "the image that runs the bricks: this project's kadalu-server (Debian's GlusterFS 11.1, PV sizes enforced) or upstream's").choices(SERVER_IMAGES))
+    .addOption(
+      new Option(
+        "--server-image <which>",
+        "the image that runs the bricks: this project's kadalu-server (Debian's GlusterFS 11.1, PV sizes enforced) or upstream's",
+      ).choices(SERVER_IMAGES),
+    )
     .option("--server-image-tag <tag>", "tag of upstream's kadalu-server image (selects --server-image upstream)")
     .addOption(new Option("--image-pull-policy <policy>", "image pull policy").choices(PULL_POLICIES).default("IfNotPresent"))
     .option("--image-pull-secret <name>", "an image pull secret in the namespace; repeatable", collect)
     .option("--local-yaml <file>", "apply this operator manifest instead of the embedded one (upstream flag)")
     .option("--local-csi-yaml <file>", "also apply this CSI manifest (upstream flag)");
   addOutputFlag(command, OBJECT_FORMATS, "print the manifests, no cluster needed")
-    .option("--snapshot-controller", "also install the VolumeSnapshot CRDs and a snapshot-controller where the cluster has none (the csi-snapshotter sidecar runs whenever the CRDs exist)")
-    .option("--service-monitor", "also create metrics Services, a ServiceMonitor, a PodMonitor for the brick pods and the alert rules (PrometheusRule) for the Prometheus Operator")
-    .option("--upgrade", "allow replacing an installed Kadalu of another version (upstream 1.x too): prints a preflight, then restarts brick pods one at a time per replica group, each after heals are done")
-    .addOption(new Option("--allow-unsafe <what>", "with --upgrade: go on although the preflight finds this unsafe (pending-heals, unready-bricks); repeatable").argParser(collectChoice))
+    .option(
+      "--snapshot-controller",
+      "also install the VolumeSnapshot CRDs and a snapshot-controller where the cluster has none (the csi-snapshotter sidecar runs whenever the CRDs exist)",
+    )
+    .option(
+      "--service-monitor",
+      "also create metrics Services, a ServiceMonitor, a PodMonitor for the brick pods and the alert rules (PrometheusRule) for the Prometheus Operator",
+    )
+    .option(
+      "--upgrade",
+      "allow replacing an installed Kadalu of another version (upstream 1.x too): prints a preflight, then restarts brick pods one at a time per replica group, each after heals are done",
+    )
+    .addOption(
+      new Option(
+        "--allow-unsafe <what>",
+        "with --upgrade: go on although the preflight finds this unsafe (pending-heals, unready-bricks); repeatable",
+      ).argParser(collectChoice),
+    )
     .option("--wait", "wait until every component is ready (default on a terminal)")
     .option("--no-wait", "do not wait")
     .option("--timeout <duration>", "how long --wait waits", "5m");
   addDryRunFlag(command);
-  command.addHelpText("after", `
+  command.addHelpText(
+    "after",
+    `
 Examples:
   kubectl kadalu install
   kubectl kadalu install --type microk8s --wait
@@ -261,7 +316,8 @@ Examples:
   kubectl kadalu install --image-registry mirror.example.com --image-pull-secret regcred
   kubectl kadalu install --snapshot-controller        # VolumeSnapshots on a cluster without the CRDs
   kubectl kadalu install --upgrade                    # also from upstream Kadalu 1.x: preflight first
-  kubectl kadalu install --upgrade --allow-unsafe pending-heals`);
+  kubectl kadalu install --upgrade --allow-unsafe pending-heals`,
+  );
   return command.action(async (_opts: unknown, cmd: Command) => {
     await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
   });

@@ -19,7 +19,8 @@ interface RawOptions extends GlobalOptions {
 
 /** The pod, from the POD argument (as `kubectl logs POD`) or --pod. */
 function podOf(argument: string | undefined, raw: RawOptions): string | undefined {
-  if (argument !== undefined && raw.pod !== undefined && argument !== raw.pod) throw new UsageError(`two pods given ("${argument}" and "${raw.pod}"); name one, as the POD argument or with --pod`);
+  if (argument !== undefined && raw.pod !== undefined && argument !== raw.pod)
+    throw new UsageError(`two pods given ("${argument}" and "${raw.pod}"); name one, as the POD argument or with --pod`);
   const pod = argument ?? raw.pod;
   const problem = pod === undefined || argument === undefined ? undefined : dns1123SubdomainError(pod);
   if (problem) throw new UsageError(`pod name "${pod}" ${problem}`);
@@ -33,8 +34,11 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
   const namespace = raw.namespace;
   const kube = await deps.connect(raw);
   const pods = (await kube.listPods(namespace, KADALU_PODS_SELECTOR)).filter((pod) => !raw.pod || pod.metadata?.name === raw.pod);
-  if (raw.pod && pods.length === 0) throw new UsageError(`pod "${raw.pod}" is not a Kadalu pod in namespace "${namespace}"; see: kubectl get pods -n ${namespace}`);
-  const targets = pods.flatMap((pod) => (pod.spec?.containers ?? []).filter((c) => !raw.container || c.name === raw.container).map((c) => ({ pod: pod.metadata!.name!, container: c.name })));
+  if (raw.pod && pods.length === 0)
+    throw new UsageError(`pod "${raw.pod}" is not a Kadalu pod in namespace "${namespace}"; see: kubectl get pods -n ${namespace}`);
+  const targets = pods.flatMap((pod) =>
+    (pod.spec?.containers ?? []).filter((c) => !raw.container || c.name === raw.container).map((c) => ({ pod: pod.metadata!.name!, container: c.name })),
+  );
   if (raw.container && targets.length === 0) throw new UsageError(`pod "${raw.pod}" has no container "${raw.container}"`);
   const query = { tailLines: raw.tail, sinceSeconds, previous: raw.previous };
   if (!raw.follow) {
@@ -48,7 +52,11 @@ export async function run(raw: RawOptions, deps: Deps): Promise<void> {
     return;
   }
   refuseInSandbox(kube, "logs --follow", "streams the logs of Kadalu's containers");
-  await Promise.all(targets.map((target) => kube.followLog(namespace, target.pod, target.container, query, (line) => io.out.write(`[${target.pod}/${target.container}] ${line}\n`))));
+  await Promise.all(
+    targets.map((target) =>
+      kube.followLog(namespace, target.pod, target.container, query, (line) => io.out.write(`[${target.pod}/${target.container}] ${line}\n`)),
+    ),
+  );
 }
 
 export function logsCommand(deps: Deps): Command {
@@ -61,7 +69,10 @@ export function logsCommand(deps: Deps): Command {
     .option("--since <duration>", "only lines newer than this, e.g. 1h")
     .option("-f, --follow", "keep streaming new lines, prefixed by pod/container")
     .option("-p, --previous", "the logs of the previous, crashed container (as kubectl logs -p)")
-    .addHelpText("after", "\nExamples:\n  kubectl kadalu logs --tail 50\n  kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner -f\n  kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner -p")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  kubectl kadalu logs --tail 50\n  kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner -f\n  kubectl kadalu logs kadalu-csi-provisioner-0 -c kadalu-provisioner -p",
+    )
     .action(async (argument: string | undefined, _opts: unknown, cmd: Command) => {
       const raw = cmd.optsWithGlobals<RawOptions>();
       await run({ ...raw, pod: podOf(argument, raw) }, deps);

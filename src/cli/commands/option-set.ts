@@ -33,7 +33,12 @@ export interface OptionEditOptions {
 }
 
 function printOptions(options: PoolOption[]): string {
-  return options.length === 0 ? "" : renderTable(["Key", "Value"], options.map((option) => [option.key, option.value]));
+  return options.length === 0
+    ? ""
+    : renderTable(
+        ["Key", "Value"],
+        options.map((option) => [option.key, option.value]),
+      );
 }
 
 export async function run(options: OptionEditOptions, deps: Deps): Promise<void> {
@@ -55,7 +60,12 @@ export async function run(options: OptionEditOptions, deps: Deps): Promise<void>
     return;
   }
   if (options.edit.kind === "reset" && options.edit.keys === "all" && current.length > 0) {
-    if (!(await confirmOrRefuse(current.length === 1 ? `Remove the option of pool "${options.name}"?` : `Remove all ${current.length} options of pool "${options.name}"?`, { yes: options.yes, io, confirm: deps.confirm }))) {
+    if (
+      !(await confirmOrRefuse(
+        current.length === 1 ? `Remove the option of pool "${options.name}"?` : `Remove all ${current.length} options of pool "${options.name}"?`,
+        { yes: options.yes, io, confirm: deps.confirm },
+      ))
+    ) {
       io.err.write("cancelled: nothing was changed\n");
       return;
     }
@@ -66,12 +76,15 @@ export async function run(options: OptionEditOptions, deps: Deps): Promise<void>
 }
 
 export function optionSetCommand(deps: Deps): Command {
-  return addOutputFlag(new Command("option-set")
-    .description("Set Gluster options of a pool (documented: the seven performance.* options, on or off)")
-    .argument("<pool>", "the pool")
-    .argument("<key-value...>", "KEY VALUE pairs or KEY=VALUE words")
-    .option("--dry-run", "print the resulting options without changing the pool")
-    .option("--force", "also set options outside the documented set"), ["json", "yaml"])
+  return addOutputFlag(
+    new Command("option-set")
+      .description("Set Gluster options of a pool (documented: the seven performance.* options, on or off)")
+      .argument("<pool>", "the pool")
+      .argument("<key-value...>", "KEY VALUE pairs or KEY=VALUE words")
+      .option("--dry-run", "print the resulting options without changing the pool")
+      .option("--force", "also set options outside the documented set"),
+    ["json", "yaml"],
+  )
     .addHelpText("after", "\nExamples:\n  kubectl kadalu option-set pool1 performance.quick-read on performance.io-cache on")
     .action(async (name: string, words: string[], _opts: unknown, cmd: Command) => {
       const raw = cmd.optsWithGlobals<RawOptions>();
@@ -98,6 +111,16 @@ export function optionResetCommand(deps: Deps): Command {
     if (raw.all && keys.length > 0) throw new UsageError("give option keys or --all, not both");
     if (!raw.all && keys.length === 0) throw new UsageError("give the option keys to remove, or --all");
     keys.forEach(checkOptionKey);
-    await run({ global: raw, name, edit: { kind: "reset", keys: raw.all ? "all" : keys }, dryRun: Boolean(raw.dryRun), yes: Boolean(raw.yes || raw.scriptMode), output: raw.output }, deps);
+    await run(
+      {
+        global: raw,
+        name,
+        edit: { kind: "reset", keys: raw.all ? "all" : keys },
+        dryRun: Boolean(raw.dryRun),
+        yes: Boolean(raw.yes || raw.scriptMode),
+        output: raw.output,
+      },
+      deps,
+    );
   });
 }

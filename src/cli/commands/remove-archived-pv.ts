@@ -36,17 +36,24 @@ interface Archived {
 
 export async function archivedTool(kube: Kube, namespace: string, pod: string, args: string[]): Promise<Archived[]> {
   const result = await kube.exec(namespace, pod, PROVISIONER_CONTAINER, [...CSI_TOOL, ...args]);
-  if (result.exitCode !== 0) throw new ClusterError(result.stderr.trim().replace(/^(kadalu-csi|error): /, "") || `the archived-PV tool failed in ${pod} (exit ${result.exitCode})`);
+  if (result.exitCode !== 0)
+    throw new ClusterError(result.stderr.trim().replace(/^(kadalu-csi|error): /, "") || `the archived-PV tool failed in ${pod} (exit ${result.exitCode})`);
   return JSON.parse(result.stdout.toString("utf8")) as Archived[];
 }
 
 export async function run(name: string, raw: RawOptions, deps: Deps): Promise<void> {
   const { io } = deps;
-  if (raw.pvc !== undefined && !raw.pvc.startsWith(ARCHIVED_PREFIX)) throw new UsageError(`--pvc "${raw.pvc}" is not an archived PV: archived PVs are named ${ARCHIVED_PREFIX}<pv>`);
+  if (raw.pvc !== undefined && !raw.pvc.startsWith(ARCHIVED_PREFIX))
+    throw new UsageError(`--pvc "${raw.pvc}" is not an archived PV: archived PVs are named ${ARCHIVED_PREFIX}<pv>`);
   const namespace = raw.namespace;
   const kube = await deps.connect(raw);
   const { pools } = decodeKadaluInfo(await kube.readConfigMapData(namespace, INFO_CONFIGMAP));
-  if (!pools.some((pool) => pool.volname === name)) throw poolNotFound(name, namespace, pools.map((p) => p.volname));
+  if (!pools.some((pool) => pool.volname === name))
+    throw poolNotFound(
+      name,
+      namespace,
+      pools.map((p) => p.volname),
+    );
   const provisioner = (await kube.listPods(namespace, PROVISIONER_SELECTOR)).find((pod) => pod.status?.phase === "Running");
   if (!provisioner) throw new ClusterError(`no running CSI provisioner pod (${PROVISIONER_SELECTOR}) in namespace "${namespace}"`);
   const selection = ["--pool", name, "--root", `/mnt/${name}`, ...(raw.pvc ? ["--pvc", raw.pvc] : [])];
@@ -60,19 +67,31 @@ export async function run(name: string, raw: RawOptions, deps: Deps): Promise<vo
   // With -o the one document comes last: what was removed (or, in a dry run, would be).
   const document = (archivedPVs: Archived[], removed: boolean): string => formatObject({ pool: name, removed, archivedPVs }, raw.output!);
   // A dry run's list is its data (stdout) unless -o asks for a document; otherwise it is the prompt's preview (stderr).
-  (raw.dryRun && !raw.output ? io.out : io.err).write(renderTable(["Archived PV", "Size"], found.map((pv) => [pv.name, formatBytes(pv.size)])));
+  (raw.dryRun && !raw.output ? io.out : io.err).write(
+    renderTable(
+      ["Archived PV", "Size"],
+      found.map((pv) => [pv.name, formatBytes(pv.size)]),
+    ),
+  );
   if (raw.dryRun) {
     if (raw.output) io.out.write(document(found, false));
     io.err.write(`dry run: ${counted(found.length, "archived PV")} (${formatBytes(total)}) would be removed; nothing was changed\n`);
     return;
   }
-  if (!(await confirmOrRefuse(found.length === 1 ? "Delete the data of this archived PV for good?" : `Delete the data of these ${found.length} archived PVs for good?`, { yes: Boolean(raw.yes || raw.scriptMode), io, confirm: deps.confirm }))) {
+  if (
+    !(await confirmOrRefuse(
+      found.length === 1 ? "Delete the data of this archived PV for good?" : `Delete the data of these ${found.length} archived PVs for good?`,
+      { yes: Boolean(raw.yes || raw.scriptMode), io, confirm: deps.confirm },
+    ))
+  ) {
     io.err.write("cancelled: nothing was removed\n");
     return;
   }
   const removed = await archivedTool(kube, namespace, provisioner.metadata!.name!, [...selection, "--remove"]);
   if (raw.output) io.out.write(document(removed, true));
-  (raw.output ? io.err : io.out).write(`removed ${counted(removed.length, "archived PV")} from pool "${name}", freeing ${formatBytes(removed.reduce((sum, pv) => sum + pv.size, 0))}\n`);
+  (raw.output ? io.err : io.out).write(
+    `removed ${counted(removed.length, "archived PV")} from pool "${name}", freeing ${formatBytes(removed.reduce((sum, pv) => sum + pv.size, 0))}\n`,
+  );
 }
 
 export function removeArchivedPvCommand(deps: Deps): Command {
@@ -83,6 +102,9 @@ export function removeArchivedPvCommand(deps: Deps): Command {
     .option("--dry-run", "list what would be removed");
   addOutputFlag(command, ["json", "yaml"]);
   addYesFlag(command);
-  command.addHelpText("after", "\nExamples:\n  kubectl kadalu remove-archived-pv pool1 --dry-run\n  kubectl kadalu remove-archived-pv pool1 --pvc archived-pvc-1234 --yes");
+  command.addHelpText(
+    "after",
+    "\nExamples:\n  kubectl kadalu remove-archived-pv pool1 --dry-run\n  kubectl kadalu remove-archived-pv pool1 --pvc archived-pvc-1234 --yes",
+  );
   return command.action(async (name: string, _opts: unknown, cmd: Command) => run(name, cmd.optsWithGlobals<RawOptions>(), deps));
 }

@@ -40,18 +40,35 @@ export function snapshotDocument(rows: SnapshotRow[]): Record<string, unknown> {
     apiVersion: "kubectl-kadalu/v1",
     kind: "SnapshotList",
     snapshots: rows.map((row) => ({
-      pool: row.pool, namespace: row.namespace, name: row.name, pvc: row.pvc || null, content: row.content || null,
-      sizeBytes: row.sizeBytes ?? null, ready: row.ready, createdAt: row.created ?? null, ...(row.error ? { error: row.error } : {}),
+      pool: row.pool,
+      namespace: row.namespace,
+      name: row.name,
+      pvc: row.pvc || null,
+      content: row.content || null,
+      sizeBytes: row.sizeBytes ?? null,
+      ready: row.ready,
+      createdAt: row.created ?? null,
+      ...(row.error ? { error: row.error } : {}),
     })),
   };
 }
 
 export function snapshotTable(rows: SnapshotRow[], options: { wide: boolean; noHeaders: boolean; now?: number }): string {
   const headers = ["pool", "namespace", "pvc", "snapshot", "size", "ready", "age", ...(options.wide ? ["content", "error"] : [])];
-  return renderTable(headers, rows.map((row) => [
-    row.pool, row.namespace, row.pvc || "-", row.name, row.sizeBytes === undefined ? "-" : formatBytes(row.sizeBytes), row.ready ? "true" : "false",
-    age(row.created ?? null, options.now), ...(options.wide ? [row.content || "-", row.error ?? ""] : []),
-  ]), { noHeaders: options.noHeaders });
+  return renderTable(
+    headers,
+    rows.map((row) => [
+      row.pool,
+      row.namespace,
+      row.pvc || "-",
+      row.name,
+      row.sizeBytes === undefined ? "-" : formatBytes(row.sizeBytes),
+      row.ready ? "true" : "false",
+      age(row.created ?? null, options.now),
+      ...(options.wide ? [row.content || "-", row.error ?? ""] : []),
+    ]),
+    { noHeaders: options.noHeaders },
+  );
 }
 
 export async function run(options: SnapshotListOptions, deps: Deps): Promise<void> {
@@ -63,19 +80,24 @@ export async function run(options: SnapshotListOptions, deps: Deps): Promise<voi
     return;
   }
   if (rows.length > 0) io.out.write(snapshotTable(rows, { wide: options.output === "wide", noHeaders: options.noHeaders }));
-  else io.err.write(`No snapshots of ${options.pool ? `pool "${options.pool}"` : "Kadalu pools"}. Take one with a VolumeSnapshot of class kadalu.POOL (README: Snapshots and clones)\n`);
+  else
+    io.err.write(
+      `No snapshots of ${options.pool ? `pool "${options.pool}"` : "Kadalu pools"}. Take one with a VolumeSnapshot of class kadalu.POOL (README: Snapshots and clones)\n`,
+    );
 }
 
 export function snapshotListCommand(deps: Deps): Command {
-  const command = new Command("snapshot-list")
-    .description("List the VolumeSnapshots of Kadalu pools: pool, source PVC, size, ready, age");
+  const command = new Command("snapshot-list").description("List the VolumeSnapshots of Kadalu pools: pool, source PVC, size, ready, age");
   addOutputFlag(command, FORMATS).option("--no-headers", "print tables without headers");
   addPoolSelector(command);
-  command.addHelpText("after", `
+  command.addHelpText(
+    "after",
+    `
 Examples:
   kubectl kadalu snapshot-list
   kubectl kadalu snapshot-list pool1
-  kubectl kadalu snapshot-list -o json`);
+  kubectl kadalu snapshot-list -o json`,
+  );
   return command.action(async (pool: string | undefined, _opts: unknown, cmd: Command) => {
     await run(complete(cmd.optsWithGlobals<RawOptions>(), pool), deps);
   });

@@ -6,17 +6,23 @@ import { decodeKadaluInfo, INFO_CONFIGMAP, isExternal } from "../../core/info/co
 import { OPERATOR_DEPLOYMENT } from "../../core/manifests/common.js";
 import { planStorageAdd, type StorageAddInput, type UnitArgument } from "../../core/pool/build.js";
 import { unitsInUseProblems, type UsedUnits } from "../../core/pool/placement.js";
-import {
-  KADALU_FORMATS, POOL_TYPES, RECLAIM_POLICIES, STORAGE_UNIT_KINDS, type KadaluStorage,
-} from "../../core/pool/types.js";
+import { KADALU_FORMATS, POOL_TYPES, RECLAIM_POLICIES, STORAGE_UNIT_KINDS, type KadaluStorage } from "../../core/pool/types.js";
 import type { Kube } from "../../kube/client.js";
 import { deviceRefusals, type BlockDevice } from "../../core/devices.js";
 import type { PodView } from "../../core/upgrade/switch-over.js";
 import { askNode, NODEPLUGIN_SELECTOR, nodepluginPods } from "../pools/node-devices.js";
 import type { Deps } from "../deps.js";
 import {
-  addDryRunFlag, addOutputFlag, addWaitFlags, addYesFlag, collect, dryRunOf, intArg, DEFAULT_NAMESPACE,
-  type DryRun, type GlobalOptions,
+  addDryRunFlag,
+  addOutputFlag,
+  addWaitFlags,
+  addYesFlag,
+  collect,
+  dryRunOf,
+  intArg,
+  DEFAULT_NAMESPACE,
+  type DryRun,
+  type GlobalOptions,
 } from "../flags.js";
 import { formatObject, OBJECT_FORMATS, toYaml, type ObjectFormat } from "../io.js";
 import { confirmOrRefuse } from "../prompt.js";
@@ -66,13 +72,31 @@ export interface StorageAddOptions {
 
 export function complete(name: string, layout: string[], raw: RawOptions, units: UnitArgument[]): StorageAddOptions {
   const input: StorageAddInput = {
-    name, namespace: raw.namespace, type: raw.type, units, layout, force: raw.force, storageUnitType: raw.storageUnitType, external: raw.external, glusterOptions: raw.glusterOptions,
-    tiebreaker: raw.tiebreaker, data: raw.data, redundancy: raw.redundancy, kadaluFormat: raw.kadaluFormat,
-    singlePvPerPool: raw.singlePvPerPool, pvReclaimPolicy: raw.pvReclaimPolicy, volumeId: raw.volumeId,
+    name,
+    namespace: raw.namespace,
+    type: raw.type,
+    units,
+    layout,
+    force: raw.force,
+    storageUnitType: raw.storageUnitType,
+    external: raw.external,
+    glusterOptions: raw.glusterOptions,
+    tiebreaker: raw.tiebreaker,
+    data: raw.data,
+    redundancy: raw.redundancy,
+    kadaluFormat: raw.kadaluFormat,
+    singlePvPerPool: raw.singlePvPerPool,
+    pvReclaimPolicy: raw.pvReclaimPolicy,
+    volumeId: raw.volumeId,
   };
   return {
-    input, global: raw, dryRun: dryRunOf(raw), output: raw.output, yes: Boolean(raw.yes || raw.scriptMode),
-    wait: Boolean(raw.wait), timeoutMs: parseDuration("--timeout", raw.timeout),
+    input,
+    global: raw,
+    dryRun: dryRunOf(raw),
+    output: raw.output,
+    yes: Boolean(raw.yes || raw.scriptMode),
+    wait: Boolean(raw.wait),
+    timeoutMs: parseDuration("--timeout", raw.timeout),
   };
 }
 
@@ -101,12 +125,21 @@ export async function checkReferences(kube: Kube, pool: KadaluStorage): Promise<
 
 /** The units every pool in the namespace holds: its KadaluStorage, and the operator's kadalu-info entry. */
 export function usedUnits(pools: KadaluStorage[], info: Record<string, string> | undefined): UsedUnits[] {
-  const fromInfo = decodeKadaluInfo(info).pools.flatMap((entry): UsedUnits[] => isExternal(entry) ? [] : [{
-    pool: entry.volname,
-    units: entry.bricks.map((brick) => ({
-      node: brick.kube_hostname || undefined, path: brick.host_brick_path || undefined, device: brick.brick_device || undefined, pvc: brick.pvc_name || undefined,
-    })),
-  }]);
+  const fromInfo = decodeKadaluInfo(info).pools.flatMap((entry): UsedUnits[] =>
+    isExternal(entry)
+      ? []
+      : [
+          {
+            pool: entry.volname,
+            units: entry.bricks.map((brick) => ({
+              node: brick.kube_hostname || undefined,
+              path: brick.host_brick_path || undefined,
+              device: brick.brick_device || undefined,
+              pvc: brick.pvc_name || undefined,
+            })),
+          },
+        ],
+  );
   return [...pools.map((pool) => ({ pool: pool.metadata.name, units: pool.spec?.storage ?? [] })), ...fromInfo];
 }
 
@@ -121,7 +154,9 @@ async function checkPlacement(kube: Kube, pool: KadaluStorage, io: Deps["io"]): 
   const devices = pool.spec.storage.some((unit) => unit.device);
   // allSettled: no request is left running when one fails.
   const [references, pools, info, operator, nodeplugins] = await Promise.allSettled([
-    checkReferences(kube, pool), kube.listPools(namespace), kube.readConfigMapData(namespace, INFO_CONFIGMAP),
+    checkReferences(kube, pool),
+    kube.listPools(namespace),
+    kube.readConfigMapData(namespace, INFO_CONFIGMAP),
     kube.getObject("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, namespace),
     devices ? kube.listPods(namespace, NODEPLUGIN_SELECTOR) : Promise.resolve([]),
   ]);
@@ -129,7 +164,10 @@ async function checkPlacement(kube: Kube, pool: KadaluStorage, io: Deps["io"]): 
   // Before the prompt: nobody should confirm a pool the create would refuse.
   if (valueOf(pools).some((existing) => existing.metadata.name === pool.metadata.name)) throw alreadyExists(pool.metadata.name, namespace);
   // The CRD outlives a plain uninstall: a pool made then would wait for an operator that never comes.
-  if (!valueOf(operator)) throw new ClusterError(`Kadalu is not installed in namespace "${namespace}" (no operator Deployment), so nothing would serve the pool; run: kubectl kadalu install -n ${namespace}`);
+  if (!valueOf(operator))
+    throw new ClusterError(
+      `Kadalu is not installed in namespace "${namespace}" (no operator Deployment), so nothing would serve the pool; run: kubectl kadalu install -n ${namespace}`,
+    );
   const inUse = unitsInUseProblems(pool, usedUnits(valueOf(pools), valueOf(info)));
   if (inUse.length > 0) throw UsageError.fromProblems(inUse);
   if (devices) await checkDevices(kube, pool, nodepluginPods(valueOf(nodeplugins) as PodView[]), io);
@@ -142,10 +180,14 @@ async function checkPlacement(kube: Kube, pool: KadaluStorage, io: Deps["io"]): 
 export async function checkDevices(kube: Kube, pool: KadaluStorage, nodeplugins: Map<string, string>, io: Deps["io"]): Promise<void> {
   const units = pool.spec.storage.filter((unit): unit is { node: string; device: string } => Boolean(unit.node && unit.device));
   const nodes = [...new Set(units.filter((unit) => unit.device.startsWith("/dev/")).map((unit) => unit.node))];
-  const reports = new Map(await Promise.all(nodes.map(async (node): Promise<[string, BlockDevice[] | string]> => {
-    const pod = nodeplugins.get(node);
-    return [node, pod ? await askNode(kube, pool.metadata.namespace!, pod) : "no ready CSI nodeplugin pod there"];
-  })));
+  const reports = new Map(
+    await Promise.all(
+      nodes.map(async (node): Promise<[string, BlockDevice[] | string]> => {
+        const pod = nodeplugins.get(node);
+        return [node, pod ? await askNode(kube, pool.metadata.namespace!, pod) : "no ready CSI nodeplugin pod there"];
+      }),
+    ),
+  );
   const suffix = pool.metadata.namespace === DEFAULT_NAMESPACE ? "" : ` -n ${pool.metadata.namespace}`;
   for (const { node, device } of units) {
     const unchecked = deviceVerdict(node, device, reports.get(node), suffix);
@@ -160,16 +202,23 @@ function deviceVerdict(node: string, device: string, report: BlockDevice[] | str
   const found = report.find((candidate) => candidate.path === device);
   if (found) {
     const reasons = deviceRefusals(found);
-    if (reasons.length > 0) throw new UsageError(`device ${device} on node ${node} cannot be used: ${reasons.join("; ")}; see: kubectl kadalu storage-devices --node ${node}${namespaceFlag}`);
+    if (reasons.length > 0)
+      throw new UsageError(
+        `device ${device} on node ${node} cannot be used: ${reasons.join("; ")}; see: kubectl kadalu storage-devices --node ${node}${namespaceFlag}`,
+      );
     return undefined;
   }
-  if (/^\/dev\/[^/]+$/.test(device)) throw new UsageError(`node ${node} has no block device ${device}; its devices: ${report.map((candidate) => candidate.path).join(", ") || "none"}`);
+  if (/^\/dev\/[^/]+$/.test(device))
+    throw new UsageError(`node ${node} has no block device ${device}; its devices: ${report.map((candidate) => candidate.path).join(", ") || "none"}`);
   return "it is not a kernel device name (as /dev/sdb)";
 }
 
 function alreadyExists(name: string, namespace: string): ClusterError {
   const namespaceFlag = namespace === DEFAULT_NAMESPACE ? "" : ` -n ${namespace}`;
-  return new ClusterError(`storage pool "${name}" already exists in namespace "${namespace}"; choose another name, grow it by a whole group of units with: kubectl kadalu storage-expand ${name} --path NODE:/DIR${namespaceFlag}; or remove it first with: kubectl kadalu storage-remove ${name}${namespaceFlag}`, 409);
+  return new ClusterError(
+    `storage pool "${name}" already exists in namespace "${namespace}"; choose another name, grow it by a whole group of units with: kubectl kadalu storage-expand ${name} --path NODE:/DIR${namespaceFlag}; or remove it first with: kubectl kadalu storage-remove ${name}${namespaceFlag}`,
+    409,
+  );
 }
 
 async function create(kube: Kube, pool: KadaluStorage, serverDryRun: boolean): Promise<KadaluStorage> {
@@ -230,7 +279,10 @@ export async function run(options: StorageAddOptions, deps: Deps): Promise<void>
   const interrupt = untilInterrupted();
   try {
     await waitWithProgress(kube, io, `waiting for pool "${pool.metadata.name}" to be ready`, {
-      namespace: pool.metadata.namespace!, name: pool.metadata.name, timeoutMs: options.timeoutMs, judge: readiness(pool.metadata.name),
+      namespace: pool.metadata.namespace!,
+      name: pool.metadata.name,
+      timeoutMs: options.timeoutMs,
+      judge: readiness(pool.metadata.name),
       stop: interrupt.asked.then(() => new AlreadyReported(EXIT_INTERRUPTED)),
     });
   } catch (error) {
@@ -260,7 +312,9 @@ export function storageAddCommand(deps: Deps): Command {
   const units: UnitArgument[] = [];
   const command = new Command("storage-add")
     .summary("Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume")
-    .description("Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume. Storage units form replica or disperse groups in the order given, across --device, --path and --pvc.")
+    .description(
+      "Add a storage pool built from node devices, node directories, PVCs or an external Gluster volume. Storage units form replica or disperse groups in the order given, across --device, --path and --pvc.",
+    )
     .argument("<pool>", "pool name; its StorageClass will be kadalu.<pool>")
     .argument("[layout...]", "gluster-style layout, e.g. replica 3 n1:/dev/sdb n2:/dev/sdb n3:/dev/sdb (with --storage-unit-type)")
     .addOption(new Option("--type <type>", "pool type (default Replica1)").choices(POOL_TYPES))
@@ -282,7 +336,9 @@ export function storageAddCommand(deps: Deps): Command {
   addDryRunFlag(command);
   addYesFlag(command);
   addWaitFlags(command, "the operator reports the pool ready");
-  command.addHelpText("after", `
+  command.addHelpText(
+    "after",
+    `
 Examples:
   # A Replica3 pool on a disk of each of three nodes
   kubectl kadalu storage-add pool1 --type Replica3 --device kube1:/dev/sdb --device kube2:/dev/sdb --device kube3:/dev/sdb
@@ -294,7 +350,8 @@ Examples:
   kubectl kadalu storage-add ext1 --external gluster1.example.com,gluster2.example.com:/gvol0
 
   # Print the object without a cluster
-  kubectl kadalu storage-add pool1 --path kube1:/data/pool1 --dry-run -o yaml`);
+  kubectl kadalu storage-add pool1 --path kube1:/data/pool1 --dry-run -o yaml`,
+  );
   return command.action(async (name: string, layout: string[], _opts: unknown, cmd: Command) => {
     const options = complete(name, layout, cmd.optsWithGlobals<RawOptions>(), units.splice(0));
     await run(options, deps);

@@ -14,9 +14,7 @@ import type { PodView } from "../../core/upgrade/switch-over.js";
 import { counted } from "../../core/words.js";
 import type { Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
-import {
-  addDryRunFlag, addOutputFlag, addWaitFlags, addYesFlag, collect, dryRunOf, DEFAULT_NAMESPACE, type DryRun, type GlobalOptions,
-} from "../flags.js";
+import { addDryRunFlag, addOutputFlag, addWaitFlags, addYesFlag, collect, dryRunOf, DEFAULT_NAMESPACE, type DryRun, type GlobalOptions } from "../flags.js";
 import { formatObject, OBJECT_FORMATS, type ObjectFormat } from "../io.js";
 import { NODEPLUGIN_SELECTOR, nodepluginPods } from "../pools/node-devices.js";
 import { poolNotFound } from "../pools/require-pool.js";
@@ -41,28 +39,48 @@ export interface StorageExpandOptions {
 
 /** The units as typed, checked on their own (form, node names, repeats) before the cluster is asked anything. */
 export function parseUnits(name: string, namespace: string, given: UnitArgument[]): StorageUnit[] {
-  if (given.length === 0) throw new UsageError(`give the storage units to add to pool "${name}" with --device, --path or --pvc, a whole replica or disperse group of them`);
+  if (given.length === 0)
+    throw new UsageError(`give the storage units to add to pool "${name}" with --device, --path or --pvc, a whole replica or disperse group of them`);
   const units = given.map(({ kind, text }) => unitFromText(kind, text));
-  const alone: KadaluStorage = { apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, namespace }, spec: { type: "Replica1", storage: units } };
+  const alone: KadaluStorage = {
+    apiVersion: "kadalu-operator.storage/v1alpha1",
+    kind: "KadaluStorage",
+    metadata: { name, namespace },
+    spec: { type: "Replica1", storage: units },
+  };
   const problems = validatePool(alone).filter((found) => found.field.startsWith("spec.storage["));
   if (problems.length > 0) throw UsageError.fromProblems(problems);
   return units;
 }
 
-
 /** The pool and everything its growth is checked against, read at once; refusals before anything is written. */
 async function plan(kube: Kube, options: StorageExpandOptions, io: Deps["io"]): Promise<Growth> {
   const { name, units } = options;
   const namespace = options.global.namespace;
-  const added: KadaluStorage = { apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, namespace }, spec: { type: "Replica1", storage: units } };
+  const added: KadaluStorage = {
+    apiVersion: "kadalu-operator.storage/v1alpha1",
+    kind: "KadaluStorage",
+    metadata: { name, namespace },
+    spec: { type: "Replica1", storage: units },
+  };
   const devices = units.some((unit) => unit.device);
   // allSettled: no request is left running when one fails.
   const [pool, pools, info, references, nodeplugins] = await Promise.allSettled([
-    kube.getPool(namespace, name), kube.listPools(namespace), kube.readConfigMapData(namespace, INFO_CONFIGMAP),
-    checkReferences(kube, added), devices ? kube.listPods(namespace, NODEPLUGIN_SELECTOR) : Promise.resolve([]),
+    kube.getPool(namespace, name),
+    kube.listPools(namespace),
+    kube.readConfigMapData(namespace, INFO_CONFIGMAP),
+    checkReferences(kube, added),
+    devices ? kube.listPods(namespace, NODEPLUGIN_SELECTOR) : Promise.resolve([]),
   ]);
   const existing = valueOf(pool);
-  if (!existing) throw poolNotFound(name, namespace, valueOf(pools).map((item) => item.metadata.name).sort());
+  if (!existing)
+    throw poolNotFound(
+      name,
+      namespace,
+      valueOf(pools)
+        .map((item) => item.metadata.name)
+        .sort(),
+    );
   const growth = planGrowth(existing, units, options.force);
   if (growth.problems.length > 0) throw UsageError.fromProblems(growth.problems);
   valueOf(references);
@@ -91,7 +109,13 @@ async function send(kube: Kube, growth: Growth, serverDryRun: boolean): Promise<
     const { name } = growth.grown.metadata;
     // A failed JSON patch `test` is a 422, as a refused value is: the units as they are now tell which.
     const status = (error as ClusterError).status;
-    const unitsNow = status === 422 ? await kube.getPool(growth.grown.metadata.namespace ?? "", name).then((pool) => pool?.spec.storage, () => undefined) : undefined;
+    const unitsNow =
+      status === 422
+        ? await kube.getPool(growth.grown.metadata.namespace ?? "", name).then(
+            (pool) => pool?.spec.storage,
+            () => undefined,
+          )
+        : undefined;
     if (status === 409 || (unitsNow && JSON.stringify(unitsNow) !== JSON.stringify(growth.grown.spec.storage.slice(0, growth.before)))) {
       throw new ClusterError(`storage pool "${name}" changed while this command ran, so nothing was changed; run the same command again`, 409);
     }
@@ -119,9 +143,15 @@ export function grownReadiness(grown: KadaluStorage, capacityBefore: number | un
     const capacity = pool.status?.usage?.capacityBytes;
     if (capacityBefore === undefined) return { done: true, line: `storage pool "${name}" is ready (${bricks}/${bricks} bricks ready)` };
     if (capacity === undefined || capacity <= capacityBefore) {
-      return { done: false, waitingFor: `pool "${name}" is ready with ${bricks} bricks; waiting for its capacity (${formatBytes(capacity ?? capacityBefore)}) to grow as the CSI provisioner's mount takes up the new groups` };
+      return {
+        done: false,
+        waitingFor: `pool "${name}" is ready with ${bricks} bricks; waiting for its capacity (${formatBytes(capacity ?? capacityBefore)}) to grow as the CSI provisioner's mount takes up the new groups`,
+      };
     }
-    return { done: true, line: `storage pool "${name}" is ready (${bricks}/${bricks} bricks ready, capacity ${formatBytes(capacityBefore)} -> ${formatBytes(capacity)})` };
+    return {
+      done: true,
+      line: `storage pool "${name}" is ready (${bricks}/${bricks} bricks ready, capacity ${formatBytes(capacityBefore)} -> ${formatBytes(capacity)})`,
+    };
   };
 }
 
@@ -138,24 +168,40 @@ export async function run(options: StorageExpandOptions, deps: Deps): Promise<vo
   }
   // The preview goes to stderr with the prompt: a script reading stdout gets only what was changed.
   if (!options.output) io.err.write(preview(growth));
-  if (options.dryRun === "none" && !(await confirmOrRefuse(`Add ${counted(grown.spec.storage.length - growth.before, "storage unit")} to pool "${name}"?`, { yes: options.yes, io, confirm: deps.confirm }))) {
+  if (
+    options.dryRun === "none" &&
+    !(await confirmOrRefuse(`Add ${counted(grown.spec.storage.length - growth.before, "storage unit")} to pool "${name}"?`, {
+      yes: options.yes,
+      io,
+      confirm: deps.confirm,
+    }))
+  ) {
     io.err.write("cancelled: nothing was changed\n");
     return;
   }
   const capacityBefore = grown.status?.usage?.capacityBytes;
   const sent = await send(kube, growth, options.dryRun === "server");
   if (options.output) io.out.write(formatObject(sent, options.output));
-  else io.out.write(`kadalustorage.kadalu-operator.storage/${name} expanded to ${counted(sent.spec.storage.length, "storage unit")}${options.dryRun === "server" ? " (server dry run)" : ""}\n`);
+  else
+    io.out.write(
+      `kadalustorage.kadalu-operator.storage/${name} expanded to ${counted(sent.spec.storage.length, "storage unit")}${options.dryRun === "server" ? " (server dry run)" : ""}\n`,
+    );
   if (!options.wait || options.dryRun === "server") return;
   const interrupt = untilInterrupted();
   try {
     await waitWithProgress(kube, io, `waiting for pool "${name}" to be ready with its new bricks`, {
-      namespace: grown.metadata.namespace!, name, timeoutMs: options.timeoutMs, judge: grownReadiness(sent, capacityBefore),
+      namespace: grown.metadata.namespace!,
+      name,
+      timeoutMs: options.timeoutMs,
+      judge: grownReadiness(sent, capacityBefore),
       stop: interrupt.asked.then(() => new AlreadyReported(EXIT_INTERRUPTED)),
     });
   } catch (error) {
     const namespaceFlag = grown.metadata.namespace === DEFAULT_NAMESPACE ? "" : ` -n ${grown.metadata.namespace}`;
-    if (interrupt.requested) io.err.write(`interrupted: pool "${name}" has its new storage units and the operator goes on adding their bricks; follow it with: kubectl kadalu storage-list ${name} --watch${namespaceFlag}\n`);
+    if (interrupt.requested)
+      io.err.write(
+        `interrupted: pool "${name}" has its new storage units and the operator goes on adding their bricks; follow it with: kubectl kadalu storage-list ${name} --watch${namespaceFlag}\n`,
+      );
     throw error;
   } finally {
     interrupt.dispose();
@@ -164,23 +210,32 @@ export async function run(options: StorageExpandOptions, deps: Deps): Promise<vo
 
 export function storageExpandCommand(deps: Deps): Command {
   const units: UnitArgument[] = [];
-  const unit = (kind: UnitArgument["kind"]) => (value: string, previous?: string[]): string[] => {
-    units.push({ kind, text: value });
-    return collect(value, previous);
-  };
+  const unit =
+    (kind: UnitArgument["kind"]) =>
+    (value: string, previous?: string[]): string[] => {
+      units.push({ kind, text: value });
+      return collect(value, previous);
+    };
   const command = new Command("storage-expand")
     .summary("Grow an existing pool by whole replica or disperse groups of storage units")
-    .description("Grow an existing pool: the storage units given are appended to it, whole replica or disperse groups of the pool's type, in the order given across --device, --path and --pvc. The operator adds a brick for each and a distribute group for each group; the pool's existing bricks and data stay as they are.")
+    .description(
+      "Grow an existing pool: the storage units given are appended to it, whole replica or disperse groups of the pool's type, in the order given across --device, --path and --pvc. The operator adds a brick for each and a distribute group for each group; the pool's existing bricks and data stay as they are.",
+    )
     .argument("<pool>", "the pool to grow")
     .option("--device <node:device>", "a block device (or file) on a node; repeatable", unit("device"))
     .option("--path <node:dir>", "an existing directory on a node; repeatable", unit("path"))
     .option("--pvc <name>", "an existing PVC in the Kadalu namespace; repeatable", unit("pvc"))
     .option("--force", "allow two storage units of one new group on the same node");
   addOutputFlag(command, OBJECT_FORMATS, "print only the grown object");
-  addDryRunFlag(command, "check against the cluster and print the grown pool, changing nothing (=client); --dry-run=server also lets the API server validate the change");
+  addDryRunFlag(
+    command,
+    "check against the cluster and print the grown pool, changing nothing (=client); --dry-run=server also lets the API server validate the change",
+  );
   addYesFlag(command);
   addWaitFlags(command, "the pool is ready with its new bricks and its capacity grew");
-  command.addHelpText("after", `
+  command.addHelpText(
+    "after",
+    `
 Examples:
   # A Replica3 pool grows by a second group of three devices
   kubectl kadalu storage-expand pool1 --device kube4:/dev/sdb --device kube5:/dev/sdb --device kube6:/dev/sdb
@@ -189,13 +244,24 @@ Examples:
   kubectl kadalu storage-expand pool2 --path kube2:/data/pool2 --wait
 
   # The grown object, checked against the cluster, without changing it
-  kubectl kadalu storage-expand pool1 --path kube4:/data/b --path kube5:/data/b --path kube6:/data/b --dry-run -o yaml`);
+  kubectl kadalu storage-expand pool1 --path kube4:/data/b --path kube5:/data/b --path kube6:/data/b --dry-run -o yaml`,
+  );
   return command.action(async (name: string, _opts: unknown, cmd: Command) => {
     const raw = cmd.optsWithGlobals<RawOptions>();
     const given = parseUnits(name, raw.namespace, units.splice(0));
-    await run({
-      name, units: given, force: Boolean(raw.force), global: raw, dryRun: dryRunOf(raw), output: raw.output,
-      yes: Boolean(raw.yes || raw.scriptMode), wait: Boolean(raw.wait), timeoutMs: parseDuration("--timeout", raw.timeout),
-    }, deps);
+    await run(
+      {
+        name,
+        units: given,
+        force: Boolean(raw.force),
+        global: raw,
+        dryRun: dryRunOf(raw),
+        output: raw.output,
+        yes: Boolean(raw.yes || raw.scriptMode),
+        wait: Boolean(raw.wait),
+        timeoutMs: parseDuration("--timeout", raw.timeout),
+      },
+      deps,
+    );
   });
 }

@@ -42,7 +42,10 @@ export function complete(raw: RawOptions, pool?: string): StorageListOptions {
     throw new UsageError("--watch shows the pools' status as a table; it takes no -o, --detail or --status (they read stat.db once: run them without --watch)");
   }
   return {
-    global: raw, name, output, noHeaders: !raw.headers,
+    global: raw,
+    name,
+    output,
+    noHeaders: !raw.headers,
     detail: Boolean(raw.detail),
     status: Boolean(raw.status),
     watch: Boolean(raw.watch),
@@ -63,14 +66,18 @@ export async function run(options: StorageListOptions, deps: Deps): Promise<void
   const report = await collectPoolReport(kube, { namespace: options.global.namespace, name: options.name, detail: options.detail, status: options.status });
   if (options.output === "json" || options.output === "yaml") io.out.write(formatObject(poolDocument(report), options.output));
   else if (report.pools.length > 0) {
-    io.out.write(options.detail
-      ? poolDetail(report, options.noHeaders)
-      : poolTable(report, { status: options.status, wide: options.output === "wide", noHeaders: options.noHeaders }));
+    io.out.write(
+      options.detail
+        ? poolDetail(report, options.noHeaders)
+        : poolTable(report, { status: options.status, wide: options.output === "wide", noHeaders: options.noHeaders }),
+    );
   }
   const failed = failures(report);
   for (const line of failed) io.err.write(`${io.color.red("error:")} ${line}\n`);
   if (report.pools.length === 0 && failed.length === 0 && options.output !== "json" && options.output !== "yaml") {
-    io.err.write(`No storage pools in namespace "${options.global.namespace}". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR${options.global.namespace === DEFAULT_NAMESPACE ? "" : ` -n ${options.global.namespace}`}\n`);
+    io.err.write(
+      `No storage pools in namespace "${options.global.namespace}". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR${options.global.namespace === DEFAULT_NAMESPACE ? "" : ` -n ${options.global.namespace}`}\n`,
+    );
   }
   if (failed.length > 0) throw new AlreadyReported(EXIT_RUNTIME);
 }
@@ -82,15 +89,21 @@ export function storageListCommand(deps: Deps): Command {
     .option("--status", "add capacity and provisioned size from each pool's stat.db (one exec in the CSI provisioner)");
   addOutputFlag(command, LIST_FORMATS)
     .option("--no-headers", "print tables without headers")
-    .option("-w, --watch", "redraw when a pool's status changes (one watch, no exec; a utilisation bar per pool on a terminal, a line per change elsewhere) until Ctrl-C");
+    .option(
+      "-w, --watch",
+      "redraw when a pool's status changes (one watch, no exec; a utilisation bar per pool on a terminal, a line per change elsewhere) until Ctrl-C",
+    );
   addPoolSelector(command, true);
-  command.addHelpText("after", `
+  command.addHelpText(
+    "after",
+    `
 Examples:
   kubectl kadalu storage-list
   kubectl kadalu storage-list --status
   kubectl kadalu storage-list pool1 --detail --status
   kubectl kadalu storage-list --status -o json
-  kubectl kadalu storage-list --watch`);
+  kubectl kadalu storage-list --watch`,
+  );
   return command.action(async (pool: string | undefined, _opts: unknown, cmd: Command) => {
     await run(complete(cmd.optsWithGlobals<RawOptions>(), pool), deps);
   });

@@ -31,7 +31,14 @@ export interface StorageRemoveOptions {
 }
 
 export function complete(name: string, raw: RawOptions): StorageRemoveOptions {
-  return { global: raw, name, dryRun: Boolean(raw.dryRun), yes: Boolean(raw.yes || raw.scriptMode), wait: Boolean(raw.wait), timeoutMs: parseDuration("--timeout", raw.timeout) };
+  return {
+    global: raw,
+    name,
+    dryRun: Boolean(raw.dryRun),
+    yes: Boolean(raw.yes || raw.scriptMode),
+    wait: Boolean(raw.wait),
+    timeoutMs: parseDuration("--timeout", raw.timeout),
+  };
 }
 
 /**
@@ -43,7 +50,8 @@ function removal(kube: Kube, name: string) {
   return async (pool: KadaluStorage | undefined): Promise<WaitVerdict> => {
     if (!pool) return { done: true, line: `storage pool "${name}" removed; its brick data stays on the nodes` };
     if (pool.status?.state === "blocked") {
-      if ((await kube.poolVolumes(name)).length > 0) throw new ClusterError(`the operator blocked the removal of "${name}": ${pool.status.message ?? "PersistentVolumes still use it"}`);
+      if ((await kube.poolVolumes(name)).length > 0)
+        throw new ClusterError(`the operator blocked the removal of "${name}": ${pool.status.message ?? "PersistentVolumes still use it"}`);
       return { done: false, waitingFor: `no PersistentVolume uses pool "${name}" any more; waiting for the operator to see it` };
     }
     if (pool.status?.state !== "stopping") return { done: false, waitingFor: `waiting for the operator to start removing pool "${name}"` };
@@ -60,7 +68,10 @@ function deleteCommands(volumes: { name: string; claim?: string }[]): string[] {
     claims.set(namespace, [...(claims.get(namespace) ?? []), claim]);
   }
   const unclaimed = volumes.filter((pv) => !pv.claim).map((pv) => pv.name);
-  return [...[...claims].map(([namespace, names]) => `kubectl delete pvc -n ${namespace} ${names.join(" ")}`), ...(unclaimed.length ? [`kubectl delete pv ${unclaimed.join(" ")}`] : [])];
+  return [
+    ...[...claims].map(([namespace, names]) => `kubectl delete pvc -n ${namespace} ${names.join(" ")}`),
+    ...(unclaimed.length ? [`kubectl delete pv ${unclaimed.join(" ")}`] : []),
+  ];
 }
 
 /** The commands that delete these snapshots: their VolumeSnapshots, one command per namespace; a content without one itself. */
@@ -68,7 +79,10 @@ function snapshotDeleteCommands(rows: SnapshotRow[]): string[] {
   const byNamespace = new Map<string, string[]>();
   for (const row of rows.filter((r) => r.name && r.namespace)) byNamespace.set(row.namespace, [...(byNamespace.get(row.namespace) ?? []), row.name]);
   const loose = rows.filter((r) => !(r.name && r.namespace)).map((r) => r.content);
-  return [...[...byNamespace].map(([namespace, names]) => `kubectl delete volumesnapshot -n ${namespace} ${names.join(" ")}`), ...(loose.length ? [`kubectl delete volumesnapshotcontent ${loose.join(" ")}`] : [])];
+  return [
+    ...[...byNamespace].map(([namespace, names]) => `kubectl delete volumesnapshot -n ${namespace} ${names.join(" ")}`),
+    ...(loose.length ? [`kubectl delete volumesnapshotcontent ${loose.join(" ")}`] : []),
+  ];
 }
 
 /** Snapshots live inside the pool: removing it would strand them (their contents could no longer be deleted). */
@@ -76,9 +90,13 @@ async function refuseWithSnapshots(kube: Kube, name: string): Promise<void> {
   const rows = await listSnapshots(kube, name);
   if (!rows || rows.length === 0) return;
   const shown = rows.slice(0, 10);
-  const names = shown.map((row) => (row.name ? `${row.namespace}/${row.name}${row.pvc ? ` (of PVC ${row.pvc})` : ""}` : `volumesnapshotcontent ${row.content}`)).join(", ");
+  const names = shown
+    .map((row) => (row.name ? `${row.namespace}/${row.name}${row.pvc ? ` (of PVC ${row.pvc})` : ""}` : `volumesnapshotcontent ${row.content}`))
+    .join(", ");
   const more = rows.length > 10 ? ` and ${rows.length - 10} more` : "";
-  throw new ClusterError(`storage pool "${name}" still holds ${counted(rows.length, "snapshot")}: ${names}${more}; delete ${rows.length === 1 ? "it" : "them"} (${rows.length > 10 ? "the first ten: " : ""}${snapshotDeleteCommands(shown).join("; ")}), then run this again`);
+  throw new ClusterError(
+    `storage pool "${name}" still holds ${counted(rows.length, "snapshot")}: ${names}${more}; delete ${rows.length === 1 ? "it" : "them"} (${rows.length > 10 ? "the first ten: " : ""}${snapshotDeleteCommands(shown).join("; ")}), then run this again`,
+  );
 }
 
 export async function run(options: StorageRemoveOptions, deps: Deps): Promise<void> {
@@ -91,21 +109,34 @@ export async function run(options: StorageRemoveOptions, deps: Deps): Promise<vo
     const shown = volumes.slice(0, 10);
     const names = shown.map((pv) => (pv.claim ? `${pv.name} (claim ${pv.claim})` : pv.name)).join(", ");
     const more = volumes.length > 10 ? ` and ${volumes.length - 10} more` : "";
-    throw new ClusterError(`storage pool "${options.name}" is still used by ${counted(volumes.length, "PersistentVolume")}: ${names}${more}; delete ${volumes.length === 1 ? "it" : "them"} (${volumes.length > 10 ? "the first ten: " : ""}${deleteCommands(shown).join("; ")}), then run this again`);
+    throw new ClusterError(
+      `storage pool "${options.name}" is still used by ${counted(volumes.length, "PersistentVolume")}: ${names}${more}; delete ${volumes.length === 1 ? "it" : "them"} (${volumes.length > 10 ? "the first ten: " : ""}${deleteCommands(shown).join("; ")}), then run this again`,
+    );
   }
   await refuseWithSnapshots(kube, options.name);
   if (options.dryRun) {
     io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} would be deleted (dry run: nothing was sent)\n`);
     return;
   }
-  if (!(await confirmOrRefuse(`Remove storage pool "${options.name}"? Its server pods, Service and StorageClass go; brick data stays on the nodes.`, { yes: options.yes, io, confirm: deps.confirm }))) {
+  if (
+    !(await confirmOrRefuse(`Remove storage pool "${options.name}"? Its server pods, Service and StorageClass go; brick data stays on the nodes.`, {
+      yes: options.yes,
+      io,
+      confirm: deps.confirm,
+    }))
+  ) {
     io.err.write("cancelled: nothing was removed\n");
     return;
   }
   await kube.deleteObject(pool);
   io.out.write(`kadalustorage.kadalu-operator.storage/${options.name} deleted\n`);
   if (!options.wait) return;
-  await waitWithProgress(kube, io, `waiting for the operator to remove pool "${options.name}"`, { namespace, name: options.name, timeoutMs: options.timeoutMs, judge: removal(kube, options.name) });
+  await waitWithProgress(kube, io, `waiting for the operator to remove pool "${options.name}"`, {
+    namespace,
+    name: options.name,
+    timeoutMs: options.timeoutMs,
+    judge: removal(kube, options.name),
+  });
 }
 
 export function storageRemoveCommand(deps: Deps): Command {

@@ -36,13 +36,19 @@ async function brickOnNewUnit(kube: Kube, pool: KadaluStorage, index: number): P
   const { name, namespace } = pool.metadata;
   const now = await kube.getPool(namespace!, name);
   if (!now) throw new ClusterError(`storage pool "${name}" was deleted while waiting for it`);
-  if ((now.status?.observedGeneration ?? 0) < (pool.metadata.generation ?? 0)) return { done: false, waitingFor: `waiting for the operator to take up the new storage unit of pool "${name}"` };
-  if (now.status?.state === "error") throw new ClusterError(`storage pool "${name}" refused the replacement: ${now.status.message ?? `see kubectl describe kds ${name}`}`);
+  if ((now.status?.observedGeneration ?? 0) < (pool.metadata.generation ?? 0))
+    return { done: false, waitingFor: `waiting for the operator to take up the new storage unit of pool "${name}"` };
+  if (now.status?.state === "error")
+    throw new ClusterError(`storage pool "${name}" refused the replacement: ${now.status.message ?? `see kubectl describe kds ${name}`}`);
   const podName = serverPodName(name, index);
   const pod = (await kube.getObject("v1", "Pod", podName, namespace)) as (PodView & BrickPodSpecView) | undefined;
   const unit = pool.spec.storage[index]!;
   const brick = { kube_hostname: unit.node ?? "", host_brick_path: unit.path ?? "", brick_device: unit.device ?? "", pvc_name: unit.pvc ?? "" };
-  if (!pod || !podServesUnit(pod, brick)) return { done: false, waitingFor: `waiting for ${podName} to move to the new storage unit${now.status?.message && now.status.state !== "ready" ? ` (${now.status.message})` : ""}` };
+  if (!pod || !podServesUnit(pod, brick))
+    return {
+      done: false,
+      waitingFor: `waiting for ${podName} to move to the new storage unit${now.status?.message && now.status.state !== "ready" ? ` (${now.status.message})` : ""}`,
+    };
   if (!isReady(pod)) return { done: false, waitingFor: `${podName} runs on the new storage unit; waiting for it to be ready` };
   return { done: true, line: `${podName} is ready on the new storage unit` };
 }
@@ -51,7 +57,9 @@ async function brickOnNewUnit(kube: Kube, pool: KadaluStorage, index: number): P
 async function markForHeal(kube: Kube, pool: KadaluStorage, index: number): Promise<string> {
   const { name, namespace } = pool.metadata;
   const podName = serverPodName(name, index);
-  const result = await kube.exec(namespace!, podName, "server", [...MARK_REPLACED, name, String(index)]).catch((error: Error) => ({ exitCode: -1, stdout: Buffer.from(""), stderr: Buffer.from(error.message) }));
+  const result = await kube
+    .exec(namespace!, podName, "server", [...MARK_REPLACED, name, String(index)])
+    .catch((error: Error) => ({ exitCode: -1, stdout: Buffer.from(""), stderr: Buffer.from(error.message) }));
   if (result.exitCode === 0) return "";
   return `the new brick could not be marked for a full heal (${result.stderr.toString().trim() || `exit ${result.exitCode}`}): the files written before the replacement are not copied to it until it is; see README.md#storage-replace`;
 }
@@ -74,7 +82,9 @@ async function healed(kube: Kube, pool: KadaluStorage, index: number): Promise<S
     pending += count;
   }
   if (pending > 0) {
-    const pass = await kube.exec(namespace!, podName, "server", [...HEAL_CRAWL, name]).catch((error: Error) => ({ exitCode: -1, stderr: Buffer.from(error.message) }));
+    const pass = await kube
+      .exec(namespace!, podName, "server", [...HEAL_CRAWL, name])
+      .catch((error: Error) => ({ exitCode: -1, stderr: Buffer.from(error.message) }));
     const failed = pass.exitCode === 0 ? "" : ` (a heal pass failed: ${pass.stderr.toString().trim() || `exit ${pass.exitCode}`})`;
     return { done: false, waitingFor: `healing storage unit ${index + 1} of pool "${name}": ${counted(pending, "entry", "entries")} pending${failed}` };
   }
@@ -107,9 +117,10 @@ export async function followReplacement(kube: Kube, io: IOStreams, options: Foll
     const moved = await poll(() => brickOnNewUnit(kube, pool, index), progress, deadline, start, options);
     progress.update(moved ?? start);
     // Gluster's replace-brick mark is the replicate translator's; a disperse set rebuilds fragments as files are read.
-    const note = pool.spec.type === "Disperse"
-      ? `a disperse set rebuilds the new brick's fragments as files are used; to rebuild them all now run: kubectl kadalu healinfo ${pool.metadata.name} --trigger-full-heal`
-      : await markForHeal(kube, pool, index);
+    const note =
+      pool.spec.type === "Disperse"
+        ? `a disperse set rebuilds the new brick's fragments as files are used; to rebuild them all now run: kubectl kadalu healinfo ${pool.metadata.name} --trigger-full-heal`
+        : await markForHeal(kube, pool, index);
     if (note) {
       progress.done(moved);
       io.err.write(`note: ${note}\n`);

@@ -17,9 +17,7 @@ import { validatePool } from "../../core/pool/validate.js";
 import { isReady, type PodView } from "../../core/upgrade/switch-over.js";
 import type { Kube } from "../../kube/client.js";
 import type { Deps } from "../deps.js";
-import {
-  addDryRunFlag, addOutputFlag, addWaitFlags, addYesFlag, dryRunOf, DEFAULT_NAMESPACE, type DryRun, type GlobalOptions,
-} from "../flags.js";
+import { addDryRunFlag, addOutputFlag, addWaitFlags, addYesFlag, dryRunOf, DEFAULT_NAMESPACE, type DryRun, type GlobalOptions } from "../flags.js";
 import { formatObject, OBJECT_FORMATS, type ObjectFormat } from "../io.js";
 import { HEAL_INFO } from "../pools/heals.js";
 import { SandboxLimit, sandboxAware } from "../sandbox.js";
@@ -54,9 +52,15 @@ export function parseReplacement(name: string, namespace: string, from: string, 
     throw new UsageError(`give the one storage unit that replaces ${from} with --device, --path or --pvc${given.length > 1 ? ` (got ${given.length})` : ""}`);
   }
   const colon = from.indexOf(":");
-  if (colon < 0 && dns1123SubdomainError(from)) throw new UsageError(`storage unit "${from}" must be NODE:PATH (a directory or device of the pool) or the name of a PVC it uses`);
+  if (colon < 0 && dns1123SubdomainError(from))
+    throw new UsageError(`storage unit "${from}" must be NODE:PATH (a directory or device of the pool) or the name of a PVC it uses`);
   const unit = unitFromText(given[0]!.kind, given[0]!.text);
-  const alone: KadaluStorage = { apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, namespace }, spec: { type: "Replica1", storage: [unit] } };
+  const alone: KadaluStorage = {
+    apiVersion: "kadalu-operator.storage/v1alpha1",
+    kind: "KadaluStorage",
+    metadata: { name, namespace },
+    spec: { type: "Replica1", storage: [unit] },
+  };
   const problems = validatePool(alone).filter((found) => found.field.startsWith("spec.storage["));
   if (problems.length > 0) throw UsageError.fromProblems(problems);
   return unit;
@@ -76,12 +80,16 @@ async function checkGroup(kube: Kube, pool: KadaluStorage, index: number, pods: 
   const asked = [...Array(end - start).keys()].map((offset) => start + offset).find((brick) => ready(brick));
   if (asked === undefined) return;
   const pod = serverPodName(name, asked);
-  const result = await sandboxAware(kube, "storage-replace", "checks the group's pending heals in its server pods first", () => kube.exec(pool.metadata.namespace!, pod, "server", [HEAL_INFO, name])).catch((error: Error) => {
+  const result = await sandboxAware(kube, "storage-replace", "checks the group's pending heals in its server pods first", () =>
+    kube.exec(pool.metadata.namespace!, pod, "server", [HEAL_INFO, name]),
+  ).catch((error: Error) => {
     if (error instanceof SandboxLimit) throw error;
     throw new ClusterError(`cannot check the pending heals of pool "${name}" in ${pod}: ${error.message}`);
   });
   if (result.exitCode !== 0) {
-    throw new ClusterError(`cannot check the pending heals of pool "${name}": ${HEAL_INFO} in ${pod} failed (exit ${result.exitCode}): ${result.stderr.toString().trim() || "no message"}`);
+    throw new ClusterError(
+      `cannot check the pending heals of pool "${name}": ${HEAL_INFO} in ${pod} failed (exit ${result.exitCode}): ${result.stderr.toString().trim() || "no message"}`,
+    );
   }
   const healing = healProblem(pool, index, result.stdout.toString("utf8"));
   if (healing) throw new ClusterError(healing);
@@ -91,15 +99,30 @@ async function checkGroup(kube: Kube, pool: KadaluStorage, index: number, pods: 
 async function plan(kube: Kube, options: StorageReplaceOptions, io: Deps["io"]): Promise<{ replacement: Replacement; before: StorageUnit[] }> {
   const { name, unit } = options;
   const namespace = options.global.namespace;
-  const added: KadaluStorage = { apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, namespace }, spec: { type: "Replica1", storage: [unit] } };
+  const added: KadaluStorage = {
+    apiVersion: "kadalu-operator.storage/v1alpha1",
+    kind: "KadaluStorage",
+    metadata: { name, namespace },
+    spec: { type: "Replica1", storage: [unit] },
+  };
   // allSettled: no request is left running when one fails.
   const [pool, pools, info, references, servers, nodeplugins] = await Promise.allSettled([
-    kube.getPool(namespace, name), kube.listPools(namespace), kube.readConfigMapData(namespace, INFO_CONFIGMAP),
-    checkReferences(kube, added), kube.listPods(namespace, SERVER_PODS_SELECTOR),
+    kube.getPool(namespace, name),
+    kube.listPools(namespace),
+    kube.readConfigMapData(namespace, INFO_CONFIGMAP),
+    checkReferences(kube, added),
+    kube.listPods(namespace, SERVER_PODS_SELECTOR),
     unit.device ? kube.listPods(namespace, NODEPLUGIN_SELECTOR) : Promise.resolve([]),
   ]);
   const existing = valueOf(pool);
-  if (!existing) throw poolNotFound(name, namespace, valueOf(pools).map((item) => item.metadata.name).sort());
+  if (!existing)
+    throw poolNotFound(
+      name,
+      namespace,
+      valueOf(pools)
+        .map((item) => item.metadata.name)
+        .sort(),
+    );
   const replacement = planReplacement(existing, options.from, unit, options.force);
   if (replacement.problems.length > 0) throw UsageError.fromProblems(replacement.problems);
   valueOf(references);
@@ -132,7 +155,13 @@ async function send(kube: Kube, plan: Replacement, before: StorageUnit[], server
     const { name } = replaced.metadata;
     // A failed JSON patch `test` is a 422, as a refused value is: the units as they are now tell which.
     const status = (error as ClusterError).status;
-    const unitsNow = status === 422 ? await kube.getPool(replaced.metadata.namespace ?? "", name).then((pool) => pool?.spec.storage, () => undefined) : undefined;
+    const unitsNow =
+      status === 422
+        ? await kube.getPool(replaced.metadata.namespace ?? "", name).then(
+            (pool) => pool?.spec.storage,
+            () => undefined,
+          )
+        : undefined;
     if (status === 409 || (unitsNow && JSON.stringify(unitsNow) !== JSON.stringify(before))) {
       throw new ClusterError(`storage pool "${name}" changed while this command ran, so nothing was changed; run the same command again`, 409);
     }
@@ -149,27 +178,41 @@ export async function run(options: StorageReplaceOptions, deps: Deps): Promise<v
   const from = before[index]!;
   if (options.dryRun === "client") {
     io.out.write(formatObject(replaced, options.output ?? "yaml"));
-    io.err.write(`dry run: storage unit ${index + 1} of pool "${name}" would move from ${unitLabel(from)} to ${unitLabel(options.unit)}; nothing was changed\n`);
+    io.err.write(
+      `dry run: storage unit ${index + 1} of pool "${name}" would move from ${unitLabel(from)} to ${unitLabel(options.unit)}; nothing was changed\n`,
+    );
     return;
   }
   // The preview goes to stderr with the prompt: a script reading stdout gets only what was changed.
   if (!options.output) io.err.write(preview(replacement, from));
-  if (options.dryRun === "none" && !(await confirmOrRefuse(`Replace storage unit ${index + 1} of pool "${name}"?`, { yes: options.yes, io, confirm: deps.confirm }))) {
+  if (
+    options.dryRun === "none" &&
+    !(await confirmOrRefuse(`Replace storage unit ${index + 1} of pool "${name}"?`, { yes: options.yes, io, confirm: deps.confirm }))
+  ) {
     io.err.write("cancelled: nothing was changed\n");
     return;
   }
   const sent = await send(kube, replacement, before, options.dryRun === "server");
   if (options.output) io.out.write(formatObject(sent, options.output));
-  else io.out.write(`kadalustorage.kadalu-operator.storage/${name} storage unit ${index + 1} replaced: ${unitLabel(from)} -> ${unitLabel(options.unit)}${options.dryRun === "server" ? " (server dry run)" : ""}\n`);
+  else
+    io.out.write(
+      `kadalustorage.kadalu-operator.storage/${name} storage unit ${index + 1} replaced: ${unitLabel(from)} -> ${unitLabel(options.unit)}${options.dryRun === "server" ? " (server dry run)" : ""}\n`,
+    );
   if (!options.wait || options.dryRun === "server") return;
   const interrupt = untilInterrupted();
   try {
     await followReplacement(kube, io, {
-      pool: sent, index, timeoutMs: options.timeoutMs, stop: interrupt.asked.then(() => new AlreadyReported(EXIT_INTERRUPTED)),
+      pool: sent,
+      index,
+      timeoutMs: options.timeoutMs,
+      stop: interrupt.asked.then(() => new AlreadyReported(EXIT_INTERRUPTED)),
     });
   } catch (error) {
     const namespaceFlag = sent.metadata.namespace === DEFAULT_NAMESPACE ? "" : ` -n ${sent.metadata.namespace}`;
-    if (interrupt.requested) io.err.write(`interrupted: pool "${name}" has its new storage unit and its brick goes on healing; follow it with: kubectl kadalu healinfo ${name}${namespaceFlag}\n`);
+    if (interrupt.requested)
+      io.err.write(
+        `interrupted: pool "${name}" has its new storage unit and its brick goes on healing; follow it with: kubectl kadalu healinfo ${name}${namespaceFlag}\n`,
+      );
     throw error;
   } finally {
     interrupt.dispose();
@@ -178,13 +221,17 @@ export async function run(options: StorageReplaceOptions, deps: Deps): Promise<v
 
 export function storageReplaceCommand(deps: Deps): Command {
   const units: UnitArgument[] = [];
-  const unit = (kind: UnitArgument["kind"]) => (value: string): string => {
-    units.push({ kind, text: value });
-    return value;
-  };
+  const unit =
+    (kind: UnitArgument["kind"]) =>
+    (value: string): string => {
+      units.push({ kind, text: value });
+      return value;
+    };
   const command = new Command("storage-replace")
     .summary("Move one storage unit of a replicated or dispersed pool to another node, directory, device or PVC")
-    .description("Move one storage unit of a replicated or dispersed pool to another node, directory, device or PVC. The unit keeps its place in the pool: its brick restarts on the new unit, empty, and Gluster heals it from the other bricks of its group. Refused while another brick of that group is down or still healing.")
+    .description(
+      "Move one storage unit of a replicated or dispersed pool to another node, directory, device or PVC. The unit keeps its place in the pool: its brick restarts on the new unit, empty, and Gluster heals it from the other bricks of its group. Refused while another brick of that group is down or still healing.",
+    )
     .argument("<pool>", "the pool")
     .argument("<unit>", "the storage unit to replace: NODE:PATH (its directory or device, as storage-list shows it) or its PVC")
     .option("--device <node:device>", "the new unit: a block device (or file) on a node", unit("device"))
@@ -192,10 +239,15 @@ export function storageReplaceCommand(deps: Deps): Command {
     .option("--pvc <name>", "the new unit: an existing PVC in the Kadalu namespace", unit("pvc"))
     .option("--force", "allow the new unit on a node that already holds a unit of the same group");
   addOutputFlag(command, OBJECT_FORMATS, "print only the changed object");
-  addDryRunFlag(command, "check against the cluster and print the changed pool, changing nothing (=client); --dry-run=server also lets the API server validate the change");
+  addDryRunFlag(
+    command,
+    "check against the cluster and print the changed pool, changing nothing (=client); --dry-run=server also lets the API server validate the change",
+  );
   addYesFlag(command);
   addWaitFlags(command, "the new brick runs on the new unit and has healed");
-  command.addHelpText("after", `
+  command.addHelpText(
+    "after",
+    `
 Examples:
   # A failed disk of a Replica3 pool, replaced by a disk on another node
   kubectl kadalu storage-replace pool1 kube3:/dev/sdb --device kube4:/dev/sdb
@@ -204,13 +256,25 @@ Examples:
   kubectl kadalu storage-replace pool2 kube2:/data/pool2 --path kube2:/mnt/new/pool2 --wait
 
   # The changed object, checked against the cluster, without changing it
-  kubectl kadalu storage-replace pool1 kube3:/dev/sdb --device kube4:/dev/sdb --dry-run -o yaml`);
+  kubectl kadalu storage-replace pool1 kube3:/dev/sdb --device kube4:/dev/sdb --dry-run -o yaml`,
+  );
   return command.action(async (name: string, from: string, _opts: unknown, cmd: Command) => {
     const raw = cmd.optsWithGlobals<PoolWriteFlags>();
     const given = parseReplacement(name, raw.namespace, from, units.splice(0));
-    await run({
-      name, from, unit: given, force: Boolean(raw.force), global: raw, dryRun: dryRunOf(raw), output: raw.output,
-      yes: Boolean(raw.yes || raw.scriptMode), wait: Boolean(raw.wait), timeoutMs: parseDuration("--timeout", raw.timeout),
-    }, deps);
+    await run(
+      {
+        name,
+        from,
+        unit: given,
+        force: Boolean(raw.force),
+        global: raw,
+        dryRun: dryRunOf(raw),
+        output: raw.output,
+        yes: Boolean(raw.yes || raw.scriptMode),
+        wait: Boolean(raw.wait),
+        timeoutMs: parseDuration("--timeout", raw.timeout),
+      },
+      deps,
+    );
   });
 }

@@ -28,7 +28,8 @@ export interface SupportBundleOptions {
 
 export function complete(raw: RawOptions): SupportBundleOptions {
   const dir = resolve(raw.dir);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`-d ${raw.dir}: not a directory; give an existing directory to write the bundle into`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(`-d ${raw.dir}: not a directory; give an existing directory to write the bundle into`);
   if (!/^\d{4,10}$/.test(raw.maxLogBytes)) throw new UsageError(`--max-log-bytes must be a number of bytes (at least 1000), not "${raw.maxLogBytes}"`);
   const since = raw.since === undefined ? undefined : Math.ceil(parseDuration("--since", raw.since) / 1000);
   return { global: raw, dir, sinceSeconds: since, maxLogBytes: Number(raw.maxLogBytes), redact: raw.redact ?? [] };
@@ -38,7 +39,10 @@ export async function run(options: SupportBundleOptions, deps: Deps): Promise<vo
   const { io } = deps;
   const kube = await deps.connect(options.global);
   const bundle = await collectBundle(kube, {
-    namespace: options.global.namespace, sinceSeconds: options.sinceSeconds, maxLogBytes: options.maxLogBytes, redact: options.redact,
+    namespace: options.global.namespace,
+    sinceSeconds: options.sinceSeconds,
+    maxLogBytes: options.maxLogBytes,
+    redact: options.redact,
     progress: (message) => io.err.write(`${message}\n`),
   });
   const path = join(options.dir, bundle.name);
@@ -46,7 +50,9 @@ export async function run(options: SupportBundleOptions, deps: Deps): Promise<vo
   const partial = `${path}.${randomBytes(4).toString("hex")}.partial`;
   writeFileSync(partial, bundle.archive, { mode: 0o600, flag: "wx" });
   renameSync(partial, path);
-  io.err.write(`${bundle.files} files, ${formatBytes(bundle.archive.length)}; doctor: ${bundle.findings.filter((f) => f.severity === "critical").length} critical, ${counted(bundle.findings.filter((f) => f.severity === "warning").length, "warning")}\n`);
+  io.err.write(
+    `${bundle.files} files, ${formatBytes(bundle.archive.length)}; doctor: ${bundle.findings.filter((f) => f.severity === "critical").length} critical, ${counted(bundle.findings.filter((f) => f.severity === "warning").length, "warning")}\n`,
+  );
   io.out.write(`${path}\n`);
 }
 
@@ -57,10 +63,13 @@ export function supportBundleCommand(deps: Deps): Command {
     .option("--since <duration>", "only log lines newer than this (e.g. 1h)")
     .option("--max-log-bytes <bytes>", "at most this many bytes of each container's log (its newest)", String(1024 * 1024))
     .option("--redact <text>", "replace this text wherever it appears (host names, IPs); repeatable", collect)
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   kubectl kadalu support-bundle
-  kubectl kadalu support-bundle -d /tmp --since 2h --redact storage.example.com`)
+  kubectl kadalu support-bundle -d /tmp --since 2h --redact storage.example.com`,
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
     });

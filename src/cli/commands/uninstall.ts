@@ -43,13 +43,24 @@ export interface UninstallOptions {
 }
 
 export function complete(raw: RawOptions): UninstallOptions {
-  return { global: raw, namespace: raw.namespace, dryRun: Boolean(raw.dryRun), yes: Boolean(raw.yes || raw.scriptMode), force: Boolean(raw.force), purge: Boolean(raw.purge), allowOrphans: Boolean(raw.allowOrphans) };
+  return {
+    global: raw,
+    namespace: raw.namespace,
+    dryRun: Boolean(raw.dryRun),
+    yes: Boolean(raw.yes || raw.scriptMode),
+    force: Boolean(raw.force),
+    purge: Boolean(raw.purge),
+    allowOrphans: Boolean(raw.allowOrphans),
+  };
 }
 
 /** What goes, in reverse install order; the CRD, the kadalu-info ConfigMap and the namespace only with --purge. */
 export function removalList(namespace: string, purge: boolean): KubeObject[] {
-  const objects = planObjects(installPlan(resolveInstallOptions({ namespace, version: PLUGIN_VERSION, serviceMonitor: true, snapshotController: true }))).reverse();
-  const kept = (object: KubeObject): boolean => object.kind === "Namespace" || object.kind === "CustomResourceDefinition" || object.kind === "SecurityContextConstraints";
+  const objects = planObjects(
+    installPlan(resolveInstallOptions({ namespace, version: PLUGIN_VERSION, serviceMonitor: true, snapshotController: true })),
+  ).reverse();
+  const kept = (object: KubeObject): boolean =>
+    object.kind === "Namespace" || object.kind === "CustomResourceDefinition" || object.kind === "SecurityContextConstraints";
   const removed = objects.filter((object) => !kept(object));
   if (!purge) return removed;
   const configMap: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: INFO_CONFIGMAP, namespace } };
@@ -69,7 +80,12 @@ async function ownSnapshotCrds(kube: Kube, namespace: string, io: Deps["io"]): P
   if (support.crds !== "ours") return [];
   const contents = await kube.listObjects(SNAPSHOT_API, "VolumeSnapshotContent");
   if (contents.length > 0) {
-    io.err.write(`keeping the snapshot CRDs: ${counted(contents.length, "VolumeSnapshotContent")} still exist (${contents.slice(0, 5).map((c) => c.metadata.name).join(", ")}); delete their VolumeSnapshots, then kubectl delete crd ${SNAPSHOT_CRD_NAMES.join(" ")}\n`);
+    io.err.write(
+      `keeping the snapshot CRDs: ${counted(contents.length, "VolumeSnapshotContent")} still exist (${contents
+        .slice(0, 5)
+        .map((c) => c.metadata.name)
+        .join(", ")}); delete their VolumeSnapshots, then kubectl delete crd ${SNAPSHOT_CRD_NAMES.join(" ")}\n`,
+    );
     return [];
   }
   return SNAPSHOT_CRD_NAMES.map((name) => ({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } }));
@@ -92,7 +108,11 @@ async function releasePools(kube: Kube, io: Deps["io"]): Promise<void> {
   for (const pool of (await kube.listObjects(KADALU_API_VERSION, KADALU_KIND)) as unknown as KadaluStorage[]) {
     const finalizers = pool.metadata.finalizers ?? [];
     if (!finalizers.includes(KADALU_FINALIZER)) continue;
-    await kube.mergePatch(poolPath(pool), { metadata: { finalizers: finalizers.filter((name) => name !== KADALU_FINALIZER), resourceVersion: pool.metadata.resourceVersion } }, `cannot remove the finalizer of kadalustorage "${pool.metadata.name}"`);
+    await kube.mergePatch(
+      poolPath(pool),
+      { metadata: { finalizers: finalizers.filter((name) => name !== KADALU_FINALIZER), resourceVersion: pool.metadata.resourceVersion } },
+      `cannot remove the finalizer of kadalustorage "${pool.metadata.name}"`,
+    );
     io.err.write(`kadalustorage/${pool.metadata.name} in ${pool.metadata.namespace}: finalizer removed (the operator is gone)\n`);
   }
 }
@@ -115,7 +135,8 @@ async function existing(kube: Kube, objects: KubeObject[]): Promise<KubeObject[]
   const key = (object: KubeObject): string => `${object.apiVersion}/${object.kind}/${object.metadata.namespace ?? ""}`;
   for (const object of objects) {
     if (lists.has(key(object))) continue;
-    const names = kube.listObjects(object.apiVersion, object.kind, object.metadata.namespace)
+    const names = kube
+      .listObjects(object.apiVersion, object.kind, object.metadata.namespace)
       .then((items) => new Set(items.map((item) => item.metadata.name)))
       .catch((error: unknown) => {
         if (object.apiVersion === MONITORING_API) return new Set<string>();
@@ -129,7 +150,10 @@ async function existing(kube: Kube, objects: KubeObject[]): Promise<KubeObject[]
 
 function refusalOf(pools: string[], options: UninstallOptions): string | undefined {
   if (pools.length === 0 || options.force) return undefined;
-  return `refusing to uninstall while storage pools exist: ${pools.join(", ")}; remove them first (${pools.slice(0, 5).map((pool) => `kubectl kadalu storage-remove ${pool.split("/")[1]} -n ${pool.split("/")[0]}`).join("; ")}${pools.length > 5 ? "; ..." : ""}), or pass --force to uninstall anyway (their data stays on the bricks)`;
+  return `refusing to uninstall while storage pools exist: ${pools.join(", ")}; remove them first (${pools
+    .slice(0, 5)
+    .map((pool) => `kubectl kadalu storage-remove ${pool.split("/")[1]} -n ${pool.split("/")[0]}`)
+    .join("; ")}${pools.length > 5 ? "; ..." : ""}), or pass --force to uninstall anyway (their data stays on the bricks)`;
 }
 
 async function dryRun(kube: Kube, objects: KubeObject[], orphans: Orphans, refusal: string | undefined, io: Deps["io"]): Promise<void> {
@@ -150,7 +174,10 @@ async function confirmOrphans(orphans: Orphans, options: UninstallOptions, deps:
   const count = orphanCount(orphans);
   if (count === 0 || options.allowOrphans) return true;
   const what = `${counted(count, "object")} (${orphanSummary(orphans)})`;
-  if (options.yes) throw new UsageError(`refusing to purge: it would leave ${what} behind; delete the PVCs and pools first, or pass ${ALLOW_ORPHANS} with --yes to leave them`);
+  if (options.yes)
+    throw new UsageError(
+      `refusing to purge: it would leave ${what} behind; delete the PVCs and pools first, or pass ${ALLOW_ORPHANS} with --yes to leave them`,
+    );
   return deps.confirm(`Leave these ${what} behind for good? Nothing will serve or remove them.`);
 }
 
@@ -187,7 +214,9 @@ export async function run(options: UninstallOptions, deps: Deps): Promise<void> 
   } finally {
     renderer.close();
   }
-  io.out.write(`Kadalu uninstalled from namespace "${options.namespace}": ${counted(deleted, "object")} deleted${options.purge ? ", CRD and pool configuration purged" : ""}\n`);
+  io.out.write(
+    `Kadalu uninstalled from namespace "${options.namespace}": ${counted(deleted, "object")} deleted${options.purge ? ", CRD and pool configuration purged" : ""}\n`,
+  );
 }
 
 export function uninstallCommand(deps: Deps): Command {
@@ -196,14 +225,20 @@ export function uninstallCommand(deps: Deps): Command {
     .option("--dry-run", "print what would be deleted, without deleting")
     .option("--force", "uninstall even while storage pools exist")
     .option("--purge", "also delete the CRD (every pool definition), the kadalu-info ConfigMap and the namespace")
-    .option(ALLOW_ORPHANS, "with --purge: leave bound PVs, kadalu.* StorageClasses and archived PVs behind without the second confirmation (needed with --yes)");
+    .option(
+      ALLOW_ORPHANS,
+      "with --purge: leave bound PVs, kadalu.* StorageClasses and archived PVs behind without the second confirmation (needed with --yes)",
+    );
   addYesFlag(command);
-  command.addHelpText("after", `
+  command.addHelpText(
+    "after",
+    `
 Examples:
   kubectl kadalu uninstall --dry-run
   kubectl kadalu uninstall --yes
   kubectl kadalu uninstall --purge
-  kubectl kadalu uninstall --purge --yes --allow-orphans`);
+  kubectl kadalu uninstall --purge --yes --allow-orphans`,
+  );
   return command.action(async (_opts: unknown, cmd: Command) => {
     await run(complete(cmd.optsWithGlobals<RawOptions>()), deps);
   });

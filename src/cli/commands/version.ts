@@ -29,7 +29,10 @@ export function componentVersion(pod: Pod): ComponentVersion {
   const fromImage = container?.image?.includes(":") ? container.image.split(":").pop() : undefined;
   return {
     pod: pod.metadata?.name ?? "?",
-    component: pod.metadata?.labels?.["app.kubernetes.io/component"] === "csi-driver" ? pod.metadata?.labels?.["app.kubernetes.io/name"] ?? "csi-driver" : pod.metadata?.labels?.["app.kubernetes.io/component"] ?? "unknown",
+    component:
+      pod.metadata?.labels?.["app.kubernetes.io/component"] === "csi-driver"
+        ? (pod.metadata?.labels?.["app.kubernetes.io/name"] ?? "csi-driver")
+        : (pod.metadata?.labels?.["app.kubernetes.io/component"] ?? "unknown"),
     version: fromEnv ?? fromImage ?? "unknown",
     phase: pod.status?.phase ?? "Unknown",
   };
@@ -50,15 +53,27 @@ export async function run(options: { global: GlobalOptions; output?: ObjectForma
     failure = (error as Error).message;
   }
   const operator = components.find((c) => c.component === "operator");
-  const warnings = operator && operator.version !== PLUGIN_VERSION
-    ? [`the operator runs ${operator.version} and this plugin is ${PLUGIN_VERSION}; align them with: kubectl kadalu install --upgrade`]
-    : [];
+  const warnings =
+    operator && operator.version !== PLUGIN_VERSION
+      ? [`the operator runs ${operator.version} and this plugin is ${PLUGIN_VERSION}; align them with: kubectl kadalu install --upgrade`]
+      : [];
   if (options.output) {
-    io.out.write(formatObject({ plugin: PLUGIN_VERSION, kubernetes: kubernetes ?? null, namespace, components, warnings, ...(failure ? { error: failure } : {}) }, options.output));
+    io.out.write(
+      formatObject(
+        { plugin: PLUGIN_VERSION, kubernetes: kubernetes ?? null, namespace, components, warnings, ...(failure ? { error: failure } : {}) },
+        options.output,
+      ),
+    );
   } else {
     io.out.write(CLIENT_VERSION_LINE);
     if (kubernetes) io.out.write(`Kubernetes: ${kubernetes}\n`);
-    if (components.length > 0) io.out.write(renderTable(["Component", "Pod", "Version", "Phase"], components.map((c) => [c.component, c.pod, c.version, c.phase])));
+    if (components.length > 0)
+      io.out.write(
+        renderTable(
+          ["Component", "Pod", "Version", "Phase"],
+          components.map((c) => [c.component, c.pod, c.version, c.phase]),
+        ),
+      );
     else if (!failure) io.out.write(`no Kadalu pods in namespace "${namespace}" (install with: kubectl kadalu install)\n`);
     for (const warning of warnings) io.err.write(`${io.color.yellow("warning:")} ${warning}\n`);
   }
@@ -69,11 +84,9 @@ export async function run(options: { global: GlobalOptions; output?: ObjectForma
 }
 
 export function versionCommand(deps: Deps): Command {
-  const command = new Command("version")
-    .description("Show the plugin's version and the versions of the running Kadalu components");
-  return addOutputFlag(command, ["json", "yaml"])
-    .action(async (_opts: unknown, cmd: Command) => {
-      const raw = cmd.optsWithGlobals<GlobalOptions & { output?: ObjectFormat }>();
-      await run({ global: raw, output: raw.output }, deps);
-    });
+  const command = new Command("version").description("Show the plugin's version and the versions of the running Kadalu components");
+  return addOutputFlag(command, ["json", "yaml"]).action(async (_opts: unknown, cmd: Command) => {
+    const raw = cmd.optsWithGlobals<GlobalOptions & { output?: ObjectFormat }>();
+    await run({ global: raw, output: raw.output }, deps);
+  });
 }

@@ -39,12 +39,16 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 async function waitEstablished(kube: Kube, crd: KubeObject, sink: EventSink, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const live = (await kube.getObject(crd.apiVersion, crd.kind, crd.metadata.name)) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
+    const live = (await kube.getObject(crd.apiVersion, crd.kind, crd.metadata.name)) as
+      { status?: { conditions?: { type: string; status: string }[] } } | undefined;
     if (live?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) {
       sink({ type: "ready", what: `CRD ${crd.metadata.name} established` });
       return;
     }
-    if (Date.now() > deadline) throw new ClusterError(`CRD ${crd.metadata.name} was not established within ${Math.round(timeoutMs / 1000)}s; see: kubectl get crd ${crd.metadata.name} -o yaml`);
+    if (Date.now() > deadline)
+      throw new ClusterError(
+        `CRD ${crd.metadata.name} was not established within ${Math.round(timeoutMs / 1000)}s; see: kubectl get crd ${crd.metadata.name} -o yaml`,
+      );
     sink({ type: "waiting", what: `waiting for CRD ${crd.metadata.name} to be established` });
     await sleep(250);
   }
@@ -91,19 +95,29 @@ export async function applyGroups(kube: Kube, groups: KubeObject[][], options: A
   // Without it (no right to list namespaces) every existing object is said to be "configured", as kubectl would.
   const before = options.dryRun ? undefined : await kube.currentResourceVersion().catch(() => undefined);
   for (const group of groups) {
-    await Promise.all(group.map(async (object) => {
-      if (options.dryRun && missingNamespace && object.metadata.namespace === missingNamespace) {
-        options.sink({ type: "skipped", object: resourceRef(object), reason: `namespace ${missingNamespace} does not exist yet, so the server cannot check it` });
-        return;
-      }
-      if (options.dryRun && object.kind === "Namespace" && !(await kube.getObject("v1", "Namespace", object.metadata.name))) missingNamespace = object.metadata.name;
-      // A CSIDriver's spec is immutable too: an older install's (upstream's attachRequired) is replaced the same way.
-      const result: Applied = !options.dryRun && [...WORKLOADS, "CSIDriver"].includes(object.kind)
-        ? await applyWorkload(kube, object, before)
-        : await kube.applyReporting(object, { dryRun: options.dryRun }).then((answer) => ({ object: answer.object, outcome: outcomeOf(answer, before, options.dryRun) }));
-      applied.push(result);
-      options.sink({ type: "applied", object: resourceRef(object), outcome: result.outcome, note: result.note, dryRun: options.dryRun });
-    }));
+    await Promise.all(
+      group.map(async (object) => {
+        if (options.dryRun && missingNamespace && object.metadata.namespace === missingNamespace) {
+          options.sink({
+            type: "skipped",
+            object: resourceRef(object),
+            reason: `namespace ${missingNamespace} does not exist yet, so the server cannot check it`,
+          });
+          return;
+        }
+        if (options.dryRun && object.kind === "Namespace" && !(await kube.getObject("v1", "Namespace", object.metadata.name)))
+          missingNamespace = object.metadata.name;
+        // A CSIDriver's spec is immutable too: an older install's (upstream's attachRequired) is replaced the same way.
+        const result: Applied =
+          !options.dryRun && [...WORKLOADS, "CSIDriver"].includes(object.kind)
+            ? await applyWorkload(kube, object, before)
+            : await kube
+                .applyReporting(object, { dryRun: options.dryRun })
+                .then((answer) => ({ object: answer.object, outcome: outcomeOf(answer, before, options.dryRun) }));
+        applied.push(result);
+        options.sink({ type: "applied", object: resourceRef(object), outcome: result.outcome, note: result.note, dryRun: options.dryRun });
+      }),
+    );
     for (const crd of group.filter((object) => object.kind === "CustomResourceDefinition")) {
       if (!options.dryRun) await waitEstablished(kube, crd, options.sink, options.crdTimeoutMs ?? 60_000);
     }

@@ -26,9 +26,12 @@ export function eventRenderer(io: IOStreams): { sink: EventSink; close(): void }
         settle();
         io.out.write(`${event.object} ${event.outcome}${event.note ? ` (${event.note})` : ""}${event.dryRun ? " (server dry run)" : ""}\n`);
         return;
-      case "skipped": return settle(`${event.object} skipped: ${event.reason}`);
-      case "deleted": return settle(`${event.object} ${event.dryRun ? "would be deleted" : event.existed ? "deleted" : "already gone"}`);
-      case "ready": return settle(`${io.color.green("✓")} ${event.what}`);
+      case "skipped":
+        return settle(`${event.object} skipped: ${event.reason}`);
+      case "deleted":
+        return settle(`${event.object} ${event.dryRun ? "would be deleted" : event.existed ? "deleted" : "already gone"}`);
+      case "ready":
+        return settle(`${io.color.green("✓")} ${event.what}`);
       case "waiting":
         if (progress) progress.update(event.what);
         else progress = startProgress(io, event.what);

@@ -13,7 +13,8 @@ export function readManifestFile(flag: string, path: string): KubeObject[] {
   }
   const objects: KubeObject[] = [];
   for (const [index, document] of parseAllDocuments(text).entries()) {
-    if (document.errors.length > 0) throw new UsageError(`${flag} "${path}": document ${index + 1} is not valid YAML: ${document.errors[0]!.message.split("\n")[0]}`);
+    if (document.errors.length > 0)
+      throw new UsageError(`${flag} "${path}": document ${index + 1} is not valid YAML: ${document.errors[0]!.message.split("\n")[0]}`);
     const value = document.toJS() as KubeObject | null;
     if (value === null || value === undefined) continue;
     if (!value.apiVersion || !value.kind || !value.metadata?.name) {

@@ -18,9 +18,16 @@ interface Component {
 
 const COMPONENTS: Component[] = [
   { kind: "Deployment", name: OPERATOR_DEPLOYMENT, label: "operator", judge: (s) => ({ ready: (s.availableReplicas ?? 0) >= 1, text: "operator available" }) },
-  { kind: "StatefulSet", name: PROVISIONER_STATEFULSET, label: "provisioner", judge: (s) => ({ ready: (s.readyReplicas ?? 0) >= 1, text: "CSI provisioner ready" }) },
   {
-    kind: "DaemonSet", name: NODEPLUGIN_DAEMONSET, label: "nodeplugin",
+    kind: "StatefulSet",
+    name: PROVISIONER_STATEFULSET,
+    label: "provisioner",
+    judge: (s) => ({ ready: (s.readyReplicas ?? 0) >= 1, text: "CSI provisioner ready" }),
+  },
+  {
+    kind: "DaemonSet",
+    name: NODEPLUGIN_DAEMONSET,
+    label: "nodeplugin",
     judge: (s) => {
       const desired = s.desiredNumberScheduled ?? 0;
       const ready = s.numberReady ?? 0;
@@ -36,10 +43,13 @@ const PULL_FAILURES = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "
 
 /** Which image could not be pulled, and what a user does about it. */
 function pullProblem(pod: Pod, container: string, reason: string, message: string | undefined): string {
-  const image = pod.spec?.containers?.find((c) => c.name === container)?.image ?? pod.status?.containerStatuses?.find((c) => c.name === container)?.image ?? "?";
-  return `${reason}: cannot pull image ${image} for container ${container}${message ? ` (${message})` : ""}; `
-    + "push the images to a registry your nodes reach (README, Container images: how to build and mirror them) "
-    + "and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]";
+  const image =
+    pod.spec?.containers?.find((c) => c.name === container)?.image ?? pod.status?.containerStatuses?.find((c) => c.name === container)?.image ?? "?";
+  return (
+    `${reason}: cannot pull image ${image} for container ${container}${message ? ` (${message})` : ""}; ` +
+    "push the images to a registry your nodes reach (README, Container images: how to build and mirror them) " +
+    "and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]"
+  );
 }
 
 // eslint-disable-next-line complexity -- ordered one-line checks over a Pod's optional fields; the first that matches is the problem
@@ -87,8 +97,13 @@ export async function waitReady(kube: Kube, namespace: string, timeoutMs: number
     if (pending.length === 0) return;
     if (Date.now() > deadline) {
       const pods = await kube.listPods(namespace, KADALU_PODS_SELECTOR);
-      const problems = diagnose(pods.filter((pod) => !(pod.metadata?.labels?.["app.kubernetes.io/component"] === "server")), namespace);
-      throw new ClusterError(`Kadalu was not ready after ${formatDuration(timeoutMs)}: ${pending.join("; ")}${problems.length ? `\n${problems.join("\n")}` : ""}`);
+      const problems = diagnose(
+        pods.filter((pod) => !(pod.metadata?.labels?.["app.kubernetes.io/component"] === "server")),
+        namespace,
+      );
+      throw new ClusterError(
+        `Kadalu was not ready after ${formatDuration(timeoutMs)}: ${pending.join("; ")}${problems.length ? `\n${problems.join("\n")}` : ""}`,
+      );
     }
     sink({ type: "waiting", what: `waiting: ${pending.join("; ")}` });
     await sleep(pollMs);

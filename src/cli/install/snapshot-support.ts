@@ -19,7 +19,12 @@ export interface SnapshotSupport {
   ownController: boolean;
 }
 
-const imageName = (image: string): string => image.replace(/@.*$/, "").replace(/:[^/:]*$/, "").split("/").pop() ?? "";
+const imageName = (image: string): string =>
+  image
+    .replace(/@.*$/, "")
+    .replace(/:[^/:]*$/, "")
+    .split("/")
+    .pop() ?? "";
 
 export function runsSnapshotController(deployment: KubeObject): boolean {
   const containers = (deployment as { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } }).spec?.template?.spec?.containers ?? [];

@@ -8,8 +8,17 @@ import { ClusterError } from "../../core/errors.js";
 import { formatDuration } from "../../core/duration.js";
 import { decodeKadaluInfo, INFO_CONFIGMAP, type PoolInfo } from "../../core/info/codec.js";
 import {
-  isReady, outdated, preflight, replicaGroups, replicated, UPSTREAM_LEFTOVERS,
-  type PodView, type PoolHealth, type Preflight, type PvView, type WorkloadView,
+  isReady,
+  outdated,
+  preflight,
+  replicaGroups,
+  replicated,
+  UPSTREAM_LEFTOVERS,
+  type PodView,
+  type PoolHealth,
+  type Preflight,
+  type PvView,
+  type WorkloadView,
 } from "../../core/upgrade/switch-over.js";
 import type { Kube } from "../../kube/client.js";
 import type { KubeObject } from "../../core/kube-vocabulary.js";
@@ -49,15 +58,27 @@ export async function survey(kube: Kube, namespace: string, installed: string, w
   const present = leftovers.filter((object): object is KubeObject => Boolean(object));
   const report = preflight({
     // A list's items carry no kind.
-    installed, wanted, workloads: [...statefulSets.map((o) => ({ ...o, kind: "StatefulSet" })), ...daemonSets.map((o) => ({ ...o, kind: "DaemonSet" }))] as unknown as WorkloadView[],
+    installed,
+    wanted,
+    workloads: [
+      ...statefulSets.map((o) => ({ ...o, kind: "StatefulSet" })),
+      ...daemonSets.map((o) => ({ ...o, kind: "DaemonSet" })),
+    ] as unknown as WorkloadView[],
     leftovers: present.map((object) => `${object.kind.toLowerCase()}/${object.metadata.name}`),
-    pools: health, pods, pvs: pvs as unknown as PvView[], appPods: appPods as unknown as PodView[],
+    pools: health,
+    pods,
+    pvs: pvs as unknown as PvView[],
+    appPods: appPods as unknown as PodView[],
   });
   return { report, pools, leftovers: present };
 }
 
 export async function removeLeftovers(kube: Kube, leftovers: KubeObject[], sink: EventSink): Promise<void> {
-  await Promise.all(leftovers.map(async (object) => sink({ type: "deleted", object: `${object.kind.toLowerCase()}/${object.metadata.name}`, existed: await kube.deleteObject(object), dryRun: false })));
+  await Promise.all(
+    leftovers.map(async (object) =>
+      sink({ type: "deleted", object: `${object.kind.toLowerCase()}/${object.metadata.name}`, existed: await kube.deleteObject(object), dryRun: false }),
+    ),
+  );
 }
 
 async function until<T>(what: string, deadline: number, sink: EventSink, probe: () => Promise<T | undefined>): Promise<T> {
@@ -90,7 +111,10 @@ async function rollPool(kube: Kube, namespace: string, info: PoolInfo, timeoutMs
       // The new operator's template, observed by the StatefulSet controller.
       const current = await until(`statefulset/${statefulSet} to carry this version's template (the operator applies it)`, deadline, sink, async () => {
         const live = await kube.getPath<StatefulSetView>(path(statefulSet));
-        const taken = live?.spec?.updateStrategy?.type === "OnDelete" && (live.status?.observedGeneration ?? 0) >= (live.metadata.generation ?? 1) && live.status?.updateRevision;
+        const taken =
+          live?.spec?.updateStrategy?.type === "OnDelete" &&
+          (live.status?.observedGeneration ?? 0) >= (live.metadata.generation ?? 1) &&
+          live.status?.updateRevision;
         return taken ? live : undefined;
       });
       const pod = await kube.getPath<PodView>(`/api/v1/namespaces/${namespace}/pods/${podName}`);

@@ -11,7 +11,6 @@ import type { NativePoolInfo } from "../../core/info/codec.js";
 import { serverPodName } from "../../core/naming.js";
 import type { Kube } from "../../kube/client.js";
 
-
 /** At most this many gfids are named per brick in one exec; the rest count as unresolved. */
 const MAX_GFIDS = 500;
 
@@ -57,15 +56,17 @@ async function namedOnBrick(kube: Kube, namespace: string, info: NativePoolInfo,
     const gfids = [...new Set(listed.entries.map(entryGfid).filter((gfid): gfid is string => gfid !== undefined && isGfid(gfid)))].slice(0, MAX_GFIDS);
     return where && gfids.length > 0 && !/[\0-\x1f\x7f]/.test(where.path) ? [{ ...where, gfids }] : [];
   });
-  const answers = await Promise.all(asks.map(async ({ pod, path, gfids }) => {
-    try {
-      const result = await kube.exec(namespace, pod, "server", ["sh", "-c", GFID_TO_PATH, "sh", path, ...gfids]);
-      return parseGfidPaths(result.stdout.toString("utf8"), new Set(gfids));
-    } catch {
-      // A brick that cannot be asked leaves its gfids unresolved, and says so in the count.
-      return new Map<string, string>();
-    }
-  }));
+  const answers = await Promise.all(
+    asks.map(async ({ pod, path, gfids }) => {
+      try {
+        const result = await kube.exec(namespace, pod, "server", ["sh", "-c", GFID_TO_PATH, "sh", path, ...gfids]);
+        return parseGfidPaths(result.stdout.toString("utf8"), new Set(gfids));
+      } catch {
+        // A brick that cannot be asked leaves its gfids unresolved, and says so in the count.
+        return new Map<string, string>();
+      }
+    }),
+  );
   return new Map(answers.flatMap((answer) => [...answer]));
 }
 
@@ -87,7 +88,10 @@ const entriesWord = (count: number): string => `${count} ${count === 1 ? "entry"
 /** `PVCs at risk: default/data (3 entries), pvc-... (no claim, 1 entry)`, and what was not in a PV. */
 export function riskLines(risk: HealRisk): string[] {
   const lines: string[] = [];
-  if (risk.pvcs.length > 0) lines.push(`PVCs at risk: ${risk.pvcs.map((item) => item.pvc ? `${item.pvc} (${entriesWord(item.entries)})` : `${item.pv} (no claim, ${entriesWord(item.entries)})`).join(", ")}`);
+  if (risk.pvcs.length > 0)
+    lines.push(
+      `PVCs at risk: ${risk.pvcs.map((item) => (item.pvc ? `${item.pvc} (${entriesWord(item.entries)})` : `${item.pv} (no claim, ${entriesWord(item.entries)})`)).join(", ")}`,
+    );
   else lines.push("PVCs at risk: none (no pending entry is inside a PV)");
   if (risk.outsidePvs > 0) lines.push(`Not in a PV: ${entriesWord(risk.outsidePvs)} (the pool's own files and directories)`);
   if (risk.unresolved > 0) lines.push(`Not resolved: ${entriesWord(risk.unresolved)} (gfids no running brick could name)`);

@@ -12,14 +12,25 @@ export async function healsIn(kube: Kube, namespace: string, pod: string, pool: 
     const report = result.stdout.toString("utf8");
     if (result.exitCode === 0) onReport?.(report);
     const count = result.exitCode === 0 ? pendingHeals(report) : undefined;
-    return count ?? `${HEAL_INFO} in ${pod} (exit ${result.exitCode}) gave no count for every brick: ${(result.stderr.toString().trim() || report.trim()).split("\n").slice(-3).join(" / ")}`;
+    return (
+      count ??
+      `${HEAL_INFO} in ${pod} (exit ${result.exitCode}) gave no count for every brick: ${(result.stderr.toString().trim() || report.trim()).split("\n").slice(-3).join(" / ")}`
+    );
   } catch (error) {
     return `${HEAL_INFO} in ${pod}: ${(error as Error).message}`;
   }
 }
 
 /** Asked in the first ready brick pod of the pool (`pods` by name). */
-export async function poolHeals(kube: Kube, namespace: string, info: PoolInfo, pods: Map<string, PodView>, onReport?: (report: string) => void): Promise<number | string> {
-  const pod = replicaGroups(info).flat().find((name) => isReady(pods.get(name)));
+export async function poolHeals(
+  kube: Kube,
+  namespace: string,
+  info: PoolInfo,
+  pods: Map<string, PodView>,
+  onReport?: (report: string) => void,
+): Promise<number | string> {
+  const pod = replicaGroups(info)
+    .flat()
+    .find((name) => isReady(pods.get(name)));
   return pod ? healsIn(kube, namespace, pod, info.volname, onReport) : "no brick pod of the pool is ready to ask";
 }

@@ -26,8 +26,16 @@ function usageCells(pool: PoolReport): string[] {
   const usage = pool.usage;
   if (!usage) return [pool.singlePvPerPool ? "single PV" : "-", ...none];
   return [
-    size(usage.capacityBytes), size(usage.provisionedBytes), `${usage.utilizationPercent.toFixed(1)}%`, String(usage.livePvCount), String(usage.archivedPvCount),
-    String(usage.snapshotCount), size(usage.snapshotBytes), size(usage.minPvBytes), size(usage.avgPvBytes), size(usage.maxPvBytes),
+    size(usage.capacityBytes),
+    size(usage.provisionedBytes),
+    `${usage.utilizationPercent.toFixed(1)}%`,
+    String(usage.livePvCount),
+    String(usage.archivedPvCount),
+    String(usage.snapshotCount),
+    size(usage.snapshotBytes),
+    size(usage.minPvBytes),
+    size(usage.avgPvBytes),
+    size(usage.maxPvBytes),
   ];
 }
 
@@ -79,32 +87,50 @@ function usageLine(pool: PoolReport): string | undefined {
 }
 
 export function poolDetail(report: PoolListReport, noHeaders: boolean): string {
-  return report.pools.map((pool) => {
-    const lines = [`Name:            ${pool.name}`, `Type:            ${pool.type}`, `State:           ${pool.state}`];
-    if (pool.message) lines.push(`Reason:          ${pool.message}`);
-    lines.push(`Age:             ${age(pool.createdAt)}`, `Volume ID:       ${pool.volumeId || "-"}`, `Reclaim policy:  ${pool.reclaimPolicy}`);
-    if (pool.singlePvPerPool) lines.push("Single PV:       yes");
-    if (pool.options) {
-      const entries = Object.entries(pool.options);
-      lines.push(`Options:         ${entries.length ? entries.map(([key, value]) => `${key}=${value}`).join(", ") : "<none>"}`);
-    }
-    const usage = usageLine(pool);
-    if (usage) lines.push(`Usage:           ${usage}`);
-    // The claim that owned an archived PV is gone: its name comes from the PV's metadata, where the create recorded it.
-    const archivedRows = pool.usage?.archived.map((pv) => [pv.name, pv.pv, pv.claim ? `${pv.claim.namespace}/${pv.claim.name}` : "-", size(pv.sizeBytes)]);
-    if (archivedRows?.length) lines.push("Archived PVs:", ...renderTable(["Archived PV", "Was PV", "Was claim", "Size"], archivedRows, { noHeaders }).trimEnd().split("\n").map((line) => `  ${line}`));
-    if (pool.external) {
-      lines.push(`Gluster hosts:   ${pool.external.hosts.join(", ")}`, `Gluster volume:  ${pool.external.volume}`);
-      if (pool.external.options) lines.push(`Mount options:   ${pool.external.options}`);
-    } else {
-      const rows = pool.storageUnits.map((unit) => [
-        String(unit.index), unit.node || "-", unit.device || unit.path || `pvc/${unit.pvc}`, unit.serverPod,
-        unit.podPhase === undefined ? "-" : `${unit.podPhase}${unit.ready ? ", Ready" : ", not ready"}`,
-      ]);
-      lines.push("Storage units:", ...renderTable(["#", "Node", "Device/Path/PVC", "Server pod", "Status"], rows, { noHeaders }).trimEnd().split("\n").map((line) => `  ${line}`));
-    }
-    return `${lines.join("\n")}\n`;
-  }).join("\n");
+  return report.pools
+    .map((pool) => {
+      const lines = [`Name:            ${pool.name}`, `Type:            ${pool.type}`, `State:           ${pool.state}`];
+      if (pool.message) lines.push(`Reason:          ${pool.message}`);
+      lines.push(`Age:             ${age(pool.createdAt)}`, `Volume ID:       ${pool.volumeId || "-"}`, `Reclaim policy:  ${pool.reclaimPolicy}`);
+      if (pool.singlePvPerPool) lines.push("Single PV:       yes");
+      if (pool.options) {
+        const entries = Object.entries(pool.options);
+        lines.push(`Options:         ${entries.length ? entries.map(([key, value]) => `${key}=${value}`).join(", ") : "<none>"}`);
+      }
+      const usage = usageLine(pool);
+      if (usage) lines.push(`Usage:           ${usage}`);
+      // The claim that owned an archived PV is gone: its name comes from the PV's metadata, where the create recorded it.
+      const archivedRows = pool.usage?.archived.map((pv) => [pv.name, pv.pv, pv.claim ? `${pv.claim.namespace}/${pv.claim.name}` : "-", size(pv.sizeBytes)]);
+      if (archivedRows?.length)
+        lines.push(
+          "Archived PVs:",
+          ...renderTable(["Archived PV", "Was PV", "Was claim", "Size"], archivedRows, { noHeaders })
+            .trimEnd()
+            .split("\n")
+            .map((line) => `  ${line}`),
+        );
+      if (pool.external) {
+        lines.push(`Gluster hosts:   ${pool.external.hosts.join(", ")}`, `Gluster volume:  ${pool.external.volume}`);
+        if (pool.external.options) lines.push(`Mount options:   ${pool.external.options}`);
+      } else {
+        const rows = pool.storageUnits.map((unit) => [
+          String(unit.index),
+          unit.node || "-",
+          unit.device || unit.path || `pvc/${unit.pvc}`,
+          unit.serverPod,
+          unit.podPhase === undefined ? "-" : `${unit.podPhase}${unit.ready ? ", Ready" : ", not ready"}`,
+        ]);
+        lines.push(
+          "Storage units:",
+          ...renderTable(["#", "Node", "Device/Path/PVC", "Server pod", "Status"], rows, { noHeaders })
+            .trimEnd()
+            .split("\n")
+            .map((line) => `  ${line}`),
+        );
+      }
+      return `${lines.join("\n")}\n`;
+    })
+    .join("\n");
 }
 
 /** The documented machine-readable shape: bytes as integers, fields present whatever was asked. */

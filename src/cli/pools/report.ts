@@ -65,22 +65,50 @@ export interface PoolListReport {
 const isReady = (pod: V1Pod | undefined): boolean => Boolean(pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
 
 function infoReport(info: PoolInfo, pods: Map<string, V1Pod> | undefined): PoolReport {
-  const units = isExternal(info) ? [] : info.bricks.map((brick) => unitReport(info.volname, brick.brick_index, {
-    node: brick.kube_hostname, device: brick.brick_device, path: brick.host_brick_path, pvc: brick.pvc_name,
-  }, pods));
+  const units = isExternal(info)
+    ? []
+    : info.bricks.map((brick) =>
+        unitReport(
+          info.volname,
+          brick.brick_index,
+          {
+            node: brick.kube_hostname,
+            device: brick.brick_device,
+            path: brick.host_brick_path,
+            pvc: brick.pvc_name,
+          },
+          pods,
+        ),
+      );
   return {
-    name: info.volname, type: info.type, volumeId: info.volume_id, reclaimPolicy: info.pvReclaimPolicy, singlePvPerPool: info.single_pv_per_pool,
+    name: info.volname,
+    type: info.type,
+    volumeId: info.volume_id,
+    reclaimPolicy: info.pvReclaimPolicy,
+    singlePvPerPool: info.single_pv_per_pool,
     storageUnits: units,
     external: isExternal(info) ? { hosts: info.gluster_hosts.split(",").filter(Boolean), volume: info.gluster_volname, options: info.gluster_options } : null,
-    state: "-", message: "no KadaluStorage object (only kadalu-info lists the pool)", createdAt: null,
+    state: "-",
+    message: "no KadaluStorage object (only kadalu-info lists the pool)",
+    createdAt: null,
   };
 }
 
-function unitReport(pool: string, index: number, unit: { node?: string; device?: string; path?: string; pvc?: string }, pods: Map<string, V1Pod> | undefined): StorageUnitReport {
+function unitReport(
+  pool: string,
+  index: number,
+  unit: { node?: string; device?: string; path?: string; pvc?: string },
+  pods: Map<string, V1Pod> | undefined,
+): StorageUnitReport {
   const serverPod = serverPodName(pool, index);
   const pod = pods?.get(serverPod);
   return {
-    index, node: unit.node ?? "", device: unit.device ?? "", path: unit.path ?? "", pvc: unit.pvc ?? "", serverPod,
+    index,
+    node: unit.node ?? "",
+    device: unit.device ?? "",
+    path: unit.path ?? "",
+    pvc: unit.pvc ?? "",
+    serverPod,
     ...(pods ? { podPhase: pod?.status?.phase ?? "Missing", ready: isReady(pod) } : {}),
   };
 }
@@ -91,11 +119,16 @@ function specReport(pool: KadaluStorage, pods: Map<string, V1Pod> | undefined): 
   const external = spec.type === "External";
   const hosts = spec.details?.gluster_hosts ?? (spec.details?.gluster_host ? [spec.details.gluster_host] : []);
   return {
-    name: pool.metadata.name, type: spec.type, volumeId: pool.status?.volumeId ?? spec.volume_id ?? "", reclaimPolicy: spec.pvReclaimPolicy ?? "delete",
+    name: pool.metadata.name,
+    type: spec.type,
+    volumeId: pool.status?.volumeId ?? spec.volume_id ?? "",
+    reclaimPolicy: spec.pvReclaimPolicy ?? "delete",
     singlePvPerPool: Boolean(spec.single_pv_per_pool),
     storageUnits: external ? [] : (spec.storage ?? []).map((unit, index) => unitReport(pool.metadata.name, index, unit, pods)),
     external: external ? { hosts, volume: spec.details?.gluster_volname ?? "", options: spec.details?.gluster_options ?? "" } : null,
-    state: "-", message: "", createdAt: null,
+    state: "-",
+    message: "",
+    createdAt: null,
   };
 }
 
@@ -103,12 +136,15 @@ function specReport(pool: KadaluStorage, pods: Map<string, V1Pod> | undefined): 
 function withState(report: PoolReport, pool: KadaluStorage): PoolReport {
   const status = pool.status;
   const state = status?.state ?? (pool.metadata.deletionTimestamp ? "stopping" : "pending");
-  const message = state === "ready" ? "" : status?.message ?? (status?.state ? "" : "the operator has not reconciled this pool yet (is it running? kubectl kadalu doctor)");
+  const message =
+    state === "ready" ? "" : (status?.message ?? (status?.state ? "" : "the operator has not reconciled this pool yet (is it running? kubectl kadalu doctor)"));
   return { ...report, state, message, createdAt: pool.metadata.creationTimestamp ?? null };
 }
 
 function pickProvisioner(pods: V1Pod[]): V1Pod | undefined {
-  const candidates = pods.filter((pod) => pod.metadata?.labels?.["app.kubernetes.io/name"] === PROVISIONER_STATEFULSET || pod.metadata?.name === `${PROVISIONER_STATEFULSET}-0`);
+  const candidates = pods.filter(
+    (pod) => pod.metadata?.labels?.["app.kubernetes.io/name"] === PROVISIONER_STATEFULSET || pod.metadata?.name === `${PROVISIONER_STATEFULSET}-0`,
+  );
   return candidates.find((pod) => pod.status?.phase === "Running" && isReady(pod)) ?? candidates.find((pod) => pod.status?.phase === "Running");
 }
 
@@ -159,7 +195,9 @@ export async function collectPoolReport(kube: Kube, request: ReportRequest): Pro
   const podsAsked = request.detail ? settledLater(kube.listPods(namespace, KADALU_PODS_SELECTOR)) : undefined;
   // Without the CRD (Kadalu not installed) there are no objects: kadalu-info alone says what exists.
   let notInstalled: unknown;
-  const poolsAsked = settledLater(kube.listPools(namespace).catch((error: unknown) => (isNotFound(error) ? ((notInstalled = error), []) : Promise.reject(error))));
+  const poolsAsked = settledLater(
+    kube.listPools(namespace).catch((error: unknown) => (isNotFound(error) ? ((notInstalled = error), []) : Promise.reject(error))),
+  );
   // Every answer is in before a failure is reported: no request is left open behind the error.
   const [data, resources] = await allOrFirstError([kube.readConfigMapData(namespace, INFO_CONFIGMAP), poolsAsked, podsAsked] as const);
   const decoded = decodeKadaluInfo(data);
@@ -188,7 +226,12 @@ export async function collectPoolReport(kube: Kube, request: ReportRequest): Pro
   });
   if (request.status) {
     const measured = reports.filter((report) => !report.singlePvPerPool && infoByName.has(report.name));
-    const usage = await usageFor(kube, namespace, measured.map((report) => infoByName.get(report.name)!), podList);
+    const usage = await usageFor(
+      kube,
+      namespace,
+      measured.map((report) => infoByName.get(report.name)!),
+      podList,
+    );
     for (const report of reports) {
       const result = usage.get(report.name);
       if (report.singlePvPerPool) report.usage = null;

@@ -6,7 +6,11 @@ import type { Kube } from "../../kube/client.js";
 export async function requirePool(kube: Kube, namespace: string, name: string): Promise<KadaluStorage> {
   const pool = await kube.getPool(namespace, name);
   if (pool) return pool;
-  const pools = (await kube.listPools(namespace).catch((error: unknown) => (error instanceof KadaluNotInstalled ? Promise.reject(error) : ([] as KadaluStorage[])))).map((item) => item.metadata.name).sort();
+  const pools = (
+    await kube.listPools(namespace).catch((error: unknown) => (error instanceof KadaluNotInstalled ? Promise.reject(error) : ([] as KadaluStorage[])))
+  )
+    .map((item) => item.metadata.name)
+    .sort();
   throw poolNotFound(name, namespace, pools);
 }
 

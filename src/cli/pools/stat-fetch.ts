@@ -81,7 +81,10 @@ async function readCopy(dir: string, pool: string, entries: Map<string, Buffer>)
 function archivedIn(pool: string, entries: Map<string, Buffer>): ArchivedPv[] {
   const found: ArchivedPv[] = [];
   for (const [path, data] of entries) {
-    const name = path.split("/").pop()!.replace(/\.json$/, "");
+    const name = path
+      .split("/")
+      .pop()!
+      .replace(/\.json$/, "");
     if (!path.startsWith(`${pool}/info/`) || !path.endsWith(".json") || !name.startsWith(ARCHIVED_PREFIX)) continue;
     const metadata = decodePvMetadata(data.toString("utf8"));
     found.push({ name, pv: name.slice(ARCHIVED_PREFIX.length), sizeBytes: metadata?.size ?? 0, ...(metadata?.claim ? { claim: metadata.claim } : {}) });
@@ -98,7 +101,17 @@ async function fetchOnce(kube: Kube, target: ExecTarget, pools: string[], dir: s
   const paths = pools.flatMap((pool) => [`${pool}/${STAT_DB_FILE}`, `${pool}/${JOURNAL}`, `${pool}/info`]);
   // Of the metadata, only archived PVs' files (archived-*.json) come along; the hash directories are empty
   // headers. GNU tar (the CSI image's) lets `*` match `/` in exclusions unless told not to.
-  const result = await kube.exec(target.namespace, target.pod, target.container, ["tar", "-c", "-f", "-", "-C", POOL_ROOT, "--no-wildcards-match-slash", "--exclude=[!a]*.json", ...paths]);
+  const result = await kube.exec(target.namespace, target.pod, target.container, [
+    "tar",
+    "-c",
+    "-f",
+    "-",
+    "-C",
+    POOL_ROOT,
+    "--no-wildcards-match-slash",
+    "--exclude=[!a]*.json",
+    ...paths,
+  ]);
   let entries: TarEntry[];
   try {
     entries = readTar(result.stdout);
@@ -141,7 +154,9 @@ export async function fetchPoolUsage(kube: Kube, target: ExecTarget, pools: stri
       pending = await fetchOnce(kube, target, pending, dir, results);
     }
     for (const pool of pending) {
-      results.set(pool, { error: `the copy of ${POOL_ROOT}/${pool}/${STAT_DB_FILE} was torn or corrupt ${attempts} times (is the provisioner writing heavily?); try again` });
+      results.set(pool, {
+        error: `the copy of ${POOL_ROOT}/${pool}/${STAT_DB_FILE} was torn or corrupt ${attempts} times (is the provisioner writing heavily?); try again`,
+      });
     }
     return results;
   } finally {

@@ -24,9 +24,13 @@ export function poolLine(pool: KadaluStorage): PoolLine {
   const status = pool.status ?? {};
   const usage = status.usage;
   return {
-    name: pool.metadata.name, type: pool.spec.type, state: pool.metadata.deletionTimestamp ? "stopping" : status.state ?? "pending",
+    name: pool.metadata.name,
+    type: pool.spec.type,
+    state: pool.metadata.deletionTimestamp ? "stopping" : (status.state ?? "pending"),
     bricks: status.bricks ? `${status.bricks.ready}/${status.bricks.total}` : "-",
-    capacity: usage ? formatBytes(usage.capacityBytes) : "-", provisioned: usage ? formatBytes(usage.provisionedBytes) : "-", pvs: usage ? String(usage.pvCount) : "-",
+    capacity: usage ? formatBytes(usage.capacityBytes) : "-",
+    provisioned: usage ? formatBytes(usage.provisionedBytes) : "-",
+    pvs: usage ? String(usage.pvCount) : "-",
     ...(usage && usage.capacityBytes > 0 ? { ratio: usage.provisionedBytes / usage.capacityBytes } : {}),
   };
 }
@@ -40,8 +44,10 @@ export function utilisationBar(ratio: number | undefined, width = BAR_WIDTH): st
 
 export function watchTable(pools: KadaluStorage[]): string {
   const lines = [...pools].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).map(poolLine);
-  return renderTable(["NAME", "TYPE", "STATE", "BRICKS", "CAPACITY", "PROVISIONED", "UTILIZATION", "PVS"],
-    lines.map((line) => [line.name, line.type, line.state, line.bricks, line.capacity, line.provisioned, utilisationBar(line.ratio), line.pvs]));
+  return renderTable(
+    ["NAME", "TYPE", "STATE", "BRICKS", "CAPACITY", "PROVISIONED", "UTILIZATION", "PVS"],
+    lines.map((line) => [line.name, line.type, line.state, line.bricks, line.capacity, line.provisioned, utilisationBar(line.ratio), line.pvs]),
+  );
 }
 
 /** One line for a pool that changed (or went: `deleted`), for logs and pipes. */

@@ -19,7 +19,12 @@ export async function watchPools(kube: Kube, options: { global: GlobalOptions; n
   const pools = (): KadaluStorage[] => [...informer.cache.values()].filter((pool) => !options.name || pool.metadata.name === options.name);
   const redraw = (): void => {
     timer = undefined;
-    io.out.write(frame(`kadalu storage-list --watch - ${new Date().toISOString().replace(/\.\d+Z$/, "Z")} (Ctrl-C ends)\n\n${pools().length ? watchTable(pools()) : `No storage pools in namespace "${namespace}" yet.\n`}`, true));
+    io.out.write(
+      frame(
+        `kadalu storage-list --watch - ${new Date().toISOString().replace(/\.\d+Z$/, "Z")} (Ctrl-C ends)\n\n${pools().length ? watchTable(pools()) : `No storage pools in namespace "${namespace}" yet.\n`}`,
+        true,
+      ),
+    );
   };
   const informer: Informer<KadaluStorage> = new Informer<KadaluStorage>(kube, {
     path: poolsPath(namespace),

@@ -6,7 +6,14 @@
 import { ClusterError } from "../../core/errors.js";
 import { SNAPSHOT_API } from "../../core/manifests/snapshots.js";
 import { STORAGE_CLASS_PREFIX } from "../../core/naming.js";
-import { pendingRows, rowOrder, snapshotRows, type SnapshotRow, type VolumeSnapshotContentView, type VolumeSnapshotView } from "../../core/cluster-snapshots.js";
+import {
+  pendingRows,
+  rowOrder,
+  snapshotRows,
+  type SnapshotRow,
+  type VolumeSnapshotContentView,
+  type VolumeSnapshotView,
+} from "../../core/cluster-snapshots.js";
 import type { Kube } from "../../kube/client.js";
 import { servesSnapshotContents } from "../install/snapshot-support.js";
 

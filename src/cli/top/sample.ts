@@ -31,10 +31,14 @@ async function sampleIn(kube: Kube, namespace: string, pod: string, container: s
 
 export async function sampleTop(kube: Kube, namespace: string, seconds: number, pool?: string): Promise<TopSample> {
   // kadalu-info names this cluster's pools (external ones too); read alongside the pod list, not after it.
-  const [listed, info] = await Promise.all([kube.listPods(namespace, KADALU_PODS_SELECTOR), kube.readConfigMapData(namespace, INFO_CONFIGMAP).catch(() => undefined)]);
+  const [listed, info] = await Promise.all([
+    kube.listPods(namespace, KADALU_PODS_SELECTOR),
+    kube.readConfigMapData(namespace, INFO_CONFIGMAP).catch(() => undefined),
+  ]);
   const ours = info ? new Set(decodeKadaluInfo(info).pools.map((known) => known.volname)) : undefined;
   const pods = listed.filter((pod) => pod.status?.phase === "Running");
-  const servers = pods.filter((pod) => pod.metadata?.labels?.["app.kubernetes.io/component"] === "server" || /^server-.+-\d+-0$/.test(pod.metadata?.name ?? ""))
+  const servers = pods
+    .filter((pod) => pod.metadata?.labels?.["app.kubernetes.io/component"] === "server" || /^server-.+-\d+-0$/.test(pod.metadata?.name ?? ""))
     .filter((pod) => !pool || poolOf(pod) === pool);
   const provisioner = pods.find((pod) => pod.metadata?.labels?.["app.kubernetes.io/name"] === PROVISIONER_STATEFULSET);
   const failures: TopSample["failures"] = [];
@@ -45,10 +49,14 @@ export async function sampleTop(kube: Kube, namespace: string, seconds: number, 
   });
   if (provisioner) {
     const name = provisioner.metadata!.name!;
-    jobs.push(sampleIn(kube, namespace, name, PROVISIONER_CONTAINER, [...CSI_PROC_SAMPLE, String(seconds)]).then((rows) =>
-      // A FUSE client belongs to the pool it mounts (/mnt/<pool>); one of a pool this cluster does not have is not ours.
-      rows.map((row) => ({ ...row, pool: row.role.startsWith("client ") ? (row.role.split("/").at(-1) ?? "") : "", pod: name }))
-        .filter((row) => (!pool || row.pool === pool) && (!ours || ours.has(row.pool)))));
+    jobs.push(
+      sampleIn(kube, namespace, name, PROVISIONER_CONTAINER, [...CSI_PROC_SAMPLE, String(seconds)]).then((rows) =>
+        // A FUSE client belongs to the pool it mounts (/mnt/<pool>); one of a pool this cluster does not have is not ours.
+        rows
+          .map((row) => ({ ...row, pool: row.role.startsWith("client ") ? (row.role.split("/").at(-1) ?? "") : "", pod: name }))
+          .filter((row) => (!pool || row.pool === pool) && (!ours || ours.has(row.pool))),
+      ),
+    );
   }
   const names = [...servers.map((pod) => pod.metadata!.name!), ...(provisioner ? [provisioner.metadata!.name!] : [])];
   const settled = await Promise.allSettled(jobs);

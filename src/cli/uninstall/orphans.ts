@@ -18,15 +18,21 @@ export interface Orphans {
   archivedUnknown?: string;
 }
 
-
 export function orphanCount(orphans: Orphans): number {
   return orphans.bound.length + orphans.storageClasses.length + orphans.archived.length;
 }
 
 /** "2 bound PVs, 1 StorageClass, 1 archived PV" */
 export function orphanSummary(orphans: Orphans): string {
-  const parts = [[orphans.bound.length, "bound PV"], [orphans.storageClasses.length, "StorageClass"], [orphans.archived.length, "archived PV"]] as const;
-  return parts.filter(([count]) => count > 0).map(([count, word]) => counted(count, word, word === "StorageClass" ? "StorageClasses" : undefined)).join(", ");
+  const parts = [
+    [orphans.bound.length, "bound PV"],
+    [orphans.storageClasses.length, "StorageClass"],
+    [orphans.archived.length, "archived PV"],
+  ] as const;
+  return parts
+    .filter(([count]) => count > 0)
+    .map(([count, word]) => counted(count, word, word === "StorageClass" ? "StorageClasses" : undefined))
+    .join(", ");
 }
 
 /** One line per orphan, then a note when archived PVs could not be listed. */

@@ -41,16 +41,38 @@ export function boundLog(text: string, maxBytes: number): string {
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
-export function summaryMarkdown(input: { createdAt: string; pluginVersion: string; kubernetes: string; namespace: string; findings: Finding[]; files: string[] }): string {
+export function summaryMarkdown(input: {
+  createdAt: string;
+  pluginVersion: string;
+  kubernetes: string;
+  namespace: string;
+  findings: Finding[];
+  files: string[];
+}): string {
   const count = (severity: string): number => input.findings.filter((finding) => finding.severity === severity).length;
   const lines = [
-    "# Kadalu support bundle", "",
-    `- created: ${input.createdAt}`, `- plugin: ${input.pluginVersion}`, `- Kubernetes: ${input.kubernetes}`, `- namespace: ${input.namespace}`,
-    `- doctor: ${count("critical")} critical, ${counted(count("warning"), "warning")}, ${count("ok")} ok (doctor.json has every finding)`, "",
-    "## Findings", "", "| severity | check | where | finding | next |", "|---|---|---|---|---|",
-    ...[...input.findings].sort((a, b) => rank(a.severity) - rank(b.severity)).map((f) => `| ${f.severity} | ${cell(f.check)} | ${cell(f.where)} | ${cell(f.message)} | ${f.next ? `\`${cell(f.next)}\`` : ""} |`),
-    "", "## Contents", "", ...input.files.map((file) => `- ${file}`), "",
-    "Secrets and service-account tokens are never collected.", "",
+    "# Kadalu support bundle",
+    "",
+    `- created: ${input.createdAt}`,
+    `- plugin: ${input.pluginVersion}`,
+    `- Kubernetes: ${input.kubernetes}`,
+    `- namespace: ${input.namespace}`,
+    `- doctor: ${count("critical")} critical, ${counted(count("warning"), "warning")}, ${count("ok")} ok (doctor.json has every finding)`,
+    "",
+    "## Findings",
+    "",
+    "| severity | check | where | finding | next |",
+    "|---|---|---|---|---|",
+    ...[...input.findings]
+      .sort((a, b) => rank(a.severity) - rank(b.severity))
+      .map((f) => `| ${f.severity} | ${cell(f.check)} | ${cell(f.where)} | ${cell(f.message)} | ${f.next ? `\`${cell(f.next)}\`` : ""} |`),
+    "",
+    "## Contents",
+    "",
+    ...input.files.map((file) => `- ${file}`),
+    "",
+    "Secrets and service-account tokens are never collected.",
+    "",
   ];
   return lines.join("\n");
 }

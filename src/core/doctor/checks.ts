@@ -93,8 +93,9 @@ export interface Thresholds {
 export const DEFAULT_THRESHOLDS: Thresholds = { warnPercent: 80, criticalPercent: 90 };
 
 const ok = (check: string, where: string, message: string, evidence?: string): Finding => ({ severity: "ok", check, where, message, evidence });
-const tagOf = (image: string | undefined): string | undefined => image?.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : undefined;
-const imageOf = (workload: Workload | undefined, container: string): string | undefined => workload?.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
+const tagOf = (image: string | undefined): string | undefined => (image?.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : undefined);
+const imageOf = (workload: Workload | undefined, container: string): string | undefined =>
+  workload?.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
 const podsNamed = (pods: PodView[], prefix: string): PodView[] => pods.filter((pod) => (pod.metadata?.name ?? "").startsWith(prefix));
 /** A `kubectl kadalu` command for the namespace doctor looked at (-n only when it is not the default). */
 const kadalu = (ns: string, command: string): string => `kubectl kadalu ${command}${ns === "kadalu" ? "" : ` -n ${ns}`}`;
@@ -102,13 +103,22 @@ const podLogs = (ns: string, pod: string, container?: string): string => kadalu(
 const describePod = (ns: string, pod: string): string => `kubectl -n ${ns} describe pod ${pod}`;
 
 /** A pod's own failure (from its statuses and events), with the words and the next command for a finding. */
-interface Explained { failure: PodFailure; phrase: string; next: string; evidence?: string }
+interface Explained {
+  failure: PodFailure;
+  phrase: string;
+  next: string;
+  evidence?: string;
+}
 
 const evidenceOf = (pod: PodView, events: PodEventView[], container: string | undefined, log: string | undefined): string | undefined =>
-  [...eventsOfPod(pod, events).map((event) => `${event.type} ${event.reason}: ${event.message}`), ...(log ? [`previous log of ${container}:`, ...lastLines(log, 10, 400)] : [])].join("\n") || undefined;
+  [
+    ...eventsOfPod(pod, events).map((event) => `${event.type} ${event.reason}: ${event.message}`),
+    ...(log ? [`previous log of ${container}:`, ...lastLines(log, 10, 400)] : []),
+  ].join("\n") || undefined;
 
 function phraseOf(failure: PodFailure, log: string | undefined, brick: boolean): string {
-  if (failure.missingPath && brick) return `brick directory ${failure.missingPath} is missing on node ${failure.node ?? "?"} (${failure.reason === "FailedMount" ? "FailedMount" : "the server exits"}): create it there`;
+  if (failure.missingPath && brick)
+    return `brick directory ${failure.missingPath} is missing on node ${failure.node ?? "?"} (${failure.reason === "FailedMount" ? "FailedMount" : "the server exits"}): create it there`;
   const tail = log ? lastLines(log) : [];
   return `${failure.reason}: ${failure.detail}${failure.crashed && tail.length ? `; last log lines: ${tail.join(" | ")}` : ""}`;
 }
@@ -125,19 +135,40 @@ function explain(s: Snapshot, pod: PodView | undefined, brick = false): Explaine
 
 export function operatorCheck(s: Snapshot): Finding[] {
   const ns = s.namespace;
-  if (!s.operator) return [{ severity: "critical", check: "operator", where: `deployment/operator`, message: `the Kadalu operator is not installed in namespace "${ns}"`, next: kadalu(ns, "install") }];
+  if (!s.operator)
+    return [
+      {
+        severity: "critical",
+        check: "operator",
+        where: `deployment/operator`,
+        message: `the Kadalu operator is not installed in namespace "${ns}"`,
+        next: kadalu(ns, "install"),
+      },
+    ];
   const available = s.operator.status?.availableReplicas ?? 0;
   if (available < 1) {
     const operatorPod = podsNamed(s.pods, "operator-")[0];
     const pod = operatorPod?.metadata?.name;
     const scaled = s.operator.spec?.replicas === 0;
     const why = scaled ? undefined : explain(s, operatorPod);
-    return [{
-      severity: "critical", check: "operator", where: "deployment/operator",
-      message: scaled ? "the operator is scaled to 0: pools are not reconciled" : `the operator is not available: pools are not reconciled${why ? `; pod ${pod}: ${why.phrase}` : ""}`,
-      next: scaled ? `kubectl -n ${ns} scale deployment operator --replicas=1` : why ? why.next : pod ? podLogs(ns, pod) : `kubectl -n ${ns} describe deployment operator`,
-      ...(why?.evidence ? { evidence: why.evidence } : {}),
-    }];
+    return [
+      {
+        severity: "critical",
+        check: "operator",
+        where: "deployment/operator",
+        message: scaled
+          ? "the operator is scaled to 0: pools are not reconciled"
+          : `the operator is not available: pools are not reconciled${why ? `; pod ${pod}: ${why.phrase}` : ""}`,
+        next: scaled
+          ? `kubectl -n ${ns} scale deployment operator --replicas=1`
+          : why
+            ? why.next
+            : pod
+              ? podLogs(ns, pod)
+              : `kubectl -n ${ns} describe deployment operator`,
+        ...(why?.evidence ? { evidence: why.evidence } : {}),
+      },
+    ];
   }
   return [ok("operator", "deployment/operator", `available (version ${tagOf(imageOf(s.operator, "kadalu-operator")) ?? "?"})`)];
 }
@@ -145,33 +176,71 @@ export function operatorCheck(s: Snapshot): Finding[] {
 export function crdCheck(s: Snapshot): Finding[] {
   if (s.crdEstablished) return [ok("crd", "kadalustorages.kadalu-operator.storage", "established")];
   // A missing CRD has nothing to describe: install brings it back.
-  if (s.crdEstablished === undefined) return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: "the KadaluStorage CRD is missing", next: kadalu(s.namespace, "install") }];
-  return [{ severity: "critical", check: "crd", where: "kadalustorages.kadalu-operator.storage", message: "the KadaluStorage CRD is not established", next: "kubectl get crd kadalustorages.kadalu-operator.storage -o yaml" }];
+  if (s.crdEstablished === undefined)
+    return [
+      {
+        severity: "critical",
+        check: "crd",
+        where: "kadalustorages.kadalu-operator.storage",
+        message: "the KadaluStorage CRD is missing",
+        next: kadalu(s.namespace, "install"),
+      },
+    ];
+  return [
+    {
+      severity: "critical",
+      check: "crd",
+      where: "kadalustorages.kadalu-operator.storage",
+      message: "the KadaluStorage CRD is not established",
+      next: "kubectl get crd kadalustorages.kadalu-operator.storage -o yaml",
+    },
+  ];
 }
 
 function provisionerCheck(s: Snapshot): Finding {
   const ns = s.namespace;
-  if (!s.provisioner) return { severity: "critical", check: "csi-provisioner", where: "statefulset/kadalu-csi-provisioner", message: "the CSI provisioner is not installed: no PVC of a Kadalu StorageClass is provisioned", next: kadalu(ns, "install") };
+  if (!s.provisioner)
+    return {
+      severity: "critical",
+      check: "csi-provisioner",
+      where: "statefulset/kadalu-csi-provisioner",
+      message: "the CSI provisioner is not installed: no PVC of a Kadalu StorageClass is provisioned",
+      next: kadalu(ns, "install"),
+    };
   if ((s.provisioner.status?.readyReplicas ?? 0) >= 1) return ok("csi-provisioner", "statefulset/kadalu-csi-provisioner", "ready");
   const why = explain(s, podsNamed(s.pods, "kadalu-csi-provisioner-")[0]);
   return {
-    severity: "critical", check: "csi-provisioner", where: "pod/kadalu-csi-provisioner-0",
-    message: `the CSI provisioner is not ready: PVCs stay Pending${why ? `; ${why.phrase}` : ""}`, next: why?.next ?? describePod(ns, "kadalu-csi-provisioner-0"),
+    severity: "critical",
+    check: "csi-provisioner",
+    where: "pod/kadalu-csi-provisioner-0",
+    message: `the CSI provisioner is not ready: PVCs stay Pending${why ? `; ${why.phrase}` : ""}`,
+    next: why?.next ?? describePod(ns, "kadalu-csi-provisioner-0"),
     ...(why?.evidence ? { evidence: why.evidence } : {}),
   };
 }
 
 function nodepluginCheck(s: Snapshot): Finding {
   const ns = s.namespace;
-  if (!s.nodeplugin) return { severity: "critical", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin", message: "the CSI nodeplugin is not installed: no Kadalu PV can be mounted", next: kadalu(ns, "install") };
+  if (!s.nodeplugin)
+    return {
+      severity: "critical",
+      check: "csi-nodeplugin",
+      where: "daemonset/kadalu-csi-nodeplugin",
+      message: "the CSI nodeplugin is not installed: no Kadalu PV can be mounted",
+      next: kadalu(ns, "install"),
+    };
   const desired = s.nodeplugin.status?.desiredNumberScheduled ?? 0;
   const readyCount = s.nodeplugin.status?.numberReady ?? 0;
   if (desired > 0 && readyCount >= desired) return ok("csi-nodeplugin", "daemonset/kadalu-csi-nodeplugin", `ready on ${readyCount}/${desired} nodes`);
-  const unready = podsNamed(s.pods, "kadalu-csi-nodeplugin-").filter((pod) => !isReady(pod)).map((pod) => ({ pod, why: explain(s, pod) }));
+  const unready = podsNamed(s.pods, "kadalu-csi-nodeplugin-")
+    .filter((pod) => !isReady(pod))
+    .map((pod) => ({ pod, why: explain(s, pod) }));
   const explained = unready.find(({ why }) => why)?.why;
   const names = unready.map(({ pod, why }) => `${pod.metadata?.name} on ${pod.spec?.nodeName ?? "?"}${why ? ` (${why.phrase})` : ""}`);
   return {
-    severity: readyCount === 0 ? "critical" : "warning", check: "csi-nodeplugin", where: "daemonset/kadalu-csi-nodeplugin",
+    severity: readyCount === 0 ? "critical" : "warning",
+    check: "csi-nodeplugin",
+    where: "daemonset/kadalu-csi-nodeplugin",
     message: `ready on ${readyCount}/${desired} nodes${names.length ? `; not ready: ${names.join(", ")}` : ""}: pods there cannot mount Kadalu PVs`,
     next: explained?.next ?? (unready[0] ? describePod(ns, unready[0].pod.metadata?.name ?? "?") : `kubectl -n ${ns} describe daemonset kadalu-csi-nodeplugin`),
     ...(explained?.evidence ? { evidence: explained.evidence } : {}),
@@ -192,11 +261,15 @@ export function versionCheck(s: Snapshot): Finding[] {
   if ([...versions.values()].every((version) => version === undefined)) return [];
   const differing = [...versions].filter(([, version]) => version !== undefined && version !== s.pluginVersion);
   if (differing.length === 0) return [ok("versions", "plugin, operator, CSI", `all ${s.pluginVersion}`)];
-  return [{
-    severity: "warning", check: "versions", where: "plugin, operator, CSI",
-    message: `this plugin is ${s.pluginVersion}; ${differing.map(([what, version]) => `${what} ${version}`).join(", ")}`,
-    next: kadalu(s.namespace, "install --upgrade"),
-  }];
+  return [
+    {
+      severity: "warning",
+      check: "versions",
+      where: "plugin, operator, CSI",
+      message: `this plugin is ${s.pluginVersion}; ${differing.map(([what, version]) => `${what} ${version}`).join(", ")}`,
+      next: kadalu(s.namespace, "install --upgrade"),
+    },
+  ];
 }
 
 /** The pool grows by a whole group of units of the kind it has; the reader fills in the nodes. */
@@ -211,7 +284,9 @@ function poolStateCheck(pool: KadaluStorage, where: string, ns: string): Finding
   const state = pool.status?.state;
   if (state === "ready") return ok("pool-state", where, "ready");
   return {
-    severity: state === "error" || state === "blocked" ? "critical" : "warning", check: "pool-state", where,
+    severity: state === "error" || state === "blocked" ? "critical" : "warning",
+    check: "pool-state",
+    where,
     message: `state ${state ?? "unknown"}${pool.status?.message ? `: ${pool.status.message}` : ""}`,
     next: `kubectl -n ${pool.metadata.namespace ?? ns} describe kadalustorage ${pool.metadata.name}`,
   };
@@ -229,28 +304,83 @@ function brickChecks(s: Snapshot, info: NativePoolInfo, where: string): Finding[
   const severity: Severity = lost ? "critical" : "warning";
   const phase = (podName: string): string => byName.get(podName)?.status?.phase ?? "missing";
   const explained = down.map((podName) => ({ podName, why: explain(s, byName.get(podName), true) }));
-  const findings: Finding[] = explained.flatMap(({ podName, why }) => why ? [{
-    severity, check: "bricks", where, message: `server pod ${podName} (${phase(podName)}) not ready: ${why.phrase}`, next: why.next, ...(why.evidence ? { evidence: why.evidence } : {}),
-  }] : []);
+  const findings: Finding[] = explained.flatMap(({ podName, why }) =>
+    why
+      ? [
+          {
+            severity,
+            check: "bricks",
+            where,
+            message: `server pod ${podName} (${phase(podName)}) not ready: ${why.phrase}`,
+            next: why.next,
+            ...(why.evidence ? { evidence: why.evidence } : {}),
+          },
+        ]
+      : [],
+  );
   const unexplained = explained.filter(({ why }) => !why).map(({ podName }) => podName);
   if (!unexplained.length) return findings;
-  return [...findings, {
-    severity, check: "bricks", where,
-    message: `server pod${unexplained.length > 1 ? "s" : ""} ${unexplained.map((podName) => `${podName} (${phase(podName)})`).join(", ")} not ready${lost ? ": a replica set lost its quorum, its files are not writable" : ""}`,
-    next: byName.get(unexplained[0]!) ? podLogs(ns, unexplained[0]!) : `kubectl -n ${ns} describe statefulset ${unexplained[0]!.replace(/-0$/, "")}`,
-  }];
+  return [
+    ...findings,
+    {
+      severity,
+      check: "bricks",
+      where,
+      message: `server pod${unexplained.length > 1 ? "s" : ""} ${unexplained.map((podName) => `${podName} (${phase(podName)})`).join(", ")} not ready${lost ? ": a replica set lost its quorum, its files are not writable" : ""}`,
+      next: byName.get(unexplained[0]!) ? podLogs(ns, unexplained[0]!) : `kubectl -n ${ns} describe statefulset ${unexplained[0]!.replace(/-0$/, "")}`,
+    },
+  ];
 }
 
 function mountCheck(s: Snapshot, name: string, info: PoolInfo | undefined, where: string): Finding[] {
   const ns = s.namespace;
   if (typeof s.probes === "string") {
-    return info?.single_pv_per_pool ? [] : [{ severity: "warning", check: "mount", where, message: `not checked: ${s.probes}`, next: `kubectl -n ${ns} get pods -l app.kubernetes.io/name=kadalu-csi-provisioner` }];
+    return info?.single_pv_per_pool
+      ? []
+      : [
+          {
+            severity: "warning",
+            check: "mount",
+            where,
+            message: `not checked: ${s.probes}`,
+            next: `kubectl -n ${ns} get pods -l app.kubernetes.io/name=kadalu-csi-provisioner`,
+          },
+        ];
   }
   if (!info || info.single_pv_per_pool) return [];
   const probe = s.probes.get(name);
-  if (!probe || probe.mount === "missing") return [{ severity: "critical", check: "mount", where, message: "the provisioner has not mounted the pool: PVs of it cannot be created", next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner") }];
-  if (probe.mount === "dead") return [{ severity: "critical", check: "mount", where, message: `the provisioner's mount of the pool does not answer (${probe.detail ?? "ENOTCONN"}): its FUSE client died or no brick answers`, next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner"), evidence: probe.detail }];
-  if (probe.statDb !== "ok") return [{ severity: "critical", check: "stat.db", where, message: `stat.db is ${probe.statDb}: usage cannot be accounted`, next: `kubectl -n ${ns} exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- node /kadalu/bin/kadalu-csi probe /mnt/${name}`, evidence: probe.detail }];
+  if (!probe || probe.mount === "missing")
+    return [
+      {
+        severity: "critical",
+        check: "mount",
+        where,
+        message: "the provisioner has not mounted the pool: PVs of it cannot be created",
+        next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner"),
+      },
+    ];
+  if (probe.mount === "dead")
+    return [
+      {
+        severity: "critical",
+        check: "mount",
+        where,
+        message: `the provisioner's mount of the pool does not answer (${probe.detail ?? "ENOTCONN"}): its FUSE client died or no brick answers`,
+        next: podLogs(ns, "kadalu-csi-provisioner-0", "kadalu-provisioner"),
+        evidence: probe.detail,
+      },
+    ];
+  if (probe.statDb !== "ok")
+    return [
+      {
+        severity: "critical",
+        check: "stat.db",
+        where,
+        message: `stat.db is ${probe.statDb}: usage cannot be accounted`,
+        next: `kubectl -n ${ns} exec kadalu-csi-provisioner-0 -c kadalu-provisioner -- node /kadalu/bin/kadalu-csi probe /mnt/${name}`,
+        evidence: probe.detail,
+      },
+    ];
   return [ok("mount", where, "mounted, stat.db readable")];
 }
 
@@ -260,10 +390,17 @@ function capacityCheck(s: Snapshot, pool: KadaluStorage, info: PoolInfo | undefi
   if (!usage || !(usage.capacityBytes > 0)) return [];
   const percent = (usage.provisionedBytes / usage.capacityBytes) * 100;
   const severity: Severity = percent >= thresholds.criticalPercent ? "critical" : percent >= thresholds.warnPercent ? "warning" : "ok";
-  return [{
-    severity, check: "capacity", where, message: `${percent.toFixed(1)}% provisioned (${counted(usage.pvCount, "PV")})`,
-    ...(severity === "ok" ? {} : { next: info && !isExternal(info) ? growAdvice(info, pool.metadata.namespace ?? ns) : kadalu(ns, `storage-list ${pool.metadata.name} --status`) }),
-  }];
+  return [
+    {
+      severity,
+      check: "capacity",
+      where,
+      message: `${percent.toFixed(1)}% provisioned (${counted(usage.pvCount, "PV")})`,
+      ...(severity === "ok"
+        ? {}
+        : { next: info && !isExternal(info) ? growAdvice(info, pool.metadata.namespace ?? ns) : kadalu(ns, `storage-list ${pool.metadata.name} --status`) }),
+    },
+  ];
 }
 
 function healCheck(s: Snapshot, name: string, where: string): Finding[] {
@@ -272,13 +409,32 @@ function healCheck(s: Snapshot, name: string, where: string): Finding[] {
   const risk = s.healRisks?.get(name);
   const atRisk = risk && risk.pvcs.length > 0 ? `; PVCs at risk: ${atRiskList(risk)}` : "";
   if (typeof heals === "number") {
-    return [heals > 0 ? { severity: "warning", check: "heals", where, message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending${atRisk}`, next: kadalu(ns, `healinfo ${name}`) } : ok("heals", where, "no heal pending")];
+    return [
+      heals > 0
+        ? {
+            severity: "warning",
+            check: "heals",
+            where,
+            message: `${heals} heal entr${heals === 1 ? "y" : "ies"} pending${atRisk}`,
+            next: kadalu(ns, `healinfo ${name}`),
+          }
+        : ok("heals", where, "no heal pending"),
+    ];
   }
   if (typeof heals === "string" && risk) {
     const entries = risk.pvcs.reduce((sum, item) => sum + item.entries, risk.outsidePvs + risk.unresolved);
-    return [{ severity: "warning", check: "heals", where, message: `${entries} heal entr${entries === 1 ? "y" : "ies"} pending on the bricks that answered (not every brick gave a count)${atRisk}`, next: kadalu(ns, `healinfo ${name}`) }];
+    return [
+      {
+        severity: "warning",
+        check: "heals",
+        where,
+        message: `${entries} heal entr${entries === 1 ? "y" : "ies"} pending on the bricks that answered (not every brick gave a count)${atRisk}`,
+        next: kadalu(ns, `healinfo ${name}`),
+      },
+    ];
   }
-  if (typeof heals === "string") return [{ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: kadalu(ns, `healinfo ${name}`) }];
+  if (typeof heals === "string")
+    return [{ severity: "warning", check: "heals", where, message: `heals not checked: ${heals}`, next: kadalu(ns, `healinfo ${name}`) }];
   return heals ? [ok("heals", where, `not checked: ${heals.notAsked}`)] : [];
 }
 
@@ -299,20 +455,29 @@ export function poolChecks(s: Snapshot, pool: KadaluStorage, thresholds: Thresho
 /** PVCs of Kadalu StorageClasses that stay Pending, with what their latest warning (else latest event) says. */
 export function pendingClaimChecks(s: Snapshot, pool?: string): Finding[] {
   const classes = new Set(s.kadaluStorageClasses.filter((name) => !pool || name === storageClassName(pool)));
-  return s.claims.filter((claim) => claim.status?.phase === "Pending" && classes.has(claim.spec?.storageClassName ?? "")).map((claim) => {
-    const namespace = claim.metadata?.namespace ?? "default";
-    const events = s.events
-      .filter((event) => event.involvedObject?.kind === "PersistentVolumeClaim" && event.involvedObject.name === claim.metadata?.name && event.involvedObject.namespace === namespace)
-      .sort((a, b) => ((a.lastTimestamp ?? a.eventTime ?? "") < (b.lastTimestamp ?? b.eventTime ?? "") ? -1 : 1));
-    // A warning says why; the PV controller's "waiting for a volume" repeats after it and says nothing new.
-    const latest = events.filter((event) => event.type === "Warning").at(-1) ?? events.at(-1);
-    return {
-      severity: "warning" as const, check: "pvc", where: `pvc/${namespace}/${claim.metadata?.name}`,
-      message: `Pending (${claim.spec?.storageClassName})${latest ? `: ${latest.reason}: ${latest.message}` : ": no event yet"}`,
-      next: `kubectl -n ${namespace} describe pvc ${claim.metadata?.name}`,
-      evidence: events.map((event) => `${event.type} ${event.reason}: ${event.message}`).join("\n") || undefined,
-    };
-  });
+  return s.claims
+    .filter((claim) => claim.status?.phase === "Pending" && classes.has(claim.spec?.storageClassName ?? ""))
+    .map((claim) => {
+      const namespace = claim.metadata?.namespace ?? "default";
+      const events = s.events
+        .filter(
+          (event) =>
+            event.involvedObject?.kind === "PersistentVolumeClaim" &&
+            event.involvedObject.name === claim.metadata?.name &&
+            event.involvedObject.namespace === namespace,
+        )
+        .sort((a, b) => ((a.lastTimestamp ?? a.eventTime ?? "") < (b.lastTimestamp ?? b.eventTime ?? "") ? -1 : 1));
+      // A warning says why; the PV controller's "waiting for a volume" repeats after it and says nothing new.
+      const latest = events.filter((event) => event.type === "Warning").at(-1) ?? events.at(-1);
+      return {
+        severity: "warning" as const,
+        check: "pvc",
+        where: `pvc/${namespace}/${claim.metadata?.name}`,
+        message: `Pending (${claim.spec?.storageClassName})${latest ? `: ${latest.reason}: ${latest.message}` : ": no event yet"}`,
+        next: `kubectl -n ${namespace} describe pvc ${claim.metadata?.name}`,
+        evidence: events.map((event) => `${event.type} ${event.reason}: ${event.message}`).join("\n") || undefined,
+      };
+    });
 }
 
 export function diagnose(s: Snapshot, options: { pool?: string; thresholds?: Thresholds } = {}): Finding[] {
@@ -326,7 +491,9 @@ export function diagnose(s: Snapshot, options: { pool?: string; thresholds?: Thr
 function snapshotsOf(s: Snapshot): Finding[] {
   const classes = new Set(s.kadaluStorageClasses);
   const restores = s.claims
-    .filter((claim) => claim.status?.phase === "Pending" && classes.has(claim.spec?.storageClassName ?? "") && claim.spec?.dataSource?.kind === "VolumeSnapshot")
+    .filter(
+      (claim) => claim.status?.phase === "Pending" && classes.has(claim.spec?.storageClassName ?? "") && claim.spec?.dataSource?.kind === "VolumeSnapshot",
+    )
     .map((claim) => `${claim.metadata?.namespace}/${claim.metadata?.name}`);
   return snapshotCheck(s.namespace, s.snapshots, s.provisioner, restores);
 }
@@ -344,7 +511,11 @@ export function parseProbe(text: string): Map<string, PoolProbe> {
     const [pool, mount, statDb, ...detail] = line.split("\t");
     if (!pool || !mount || !statDb) continue;
     if (!["ok", "dead", "missing"].includes(mount) || !["ok", "unreadable", "missing"].includes(statDb)) continue;
-    probes.set(pool, { mount: mount as PoolProbe["mount"], statDb: statDb as PoolProbe["statDb"], ...(detail.length ? { detail: detail.join(" ").trim() } : {}) });
+    probes.set(pool, {
+      mount: mount as PoolProbe["mount"],
+      statDb: statDb as PoolProbe["statDb"],
+      ...(detail.length ? { detail: detail.join(" ").trim() } : {}),
+    });
   }
   return probes;
 }

@@ -28,13 +28,16 @@ export function selects(budget: DisruptionBudget, pod: PodView): boolean {
   const selector = budget.spec?.selector;
   if (!selector) return false;
   const labelsMatch = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labelOf(pod, key) === value);
-  return labelsMatch && (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
-    const value = labelOf(pod, key);
-    if (operator === "In") return value !== undefined && values.includes(value);
-    if (operator === "NotIn") return value === undefined || !values.includes(value);
-    if (operator === "Exists") return value !== undefined;
-    return value === undefined;
-  });
+  return (
+    labelsMatch &&
+    (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+      const value = labelOf(pod, key);
+      if (operator === "In") return value !== undefined && values.includes(value);
+      if (operator === "NotIn") return value === undefined || !values.includes(value);
+      if (operator === "Exists") return value !== undefined;
+      return value === undefined;
+    })
+  );
 }
 
 /**
@@ -57,10 +60,24 @@ function blockedDrains(namespace: string, pool: string, budget: DisruptionBudget
   const expected = budget.status?.expectedPods ?? members.length;
   const why = `PodDisruptionBudget ${budget.metadata?.name} allows no disruption: ${budget.status?.currentHealthy ?? 0}/${expected} brick pods of the group are ready, ${budget.status?.desiredHealthy ?? "?"} needed${down.length ? ` (not ready: ${down.join(", ")})` : ""}`;
   // An evicted brick waits Pending for its own node (its data is there) until that node is uncordoned: describe says so.
-  const next = downPods[0]?.status?.phase === "Running" ? kadalu(namespace, `logs ${down[0]}`) : down[0] ? `kubectl -n ${namespace} describe pod ${down[0]}` : `kubectl -n ${namespace} describe poddisruptionbudget ${budget.metadata?.name}`;
+  const next =
+    downPods[0]?.status?.phase === "Running"
+      ? kadalu(namespace, `logs ${down[0]}`)
+      : down[0]
+        ? `kubectl -n ${namespace} describe pod ${down[0]}`
+        : `kubectl -n ${namespace} describe poddisruptionbudget ${budget.metadata?.name}`;
   return [...new Set(blocked.map((pod) => pod.spec!.nodeName!))].sort().map((node) => {
-    const held = blocked.filter((pod) => pod.spec?.nodeName === node).map((pod) => pod.metadata?.name).join(", ");
-    return { severity: "warning", check: "drain", where: `node/${node}`, message: `kubectl drain ${node} is blocked: it cannot evict ${held} of pool ${pool}; ${why}`, next };
+    const held = blocked
+      .filter((pod) => pod.spec?.nodeName === node)
+      .map((pod) => pod.metadata?.name)
+      .join(", ");
+    return {
+      severity: "warning",
+      check: "drain",
+      where: `node/${node}`,
+      message: `kubectl drain ${node} is blocked: it cannot evict ${held} of pool ${pool}; ${why}`,
+      next,
+    };
   });
 }
 
@@ -70,16 +87,54 @@ export function drainChecks(namespace: string, info: NativePoolInfo, pods: PodVi
   const bricks = info.bricks.map((brick) => byName.get(serverPodName(info.volname, brick.brick_index))).filter((pod): pod is PodView => Boolean(pod));
   const nodes = [...new Set(bricks.map((pod) => pod.spec?.nodeName).filter(Boolean))].join(", ");
   if (!replicated(info)) {
-    return [{ severity: "ok", check: "drain", where, message: `no disruption budget (${info.type} keeps one copy): draining ${nodes ? `node ${nodes}` : "a node with its bricks"} takes the files on those bricks offline until the pods run again` }];
+    return [
+      {
+        severity: "ok",
+        check: "drain",
+        where,
+        message: `no disruption budget (${info.type} keeps one copy): draining ${nodes ? `node ${nodes}` : "a node with its bricks"} takes the files on those bricks offline until the pods run again`,
+      },
+    ];
   }
-  if (typeof budgets === "string") return [{ severity: "warning", check: "drain", where, message: `disruption budgets not checked: ${budgets}`, next: `kubectl -n ${namespace} get poddisruptionbudgets -l ${POOL_LABEL}=${info.volname}` }];
+  if (typeof budgets === "string")
+    return [
+      {
+        severity: "warning",
+        check: "drain",
+        where,
+        message: `disruption budgets not checked: ${budgets}`,
+        next: `kubectl -n ${namespace} get poddisruptionbudgets -l ${POOL_LABEL}=${info.volname}`,
+      },
+    ];
   const mine = budgets.filter((budget) => budget.metadata?.labels?.[POOL_LABEL] === info.volname);
   if (mine.length === 0) {
-    return [{
-      severity: "warning", check: "drain", where, message: "no PodDisruptionBudget guards the bricks: kubectl drain may take two members of one group down at once (the operator adds them from this version on)",
-      next: kadalu(namespace, "install --upgrade"),
-    }];
+    return [
+      {
+        severity: "warning",
+        check: "drain",
+        where,
+        message:
+          "no PodDisruptionBudget guards the bricks: kubectl drain may take two members of one group down at once (the operator adds them from this version on)",
+        next: kadalu(namespace, "install --upgrade"),
+      },
+    ];
   }
-  const findings = mine.flatMap((budget) => blockedDrains(namespace, info.volname, budget, bricks.filter((pod) => selects(budget, pod))));
-  return findings.length ? findings : [{ severity: "ok", check: "drain", where, message: `${mine.length} disruption budget${mine.length === 1 ? "" : "s"}: a drain takes at most what each group survives, and waits for the rest` }];
+  const findings = mine.flatMap((budget) =>
+    blockedDrains(
+      namespace,
+      info.volname,
+      budget,
+      bricks.filter((pod) => selects(budget, pod)),
+    ),
+  );
+  return findings.length
+    ? findings
+    : [
+        {
+          severity: "ok",
+          check: "drain",
+          where,
+          message: `${mine.length} disruption budget${mine.length === 1 ? "" : "s"}: a drain takes at most what each group survives, and waits for the rest`,
+        },
+      ];
 }

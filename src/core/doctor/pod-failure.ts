@@ -4,7 +4,11 @@
  * Pure: shared by `doctor` and the operator's pool status.
  */
 
-interface Terminated { reason?: string; exitCode?: number; message?: string }
+interface Terminated {
+  reason?: string;
+  exitCode?: number;
+  message?: string;
+}
 export interface ContainerStatusView {
   name: string;
   image?: string;
@@ -35,8 +39,16 @@ export interface PodEventView {
 }
 
 export type PodFailureReason =
-  | "FailedMount" | "FailedScheduling" | "ImagePullBackOff" | "ErrImagePull" | "ErrImageNeverPull" | "InvalidImageName"
-  | "CrashLoopBackOff" | "OOMKilled" | "CreateContainerConfigError" | "BrickDirectoryMissing";
+  | "FailedMount"
+  | "FailedScheduling"
+  | "ImagePullBackOff"
+  | "ErrImagePull"
+  | "ErrImageNeverPull"
+  | "InvalidImageName"
+  | "CrashLoopBackOff"
+  | "OOMKilled"
+  | "CreateContainerConfigError"
+  | "BrickDirectoryMissing";
 
 export interface PodFailure {
   /** The kubelet's (or scheduler's) word for it. */
@@ -70,18 +82,31 @@ const when = (event: PodEventView): string => event.lastTimestamp ?? event.event
 export function eventsOfPod(pod: FailingPodView, events: PodEventView[]): PodEventView[] {
   const uid = pod.metadata?.uid;
   return events
-    .filter((event) => event.involvedObject?.kind === "Pod" && event.involvedObject.name === pod.metadata?.name && (!uid || !event.involvedObject.uid || event.involvedObject.uid === uid))
+    .filter(
+      (event) =>
+        event.involvedObject?.kind === "Pod" &&
+        event.involvedObject.name === pod.metadata?.name &&
+        (!uid || !event.involvedObject.uid || event.involvedObject.uid === uid),
+    )
     .sort((a, b) => (when(a) < when(b) ? -1 : when(a) > when(b) ? 1 : 0));
 }
 
 const latest = (events: PodEventView[], reason: string): PodEventView | undefined => events.filter((event) => event.reason === reason).at(-1);
 const oneLine = (text: string | undefined): string => (text ?? "").replace(/\s+/g, " ").trim();
 
-function imageFailure(status: ContainerStatusView, reason: PodFailureReason, node: string | undefined, imageOf: (name: string) => string | undefined): PodFailure {
+function imageFailure(
+  status: ContainerStatusView,
+  reason: PodFailureReason,
+  node: string | undefined,
+  imageOf: (name: string) => string | undefined,
+): PodFailure {
   const image = imageOf(status.name) ?? status.image ?? "?";
-  const detail = reason === "ErrImageNeverPull"
-    ? `image ${image} is not on node ${node ?? "?"} and its pull policy is Never`
-    : reason === "InvalidImageName" ? `image name ${image} is invalid` : `image ${image} cannot be pulled`;
+  const detail =
+    reason === "ErrImageNeverPull"
+      ? `image ${image} is not on node ${node ?? "?"} and its pull policy is Never`
+      : reason === "InvalidImageName"
+        ? `image name ${image} is invalid`
+        : `image ${image} cannot be pulled`;
   return { reason, detail, container: status.name, image, node };
 }
 
@@ -97,16 +122,35 @@ function containerFailure(status: ContainerStatusView, node: string | undefined,
   const last = status.state?.terminated ?? status.lastState?.terminated;
   const reason = waiting?.reason;
   if (reason && (IMAGE_REASONS as readonly string[]).includes(reason)) return imageFailure(status, reason as PodFailureReason, node, imageOf);
-  if (reason === "CreateContainerConfigError") return { reason, detail: `container ${status.name}: ${oneLine(waiting?.message) || "its configuration cannot be made"}`, container: status.name, node };
+  if (reason === "CreateContainerConfigError")
+    return { reason, detail: `container ${status.name}: ${oneLine(waiting?.message) || "its configuration cannot be made"}`, container: status.name, node };
   const missing = missingHostPath(last?.message);
   if (missing && (reason === "CrashLoopBackOff" || status.state?.terminated)) {
-    return { reason: "BrickDirectoryMissing", detail: `brick directory ${missing} is missing on node ${node ?? "?"}`, container: status.name, missingPath: missing, node };
+    return {
+      reason: "BrickDirectoryMissing",
+      detail: `brick directory ${missing} is missing on node ${node ?? "?"}`,
+      container: status.name,
+      missingPath: missing,
+      node,
+    };
   }
   if (last?.reason === "OOMKilled" && (reason === "CrashLoopBackOff" || status.state?.terminated)) {
-    return { reason: "OOMKilled", detail: `container ${status.name} ran out of memory (OOMKilled, ${status.restartCount ?? 0} restarts)`, container: status.name, node, crashed: true };
+    return {
+      reason: "OOMKilled",
+      detail: `container ${status.name} ran out of memory (OOMKilled, ${status.restartCount ?? 0} restarts)`,
+      container: status.name,
+      node,
+      crashed: true,
+    };
   }
   if (reason === "CrashLoopBackOff") {
-    return { reason, detail: `container ${status.name} keeps exiting${exitOf(last)} (${status.restartCount ?? 0} restarts)`, container: status.name, node, crashed: true };
+    return {
+      reason,
+      detail: `container ${status.name} keeps exiting${exitOf(last)} (${status.restartCount ?? 0} restarts)`,
+      container: status.name,
+      node,
+      crashed: true,
+    };
   }
   return undefined;
 }
@@ -150,5 +194,10 @@ export function podFailure(pod: FailingPodView, events: PodEventView[]): PodFail
 
 /** The last lines of a log, each on one line and shortened, for a table cell. */
 export function lastLines(log: string, count = 3, width = 120): string[] {
-  return log.split("\n").map((line) => line.trim()).filter(Boolean).slice(-count).map((line) => (line.length > width ? `${line.slice(0, width - 1)}…` : line));
+  return log
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-count)
+    .map((line) => (line.length > width ? `${line.slice(0, width - 1)}…` : line));
 }

@@ -4,9 +4,7 @@
  * writes upstream's key order with Python's JSON spacing.
  */
 import { brickHostName, byCodePoint, dns1123LabelError } from "../naming.js";
-import {
-  DEFAULT_GLUSTER_PORT, isPoolType, resolveSinglePvPerPool, type KadaluStorage, type PoolType, type ReclaimPolicy,
-} from "../pool/types.js";
+import { DEFAULT_GLUSTER_PORT, isPoolType, resolveSinglePvPerPool, type KadaluStorage, type PoolType, type ReclaimPolicy } from "../pool/types.js";
 import { pythonJsonDumps } from "./python-json.js";
 
 export const INFO_CONFIGMAP = "kadalu-info";
@@ -61,9 +59,32 @@ export interface InfoProblem {
   message: string;
 }
 
-const NATIVE_ORDER = ["namespace", "kadalu_version", "volname", "volume_id", "single_pv_per_pool", "type", "pvReclaimPolicy", "bricks", "disperse", "options", "tiebreaker"];
+const NATIVE_ORDER = [
+  "namespace",
+  "kadalu_version",
+  "volname",
+  "volume_id",
+  "single_pv_per_pool",
+  "type",
+  "pvReclaimPolicy",
+  "bricks",
+  "disperse",
+  "options",
+  "tiebreaker",
+];
 const EXTERNAL_ORDER = ["volname", "volume_id", "type", "pvReclaimPolicy", "single_pv_per_pool", "gluster_hosts", "gluster_volname", "gluster_options"];
-const BRICK_ORDER = ["brick_path", "kube_hostname", "node", "node_id", "host_brick_path", "brick_device", "pvc_name", "brick_device_dir", "decommissioned", "brick_index"];
+const BRICK_ORDER = [
+  "brick_path",
+  "kube_hostname",
+  "node",
+  "node_id",
+  "host_brick_path",
+  "brick_device",
+  "pvc_name",
+  "brick_device_dir",
+  "decommissioned",
+  "brick_index",
+];
 
 export const infoKey = (pool: string): string => `${pool}${INFO_SUFFIX}`;
 
@@ -122,7 +143,11 @@ const EXTERNAL: Check[] = [
   ["gluster_volname", (i) => typeof i.gluster_volname === "string" && i.gluster_volname !== "", "must be the Gluster volume name"],
 ];
 const NATIVE: Check[] = [
-  ["bricks", (i) => Array.isArray(i.bricks) && i.bricks.every((b: unknown) => typeof b === "object" && b !== null && Number.isInteger((b as BrickInfo).brick_index)), "must be a list of bricks with integer brick_index"],
+  [
+    "bricks",
+    (i) => Array.isArray(i.bricks) && i.bricks.every((b: unknown) => typeof b === "object" && b !== null && Number.isInteger((b as BrickInfo).brick_index)),
+    "must be a list of bricks with integer brick_index",
+  ],
 ];
 
 /** Decodes one entry; `pool` is the name from the ConfigMap key. */

@@ -12,7 +12,6 @@ import { monitoringObjects } from "./monitoring.js";
 import { snapshotControllerObjects, snapshotCrds, snapshotterRbac } from "./snapshots.js";
 import { csiDriver, nodepluginDaemonSet, operatorDeployment, provisionerStatefulSet } from "./workloads.js";
 
-
 export type StepName = "namespace" | "crd" | "snapshot-crds" | "rbac" | "csi-driver" | "operator" | "csi" | "snapshot-controller" | "monitoring";
 
 export interface Step {
@@ -23,16 +22,32 @@ export interface Step {
 function namespace(options: InstallOptions): KubeObject {
   const metadata = meta(options, options.namespace, "namespace", false);
   // Brick and CSI pods are privileged: say so to Pod Security Admission.
-  metadata.labels = { ...metadata.labels, "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/audit": "privileged", "pod-security.kubernetes.io/warn": "privileged" };
+  metadata.labels = {
+    ...metadata.labels,
+    "pod-security.kubernetes.io/enforce": "privileged",
+    "pod-security.kubernetes.io/audit": "privileged",
+    "pod-security.kubernetes.io/warn": "privileged",
+  };
   return { apiVersion: "v1", kind: "Namespace", metadata };
 }
 
 function securityContextConstraints(options: InstallOptions): KubeObject {
   return {
-    apiVersion: "security.openshift.io/v1", kind: "SecurityContextConstraints", metadata: meta(options, "kadalu-scc", "rbac", false),
-    allowPrivilegedContainer: true, allowHostNetwork: true, allowHostDirVolumePlugin: true, allowHostPorts: true, allowHostPID: true, allowHostIPC: true,
-    allowedCapabilities: ["*"], readOnlyRootFilesystem: false,
-    runAsUser: { type: "RunAsAny" }, seLinuxContext: { type: "RunAsAny" }, fsGroup: { type: "RunAsAny" }, supplementalGroups: { type: "RunAsAny" },
+    apiVersion: "security.openshift.io/v1",
+    kind: "SecurityContextConstraints",
+    metadata: meta(options, "kadalu-scc", "rbac", false),
+    allowPrivilegedContainer: true,
+    allowHostNetwork: true,
+    allowHostDirVolumePlugin: true,
+    allowHostPorts: true,
+    allowHostPID: true,
+    allowHostIPC: true,
+    allowedCapabilities: ["*"],
+    readOnlyRootFilesystem: false,
+    runAsUser: { type: "RunAsAny" },
+    seLinuxContext: { type: "RunAsAny" },
+    fsGroup: { type: "RunAsAny" },
+    supplementalGroups: { type: "RunAsAny" },
     volumes: ["*"],
     users: Object.values(SA).map((name) => `system:serviceaccount:${options.namespace}:${name}`),
   };
@@ -47,7 +62,9 @@ export function installPlan(options: InstallOptions): Step[] {
     {
       name: "rbac",
       objects: [
-        ...serviceAccounts(options), ...rbac(options), ...(options.snapshotter ? snapshotterRbac(options, SA.provisioner) : []),
+        ...serviceAccounts(options),
+        ...rbac(options),
+        ...(options.snapshotter ? snapshotterRbac(options, SA.provisioner) : []),
         ...(options.platform === "openshift" ? [securityContextConstraints(options)] : []),
       ],
     },

@@ -9,6 +9,6 @@ interface ManagedField {
 
 /** Managers other than ours that own parts of the live object's spec (status writers do not count). */
 export function foreignSpecManagers(live: { metadata: unknown }): string[] {
-  const fields = ((live.metadata as { managedFields?: ManagedField[] }).managedFields ?? []);
+  const fields = (live.metadata as { managedFields?: ManagedField[] }).managedFields ?? [];
   return [...new Set(fields.filter((f) => f.manager !== FIELD_MANAGER && !f.subresource && f.fieldsV1?.["f:spec"] !== undefined).map((f) => f.manager ?? "?"))];
 }

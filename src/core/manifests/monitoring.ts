@@ -27,7 +27,9 @@ export function monitoringObjects(options: InstallOptions): KubeObject[] {
     metricsService(options, "kadalu-operator-metrics", selector("kadalu-operator", "operator")),
     metricsService(options, "kadalu-csi-provisioner-metrics", selector(PROVISIONER_STATEFULSET, "csi-driver")),
     {
-      apiVersion: MONITORING_API, kind: "ServiceMonitor", metadata: meta(options, "kadalu", "metrics"),
+      apiVersion: MONITORING_API,
+      kind: "ServiceMonitor",
+      metadata: meta(options, "kadalu", "metrics"),
       spec: {
         selector: { matchLabels: { [METRICS_LABEL]: "true" } },
         namespaceSelector: { matchNames: [options.namespace] },
@@ -35,7 +37,9 @@ export function monitoringObjects(options: InstallOptions): KubeObject[] {
       },
     },
     {
-      apiVersion: MONITORING_API, kind: "PodMonitor", metadata: meta(options, "kadalu-server", "metrics"),
+      apiVersion: MONITORING_API,
+      kind: "PodMonitor",
+      metadata: meta(options, "kadalu-server", "metrics"),
       spec: {
         selector: { matchLabels: selector("server", "server") },
         namespaceSelector: { matchNames: [options.namespace] },

@@ -84,7 +84,9 @@ function serverImageOf(input: InstallInput): ServerImage {
   const serverImage = (input.serverImage ?? (input.serverImageTag !== undefined ? "upstream" : "kadalu")) as ServerImage;
   if (!SERVER_IMAGES.includes(serverImage)) throw new UsageError(`--server-image "${input.serverImage}" is not valid; use one of ${SERVER_IMAGES.join(", ")}`);
   if (serverImage === "kadalu" && input.serverImageTag !== undefined) {
-    throw new UsageError("--server-image-tag is the tag of upstream's server image: give it with --server-image upstream (this project's server image has --image-tag's tag)");
+    throw new UsageError(
+      "--server-image-tag is the tag of upstream's server image: give it with --server-image upstream (this project's server image has --image-tag's tag)",
+    );
   }
   return serverImage;
 }
@@ -93,7 +95,8 @@ export function resolveInstallOptions(input: InstallInput): InstallOptions {
   const platform = (input.platform ?? "kubernetes") as Platform;
   if (!PLATFORMS.includes(platform)) throw new UsageError(`--type "${input.platform}" is not valid; use one of ${PLATFORMS.join(", ")}`);
   const policy = (input.imagePullPolicy ?? "IfNotPresent") as PullPolicy;
-  if (!PULL_POLICIES.includes(policy)) throw new UsageError(`--image-pull-policy "${input.imagePullPolicy}" is not valid; use one of ${PULL_POLICIES.join(", ")}`);
+  if (!PULL_POLICIES.includes(policy))
+    throw new UsageError(`--image-pull-policy "${input.imagePullPolicy}" is not valid; use one of ${PULL_POLICIES.join(", ")}`);
   const serverImage = serverImageOf(input);
   const kubeletDir = (input.kubeletDir ?? (platform === "microk8s" ? MICROK8S_KUBELET_DIR : DEFAULT_KUBELET_DIR)).replace(/\/+$/, "");
   if (!kubeletDir.startsWith("/")) throw new UsageError(`--kubelet-dir "${input.kubeletDir}" must be an absolute path`);
@@ -120,7 +123,8 @@ export function resolveInstallOptions(input: InstallInput): InstallOptions {
 
 /** This project's images (the brick server's too, unless upstream's is chosen). */
 export function kadaluImage(options: InstallOptions, name: "kadalu-operator" | "kadalu-csi" | "kadalu-server"): string {
-  if (name === "kadalu-server" && options.serverImage === "upstream") return `${serverRegistry(options)}/${UPSTREAM_SERVER.repository}/${UPSTREAM_SERVER.name}:${options.serverImageTag}`;
+  if (name === "kadalu-server" && options.serverImage === "upstream")
+    return `${serverRegistry(options)}/${UPSTREAM_SERVER.repository}/${UPSTREAM_SERVER.name}:${options.serverImageTag}`;
   return `${options.imageRegistry}/${options.imageRepository}/${name}:${options.imageTag}`;
 }
 

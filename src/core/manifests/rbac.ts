@@ -102,8 +102,13 @@ export function mergeRules(rules: PolicyRule[]): PolicyRule[] {
 }
 
 export function allows(rules: PolicyRule[], request: { group: string; resource: string; verb: string; name?: string }): boolean {
-  return rules.some((r) => r.apiGroups.includes(request.group) && r.resources.includes(request.resource) && r.verbs.includes(request.verb)
-    && (!r.resourceNames || (request.name !== undefined && r.resourceNames.includes(request.name))));
+  return rules.some(
+    (r) =>
+      r.apiGroups.includes(request.group) &&
+      r.resources.includes(request.resource) &&
+      r.verbs.includes(request.verb) &&
+      (!r.resourceNames || (request.name !== undefined && r.resourceNames.includes(request.name))),
+  );
 }
 
 function clusterRole(options: InstallOptions, name: string, rules: PolicyRule[]): KubeObject {
@@ -112,7 +117,9 @@ function clusterRole(options: InstallOptions, name: string, rules: PolicyRule[])
 
 function binding(options: InstallOptions, kind: "ClusterRoleBinding" | "RoleBinding", name: string, serviceAccount: string): KubeObject {
   return {
-    apiVersion: "rbac.authorization.k8s.io/v1", kind, metadata: meta(options, name, "rbac", kind === "RoleBinding"),
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind,
+    metadata: meta(options, name, "rbac", kind === "RoleBinding"),
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: kind === "RoleBinding" ? "Role" : "ClusterRole", name },
     subjects: [{ kind: "ServiceAccount", name: serviceAccount, namespace: options.namespace }],
   };
@@ -120,7 +127,9 @@ function binding(options: InstallOptions, kind: "ClusterRoleBinding" | "RoleBind
 
 export function serviceAccounts(options: InstallOptions): KubeObject[] {
   return Object.values(SA).map((name) => ({
-    apiVersion: "v1", kind: "ServiceAccount", metadata: meta(options, name, "rbac"),
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: meta(options, name, "rbac"),
     // Only the brick pods never talk to the API: they get no token.
     ...(name === SA.server ? { automountServiceAccountToken: false } : {}),
   }));

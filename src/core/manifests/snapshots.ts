@@ -57,14 +57,19 @@ export const SNAPSHOT_CONTROLLER_RULES: PolicyRule[] = [
 /** The three CRDs, labelled as ours: uninstall --purge removes only CRDs that carry the label. */
 export function snapshotCrds(options: InstallOptions): KubeObject[] {
   const labels = meta(options, "snapshot-crds", "crd", false).labels;
-  return (JSON.parse(SNAPSHOT_CRDS_JSON) as KubeObject[]).map((crd) => ({ ...crd, metadata: { ...crd.metadata, labels: { ...crd.metadata.labels, ...labels } } }));
+  return (JSON.parse(SNAPSHOT_CRDS_JSON) as KubeObject[]).map((crd) => ({
+    ...crd,
+    metadata: { ...crd.metadata, labels: { ...crd.metadata.labels, ...labels } },
+  }));
 }
 
 function clusterRoleAndBinding(options: InstallOptions, name: string, serviceAccount: string, rules: PolicyRule[]): KubeObject[] {
   return [
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: meta(options, name, "rbac", false), rules },
     {
-      apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: meta(options, name, "rbac", false),
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: meta(options, name, "rbac", false),
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
       subjects: [{ kind: "ServiceAccount", name: serviceAccount, namespace: options.namespace }],
     },
@@ -88,7 +93,9 @@ export function snapshotControllerObjects(options: InstallOptions): KubeObject[]
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(options, SNAPSHOT_CONTROLLER, "rbac") },
     ...clusterRoleAndBinding(options, SNAPSHOT_CONTROLLER, SNAPSHOT_CONTROLLER, SNAPSHOT_CONTROLLER_RULES),
     {
-      apiVersion: "apps/v1", kind: "Deployment", metadata: meta(options, SNAPSHOT_CONTROLLER, "snapshot-controller"),
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: meta(options, SNAPSHOT_CONTROLLER, "snapshot-controller"),
       spec: {
         replicas: 1,
         strategy: { type: "Recreate" },
@@ -98,15 +105,23 @@ export function snapshotControllerObjects(options: InstallOptions): KubeObject[]
           spec: {
             serviceAccountName: SNAPSHOT_CONTROLLER,
             ...pullSecrets(options),
-            containers: [{
-              name: "snapshot-controller", image: sidecarImage(options, "snapshotController"), imagePullPolicy: options.imagePullPolicy,
-              args: ["--leader-election=false", "--v=2"],
-              resources: { requests: { cpu: "10m", memory: "32Mi" } },
-              securityContext: {
-                runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+            containers: [
+              {
+                name: "snapshot-controller",
+                image: sidecarImage(options, "snapshotController"),
+                imagePullPolicy: options.imagePullPolicy,
+                args: ["--leader-election=false", "--v=2"],
+                resources: { requests: { cpu: "10m", memory: "32Mi" } },
+                securityContext: {
+                  runAsNonRoot: true,
+                  runAsUser: 65532,
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ["ALL"] },
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
               },
-            }],
+            ],
           },
         },
       },

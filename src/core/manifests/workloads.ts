@@ -1,8 +1,5 @@
 /** The operator Deployment, the CSIDriver and the CSI driver's provisioner StatefulSet and nodeplugin DaemonSet. */
-import {
-  env, fieldEnv, meta, NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET, pullSecrets, SA,
-  selector, labels,
-} from "./common.js";
+import { env, fieldEnv, meta, NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET, pullSecrets, SA, selector, labels } from "./common.js";
 import { INFO_CONFIGMAP } from "../info/codec.js";
 import { CSI_DRIVER_NAME, type KubeObject } from "../kube-vocabulary.js";
 import { METRICS_PORT, scrapeAnnotations } from "./monitoring.js";
@@ -23,15 +20,21 @@ function commonEnv(options: InstallOptions): Record<string, unknown>[] {
 }
 
 const RESTRICTED = {
-  runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
-  capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
 };
 const PRIVILEGED = { privileged: true, allowPrivilegeEscalation: true, capabilities: { add: ["SYS_ADMIN"] } };
 
 export function operatorDeployment(options: InstallOptions): KubeObject {
   const podLabels = { ...selector("kadalu-operator", "operator"), "app.kubernetes.io/version": options.version };
   return {
-    apiVersion: "apps/v1", kind: "Deployment", metadata: meta(options, OPERATOR_DEPLOYMENT, "operator"),
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(options, OPERATOR_DEPLOYMENT, "operator"),
     spec: {
       replicas: 1,
       strategy: { type: "Recreate" },
@@ -41,21 +44,30 @@ export function operatorDeployment(options: InstallOptions): KubeObject {
         spec: {
           serviceAccountName: SA.operator,
           ...pullSecrets(options),
-          containers: [{
-            name: "kadalu-operator", image: kadaluImage(options, "kadalu-operator"), imagePullPolicy: options.imagePullPolicy,
-            env: [
-              ...commonEnv(options),
-              // Upstream's names for where the server image lives; SERVER_IMAGE is the whole reference.
-              env("IMAGES_HUB", serverRegistry(options)), env("DOCKER_USER", options.serverImage === "kadalu" ? options.imageRepository : UPSTREAM_SERVER.repository),
-              env("SERVER_IMAGE", kadaluImage(options, "kadalu-server")), env("KUBELET_DIR", options.kubeletDir),
-              env("METRICS_PORT", String(METRICS_PORT)),
-            ],
-            ports: [{ name: "health", containerPort: 8080 }, { name: "metrics", containerPort: METRICS_PORT }],
-            readinessProbe: { httpGet: { path: "/readyz", port: "health" }, periodSeconds: 10 },
-            livenessProbe: { httpGet: { path: "/healthz", port: "health" }, initialDelaySeconds: 10, periodSeconds: 20 },
-            resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-            securityContext: RESTRICTED,
-          }],
+          containers: [
+            {
+              name: "kadalu-operator",
+              image: kadaluImage(options, "kadalu-operator"),
+              imagePullPolicy: options.imagePullPolicy,
+              env: [
+                ...commonEnv(options),
+                // Upstream's names for where the server image lives; SERVER_IMAGE is the whole reference.
+                env("IMAGES_HUB", serverRegistry(options)),
+                env("DOCKER_USER", options.serverImage === "kadalu" ? options.imageRepository : UPSTREAM_SERVER.repository),
+                env("SERVER_IMAGE", kadaluImage(options, "kadalu-server")),
+                env("KUBELET_DIR", options.kubeletDir),
+                env("METRICS_PORT", String(METRICS_PORT)),
+              ],
+              ports: [
+                { name: "health", containerPort: 8080 },
+                { name: "metrics", containerPort: METRICS_PORT },
+              ],
+              readinessProbe: { httpGet: { path: "/readyz", port: "health" }, periodSeconds: 10 },
+              livenessProbe: { httpGet: { path: "/healthz", port: "health" }, initialDelaySeconds: 10, periodSeconds: 20 },
+              resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+              securityContext: RESTRICTED,
+            },
+          ],
         },
       },
     },
@@ -64,14 +76,26 @@ export function operatorDeployment(options: InstallOptions): KubeObject {
 
 export function csiDriver(options: InstallOptions): KubeObject {
   return {
-    apiVersion: "storage.k8s.io/v1", kind: "CSIDriver", metadata: meta(options, CSI_DRIVER_NAME, "csi-driver", false),
+    apiVersion: "storage.k8s.io/v1",
+    kind: "CSIDriver",
+    metadata: meta(options, CSI_DRIVER_NAME, "csi-driver", false),
     spec: { attachRequired: false, podInfoOnMount: true, volumeLifecycleModes: ["Persistent"] },
   };
 }
 
-function sidecar(options: InstallOptions, name: string, image: string, args: string[], extraEnv: Record<string, unknown>[] = [], mounts: Record<string, unknown>[] = []): Record<string, unknown> {
+function sidecar(
+  options: InstallOptions,
+  name: string,
+  image: string,
+  args: string[],
+  extraEnv: Record<string, unknown>[] = [],
+  mounts: Record<string, unknown>[] = [],
+): Record<string, unknown> {
   return {
-    name, image, imagePullPolicy: options.imagePullPolicy, args,
+    name,
+    image,
+    imagePullPolicy: options.imagePullPolicy,
+    args,
     env: [env("ADDRESS", SOCKET), ...extraEnv],
     volumeMounts: [{ name: "socket-dir", mountPath: SOCKET_DIR }, ...mounts],
     resources: { requests: { cpu: "10m", memory: "32Mi" } },
@@ -79,11 +103,25 @@ function sidecar(options: InstallOptions, name: string, image: string, args: str
 }
 
 /** The Kadalu CSI container; `socketVolume` holds the CSI socket (an emptyDir shared with the sidecars, or the host plugin dir). */
-function kadaluCsiContainer(options: InstallOptions, name: string, role: "provisioner" | "nodeplugin", socketVolume: string, mounts: Record<string, unknown>[]): Record<string, unknown> {
+function kadaluCsiContainer(
+  options: InstallOptions,
+  name: string,
+  role: "provisioner" | "nodeplugin",
+  socketVolume: string,
+  mounts: Record<string, unknown>[],
+): Record<string, unknown> {
   return {
-    name, image: kadaluImage(options, "kadalu-csi"), imagePullPolicy: options.imagePullPolicy,
+    name,
+    image: kadaluImage(options, "kadalu-csi"),
+    imagePullPolicy: options.imagePullPolicy,
     args: [`--role=${role}`],
-    env: [...commonEnv(options), env("CSI_ENDPOINT", `unix://${SOCKET}`), env("CSI_ROLE", role), fieldEnv("NODE_ID", "spec.nodeName"), env("KUBELET_DIR", options.kubeletDir)],
+    env: [
+      ...commonEnv(options),
+      env("CSI_ENDPOINT", `unix://${SOCKET}`),
+      env("CSI_ROLE", role),
+      fieldEnv("NODE_ID", "spec.nodeName"),
+      env("KUBELET_DIR", options.kubeletDir),
+    ],
     securityContext: PRIVILEGED,
     volumeMounts: [
       { name: socketVolume, mountPath: SOCKET_DIR },
@@ -100,7 +138,13 @@ const QUOTA_SECRET = "glusterquota-ssh-secret";
 /** The SSH user of the optional quota secret, as upstream passes it. */
 function quotaSecretUser(container: Record<string, unknown>): Record<string, unknown> {
   const env = container.env as Record<string, unknown>[];
-  return { ...container, env: [...env, { name: "SECRET_GLUSTERQUOTA_SSH_USERNAME", valueFrom: { secretKeyRef: { name: QUOTA_SECRET, key: "glusterquota-ssh-username", optional: true } } }] };
+  return {
+    ...container,
+    env: [
+      ...env,
+      { name: "SECRET_GLUSTERQUOTA_SSH_USERNAME", valueFrom: { secretKeyRef: { name: QUOTA_SECRET, key: "glusterquota-ssh-username", optional: true } } },
+    ],
+  };
 }
 
 /** The provisioner serves /metrics: the pools are mounted there (the nodeplugins have nothing of their own to count yet). */
@@ -117,7 +161,9 @@ const sharedVolumes = [
 
 export function provisionerStatefulSet(options: InstallOptions): KubeObject {
   return {
-    apiVersion: "apps/v1", kind: "StatefulSet", metadata: meta(options, PROVISIONER_STATEFULSET, "csi-driver"),
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta(options, PROVISIONER_STATEFULSET, "csi-driver"),
     spec: {
       serviceName: PROVISIONER_STATEFULSET,
       replicas: 1,
@@ -128,13 +174,28 @@ export function provisionerStatefulSet(options: InstallOptions): KubeObject {
           serviceAccountName: SA.provisioner,
           ...pullSecrets(options),
           containers: [
-            sidecar(options, "csi-provisioner", sidecarImage(options, "provisioner"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--extra-create-metadata", "--v=2"]),
+            sidecar(options, "csi-provisioner", sidecarImage(options, "provisioner"), [
+              "--csi-address=$(ADDRESS)",
+              "--timeout=3m",
+              "--extra-create-metadata",
+              "--v=2",
+            ]),
             sidecar(options, "csi-resizer", sidecarImage(options, "resizer"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--v=2"]),
             ...(options.snapshotter ? [sidecar(options, "csi-snapshotter", sidecarImage(options, "snapshotter"), snapshotterArgs())] : []),
-            withMetrics(quotaSecretUser(kadaluCsiContainer(options, "kadalu-provisioner", "provisioner", "socket-dir", [{ name: "secret-volume", mountPath: "/etc/secret-volume", readOnly: true }]))),
+            withMetrics(
+              quotaSecretUser(
+                kadaluCsiContainer(options, "kadalu-provisioner", "provisioner", "socket-dir", [
+                  { name: "secret-volume", mountPath: "/etc/secret-volume", readOnly: true },
+                ]),
+              ),
+            ),
           ],
           // Upstream's optional glusterquota-ssh-secret: External pools' quotas set over SSH (README, External pools).
-          volumes: [{ name: "socket-dir", emptyDir: {} }, ...sharedVolumes, { name: "secret-volume", secret: { secretName: QUOTA_SECRET, defaultMode: 0o400, optional: true } }],
+          volumes: [
+            { name: "socket-dir", emptyDir: {} },
+            ...sharedVolumes,
+            { name: "secret-volume", secret: { secretName: QUOTA_SECRET, defaultMode: 0o400, optional: true } },
+          ],
         },
       },
     },
@@ -144,7 +205,9 @@ export function provisionerStatefulSet(options: InstallOptions): KubeObject {
 export function nodepluginDaemonSet(options: InstallOptions): KubeObject {
   const kubelet = options.kubeletDir;
   return {
-    apiVersion: "apps/v1", kind: "DaemonSet", metadata: meta(options, NODEPLUGIN_DAEMONSET, "csi-driver"),
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: meta(options, NODEPLUGIN_DAEMONSET, "csi-driver"),
     spec: {
       selector: { matchLabels: selector(NODEPLUGIN_DAEMONSET, "csi-driver") },
       updateStrategy: { type: "RollingUpdate" },
@@ -155,11 +218,18 @@ export function nodepluginDaemonSet(options: InstallOptions): KubeObject {
           ...pullSecrets(options),
           containers: [
             {
-              ...sidecar(options, "csi-node-driver-registrar", sidecarImage(options, "registrar"),
+              ...sidecar(
+                options,
+                "csi-node-driver-registrar",
+                sidecarImage(options, "registrar"),
                 ["--csi-address=$(ADDRESS)", "--kubelet-registration-path=$(DRIVER_REG_SOCK_PATH)", "--v=2"],
                 [env("DRIVER_REG_SOCK_PATH", `${kubelet}/plugins/kadalu/csi.sock`), fieldEnv("KUBE_NODE_NAME", "spec.nodeName")],
-                [{ name: "registration-dir", mountPath: "/registration" }]),
-              volumeMounts: [{ name: "plugin-dir", mountPath: SOCKET_DIR }, { name: "registration-dir", mountPath: "/registration" }],
+                [{ name: "registration-dir", mountPath: "/registration" }],
+              ),
+              volumeMounts: [
+                { name: "plugin-dir", mountPath: SOCKET_DIR },
+                { name: "registration-dir", mountPath: "/registration" },
+              ],
             },
             kadaluCsiContainer(options, "kadalu-nodeplugin", "nodeplugin", "plugin-dir", [
               // Same path inside as on the host: kubelet hands the driver host paths.

@@ -8,10 +8,22 @@ import { parseGlusterSyntax } from "./gluster-syntax.js";
 import { sameNodeProblems } from "./placement.js";
 import { normalizeHostPath, validatePool } from "./validate.js";
 import {
-  DEFAULT_GLUSTER_PORT, isPoolType, KADALU_API_VERSION, KADALU_FORMATS, KADALU_KIND, POOL_TYPES,
-  RECLAIM_POLICIES, STORAGE_UNIT_KINDS,
-  type DisperseConfig, type KadaluFormat, type KadaluStorage, type KadaluStorageSpec, type PoolType,
-  type ReclaimPolicy, type StorageUnit, type StorageUnitKind,
+  DEFAULT_GLUSTER_PORT,
+  isPoolType,
+  KADALU_API_VERSION,
+  KADALU_FORMATS,
+  KADALU_KIND,
+  POOL_TYPES,
+  RECLAIM_POLICIES,
+  STORAGE_UNIT_KINDS,
+  type DisperseConfig,
+  type KadaluFormat,
+  type KadaluStorage,
+  type KadaluStorageSpec,
+  type PoolType,
+  type ReclaimPolicy,
+  type StorageUnit,
+  type StorageUnitKind,
 } from "./types.js";
 
 /** One --device, --path or --pvc value, as typed. */
@@ -56,7 +68,13 @@ export function parseNodePath(flag: string, value: string): { node: string; path
 /** `HOST[,HOST...]:/VOLUME` as given to --external or after the `external` keyword. */
 export function parseExternal(value: string): { hosts: string[]; volume: string } {
   const colon = value.indexOf(":");
-  const hosts = colon < 0 ? [] : value.slice(0, colon).split(",").map((host) => host.trim());
+  const hosts =
+    colon < 0
+      ? []
+      : value
+          .slice(0, colon)
+          .split(",")
+          .map((host) => host.trim());
   const volume = colon < 0 ? "" : value.slice(colon + 1).replace(/^\/+|\/+$/g, "");
   if (hosts.length === 0 || hosts.some((host) => !host) || !volume) {
     throw new UsageError(`external storage "${value}" must be HOST[,HOST...]:/VOLUME, as in --external gluster1.example.com:/gvol0`);
@@ -103,7 +121,9 @@ function layoutFromArguments(input: StorageAddInput, requestedType?: PoolType): 
   if (parsed.disperse && (input.data !== undefined || input.redundancy !== undefined)) {
     const fromFlags = { data: input.data ?? parsed.disperse.data, redundancy: input.redundancy ?? parsed.disperse.redundancy };
     if (fromFlags.data !== parsed.disperse.data || fromFlags.redundancy !== parsed.disperse.redundancy) {
-      throw new UsageError(`--data/--redundancy do not match the layout, which gives data ${parsed.disperse.data} and redundancy ${parsed.disperse.redundancy}`);
+      throw new UsageError(
+        `--data/--redundancy do not match the layout, which gives data ${parsed.disperse.data} and redundancy ${parsed.disperse.redundancy}`,
+      );
     }
   }
   return { type: parsed.type, units: parsed.units.map((text) => unitFromText(kind, text)), disperse: parsed.disperse };
@@ -151,7 +171,9 @@ export function buildKadaluStorage(input: StorageAddInput): KadaluStorage {
   if (input.singlePvPerPool) spec.single_pv_per_pool = true;
   const format = choice<KadaluFormat>("--kadalu-format", input.kadaluFormat, KADALU_FORMATS);
   if (format === "native" && input.singlePvPerPool) {
-    throw new UsageError("--single-pv-per-pool hands the whole volume to one PV, which is the non-native format: drop --kadalu-format native or --single-pv-per-pool");
+    throw new UsageError(
+      "--single-pv-per-pool hands the whole volume to one PV, which is the non-native format: drop --kadalu-format native or --single-pv-per-pool",
+    );
   }
   if (format) spec.kadalu_format = format;
   return { apiVersion: KADALU_API_VERSION, kind: KADALU_KIND, metadata: { name: input.name, namespace: input.namespace }, spec };

@@ -6,9 +6,25 @@
 
 /** Options of the glusterfs client (`mount -t glusterfs -o ...`) an External pool may set. */
 export const GLUSTER_CLIENT_OPTIONS = [
-  "log-level", "transport", "direct-io-mode", "attribute-timeout", "entry-timeout", "negative-timeout", "gid-timeout",
-  "background-qlen", "congestion-threshold", "use-readdirp", "volfile-max-fetch-attempts", "reader-thread-count",
-  "lru-limit", "invalidate-limit", "auto-invalidation", "kernel-writeback-cache", "fopen-keep-cache", "acl", "resolve-gids",
+  "log-level",
+  "transport",
+  "direct-io-mode",
+  "attribute-timeout",
+  "entry-timeout",
+  "negative-timeout",
+  "gid-timeout",
+  "background-qlen",
+  "congestion-threshold",
+  "use-readdirp",
+  "volfile-max-fetch-attempts",
+  "reader-thread-count",
+  "lru-limit",
+  "invalidate-limit",
+  "auto-invalidation",
+  "kernel-writeback-cache",
+  "fopen-keep-cache",
+  "acl",
+  "resolve-gids",
 ] as const;
 
 const VALUE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -21,7 +37,8 @@ export function glusterOptionsProblems(text: string): string[] {
     if (!key || !(GLUSTER_CLIENT_OPTIONS as readonly string[]).includes(key)) {
       return [`gluster option "${option}" is not one of the client options an External pool may set (${GLUSTER_CLIENT_OPTIONS.join(", ")})`];
     }
-    if (extra !== undefined || (value !== undefined && !VALUE.test(value))) return [`gluster option "${option}" needs KEY or KEY=VALUE with a plain value (letters, digits, . _ -)`];
+    if (extra !== undefined || (value !== undefined && !VALUE.test(value)))
+      return [`gluster option "${option}" needs KEY or KEY=VALUE with a plain value (letters, digits, . _ -)`];
     return [];
   });
 }

@@ -133,9 +133,7 @@ function parseGroupForm(tokens: Token[]): GlusterLayout {
   if (!firstShape) throw new UsageError("no storage units given");
   shapes.forEach((shape, index) => {
     if (!sameShape(shape, firstShape)) {
-      throw new UsageError(
-        `group ${index + 1} is ${describe(shape)} but group 1 is ${describe(firstShape)}: every group of a pool must have the same shape`,
-      );
+      throw new UsageError(`group ${index + 1} is ${describe(shape)} but group 1 is ${describe(firstShape)}: every group of a pool must have the same shape`);
     }
   });
   if (firstShape.type === "External" && groups.length > 1) throw new UsageError(`"external" can be given only once`);
@@ -145,7 +143,13 @@ function parseGroupForm(tokens: Token[]): GlusterLayout {
 
 /** Group starters open a new group; the other keywords add a section to the current one. */
 const STARTERS: Record<Keyword, boolean> = {
-  replica: true, mirror: true, disperse: true, "disperse-data": true, external: true, arbiter: false, redundancy: false,
+  replica: true,
+  mirror: true,
+  disperse: true,
+  "disperse-data": true,
+  external: true,
+  arbiter: false,
+  redundancy: false,
 };
 const FOLLOWS: Partial<Record<Keyword, Keyword[]>> = {
   arbiter: ["replica", "mirror"],

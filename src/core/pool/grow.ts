@@ -24,7 +24,8 @@ function poolProblem(pool: KadaluStorage): Problem | undefined {
   const { name } = pool.metadata;
   if (pool.metadata.deletionTimestamp) return problem("metadata", `storage pool "${name}" is being removed; it cannot grow`);
   if (!isPoolType(pool.spec?.type)) return problem("spec.type", `storage pool "${name}" has no known type ("${pool.spec?.type}"); fix it before growing it`);
-  if (pool.spec.type === "External") return problem("spec.type", `storage pool "${name}" is External: it grows in its own Gluster cluster (gluster volume add-brick there), not here`);
+  if (pool.spec.type === "External")
+    return problem("spec.type", `storage pool "${name}" is External: it grows in its own Gluster cluster (gluster volume add-brick there), not here`);
   return undefined;
 }
 
@@ -33,7 +34,10 @@ function groupProblem(pool: KadaluStorage, added: StorageUnit[]): Problem | unde
   if (added.length > 0 && added.length % size === 0) return undefined;
   const what = pool.spec.type === "Disperse" ? `Disperse ${pool.spec.disperse?.data}+${pool.spec.disperse?.redundancy}` : pool.spec.type;
   const examples = size === 1 ? "" : ` (${size}, ${2 * size}, ...)`;
-  return problem("spec.storage", `storage pool "${pool.metadata.name}" is ${what}: it grows by whole groups of ${size} storage unit${size === 1 ? "" : "s"}, got ${added.length}; give a multiple of ${size}${examples}`);
+  return problem(
+    "spec.storage",
+    `storage pool "${pool.metadata.name}" is ${what}: it grows by whole groups of ${size} storage unit${size === 1 ? "" : "s"}, got ${added.length}; give a multiple of ${size}${examples}`,
+  );
 }
 
 /** A new unit that is, holds or lies inside one of the pool's own. */
@@ -43,7 +47,12 @@ function ownUnitProblems(pool: KadaluStorage, before: number, added: StorageUnit
     const brick = existing.findIndex((candidate) => overlap(unit, candidate));
     if (brick < 0) return [];
     const how = overlap(unit, existing[brick]!) === "same" ? "is already" : overlap(unit, existing[brick]!) === "inside" ? "lies inside" : "holds";
-    return [problem(`spec.storage[${before + index}]`, `storage unit ${unitLabel(unit)} ${how} storage unit ${brick + 1} of pool "${pool.metadata.name}" (${unitLabel(existing[brick]!)}); use another ${unit.pvc ? "PVC" : unit.device ? "device" : "directory"}`)];
+    return [
+      problem(
+        `spec.storage[${before + index}]`,
+        `storage unit ${unitLabel(unit)} ${how} storage unit ${brick + 1} of pool "${pool.metadata.name}" (${unitLabel(existing[brick]!)}); use another ${unit.pvc ? "PVC" : unit.device ? "device" : "directory"}`,
+      ),
+    ];
   });
 }
 
@@ -67,7 +76,12 @@ export function newGroups(growth: Growth): string[] {
   const size = groupSize(grown.spec.type, grown.spec.disperse);
   const lines: string[] = [];
   for (let start = before; start < grown.spec.storage.length; start += size) {
-    lines.push(`group ${start / size + 1}: ${grown.spec.storage.slice(start, start + size).map(unitLabel).join(", ")}`);
+    lines.push(
+      `group ${start / size + 1}: ${grown.spec.storage
+        .slice(start, start + size)
+        .map(unitLabel)
+        .join(", ")}`,
+    );
   }
   return lines;
 }

@@ -4,8 +4,13 @@ import type { PoolOption } from "./types.js";
 
 /** The options upstream documents, the seven performance translators its server turns off by default: on or off. */
 export const DOCUMENTED_OPTIONS = [
-  "performance.client-io-threads", "performance.stat-prefetch", "performance.quick-read", "performance.open-behind",
-  "performance.read-ahead", "performance.io-cache", "performance.readdir-ahead",
+  "performance.client-io-threads",
+  "performance.stat-prefetch",
+  "performance.quick-read",
+  "performance.open-behind",
+  "performance.read-ahead",
+  "performance.io-cache",
+  "performance.readdir-ahead",
 ];
 
 /** What kadalu-server writes into every pool's volume files unless the pool says otherwise: each of them off. */
@@ -23,14 +28,15 @@ export function checkOptionKey(key: string): string {
 export function parseOptionPairs(words: string[]): PoolOption[] {
   if (words.length === 0) throw new UsageError("give at least one option, as KEY VALUE or KEY=VALUE: performance.quick-read off");
   const options: PoolOption[] = [];
-  for (let index = 0; index < words.length; ) {
+  for (let index = 0; index < words.length;) {
     const word = words[index]!;
     const equals = word.indexOf("=");
     const [key, value] = equals > 0 ? [word.slice(0, equals), word.slice(equals + 1)] : [word, words[index + 1]];
     index += equals > 0 ? 1 : 2;
     checkOptionKey(key);
     if (value === undefined) throw new UsageError(`option ${key} has no value; give KEY VALUE or KEY=VALUE, as in: ${key} off`);
-    if (!value || /[\s\0-\x1f\x7f]/.test(value)) throw new UsageError(`option ${key}: the value "${value}" must not be empty or hold spaces or control characters`);
+    if (!value || /[\s\0-\x1f\x7f]/.test(value))
+      throw new UsageError(`option ${key}: the value "${value}" must not be empty or hold spaces or control characters`);
     const earlier = options.find((option) => option.key === key);
     // Which one would win is not what the user can see from the command line.
     if (earlier) throw new UsageError(`option key "${key}" is given twice (${earlier.value}, then ${value}); give each key once`);

@@ -26,10 +26,18 @@ const problem = (field: string, message: string): Problem => ({ field, message }
 function poolProblem(pool: KadaluStorage): Problem | undefined {
   const { name } = pool.metadata;
   if (pool.metadata.deletionTimestamp) return problem("metadata", `storage pool "${name}" is being removed; its storage units cannot be replaced`);
-  if (!isPoolType(pool.spec?.type)) return problem("spec.type", `storage pool "${name}" has no known type ("${pool.spec?.type}"); fix it before replacing a storage unit`);
-  if (pool.spec.type === "External") return problem("spec.type", `storage pool "${name}" is External: its bricks are replaced in its own Gluster cluster (gluster volume replace-brick there), not here`);
+  if (!isPoolType(pool.spec?.type))
+    return problem("spec.type", `storage pool "${name}" has no known type ("${pool.spec?.type}"); fix it before replacing a storage unit`);
+  if (pool.spec.type === "External")
+    return problem(
+      "spec.type",
+      `storage pool "${name}" is External: its bricks are replaced in its own Gluster cluster (gluster volume replace-brick there), not here`,
+    );
   if (pool.spec.type === "Replica1") {
-    return problem("spec.type", `storage pool "${name}" is Replica1: no other copy could heal a new storage unit, so its data would be lost; grow the pool with storage-expand and move the PVs instead`);
+    return problem(
+      "spec.type",
+      `storage pool "${name}" is Replica1: no other copy could heal a new storage unit, so its data would be lost; grow the pool with storage-expand and move the PVs instead`,
+    );
   }
   return undefined;
 }
@@ -67,13 +75,25 @@ export function planReplacement(pool: KadaluStorage, from: string, unit: Storage
     return { replaced: pool, index, problems: [problem("from", `storage pool "${name}" has no storage unit "${from}"; its units: ${units}`)] };
   }
   const old = pool.spec.storage[index]!;
-  const storage = pool.spec.storage.map((known, at) => (at === index ? { ...unit, ...(old.decommissioned ? { decommissioned: old.decommissioned } : {}) } : known));
+  const storage = pool.spec.storage.map((known, at) =>
+    at === index ? { ...unit, ...(old.decommissioned ? { decommissioned: old.decommissioned } : {}) } : known,
+  );
   const replaced: KadaluStorage = { ...pool, spec: { ...pool.spec, storage } };
   const clash = pool.spec.storage.findIndex((known) => overlap(unit, known));
   if (clash >= 0) {
-    const how = overlap(unit, pool.spec.storage[clash]!) === "same" ? "is already" : overlap(unit, pool.spec.storage[clash]!) === "inside" ? "lies inside" : "holds";
+    const how =
+      overlap(unit, pool.spec.storage[clash]!) === "same" ? "is already" : overlap(unit, pool.spec.storage[clash]!) === "inside" ? "lies inside" : "holds";
     const kind = unit.pvc ? "PVC" : unit.device ? "device" : "directory";
-    return { replaced, index, problems: [problem(`spec.storage[${index}]`, `storage unit ${unitLabel(unit)} ${how} storage unit ${clash + 1} of pool "${name}" (${unitLabel(pool.spec.storage[clash]!)}); replace it with another ${kind}`)] };
+    return {
+      replaced,
+      index,
+      problems: [
+        problem(
+          `spec.storage[${index}]`,
+          `storage unit ${unitLabel(unit)} ${how} storage unit ${clash + 1} of pool "${name}" (${unitLabel(pool.spec.storage[clash]!)}); replace it with another ${kind}`,
+        ),
+      ],
+    };
   }
   const problems = validatePool(replaced);
   if (problems.length > 0 || force) return { replaced, index, problems };
@@ -153,7 +173,11 @@ export interface BrickPodSpecView {
   metadata?: { name?: string; deletionTimestamp?: unknown };
   spec?: {
     nodeName?: string;
-    affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: { matchExpressions?: { key?: string; values?: string[] }[] }[] } } };
+    affinity?: {
+      nodeAffinity?: {
+        requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: { matchExpressions?: { key?: string; values?: string[] }[] }[] };
+      };
+    };
     volumes?: { name?: string; hostPath?: { path?: string }; persistentVolumeClaim?: { claimName?: string } }[];
     containers?: { name?: string; env?: { name?: string; value?: string }[] }[];
   };
@@ -182,7 +206,11 @@ export function podServesUnit(pod: BrickPodSpecView, brick: BrickUnitView): bool
   const said = unitOfPod(pod);
   const differs = (given: string | undefined, wanted: string): boolean => given !== undefined && given !== wanted;
   if (said.pvc !== undefined || brick.pvc_name) return !said.known || said.pvc === brick.pvc_name;
-  return !(differs(said.node, brick.kube_hostname) || differs(said.path, brick.host_brick_path ? normalizeHostPath(brick.host_brick_path) : "") || differs(said.device, brick.brick_device));
+  return !(
+    differs(said.node, brick.kube_hostname) ||
+    differs(said.path, brick.host_brick_path ? normalizeHostPath(brick.host_brick_path) : "") ||
+    differs(said.device, brick.brick_device)
+  );
 }
 
 /** The unit a brick pod's spec names, field by field; undefined where it says nothing. */
@@ -192,7 +220,10 @@ function unitOfPod(pod: BrickPodSpecView): { known: boolean; node?: string; path
   const node = podNode(pod) || undefined;
   const hostPath = mountdir?.hostPath?.path;
   return {
-    known: Boolean(mountdir), node, device: env?.find((entry) => entry.name === "BRICK_DEVICE")?.value, pvc: mountdir?.persistentVolumeClaim?.claimName,
+    known: Boolean(mountdir),
+    node,
+    device: env?.find((entry) => entry.name === "BRICK_DEVICE")?.value,
+    pvc: mountdir?.persistentVolumeClaim?.claimName,
     // A device brick's mount directory is an emptyDir: no path.
     path: hostPath !== undefined ? normalizeHostPath(hostPath) : mountdir ? "" : undefined,
   };

@@ -6,8 +6,15 @@ import type { Problem } from "../errors.js";
 import { dns1123SubdomainError, poolNameError } from "../naming.js";
 import { glusterHostProblem, glusterOptionsProblems, glusterVolnameProblem } from "./gluster-client.js";
 import {
-  groupSize, isPoolType, isReclaimPolicy, KADALU_FORMATS, POOL_TYPES, RECLAIM_POLICIES,
-  type KadaluStorage, type KadaluStorageSpec, type StorageUnit,
+  groupSize,
+  isPoolType,
+  isReclaimPolicy,
+  KADALU_FORMATS,
+  POOL_TYPES,
+  RECLAIM_POLICIES,
+  type KadaluStorage,
+  type KadaluStorageSpec,
+  type StorageUnit,
 } from "./types.js";
 
 type Check = (pool: KadaluStorage) => Problem[];
@@ -50,9 +57,7 @@ const checkOptions: Check = ({ spec }) =>
 
 const checkExternal: Check = ({ spec }) => {
   if (spec.type !== "External") {
-    return spec.details?.gluster_options
-      ? [problem("spec.details.gluster_options", "gluster options apply only to External pools")]
-      : [];
+    return spec.details?.gluster_options ? [problem("spec.details.gluster_options", "gluster options apply only to External pools")] : [];
   }
   const details = spec.details;
   if (!details) return [problem("spec.details", "an External pool needs its Gluster hosts and volume name (details)")];

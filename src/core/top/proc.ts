@@ -27,7 +27,7 @@ export const SAMPLE_SCRIPT = [
   '    echo "@proc ${d#/proc/} $comm"',
   `    echo "@cmdline"; { tr '\\000' ' ' < "$d/cmdline"; } 2>/dev/null; echo`,
   '    echo "@stat"; cat "$d/stat" 2>/dev/null',
-  "    echo \"@status\"; grep -E '^(VmRSS|Threads):' \"$d/status\" 2>/dev/null",
+  '    echo "@status"; grep -E \'^(VmRSS|Threads):\' "$d/status" 2>/dev/null',
   '    echo "@io"; cat "$d/io" 2>/dev/null',
   "  done",
   "}",
@@ -62,7 +62,12 @@ function statTicks(line: string): number {
 }
 
 function keyValues(lines: string[]): Record<string, number> {
-  return Object.fromEntries(lines.map((line) => /^(\w+):\s*(\d+)/.exec(line)).filter((match) => match).map((match) => [match![1]!, Number(match![2])]));
+  return Object.fromEntries(
+    lines
+      .map((line) => /^(\w+):\s*(\d+)/.exec(line))
+      .filter((match) => match)
+      .map((match) => [match![1]!, Number(match![2])]),
+  );
 }
 
 export function parseSamples(text: string): Samples {
@@ -147,11 +152,16 @@ export function processRates({ clockTicks, samples }: Samples): ProcessRow[] {
     const then = first.procs.get(pid);
     if (!then || then.comm !== now.comm) continue;
     rows.push({
-      pid, program: now.comm, role: roleOf(now),
+      pid,
+      program: now.comm,
+      role: roleOf(now),
       cpuPercent: (100 * Math.max(0, now.cpuTicks - then.cpuTicks)) / clockTicks / seconds,
-      rssBytes: now.rssBytes, threads: now.threads,
-      readBytesPerSecond: rate(now.io.read_bytes, then.io.read_bytes), writeBytesPerSecond: rate(now.io.write_bytes, then.io.write_bytes),
-      readOpsPerSecond: rate(now.io.syscr, then.io.syscr), writeOpsPerSecond: rate(now.io.syscw, then.io.syscw),
+      rssBytes: now.rssBytes,
+      threads: now.threads,
+      readBytesPerSecond: rate(now.io.read_bytes, then.io.read_bytes),
+      writeBytesPerSecond: rate(now.io.write_bytes, then.io.write_bytes),
+      readOpsPerSecond: rate(now.io.syscr, then.io.syscr),
+      writeOpsPerSecond: rate(now.io.syscw, then.io.syscw),
     });
   }
   return rows;
@@ -185,7 +195,16 @@ export function sortRows(rows: TopRow[], key: SortKey): TopRow[] {
 export function poolTotals(rows: TopRow[]): PoolTotals[] {
   const totals = new Map<string, PoolTotals>();
   for (const row of rows) {
-    const total = totals.get(row.pool) ?? { pool: row.pool, processes: 0, cpuPercent: 0, rssBytes: 0, readBytesPerSecond: 0, writeBytesPerSecond: 0, readOpsPerSecond: 0, writeOpsPerSecond: 0 };
+    const total = totals.get(row.pool) ?? {
+      pool: row.pool,
+      processes: 0,
+      cpuPercent: 0,
+      rssBytes: 0,
+      readBytesPerSecond: 0,
+      writeBytesPerSecond: 0,
+      readOpsPerSecond: 0,
+      writeOpsPerSecond: 0,
+    };
     total.processes += 1;
     total.cpuPercent += row.cpuPercent;
     total.rssBytes += row.rssBytes;

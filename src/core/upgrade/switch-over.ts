@@ -7,7 +7,13 @@ import { isExternal, type PoolInfo } from "../info/codec.js";
 import { byCodePoint, serverPodName } from "../naming.js";
 
 type Labels = Record<string, string> | undefined;
-interface Meta { name?: string; namespace?: string; uid?: string; labels?: Labels; deletionTimestamp?: unknown }
+interface Meta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Labels;
+  deletionTimestamp?: unknown;
+}
 export interface PodView {
   metadata?: Meta;
   spec?: { nodeName?: string; volumes?: { persistentVolumeClaim?: { claimName?: string } }[] };
@@ -25,14 +31,22 @@ export interface WorkloadView {
 }
 
 /** Objects upstream installs that this plugin has no use for: its RBAC for sidecars we do not run (more rights than needed). */
-export const UPSTREAM_LEFTOVERS: { apiVersion: string; kind: string; name: string }[] = ["kadalu-csi-external-attacher", "kadalu-csi-external-provisioner", "kadalu-csi-external-resizer"]
-  .flatMap((name) => [{ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name }, { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", name }]);
+export const UPSTREAM_LEFTOVERS: { apiVersion: string; kind: string; name: string }[] = [
+  "kadalu-csi-external-attacher",
+  "kadalu-csi-external-provisioner",
+  "kadalu-csi-external-resizer",
+].flatMap((name) => [
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", name },
+]);
 
 /** Containers of upstream's CSI workloads that ours do not have (no attach step; the FUSE client log goes to the driver's own log). */
 export const UPSTREAM_CONTAINERS = ["csi-attacher", "kadalu-logging"];
 
 export const isReady = (pod: PodView | undefined): boolean =>
-  Boolean(pod && !pod.metadata?.deletionTimestamp && pod.status?.phase === "Running" && pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+  Boolean(
+    pod && !pod.metadata?.deletionTimestamp && pod.status?.phase === "Running" && pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+  );
 
 /** Bricks that heal each other: a replica (or disperse) set; Replica1 bricks stand alone. */
 export function replicaGroupSize(info: PoolInfo): number {
@@ -116,25 +130,49 @@ export interface Preflight {
 }
 
 /** The preflight report from what was fetched: every workload, the pools' brick pods and heals, the PVs in use. */
-export function preflight(input: { installed: string; wanted: string; workloads: WorkloadView[]; leftovers: string[]; pools: PoolHealth[]; pods: PodView[]; pvs: PvView[]; appPods: PodView[] }): Preflight {
+export function preflight(input: {
+  installed: string;
+  wanted: string;
+  workloads: WorkloadView[];
+  leftovers: string[];
+  pools: PoolHealth[];
+  pods: PodView[];
+  pvs: PvView[];
+  appPods: PodView[];
+}): Preflight {
   const changes = [`Kadalu ${input.installed} -> ${input.wanted}: operator, CSI provisioner and nodeplugin replaced by this plugin's`];
   for (const workload of input.workloads) {
     const extra = (workload.spec?.template?.spec?.containers ?? []).map((c) => c.name).filter((name) => UPSTREAM_CONTAINERS.includes(name));
     if (extra.length) changes.push(`${workload.kind.toLowerCase()}/${workload.metadata.name}: containers ${extra.join(", ")} removed`);
   }
   for (const leftover of input.leftovers) changes.push(`${leftover}: deleted (upstream's RBAC for sidecars this plugin does not run)`);
-  const restarts = ["the operator pod", "the CSI provisioner pod", "the nodeplugin pod on every node, one node at a time: its FUSE clients restart, so pods using Kadalu PVs on a node lose their mounts until they are restarted"];
+  const restarts = [
+    "the operator pod",
+    "the CSI provisioner pod",
+    "the nodeplugin pod on every node, one node at a time: its FUSE clients restart, so pods using Kadalu PVs on a node lose their mounts until they are restarted",
+  ];
   const unsafe: Finding[] = [];
   const byName = new Map(input.pods.map((pod) => [pod.metadata?.name ?? "", pod]));
   for (const pool of input.pools) {
     const groups = replicaGroups(pool.info);
     if (groups.length === 0) continue;
-    restarts.push(`pool ${pool.info.volname}: brick pods ${groups.map((group) => group.join(", ")).join("; ")}: one at a time${replicated(pool.info) ? ", each after the one before is ready and its heals are done" : " (Replica1: each brick's PVs pause while it restarts)"}`);
+    restarts.push(
+      `pool ${pool.info.volname}: brick pods ${groups.map((group) => group.join(", ")).join("; ")}: one at a time${replicated(pool.info) ? ", each after the one before is ready and its heals are done" : " (Replica1: each brick's PVs pause while it restarts)"}`,
+    );
     const unready = groups.flat().filter((name) => !isReady(byName.get(name)));
-    if (unready.length) unsafe.push({ kind: "unready-bricks", message: `pool ${pool.info.volname}: brick pod${unready.length > 1 ? "s" : ""} ${unready.join(", ")} not ready (restarting another could take its replica set offline)` });
+    if (unready.length)
+      unsafe.push({
+        kind: "unready-bricks",
+        message: `pool ${pool.info.volname}: brick pod${unready.length > 1 ? "s" : ""} ${unready.join(", ")} not ready (restarting another could take its replica set offline)`,
+      });
     if (!replicated(pool.info)) continue;
-    if (pool.heals === undefined) unsafe.push({ kind: "pending-heals", message: `pool ${pool.info.volname}: heals could not be checked: ${pool.healError ?? "no report"}` });
-    else if (pool.heals > 0) unsafe.push({ kind: "pending-heals", message: `pool ${pool.info.volname}: ${pool.heals} heal entr${pool.heals === 1 ? "y" : "ies"} pending (a restart now can leave files without a good copy)` });
+    if (pool.heals === undefined)
+      unsafe.push({ kind: "pending-heals", message: `pool ${pool.info.volname}: heals could not be checked: ${pool.healError ?? "no report"}` });
+    else if (pool.heals > 0)
+      unsafe.push({
+        kind: "pending-heals",
+        message: `pool ${pool.info.volname}: ${pool.heals} heal entr${pool.heals === 1 ? "y" : "ies"} pending (a restart now can leave files without a good copy)`,
+      });
   }
   return { changes, restarts, inUse: volumesInUse(input.pvs, input.appPods), unsafe };
 }

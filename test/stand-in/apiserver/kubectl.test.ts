@@ -11,7 +11,10 @@ import { localDirExec } from "../../../harness/apiserver/exec.js";
 import { ApiServer } from "../../../harness/apiserver/server.js";
 
 const run = promisify(execFile);
-const kubectl = await run("kubectl", ["version", "--client"]).then(() => true, () => false);
+const kubectl = await run("kubectl", ["version", "--client"]).then(
+  () => true,
+  () => false,
+);
 if (!kubectl) console.warn("kubectl tests skipped: no kubectl on PATH (install kubectl to run them)");
 
 describe.skipIf(!kubectl)("kubectl against the API test server", () => {
@@ -32,11 +35,30 @@ describe.skipIf(!kubectl)("kubectl against the API test server", () => {
   beforeAll(async () => {
     server = await ApiServer.start({ namespaces: ["kadalu"] });
     dir = mkdtempSync(join(tmpdir(), "kubectl-test-"));
-    env = { PATH: process.env.PATH, HOME: dir, KUBECONFIG: server.writeKubeconfig(join(dir, "kubeconfig"), { namespace: "kadalu" }), KUBECACHEDIR: join(dir, "cache") };
+    env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      KUBECONFIG: server.writeKubeconfig(join(dir, "kubeconfig"), { namespace: "kadalu" }),
+      KUBECACHEDIR: join(dir, "cache"),
+    };
     writeFileSync(join(dir, "crd.yaml"), stringify(kadaluStorageCrd()));
-    writeFileSync(join(dir, "pool.yaml"), stringify({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/data" }] } }));
+    writeFileSync(
+      join(dir, "pool.yaml"),
+      stringify({
+        apiVersion: "kadalu-operator.storage/v1alpha1",
+        kind: "KadaluStorage",
+        metadata: { name: "pool1" },
+        spec: { type: "Replica1", storage: [{ node: "kube1", path: "/data" }] },
+      }),
+    );
     server.seed({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kadalu-info", namespace: "kadalu" }, data: { uid: "u-1" } });
-    server.seed({ apiVersion: "v1", kind: "Pod", metadata: { name: "kadalu-csi-provisioner-0", namespace: "kadalu" }, spec: { containers: [{ name: "kadalu-provisioner" }] }, status: { phase: "Running" } });
+    server.seed({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "kadalu-csi-provisioner-0", namespace: "kadalu" },
+      spec: { containers: [{ name: "kadalu-provisioner" }] },
+      status: { phase: "Running" },
+    });
     mkdirSync(join(dir, "pod/mnt/pool1"), { recursive: true });
     writeFileSync(join(dir, "pod/mnt/pool1/hello"), "from the pod\n");
     server.onExec("kadalu", "kadalu-csi-provisioner-0", "kadalu-provisioner", localDirExec(join(dir, "pod")));
@@ -56,8 +78,12 @@ describe.skipIf(!kubectl)("kubectl against the API test server", () => {
   });
 
   it("server-side applies a CRD and a custom resource, then gets it by short name", async () => {
-    expect((await k("apply", "--server-side", "-f", join(dir, "crd.yaml"))).stdout).toContain("customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage serverside-applied");
-    expect((await k("apply", "--server-side", "-f", join(dir, "pool.yaml"))).stdout).toContain("kadalustorage.kadalu-operator.storage/pool1 serverside-applied");
+    expect((await k("apply", "--server-side", "-f", join(dir, "crd.yaml"))).stdout).toContain(
+      "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage serverside-applied",
+    );
+    expect((await k("apply", "--server-side", "-f", join(dir, "pool.yaml"))).stdout).toContain(
+      "kadalustorage.kadalu-operator.storage/pool1 serverside-applied",
+    );
     const listed = await k("get", "kds");
     expect(listed.stdout).toMatch(/^NAME\s+TYPE\s+STATE\s+CAPACITY\s+USED\s+PVS\s+AGE\n/);
     expect(listed.stdout).toMatch(/\npool1\s+Replica1\s+/);

@@ -14,9 +14,17 @@ let server: ApiServer;
 let dir: string;
 const KDS = "/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages";
 const pool = (name: string, spec: Record<string, unknown> = { type: "Replica1", storage: [{ node: "n1", path: "/d" }] }) => ({
-  apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name }, spec,
+  apiVersion: "kadalu-operator.storage/v1alpha1",
+  kind: "KadaluStorage",
+  metadata: { name },
+  spec,
 });
-const configMap = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, labels }, data: { a: "1" } });
+const configMap = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, labels },
+  data: { a: "1" },
+});
 
 function client(): KubeConfig {
   const kc = new KubeConfig();
@@ -46,7 +54,12 @@ describe("authentication and errors", () => {
     expect((await api(server, "GET", "/apis/nope.example.com/v1/things")).body).toMatchObject({ reason: "NotFound", code: 404 });
     const missing = await api(server, "GET", "/api/v1/namespaces/kadalu/configmaps/absent");
     expect(missing.status).toBe(404);
-    expect(missing.body).toMatchObject({ kind: "Status", reason: "NotFound", message: 'configmaps "absent" not found', details: { name: "absent", kind: "configmaps" } });
+    expect(missing.body).toMatchObject({
+      kind: "Status",
+      reason: "NotFound",
+      message: 'configmaps "absent" not found',
+      details: { name: "absent", kind: "configmaps" },
+    });
     expect((await api(server, "DELETE", "/api/v1/namespaces/kadalu/configmaps/absent")).status).toBe(404);
   });
 });
@@ -69,10 +82,12 @@ describe("discovery", () => {
     expect(created.status).toBe(201);
     expect(created.body.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: "Established", status: "True" })]));
     const list = (await api(server, "GET", "/apis/kadalu-operator.storage/v1alpha1")).body;
-    expect(list.resources).toEqual(expect.arrayContaining([
-      expect.objectContaining({ name: "kadalustorages", namespaced: true, shortNames: ["kadalu", "kds"], categories: ["kadalu"] }),
-      expect.objectContaining({ name: "kadalustorages/status" }),
-    ]));
+    expect(list.resources).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "kadalustorages", namespaced: true, shortNames: ["kadalu", "kds"], categories: ["kadalu"] }),
+        expect.objectContaining({ name: "kadalustorages/status" }),
+      ]),
+    );
     expect((await api(server, "GET", KDS)).status).toBe(200);
     await api(server, "DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/kadalustorages.kadalu-operator.storage");
     expect((await api(server, "GET", KDS)).status).toBe(404);
@@ -119,11 +134,27 @@ describe("object semantics", () => {
     expect(created.status).toBeUndefined();
     const labelled = (await api(server, "PATCH", `${KDS}/p1`, { metadata: { labels: { a: "b" } } }, { contentType: "application/merge-patch+json" })).body;
     expect(labelled.metadata.generation).toBe(1);
-    const withStatus = (await api(server, "PATCH", `${KDS}/p1/status`, { status: { state: "ready" }, spec: { type: "Replica3" } }, { contentType: "application/merge-patch+json" })).body;
+    const withStatus = (
+      await api(
+        server,
+        "PATCH",
+        `${KDS}/p1/status`,
+        { status: { state: "ready" }, spec: { type: "Replica3" } },
+        { contentType: "application/merge-patch+json" },
+      )
+    ).body;
     expect(withStatus.status).toEqual({ state: "ready" });
     expect(withStatus.spec.type).toBe("Replica1");
     expect(withStatus.metadata.generation).toBe(1);
-    const ignored = (await api(server, "PATCH", `${KDS}/p1`, { status: { state: "error" }, spec: { pvReclaimPolicy: "retain" } }, { contentType: "application/merge-patch+json" })).body;
+    const ignored = (
+      await api(
+        server,
+        "PATCH",
+        `${KDS}/p1`,
+        { status: { state: "error" }, spec: { pvReclaimPolicy: "retain" } },
+        { contentType: "application/merge-patch+json" },
+      )
+    ).body;
     expect(ignored.status).toEqual({ state: "ready" });
     expect(ignored.metadata.generation).toBe(2);
   });
@@ -132,18 +163,41 @@ describe("object semantics", () => {
     await api(server, "POST", KDS, pool("p1"));
     const merged = await api(server, "PATCH", `${KDS}/p1`, { spec: { options: [{ key: "k", value: "v" }] } }, { contentType: "application/merge-patch+json" });
     expect(merged.body.spec.options).toEqual([{ key: "k", value: "v" }]);
-    const patched = await api(server, "PATCH", `${KDS}/p1`, [{ op: "add", path: "/spec/options/-", value: { key: "k2", value: "v2" } }, { op: "remove", path: "/spec/options/0" }], { contentType: "application/json-patch+json" });
+    const patched = await api(
+      server,
+      "PATCH",
+      `${KDS}/p1`,
+      [
+        { op: "add", path: "/spec/options/-", value: { key: "k2", value: "v2" } },
+        { op: "remove", path: "/spec/options/0" },
+      ],
+      { contentType: "application/json-patch+json" },
+    );
     expect(patched.body.spec.options).toEqual([{ key: "k2", value: "v2" }]);
-    const failedTest = await api(server, "PATCH", `${KDS}/p1`, [{ op: "test", path: "/spec/type", value: "Replica3" }], { contentType: "application/json-patch+json" });
+    const failedTest = await api(server, "PATCH", `${KDS}/p1`, [{ op: "test", path: "/spec/type", value: "Replica3" }], {
+      contentType: "application/json-patch+json",
+    });
     expect(failedTest.status).toBe(422);
     const strategic = await api(server, "PATCH", `${KDS}/p1`, { spec: {} }, { contentType: "application/strategic-merge-patch+json" });
     expect(strategic.status).toBe(415);
     expect(strategic.body.reason).toBe("UnsupportedMediaType");
     const noManager = await api(server, "PATCH", `${KDS}/p2`, pool("p2"), { contentType: "application/apply-patch+yaml" });
     expect(noManager.status).toBe(400);
-    const applied = await api(server, "PATCH", `${KDS}/p2?fieldManager=test`, "apiVersion: kadalu-operator.storage/v1alpha1\nkind: KadaluStorage\nmetadata: {name: p2}\nspec: {type: Replica1}\n", { contentType: "application/apply-patch+yaml" });
+    const applied = await api(
+      server,
+      "PATCH",
+      `${KDS}/p2?fieldManager=test`,
+      "apiVersion: kadalu-operator.storage/v1alpha1\nkind: KadaluStorage\nmetadata: {name: p2}\nspec: {type: Replica1}\n",
+      { contentType: "application/apply-patch+yaml" },
+    );
     expect(applied.status).toBe(201);
-    const reapplied = await api(server, "PATCH", `${KDS}/p2?fieldManager=test`, { ...pool("p2"), spec: { volume_id: "x" } }, { contentType: "application/apply-patch+yaml" });
+    const reapplied = await api(
+      server,
+      "PATCH",
+      `${KDS}/p2?fieldManager=test`,
+      { ...pool("p2"), spec: { volume_id: "x" } },
+      { contentType: "application/apply-patch+yaml" },
+    );
     expect(reapplied.status).toBe(200);
     expect(reapplied.body.spec).toMatchObject({ type: "Replica1", volume_id: "x" });
   });
@@ -174,7 +228,13 @@ describe("object semantics", () => {
     const deleting = (await api(server, "DELETE", `${KDS}/p1`)).body;
     expect(deleting.metadata.deletionTimestamp).toBeDefined();
     expect((await api(server, "GET", `${KDS}/p1`)).status).toBe(200);
-    const adding = await api(server, "PATCH", `${KDS}/p1`, { metadata: { finalizers: ["kadalu-operator.storage/finalizer", "other"] } }, { contentType: "application/merge-patch+json" });
+    const adding = await api(
+      server,
+      "PATCH",
+      `${KDS}/p1`,
+      { metadata: { finalizers: ["kadalu-operator.storage/finalizer", "other"] } },
+      { contentType: "application/merge-patch+json" },
+    );
     expect(adding.status).toBe(422);
     await api(server, "PATCH", `${KDS}/p1`, { metadata: { finalizers: null } }, { contentType: "application/merge-patch+json" });
     expect((await api(server, "GET", `${KDS}/p1`)).status).toBe(404);
@@ -206,17 +266,31 @@ describe("object semantics", () => {
     expect(await names("fieldSelector=metadata.name%3Db")).toEqual(["b"]);
     expect((await api(server, "GET", "/api/v1/namespaces/kadalu/configmaps?fieldSelector=spec.nodeName%3Dn1")).status).toBe(400);
     server.seed(
-      { apiVersion: "v1", kind: "Pod", metadata: { name: "p1", namespace: "kadalu" }, spec: { nodeName: "n1", containers: [{ name: "c" }] }, status: { phase: "Running" } },
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "p1", namespace: "kadalu" },
+        spec: { nodeName: "n1", containers: [{ name: "c" }] },
+        status: { phase: "Running" },
+      },
       { apiVersion: "v1", kind: "Pod", metadata: { name: "p2", namespace: "kadalu" }, spec: { nodeName: "n2", containers: [{ name: "c" }] } },
     );
-    const pods = async (query: string): Promise<string[]> => (await api(server, "GET", `/api/v1/pods?${query}`)).body.items.map((item: any) => item.metadata.name);
+    const pods = async (query: string): Promise<string[]> =>
+      (await api(server, "GET", `/api/v1/pods?${query}`)).body.items.map((item: any) => item.metadata.name);
     expect(await pods("fieldSelector=status.phase%3DRunning")).toEqual(["p1"]);
     expect(await pods("fieldSelector=spec.nodeName%3Dn2%2Cmetadata.namespace%3Dkadalu")).toEqual(["p2"]);
     server.seed(
-      { apiVersion: "v1", kind: "Event", metadata: { name: "e1", namespace: "kadalu" }, involvedObject: { kind: "PersistentVolumeClaim", name: "data" }, reason: "ProvisioningFailed" },
+      {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: "e1", namespace: "kadalu" },
+        involvedObject: { kind: "PersistentVolumeClaim", name: "data" },
+        reason: "ProvisioningFailed",
+      },
       { apiVersion: "v1", kind: "Event", metadata: { name: "e2", namespace: "kadalu" }, involvedObject: { kind: "Pod", name: "web" }, reason: "FailedMount" },
     );
-    const events = async (query: string): Promise<string[]> => (await api(server, "GET", `/api/v1/events?${query}`)).body.items.map((item: any) => item.metadata.name);
+    const events = async (query: string): Promise<string[]> =>
+      (await api(server, "GET", `/api/v1/events?${query}`)).body.items.map((item: any) => item.metadata.name);
     expect(await events("fieldSelector=involvedObject.kind%3DPersistentVolumeClaim")).toEqual(["e1"]);
     expect(await events("fieldSelector=reason%3DFailedMount")).toEqual(["e2"]);
     expect((await api(server, "GET", "/api/v1/pods?fieldSelector=involvedObject.kind%3DPod")).status).toBe(400);
@@ -250,10 +324,15 @@ describe("watch", () => {
     await api(server, "POST", KDS, pool("p2"));
     const events: string[] = [];
     const ended = new Promise<unknown>((resolve) => {
-      void new Watch(client()).watch(KDS, { resourceVersion: first.metadata.resourceVersion }, (type, object) => {
-        events.push(`${type} ${object.metadata.name}`);
-        if (events.length === 3) server.closeWatches();
-      }, resolve);
+      void new Watch(client()).watch(
+        KDS,
+        { resourceVersion: first.metadata.resourceVersion },
+        (type, object) => {
+          events.push(`${type} ${object.metadata.name}`);
+          if (events.length === 3) server.closeWatches();
+        },
+        resolve,
+      );
     });
     await new Promise((resolve) => setTimeout(resolve, 50));
     await api(server, "PATCH", `${KDS}/p1`, { spec: { pvReclaimPolicy: "retain" } }, { contentType: "application/merge-patch+json" });
@@ -265,7 +344,12 @@ describe("watch", () => {
   it("lists existing objects as ADDED when no resourceVersion is given", async () => {
     await api(server, "POST", KDS, pool("p1"));
     const watch = await api(server, "GET", `${KDS}?watch=1&timeoutSeconds=1`);
-    expect(watch.text.trim().split("\n").map((line) => JSON.parse(line).type)).toEqual(["ADDED"]);
+    expect(
+      watch.text
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line).type),
+    ).toEqual(["ADDED"]);
   });
 
   it("says 410 Expired for a resourceVersion older than the history kept", async () => {
@@ -315,7 +399,9 @@ describe("faults and the request log", () => {
     await api(server, "GET", "/api/v1/namespaces/kadalu/configmaps/a");
     await api(server, "DELETE", "/api/v1/namespaces/kadalu/configmaps/a");
     expect(server.requests.map((r) => [r.verb, r.resource, r.name ?? "", r.code])).toEqual([
-      ["create", "configmaps", "", 201], ["get", "configmaps", "a", 200], ["delete", "configmaps", "a", 200],
+      ["create", "configmaps", "", 201],
+      ["get", "configmaps", "a", 200],
+      ["delete", "configmaps", "a", 200],
     ]);
     expect(server.writes().map((r) => r.verb)).toEqual(["create", "delete"]);
   });
@@ -324,8 +410,11 @@ describe("faults and the request log", () => {
 describe("pods: exec and logs", () => {
   beforeEach(() => {
     server.seed({
-      apiVersion: "v1", kind: "Pod", metadata: { name: "prov-0", namespace: "kadalu" },
-      spec: { containers: [{ name: "main" }, { name: "side" }] }, status: { phase: "Running" },
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "prov-0", namespace: "kadalu" },
+      spec: { containers: [{ name: "main" }, { name: "side" }] },
+      status: { phase: "Running" },
     });
   });
 

@@ -44,7 +44,10 @@ class Parsed extends Error {
 /** The CLI's program with every action replaced by a stop after parsing and input checks: nothing runs. */
 async function parseOnly(args: string[]): Promise<{ command?: string; error?: string }> {
   const io = captureIO();
-  const program = buildProgram({ io, env: {}, connect: () => Promise.reject(new Error("no cluster in a parse")), confirm: () => Promise.reject(new Error("no prompt in a parse")) }, "kubectl kadalu");
+  const program = buildProgram(
+    { io, env: {}, connect: () => Promise.reject(new Error("no cluster in a parse")), confirm: () => Promise.reject(new Error("no prompt in a parse")) },
+    "kubectl kadalu",
+  );
   // After the root's input checks (hooks run in the order added), before any action.
   program.hook("preAction", (_root, action) => {
     throw new Parsed(action);
@@ -66,8 +69,17 @@ async function parseOnly(args: string[]): Promise<{ command?: string; error?: st
 
 /** Sample values for what a printed command leaves to the reader. */
 const PLACEHOLDERS: Record<string, string> = {
-  POOL: "pool1", NAME: "pool1", EXISTING_POOL: "pool1", POD: "kadalu-csi-provisioner-0", CONTAINER: "kadalu-provisioner", DIR: "/tmp", FILE: "/tmp/kadalu.yaml",
-  "NODE:/DIR": "kube1:/data/pool1", "NODE:DIR": "kube1:/data/pool1", "NODE:/dev/sdX": "kube1:/dev/sdb", "NODE:DEV": "kube1:/dev/sdb",
+  POOL: "pool1",
+  NAME: "pool1",
+  EXISTING_POOL: "pool1",
+  POD: "kadalu-csi-provisioner-0",
+  CONTAINER: "kadalu-provisioner",
+  DIR: "/tmp",
+  FILE: "/tmp/kadalu.yaml",
+  "NODE:/DIR": "kube1:/data/pool1",
+  "NODE:DIR": "kube1:/data/pool1",
+  "NODE:/dev/sdX": "kube1:/dev/sdb",
+  "NODE:DEV": "kube1:/dev/sdb",
 };
 
 /** A `${...}` of the sources, or a `{{ $labels.x }}` of the alerts, becomes a sample of what it holds. */
@@ -151,37 +163,94 @@ function kubectlCommands(text: string): string[][] {
 /** Doctor's findings over snapshots that trip every check, in the default namespace and in another. */
 function doctorFindings(namespace: string): Finding[] {
   const info = decodeInfo("pool1", read("test/fixtures/info/pool1.info")).info!;
-  const external = { ...info, volname: "ext1", type: "External", kadalu_format: "native", gluster_hosts: ["gluster1.example.com"], gluster_volname: "gvol0", bricks: [] } as unknown as typeof info;
-  const pod = (name: string, ready: boolean) => ({ metadata: { name, namespace }, spec: { nodeName: "kube1" }, status: { phase: "Running", conditions: [{ type: "Ready", status: ready ? "True" : "False" }] } });
-  const workload = (container: string, version: string, status: object, replicas = 1) => ({ spec: { replicas, template: { spec: { containers: [{ name: container, image: `ghcr.io/kubectl-kadalu/x:${version}` }] } } }, status });
-  const pool = (name: string, state: string): KadaluStorage => ({
-    apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, namespace }, spec: { type: "Replica3", storage: [] },
-    status: { state, message: "x", usage: { capacityBytes: 100, provisionedBytes: 95, pvCount: 4, updatedAt: "2026-12-02T00:00:00Z" } },
-  }) as KadaluStorage;
+  const external = {
+    ...info,
+    volname: "ext1",
+    type: "External",
+    kadalu_format: "native",
+    gluster_hosts: ["gluster1.example.com"],
+    gluster_volname: "gvol0",
+    bricks: [],
+  } as unknown as typeof info;
+  const pod = (name: string, ready: boolean) => ({
+    metadata: { name, namespace },
+    spec: { nodeName: "kube1" },
+    status: { phase: "Running", conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+  });
+  const workload = (container: string, version: string, status: object, replicas = 1) => ({
+    spec: { replicas, template: { spec: { containers: [{ name: container, image: `ghcr.io/kubectl-kadalu/x:${version}` }] } } },
+    status,
+  });
+  const pool = (name: string, state: string): KadaluStorage =>
+    ({
+      apiVersion: "kadalu-operator.storage/v1alpha1",
+      kind: "KadaluStorage",
+      metadata: { name, namespace },
+      spec: { type: "Replica3", storage: [] },
+      status: { state, message: "x", usage: { capacityBytes: 100, provisionedBytes: 95, pvCount: 4, updatedAt: "2026-12-02T00:00:00Z" } },
+    }) as KadaluStorage;
   const base = (): Snapshot => ({
-    namespace, pluginVersion: "0.1.0", crdEstablished: false,
+    namespace,
+    pluginVersion: "0.1.0",
+    crdEstablished: false,
     operator: workload("kadalu-operator", "0.0.9", { availableReplicas: 0 }),
     provisioner: workload("kadalu-provisioner", "0.1.0", { readyReplicas: 0 }),
     nodeplugin: workload("kadalu-nodeplugin", "0.1.0", { desiredNumberScheduled: 3, numberReady: 1 }),
     pods: [pod("operator-7d9f-abcde", false), pod("kadalu-csi-nodeplugin-1", false), pod("server-pool1-0-0", false)],
-    pools: [pool("pool1", "error"), pool("ext1", "ready")], infos: [info, external],
-    probes: new Map([["pool1", { mount: "dead" as const, statDb: "ok" as const }]]), heals: new Map<string, number | string>([["pool1", 2]]),
-    kadaluStorageClasses: ["kadalu.pool1"], events: [],
+    pools: [pool("pool1", "error"), pool("ext1", "ready")],
+    infos: [info, external],
+    probes: new Map([["pool1", { mount: "dead" as const, statDb: "ok" as const }]]),
+    heals: new Map<string, number | string>([["pool1", 2]]),
+    kadaluStorageClasses: ["kadalu.pool1"],
+    events: [],
     claims: [{ metadata: { name: "data", namespace: "default" }, spec: { storageClassName: "kadalu.pool1" }, status: { phase: "Pending" } }],
   });
   const variants: ((s: Snapshot) => void)[] = [
     () => undefined,
-    (s) => Object.assign(s, { operator: undefined, provisioner: undefined, nodeplugin: undefined, crdEstablished: undefined, probes: "the provisioner is not running", heals: new Map([["pool1", "no brick pod is ready"]]) }),
-    (s) => Object.assign(s, { operator: workload("kadalu-operator", "0.1.0", { availableReplicas: 0 }, 0), nodeplugin: workload("kadalu-nodeplugin", "0.1.0", { desiredNumberScheduled: 0 }), pods: [], probes: new Map() }),
+    (s) =>
+      Object.assign(s, {
+        operator: undefined,
+        provisioner: undefined,
+        nodeplugin: undefined,
+        crdEstablished: undefined,
+        probes: "the provisioner is not running",
+        heals: new Map([["pool1", "no brick pod is ready"]]),
+      }),
+    (s) =>
+      Object.assign(s, {
+        operator: workload("kadalu-operator", "0.1.0", { availableReplicas: 0 }, 0),
+        nodeplugin: workload("kadalu-nodeplugin", "0.1.0", { desiredNumberScheduled: 0 }),
+        pods: [],
+        probes: new Map(),
+      }),
     (s) => Object.assign(s, { probes: new Map([["pool1", { mount: "ok", statDb: "unreadable" }]]) }),
     // Pods with reasons of their own: a crash loop (logs --previous) and a FailedMount (describe pod).
-    (s) => Object.assign(s, {
-      pods: [
-        { ...pod("operator-7d9f-abcde", false), status: { phase: "Running", containerStatuses: [{ name: "kadalu-operator", restartCount: 2, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 1 } } }] } },
-        { ...pod("server-pool1-0-0", false), status: { phase: "Pending", containerStatuses: [{ name: "server", state: { waiting: { reason: "ContainerCreating" } } }] } },
-      ],
-      podEvents: [{ involvedObject: { kind: "Pod", name: "server-pool1-0-0" }, type: "Warning", reason: "FailedMount", message: 'MountVolume.SetUp failed for volume "glusterfsd-mountdir" : hostPath type check failed: /data/pool1 is not a directory' }],
-    }),
+    (s) =>
+      Object.assign(s, {
+        pods: [
+          {
+            ...pod("operator-7d9f-abcde", false),
+            status: {
+              phase: "Running",
+              containerStatuses: [
+                { name: "kadalu-operator", restartCount: 2, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 1 } } },
+              ],
+            },
+          },
+          {
+            ...pod("server-pool1-0-0", false),
+            status: { phase: "Pending", containerStatuses: [{ name: "server", state: { waiting: { reason: "ContainerCreating" } } }] },
+          },
+        ],
+        podEvents: [
+          {
+            involvedObject: { kind: "Pod", name: "server-pool1-0-0" },
+            type: "Warning",
+            reason: "FailedMount",
+            message: 'MountVolume.SetUp failed for volume "glusterfsd-mountdir" : hostPath type check failed: /data/pool1 is not a directory',
+          },
+        ],
+      }),
     // Snapshots: no controller; then CRDs but no sidecar in the provisioner.
     (s) => Object.assign(s, { snapshots: { crds: "theirs", missingCrds: [], controllers: [] } }),
     (s) => Object.assign(s, { snapshots: { crds: "ours", missingCrds: [], controllers: ["kadalu/kadalu-snapshot-controller"] } }),
@@ -194,14 +263,23 @@ function doctorFindings(namespace: string): Finding[] {
 }
 
 function doctorAdvice(): Advice[] {
-  return ["kadalu", "storage"].flatMap((namespace) => doctorFindings(namespace).filter((f) => f.next).map((f) => ({ from: `doctor ${f.check} (-n ${namespace})`, text: f.next! })));
+  return ["kadalu", "storage"].flatMap((namespace) =>
+    doctorFindings(namespace)
+      .filter((f) => f.next)
+      .map((f) => ({ from: `doctor ${f.check} (-n ${namespace})`, text: f.next! })),
+  );
 }
 
 function alertAdvice(): Advice[] {
-  return ALERT_GROUPS.flatMap((group) => group.rules.flatMap((rule) => [rule.annotations.summary, rule.annotations.description].map((text) => ({ from: `alert ${rule.alert}`, text }))));
+  return ALERT_GROUPS.flatMap((group) =>
+    group.rules.flatMap((rule) => [rule.annotations.summary, rule.annotations.description].map((text) => ({ from: `alert ${rule.alert}`, text }))),
+  );
 }
 
-const filesUnder = (dir: string): string[] => readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" }).filter((name) => name.endsWith(".ts")).map((name) => join(dir, name));
+const filesUnder = (dir: string): string[] =>
+  readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
+    .filter((name) => name.endsWith(".ts"))
+    .map((name) => join(dir, name));
 
 /** Prose that names the plugin without advising a command (each must still be there: the list cannot rot). */
 const NOT_ADVICE = ["(kubectl kadalu completes through kubectl_complete-kadalu)"];
@@ -209,12 +287,15 @@ const NOT_ADVICE = ["(kubectl kadalu completes through kubectl_complete-kadalu)"
 /** String literals of the sources naming a `kubectl kadalu` command: errors' hints, notes, help examples. */
 function sourceAdvice(): Advice[] {
   return ["src", "operator", "csi"].flatMap(filesUnder).flatMap((path) =>
-    read(path).split("\n").flatMap((line, index) => {
-      // Comments, and commands built from parts (checked where they are used), are not printed as written.
-      if (/^\s*(\/\/|\/?\*)/.test(line) || !/kubectl kadalu /.test(line) || /kubectl kadalu \$\{/.test(line)) return [];
-      const text = NOT_ADVICE.reduce((rest, prose) => rest.replace(prose, ""), line);
-      return [{ from: `${path}:${index + 1}`, text }];
-    }));
+    read(path)
+      .split("\n")
+      .flatMap((line, index) => {
+        // Comments, and commands built from parts (checked where they are used), are not printed as written.
+        if (/^\s*(\/\/|\/?\*)/.test(line) || !/kubectl kadalu /.test(line) || /kubectl kadalu \$\{/.test(line)) return [];
+        const text = NOT_ADVICE.reduce((rest, prose) => rest.replace(prose, ""), line);
+        return [{ from: `${path}:${index + 1}`, text }];
+      }),
+  );
 }
 
 /** The README's code blocks (not YAML) and inline code that is a whole command. */
@@ -247,14 +328,20 @@ function readmeAdvice(readme: string): Advice[] {
 /** Every command's whole --help (the examples are added after the options), as the CLI prints it. */
 function helpAdvice(): Advice[] {
   const io = captureIO();
-  const program = buildProgram({ io, env: {}, connect: () => Promise.reject(new Error("no cluster")), confirm: () => Promise.reject(new Error("no prompt")) }, "kubectl kadalu");
+  const program = buildProgram(
+    { io, env: {}, connect: () => Promise.reject(new Error("no cluster")), confirm: () => Promise.reject(new Error("no prompt")) },
+    "kubectl kadalu",
+  );
   const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
   return all(program).flatMap((command) => {
     let text = "";
     command.configureOutput({ writeOut: (chunk) => (text += chunk), writeErr: (chunk) => (text += chunk) });
     command.outputHelp();
     // Examples are lines that start with the command; the usage line and descriptions are not advice.
-    return text.split("\n").filter((line) => /^\s*(\$ )?(kubectl[ -]kadalu |source <\(kubectl-kadalu )/.test(line)).map((line) => ({ from: `${command.name()} --help`, text: line }));
+    return text
+      .split("\n")
+      .filter((line) => /^\s*(\$ )?(kubectl[ -]kadalu |source <\(kubectl-kadalu )/.test(line))
+      .map((line) => ({ from: `${command.name()} --help`, text: line }));
   });
 }
 
@@ -263,13 +350,36 @@ function allAdvice(): Advice[] {
 }
 
 /** Verbs of kubectl that advice may use; anything else is a typo or an invented command. */
-const KUBECTL_VERBS = new Set(["get", "describe", "logs", "exec", "edit", "scale", "apply", "delete", "create", "patch", "rollout", "krew", "label", "annotate", "version", "plugin", "top", "events", "wait", "explain"]);
+const KUBECTL_VERBS = new Set([
+  "get",
+  "describe",
+  "logs",
+  "exec",
+  "edit",
+  "scale",
+  "apply",
+  "delete",
+  "create",
+  "patch",
+  "rollout",
+  "krew",
+  "label",
+  "annotate",
+  "version",
+  "plugin",
+  "top",
+  "events",
+  "wait",
+  "explain",
+]);
 
 // ---------------------------------------------------------------- the checks
 
 describe("advice parses with the CLI's own parser", () => {
   const advice = allAdvice();
-  const kadalu = advice.flatMap((item) => kadaluCommands(item.text, !item.from.startsWith("doctor") && !item.from.startsWith("alert")).map((args) => ({ ...item, args })));
+  const kadalu = advice.flatMap((item) =>
+    kadaluCommands(item.text, !item.from.startsWith("doctor") && !item.from.startsWith("alert")).map((args) => ({ ...item, args })),
+  );
 
   it("finds advice in every source: doctor, the alerts, errors' hints, the README and every command's --help", () => {
     const from = (prefix: string) => kadalu.filter((item) => item.from.startsWith(prefix)).length;
@@ -308,7 +418,8 @@ describe("advice parses with the CLI's own parser", () => {
   it("plain kubectl advice names a kubectl verb", () => {
     const plain = advice.flatMap((item) => kubectlCommands(item.text).map((words) => ({ ...item, words })));
     expect(plain.filter((item) => item.from.startsWith("doctor")).length).toBeGreaterThan(5);
-    const verbOf = (words: string[]): string | undefined => words.find((word, i) => !word.startsWith("-") && !(i > 0 && ["-n", "--namespace", "--context"].includes(words[i - 1]!)));
+    const verbOf = (words: string[]): string | undefined =>
+      words.find((word, i) => !word.startsWith("-") && !(i > 0 && ["-n", "--namespace", "--context"].includes(words[i - 1]!)));
     expect(plain.filter((item) => !KUBECTL_VERBS.has(verbOf(item.words) ?? "")).map((item) => `${item.from}: kubectl ${item.words.join(" ")}`)).toEqual([]);
   });
 
@@ -327,7 +438,9 @@ describe("advice parses with the CLI's own parser", () => {
     expect(kadaluCommands("kubectl kadalu doctor -o json | jq '.findings[]'", false)).toEqual([["doctor", "-o", "json"]]);
     expect(kadaluCommands("kubectl kadalu install -o yaml > kadalu.yaml   # offline", false)).toEqual([["install", "-o", "yaml"]]);
     expect(kadaluCommands("source <(kubectl-kadalu completion bash)       # or zsh", true)).toEqual([["completion", "bash"]]);
-    expect(kadaluCommands("`pod \"${raw.pod}\" is not a Kadalu pod; see: kubectl kadalu logs ${raw.pod} -n ${namespace}`", false)).toEqual([["logs", "kadalu-csi-provisioner-0", "-n", "kadalu"]]);
+    expect(kadaluCommands('`pod "${raw.pod}" is not a Kadalu pod; see: kubectl kadalu logs ${raw.pod} -n ${namespace}`', false)).toEqual([
+      ["logs", "kadalu-csi-provisioner-0", "-n", "kadalu"],
+    ]);
     expect(kadaluCommands("See kubectl kadalu doctor --pool {{ $labels.pool }}, and the log.", false)).toEqual([["doctor", "--pool", "pool1"]]);
   });
 });
@@ -403,7 +516,18 @@ describe("doctor's advice runs as printed on the sandbox", () => {
 
   it("a pool the operator refuses: kubectl describes it, as advised", async () => {
     // Replica3 over two units: the operator says why in the pool's status.
-    sandbox.server.seed({ apiVersion: KDS, kind: "KadaluStorage", metadata: { name: "pool9", namespace: "kadalu" }, spec: { type: "Replica3", storage: [{ node: "kube1", path: "/data/pool9" }, { node: "kube2", path: "/data/pool9" }] } } as never);
+    sandbox.server.seed({
+      apiVersion: KDS,
+      kind: "KadaluStorage",
+      metadata: { name: "pool9", namespace: "kadalu" },
+      spec: {
+        type: "Replica3",
+        storage: [
+          { node: "kube1", path: "/data/pool9" },
+          { node: "kube2", path: "/data/pool9" },
+        ],
+      },
+    } as never);
     await until("the operator's verdict on pool9", () => sandbox.server.get(KDS, "KadaluStorage", "kadalu", "pool9")?.status?.state === "error");
     const next = await adviceFor("pool-state");
     expect(next).toBe("kubectl -n kadalu describe kadalustorage pool9");
@@ -415,7 +539,13 @@ describe("doctor's advice runs as printed on the sandbox", () => {
   });
 
   it("a PVC Pending: kubectl describes it, as advised", async () => {
-    sandbox.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "too-big", namespace: "default" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "100Ti" } } }, status: { phase: "Pending" } } as never);
+    sandbox.server.seed({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "too-big", namespace: "default" },
+      spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "100Ti" } } },
+      status: { phase: "Pending" },
+    } as never);
     const next = await adviceFor("pvc");
     expect(next).toBe("kubectl -n default describe pvc too-big");
     const describe = await runAdvice(next);
@@ -427,7 +557,10 @@ describe("doctor's advice runs as printed on the sandbox", () => {
   it("a full pool: grown as advised with storage-expand, the operator runs the new bricks", async () => {
     const pool = sandbox.server.get(KDS, "KadaluStorage", "kadalu", "pool1")!;
     const usage = pool.status.usage;
-    sandbox.server.setStatus(KDS, "KadaluStorage", "kadalu", "pool1", { ...pool.status, usage: { ...usage, provisionedBytes: Math.ceil(usage.capacityBytes * 0.95) } });
+    sandbox.server.setStatus(KDS, "KadaluStorage", "kadalu", "pool1", {
+      ...pool.status,
+      usage: { ...usage, provisionedBytes: Math.ceil(usage.capacityBytes * 0.95) },
+    });
     const next = await adviceFor("capacity");
     expect(next).toBe("kubectl kadalu storage-expand pool1 --path NODE:/DIR --path NODE:/DIR --path NODE:/DIR");
     // The user fills in a directory on each node, and answers the prompt (--yes here: no terminal).
@@ -436,7 +569,9 @@ describe("doctor's advice runs as printed on the sandbox", () => {
     const expand = await runAdvice(`${filled} --yes`);
     expect(expand.stdout).toBe("kadalustorage.kadalu-operator.storage/pool1 expanded to 6 storage units\n");
     expect(expand.code).toBe(0);
-    await until("the operator to run the new group's brick pods", () => [3, 4, 5].every((i) => sandbox.server.get("v1", "Pod", "kadalu", `server-pool1-${i}-0`)?.status?.phase === "Running"));
+    await until("the operator to run the new group's brick pods", () =>
+      [3, 4, 5].every((i) => sandbox.server.get("v1", "Pod", "kadalu", `server-pool1-${i}-0`)?.status?.phase === "Running"),
+    );
     await until("pool1 ready again", () => sandbox.server.get(KDS, "KadaluStorage", "kadalu", "pool1")?.status?.state === "ready");
     const doctor = await cli("doctor", "-n", "kadalu", "--pool", "pool1");
     expect(doctor.stdout).toMatch(/^ok\s+bricks\s+pool\/pool1\s+6\/6 server pods ready$/m);

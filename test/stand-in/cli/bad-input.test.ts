@@ -28,24 +28,36 @@ const CASES: [args: string[], error: RegExp][] = [
   [["install", "--image-tag", "-1"], /^error: --image-tag "-1" is not an image tag/],
   [["install", "--image-pull-secret", "Reg Cred"], /^error: --image-pull-secret "Reg Cred" must consist of/],
   [["install", "--kubelet-dir", "var/lib/kubelet"], /^error: --kubelet-dir "var\/lib\/kubelet" must be an absolute path/],
-  [["install", "--kubelet-dir", "/var/lib/kube\nlet"], /^error: --kubelet-dir "\/var\/lib\/kube\\nlet" contains the control character U\+000A; type the value without it$/],
+  [
+    ["install", "--kubelet-dir", "/var/lib/kube\nlet"],
+    /^error: --kubelet-dir "\/var\/lib\/kube\\nlet" contains the control character U\+000A; type the value without it$/,
+  ],
   [["install", "--kubelet-dir", "/var/lib/../kubelet"], /^error: --kubelet-dir "\/var\/lib\/\.\.\/kubelet" must not contain "\.\." segments/],
   [["install", "-o", "yaml", "--dry-run=server"], /^error: -o prints the manifests without a cluster and --dry-run=server sends them to one/],
   [["storage-add", "pool1", "--path", "kube1:/d", "--wait", "--no-wait"], /^error: --wait and --no-wait contradict each other/],
-  [["storage-add", "pool1", "--path", "kube1:/d", "--single-pv-per-pool", "--kadalu-format", "native"], /^error: --single-pv-per-pool hands the whole volume to one PV/],
+  [
+    ["storage-add", "pool1", "--path", "kube1:/d", "--single-pv-per-pool", "--kadalu-format", "native"],
+    /^error: --single-pv-per-pool hands the whole volume to one PV/,
+  ],
   [["storage-remove", "pool1", "--wait", "--timeout", "600h"], /^error: --timeout "600h" is longer than the longest wait supported \(596h\)$/],
   // option-set checks keys and values even with --force: they become lines of Gluster's volume files.
   [["option-set", "pool1", "", "on", "--force"], /^error: option key "" must be a Gluster option name/],
   [["option-set", "pool1", "my key", "on", "--force"], /^error: option key "my key" must be a Gluster option name/],
   [["option-set", "pool1", "x.y", "on\nevil", "--force"], /^error: <key-value> "on\\nevil" contains the control character U\+000A; type the value without it$/],
   [["option-set", "pool1", "x.y", "on\tevil", "--force"], /^error: <key-value> "on\\tevil" contains the control character U\+0009/],
-  [["option-set", "pool1", "performance.io-cache", "on", "performance.quick-read", "on", "performance.io-cache", "off"], /^error: option key "performance\.io-cache" is given twice \(on, then off\); give each key once$/],
+  [
+    ["option-set", "pool1", "performance.io-cache", "on", "performance.quick-read", "on", "performance.io-cache", "off"],
+    /^error: option key "performance\.io-cache" is given twice \(on, then off\); give each key once$/,
+  ],
   // Storage units: the same directory twice however it is written, control characters, separators, length.
   [["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/d", "--path", "kube1://d/"], /^error: storage unit 2 \(kube1:\/d\) repeats storage unit 1/],
   [["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/d/./x", "--path", "kube1:/d/x"], /repeats storage unit 1/],
   [["storage-add", "pool1", "--path", "kube1:/data\nevil"], /^error: --path "kube1:\/data\\nevil" contains the control character U\+000A/],
   // Invisible format characters (Unicode Cf) make a name read as something else: refused, and shown escaped.
-  [["storage-add", "pool1", "--path", "kube1:/data/\u202egnp.exe"], /^error: --path "kube1:\/data\/\\u202egnp\.exe" contains the invisible character U\+202E; type the value without it$/],
+  [
+    ["storage-add", "pool1", "--path", "kube1:/data/\u202egnp.exe"],
+    /^error: --path "kube1:\/data\/\\u202egnp\.exe" contains the invisible character U\+202E; type the value without it$/,
+  ],
   [["storage-add", "po\u200bol1", "--path", "kube1:/data"], /^error: <pool> "po\\u200bol1" contains the invisible character U\+200B/],
   [["storage-remove", "\ufeffpool1", "--yes"], /^error: <pool> "\\ufeffpool1" contains the invisible character U\+FEFF/],
   [["storage-list", "--name", "pool\u2066"], /^error: --name "pool\\u2066" contains the invisible character U\+2066/],
@@ -54,14 +66,20 @@ const CASES: [args: string[], error: RegExp][] = [
   [["storage-add", "pool1", "--p\u202eath", "kube1:/a"], /^error: unknown option '--p\\u202eath'/],
   // ".." and "/" where the cluster takes a path or a name.
   [["storage-add", "pool1", "--path", "kube1:/data/../etc"], /storage unit 1: "\/data\/\.\.\/etc" must not contain "\.\."$/],
-  [["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/a", "--path", "kube2:/a", "--tiebreaker", "tie:/t/../etc"], /^error: tiebreaker path "\/t\/\.\.\/etc" must be absolute, without "\.\." segments/],
+  [
+    ["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/a", "--path", "kube2:/a", "--tiebreaker", "tie:/t/../etc"],
+    /^error: tiebreaker path "\/t\/\.\.\/etc" must be absolute, without "\.\." segments/,
+  ],
   [["remove-archived-pv", "pool1", "--pvc", "archived-pvc-1/../../etc"], /^error: --pvc "archived-pvc-1\/\.\.\/\.\.\/etc" must consist of lower case letters/],
   [["remove-archived-pv", "pool1", "--pvc", "pvc-1"], /^error: --pvc "pvc-1" is not an archived PV: archived PVs are named archived-<pv>$/],
   [["top", "--pool", "a/b"], /^error: --pool "a\/b" must consist of lower case letters/],
   [["doctor", "--pool", "../pool1"], /^error: --pool "\.\.\/pool1" must consist of lower case letters/],
   [["storage-add", "pool1", "--path", "kube1:/data:x"], /must not contain ":" or ","/],
   [["storage-add", "pool1", "--path", `kube1:/${"x".repeat(4100)}`], /the path is longer than 4096 bytes$/],
-  [["storage-add", "pool1", "--external", "g1:/gv0", "--gluster-options", "volfile=/tmp/x"], /^error: gluster option "volfile=\/tmp\/x" is not one of the client options/],
+  [
+    ["storage-add", "pool1", "--external", "g1:/gv0", "--gluster-options", "volfile=/tmp/x"],
+    /^error: gluster option "volfile=\/tmp\/x" is not one of the client options/,
+  ],
 ];
 
 describe("bad input never reaches the cluster", () => {

@@ -23,11 +23,25 @@ describe("kubectl-kadalu binary", () => {
   it("prints the object as YAML on stdout and the dry-run note on stderr", async () => {
     const result = await runBin(replica3);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe([
-      "apiVersion: kadalu-operator.storage/v1alpha1", "kind: KadaluStorage", "metadata:", "  name: pool1", "  namespace: kadalu",
-      "spec:", "  type: Replica3", "  storage:",
-      "    - node: n1", "      device: /dev/sdb", "    - node: n2", "      device: /dev/sdb", "    - node: n3", "      device: /dev/sdb", "",
-    ].join("\n"));
+    expect(result.stdout).toBe(
+      [
+        "apiVersion: kadalu-operator.storage/v1alpha1",
+        "kind: KadaluStorage",
+        "metadata:",
+        "  name: pool1",
+        "  namespace: kadalu",
+        "spec:",
+        "  type: Replica3",
+        "  storage:",
+        "    - node: n1",
+        "      device: /dev/sdb",
+        "    - node: n2",
+        "      device: /dev/sdb",
+        "    - node: n3",
+        "      device: /dev/sdb",
+        "",
+      ].join("\n"),
+    );
     expect(result.stderr).toBe("dry run: nothing was sent to the cluster\n");
   });
 
@@ -41,7 +55,10 @@ describe("kubectl-kadalu binary", () => {
 
   it("ends quietly when the reader of its output has stopped reading (`| head`)", () => {
     // `true` exits at once: the CLI writes into a pipe nobody reads.
-    const result = spawnSync("bash", ["-c", `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} storage-add --help | true`], { encoding: "utf8", timeout: 20_000 });
+    const result = spawnSync("bash", ["-c", `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} storage-add --help | true`], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
   });
@@ -63,7 +80,9 @@ describe("kubectl-kadalu binary", () => {
     expect((await runBin(["--kubeconfig", "/nonexistent", "--version"])).stdout).toBe((await runBin(["version", "--kubeconfig", "/nonexistent"])).stdout);
     // Upstream's `install --version X` must not install silently whatever this plugin carries.
     const install = await runBin(["install", "--version", "1.2.0"]);
-    expect(install.stderr).toMatch(/^error: --version is not an option of 'kubectl kadalu install'; the plugin's version is printed by: kubectl kadalu --version \(install applies this plugin's own version, \S+; another version comes with another plugin release\)\n$/);
+    expect(install.stderr).toMatch(
+      /^error: --version is not an option of 'kubectl kadalu install'; the plugin's version is printed by: kubectl kadalu --version \(install applies this plugin's own version, \S+; another version comes with another plugin release\)\n$/,
+    );
     expect(install.code).toBe(2);
     expect(install.stdout).toBe("");
   });
@@ -118,7 +137,14 @@ describe("kubectl-kadalu binary", () => {
 
   it("wraps help to the terminal's width, and to 80 columns when stdout is no terminal", async () => {
     // The usage line and the examples are command lines, kept whole to copy: what wraps is everything between.
-    const widest = (text: string): number => Math.max(...text.split("Examples:")[0]!.split(/\r?\n/).slice(1).map((line) => line.length));
+    const widest = (text: string): number =>
+      Math.max(
+        ...text
+          .split("Examples:")[0]!
+          .split(/\r?\n/)
+          .slice(1)
+          .map((line) => line.length),
+      );
     const piped = await runBin(["storage-add", "--help"]);
     expect(widest(piped.stdout)).toBeLessThanOrEqual(80);
     expect(widest(piped.stdout)).toBeGreaterThan(70);
@@ -133,7 +159,15 @@ describe("kubectl-kadalu binary", () => {
     const command = `stty cols 64; ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} install --help`;
     const onTerminal = await runProgram("script", ["-qec", command, "/dev/null"], {});
     expect(onTerminal.stdout).toContain("--image-pull-policy");
-    expect(Math.max(...onTerminal.stdout.split("Examples:")[0]!.split(/\r?\n/).slice(1).map((line) => line.length))).toBeLessThanOrEqual(64);
+    expect(
+      Math.max(
+        ...onTerminal.stdout
+          .split("Examples:")[0]!
+          .split(/\r?\n/)
+          .slice(1)
+          .map((line) => line.length),
+      ),
+    ).toBeLessThanOrEqual(64);
   });
 
   it("accepts upstream's --kubectl-cmd with a note", async () => {

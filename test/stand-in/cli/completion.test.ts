@@ -21,7 +21,25 @@ describe("__complete", () => {
       ":4",
     ]);
     expect((await lines("")).filter((line) => !line.startsWith(":")).map((line) => line.split("\t")[0])).toEqual([
-      "install", "storage-add", "storage-expand", "storage-replace", "storage-list", "storage-remove", "snapshot-list", "storage-devices", "option-set", "option-reset", "remove-archived-pv", "healinfo", "top", "doctor", "support-bundle", "logs", "version", "uninstall", "completion",
+      "install",
+      "storage-add",
+      "storage-expand",
+      "storage-replace",
+      "storage-list",
+      "storage-remove",
+      "snapshot-list",
+      "storage-devices",
+      "option-set",
+      "option-reset",
+      "remove-archived-pv",
+      "healinfo",
+      "top",
+      "doctor",
+      "support-bundle",
+      "logs",
+      "version",
+      "uninstall",
+      "completion",
     ]);
   });
 
@@ -59,7 +77,10 @@ describe("__complete against a cluster", () => {
   let cluster: TestCluster;
   beforeEach(async () => {
     cluster = await startCluster();
-    seedKadaluInfo(cluster.server, { "pool1.info": '{"volname": "pool1", "volume_id": "v", "type": "Replica3", "bricks": []}', "pool2.info": '{"volname": "pool2", "volume_id": "v", "type": "Replica1", "bricks": []}' });
+    seedKadaluInfo(cluster.server, {
+      "pool1.info": '{"volname": "pool1", "volume_id": "v", "type": "Replica3", "bricks": []}',
+      "pool2.info": '{"volname": "pool2", "volume_id": "v", "type": "Replica1", "bricks": []}',
+    });
     cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "brick-a", namespace: "kadalu" }, spec: {} });
   });
   afterEach(async () => {
@@ -80,8 +101,24 @@ describe("__complete against a cluster", () => {
   });
 
   it("completes option-reset keys from the options the pool has set", async () => {
-    cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }], options: [{ key: "performance.io-cache", value: "on" }, { key: "cluster.quorum-type", value: "auto" }] } });
-    expect(await lines("option-reset", "--kubeconfig", cluster.kubeconfig, "pool1", "")).toEqual(["performance.io-cache\ton", "cluster.quorum-type\tauto", ":4"]);
+    cluster.server.seed({
+      apiVersion: "kadalu-operator.storage/v1alpha1",
+      kind: "KadaluStorage",
+      metadata: { name: "pool1", namespace: "kadalu" },
+      spec: {
+        type: "Replica1",
+        storage: [{ node: "kube1", path: "/d" }],
+        options: [
+          { key: "performance.io-cache", value: "on" },
+          { key: "cluster.quorum-type", value: "auto" },
+        ],
+      },
+    });
+    expect(await lines("option-reset", "--kubeconfig", cluster.kubeconfig, "pool1", "")).toEqual([
+      "performance.io-cache\ton",
+      "cluster.quorum-type\tauto",
+      ":4",
+    ]);
     expect(await lines("option-reset", "--kubeconfig", cluster.kubeconfig, "pool9", "")).toEqual([":4"]);
   });
 

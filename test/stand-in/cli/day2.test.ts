@@ -15,15 +15,38 @@ const API = "kadalu-operator.storage/v1alpha1";
 let cluster: TestCluster;
 const cli = (...args: string[]) => runCli([...args, "--kubeconfig", cluster.kubeconfig]);
 const seedPool = (name: string, spec: Record<string, unknown> = {}) =>
-  cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name, namespace: "kadalu" }, spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: `/data/${name}` })), ...spec } });
+  cluster.server.seed({
+    apiVersion: API,
+    kind: "KadaluStorage",
+    metadata: { name, namespace: "kadalu" },
+    spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, path: `/data/${name}` })), ...spec },
+  });
 const pool = (name: string) => cluster.server.get(API, "KadaluStorage", "kadalu", name);
 
 function info(name: string, type = "Replica3"): string {
   const bricks = type === "Replica1" ? 1 : 3;
   return JSON.stringify({
-    namespace: "kadalu", kadalu_version: "1.2.0", volname: name, volume_id: "v", single_pv_per_pool: false, type, pvReclaimPolicy: "archive",
-    bricks: Array.from({ length: bricks }, (_, i) => ({ brick_path: `/bricks/${name}/data/brick`, kube_hostname: `kube${i + 1}`, node: `server-${name}-${i}-0.${name}`, node_id: `node-${i}`, host_brick_path: "/d", brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: i })),
-    disperse: { data: 0, redundancy: 0 }, options: {},
+    namespace: "kadalu",
+    kadalu_version: "1.2.0",
+    volname: name,
+    volume_id: "v",
+    single_pv_per_pool: false,
+    type,
+    pvReclaimPolicy: "archive",
+    bricks: Array.from({ length: bricks }, (_, i) => ({
+      brick_path: `/bricks/${name}/data/brick`,
+      kube_hostname: `kube${i + 1}`,
+      node: `server-${name}-${i}-0.${name}`,
+      node_id: `node-${i}`,
+      host_brick_path: "/d",
+      brick_device: "",
+      pvc_name: "",
+      brick_device_dir: "",
+      decommissioned: "",
+      brick_index: i,
+    })),
+    disperse: { data: 0, redundancy: 0 },
+    options: {},
   });
 }
 
@@ -44,10 +67,17 @@ describe("storage-remove", () => {
 
   it("refuses while PVs use the pool, naming them and what to do, and writes nothing", async () => {
     seedPool("pool1");
-    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-a" }, spec: { storageClassName: "kadalu.pool1", claimRef: { namespace: "apps", name: "data" } } });
+    cluster.server.seed({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: "pvc-a" },
+      spec: { storageClassName: "kadalu.pool1", claimRef: { namespace: "apps", name: "data" } },
+    });
     cluster.server.clearRequests();
     const result = await cli("storage-remove", "pool1", "--yes");
-    expect(result.stderr).toBe('error: storage pool "pool1" is still used by 1 PersistentVolume: pvc-a (claim apps/data); delete it (kubectl delete pvc -n apps data), then run this again\n');
+    expect(result.stderr).toBe(
+      'error: storage pool "pool1" is still used by 1 PersistentVolume: pvc-a (claim apps/data); delete it (kubectl delete pvc -n apps data), then run this again\n',
+    );
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
     expect(cluster.server.requests.map((r) => `${r.verb} ${r.resource}`)).toEqual(["get kadalustorages", "list persistentvolumes"]);
@@ -65,13 +95,26 @@ describe("storage-remove", () => {
   });
 
   it("--wait reports an operator that blocks the removal", async () => {
-    cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu", finalizers: ["kadalu-operator.storage/finalizer"] }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] } });
+    cluster.server.seed({
+      apiVersion: API,
+      kind: "KadaluStorage",
+      metadata: { name: "pool1", namespace: "kadalu", finalizers: ["kadalu-operator.storage/finalizer"] },
+      spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] },
+    });
     const done = cli("storage-remove", "pool1", "--yes", "--wait", "--timeout", "10s");
     const start = Date.now();
     while (!pool("pool1")?.metadata.deletionTimestamp && Date.now() - start < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
     // A PV made after the command's own check: the blocked verdict is fresh, and believed.
-    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-x" }, spec: { storageClassName: "kadalu.pool1", capacity: { storage: "1Gi" } } });
-    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "blocked", message: "deletion blocked: 1 PersistentVolume still uses the pool (pvc-x)" });
+    cluster.server.seed({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: "pvc-x" },
+      spec: { storageClassName: "kadalu.pool1", capacity: { storage: "1Gi" } },
+    });
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", {
+      state: "blocked",
+      message: "deletion blocked: 1 PersistentVolume still uses the pool (pvc-x)",
+    });
     const result = await done;
     expect(result.stderr).toContain('error: the operator blocked the removal of "pool1": deletion blocked: 1 PersistentVolume still uses the pool (pvc-x)');
     expect(result.code).toBe(1);
@@ -79,8 +122,11 @@ describe("storage-remove", () => {
 
   it("--wait does not believe a stale blocked status once no PV uses the pool", async () => {
     cluster.server.seed({
-      apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu", finalizers: ["kadalu-operator.storage/finalizer"] },
-      spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] }, status: { state: "blocked", message: "deletion blocked: 1 PersistentVolume still uses the pool (pvc-gone)" },
+      apiVersion: API,
+      kind: "KadaluStorage",
+      metadata: { name: "pool1", namespace: "kadalu", finalizers: ["kadalu-operator.storage/finalizer"] },
+      spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] },
+      status: { state: "blocked", message: "deletion blocked: 1 PersistentVolume still uses the pool (pvc-gone)" },
     } as never);
     const done = cli("storage-remove", "pool1", "--yes", "--wait", "--timeout", "10s");
     const start = Date.now();
@@ -88,7 +134,13 @@ describe("storage-remove", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     // The operator's fresh verdict: it removes the finalizer, and the pool goes.
     const live = pool("pool1")!;
-    cluster.server.objects.commit(cluster.server.registry.byKind(API, "KadaluStorage")!, live, { ...live, metadata: { ...live.metadata, finalizers: [] } }, undefined, { dryRun: false });
+    cluster.server.objects.commit(
+      cluster.server.registry.byKind(API, "KadaluStorage")!,
+      live,
+      { ...live, metadata: { ...live.metadata, finalizers: [] } },
+      undefined,
+      { dryRun: false },
+    );
     const result = await done;
     expect(result.stderr).toContain('storage pool "pool1" removed');
     expect(result.code).toBe(0);
@@ -97,11 +149,20 @@ describe("storage-remove", () => {
 
 describe("option-set and option-reset", () => {
   it("merges in place, appends new keys, and prints the result", async () => {
-    seedPool("pool1", { options: [{ key: "performance.quick-read", value: "off" }, { key: "performance.io-cache", value: "off" }] });
+    seedPool("pool1", {
+      options: [
+        { key: "performance.quick-read", value: "off" },
+        { key: "performance.io-cache", value: "off" },
+      ],
+    });
     // KEY VALUE and KEY=VALUE (as storage-list --detail prints options) mix.
     const result = await cli("option-set", "pool1", "performance.io-cache", "on", "performance.read-ahead=on");
     expect(result.stdout).toBe("KEY                      VALUE\nperformance.quick-read   off\nperformance.io-cache     on\nperformance.read-ahead   on\n");
-    expect(pool("pool1")!.spec.options).toEqual([{ key: "performance.quick-read", value: "off" }, { key: "performance.io-cache", value: "on" }, { key: "performance.read-ahead", value: "on" }]);
+    expect(pool("pool1")!.spec.options).toEqual([
+      { key: "performance.quick-read", value: "off" },
+      { key: "performance.io-cache", value: "on" },
+      { key: "performance.read-ahead", value: "on" },
+    ]);
   });
 
   it("validates pairs and the documented set (exit 2, nothing sent) unless --force", async () => {
@@ -114,7 +175,9 @@ describe("option-set and option-reset", () => {
     expect(empty.stderr).toBe('error: option performance.io-cache: the value "" must not be empty or hold spaces or control characters\n');
     expect(empty.code).toBe(2);
     const unknown = await cli("option-set", "pool1", "cluster.eager-lock", "on");
-    expect(unknown.stderr).toMatch(/^error: "cluster.eager-lock" is not a documented option \(performance.client-io-threads, .*\); pass --force to set it anyway\n$/);
+    expect(unknown.stderr).toMatch(
+      /^error: "cluster.eager-lock" is not a documented option \(performance.client-io-threads, .*\); pass --force to set it anyway\n$/,
+    );
     expect(unknown.code).toBe(2);
     expect(cluster.server.requests).toEqual([]);
     const forced = await cli("option-set", "pool1", "cluster.eager-lock", "on", "--force");
@@ -135,18 +198,34 @@ describe("option-set and option-reset", () => {
     const set = await cli("option-set", "pool1", "performance.quick-read", "on", "-o", "json");
     expect(set.code).toBe(0);
     const object = JSON.parse(set.stdout);
-    expect(object).toMatchObject({ kind: "KadaluStorage", metadata: { name: "pool1" }, spec: { options: [{ key: "performance.io-cache", value: "on" }, { key: "performance.quick-read", value: "on" }] } });
+    expect(object).toMatchObject({
+      kind: "KadaluStorage",
+      metadata: { name: "pool1" },
+      spec: {
+        options: [
+          { key: "performance.io-cache", value: "on" },
+          { key: "performance.quick-read", value: "on" },
+        ],
+      },
+    });
     expect(object.metadata.resourceVersion).toBe(pool("pool1")!.metadata.resourceVersion);
     const reset = await cli("option-reset", "pool1", "performance.io-cache", "-o", "yaml", "--dry-run");
     expect(parseYaml(reset.stdout).spec.options).toEqual([{ key: "performance.quick-read", value: "on" }]);
     expect(reset.stderr).toContain("nothing was sent");
-    expect((await cli("option-set", "pool1", "performance.quick-read", "on", "-o", "table")).stderr).toMatch(/^error: option '-o, --output <format>' argument 'table' is invalid. Allowed choices are json, yaml\./);
+    expect((await cli("option-set", "pool1", "performance.quick-read", "on", "-o", "table")).stderr).toMatch(
+      /^error: option '-o, --output <format>' argument 'table' is invalid. Allowed choices are json, yaml\./,
+    );
   });
 
   it("resets keys or all of them, without crashing on a pool that has none", async () => {
-    seedPool("pool1", { options: [{ key: "performance.quick-read", value: "off" }, { key: "performance.io-cache", value: "on" }] });
+    seedPool("pool1", {
+      options: [
+        { key: "performance.quick-read", value: "off" },
+        { key: "performance.io-cache", value: "on" },
+      ],
+    });
     const one = await cli("option-reset", "pool1", "performance.quick-read", "performance.nope");
-    expect(one.stderr).toContain("note: not set on pool \"pool1\": performance.nope");
+    expect(one.stderr).toContain('note: not set on pool "pool1": performance.nope');
     expect(pool("pool1")!.spec.options).toEqual([{ key: "performance.io-cache", value: "on" }]);
     expect((await cli("option-reset", "pool1", "--all")).code).toBe(2);
     expect((await cli("option-reset", "pool1", "--all", "--yes")).code).toBe(0);
@@ -167,10 +246,18 @@ describe("healinfo", () => {
       return 0;
     });
     const result = await cli("healinfo");
-    expect(result.stdout).toBe([
-      "== pool1 (Replica3) ==", "Brick server-pool1-0-0.pool1:/bricks/pool1/data/brick", "Total Number of entries: 0 (/kadalu/heal-info.sh pool1)", "",
-      "== solo (Replica1) ==", 'pool "solo" is Replica1: without replicas there is nothing to heal', "", "",
-    ].join("\n"));
+    expect(result.stdout).toBe(
+      [
+        "== pool1 (Replica3) ==",
+        "Brick server-pool1-0-0.pool1:/bricks/pool1/data/brick",
+        "Total Number of entries: 0 (/kadalu/heal-info.sh pool1)",
+        "",
+        "== solo (Replica1) ==",
+        'pool "solo" is Replica1: without replicas there is nothing to heal',
+        "",
+        "",
+      ].join("\n"),
+    );
     expect(result.code).toBe(0);
   });
 
@@ -181,13 +268,15 @@ describe("healinfo", () => {
       context.stdout.write(`Total Number of entries: 0 (${context.command.join(" ")})\n`);
       return 0;
     });
-    const expected = "== solo (Replica1) ==\npool \"solo\" is Replica1: without replicas there is nothing to heal\n\n";
+    const expected = '== solo (Replica1) ==\npool "solo" is Replica1: without replicas there is nothing to heal\n\n';
     for (const args of [["solo"], ["--pool", "solo"], ["--name", "solo"]]) expect((await cli("healinfo", ...args)).stdout).toBe(expected);
     const json = JSON.parse((await cli("healinfo", "-o", "json")).stdout);
-    expect(json).toEqual({ pools: [
-      { pool: "pool1", type: "Replica3", state: "reported", report: "Total Number of entries: 0 (/kadalu/heal-info.sh pool1)\n" },
-      { pool: "solo", type: "Replica1", state: "skipped", message: 'pool "solo" is Replica1: without replicas there is nothing to heal' },
-    ] });
+    expect(json).toEqual({
+      pools: [
+        { pool: "pool1", type: "Replica3", state: "reported", report: "Total Number of entries: 0 (/kadalu/heal-info.sh pool1)\n" },
+        { pool: "solo", type: "Replica1", state: "skipped", message: 'pool "solo" is Replica1: without replicas there is nothing to heal' },
+      ],
+    });
     expect(parseYaml((await cli("healinfo", "pool1", "-o", "yaml")).stdout)).toEqual({ pools: [json.pools[0]] });
     const two = await cli("healinfo", "pool1", "--pool", "solo");
     expect(two.stderr).toBe('error: two pools given ("pool1" and "solo"); name one, as the POOL argument or with --pool\n');
@@ -214,11 +303,18 @@ describe("healinfo", () => {
 
 describe("logs and version", () => {
   beforeEach(() => {
-    const pod = (name: string, component: string, container: string, version: string, phase: string, nameLabel = name) => cluster.server.seed({
-      apiVersion: "v1", kind: "Pod",
-      metadata: { name, namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": component, "app.kubernetes.io/name": nameLabel } },
-      spec: { containers: [{ name: container, image: `docker.io/kadalu/x:${version}`, env: [{ name: "KADALU_VERSION", value: version }] }] }, status: { phase },
-    });
+    const pod = (name: string, component: string, container: string, version: string, phase: string, nameLabel = name) =>
+      cluster.server.seed({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name,
+          namespace: "kadalu",
+          labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": component, "app.kubernetes.io/name": nameLabel },
+        },
+        spec: { containers: [{ name: container, image: `docker.io/kadalu/x:${version}`, env: [{ name: "KADALU_VERSION", value: version }] }] },
+        status: { phase },
+      });
     pod("operator-abc", "operator", "kadalu-operator", "0.0.9", "Running", "kadalu-operator");
     pod("kadalu-csi-provisioner-0", "csi-driver", "kadalu-provisioner", "0.0.0-dev", "Pending", "kadalu-csi-provisioner");
     cluster.server.setPodLogs("kadalu", "operator-abc", "kadalu-operator", "one\ntwo\nthree\n");
@@ -265,15 +361,26 @@ describe("logs and version", () => {
 
   it("version: components from images and env, the cluster's, and a skew warning", async () => {
     const text = await cli("version");
-    expect(text.stdout).toBe([
-      "kubectl-kadalu plugin: 0.0.0-dev", "Kubernetes: v1.32.0-kadalu-test",
-      "COMPONENT                POD                        VERSION     PHASE",
-      "kadalu-csi-provisioner   kadalu-csi-provisioner-0   0.0.0-dev   Pending",
-      "operator                 operator-abc               0.0.9       Running", "",
-    ].join("\n"));
+    expect(text.stdout).toBe(
+      [
+        "kubectl-kadalu plugin: 0.0.0-dev",
+        "Kubernetes: v1.32.0-kadalu-test",
+        "COMPONENT                POD                        VERSION     PHASE",
+        "kadalu-csi-provisioner   kadalu-csi-provisioner-0   0.0.0-dev   Pending",
+        "operator                 operator-abc               0.0.9       Running",
+        "",
+      ].join("\n"),
+    );
     expect(text.stderr).toBe("warning: the operator runs 0.0.9 and this plugin is 0.0.0-dev; align them with: kubectl kadalu install --upgrade\n");
     const json = JSON.parse((await cli("version", "-o", "json")).stdout);
-    expect(json).toMatchObject({ plugin: "0.0.0-dev", kubernetes: "v1.32.0-kadalu-test", components: [{ pod: "kadalu-csi-provisioner-0", phase: "Pending" }, { component: "operator", version: "0.0.9" }] });
+    expect(json).toMatchObject({
+      plugin: "0.0.0-dev",
+      kubernetes: "v1.32.0-kadalu-test",
+      components: [
+        { pod: "kadalu-csi-provisioner-0", phase: "Pending" },
+        { component: "operator", version: "0.0.9" },
+      ],
+    });
     const yaml = await cli("version", "-o", "yaml");
     expect(parseYaml(yaml.stdout)).toEqual(json);
     expect(yaml.stdout).toMatch(/^plugin: 0\.0\.0-dev\nkubernetes: v1\.32\.0-kadalu-test\n/);
@@ -307,7 +414,10 @@ describe("remove-archived-pv", () => {
       prefixes.set(prefix, `pvc-${i}`);
     }
     const [archived, neighbour] = pair;
-    writeUpstreamStatDb(root, "pool1", 100 * 1024 ** 3, [[archived, 1024 ** 3], [neighbour, 2 * 1024 ** 3]]);
+    writeUpstreamStatDb(root, "pool1", 100 * 1024 ** 3, [
+      [archived, 1024 ** 3],
+      [neighbour, 2 * 1024 ** 3],
+    ]);
     const base = join(root, "mnt/pool1");
     const prefix = pvPath("subvol", archived).split("/").slice(0, 3).join("/");
     mkdirSync(join(base, prefix, `archived-${archived}`), { recursive: true });

@@ -23,9 +23,27 @@ let cluster: TestCluster;
 const cli = (...args: string[]) => runCli([...args, "--kubeconfig", cluster.kubeconfig]);
 
 const info = JSON.stringify({
-  namespace: "kadalu", kadalu_version: "1.2.0", volname: "pool1", volume_id: "v", single_pv_per_pool: false, type: "Replica3", pvReclaimPolicy: "delete",
-  bricks: [0, 1, 2].map((i) => ({ brick_path: BRICK, kube_hostname: `kube${i + 1}`, node: `server-pool1-${i}-0.pool1`, node_id: `node-${i}`, host_brick_path: "/d", brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: i })),
-  disperse: { data: 0, redundancy: 0 }, options: {},
+  namespace: "kadalu",
+  kadalu_version: "1.2.0",
+  volname: "pool1",
+  volume_id: "v",
+  single_pv_per_pool: false,
+  type: "Replica3",
+  pvReclaimPolicy: "delete",
+  bricks: [0, 1, 2].map((i) => ({
+    brick_path: BRICK,
+    kube_hostname: `kube${i + 1}`,
+    node: `server-pool1-${i}-0.pool1`,
+    node_id: `node-${i}`,
+    host_brick_path: "/d",
+    brick_device: "",
+    pvc_name: "",
+    brick_device_dir: "",
+    decommissioned: "",
+    brick_index: i,
+  })),
+  disperse: { data: 0, redundancy: 0 },
+  options: {},
 });
 
 /** Server pod `index` answers heal-info.sh with `report`, and runs anything else on `root` as its filesystem. */
@@ -40,10 +58,17 @@ function serverPod(index: number, report: string, root = cluster.dir): void {
   });
 }
 
-const pv = (name: string, claim?: { namespace: string; name: string }) => cluster.server.seed({
-  apiVersion: "v1", kind: "PersistentVolume", metadata: { name },
-  spec: { storageClassName: "kadalu.pool1", csi: { driver: "kadalu", volumeHandle: name, volumeAttributes: { hostvol: "pool1" } }, ...(claim ? { claimRef: { namespace: claim.namespace, name: claim.name } } : {}) },
-} as never);
+const pv = (name: string, claim?: { namespace: string; name: string }) =>
+  cluster.server.seed({
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name },
+    spec: {
+      storageClassName: "kadalu.pool1",
+      csi: { driver: "kadalu", volumeHandle: name, volumeAttributes: { hostvol: "pool1" } },
+      ...(claim ? { claimRef: { namespace: claim.namespace, name: claim.name } } : {}),
+    },
+  } as never);
 
 beforeEach(async () => {
   cluster = await startCluster({ operator: true });
@@ -63,7 +88,9 @@ describe("healinfo: PVCs at risk", () => {
     const result = await cli("healinfo", "pool1");
     expect(result.code, result.stderr).toBe(0);
     // The report as it came, then what it puts at risk: each entry once, though two bricks list it.
-    expect(result.stdout).toBe(`== pool1 (Replica3) ==\n${REPORT}PVCs at risk: apps/data (4 entries), apps/logs (3 entries)\nNot in a PV: 2 entries (the pool's own files and directories)\n\n`);
+    expect(result.stdout).toBe(
+      `== pool1 (Replica3) ==\n${REPORT}PVCs at risk: apps/data (4 entries), apps/logs (3 entries)\nNot in a PV: 2 entries (the pool's own files and directories)\n\n`,
+    );
     expect(cluster.server.requests.filter((r) => r.resource === "persistentvolumes").map((r) => r.verb)).toEqual(["list"]);
   });
 
@@ -72,7 +99,14 @@ describe("healinfo: PVCs at risk", () => {
     pv(PV_A, { namespace: "apps", name: "data" });
     pv(PV_B);
     const json = JSON.parse((await cli("healinfo", "-o", "json")).stdout);
-    expect(json.pools[0].atRisk).toEqual({ pvcs: [{ pvc: "apps/data", pv: PV_A, entries: 4 }, { pv: PV_B, entries: 3 }], outsidePvs: 2, unresolved: 0 });
+    expect(json.pools[0].atRisk).toEqual({
+      pvcs: [
+        { pvc: "apps/data", pv: PV_A, entries: 4 },
+        { pv: PV_B, entries: 3 },
+      ],
+      outsidePvs: 2,
+      unresolved: 0,
+    });
     expect(parseYaml((await cli("healinfo", "-o", "yaml")).stdout)).toEqual(json);
     expect((await cli("healinfo")).stdout).toContain(`PVCs at risk: apps/data (4 entries), ${PV_B} (no claim, 3 entries)\n`);
   });
@@ -86,13 +120,23 @@ describe("healinfo: PVCs at risk", () => {
   });
 
   it("doctor's heal finding names the PVCs at risk", async () => {
-    cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica3", storage: [1, 2, 3].map((i) => ({ node: `kube${i}`, path: "/d" })) } } as never);
+    cluster.server.seed({
+      apiVersion: "kadalu-operator.storage/v1alpha1",
+      kind: "KadaluStorage",
+      metadata: { name: "pool1", namespace: "kadalu" },
+      spec: { type: "Replica3", storage: [1, 2, 3].map((i) => ({ node: `kube${i}`, path: "/d" })) },
+    } as never);
     serverPod(0, REPORT);
     pv(PV_A, { namespace: "apps", name: "data" });
     pv(PV_B, { namespace: "apps", name: "logs" });
-    const report = JSON.parse((await cli("doctor", "--pool", "pool1", "-o", "json")).stdout) as { findings: { check: string; message: string; next?: string }[] };
+    const report = JSON.parse((await cli("doctor", "--pool", "pool1", "-o", "json")).stdout) as {
+      findings: { check: string; message: string; next?: string }[];
+    };
     const heals = report.findings.find((finding) => finding.check === "heals");
-    expect(heals).toMatchObject({ message: "9 heal entries pending on the bricks that answered (not every brick gave a count); PVCs at risk: apps/data (4), apps/logs (3)", next: "kubectl kadalu healinfo pool1" });
+    expect(heals).toMatchObject({
+      message: "9 heal entries pending on the bricks that answered (not every brick gave a count); PVCs at risk: apps/data (4), apps/logs (3)",
+      next: "kubectl kadalu healinfo pool1",
+    });
   });
 
   describe.skipIf(!ROOT)("entries given as gfids", () => {
@@ -101,22 +145,35 @@ describe("healinfo: PVCs at risk", () => {
     /** A directory's handle is a symlink into its parent's handle; a file's carries gfid2path. As glusterfsd makes them. */
     function brickTree(brick: string): Map<string, string> {
       const dirs: [string, string, string][] = [
-        [gfid(1), ROOT_GFID, "subvol"], [gfid(2), gfid(1), "5f"], [gfid(3), gfid(2), "93"], [gfid(4), gfid(3), PV_A],
-        [gfid(5), gfid(1), "01"], [gfid(6), gfid(5), "af"], [gfid(7), gfid(6), PV_B], [gfid(8), gfid(7), "sub"],
+        [gfid(1), ROOT_GFID, "subvol"],
+        [gfid(2), gfid(1), "5f"],
+        [gfid(3), gfid(2), "93"],
+        [gfid(4), gfid(3), PV_A],
+        [gfid(5), gfid(1), "01"],
+        [gfid(6), gfid(5), "af"],
+        [gfid(7), gfid(6), PV_B],
+        [gfid(8), gfid(7), "sub"],
       ];
       for (const [id, parent, name] of dirs) {
         mkdirSync(dirname(handle(brick, id)), { recursive: true });
         symlinkSync(`../../${parent.slice(0, 2)}/${parent.slice(2, 4)}/${parent}/${name}`, handle(brick, id));
       }
-      const files: [string, string, string][] = [[gfid(10), gfid(4), "a"], [gfid(11), gfid(4), "new-file"], [gfid(12), gfid(8), "c"]];
+      const files: [string, string, string][] = [
+        [gfid(10), gfid(4), "a"],
+        [gfid(11), gfid(4), "new-file"],
+        [gfid(12), gfid(8), "c"],
+      ];
       for (const [id, parent, name] of files) {
         mkdirSync(dirname(handle(brick, id)), { recursive: true });
         writeFileSync(handle(brick, id), "data");
         setAttributeSync(handle(brick, id), "trusted.gfid2path.0123456789abcdef", `${parent}/${name}`);
       }
       return new Map([
-        [`/subvol/5f/93/${PV_A}/a`, gfid(10)], [`/subvol/5f/93/${PV_A}/new-file`, gfid(11)], [`/subvol/01/af/${PV_B}/sub/c`, gfid(12)],
-        [`/subvol/5f/93/${PV_A}`, gfid(4)], [`/subvol/01/af/${PV_B}/sub`, gfid(8)],
+        [`/subvol/5f/93/${PV_A}/a`, gfid(10)],
+        [`/subvol/5f/93/${PV_A}/new-file`, gfid(11)],
+        [`/subvol/01/af/${PV_B}/sub/c`, gfid(12)],
+        [`/subvol/5f/93/${PV_A}`, gfid(4)],
+        [`/subvol/01/af/${PV_B}/sub`, gfid(8)],
       ]);
     }
 
@@ -126,14 +183,25 @@ describe("healinfo: PVCs at risk", () => {
       // Brick 0 lists its entries as gfids (one that no handle names), brick 1 the same entries as paths.
       const [head, rest] = REPORT.split("List of files needing a heal on pool1:\n") as [string, string];
       const [brick0, ...others] = rest.split("\n\n");
-      const asGfids = brick0!.split("\n").map((line) => (gfids.has(line.trim()) ? `<gfid:${gfids.get(line.trim())}> ` : line)).join("\n").replace("/stat.db ", `<gfid:${gfid(99)}> `);
+      const asGfids = brick0!
+        .split("\n")
+        .map((line) => (gfids.has(line.trim()) ? `<gfid:${gfids.get(line.trim())}> ` : line))
+        .join("\n")
+        .replace("/stat.db ", `<gfid:${gfid(99)}> `);
       expect(asGfids.match(/<gfid:/g)).toHaveLength(6);
       serverPod(0, `${head}List of files needing a heal on pool1:\n${[asGfids, ...others].join("\n\n")}`, root);
       pv(PV_A, { namespace: "apps", name: "data" });
       pv(PV_B, { namespace: "apps", name: "logs" });
       const json = JSON.parse((await cli("healinfo", "pool1", "-o", "json")).stdout);
       // Brick 1 still lists /stat.db by path: it is counted there, and brick 0's unknown gfid is not resolved.
-      expect(json.pools[0].atRisk).toEqual({ pvcs: [{ pvc: "apps/data", pv: PV_A, entries: 4 }, { pvc: "apps/logs", pv: PV_B, entries: 3 }], outsidePvs: 2, unresolved: 1 });
+      expect(json.pools[0].atRisk).toEqual({
+        pvcs: [
+          { pvc: "apps/data", pv: PV_A, entries: 4 },
+          { pvc: "apps/logs", pv: PV_B, entries: 3 },
+        ],
+        outsidePvs: 2,
+        unresolved: 1,
+      });
       const exec = cluster.server.requests.filter((r) => r.subresource === "exec");
       expect(exec).toHaveLength(2);
     });

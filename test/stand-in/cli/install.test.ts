@@ -12,7 +12,8 @@ let stopKubelet: (() => Promise<void>) | undefined;
 const kc = (): string[] => ["--kubeconfig", cluster.kubeconfig];
 const install = (...args: string[]) => runCli(["install", ...kc(), ...args]);
 const uninstall = (...args: string[]) => runCli(["uninstall", ...kc(), ...args]);
-const exists = (apiVersion: string, kind: string, name: string, namespace?: string): boolean => cluster.server.get(apiVersion, kind, namespace, name) !== undefined;
+const exists = (apiVersion: string, kind: string, name: string, namespace?: string): boolean =>
+  cluster.server.get(apiVersion, kind, namespace, name) !== undefined;
 
 beforeEach(async () => {
   cluster = await startCluster({ crd: false, namespaces: [] });
@@ -43,7 +44,13 @@ describe("install", () => {
 
   it("before install, pool commands say Kadalu is not installed and how to install it, not 'no pools'", async () => {
     const line = "error: Kadalu is not installed in this cluster (it does not serve KadaluStorage objects); run: kubectl kadalu install\n";
-    for (const args of [["storage-list"], ["storage-list", "--status"], ["storage-add", "pool1", "--path", "kube1:/data/pool1", "--yes"], ["storage-remove", "pool1", "--yes"], ["top", "pool1"]]) {
+    for (const args of [
+      ["storage-list"],
+      ["storage-list", "--status"],
+      ["storage-add", "pool1", "--path", "kube1:/data/pool1", "--yes"],
+      ["storage-remove", "pool1", "--yes"],
+      ["top", "pool1"],
+    ]) {
       const result = await runCli([...args, ...kc()]);
       expect(result.stderr, args.join(" ")).toBe(line);
       expect(result.code, args.join(" ")).toBe(1);
@@ -53,8 +60,16 @@ describe("install", () => {
 
   it("--dry-run says what each object would become, from reads alone, as kubectl apply --dry-run=client", async () => {
     const fresh = await install("--dry-run");
-    expect(fresh.stdout.split("\n").slice(0, 2)).toEqual(["namespace/kadalu created (dry run)", "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage created (dry run)"]);
-    expect(fresh.stdout.trim().split("\n").filter((line) => line.endsWith(" created (dry run)"))).toHaveLength(20);
+    expect(fresh.stdout.split("\n").slice(0, 2)).toEqual([
+      "namespace/kadalu created (dry run)",
+      "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage created (dry run)",
+    ]);
+    expect(
+      fresh.stdout
+        .trim()
+        .split("\n")
+        .filter((line) => line.endsWith(" created (dry run)")),
+    ).toHaveLength(20);
     expect(fresh.stderr).toBe("dry run: nothing was sent to the cluster\n");
     expect(cluster.server.writes()).toEqual([]);
     expect((await install("--no-wait")).code).toBe(0);
@@ -75,7 +90,9 @@ describe("install", () => {
     expect(await serverImage("--server-image-tag", "1.1.0")).toBe("docker.io/kadalu/kadalu-server:1.1.0");
     const both = await runCli(["install", "-o", "yaml", "--server-image", "kadalu", "--server-image-tag", "1.1.0"]);
     expect(both.code).toBe(2);
-    expect(both.stderr).toBe("error: --server-image-tag is the tag of upstream's server image: give it with --server-image upstream (this project's server image has --image-tag's tag)\n");
+    expect(both.stderr).toBe(
+      "error: --server-image-tag is the tag of upstream's server image: give it with --server-image upstream (this project's server image has --image-tag's tag)\n",
+    );
     expect(both.stdout).toBe("");
   });
 
@@ -84,7 +101,10 @@ describe("install", () => {
     expect(first.stderr).toContain("✓ CRD kadalustorages.kadalu-operator.storage established");
     const lines = first.stdout.split("\n");
     // One line per object, as kubectl apply names it, then what was applied.
-    expect(lines.slice(0, 2)).toEqual(["namespace/kadalu created", "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage created"]);
+    expect(lines.slice(0, 2)).toEqual([
+      "namespace/kadalu created",
+      "customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage created",
+    ]);
     expect(lines).toContain("deployment.apps/operator created");
     expect(lines).toContain("clusterrole.rbac.authorization.k8s.io/kadalu-operator created");
     expect(lines.filter((line) => line.endsWith(" created"))).toHaveLength(20);
@@ -113,7 +133,11 @@ describe("install", () => {
     const lines = changed.stdout.split("\n");
     expect(lines).toContain("customresourcedefinition.apiextensions.k8s.io/kadalustorages.kadalu-operator.storage unchanged");
     expect(lines).toContain("namespace/kadalu unchanged");
-    expect(lines.filter((line) => line.endsWith(" configured")).sort()).toEqual(["daemonset.apps/kadalu-csi-nodeplugin configured", "deployment.apps/operator configured", "statefulset.apps/kadalu-csi-provisioner configured"]);
+    expect(lines.filter((line) => line.endsWith(" configured")).sort()).toEqual([
+      "daemonset.apps/kadalu-csi-nodeplugin configured",
+      "deployment.apps/operator configured",
+      "statefulset.apps/kadalu-csi-provisioner configured",
+    ]);
     expect(lines.filter((line) => line.endsWith(" unchanged"))).toHaveLength(17);
     expect(changed.stdout).toMatch(/\nKadalu 0\.0\.0-dev applied in namespace "kadalu" \(20 objects: 3 configured, 17 unchanged\)\n$/);
     // Told from the applies' own answers: no read per object.
@@ -127,10 +151,18 @@ describe("install", () => {
     // The version it really applied: the images' tag too, where it is not the plugin's.
     expect(tagged.stdout).toContain('Kadalu 0.0.0-dev (images tagged 0.0.9) applied in namespace "kadalu" (20 objects: 20 created)\n');
     const live = cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!;
-    cluster.server.objects.commit(cluster.server.registry.byKind("apps/v1", "Deployment")!, live, { ...live, metadata: { ...live.metadata, labels: { ...live.metadata.labels, "app.kubernetes.io/version": "0.0.9" } } }, undefined, { dryRun: false });
+    cluster.server.objects.commit(
+      cluster.server.registry.byKind("apps/v1", "Deployment")!,
+      live,
+      { ...live, metadata: { ...live.metadata, labels: { ...live.metadata.labels, "app.kubernetes.io/version": "0.0.9" } } },
+      undefined,
+      { dryRun: false },
+    );
     cluster.server.clearRequests();
     const refused = await install("--no-wait");
-    expect(refused.stderr).toBe('error: Kadalu 0.0.9 is installed in namespace "kadalu" and this plugin is 0.0.0-dev; run again with --upgrade to move to 0.0.0-dev\n');
+    expect(refused.stderr).toBe(
+      'error: Kadalu 0.0.9 is installed in namespace "kadalu" and this plugin is 0.0.0-dev; run again with --upgrade to move to 0.0.0-dev\n',
+    );
     expect(refused.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
     const upgraded = await install("--no-wait", "--upgrade");
@@ -140,10 +172,25 @@ describe("install", () => {
 
   it("replaces upstream's operator Deployment, whose selector cannot be patched", async () => {
     cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kadalu" } });
-    cluster.server.seed({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "operator", namespace: "kadalu", labels: { name: "kadalu-operator" } }, spec: { selector: { matchLabels: { name: "kadalu" } }, template: { metadata: { labels: { name: "kadalu" } }, spec: { containers: [{ name: "kadalu-operator", image: "docker.io/kadalu/kadalu-operator:1.2.0" }] } } } });
+    cluster.server.seed({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "operator", namespace: "kadalu", labels: { name: "kadalu-operator" } },
+      spec: {
+        selector: { matchLabels: { name: "kadalu" } },
+        template: {
+          metadata: { labels: { name: "kadalu" } },
+          spec: { containers: [{ name: "kadalu-operator", image: "docker.io/kadalu/kadalu-operator:1.2.0" }] },
+        },
+      },
+    });
     expect((await install("--no-wait")).stderr).toContain("Kadalu 1.2.0 is installed");
     expect((await install("--no-wait", "--upgrade")).code).toBe(0);
-    expect(cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "kadalu-operator", "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "operator" });
+    expect(cluster.server.get("apps/v1", "Deployment", "kadalu", "operator")!.spec.selector.matchLabels).toEqual({
+      "app.kubernetes.io/name": "kadalu-operator",
+      "app.kubernetes.io/part-of": "kadalu",
+      "app.kubernetes.io/component": "operator",
+    });
   });
 
   it("--wait reports each component ready", async () => {
@@ -158,20 +205,50 @@ describe("install", () => {
 
   it("--wait times out naming the pods that are not ready, why, and what to run next", async () => {
     cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kadalu" } });
-    cluster.server.seed({
-      apiVersion: "v1", kind: "Pod", metadata: { name: "operator-5d9c7-x2x", namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "operator" } },
-      spec: { containers: [{ name: "kadalu-operator", image: "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev" }] },
-      status: { phase: "Pending", containerStatuses: [{ name: "kadalu-operator", ready: false, state: { waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev"' } } }] },
-    }, {
-      apiVersion: "v1", kind: "Pod", metadata: { name: "kadalu-csi-provisioner-0", namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "csi-driver" } },
-      spec: { containers: [{ name: "kadalu-provisioner" }] },
-      status: { phase: "Running", containerStatuses: [{ name: "kadalu-provisioner", ready: false, state: { waiting: { reason: "CrashLoopBackOff" } } }] },
-    });
+    cluster.server.seed(
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: "operator-5d9c7-x2x",
+          namespace: "kadalu",
+          labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "operator" },
+        },
+        spec: { containers: [{ name: "kadalu-operator", image: "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev" }] },
+        status: {
+          phase: "Pending",
+          containerStatuses: [
+            {
+              name: "kadalu-operator",
+              ready: false,
+              state: { waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev"' } },
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: "kadalu-csi-provisioner-0",
+          namespace: "kadalu",
+          labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "csi-driver" },
+        },
+        spec: { containers: [{ name: "kadalu-provisioner" }] },
+        status: { phase: "Running", containerStatuses: [{ name: "kadalu-provisioner", ready: false, state: { waiting: { reason: "CrashLoopBackOff" } } }] },
+      },
+    );
     const result = await install("--wait", "--timeout", "1s");
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("error: Kadalu was not ready after 1s: operator not ready yet; CSI provisioner not ready yet; CSI nodeplugin: no node has its pod scheduled yet");
-    expect(result.stderr).toContain('operator-5d9c7-x2x: ImagePullBackOff: cannot pull image ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev for container kadalu-operator (Back-off pulling image "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev"); push the images to a registry your nodes reach (README, Container images: how to build and mirror them) and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]\n    next: kubectl describe pod -n kadalu operator-5d9c7-x2x');
-    expect(result.stderr).toContain("kadalu-csi-provisioner-0: CrashLoopBackOff in container kadalu-provisioner\n    next: kubectl logs -n kadalu kadalu-csi-provisioner-0 -c kadalu-provisioner --previous");
+    expect(result.stderr).toContain(
+      "error: Kadalu was not ready after 1s: operator not ready yet; CSI provisioner not ready yet; CSI nodeplugin: no node has its pod scheduled yet",
+    );
+    expect(result.stderr).toContain(
+      'operator-5d9c7-x2x: ImagePullBackOff: cannot pull image ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev for container kadalu-operator (Back-off pulling image "ghcr.io/kubectl-kadalu/kadalu-operator:0.0.0-dev"); push the images to a registry your nodes reach (README, Container images: how to build and mirror them) and install with --image-registry REGISTRY [--image-repository PATH] [--image-pull-secret NAME]\n    next: kubectl describe pod -n kadalu operator-5d9c7-x2x',
+    );
+    expect(result.stderr).toContain(
+      "kadalu-csi-provisioner-0: CrashLoopBackOff in container kadalu-provisioner\n    next: kubectl logs -n kadalu kadalu-csi-provisioner-0 -c kadalu-provisioner --previous",
+    );
   });
 
   it("--dry-run=server has every object checked and persists nothing", async () => {
@@ -195,10 +272,15 @@ describe("install", () => {
   it("applies --local-yaml and --local-csi-yaml instead of the embedded manifests", async () => {
     const operatorFile = join(cluster.dir, "operator.yaml");
     const csiFile = join(cluster.dir, "csi.yaml");
-    writeFileSync(operatorFile, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kadalu\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-file\n  namespace: kadalu\n");
+    writeFileSync(
+      operatorFile,
+      "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kadalu\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-file\n  namespace: kadalu\n",
+    );
     writeFileSync(csiFile, "apiVersion: storage.k8s.io/v1\nkind: CSIDriver\nmetadata:\n  name: kadalu\nspec:\n  attachRequired: false\n");
     const result = await install("--no-wait", "--local-yaml", operatorFile, "--local-csi-yaml", csiFile);
-    expect(result.stdout).toBe('namespace/kadalu created\nconfigmap/from-file created\ncsidriver.storage.k8s.io/kadalu created\nKadalu (from local manifests) applied in namespace "kadalu" (3 objects: 3 created)\n');
+    expect(result.stdout).toBe(
+      'namespace/kadalu created\nconfigmap/from-file created\ncsidriver.storage.k8s.io/kadalu created\nKadalu (from local manifests) applied in namespace "kadalu" (3 objects: 3 created)\n',
+    );
     expect(exists("v1", "ConfigMap", "from-file", "kadalu")).toBe(true);
     const missing = await install("--local-yaml", join(cluster.dir, "nope.yaml"));
     expect(missing.stderr).toBe(`error: --local-yaml "${join(cluster.dir, "nope.yaml")}": no such file\n`);
@@ -214,9 +296,16 @@ describe("uninstall", () => {
   });
 
   it("refuses while pools exist, naming them", async () => {
-    cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] } });
+    cluster.server.seed({
+      apiVersion: "kadalu-operator.storage/v1alpha1",
+      kind: "KadaluStorage",
+      metadata: { name: "pool1", namespace: "kadalu" },
+      spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] },
+    });
     const result = await uninstall("--yes");
-    expect(result.stderr).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove pool1 -n kadalu), or pass --force to uninstall anyway (their data stays on the bricks)\n");
+    expect(result.stderr).toBe(
+      "error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove pool1 -n kadalu), or pass --force to uninstall anyway (their data stays on the bricks)\n",
+    );
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
   });
@@ -255,7 +344,9 @@ describe("uninstall", () => {
     const asked = await uninstall("--purge", "--force");
     expect(asked.code).toBe(2);
     const result = await runCli(["uninstall", ...kc(), "--purge"], { interactive: true, answers: [true] });
-    expect(result.prompts[0]).toContain("deletes the KadaluStorage CRD with every pool definition, the kadalu-info ConfigMap (pool layouts and volume ids) and namespace \"kadalu\"");
+    expect(result.prompts[0]).toContain(
+      'deletes the KadaluStorage CRD with every pool definition, the kadalu-info ConfigMap (pool layouts and volume ids) and namespace "kadalu"',
+    );
     expect(result.code).toBe(0);
     expect(exists("apiextensions.k8s.io/v1", "CustomResourceDefinition", "kadalustorages.kadalu-operator.storage")).toBe(false);
     expect(exists("v1", "Namespace", "kadalu")).toBe(false);

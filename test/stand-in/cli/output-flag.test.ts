@@ -26,7 +26,9 @@ describe("-o", () => {
     const before = connections();
     const result = await runCli([...args, "-o", "xml", "--kubeconfig", counted()]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(`error: option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are ${formats}. (see 'kubectl kadalu ${args[0]} --help')\n`);
+    expect(result.stderr).toBe(
+      `error: option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are ${formats}. (see 'kubectl kadalu ${args[0]} --help')\n`,
+    );
     expect(result.stdout).toBe("");
     expect(connections() - before, "connections made").toBe(0);
   });
@@ -35,6 +37,11 @@ describe("-o", () => {
     const help = await runCli([args[0]!, "--help"]);
     expect(help.code).toBe(0);
     const line = help.stdout.replace(/\n\s+/g, " ").match(/-o, --output <format>\s+(.*?)\(choices: ([^)]*)\)/);
-    expect(line?.[2]).toBe(formats.split(", ").map((format) => `"${format}"`).join(", "));
+    expect(line?.[2]).toBe(
+      formats
+        .split(", ")
+        .map((format) => `"${format}"`)
+        .join(", "),
+    );
   });
 });

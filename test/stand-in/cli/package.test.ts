@@ -60,7 +60,11 @@ describe.skipIf(skip)("single binaries for krew", () => {
 
   it("holds the real sha256 of the linux-amd64 archive it built", () => {
     const entry = manifest.spec.platforms.find((p: any) => p.selector.matchLabels.os === "linux" && p.selector.matchLabels.arch === "amd64");
-    expect(entry.sha256).toBe(createHash("sha256").update(readFileSync(join(dir, entry.uri.split("/").pop()))).digest("hex"));
+    expect(entry.sha256).toBe(
+      createHash("sha256")
+        .update(readFileSync(join(dir, entry.uri.split("/").pop())))
+        .digest("hex"),
+    );
   });
 
   it("runs without a Node.js installed: help, a dry run, and completion under the helper's name", () => {
@@ -69,7 +73,25 @@ describe.skipIf(skip)("single binaries for krew", () => {
     expect(help.status, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/^Usage: kubectl kadalu/);
     expect(help.stderr).toBe("");
-    const dryRun = spawnSync(built!, ["storage-add", "pool1", "--type", "Replica3", "--device", "kube1:/dev/sdb", "--device", "kube2:/dev/sdb", "--device", "kube3:/dev/sdb", "--dry-run", "-o", "json"], { env, encoding: "utf8", timeout: 60_000 });
+    const dryRun = spawnSync(
+      built!,
+      [
+        "storage-add",
+        "pool1",
+        "--type",
+        "Replica3",
+        "--device",
+        "kube1:/dev/sdb",
+        "--device",
+        "kube2:/dev/sdb",
+        "--device",
+        "kube3:/dev/sdb",
+        "--dry-run",
+        "-o",
+        "json",
+      ],
+      { env, encoding: "utf8", timeout: 60_000 },
+    );
     expect(dryRun.status, dryRun.stderr).toBe(0);
     expect(JSON.parse(dryRun.stdout).spec.storage).toHaveLength(3);
     const bad = spawnSync(built!, ["storage-remove", "Bad_Name"], { env, encoding: "utf8", timeout: 60_000 });
@@ -85,12 +107,36 @@ describe.skipIf(skip)("single binaries for krew", () => {
     const cluster = await startCluster({ operator: true });
     try {
       const podRoot = join(cluster.dir, "provisioner");
-      const info = (name: string) => JSON.stringify({
-        namespace: "kadalu", kadalu_version: "1.2.0", volname: name, volume_id: "00000000-0000-4000-8000-000000000001", single_pv_per_pool: false, type: "Replica1", pvReclaimPolicy: "delete",
-        bricks: [{ brick_path: `/bricks/${name}/data/brick`, kube_hostname: "kube1", node: `server-${name}-0-0.${name}`, node_id: "node-0", host_brick_path: "/data", brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: 0 }],
-        disperse: { data: 0, redundancy: 0 }, options: {},
-      });
-      writeUpstreamStatDb(podRoot, "pool1", 100 * GiB, [["pvc-a", GiB], ["pvc-b", 2 * GiB]]);
+      const info = (name: string) =>
+        JSON.stringify({
+          namespace: "kadalu",
+          kadalu_version: "1.2.0",
+          volname: name,
+          volume_id: "00000000-0000-4000-8000-000000000001",
+          single_pv_per_pool: false,
+          type: "Replica1",
+          pvReclaimPolicy: "delete",
+          bricks: [
+            {
+              brick_path: `/bricks/${name}/data/brick`,
+              kube_hostname: "kube1",
+              node: `server-${name}-0-0.${name}`,
+              node_id: "node-0",
+              host_brick_path: "/data",
+              brick_device: "",
+              pvc_name: "",
+              brick_device_dir: "",
+              decommissioned: "",
+              brick_index: 0,
+            },
+          ],
+          disperse: { data: 0, redundancy: 0 },
+          options: {},
+        });
+      writeUpstreamStatDb(podRoot, "pool1", 100 * GiB, [
+        ["pvc-a", GiB],
+        ["pvc-b", 2 * GiB],
+      ]);
       writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, []);
       seedKadaluInfo(cluster.server, { "pool1.info": info("pool1"), "pool2.info": info("pool2") });
       seedProvisioner(cluster.server, podRoot);
@@ -113,7 +159,11 @@ describe.skipIf(skip)("single binaries for krew", () => {
     }
     const entry = manifest.spec.platforms.find((p: any) => p.selector.matchLabels.os === "linux" && p.selector.matchLabels.arch === "amd64");
     const krewRoot = join(dir, "krew");
-    const install = spawnSync("kubectl", ["krew", "install", `--manifest=${join(dir, "krew-manifest.yaml")}`, `--archive=${join(dir, entry.uri.split("/").pop())}`], { env: { ...process.env, KREW_ROOT: krewRoot }, encoding: "utf8" });
+    const install = spawnSync(
+      "kubectl",
+      ["krew", "install", `--manifest=${join(dir, "krew-manifest.yaml")}`, `--archive=${join(dir, entry.uri.split("/").pop())}`],
+      { env: { ...process.env, KREW_ROOT: krewRoot }, encoding: "utf8" },
+    );
     expect(install.status, install.stderr).toBe(0);
     expect(spawnSync(join(krewRoot, "bin", "kubectl-kadalu"), ["--help"]).status).toBe(0);
   });

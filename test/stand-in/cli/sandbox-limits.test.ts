@@ -29,7 +29,10 @@ describe("on the sandbox", () => {
     [["logs", "--tail", "5"], `error: logs reads the logs of Kadalu's containers, ${SANDBOX}`],
     [["logs", "-f"], `error: logs --follow streams the logs of Kadalu's containers, ${SANDBOX}`],
     [["storage-devices"], `error: storage-devices reads each node's block devices in its CSI nodeplugin pod, ${SANDBOX}`],
-    [["storage-replace", "pool1", "kube3:/data/pool1", "--path", "kube3:/data/pool1-new", "--dry-run"], `error: storage-replace checks the group's pending heals in its server pods first, ${SANDBOX}`],
+    [
+      ["storage-replace", "pool1", "kube3:/data/pool1", "--path", "kube3:/data/pool1-new", "--dry-run"],
+      `error: storage-replace checks the group's pending heals in its server pods first, ${SANDBOX}`,
+    ],
   ])("%j says in one line that the sandbox cannot run it: exit 1, nothing on stdout", async (args, line) => {
     const result = await cli(...args);
     expect(result.stderr).toBe(line);

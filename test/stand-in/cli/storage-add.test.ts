@@ -28,7 +28,9 @@ describe("storage-add against a cluster", () => {
     const stored = cluster.server.get(API, "KadaluStorage", "kadalu", "pool1");
     expect(stored?.spec.type).toBe("Replica3");
     expect(stored?.spec.storage).toEqual([
-      { node: "kube1", device: "/dev/sdb" }, { node: "kube2", device: "/dev/sdb" }, { node: "kube3", device: "/dev/sdb" },
+      { node: "kube1", device: "/dev/sdb" },
+      { node: "kube2", device: "/dev/sdb" },
+      { node: "kube3", device: "/dev/sdb" },
     ]);
     // The five reads (the nodeplugin pods, for --device) go out together; the create comes after all of them.
     const requests = cluster.server.requests.map((r) => `${r.verb} ${r.resource}`);
@@ -42,7 +44,9 @@ describe("storage-add against a cluster", () => {
     cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "storage" } });
     const refused = await runCli(["storage-add", "pool1", "--path", "kube1:/data", "--script-mode", "-n", "storage", ...kc()]);
     // Kadalu is installed in "kadalu", not in "storage": a pool there would never be served.
-    expect(refused.stderr).toBe('error: Kadalu is not installed in namespace "storage" (no operator Deployment), so nothing would serve the pool; run: kubectl kadalu install -n storage\n');
+    expect(refused.stderr).toBe(
+      'error: Kadalu is not installed in namespace "storage" (no operator Deployment), so nothing would serve the pool; run: kubectl kadalu install -n storage\n',
+    );
     expect(refused.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
     cluster.server.seed({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "operator", namespace: "storage" }, spec: {} });
@@ -52,7 +56,20 @@ describe("storage-add against a cluster", () => {
   });
 
   it("names a missing node and lists the real ones, and writes nothing", async () => {
-    const result = await runCli(["storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/d", "--path", "kube2:/d", "--path", "kube9:/d", "--yes", ...kc()]);
+    const result = await runCli([
+      "storage-add",
+      "pool1",
+      "--type",
+      "Replica3",
+      "--path",
+      "kube1:/d",
+      "--path",
+      "kube2:/d",
+      "--path",
+      "kube9:/d",
+      "--yes",
+      ...kc(),
+    ]);
     expect(result.stderr).toBe('error: node "kube9" not found; nodes: kube1, kube2, kube3\n');
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
@@ -146,7 +163,7 @@ describe("storage-add against a cluster", () => {
     const usage = { capacityBytes: 10 * 1024 ** 3, provisionedBytes: 0, pvCount: 0, updatedAt: "2026-01-01T00:00:00Z" };
     cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "ready", bricks: { ready: 3, total: 3 }, usage });
     const result = await done;
-    expect(result.stderr).toContain('waiting for the CSI provisioner to mount it and read its stat.db');
+    expect(result.stderr).toContain("waiting for the CSI provisioner to mount it and read its stat.db");
     expect(result.stderr).toContain('storage pool "pool1" is ready (3/3 bricks ready)');
     expect(result.code).toBe(0);
   });
@@ -155,7 +172,10 @@ describe("storage-add against a cluster", () => {
     const done = runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", "--wait", "--timeout", "20s", ...kc()]);
     await until(() => cluster.server.store.watchers.size > 0);
     cluster.server.closeWatches();
-    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { state: "ready", usage: { capacityBytes: 1, provisionedBytes: 0, pvCount: 0, updatedAt: "2026-01-01T00:00:00Z" } });
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", {
+      state: "ready",
+      usage: { capacityBytes: 1, provisionedBytes: 0, pvCount: 0, updatedAt: "2026-01-01T00:00:00Z" },
+    });
     expect((await done).code).toBe(0);
   });
 
@@ -181,19 +201,53 @@ describe("storage-add places replicas on separate nodes", () => {
   it("keeps the command-line order across --path, --device and --pvc: the order makes the groups", async () => {
     cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "brick1", namespace: "kadalu" }, spec: {} });
     const result = await runCli([
-      "storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/a", "--device", "kube2:/dev/sdb", "--pvc", "brick1",
-      "--device", "kube1:/dev/sdb", "--path", "kube2:/a", "--path=kube3:/a", "--yes", ...kc(),
+      "storage-add",
+      "pool1",
+      "--type",
+      "Replica3",
+      "--path",
+      "kube1:/a",
+      "--device",
+      "kube2:/dev/sdb",
+      "--pvc",
+      "brick1",
+      "--device",
+      "kube1:/dev/sdb",
+      "--path",
+      "kube2:/a",
+      "--path=kube3:/a",
+      "--yes",
+      ...kc(),
     ]);
     expect(result.code, result.stderr).toBe(0);
     expect(stored()).toEqual([
-      { node: "kube1", path: "/a" }, { node: "kube2", device: "/dev/sdb" }, { pvc: "brick1" },
-      { node: "kube1", device: "/dev/sdb" }, { node: "kube2", path: "/a" }, { node: "kube3", path: "/a" },
+      { node: "kube1", path: "/a" },
+      { node: "kube2", device: "/dev/sdb" },
+      { pvc: "brick1" },
+      { node: "kube1", device: "/dev/sdb" },
+      { node: "kube2", path: "/a" },
+      { node: "kube3", path: "/a" },
     ]);
   });
 
   it("refuses two members of one replica group on one node, naming the group, and sends nothing", async () => {
-    const result = await runCli(["storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/a", "--device", "kube2:/dev/sdb", "--path", "kube2:/a", "--yes", ...kc()]);
-    expect(result.stderr).toBe("error: replica group 1 of pool1 puts 2 of its 3 storage units on node kube2 (kube2:/dev/sdb, kube2:/a); use other nodes or pass --force\n");
+    const result = await runCli([
+      "storage-add",
+      "pool1",
+      "--type",
+      "Replica3",
+      "--path",
+      "kube1:/a",
+      "--device",
+      "kube2:/dev/sdb",
+      "--path",
+      "kube2:/a",
+      "--yes",
+      ...kc(),
+    ]);
+    expect(result.stderr).toBe(
+      "error: replica group 1 of pool1 puts 2 of its 3 storage units on node kube2 (kube2:/dev/sdb, kube2:/a); use other nodes or pass --force\n",
+    );
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
     expect(cluster.server.requests).toEqual([]);
@@ -202,7 +256,9 @@ describe("storage-add places replicas on separate nodes", () => {
   it("refuses a disperse group on one node; PVC units have no node and are not counted", async () => {
     const disperse = ["--type", "Disperse", "--data", "2", "--redundancy", "1"];
     const refused = await runCli(["storage-add", "pool1", ...disperse, "--path", "kube1:/a", "--path", "kube1:/b", "--pvc", "brick1", "--yes", ...kc()]);
-    expect(refused.stderr).toBe("error: disperse group 1 of pool1 puts 2 of its 3 storage units on node kube1 (kube1:/a, kube1:/b); use other nodes or pass --force\n");
+    expect(refused.stderr).toBe(
+      "error: disperse group 1 of pool1 puts 2 of its 3 storage units on node kube1 (kube1:/a, kube1:/b); use other nodes or pass --force\n",
+    );
     expect(refused.code).toBe(2);
     expect(cluster.server.requests).toEqual([]);
     cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "brick1", namespace: "kadalu" }, spec: {} });
@@ -214,7 +270,10 @@ describe("storage-add places replicas on separate nodes", () => {
   it("--force creates the pool as given", async () => {
     const result = await runCli(["storage-add", "pool1", "--type", "Replica2", "--path", "kube1:/a", "--path", "kube1:/b", "--force", "--yes", ...kc()]);
     expect(result.code, result.stderr).toBe(0);
-    expect(stored()).toEqual([{ node: "kube1", path: "/a" }, { node: "kube1", path: "/b" }]);
+    expect(stored()).toEqual([
+      { node: "kube1", path: "/a" },
+      { node: "kube1", path: "/b" },
+    ]);
   });
 
   const seedPool = (name: string, storage: StorageUnit[]): KadaluStorage => {
@@ -224,10 +283,18 @@ describe("storage-add places replicas on separate nodes", () => {
   };
 
   it.each([
-    [[{ node: "kube1", path: "/a" }], ["--path", "kube1://a/"], 'storage unit kube1:/a is already used by pool "pool0"; use another directory, or remove pool "pool0" first'],
+    [
+      [{ node: "kube1", path: "/a" }],
+      ["--path", "kube1://a/"],
+      'storage unit kube1:/a is already used by pool "pool0"; use another directory, or remove pool "pool0" first',
+    ],
     [[{ node: "kube1", path: "/a" }], ["--path", "kube1:/a/b"], 'storage unit kube1:/a/b is inside kube1:/a, used by pool "pool0"'],
     [[{ node: "kube1", path: "/a/b" }], ["--path", "kube1:/a"], 'storage unit kube1:/a holds kube1:/a/b, used by pool "pool0"'],
-    [[{ node: "kube2", device: "/dev/sdb" }], ["--device", "kube2:/dev/sdb"], 'storage unit kube2:/dev/sdb is already used by pool "pool0"; use another device'],
+    [
+      [{ node: "kube2", device: "/dev/sdb" }],
+      ["--device", "kube2:/dev/sdb"],
+      'storage unit kube2:/dev/sdb is already used by pool "pool0"; use another device',
+    ],
     [[{ pvc: "brick1" }], ["--pvc", "brick1"], 'storage unit pvc brick1 is already used by pool "pool0"; use another PVC'],
   ])("refuses a unit another pool's KadaluStorage holds (%j, %j), naming that pool", async (units, args, message) => {
     cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "brick1", namespace: "kadalu" }, spec: {} });
@@ -242,11 +309,23 @@ describe("storage-add places replicas on separate nodes", () => {
   });
 
   it("refuses a unit only kadalu-info knows, and leaves a neighbouring directory alone", async () => {
-    const old = { apiVersion: API, kind: "KadaluStorage", metadata: { name: "legacy", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube3", path: "/srv/legacy" }] } } as KadaluStorage;
+    const old = {
+      apiVersion: API,
+      kind: "KadaluStorage",
+      metadata: { name: "legacy", namespace: "kadalu" },
+      spec: { type: "Replica1", storage: [{ node: "kube3", path: "/srv/legacy" }] },
+    } as KadaluStorage;
     const info = encodeInfo(buildNativeInfo(old, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002" }));
-    cluster.server.seed({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kadalu-info", namespace: "kadalu" }, data: { [infoKey("legacy")]: info } } as never);
+    cluster.server.seed({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "kadalu-info", namespace: "kadalu" },
+      data: { [infoKey("legacy")]: info },
+    } as never);
     const refused = await runCli(["storage-add", "pool1", "--path", "kube3:/srv/legacy", "--yes", ...kc()]);
-    expect(refused.stderr).toBe('error: storage unit kube3:/srv/legacy is already used by pool "legacy"; use another directory, or remove pool "legacy" first\n');
+    expect(refused.stderr).toBe(
+      'error: storage unit kube3:/srv/legacy is already used by pool "legacy"; use another directory, or remove pool "legacy" first\n',
+    );
     expect(refused.code).toBe(2);
     expect(cluster.server.writes()).toEqual([]);
     const neighbour = await runCli(["storage-add", "pool1", "--path", "kube3:/srv/legacy2", "--yes", ...kc()]);
@@ -256,7 +335,9 @@ describe("storage-add places replicas on separate nodes", () => {
   it("refuses a pool of the same name before the preview and the question, writing nothing", async () => {
     seedPool("pool1", [{ node: "kube1", path: "/a" }]);
     const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", ...kc()]);
-    expect(result.stderr).toBe('error: storage pool "pool1" already exists in namespace "kadalu"; choose another name, grow it by a whole group of units with: kubectl kadalu storage-expand pool1 --path NODE:/DIR; or remove it first with: kubectl kadalu storage-remove pool1\n');
+    expect(result.stderr).toBe(
+      'error: storage pool "pool1" already exists in namespace "kadalu"; choose another name, grow it by a whole group of units with: kubectl kadalu storage-expand pool1 --path NODE:/DIR; or remove it first with: kubectl kadalu storage-remove pool1\n',
+    );
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
   });
@@ -274,7 +355,9 @@ describe("cluster connection", () => {
   it("turns API failures into one line naming the object", async () => {
     cluster.server.failNext({ verb: "create", resource: "kadalustorages", code: 503 });
     const result = await runCli(["storage-add", "pool1", "--path", "kube1:/a", "--yes", ...kc()]);
-    expect(result.stderr.split("\n").filter((line) => line.startsWith("error:"))).toEqual(['error: cannot create kadalustorage "pool1" in namespace "kadalu": injected failure (503)']);
+    expect(result.stderr.split("\n").filter((line) => line.startsWith("error:"))).toEqual([
+      'error: cannot create kadalustorage "pool1" in namespace "kadalu": injected failure (503)',
+    ]);
     expect(result.code).toBe(1);
   });
 

@@ -22,13 +22,18 @@ const until = async <T>(what: string, value: () => T | undefined | Promise<T | u
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 };
-const finding = (doctor: CliResult, check: string) => JSON.parse(doctor.stdout).findings.find((f: { check: string; where: string }) => f.check === check && f.where === "pool/pool1");
+const finding = (doctor: CliResult, check: string) =>
+  JSON.parse(doctor.stdout).findings.find((f: { check: string; where: string }) => f.check === check && f.where === "pool/pool1");
 
 /** `kubectl get kds`'s columns, as the CRD declares them, read from the object as the API server would. */
 function printerColumns(): Record<string, unknown> {
   const crd = sandbox.server.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", undefined, "kadalustorages.kadalu-operator.storage")!;
   const columns: { name: string; jsonPath: string }[] = crd.spec.versions[0].additionalPrinterColumns;
-  const read = (path: string): unknown => path.split(".").slice(1).reduce<any>((value, key) => value?.[key], pool1());
+  const read = (path: string): unknown =>
+    path
+      .split(".")
+      .slice(1)
+      .reduce<any>((value, key) => value?.[key], pool1());
   return Object.fromEntries(columns.map((column) => [column.name, read(column.jsonPath)]));
 }
 
@@ -43,10 +48,29 @@ afterAll(async () => {
 
 describe("storage-list on the sandbox", () => {
   it("right after storage-add --wait: doctor finds the pool mounted, storage-list shows its real capacity", async () => {
-    const add = await cli("storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/data/pool1", "--path", "kube2:/data/pool1", "--path", "kube3:/data/pool1",
-      "--pv-reclaim-policy", "archive", "--yes", "--wait", "--timeout", "60s");
+    const add = await cli(
+      "storage-add",
+      "pool1",
+      "--type",
+      "Replica3",
+      "--path",
+      "kube1:/data/pool1",
+      "--path",
+      "kube2:/data/pool1",
+      "--path",
+      "kube3:/data/pool1",
+      "--pv-reclaim-policy",
+      "archive",
+      "--yes",
+      "--wait",
+      "--timeout",
+      "60s",
+    );
     expect(add.code, add.stderr).toBe(0);
-    const [doctor, list] = await Promise.all([cli("doctor", "-n", "kadalu", "-o", "json"), cli("storage-list", "pool1", "--status", "-n", "kadalu", "-o", "json")]);
+    const [doctor, list] = await Promise.all([
+      cli("doctor", "-n", "kadalu", "-o", "json"),
+      cli("storage-list", "pool1", "--status", "-n", "kadalu", "-o", "json"),
+    ]);
     expect(finding(doctor, "mount")).toMatchObject({ severity: "ok", message: "mounted, stat.db readable" });
     expect(doctor.code).not.toBe(4);
     expect(list.stderr).toBe("");
@@ -58,7 +82,12 @@ describe("storage-list on the sandbox", () => {
   }, 90_000);
 
   it("after remove-archived-pv, the status, kubectl get kds, doctor and storage-list agree within one provisioner pass", async () => {
-    sandbox.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: "default" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } } } as never);
+    sandbox.server.seed({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "data", namespace: "default" },
+      spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } },
+    } as never);
     await until("the PVC's row in the status", () => (pool1().status?.usage?.pvCount === 1 ? true : undefined));
     sandbox.server.objects.delete(sandbox.server.registry.byKind("v1", "PersistentVolumeClaim")!, "default", "data", { dryRun: false });
     const archived = await until("the PV archived", async () => {
@@ -71,7 +100,10 @@ describe("storage-list on the sandbox", () => {
     expect(removed.code, removed.stderr).toBe(0);
     // The provisioner remounts and measures every 10 s; the usage write follows within a second.
     await until("the status to drop the archived PV's row", () => (pool1().status?.usage?.pvCount === 0 ? true : undefined), 15_000);
-    const [list, doctor] = await Promise.all([cli("storage-list", "pool1", "--status", "-n", "kadalu", "-o", "json"), cli("doctor", "-n", "kadalu", "-o", "json")]);
+    const [list, doctor] = await Promise.all([
+      cli("storage-list", "pool1", "--status", "-n", "kadalu", "-o", "json"),
+      cli("doctor", "-n", "kadalu", "-o", "json"),
+    ]);
     const usage = JSON.parse(list.stdout).pools[0].usage;
     expect(usage).toMatchObject({ pvCount: 0, livePvCount: 0, archivedPvCount: 0, provisionedBytes: 0 });
     expect(printerColumns()).toMatchObject({ State: "ready", Capacity: pool1().status.usage.capacity, Used: "0 B", PVs: 0 });
@@ -80,8 +112,16 @@ describe("storage-list on the sandbox", () => {
   }, 90_000);
 
   it("a snapshot taken through the provisioner: storage-list --status counts it, and its provisioned is the status's", async () => {
-    sandbox.server.seed({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "snapped", namespace: "default" }, spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } } } as never);
-    const pv = await until("the PVC's PV", () => sandbox.server.list("v1", "PersistentVolume").find((item: any) => item.spec?.claimRef?.name === "snapped") as any);
+    sandbox.server.seed({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "snapped", namespace: "default" },
+      spec: { storageClassName: "kadalu.pool1", accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } },
+    } as never);
+    const pv = await until(
+      "the PVC's PV",
+      () => sandbox.server.list("v1", "PersistentVolume").find((item: any) => item.spec?.claimRef?.name === "snapped") as any,
+    );
     writeFileSync(join(sandbox.provisionerRoot, "mnt", "pool1", pv.spec.csi.volumeAttributes.path, "data"), Buffer.alloc(3 * 1024 ** 2, 1));
     const client = csiClient(`unix://${join(sandbox.dir, "csi", "csi.sock")}`);
     try {
@@ -89,12 +129,21 @@ describe("storage-list on the sandbox", () => {
       const expected = 1024 ** 3 + 3 * 1024 ** 2;
       await until("the status to count the snapshot", () => (pool1().status?.usage?.provisionedBytes === expected ? true : undefined), 15_000);
       const list = await cli("storage-list", "pool1", "--status", "-n", "kadalu", "-o", "json");
-      expect(JSON.parse(list.stdout).pools[0].usage).toMatchObject({ pvCount: 1, snapshotCount: 1, snapshotBytes: 3 * 1024 ** 2, provisionedBytes: pool1().status.usage.provisionedBytes });
+      expect(JSON.parse(list.stdout).pools[0].usage).toMatchObject({
+        pvCount: 1,
+        snapshotCount: 1,
+        snapshotBytes: 3 * 1024 ** 2,
+        provisionedBytes: pool1().status.usage.provisionedBytes,
+      });
       const table = await cli("storage-list", "pool1", "--status", "-n", "kadalu");
       expect(table.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+archive\s+[\d.]+ \w?i?B\s+1\.0 GiB\s+[\d.]+%\s+1\s+0\s+1\s+3\.0 MiB\s/);
       await client.controller("DeleteSnapshot", { snapshot_id: "pool1/snap-a" });
       await until("the status to drop the snapshot", () => (pool1().status?.usage?.provisionedBytes === 1024 ** 3 ? true : undefined), 15_000);
-      expect(JSON.parse((await cli("storage-list", "pool1", "--status", "-n", "kadalu", "-o", "json")).stdout).pools[0].usage).toMatchObject({ snapshotCount: 0, snapshotBytes: 0, provisionedBytes: 1024 ** 3 });
+      expect(JSON.parse((await cli("storage-list", "pool1", "--status", "-n", "kadalu", "-o", "json")).stdout).pools[0].usage).toMatchObject({
+        snapshotCount: 0,
+        snapshotBytes: 0,
+        provisionedBytes: 1024 ** 3,
+      });
     } finally {
       client.close();
     }
@@ -108,8 +157,22 @@ describe("storage-list on the sandbox", () => {
     const remove = await cli("storage-remove", "pool1", "--yes", "--wait", "--timeout", "30s", "-n", "kadalu");
     expect(remove.code, remove.stderr).toBe(0);
     // The provisioner still holds the old pool's directory, with the same usage: the new object needs it written.
-    const add = await cli("storage-add", "pool1", "--type", "Replica3", "--path", "kube1:/data/pool1", "--path", "kube2:/data/pool1", "--path", "kube3:/data/pool1",
-      "--yes", "--wait", "--timeout", "30s");
+    const add = await cli(
+      "storage-add",
+      "pool1",
+      "--type",
+      "Replica3",
+      "--path",
+      "kube1:/data/pool1",
+      "--path",
+      "kube2:/data/pool1",
+      "--path",
+      "kube3:/data/pool1",
+      "--yes",
+      "--wait",
+      "--timeout",
+      "30s",
+    );
     expect(add.code, add.stderr).toBe(0);
     const doctor = await cli("doctor", "-n", "kadalu", "-o", "json");
     expect(finding(doctor, "mount")).toMatchObject({ severity: "ok" });

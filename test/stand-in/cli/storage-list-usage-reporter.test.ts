@@ -11,7 +11,12 @@ import { startCluster, type TestCluster } from "../../../harness/helpers/cluster
 let cluster: TestCluster;
 beforeEach(async () => {
   cluster = await startCluster();
-  cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/a" }] } } as never);
+  cluster.server.seed({
+    apiVersion: "kadalu-operator.storage/v1alpha1",
+    kind: "KadaluStorage",
+    metadata: { name: "pool1", namespace: "kadalu" },
+    spec: { type: "Replica1", storage: [{ node: "kube1", path: "/a" }] },
+  } as never);
 });
 afterEach(async () => {
   await cluster.stop();
@@ -32,7 +37,11 @@ it("writes a pool's usage once while it does not change, and at once when it doe
   await new Promise((resolve) => setTimeout(resolve, 20));
   await reporter.flush();
   expect(patches()).toBe(2);
-  expect(cluster.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")!.status.usage).toMatchObject({ pvCount: 1, provisioned: "1.0 GiB", capacity: "10.0 GiB" });
+  expect(cluster.server.get("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", "pool1")!.status.usage).toMatchObject({
+    pvCount: 1,
+    provisioned: "1.0 GiB",
+    capacity: "10.0 GiB",
+  });
 });
 
 it("writes the same usage at once for a pool added again under its name (a new volume id)", async () => {

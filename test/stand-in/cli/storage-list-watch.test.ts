@@ -16,9 +16,15 @@ let cluster: TestCluster;
 
 function pool(name: string, state: string, provisioned: number, pvCount: number): any {
   return {
-    apiVersion: API, kind: "KadaluStorage", metadata: { name, namespace: "kadalu" },
+    apiVersion: API,
+    kind: "KadaluStorage",
+    metadata: { name, namespace: "kadalu" },
     spec: { type: "Replica3", storage: [1, 2, 3].map((n) => ({ node: `kube${n}`, path: `/data/${name}` })) },
-    status: { state, bricks: { ready: 3, total: 3 }, usage: { capacityBytes: 10 * GiB, provisionedBytes: provisioned, pvCount, updatedAt: "2026-12-02T00:00:00Z" } },
+    status: {
+      state,
+      bricks: { ready: 3, total: 3 },
+      usage: { capacityBytes: 10 * GiB, provisionedBytes: provisioned, pvCount, updatedAt: "2026-12-02T00:00:00Z" },
+    },
   };
 }
 
@@ -60,7 +66,10 @@ describe("storage-list --watch", () => {
     cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", pool("pool1", "ready", 8.5 * GiB, 5).status);
     await until("the change", watch.output, /pool1 ready bricks 3\/3 provisioned 8\.5 GiB of 10\.0 GiB \(85%\) pvs 5\n/);
     // The same visible status again (only updatedAt moves): no line.
-    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { ...pool("pool1", "ready", 8.5 * GiB, 5).status, usage: { ...pool("pool1", "ready", 8.5 * GiB, 5).status.usage, updatedAt: "2026-12-02T01:00:00Z" } });
+    cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", {
+      ...pool("pool1", "ready", 8.5 * GiB, 5).status,
+      usage: { ...pool("pool1", "ready", 8.5 * GiB, 5).status.usage, updatedAt: "2026-12-02T01:00:00Z" },
+    });
     // Before the operator writes a status the pool is pending, as storage-list calls it.
     const { status: _none, ...unreconciled } = pool("pool2", "initializing", 0, 0);
     seedPool(unreconciled);
@@ -72,7 +81,10 @@ describe("storage-list --watch", () => {
     expect(await watch.exit).toBe(0);
     const lines = watch.output().trim().split("\n");
     expect(lines.filter((line) => line.includes(" pool1 "))).toHaveLength(2);
-    expect(lines.every((line) => /^\d{4}-\d\d-\d\dT\S+Z pool\d /.test(line)), watch.output()).toBe(true);
+    expect(
+      lines.every((line) => /^\d{4}-\d\d-\d\dT\S+Z pool\d /.test(line)),
+      watch.output(),
+    ).toBe(true);
     const calls = cluster.server.requests.slice(before).filter((r) => r.resource === "kadalustorages" || r.subresource === "exec");
     expect(calls.filter((r) => r.subresource === "exec")).toEqual([]);
     expect(calls.filter((r) => r.method === "GET").map((r) => r.verb)).toEqual(["list", "watch"]);

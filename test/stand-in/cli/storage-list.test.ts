@@ -23,7 +23,9 @@ const calls = (): string[] => cluster.server.requests.map((r) => `${r.verb} ${r.
 /** A KadaluStorage object as storage-add creates it, with the status the operator would write. */
 function seedPool(name: string, status?: Record<string, unknown>, spec: Record<string, unknown> = {}): void {
   cluster.server.seed({
-    apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name, namespace: "kadalu" },
+    apiVersion: "kadalu-operator.storage/v1alpha1",
+    kind: "KadaluStorage",
+    metadata: { name, namespace: "kadalu" },
     spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${name}` }], ...spec },
   } as never);
   if (status) cluster.server.setStatus("kadalu-operator.storage/v1alpha1", "KadaluStorage", "kadalu", name, status);
@@ -31,9 +33,29 @@ function seedPool(name: string, status?: Record<string, unknown>, spec: Record<s
 
 function replica1Info(name: string, node = "kube1"): string {
   return JSON.stringify({
-    namespace: "kadalu", kadalu_version: "1.2.0", volname: name, volume_id: `00000000-0000-4000-8000-${String(name.length).padStart(12, "0")}`, single_pv_per_pool: false,
-    type: "Replica1", pvReclaimPolicy: "archive", bricks: [{ brick_path: `/bricks/${name}/data/brick`, kube_hostname: node, node: `server-${name}-0-0.${name}`, node_id: "node-0", host_brick_path: `/data/${name}`, brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: 0 }],
-    disperse: { data: 0, redundancy: 0 }, options: {},
+    namespace: "kadalu",
+    kadalu_version: "1.2.0",
+    volname: name,
+    volume_id: `00000000-0000-4000-8000-${String(name.length).padStart(12, "0")}`,
+    single_pv_per_pool: false,
+    type: "Replica1",
+    pvReclaimPolicy: "archive",
+    bricks: [
+      {
+        brick_path: `/bricks/${name}/data/brick`,
+        kube_hostname: node,
+        node: `server-${name}-0-0.${name}`,
+        node_id: "node-0",
+        host_brick_path: `/data/${name}`,
+        brick_device: "",
+        pvc_name: "",
+        brick_device_dir: "",
+        decommissioned: "",
+        brick_index: 0,
+      },
+    ],
+    disperse: { data: 0, redundancy: 0 },
+    options: {},
   });
 }
 
@@ -56,7 +78,9 @@ describe("storage-list", () => {
     expect(result.stderr).toBe('No storage pools in namespace "kadalu". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR\n');
     expect(result.code).toBe(0);
     // Another namespace's advice keeps the namespace.
-    expect((await list("-n", "other")).stderr).toBe('No storage pools in namespace "other". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR -n other\n');
+    expect((await list("-n", "other")).stderr).toBe(
+      'No storage pools in namespace "other". Add one with: kubectl kadalu storage-add POOL --path NODE:/DIR -n other\n',
+    );
     expect((await list("-o", "json")).stdout).toContain('"pools": []');
   });
 
@@ -64,13 +88,15 @@ describe("storage-list", () => {
     seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "ext1.info": fixture("ext1.info"), "pool2.info": replica1Info("pool2") });
     cluster.server.clearRequests();
     const result = await list();
-    expect(result.stdout).toBe([
-      "NAME    TYPE       STATE   STORAGE UNITS                        RECLAIM POLICY   AGE   REASON",
-      "ext1    External   -       g1.example.com,g2.example.com:/gv0   delete           -     no KadaluStorage object",
-      "pool1   Replica3   -       3                                    delete           -     no KadaluStorage object",
-      "pool2   Replica1   -       1                                    archive          -     no KadaluStorage object",
-      "",
-    ].join("\n"));
+    expect(result.stdout).toBe(
+      [
+        "NAME    TYPE       STATE   STORAGE UNITS                        RECLAIM POLICY   AGE   REASON",
+        "ext1    External   -       g1.example.com,g2.example.com:/gv0   delete           -     no KadaluStorage object",
+        "pool1   Replica3   -       3                                    delete           -     no KadaluStorage object",
+        "pool2   Replica1   -       1                                    archive          -     no KadaluStorage object",
+        "",
+      ].join("\n"),
+    );
     expect(result.code).toBe(0);
     expect(calls().sort()).toEqual(["get configmaps", "list kadalustorages"]);
   });
@@ -78,7 +104,11 @@ describe("storage-list", () => {
   it("--status reads every pool's stat.db in one exec and matches upstream's own query", async () => {
     seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "pool2.info": replica1Info("pool2"), "ext1.info": fixture("ext1.info") });
     seedProvisioner(cluster.server, podRoot);
-    const file = writeUpstreamStatDb(podRoot, "pool1", 100 * GiB, [["pvc-a", GiB], ["pvc-b", 2 * GiB], ["pvc-c", GiB]]);
+    const file = writeUpstreamStatDb(podRoot, "pool1", 100 * GiB, [
+      ["pvc-a", GiB],
+      ["pvc-b", 2 * GiB],
+      ["pvc-c", GiB],
+    ]);
     writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, []);
     writeUpstreamStatDb(podRoot, "ext1", 50 * GiB, [["pvc-x", 5 * GiB]]);
     cluster.server.clearRequests();
@@ -98,8 +128,19 @@ describe("storage-list", () => {
     const [size, stats] = upstreamQuery(file).split("\n");
     const [count, sum, min, , max] = stats!.split("|").map(Number);
     expect(json.pools[0].usage).toEqual({
-      capacityBytes: Number(size), provisionedBytes: sum, utilizationPercent: 4, pvCount: count, minPvBytes: min, avgPvBytes: Math.round((4 * GiB) / 3), maxPvBytes: max,
-      snapshotCount: 0, snapshotBytes: 0, livePvCount: count, archivedPvCount: 0, archivedBytes: 0, archived: [],
+      capacityBytes: Number(size),
+      provisionedBytes: sum,
+      utilizationPercent: 4,
+      pvCount: count,
+      minPvBytes: min,
+      avgPvBytes: Math.round((4 * GiB) / 3),
+      maxPvBytes: max,
+      snapshotCount: 0,
+      snapshotBytes: 0,
+      livePvCount: count,
+      archivedPvCount: 0,
+      archivedBytes: 0,
+      archived: [],
     });
     expect(readdirSync(env.TMPDIR!)).toEqual([]);
   });
@@ -133,7 +174,12 @@ describe("storage-list", () => {
 
   it("--detail adds the volume id, the resource's options and each brick's server pod state", async () => {
     seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info") });
-    cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica3", storage: [], options: [{ key: "performance.quick-read", value: "off" }] } });
+    cluster.server.seed({
+      apiVersion: "kadalu-operator.storage/v1alpha1",
+      kind: "KadaluStorage",
+      metadata: { name: "pool1", namespace: "kadalu" },
+      spec: { type: "Replica3", storage: [], options: [{ key: "performance.quick-read", value: "off" }] },
+    });
     seedServerPod(cluster.server, "server-pool1-0-0", "Running", true);
     seedServerPod(cluster.server, "server-pool1-1-0", "Running", false);
     cluster.server.clearRequests();
@@ -171,7 +217,12 @@ describe("storage-list", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const json = JSON.parse((await list("pool1", "--status", "-o", "json")).stdout);
-    expect(json.pools[0]).toMatchObject({ state: "ready", message: "", usage: null, usagePending: "not mounted by the provisioner yet (no /mnt/pool1/stat.db in pod kadalu-csi-provisioner-0)" });
+    expect(json.pools[0]).toMatchObject({
+      state: "ready",
+      message: "",
+      usage: null,
+      usagePending: "not mounted by the provisioner yet (no /mnt/pool1/stat.db in pod kadalu-csi-provisioner-0)",
+    });
   });
 
   it("never prints numbers from a corrupt stat.db", async () => {
@@ -241,7 +292,9 @@ describe("storage-list", () => {
     const result = await list("--status");
     // The exec into the known pod cannot start: only then are the pods listed, to say which exist.
     expect(calls().slice(2)).toEqual(["get pods/exec", "list pods"]);
-    expect(result.stderr).toContain('no running CSI provisioner pod (app.kubernetes.io/name=kadalu-csi-provisioner) in namespace "kadalu"; pods: kadalu-csi-provisioner-0 (Pending)');
+    expect(result.stderr).toContain(
+      'no running CSI provisioner pod (app.kubernetes.io/name=kadalu-csi-provisioner) in namespace "kadalu"; pods: kadalu-csi-provisioner-0 (Pending)',
+    );
     expect(result.code).toBe(1);
   });
 
@@ -257,7 +310,10 @@ describe("storage-list", () => {
   });
 
   it("lists the good pools when an entry is malformed, naming the pool and key", async () => {
-    seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info"), "bad.info": '{"volname": "bad", "volume_id": "x", "type": "Replica7", "bricks": []}' });
+    seedKadaluInfo(cluster.server, {
+      "pool1.info": fixture("pool1.info"),
+      "bad.info": '{"volname": "bad", "volume_id": "x", "type": "Replica7", "bricks": []}',
+    });
     const result = await list();
     expect(result.stdout).toMatch(/^NAME.*\npool1\s+Replica3/);
     expect(result.stderr).toBe('error: pool "bad": type must be one of Replica1, Replica2, Replica3, Disperse, Arbiter, External\n');
@@ -294,25 +350,40 @@ describe("storage-list tells each pool's state", () => {
   it("shows a pool the operator has not reconciled yet, and why each pool is not ready, in every format", async () => {
     seedKadaluInfo(cluster.server, { "pool1.info": fixture("pool1.info") });
     seedPool("pool1", { state: "ready", message: "ready" }, { type: "Replica3" });
-    seedPool("pool2", { state: "initializing", message: "1/3 brick pods ready", bricks: { ready: 1, total: 3 } }, { type: "Replica3", storage: [{ node: "kube1", path: "/a" }, { node: "kube2", path: "/a" }, { node: "kube3", path: "/a" }] });
+    seedPool(
+      "pool2",
+      { state: "initializing", message: "1/3 brick pods ready", bricks: { ready: 1, total: 3 } },
+      {
+        type: "Replica3",
+        storage: [
+          { node: "kube1", path: "/a" },
+          { node: "kube2", path: "/a" },
+          { node: "kube3", path: "/a" },
+        ],
+      },
+    );
     seedPool("pool3", { state: "blocked", message: "deletion blocked: 2 PersistentVolumes still use the pool (pvc-a, pvc-b); delete their PVCs first" });
     seedPool("pool4");
     const table = await list();
     expect(table.code).toBe(0);
     expect(table.stderr).toBe("");
-    expect(table.stdout.replace(/ \d+s /g, " 1s ")).toBe([
-      "NAME    TYPE       STATE          STORAGE UNITS   RECLAIM POLICY   AGE   REASON",
-      "pool1   Replica3   ready          3               delete           1s    -",
-      "pool2   Replica3   initializing   3               delete           1s    1/3 brick pods ready",
-      "pool3   Replica1   blocked        1               delete           1s    deletion blocked: 2 PersistentVolumes still use the pool",
-      "pool4   Replica1   pending        1               delete           1s    the operator has not reconciled this pool yet",
-      "",
-    ].join("\n"));
+    expect(table.stdout.replace(/ \d+s /g, " 1s ")).toBe(
+      [
+        "NAME    TYPE       STATE          STORAGE UNITS   RECLAIM POLICY   AGE   REASON",
+        "pool1   Replica3   ready          3               delete           1s    -",
+        "pool2   Replica3   initializing   3               delete           1s    1/3 brick pods ready",
+        "pool3   Replica1   blocked        1               delete           1s    deletion blocked: 2 PersistentVolumes still use the pool",
+        "pool4   Replica1   pending        1               delete           1s    the operator has not reconciled this pool yet",
+        "",
+      ].join("\n"),
+    );
     const wide = await list("-o", "wide");
     expect(wide.stdout.split("\n")[0]).toMatch(/^NAME\s+TYPE\s+STATE\s+STORAGE UNITS\s+RECLAIM POLICY\s+AGE\s+VOLUME ID\s+NODES\s+REASON$/);
     expect(wide.stdout).toMatch(/\npool4\s+Replica1\s+pending\s+1\s+delete\s+\d+s\s+-\s+kube1\s+the operator has not reconciled this pool yet\n/);
     const detail = await list("pool3", "--detail");
-    expect(detail.stdout).toContain("State:           blocked\nReason:          deletion blocked: 2 PersistentVolumes still use the pool (pvc-a, pvc-b); delete their PVCs first\n");
+    expect(detail.stdout).toContain(
+      "State:           blocked\nReason:          deletion blocked: 2 PersistentVolumes still use the pool (pvc-a, pvc-b); delete their PVCs first\n",
+    );
     const json = JSON.parse((await list("-o", "json")).stdout);
     expect(json.pools.map((pool: { name: string; state: string; message: string }) => [pool.name, pool.state, pool.message])).toEqual([
       ["pool1", "ready", ""],
@@ -352,7 +423,9 @@ describe("storage-list tells each pool's state", () => {
     // stat.db created, its capacity not recorded yet (the provisioner writes it just after).
     mkdirSync(join(podRoot, "mnt", "pool2"), { recursive: true });
     const fresh = new Database(join(podRoot, "mnt", "pool2", "stat.db"));
-    fresh.exec("CREATE TABLE summary (volname VARCHAR PRIMARY KEY, size INTEGER, created_at REAL, updated_at REAL); CREATE TABLE pv_stats (pvname VARCHAR PRIMARY KEY, hash VARCHAR, size INTEGER, created_at REAL, updated_at REAL)");
+    fresh.exec(
+      "CREATE TABLE summary (volname VARCHAR PRIMARY KEY, size INTEGER, created_at REAL, updated_at REAL); CREATE TABLE pv_stats (pvname VARCHAR PRIMARY KEY, hash VARCHAR, size INTEGER, created_at REAL, updated_at REAL)",
+    );
     fresh.close();
     const early = await list("--status");
     expect(early.stdout).not.toContain("0 B");
@@ -368,7 +441,11 @@ describe("storage-list tells each pool's state", () => {
     seedPool("pool2", { state: "ready" }, { pvReclaimPolicy: "archive" });
     seedProvisioner(cluster.server, podRoot);
     // Archiving renames the PV and its metadata in the original name's hash directories; its row stays.
-    writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [["pvc-live", GiB], ["pvc-gone-1", 2 * GiB], ["pvc-gone-2", 3 * GiB]]);
+    writeUpstreamStatDb(podRoot, "pool2", 10 * GiB, [
+      ["pvc-live", GiB],
+      ["pvc-gone-1", 2 * GiB],
+      ["pvc-gone-2", 3 * GiB],
+    ]);
     const metadata = (pv: string, file: string, size: number, claim?: { namespace: string; name: string }): void => {
       const dir = join(podRoot, "mnt", "pool2", "info", pvPrefix("subvol", pv));
       mkdirSync(dir, { recursive: true });
@@ -385,12 +462,14 @@ describe("storage-list tells each pool's state", () => {
     expect(calls().filter((call) => call.endsWith("exec"))).toHaveLength(1);
     const detail = await list("pool2", "--detail", "--status");
     expect(detail.stdout).toContain("Usage:           6.0 GiB provisioned of 10.0 GiB (60.0%), 1 PV, 2 archived (5.0 GiB)");
-    expect(detail.stdout).toContain([
-      "Archived PVs:",
-      "  ARCHIVED PV           WAS PV       WAS CLAIM         SIZE",
-      "  archived-pvc-gone-1   pvc-gone-1   shop/data-web-0   2.0 GiB",
-      "  archived-pvc-gone-2   pvc-gone-2   -                 3.0 GiB",
-    ].join("\n"));
+    expect(detail.stdout).toContain(
+      [
+        "Archived PVs:",
+        "  ARCHIVED PV           WAS PV       WAS CLAIM         SIZE",
+        "  archived-pvc-gone-1   pvc-gone-1   shop/data-web-0   2.0 GiB",
+        "  archived-pvc-gone-2   pvc-gone-2   -                 3.0 GiB",
+      ].join("\n"),
+    );
     const json = JSON.parse((await list("pool2", "--status", "-o", "json")).stdout);
     expect(json.pools[0].usage).toMatchObject({ pvCount: 3, livePvCount: 1, archivedPvCount: 2, archivedBytes: 5 * GiB });
     expect(json.pools[0].usage.archived).toEqual([
@@ -417,7 +496,9 @@ describe("storage-list tells each pool's state", () => {
     const result = await list("--status");
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.split("\n")[0]).toMatch(/\sPVS\s+ARCHIVED\s+SNAPSHOTS\s+SNAPSHOT SIZE\s+MIN PV\s/);
-    expect(result.stdout).toMatch(/\npool2\s+Replica1\s+ready\s+1\s+archive\s+10\.0 GiB\s+3\.0 GiB\s+30\.0%\s+1\s+0\s+2\s+1\.0 GiB\s+2\.0 GiB\s+2\.0 GiB\s+2\.0 GiB\s/);
+    expect(result.stdout).toMatch(
+      /\npool2\s+Replica1\s+ready\s+1\s+archive\s+10\.0 GiB\s+3\.0 GiB\s+30\.0%\s+1\s+0\s+2\s+1\.0 GiB\s+2\.0 GiB\s+2\.0 GiB\s+2\.0 GiB\s/,
+    );
     expect(result.stdout).toMatch(/\npool3\s+Replica1\s+-\s+1\s+archive\s+10\.0 GiB\s+1\.0 GiB\s+10\.0%\s+1\s+0\s+0\s+0 B\s+1\.0 GiB\s/);
     expect(calls().slice(0, 2).sort()).toEqual(["get configmaps", "list kadalustorages"]);
     expect(calls().slice(2)).toEqual(["get pods/exec"]);

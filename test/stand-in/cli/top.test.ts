@@ -31,12 +31,29 @@ beforeAll(async () => {
   await installPool1(sandbox, cli);
   for (const index of [0, 1, 2]) {
     const pod = `server-pool1-${index}-0`;
-    bricks.push(standInProcess(scratch, "glusterfsd", ["-s", `${pod}.pool1`, "--volfile-id", `pool1.${pod}.pool1.data-pool1`, "--brick-name", `/bricks/pool1/data/brick`, "-l", "-"], pod));
+    bricks.push(
+      standInProcess(
+        scratch,
+        "glusterfsd",
+        ["-s", `${pod}.pool1`, "--volfile-id", `pool1.${pod}.pool1.data-pool1`, "--brick-name", `/bricks/pool1/data/brick`, "-l", "-"],
+        pod,
+      ),
+    );
     sandbox.server.onExec("kadalu", pod, "server", async (context) => (failing.has(pod) ? 1 : podProcessesExec(() => [bricks[index]!.pid!])(context)));
   }
-  client = standInProcess(scratch, "glusterfs", ["--process-name", "fuse", "--volfile-server=server-pool1-0-0.pool1", "--volfile-id=/pool1", "/mnt/pool1"], "client");
+  client = standInProcess(
+    scratch,
+    "glusterfs",
+    ["--process-name", "fuse", "--volfile-server=server-pool1-0-0.pool1", "--volfile-id=/pool1", "/mnt/pool1"],
+    "client",
+  );
   foreign = standInProcess(scratch, "glusterfs", ["--process-name", "fuse", "--volfile-server=elsewhere", "--volfile-id=/pool7", "/mnt/pool7"], "foreign");
-  sandbox.server.onExec("kadalu", "kadalu-csi-provisioner-0", "kadalu-provisioner", podProcessesExec(() => [client.pid!, foreign.pid!], CSI_IMAGE_PROGRAMS));
+  sandbox.server.onExec(
+    "kadalu",
+    "kadalu-csi-provisioner-0",
+    "kadalu-provisioner",
+    podProcessesExec(() => [client.pid!, foreign.pid!], CSI_IMAGE_PROGRAMS),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -52,7 +69,12 @@ describe("top on the sandbox", () => {
     expect(result.code, result.stderr).toBe(0);
     const requests = sandbox.server.requests.slice(before).filter((r) => r.verb !== "watch" && !r.path.includes("/status"));
     const own = requests.filter((r) => r.subresource === "exec" || (r.resource === "pods" && r.verb === "list"));
-    expect(own.filter((r) => r.subresource === "exec").map((r) => r.name).sort()).toEqual(["kadalu-csi-provisioner-0", "server-pool1-0-0", "server-pool1-1-0", "server-pool1-2-0"]);
+    expect(
+      own
+        .filter((r) => r.subresource === "exec")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["kadalu-csi-provisioner-0", "server-pool1-0-0", "server-pool1-1-0", "server-pool1-2-0"]);
     expect(own.filter((r) => r.verb === "list")).toHaveLength(1);
     const { processes, pools, failures } = JSON.parse(result.stdout);
     expect(failures).toEqual([]);
@@ -70,7 +92,10 @@ describe("top on the sandbox", () => {
     expect(processes.map((row: any) => row.pid)).not.toContain(foreign.pid);
     expect(pools).toHaveLength(1);
     expect(pools[0]).toMatchObject({ pool: "pool1", processes: 4 });
-    expect(pools[0].writeBytesPerSecond).toBeCloseTo(processes.filter((row: any) => row.pool === "pool1").reduce((sum: number, row: any) => sum + row.writeBytesPerSecond, 0), 3);
+    expect(pools[0].writeBytesPerSecond).toBeCloseTo(
+      processes.filter((row: any) => row.pool === "pool1").reduce((sum: number, row: any) => sum + row.writeBytesPerSecond, 0),
+      3,
+    );
   });
 
   it("the table: pools first, then processes sorted by the chosen column", async () => {
@@ -103,7 +128,9 @@ describe("top on the sandbox", () => {
     // The pool as an argument, and the same document as YAML.
     const yaml = parseYaml((await cli("top", "-n", "kadalu", "pool1", "-o", "yaml", "--interval", "300ms")).stdout);
     expect(yaml.pools.map((pool: { pool: string }) => pool.pool)).toEqual(["pool1"]);
-    expect(new Set(yaml.processes.map((row: { pod: string }) => row.pod))).toEqual(new Set(["server-pool1-0-0", "server-pool1-1-0", "server-pool1-2-0", "kadalu-csi-provisioner-0"]));
+    expect(new Set(yaml.processes.map((row: { pod: string }) => row.pod))).toEqual(
+      new Set(["server-pool1-0-0", "server-pool1-1-0", "server-pool1-2-0", "kadalu-csi-provisioner-0"]),
+    );
   });
 
   it("bad input: one line, exit 2, nothing sent", async () => {
@@ -122,7 +149,10 @@ describe("top on the sandbox", () => {
   });
 
   it("--watch: a frame per sample until Ctrl-C, then exit 0 (frames follow each other off a terminal)", async () => {
-    const child = spawn(process.execPath, [BIN, "top", "-n", "kadalu", "--watch", "--interval", "300ms"], { env: { ...process.env, KUBECONFIG: sandbox.kubeconfig, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "top", "-n", "kadalu", "--watch", "--interval", "300ms"], {
+      env: { ...process.env, KUBECONFIG: sandbox.kubeconfig, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     const exit = new Promise<number | null>((resolve) => child.on("close", resolve));

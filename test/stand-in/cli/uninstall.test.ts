@@ -10,14 +10,35 @@ import { seedKadaluInfo, seedProvisioner, writeUpstreamStatDb } from "../../../h
 let cluster: TestCluster;
 const kc = (): string[] => ["--kubeconfig", cluster.kubeconfig];
 const uninstall = (...args: string[]) => runCli(["uninstall", ...kc(), ...args]);
-const exists = (apiVersion: string, kind: string, name: string, namespace?: string): boolean => cluster.server.get(apiVersion, kind, namespace, name) !== undefined;
+const exists = (apiVersion: string, kind: string, name: string, namespace?: string): boolean =>
+  cluster.server.get(apiVersion, kind, namespace, name) !== undefined;
 const CRD = ["apiextensions.k8s.io/v1", "CustomResourceDefinition", "kadalustorages.kadalu-operator.storage"] as const;
 
 function info(name: string): string {
   return JSON.stringify({
-    namespace: "kadalu", kadalu_version: "1.2.0", volname: name, volume_id: "v", single_pv_per_pool: false, type: "Replica1", pvReclaimPolicy: "archive",
-    bricks: [{ brick_path: `/bricks/${name}/data/brick`, kube_hostname: "kube1", node: `server-${name}-0-0.${name}`, node_id: "node-0", host_brick_path: "/d", brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: 0 }],
-    disperse: { data: 0, redundancy: 0 }, options: {},
+    namespace: "kadalu",
+    kadalu_version: "1.2.0",
+    volname: name,
+    volume_id: "v",
+    single_pv_per_pool: false,
+    type: "Replica1",
+    pvReclaimPolicy: "archive",
+    bricks: [
+      {
+        brick_path: `/bricks/${name}/data/brick`,
+        kube_hostname: "kube1",
+        node: `server-${name}-0-0.${name}`,
+        node_id: "node-0",
+        host_brick_path: "/d",
+        brick_device: "",
+        pvc_name: "",
+        brick_device_dir: "",
+        decommissioned: "",
+        brick_index: 0,
+      },
+    ],
+    disperse: { data: 0, redundancy: 0 },
+    options: {},
   });
 }
 
@@ -25,7 +46,12 @@ function info(name: string): string {
 function seedPool(orphans: boolean): void {
   const root = join(cluster.dir, "provisioner");
   seedKadaluInfo(cluster.server, { "pool1.info": info("pool1") });
-  cluster.server.seed({ apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] } });
+  cluster.server.seed({
+    apiVersion: "kadalu-operator.storage/v1alpha1",
+    kind: "KadaluStorage",
+    metadata: { name: "pool1", namespace: "kadalu" },
+    spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }] },
+  });
   cluster.server.seed({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "standard" }, provisioner: "rancher.io/local-path" });
   cluster.server.clearRequests();
   if (!orphans) return;
@@ -37,12 +63,18 @@ function seedPool(orphans: boolean): void {
   writeFileSync(join(root, "mnt/pool1/info", prefix, "archived-pvc-archived.json"), `{"size": ${1024 ** 3}, "path_prefix": "${prefix}"}`);
   cluster.server.seed({ apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "kadalu.pool1" }, provisioner: "kadalu" });
   cluster.server.seed({
-    apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-1111" },
-    spec: { capacity: { storage: "1Gi" }, csi: { driver: "kadalu", volumeHandle: "pvc-1111" }, claimRef: { name: "data", namespace: "shop" } }, status: { phase: "Bound" },
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: "pvc-1111" },
+    spec: { capacity: { storage: "1Gi" }, csi: { driver: "kadalu", volumeHandle: "pvc-1111" }, claimRef: { name: "data", namespace: "shop" } },
+    status: { phase: "Bound" },
   });
   cluster.server.seed({
-    apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-other" },
-    spec: { capacity: { storage: "1Gi" }, csi: { driver: "other.csi" }, claimRef: { name: "x", namespace: "y" } }, status: { phase: "Bound" },
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: "pvc-other" },
+    spec: { capacity: { storage: "1Gi" }, csi: { driver: "other.csi" }, claimRef: { name: "x", namespace: "y" } },
+    status: { phase: "Bound" },
   });
   cluster.server.clearRequests();
 }
@@ -72,19 +104,27 @@ describe("uninstall --purge with PVs bound", () => {
     expect(result.stderr).toContain(`${LISTING}\na real run asks a second confirmation to leave them (with --yes, pass --allow-orphans)\n`);
     expect(result.stderr).not.toContain("pvc-other");
     expect(result.stderr).not.toContain("standard");
-    expect(result.stderr.trimEnd().split("\n").at(-1)).toBe("error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove pool1 -n kadalu), or pass --force to uninstall anyway (their data stays on the bricks)");
-    expect(result.stdout.trimEnd().split("\n").at(-1)).toBe("dry run: uninstall would be refused as things stand; with --force, 21 objects would be deleted; nothing was sent");
+    expect(result.stderr.trimEnd().split("\n").at(-1)).toBe(
+      "error: refusing to uninstall while storage pools exist: kadalu/pool1; remove them first (kubectl kadalu storage-remove pool1 -n kadalu), or pass --force to uninstall anyway (their data stays on the bricks)",
+    );
+    expect(result.stdout.trimEnd().split("\n").at(-1)).toBe(
+      "dry run: uninstall would be refused as things stand; with --force, 21 objects would be deleted; nothing was sent",
+    );
     expect(result.code).toBe(1);
     expect(cluster.server.writes()).toEqual([]);
     // Lists, not one read per object: reads of single objects are the CRD and kadalu-info only.
-    const singleReads = cluster.server.requests.filter((request) => request.verb === "get" && request.resource && request.subresource !== "exec").map((request) => `${request.resource}/${request.path.split("/").at(-1)}`);
+    const singleReads = cluster.server.requests
+      .filter((request) => request.verb === "get" && request.resource && request.subresource !== "exec")
+      .map((request) => `${request.resource}/${request.path.split("/").at(-1)}`);
     expect(singleReads.sort()).toEqual(["configmaps/kadalu-info", "customresourcedefinitions/kadalustorages.kadalu-operator.storage"]);
   });
 
   it("with --yes refuses without --allow-orphans, naming the count, and deletes nothing", async () => {
     seedPool(true);
     const result = await uninstall("--purge", "--force", "--yes");
-    expect(result.stderr).toBe(`${LISTING}\nerror: refusing to purge: it would leave 3 objects (1 bound PV, 1 StorageClass, 1 archived PV) behind; delete the PVCs and pools first, or pass --allow-orphans with --yes to leave them\n`);
+    expect(result.stderr).toBe(
+      `${LISTING}\nerror: refusing to purge: it would leave 3 objects (1 bound PV, 1 StorageClass, 1 archived PV) behind; delete the PVCs and pools first, or pass --allow-orphans with --yes to leave them\n`,
+    );
     expect(result.code).toBe(2);
     expect(cluster.server.writes()).toEqual([]);
   });

@@ -8,11 +8,19 @@ import { SNAPSHOT_CONTROLLER_RULES, SNAPSHOTTER_RULES } from "../../../src/core/
 import { copyKindOf, pendingRows, poolOfHandle, snapshotRows } from "../../../src/core/cluster-snapshots.js";
 
 const plan = (input: Record<string, unknown> = {}) => planObjects(installPlan(resolveInstallOptions({ version: "1.0.0", ...input })));
-const provisioner = (objects: ReturnType<typeof plan>) => objects.find((o) => o.kind === "StatefulSet") as never as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
+const provisioner = (objects: ReturnType<typeof plan>) =>
+  objects.find((o) => o.kind === "StatefulSet") as never as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
 
 describe("copy kinds and handles", () => {
   it("full for every pool type: a Gluster pool has no reflink path yet", () => {
-    expect(["Replica1", "Replica2", "Replica3", "Arbiter", "Disperse", "External"].map((type) => copyKindOf(type as never))).toEqual(["full", "full", "full", "full", "full", "full"]);
+    expect(["Replica1", "Replica2", "Replica3", "Arbiter", "Disperse", "External"].map((type) => copyKindOf(type as never))).toEqual([
+      "full",
+      "full",
+      "full",
+      "full",
+      "full",
+      "full",
+    ]);
   });
 
   it("the pool is the handle's text before its first slash; anything else names none", () => {
@@ -22,7 +30,11 @@ describe("copy kinds and handles", () => {
 
   it("rows: only the Kadalu driver's contents with a pool handle; sizes and errors carried; pending snapshots by their class", () => {
     const contents = [
-      { metadata: { name: "c1" }, spec: { driver: "kadalu", volumeSnapshotRef: { name: "s1", namespace: "a" } }, status: { snapshotHandle: "p1/s1", readyToUse: false, restoreSize: 10, error: { message: "copy failed" } } },
+      {
+        metadata: { name: "c1" },
+        spec: { driver: "kadalu", volumeSnapshotRef: { name: "s1", namespace: "a" } },
+        status: { snapshotHandle: "p1/s1", readyToUse: false, restoreSize: 10, error: { message: "copy failed" } },
+      },
       { metadata: { name: "c2" }, spec: { driver: "other", volumeSnapshotRef: { name: "s2", namespace: "a" } }, status: { snapshotHandle: "p1/s2" } },
       { metadata: { name: "c3" }, spec: { driver: "kadalu", volumeSnapshotRef: { name: "s3", namespace: "a" } }, status: {} },
     ];
@@ -33,7 +45,9 @@ describe("copy kinds and handles", () => {
     ];
     const rows = snapshotRows(snapshots, contents);
     expect(rows).toEqual([{ pool: "p1", namespace: "a", pvc: "data", name: "s1", content: "c1", sizeBytes: 10, ready: false, error: "copy failed" }]);
-    expect(pendingRows(snapshots, rows, (name) => (name.startsWith("kadalu.") ? name.slice(7) : undefined)).map((row) => `${row.pool} ${row.name} ${row.ready}`)).toEqual(["p2 s4 false"]);
+    expect(
+      pendingRows(snapshots, rows, (name) => (name.startsWith("kadalu.") ? name.slice(7) : undefined)).map((row) => `${row.pool} ${row.name} ${row.ready}`),
+    ).toEqual(["p2 s4 false"]);
   });
 });
 
@@ -43,8 +57,16 @@ describe("install manifests", () => {
     expect(provisioner(plain).spec.template.spec.containers.map((c) => c.name)).not.toContain("csi-snapshotter");
     expect(plain.filter((o) => o.metadata.name.includes("snapshot"))).toEqual([]);
     const withSidecar = plan({ snapshotter: true });
-    expect(provisioner(withSidecar).spec.template.spec.containers.map((c) => c.name)).toEqual(["csi-provisioner", "csi-resizer", "csi-snapshotter", "kadalu-provisioner"]);
-    expect(withSidecar.filter((o) => o.metadata.name.includes("snapshot")).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ClusterRole/kadalu-csi-snapshotter", "ClusterRoleBinding/kadalu-csi-snapshotter"]);
+    expect(provisioner(withSidecar).spec.template.spec.containers.map((c) => c.name)).toEqual([
+      "csi-provisioner",
+      "csi-resizer",
+      "csi-snapshotter",
+      "kadalu-provisioner",
+    ]);
+    expect(withSidecar.filter((o) => o.metadata.name.includes("snapshot")).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      "ClusterRole/kadalu-csi-snapshotter",
+      "ClusterRoleBinding/kadalu-csi-snapshotter",
+    ]);
     const full = installPlan(resolveInstallOptions({ version: "1.0.0", snapshotController: true }));
     expect(full.map((step) => step.name)).toEqual(["namespace", "crd", "snapshot-crds", "rbac", "csi-driver", "operator", "csi", "snapshot-controller"]);
   });
@@ -65,27 +87,70 @@ describe("doctor: snapshots", () => {
   const without = { spec: { template: { spec: { containers: [{ name: "csi-provisioner" }] } } } };
 
   it("no CRDs and nothing waiting: ok, saying how to add them; a restore waiting: a warning with the command", () => {
-    expect(snapshotCheck("kadalu", facts("none"), without, [])).toEqual([{ severity: "ok", check: "snapshots", where: "snapshot.storage.k8s.io", message: "not available: the cluster has no snapshot CRDs (kubectl kadalu install --snapshot-controller adds them and a snapshot-controller)" }]);
-    expect(snapshotCheck("storage", facts("none"), without, ["apps/restored"])[0]).toMatchObject({ severity: "warning", next: "kubectl kadalu install --snapshot-controller -n storage" });
+    expect(snapshotCheck("kadalu", facts("none"), without, [])).toEqual([
+      {
+        severity: "ok",
+        check: "snapshots",
+        where: "snapshot.storage.k8s.io",
+        message: "not available: the cluster has no snapshot CRDs (kubectl kadalu install --snapshot-controller adds them and a snapshot-controller)",
+      },
+    ]);
+    expect(snapshotCheck("storage", facts("none"), without, ["apps/restored"])[0]).toMatchObject({
+      severity: "warning",
+      next: "kubectl kadalu install --snapshot-controller -n storage",
+    });
   });
 
   it("partial CRDs, no controller, no sidecar: warnings, each with the next command", () => {
-    expect(snapshotCheck("kadalu", facts("partial", [], ["volumesnapshots.snapshot.storage.k8s.io"]), withSidecar, [])[0]).toMatchObject({ severity: "warning", next: "kubectl get crd volumesnapshots.snapshot.storage.k8s.io" });
-    expect(snapshotCheck("kadalu", facts("theirs"), withSidecar, [])[0]).toMatchObject({ severity: "warning", message: expect.stringContaining("no snapshot-controller runs"), next: "kubectl kadalu install --snapshot-controller" });
-    expect(snapshotCheck("kadalu", facts("theirs", ["kube-system/snapshot-controller"]), without, [])[0]).toMatchObject({ severity: "warning", where: "statefulset/kadalu-csi-provisioner", next: "kubectl kadalu install" });
-    expect(snapshotCheck("kadalu", facts("ours", ["kadalu/kadalu-snapshot-controller"]), withSidecar, [])[0]).toMatchObject({ severity: "ok", message: "available (CRDs installed by kubectl-kadalu; snapshot-controller kadalu/kadalu-snapshot-controller)" });
+    expect(snapshotCheck("kadalu", facts("partial", [], ["volumesnapshots.snapshot.storage.k8s.io"]), withSidecar, [])[0]).toMatchObject({
+      severity: "warning",
+      next: "kubectl get crd volumesnapshots.snapshot.storage.k8s.io",
+    });
+    expect(snapshotCheck("kadalu", facts("theirs"), withSidecar, [])[0]).toMatchObject({
+      severity: "warning",
+      message: expect.stringContaining("no snapshot-controller runs"),
+      next: "kubectl kadalu install --snapshot-controller",
+    });
+    expect(snapshotCheck("kadalu", facts("theirs", ["kube-system/snapshot-controller"]), without, [])[0]).toMatchObject({
+      severity: "warning",
+      where: "statefulset/kadalu-csi-provisioner",
+      next: "kubectl kadalu install",
+    });
+    expect(snapshotCheck("kadalu", facts("ours", ["kadalu/kadalu-snapshot-controller"]), withSidecar, [])[0]).toMatchObject({
+      severity: "ok",
+      message: "available (CRDs installed by kubectl-kadalu; snapshot-controller kadalu/kadalu-snapshot-controller)",
+    });
     expect(snapshotCheck("kadalu", "forbidden", withSidecar, [])[0]!.severity).toBe("warning");
   });
 
   it("diagnose passes it the Pending Kadalu PVCs restored from a VolumeSnapshot", () => {
     const findings = diagnose({
-      namespace: "kadalu", pluginVersion: "1", pods: [], pools: [], infos: [], probes: new Map(), heals: new Map(), kadaluStorageClasses: ["kadalu.p1"], events: [],
+      namespace: "kadalu",
+      pluginVersion: "1",
+      pods: [],
+      pools: [],
+      infos: [],
+      probes: new Map(),
+      heals: new Map(),
+      kadaluStorageClasses: ["kadalu.p1"],
+      events: [],
       claims: [
-        { metadata: { name: "restored", namespace: "apps" }, spec: { storageClassName: "kadalu.p1", dataSource: { kind: "VolumeSnapshot", name: "s1" } }, status: { phase: "Pending" } },
-        { metadata: { name: "clone", namespace: "apps" }, spec: { storageClassName: "kadalu.p1", dataSource: { kind: "PersistentVolumeClaim", name: "data" } }, status: { phase: "Pending" } },
+        {
+          metadata: { name: "restored", namespace: "apps" },
+          spec: { storageClassName: "kadalu.p1", dataSource: { kind: "VolumeSnapshot", name: "s1" } },
+          status: { phase: "Pending" },
+        },
+        {
+          metadata: { name: "clone", namespace: "apps" },
+          spec: { storageClassName: "kadalu.p1", dataSource: { kind: "PersistentVolumeClaim", name: "data" } },
+          status: { phase: "Pending" },
+        },
       ],
       snapshots: facts("none"),
     });
-    expect(findings.find((f) => f.check === "snapshots")).toMatchObject({ severity: "warning", message: expect.stringContaining("pending restores: apps/restored") });
+    expect(findings.find((f) => f.check === "snapshots")).toMatchObject({
+      severity: "warning",
+      message: expect.stringContaining("pending restores: apps/restored"),
+    });
   });
 });

@@ -11,7 +11,9 @@ describe("heal entries", () => {
   it("reads each brick's entries from the captured report, the stopped brick with none", () => {
     const bricks = healEntries(REPORT);
     expect(bricks.map((brick) => [brick.brick, brick.entries.length])).toEqual([
-      ["server-pool1-0-0.pool1:/bricks/pool1/data/brick", 9], ["server-pool1-1-0.pool1:/bricks/pool1/data/brick", 9], ["server-pool1-2-0.pool1:/bricks/pool1/data/brick", 0],
+      ["server-pool1-0-0.pool1:/bricks/pool1/data/brick", 9],
+      ["server-pool1-1-0.pool1:/bricks/pool1/data/brick", 9],
+      ["server-pool1-2-0.pool1:/bricks/pool1/data/brick", 0],
     ]);
     expect(bricks[0]!.entries).toContain(`/subvol/5f/93/${PV_A}/new-file`);
     expect(healEntries("Giving heal summary of volume: pool1\nTotal Number of entries: 0\n")).toEqual([]);
@@ -29,12 +31,22 @@ describe("heal entries", () => {
   });
 
   it("counts distinct entries per PV across bricks, gfids by the paths the bricks gave", () => {
-    expect(entriesByPv(healEntries(REPORT))).toEqual({ pvs: [{ pv: PV_A, entries: 4 }, { pv: "pvc-a03e5b77-8f21-4f0e-b6d4-52c9e8a1f2b3", entries: 3 }], other: 2, unresolved: 0 });
+    expect(entriesByPv(healEntries(REPORT))).toEqual({
+      pvs: [
+        { pv: PV_A, entries: 4 },
+        { pv: "pvc-a03e5b77-8f21-4f0e-b6d4-52c9e8a1f2b3", entries: 3 },
+      ],
+      other: 2,
+      unresolved: 0,
+    });
     const gfid = "0b5c3a90-1e1f-4c59-a5e4-0d9f4f7e2a11";
     expect(entryGfid(`<gfid:${gfid}>`)).toBe(gfid);
     expect(entryGfid(`<gfid:${gfid}>/name`)).toBe(gfid);
     expect(entryGfid("/stat.db")).toBeUndefined();
-    const bricks = [{ brick: "b0", entries: [`<gfid:${gfid}>`, `<gfid:${gfid}>/x`, "<gfid:ffffffff-0000-4000-8000-000000000000>"] }, { brick: "b1", entries: [`/${pvPath("subvol", PV_A)}/a`] }];
+    const bricks = [
+      { brick: "b0", entries: [`<gfid:${gfid}>`, `<gfid:${gfid}>/x`, "<gfid:ffffffff-0000-4000-8000-000000000000>"] },
+      { brick: "b1", entries: [`/${pvPath("subvol", PV_A)}/a`] },
+    ];
     expect(entriesByPv(bricks, new Map([[gfid, `/${pvPath("subvol", PV_A)}/a`]]))).toEqual({ pvs: [{ pv: PV_A, entries: 2 }], other: 0, unresolved: 1 });
   });
 });

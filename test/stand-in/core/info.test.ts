@@ -20,8 +20,14 @@ describe("kadalu-info codec", () => {
 
   it("builds the entry upstream's operator writes for a Replica3 pool", () => {
     const pool: KadaluStorage = {
-      apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "pool1" },
-      spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, device: "/dev/vdc" })), options: [{ key: "performance.quick-read", value: "off" }] },
+      apiVersion: "kadalu-operator.storage/v1alpha1",
+      kind: "KadaluStorage",
+      metadata: { name: "pool1" },
+      spec: {
+        type: "Replica3",
+        storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, device: "/dev/vdc" })),
+        options: [{ key: "performance.quick-read", value: "off" }],
+      },
     };
     const info = buildNativeInfo(pool, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002" });
     expect(encodeInfo(info)).toBe(fixture("pool1.info"));
@@ -29,15 +35,23 @@ describe("kadalu-info codec", () => {
 
   it("builds External entries with gluster_host first and hosts comma-joined", () => {
     const pool: KadaluStorage = {
-      apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "ext1" },
-      spec: { type: "External", storage: [], details: { gluster_host: "g1.example.com", gluster_hosts: ["g2.example.com"], gluster_volname: "gv0", gluster_options: "log-level=DEBUG" } },
+      apiVersion: "kadalu-operator.storage/v1alpha1",
+      kind: "KadaluStorage",
+      metadata: { name: "ext1" },
+      spec: {
+        type: "External",
+        storage: [],
+        details: { gluster_host: "g1.example.com", gluster_hosts: ["g2.example.com"], gluster_volname: "gv0", gluster_options: "log-level=DEBUG" },
+      },
     };
     expect(encodeInfo(buildExternalInfo(pool, "4f2c8a52-b4a1-11ee-9c1c-0242ac110003"))).toBe(fixture("ext1.info"));
   });
 
   it("fills brick_device_dir for file devices and a tiebreaker for Replica2", () => {
     const pool: KadaluStorage = {
-      apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: "p2" },
+      apiVersion: "kadalu-operator.storage/v1alpha1",
+      kind: "KadaluStorage",
+      metadata: { name: "p2" },
       spec: { type: "Replica2", storage: [{ node: "n1", device: "/var/lib/disk.img" }, { pvc: "brick" }], tiebreaker: { node: "t", path: "/mnt" } },
     };
     const info = buildNativeInfo(pool, { namespace: "kadalu", kadaluVersion: "x", volumeId: "v" });
@@ -48,7 +62,8 @@ describe("kadalu-info codec", () => {
 
   it("keeps unknown keys and reports malformed entries by pool and key (a volname that is no pool name included)", () => {
     const { pools, problems } = decodeKadaluInfo({
-      uid: "x", volumes: "",
+      uid: "x",
+      volumes: "",
       "good.info": '{"volname": "good", "volume_id": "v", "type": "Replica1", "bricks": [], "future_key": 1}',
       "broken.info": "{not json",
       "nobricks.info": '{"volname": "nobricks", "volume_id": "v", "type": "Replica3"}',
@@ -75,7 +90,7 @@ describe("kadalu-info codec", () => {
   });
 
   it("serialises like Python's json.dumps, ensure_ascii included", () => {
-    expect(pythonJsonDumps({ a: [1, true, null], "é": "ü\n\"", s: "😀" })).toBe('{"a": [1, true, null], "\\u00e9": "\\u00fc\\n\\"", "s": "\\ud83d\\ude00"}');
+    expect(pythonJsonDumps({ a: [1, true, null], é: 'ü\n"', s: "😀" })).toBe('{"a": [1, true, null], "\\u00e9": "\\u00fc\\n\\"", "s": "\\ud83d\\ude00"}');
     expect(pythonJsonDumps({ e: {}, l: [] })).toBe('{"e": {}, "l": []}');
   });
 });
@@ -92,7 +107,14 @@ describe("xxh64 (the PV path contract)", () => {
 });
 
 describe("formatBytes", () => {
-  it.each([[0, "0 B"], [1023, "1023 B"], [1024, "1.0 KiB"], [1536 * 1024 * 1024, "1.5 GiB"], [1024 ** 4 * 100, "100.0 TiB"], [1024 * 1024 - 1, "1.0 MiB"]])("%d -> %s", (bytes, text) => {
+  it.each([
+    [0, "0 B"],
+    [1023, "1023 B"],
+    [1024, "1.0 KiB"],
+    [1536 * 1024 * 1024, "1.5 GiB"],
+    [1024 ** 4 * 100, "100.0 TiB"],
+    [1024 * 1024 - 1, "1.0 MiB"],
+  ])("%d -> %s", (bytes, text) => {
     expect(formatBytes(bytes)).toBe(text);
   });
 });

@@ -9,7 +9,14 @@ describe("metrics catalogue", () => {
     const upstream = METRICS.filter((spec) => spec.upstream);
     expect(upstream).toHaveLength(16);
     for (const spec of upstream) expect(spec.labels, spec.name).toEqual(["name"]);
-    expect(upstream.map((spec) => spec.name)).toEqual(expect.arrayContaining(["kadalu_storage_total_capacity_bytes", "kadalu_pvc_free_inodes", "kadalu_cpu_usage_in_ns", "kadalu_total_number_of_ready_containers"]));
+    expect(upstream.map((spec) => spec.name)).toEqual(
+      expect.arrayContaining([
+        "kadalu_storage_total_capacity_bytes",
+        "kadalu_pvc_free_inodes",
+        "kadalu_cpu_usage_in_ns",
+        "kadalu_total_number_of_ready_containers",
+      ]),
+    );
   });
 
   it("names ours in Prometheus style: counters end in _total, durations in _seconds, sizes in _bytes; no name twice", () => {
@@ -23,6 +30,14 @@ describe("metrics catalogue", () => {
 
   it("dashboards/kadalu-alerts.yaml is the rule file rendered from the alert rules (npx tsx scripts/render-alerts.ts)", () => {
     expect(readFileSync(new URL("../../../dashboards/kadalu-alerts.yaml", import.meta.url), "utf8")).toBe(alertRuleFile());
-    expect(ALERT_GROUPS[0]!.rules.map((rule) => rule.alert)).toEqual(["KadaluPoolAlmostFull", "KadaluPoolFull", "KadaluPoolAlmostFullyProvisioned", "KadaluPoolFullyProvisioned", "KadaluReconcileFailing", "KadaluPoolNotReady", "KadaluBrickDown"]);
+    expect(ALERT_GROUPS[0]!.rules.map((rule) => rule.alert)).toEqual([
+      "KadaluPoolAlmostFull",
+      "KadaluPoolFull",
+      "KadaluPoolAlmostFullyProvisioned",
+      "KadaluPoolFullyProvisioned",
+      "KadaluReconcileFailing",
+      "KadaluPoolNotReady",
+      "KadaluBrickDown",
+    ]);
   });
 });

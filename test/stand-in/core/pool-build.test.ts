@@ -31,23 +31,27 @@ describe("buildKadaluStorage: from flags", () => {
   });
 
   it("keeps the units in command-line order across --device, --path and --pvc (the order makes the groups)", () => {
-    const pool = buildKadaluStorage(input({
-      type: "Replica3",
-      units: [{ kind: "pvc", text: "claim-a" }, { kind: "device", text: "kube2:/dev/sdb" }, path("kube3:/data/b")],
-    }));
+    const pool = buildKadaluStorage(
+      input({
+        type: "Replica3",
+        units: [{ kind: "pvc", text: "claim-a" }, { kind: "device", text: "kube2:/dev/sdb" }, path("kube3:/data/b")],
+      }),
+    );
     expect(pool.spec.storage).toEqual([{ pvc: "claim-a" }, { node: "kube2", device: "/dev/sdb" }, { node: "kube3", path: "/data/b" }]);
   });
 
   it("writes the optional fields in upstream's order, only when given", () => {
-    const pool = buildKadaluStorage(input({
-      type: "Replica2",
-      units: [path("kube1:/a"), path("kube2:/b")],
-      tiebreaker: "tie:/tb",
-      pvReclaimPolicy: "archive",
-      volumeId: "0b0d1a2e-4f0a-4c55-9b8e-6a3b7e2b9d11",
-      singlePvPerPool: true,
-      kadaluFormat: "non-native",
-    }));
+    const pool = buildKadaluStorage(
+      input({
+        type: "Replica2",
+        units: [path("kube1:/a"), path("kube2:/b")],
+        tiebreaker: "tie:/tb",
+        pvReclaimPolicy: "archive",
+        volumeId: "0b0d1a2e-4f0a-4c55-9b8e-6a3b7e2b9d11",
+        singlePvPerPool: true,
+        kadaluFormat: "non-native",
+      }),
+    );
     expect(Object.keys(pool.spec)).toEqual(["type", "storage", "tiebreaker", "pvReclaimPolicy", "volume_id", "single_pv_per_pool", "kadalu_format"]);
     expect(pool.spec.tiebreaker).toEqual({ node: "tie", path: "/tb", port: 24007 });
     expect(Object.keys(buildKadaluStorage(input({ units: [path("kube1:/a")], singlePvPerPool: false })).spec)).toEqual(["type", "storage"]);
@@ -77,7 +81,10 @@ describe("buildKadaluStorage: from flags", () => {
     [{ data: 2 }, "--data and --redundancy are used only with --type Disperse (got Replica1)"],
     [{ type: "External", units: [path("kube1:/a")], external: "g1:/v" }, "an External pool takes no --device, --path or --pvc"],
     [{ type: "External", units: [] }, "an External pool needs --external HOST[,HOST...]:/VOLUME"],
-    [{ kadaluFormat: "native", singlePvPerPool: true }, "--single-pv-per-pool hands the whole volume to one PV, which is the non-native format: drop --kadalu-format native or --single-pv-per-pool"],
+    [
+      { kadaluFormat: "native", singlePvPerPool: true },
+      "--single-pv-per-pool hands the whole volume to one PV, which is the non-native format: drop --kadalu-format native or --single-pv-per-pool",
+    ],
   ] as [Partial<StorageAddInput>, string][])("refuses %o: %s", (flags, message) => {
     expect(refusal(() => buildKadaluStorage(input({ units: [path("kube1:/a")], ...flags })))).toBe(message);
   });
@@ -86,11 +93,22 @@ describe("buildKadaluStorage: from flags", () => {
 describe("buildKadaluStorage: from gluster-style arguments", () => {
   it("a Replica3 pool from `replica 3` and three units, with --storage-unit-type", () => {
     const pool = buildKadaluStorage(input({ layout: ["replica", "3", "kube1:/a", "kube2:/b", "kube3:/c"], storageUnitType: "path" }));
-    expect(pool.spec).toEqual({ type: "Replica3", storage: [{ node: "kube1", path: "/a" }, { node: "kube2", path: "/b" }, { node: "kube3", path: "/c" }] });
+    expect(pool.spec).toEqual({
+      type: "Replica3",
+      storage: [
+        { node: "kube1", path: "/a" },
+        { node: "kube2", path: "/b" },
+        { node: "kube3", path: "/c" },
+      ],
+    });
   });
 
   it("an External pool from `external HOST:/VOLUME`, with no --storage-unit-type needed", () => {
-    expect(buildKadaluStorage(input({ layout: ["external", "g1:/gvol0"] })).spec.details).toEqual({ gluster_hosts: ["g1"], gluster_volname: "gvol0", gluster_options: "" });
+    expect(buildKadaluStorage(input({ layout: ["external", "g1:/gvol0"] })).spec.details).toEqual({
+      gluster_hosts: ["g1"],
+      gluster_volname: "gvol0",
+      gluster_options: "",
+    });
   });
 
   it("disperse counts from the layout; matching --data/--redundancy are accepted", () => {
@@ -131,7 +149,9 @@ describe("NODE:PATH and HOST:/VOLUME", () => {
   });
 
   it.each(["gvol0", "g1:", ":/gvol0", "g1,,g2:/gvol0", "g1:/"])("refuses external storage %s", (value) => {
-    expect(refusal(() => parseExternal(value))).toBe(`external storage "${value}" must be HOST[,HOST...]:/VOLUME, as in --external gluster1.example.com:/gvol0`);
+    expect(refusal(() => parseExternal(value))).toBe(
+      `external storage "${value}" must be HOST[,HOST...]:/VOLUME, as in --external gluster1.example.com:/gvol0`,
+    );
   });
 });
 

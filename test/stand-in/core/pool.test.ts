@@ -6,7 +6,10 @@ import { resolveSinglePvPerPool, type KadaluStorage, type KadaluStorageSpec } fr
 import { validatePool } from "../../../src/core/pool/validate.js";
 
 const pool = (spec: Partial<KadaluStorageSpec>, name = "pool1"): KadaluStorage => ({
-  apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name }, spec: spec as KadaluStorageSpec,
+  apiVersion: "kadalu-operator.storage/v1alpha1",
+  kind: "KadaluStorage",
+  metadata: { name },
+  spec: spec as KadaluStorageSpec,
 });
 const messages = (spec: Partial<KadaluStorageSpec>, name?: string): string[] => validatePool(pool(spec, name)).map((p) => p.message);
 
@@ -45,7 +48,11 @@ describe("single_pv_per_pool resolution (upstream's shared helper)", () => {
 });
 
 describe("validatePool: operator rules beyond the CLI's flags", () => {
-  const three = [{ node: "n1", path: "/a" }, { node: "n2", path: "/a" }, { node: "n3", path: "/a" }];
+  const three = [
+    { node: "n1", path: "/a" },
+    { node: "n2", path: "/a" },
+    { node: "n3", path: "/a" },
+  ];
 
   it("accepts a valid Replica3 pool", () => {
     expect(messages({ type: "Replica3", storage: three })).toEqual([]);
@@ -106,7 +113,12 @@ describe("gluster-style syntax", () => {
 });
 
 describe("durations", () => {
-  it.each([["90s", 90_000], ["5m", 300_000], ["1h30m", 5_400_000], ["500ms", 500]])("%s", (text, ms) => {
+  it.each([
+    ["90s", 90_000],
+    ["5m", 300_000],
+    ["1h30m", 5_400_000],
+    ["500ms", 500],
+  ])("%s", (text, ms) => {
     expect(parseDuration("--timeout", text)).toBe(ms);
   });
   it("refuses unit-less numbers", () => {

@@ -49,8 +49,19 @@ describe("readTar", () => {
 describe("writeTar", () => {
   it("writes ustar that GNU tar and readTar read back, long paths in the prefix field", () => {
     const long = `logs/${"p".repeat(60)}/${"c".repeat(60)}.previous.log`;
-    const archive = writeTar([{ name: "SUMMARY.md", data: Buffer.from("# hi\n") }, { name: long, data: Buffer.alloc(1000, 97) }, { name: "empty", data: Buffer.alloc(0) }], 1_700_000_000);
-    expect(readTar(archive).map((entry) => [entry.name, entry.data.length])).toEqual([["SUMMARY.md", 5], [long, 1000], ["empty", 0]]);
+    const archive = writeTar(
+      [
+        { name: "SUMMARY.md", data: Buffer.from("# hi\n") },
+        { name: long, data: Buffer.alloc(1000, 97) },
+        { name: "empty", data: Buffer.alloc(0) },
+      ],
+      1_700_000_000,
+    );
+    expect(readTar(archive).map((entry) => [entry.name, entry.data.length])).toEqual([
+      ["SUMMARY.md", 5],
+      [long, 1000],
+      ["empty", 0],
+    ]);
     expect(execFileSync("tar", ["-tvf", "-"], { input: archive, encoding: "utf8" })).toMatch(/^-rw-r--r-- 0\/0\s+5 2023-11-14 \d\d:13 SUMMARY\.md\n/);
     expect(execFileSync("tar", ["-tf", "-"], { input: archive, encoding: "utf8" }).split("\n").slice(0, 3)).toEqual(["SUMMARY.md", long, "empty"]);
     expect(() => writeTar([{ name: "x".repeat(101), data: Buffer.alloc(0) }], 0)).toThrow(/path too long/);

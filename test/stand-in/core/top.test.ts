@@ -40,7 +40,8 @@ describe("parseSamples and processRates", () => {
   });
 
   it("reads a stat line whose comm holds spaces and parentheses", () => {
-    const text = "@clk 100\n@sample 1\n@proc 9 glusterfs\n@stat\n9 (a) b (c) S 1 1 1 0 -1 0 0 0 0 0 5 5 0 0\n@sample 2\n@proc 9 glusterfs\n@stat\n9 (a) b (c) S 1 1 1 0 -1 0 0 0 0 0 55 5 0 0\n";
+    const text =
+      "@clk 100\n@sample 1\n@proc 9 glusterfs\n@stat\n9 (a) b (c) S 1 1 1 0 -1 0 0 0 0 0 5 5 0 0\n@sample 2\n@proc 9 glusterfs\n@stat\n9 (a) b (c) S 1 1 1 0 -1 0 0 0 0 0 55 5 0 0\n";
     expect(processRates(parseSamples(text))[0]!.cpuPercent).toBe(50);
   });
 });
@@ -58,7 +59,18 @@ describe("roleOf", () => {
 
 describe("sortRows and poolTotals", () => {
   const row = (pool: string, pod: string, pid: number, cpuPercent: number, rssBytes: number, writeBytesPerSecond: number): TopRow => ({
-    pool, pod, pid, program: "glusterfsd", role: "brick", cpuPercent, rssBytes, threads: 1, readBytesPerSecond: 0, writeBytesPerSecond, readOpsPerSecond: 0, writeOpsPerSecond: 1,
+    pool,
+    pod,
+    pid,
+    program: "glusterfsd",
+    role: "brick",
+    cpuPercent,
+    rssBytes,
+    threads: 1,
+    readBytesPerSecond: 0,
+    writeBytesPerSecond,
+    readOpsPerSecond: 0,
+    writeOpsPerSecond: 1,
   });
   const rows = [row("p1", "a", 1, 5, 300, 10), row("p2", "b", 2, 50, 100, 0), row("p1", "c", 3, 1, 200, 99)];
 

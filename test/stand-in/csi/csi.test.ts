@@ -1,7 +1,23 @@
 /** The CSI driver over a real unix socket, with local-directory pools, real files, xattrs and SQLite. */
 import { execFileSync } from "node:child_process";
 import { getAttributeSync, setAttributeSync } from "@napi-rs/xattr";
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
@@ -31,16 +47,33 @@ const pools = ["pool1", "pool2", "pool3"];
 const root = (pool: string): string => join(dir, "pools", pool);
 
 function writeInfo(pool: string, policy: ReclaimPolicy = "delete"): void {
-  const resource: KadaluStorage = { apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: pool }, spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${pool}` }], pvReclaimPolicy: policy } };
-  writeFileSync(join(dir, "info", `${pool}.info`), encodeInfo(buildNativeInfo(resource, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000001" })));
+  const resource: KadaluStorage = {
+    apiVersion: "kadalu-operator.storage/v1alpha1",
+    kind: "KadaluStorage",
+    metadata: { name: pool },
+    spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${pool}` }], pvReclaimPolicy: policy },
+  };
+  writeFileSync(
+    join(dir, "info", `${pool}.info`),
+    encodeInfo(buildNativeInfo(resource, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000001" })),
+  );
 }
 
 async function start(role: "provisioner" | "nodeplugin" = "provisioner"): Promise<void> {
-  csi = await startCsi({
-    endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role, infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"),
-    // The tests read stat.db from this same thread: a lock held past each transaction would wait on itself.
-    poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"), statDbHoldMs: 0,
-  }, () => undefined);
+  csi = await startCsi(
+    {
+      endpoint: `unix://${join(dir, "csi.sock")}`,
+      nodeId: "kube1",
+      role,
+      infoDir: join(dir, "info"),
+      mountRoot: join(dir, "mnt"),
+      // The tests read stat.db from this same thread: a lock held past each transaction would wait on itself.
+      poolDirs: new Map(pools.map((pool) => [pool, root(pool)])),
+      kubeletDir: join(dir, "kubelet"),
+      statDbHoldMs: 0,
+    },
+    () => undefined,
+  );
   client = csiClient(`unix://${join(dir, "csi.sock")}`);
 }
 
@@ -61,9 +94,14 @@ afterEach(async () => {
   client.close();
   await csi.stop();
   // A test that failed half way may leave its loop mounts and devices: they go before the directory does.
-  const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((line) => line.split(" ")[1] ?? "").filter((path) => path.startsWith(`${dir}/`));
+  const mounts = readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((path) => path.startsWith(`${dir}/`));
   for (const path of mounts.reverse()) execFileSync("umount", ["-l", path]);
-  if (ROOT) for (const loop of execFileSync("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], { encoding: "utf8" }).split("\n")) if (loop.includes(dir)) execFileSync("losetup", ["--detach", loop.split(/\s+/)[0]!]);
+  if (ROOT)
+    for (const loop of execFileSync("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], { encoding: "utf8" }).split("\n"))
+      if (loop.includes(dir)) execFileSync("losetup", ["--detach", loop.split(/\s+/)[0]!]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -71,10 +109,20 @@ describe("identity", () => {
   it("names the driver, its capabilities, and is ready when pool information is readable", async () => {
     expect(await client.identity("GetPluginInfo")).toEqual({ name: "kadalu", vendor_version: "0.0.0-dev", manifest: {} });
     expect((await client.identity("GetPluginCapabilities")).capabilities).toEqual([
-      { service: { type: "CONTROLLER_SERVICE" }, type: "service" }, { volume_expansion: { type: "ONLINE" }, type: "volume_expansion" },
+      { service: { type: "CONTROLLER_SERVICE" }, type: "service" },
+      { volume_expansion: { type: "ONLINE" }, type: "volume_expansion" },
     ]);
     expect((await client.identity("Probe")).ready).toEqual({ value: true });
-    expect((await client.controller("ControllerGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["CREATE_DELETE_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME", "CREATE_DELETE_SNAPSHOT", "LIST_SNAPSHOTS", "CLONE_VOLUME", "SINGLE_NODE_MULTI_WRITER"]);
+    expect((await client.controller("ControllerGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual([
+      "CREATE_DELETE_VOLUME",
+      "LIST_VOLUMES",
+      "GET_CAPACITY",
+      "EXPAND_VOLUME",
+      "CREATE_DELETE_SNAPSHOT",
+      "LIST_SNAPSHOTS",
+      "CLONE_VOLUME",
+      "SINGLE_NODE_MULTI_WRITER",
+    ]);
   });
 
   it("answers UNIMPLEMENTED for what it does not serve", async () => {
@@ -88,7 +136,10 @@ describe("CreateVolume", () => {
   it("carves a subdirectory PV in upstream's layout, with metadata, stat.db row and quota xattrs", async () => {
     const { volume } = await create("pvc-1", GiB);
     expect(volume).toEqual({
-      volume_id: "pvc-1", capacity_bytes: GiB, content_source: null, accessible_topology: [],
+      volume_id: "pvc-1",
+      capacity_bytes: GiB,
+      content_source: null,
+      accessible_topology: [],
       volume_context: { type: "Replica1", hostvol: "pool1", pvtype: "subvol", path: "subvol/d3/d3/pvc-1", fstype: "xfs", single_pv_per_pool: "False" },
     });
     expect(pvPath("subvol", "pvc-1")).toBe("subvol/d3/d3/pvc-1");
@@ -137,7 +188,12 @@ describe("CreateVolume", () => {
     if (ROOT) setAttributeSync(dirPath, "trusted.gfs.squota.limit", Buffer.from(String(2 * GiB)));
     mkdirSync(join(root("pool1"), "info/subvol/d3/d3"), { recursive: true });
     writeFileSync(join(root("pool1"), "info/subvol/d3/d3/pvc-1.json"), '{"size": 2147483648, "path_prefix": "subvol/d3/d3"}');
-    const refused = client.controller("CreateVolume", { name: "pvc-1", capacity_range: { required_bytes: GiB, limit_bytes: GiB }, volume_capabilities: [MOUNT], parameters: { storage_name: "pool1" } });
+    const refused = client.controller("CreateVolume", {
+      name: "pvc-1",
+      capacity_range: { required_bytes: GiB, limit_bytes: GiB },
+      volume_capabilities: [MOUNT],
+      parameters: { storage_name: "pool1" },
+    });
     await expectCode(refused, Status.ALREADY_EXISTS, /already exists with 2147483648 bytes/);
     expect(readFileSync(join(root("pool1"), "info/subvol/d3/d3/pvc-1.json"), "utf8")).toBe('{"size": 2147483648, "path_prefix": "subvol/d3/d3"}');
     if (ROOT) expect(getAttributeSync(dirPath, "trusted.gfs.squota.limit")?.toString()).toBe(String(2 * GiB));
@@ -158,9 +214,26 @@ describe("CreateVolume", () => {
     [{ name: "x\u0000y" }, Status.INVALID_ARGUMENT, /may hold only letters/],
     [{ name: "x".repeat(254) }, Status.INVALID_ARGUMENT, /at most 253/],
     [{ name: "pvc-1", volume_capabilities: [] }, Status.INVALID_ARGUMENT, /volume_capabilities missing/],
-    [{ name: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }] }, Status.INVALID_ARGUMENT, /a rawblock PV is one node's: only the access modes SINGLE_NODE_WRITER \(ReadWriteOnce\), SINGLE_NODE_SINGLE_WRITER and SINGLE_NODE_MULTI_WRITER/],
-    [{ name: "pvc-1", volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }], parameters: { pv_type: "Block" } }, Status.INVALID_ARGUMENT, /a virtblock PV is one node's/],
-    [{ name: "pvc-1", capacity_range: { required_bytes: 100 * 1024 ** 2 }, volume_capabilities: [{ mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }], parameters: { pv_type: "block" } }, Status.OUT_OF_RANGE, /XFS filesystem, which needs at least 300/],
+    [
+      { name: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }] },
+      Status.INVALID_ARGUMENT,
+      /a rawblock PV is one node's: only the access modes SINGLE_NODE_WRITER \(ReadWriteOnce\), SINGLE_NODE_SINGLE_WRITER and SINGLE_NODE_MULTI_WRITER/,
+    ],
+    [
+      { name: "pvc-1", volume_capabilities: [{ mount: {}, access_mode: { mode: "MULTI_NODE_MULTI_WRITER" } }], parameters: { pv_type: "Block" } },
+      Status.INVALID_ARGUMENT,
+      /a virtblock PV is one node's/,
+    ],
+    [
+      {
+        name: "pvc-1",
+        capacity_range: { required_bytes: 100 * 1024 ** 2 },
+        volume_capabilities: [{ mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }],
+        parameters: { pv_type: "block" },
+      },
+      Status.OUT_OF_RANGE,
+      /XFS filesystem, which needs at least 300/,
+    ],
     [{ name: "pvc-1", capacity_range: { required_bytes: 2 * GiB, limit_bytes: GiB } }, Status.OUT_OF_RANGE, /exceeds limit_bytes/],
     // The archive prefix is reserved: such a volume could not be deleted, and removing it would drop pvc-1's row.
     [{ name: "archived-pvc-1", parameters: { storage_name: "pool1" } }, Status.INVALID_ARGUMENT, /the prefix archived- is reserved for archived volumes/],
@@ -181,7 +254,8 @@ describe("CreateVolume", () => {
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => create(`pvc-big-${i}`, size)));
     const admitted = results.filter((result) => result.status === "fulfilled");
     expect(admitted).toHaveLength(2);
-    for (const result of results.filter((r): r is PromiseRejectedResult => r.status === "rejected")) expect(Status[(result.reason as CallError).code]).toBe("RESOURCE_EXHAUSTED");
+    for (const result of results.filter((r): r is PromiseRejectedResult => r.status === "rejected"))
+      expect(Status[(result.reason as CallError).code]).toBe("RESOURCE_EXHAUSTED");
     const db = statDb("pool1");
     expect(db.totals()).toMatchObject({ count: 2, sum: 2 * size });
     db.close();
@@ -200,7 +274,8 @@ describe("CreateVolume", () => {
     const sizes = Array.from({ length: 50 }, (_, i) => (i + 1) * 1024 * 1024);
     const results = await Promise.all(sizes.map((size, i) => create(`pvc-${i}`, size, { storage_name: pools[i % 3]! })));
     const byPool = new Map<string, number[]>();
-    for (const [i, result] of results.entries()) byPool.set(result.volume.volume_context.hostvol, [...(byPool.get(result.volume.volume_context.hostvol) ?? []), sizes[i]!]);
+    for (const [i, result] of results.entries())
+      byPool.set(result.volume.volume_context.hostvol, [...(byPool.get(result.volume.volume_context.hostvol) ?? []), sizes[i]!]);
     expect([...byPool.keys()].sort()).toEqual(pools);
     let count = 0;
     for (const pool of pools) {
@@ -247,7 +322,8 @@ describe("stat.db on a thread of its own", () => {
 
   it("takes the row back when the files of a create fail after the row went in: nothing counted, nothing left in stat.db", async () => {
     await create("pvc-first", GiB);
-    const capacity = async (): Promise<number> => Number((await client.controller("GetCapacity", { parameters: { storage_name: "pool1" } })).available_capacity);
+    const capacity = async (): Promise<number> =>
+      Number((await client.controller("GetCapacity", { parameters: { storage_name: "pool1" } })).available_capacity);
     const freeBefore = await capacity();
     // A file where the PV's hash directory should be: its directory cannot be made.
     const name = "pvc-blocked";
@@ -295,7 +371,12 @@ describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => 
     expect(existsSync(join(root("pool1"), "info", prefix, `archived-${doomed}.json`))).toBe(true);
     expect(readFileSync(join(root("pool1"), pvPath("subvol", neighbour), "data.txt"), "utf8")).toBe("keep me");
     const db = statDb("pool1");
-    expect(db.listPvs().map((row) => row.pvname).sort()).toEqual([doomed, neighbour].sort());
+    expect(
+      db
+        .listPvs()
+        .map((row) => row.pvname)
+        .sort(),
+    ).toEqual([doomed, neighbour].sort());
     db.close();
     const listed = (await client.controller("ListVolumes", {})).entries.map((e: any) => e.volume.volume_id);
     expect(listed).toContain(`archived-${doomed}`);
@@ -321,7 +402,11 @@ describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => 
 
   it("records the claim the provisioner names in the metadata; expansion and archiving keep it", async () => {
     writeInfo("pool1", "archive");
-    const claimOf = (name: string, namespace: string) => ({ storage_name: "pool1", "csi.storage.k8s.io/pvc/name": name, "csi.storage.k8s.io/pvc/namespace": namespace });
+    const claimOf = (name: string, namespace: string) => ({
+      storage_name: "pool1",
+      "csi.storage.k8s.io/pvc/name": name,
+      "csi.storage.k8s.io/pvc/namespace": namespace,
+    });
     await create("pvc-1", GiB, claimOf("data-web-0", "shop"));
     const file = join(root("pool1"), "info/subvol/d3/d3/pvc-1.json");
     expect(readFileSync(file, "utf8")).toBe(`{"size": ${GiB}, "path_prefix": "subvol/d3/d3", "pvc_name": "data-web-0", "pvc_namespace": "shop"}`);
@@ -329,10 +414,14 @@ describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => 
     expect(readFileSync(file, "utf8")).toBe(`{"size": ${2 * GiB}, "path_prefix": "subvol/d3/d3", "pvc_name": "data-web-0", "pvc_namespace": "shop"}`);
     await client.controller("DeleteVolume", { volume_id: "pvc-1" });
     expect(existsSync(file)).toBe(false);
-    expect(readFileSync(join(root("pool1"), "info/subvol/d3/d3/archived-pvc-1.json"), "utf8")).toBe(`{"size": ${2 * GiB}, "path_prefix": "subvol/d3/d3", "pvc_name": "data-web-0", "pvc_namespace": "shop"}`);
+    expect(readFileSync(join(root("pool1"), "info/subvol/d3/d3/archived-pvc-1.json"), "utf8")).toBe(
+      `{"size": ${2 * GiB}, "path_prefix": "subvol/d3/d3", "pvc_name": "data-web-0", "pvc_namespace": "shop"}`,
+    );
     // A name Kubernetes could not have given (here a terminal escape) is not recorded: upstream's text, unchanged.
     await create("pvc-2", GiB, claimOf("x\u001b[2J", "shop"));
-    expect(readFileSync(join(root("pool1"), pvMetadataPath("subvol", "pvc-2")), "utf8")).toBe(`{"size": ${GiB}, "path_prefix": "${pvPrefix("subvol", "pvc-2")}"}`);
+    expect(readFileSync(join(root("pool1"), pvMetadataPath("subvol", "pvc-2")), "utf8")).toBe(
+      `{"size": ${GiB}, "path_prefix": "${pvPrefix("subvol", "pvc-2")}"}`,
+    );
   });
 
   it("retains everything with the retain policy", async () => {
@@ -344,14 +433,21 @@ describe("DeleteVolume, ControllerExpandVolume and the reclaim policies", () => 
 
   it("expands metadata, quota and stat.db; refuses growth beyond the capacity rule", async () => {
     await create("pvc-1", GiB);
-    expect(await client.controller("ControllerExpandVolume", { volume_id: "pvc-1", capacity_range: { required_bytes: 3 * GiB } })).toEqual({ capacity_bytes: 3 * GiB, node_expansion_required: false });
+    expect(await client.controller("ControllerExpandVolume", { volume_id: "pvc-1", capacity_range: { required_bytes: 3 * GiB } })).toEqual({
+      capacity_bytes: 3 * GiB,
+      node_expansion_required: false,
+    });
     expect(readFileSync(join(root("pool1"), "info/subvol/d3/d3/pvc-1.json"), "utf8")).toBe(`{"size": ${3 * GiB}, "path_prefix": "subvol/d3/d3"}`);
     expect(getAttributeSync(join(root("pool1"), "subvol/d3/d3/pvc-1"), "trusted.gfs.squota.limit")?.toString("utf8")).toBe(ROOT ? String(3 * GiB) : undefined);
     const db = statDb("pool1");
     expect(db.getPv("pvc-1")?.size).toBe(3 * GiB);
     db.close();
     expect((await client.controller("ControllerExpandVolume", { volume_id: "pvc-1", capacity_range: { required_bytes: GiB } })).capacity_bytes).toBe(3 * GiB);
-    await expectCode(client.controller("ControllerExpandVolume", { volume_id: "pvc-1", capacity_range: { required_bytes: 2 ** 52 } }), Status.RESOURCE_EXHAUSTED, /no room to grow pvc-1/);
+    await expectCode(
+      client.controller("ControllerExpandVolume", { volume_id: "pvc-1", capacity_range: { required_bytes: 2 ** 52 } }),
+      Status.RESOURCE_EXHAUSTED,
+      /no room to grow pvc-1/,
+    );
     await expectCode(client.controller("ControllerExpandVolume", { volume_id: "pvc-9", capacity_range: { required_bytes: GiB } }), Status.NOT_FOUND);
     await expectCode(client.controller("ControllerExpandVolume", { volume_id: "pvc-1" }), Status.INVALID_ARGUMENT, /capacity_range missing/);
   });
@@ -364,18 +460,31 @@ describe("pool selection by StorageClass parameters", () => {
     expect(volumeDirectories(root("pool2"))).toEqual([]);
     expect((await create("pvc-n", GiB, { node_affinity: "kube1", storage_name: "pool3" })).volume.volume_context.hostvol).toBe("pool3");
     await expectCode(create("pvc-m", GiB, { node_affinity: "kube9" }), Status.INVALID_ARGUMENT, /no pool matches/);
-    writeFileSync(join(dir, "info", "ext1.info"), '{"volname": "ext1", "volume_id": "v", "type": "External", "pvReclaimPolicy": "delete", "single_pv_per_pool": false, "gluster_hosts": "g1,g2", "gluster_volname": "gv0", "gluster_options": ""}');
+    writeFileSync(
+      join(dir, "info", "ext1.info"),
+      '{"volname": "ext1", "volume_id": "v", "type": "External", "pvReclaimPolicy": "delete", "single_pv_per_pool": false, "gluster_hosts": "g1,g2", "gluster_volname": "gv0", "gluster_options": ""}',
+    );
     client.close();
     await csi.stop();
     pools.push("ext1");
     try {
       await start();
       const external = await create("pvc-e", GiB, { hostvol_type: "External", gluster_hosts: "g1,g2", gluster_volname: "gv0", single_pv_per_pool: "False" });
-      expect(external.volume.volume_context).toMatchObject({ type: "External", hostvol: "ext1", gvolname: "gv0", gserver: "g1,g2", path: pvPath("subvol", "pvc-e") });
+      expect(external.volume.volume_context).toMatchObject({
+        type: "External",
+        hostvol: "ext1",
+        gvolname: "gv0",
+        gserver: "g1,g2",
+        path: pvPath("subvol", "pvc-e"),
+      });
       const db = statDb("ext1");
       expect(db.getPv("pvc-e")?.size).toBe(GiB);
       db.close();
-      await expectCode(create("pvc-f", GiB, { hostvol_type: "External", gluster_hosts: "other", gluster_volname: "gv0" }), Status.INVALID_ARGUMENT, /no pool matches/);
+      await expectCode(
+        create("pvc-f", GiB, { hostvol_type: "External", gluster_hosts: "other", gluster_volname: "gv0" }),
+        Status.INVALID_ARGUMENT,
+        /no pool matches/,
+      );
     } finally {
       pools.pop();
     }
@@ -384,7 +493,17 @@ describe("pool selection by StorageClass parameters", () => {
   it("is not ready while no pool information is readable", async () => {
     client.close();
     await csi.stop();
-    csi = await startCsi({ endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role: "provisioner", infoDir: join(dir, "nowhere"), mountRoot: join(dir, "mnt"), poolDirs: new Map() }, () => undefined);
+    csi = await startCsi(
+      {
+        endpoint: `unix://${join(dir, "csi.sock")}`,
+        nodeId: "kube1",
+        role: "provisioner",
+        infoDir: join(dir, "nowhere"),
+        mountRoot: join(dir, "mnt"),
+        poolDirs: new Map(),
+      },
+      () => undefined,
+    );
     client = csiClient(`unix://${join(dir, "csi.sock")}`);
     expect((await client.identity("Probe")).ready).toEqual({ value: false });
   });
@@ -400,7 +519,11 @@ describe("ListVolumes, GetCapacity, ValidateVolumeCapabilities", () => {
     const last = await client.controller("ListVolumes", { max_entries: 2, starting_token: second.next_token });
     expect(last.entries.map((e: any) => e.volume.volume_id)).toEqual(["pvc-5"]);
     expect(last.next_token).toBe("");
-    await expectCode(client.controller("ListVolumes", { starting_token: `${Buffer.from("pvc-2").toString("base64url")}.000000000000` }), Status.ABORTED, /not valid/);
+    await expectCode(
+      client.controller("ListVolumes", { starting_token: `${Buffer.from("pvc-2").toString("base64url")}.000000000000` }),
+      Status.ABORTED,
+      /not valid/,
+    );
   });
 
   it("reports 90% of the best pool's free space", async () => {
@@ -411,8 +534,17 @@ describe("ListVolumes, GetCapacity, ValidateVolumeCapabilities", () => {
 
   it("confirms mount capabilities of an existing volume", async () => {
     await create("pvc-1", GiB);
-    expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-1", volume_capabilities: [MOUNT] })).confirmed.volume_capabilities).toHaveLength(1);
-    expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-1", volume_capabilities: [{ block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }] })).message).toMatch(/is a subvol PV: only volumeMode Filesystem fits it/);
+    expect(
+      (await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-1", volume_capabilities: [MOUNT] })).confirmed.volume_capabilities,
+    ).toHaveLength(1);
+    expect(
+      (
+        await client.controller("ValidateVolumeCapabilities", {
+          volume_id: "pvc-1",
+          volume_capabilities: [{ block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } }],
+        })
+      ).message,
+    ).toMatch(/is a subvol PV: only volumeMode Filesystem fits it/);
     await expectCode(client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-9", volume_capabilities: [MOUNT] }), Status.NOT_FOUND);
   });
 });
@@ -428,7 +560,9 @@ describe("a pool laid out by upstream", () => {
     mkdirSync(join(root("pool3"), "info/subvol/c3/c0"), { recursive: true });
     writeFileSync(join(root("pool3"), "info/subvol/c3/c0", `${name}.json`), '{"size": 1073741824, "path_prefix": "subvol/c3/c0"}');
     const listed = await client.controller("ListVolumes", {});
-    expect(listed.entries.map((e: any) => [e.volume.volume_id, e.volume.capacity_bytes, e.volume.volume_context.path])).toEqual([[name, GiB, `subvol/c3/c0/${name}`]]);
+    expect(listed.entries.map((e: any) => [e.volume.volume_id, e.volume.capacity_bytes, e.volume.volume_context.path])).toEqual([
+      [name, GiB, `subvol/c3/c0/${name}`],
+    ]);
     expect((await create(name, GiB, { storage_name: "pool3" })).volume.volume_context.hostvol).toBe("pool3");
     await client.controller("ControllerExpandVolume", { volume_id: name, capacity_range: { required_bytes: 2 * GiB } });
     await client.controller("DeleteVolume", { volume_id: name });
@@ -463,18 +597,26 @@ describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
     writeInfo("pool2", "archive");
     const virt = upstreamBlockPv("pool1", "virtblock", "pvc-virt", GiB);
     const raw = upstreamBlockPv("pool2", "rawblock", "pvc-raw", 2 * GiB);
-    for (const [pool, name, size] of [["pool1", "pvc-virt", GiB], ["pool2", "pvc-raw", 2 * GiB]] as const) {
+    for (const [pool, name, size] of [
+      ["pool1", "pvc-virt", GiB],
+      ["pool2", "pvc-raw", 2 * GiB],
+    ] as const) {
       const db = StatDb.open(join(root(pool), "stat.db"));
       db.upsertPv(name, size);
       db.close();
     }
     await start();
     const listed = await client.controller("ListVolumes", {});
-    expect(listed.entries.map((e: any) => [e.volume.volume_id, e.volume.capacity_bytes, e.volume.volume_context.pvtype, e.volume.volume_context.path])).toEqual([
-      ["pvc-raw", 2 * GiB, "rawblock", pvPath("rawblock", "pvc-raw")], ["pvc-virt", GiB, "virtblock", pvPath("virtblock", "pvc-virt")],
-    ]);
+    expect(listed.entries.map((e: any) => [e.volume.volume_id, e.volume.capacity_bytes, e.volume.volume_context.pvtype, e.volume.volume_context.path])).toEqual(
+      [
+        ["pvc-raw", 2 * GiB, "rawblock", pvPath("rawblock", "pvc-raw")],
+        ["pvc-virt", GiB, "virtblock", pvPath("virtblock", "pvc-virt")],
+      ],
+    );
     await expectCode(create("pvc-virt", GiB), Status.ALREADY_EXISTS, /already exists as a virtblock PV in pool pool1, not subvol/);
-    expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-raw", volume_capabilities: [MOUNT] })).message).toMatch(/is a rawblock PV: only volumeMode Block fits it/);
+    expect((await client.controller("ValidateVolumeCapabilities", { volume_id: "pvc-raw", volume_capabilities: [MOUNT] })).message).toMatch(
+      /is a rawblock PV: only volumeMode Block fits it/,
+    );
     await client.controller("DeleteVolume", { volume_id: "pvc-virt" });
     expect(existsSync(virt)).toBe(false);
     expect(existsSync(join(root("pool1"), pvMetadataPath("virtblock", "pvc-virt")))).toBe(false);
@@ -490,7 +632,12 @@ describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
   });
 
   it.skipIf(!ROOT)("rawblock: a sparse file attached as a real loop device at the target; grown on the node; detached and deleted", async () => {
-    const { volume } = await client.controller("CreateVolume", { name: "pvc-raw", capacity_range: { required_bytes: 64 * MiB }, volume_capabilities: [BLOCK], parameters: { storage_name: "pool1" } });
+    const { volume } = await client.controller("CreateVolume", {
+      name: "pvc-raw",
+      capacity_range: { required_bytes: 64 * MiB },
+      volume_capabilities: [BLOCK],
+      parameters: { storage_name: "pool1" },
+    });
     expect(volume.volume_context).toMatchObject({ pvtype: "rawblock", path: pvPath("rawblock", "pvc-raw") });
     const file = join(root("pool1"), pvPath("rawblock", "pvc-raw"));
     expect(statSync(file).size).toBe(64 * MiB);
@@ -506,8 +653,13 @@ describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
     fsyncSync(device);
     closeSync(device);
     expect(readFileSync(file).subarray(4096, 4112).toString()).toBe("kadalu raw block");
-    expect((await client.node("NodeGetVolumeStats", { volume_id: "pvc-raw", volume_path: target })).usage).toEqual([{ unit: "BYTES", total: 64 * MiB, available: 0, used: 0 }]);
-    expect(await client.controller("ControllerExpandVolume", { volume_id: "pvc-raw", capacity_range: { required_bytes: 96 * MiB } })).toEqual({ capacity_bytes: 96 * MiB, node_expansion_required: true });
+    expect((await client.node("NodeGetVolumeStats", { volume_id: "pvc-raw", volume_path: target })).usage).toEqual([
+      { unit: "BYTES", total: 64 * MiB, available: 0, used: 0 },
+    ]);
+    expect(await client.controller("ControllerExpandVolume", { volume_id: "pvc-raw", capacity_range: { required_bytes: 96 * MiB } })).toEqual({
+      capacity_bytes: 96 * MiB,
+      node_expansion_required: true,
+    });
     await client.node("NodeExpandVolume", { volume_id: "pvc-raw", volume_path: target, capacity_range: { required_bytes: 96 * MiB } });
     expect((await client.node("NodeGetVolumeStats", { volume_id: "pvc-raw", volume_path: target })).usage[0].total).toBe(96 * MiB);
     await client.node("NodeUnpublishVolume", { volume_id: "pvc-raw", target_path: target });
@@ -521,40 +673,85 @@ describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it.skipIf(!ROOT || !MKFS_XFS)("virtblock: an XFS filesystem in the file, loop-mounted; data survives republishing; the filesystem grows on the node", async () => {
-    const { volume } = await client.controller("CreateVolume", { name: "pvc-virt", capacity_range: { required_bytes: 320 * MiB }, volume_capabilities: [ONE_NODE_MOUNT], parameters: { storage_name: "pool1", pv_type: "Block" } });
-    expect(volume.volume_context).toMatchObject({ pvtype: "virtblock", path: pvPath("virtblock", "pvc-virt") });
-    const file = join(root("pool1"), pvPath("virtblock", "pvc-virt"));
-    expect(execFileSync("file", ["-b", file], { encoding: "utf8" })).toMatch(/XFS filesystem/);
-    const target = join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-virt/mount");
-    const publish = () => client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: ONE_NODE_MOUNT, volume_context: volume.volume_context });
-    await publish();
-    expect(readFileSync("/proc/self/mounts", "utf8")).toMatch(new RegExp(`^/dev/loop\\d+ ${target} xfs `, "m"));
-    writeFileSync(join(target, "data"), "kept");
-    await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
-    expect(loopsOf(file)).toBe("");
-    await publish();
-    expect(readFileSync(join(target, "data"), "utf8")).toBe("kept");
-    const before = statfsSync(target).blocks * statfsSync(target).bsize;
-    expect((await client.controller("ControllerExpandVolume", { volume_id: "pvc-virt", capacity_range: { required_bytes: 512 * MiB } })).node_expansion_required).toBe(true);
-    await client.node("NodeExpandVolume", { volume_id: "pvc-virt", volume_path: target, capacity_range: { required_bytes: 512 * MiB } });
-    const after = statfsSync(target).blocks * statfsSync(target).bsize;
-    expect(after - before).toBeGreaterThan(150 * MiB);
-    await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
-    expect(existsSync(target)).toBe(false);
-    await client.controller("DeleteVolume", { volume_id: "pvc-virt" });
-    expect(existsSync(file)).toBe(false);
-  });
+  it.skipIf(!ROOT || !MKFS_XFS)(
+    "virtblock: an XFS filesystem in the file, loop-mounted; data survives republishing; the filesystem grows on the node",
+    async () => {
+      const { volume } = await client.controller("CreateVolume", {
+        name: "pvc-virt",
+        capacity_range: { required_bytes: 320 * MiB },
+        volume_capabilities: [ONE_NODE_MOUNT],
+        parameters: { storage_name: "pool1", pv_type: "Block" },
+      });
+      expect(volume.volume_context).toMatchObject({ pvtype: "virtblock", path: pvPath("virtblock", "pvc-virt") });
+      const file = join(root("pool1"), pvPath("virtblock", "pvc-virt"));
+      expect(execFileSync("file", ["-b", file], { encoding: "utf8" })).toMatch(/XFS filesystem/);
+      const target = join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-virt/mount");
+      const publish = () =>
+        client.node("NodePublishVolume", {
+          volume_id: "pvc-virt",
+          target_path: target,
+          volume_capability: ONE_NODE_MOUNT,
+          volume_context: volume.volume_context,
+        });
+      await publish();
+      expect(readFileSync("/proc/self/mounts", "utf8")).toMatch(new RegExp(`^/dev/loop\\d+ ${target} xfs `, "m"));
+      writeFileSync(join(target, "data"), "kept");
+      await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
+      expect(loopsOf(file)).toBe("");
+      await publish();
+      expect(readFileSync(join(target, "data"), "utf8")).toBe("kept");
+      const before = statfsSync(target).blocks * statfsSync(target).bsize;
+      expect(
+        (await client.controller("ControllerExpandVolume", { volume_id: "pvc-virt", capacity_range: { required_bytes: 512 * MiB } })).node_expansion_required,
+      ).toBe(true);
+      await client.node("NodeExpandVolume", { volume_id: "pvc-virt", volume_path: target, capacity_range: { required_bytes: 512 * MiB } });
+      const after = statfsSync(target).blocks * statfsSync(target).bsize;
+      expect(after - before).toBeGreaterThan(150 * MiB);
+      await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: target });
+      expect(existsSync(target)).toBe(false);
+      await client.controller("DeleteVolume", { volume_id: "pvc-virt" });
+      expect(existsSync(file)).toBe(false);
+    },
+  );
 
   it("refuses a capability that does not fit the PV's type on publish", async () => {
     const target = join(dir, "kubelet", "pods", "pod-1", "volumes", "kubernetes.io~csi", "pvc-virt", "mount");
-    const context = { type: "Replica1", hostvol: "pool1", pvtype: "virtblock", path: pvPath("virtblock", "pvc-virt"), fstype: "xfs", single_pv_per_pool: "False" };
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: BLOCK, volume_context: context }), Status.INVALID_ARGUMENT, /is a virtblock PV: it has a filesystem, not a raw block device/);
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: target, volume_capability: ONE_NODE_MOUNT, volume_context: { ...context, pvtype: "rawblock" } }), Status.INVALID_ARGUMENT, /is a rawblock PV: it is a raw block device/);
+    const context = {
+      type: "Replica1",
+      hostvol: "pool1",
+      pvtype: "virtblock",
+      path: pvPath("virtblock", "pvc-virt"),
+      fstype: "xfs",
+      single_pv_per_pool: "False",
+    };
+    await expectCode(
+      client.node("NodePublishVolume", { volume_id: "pvc-virt", target_path: target, volume_capability: BLOCK, volume_context: context }),
+      Status.INVALID_ARGUMENT,
+      /is a virtblock PV: it has a filesystem, not a raw block device/,
+    );
+    await expectCode(
+      client.node("NodePublishVolume", {
+        volume_id: "pvc-raw",
+        target_path: target,
+        volume_capability: ONE_NODE_MOUNT,
+        volume_context: { ...context, pvtype: "rawblock" },
+      }),
+      Status.INVALID_ARGUMENT,
+      /is a rawblock PV: it is a raw block device/,
+    );
     // A context that would attach stat.db (or any file outside the type's tree) as a device is refused.
     const device = join(dir, "kubelet/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-raw/pod-uid");
     for (const path of ["stat.db", "subvol/../stat.db", "rawblock/../stat.db"]) {
-      await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: device, volume_capability: BLOCK, volume_context: { ...context, pvtype: "rawblock", path } }), Status.INVALID_ARGUMENT, /is not under rawblock\//);
+      await expectCode(
+        client.node("NodePublishVolume", {
+          volume_id: "pvc-raw",
+          target_path: device,
+          volume_capability: BLOCK,
+          volume_context: { ...context, pvtype: "rawblock", path },
+        }),
+        Status.INVALID_ARGUMENT,
+        /is not under rawblock\//,
+      );
     }
   });
 });
@@ -569,42 +766,110 @@ describe("node service", () => {
     const stats = await client.node("NodeGetVolumeStats", { volume_id: "pvc-1", volume_path: target });
     expect(stats.usage.map((u: any) => u.unit)).toEqual(["BYTES", "INODES"]);
     expect(stats.usage[0].total).toBeGreaterThan(0);
-    expect(await client.node("NodeExpandVolume", { volume_id: "pvc-1", volume_path: target, capacity_range: { required_bytes: 2 * GiB } })).toEqual({ capacity_bytes: 2 * GiB });
+    expect(await client.node("NodeExpandVolume", { volume_id: "pvc-1", volume_path: target, capacity_range: { required_bytes: 2 * GiB } })).toEqual({
+      capacity_bytes: 2 * GiB,
+    });
     await client.node("NodeUnpublishVolume", { volume_id: "pvc-1", target_path: target });
     await client.node("NodeUnpublishVolume", { volume_id: "pvc-1", target_path: target });
     expect(existsSync(target)).toBe(false);
     expect(await client.node("NodeGetInfo")).toEqual({ node_id: "kube1", max_volumes_per_node: 0, accessible_topology: null });
-    expect((await client.node("NodeGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual(["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION", "SINGLE_NODE_MULTI_WRITER"]);
+    expect((await client.node("NodeGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual([
+      "GET_VOLUME_STATS",
+      "EXPAND_VOLUME",
+      "VOLUME_CONDITION",
+      "SINGLE_NODE_MULTI_WRITER",
+    ]);
   });
 
   it("refuses bad publish requests with the spec's codes", async () => {
     const context = { hostvol: "pool1", path: "subvol/aa/bb/pvc-9", type: "Replica1" };
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /target_path missing/);
+    await expectCode(
+      client.node("NodePublishVolume", { volume_id: "pvc-9", volume_capability: MOUNT, volume_context: context }),
+      Status.INVALID_ARGUMENT,
+      /target_path missing/,
+    );
     const target = join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-9/mount");
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: context }), Status.NOT_FOUND, /not found in pool pool1/);
-    await expectCode(client.node("NodePublishVolume", { volume_id: "x", target_path: target, volume_capability: MOUNT, volume_context: { ...context, path: "../../../etc" } }), Status.INVALID_ARGUMENT, /volume path ..\/..\/..\/etc is not under subvol\//);
+    await expectCode(
+      client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: context }),
+      Status.NOT_FOUND,
+      /not found in pool pool1/,
+    );
+    await expectCode(
+      client.node("NodePublishVolume", { volume_id: "x", target_path: target, volume_capability: MOUNT, volume_context: { ...context, path: "../../../etc" } }),
+      Status.INVALID_ARGUMENT,
+      /volume path ..\/..\/..\/etc is not under subvol\//,
+    );
     // Only under the kubelet's pods directory, and never over a file.
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /is not under the kubelet's pods directory/);
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "kubelet/pods/../../t"), volume_capability: MOUNT, volume_context: context }), Status.INVALID_ARGUMENT, /is not under the kubelet's pods directory/);
+    await expectCode(
+      client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: join(dir, "t"), volume_capability: MOUNT, volume_context: context }),
+      Status.INVALID_ARGUMENT,
+      /is not under the kubelet's pods directory/,
+    );
+    await expectCode(
+      client.node("NodePublishVolume", {
+        volume_id: "pvc-9",
+        target_path: join(dir, "kubelet/pods/../../t"),
+        volume_capability: MOUNT,
+        volume_context: context,
+      }),
+      Status.INVALID_ARGUMENT,
+      /is not under the kubelet's pods directory/,
+    );
     const file = join(dir, "kubelet/pods/uid/file");
     mkdirSync(join(dir, "kubelet/pods/uid"), { recursive: true });
     writeFileSync(file, "precious");
     await create("pvc-9", GiB);
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: file, volume_capability: MOUNT, volume_context: { ...context, hostvol: "pool1" } }), Status.INVALID_ARGUMENT, /exists and is not a directory/);
+    await expectCode(
+      client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: file, volume_capability: MOUNT, volume_context: { ...context, hostvol: "pool1" } }),
+      Status.INVALID_ARGUMENT,
+      /exists and is not a directory/,
+    );
     expect(readFileSync(file, "utf8")).toBe("precious");
     // An External pool's context is checked as storage-add checks it: no option that redirects the client.
-    const external = { hostvol: "ext9", type: "External", gvolname: "gv0", gserver: "g1.example.com", options: "log-file=/etc/shadow", path: "subvol/aa/bb/pvc-9" };
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: external }), Status.INVALID_ARGUMENT, /gluster option "log-file=\/etc\/shadow" is not one of the client options/);
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: { ...external, options: "", gserver: "g1;reboot" } }), Status.INVALID_ARGUMENT, /is not a host name or address/);
+    const external = {
+      hostvol: "ext9",
+      type: "External",
+      gvolname: "gv0",
+      gserver: "g1.example.com",
+      options: "log-file=/etc/shadow",
+      path: "subvol/aa/bb/pvc-9",
+    };
+    await expectCode(
+      client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: external }),
+      Status.INVALID_ARGUMENT,
+      /gluster option "log-file=\/etc\/shadow" is not one of the client options/,
+    );
+    await expectCode(
+      client.node("NodePublishVolume", {
+        volume_id: "pvc-9",
+        target_path: target,
+        volume_capability: MOUNT,
+        volume_context: { ...external, options: "", gserver: "g1;reboot" },
+      }),
+      Status.INVALID_ARGUMENT,
+      /is not a host name or address/,
+    );
     // A context without a path would publish the pool root, stat.db and every PV.
     const { path: _path, ...noPath } = context;
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: noPath }), Status.INVALID_ARGUMENT, /volume_context.path missing/);
-    await expectCode(client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: { ...context, path: "" } }), Status.INVALID_ARGUMENT, /volume_context.path missing/);
+    await expectCode(
+      client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: noPath }),
+      Status.INVALID_ARGUMENT,
+      /volume_context.path missing/,
+    );
+    await expectCode(
+      client.node("NodePublishVolume", { volume_id: "pvc-9", target_path: target, volume_capability: MOUNT, volume_context: { ...context, path: "" } }),
+      Status.INVALID_ARGUMENT,
+      /volume_context.path missing/,
+    );
     await expectCode(client.node("NodeGetVolumeStats", { volume_id: "x", volume_path: join(dir, "nope") }), Status.NOT_FOUND);
     // Only paths this driver published are answered: not a relative path, not any other host path.
     await expectCode(client.node("NodeGetVolumeStats", { volume_id: "x", volume_path: "some/path" }), Status.NOT_FOUND);
     await expectCode(client.node("NodeGetVolumeStats", { volume_id: "x", volume_path: "/etc" }), Status.NOT_FOUND, /not published at \/etc/);
-    await expectCode(client.node("NodeExpandVolume", { volume_id: "x", volume_path: "/etc", capacity_range: { required_bytes: 1 } }), Status.NOT_FOUND, /not published/);
+    await expectCode(
+      client.node("NodeExpandVolume", { volume_id: "x", volume_path: "/etc", capacity_range: { required_bytes: 1 } }),
+      Status.NOT_FOUND,
+      /not published/,
+    );
   });
 });
 
@@ -626,10 +891,19 @@ describe("records after a crash", () => {
     writeFileSync(unfinished, "");
     db.close();
     const logs: string[] = [];
-    csi = await startCsi({
-      endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role: "provisioner", infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"),
-      poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"), statDbHoldMs: 0,
-    }, (message) => logs.push(message));
+    csi = await startCsi(
+      {
+        endpoint: `unix://${join(dir, "csi.sock")}`,
+        nodeId: "kube1",
+        role: "provisioner",
+        infoDir: join(dir, "info"),
+        mountRoot: join(dir, "mnt"),
+        poolDirs: new Map(pools.map((pool) => [pool, root(pool)])),
+        kubeletDir: join(dir, "kubelet"),
+        statDbHoldMs: 0,
+      },
+      (message) => logs.push(message),
+    );
     client = csiClient(`unix://${join(dir, "csi.sock")}`);
     const deadline = Date.now() + 5000;
     while (!logs.some((line) => line.includes("rows dropped")) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -640,7 +914,11 @@ describe("records after a crash", () => {
     expect(existsSync(unfinished)).toBe(false);
     expect(readFileSync(tornFile, "utf8")).toBe(`{"size": ${3 * GiB}, "path_prefix": "${pvPrefix("subvol", "pvc-torn")}"}`);
     const after = statDb("pool1");
-    expect(after.listPvs().map((row) => [row.pvname, row.size])).toEqual([["pvc-kept", GiB], ["pvc-orphan", 2 * GiB], ["pvc-torn", 3 * GiB]]);
+    expect(after.listPvs().map((row) => [row.pvname, row.size])).toEqual([
+      ["pvc-kept", GiB],
+      ["pvc-orphan", 2 * GiB],
+      ["pvc-torn", 3 * GiB],
+    ]);
     after.close();
   });
 });

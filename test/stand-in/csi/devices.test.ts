@@ -12,7 +12,19 @@ const MiB = 1024 * 1024;
 const CSI_BIN = fileURLToPath(new URL("../../../bin/kadalu-csi", import.meta.url));
 
 /** A node's /sys/block, /dev and mount table as real files: `head` is written at the start of the device file. */
-function makeNode(root: string, devices: { name: string; mib: number; dev: string; ro?: boolean; head?: [number, Buffer][]; partitions?: { name: string; mib: number; dev: string }[]; holders?: string[] }[], mountinfo: string): void {
+function makeNode(
+  root: string,
+  devices: {
+    name: string;
+    mib: number;
+    dev: string;
+    ro?: boolean;
+    head?: [number, Buffer][];
+    partitions?: { name: string; mib: number; dev: string }[];
+    holders?: string[];
+  }[],
+  mountinfo: string,
+): void {
   for (const device of devices) {
     const sys = join(root, "sys", "block", device.name);
     mkdirSync(join(sys, "holders"), { recursive: true });
@@ -46,27 +58,36 @@ describe("device scan of a made node tree", () => {
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), "kadalu-devices-"));
     const ext4 = Buffer.from([0x53, 0xef]);
-    makeNode(root, [
-      { name: "sdb", mib: 1024, dev: "8:16" },
-      { name: "sdc", mib: 1024, dev: "8:32", head: [[510, Buffer.from([0x55, 0xaa])]], partitions: [{ name: "sdc1", mib: 512, dev: "8:33" }] },
-      { name: "sdd", mib: 2048, dev: "8:48", head: [[0x438, ext4]] },
-      { name: "sde", mib: 1024, dev: "8:64", ro: true },
-      { name: "sdf", mib: 100, dev: "8:80" },
-      { name: "sdg", mib: 1024, dev: "8:96", head: [[536, Buffer.from("LVM2 001")]], holders: ["dm-0"] },
-      { name: "sdh", mib: 1024, dev: "8:112", head: [[0, Buffer.from("XFSB")]] },
-      { name: "vdb", mib: 1024, dev: "252:16", head: [[512, Buffer.from("EFI PART")]] },
-    ], [
-      "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw",
-      "90 27 8:112 / /var/lib/my\\040data rw,relatime - xfs /dev/sdh rw",
-      "",
-    ].join("\n"));
+    makeNode(
+      root,
+      [
+        { name: "sdb", mib: 1024, dev: "8:16" },
+        { name: "sdc", mib: 1024, dev: "8:32", head: [[510, Buffer.from([0x55, 0xaa])]], partitions: [{ name: "sdc1", mib: 512, dev: "8:33" }] },
+        { name: "sdd", mib: 2048, dev: "8:48", head: [[0x438, ext4]] },
+        { name: "sde", mib: 1024, dev: "8:64", ro: true },
+        { name: "sdf", mib: 100, dev: "8:80" },
+        { name: "sdg", mib: 1024, dev: "8:96", head: [[536, Buffer.from("LVM2 001")]], holders: ["dm-0"] },
+        { name: "sdh", mib: 1024, dev: "8:112", head: [[0, Buffer.from("XFSB")]] },
+        { name: "vdb", mib: 1024, dev: "252:16", head: [[512, Buffer.from("EFI PART")]] },
+      ],
+      ["27 1 254:0 / / rw,relatime - ext4 /dev/vda rw", "90 27 8:112 / /var/lib/my\\040data rw,relatime - xfs /dev/sdh rw", ""].join("\n"),
+    );
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("lists sized devices, partitions after their disk, with size, signature, mounts and holders", async () => {
     const devices = await scanBlockDevices(root);
     expect(devices.map((device) => device.name)).toEqual(["sdb", "sdc", "sdc1", "sdd", "sde", "sdf", "sdg", "sdh", "vdb"]);
-    expect(devices.find((device) => device.name === "sdb")).toEqual({ name: "sdb", path: "/dev/sdb", sizeBytes: 1024 * MiB, readOnly: false, partitions: [], holders: [], mounts: [], busy: false });
+    expect(devices.find((device) => device.name === "sdb")).toEqual({
+      name: "sdb",
+      path: "/dev/sdb",
+      sizeBytes: 1024 * MiB,
+      readOnly: false,
+      partitions: [],
+      holders: [],
+      mounts: [],
+      busy: false,
+    });
     expect(devices.find((device) => device.name === "sdc1")).toMatchObject({ parent: "sdc", sizeBytes: 512 * MiB, partitions: [] });
     expect(devices.find((device) => device.name === "sdh")).toMatchObject({ signature: { kind: "filesystem", type: "xfs" }, mounts: ["/var/lib/my data"] });
   });
@@ -92,7 +113,7 @@ describe("device scan of a made node tree", () => {
     expect(report.devices.map((device: BlockDevice) => device.name)).toContain("sdh");
     const bad = spawnSync(process.execPath, [CSI_BIN, "devices", "--root", "relative"], { encoding: "utf8" });
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toBe("kadalu-csi: devices takes only --root DIR (an absolute path), not \"--root\"\n");
+    expect(bad.stderr).toBe('kadalu-csi: devices takes only --root DIR (an absolute path), not "--root"\n');
   });
 });
 

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { runProgram } from "../../../harness/helpers/cli.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/kadalu-csi", import.meta.url));
-const FLAGS = "--endpoint, --node-id, --role, --info-dir, --mount-root, --pool-dir, --pool-root, --kubeconfig, --kubelet-dir, --stat-db-hold-ms, --gluster-log-max-bytes, --quota-crawl-rate, --quota-secret-dir, --quota-ssh-port, --metrics-port";
+const FLAGS =
+  "--endpoint, --node-id, --role, --info-dir, --mount-root, --pool-dir, --pool-root, --kubeconfig, --kubelet-dir, --stat-db-hold-ms, --gluster-log-max-bytes, --quota-crawl-rate, --quota-secret-dir, --quota-ssh-port, --metrics-port";
 
 const CASES: [args: string[], error: string][] = [
   [["--endpoint", "unix:///tmp/x.sock", "--nodeid", "n1"], `unknown flag --nodeid; the flags are ${FLAGS}`],
@@ -35,10 +36,16 @@ describe("kadalu-csi refuses bad flags", () => {
 
   it("takes a flag's value attached or apart, and repeats --pool-dir", async () => {
     const { parseArgs } = await import("../../../csi/main.js");
-    const options = parseArgs(["--endpoint=unix://tmp/x.sock", "--role", "provisioner", "--pool-dir", "a=/a", "--pool-dir=b=/b", "--node-id", "n1", "--node-id", "n2"], {});
+    const options = parseArgs(
+      ["--endpoint=unix://tmp/x.sock", "--role", "provisioner", "--pool-dir", "a=/a", "--pool-dir=b=/b", "--node-id", "n1", "--node-id", "n2"],
+      {},
+    );
     expect(options.endpoint).toBe("unix:///tmp/x.sock");
     expect(options.role).toBe("provisioner");
-    expect([...options.poolDirs]).toEqual([["a", "/a"], ["b", "/b"]]);
+    expect([...options.poolDirs]).toEqual([
+      ["a", "/a"],
+      ["b", "/b"],
+    ]);
     expect(options.nodeId).toBe("n2");
   });
 });

@@ -78,7 +78,12 @@ describe("Ledger", () => {
     await first.close();
     open.splice(open.indexOf(first), 1);
     const again = await ledgerOn(file);
-    expect(again.rows()).toEqual(new Map([["pvc-a", 10], ["pvc-b", 5]]));
+    expect(again.rows()).toEqual(
+      new Map([
+        ["pvc-a", 10],
+        ["pvc-b", 5],
+      ]),
+    );
     expect(again.provisioned()).toEqual({ sum: 15, count: 2 });
   });
 
@@ -113,7 +118,12 @@ describe("Ledger", () => {
       await ledger.fresh();
       if (!ledger.has("pvc-upstream")) await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(ledger.rows()).toEqual(new Map([["pvc-a", 10], ["pvc-upstream", 7]]));
+    expect(ledger.rows()).toEqual(
+      new Map([
+        ["pvc-a", 10],
+        ["pvc-upstream", 7],
+      ]),
+    );
     expect(ledger.provisioned()).toEqual({ sum: 17, count: 2 });
   });
 

@@ -33,7 +33,13 @@ const noUserXattrs = userXattrs(probe) ? undefined : `${tmpdir()} takes no user.
 rmSync(probe, { recursive: true, force: true });
 
 const crawler = (options: Partial<CrawlerOptions> = {}, quota?: PoolQuota): QuotaCrawler =>
-  new QuotaCrawler("pool1", () => store.pvDirectories(), (message) => logged.push(message), { ...DEFAULT_CRAWLER, ratePerSecond: 10_000, usageAttribute: USAGE, ...options }, quota);
+  new QuotaCrawler(
+    "pool1",
+    () => store.pvDirectories(),
+    (message) => logged.push(message),
+    { ...DEFAULT_CRAWLER, ratePerSecond: 10_000, usageAttribute: USAGE, ...options },
+    quota,
+  );
 const usedNow = (): string => {
   const fs = statfsSync(dir);
   return String((fs.blocks - fs.bfree) * fs.bsize);
@@ -97,7 +103,9 @@ describe.skipIf(noUserXattrs)("quota crawler", () => {
     crawl.start();
     await new Promise((resolve) => setTimeout(resolve, 200));
     await crawl.stop();
-    expect(logged).toEqual(["pool pool1: its Gluster has no simple-quota (glusterfs.quota.total-usage is not supported); PV sizes are not enforced, asked again every 1 min"]);
+    expect(logged).toEqual([
+      "pool pool1: its Gluster has no simple-quota (glusterfs.quota.total-usage is not supported); PV sizes are not enforced, asked again every 1 min",
+    ]);
   });
 
   it("stop() ends a paced sweep at once", async () => {
@@ -134,7 +142,11 @@ describe.skipIf(noUserXattrs || !ROOT)("quota crawler on a pool of bricks", () =
     const told = crawler({ pauseMs: 10, probeMs: 60_000 }, quota(false)).start();
     await new Promise((resolve) => setTimeout(resolve, 200));
     await told.stop();
-    expect(logged).toEqual([expect.stringMatching(/^pool pool1: its Gluster has no simple-quota \(df in \S+pvc-a shows \d+ bytes, not its size 1048576\); PV sizes are not enforced, asked again every 1 min$/)]);
+    expect(logged).toEqual([
+      expect.stringMatching(
+        /^pool pool1: its Gluster has no simple-quota \(df in \S+pvc-a shows \d+ bytes, not its size 1048576\); PV sizes are not enforced, asked again every 1 min$/,
+      ),
+    ]);
     for (const path of store.pvDirectories()) expect(getAttributeSync(path, USAGE)).toBeNull();
     expect((await crawler({}, quota(true)).sweep()).written).toBe(3);
   });
@@ -165,18 +177,81 @@ describe.skipIf(noUserXattrs || !ROOT)("quota crawler on a pool of bricks", () =
   });
 
   it("knows a pool's layout from kadalu-info: External pools and local directories have no bricks to ask", () => {
-    const brick = (index: number): object => ({ brick_path: `/b/${index}`, kube_hostname: "n", node: "n", node_id: `node-${index}`, host_brick_path: "", brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: index });
-    const native = (type: string, count: number): any => ({ namespace: "kadalu", kadalu_version: "x", volname: "p", volume_id: "v", single_pv_per_pool: false, type, pvReclaimPolicy: "delete", bricks: Array.from({ length: count }, (_, i) => brick(i)), disperse: { data: 0, redundancy: 0 }, options: {} });
+    const brick = (index: number): object => ({
+      brick_path: `/b/${index}`,
+      kube_hostname: "n",
+      node: "n",
+      node_id: `node-${index}`,
+      host_brick_path: "",
+      brick_device: "",
+      pvc_name: "",
+      brick_device_dir: "",
+      decommissioned: "",
+      brick_index: index,
+    });
+    const native = (type: string, count: number): any => ({
+      namespace: "kadalu",
+      kadalu_version: "x",
+      volname: "p",
+      volume_id: "v",
+      single_pv_per_pool: false,
+      type,
+      pvReclaimPolicy: "delete",
+      bricks: Array.from({ length: count }, (_, i) => brick(i)),
+      disperse: { data: 0, redundancy: 0 },
+      options: {},
+    });
     expect(poolQuota(native("Replica1", 1), dir, () => [])?.distributed).toBe(false);
     expect(poolQuota(native("Replica1", 2), dir, () => [])?.distributed).toBe(true);
     expect(poolQuota(native("Replica3", 3), dir, () => [])?.distributed).toBe(false);
     expect(poolQuota(native("Replica3", 6), dir, () => [])?.distributed).toBe(true);
     expect(poolQuota(native("Replica1", 0), dir, () => [])).toBeUndefined();
-    expect(poolQuota({ volname: "e", volume_id: "v", type: "External", pvReclaimPolicy: "delete", single_pv_per_pool: false, gluster_hosts: "h", gluster_volname: "g", gluster_options: "" }, dir, () => [])).toBeUndefined();
+    expect(
+      poolQuota(
+        {
+          volname: "e",
+          volume_id: "v",
+          type: "External",
+          pvReclaimPolicy: "delete",
+          single_pv_per_pool: false,
+          gluster_hosts: "h",
+          gluster_volname: "g",
+          gluster_options: "",
+        },
+        dir,
+        () => [],
+      ),
+    ).toBeUndefined();
   });
 
   it("a local directory cannot tell which bricks it reaches: the mount's answer is undefined, not a brick away", async () => {
-    const layout = poolQuota({ namespace: "kadalu", kadalu_version: "x", volname: "p", volume_id: "v", single_pv_per_pool: false, type: "Replica3", pvReclaimPolicy: "delete", bricks: [0, 1, 2].map((index) => ({ brick_path: `/b/${index}`, kube_hostname: "n", node: "n", node_id: `node-${index}`, host_brick_path: "", brick_device: "", pvc_name: "", brick_device_dir: "", decommissioned: "", brick_index: index })), disperse: { data: 0, redundancy: 0 }, options: {} }, dir, () => []);
+    const layout = poolQuota(
+      {
+        namespace: "kadalu",
+        kadalu_version: "x",
+        volname: "p",
+        volume_id: "v",
+        single_pv_per_pool: false,
+        type: "Replica3",
+        pvReclaimPolicy: "delete",
+        bricks: [0, 1, 2].map((index) => ({
+          brick_path: `/b/${index}`,
+          kube_hostname: "n",
+          node: "n",
+          node_id: `node-${index}`,
+          host_brick_path: "",
+          brick_device: "",
+          pvc_name: "",
+          brick_device_dir: "",
+          decommissioned: "",
+          brick_index: index,
+        })),
+        disperse: { data: 0, redundancy: 0 },
+        options: {},
+      },
+      dir,
+      () => [],
+    );
     expect(await layout!.bricksAway()).toBeUndefined();
   });
 });
@@ -187,6 +262,8 @@ describe("--quota-crawl-rate", () => {
     const { parseArgs } = await import("../../../csi/main.js");
     expect(parseArgs(args, {}).quotaCrawlRate).toBe(100);
     expect(parseArgs([...args, "--quota-crawl-rate", "0"], {}).quotaCrawlRate).toBe(0);
-    expect(() => parseArgs([...args, "--quota-crawl-rate=fast"], {})).toThrow('--quota-crawl-rate must be a number of PVs per second (0 turns the crawler off), not "fast"');
+    expect(() => parseArgs([...args, "--quota-crawl-rate=fast"], {})).toThrow(
+      '--quota-crawl-rate must be a number of PVs per second (0 turns the crawler off), not "fast"',
+    );
   });
 });

@@ -6,7 +6,23 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { listAttributesSync, getAttributeSync, setAttributeSync } from "@napi-rs/xattr";
-import { chmodSync, closeSync, existsSync, openSync, writeSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  openSync,
+  writeSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
@@ -33,16 +49,33 @@ const root = (pool: string): string => join(dir, "pools", pool);
 const pvDir = (name: string, pool = "pool1"): string => join(root(pool), pvPath("subvol", name));
 
 function writeInfo(pool: string): void {
-  const resource: KadaluStorage = { apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage", metadata: { name: pool }, spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${pool}` }] } };
-  writeFileSync(join(dir, "info", `${pool}.info`), encodeInfo(buildNativeInfo(resource, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000001" })));
+  const resource: KadaluStorage = {
+    apiVersion: "kadalu-operator.storage/v1alpha1",
+    kind: "KadaluStorage",
+    metadata: { name: pool },
+    spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${pool}` }] },
+  };
+  writeFileSync(
+    join(dir, "info", `${pool}.info`),
+    encodeInfo(buildNativeInfo(resource, { namespace: "kadalu", kadaluVersion: "1.2.0", volumeId: "00000000-0000-4000-8000-000000000001" })),
+  );
 }
 
 async function start(): Promise<void> {
   logged = [];
-  csi = await startCsi({
-    endpoint: `unix://${join(dir, "csi.sock")}`, nodeId: "kube1", role: "provisioner", infoDir: join(dir, "info"), mountRoot: join(dir, "mnt"),
-    poolDirs: new Map(pools.map((pool) => [pool, root(pool)])), kubeletDir: join(dir, "kubelet"), statDbHoldMs: 0,
-  }, (line) => logged.push(line));
+  csi = await startCsi(
+    {
+      endpoint: `unix://${join(dir, "csi.sock")}`,
+      nodeId: "kube1",
+      role: "provisioner",
+      infoDir: join(dir, "info"),
+      mountRoot: join(dir, "mnt"),
+      poolDirs: new Map(pools.map((pool) => [pool, root(pool)])),
+      kubeletDir: join(dir, "kubelet"),
+      statDbHoldMs: 0,
+    },
+    (line) => logged.push(line),
+  );
   client = csiClient(`unix://${join(dir, "csi.sock")}`);
 }
 
@@ -57,8 +90,15 @@ function treeSum(top: string): string {
   const hash = createHash("sha256");
   const walk = (path: string, relative: string): void => {
     const stats = lstatSync(path);
-    const xattrs = stats.isSymbolicLink() ? [] : listAttributesSync(path).filter((name) => name.startsWith("user.")).sort().map((name) => `${name}=${getAttributeSync(path, name)?.toString("hex")}`);
-    hash.update(`${relative}|${stats.mode}|${stats.uid}:${stats.gid}|${stats.isDirectory() ? "" : stats.size}|${Math.round(stats.mtimeMs)}|${xattrs.join(",")}\n`);
+    const xattrs = stats.isSymbolicLink()
+      ? []
+      : listAttributesSync(path)
+          .filter((name) => name.startsWith("user."))
+          .sort()
+          .map((name) => `${name}=${getAttributeSync(path, name)?.toString("hex")}`);
+    hash.update(
+      `${relative}|${stats.mode}|${stats.uid}:${stats.gid}|${stats.isDirectory() ? "" : stats.size}|${Math.round(stats.mtimeMs)}|${xattrs.join(",")}\n`,
+    );
     if (stats.isSymbolicLink()) hash.update(readlinkSync(path));
     else if (stats.isFile()) hash.update(readFileSync(path));
     else for (const entry of readdirSync(path).sort()) walk(join(path, entry), `${relative}/${entry}`);
@@ -110,7 +150,10 @@ beforeEach(async () => {
 afterEach(async () => {
   client.close();
   await csi.stop();
-  const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((line) => line.split(" ")[1] ?? "").filter((path) => path.startsWith(`${dir}/`));
+  const mounts = readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((path) => path.startsWith(`${dir}/`));
   for (const path of mounts.reverse()) execFileSync("umount", ["-l", path]);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -122,7 +165,14 @@ describe("capabilities", () => {
     expect((await client.node("NodeGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toContain("SINGLE_NODE_MULTI_WRITER");
     // A block PV takes the ReadWriteOncePod modes; a directory PV any mode.
     for (const mode of ["SINGLE_NODE_SINGLE_WRITER", "SINGLE_NODE_MULTI_WRITER"]) {
-      await expect(client.controller("CreateVolume", { name: `pv-${mode.length}`, capacity_range: { required_bytes: MiB }, volume_capabilities: [{ mount: {}, access_mode: { mode } }], parameters: { storage_name: "pool1" } })).resolves.toBeTruthy();
+      await expect(
+        client.controller("CreateVolume", {
+          name: `pv-${mode.length}`,
+          capacity_range: { required_bytes: MiB },
+          volume_capabilities: [{ mount: {}, access_mode: { mode } }],
+          parameters: { storage_name: "pool1" },
+        }),
+      ).resolves.toBeTruthy();
     }
   });
 });
@@ -159,12 +209,21 @@ describe("CreateSnapshot", () => {
     await create("pv-src", GiB);
     fill(pvDir("pv-src"));
     const { volume } = await create("pv-clone", 3 * GiB, fromVolume("pv-src"));
-    expect(volume).toMatchObject({ capacity_bytes: 3 * GiB, content_source: { volume: { volume_id: "pv-src" } }, volume_context: { hostvol: "pool1", path: pvPath("subvol", "pv-clone") } });
+    expect(volume).toMatchObject({
+      capacity_bytes: 3 * GiB,
+      content_source: { volume: { volume_id: "pv-src" } },
+      volume_context: { hostvol: "pool1", path: pvPath("subvol", "pv-clone") },
+    });
     expect(treeSum(pvDir("pv-clone"))).toBe(treeSum(pvDir("pv-src")));
     expect(JSON.parse(readFileSync(join(root("pool1"), `info/${pvPath("subvol", "pv-clone")}.json`), "utf8")).size).toBe(3 * GiB);
     if (ROOT) expect(getAttributeSync(pvDir("pv-clone"), "trusted.gfs.squota.limit")?.toString()).toBe(String(3 * GiB));
     // No size asked: the source's.
-    const { volume: sized } = await client.controller("CreateVolume", { name: "pv-clone2", volume_capabilities: [MOUNT], parameters: { storage_name: "pool1" }, ...fromVolume("pv-clone") });
+    const { volume: sized } = await client.controller("CreateVolume", {
+      name: "pv-clone2",
+      volume_capabilities: [MOUNT],
+      parameters: { storage_name: "pool1" },
+      ...fromVolume("pv-clone"),
+    });
     expect(sized.capacity_bytes).toBe(3 * GiB);
   });
 
@@ -205,7 +264,11 @@ describe("bad input leaves nothing half made", () => {
     await expectCode(snapshot("", "pv-src"), Status.INVALID_ARGUMENT, /name missing/);
     await expectCode(snapshot("s1", ""), Status.INVALID_ARGUMENT, /source_volume_id missing/);
     await snapshot("s1", "pv-src");
-    await expectCode(create("pv-x", GiB, fromSnapshot("pool1/s1"), { storage_name: "pool2" }), Status.INVALID_ARGUMENT, /content source is in pool pool1, but the StorageClass selects pool pool2/);
+    await expectCode(
+      create("pv-x", GiB, fromSnapshot("pool1/s1"), { storage_name: "pool2" }),
+      Status.INVALID_ARGUMENT,
+      /content source is in pool pool1, but the StorageClass selects pool pool2/,
+    );
     await expectCode(create("pv-x", GiB, fromVolume("pv-src"), { storage_name: "pool2" }), Status.INVALID_ARGUMENT, /pool pool1.*pool pool2/);
     await expectCode(create("pv-x", 1024 ** 5, fromSnapshot("pool1/s1")), Status.RESOURCE_EXHAUSTED, /no pool has room/);
     await expectCode(create("pv-x", GiB / 2, fromVolume("pv-src")), Status.OUT_OF_RANGE, /at least that large/);
@@ -239,8 +302,11 @@ describe("bad input leaves nothing half made", () => {
       expect(filler).toBeLessThan(20);
       await create(`pv-filler-${filler}`, available - 1);
     }
-    await expectCode(snapshot("s1", "pv-src"), Status.RESOURCE_EXHAUSTED,
-      /^snapshot s1 of volume pv-src needs room for 4\.0 MiB: pool pool1 has [\d.]+ \w?i?B free of [\d.]+ \w?i?B \([\d.]+ \w?i?B provisioned to PVs, snapshots and copies under way\), and a copy of 4\.0 MiB must stay below 90% of it, as a volume must$/);
+    await expectCode(
+      snapshot("s1", "pv-src"),
+      Status.RESOURCE_EXHAUSTED,
+      /^snapshot s1 of volume pv-src needs room for 4\.0 MiB: pool pool1 has [\d.]+ \w?i?B free of [\d.]+ \w?i?B \([\d.]+ \w?i?B provisioned to PVs, snapshots and copies under way\), and a copy of 4\.0 MiB must stay below 90% of it, as a volume must$/,
+    );
     expect(shelfEntries("pool1")).toEqual([]);
     expect(snapshotRows("pool1")).toEqual([]);
     expect(logged.join("\n")).not.toMatch(/snapshot s1 in pool pool1:/);
@@ -253,10 +319,17 @@ describe("bad input leaves nothing half made", () => {
     // A local directory enforces no quota: the PV of 1 MiB holds 3 MiB (as a Gluster PV can while its quota lags).
     await create("pv-src", MiB);
     writeFileSync(join(pvDir("pv-src"), "data"), Buffer.alloc(3 * MiB, 1));
-    await expectCode(create("pv-clone", 2 * MiB, fromVolume("pv-src")), Status.OUT_OF_RANGE,
-      /^source volume pv-src holds 3145728 bytes \(3\.0 MiB\), more than its size of 1\.0 MiB: the new volume must be at least that large \(2\.0 MiB was asked\)$/);
+    await expectCode(
+      create("pv-clone", 2 * MiB, fromVolume("pv-src")),
+      Status.OUT_OF_RANGE,
+      /^source volume pv-src holds 3145728 bytes \(3\.0 MiB\), more than its size of 1\.0 MiB: the new volume must be at least that large \(2\.0 MiB was asked\)$/,
+    );
     await snapshot("s1", "pv-src");
-    await expectCode(create("pv-restored", 2 * MiB, fromSnapshot("pool1/s1")), Status.OUT_OF_RANGE, /^snapshot pool1\/s1 holds 3145728 bytes \(3\.0 MiB\): the new volume must be at least that large \(2\.0 MiB was asked\)$/);
+    await expectCode(
+      create("pv-restored", 2 * MiB, fromSnapshot("pool1/s1")),
+      Status.OUT_OF_RANGE,
+      /^snapshot pool1\/s1 holds 3145728 bytes \(3\.0 MiB\): the new volume must be at least that large \(2\.0 MiB was asked\)$/,
+    );
     expect(volumeDirectories(root("pool1"))).toEqual([expect.stringMatching(/\/pv-src$/)]);
     expect(logged.join("\n")).not.toMatch(/clone pv-(clone|restored) in pool/);
     // As large as its content, it is made.
@@ -273,12 +346,20 @@ describe("bad input leaves nothing half made", () => {
     await create("pv-small", 8 * MiB, {}, { storage_name: "pool2" });
     writeFileSync(join(pvDir("pv-small", "pool2"), "big"), Buffer.alloc(40 * MiB, 3));
     await snapshot("s1", "pv-small");
-    await expectCode(snapshot("s2", "pv-small"), Status.RESOURCE_EXHAUSTED, /^snapshot s2 of volume pv-small needs room for 40\.0 MiB: pool pool2's filesystem has 1\d\.\d MiB free: too little for a copy of 40\.0 MiB$/);
+    await expectCode(
+      snapshot("s2", "pv-small"),
+      Status.RESOURCE_EXHAUSTED,
+      /^snapshot s2 of volume pv-small needs room for 40\.0 MiB: pool pool2's filesystem has 1\d\.\d MiB free: too little for a copy of 40\.0 MiB$/,
+    );
     expect(shelfEntries("pool2").sort()).toEqual(["s1.json", "s1.snap"]);
     expect(snapshotRows("pool2").map((row) => row.snapname)).toEqual(["s1"]);
     // Provisioned room there is (48 of 96 MiB promised): the filesystem's is what is missing.
     await expectCode(create("pv-clone", 8 * MiB, fromVolume("pv-small"), { storage_name: "pool2" }), Status.OUT_OF_RANGE, /holds 41943040 bytes/);
-    await expectCode(create("pv-clone", 40 * MiB, fromVolume("pv-small"), { storage_name: "pool2" }), Status.RESOURCE_EXHAUSTED, /^clone pv-clone needs room for 40\.0 MiB: pool pool2's filesystem has 1\d\.\d MiB free: too little/);
+    await expectCode(
+      create("pv-clone", 40 * MiB, fromVolume("pv-small"), { storage_name: "pool2" }),
+      Status.RESOURCE_EXHAUSTED,
+      /^clone pv-clone needs room for 40\.0 MiB: pool pool2's filesystem has 1\d\.\d MiB free: too little/,
+    );
     expect(volumeDirectories(root("pool2"))).toEqual([expect.stringMatching(/\/pv-small$/)]);
     expect(existsSync(join(root("pool2"), `info/${pvPath("subvol", "pv-clone")}.json`))).toBe(false);
     const db = new Database(join(root("pool2"), "stat.db"), { readonly: true });
@@ -302,7 +383,9 @@ describe("bad input leaves nothing half made", () => {
     expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
     expect(refused).toHaveLength(1);
     expect(Status[refused[0]!.reason.code]).toBe("RESOURCE_EXHAUSTED");
-    expect(refused[0]!.reason.details).toMatch(/^snapshot s[ab] of volume pv-[ab] needs room for 30\.0 MiB: pool pool2's filesystem has [\d.]+ MiB free(, [\d.]+ MiB of it held for copies under way)?: too little/);
+    expect(refused[0]!.reason.details).toMatch(
+      /^snapshot s[ab] of volume pv-[ab] needs room for 30\.0 MiB: pool pool2's filesystem has [\d.]+ MiB free(, [\d.]+ MiB of it held for copies under way)?: too little/,
+    );
     expect(shelfEntries("pool2").filter((entry) => !entry.endsWith(".json") && !entry.endsWith(".snap"))).toEqual([]);
     expect(snapshotRows("pool2")).toHaveLength(1);
   });
@@ -311,7 +394,12 @@ describe("bad input leaves nothing half made", () => {
 describe("block PVs", () => {
   it("snapshot and restore a rawblock PV's backing file: equal, grown to the new size, still sparse", async () => {
     const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_SINGLE_WRITER" } };
-    const { volume } = await client.controller("CreateVolume", { name: "pv-raw", capacity_range: { required_bytes: 64 * MiB }, volume_capabilities: [BLOCK], parameters: { storage_name: "pool1" } });
+    const { volume } = await client.controller("CreateVolume", {
+      name: "pv-raw",
+      capacity_range: { required_bytes: 64 * MiB },
+      volume_capabilities: [BLOCK],
+      parameters: { storage_name: "pool1" },
+    });
     const file = join(root("pool1"), volume.volume_context.path);
     const data = Buffer.alloc(MiB, 9);
     const fd = openSync(file, "r+");
@@ -321,10 +409,20 @@ describe("block PVs", () => {
     expect(taken.size_bytes).toBe(64 * MiB);
     // A filesystem clone of it is refused: a rawblock snapshot restores as volumeMode Block only.
     await expectCode(create("pv-fs", 128 * MiB, fromSnapshot("pool1/s-raw")), Status.INVALID_ARGUMENT, /must be rawblock too \(volumeMode Block\), not subvol/);
-    const { volume: restored } = await client.controller("CreateVolume", { name: "pv-raw2", capacity_range: { required_bytes: 128 * MiB }, volume_capabilities: [BLOCK], parameters: { storage_name: "pool1" }, ...fromSnapshot("pool1/s-raw") });
+    const { volume: restored } = await client.controller("CreateVolume", {
+      name: "pv-raw2",
+      capacity_range: { required_bytes: 128 * MiB },
+      volume_capabilities: [BLOCK],
+      parameters: { storage_name: "pool1" },
+      ...fromSnapshot("pool1/s-raw"),
+    });
     const copy = join(root("pool1"), restored.volume_context.path);
     expect(lstatSync(copy).size).toBe(128 * MiB);
-    expect(readFileSync(copy).subarray(0, 64 * MiB).equals(readFileSync(file))).toBe(true);
+    expect(
+      readFileSync(copy)
+        .subarray(0, 64 * MiB)
+        .equals(readFileSync(file)),
+    ).toBe(true);
     // Zero chunks stay holes: the copy allocates about the 1 MiB written, not 64 MiB.
     expect(lstatSync(copy).blocks * 512).toBeLessThan(4 * MiB);
   });
@@ -397,7 +495,8 @@ describe("a file written during the copy", () => {
 
 function shelfDataOf(name: string, pool = "pool1"): string {
   const base = join(root(pool), "snapshots");
-  for (const h1 of readdirSync(base)) for (const h2 of readdirSync(join(base, h1))) if (existsSync(join(base, h1, h2, `${name}.snap`))) return join(base, h1, h2, `${name}.snap`);
+  for (const h1 of readdirSync(base))
+    for (const h2 of readdirSync(join(base, h1))) if (existsSync(join(base, h1, h2, `${name}.snap`))) return join(base, h1, h2, `${name}.snap`);
   throw new Error(`no snapshot ${name} in ${pool}`);
 }
 const shelfData = (name: string): string => shelfDataOf(name);

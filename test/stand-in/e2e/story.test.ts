@@ -35,10 +35,15 @@ afterAll(async () => {
 
 describe("the Kadalu story on the sandbox", () => {
   it("prints each command as a shell reads it: sh splits every printed line back into the words that ran", () => {
-    const printed = output.split("\n").filter((line) => line.startsWith("$ ")).map((line) => line.slice(2));
+    const printed = output
+      .split("\n")
+      .filter((line) => line.startsWith("$ "))
+      .map((line) => line.slice(2));
     expect(printed).toHaveLength(results.length);
     results.forEach((result, index) => {
-      const words = spawnSync("sh", ["-c", `printf '%s\\n' ${printed[index]}`], { encoding: "utf8" }).stdout.trimEnd().split("\n");
+      const words = spawnSync("sh", ["-c", `printf '%s\\n' ${printed[index]}`], { encoding: "utf8" })
+        .stdout.trimEnd()
+        .split("\n");
       expect(words.join(" "), printed[index]).toBe(result.command);
     });
   });
@@ -58,7 +63,9 @@ describe("the Kadalu story on the sandbox", () => {
   });
 
   it("shows the real provisioned bytes from stat.db, and in the pool's status", () => {
-    expect(step("Real usage").stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ GiB\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+500\.0 MiB\s+1\.2 GiB\s+2\.0 GiB\s+\d+s\s+-\n/);
+    expect(step("Real usage").stdout).toMatch(
+      /\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ GiB\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+500\.0 MiB\s+1\.2 GiB\s+2\.0 GiB\s+\d+s\s+-\n/,
+    );
     const status = step("Usage without any exec");
     expect(status.code).toBe(0);
     if (kubectl) expect(status.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+[\d.]+ GiB\s+3\.5 GiB\s+3\s+/);

@@ -49,7 +49,10 @@ function seriesIn(families: Map<string, Family>): Map<string, Set<string>> {
 
 beforeAll(async () => {
   sandbox = await startSandbox();
-  await installPool1(sandbox, cli, [["data", "1Gi"], ["logs", "2Gi"]]);
+  await installPool1(sandbox, cli, [
+    ["data", "1Gi"],
+    ["logs", "2Gi"],
+  ]);
 }, 120_000);
 
 afterAll(async () => {
@@ -72,7 +75,9 @@ describe("the exporters on the sandbox", () => {
     expect(valueOf(families, "kadalu_pool_state", { ...labels, state: "error" })).toBe(0);
     expect(valueOf(families, "kadalu_total_number_of_ready_containers", { name: "server-pool1-0-0" })).toBe(1);
     expect(valueOf(families, "kadalu_reconcile_total", { ...labels, outcome: "success" })).toBeGreaterThan(0);
-    const reconciles = valueOf(families, "kadalu_reconcile_total", { ...labels, outcome: "success" })! + (valueOf(families, "kadalu_reconcile_total", { ...labels, outcome: "error" }) ?? 0);
+    const reconciles =
+      valueOf(families, "kadalu_reconcile_total", { ...labels, outcome: "success" })! +
+      (valueOf(families, "kadalu_reconcile_total", { ...labels, outcome: "error" }) ?? 0);
     expect(valueOf(families, "kadalu_reconcile_duration_seconds_count", labels)).toBe(reconciles);
     expect(valueOf(families, "kadalu_workqueue_depth")).toBeGreaterThanOrEqual(0);
     expect(valueOf(families, "kadalu_memory_usage_in_bytes")).toBeGreaterThan(1024 * 1024);
@@ -93,12 +98,17 @@ describe("the exporters on the sandbox", () => {
     const free = valueOf(families, "kadalu_storage_free_capacity_bytes", { name: "pool1" })!;
     expect(Math.abs(free - fs.bsize * fs.bavail)).toBeLessThan(64 * 1024 ** 2);
     expect(valueOf(families, "kadalu_storage_used_capacity_bytes", { name: "pool1" })).toBe(fs.bsize * fs.blocks - free);
-    const pvs = families.get("kadalu_pvc_total_capacity_bytes")!.samples.map((sample) => sample.labels.name!).sort();
+    const pvs = families
+      .get("kadalu_pvc_total_capacity_bytes")!
+      .samples.map((sample) => sample.labels.name!)
+      .sort();
     const bound = ["data", "logs"].map((claim) => sandbox.server.get("v1", "PersistentVolumeClaim", "default", claim)!.spec.volumeName as string).sort();
     expect(pvs).toEqual(bound);
     const call = { method: "CreateVolume", code: "OK" };
     expect(valueOf(families, "kadalu_csi_operation_duration_seconds_count", call)).toBeGreaterThanOrEqual(2);
-    expect(valueOf(families, "kadalu_csi_operation_duration_seconds_bucket", { ...call, le: "+Inf" })).toBe(valueOf(families, "kadalu_csi_operation_duration_seconds_count", call));
+    expect(valueOf(families, "kadalu_csi_operation_duration_seconds_bucket", { ...call, le: "+Inf" })).toBe(
+      valueOf(families, "kadalu_csi_operation_duration_seconds_count", call),
+    );
     expect(valueOf(families, "kadalu_csi_operation_duration_seconds_sum", call)).toBeGreaterThan(0);
     expect(valueOf(families, "kadalu_csi_operation_errors_total", { method: "CreateVolume", code: "INVALID_ARGUMENT" })).toBe(1);
   });
@@ -113,7 +123,8 @@ describe("the exporters on the sandbox", () => {
       expect(names.length, query).toBeGreaterThan(0);
       for (const name of names) {
         expect(series.has(name), `${name} in ${query}`).toBe(true);
-        for (const label of groupingLabels(query)) if (![...names].some((n) => series.get(n)?.has(label))) throw new Error(`no metric of "${query}" has label ${label}`);
+        for (const label of groupingLabels(query))
+          if (![...names].some((n) => series.get(n)?.has(label))) throw new Error(`no metric of "${query}" has label ${label}`);
       }
     }
     // The catalogue and the exporters agree, both ways.
@@ -127,12 +138,24 @@ describe("the exporters on the sandbox", () => {
     expect(items.some((item) => item.kind === "ServiceMonitor")).toBe(false);
     for (const name of ["operator", "kadalu-csi-provisioner"]) {
       const workload = items.find((item) => item.metadata.name === name && item.spec?.template);
-      expect(workload.spec.template.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": "8050", "prometheus.io/path": "/metrics" });
-      expect(workload.spec.template.spec.containers.flatMap((c: any) => c.ports ?? []).filter((p: any) => p.name === "metrics")).toEqual([{ name: "metrics", containerPort: 8050 }]);
+      expect(workload.spec.template.metadata.annotations).toEqual({
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "8050",
+        "prometheus.io/path": "/metrics",
+      });
+      expect(workload.spec.template.spec.containers.flatMap((c: any) => c.ports ?? []).filter((p: any) => p.name === "metrics")).toEqual([
+        { name: "metrics", containerPort: 8050 },
+      ]);
     }
     const monitored = JSON.parse((await cli("install", "--service-monitor", "-o", "json")).stdout).items as any[];
     const extra = monitored.slice(items.length).map((item) => `${item.kind}/${item.metadata.name}`);
-    expect(extra).toEqual(["Service/kadalu-operator-metrics", "Service/kadalu-csi-provisioner-metrics", "ServiceMonitor/kadalu", "PodMonitor/kadalu-server", "PrometheusRule/kadalu"]);
+    expect(extra).toEqual([
+      "Service/kadalu-operator-metrics",
+      "Service/kadalu-csi-provisioner-metrics",
+      "ServiceMonitor/kadalu",
+      "PodMonitor/kadalu-server",
+      "PrometheusRule/kadalu",
+    ]);
     // The brick pods (the operator's StatefulSets, no Service in front) by their labels and their port's name.
     const podMonitor = monitored.find((item) => item.kind === "PodMonitor");
     expect(SERVER_SELECTOR).toMatchObject(podMonitor.spec.selector.matchLabels);
@@ -141,7 +164,9 @@ describe("the exporters on the sandbox", () => {
     const monitor = monitored.find((item) => item.kind === "ServiceMonitor");
     for (const service of monitored.filter((item) => item.kind === "Service")) {
       expect(service.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);
-      const pods = monitored.filter((item) => item.spec?.template && Object.entries(service.spec.selector).every(([k, v]) => item.spec.template.metadata.labels[k] === v));
+      const pods = monitored.filter(
+        (item) => item.spec?.template && Object.entries(service.spec.selector).every(([k, v]) => item.spec.template.metadata.labels[k] === v),
+      );
       expect(pods).toHaveLength(1);
     }
     expect(monitored.find((item) => item.kind === "PrometheusRule").spec.groups).toEqual(ALERT_GROUPS);
@@ -150,7 +175,9 @@ describe("the exporters on the sandbox", () => {
   it("install --service-monitor on a cluster without the Prometheus Operator: one line, exit 1, nothing applied", async () => {
     const before = sandbox.server.requests.length;
     const result = await cli("install", "--service-monitor");
-    expect(result.stderr).toMatch(/^error: the cluster has no ServiceMonitor kind \(monitoring\.coreos\.com\/v1\): install the Prometheus Operator .* or install without --service-monitor .*\n$/);
+    expect(result.stderr).toMatch(
+      /^error: the cluster has no ServiceMonitor kind \(monitoring\.coreos\.com\/v1\): install the Prometheus Operator .* or install without --service-monitor .*\n$/,
+    );
     expect(result.code).toBe(1);
     // Only the programs' own status writes, nothing of the install's (it applies with PATCH).
     expect(sandbox.server.requests.slice(before).filter((r) => r.method === "PATCH" && r.subresource !== "status")).toEqual([]);

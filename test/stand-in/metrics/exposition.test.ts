@@ -4,8 +4,15 @@ import { parseExposition, valueOf } from "../../../harness/metrics/exposition.js
 import { groupingLabels, metricNamesIn } from "../../../harness/metrics/promql.js";
 
 const good = [
-  "# HELP req Requests.", "# TYPE req counter", 'req{code="200"} 3', "# TYPE lat histogram",
-  'lat_bucket{m="a",le="0.1"} 1', 'lat_bucket{m="a",le="+Inf"} 2', 'lat_sum{m="a"} 0.3', 'lat_count{m="a"} 2', "",
+  "# HELP req Requests.",
+  "# TYPE req counter",
+  'req{code="200"} 3',
+  "# TYPE lat histogram",
+  'lat_bucket{m="a",le="0.1"} 1',
+  'lat_bucket{m="a",le="+Inf"} 2',
+  'lat_sum{m="a"} 0.3',
+  'lat_count{m="a"} 2',
+  "",
 ].join("\n");
 
 describe("parseExposition", () => {

@@ -38,7 +38,8 @@ describe("the bundled operator binary", () => {
     cluster = await startCluster();
     let output = "";
     operator = spawn(process.execPath, [BIN, "--kubeconfig", cluster.kubeconfig, "--health-port", String(await freePort()), "--metrics-port", "0"], {
-      env: { ...process.env, KADALU_NAMESPACE: "kadalu", KADALU_VERSION: "1.2.0", RESYNC_SECONDS: "600" }, stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, KADALU_NAMESPACE: "kadalu", KADALU_VERSION: "1.2.0", RESYNC_SECONDS: "600" },
+      stdio: ["ignore", "pipe", "pipe"],
     });
     operator.stdout!.on("data", (chunk) => (output += chunk));
     operator.stderr!.on("data", (chunk) => (output += chunk));
@@ -51,11 +52,25 @@ describe("the bundled operator binary", () => {
     const status = (name: string) => server.get(API, "KadaluStorage", "kadalu", name)?.status;
     const info = () => server.get("v1", "ConfigMap", "kadalu", "kadalu-info")?.data ?? {};
     await until("the operator to watch", () => output.includes("watching KadaluStorage"));
-    server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool1", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", device: "/dev/vdc" }] } });
+    server.seed({
+      apiVersion: API,
+      kind: "KadaluStorage",
+      metadata: { name: "pool1", namespace: "kadalu" },
+      spec: { type: "Replica1", storage: [{ node: "kube1", device: "/dev/vdc" }] },
+    });
     await until("pool1's status", () => status("pool1")?.state === "initializing");
-    server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name: "pool2", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", device: "/dev/vdd" }] } });
+    server.seed({
+      apiVersion: API,
+      kind: "KadaluStorage",
+      metadata: { name: "pool2", namespace: "kadalu" },
+      spec: { type: "Replica1", storage: [{ node: "kube1", device: "/dev/vdd" }] },
+    });
     await until("pool2's status", () => status("pool2")?.state === "initializing");
-    expect(Object.keys(info()).filter((key) => key.endsWith(".info")).sort()).toEqual(["pool1.info", "pool2.info"]);
+    expect(
+      Object.keys(info())
+        .filter((key) => key.endsWith(".info"))
+        .sort(),
+    ).toEqual(["pool1.info", "pool2.info"]);
     expect(output).not.toMatch(/watch of .* failed/);
   }, 60_000);
 });

@@ -7,11 +7,20 @@ import type { KadaluStorage } from "../../../src/core/pool/types.js";
 
 const config: OperatorConfig = { ...configFromEnv({}), namespace: "kadalu", kadaluVersion: "1.2.0", serverImage: "docker.io/kadalu/kadalu-server:1.2.0" };
 const pool: KadaluStorage = {
-  apiVersion: "kadalu-operator.storage/v1alpha1", kind: "KadaluStorage",
+  apiVersion: "kadalu-operator.storage/v1alpha1",
+  kind: "KadaluStorage",
   metadata: { name: "pool501", namespace: "kadalu", uid: "uid-pool501", generation: 1, resourceVersion: "1" },
   spec: { type: "Replica3", storage: ["kube1", "kube2", "kube3"].map((node) => ({ node, device: "/dev/vdc" })) },
 };
-const observe = (more: Partial<Observed>): Observed => ({ pool, pods: [], events: [], live: new Map(), freshVolumeId: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002", now: "2026-12-06T00:00:00Z", ...more });
+const observe = (more: Partial<Observed>): Observed => ({
+  pool,
+  pods: [],
+  events: [],
+  live: new Map(),
+  freshVolumeId: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002",
+  now: "2026-12-06T00:00:00Z",
+  ...more,
+});
 
 describe("kadalu-info's size", () => {
   it("counts every key and value in UTF-8 bytes, leaving out the entry about to be written", () => {
@@ -32,7 +41,9 @@ describe("kadalu-info's size", () => {
     expect(steps.info).toBeUndefined();
     expect(steps.apply).toEqual([]);
     expect(steps.status?.state).toBe("error");
-    expect(steps.status?.message).toMatch(/^ConfigMap kadalu-info would hold \d+ bytes with this pool's entry, over the 1048576 a ConfigMap may hold; remove pools/);
+    expect(steps.status?.message).toMatch(
+      /^ConfigMap kadalu-info would hold \d+ bytes with this pool's entry, over the 1048576 a ConfigMap may hold; remove pools/,
+    );
     expect(steps.status?.conditions?.find((c) => c.type === "Valid")).toMatchObject({ status: "False", reason: "KadaluInfoFull" });
     expect(steps.events).toEqual([expect.objectContaining({ type: "Warning", reason: "KadaluInfoFull" })]);
   });

@@ -14,16 +14,29 @@ let cluster: TestCluster;
 let operator: RunningOperator | undefined;
 const logs: string[] = [];
 
-const config = () => ({ ...configFromEnv({}), namespace: "kadalu", kadaluVersion: "1.2.0", serverImage: "docker.io/kadalu/kadalu-server:1.2.0", resyncMs: 600_000, hostCheckTimeoutMs: 500, metricsPort: 0 });
+const config = () => ({
+  ...configFromEnv({}),
+  namespace: "kadalu",
+  kadaluVersion: "1.2.0",
+  serverImage: "docker.io/kadalu/kadalu-server:1.2.0",
+  resyncMs: 600_000,
+  hostCheckTimeoutMs: 500,
+  metricsPort: 0,
+});
 async function start(): Promise<RunningOperator> {
-  operator = await startOperator({ kubeconfig: cluster.kubeconfig, config: config(), log: (level, message) => logs.push(`${level} ${message}`), health: false });
+  operator = await startOperator({
+    kubeconfig: cluster.kubeconfig,
+    config: config(),
+    log: (level, message) => logs.push(`${level} ${message}`),
+    health: false,
+  });
   return operator;
 }
 const pool = (name: string, spec: Partial<KadaluStorageSpec>, namespace = "kadalu") =>
   cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name, namespace }, spec })[0]!;
 const get = (kind: string, name: string, namespace?: string) => {
   const apiVersion = { StatefulSet: "apps/v1", StorageClass: "storage.k8s.io/v1", KadaluStorage: API, PodDisruptionBudget: "policy/v1" }[kind] ?? "v1";
-  return cluster.server.get(apiVersion, kind, kind === "StorageClass" ? undefined : namespace ?? "kadalu", name);
+  return cluster.server.get(apiVersion, kind, kind === "StorageClass" ? undefined : (namespace ?? "kadalu"), name);
 };
 const info = (): Record<string, string> => get("ConfigMap", "kadalu-info")?.data ?? {};
 const status = (name: string, namespace = "kadalu") => get("KadaluStorage", name, namespace)?.status;
@@ -39,9 +52,15 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 function markBricksReady(name: string, count: number): void {
   for (let index = 0; index < count; index += 1) {
     cluster.server.seed({
-      apiVersion: "v1", kind: "Pod",
-      metadata: { name: `server-${name}-${index}-0`, namespace: "kadalu", labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server", "kadalu.io/pool": name } },
-      spec: { containers: [{ name: "server" }] }, status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: `server-${name}-${index}-0`,
+        namespace: "kadalu",
+        labels: { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server", "kadalu.io/pool": name },
+      },
+      spec: { containers: [{ name: "server" }] },
+      status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
     });
   }
 }
@@ -62,26 +81,57 @@ afterEach(async () => {
 describe("operator: native pools", () => {
   it("writes <pool>.info byte for byte as upstream, and the brick StatefulSets, Service and StorageClass", async () => {
     await start();
-    pool("pool1", { type: "Replica3", storage: devices(), volume_id: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002", options: [{ key: "performance.quick-read", value: "off" }] });
+    pool("pool1", {
+      type: "Replica3",
+      storage: devices(),
+      volume_id: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002",
+      options: [{ key: "performance.quick-read", value: "off" }],
+    });
     await until(() => status("pool1")?.state === "initializing", "pool1 initializing");
     expect(info()["pool1.info"]).toBe(fixture("pool1.info"));
     expect(info().uid).toMatch(/^[0-9a-f-]{36}$/);
     const sts = get("StatefulSet", "server-pool1-1")!;
     expect(sts.spec.serviceName).toBe("pool1");
-    expect(sts.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "server", "app.kubernetes.io/name": "server" });
+    expect(sts.spec.selector.matchLabels).toEqual({
+      "app.kubernetes.io/part-of": "kadalu",
+      "app.kubernetes.io/component": "server",
+      "app.kubernetes.io/name": "server",
+    });
     expect(envOf(sts)).toEqual({
-      HOSTNAME: "kube2", SHD_REQUIRED: "1", VOLUME: "pool1", VOLUME_TYPE: "Replica3", BRICK_PATH: "/bricks/pool1/data/brick", NODEID: "node-1",
-      VOLUME_ID: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002", BRICK_INDEX: "1", BRICK_DEVICE: "/dev/vdc", KADALU_VERSION: "1.2.0", K8S_DIST: "kubernetes", VERBOSE: "no", SUBVOL_ROOT: "subvol",
+      HOSTNAME: "kube2",
+      SHD_REQUIRED: "1",
+      VOLUME: "pool1",
+      VOLUME_TYPE: "Replica3",
+      BRICK_PATH: "/bricks/pool1/data/brick",
+      NODEID: "node-1",
+      VOLUME_ID: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002",
+      BRICK_INDEX: "1",
+      BRICK_DEVICE: "/dev/vdc",
+      KADALU_VERSION: "1.2.0",
+      K8S_DIST: "kubernetes",
+      VERBOSE: "no",
+      SUBVOL_ROOT: "subvol",
     });
     const podSpec = sts.spec.template.spec;
     expect(podSpec.containers[0].image).toBe("docker.io/kadalu/kadalu-server:1.2.0");
     expect(podSpec.containers[0].securityContext).toEqual({ privileged: true });
-    expect(podSpec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions).toEqual([{ key: "kubernetes.io/hostname", operator: "In", values: ["kube2"] }]);
+    expect(podSpec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions).toEqual([
+      { key: "kubernetes.io/hostname", operator: "In", values: ["kube2"] },
+    ]);
     expect(podSpec.volumes.find((v: any) => v.name === "glusterfsd-mountdir")).toEqual({ name: "glusterfsd-mountdir", emptyDir: {} });
-    expect(podSpec.containers[0].volumeMounts.map((m: any) => m.mountPath)).toEqual(["/dev", "/sys/fs/cgroup", "/var/lib/gluster", "/bricks/pool1", "/lib/modules"]);
+    expect(podSpec.containers[0].volumeMounts.map((m: any) => m.mountPath)).toEqual([
+      "/dev",
+      "/sys/fs/cgroup",
+      "/var/lib/gluster",
+      "/bricks/pool1",
+      "/lib/modules",
+    ]);
     expect(podSpec.containers[0].readinessProbe).toEqual({ tcpSocket: { port: 24007 }, initialDelaySeconds: 7, periodSeconds: 10 });
     // The brick runtime's /metrics, found by Prometheus' pod discovery.
-    expect(podSpec.containers[0].ports).toEqual([{ name: "brickport", containerPort: 24007 }, { name: "metrics", containerPort: 8050 }]);
+    expect(podSpec.containers[0].ports).toEqual([
+      { name: "brickport", containerPort: 24007 },
+      { name: "metrics", containerPort: 8050 },
+    ]);
     expect(sts.spec.template.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": "8050", "prometheus.io/path": "/metrics" });
     // No owner: the garbage collector must never remove serving bricks (foreground deletes); the label ties them.
     expect(sts.metadata.ownerReferences).toBeUndefined();
@@ -89,7 +139,12 @@ describe("operator: native pools", () => {
     expect(get("Service", "pool1")!.spec).toMatchObject({ clusterIP: "None", ports: [{ name: "brickport", port: 24007, targetPort: 24007, protocol: "TCP" }] });
     const sc = get("StorageClass", "kadalu.pool1")!;
     expect(sc).toMatchObject({ provisioner: "kadalu", allowVolumeExpansion: true, parameters: { storage_name: "pool1", single_pv_per_pool: "False" } });
-    expect(status("pool1")).toMatchObject({ bricks: { ready: 0, total: 3 }, volumeId: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002", storageClass: "kadalu.pool1", observedGeneration: 1 });
+    expect(status("pool1")).toMatchObject({
+      bricks: { ready: 0, total: 3 },
+      volumeId: "4f2c8a52-b4a1-11ee-9c1c-0242ac110002",
+      storageClass: "kadalu.pool1",
+      observedGeneration: 1,
+    });
     expect(get("KadaluStorage", "pool1")!.metadata.finalizers).toEqual(["kadalu-operator.storage/finalizer"]);
   });
 
@@ -99,7 +154,12 @@ describe("operator: native pools", () => {
     await until(() => status("pool1")?.state === "initializing", "initializing");
     markBricksReady("pool1", 3);
     await until(() => status("pool1")?.state === "ready", "ready");
-    expect(status("pool1").conditions.map((c: any) => [c.type, c.status])).toEqual([["Valid", "True"], ["ConfigWritten", "True"], ["BricksReady", "True"], ["StorageClassReady", "True"]]);
+    expect(status("pool1").conditions.map((c: any) => [c.type, c.status])).toEqual([
+      ["Valid", "True"],
+      ["ConfigWritten", "True"],
+      ["BricksReady", "True"],
+      ["StorageClassReady", "True"],
+    ]);
     expect(status("pool1").bricks).toEqual({ ready: 3, total: 3 });
     await until(() => cluster.server.list("v1", "Event", "kadalu").length > 0, "the Ready event");
     const events = cluster.server.list("v1", "Event", "kadalu");
@@ -111,17 +171,29 @@ describe("operator: native pools", () => {
     pool("pool1", { type: "Replica1", storage: [{ node: "kube2", path: "/data/pool1" }] });
     await until(() => status("pool1")?.state === "initializing", "initializing");
     const [brick] = cluster.server.seed({
-      apiVersion: "v1", kind: "Pod",
+      apiVersion: "v1",
+      kind: "Pod",
       metadata: { name: "server-pool1-0-0", namespace: "kadalu", labels: { "app.kubernetes.io/component": "server", "kadalu.io/pool": "pool1" } },
       spec: { nodeName: "kube2", containers: [{ name: "server", image: "docker.io/kadalu/kadalu-server:1.2.0" }] },
-      status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }], containerStatuses: [{ name: "server", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } }] },
+      status: {
+        phase: "Pending",
+        conditions: [{ type: "PodScheduled", status: "True" }],
+        containerStatuses: [{ name: "server", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } }],
+      },
     });
     // An event of an earlier pod of that name says nothing of this one; the kubelet's event for this pod does.
     const failedMount = (uid: string, name: string) => ({
-      apiVersion: "v1", kind: "Event", metadata: { name, namespace: "kadalu" },
-      involvedObject: { apiVersion: "v1", kind: "Pod", name: "server-pool1-0-0", namespace: "kadalu", uid }, type: "Warning", reason: "FailedMount",
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name, namespace: "kadalu" },
+      involvedObject: { apiVersion: "v1", kind: "Pod", name: "server-pool1-0-0", namespace: "kadalu", uid },
+      type: "Warning",
+      reason: "FailedMount",
       message: 'MountVolume.SetUp failed for volume "glusterfsd-mountdir" : hostPath type check failed: /data/pool1 is not a directory',
-      source: { component: "kubelet", host: "kube2" }, firstTimestamp: "2026-12-06T00:00:00Z", lastTimestamp: "2026-12-06T00:00:00Z", count: 1,
+      source: { component: "kubelet", host: "kube2" },
+      firstTimestamp: "2026-12-06T00:00:00Z",
+      lastTimestamp: "2026-12-06T00:00:00Z",
+      count: 1,
     });
     cluster.server.seed(failedMount("an-earlier-pod", "server-pool1-0-0.old"));
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -129,13 +201,26 @@ describe("operator: native pools", () => {
     cluster.server.seed(failedMount(brick!.metadata.uid!, "server-pool1-0-0.1"));
     await until(() => status("pool1")?.state === "error", "state error");
     expect(status("pool1").message).toBe("brick directory /data/pool1 is missing on node kube2");
-    expect(status("pool1").conditions.find((c: any) => c.type === "BricksReady")).toMatchObject({ status: "False", reason: "BrickDirectoryMissing", message: "brick directory /data/pool1 is missing on node kube2" });
+    expect(status("pool1").conditions.find((c: any) => c.type === "BricksReady")).toMatchObject({
+      status: "False",
+      reason: "BrickDirectoryMissing",
+      message: "brick directory /data/pool1 is missing on node kube2",
+    });
     await until(() => cluster.server.list("v1", "Event", "kadalu").some((e) => e.reason === "BrickDirectoryMissing"), "the pool's Warning event");
     // The directory made, the kubelet mounts it; then the image cannot be pulled: the message says so, the state is initializing again.
-    cluster.server.setStatus("v1", "Pod", "kadalu", "server-pool1-0-0", { phase: "Pending", containerStatuses: [{ name: "server", ready: false, restartCount: 0, state: { waiting: { reason: "ImagePullBackOff" } } }] });
+    cluster.server.setStatus("v1", "Pod", "kadalu", "server-pool1-0-0", {
+      phase: "Pending",
+      containerStatuses: [{ name: "server", ready: false, restartCount: 0, state: { waiting: { reason: "ImagePullBackOff" } } }],
+    });
     await until(() => status("pool1")?.state === "initializing", "initializing again");
-    expect(status("pool1").message).toBe("0/1 brick pods ready; server-pool1-0-0: ImagePullBackOff: image docker.io/kadalu/kadalu-server:1.2.0 cannot be pulled");
-    cluster.server.setStatus("v1", "Pod", "kadalu", "server-pool1-0-0", { phase: "Running", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ name: "server", ready: true, restartCount: 0, state: { running: {} } }] });
+    expect(status("pool1").message).toBe(
+      "0/1 brick pods ready; server-pool1-0-0: ImagePullBackOff: image docker.io/kadalu/kadalu-server:1.2.0 cannot be pulled",
+    );
+    cluster.server.setStatus("v1", "Pod", "kadalu", "server-pool1-0-0", {
+      phase: "Running",
+      conditions: [{ type: "Ready", status: "True" }],
+      containerStatuses: [{ name: "server", ready: true, restartCount: 0, state: { running: {} } }],
+    });
     await until(() => status("pool1")?.state === "ready", "ready once the brick runs");
   });
 
@@ -149,8 +234,15 @@ describe("operator: native pools", () => {
     await running.controller.queue.idle();
     const writes = cluster.server.writes().map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ""}${r.name ? ` ${r.name}` : ""}`);
     expect(writes.sort()).toEqual([
-      "patch configmaps kadalu-info", "patch kadalustorages pool1", "patch kadalustorages/status pool1", "patch poddisruptionbudgets server-pool1-group-0", "patch services pool1",
-      "patch statefulsets server-pool1-0", "patch statefulsets server-pool1-1", "patch statefulsets server-pool1-2", "patch storageclasses kadalu.pool1",
+      "patch configmaps kadalu-info",
+      "patch kadalustorages pool1",
+      "patch kadalustorages/status pool1",
+      "patch poddisruptionbudgets server-pool1-group-0",
+      "patch services pool1",
+      "patch statefulsets server-pool1-0",
+      "patch statefulsets server-pool1-1",
+      "patch statefulsets server-pool1-2",
+      "patch storageclasses kadalu.pool1",
     ]);
   });
 
@@ -188,7 +280,9 @@ describe("operator: native pools", () => {
     await until(() => status("pool1")?.state === "ready", "ready");
     await running.controller.queue.idle();
     let reconciles = 0;
-    running.controller.onReconciled = () => { reconciles += 1; };
+    running.controller.onReconciled = () => {
+      reconciles += 1;
+    };
     cluster.server.clearRequests();
     const usage = { capacityBytes: 10 << 30, provisionedBytes: 1 << 30, pvCount: 1, updatedAt: "2026-12-06T00:00:00Z" };
     cluster.server.setStatus(API, "KadaluStorage", "kadalu", "pool1", { ...status("pool1"), usage });
@@ -201,7 +295,9 @@ describe("operator: native pools", () => {
     // A spec change (a new generation) is reconciled, and the usage is kept.
     const type = cluster.server.registry.byKind(API, "KadaluStorage")!;
     const live = cluster.server.get(API, "KadaluStorage", "kadalu", "pool1")!;
-    cluster.server.objects.commit(type, live, { ...live, spec: { ...live.spec, options: [{ key: "performance.quick-read", value: "off" }] } }, undefined, { dryRun: false });
+    cluster.server.objects.commit(type, live, { ...live, spec: { ...live.spec, options: [{ key: "performance.quick-read", value: "off" }] } }, undefined, {
+      dryRun: false,
+    });
     await until(() => JSON.parse(info()["pool1.info"]!).options?.["performance.quick-read"] === "off", "the option in pool1.info");
     // kadalu-info is written inside the reconcile; the count moves when the reconcile ends.
     await until(() => reconciles > 0, "the spec change reconciled");
@@ -209,23 +305,52 @@ describe("operator: native pools", () => {
   });
 
   it.each([
-    ["Replica1 on paths", { type: "Replica1", storage: [{ node: "kube1", path: "/data/p" }, { node: "kube2", path: "/data/p" }] }, 2, (sts: any) => {
-      expect(envOf(sts).SHD_REQUIRED).toBeUndefined();
-      expect(sts.spec.template.spec.volumes.find((v: any) => v.name === "glusterfsd-mountdir").hostPath).toEqual({ path: "/data/p", type: "Directory" });
-    }],
-    ["Replica2 on PVCs with a tiebreaker", { type: "Replica2", storage: [{ pvc: "b1" }, { pvc: "b2" }], tiebreaker: { node: "tb.example.com", path: "/mnt" } }, 2, (sts: any) => {
-      expect(envOf(sts).HOSTNAME).toBeUndefined();
-      expect(sts.spec.template.spec.affinity).toBeUndefined();
-      expect(sts.spec.template.spec.volumes.find((v: any) => v.name === "glusterfsd-mountdir").persistentVolumeClaim).toEqual({ claimName: "b1" });
-      expect(sts.spec.template.spec.volumes.some((v: any) => v.name === "kernel-modules")).toBe(false);
-    }],
-    ["Disperse 2+1 on file devices", { type: "Disperse", storage: [1, 2, 3].map((i) => ({ node: `kube${i}`, device: "/var/lib/kadalu/disk.img" })), disperse: { data: 2, redundancy: 1 } }, 3, (sts: any) => {
-      expect(envOf(sts)).toMatchObject({ SHD_REQUIRED: "1", VOLUME_TYPE: "Disperse", BRICK_DEVICE: "/var/lib/kadalu/disk.img" });
-      expect(sts.spec.template.spec.volumes.find((v: any) => v.name === "brickdev")).toEqual({ name: "brickdev", hostPath: { path: "/var/lib/kadalu", type: "Directory" } });
-    }],
-    ["Arbiter (with the self-heal daemon upstream forgot)", { type: "Arbiter", storage: devices() }, 3, (sts: any) => {
-      expect(envOf(sts)).toMatchObject({ SHD_REQUIRED: "1", VOLUME_TYPE: "Arbiter" });
-    }],
+    [
+      "Replica1 on paths",
+      {
+        type: "Replica1",
+        storage: [
+          { node: "kube1", path: "/data/p" },
+          { node: "kube2", path: "/data/p" },
+        ],
+      },
+      2,
+      (sts: any) => {
+        expect(envOf(sts).SHD_REQUIRED).toBeUndefined();
+        expect(sts.spec.template.spec.volumes.find((v: any) => v.name === "glusterfsd-mountdir").hostPath).toEqual({ path: "/data/p", type: "Directory" });
+      },
+    ],
+    [
+      "Replica2 on PVCs with a tiebreaker",
+      { type: "Replica2", storage: [{ pvc: "b1" }, { pvc: "b2" }], tiebreaker: { node: "tb.example.com", path: "/mnt" } },
+      2,
+      (sts: any) => {
+        expect(envOf(sts).HOSTNAME).toBeUndefined();
+        expect(sts.spec.template.spec.affinity).toBeUndefined();
+        expect(sts.spec.template.spec.volumes.find((v: any) => v.name === "glusterfsd-mountdir").persistentVolumeClaim).toEqual({ claimName: "b1" });
+        expect(sts.spec.template.spec.volumes.some((v: any) => v.name === "kernel-modules")).toBe(false);
+      },
+    ],
+    [
+      "Disperse 2+1 on file devices",
+      { type: "Disperse", storage: [1, 2, 3].map((i) => ({ node: `kube${i}`, device: "/var/lib/kadalu/disk.img" })), disperse: { data: 2, redundancy: 1 } },
+      3,
+      (sts: any) => {
+        expect(envOf(sts)).toMatchObject({ SHD_REQUIRED: "1", VOLUME_TYPE: "Disperse", BRICK_DEVICE: "/var/lib/kadalu/disk.img" });
+        expect(sts.spec.template.spec.volumes.find((v: any) => v.name === "brickdev")).toEqual({
+          name: "brickdev",
+          hostPath: { path: "/var/lib/kadalu", type: "Directory" },
+        });
+      },
+    ],
+    [
+      "Arbiter (with the self-heal daemon upstream forgot)",
+      { type: "Arbiter", storage: devices() },
+      3,
+      (sts: any) => {
+        expect(envOf(sts)).toMatchObject({ SHD_REQUIRED: "1", VOLUME_TYPE: "Arbiter" });
+      },
+    ],
   ])("%s", async (_name, spec, bricks, check) => {
     await start();
     pool("p1", spec as Partial<KadaluStorageSpec>);
@@ -265,10 +390,25 @@ describe("operator: External pools", () => {
 
   it("writes the External info and StorageClass, checks the hosts, and runs no server pods", async () => {
     await start();
-    pool("ext1", { type: "External", storage: [], details: { gluster_host: "127.0.0.1", gluster_hosts: ["localhost"], gluster_volname: "gv0", gluster_options: "log-level=DEBUG", gluster_port: port } });
+    pool("ext1", {
+      type: "External",
+      storage: [],
+      details: { gluster_host: "127.0.0.1", gluster_hosts: ["localhost"], gluster_volname: "gv0", gluster_options: "log-level=DEBUG", gluster_port: port },
+    });
     await until(() => status("ext1")?.state === "ready", "ready");
-    expect(JSON.parse(info()["ext1.info"]!)).toMatchObject({ type: "External", gluster_hosts: "127.0.0.1,localhost", gluster_volname: "gv0", gluster_options: "log-level=DEBUG" });
-    expect(get("StorageClass", "kadalu.ext1")!.parameters).toEqual({ hostvol_type: "External", gluster_hosts: "127.0.0.1,localhost", gluster_volname: "gv0", gluster_options: "log-level=DEBUG", single_pv_per_pool: "False" });
+    expect(JSON.parse(info()["ext1.info"]!)).toMatchObject({
+      type: "External",
+      gluster_hosts: "127.0.0.1,localhost",
+      gluster_volname: "gv0",
+      gluster_options: "log-level=DEBUG",
+    });
+    expect(get("StorageClass", "kadalu.ext1")!.parameters).toEqual({
+      hostvol_type: "External",
+      gluster_hosts: "127.0.0.1,localhost",
+      gluster_volname: "gv0",
+      gluster_options: "log-level=DEBUG",
+      single_pv_per_pool: "False",
+    });
     expect(status("ext1").conditions.find((c: any) => c.type === "HostsReachable").status).toBe("True");
     expect(cluster.server.list("apps/v1", "StatefulSet", "kadalu")).toEqual([]);
   });
@@ -303,9 +443,26 @@ describe("operator: correctness under change and failure", () => {
     const volumeId = status("p1").volumeId;
     const type = cluster.server.registry.byKind(API, "KadaluStorage")!;
     const live = () => cluster.server.get(API, "KadaluStorage", "kadalu", "p1")!;
-    cluster.server.objects.commit(type, live(), { ...live(), spec: { ...live().spec, storage: [{ node: "kube1", path: "/a" }, { node: "kube2", path: "/b" }] } }, undefined, { dryRun: false });
+    cluster.server.objects.commit(
+      type,
+      live(),
+      {
+        ...live(),
+        spec: {
+          ...live().spec,
+          storage: [
+            { node: "kube1", path: "/a" },
+            { node: "kube2", path: "/b" },
+          ],
+        },
+      },
+      undefined,
+      { dryRun: false },
+    );
     await until(() => get("StatefulSet", "server-p1-1") !== undefined, "second brick");
-    cluster.server.objects.commit(type, live(), { ...live(), spec: { ...live().spec, storage: [{ node: "kube2", path: "/b" }] } }, undefined, { dryRun: false });
+    cluster.server.objects.commit(type, live(), { ...live(), spec: { ...live().spec, storage: [{ node: "kube2", path: "/b" }] } }, undefined, {
+      dryRun: false,
+    });
     await until(() => status("p1")?.state === "error", "refused change");
     expect(status("p1").message).toContain("removing storage units is not supported (data would be lost)");
     expect(get("StatefulSet", "server-p1-1")).toBeDefined();
@@ -314,7 +471,23 @@ describe("operator: correctness under change and failure", () => {
     await running.controller.queue.idle();
     expect(JSON.parse(info()["p1.info"]!).volume_id).toBe(volumeId);
     // A changed spec.volume_id never replaces the stored one (the bricks carry it); the conditions say so.
-    cluster.server.objects.commit(type, live(), { ...live(), spec: { ...live().spec, storage: [{ node: "kube1", path: "/a" }, { node: "kube2", path: "/b" }], volume_id: "00000000-0000-4000-8000-00000000beef" } }, undefined, { dryRun: false });
+    cluster.server.objects.commit(
+      type,
+      live(),
+      {
+        ...live(),
+        spec: {
+          ...live().spec,
+          storage: [
+            { node: "kube1", path: "/a" },
+            { node: "kube2", path: "/b" },
+          ],
+          volume_id: "00000000-0000-4000-8000-00000000beef",
+        },
+      },
+      undefined,
+      { dryRun: false },
+    );
     await until(() => status("p1")?.conditions?.some((c: any) => c.reason === "VolumeIdChangeRefused"), "volume id refusal");
     expect(JSON.parse(info()["p1.info"]!).volume_id).toBe(volumeId);
     expect(status("p1").volumeId).toBe(volumeId);
@@ -322,13 +495,34 @@ describe("operator: correctness under change and failure", () => {
   });
 
   it("converges every pool when requests of each verb it uses hang (each fails at its deadline and is retried)", async () => {
-    operator = await startOperator({ kubeconfig: cluster.kubeconfig, config: { ...config(), requestTimeoutMs: 500 }, log: (level, message) => logs.push(`${level} ${message}`), health: false });
-    for (const [verb, resource] of [["get", "configmaps"], ["patch", "configmaps"], ["patch", "statefulsets"], ["get", "statefulsets"], ["patch", "kadalustorages"], ["patch", "services"], ["get", "storageclasses"], ["patch", "storageclasses"]] as const) {
+    operator = await startOperator({
+      kubeconfig: cluster.kubeconfig,
+      config: { ...config(), requestTimeoutMs: 500 },
+      log: (level, message) => logs.push(`${level} ${message}`),
+      health: false,
+    });
+    for (const [verb, resource] of [
+      ["get", "configmaps"],
+      ["patch", "configmaps"],
+      ["patch", "statefulsets"],
+      ["get", "statefulsets"],
+      ["patch", "kadalustorages"],
+      ["patch", "services"],
+      ["get", "storageclasses"],
+      ["patch", "storageclasses"],
+    ] as const) {
       cluster.server.hangNext({ verb, resource, count: 1 });
     }
     for (let i = 0; i < 5; i += 1) pool(`hung${i}`, { type: "Replica1", storage: [{ node: "kube1", path: `/data/h${i}` }] });
-    await until(() => [0, 1, 2, 3, 4].every((i) => status(`hung${i}`)?.storageClass === `kadalu.hung${i}` && info()[`hung${i}.info`] !== undefined), "all five pools to converge", 30_000);
-    expect(logs.some((line) => line.includes("no answer from the API server within 0.5s")), "a hung request was seen and outlived").toBe(true);
+    await until(
+      () => [0, 1, 2, 3, 4].every((i) => status(`hung${i}`)?.storageClass === `kadalu.hung${i}` && info()[`hung${i}.info`] !== undefined),
+      "all five pools to converge",
+      30_000,
+    );
+    expect(
+      logs.some((line) => line.includes("no answer from the API server within 0.5s")),
+      "a hung request was seen and outlived",
+    ).toBe(true);
   });
 
   it("loses no info key when 20 pools reconcile at once, with injected conflicts and errors", async () => {
@@ -337,7 +531,11 @@ describe("operator: correctness under change and failure", () => {
     cluster.server.failNext({ verb: "patch", resource: "statefulsets", count: 3, code: 500 });
     for (let i = 0; i < 20; i += 1) pool(`pool${i}`, { type: "Replica1", storage: [{ node: "kube1", path: `/data/${i}` }] });
     await until(() => Array.from({ length: 20 }, (_, i) => status(`pool${i}`)?.state).every((s) => s === "initializing"), "20 pools", 20_000);
-    expect(Object.keys(info()).filter((key) => key.endsWith(".info")).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `pool${i}.info`).sort());
+    expect(
+      Object.keys(info())
+        .filter((key) => key.endsWith(".info"))
+        .sort(),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => `pool${i}.info`).sort());
   });
 
   it("resumes after a dropped watch and relists after 410 Gone", async () => {
@@ -356,21 +554,39 @@ describe("operator: correctness under change and failure", () => {
 
   it("replaces watches whose connections died silently (no event, no close), and reconciles what they missed", async () => {
     // Resync is 10 minutes: only a replaced watch can deliver p2 within the bound.
-    operator = await startOperator({ kubeconfig: cluster.kubeconfig, config: { ...config(), watchTimeoutSeconds: 2 }, log: (level, message) => logs.push(`${level} ${message}`), health: false });
+    operator = await startOperator({
+      kubeconfig: cluster.kubeconfig,
+      config: { ...config(), watchTimeoutSeconds: 2 },
+      log: (level, message) => logs.push(`${level} ${message}`),
+      health: false,
+    });
     pool("p1", { type: "Replica1", storage: [{ node: "kube1", path: "/a" }] });
     await until(() => info()["p1.info"] !== undefined, "p1");
     expect(cluster.server.silenceWatches()).toBeGreaterThanOrEqual(3);
     pool("p2", { type: "Replica1", storage: [{ node: "kube1", path: "/b" }] });
     await until(() => info()["p2.info"] !== undefined && status("p2")?.state === "initializing", "p2 after its watch went dead", 10_000);
-    expect(logs.some((line) => /watch was silent for 3s/.test(line)), "the dead watch was detected, not closed by the server").toBe(true);
+    expect(
+      logs.some((line) => /watch was silent for 3s/.test(line)),
+      "the dead watch was detected, not closed by the server",
+    ).toBe(true);
   });
 
   it("blocks deletion while a PV uses the pool, then removes everything but the data", async () => {
     await start();
     pool("pool1", { type: "Replica3", storage: devices() });
     await until(() => get("StorageClass", "kadalu.pool1") !== undefined, "storage class");
-    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-1" }, spec: { storageClassName: "kadalu.pool1", capacity: { storage: "1Gi" } } });
-    cluster.server.seed({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pvc-2" }, spec: { storageClassName: "custom", csi: { driver: "kadalu", volumeHandle: "pvc-2", volumeAttributes: { hostvol: "pool1" } } } });
+    cluster.server.seed({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: "pvc-1" },
+      spec: { storageClassName: "kadalu.pool1", capacity: { storage: "1Gi" } },
+    });
+    cluster.server.seed({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: "pvc-2" },
+      spec: { storageClassName: "custom", csi: { driver: "kadalu", volumeHandle: "pvc-2", volumeAttributes: { hostvol: "pool1" } } },
+    });
     cluster.server.objects.delete(cluster.server.registry.byKind(API, "KadaluStorage")!, "kadalu", "pool1", { dryRun: false });
     await until(() => status("pool1")?.state === "blocked", "blocked");
     expect(status("pool1").message).toBe("deletion blocked: 2 PersistentVolumes still use the pool (pvc-1, pvc-2); delete their PVCs first");
@@ -378,7 +594,8 @@ describe("operator: correctness under change and failure", () => {
     await until(() => cluster.server.list("v1", "Event", "kadalu").some((e) => e.reason === "DeletionBlocked"), "the DeletionBlocked event");
     cluster.server.clearRequests();
     // The PVs' deletion itself re-checks the pool (no timer), and the teardown meets no conflict of its own.
-    for (const name of ["pvc-1", "pvc-2"]) cluster.server.objects.delete(cluster.server.registry.byKind("v1", "PersistentVolume")!, undefined, name, { dryRun: false });
+    for (const name of ["pvc-1", "pvc-2"])
+      cluster.server.objects.delete(cluster.server.registry.byKind("v1", "PersistentVolume")!, undefined, name, { dryRun: false });
     await until(() => get("KadaluStorage", "pool1") === undefined, "pool gone");
     expect(cluster.server.requests.filter((r) => r.code === 409).map((r) => `${r.method} ${r.path}`)).toEqual([]);
     expect(get("StatefulSet", "server-pool1-0")).toBeUndefined();
@@ -393,7 +610,13 @@ describe("operator: correctness under change and failure", () => {
     const shape = (pdb: any) => [pdb.metadata.name, pdb.spec.maxUnavailable, pdb.spec.selector.matchExpressions[0].values.join(",")];
     pool("r3", { type: "Replica3", storage: devices() });
     pool("ec", { type: "Disperse", storage: [1, 2, 3, 4, 5, 6].map((i) => ({ node: `kube${i}`, path: "/data/ec" })), disperse: { data: 4, redundancy: 2 } });
-    pool("r2", { type: "Replica2", storage: [{ node: "kube1", path: "/data/r2" }, { node: "kube2", path: "/data/r2" }] });
+    pool("r2", {
+      type: "Replica2",
+      storage: [
+        { node: "kube1", path: "/data/r2" },
+        { node: "kube2", path: "/data/r2" },
+      ],
+    });
     pool("r1", { type: "Replica1", storage: [{ node: "kube1", path: "/data/r1" }] });
     await until(() => ["r3", "ec", "r2", "r1"].every((name) => status(name)?.state === "initializing"), "four pools");
     expect(budgets().map(shape).sort()).toEqual([
@@ -406,7 +629,13 @@ describe("operator: correctness under change and failure", () => {
     // Growing by a group adds its budget; the first one stays as it was.
     const type = cluster.server.registry.byKind(API, "KadaluStorage")!;
     const live = () => cluster.server.get(API, "KadaluStorage", "kadalu", "r3")!;
-    cluster.server.objects.commit(type, live(), { ...live(), spec: { ...live().spec, storage: [...devices(), ...devices(["kube4", "kube5", "kube6"])] } }, undefined, { dryRun: false });
+    cluster.server.objects.commit(
+      type,
+      live(),
+      { ...live(), spec: { ...live().spec, storage: [...devices(), ...devices(["kube4", "kube5", "kube6"])] } },
+      undefined,
+      { dryRun: false },
+    );
     await until(() => get("PodDisruptionBudget", "server-r3-group-1") !== undefined, "the second group's budget");
     expect(shape(get("PodDisruptionBudget", "server-r3-group-1"))).toEqual(["server-r3-group-1", 1, "server-r3-3-0,server-r3-4-0,server-r3-5-0"]);
     // A budget loosened by hand is put back by the next reconcile.
@@ -437,12 +666,20 @@ describe("operator: correctness under change and failure", () => {
     await until(() => status("pool1")?.state === "ready", "ready");
     cluster.server.objects.delete(cluster.server.registry.byKind(API, "KadaluStorage")!, "kadalu", "pool1", { dryRun: false });
     await until(() => get("KadaluStorage", "pool1") === undefined, "deleted");
-    const groups: Record<string, string> = { kadalustorages: "kadalu-operator.storage", statefulsets: "apps", daemonsets: "apps", storageclasses: "storage.k8s.io", poddisruptionbudgets: "policy" };
-    const denied = cluster.server.requests.filter((r) => r.resource).filter((r) => {
-      const resource = r.subresource ? `${r.resource}/${r.subresource}` : r.resource!;
-      const request = { group: groups[r.resource!] ?? "", resource, verb: r.verb };
-      return !allows(OPERATOR_CLUSTER_RULES, request) && !(r.namespace === "kadalu" && allows(OPERATOR_NAMESPACE_RULES, request));
-    });
+    const groups: Record<string, string> = {
+      kadalustorages: "kadalu-operator.storage",
+      statefulsets: "apps",
+      daemonsets: "apps",
+      storageclasses: "storage.k8s.io",
+      poddisruptionbudgets: "policy",
+    };
+    const denied = cluster.server.requests
+      .filter((r) => r.resource)
+      .filter((r) => {
+        const resource = r.subresource ? `${r.resource}/${r.subresource}` : r.resource!;
+        const request = { group: groups[r.resource!] ?? "", resource, verb: r.verb };
+        return !allows(OPERATOR_CLUSTER_RULES, request) && !(r.namespace === "kadalu" && allows(OPERATOR_NAMESPACE_RULES, request));
+      });
     expect(denied.map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ""}`)).toEqual([]);
   });
 });

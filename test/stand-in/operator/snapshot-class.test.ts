@@ -14,11 +14,25 @@ let cluster: TestCluster;
 let operator: RunningOperator | undefined;
 const logs: string[] = [];
 
-const config = () => ({ ...configFromEnv({}), namespace: "kadalu", kadaluVersion: "1.2.0", serverImage: "docker.io/kadalu/kadalu-server:1.2.0", resyncMs: 600_000, hostCheckTimeoutMs: 500, metricsPort: 0 });
+const config = () => ({
+  ...configFromEnv({}),
+  namespace: "kadalu",
+  kadaluVersion: "1.2.0",
+  serverImage: "docker.io/kadalu/kadalu-server:1.2.0",
+  resyncMs: 600_000,
+  hostCheckTimeoutMs: 500,
+  metricsPort: 0,
+});
 const start = async (): Promise<void> => {
-  operator = await startOperator({ kubeconfig: cluster.kubeconfig, config: config(), log: (level, message) => logs.push(`${level} ${message}`), health: false });
+  operator = await startOperator({
+    kubeconfig: cluster.kubeconfig,
+    config: config(),
+    log: (level, message) => logs.push(`${level} ${message}`),
+    health: false,
+  });
 };
-const pool = (name: string, spec: Partial<KadaluStorageSpec>) => cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name, namespace: "kadalu" }, spec });
+const pool = (name: string, spec: Partial<KadaluStorageSpec>) =>
+  cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name, namespace: "kadalu" }, spec });
 const snapshotClass = (name: string) => cluster.server.get(SNAPSHOT_API, "VolumeSnapshotClass", undefined, name);
 const storageClass = (name: string) => cluster.server.get("storage.k8s.io/v1", "StorageClass", undefined, name);
 const devices = ["kube1", "kube2", "kube3"].map((node) => ({ node, device: "/dev/vdc" }));
@@ -54,7 +68,8 @@ describe("operator: VolumeSnapshotClass per pool", () => {
     pool("ext", { type: "External", details: { gluster_hosts: ["127.0.0.1"], gluster_volname: "vol" } });
     await until(() => ["rep3", "ec", "ext"].every((name) => snapshotClass(`kadalu.${name}`)), "three VolumeSnapshotClasses");
     expect(snapshotClass("kadalu.rep3")).toMatchObject({
-      driver: "kadalu", deletionPolicy: "Delete",
+      driver: "kadalu",
+      deletionPolicy: "Delete",
       metadata: { annotations: { "kadalu.io/copy-kind": "full" }, labels: { "kadalu.io/pool": "rep3", "app.kubernetes.io/part-of": "kadalu" } },
     });
     expect(snapshotClass("kadalu.ec")!.metadata.annotations).toEqual({ "kadalu.io/copy-kind": "full" });
@@ -64,12 +79,24 @@ describe("operator: VolumeSnapshotClass per pool", () => {
     operator!.controller.queue.add("kadalu/rep3");
     await until(() => snapshotClass("kadalu.rep3") !== undefined, "kadalu.rep3 back");
     for (const name of ["rep3", "ec", "ext"]) deletePool(name);
-    await until(() => ["rep3", "ec", "ext"].every((name) => !snapshotClass(`kadalu.${name}`) && !storageClass(`kadalu.${name}`)), "classes removed with their pools");
-    const groups: Record<string, string> = { kadalustorages: "kadalu-operator.storage", statefulsets: "apps", daemonsets: "apps", storageclasses: "storage.k8s.io", poddisruptionbudgets: "policy", volumesnapshotclasses: "snapshot.storage.k8s.io" };
-    const denied = cluster.server.requests.filter((r) => r.resource).filter((r) => {
-      const request = { group: groups[r.resource!] ?? "", resource: r.subresource ? `${r.resource}/${r.subresource}` : r.resource!, verb: r.verb };
-      return !allows(OPERATOR_CLUSTER_RULES, request) && !(r.namespace === "kadalu" && allows(OPERATOR_NAMESPACE_RULES, request));
-    });
+    await until(
+      () => ["rep3", "ec", "ext"].every((name) => !snapshotClass(`kadalu.${name}`) && !storageClass(`kadalu.${name}`)),
+      "classes removed with their pools",
+    );
+    const groups: Record<string, string> = {
+      kadalustorages: "kadalu-operator.storage",
+      statefulsets: "apps",
+      daemonsets: "apps",
+      storageclasses: "storage.k8s.io",
+      poddisruptionbudgets: "policy",
+      volumesnapshotclasses: "snapshot.storage.k8s.io",
+    };
+    const denied = cluster.server.requests
+      .filter((r) => r.resource)
+      .filter((r) => {
+        const request = { group: groups[r.resource!] ?? "", resource: r.subresource ? `${r.resource}/${r.subresource}` : r.resource!, verb: r.verb };
+        return !allows(OPERATOR_CLUSTER_RULES, request) && !(r.namespace === "kadalu" && allows(OPERATOR_NAMESPACE_RULES, request));
+      });
     expect(denied.map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ""}`)).toEqual([]);
     await operator!.controller.queue.idle();
   });

@@ -18,7 +18,14 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 describe("brick pod environment", () => {
   it("reads the identity the operator's StatefulSet gives", () => {
     const config = configFromEnv(ENV, "/info");
-    expect(config.brick).toEqual({ pool: "pool1", volumeId: VOLUME_ID, brickPath: "/bricks/pool1/data/brick", brickIndex: 2, nodeId: "node-2", nodeName: "kube1" });
+    expect(config.brick).toEqual({
+      pool: "pool1",
+      volumeId: VOLUME_ID,
+      brickPath: "/bricks/pool1/data/brick",
+      brickIndex: 2,
+      nodeId: "node-2",
+      nodeName: "kube1",
+    });
     expect(config.selfHeal).toBe(true);
     expect(config.infoFile).toBe("/info/pool1.info");
   });
@@ -38,8 +45,12 @@ describe("brick pod environment", () => {
   it("refuses a kadalu-info entry of another volume id or an External pool", () => {
     const config = configFromEnv(ENV, "/info");
     const info = { volname: "pool1", volume_id: OTHER_ID, type: "Replica3", bricks: [] };
-    expect(() => parsePoolInfo(config, JSON.stringify(info))).toThrow(`/info/pool1.info: pool pool1 has volume id ${OTHER_ID}, this pod was started with VOLUME_ID ${VOLUME_ID}`);
-    expect(() => parsePoolInfo(config, JSON.stringify({ volname: "pool1", volume_id: VOLUME_ID, type: "External", gluster_hosts: "h", gluster_volname: "v" }))).toThrow("is External");
+    expect(() => parsePoolInfo(config, JSON.stringify(info))).toThrow(
+      `/info/pool1.info: pool pool1 has volume id ${OTHER_ID}, this pod was started with VOLUME_ID ${VOLUME_ID}`,
+    );
+    expect(() =>
+      parsePoolInfo(config, JSON.stringify({ volname: "pool1", volume_id: VOLUME_ID, type: "External", gluster_hosts: "h", gluster_volname: "v" })),
+    ).toThrow("is External");
     expect(() => parsePoolInfo(config, "{")).toThrow("/info/pool1.info: pool1.info is not valid JSON");
   });
 });
@@ -57,14 +68,20 @@ describe("brick directory", () => {
     const dump = execFileSync("getfattr", ["--absolute-names", "-e", "hex", "-n", "trusted.glusterfs.volume-id", brick], { encoding: "utf8" });
     expect(xattrFromDump(dump, "trusted.glusterfs.volume-id")).toBe(volumeIdHex(VOLUME_ID));
     expect(() => prepareBrickDir(brick, "pool1", VOLUME_ID)).not.toThrow();
-    expect(() => prepareBrickDir(brick, "pool2", OTHER_ID)).toThrow(`brick ${brick} belongs to another pool (volume id ${VOLUME_ID}), not pool pool2 (volume id ${OTHER_ID}): give pool pool2 an empty directory`);
+    expect(() => prepareBrickDir(brick, "pool2", OTHER_ID)).toThrow(
+      `brick ${brick} belongs to another pool (volume id ${VOLUME_ID}), not pool pool2 (volume id ${OTHER_ID}): give pool pool2 an empty directory`,
+    );
   });
 });
 
 describe("supervisor", () => {
   it("restarts a process that exits, with a growing delay, and passes its output on with its name", async () => {
     const lines: string[] = [];
-    const supervised = new Supervised("child", "sh", ["-c", "echo started; exit 3"], (line) => lines.push(line), { firstDelayMs: 50, maxDelayMs: 200, healthyMs: 60_000 });
+    const supervised = new Supervised("child", "sh", ["-c", "echo started; exit 3"], (line) => lines.push(line), {
+      firstDelayMs: 50,
+      maxDelayMs: 200,
+      healthyMs: 60_000,
+    });
     supervised.start();
     const deadline = Date.now() + 5000;
     while (supervised.restarts < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));

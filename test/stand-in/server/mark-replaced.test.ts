@@ -14,7 +14,13 @@ describe("mark-replaced", () => {
     [["pool1", "2", "3"], "usage: kadalu-server mark-replaced POOL INDEX\n", 2],
   ])("prints its usage for %j", (args, text, code) => {
     let written = "";
-    expect(markReplacedMain(args, (line) => void (written += line), () => undefined)).toBe(code);
+    expect(
+      markReplacedMain(
+        args,
+        (line) => void (written += line),
+        () => undefined,
+      ),
+    ).toBe(code);
     expect(written).toBe(text);
   });
 
@@ -24,14 +30,26 @@ describe("mark-replaced", () => {
     [["pool1", "1;reboot"], 'brick index "1;reboot" must be a whole number'],
   ])("refuses %j before running anything", (args, message) => {
     const marks: MarkOptions[] = [];
-    expect(() => markReplacedMain(args, () => undefined, (options) => void marks.push(options))).toThrow(message);
+    expect(() =>
+      markReplacedMain(
+        args,
+        () => undefined,
+        (options) => void marks.push(options),
+      ),
+    ).toThrow(message);
     expect(marks).toEqual([]);
   });
 
   it("names the pool and brick it marked, with the translator Gluster's replace-brick names", () => {
     const marks: MarkOptions[] = [];
     let written = "";
-    expect(markReplacedMain(["pool1", "2"], (line) => void (written += line), (options) => void marks.push(options))).toBe(0);
+    expect(
+      markReplacedMain(
+        ["pool1", "2"],
+        (line) => void (written += line),
+        (options) => void marks.push(options),
+      ),
+    ).toBe(0);
     expect(marks).toEqual([{ pool: "pool1", index: 2 }]);
     expect(written).toBe("brick 2 of pool pool1 marked for a full heal (trusted.replace-brick=pool1-client-2)\n");
   });
@@ -39,14 +57,18 @@ describe("mark-replaced", () => {
   it("refuses a pod without the pool's client volfile, and leaves no mount point behind when the mount fails", () => {
     const volfiles = join(scratch, "volfiles");
     mkdirSync(volfiles);
-    expect(() => markReplaced({ pool: "pool1", index: 0, volfilesDir: volfiles, scratch })).toThrow(`${join(volfiles, "pool1.vol")} does not exist: is this a brick pod of pool pool1?`);
+    expect(() => markReplaced({ pool: "pool1", index: 0, volfilesDir: volfiles, scratch })).toThrow(
+      `${join(volfiles, "pool1.vol")} does not exist: is this a brick pod of pool pool1?`,
+    );
     writeFileSync(join(volfiles, "pool1.vol"), "volume x\nend-volume\n");
     const runs: string[] = [];
     const failing = (command: string, args: string[]): void => {
       runs.push([command, ...args].join(" "));
       throw Object.assign(new Error("failed"), { stderr: "glusterfs: cannot mount" });
     };
-    expect(() => markReplaced({ pool: "pool1", index: 0, volfilesDir: volfiles, scratch, run: failing, mounts: () => "", stepMs: 10 })).toThrow("cannot mark brick 0 of pool pool1 for a full heal: glusterfs: cannot mount");
+    expect(() => markReplaced({ pool: "pool1", index: 0, volfilesDir: volfiles, scratch, run: failing, mounts: () => "", stepMs: 10 })).toThrow(
+      "cannot mark brick 0 of pool pool1 for a full heal: glusterfs: cannot mount",
+    );
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatch(/^glusterfs --process-name fuse --client-pid=-12 --volfile=\S+\/pool1\.vol --volfile-id=pool1 \S+\/mark-pool1-\w+$/);
     expect(readdirSync(scratch).filter((entry) => entry.startsWith("mark-"))).toEqual([]);

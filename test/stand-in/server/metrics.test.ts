@@ -76,17 +76,31 @@ describe("brick metrics", () => {
     glusterfsd.start();
     shd.start();
     const registry = newRegistry();
-    brickMetrics(registry, { pool: "pool1", namespace: "kadalu", brick: BRICK, brickPath, brickPort: (brickPort.address() as AddressInfo).port, glusterfsd, shd });
+    brickMetrics(registry, {
+      pool: "pool1",
+      namespace: "kadalu",
+      brick: BRICK,
+      brickPath,
+      brickPort: (brickPort.address() as AddressInfo).port,
+      glusterfsd,
+      shd,
+    });
     const server = await serveMetrics(registry, 0, log);
     try {
       const port = boundPort(server);
       let text = await scrape(port);
-      for (const spec of metricsOf("server").filter((candidate) => candidate.exporter === "server")) expect(text, spec.name).toContain(`# TYPE ${spec.name} ${spec.type}`);
+      for (const spec of metricsOf("server").filter((candidate) => candidate.exporter === "server"))
+        expect(text, spec.name).toContain(`# TYPE ${spec.name} ${spec.type}`);
       expect(value(text, "kadalu_brick_up")).toBe(1);
       expect(value(text, "kadalu_brick_restarts_total")).toBe(0);
       expect(value(text, "kadalu_self_heal_daemon_up")).toBe(1);
       // df's own numbers for the brick's filesystem.
-      const [size, used, inodes, inodesUsed] = execFileSync("df", ["-B1", "--output=size,used", brickPath], { encoding: "utf8" }).trim().split("\n")[1]!.trim().split(/\s+/).map(Number)
+      const [size, used, inodes, inodesUsed] = execFileSync("df", ["-B1", "--output=size,used", brickPath], { encoding: "utf8" })
+        .trim()
+        .split("\n")[1]!
+        .trim()
+        .split(/\s+/)
+        .map(Number)
         .concat(execFileSync("df", ["--output=itotal,iused", brickPath], { encoding: "utf8" }).trim().split("\n")[1]!.trim().split(/\s+/).map(Number));
       expect(value(text, "kadalu_brick_capacity_bytes")).toBe(size);
       expect(Math.abs(value(text, "kadalu_brick_used_bytes")! - used!)).toBeLessThan(64 * 1024 * 1024);

@@ -52,7 +52,9 @@ describe.skipIf(!ROOT)("NamespaceHeal", () => {
     const heal = new NamespaceHeal(brick, (message) => logged.push(message), 100);
     heal.line(line(`<gfid:${GFID}>`));
     expect(getAttributeSync(pv, NAMESPACE_XATTR)).toBeNull();
-    expect(logged).toEqual([`kadalu-server: ${pv}: its metadata heal was refused for the namespace xattr; taken off this brick's copy so the heal copies it back`]);
+    expect(logged).toEqual([
+      `kadalu-server: ${pv}: its metadata heal was refused for the namespace xattr; taken off this brick's copy so the heal copies it back`,
+    ]);
     // A second refusal at once (the heal's retry came before the removal was seen) changes nothing.
     setAttributeSync(pv, NAMESPACE_XATTR, "true");
     heal.line(line("/subvol/ab/cd/pvc-1"));

@@ -10,11 +10,17 @@ const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/v
 const input = (name: string): any => JSON.parse(fixture(`${name}.json`));
 
 describe("volgen contract (kadalu/volgen spec/sample_output)", () => {
-  it.each(["replica2", "dist_replica2", "tiebreaker", "replica3", "dist_replica3", "replica3_arbiter", "disperse", "dist_disperse", "distribute"])("client volfile of %s", (name) => {
-    expect(clientVolfile(input(name))).toBe(fixture(`${name}.vol`));
-  });
+  it.each(["replica2", "dist_replica2", "tiebreaker", "replica3", "dist_replica3", "replica3_arbiter", "disperse", "dist_disperse", "distribute"])(
+    "client volfile of %s",
+    (name) => {
+      expect(clientVolfile(input(name))).toBe(fixture(`${name}.vol`));
+    },
+  );
 
-  it.each([["replica3", "shd_replica3"], ["dist_replica3", "shd_dist_replica3"]])("self-heal daemon volfile of %s", (name, expected) => {
+  it.each([
+    ["replica3", "shd_replica3"],
+    ["dist_replica3", "shd_dist_replica3"],
+  ])("self-heal daemon volfile of %s", (name, expected) => {
     expect(shdVolfile(input(name))).toBe(fixture(`${expected}.vol`));
   });
 

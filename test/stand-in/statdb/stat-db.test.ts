@@ -23,7 +23,9 @@ describe("stat.db", () => {
     const db = StatDb.open(file);
     expect(db.journalMode()).toBe("delete");
     db.close();
-    expect(sql(file, ".schema")).toContain("CREATE TABLE summary (volname VARCHAR PRIMARY KEY, size INTEGER, created_at REAL DEFAULT (datetime('now','localtime')), updated_at REAL)");
+    expect(sql(file, ".schema")).toContain(
+      "CREATE TABLE summary (volname VARCHAR PRIMARY KEY, size INTEGER, created_at REAL DEFAULT (datetime('now','localtime')), updated_at REAL)",
+    );
     expect(sql(file, "PRAGMA journal_mode")).toBe("delete");
   });
 
@@ -49,7 +51,11 @@ describe("stat.db", () => {
   });
 
   it("reads a stat.db written by sqlite3 with upstream's SQL, giving upstream's numbers", () => {
-    const pvs: [string, number][] = [["pvc-a", 1073741824], ["pvc-b", 2147483648], ["pvc-c", 1073741824]];
+    const pvs: [string, number][] = [
+      ["pvc-a", 1073741824],
+      ["pvc-b", 2147483648],
+      ["pvc-c", 1073741824],
+    ];
     const file = writeUpstreamStatDb(dir, "pool1", 107374182400, pvs);
     const db = StatDb.open(file, { readonly: true });
     const usage = summarizeUsage(db.capacity(), db.totals());
@@ -57,9 +63,15 @@ describe("stat.db", () => {
     const [size, stats] = upstreamQuery(file).split("\n");
     const [count, sum, min, avg, max] = stats!.split("|");
     expect(usage).toEqual({
-      capacityBytes: Number(size), provisionedBytes: Number(sum), pvCount: Number(count),
-      minPvBytes: Number(min), avgPvBytes: Math.round(Number(avg)), maxPvBytes: Number(max),
-      utilizationPercent: Math.round((Number(sum) * 1000) / Number(size)) / 10, snapshotCount: 0, snapshotBytes: 0,
+      capacityBytes: Number(size),
+      provisionedBytes: Number(sum),
+      pvCount: Number(count),
+      minPvBytes: Number(min),
+      avgPvBytes: Math.round(Number(avg)),
+      maxPvBytes: Number(max),
+      utilizationPercent: Math.round((Number(sum) * 1000) / Number(size)) / 10,
+      snapshotCount: 0,
+      snapshotBytes: 0,
     });
     expect(usage.utilizationPercent).toBe(4);
   });

@@ -32,7 +32,12 @@ beforeAll(async () => {
     "alpha.info": JSON.stringify({ volname: "alpha", volume_id: "v", type: "Replica1", bricks: [] }),
     "beta.info": JSON.stringify({ volname: "beta", volume_id: "v", type: "Replica3", bricks: [] }),
   });
-  cluster.server.seed({ apiVersion: API, kind: "KadaluStorage", metadata: { name: "alpha", namespace: "kadalu" }, spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }], options: [{ key: "performance.io-cache", value: "on" }] } });
+  cluster.server.seed({
+    apiVersion: API,
+    kind: "KadaluStorage",
+    metadata: { name: "alpha", namespace: "kadalu" },
+    spec: { type: "Replica1", storage: [{ node: "kube1", path: "/d" }], options: [{ key: "performance.io-cache", value: "on" }] },
+  });
   // kubectl-kadalu on PATH, as npm installs it.
   const bin = join(cluster.dir, "bin");
   mkdirSync(bin);

@@ -44,7 +44,9 @@ describe("stdin not a terminal, stderr on one", () => {
     const terminal = openTerminal("/bin/sh", ["-c", 'out="$1"; shift; exec "$@" </dev/null >"$out"', "sh", out, NPM_BUNDLE.command, ...args]);
     try {
       const exit = await terminal.ended();
-      expect(terminal.text()).toBe(`${PATHS["storage-add"]!.preview}metadata:\n  name: pool2\n  namespace: kadalu\nspec:\n  type: Replica1\n  storage:\n    - node: kube1\n      path: /data/pool2\n${REFUSAL}`);
+      expect(terminal.text()).toBe(
+        `${PATHS["storage-add"]!.preview}metadata:\n  name: pool2\n  namespace: kadalu\nspec:\n  type: Replica1\n  storage:\n    - node: kube1\n      path: /data/pool2\n${REFUSAL}`,
+      );
       expect(readFileSync(out, "utf8")).toBe("");
       expect(exit.code).toBe(2);
       expect(changes(cluster)).toEqual([]);

@@ -46,7 +46,12 @@ const add = ["storage-add", "pool2", "--path", "kube1:/data/pool2"];
 const created = () => cluster.server.get(API, "KadaluStorage", "kadalu", "pool2") !== undefined;
 
 describe.skipIf(skip)("the single binary on a terminal", () => {
-  it.each([["y", 0, true], ["n", 0, false], ["Enter", 0, false], ["Ctrl-C", 130, false]] as const)("storage-add answered %s: exit %i, pool created: %s", async (answer: Answer, code, made) => {
+  it.each([
+    ["y", 0, true],
+    ["n", 0, false],
+    ["Enter", 0, false],
+    ["Ctrl-C", 130, false],
+  ] as const)("storage-add answered %s: exit %i, pool created: %s", async (answer: Answer, code, made) => {
     const { exit, screen } = await answerPrompt(binary, [...add, "--kubeconfig", cluster.kubeconfig], QUESTION, answer);
     expect(screen).not.toContain("error");
     expect(exit.code).toBe(code);

@@ -23,13 +23,26 @@ function pluginWords(advice: string): string[] {
 }
 
 describe("Ctrl-C during storage-add --wait", () => {
-  it.each([["kadalu", []], ["storage", ["-n", "storage"]]] as const)("in namespace %s: exit 130, the pool stays, and the advice runs as printed", async (namespace, nsFlag) => {
+  it.each([
+    ["kadalu", []],
+    ["storage", ["-n", "storage"]],
+  ] as const)("in namespace %s: exit 130, the pool stays, and the advice runs as printed", async (namespace, nsFlag) => {
     if (namespace !== "kadalu") {
       cluster.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
       cluster.server.seed({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "operator", namespace }, spec: {} });
     }
     const kc = ["--kubeconfig", cluster.kubeconfig];
-    const terminal = openTerminal(NPM_BUNDLE.command, [...NPM_BUNDLE.args, "storage-add", "pool2", "--path", "kube1:/data/pool2", "--yes", "--wait", ...nsFlag, ...kc]);
+    const terminal = openTerminal(NPM_BUNDLE.command, [
+      ...NPM_BUNDLE.args,
+      "storage-add",
+      "pool2",
+      "--path",
+      "kube1:/data/pool2",
+      "--yes",
+      "--wait",
+      ...nsFlag,
+      ...kc,
+    ]);
     let screen: string;
     try {
       await terminal.waitFor('waiting for the operator to report on pool "pool2"');
@@ -41,7 +54,9 @@ describe("Ctrl-C during storage-add --wait", () => {
     }
     expect(cluster.server.get(API, "KadaluStorage", namespace, "pool2")).toBeDefined();
     const last = screen.trimEnd().split("\n").pop()!;
-    const advice = last.match(/^interrupted: storage pool "pool2" was created and the operator goes on setting it up; follow it with: (kubectl kadalu [^;]+); remove it with: (kubectl kadalu [^;]+)$/);
+    const advice = last.match(
+      /^interrupted: storage pool "pool2" was created and the operator goes on setting it up; follow it with: (kubectl kadalu [^;]+); remove it with: (kubectl kadalu [^;]+)$/,
+    );
     expect(advice, screen).not.toBeNull();
     const [, follow, remove] = advice!;
 
@@ -60,7 +75,16 @@ describe("Ctrl-C during storage-add --wait", () => {
   });
 
   it("after y at the prompt (the terminal back from the prompt's raw mode): exit 130, the pool stays", async () => {
-    const terminal = openTerminal(NPM_BUNDLE.command, [...NPM_BUNDLE.args, "storage-add", "pool2", "--path", "kube1:/data/pool2", "--wait", "--kubeconfig", cluster.kubeconfig]);
+    const terminal = openTerminal(NPM_BUNDLE.command, [
+      ...NPM_BUNDLE.args,
+      "storage-add",
+      "pool2",
+      "--path",
+      "kube1:/data/pool2",
+      "--wait",
+      "--kubeconfig",
+      cluster.kubeconfig,
+    ]);
     try {
       await terminal.waitFor("(y/N)");
       terminal.type(`y${KEY.enter}`);
