@@ -12,9 +12,12 @@ export type CopyKind = "reflink" | "full";
 /**
  * Pool types whose snapshots and clones share extents with their source. None yet: the CSI copies through
  * the pool's FUSE mount, and FUSE has neither FICLONE nor a copy_file_range handler, so every Gluster pool
- * copies in full. libgfapi's server-side copy could reflink, but on a Replica3 pool of GlusterFS 10.3 it
- * wrote only the first brick, and on Disperse the clone reads back empty: a type joins this set only with a
- * test on its own bricks that shows every copy whole.
+ * copies in full. libgfapi's glfs_copy_file_range cannot stand in: no cluster translator (replicate,
+ * distribute, disperse) implements the fop, in 10.3 or since (upstream gluster/glusterfs#4454, #4453), and
+ * the default passes it to the first child. On Replica3 with reflink XFS bricks only the first brick got the
+ * data (shared extents), the others kept a 0-byte file with no pending heal marks, reads through gfapi
+ * returned 0 bytes, and a full heal later copied it in full; on Disperse the clone reads back empty. A type
+ * joins this set only with a test on its own bricks that shows every copy whole.
  */
 const REFLINK_POOL_TYPES: ReadonlySet<PoolType> = new Set<PoolType>();
 
