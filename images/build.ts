@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { byCodePoint } from "../src/core/naming.js";
 import { debianRoot, type DebianPackage } from "./debian.js";
+import { inputsDigest, inputsFile } from "./inputs.js";
 import { writeImage, type BuiltImage } from "./oci.js";
 import { APP_DIR, DEBIAN_SUITE, npmPackagesOf, RECIPES, type Recipe } from "./recipes.js";
 import { spdxDocument, type NpmPackage } from "./sbom.js";
@@ -124,6 +125,7 @@ export function buildImage(recipe: Recipe, outDir: string, epoch: number, versio
     for (const path of recipe.prune) rmSync(join(root, path), { recursive: true, force: true });
     for (const [path, target] of Object.entries(recipe.links ?? {})) symlinkSync(target, join(root, path));
     for (const dir of recipe.dirs ?? []) mkdirSync(join(root, dir), { recursive: true, mode: 0o755 });
+    const inputs = inputsDigest(recipe, REPO);
     copyApp(recipe, app);
     cpSync(join(app, APP_DIR), join(root, APP_DIR), { recursive: true });
     check(recipe, root);
@@ -150,6 +152,7 @@ export function buildImage(recipe: Recipe, outDir: string, epoch: number, versio
     );
     const sbom = join(outDir, `${recipe.name}.spdx.json`);
     writeFileSync(sbom, spdxDocument({ name: recipe.name, tag: version, digest: image.digest }, debian, npmPackages(recipe), epoch));
+    writeFileSync(inputsFile(outDir, recipe), `${inputs}\n`);
     return { recipe, image, sbom, debian, seconds: (Date.now() - started) / 1000 };
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -4,13 +4,20 @@
  * on this machine, else one line saying why it was skipped and how to enable it. Ends with one summary
  * line per tier and a total. `npm run test:real` runs the real tier alone; `npm run test:images` builds the
  * images and runs the image tier (they run for real, on the real tier's parts); `npm run test:node` runs
- * the node tier (a real kubelet on containerd; root).
+ * the node tier (a real kubelet on containerd; root), which `npm test` also runs when the images were
+ * built from this tree.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { IMAGES_DIR } from "../harness/images/tier.js";
 import { glusterParts, k8sBinDir, kubernetesParts } from "../harness/real/components.js";
+import { staleImages } from "../images/inputs.js";
+import { RECIPES } from "../images/recipes.js";
+
+const REPO = fileURLToPath(new URL("../", import.meta.url));
 
 interface Counts {
   passed: number;
@@ -84,12 +91,18 @@ if (which === "images") {
   if (noImages) skip("image tier", noImages);
   else add("image tier", runTier("image tier: the built OCI images run from their own layers", ["--config", "vitest.images.config.ts"], extra));
 }
-if (which === "node") {
+if (which === "all" || which === "node") {
   const { noNode } = await import("../harness/node/components.js");
-  if (noNode) {
-    lines.push(`node tier: skipped: ${noNode}`);
-    console.log(`\n== node tier: skipped: ${noNode} ==`);
-  } else add("node tier", runTier("node tier: a real kubelet on containerd and runc", ["--config", "vitest.node.config.ts"], extra));
+  const stale = staleImages(RECIPES, IMAGES_DIR, REPO);
+  const builtElsewhere = stale.length > 0 ? `no images built from this tree (${stale.join(", ")}): run npm run images, then npm run test:node` : undefined;
+  // Alone (`npm run test:node`, CI after the image tier) it runs on whatever images there are, and says so when
+  // they are not this tree's; in `npm test` it runs only on images built from the tree under test.
+  if (noNode) skip("node tier", noNode);
+  else if (which === "all" && builtElsewhere) skip("node tier", builtElsewhere);
+  else {
+    if (builtElsewhere) console.log(`\nnode tier: warning: ${builtElsewhere}`);
+    add("node tier", runTier("node tier: a real kubelet on containerd and runc", ["--config", "vitest.node.config.ts"], extra));
+  }
 }
 console.log(`\n${lines.join("\n")}`);
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

@@ -21,3 +21,18 @@ it("counts the real tier without its binaries as one skipped, saying why, and ex
   ]);
   expect(result.status).toBe(0);
 });
+
+it("counts the node tier without its binaries as one skipped, saying why, and exits 0", () => {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/test-tiers.ts", "node"], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, KADALU_K8S_BIN: "/nonexistent/k8s-bin" },
+  });
+  const lines = result.stdout.trimEnd().split("\n");
+  expect(lines.slice(-2)).toEqual([
+    expect.stringMatching(/^node tier: 0 passed, 0 failed, 1 skipped \(the whole tier: .+\)$/),
+    "0 passed, 0 failed, 1 skipped",
+  ]);
+  expect(result.status).toBe(0);
+});
