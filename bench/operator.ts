@@ -2,7 +2,8 @@
  * The operator on the real apiserver tier with N pools (Replica1 on a path: a brick StatefulSet, a Service
  * and a StorageClass each): the time a freshly started operator takes to reconcile them all, its RSS then,
  * the API requests per reconcile (the apiserver's audit log), the reconcile p50 on a spec change (to the
- * change in kadalu-info) and kadalu-info's size. The real tier uses global resources: `operatorScenarios`
+ * change in kadalu-info) and kadalu-info's size; then its RSS once the cluster also holds 20k PVs of
+ * another driver (the operator watches every PV, to know which still use a pool). The real tier uses global resources: `operatorScenarios`
  * runs this file as a child process under the shared lock (CONTRIBUTING.md); run directly, it prints its
  * rows as JSON.
  */
@@ -66,6 +67,60 @@ const poolBody = (name: string): object => ({
   metadata: { name, namespace: "kadalu" },
   spec: { type: "Replica1", storage: [{ node: "kube1", path: `/data/${name}` }] },
 });
+
+/** PVs of another driver: what a large cluster holds beside Kadalu's, and what the operator's PV watch sees. */
+const OTHER_PVS = 20_000;
+const otherPv = (i: number): object => ({
+  apiVersion: "v1",
+  kind: "PersistentVolume",
+  metadata: { name: `other-${i}`, labels: { team: "elsewhere" }, annotations: { "pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com" } },
+  spec: {
+    capacity: { storage: "10Gi" },
+    accessModes: ["ReadWriteOnce"],
+    persistentVolumeReclaimPolicy: "Delete",
+    storageClassName: "gp3",
+    csi: { driver: "ebs.csi.aws.com", volumeHandle: `vol-${i.toString(16).padStart(17, "0")}`, fsType: "ext4", volumeAttributes: { partition: "" } },
+    nodeAffinity: {
+      required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "topology.ebs.csi.aws.com/zone", operator: "In", values: ["eu-west-1a"] }] }] },
+    },
+  },
+});
+
+/** The operator's RSS with `pools` pools once the cluster also holds `count` PVs of another driver. */
+async function withOtherVolumes(
+  cluster: import("../harness/real/cluster.js").RealCluster,
+  startOperator: typeof import("../harness/real/kadalu.js").startOperator,
+  pools: number,
+  count: number,
+): Promise<Row> {
+  const started = performance.now();
+  for (let made = 0; made < count; made += 50)
+    await Promise.all(Array.from({ length: Math.min(50, count - made) }, (_, i) => cluster.admin.post("/api/v1/persistentvolumes", otherPv(made + i))));
+  const seeding = performance.now() - started;
+  const mark = cluster.audit().length;
+  const operator = await startOperator(cluster);
+  try {
+    await until(`${pools} reconciles beside ${count} PVs`, async () => ((await reconciles(operator.metricsPort)) >= pools ? true : undefined), 20 * 60_000);
+    // The PV watch starts once its list is whole: from then on the cache holds every PV.
+    await until(
+      "the operator's PV watch",
+      async () =>
+        cluster
+          .audit()
+          .slice(mark)
+          .some((event) => event.user.username === OPERATOR_USER && event.verb === "watch" && event.objectRef?.resource === "persistentvolumes") || undefined,
+      5 * 60_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    return [
+      `  ${pools} pools and ${count / 1000}k PVs of another driver`,
+      `${rssMiB(operator.child.pid!).toFixed(0)} MiB RSS (the PVs made in ${(seeding / 1000).toFixed(0)} s)`,
+      "RSS <= 200 MiB",
+    ];
+  } finally {
+    await cluster.processes.stop(operator);
+  }
+}
 
 async function main(counts: number[]): Promise<Row[]> {
   const { kubernetesParts } = await import("../harness/real/components.js");
@@ -134,6 +189,7 @@ async function main(counts: number[]): Promise<Row[]> {
       ]);
       await cluster.processes.stop(operator);
     }
+    rows.push(await withOtherVolumes(cluster, startOperator, made, OTHER_PVS));
     return rows;
   } finally {
     await cluster.stop();

@@ -14,7 +14,7 @@ import { CSI_DRIVER_NAME, POOL_LABEL, poolPath, poolsPath, type KubeObject } fro
 import { isConflict, isNotFound } from "../src/kube/errors.js";
 import { SNAPSHOT_API } from "../src/core/manifests/snapshots.js";
 import type { OperatorConfig } from "./config.js";
-import { Informer, keyOf } from "../src/kube/informer.js";
+import { forEachPage, Informer, keyOf, withoutManagedFields } from "../src/kube/informer.js";
 import { tolerationsOf } from "./objects.js";
 import { WorkQueue } from "./queue.js";
 import type { PodEventView } from "../src/core/doctor/pod-failure.js";
@@ -68,20 +68,28 @@ export class Controller {
       onChange: (key, pool, previous) => {
         if (!statusOnlyChange(previous, pool)) this.queue.add(key);
       },
+      transform: withoutManagedFields,
       ...watch,
     });
     this.pods = new Informer(kube, {
       path: `/api/v1/namespaces/${config.namespace}/pods`, // Upstream's brick pods carry no pool label: they are known by their name until they restart.
       labelSelector: "app.kubernetes.io/component=server",
       onChange: (_key, pod) => this.podChanged(pod),
+      transform: withoutManagedFields,
       ...watch,
     });
     this.events = new Informer(kube, {
       path: `/api/v1/namespaces/${config.namespace}/events`,
       onChange: (_key, event) => event?.involvedObject?.kind === "Pod" && this.poolOfPodChanged(event.involvedObject.name),
+      transform: withoutManagedFields,
       ...watch,
     });
-    this.volumes = new Informer<PersistentVolume>(kube, { path: "/api/v1/persistentvolumes", onChange: () => this.deletingPoolsChanged(), ...watch });
+    this.volumes = new Informer<PersistentVolume>(kube, {
+      path: "/api/v1/persistentvolumes",
+      onChange: () => this.deletingPoolsChanged(),
+      transform: poolUse,
+      ...watch,
+    });
     this.info = new Informer<InfoConfigMap>(kube, {
       path: `/api/v1/namespaces/${config.namespace}/configmaps`,
       fieldSelector: `metadata.name=${INFO_CONFIGMAP}`,
@@ -353,9 +361,9 @@ export class Controller {
 
   /** PVs that use the pool (by StorageClass or the CSI hostvol attribute), from the informer's cache or a fresh list. */
   private async poolPersistentVolumes(pool: KadaluStorage, fresh: boolean): Promise<string[]> {
-    const volumes = fresh
-      ? ((await this.kube.getPath<{ items: PersistentVolume[] }>("/api/v1/persistentvolumes"))?.items ?? [])
-      : [...this.volumes.cache.values()];
+    let volumes: PersistentVolume[] = [];
+    if (fresh) await forEachPage<PersistentVolume>(this.kube, "/api/v1/persistentvolumes", {}, (items) => volumes.push(...items.map(poolUse)));
+    else volumes = [...this.volumes.cache.values()];
     return volumes
       .filter(
         (pv) =>
@@ -409,6 +417,22 @@ export class Controller {
 interface PersistentVolume {
   metadata: { name: string; namespace?: string; resourceVersion?: string };
   spec?: { storageClassName?: string; csi?: { driver?: string; volumeAttributes?: Record<string, string> } };
+}
+
+/**
+ * What the operator keeps of a PV: whether it uses a pool (its StorageClass, or Kadalu's driver and its
+ * hostvol). The cache holds every PV of the cluster, most of them not Kadalu's.
+ */
+export function poolUse(pv: PersistentVolume): PersistentVolume {
+  const csi = pv.spec?.csi;
+  const hostvol = csi?.driver === CSI_DRIVER_NAME ? csi.volumeAttributes?.hostvol : undefined;
+  return {
+    metadata: { name: pv.metadata.name, resourceVersion: pv.metadata.resourceVersion },
+    spec: {
+      storageClassName: pv.spec?.storageClassName,
+      ...(hostvol === undefined ? {} : { csi: { driver: CSI_DRIVER_NAME, volumeAttributes: { hostvol } } }),
+    },
+  };
 }
 
 interface InfoConfigMap {

@@ -191,7 +191,7 @@ export function deletionStatus(pool: KadaluStorage, pvs: string[], now: string):
   const blocked = pvs.length > 0;
   const names = pvs.slice(0, 5).join(", ") + (pvs.length > 5 ? ` and ${pvs.length - 5} more` : "");
   const message = blocked
-    ? `deletion blocked: ${pvs.length} PersistentVolume${pvs.length === 1 ? "" : "s"} still use${pvs.length === 1 ? "s" : ""} the pool (${names}); delete their PVCs first`
+    ? `deletion blocked: ${pvs.length} PersistentVolume${pvs.length === 1 ? "" : "s"} still use${pvs.length === 1 ? "s" : ""} the pool (${names}); delete ${pvs.length === 1 ? "its PVC" : "their PVCs"} first`
     : "removing the pool's server pods, Service, StorageClass and configuration (brick data is kept)";
   return {
     ...pool.status,

@@ -12,7 +12,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
-import { basename, join, resolve, sep } from "node:path";
+import { join, resolve, sep } from "node:path";
 import {
   ARCHIVED_PREFIX,
   decodePvMetadata,
@@ -30,6 +30,7 @@ import { DEFAULT_HOLD_MS, Ledger } from "./ledger.js";
 import { createBlockFile, growBlockFile } from "../os/block.js";
 import { setQuota } from "../os/xattr.js";
 import { SnapshotShelf } from "./snapshot-shelf.js";
+import { scanMetadata } from "./metadata-scan.js";
 import { formatBytes } from "../../src/core/units.js";
 import type { CopyRefusal, CopyReservation, CreateOptions, ReclaimPolicy, Usage, VolumeLocation, VolumeRecord, VolumeStore } from "./volume-store.js";
 
@@ -47,23 +48,6 @@ const BLOCK_TYPES = PV_TYPES.filter((pvtype) => pvtype !== "subvol");
 const originalName = (name: string): string => (name.startsWith(ARCHIVED_PREFIX) ? name.slice(ARCHIVED_PREFIX.length) : name);
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === "ENOENT";
-
-const REPAIR_READS = 32;
-
-/** `work` on every item, REPAIR_READS at a time; the results in the items' order. */
-async function inBatches<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(REPAIR_READS, items.length) }, worker));
-  return results;
-}
 
 /** Runs a file call, taking the one error `code` that means "already as wanted" for success. */
 async function tolerating(code: "ENOENT" | "EEXIST", call: Promise<unknown>): Promise<void> {
@@ -553,27 +537,11 @@ export class PoolStore implements VolumeStore {
     return found;
   }
 
-  /**
-   * The same as metadataFiles, read REPAIR_READS at a time and off the event loop: the start's repair reads
-   * every PV's metadata (a round trip to the bricks each on a FUSE mount, a seek each on a cold disk), and
-   * one by one, synchronously, it took 20 s at 100k PVs with every CSI call (Probe too) waiting.
-   */
-  private async metadataFilesConcurrently(pvtype: string): Promise<{ name: string; file: string; metadata: ReturnType<typeof decodePvMetadata> }[]> {
-    const base = this.inside(`info/${pvtype}`);
-    let top: string[];
-    try {
-      top = await readdir(base);
-    } catch (error) {
-      if (isMissing(error)) return [];
-      throw error;
-    }
-    const inner = (await inBatches(top, async (h1) => (await readdir(join(base, h1))).map((h2) => join(base, h1, h2)))).flat();
-    const files = (await inBatches(inner, async (dir) => (await readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => join(dir, f)))).flat();
-    return inBatches(files, async (path) => ({
-      name: basename(path).slice(0, -".json".length),
-      file: path,
-      metadata: decodePvMetadata(await readFile(path, "utf8")),
-    }));
+  /** The same as metadataFiles, for the start's repair: read on threads of their own (metadata-scan.ts). */
+  private async metadataFilesScanned(pvtype: string): Promise<{ name: string; file: string; metadata: ReturnType<typeof decodePvMetadata> }[]> {
+    const scanned = await scanMetadata(this.inside(`info/${pvtype}`));
+    // A file deleted while the scan ran is gone, not torn.
+    return scanned.flatMap(({ name, file, text }) => (text === undefined ? [] : [{ name, file, metadata: decodePvMetadata(text) }]));
   }
 
   list(): VolumeRecord[] {
@@ -595,9 +563,7 @@ export class PoolStore implements VolumeStore {
   async repair(): Promise<{ rowsAdded: string[]; rowsDropped: string[]; metadataRemoved: string[]; metadataRewritten: string[] }> {
     const ledger = this.ledger();
     const rows = ledger.rows();
-    const files = (
-      await Promise.all(PV_TYPES.map(async (pvtype) => (await this.metadataFilesConcurrently(pvtype)).map((entry) => ({ ...entry, pvtype }))))
-    ).flat();
+    const files = (await Promise.all(PV_TYPES.map(async (pvtype) => (await this.metadataFilesScanned(pvtype)).map((entry) => ({ ...entry, pvtype }))))).flat();
     const kept = new Set(files.filter((entry) => entry.metadata).map((entry) => originalName(entry.name)));
     const torn = files.filter((entry) => !entry.metadata && !entry.name.startsWith(ARCHIVED_PREFIX));
     const rewritten = torn.filter((entry) => rows.has(entry.name));

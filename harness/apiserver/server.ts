@@ -30,6 +30,8 @@ export interface RequestRecord {
   namespace?: string;
   name?: string;
   code: number;
+  /** The query string, without its "?", when there was one. */
+  query?: string;
 }
 
 export interface RequestMatch {
@@ -217,7 +219,13 @@ export class ApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", this.url);
-    const record: RequestRecord = { method: req.method ?? "GET", path: url.pathname, verb: "get", code: 200 };
+    const record: RequestRecord = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      verb: "get",
+      code: 200,
+      ...(url.search ? { query: url.search.slice(1) } : {}),
+    };
     res.on("finish", () => (record.code = res.statusCode));
     this.requests.push(record);
     try {

@@ -17,6 +17,47 @@ export interface InformerOptions<T> {
   maxBackoffMs?: number;
   /** The server ends each watch after this long; a watch silent for longer (plus a margin) is dead and replaced. */
   watchTimeoutSeconds?: number;
+  /**
+   * What of each object is kept (and given to onChange): a cache of every PV in a large cluster is held
+   * whole otherwise. It must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (object: T) => T;
+  /** Objects per list request (the list is read in pages, as client-go's reflector does); default 500. */
+  pageSize?: number;
+}
+
+/**
+ * Lists `path` in pages of one snapshot (`limit` and `continue`, as client-go's reflector does): each
+ * page goes to `onItems` before the next is read, so a large collection is never in memory at once.
+ * An expired continue token (410) fails the list; the caller lists again. Returns the snapshot's version.
+ */
+export async function forEachPage<T>(
+  kube: Kube,
+  path: string,
+  query: { labelSelector?: string; fieldSelector?: string },
+  onItems: (items: T[]) => void,
+  options: { pageSize?: number; stopped?: () => boolean } = {},
+): Promise<string> {
+  let resourceVersion = "";
+  let next: string | undefined;
+  do {
+    const page = await kube.getPath<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(path, {
+      ...query,
+      limit: String(options.pageSize ?? 500),
+      continue: next,
+    });
+    onItems(page?.items ?? []);
+    resourceVersion = page?.metadata.resourceVersion ?? "";
+    next = page?.metadata.continue || undefined;
+  } while (next && !options.stopped?.());
+  return resourceVersion;
+}
+
+/** An object without its managedFields: what an informer that never reads them need not hold. */
+export function withoutManagedFields<T extends { metadata: object }>(object: T): T {
+  if (!("managedFields" in object.metadata)) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata as { managedFields?: unknown };
+  return { ...object, metadata } as T;
 }
 
 export class Informer<T extends { metadata: { name: string; namespace?: string; resourceVersion?: string } }> {
@@ -53,15 +94,22 @@ export class Informer<T extends { metadata: { name: string; namespace?: string; 
   private async list(): Promise<void> {
     if (this.stopped) return;
     try {
-      const list = await this.kube.getPath<{ items: T[]; metadata: { resourceVersion: string } }>(this.options.path, {
-        labelSelector: this.options.labelSelector,
-        fieldSelector: this.options.fieldSelector,
-      });
-      const items = list?.items ?? [];
-      const seen = new Set(items.map(keyOf));
+      const seen = new Set<Key>();
+      const resourceVersion = await forEachPage(
+        this.kube,
+        this.options.path,
+        { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector },
+        (items: T[]) => {
+          for (const item of items) {
+            seen.add(keyOf(item));
+            this.remember(item);
+          }
+        },
+        { pageSize: this.options.pageSize, stopped: () => this.stopped },
+      );
+      if (this.stopped) return;
       for (const [key] of this.cache) if (!seen.has(key)) this.forget(key);
-      for (const item of items) this.remember(item);
-      this.resourceVersion = list?.metadata.resourceVersion ?? "";
+      this.resourceVersion = resourceVersion;
       this.failures = 0;
       this.synced();
       await this.watch();
@@ -110,7 +158,8 @@ export class Informer<T extends { metadata: { name: string; namespace?: string; 
     }
   }
 
-  private remember(object: T): void {
+  private remember(received: T): void {
+    const object = this.options.transform ? this.options.transform(received) : received;
     const key = keyOf(object);
     const previous = this.cache.get(key);
     this.cache.set(key, object);

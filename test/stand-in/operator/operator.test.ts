@@ -604,6 +604,26 @@ describe("operator: correctness under change and failure", () => {
     expect(info()["pool1.info"]).toBeUndefined();
   });
 
+  it("reads the cluster's PVs in pages and finds the pool's among a thousand others when it is deleted", async () => {
+    const pv = (name: string, spec: object) => ({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name }, spec });
+    for (let i = 0; i < 1200; i += 1)
+      cluster.server.seed(pv(`other-${i}`, { storageClassName: "standard", csi: { driver: "ebs.csi.aws.com", volumeHandle: `vol-${i}` } }));
+    cluster.server.seed(
+      pv("pvc-mine", { storageClassName: "custom", csi: { driver: "kadalu", volumeHandle: "pvc-mine", volumeAttributes: { hostvol: "pool1" } } }),
+    );
+    cluster.server.clearRequests();
+    await start();
+    pool("pool1", { type: "Replica3", storage: devices() });
+    await until(() => get("StorageClass", "kadalu.pool1") !== undefined, "storage class");
+    cluster.server.objects.delete(cluster.server.registry.byKind(API, "KadaluStorage")!, "kadalu", "pool1", { dryRun: false });
+    await until(() => status("pool1")?.state === "blocked", "blocked");
+    expect(status("pool1").message).toBe("deletion blocked: 1 PersistentVolume still uses the pool (pvc-mine); delete its PVC first");
+    // The start's list, in three pages of at most 500: never the whole collection in one answer.
+    const lists = cluster.server.requests.filter((r) => r.method === "GET" && r.path === "/api/v1/persistentvolumes" && !/watch=(1|true)/.test(r.query ?? ""));
+    expect(lists.length).toBeGreaterThanOrEqual(3);
+    for (const list of lists) expect(new URLSearchParams(list.query).get("limit")).toBe("500");
+  });
+
   it("guards each replica and disperse group with a PodDisruptionBudget, kept current as the pool grows, removed with it", async () => {
     const running = await start();
     const budgets = () => cluster.server.list("policy/v1", "PodDisruptionBudget", "kadalu");
