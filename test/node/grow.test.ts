@@ -6,9 +6,7 @@
  * error, and a PV made after the growth spreads its files over both bricks. On the same node,
  * `storage-devices` reads loop devices the test makes through the nodeplugin pod.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pvPath } from "../../src/core/pv-layout.js";
@@ -18,6 +16,7 @@ import { kadalu } from "../../harness/real/kadalu.js";
 import { waitUntil } from "../../harness/real/processes.js";
 import { node as parts, noNode } from "../../harness/node/components.js";
 import { hostState } from "../../harness/node/host.js";
+import { makeDiscoveryLoops } from "../../harness/helpers/loop-devices.js";
 import { appPod, deletePod, startKadaluNode, ioWindow, pvc, waitLog, waitRunning } from "../../harness/node/kadalu.js";
 import { NODE_NAME, type RealNode } from "../../harness/node/node.js";
 
@@ -193,34 +192,21 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool grown while an app writes
 
   it("storage-devices lists loop devices made on the node, with the reasons; storage-add --device refuses one alike", async () => {
     const kubeconfig = node.cluster.adminKubeconfig;
-    const dir = mkdtempSync(join(tmpdir(), "kadalu-node-loops-"));
-    const mountPoint = join(dir, "mnt");
-    const loops: string[] = [];
-    const attach = (name: string, mib: number): string => {
-      const file = join(dir, name);
-      execFileSync("truncate", ["-s", `${mib}M`, file]);
-      const loop = execFileSync("losetup", ["-f", "--show", file], { encoding: "utf8" }).trim();
-      loops.push(loop);
-      return loop;
-    };
+    const loops = makeDiscoveryLoops();
     try {
-      const [raw, xfs, mounted, small] = [attach("raw.img", 400), attach("xfs.img", 400), attach("mounted.img", 400), attach("small.img", 64)];
-      execFileSync("mkfs.xfs", ["-q", xfs!]);
-      execFileSync("mkfs.xfs", ["-q", mounted!]);
-      mkdirSync(mountPoint);
-      execFileSync("mount", [mounted!, mountPoint]);
+      const { raw, xfs, mounted, small } = loops;
 
       // Through the nodeplugin pod, as a user runs it: the pod's /dev and /sys are the node's.
       const listed = await kadalu(kubeconfig, ["storage-devices", "--node", NODE_NAME, "-o", "json"]);
       expect(listed.code, listed.stderr).toBe(0);
       const devices: { path: string; sizeBytes: number; usable: boolean; refusals: string[] }[] = JSON.parse(listed.stdout).nodes[0].devices;
       const byPath = (path: string) => devices.find((device) => device.path === path);
-      expect(byPath(raw!)).toMatchObject({ sizeBytes: 400 * 1024 * 1024, usable: true, refusals: [] });
-      expect(byPath(xfs!)).toMatchObject({ usable: false, refusals: ["has a filesystem (xfs)"] });
+      expect(byPath(raw)).toMatchObject({ sizeBytes: 400 * 1024 * 1024, usable: true, refusals: [] });
+      expect(byPath(xfs)).toMatchObject({ usable: false, refusals: ["has a filesystem (xfs)"] });
       // The pod's own mount table does not hold the host's mount; the kernel's refusal of an exclusive open does.
-      expect(byPath(mounted!)?.refusals[0]).toBe("has a filesystem (xfs)");
-      expect(byPath(mounted!)?.refusals.slice(1).join("; ")).toMatch(/^(mounted at |in use \(the kernel refused an exclusive open)/);
-      expect(byPath(small!)).toMatchObject({ usable: false, refusals: ["too small (64.0 MiB; XFS needs 300.0 MiB)"] });
+      expect(byPath(mounted)?.refusals[0]).toBe("has a filesystem (xfs)");
+      expect(byPath(mounted)?.refusals.slice(1).join("; ")).toMatch(/^(mounted at |in use \(the kernel refused an exclusive open)/);
+      expect(byPath(small)).toMatchObject({ usable: false, refusals: ["too small (64.0 MiB; XFS needs 300.0 MiB)"] });
       const table = await kadalu(kubeconfig, ["storage-devices", "--node", NODE_NAME]);
       expect(
         table.stdout
@@ -236,9 +222,7 @@ describe.skipIf(noNode ?? noImages)("node tier: a pool grown while an app writes
       expect(refused.code).toBe(2);
       expect(await node.cluster.admin.find("/apis/kadalu-operator.storage/v1alpha1/namespaces/kadalu/kadalustorages/loops")).toBeUndefined();
     } finally {
-      spawnSync("umount", [mountPoint]);
-      for (const loop of loops) spawnSync("losetup", ["-d", loop]);
-      rmSync(dir, { recursive: true, force: true });
+      loops.remove();
     }
   });
 

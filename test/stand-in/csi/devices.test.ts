@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeDiscoveryLoops, type DiscoveryLoops } from "../../../harness/helpers/loop-devices.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scanBlockDevices } from "../../../csi/tools/devices.js";
 import { deviceRefusals, type BlockDevice } from "../../../src/core/devices.js";
@@ -121,37 +122,17 @@ describe("device scan of a made node tree", () => {
 const canLoop = process.getuid?.() === 0 && spawnSync("losetup", ["--version"]).status === 0 && spawnSync("mkfs.xfs", ["-V"]).status === 0;
 
 describe.skipIf(!canLoop)("device scan of this machine's real loop devices", () => {
-  const dir = mkdtempSync(join(tmpdir(), "kadalu-loops-"));
-  const loops: string[] = [];
-  const mountPoint = join(dir, "mnt");
-  const attach = (name: string, mib: number): string => {
-    const file = join(dir, name);
-    execFileSync("truncate", ["-s", `${mib}M`, file]);
-    const loop = execFileSync("losetup", ["-f", "--show", file], { encoding: "utf8" }).trim();
-    loops.push(loop);
-    return loop;
-  };
-  let raw: string, xfs: string, mounted: string, small: string;
+  let loops: DiscoveryLoops;
   beforeAll(() => {
-    raw = attach("raw.img", 400);
-    xfs = attach("xfs.img", 400);
-    mounted = attach("mounted.img", 400);
-    small = attach("small.img", 64);
-    execFileSync("mkfs.xfs", ["-q", xfs]);
-    execFileSync("mkfs.xfs", ["-q", mounted]);
-    mkdirSync(mountPoint);
-    execFileSync("mount", [mounted, mountPoint]);
+    loops = makeDiscoveryLoops();
   });
-  afterAll(() => {
-    spawnSync("umount", [mountPoint]);
-    for (const loop of loops) spawnSync("losetup", ["-d", loop]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => loops?.remove());
 
   it("a raw loop device is usable; one with XFS, one mounted and one too small are refused with their reasons", async () => {
     const devices = await scanBlockDevices("/");
     const byPath = (path: string) => devices.find((device) => device.path === path);
-    expect(byPath(raw)).toMatchObject({ sizeBytes: 400 * MiB, backingFile: join(dir, "raw.img"), busy: false });
+    const { raw, xfs, mounted, small, mountPoint } = loops;
+    expect(byPath(raw)).toMatchObject({ sizeBytes: 400 * MiB, backingFile: join(loops.dir, "raw.img"), busy: false });
     expect(deviceRefusals(byPath(raw)!)).toEqual([]);
     expect(deviceRefusals(byPath(xfs)!)).toEqual(["has a filesystem (xfs)"]);
     expect(byPath(mounted)).toMatchObject({ busy: true, mounts: [mountPoint] });
