@@ -7,36 +7,19 @@
  * runs this file as a child process under the shared lock (CONTRIBUTING.md); run directly, it prints its
  * rows as JSON.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { INFO_CONFIGMAP, infoDataBytes } from "../src/core/info/codec.js";
 import { poolsPath } from "../src/core/kube-vocabulary.js";
+import { printRowsIfMain, rowsUnderLock } from "./locked.js";
 import { median, spread, type Row } from "./stats.js";
 
-const LOCK = "/tmp/kadalu-gluster.lock";
 const INFO_PATH = `/api/v1/namespaces/kadalu/configmaps/${INFO_CONFIGMAP}`;
 const OPERATOR_USER = "system:serviceaccount:kadalu:kadalu-operator";
 
 /** Runs this file under the shared lock (30 minutes at most) and returns its rows. */
 export function operatorScenarios(counts: number[]): Promise<Row[]> {
-  const tsx = fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", import.meta.url));
-  return new Promise((resolve) => {
-    const child = spawn("flock", [LOCK, process.execPath, tsx, fileURLToPath(import.meta.url), counts.join(",")], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    const timer = setTimeout(() => child.kill("SIGTERM"), 30 * 60_000);
-    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString()).slice(-1000)));
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as Row[]);
-      } catch {
-        resolve([["operator on the real apiserver", `failed (exit ${code}): ${err.trim().split("\n").pop() ?? ""}`, "-"]]);
-      }
-    });
-  });
+  return rowsUnderLock(fileURLToPath(import.meta.url), [counts.join(",")], "operator on the real apiserver", 30 * 60_000);
 }
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -196,13 +179,4 @@ async function main(counts: number[]): Promise<Row[]> {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const counts = (process.argv[2] ?? "1,50,500").split(",").map(Number);
-  main(counts).then(
-    (rows) => console.log(JSON.stringify(rows)),
-    (error: Error) => {
-      console.error(error.stack ?? error.message);
-      process.exitCode = 1;
-    },
-  );
-}
+printRowsIfMain(import.meta.url, (args) => main((args[0] ?? "1,50,500").split(",").map(Number)));

@@ -122,6 +122,8 @@ rows.push(
 if (!quick) {
   const { operatorScenarios } = await import("./operator.js");
   rows.push(...(await guarded("operator on the real apiserver", () => operatorScenarios([1, 50, 500]))));
+  const { pvcBurstScenarios } = await import("./pvc-burst.js");
+  rows.push(...(await guarded("PVC burst through the real csi-provisioner", () => pvcBurstScenarios(1000))));
   rows.push(...(await guarded("CSI on real GlusterFS", () => glusterCsiScenarios())));
   rows.push(...(await guarded("node tier", async () => (await import("./node.js")).nodeScenarios())));
 }

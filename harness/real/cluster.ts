@@ -88,7 +88,7 @@ export function writeTokenKubeconfig(path: string, server: string, caFile: strin
 
 export async function startRealCluster(
   parts: KubernetesParts,
-  options: { controllers?: string[]; apiserverArgs?: string[]; host?: string } = {},
+  options: { controllers?: string[]; apiserverArgs?: string[]; controllerManagerArgs?: string[]; host?: string } = {},
 ): Promise<RealCluster> {
   const dir = mkdtempSync(join(tmpdir(), "kadalu-real-"));
   const processes = new Processes(dir);
@@ -202,6 +202,8 @@ export async function startRealCluster(
       "--use-service-account-credentials=false",
       "--concurrent-gc-syncs=5",
       "--pvclaimbinder-sync-period=1s",
+      // Later flags win: the bench sets the binder's resync back to the default.
+      ...(options.controllerManagerArgs ?? []),
     ]);
     // The namespace controller and the service-account controller are up when "default" has its ServiceAccount.
     await waitUntil(

@@ -18,6 +18,13 @@ export const PROVISIONER_STATEFULSET = "kadalu-csi-provisioner";
 export const NODEPLUGIN_DAEMONSET = "kadalu-csi-nodeplugin";
 export const INSTALL_HASH_ANNOTATION = "kadalu.io/install-hash";
 
+/**
+ * The API client rate of the sidecars that write objects (csi-provisioner, csi-resizer, csi-snapshotter).
+ * client-go's default, 5 requests/s in bursts of 10, paces a burst of claims: each PV is a create and two
+ * Events (`npm run bench`, the PVC burst). Longhorn's values.
+ */
+export const SIDECAR_API_RATE = ["--kube-api-qps=50", "--kube-api-burst=100"];
+
 export function labels(options: InstallOptions, name: string, component: string): Record<string, string> {
   return {
     "app.kubernetes.io/name": name,

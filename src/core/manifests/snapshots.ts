@@ -3,7 +3,7 @@
  * provisioner pod, workloads.ts), and, on request (`install --snapshot-controller`), external-snapshotter's
  * v1 CRDs and its snapshot-controller with its RBAC, for clusters that have none.
  */
-import { meta, pullSecrets } from "./common.js";
+import { meta, pullSecrets, SIDECAR_API_RATE } from "./common.js";
 import type { KubeObject } from "../kube-vocabulary.js";
 import { sidecarImage, type InstallOptions } from "./options.js";
 import type { PolicyRule } from "./rbac.js";
@@ -83,7 +83,7 @@ export function snapshotterRbac(options: InstallOptions, provisionerServiceAccou
 
 /** The csi-snapshotter container of the provisioner pod. */
 export function snapshotterArgs(): string[] {
-  return ["--csi-address=$(ADDRESS)", "--timeout=3m", "--leader-election=false", "--v=2"];
+  return ["--csi-address=$(ADDRESS)", "--timeout=3m", "--leader-election=false", ...SIDECAR_API_RATE, "--v=2"];
 }
 
 /** The snapshot-controller: its ServiceAccount, RBAC and a one-replica Deployment in the Kadalu namespace. */

@@ -1,5 +1,17 @@
 /** The operator Deployment, the CSIDriver and the CSI driver's provisioner StatefulSet and nodeplugin DaemonSet. */
-import { env, fieldEnv, meta, NODEPLUGIN_DAEMONSET, OPERATOR_DEPLOYMENT, PROVISIONER_STATEFULSET, pullSecrets, SA, selector, labels } from "./common.js";
+import {
+  env,
+  fieldEnv,
+  meta,
+  NODEPLUGIN_DAEMONSET,
+  OPERATOR_DEPLOYMENT,
+  PROVISIONER_STATEFULSET,
+  pullSecrets,
+  SA,
+  selector,
+  labels,
+  SIDECAR_API_RATE,
+} from "./common.js";
 import { INFO_CONFIGMAP } from "../info/codec.js";
 import { CSI_DRIVER_NAME, type KubeObject } from "../kube-vocabulary.js";
 import { METRICS_PORT, scrapeAnnotations } from "./monitoring.js";
@@ -178,9 +190,10 @@ export function provisionerStatefulSet(options: InstallOptions): KubeObject {
               "--csi-address=$(ADDRESS)",
               "--timeout=3m",
               "--extra-create-metadata",
+              ...SIDECAR_API_RATE,
               "--v=2",
             ]),
-            sidecar(options, "csi-resizer", sidecarImage(options, "resizer"), ["--csi-address=$(ADDRESS)", "--timeout=3m", "--v=2"]),
+            sidecar(options, "csi-resizer", sidecarImage(options, "resizer"), ["--csi-address=$(ADDRESS)", "--timeout=3m", ...SIDECAR_API_RATE, "--v=2"]),
             ...(options.snapshotter ? [sidecar(options, "csi-snapshotter", sidecarImage(options, "snapshotter"), snapshotterArgs())] : []),
             withMetrics(
               quotaSecretUser(

@@ -55,6 +55,16 @@ describe("install plan", () => {
     expect(find(objects, "CSIDriver").spec).toEqual({ attachRequired: false, podInfoOnMount: true, volumeLifecycleModes: ["Persistent"] });
   });
 
+  it("gives the sidecars that write objects an API client rate above client-go's 5 requests/s, bursts of 10", () => {
+    const flag = (container: any, name: string): number => Number(container.args.find((arg: string) => arg.startsWith(`--${name}=`))?.split("=")[1] ?? 0);
+    const sidecars = containers(find(plan({ snapshotter: true }), "StatefulSet", "kadalu-csi-provisioner")).filter((c) => c.name.startsWith("csi-"));
+    expect(sidecars.map((c) => c.name)).toEqual(["csi-provisioner", "csi-resizer", "csi-snapshotter"]);
+    for (const sidecar of sidecars) {
+      expect(flag(sidecar, "kube-api-qps"), sidecar.name).toBeGreaterThanOrEqual(50);
+      expect(flag(sidecar, "kube-api-burst"), sidecar.name).toBeGreaterThanOrEqual(flag(sidecar, "kube-api-qps"));
+    }
+  });
+
   it("labels everything with app.kubernetes.io/* and the version", () => {
     for (const object of plan()) {
       expect(object.metadata.labels).toMatchObject({
