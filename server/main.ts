@@ -15,6 +15,7 @@ import { Supervised } from "./supervisor.js";
 import { closeServer, newRegistry, processGauges, serveMetrics } from "../src/metrics/registry.js";
 import { brickMetrics, SERVER_METRICS_PORT } from "./metrics.js";
 import { NamespaceHeal } from "./namespace-heal.js";
+import { SHD_SOCKET } from "./heal-now.js";
 
 export const RUN_DIR = "/run/gluster";
 const WATCH_MS = 10_000;
@@ -59,7 +60,7 @@ export function selfHealArgs(config: ServerConfig, volfile: string): string[] {
     "-p",
     `${RUN_DIR}/glustershd.pid`,
     "-S",
-    `${RUN_DIR}/shd.socket`,
+    SHD_SOCKET,
     "-l",
     "-",
     "--xlator-option",

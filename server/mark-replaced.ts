@@ -1,20 +1,15 @@
 /**
- * The server image's tools for a replaced brick, run by `storage-replace --wait` in its pod once it serves
- * the new, empty unit (each through a short-lived FUSE mount of the pool's client volfile):
- *
- * - `kadalu-server mark-replaced POOL INDEX`: what glusterd's `replace-brick ... commit force` does. It sets
- *   `trusted.replace-brick` to the brick's client translator on the pool root, which the replicate
- *   translator takes only from glusterd's own mount (client pid -12, GF_CLIENT_PID_ADD_REPLICA_MOUNT in
- *   GlusterFS 10 and 11: -6 is refused with EPERM); the other bricks of its replica set then record the
- *   root as pending for it. Without the mark a heal report says 0 while the brick is empty, and nothing
- *   (lookups included) ever copies the files written before.
- * - `kadalu-server heal-crawl POOL`: one pass over the pool, each directory read and the first byte of
- *   each file read. A pending directory gets its entries made on the new brick as it is read (one level a
- *   pass), a file its data once it is read; the self-heal daemons would only sweep every 10 minutes.
- *   Repeated while heal-info counts entries.
+ * `kadalu-server mark-replaced POOL INDEX`, run by `storage-replace --wait` in a replaced brick's pod once it
+ * serves the new, empty unit, through a short-lived FUSE mount of the pool's client volfile: what glusterd's
+ * `replace-brick ... commit force` does. It sets `trusted.replace-brick` to the brick's client translator on
+ * the pool root, which the replicate translator takes only from glusterd's own mount (client pid -12,
+ * GF_CLIENT_PID_ADD_REPLICA_MOUNT in GlusterFS 10 and 11: -6 is refused with EPERM); the other bricks of its
+ * replica set then record the root as pending for it. Without the mark a heal report says 0 while the brick
+ * is empty, and nothing (lookups included) ever copies the files written before. The self-heal daemons then
+ * copy the tree (`kadalu-server heal-now`, server/heal-now.ts).
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT_OK, EXIT_USAGE } from "../src/core/exit-codes.js";
 import { dns1123LabelError } from "../src/core/naming.js";
@@ -98,50 +93,6 @@ export function markReplaced(options: MarkOptions): void {
   } catch (error) {
     throw new Error(`cannot mark brick ${index} of pool ${pool} for a full heal: ${stderrOf(error)}`);
   }
-}
-
-/** An open alone heals nothing: the first read starts the file's data heal. */
-function readOneByte(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    readSync(fd, Buffer.alloc(1), 0, 1, 0);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Reads every directory and the first byte of every file of the pool once; how many entries it saw. */
-export function healCrawl(options: Omit<MarkOptions, "index">): number {
-  let seen = 0;
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      // A file gone between the listing and the look (an app deleting it) is no failure of the crawl.
-      try {
-        const stat = lstatSync(path);
-        seen += 1;
-        if (stat.isDirectory()) walk(path);
-        else if (stat.isFile()) readOneByte(path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      }
-    }
-  };
-  withPoolMount({ ...options, index: 0 }, undefined, "crawl", walk);
-  return seen;
-}
-
-/** `heal-crawl POOL`: one pass; one line on stdout. */
-export function healCrawlMain(args: string[], write: (text: string) => void, crawl: (options: { pool: string }) => number = healCrawl): number {
-  const [pool, ...rest] = args;
-  if (!pool || rest.length > 0) {
-    write("usage: kadalu-server heal-crawl POOL\n");
-    return EXIT_USAGE;
-  }
-  const poolError = dns1123LabelError(pool);
-  if (poolError) throw new Error(`pool name "${pool}" ${poolError}`);
-  write(`looked up ${crawl({ pool })} entries of pool ${pool}\n`);
-  return EXIT_OK;
 }
 
 /** The tool's arguments checked, then the mark; one line on stdout. */

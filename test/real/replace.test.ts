@@ -73,7 +73,7 @@ describe.skipIf(noKubernetes)("storage-replace against a real apiserver", () => 
           context.stdout.write(summary(reports.length > 1 ? reports.shift()! : reports[0]!));
           return 0;
         }
-        if (context.command.join(" ") === "node /kadalu/bin/kadalu-server heal-crawl pool1") return 0;
+        if (context.command.join(" ") === "node /kadalu/bin/kadalu-server heal-now pool1") return 0;
         if (context.command.join(" ") !== `node /kadalu/bin/kadalu-server mark-replaced pool1 ${index}`) return 127;
         marked.push(context.command);
         reports = [

@@ -15,9 +15,12 @@ import type { IOStreams } from "../io.js";
 import { HEAL_INFO } from "../pools/heals.js";
 import { startProgress, type Progress } from "../progress.js";
 
-/** The server image's tools for a replaced brick (server/mark-replaced.ts): the full-heal mark, and one heal pass over the pool. */
+/**
+ * The server image's tools for a replaced brick: the full-heal mark (server/mark-replaced.ts), and the self-heal
+ * daemon's index heal started now (server/heal-now.ts), as `gluster volume heal` would.
+ */
 export const MARK_REPLACED = ["node", "/kadalu/bin/kadalu-server", "mark-replaced"];
-export const HEAL_CRAWL = ["node", "/kadalu/bin/kadalu-server", "heal-crawl"];
+export const HEAL_NOW = ["node", "/kadalu/bin/kadalu-server", "heal-now"];
 const POLL_MS = 2_000;
 
 export interface FollowOptions {
@@ -65,9 +68,27 @@ async function markForHeal(kube: Kube, pool: KadaluStorage, index: number): Prom
 }
 
 /**
- * Step 3: the group's pending heal entries, from heal-info in the new brick's pod; while some are pending,
- * one heal pass over the pool there (the self-heal daemons alone would sweep only every 10 minutes).
+ * Starts the index heal of the self-heal daemon in every pod of the group: each daemon heals only what its own
+ * brick's index holds, and left alone it sweeps that index only every 10 minutes. A daemon's sweep that
+ * healed something sweeps again; one that met another's locks stops, so the trigger is sent on every poll.
+ * The first failure, if any, in a word.
  */
+async function startHeal(kube: Kube, pool: KadaluStorage, start: number, end: number): Promise<string> {
+  const { name, namespace } = pool.metadata;
+  const pods = Array.from({ length: end - start }, (_, offset) => serverPodName(name, start + offset));
+  const results = await Promise.all(
+    pods.map((podName) =>
+      kube
+        .exec(namespace!, podName, "server", [...HEAL_NOW, name])
+        .then((result) => ({ podName, exitCode: result.exitCode, stderr: result.stderr }))
+        .catch((error: Error) => ({ podName, exitCode: -1, stderr: Buffer.from(error.message) })),
+    ),
+  );
+  const failed = results.find((result) => result.exitCode !== 0);
+  return failed ? ` (the self-heal daemon of ${failed.podName} could not be started: ${failed.stderr.toString().trim() || `exit ${failed.exitCode}`})` : "";
+}
+
+/** Step 3: the group's pending heal entries, from heal-info in the new brick's pod, the heal started again while some are pending. */
 async function healed(kube: Kube, pool: KadaluStorage, index: number): Promise<Step> {
   const { name, namespace } = pool.metadata;
   const podName = serverPodName(name, index);
@@ -82,10 +103,7 @@ async function healed(kube: Kube, pool: KadaluStorage, index: number): Promise<S
     pending += count;
   }
   if (pending > 0) {
-    const pass = await kube
-      .exec(namespace!, podName, "server", [...HEAL_CRAWL, name])
-      .catch((error: Error) => ({ exitCode: -1, stderr: Buffer.from(error.message) }));
-    const failed = pass.exitCode === 0 ? "" : ` (a heal pass failed: ${pass.stderr.toString().trim() || `exit ${pass.exitCode}`})`;
+    const failed = await startHeal(kube, pool, start, end);
     return { done: false, waitingFor: `healing storage unit ${index + 1} of pool "${name}": ${counted(pending, "entry", "entries")} pending${failed}` };
   }
   return { done: true, line: `storage unit ${index + 1} of pool "${name}" is healed: no entries pending in its group` };

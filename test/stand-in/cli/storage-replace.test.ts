@@ -282,16 +282,21 @@ describe("storage-replace", () => {
     expect(yaml.stderr).not.toContain("moves");
   });
 
-  it("--wait follows the pod onto the new unit, marks the brick for a full heal and shows the heal counts fall to none", async () => {
+  it("--wait follows the pod onto the new unit, marks the brick for a full heal, starts the group's self-heal daemons and shows the heal counts fall to none", async () => {
     // Before the mark nothing is pending; after it, each heal report a step further.
     const reports: (number | "-")[][] = [[0, 0, 0]];
     const marks: string[][] = [];
-    const crawls: string[][] = [];
-    const mark = (context: ExecContext): number => {
-      if (context.command[2] === "heal-crawl") {
-        crawls.push(context.command);
+    const heals: string[] = [];
+    const healNow =
+      (pod: number) =>
+      (context: ExecContext): number => {
+        if (context.command.join(" ") !== "node /kadalu/bin/kadalu-server heal-now pool1") return 127;
+        heals.push(`server-pool1-${pod}-0`);
         return 0;
-      }
+      };
+    for (const index of [0, 1]) brick(index, true, () => summary("pool1", [0, 0, 0]), healNow(index));
+    const mark = (context: ExecContext): number => {
+      if (context.command[2] === "heal-now") return healNow(2)(context);
       marks.push(context.command);
       reports.splice(0, 1, ["-", 0, 0], [3, 3, 0], [1, 1, 0], [0, 0, 0]);
       return 0;
@@ -312,8 +317,8 @@ describe("storage-replace", () => {
     cluster.server.seed(brickPod(2, "kube4", true) as never);
     const result = await done;
     expect(marks).toEqual([["node", "/kadalu/bin/kadalu-server", "mark-replaced", "pool1", "2"]]);
-    // One heal pass for each report with entries pending.
-    expect(crawls).toEqual([0, 1].map(() => ["node", "/kadalu/bin/kadalu-server", "heal-crawl", "pool1"]));
+    // Each report with entries pending starts the index heal in every pod of the group.
+    expect(heals.sort()).toEqual([0, 0, 1, 1, 2, 2].map((index) => `server-pool1-${index}-0`));
     expect(result.stderr).toContain('healing storage unit 3 of pool "pool1": brick 1 is not connected yet\n');
     expect(result.stderr).toContain('healing storage unit 3 of pool "pool1": 6 entries pending\nhealing storage unit 3 of pool "pool1": 2 entries pending\n');
     expect(result.stderr).toContain('storage unit 3 of pool "pool1" is healed: no entries pending in its group');
