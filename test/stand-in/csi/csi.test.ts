@@ -20,7 +20,7 @@ import {
   writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -737,6 +737,22 @@ describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
       await unpublish("pod-c");
       expect(loopsOf(file)).toBe("");
       expect(existsSync(targetOf("pod-c"))).toBe(false);
+    });
+
+    it.skipIf(!ROOT)("never share a device over another file at the same path (the pool mounted again after a restart)", async () => {
+      // The previous nodeplugin's device stays over the file of its dead FUSE mount, which the new mount covers.
+      const stale = execFileSync("losetup", ["--find", "--show", file], { encoding: "utf8" }).trim();
+      const remounted = join(dir, "remounted");
+      mkdirSync(remounted);
+      execFileSync("truncate", ["-s", String(16 * MiB), join(remounted, basename(file))]);
+      execFileSync("mount", ["--bind", remounted, dirname(file)]);
+      expect(readFileSync(`/sys/block/${basename(stale)}/loop/backing_file`, "utf8").trim()).toBe(file);
+      await publish("pod-a");
+      expect(deviceOf("pod-a")).not.toBe(statSync(stale, { bigint: true }).rdev);
+      await unpublish("pod-a");
+      expect(loopsOf(file)).toBe("");
+      execFileSync("umount", [dirname(file)]);
+      execFileSync("losetup", ["--detach", stale]);
     });
 
     it.skipIf(!ROOT)("attach one loop device when published at two targets at once", async () => {
