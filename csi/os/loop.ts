@@ -1,7 +1,7 @@
 /**
- * The node's loop devices, each with the identity of its backing file (device and inode, as the loop driver
- * recorded them at attach). A file is matched by that identity, not its path: a path names another file
- * once the pool's FUSE client was mounted again, while a device over the dead mount keeps the old identity.
+ * The node's loop devices, each with the identity of its backing file (device and inode). A file is matched
+ * by that identity, not its path: a path names another file once the pool's FUSE client was mounted again,
+ * while a device over the dead mount still names the path.
  */
 import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
@@ -12,7 +12,7 @@ const run = promisify(execFile);
 export interface LoopDevice {
   /** `/dev/loopN` */
   name: string;
-  /** The backing file's identity: `major:minor:inode`. */
+  /** The backing file's identity, `major:minor:inode`; empty when its file cannot be reached. */
   backing: string;
   readonly: boolean;
   /** Detached once its last opener closes it (a detach asked while it was open): not to be handed out again. */
@@ -21,24 +21,30 @@ export interface LoopDevice {
 
 /** `major:minor:inode` of a file, as losetup reports a backing file's. */
 export function fileIdentity(file: string): string {
-  const { dev, ino } = statSync(file, { bigint: true });
+  const stats = statSync(file, { bigint: true });
+  // Node hands bigint stats out as signed 64-bit: FUSE inode numbers past 2^63 come out negative.
+  const [dev, ino] = [BigInt.asUintN(64, stats.dev), BigInt.asUintN(64, stats.ino)];
   // glibc's dev_t encoding, which stat(2) and the loop driver's lo_device share.
   const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
   const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
   return `${major}:${minor}:${ino}`;
 }
 
-const flag = (value: unknown): boolean => value === true || value === 1 || value === "1";
+/** A raw column of losetup: its escapes undone (it pads BACK-MAJ:MIN with escaped spaces). */
+const field = (raw: string | undefined): string => (raw ?? "").replace(/\\x([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))).trim();
 
-/** Every attached loop device (losetup reads each one's status; no backing file is touched). */
+/**
+ * Every attached loop device. The kernel answers each one's backing identity by a stat of its file, so a
+ * file on a dead FUSE mount has none (and matches no file). Raw output, not JSON: FUSE inode numbers go
+ * past what a JSON number holds exactly.
+ */
 export async function loopDevices(): Promise<LoopDevice[]> {
-  const { stdout } = await run("losetup", ["--list", "--json", "--output", "NAME,BACK-MAJ:MIN,BACK-INO,RO,AUTOCLEAR"], { timeout: 30_000 });
-  if (!stdout.trim()) return [];
-  const listed = (JSON.parse(stdout) as { loopdevices?: Record<string, unknown>[] }).loopdevices ?? [];
-  return listed.map((entry) => ({
-    name: String(entry.name),
-    backing: `${String(entry["back-maj:min"]).trim()}:${String(entry["back-ino"]).trim()}`,
-    readonly: flag(entry.ro),
-    autoclear: flag(entry.autoclear),
-  }));
+  const { stdout } = await run("losetup", ["--list", "--noheadings", "--raw", "--output", "NAME,BACK-MAJ:MIN,BACK-INO,RO,AUTOCLEAR"], { timeout: 30_000 });
+  return stdout
+    .split("\n")
+    .filter((line) => line.trim())
+    .map((line) => {
+      const [name, majorMinor, inode, readonly, autoclear] = line.split(" ").map(field);
+      return { name: name ?? "", backing: majorMinor && inode ? `${majorMinor}:${inode}` : "", readonly: readonly === "1", autoclear: autoclear === "1" };
+    });
 }
