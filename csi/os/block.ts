@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync
 import { open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
-import { fileIdentity, loopDevices } from "./loop.js";
+import { fileIdentity, loopDevice, loopDevicesOf } from "./loop.js";
 import { mountAt, mountTable, type MountEntry } from "./mount-table.js";
 
 const run = promisify(execFile);
@@ -82,7 +82,7 @@ export async function publishDevice(file: string, target: string, readonly: bool
   const backing = fileIdentity(file);
   await serialize(`loop:${backing}`, async () => {
     // A device asked to detach while open (autoclear) goes with its last opener: it is not handed out again.
-    const shared = (await loopDevices()).find((loop) => loop.backing === backing && loop.readonly === readonly && !loop.autoclear);
+    const shared = (await loopDevicesOf(file)).find((loop) => loop.readonly === readonly && !loop.autoclear);
     const device = shared?.name ?? (await run("losetup", ["--find", "--show", ...(readonly ? ["--read-only"] : []), file])).stdout.trim();
     try {
       mkdirSync(dirname(target), { recursive: true });
@@ -109,7 +109,7 @@ export function isBlockTarget(target: string): boolean {
 export async function unpublishBlock(target: string, serialize: Serialize): Promise<void> {
   const entry = mountAt(target);
   const device = entry && boundDevice(entry);
-  const loop = device ? (await loopDevices()).find((attached) => attached.name === device) : undefined;
+  const loop = device ? await loopDevice(device) : undefined;
   const release = async (): Promise<void> => {
     if (!entry) return;
     await run("umount", [target]);

@@ -4,7 +4,7 @@
  * while a device over the dead mount still names the path.
  */
 import { execFile } from "node:child_process";
-import { statSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -34,17 +34,36 @@ export function fileIdentity(file: string): string {
 const field = (raw: string | undefined): string => (raw ?? "").replace(/\\x([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))).trim();
 
 /**
- * Every attached loop device. The kernel answers each one's backing identity by a stat of its file, so a
- * file on a dead FUSE mount has none (and matches no file). Raw output, not JSON: FUSE inode numbers go
- * past what a JSON number holds exactly.
+ * A loop device's status, or undefined when it is not attached. The kernel answers its backing identity by a
+ * stat of its file, so a file on a dead FUSE mount has none (and matches no file). Raw output, not JSON:
+ * FUSE inode numbers go past what a JSON number holds exactly.
  */
-export async function loopDevices(): Promise<LoopDevice[]> {
-  const { stdout } = await run("losetup", ["--list", "--noheadings", "--raw", "--output", "NAME,BACK-MAJ:MIN,BACK-INO,RO,AUTOCLEAR"], { timeout: 30_000 });
-  return stdout
-    .split("\n")
-    .filter((line) => line.trim())
-    .map((line) => {
-      const [name, majorMinor, inode, readonly, autoclear] = line.split(" ").map(field);
-      return { name: name ?? "", backing: majorMinor && inode ? `${majorMinor}:${inode}` : "", readonly: readonly === "1", autoclear: autoclear === "1" };
-    });
+export async function loopDevice(name: string): Promise<LoopDevice | undefined> {
+  const listed = await run("losetup", ["--list", "--noheadings", "--raw", "--output", "NAME,BACK-MAJ:MIN,BACK-INO,RO,AUTOCLEAR", name], {
+    timeout: 30_000,
+  }).catch(() => undefined);
+  const line = listed?.stdout.split("\n")[0];
+  if (!line?.trim()) return undefined;
+  const [, majorMinor, inode, readonly, autoclear] = line.split(" ").map(field);
+  return { name, backing: majorMinor && inode ? `${majorMinor}:${inode}` : "", readonly: readonly === "1", autoclear: autoclear === "1" };
+}
+
+/**
+ * The loop devices attached to `file`: those whose backing path (sysfs, no call into any pool) names it,
+ * and whose backing file is it. Only those are asked for their status, so a hung mount of another pool
+ * holds nothing up.
+ */
+export async function loopDevicesOf(file: string): Promise<LoopDevice[]> {
+  const identity = fileIdentity(file);
+  // sysfs gives the path the kernel resolved at attach, with no symbolic link left in it.
+  const path = realpathSync(file);
+  const named = readdirSync("/sys/block").filter((name) => {
+    try {
+      return /^loop\d+$/.test(name) && readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").trim() === path;
+    } catch {
+      return false; // not attached
+    }
+  });
+  const devices = await Promise.all(named.map((name) => loopDevice(`/dev/${name}`)));
+  return devices.filter((device): device is LoopDevice => device?.backing === identity);
 }
