@@ -2,7 +2,7 @@
 import { existsSync, lstatSync, statfsSync } from "node:fs";
 import { isAbsolute, resolve, sep } from "node:path";
 import type { ExternalPoolInfo, PoolInfo } from "../src/core/info/codec.js";
-import { growOnNode, isBlockTarget, publishDevice, publishFilesystem, rawDeviceBytes, unpublishBlock } from "./os/block.js";
+import { growOnNode, isBlockTarget, publishDevice, publishFilesystem, rawDeviceBytes, unpublishBlock, type Serialize } from "./os/block.js";
 import type { Driver, ServiceHandlers } from "./driver.js";
 import { grpcError, Status } from "./rpc/grpc-error.js";
 import { externalClientProblems } from "../src/core/pool/gluster-client.js";
@@ -109,6 +109,7 @@ async function published(driver: Driver, volumeId: string, path: string): Promis
 }
 
 export function nodeService(driver: Driver): ServiceHandlers {
+  const locks: Serialize = (key, work) => driver.volumeLocks.run(key, work);
   return {
     NodePublishVolume: async (request: {
       volume_id?: string;
@@ -148,7 +149,7 @@ export function nodeService(driver: Driver): ServiceHandlers {
       const readonly = Boolean(request.readonly) || READ_ONLY_MODES.includes(capability.access_mode?.mode ?? "");
       const publish =
         pvtype === "rawblock"
-          ? () => publishDevice(source, target, readonly)
+          ? () => publishDevice(source, target, readonly, locks)
           : pvtype === "virtblock"
             ? () => publishFilesystem(source, target, readonly)
             : () => driver.mounter.bind(source, target, readonly);
@@ -159,7 +160,7 @@ export function nodeService(driver: Driver): ServiceHandlers {
     NodeUnpublishVolume: async (request: { volume_id?: string; target_path?: string }) => {
       required(request.volume_id, "volume_id");
       const target = absolute(required(request.target_path, "target_path"), "target_path");
-      await driver.volumeLocks.run(`target:${target}`, () => (isBlockTarget(target) ? unpublishBlock(target) : driver.mounter.unbind(target)));
+      await driver.volumeLocks.run(`target:${target}`, () => (isBlockTarget(target) ? unpublishBlock(target, locks) : driver.mounter.unbind(target)));
       return {};
     },
 

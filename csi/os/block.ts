@@ -3,15 +3,24 @@
  * `virtblock/<h1>/<h2>/<pv>` (XFS inside, loop-mounted at the target) or `rawblock/<h1>/<h2>/<pv>` (the
  * file attached as a loop device, that device bound over the target file). The mount table says what a
  * target is, so unpublishing and growing need nothing remembered.
+ *
+ * A rawblock file has one loop device per node, shared by every target it is published at: two loop
+ * devices over one file each keep their own page cache, so a pod would not read what another pod on the
+ * node wrote through the other device. The device is detached with its last mount (the mount table
+ * counts them, so a restarted nodeplugin counts the same).
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
-import { mountAt, type MountEntry } from "./mount-table.js";
+import { fileIdentity, loopDevice, loopDevicesOf } from "./loop.js";
+import { mountAt, mountTable, type MountEntry } from "./mount-table.js";
 
 const run = promisify(execFile);
+
+/** Runs `work` alone among the works given the same key (the driver's per-key lock). */
+export type Serialize = <T>(key: string, work: () => Promise<T>) => Promise<T>;
 
 /** XFS refuses filesystems below 300 MiB (xfsprogs 5.19 and later). */
 export const VIRTBLOCK_MIN_BYTES = 300 * 1024 * 1024;
@@ -46,11 +55,14 @@ export async function growBlockFile(file: string, size: number): Promise<void> {
   }
 }
 
+/** A bound device node's loop device (`/dev/loopN` bound over a file), else undefined. */
+function boundDevice(entry: { fstype: string; root: string }): string | undefined {
+  return entry.fstype === "devtmpfs" && /^\/loop\d+$/.test(entry.root) ? `/dev${entry.root}` : undefined;
+}
+
 /** The loop device behind a published block target (an XFS loop mount, or a bound loop device node). */
 function loopDeviceOf(entry: MountEntry): string | undefined {
-  if (/^\/dev\/loop\d+$/.test(entry.source)) return entry.source;
-  if (entry.fstype === "devtmpfs" && /^\/loop\d+$/.test(entry.root)) return `/dev${entry.root}`;
-  return undefined;
+  return /^\/dev\/loop\d+$/.test(entry.source) ? entry.source : boundDevice(entry);
 }
 
 /** virtblock: the file's filesystem at `target` (a directory), through a loop device that goes with the mount. */
@@ -60,19 +72,27 @@ export async function publishFilesystem(file: string, target: string, readonly: 
   await run("mount", ["-t", "xfs", "-o", readonly ? "loop,ro" : "loop", file, target]);
 }
 
-/** rawblock: the file attached as a loop device, and that device bound over `target` (a file). */
-export async function publishDevice(file: string, target: string, readonly: boolean): Promise<void> {
+/**
+ * rawblock: the file's loop device bound over `target` (a file). A device already attached to the file with
+ * the same read-only flag is shared; otherwise one is attached. Attaching is serialized per file, so two
+ * publishes at once cannot both attach one.
+ */
+export async function publishDevice(file: string, target: string, readonly: boolean, serialize: Serialize): Promise<void> {
   if (mountAt(target)) return;
-  const { stdout } = await run("losetup", ["--find", "--show", ...(readonly ? ["--read-only"] : []), file]);
-  const device = stdout.trim();
-  try {
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, "", { flag: "a", mode: 0o600 });
-    await run("mount", ["--bind", device, target]);
-  } catch (error) {
-    await run("losetup", ["--detach", device]).catch(() => undefined);
-    throw error;
-  }
+  const backing = fileIdentity(file);
+  await serialize(`loop:${backing}`, async () => {
+    // A device asked to detach while open (autoclear) goes with its last opener: it is not handed out again.
+    const shared = (await loopDevicesOf(file)).find((loop) => loop.readonly === readonly && !loop.autoclear);
+    const device = shared?.name ?? (await run("losetup", ["--find", "--show", ...(readonly ? ["--read-only"] : []), file])).stdout.trim();
+    try {
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, "", { flag: "a", mode: 0o600 });
+      await run("mount", ["--bind", device, target]);
+    } catch (error) {
+      if (!shared) await run("losetup", ["--detach", device]).catch(() => undefined);
+      throw error;
+    }
+  });
 }
 
 /** Whether `target` holds a published block PV (its mount is a loop device). */
@@ -81,15 +101,21 @@ export function isBlockTarget(target: string): boolean {
   return Boolean(entry && loopDeviceOf(entry));
 }
 
-/** Unmounts a block target, detaches a bound loop device, removes the target (directory or file). */
-export async function unpublishBlock(target: string): Promise<void> {
+/**
+ * Unmounts a block target and removes it (directory or file). A loop mount detaches its device on umount
+ * (autoclear); a bound loop device is detached when no mount of it is left (its other targets, and kubelet's
+ * own binds of them, each count), under its file's lock so a publish sharing it cannot slip in between.
+ */
+export async function unpublishBlock(target: string, serialize: Serialize): Promise<void> {
   const entry = mountAt(target);
-  if (entry) {
+  const device = entry && boundDevice(entry);
+  const loop = device ? await loopDevice(device) : undefined;
+  const release = async (): Promise<void> => {
+    if (!entry) return;
     await run("umount", [target]);
-    const device = loopDeviceOf(entry);
-    // A loop mount detaches its device on umount (autoclear); a bound device node is detached here.
-    if (device && entry.fstype === "devtmpfs") await run("losetup", ["--detach", device]).catch(() => undefined);
-  }
+    if (device && !mountTable().some((other) => boundDevice(other) === device)) await run("losetup", ["--detach", device]).catch(() => undefined);
+  };
+  await (loop ? serialize(`loop:${loop.backing}`, release) : release());
   try {
     if (statSync(target).isDirectory()) rmdirSync(target);
     else unlinkSync(target);

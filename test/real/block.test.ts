@@ -41,6 +41,21 @@ describe.skipIf(noGluster)("block PVs on real GlusterFS", () => {
     expect(await inside('stat -c %F "$1"', target)).toBe("block special file\n");
     await inside('printf "kadalu raw block" | dd of="$1" bs=512 seek=8 conv=notrunc,fsync status=none', target);
     expect(await inside('dd if="$1" bs=512 skip=8 count=1 status=none | head -c 16', `/mnt/pool1/${path}`)).toBe("kadalu raw block");
+    // A second pod on the node shares the loop device: holding it open, having read the block before, it
+    // reads what the first pod wrote (a loop device of its own would answer from its own page cache).
+    const second = `${KUBELET}/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-raw/pod-uid-2`;
+    await client.node("NodePublishVolume", { volume_id: "pvc-raw", target_path: second, volume_capability: BLOCK, volume_context: volume.volume_context });
+    expect(await inside('stat -c %t:%T "$1"', second)).toBe(await inside('stat -c %t:%T "$1"', target));
+    expect(
+      await inside(
+        'exec 3<"$2"; dd if="$2" bs=512 skip=16 count=1 status=none >/dev/null; printf shared | dd of="$1" bs=512 seek=16 conv=notrunc,fsync status=none; dd if="$2" bs=512 skip=16 count=1 status=none | head -c 6',
+        target,
+        second,
+      ),
+    ).toBe("shared");
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-raw", target_path: second });
+    expect(loopsOf(path).split("\n")).toHaveLength(1);
+    expect(await inside('dd if="$1" bs=512 skip=16 count=1 status=none | head -c 6', target)).toBe("shared");
     await client.controller("ControllerExpandVolume", { volume_id: "pvc-raw", capacity_range: { required_bytes: 96 * MiB } });
     await client.node("NodeExpandVolume", { volume_id: "pvc-raw", volume_path: target, capacity_range: { required_bytes: 96 * MiB } });
     expect(await inside('blockdev --getsize64 "$1"', target)).toBe(`${96 * MiB}\n`);

@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  readSync,
   rmSync,
   statfsSync,
   statSync,
@@ -19,7 +20,7 @@ import {
   writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -671,6 +672,96 @@ describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
     db.close();
     await client.controller("DeleteVolume", { volume_id: "pvc-raw" });
     expect(existsSync(file)).toBe(false);
+  });
+
+  describe("rawblock published at several targets on one node", () => {
+    const targetOf = (pod: string): string => join(dir, `kubelet/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-shared/${pod}`);
+    let context: Record<string, string>;
+    let file: string;
+    const publish = (pod: string) =>
+      client.node("NodePublishVolume", { volume_id: "pvc-shared", target_path: targetOf(pod), volume_capability: BLOCK, volume_context: context });
+    const unpublish = (pod: string) => client.node("NodeUnpublishVolume", { volume_id: "pvc-shared", target_path: targetOf(pod) });
+    const deviceOf = (pod: string): bigint => statSync(targetOf(pod), { bigint: true }).rdev;
+    const readAt = (fd: number, position: number, length: number): string => {
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, position);
+      return buffer.toString();
+    };
+
+    beforeEach(async () => {
+      if (!ROOT) return;
+      const { volume } = await client.controller("CreateVolume", {
+        name: "pvc-shared",
+        capacity_range: { required_bytes: 16 * MiB },
+        volume_capabilities: [BLOCK],
+        parameters: { storage_name: "pool1" },
+      });
+      context = volume.volume_context;
+      file = join(root("pool1"), pvPath("rawblock", "pvc-shared"));
+    });
+
+    it.skipIf(!ROOT)("share one loop device, which stays until the last target goes, also across a driver restart", async () => {
+      await publish("pod-a");
+      await publish("pod-b");
+      expect(deviceOf("pod-a")).toBe(deviceOf("pod-b"));
+      expect(loopsOf(file).split("\n")).toHaveLength(1);
+      // Pod b holds its device open and has read the block before pod a writes it: it must see the write
+      // without reopening (two loop devices would each answer from their own page cache).
+      const a = openSync(targetOf("pod-a"), "r+");
+      const b = openSync(targetOf("pod-b"), "r+");
+      try {
+        expect(readAt(b, 8192, 12)).toBe("\0".repeat(12));
+        writeSync(a, Buffer.from("from pod a.."), 0, 12, 8192);
+        fsyncSync(a);
+        expect(readAt(b, 8192, 12)).toBe("from pod a..");
+      } finally {
+        closeSync(a);
+        closeSync(b);
+      }
+      await unpublish("pod-a");
+      expect(existsSync(targetOf("pod-a"))).toBe(false);
+      expect(loopsOf(file).split("\n")).toHaveLength(1);
+      const still = openSync(targetOf("pod-b"), "r+");
+      writeSync(still, Buffer.from("pod b alone."), 0, 12, 8192);
+      fsyncSync(still);
+      closeSync(still);
+      expect(readFileSync(file).subarray(8192, 8204).toString()).toBe("pod b alone.");
+      // A restarted driver remembers nothing: it shares and counts from the loop devices and the mount table.
+      client.close();
+      await csi.stop();
+      await start();
+      await publish("pod-c");
+      expect(deviceOf("pod-c")).toBe(deviceOf("pod-b"));
+      await unpublish("pod-b");
+      expect(loopsOf(file).split("\n")).toHaveLength(1);
+      await unpublish("pod-c");
+      expect(loopsOf(file)).toBe("");
+      expect(existsSync(targetOf("pod-c"))).toBe(false);
+    });
+
+    it.skipIf(!ROOT)("never share a device over another file at the same path (the pool mounted again after a restart)", async () => {
+      // The previous nodeplugin's device stays over the file of its dead FUSE mount, which the new mount covers.
+      const stale = execFileSync("losetup", ["--find", "--show", file], { encoding: "utf8" }).trim();
+      const remounted = join(dir, "remounted");
+      mkdirSync(remounted);
+      execFileSync("truncate", ["-s", String(16 * MiB), join(remounted, basename(file))]);
+      execFileSync("mount", ["--bind", remounted, dirname(file)]);
+      expect(readFileSync(`/sys/block/${basename(stale)}/loop/backing_file`, "utf8").trim()).toBe(file);
+      await publish("pod-a");
+      expect(deviceOf("pod-a")).not.toBe(statSync(stale, { bigint: true }).rdev);
+      await unpublish("pod-a");
+      expect(loopsOf(file)).toBe("");
+      execFileSync("umount", [dirname(file)]);
+      execFileSync("losetup", ["--detach", stale]);
+    });
+
+    it.skipIf(!ROOT)("attach one loop device when published at two targets at once", async () => {
+      await Promise.all([publish("pod-a"), publish("pod-b")]);
+      expect(deviceOf("pod-a")).toBe(deviceOf("pod-b"));
+      expect(loopsOf(file).split("\n")).toHaveLength(1);
+      await Promise.all([unpublish("pod-a"), unpublish("pod-b")]);
+      expect(loopsOf(file)).toBe("");
+    });
   });
 
   it.skipIf(!ROOT || !MKFS_XFS)(
