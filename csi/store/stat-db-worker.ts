@@ -12,6 +12,7 @@
  * file and its journal, still open, would never heal there. Each open sends the rows it reads with its
  * reply, so a change made by someone else while it was closed is seen.
  */
+import { existsSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { StatDb } from "../../src/statdb/stat-db.js";
 import type { StatDbReply, StatDbRequest, StatDbWorkerData } from "./stat-db-thread.js";
@@ -25,12 +26,24 @@ let closeTimer: NodeJS.Timeout | undefined;
 
 const rowsOf = (open: StatDb): Rows => ({ rows: [...open.pvSizes()], snapshots: [...open.snapshotSizes()] });
 
-/** The open connection, opening the file when it is closed (`fresh`: its rows must be sent). */
+/** Whether the file has been open once: from then on it must be there to be opened again. */
+let openedOnce = false;
+
+/**
+ * The open connection, opening the file when it is closed (`fresh`: its rows must be sent). Only the first
+ * open may create the file (a new pool); a file gone since is never made again empty, which would lose every
+ * row without a word: a restart of the provisioner rebuilds it from the PVs' metadata.
+ */
 function connection(): { open: StatDb; fresh: boolean } {
   if (db) return { open: db, fresh: false };
-  const open = StatDb.open(path);
+  if (openedOnce && !existsSync(path))
+    throw Object.assign(new Error(`${path} is gone since it was last open; restart the provisioner's pod to rebuild it from the PVs' metadata`), {
+      code: "ENOENT",
+    });
+  const open = StatDb.open(path, openedOnce ? { inspect: true } : {});
   open.setLockingMode("EXCLUSIVE");
   db = open;
+  openedOnce = true;
   return { open, fresh: true };
 }
 
