@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Glusterd as GlusterdType } from "../harness/real/gluster.js";
-import type { RunningProvisioner } from "../harness/real/kadalu.js";
+import { ADD_STORY_POOL, STORY_NODES, type RunningProvisioner } from "../harness/real/kadalu.js";
 import type { NodeAgent as NodeAgentType } from "../harness/real/node-agent.js";
 import { printRowsIfMain, rowsUnderLock } from "./locked.js";
 import type { Row } from "./stats.js";
@@ -25,7 +25,7 @@ const NAMESPACE = "burst";
 const LABEL = "kadalu-bench=burst";
 /** Requests the bench keeps in flight: enough that the clients under test, not this one, set the pace. */
 const IN_FLIGHT = 64;
-const NODES = ["kube1", "kube2", "kube3"];
+const NODES = STORY_NODES;
 const PROVISIONER_STATEFULSET = "/apis/apps/v1/namespaces/kadalu/statefulsets/kadalu-csi-provisioner";
 
 /** Runs this file under the shared lock (60 minutes at most) and returns its rows. */
@@ -222,17 +222,7 @@ async function main(args: string[]): Promise<Row[]> {
     await startOperator(cluster);
     const hosts = Object.fromEntries([0, 1, 2].map((index) => [`server-pool1-${index}-0.pool1`, BRICK_ADDRESS]));
     provisioner = await startProvisioner(cluster, kube, agent, hosts);
-    await cli(
-      "storage-add",
-      "pool1",
-      "--type",
-      "Replica3",
-      ...NODES.flatMap((node) => ["--path", `${node}:/data/pool1`]),
-      "--yes",
-      "--wait",
-      "--timeout",
-      "90s",
-    );
+    await cli(...ADD_STORY_POOL);
     await cluster.admin.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } });
     await waitUntil(
       "the burst namespace's default ServiceAccount",

@@ -24,6 +24,22 @@ export const BIN = {
 
 export type { CliResult };
 
+/** The story's three nodes, each with a brick directory of pool1. */
+export const STORY_NODES = ["kube1", "kube2", "kube3"];
+
+/** `storage-add` of the story's pool1: Replica3 on a directory of each of the three nodes, waited for. */
+export const ADD_STORY_POOL = [
+  "storage-add",
+  "pool1",
+  "--type",
+  "Replica3",
+  ...STORY_NODES.flatMap((node) => ["--path", `${node}:/data/pool1`]),
+  "--yes",
+  "--wait",
+  "--timeout",
+  "90s",
+];
+
 /**
  * Runs `kubectl kadalu ARGS` (the built CLI) with a kubeconfig. Asynchronous: the node agent and the
  * ConfigMap sync of this process keep working while the command waits.

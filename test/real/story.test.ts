@@ -21,7 +21,7 @@ import { StatDb } from "../../src/statdb/stat-db.js";
 import type { AuditEvent } from "../../harness/real/cluster.js";
 import { startRealCluster, type RealCluster } from "../../harness/real/cluster.js";
 import { Glusterd, BRICK_ADDRESS } from "../../harness/real/gluster.js";
-import { kadalu, startOperator, startProvisioner, type RunningProvisioner } from "../../harness/real/kadalu.js";
+import { ADD_STORY_POOL, kadalu, startOperator, startProvisioner, STORY_NODES, type RunningProvisioner } from "../../harness/real/kadalu.js";
 import { NodeAgent } from "../../harness/real/node-agent.js";
 import { waitUntil, type Started } from "../../harness/real/processes.js";
 import { stepper } from "../../harness/real/steps.js";
@@ -36,7 +36,7 @@ import { promtool, RealPrometheus } from "../../harness/real/prometheus.js";
 
 const UPSTREAM_NAMES = METRICS.filter((spec) => spec.upstream).map((spec) => spec.name);
 
-const NODES = ["kube1", "kube2", "kube3"];
+const NODES = STORY_NODES;
 const PVCS: [string, string][] = [
   ["data-small", "500Mi"],
   ["data-medium", "1Gi"],
@@ -83,17 +83,7 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
   });
 
   step("storage-add: the operator creates the bricks and the pool becomes ready", async () => {
-    const add = await cli(
-      "storage-add",
-      "pool1",
-      "--type",
-      "Replica3",
-      ...NODES.flatMap((node) => ["--path", `${node}:/data/pool1`]),
-      "--yes",
-      "--wait",
-      "--timeout",
-      "90s",
-    );
+    const add = await cli(...ADD_STORY_POOL);
     expect(add.code, `${add.stderr}\n${operator.tail()}`).toBe(0);
     expect(add.stderr).toContain('storage pool "pool1" is ready (3/3 bricks ready)');
     expect(await statefulSets()).toEqual(["kadalu-csi-provisioner", "server-pool1-0", "server-pool1-1", "server-pool1-2"]);
