@@ -3,9 +3,14 @@
  * reflink where the filesystem allows it, else by reading and writing), directories, symlinks, modes,
  * owners, times and user xattrs. Every file is consistent on its own: a file that changes while it is
  * read is copied again, and its size is checked after copying. A copy that fails removes what it made.
+ *
+ * The change check compares the file's stat before and after the copy. A write sets the file's mtime
+ * before its data lands, so a write already in flight at the first stat would change the data under the
+ * copy and leave the mtime as it was: a file written less than `SETTLE_MS` ago is left that long first.
  * Hard links become separate files; sockets, FIFOs and devices are skipped (logged).
  */
 import { constants, type Stats } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, open, readdir, readlink, rm, symlink, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { getAttribute, listAttributes, setAttribute } from "@napi-rs/xattr";
@@ -47,6 +52,11 @@ const WALK_PARALLEL = 32;
 const ZERO = Buffer.alloc(CHUNK);
 /** How often a file that changes under the copy is read again before the copy gives up. */
 const TRIES = 5;
+/**
+ * How long after a write's mtime its data is taken to have landed: one write call's copy into the page
+ * cache, with room for a loaded machine's scheduling and the kernel's coarse clock (a tick, 10 ms at most).
+ */
+const SETTLE_MS = 50;
 const NOT_CLONABLE = new Set(["EOPNOTSUPP", "ENOTSUP", "EXDEV", "EINVAL", "ENOSYS", "ENOTTY", "EBADF"]);
 
 interface State {
@@ -158,6 +168,13 @@ async function copyDirectory(source: string, target: string, top: Stats, state: 
 async function copyRegular(source: string, target: string, stats: Stats, state: State): Promise<void> {
   let before = stats;
   for (let attempt = 1; ; attempt += 1) {
+    const settled = await settledVersion(source, before);
+    if (!settled) {
+      if (attempt >= TRIES) throw changing(source);
+      before = await lstat(source);
+      continue;
+    }
+    before = settled;
     const cloned = state.reflink && (await tryClone(source, target, state));
     if (!cloned) await fullCopy(source, target, state);
     const after = await lstat(source);
@@ -174,9 +191,24 @@ async function copyRegular(source: string, target: string, stats: Stats, state: 
       return;
     }
     await unlink(target);
-    if (attempt >= TRIES) throw new CopyError(`${source} kept changing while it was copied (${TRIES} tries)`, "CHANGING");
+    if (attempt >= TRIES) throw changing(source);
     before = after;
   }
+}
+
+const changing = (source: string): CopyError => new CopyError(`${source} kept changing while it was copied (${TRIES} tries)`, "CHANGING");
+
+/**
+ * `stats` again once its last write is `SETTLE_MS` old (at once when it already is); undefined when the
+ * file was written again meanwhile.
+ */
+async function settledVersion(source: string, stats: Stats): Promise<Stats | undefined> {
+  const wait = SETTLE_MS - (Date.now() - stats.mtimeMs);
+  if (wait <= 0) return stats;
+  // A clock behind the writer's (a FUSE mount's times come from the writing client) waits no longer than SETTLE_MS.
+  await sleep(Math.min(wait, SETTLE_MS));
+  const now = await lstat(source);
+  return sameVersion(stats, now) ? now : undefined;
 }
 
 /** Syncs each file's data, `parallel` at a time: the copy is durable before it is acknowledged. */

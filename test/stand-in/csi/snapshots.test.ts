@@ -471,7 +471,9 @@ describe("a file written during the copy", () => {
     const file = join(pvDir("pv-busy"), "busy.bin");
     writeFileSync(file, Buffer.alloc(8 * MiB, 0x61));
     // Rewrites the whole file in place, all 'a' or all 'b', in 1 MiB writes: a copy taken mid-way would mix them.
-    const script = `const fs=require("fs");const fd=fs.openSync(${JSON.stringify(file)},"r+");let n=0;const c=Buffer.alloc(1048576);setInterval(()=>{c.fill(n++%2?0x61:0x62);for(let i=0;i<8;i++)fs.writeSync(fd,c,0,c.length,i*c.length)},15);`;
+    // Every 70 ms: a copy waits for the file to be quiet for 50 ms (copy-tree.ts), so some copies start just
+    // before a rewrite and see it, and some finish first.
+    const script = `const fs=require("fs");const fd=fs.openSync(${JSON.stringify(file)},"r+");let n=0;const c=Buffer.alloc(1048576);setInterval(()=>{c.fill(n++%2?0x61:0x62);for(let i=0;i<8;i++)fs.writeSync(fd,c,0,c.length,i*c.length)},70);`;
     writer = spawn(process.execPath, ["-e", script], { stdio: "ignore" });
     let taken = 0;
     for (let round = 0; round < 12; round += 1) {
