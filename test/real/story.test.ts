@@ -117,10 +117,10 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
   });
 
   step("storage-list --status reads stat.db from the provisioner through a real exec", async () => {
-    const list = await cli("storage-list", "--status");
+    const list = await cli("storage-list", "--status", "-o", "wide");
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(
-      /\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ \w?i?B\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+500\.0 MiB\s+1\.2 GiB\s+2\.0 GiB\s+\d+[smhd]\s+-\n/,
+      /\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ \w?i?B\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+500\.0 MiB\s+1\.2 GiB\s+2\.0 GiB\s+\d+[smhd]\s+\S+\s+\S+\s+-\n/,
     );
   });
 
@@ -367,8 +367,8 @@ describe.skipIf(noKubernetes || noGluster)("the story on a real apiserver, real 
       60_000,
       200,
     );
-    const list = await cli("storage-list", "--status");
-    expect(list.stdout).toMatch(/\s4\.0 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+1\.0 GiB\s+1\.3 GiB\s+2\.0 GiB\s+\d+[smhd]\s+-\n/);
+    const list = await cli("storage-list", "--status", "-o", "wide");
+    expect(list.stdout).toMatch(/\s4\.0 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+1\.0 GiB\s+1\.3 GiB\s+2\.0 GiB\s+\d+[smhd]\s+\S+\s+\S+\s+-\n/);
   });
 
   step("storage-remove is refused while PVCs use the pool", async () => {

@@ -381,7 +381,7 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
     const mount = (mode: string) => ({ mount: {}, access_mode: { mode } });
     const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
 
-    const list = await cli("storage-list", "--status");
+    const list = await cli("storage-list", "--status", "-o", "wide");
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/\npool1\s+Replica3\s+\S+\s+3\s+delete\s+.*\s3\s+0\s+0\s+0 B\s+64\.0 MiB\s+149\.3 MiB\s+320\.0 MiB\s+(\d+[smhd]|-)\s+.+\n/);
 
@@ -443,7 +443,7 @@ describe.skipIf(noKubernetes || noGluster)("switching an upstream 1.2.0 cluster 
         expect(existsSync(join(brick, pvMetadataPath(pv.pvtype, pv.name))), `${brick} ${pv.name} metadata`).toBe(false);
       }
     }
-    const after = await cli("storage-list", "--status");
+    const after = await cli("storage-list", "--status", "-o", "wide");
     expect(after.stdout).toMatch(/\npool1\s+Replica3\s+\S+\s+3\s+delete\s+.*\s0\s+\d+\s+0\s+0 B\s+-\s+-\s+-\s+(\d+[smhd]|-)\s+.+\n/);
   });
 });

@@ -86,7 +86,7 @@ export function storageListCommand(deps: Deps): Command {
   const command = new Command("storage-list")
     .description("List storage pools with their storage units, and with --status how full they are")
     .option("--detail", "describe each pool: volume id, options, storage units with their server pods")
-    .option("--status", "add capacity and provisioned size from each pool's stat.db (one exec in the CSI provisioner)");
+    .option("--status", "add capacity, provisioned size and PV counts from each pool's stat.db (one exec in the CSI provisioner; -o wide adds PV sizes)");
   addOutputFlag(command, LIST_FORMATS)
     .option("--no-headers", "print tables without headers")
     .option(
@@ -100,6 +100,7 @@ export function storageListCommand(deps: Deps): Command {
 Examples:
   kubectl kadalu storage-list
   kubectl kadalu storage-list --status
+  kubectl kadalu storage-list --status -o wide
   kubectl kadalu storage-list pool1 --detail --status
   kubectl kadalu storage-list --status -o json
   kubectl kadalu storage-list --watch`,

@@ -17,11 +17,19 @@ function unitsColumn(pool: PoolReport): string {
   return String(pool.storageUnits.length);
 }
 
-/** Provisioned counts the snapshots' bytes beside the PVs' sizes (they take room in the pool alike). */
-const USAGE_HEADERS = ["Capacity", "Provisioned", "Utilization", "PVs", "Archived", "Snapshots", "Snapshot size", "Min PV", "Avg PV", "Max PV"];
+/**
+ * --status's columns; -o wide adds WIDE_USAGE_HEADERS after them (without them the table fits a terminal).
+ * Provisioned counts the snapshots' bytes beside the PVs' sizes (they take room in the pool alike).
+ */
+const USAGE_HEADERS = ["Capacity", "Provisioned", "Utilization", "PVs", "Archived", "Snapshots"];
+const WIDE_USAGE_HEADERS = ["Snapshot size", "Min PV", "Avg PV", "Max PV"];
 
-function usageCells(pool: PoolReport): string[] {
-  const none = Array<string>(USAGE_HEADERS.length - 1).fill("-");
+function usageCells(pool: PoolReport, wide: boolean): string[] {
+  return wide ? allUsageCells(pool) : allUsageCells(pool).slice(0, USAGE_HEADERS.length);
+}
+
+function allUsageCells(pool: PoolReport): string[] {
+  const none = Array<string>(USAGE_HEADERS.length + WIDE_USAGE_HEADERS.length - 1).fill("-");
   if (pool.usageError) return ["unavailable", ...none];
   const usage = pool.usage;
   if (!usage) return [pool.singlePvPerPool ? "single PV" : "-", ...none];
@@ -59,13 +67,13 @@ export function reason(pool: PoolReport): string {
 
 export function poolTable(report: PoolListReport, options: TableOptions): string {
   const headers = ["Name", "Type", "State", "Storage units", "Reclaim policy"];
-  if (options.status) headers.push(...USAGE_HEADERS);
+  if (options.status) headers.push(...USAGE_HEADERS, ...(options.wide ? WIDE_USAGE_HEADERS : []));
   headers.push("Age");
   if (options.wide) headers.push("Volume ID", "Nodes");
   headers.push("Reason");
   const rows = report.pools.map((pool) => {
     const row = [pool.name, pool.type, pool.state, unitsColumn(pool), pool.reclaimPolicy];
-    if (options.status) row.push(...usageCells(pool));
+    if (options.status) row.push(...usageCells(pool, Boolean(options.wide)));
     row.push(age(pool.createdAt));
     if (options.wide) row.push(pool.volumeId || "-", [...new Set(pool.storageUnits.map((unit) => unit.node).filter(Boolean))].join(",") || "-");
     row.push(reason(pool));

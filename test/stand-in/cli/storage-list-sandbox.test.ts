@@ -135,7 +135,7 @@ describe("storage-list on the sandbox", () => {
         snapshotBytes: 3 * 1024 ** 2,
         provisionedBytes: pool1().status.usage.provisionedBytes,
       });
-      const table = await cli("storage-list", "pool1", "--status", "-n", "kadalu");
+      const table = await cli("storage-list", "pool1", "--status", "-o", "wide", "-n", "kadalu");
       expect(table.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+archive\s+[\d.]+ \w?i?B\s+1\.0 GiB\s+[\d.]+%\s+1\s+0\s+1\s+3\.0 MiB\s/);
       await client.controller("DeleteSnapshot", { snapshot_id: "pool1/snap-a" });
       await until("the status to drop the snapshot", () => (pool1().status?.usage?.provisionedBytes === 1024 ** 3 ? true : undefined), 15_000);
