@@ -10,7 +10,7 @@ import { INFO_CONFIGMAP, infoDataBytes, infoKey } from "../src/core/info/codec.j
 import { storageClassName } from "../src/core/naming.js";
 import { DEFAULT_GLUSTER_PORT, KADALU_FINALIZER, type KadaluStorage } from "../src/core/pool/types.js";
 import type { Kube, Pod } from "../src/kube/client.js";
-import { CSI_DRIVER_NAME, POOL_LABEL, poolPath, poolsPath, type KubeObject } from "../src/core/kube-vocabulary.js";
+import { CSI_DRIVER_NAME, poolPath, poolsPath, type KubeObject } from "../src/core/kube-vocabulary.js";
 import { isConflict, isNotFound } from "../src/kube/errors.js";
 import { SNAPSHOT_API } from "../src/core/manifests/snapshots.js";
 import type { OperatorConfig } from "./config.js";
@@ -18,6 +18,7 @@ import { forEachPage, Informer, keyOf, withoutManagedFields } from "../src/kube/
 import { tolerationsOf } from "./objects.js";
 import { WorkQueue } from "./queue.js";
 import type { PodEventView } from "../src/core/doctor/pod-failure.js";
+import { InfoRefresh, poolOfBrickPod } from "./info-refresh.js";
 import { plan, refKey, statusOnlyChange, toRead, type Observed, type Plan, type PoolEvent } from "./plan.js";
 
 const POOLS_PATH = poolsPath();
@@ -36,10 +37,12 @@ export class Controller {
   readonly queue: WorkQueue;
   private resync?: NodeJS.Timeout;
   private readonly infoPath: string;
+  /** Pods that mount kadalu-info are asked to refresh it when a pool's entry changes. */
+  readonly infoRefresh: InfoRefresh;
   /** The newest kadalu-info seen: from the watch, or from our own write's answer (which the watch repeats later). */
   private latestInfo?: InfoConfigMap;
   /** Writes to kadalu-info, one at a time: concurrent reconciles would otherwise fail each other's preconditions. */
-  private infoWrites: Promise<void> = Promise.resolve();
+  private infoWrites: Promise<unknown> = Promise.resolve();
   /**
    * Our own writes to a pool, until the watch delivers them: `replaced` is the resourceVersion the write
    * replaced. A cached copy at exactly that version is stale, and the written object stands in for it.
@@ -90,6 +93,12 @@ export class Controller {
       transform: poolUse,
       ...watch,
     });
+    this.infoRefresh = new InfoRefresh(
+      kube,
+      config.namespace,
+      () => this.pods.cache.values(),
+      (message) => this.log("error", message),
+    );
     this.info = new Informer<InfoConfigMap>(kube, {
       path: `/api/v1/namespaces/${config.namespace}/configmaps`,
       fieldSelector: `metadata.name=${INFO_CONFIGMAP}`,
@@ -128,13 +137,12 @@ export class Controller {
   }
 
   private podChanged(pod: Pod | undefined): void {
-    const pool = pod?.metadata?.labels?.[POOL_LABEL];
+    const pool = pod && poolOfBrickPod(pod);
     if (pool) this.poolChanged(pool);
-    else this.poolOfPodChanged(pod?.metadata?.name);
   }
 
   private poolOfPodChanged(podName: string | undefined): void {
-    const pool = /^server-(.+)-\d+-0$/.exec(podName ?? "")?.[1];
+    const pool = poolOfBrickPod({ metadata: { name: podName } });
     if (pool) this.poolChanged(pool);
   }
 
@@ -211,7 +219,10 @@ export class Controller {
       );
       latest = this.remember(pool, updated);
     }
-    if (steps.info !== undefined) await this.writeInfo(pool.metadata.name, steps.info);
+    if (steps.info !== undefined) {
+      const version = await this.writeInfo(pool.metadata.name, steps.info);
+      if (version && steps.info !== null) this.infoRefresh.changed(pool.metadata.name, version);
+    }
     await this.change(steps);
     if (steps.nodepluginTolerations) await this.syncNodepluginTolerations();
     await this.report(latest, steps);
@@ -239,8 +250,8 @@ export class Controller {
     return this.latestInfo;
   }
 
-  /** Sets (or with null removes) one key, after the writes queued before it. */
-  private writeInfo(pool: string, text: string | null): Promise<void> {
+  /** Sets (or with null removes) one key, after the writes queued before it: the ConfigMap's new resourceVersion, undefined when unchanged. */
+  private writeInfo(pool: string, text: string | null): Promise<string | undefined> {
     const write = this.infoWrites.then(() => this.writeInfoNow(pool, text));
     this.infoWrites = write.catch(() => undefined);
     return write;
@@ -250,7 +261,7 @@ export class Controller {
    * One key, with optimistic concurrency against writers outside this process (a second operator, a
    * person): the newest copy known is the precondition, and after a conflict the ConfigMap is read again.
    */
-  private async writeInfoNow(pool: string, text: string | null): Promise<void> {
+  private async writeInfoNow(pool: string, text: string | null): Promise<string | undefined> {
     let configMap = await this.readInfoConfigMap();
     for (let attempt = 1; ; attempt += 1) {
       configMap ??= this.latestInfo = await this.kube.getPath<InfoConfigMap>(this.infoPath);
@@ -258,14 +269,14 @@ export class Controller {
         await this.ensureInfoConfigMap();
         continue;
       }
-      if ((configMap.data?.[infoKey(pool)] ?? null) === text) return;
+      if ((configMap.data?.[infoKey(pool)] ?? null) === text) return undefined;
       try {
         this.latestInfo = await this.kube.mergePatch<InfoConfigMap>(
           this.infoPath,
           { metadata: { resourceVersion: configMap.metadata.resourceVersion }, data: { [infoKey(pool)]: text } },
           `cannot update configmap ${INFO_CONFIGMAP}`,
         );
-        return;
+        return this.latestInfo.metadata.resourceVersion;
       } catch (error) {
         if (!isConflict(error) || attempt >= 20) throw error;
         configMap = undefined;

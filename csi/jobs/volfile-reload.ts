@@ -4,8 +4,9 @@
  * volfile themselves (volspec-directory, no glusterd), so nothing tells the client; SIGHUP makes a client
  * started with --volfile-server fetch it again and switch graphs in place (open files and PV binds
  * carry over). The brick regenerates the volfile only once its own copy of kadalu-info changed (the
- * kubelet refreshes it within a minute or two), so the client is told again every few seconds, bounded,
- * until the graph it runs (its meta translator's view) has every brick kadalu-info lists.
+ * operator has the kubelet refresh it at once, operator/info-refresh.ts; else the kubelet's next sync),
+ * so the client is told again every few seconds, bounded, until the graph it runs (its meta
+ * translator's view) has every brick kadalu-info lists.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";

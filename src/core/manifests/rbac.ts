@@ -34,8 +34,9 @@ export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
 export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [
   rule([""], ["configmaps"], [...READ, "create", "update", "patch"]),
   rule([""], ["services"], [...READ, "create", "update", "patch", "delete"]),
-  // delete: a brick pod still on a replaced storage unit restarts on the new one (its StatefulSet is OnDelete).
-  rule([""], ["pods"], [...READ, "delete"]),
+  // delete: a brick pod still on a replaced storage unit restarts on the new one (its StatefulSet is OnDelete);
+  // patch: an annotation has the kubelet refresh kadalu-info in a pod at once (operator/info-refresh.ts).
+  rule([""], ["pods"], [...READ, "patch", "delete"]),
   rule([""], ["events"], ["list", "watch"]),
   rule(["apps"], ["statefulsets"], [...READ, "create", "update", "patch", "delete"]),
   rule(["apps"], ["daemonsets"], ["get", "patch"]),

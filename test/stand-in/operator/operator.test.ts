@@ -494,6 +494,43 @@ describe("operator: correctness under change and failure", () => {
     expect(status("p1").conditions.find((c: any) => c.type === "Valid").message).toContain(`the pool keeps ${volumeId}`);
   });
 
+  it("has the grown pool's brick pods and the CSI pods refresh kadalu-info at once, never other pools' bricks", async () => {
+    const running = await start();
+    pool("p1", { type: "Replica1", storage: [{ node: "kube1", path: "/a" }] });
+    pool("p2", { type: "Replica1", storage: [{ node: "kube1", path: "/c" }] });
+    markBricksReady("p1", 1);
+    markBricksReady("p2", 1);
+    const csiLabels = { "app.kubernetes.io/part-of": "kadalu", "app.kubernetes.io/component": "csi-driver" };
+    cluster.server.seed(
+      ...["kadalu-csi-nodeplugin-x1", "kadalu-csi-provisioner-0"].map((name) => ({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: "kadalu", labels: { ...csiLabels, "app.kubernetes.io/name": name.replace(/-(x1|0)$/, "") } },
+        spec: { containers: [{ name: "csi" }] },
+        status: { phase: "Running" },
+      })),
+    );
+    await until(() => status("p1")?.state === "ready" && status("p2")?.state === "ready", "both pools ready");
+    await running.controller.queue.idle();
+    await running.controller.infoRefresh.settled();
+    const annotation = (name: string): string | undefined => get("Pod", name)?.metadata.annotations?.["kadalu.io/info-version"];
+    const before = annotation("server-p2-0-0");
+    cluster.server.clearRequests();
+    const type = cluster.server.registry.byKind(API, "KadaluStorage")!;
+    const live = cluster.server.get(API, "KadaluStorage", "kadalu", "p1")!;
+    const grown = { ...live.spec, storage: [...live.spec.storage, { node: "kube2", path: "/b" }] };
+    cluster.server.objects.commit(type, live, { ...live, spec: grown }, undefined, { dryRun: false });
+    await until(() => JSON.parse(info()["p1.info"] ?? "{}").bricks?.length === 2, "p1.info with two bricks");
+    const version = get("ConfigMap", "kadalu-info")!.metadata.resourceVersion;
+    await until(
+      () => ["server-p1-0-0", "kadalu-csi-nodeplugin-x1", "kadalu-csi-provisioner-0"].every((name) => annotation(name) === version),
+      "the annotations",
+    );
+    expect(annotation("server-p2-0-0")).toBe(before);
+    const patched = cluster.server.requests.filter((r) => r.resource === "pods" && r.verb === "patch").map((r) => r.name);
+    expect(patched.sort()).toEqual(["kadalu-csi-nodeplugin-x1", "kadalu-csi-provisioner-0", "server-p1-0-0"]);
+  });
+
   it("converges every pool when requests of each verb it uses hang (each fails at its deadline and is retried)", async () => {
     operator = await startOperator({
       kubeconfig: cluster.kubeconfig,
