@@ -30,6 +30,7 @@ import type { KadaluStorage, ReclaimPolicy } from "../../../src/core/pool/types.
 import { xxh64Hex } from "../../../src/core/xxh64.js";
 import { StatDb } from "../../../src/statdb/stat-db.js";
 import { startCsi, type RunningCsi } from "../../../csi/main.js";
+import { GlusterMounter } from "../../../csi/os/mounter.js";
 import { CallError, csiClient, type CsiClient } from "../../../harness/helpers/csi-client.js";
 import { expectCode } from "../../../harness/helpers/csi-expect.js";
 import { which } from "../../../harness/real/components.js";
@@ -1087,6 +1088,28 @@ describe("staging: NodeStageVolume once per node, NodePublishVolume from the sta
     );
     await client.node("NodeUnstageVolume", { volume_id: "pvc-raw", staging_target_path: staging });
     expect(lstatSync(staging).isDirectory()).toBe(true);
+  });
+
+  it.skipIf(!ROOT)("the production mounter's staging binds are real bind mounts: stacked binds all go, kubelet's directory stays", async () => {
+    const mounter = new GlusterMounter(join(dir, "mnt"), "nodeplugin");
+    const pv = join(root("pool1"), "subvol/aa/bb/pvc-real");
+    mkdirSync(pv, { recursive: true });
+    writeFileSync(join(pv, "data"), "in the pool");
+    const staging = stagingOf("pvc-real");
+    kubeletStaging(staging);
+    await mounter.bind(pv, staging, false);
+    // What republish leaves after a nodeplugin restart: a second bind on top of the first.
+    execFileSync("mount", ["--bind", pv, staging]);
+    const target = targetOf("pvc-real", "pod-a");
+    await mounter.bind(staging, target, true);
+    expect(readFileSync(join(target, "data"), "utf8")).toBe("in the pool");
+    expect(() => writeFileSync(join(target, "no"), "x")).toThrow(/EROFS/);
+    await mounter.unbind(target);
+    await mounter.unmount(staging);
+    await mounter.unmount(staging);
+    expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(staging);
+    expect(readdirSync(staging)).toEqual([]);
+    expect(existsSync(target)).toBe(false);
   });
 
   it.skipIf(!ROOT || !MKFS_XFS)(
