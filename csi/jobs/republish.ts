@@ -5,8 +5,10 @@
  * nor publishes a running pod's volume again, so the new plugin does (as ceph-csi remounts its FUSE
  * mounts): it mounts the pool and binds the PV's directory again on top of each dead bind, staging paths
  * first, never unmounting the dead one first, so the new mount propagates to app containers that mount the
- * volume with HostToContainer propagation. A container without it keeps its dead mount and sees ENOTCONN
- * (an error, never silence) until its pod is recreated. */
+ * volume with HostToContainer propagation. A target bound from a staging path is that bind's peer (the
+ * kubelet's directories are shared mounts), so the staging path's new bind reaches it too and it is found
+ * alive; a target published without staging is bound itself. A container without HostToContainer keeps its
+ * dead mount and sees ENOTCONN (an error, never silence) until its pod is recreated. */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve, sep } from "node:path";
