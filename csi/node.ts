@@ -1,8 +1,24 @@
-/** Node service: mount the pool if needed and bind the PV's directory at the target kubelet gives. */
-import { existsSync, lstatSync, statfsSync } from "node:fs";
+/**
+ * Node service: mount the pool if needed, stage the PV once per node (a directory PV's directory bound, a
+ * virtblock's filesystem mounted, at the staging path kubelet gives), and bind it from there at each pod's
+ * target. A rawblock PV stages nothing: its file's one loop device per node is shared by its targets.
+ */
+import { existsSync, lstatSync, statfsSync, statSync } from "node:fs";
 import { isAbsolute, resolve, sep } from "node:path";
 import type { ExternalPoolInfo, PoolInfo } from "../src/core/info/codec.js";
-import { growOnNode, isBlockTarget, publishDevice, publishFilesystem, rawDeviceBytes, unpublishBlock, type Serialize } from "./os/block.js";
+import {
+  bindStaged,
+  growOnNode,
+  holdsFile,
+  isBlockTarget,
+  publishDevice,
+  publishFilesystem,
+  rawDeviceBytes,
+  stageFilesystem,
+  unpublishBlock,
+  unstageFilesystem,
+  type Serialize,
+} from "./os/block.js";
 import type { Driver, ServiceHandlers } from "./driver.js";
 import { grpcError, Status } from "./rpc/grpc-error.js";
 import { externalClientProblems } from "../src/core/pool/gluster-client.js";
@@ -49,13 +65,12 @@ async function poolFromContext(driver: Driver, context: Record<string, string>):
 }
 
 /**
- * A publish target must lie under the kubelet's pods/ directory (where kubelet asks for volumes), and
- * hold nothing but an empty directory: an existing file there is refused, never replaced.
+ * A directory kubelet names under `under` (a publish target under pods/, a staging path under the CSI
+ * plugins directory): nothing there yet, or a directory; an existing file there is refused, never replaced.
  */
-function podsTarget(driver: Driver, target: string): string {
-  const pods = `${driver.config.kubeletDir}/pods/`;
-  const normal = resolve(target);
-  if (!normal.startsWith(pods)) throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} is not under the kubelet's pods directory ${pods}`);
+function directoryUnder(path: string, field: string, under: string, what: string): string {
+  const normal = resolve(path);
+  if (!normal.startsWith(under)) throw grpcError(Status.INVALID_ARGUMENT, `${field} ${path} is not under the kubelet's ${what} ${under}`);
   let stat: ReturnType<typeof lstatSync>;
   try {
     stat = lstatSync(normal);
@@ -65,8 +80,18 @@ function podsTarget(driver: Driver, target: string): string {
     throw error;
   }
   if (!stat.isDirectory() && !stat.isSymbolicLink())
-    throw grpcError(Status.INVALID_ARGUMENT, `target_path ${target} exists and is not a directory; it is left as it is`);
+    throw grpcError(Status.INVALID_ARGUMENT, `${field} ${path} exists and is not a directory; it is left as it is`);
   return normal;
+}
+
+const podsTarget = (driver: Driver, target: string): string => directoryUnder(target, "target_path", `${driver.config.kubeletDir}/pods/`, "pods directory");
+
+/** Kubelet stages under its CSI plugins directory, the one the nodeplugin mounts with Bidirectional propagation. */
+const csiPluginsDir = (driver: Driver): string => `${driver.config.kubeletDir}/plugins/kubernetes.io/csi/`;
+
+function stagingPath(driver: Driver, path: string | undefined): string {
+  const absolutePath = absolute(required(path, "staging_target_path"), "staging_target_path");
+  return directoryUnder(absolutePath, "staging_target_path", csiPluginsDir(driver), "CSI plugins directory");
 }
 
 /**
@@ -108,51 +133,136 @@ async function published(driver: Driver, volumeId: string, path: string): Promis
   return path;
 }
 
+type Capability = { block?: object; access_mode?: { mode?: string } } | null;
+
+/** The PV's type from its context, which must fit the capability asked (a rawblock PV is a device, the others filesystems). */
+function pvTypeFor(volumeId: string, capability: NonNullable<Capability>, context: Record<string, string>): string {
+  const pvtype = context.pvtype ?? "subvol";
+  if (Boolean(capability.block) !== (pvtype === "rawblock")) {
+    throw grpcError(
+      Status.INVALID_ARGUMENT,
+      capability.block
+        ? `volume ${volumeId} is a ${pvtype} PV: it has a filesystem, not a raw block device (volumeMode Filesystem)`
+        : `volume ${volumeId} is a rawblock PV: it is a raw block device (volumeMode Block)`,
+    );
+  }
+  return pvtype;
+}
+
+/** The PV's directory or file in its pool's mount (mounting the pool first), checked as publish and stage both need. */
+async function volumeSource(driver: Driver, volumeId: string, pvtype: string, context: Record<string, string>): Promise<string> {
+  if (Object.keys(context).length === 0) throw grpcError(Status.INVALID_ARGUMENT, "volume_context missing in request");
+  const pool = await poolFromContext(driver, context);
+  // Without a path only a single-PV pool's volume is the whole pool; otherwise it would publish the
+  // pool root, stat.db and every PV with it.
+  if (!context.path && context.single_pv_per_pool !== "True")
+    throw grpcError(Status.INVALID_ARGUMENT, "volume_context.path missing: only a single-PV pool's volume is the whole pool");
+  // A PV lives under its type's tree: a context (from a PV object) naming stat.db or another tree is refused.
+  if (context.path && !resolve("/", context.path).startsWith(`/${pvtype}/`))
+    throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} is not under ${pvtype}/ in pool ${pool.volname}`);
+  const store = await driver.store(pool);
+  const source = resolve(store.root, context.path ?? "");
+  if (source !== store.root && !source.startsWith(store.root + sep))
+    throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} leaves pool ${pool.volname}`);
+  if (!existsSync(source)) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} not found in pool ${pool.volname}`);
+  return source;
+}
+
+/** Whether `a` and `b` are one directory (a staging bind, or the mounter's symbolic link, and the PV it shows). */
+function sameDirectory(a: string, b: string): boolean {
+  try {
+    const [one, two] = [statSync(a, { bigint: true }), statSync(b, { bigint: true })];
+    return one.dev === two.dev && one.ino === two.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stages a PV at `staging` (the caller holds its lock); staging it again is a no-op, and another PV there is
+ * ALREADY_EXISTS. A directory PV's bind whose FUSE client died is replaced by the mounter.
+ */
+async function stage(driver: Driver, volumeId: string, pvtype: string, source: string, staging: string, readonly: boolean): Promise<void> {
+  const taken = (): never => {
+    throw grpcError(Status.ALREADY_EXISTS, `another volume than ${volumeId} is staged at ${staging}`);
+  };
+  if (pvtype === "rawblock") {
+    if (!statSync(source).isFile()) throw grpcError(Status.NOT_FOUND, `volume ${volumeId}: ${source} is not a block PV's file`);
+    return;
+  }
+  if (pvtype === "virtblock") {
+    if (!isBlockTarget(staging)) {
+      if (await driver.mounter.isBound(staging)) taken();
+      await stageFilesystem(source, staging, readonly);
+    } else if (!(await holdsFile(staging, source))) taken();
+    return;
+  }
+  if (isBlockTarget(staging) || ((await driver.mounter.isBound(staging)) && driver.mounter.alive(staging) && !sameDirectory(staging, source))) taken();
+  await driver.mounter.bind(source, staging, false);
+}
+
 export function nodeService(driver: Driver): ServiceHandlers {
   const locks: Serialize = (key, work) => driver.volumeLocks.run(key, work);
   return {
+    NodeStageVolume: async (request: {
+      volume_id?: string;
+      staging_target_path?: string;
+      volume_capability?: Capability;
+      volume_context?: Record<string, string>;
+    }) => {
+      const volumeId = required(request.volume_id, "volume_id");
+      const staging = stagingPath(driver, request.staging_target_path);
+      const capability = required(request.volume_capability, "volume_capability");
+      const context = request.volume_context ?? {};
+      const pvtype = pvTypeFor(volumeId, capability, context);
+      const source = await volumeSource(driver, volumeId, pvtype, context);
+      const readonly = READ_ONLY_MODES.includes(capability.access_mode?.mode ?? "");
+      await driver.volumeLocks.run(`staging:${staging}`, () => stage(driver, volumeId, pvtype, source, staging, readonly));
+      return {};
+    },
+
+    NodeUnstageVolume: async (request: { volume_id?: string; staging_target_path?: string }) => {
+      required(request.volume_id, "volume_id");
+      const staging = stagingPath(driver, request.staging_target_path);
+      // Nothing staged there (a rawblock PV, or a volume published before this driver staged) is done already.
+      // A virtblock's loop device goes with its filesystem's last mount (autoclear); the directory is kubelet's.
+      await driver.volumeLocks.run(`staging:${staging}`, () => (isBlockTarget(staging) ? unstageFilesystem(staging) : driver.mounter.unmount(staging)));
+      return {};
+    },
+
     NodePublishVolume: async (request: {
       volume_id?: string;
       target_path?: string;
-      volume_capability?: { block?: object; access_mode?: { mode?: string } } | null;
+      staging_target_path?: string;
+      volume_capability?: Capability;
       readonly?: boolean;
       volume_context?: Record<string, string>;
     }) => {
       const volumeId = required(request.volume_id, "volume_id");
       const capability = required(request.volume_capability, "volume_capability");
       const context = request.volume_context ?? {};
-      const pvtype = context.pvtype ?? "subvol";
-      if (Boolean(capability.block) !== (pvtype === "rawblock")) {
-        throw grpcError(
-          Status.INVALID_ARGUMENT,
-          capability.block
-            ? `volume ${volumeId} is a ${pvtype} PV: it has a filesystem, not a raw block device (volumeMode Filesystem)`
-            : `volume ${volumeId} is a rawblock PV: it is a raw block device (volumeMode Block)`,
-        );
-      }
+      const pvtype = pvTypeFor(volumeId, capability, context);
       const targetPath = absolute(required(request.target_path, "target_path"), "target_path");
       const target = pvtype === "rawblock" ? deviceTarget(driver, targetPath) : podsTarget(driver, targetPath);
-      if (Object.keys(context).length === 0) throw grpcError(Status.INVALID_ARGUMENT, "volume_context missing in request");
-      const pool = await poolFromContext(driver, context);
-      // Without a path only a single-PV pool's volume is the whole pool; otherwise it would publish the
-      // pool root, stat.db and every PV with it.
-      if (!context.path && context.single_pv_per_pool !== "True")
-        throw grpcError(Status.INVALID_ARGUMENT, "volume_context.path missing: only a single-PV pool's volume is the whole pool");
-      // A PV lives under its type's tree: a context (from a PV object) naming stat.db or another tree is refused.
-      if (context.path && !resolve("/", context.path).startsWith(`/${pvtype}/`))
-        throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} is not under ${pvtype}/ in pool ${pool.volname}`);
-      const store = await driver.store(pool);
-      const source = resolve(store.root, context.path ?? "");
-      if (source !== store.root && !source.startsWith(store.root + sep))
-        throw grpcError(Status.INVALID_ARGUMENT, `volume path ${context.path} leaves pool ${pool.volname}`);
-      if (!existsSync(source)) throw grpcError(Status.NOT_FOUND, `volume ${volumeId} not found in pool ${pool.volname}`);
+      const staging = request.staging_target_path ? stagingPath(driver, request.staging_target_path) : undefined;
+      const source = await volumeSource(driver, volumeId, pvtype, context);
       const readonly = Boolean(request.readonly) || READ_ONLY_MODES.includes(capability.access_mode?.mode ?? "");
-      const publish =
-        pvtype === "rawblock"
-          ? () => publishDevice(source, target, readonly, locks)
-          : pvtype === "virtblock"
-            ? () => publishFilesystem(source, target, readonly)
-            : () => driver.mounter.bind(source, target, readonly);
+      let publish: () => Promise<void>;
+      if (pvtype === "rawblock") publish = () => publishDevice(source, target, readonly, locks);
+      else if (!staging)
+        // Without a staging path (a caller that does not stage): straight from the pool, as before staging.
+        publish = pvtype === "virtblock" ? () => publishFilesystem(source, target, readonly) : () => driver.mounter.bind(source, target, readonly);
+      else {
+        // Staged again first if it is not (a bind left dead by the previous nodeplugin): a no-op otherwise.
+        const staged = (): Promise<void> =>
+          driver.volumeLocks.run(`staging:${staging}`, () =>
+            stage(driver, volumeId, pvtype, source, staging, READ_ONLY_MODES.includes(capability.access_mode?.mode ?? "")),
+          );
+        publish = async () => {
+          await staged();
+          await (pvtype === "virtblock" ? bindStaged(staging, target, readonly) : driver.mounter.bind(staging, target, readonly));
+        };
+      }
       await driver.volumeLocks.run(`target:${target}`, publish);
       return {};
     },
@@ -186,17 +296,29 @@ export function nodeService(driver: Driver): ServiceHandlers {
       };
     },
 
-    NodeExpandVolume: async (request: { volume_id?: string; volume_path?: string; capacity_range?: { required_bytes?: number } | null }) => {
+    NodeExpandVolume: async (request: {
+      volume_id?: string;
+      volume_path?: string;
+      staging_target_path?: string;
+      capacity_range?: { required_bytes?: number } | null;
+    }) => {
       const volumeId = required(request.volume_id, "volume_id");
       const path = await published(driver, volumeId, required(request.volume_path, "volume_path"));
+      const staging = request.staging_target_path ? stagingPath(driver, request.staging_target_path) : undefined;
       // A directory's quota lives on the pool and was raised by the controller; a block PV's file grew there
-      // too, and here its loop device (and a virtblock's XFS) grow into it.
-      if (isBlockTarget(path)) await driver.volumeLocks.run(`target:${path}`, () => growOnNode(path, Number(request.capacity_range?.required_bytes ?? 0)));
+      // too, and here its loop device (and a virtblock's XFS, staged or not) grow into it.
+      const block = [path, staging].find((where) => where !== undefined && isBlockTarget(where));
+      if (block)
+        await driver.volumeLocks.run(block === staging ? `staging:${staging}` : `target:${block}`, () =>
+          growOnNode(block, Number(request.capacity_range?.required_bytes ?? 0)),
+        );
       return { capacity_bytes: Number(request.capacity_range?.required_bytes ?? 0) };
     },
 
     NodeGetCapabilities: async () => ({
-      capabilities: ["GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION", "SINGLE_NODE_MULTI_WRITER"].map((type) => ({ rpc: { type } })),
+      capabilities: ["STAGE_UNSTAGE_VOLUME", "GET_VOLUME_STATS", "EXPAND_VOLUME", "VOLUME_CONDITION", "SINGLE_NODE_MULTI_WRITER"].map((type) => ({
+        rpc: { type },
+      })),
     }),
 
     NodeGetInfo: async () => ({ node_id: driver.config.nodeId, max_volumes_per_node: 0 }),

@@ -72,6 +72,39 @@ export async function publishFilesystem(file: string, target: string, readonly: 
   await run("mount", ["-t", "xfs", "-o", readonly ? "loop,ro" : "loop", file, target]);
 }
 
+/** Whether the block PV mounted at `path` is the one in `file` (its loop device's backing file is it). */
+export async function holdsFile(path: string, file: string): Promise<boolean> {
+  const entry = mountAt(path);
+  const device = entry && loopDeviceOf(entry);
+  return Boolean(device && (await loopDevice(device))?.backing === fileIdentity(file));
+}
+
+/**
+ * virtblock staged: the file's filesystem at `path`, once per node, for every pod's target to bind. A
+ * filesystem already mounted from the file (a target published before staging existed) is bound, not
+ * mounted a second time: XFS refuses a second mount of one filesystem, and two would corrupt it.
+ */
+export async function stageFilesystem(file: string, path: string, readonly: boolean): Promise<void> {
+  const devices = new Set((await loopDevicesOf(file)).map((loop) => loop.name));
+  const mountedElsewhere = mountTable().find((entry) => entry.fstype === "xfs" && devices.has(entry.source));
+  mkdirSync(path, { recursive: true });
+  if (mountedElsewhere) await run("mount", ["--bind", mountedElsewhere.target, path]);
+  else await run("mount", ["-t", "xfs", "-o", readonly ? "loop,ro" : "loop", file, path]);
+}
+
+/** Unmounts a staged filesystem (virtblock): its loop device goes with the last mount of it (autoclear). */
+export async function unstageFilesystem(path: string): Promise<void> {
+  for (let layer = 0; layer < 8 && isBlockTarget(path); layer += 1) await run("umount", [path]);
+}
+
+/** A staged filesystem (virtblock) bound at a pod's target, read-only if asked. */
+export async function bindStaged(staging: string, target: string, readonly: boolean): Promise<void> {
+  if (mountAt(target)) return;
+  mkdirSync(target, { recursive: true });
+  await run("mount", ["--bind", staging, target]);
+  if (readonly) await run("mount", ["-o", "remount,bind,ro", target]);
+}
+
 /**
  * rawblock: the file's loop device bound over `target` (a file). A device already attached to the file with
  * the same read-only flag is shared; otherwise one is attached. Attaching is serialized per file, so two

@@ -23,6 +23,8 @@ export interface Mounter {
   bind(source: string, target: string, readonly: boolean): Promise<void>;
   /** Undoes `bind`; unmounting what is not mounted is not an error. */
   unbind(target: string): Promise<void>;
+  /** Undoes `bind` at a directory the CO made and keeps (a staging path): the directory stays, empty. */
+  unmount(path: string): Promise<void>;
   isBound(target: string): Promise<boolean>;
 }
 
@@ -54,6 +56,12 @@ export class LocalDirMounter implements Mounter {
 
   async unbind(target: string): Promise<void> {
     if (await this.isBound(target)) unlinkSync(target);
+  }
+
+  async unmount(path: string): Promise<void> {
+    if (!(await this.isBound(path))) return;
+    unlinkSync(path);
+    mkdirSync(path);
   }
 
   async isBound(target: string): Promise<boolean> {
@@ -211,17 +219,19 @@ export class GlusterMounter implements Mounter {
     if (readonly) await run("mount", ["-o", "remount,bind,ro", target]);
   }
 
-  /**
-   * Unmounts and removes the target, as the spec asks of NodeUnpublishVolume (never its contents: rmdir).
-   * A target republished after a restart holds the new bind over the dead one: both go.
-   */
+  /** Unmounts and removes the target, as the spec asks of NodeUnpublishVolume (never its contents: rmdir). */
   async unbind(target: string): Promise<void> {
-    for (let layer = 0; layer < 8 && mounted(target); layer += 1) await run("umount", deadMount(target) ? ["-l", target] : [target]);
+    await this.unmount(target);
     try {
       rmdirSync(target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
+  }
+
+  /** A path bound again after a restart holds the new bind over the dead one: both go. */
+  async unmount(path: string): Promise<void> {
+    for (let layer = 0; layer < 8 && mounted(path); layer += 1) await run("umount", deadMount(path) ? ["-l", path] : [path]);
   }
 
   async isBound(target: string): Promise<boolean> {

@@ -29,8 +29,9 @@ interface SpecReport {
 export const sanityKubeletDir = (dir: string): string => join(dir, "kubelet");
 
 export async function runSanity(binary: string, endpoint: string, dir: string, parameters: Record<string, string> = {}): Promise<SanityResult> {
-  // csi-sanity makes its target and staging directories, not their parents.
+  // csi-sanity makes its target and staging directories, not their parents; kubelet stages under plugins/kubernetes.io/csi.
   mkdirSync(join(sanityKubeletDir(dir), "pods", "sanity"), { recursive: true });
+  mkdirSync(join(sanityKubeletDir(dir), "plugins", "kubernetes.io", "csi", "sanity"), { recursive: true });
   const params = join(dir, "parameters.yaml");
   writeFileSync(params, JSON.stringify(parameters));
   // VolumeSnapshotClass parameters: the driver accepts and ignores ones it does not know.
@@ -48,7 +49,7 @@ export async function runSanity(binary: string, endpoint: string, dir: string, p
           "--csi.mountdir",
           join(sanityKubeletDir(dir), "pods", "sanity", "mount"),
           "--csi.stagingdir",
-          join(sanityKubeletDir(dir), "pods", "sanity", "staging"),
+          join(sanityKubeletDir(dir), "plugins", "kubernetes.io", "csi", "sanity", "staging"),
           "--csi.testvolumeparameters",
           params,
           "--csi.testsnapshotparameters",
@@ -80,7 +81,7 @@ export async function runSanity(binary: string, endpoint: string, dir: string, p
 
 /**
  * Why a skipped spec does not apply to Kadalu: csi-sanity skips what the driver does not advertise
- * (snapshots and clones it serves, so their specs run; group snapshots, staging and attach it does not).
+ * (snapshots, clones and staging it serves, so their specs run; group snapshots and attach it does not).
  * An empty group controller service would turn one skip into a pass while offering nothing: not done.
  */
 export const NOT_APPLICABLE: [RegExp, string][] = [
@@ -89,7 +90,6 @@ export const NOT_APPLICABLE: [RegExp, string][] = [
     "no group snapshots: CSI asks a group snapshot to be write-order consistent across its volumes, and Kadalu's snapshots are copies made file by file (no group controller service)",
   ],
   [/Controller ?Publish|ControllerUnpublish|Unpublish/i, "no attach step: a Gluster subdirectory needs no ControllerPublish (CSIDriver attachRequired: false)"],
-  [/Stage|Unstage/i, "no staging: the pool mount is shared by every PV on the node (no STAGE_UNSTAGE_VOLUME)"],
 ];
 
 export function reasonNotApplicable(reason: string): string | undefined {

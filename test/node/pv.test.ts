@@ -258,6 +258,11 @@ describe.skipIf(noNode ?? noImages ?? noGluster)("node tier: Kadalu PVs mounted 
         .filter((file) => file.includes("nodeplugin") && statSync(join(dir, file)).isFile());
       const text = files.map((file) => readFileSync(join(dir, file), "utf8")).join("\n");
       expect(text).toMatch(/republish: \S+ bound again to ext1\/subvol\//);
+      // Kubelet staged the PV (STAGE_UNSTAGE_VOLUME) under its CSI plugins directory: that bind came back first
+      // (the pods' targets, its peers, came back with it).
+      const binds = [...text.matchAll(/republish: (\S+) bound again to ext1\/subvol\//g)].map((match) => match[1]!);
+      console.log(`node tier: republished after the restart:\n  ${binds.join("\n  ")}`);
+      expect(binds[0]).toContain("/plugins/kubernetes.io/csi/");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -30,6 +30,7 @@ import type { KadaluStorage, ReclaimPolicy } from "../../../src/core/pool/types.
 import { xxh64Hex } from "../../../src/core/xxh64.js";
 import { StatDb } from "../../../src/statdb/stat-db.js";
 import { startCsi, type RunningCsi } from "../../../csi/main.js";
+import { GlusterMounter } from "../../../csi/os/mounter.js";
 import { CallError, csiClient, type CsiClient } from "../../../harness/helpers/csi-client.js";
 import { expectCode } from "../../../harness/helpers/csi-expect.js";
 import { which } from "../../../harness/real/components.js";
@@ -127,7 +128,7 @@ describe("identity", () => {
   });
 
   it("answers UNIMPLEMENTED for what it does not serve", async () => {
-    for (const path of ["/csi.v1.Node/NodeStageVolume", "/csi.v1.GroupController/CreateVolumeGroupSnapshot", "/csi.v1.Controller/ControllerPublishVolume"]) {
+    for (const path of ["/csi.v1.GroupController/CreateVolumeGroupSnapshot", "/csi.v1.Controller/ControllerPublishVolume"]) {
       expect((await client.raw(path)).code).toBe(Status.UNIMPLEMENTED);
     }
   });
@@ -865,6 +866,7 @@ describe("node service", () => {
     expect(existsSync(target)).toBe(false);
     expect(await client.node("NodeGetInfo")).toEqual({ node_id: "kube1", max_volumes_per_node: 0, accessible_topology: null });
     expect((await client.node("NodeGetCapabilities")).capabilities.map((c: any) => c.rpc.type)).toEqual([
+      "STAGE_UNSTAGE_VOLUME",
       "GET_VOLUME_STATS",
       "EXPAND_VOLUME",
       "VOLUME_CONDITION",
@@ -961,6 +963,234 @@ describe("node service", () => {
       Status.NOT_FOUND,
       /not published/,
     );
+  });
+});
+
+describe("staging: NodeStageVolume once per node, NodePublishVolume from the staging path per pod", () => {
+  const ONE_NODE_MOUNT = { mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
+  const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
+  const MiB = 1024 ** 2;
+  // Where kubelet stages a mount volume (plugins/kubernetes.io/csi/<driver>/<hash>/globalmount) and publishes it.
+  const stagingOf = (name: string): string => join(dir, `kubelet/plugins/kubernetes.io/csi/kadalu/${name}/globalmount`);
+  const targetOf = (name: string, pod: string): string => join(dir, `kubelet/pods/${pod}/volumes/kubernetes.io~csi/${name}/mount`);
+  const loopsOf = (file: string): string[] => execFileSync("losetup", ["--associated", file], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+  // The CO makes the staging directory.
+  const kubeletStaging = (path: string): void => void mkdirSync(path, { recursive: true });
+
+  it("subvol: staged once, published at two pods' targets from the staging path, unstaged to kubelet's empty directory", async () => {
+    const { volume } = await create("pvc-1", GiB);
+    const staging = stagingOf("pvc-1");
+    kubeletStaging(staging);
+    const stage = { volume_id: "pvc-1", staging_target_path: staging, volume_capability: MOUNT, volume_context: volume.volume_context };
+    await client.node("NodeStageVolume", stage);
+    await client.node("NodeStageVolume", stage);
+    const publish = (pod: string, readonly = false) => client.node("NodePublishVolume", { ...stage, target_path: targetOf("pvc-1", pod), readonly });
+    await publish("pod-a");
+    await publish("pod-a");
+    await publish("pod-b", true);
+    // Both pods see one directory: the PV's, in the pool.
+    writeFileSync(join(targetOf("pvc-1", "pod-a"), "from-a"), "written by pod a");
+    expect(readFileSync(join(targetOf("pvc-1", "pod-b"), "from-a"), "utf8")).toBe("written by pod a");
+    expect(readFileSync(join(root("pool1"), "subvol/d3/d3/pvc-1/from-a"), "utf8")).toBe("written by pod a");
+    expect((await client.node("NodeGetVolumeStats", { volume_id: "pvc-1", volume_path: targetOf("pvc-1", "pod-a") })).usage[0].total).toBeGreaterThan(0);
+    expect(
+      await client.node("NodeExpandVolume", {
+        volume_id: "pvc-1",
+        volume_path: targetOf("pvc-1", "pod-a"),
+        staging_target_path: staging,
+        capacity_range: { required_bytes: 2 * GiB },
+      }),
+    ).toEqual({ capacity_bytes: 2 * GiB });
+    // Another volume at that staging path is refused; the staged one stays.
+    const other = await create("pvc-2", GiB);
+    await expectCode(
+      client.node("NodeStageVolume", { ...stage, volume_id: "pvc-2", volume_context: other.volume.volume_context }),
+      Status.ALREADY_EXISTS,
+      /another volume than pvc-2 is staged at/,
+    );
+    expect(readFileSync(join(staging, "from-a"), "utf8")).toBe("written by pod a");
+    for (const pod of ["pod-a", "pod-b"]) await client.node("NodeUnpublishVolume", { volume_id: "pvc-1", target_path: targetOf("pvc-1", pod) });
+    await client.node("NodeUnstageVolume", { volume_id: "pvc-1", staging_target_path: staging });
+    await client.node("NodeUnstageVolume", { volume_id: "pvc-1", staging_target_path: staging });
+    // Kubelet's directory is left, empty; the PV's data stays in the pool.
+    expect(lstatSync(staging).isDirectory()).toBe(true);
+    expect(readdirSync(staging)).toEqual([]);
+    expect(readFileSync(join(root("pool1"), "subvol/d3/d3/pvc-1/from-a"), "utf8")).toBe("written by pod a");
+    // A volume published before staging existed was never staged: kubelet's unstage of it is OK.
+    await client.node("NodeUnstageVolume", { volume_id: "pvc-old", staging_target_path: stagingOf("pvc-old") });
+  });
+
+  it("refuses bad stage and unstage requests with the spec's codes", async () => {
+    const { volume } = await create("pvc-1", GiB);
+    const staging = stagingOf("pvc-1");
+    const stage = { volume_id: "pvc-1", staging_target_path: staging, volume_capability: MOUNT, volume_context: volume.volume_context };
+    const { volume_id: _id, ...noId } = stage;
+    const { staging_target_path: _path, ...noPath } = stage;
+    const { volume_capability: _capability, ...noCapability } = stage;
+    await expectCode(client.node("NodeStageVolume", noId), Status.INVALID_ARGUMENT, /volume_id missing/);
+    await expectCode(client.node("NodeStageVolume", noPath), Status.INVALID_ARGUMENT, /staging_target_path missing/);
+    await expectCode(client.node("NodeStageVolume", noCapability), Status.INVALID_ARGUMENT, /volume_capability missing/);
+    await expectCode(client.node("NodeStageVolume", { ...stage, staging_target_path: "relative/path" }), Status.INVALID_ARGUMENT, /must be an absolute path/);
+    // Only under the kubelet's CSI plugins directory (what the nodeplugin mounts with propagation), never over a file.
+    for (const elsewhere of [join(dir, "kubelet/pods/uid/staging"), join(dir, "kubelet/plugins/kubernetes.io/csi/../../../t"), "/etc"])
+      await expectCode(
+        client.node("NodeStageVolume", { ...stage, staging_target_path: elsewhere }),
+        Status.INVALID_ARGUMENT,
+        /is not under the kubelet's CSI plugins directory/,
+      );
+    mkdirSync(dirname(staging), { recursive: true });
+    writeFileSync(staging, "precious");
+    await expectCode(client.node("NodeStageVolume", stage), Status.INVALID_ARGUMENT, /exists and is not a directory/);
+    expect(readFileSync(staging, "utf8")).toBe("precious");
+    rmSync(staging);
+    await expectCode(
+      client.node("NodeStageVolume", { ...stage, volume_id: "pvc-9", volume_context: { ...volume.volume_context, path: "subvol/aa/bb/pvc-9" } }),
+      Status.NOT_FOUND,
+      /volume pvc-9 not found in pool pool1/,
+    );
+    await expectCode(
+      client.node("NodeStageVolume", { ...stage, volume_context: { ...volume.volume_context, path: "subvol/../stat.db" } }),
+      Status.INVALID_ARGUMENT,
+      /is not under subvol\//,
+    );
+    await expectCode(client.node("NodeUnstageVolume", { staging_target_path: staging }), Status.INVALID_ARGUMENT, /volume_id missing/);
+    await expectCode(client.node("NodeUnstageVolume", { volume_id: "pvc-1" }), Status.INVALID_ARGUMENT, /staging_target_path missing/);
+    await expectCode(
+      client.node("NodeUnstageVolume", { volume_id: "pvc-1", staging_target_path: "/etc" }),
+      Status.INVALID_ARGUMENT,
+      /is not under the kubelet's CSI plugins directory/,
+    );
+    // Publishing with a staging path outside that directory is refused the same way.
+    await expectCode(
+      client.node("NodePublishVolume", { ...stage, staging_target_path: "/etc", target_path: targetOf("pvc-1", "pod-a") }),
+      Status.INVALID_ARGUMENT,
+      /is not under the kubelet's CSI plugins directory/,
+    );
+  });
+
+  it("rawblock: staging mounts nothing (one loop device per file is shared by its targets) but checks the PV's file", async () => {
+    const { volume } = await client.controller("CreateVolume", {
+      name: "pvc-raw",
+      capacity_range: { required_bytes: 16 * MiB },
+      volume_capabilities: [BLOCK],
+      parameters: { storage_name: "pool1" },
+    });
+    const staging = join(dir, "kubelet/plugins/kubernetes.io/csi/volumeDevices/staging/pvc-raw");
+    kubeletStaging(staging);
+    const stage = { volume_id: "pvc-raw", staging_target_path: staging, volume_capability: BLOCK, volume_context: volume.volume_context };
+    await client.node("NodeStageVolume", stage);
+    expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(staging);
+    await expectCode(client.node("NodeStageVolume", { ...stage, volume_capability: MOUNT }), Status.INVALID_ARGUMENT, /is a rawblock PV/);
+    await expectCode(
+      client.node("NodeStageVolume", { ...stage, volume_id: "pvc-gone", volume_context: { ...volume.volume_context, path: pvPath("rawblock", "pvc-gone") } }),
+      Status.NOT_FOUND,
+      /volume pvc-gone not found/,
+    );
+    await client.node("NodeUnstageVolume", { volume_id: "pvc-raw", staging_target_path: staging });
+    expect(lstatSync(staging).isDirectory()).toBe(true);
+  });
+
+  it.skipIf(!ROOT)("the production mounter's staging binds are real bind mounts: stacked binds all go, kubelet's directory stays", async () => {
+    const mounter = new GlusterMounter(join(dir, "mnt"), "nodeplugin");
+    const pv = join(root("pool1"), "subvol/aa/bb/pvc-real");
+    mkdirSync(pv, { recursive: true });
+    writeFileSync(join(pv, "data"), "in the pool");
+    const staging = stagingOf("pvc-real");
+    kubeletStaging(staging);
+    await mounter.bind(pv, staging, false);
+    // What republish leaves after a nodeplugin restart: a second bind on top of the first.
+    execFileSync("mount", ["--bind", pv, staging]);
+    const target = targetOf("pvc-real", "pod-a");
+    await mounter.bind(staging, target, true);
+    expect(readFileSync(join(target, "data"), "utf8")).toBe("in the pool");
+    expect(() => writeFileSync(join(target, "no"), "x")).toThrow(/EROFS/);
+    await mounter.unbind(target);
+    await mounter.unmount(staging);
+    await mounter.unmount(staging);
+    expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(staging);
+    expect(readdirSync(staging)).toEqual([]);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it.skipIf(!ROOT || !MKFS_XFS)(
+    "virtblock: its XFS mounted once at the staging path, bound at each pod's target; the loop device goes with the unstage",
+    async () => {
+      const { volume } = await client.controller("CreateVolume", {
+        name: "pvc-virt",
+        capacity_range: { required_bytes: 320 * MiB },
+        volume_capabilities: [ONE_NODE_MOUNT],
+        parameters: { storage_name: "pool1", pv_type: "Block" },
+      });
+      const file = join(root("pool1"), pvPath("virtblock", "pvc-virt"));
+      const staging = stagingOf("pvc-virt");
+      kubeletStaging(staging);
+      const stage = { volume_id: "pvc-virt", staging_target_path: staging, volume_capability: ONE_NODE_MOUNT, volume_context: volume.volume_context };
+      await client.node("NodeStageVolume", stage);
+      await client.node("NodeStageVolume", stage);
+      expect(readFileSync("/proc/self/mounts", "utf8")).toMatch(new RegExp(`^/dev/loop\\d+ ${staging} xfs `, "m"));
+      expect(loopsOf(file)).toHaveLength(1);
+      // Two pods on the node share the one filesystem: a second XFS mount of the file would be refused (or corrupt it).
+      const publish = (pod: string, readonly = false) => client.node("NodePublishVolume", { ...stage, target_path: targetOf("pvc-virt", pod), readonly });
+      await publish("pod-a");
+      await publish("pod-b", true);
+      expect(loopsOf(file)).toHaveLength(1);
+      writeFileSync(join(targetOf("pvc-virt", "pod-a"), "data"), "shared");
+      expect(readFileSync(join(targetOf("pvc-virt", "pod-b"), "data"), "utf8")).toBe("shared");
+      expect(() => writeFileSync(join(targetOf("pvc-virt", "pod-b"), "no"), "x")).toThrow(/EROFS/);
+      // A subvol PV at this staging path is another volume.
+      const other = await create("pvc-2", GiB);
+      await expectCode(
+        client.node("NodeStageVolume", { ...stage, volume_id: "pvc-2", volume_capability: MOUNT, volume_context: other.volume.volume_context }),
+        Status.ALREADY_EXISTS,
+      );
+      // Grown on the node through a target, with the staging path as kubelet passes it.
+      const before = statfsSync(staging).blocks * statfsSync(staging).bsize;
+      await client.controller("ControllerExpandVolume", { volume_id: "pvc-virt", capacity_range: { required_bytes: 512 * MiB } });
+      await client.node("NodeExpandVolume", {
+        volume_id: "pvc-virt",
+        volume_path: targetOf("pvc-virt", "pod-a"),
+        staging_target_path: staging,
+        capacity_range: { required_bytes: 512 * MiB },
+      });
+      expect(statfsSync(targetOf("pvc-virt", "pod-b")).blocks * statfsSync(staging).bsize - before).toBeGreaterThan(150 * MiB);
+      for (const pod of ["pod-a", "pod-b"]) await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: targetOf("pvc-virt", pod) });
+      expect(loopsOf(file)).toHaveLength(1);
+      expect(readFileSync(join(staging, "data"), "utf8")).toBe("shared");
+      await client.node("NodeUnstageVolume", { volume_id: "pvc-virt", staging_target_path: staging });
+      await client.node("NodeUnstageVolume", { volume_id: "pvc-virt", staging_target_path: staging });
+      expect(loopsOf(file)).toEqual([]);
+      expect(readdirSync(staging)).toEqual([]);
+    },
+  );
+
+  it.skipIf(!ROOT || !MKFS_XFS)("virtblock published before staging existed: staging binds that filesystem rather than mounting it twice", async () => {
+    const { volume } = await client.controller("CreateVolume", {
+      name: "pvc-virt",
+      capacity_range: { required_bytes: 320 * MiB },
+      volume_capabilities: [ONE_NODE_MOUNT],
+      parameters: { storage_name: "pool1", pv_type: "Block" },
+    });
+    const file = join(root("pool1"), pvPath("virtblock", "pvc-virt"));
+    const old = {
+      volume_id: "pvc-virt",
+      target_path: targetOf("pvc-virt", "old-pod"),
+      volume_capability: ONE_NODE_MOUNT,
+      volume_context: volume.volume_context,
+    };
+    await client.node("NodePublishVolume", old);
+    writeFileSync(join(old.target_path, "data"), "from before");
+    const staging = stagingOf("pvc-virt");
+    kubeletStaging(staging);
+    const stage = { volume_id: "pvc-virt", staging_target_path: staging, volume_capability: ONE_NODE_MOUNT, volume_context: volume.volume_context };
+    await client.node("NodeStageVolume", stage);
+    await client.node("NodePublishVolume", { ...stage, target_path: targetOf("pvc-virt", "new-pod") });
+    expect(loopsOf(file)).toHaveLength(1);
+    expect(readFileSync(join(targetOf("pvc-virt", "new-pod"), "data"), "utf8")).toBe("from before");
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: old.target_path });
+    await client.node("NodeUnpublishVolume", { volume_id: "pvc-virt", target_path: targetOf("pvc-virt", "new-pod") });
+    expect(loopsOf(file)).toHaveLength(1);
+    await client.node("NodeUnstageVolume", { volume_id: "pvc-virt", staging_target_path: staging });
+    expect(loopsOf(file)).toEqual([]);
   });
 });
 
