@@ -63,16 +63,14 @@ describe("the Kadalu story on the sandbox", () => {
   });
 
   it("shows the real provisioned bytes from stat.db, and in the pool's status", () => {
-    expect(step("Real usage").stdout).toMatch(
-      /\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ GiB\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+500\.0 MiB\s+1\.2 GiB\s+2\.0 GiB\s+\d+s\s+-\n/,
-    );
+    expect(step("Real usage").stdout).toMatch(/\npool1\s+Replica3\s+ready\s+3\s+delete\s+[\d.]+ GiB\s+3\.5 GiB\s+[\d.]+%\s+3\s+0\s+0\s+\d+s\s+-\n/);
     const status = step("Usage without any exec");
     expect(status.code).toBe(0);
     if (kubectl) expect(status.stdout).toMatch(/\npool1\s+Replica3\s+ready\s+[\d.]+ GiB\s+3\.5 GiB\s+3\s+/);
   });
 
   it("grows a PVC through ControllerExpandVolume", () => {
-    expect(step("The pool's usage after the expansion").stdout).toMatch(/\s4\.0 GiB\s+[\d.]+%\s+3\s+0\s+0\s+0 B\s+1\.0 GiB\s+1\.3 GiB\s+2\.0 GiB\s+\d+s\s+-\n/);
+    expect(step("The pool's usage after the expansion").stdout).toMatch(/\s4\.0 GiB\s+[\d.]+%\s+3\s+0\s+0\s+\d+s\s+-\n/);
   });
 
   it("refuses to remove the pool while PVCs use it, then removes it and uninstalls", () => {
