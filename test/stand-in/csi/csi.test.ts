@@ -47,6 +47,19 @@ let csi: RunningCsi;
 let client: CsiClient;
 const pools = ["pool1", "pool2", "pool3"];
 const root = (pool: string): string => join(dir, "pools", pool);
+const MiB = 1024 ** 2;
+const ONE_NODE_MOUNT = { mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
+
+/** A 320 MiB virtblock PV (XFS inside) in pool1: its CreateVolume answer and its file in the pool. */
+async function createVirtblock(name: string): Promise<{ volume: any; file: string }> {
+  const { volume } = await client.controller("CreateVolume", {
+    name,
+    capacity_range: { required_bytes: 320 * MiB },
+    volume_capabilities: [ONE_NODE_MOUNT],
+    parameters: { storage_name: "pool1", pv_type: "Block" },
+  });
+  return { volume, file: join(root("pool1"), pvPath("virtblock", name)) };
+}
 
 function writeInfo(pool: string, policy: ReclaimPolicy = "delete"): void {
   const resource: KadaluStorage = {
@@ -579,8 +592,6 @@ describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
   // virtblock: StorageClass parameter pv_type: block, an XFS filesystem in a sparse file, loop-mounted at the
   // target; rawblock: volumeMode Block, the file attached as a loop device, bound over the target file.
   const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
-  const ONE_NODE_MOUNT = { mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
-  const MiB = 1024 ** 2;
   const loopsOf = (file: string): string => execFileSync("losetup", ["--associated", file], { encoding: "utf8" }).trim();
 
   function upstreamBlockPv(pool: string, pvtype: "virtblock" | "rawblock", name: string, size: number): string {
@@ -768,14 +779,8 @@ describe("block PVs (virtblock, rawblock) in upstream's layout", () => {
   it.skipIf(!ROOT || !MKFS_XFS)(
     "virtblock: an XFS filesystem in the file, loop-mounted; data survives republishing; the filesystem grows on the node",
     async () => {
-      const { volume } = await client.controller("CreateVolume", {
-        name: "pvc-virt",
-        capacity_range: { required_bytes: 320 * MiB },
-        volume_capabilities: [ONE_NODE_MOUNT],
-        parameters: { storage_name: "pool1", pv_type: "Block" },
-      });
+      const { volume, file } = await createVirtblock("pvc-virt");
       expect(volume.volume_context).toMatchObject({ pvtype: "virtblock", path: pvPath("virtblock", "pvc-virt") });
-      const file = join(root("pool1"), pvPath("virtblock", "pvc-virt"));
       expect(execFileSync("file", ["-b", file], { encoding: "utf8" })).toMatch(/XFS filesystem/);
       const target = join(dir, "kubelet/pods/uid/volumes/kubernetes.io~csi/pvc-virt/mount");
       const publish = () =>
@@ -967,9 +972,7 @@ describe("node service", () => {
 });
 
 describe("staging: NodeStageVolume once per node, NodePublishVolume from the staging path per pod", () => {
-  const ONE_NODE_MOUNT = { mount: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
   const BLOCK = { block: {}, access_mode: { mode: "SINGLE_NODE_WRITER" } };
-  const MiB = 1024 ** 2;
   // Where kubelet stages a mount volume (plugins/kubernetes.io/csi/<driver>/<hash>/globalmount) and publishes it.
   const stagingOf = (name: string): string => join(dir, `kubelet/plugins/kubernetes.io/csi/kadalu/${name}/globalmount`);
   const targetOf = (name: string, pod: string): string => join(dir, `kubelet/pods/${pod}/volumes/kubernetes.io~csi/${name}/mount`);
@@ -1115,13 +1118,7 @@ describe("staging: NodeStageVolume once per node, NodePublishVolume from the sta
   it.skipIf(!ROOT || !MKFS_XFS)(
     "virtblock: its XFS mounted once at the staging path, bound at each pod's target; the loop device goes with the unstage",
     async () => {
-      const { volume } = await client.controller("CreateVolume", {
-        name: "pvc-virt",
-        capacity_range: { required_bytes: 320 * MiB },
-        volume_capabilities: [ONE_NODE_MOUNT],
-        parameters: { storage_name: "pool1", pv_type: "Block" },
-      });
-      const file = join(root("pool1"), pvPath("virtblock", "pvc-virt"));
+      const { volume, file } = await createVirtblock("pvc-virt");
       const staging = stagingOf("pvc-virt");
       kubeletStaging(staging);
       const stage = { volume_id: "pvc-virt", staging_target_path: staging, volume_capability: ONE_NODE_MOUNT, volume_context: volume.volume_context };
@@ -1164,13 +1161,7 @@ describe("staging: NodeStageVolume once per node, NodePublishVolume from the sta
   );
 
   it.skipIf(!ROOT || !MKFS_XFS)("virtblock published before staging existed: staging binds that filesystem rather than mounting it twice", async () => {
-    const { volume } = await client.controller("CreateVolume", {
-      name: "pvc-virt",
-      capacity_range: { required_bytes: 320 * MiB },
-      volume_capabilities: [ONE_NODE_MOUNT],
-      parameters: { storage_name: "pool1", pv_type: "Block" },
-    });
-    const file = join(root("pool1"), pvPath("virtblock", "pvc-virt"));
+    const { volume, file } = await createVirtblock("pvc-virt");
     const old = {
       volume_id: "pvc-virt",
       target_path: targetOf("pvc-virt", "old-pod"),
