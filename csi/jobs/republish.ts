@@ -8,7 +8,8 @@
  * volume with HostToContainer propagation. A target bound from a staging path is that bind's peer (the
  * kubelet's directories are shared mounts), so the staging path's new bind reaches it too and it is found
  * alive; a target published without staging is bound itself. A container without HostToContainer keeps its
- * dead mount and sees ENOTCONN (an error, never silence) until its pod is recreated. */
+ * dead mount and sees ENOTCONN (an error, never silence) until its pod is recreated.
+ */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve, sep } from "node:path";
